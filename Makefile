@@ -1,0 +1,34 @@
+# Pressroom: `make run` serves the app, `make test` runs the suite. Both create .venv on first
+# use and, without DATABASE_URL, start the embedded PostgreSQL under ./var/ (scripts/devdb.py).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+DEVDB := $(PY) scripts/devdb.py run --
+
+.PHONY: run test manage demo-passwords clean-var
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pressroom needs Python >= 3.11 (set PYTHON=python3.11 or newer)")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(INSTALLED)
+
+run: $(INSTALLED)
+	@$(DEVDB) $(PY) scripts/serve.py
+
+test: $(INSTALLED)
+	@$(DEVDB) $(PY) -m pytest $(ARGS)
+
+# Any manage.py command against the same database, e.g. `make manage CMD="queue_status"`.
+manage: $(INSTALLED)
+	@$(DEVDB) $(PY) manage.py $(CMD)
+
+demo-passwords: $(INSTALLED)
+	@$(DEVDB) $(PY) manage.py create_demo_accounts --reset
+
+# Deletes the embedded database's data, the generated secret key and media files.
+clean-var:
+	rm -rf var

@@ -1,0 +1,78 @@
+"""API plumbing shared by every app: the error body shape, pagination and 404s under /api/.
+
+Every 4xx answer of the API has one shape::
+
+    {"error": {"code": "invalid", "message": "...", "fields": {"topic": ["..."]}}}
+
+Domain errors raised by services (see `tasks.exceptions.DomainError`) carry their own status and
+code, so a service can refuse an illegal transition once and the API answers 409 without a view
+knowing about it.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from tasks.exceptions import DomainError
+
+
+class StandardPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+def _flatten(detail) -> list[str] | dict:
+    """Turn DRF's nested ErrorDetail structures into plain strings, keeping the nesting."""
+    if isinstance(detail, dict):
+        return {str(key): _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        flat: list = []
+        for item in detail:
+            value = _flatten(item)
+            if isinstance(value, list):
+                flat.extend(value)
+            else:
+                flat.append(value)
+        return flat
+    return [str(detail)]
+
+
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, str(exc), exc.fields), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        fields = _flatten(detail)
+        first = next(iter(fields.values()), ["Invalid input."])
+        message = first[0] if isinstance(first, list) and first and isinstance(first[0], str) else "Invalid input."
+        response.data = error_body("invalid", message, fields)
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else "error"
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.default_detail)
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            message = f"Request was throttled. Try again in {int(exc.wait) + 1} seconds."
+        response.data = error_body(code, str(message))
+    return response
+
+
+def api_not_found(request, exception=None):
+    """404 for paths under /api/ that match no route, in the API's error shape."""
+    return JsonResponse(error_body("not_found", "No API endpoint at this path."), status=status.HTTP_404_NOT_FOUND)

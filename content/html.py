@@ -1,0 +1,47 @@
+"""Markdown to safe HTML: the only way text becomes HTML anywhere in Pressroom.
+
+Generated and edited text is untrusted. markdown-it-py renders it with raw HTML disabled (so a
+`<script>` in the source comes out as escaped text), then nh3 (Ammonia) keeps only an allowlist
+of tags and attributes and only http(s)/mailto links, and marks links `rel="noopener noreferrer"`.
+"""
+
+from __future__ import annotations
+
+import nh3
+from markdown_it import MarkdownIt
+
+ALLOWED_TAGS = {
+    "a", "abbr", "blockquote", "br", "code", "del", "em", "figcaption", "figure", "h1", "h2", "h3",
+    "h4", "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table",
+    "tbody", "td", "th", "thead", "tr", "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "th": {"align"},
+    "td": {"align"},
+    "h2": {"id"},
+    "h3": {"id"},
+    "ol": {"start"},
+    "code": {"class"},
+}
+ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table").enable(
+    "strikethrough"
+)
+
+
+def sanitize_html(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=ALLOWED_URL_SCHEMES,
+        link_rel="noopener noreferrer",
+    )
+
+
+def render_markdown(markdown: str) -> str:
+    """Render untrusted Markdown to HTML that is safe to print unescaped."""
+    return sanitize_html(_markdown.render(markdown or ""))

@@ -1,0 +1,55 @@
+"""`ApprovalEvent`: the audit trail of editorial decisions.
+
+Who decided what about which version, when and why. The table is append-only in the ORM, in the
+admin and in the database (a trigger rejects UPDATE and DELETE), and the task and version it
+speaks of cannot be deleted while it exists.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from tasks.models import AppendOnlyModel
+
+
+class Decision(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    APPROVAL_REVOKED = "approval_revoked", "Approval revoked"
+    PUBLISHED = "published", "Published"
+    UNPUBLISHED = "unpublished", "Unpublished"
+    SCHEDULED = "scheduled", "Scheduled"
+    EDITED = "edited", "Edited"
+    RESTORED = "restored", "Restored"
+
+
+class ApprovalEvent(AppendOnlyModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.ForeignKey("tasks.GenerationTask", on_delete=models.PROTECT, related_name="approval_events")
+    version = models.ForeignKey(
+        "content.ContentVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="approval_events"
+    )
+    decision = models.CharField(max_length=32, choices=Decision.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="approval_events"
+    )
+    feedback = models.TextField(blank=True)
+    reasons = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "approval event"
+        verbose_name_plural = "audit trail"
+        permissions = [("review_content", "Can approve, reject and revoke approval of generated content")]
+        indexes = [models.Index(fields=["task", "-created_at"], name="approval_task_created")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(decision__in=Decision.values), name="approval_decision_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} by {self.actor or 'system'}"

@@ -1,0 +1,69 @@
+"""`ContentVersion`: an immutable snapshot of a piece at one step of its life.
+
+Every pipeline stage, every editor's edit and every restore adds a version; none is ever
+changed, so the history of a piece is exactly its versions in number order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.db import models
+
+from tasks.models import AppendOnlyModel
+
+
+class VersionPhase(models.TextChoices):
+    RESEARCH = "research", "Research"
+    DRAFT = "draft", "Draft"
+    QA = "qa", "Quality check"
+    IMAGE = "image", "Image"
+    FORMAT = "format", "Format"
+    EDIT = "edit", "Editor's edit"
+    RESTORE = "restore", "Restore"
+
+
+class ContentVersion(AppendOnlyModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.ForeignKey("tasks.GenerationTask", on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    phase = models.CharField(max_length=16, choices=VersionPhase.choices)
+    title = models.CharField(max_length=300, blank=True)
+    body = models.TextField("body (Markdown)", blank=True)
+    excerpt = models.TextField(blank=True)
+    word_count = models.PositiveIntegerField(default=0)
+    quality_score = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(100)])
+    quality_report = models.JSONField(default=dict, blank=True)
+    model_key = models.CharField(max_length=64, blank=True)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="content_versions",
+        help_text="Empty for versions the pipeline wrote.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["task", "number"]
+        verbose_name = "content version"
+        constraints = [
+            models.UniqueConstraint(fields=["task", "number"], name="version_number_unique_per_task"),
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="version_number_positive"),
+            models.CheckConstraint(condition=models.Q(phase__in=VersionPhase.values), name="version_phase_valid"),
+            models.CheckConstraint(
+                condition=models.Q(quality_score__isnull=True) | models.Q(quality_score__lte=100),
+                name="version_quality_score_range",
+            ),
+            models.CheckConstraint(condition=models.Q(cost__gte=0), name="version_cost_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.number} {self.get_phase_display()}"

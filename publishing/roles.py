@@ -1,0 +1,40 @@
+"""Editorial roles: the Editors and Reviewers groups and the permissions each holds.
+
+One definition, used by the data migration that creates the groups and by the tests that check
+them. Editors brief tasks and edit drafts; Reviewers can do all that and also see every task,
+approve, reject and publish.
+"""
+
+EDITORS = "Editors"
+REVIEWERS = "Reviewers"
+
+# (app_label, codename) pairs.
+EDITOR_PERMISSIONS = [
+    ("tasks", "add_generationtask"),
+    ("tasks", "change_generationtask"),
+    ("tasks", "view_generationtask"),
+    ("tasks", "view_taskevent"),
+    ("tasks", "view_modelcatalogentry"),
+    ("content", "add_contentversion"),
+    ("content", "view_contentversion"),
+    ("content", "view_approvalevent"),
+    ("publishing", "add_post"),
+    ("publishing", "change_post"),
+    ("publishing", "view_post"),
+    ("publishing", "view_category"),
+    ("publishing", "view_tag"),
+    ("publishing", "add_tag"),
+]
+
+REVIEWER_PERMISSIONS = EDITOR_PERMISSIONS + [
+    ("tasks", "view_all_tasks"),
+    ("tasks", "delete_generationtask"),
+    ("content", "review_content"),
+    ("publishing", "publish_post"),
+    ("publishing", "delete_post"),
+    ("publishing", "add_category"),
+    ("publishing", "change_category"),
+    ("publishing", "change_tag"),
+]
+
+GROUP_PERMISSIONS = {EDITORS: EDITOR_PERMISSIONS, REVIEWERS: REVIEWER_PERMISSIONS}

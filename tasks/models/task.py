@@ -1,0 +1,223 @@
+"""`GenerationTask`: one brief and its run through the pipeline.
+
+The brief (what to write) and the run (queue position, attempts, heartbeat, cost) share one row
+so that claiming, progressing and finishing a task are single-row updates under a row lock. The
+database rejects any status, phase or brief value outside the allowed sets.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import GreaterThanOrEqual
+
+TOPIC_MIN_LENGTH = 3
+TOPIC_MAX_LENGTH = 300
+WORD_COUNT_MIN = 100
+WORD_COUNT_MAX = 10_000
+TOLERANCE_MIN = 5
+TOLERANCE_MAX = 20
+PRIORITY_MIN = -100
+PRIORITY_MAX = 100
+
+
+class TaskType(models.TextChoices):
+    BLOG_POST = "blog_post", "Blog post"
+    IMAGE_GENERATION = "image_generation", "Image generation"
+
+
+class Style(models.TextChoices):
+    TECHNICAL = "technical", "Technical"
+    NARRATIVE = "narrative", "Narrative"
+    LISTICLE = "listicle", "Listicle"
+    EDUCATIONAL = "educational", "Educational"
+    THOUGHT_LEADERSHIP = "thought_leadership", "Thought leadership"
+
+
+class Tone(models.TextChoices):
+    PROFESSIONAL = "professional", "Professional"
+    CASUAL = "casual", "Casual"
+    ACADEMIC = "academic", "Academic"
+    INSPIRATIONAL = "inspirational", "Inspirational"
+    FRIENDLY = "friendly", "Friendly"
+    AUTHORITATIVE = "authoritative", "Authoritative"
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    TIMED_OUT = "timed_out", "Timed out"
+
+
+FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.TIMED_OUT)
+
+
+class Phase(models.TextChoices):
+    NONE = "", "—"
+    RESEARCH = "research", "Research"
+    DRAFT = "draft", "Draft"
+    QA = "qa", "Quality check"
+    IMAGE = "image", "Image"
+    FORMAT = "format", "Format"
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+def default_timeout_seconds() -> int:
+    return settings.PRESSROOM_TASK_TIMEOUT
+
+
+class GenerationTaskQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Editors see their own tasks; reviewers and admins see every task."""
+        if user.has_perm("tasks.view_all_tasks"):
+            return self
+        return self.filter(created_by=user)
+
+    def queued(self):
+        return self.filter(status=Status.QUEUED)
+
+    def in_queue_order(self):
+        return self.order_by("-priority", "created_at")
+
+
+class GenerationTask(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+
+    # The brief.
+    task_type = models.CharField(max_length=32, choices=TaskType.choices, default=TaskType.BLOG_POST)
+    title = models.CharField(max_length=200, blank=True)
+    topic = models.CharField(
+        max_length=TOPIC_MAX_LENGTH, validators=[MinLengthValidator(TOPIC_MIN_LENGTH)]
+    )
+    word_count = models.PositiveIntegerField(
+        "target word count",
+        default=1000,
+        validators=[MinValueValidator(WORD_COUNT_MIN), MaxValueValidator(WORD_COUNT_MAX)],
+    )
+    word_count_tolerance = models.PositiveSmallIntegerField(
+        "word count tolerance (%)",
+        default=10,
+        validators=[MinValueValidator(TOLERANCE_MIN), MaxValueValidator(TOLERANCE_MAX)],
+    )
+    strict_mode = models.BooleanField(
+        default=False, help_text="Fail the task when the final word count is outside the tolerance."
+    )
+    style = models.CharField(max_length=32, choices=Style.choices, default=Style.EDUCATIONAL)
+    tone = models.CharField(max_length=32, choices=Tone.choices, default=Tone.PROFESSIONAL)
+    target_audience = models.CharField(max_length=200, blank=True)
+    primary_keyword = models.CharField(max_length=100, blank=True)
+    category = models.CharField(max_length=100, blank=True)
+    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True, size=20)
+    model = models.ForeignKey(
+        "tasks.ModelCatalogEntry", on_delete=models.PROTECT, related_name="tasks", verbose_name="model"
+    )
+    priority = models.IntegerField(
+        default=0,
+        validators=[MinValueValidator(PRIORITY_MIN), MaxValueValidator(PRIORITY_MAX)],
+        help_text="Higher runs first.",
+    )
+
+    # The run.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.NONE, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    approval_status = models.CharField(
+        max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1)])
+    timeout_seconds = models.PositiveIntegerField(default=default_timeout_seconds, validators=[MinValueValidator(1)])
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    estimated_cost = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    actual_cost = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_tasks"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    objects = GenerationTaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "generation task"
+        permissions = [("view_all_tasks", "Can see every user's generation tasks")]
+        indexes = [
+            # The queue: the next task is the first row of this partial index.
+            models.Index(
+                models.F("priority").desc(),
+                "created_at",
+                name="task_queue_order",
+                condition=models.Q(status="queued"),
+            ),
+            models.Index(fields=["status", "-created_at"], name="task_status_created"),
+            models.Index(fields=["-created_at"], name="task_created"),
+            models.Index(fields=["created_by", "-created_at"], name="task_owner_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(task_type__in=TaskType.values), name="task_type_valid"),
+            models.CheckConstraint(condition=models.Q(status__in=Status.values), name="task_status_valid"),
+            models.CheckConstraint(condition=models.Q(phase__in=Phase.values), name="task_phase_valid"),
+            models.CheckConstraint(
+                condition=models.Q(approval_status__in=ApprovalStatus.values), name="task_approval_status_valid"
+            ),
+            models.CheckConstraint(condition=models.Q(style__in=Style.values), name="task_style_valid"),
+            models.CheckConstraint(condition=models.Q(tone__in=Tone.values), name="task_tone_valid"),
+            models.CheckConstraint(
+                condition=GreaterThanOrEqual(Length("topic"), TOPIC_MIN_LENGTH), name="task_topic_min_length"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(word_count__gte=WORD_COUNT_MIN, word_count__lte=WORD_COUNT_MAX),
+                name="task_word_count_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(word_count_tolerance__gte=TOLERANCE_MIN, word_count_tolerance__lte=TOLERANCE_MAX),
+                name="task_tolerance_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(priority__gte=PRIORITY_MIN, priority__lte=PRIORITY_MAX),
+                name="task_priority_range",
+            ),
+            models.CheckConstraint(condition=models.Q(progress__lte=100), name="task_progress_range"),
+            models.CheckConstraint(condition=models.Q(max_attempts__gte=1), name="task_max_attempts_positive"),
+            models.CheckConstraint(condition=models.Q(timeout_seconds__gte=1), name="task_timeout_positive"),
+            models.CheckConstraint(
+                condition=models.Q(actual_cost__gte=0)
+                & (models.Q(estimated_cost__isnull=True) | models.Q(estimated_cost__gte=0)),
+                name="task_costs_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=FINISHED_STATUSES) | models.Q(finished_at__isnull=False),
+                name="task_finished_has_finished_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.topic
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
