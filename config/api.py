@@ -64,9 +64,13 @@ def exception_handler(exc, context):
         message = first[0] if isinstance(first, list) and first and isinstance(first[0], str) else "Invalid input."
         response.data = error_body("invalid", message, fields)
     elif isinstance(exc, exceptions.APIException):
-        codes = exc.get_codes()
-        code = codes if isinstance(codes, str) else "error"
-        message = exc.detail if isinstance(exc.detail, str) else str(exc.default_detail)
+        if isinstance(exc.detail, dict):  # e.g. simplejwt: {"detail": ..., "code": ..., "messages": [...]}
+            code = str(exc.detail.get("code", exc.default_code))
+            message = exc.detail.get("detail", exc.default_detail)
+        else:
+            codes = exc.get_codes()
+            code = codes if isinstance(codes, str) else exc.default_code
+            message = exc.detail if isinstance(exc.detail, str) else exc.default_detail
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             message = f"Request was throttled. Try again in {int(exc.wait) + 1} seconds."
         response.data = error_body(code, str(message))

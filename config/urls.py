@@ -7,7 +7,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import api, health
-from config.auth import TokenObtainView, TokenRefreshView
+from config.auth import CurrentUserView, TokenObtainView, TokenRefreshView
 
 admin.site.site_header = "Pressroom"
 admin.site.site_title = "Pressroom"
@@ -16,6 +16,7 @@ admin.site.index_title = "Editorial oversight"
 api_patterns = [
     re_path(r"^auth/token/?$", TokenObtainView.as_view(), name="token_obtain"),
     re_path(r"^auth/token/refresh/?$", TokenRefreshView.as_view(), name="token_refresh"),
+    re_path(r"^auth/me/?$", CurrentUserView.as_view(), name="current_user"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^.*$", api.api_not_found),

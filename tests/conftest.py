@@ -13,11 +13,26 @@ from publishing.roles import EDITORS, REVIEWERS
 from tests.factories import make_user
 
 
+DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
 @pytest.fixture(autouse=True)
-def _isolated_cache():
-    """Throttle and idempotency state must not leak from one test into the next."""
+def _isolated_cache(request, settings):
+    """Throttle and idempotency state must not leak from one test into the next.
+
+    Without Redis the cache is a database table, which exists only for tests that use the
+    database (pytest-django creates the test database only when some test needs it).
+    """
     from django.core.cache import cache
 
+    uses_database = request.node.get_closest_marker("django_db") or DB_FIXTURES & set(request.fixturenames)
+    if "DatabaseCache" in settings.CACHES["default"]["BACKEND"]:
+        if not uses_database:
+            yield
+            return
+        marker = request.node.get_closest_marker("django_db")
+        transactional = "transactional_db" in request.fixturenames or (marker and marker.kwargs.get("transaction"))
+        request.getfixturevalue("transactional_db" if transactional else "db")
     cache.clear()
     yield
     cache.clear()

@@ -1,0 +1,118 @@
+"""API groundwork: JWT tokens, one error shape for every 4xx, schema and docs, slashes."""
+
+import pytest
+from django.test import Client
+
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_token_endpoint_issues_tokens_that_authenticate(api_client, editor):
+    response = api_client.post("/api/auth/token", {"username": "editor1", "password": PASSWORD}, format="json")
+    assert response.status_code == 200
+    access, refresh = response.json()["access"], response.json()["refresh"]
+
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    me = api_client.get("/api/auth/me")
+    assert me.status_code == 200
+    assert me.json()["username"] == "editor1"
+    assert me.json()["groups"] == ["Editors"]
+    assert me.json()["can_publish"] is False
+
+    refreshed = api_client.post("/api/auth/token/refresh/", {"refresh": refresh}, format="json")
+    assert refreshed.status_code == 200
+    assert "access" in refreshed.json()
+
+
+def test_token_endpoint_rejects_bad_credentials_in_the_error_shape(api_client, editor):
+    response = api_client.post("/api/auth/token", {"username": "editor1", "password": "wrong"}, format="json")
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["code"] == "no_active_account"
+    assert "credentials" in error["message"]
+    assert error["fields"] == {}
+
+
+def test_missing_fields_give_a_field_level_400(api_client):
+    response = api_client.post("/api/auth/token", {"username": "someone"}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"]["code"] == "invalid"
+    assert body["error"]["fields"] == {"password": ["This field is required."]}
+
+
+def test_malformed_json_is_a_400_in_the_error_shape(api_client):
+    response = api_client.post("/api/auth/token", data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parse_error"
+
+
+def test_bad_bearer_token_is_a_401_in_the_error_shape(api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+    response = api_client.get("/api/auth/me")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_not_valid"
+
+
+def test_unknown_api_path_is_a_404_in_the_error_shape(api_client):
+    response = api_client.get("/api/no-such-thing")
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": {"code": "not_found", "message": "No API endpoint at this path.", "fields": {}}
+    }
+
+
+def test_wrong_method_is_a_405_in_the_error_shape(api_client):
+    response = api_client.get("/api/auth/token")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_token_endpoint_is_throttled_with_retry_after(api_client, settings, editor):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    rates = {**ScopedRateThrottle.THROTTLE_RATES, "auth": "3/minute"}
+    ScopedRateThrottle.THROTTLE_RATES = rates
+    try:
+        statuses = [
+            api_client.post("/api/auth/token", {"username": "editor1", "password": "x"}, format="json").status_code
+            for _ in range(4)
+        ]
+        response = api_client.post("/api/auth/token", {"username": "editor1", "password": PASSWORD}, format="json")
+    finally:
+        ScopedRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    assert statuses == [401, 401, 401, 429]
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert response.json()["error"]["code"] == "throttled"
+
+
+@pytest.mark.parametrize("path", ["/api/schema", "/api/schema/"])
+def test_openapi_schema_is_served_with_and_without_slash(path, editor_client):
+    response = editor_client.get(path, HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")
+    assert "/api/auth/token" in str(response.json()["paths"])
+
+
+def test_interactive_docs_page_renders(editor_client):
+    response = editor_client.get("/api/docs")
+    assert response.status_code == 200
+    assert b"swagger" in response.content.lower()
+
+
+def test_api_requires_authentication_by_default(api_client):
+    response = api_client.get("/api/auth/me")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_session_authentication_works_for_logged_in_admin_users(reviewer):
+    client = Client()
+    client.force_login(reviewer)
+    response = client.get("/api/auth/me/")
+    assert response.status_code == 200
+    assert response.json()["can_review"] is True
+    assert response.json()["can_publish"] is True

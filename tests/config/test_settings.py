@@ -1,0 +1,58 @@
+"""Production settings: `check --deploy` is clean, and unsafe configurations refuse to start."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "f3c9a1e0d7b24c6a8e5f1b3d9c7a2e4f6b8d0c1a3e5f7b9d2c4a6e8f0b1d3c5e7a9",
+    "ALLOWED_HOSTS": "press.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://press.example.com",
+}
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env={**clean, **env}, capture_output=True, text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_in_production_mode():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_check_deploy_is_clean_behind_a_proxy_that_redirects_to_https():
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        **PRODUCTION_ENV, SECURE_SSL_REDIRECT="0", SECURE_PROXY_SSL_HEADER="1",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+def test_production_mode_refuses_to_start_without(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    result = _manage("check", **env)
+    assert result.returncode != 0
+    assert f"{missing} must be set when DEBUG=0" in result.stderr
+
+
+def test_a_malformed_variable_is_reported_by_name():
+    result = _manage("check", DEBUG="perhaps")
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_demo_accounts_are_refused_in_production_mode():
+    result = _manage("create_demo_accounts", **PRODUCTION_ENV)
+    assert result.returncode != 0
+    assert "only in development mode" in result.stderr
