@@ -133,17 +133,32 @@ else:
         }
     }
 
-# Generation tasks: default deadline and how many workers a cluster runs.
-PRESSROOM_TASK_TIMEOUT = env_int("PRESSROOM_TASK_TIMEOUT", 900, minimum=10)
+# Generation tasks: deadlines, workers, heartbeats, retries (see tasks/engine/).
+PRESSROOM_TASK_TIMEOUT = env_int("PRESSROOM_TASK_TIMEOUT", 900, minimum=1)
+PRESSROOM_TASK_TIMEOUT_MAX = env_int("PRESSROOM_TASK_TIMEOUT_MAX", 3600, minimum=PRESSROOM_TASK_TIMEOUT)
 PRESSROOM_WORKERS = env_int("PRESSROOM_WORKERS", 2, minimum=1)
+PRESSROOM_MAX_ATTEMPTS = env_int("PRESSROOM_MAX_ATTEMPTS", 3, minimum=1)
+PRESSROOM_HEARTBEAT_SECONDS = env_int("PRESSROOM_HEARTBEAT_SECONDS", 5, minimum=1)
+PRESSROOM_HEARTBEAT_STALE_SECONDS = env_int(
+    "PRESSROOM_HEARTBEAT_STALE_SECONDS", 30, minimum=2 * PRESSROOM_HEARTBEAT_SECONDS
+)
+PRESSROOM_RETRY_BASE_SECONDS = env_int("PRESSROOM_RETRY_BASE_SECONDS", 2, minimum=0)
+PRESSROOM_RETRY_MAX_SECONDS = env_int("PRESSROOM_RETRY_MAX_SECONDS", 300, minimum=0)
+PRESSROOM_CALL_RETRIES = env_int("PRESSROOM_CALL_RETRIES", 3, minimum=0)
+# Which stages each task type runs: dotted paths to lists of `tasks.engine.Stage`.
+PRESSROOM_TASK_TYPES = {
+    "blog_post": "content.pipeline.BLOG_POST_STAGES",
+    "image_generation": "content.pipeline.IMAGE_GENERATION_STAGES",
+}
 
 Q_CLUSTER = {
-    "name": "pressroom",
+    # Clusters with the same name share one queue; give each deployment on a shared Redis its own.
+    "name": env_str("PRESSROOM_QUEUE_NAME", "pressroom"),
     "workers": PRESSROOM_WORKERS,
     # A job is killed past the longest task deadline plus a margin; `retry` must stay above
     # `timeout`, or the broker would hand a still-running job to a second worker.
-    "timeout": PRESSROOM_TASK_TIMEOUT + 60,
-    "retry": PRESSROOM_TASK_TIMEOUT + 120,
+    "timeout": PRESSROOM_TASK_TIMEOUT_MAX + 10 + PRESSROOM_TASK_TIMEOUT_MAX // 10,
+    "retry": PRESSROOM_TASK_TIMEOUT_MAX + 70 + PRESSROOM_TASK_TIMEOUT_MAX // 10,
     "max_attempts": 1,
     "catch_up": False,
     "save_limit": 1000,
@@ -248,9 +263,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d task=%(task_id)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"task_id": {"()": "tasks.logging.TaskIdFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["task_id"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},

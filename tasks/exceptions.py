@@ -28,3 +28,40 @@ class AppendOnlyViolation(DomainError):
 
     status_code = 409
     code = "append_only"
+
+
+class StageError(Exception):
+    """Base of the errors a stage (or a provider under it) raises to tell the engine what to do."""
+
+
+class TransientError(StageError):
+    """Worth trying again later: timeouts, lost connections, HTTP 429 and 5xx.
+
+    `retry_after` (seconds) is the server's own hint (the Retry-After header), honoured as the
+    minimum wait before the next try.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(StageError):
+    """Trying again cannot help: bad request, failed authentication, an invalid brief."""
+
+
+class TaskInterrupted(BaseException):
+    """Raised inside a running stage to stop it; a BaseException so that `except Exception`
+    in stage or library code cannot swallow it."""
+
+
+class TaskCancelled(TaskInterrupted):
+    """Someone asked to cancel the task."""
+
+
+class DeadlineExceeded(TaskInterrupted):
+    """The task ran past its deadline."""
+
+
+class LostOwnership(TaskInterrupted):
+    """The task is no longer this worker's (the reconciler requeued or ended it)."""

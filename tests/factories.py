@@ -36,3 +36,12 @@ def make_version(task: GenerationTask, **fields) -> ContentVersion:
     fields.setdefault("title", "A title")
     fields.setdefault("body", "Some body text.")
     return ContentVersion.objects.create(task=task, **fields)
+
+
+def submit_task(created_by=None, **brief) -> GenerationTask:
+    """Queue a task the way the API and the admin do (through the service: event, wake-up)."""
+    from tasks.services import task_create
+
+    brief.setdefault("topic", f"Topic number {next(_counter)}")
+    task, _ = task_create(created_by=created_by, brief=brief)
+    return task

@@ -2,8 +2,10 @@
 
 from tasks.models.append_only import AppendOnlyModel, AppendOnlyQuerySet
 from tasks.models.catalog import ModelCatalogEntry, Provider
+from tasks.models.checkpoints import StageCheckpoint
 from tasks.models.events import EventKind, TaskEvent
 from tasks.models.task import (
+    FINISHED_STATUSES,
     ApprovalStatus,
     GenerationTask,
     Phase,
@@ -14,6 +16,7 @@ from tasks.models.task import (
 )
 
 __all__ = [
+    "FINISHED_STATUSES",
     "AppendOnlyModel",
     "AppendOnlyQuerySet",
     "ApprovalStatus",
@@ -22,6 +25,7 @@ __all__ = [
     "ModelCatalogEntry",
     "Phase",
     "Provider",
+    "StageCheckpoint",
     "Status",
     "Style",
     "TaskEvent",

@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinLengthValidator, MinVal
 from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThanOrEqual
+from django.utils import timezone
 
 TOPIC_MIN_LENGTH = 3
 TOPIC_MAX_LENGTH = 300
@@ -80,6 +81,10 @@ def default_timeout_seconds() -> int:
     return settings.PRESSROOM_TASK_TIMEOUT
 
 
+def default_max_attempts() -> int:
+    return settings.PRESSROOM_MAX_ATTEMPTS
+
+
 class GenerationTaskQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Editors see their own tasks; reviewers and admins see every task."""
@@ -139,16 +144,26 @@ class GenerationTask(models.Model):
         max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
     )
     attempts = models.PositiveSmallIntegerField(default=0)
-    max_attempts = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1)])
+    max_attempts = models.PositiveSmallIntegerField(default=default_max_attempts, validators=[MinValueValidator(1)])
     timeout_seconds = models.PositiveIntegerField(default=default_timeout_seconds, validators=[MinValueValidator(1)])
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    available_at = models.DateTimeField(
+        default=timezone.now, help_text="A queued task is not claimed before this time (retry backoff)."
+    )
+    deadline_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the current attempt times out (claim time + timeout)."
+    )
     error = models.TextField(blank=True)
     estimated_cost = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     actual_cost = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))
     input_tokens = models.PositiveBigIntegerField(default=0)
     output_tokens = models.PositiveBigIntegerField(default=0)
+
+    event_sequence = models.PositiveIntegerField(default=0, editable=False, help_text="Sequence of the last event.")
+    idempotency_key = models.CharField(max_length=200, blank=True, editable=False)
+    idempotency_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_tasks"
@@ -173,11 +188,18 @@ class GenerationTask(models.Model):
                 name="task_queue_order",
                 condition=models.Q(status="queued"),
             ),
+            # The reconciler: running tasks by heartbeat age.
+            models.Index(fields=["heartbeat_at"], name="task_running_heartbeat", condition=models.Q(status="running")),
             models.Index(fields=["status", "-created_at"], name="task_status_created"),
             models.Index(fields=["-created_at"], name="task_created"),
             models.Index(fields=["created_by", "-created_at"], name="task_owner_created"),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="task_idempotency_key_unique_per_user",
+            ),
             models.CheckConstraint(condition=models.Q(task_type__in=TaskType.values), name="task_type_valid"),
             models.CheckConstraint(condition=models.Q(status__in=Status.values), name="task_status_valid"),
             models.CheckConstraint(condition=models.Q(phase__in=Phase.values), name="task_phase_valid"),

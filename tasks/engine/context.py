@@ -1,0 +1,90 @@
+"""`StageContext`: what a running stage may know and do.
+
+A stage reads the task's brief and the outputs of earlier stages, reports progress and log
+lines, checks for cancellation and the deadline, and waits (interruptibly). Everything it writes
+goes through the engine, which makes sure a task that stopped writes nothing more.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.db import transaction
+
+from tasks.events import emit
+from tasks.exceptions import LostOwnership, TaskCancelled
+from tasks.models import EventKind, GenerationTask, StageCheckpoint, Status
+
+
+class StageContext:
+    def __init__(self, task: GenerationTask, *, worker: str, stages, watchdog):
+        self.task = task
+        self.worker = worker
+        self.stages = stages
+        self.watchdog = watchdog
+        self.stage = None
+        self._total_weight = sum(stage.weight for stage in stages) or 1
+        self._last_progress = task.progress
+
+    @property
+    def attempt(self) -> int:
+        return self.task.attempts
+
+    # --- reading --------------------------------------------------------------------------
+    def checkpoint_data(self, stage_name: str) -> dict | None:
+        """What stage `stage_name` recorded when it finished, or None if it has not."""
+        checkpoint = StageCheckpoint.objects.filter(task_id=self.task.pk, stage=stage_name).first()
+        return checkpoint.data if checkpoint else None
+
+    def completed_stages(self) -> set[str]:
+        return set(StageCheckpoint.objects.filter(task_id=self.task.pk).values_list("stage", flat=True))
+
+    # --- stopping -------------------------------------------------------------------------
+    def check(self) -> None:
+        """Raise if the task was cancelled, is past its deadline or is no longer ours."""
+        self.watchdog.raise_if_stopped()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait, but stop at once when the task is cancelled or runs out of time."""
+        end = time.monotonic() + max(0.0, seconds)
+        with self.watchdog.interruptible():
+            while (remaining := end - time.monotonic()) > 0:
+                self.check()
+                time.sleep(min(0.25, remaining))
+
+    # --- reporting ------------------------------------------------------------------------
+    def progress(self, fraction: float, message: str = "") -> None:
+        """Report how far the current stage is (0.0–1.0); recorded when the percentage moves."""
+        fraction = min(1.0, max(0.0, fraction))
+        done = sum(stage.weight for stage in self.stages[: self.stages.index(self.stage)]) if self.stage else 0
+        weight = self.stage.weight if self.stage else 0
+        percent = int(100 * (done + weight * fraction) / self._total_weight)
+        percent = min(99, max(self._last_progress, percent))
+        if percent != self._last_progress or message:
+            self._write(lambda task: setattr(task, "progress", percent), EventKind.PROGRESS, message)
+            self._last_progress = percent
+
+    def log(self, message: str, **data) -> None:
+        self._write(None, EventKind.LOG, message, data)
+
+    def _write(self, change, kind: str, message: str, data: dict | None = None) -> None:
+        with self.watchdog.uninterruptible(), transaction.atomic():
+            task = self.locked_task()
+            if change is not None:
+                change(task)
+                task.save(update_fields=["progress", "phase", "updated_at"])
+            emit(task, kind, message=message, data=data)
+            self.task = task
+
+    def locked_task(self) -> GenerationTask:
+        """The task row, locked, verified to still be this worker's running task."""
+        task = GenerationTask.objects.select_for_update().get(pk=self.task.pk)
+        if task.status != Status.RUNNING or task.worker != self.worker:
+            raise LostOwnership("The task is no longer this worker's.")
+        return task
+
+    def locked_task_not_cancelled(self) -> GenerationTask:
+        task = self.locked_task()
+        if task.cancel_requested_at is not None:
+            raise TaskCancelled("The task was cancelled.")
+        return task

@@ -1,0 +1,206 @@
+"""Running one claimed task from its first unfinished stage to an outcome.
+
+The life of a run:
+
+1. A worker claims the task (`services.queue.claim_next_task`): status `running`, attempt +1,
+   a deadline of now + `timeout_seconds`, and a per-claim worker id.
+2. A watchdog thread keeps the heartbeat and watches for cancellation and the deadline.
+3. Each stage without a checkpoint runs (`Stage.run`, interruptible), then its output and its
+   checkpoint are stored in one transaction, after checking that the task is still this worker's
+   and not cancelled (`Stage.persist`).
+4. The outcome is recorded the same guarded way: `completed`; `cancelled`; `timed_out`;
+   `failed` for permanent errors; for transient errors `queued` again after a backoff, until
+   `max_attempts`, then `failed`. If the task is no longer this worker's (the reconciler gave it to
+   another worker or ended it), nothing at all is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+from django_q.exceptions import TimeoutException
+
+from tasks.engine.context import StageContext
+from tasks.engine.retry import backoff_delay
+from tasks.engine.stages import stages_for
+from tasks.engine.watchdog import Watchdog
+from tasks.events import emit
+from tasks.exceptions import (
+    DeadlineExceeded,
+    LostOwnership,
+    PermanentError,
+    TaskCancelled,
+    TransientError,
+)
+from tasks.logging import task_log_context
+from tasks.models import EventKind, GenerationTask, Phase, StageCheckpoint, Status
+from tasks.services.queue import wake_workers
+
+logger = logging.getLogger(__name__)
+
+# How long a worker keeps trying to record an outcome while the database is unreachable (a
+# restart); after that the reconciler recovers the task from its stale heartbeat.
+RECORD_OUTCOME_FOR_SECONDS = 60
+# A requeued task waits at most this long inside a wake-up job; longer backoffs are left to the
+# reconciler's periodic wake-ups.
+WAIT_IN_JOB_MAX_SECONDS = 30
+
+
+def run_claimed_task(task_id, *, worker: str) -> str:
+    """Run the task this worker just claimed; returns the status it ended in (or 'lost')."""
+    task = GenerationTask.objects.get(pk=task_id)
+    with task_log_context(task.pk):
+        logger.info("Running attempt %s of %s", task.attempts, task.max_attempts)
+        try:
+            stages = stages_for(task.task_type)
+        except PermanentError as error:
+            return _record_outcome(task, worker, Status.FAILED, str(error))
+        with Watchdog(task, worker=worker) as watchdog:
+            ctx = StageContext(task, worker=worker, stages=stages, watchdog=watchdog)
+            return _run_stages(ctx, watchdog)
+
+
+def _run_stages(ctx: StageContext, watchdog: Watchdog) -> str:
+    task, worker = ctx.task, ctx.worker
+    stage_name = ""
+    try:
+        done = ctx.completed_stages()
+        for stage in ctx.stages:
+            if stage.name in done:
+                continue
+            stage_name = stage.name
+            _enter_stage(ctx, stage)
+            with watchdog.interruptible():
+                output = stage.run(ctx)
+            _complete_stage(ctx, stage, output)
+        return _record_outcome(ctx.task, worker, Status.COMPLETED, "")
+    except TaskCancelled:
+        return _record_outcome(ctx.task, worker, Status.CANCELLED, "", message=_where("Cancelled", stage_name))
+    except (DeadlineExceeded, TimeoutException):
+        error = f"Timed out: the task ran past its {task.timeout_seconds}s deadline" + _in(stage_name) + "."
+        return _record_outcome(ctx.task, worker, Status.TIMED_OUT, error)
+    except LostOwnership:
+        logger.warning("The task is no longer this worker's; stopping without writing anything.")
+        return "lost"
+    except TransientError as error:
+        return _retry_or_fail(ctx.task, worker, f"{error}{_in(stage_name)}", retry_after=error.retry_after)
+    except PermanentError as error:
+        return _record_outcome(ctx.task, worker, Status.FAILED, f"{error}{_in(stage_name)}")
+    except (OperationalError, InterfaceError) as error:
+        logger.warning("Database connection lost: %s", error)
+        return _retry_or_fail(ctx.task, worker, f"Lost the database connection{_in(stage_name)}: {error}".strip())
+    except Exception as error:
+        logger.exception("Unexpected error%s", _in(stage_name))
+        return _record_outcome(
+            ctx.task, worker, Status.FAILED, f"Unexpected error{_in(stage_name)}: {type(error).__name__}: {error}"
+        )
+
+
+def _in(stage_name: str) -> str:
+    return f" (stage {stage_name})" if stage_name else ""
+
+
+def _where(prefix: str, stage_name: str) -> str:
+    return f"{prefix} during stage {stage_name}." if stage_name else f"{prefix}."
+
+
+def _enter_stage(ctx: StageContext, stage) -> None:
+    with transaction.atomic():
+        task = ctx.locked_task_not_cancelled()
+        ctx.check()
+        task.phase = stage.shown_phase if stage.shown_phase in Phase.values else task.phase
+        task.save(update_fields=["phase", "updated_at"])
+        emit(task, EventKind.PHASE, message=f"Stage {stage.name} started.", data={"stage": stage.name})
+    ctx.task = task
+    ctx.stage = stage
+
+
+def _complete_stage(ctx: StageContext, stage, output) -> None:
+    with transaction.atomic():
+        task = ctx.locked_task_not_cancelled()
+        data = stage.persist(ctx, output) if stage.persist else None
+        StageCheckpoint.objects.create(task=task, stage=stage.name, attempt=task.attempts, data=data or {})
+        index = ctx.stages.index(stage)
+        done_weight = sum(s.weight for s in ctx.stages[: index + 1])
+        task.progress = max(task.progress, min(99, int(100 * done_weight / ctx._total_weight)))
+        task.save(update_fields=["progress", "updated_at"])
+        emit(task, EventKind.PROGRESS, message=f"Stage {stage.name} done.", data={"stage": stage.name})
+    ctx.task = task
+    ctx._last_progress = task.progress
+
+
+def _guarded_write(task: GenerationTask, worker: str, write) -> str | None:
+    """Apply `write(locked_task)` only if the task is still this worker's running task; keep
+    trying while the database is unreachable. Returns None when the task was not ours."""
+    deadline = time.monotonic() + RECORD_OUTCOME_FOR_SECONDS
+    while True:
+        try:
+            with transaction.atomic():
+                locked = GenerationTask.objects.select_for_update().get(pk=task.pk)
+                if locked.status != Status.RUNNING or locked.worker != worker:
+                    return None
+                return write(locked)
+        except (OperationalError, InterfaceError):
+            if time.monotonic() >= deadline:
+                logger.error("Could not record the outcome; the reconciler will recover the task.")
+                raise
+            connection.close()
+            time.sleep(1)
+
+
+def _record_outcome(task: GenerationTask, worker: str, status: str, error: str, *, message: str = "") -> str:
+    def write(locked: GenerationTask) -> str:
+        locked.status = status
+        locked.error = error
+        locked.finished_at = timezone.now()
+        locked.heartbeat_at = None
+        if status == Status.COMPLETED:
+            locked.progress = 100
+            locked.phase = Phase.NONE
+        locked.save()
+        text = message or error or {Status.COMPLETED: "Completed."}.get(status, status)
+        emit(locked, EventKind.STATUS, message=text)
+        return status
+
+    connection.close_if_unusable_or_obsolete()
+    outcome = _guarded_write(task, worker, write)
+    if outcome is None:
+        logger.warning("Outcome %s not recorded: the task is no longer this worker's.", status)
+        return "lost"
+    logger.info("Finished: %s%s", status, f" ({error})" if error else "")
+    return outcome
+
+
+def _retry_or_fail(task: GenerationTask, worker: str, error: str, *, retry_after: float | None = None) -> str:
+    def write(locked: GenerationTask) -> str:
+        if locked.attempts >= locked.max_attempts:
+            locked.status = Status.FAILED
+            locked.error = f"Gave up after {locked.attempts} attempts. Last error: {error}"
+            locked.finished_at = timezone.now()
+            locked.heartbeat_at = None
+            locked.save()
+            emit(locked, EventKind.STATUS, message=locked.error)
+            return Status.FAILED
+        delay = backoff_delay(locked.attempts, retry_after=retry_after)
+        locked.status = Status.QUEUED
+        locked.error = error
+        locked.worker = ""
+        locked.heartbeat_at = None
+        locked.deadline_at = None
+        locked.available_at = timezone.now() + timedelta(seconds=delay)
+        locked.save()
+        emit(locked, EventKind.STATUS, message=f"Attempt {locked.attempts} failed ({error}); retrying in {delay:.1f}s.",
+             data={"retry_in": round(delay, 3)})
+        wake_workers(1, not_before=locked.available_at if delay <= WAIT_IN_JOB_MAX_SECONDS else None)
+        return Status.QUEUED
+
+    try:
+        connection.close_if_unusable_or_obsolete()
+    except DatabaseError:
+        connection.close()
+    outcome = _guarded_write(task, worker, write)
+    return "lost" if outcome is None else outcome

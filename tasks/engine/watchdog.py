@@ -1,0 +1,147 @@
+"""The watchdog: a thread beside a running task that keeps its heartbeat and stops it in time.
+
+Every `PRESSROOM_HEARTBEAT_SECONDS` it refreshes `heartbeat_at` (only while the task is still
+this worker's and running) and reads `cancel_requested_at`. When the task is cancelled, past its
+deadline or no longer this worker's, it records the reason and, while the main thread is inside
+interruptible work (a stage's `run`, a retry wait), interrupts it with SIGUSR1 so that a stage
+stuck in a slow call stops within a few seconds. Outside interruptible sections the main thread
+sees the reason at its next check, so bookkeeping transactions are never cut in half.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from tasks.exceptions import DeadlineExceeded, LostOwnership, TaskCancelled, TaskInterrupted
+from tasks.logging import task_log_context
+from tasks.models import GenerationTask, Status
+
+logger = logging.getLogger(__name__)
+
+INTERRUPT_SIGNAL = signal.SIGUSR1
+TICK_SECONDS = 0.25
+
+
+class Watchdog:
+    def __init__(self, task: GenerationTask, *, worker: str):
+        self.task_id = task.pk
+        self.worker = worker
+        self.deadline = task.deadline_at
+        self.timeout_seconds = task.timeout_seconds
+        self.reason: type[TaskInterrupted] | None = None
+        self._interruptible = False
+        self._signalled = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"watchdog-{task.pk}", daemon=True)
+        self._main_thread = threading.main_thread()
+        self._can_signal = threading.current_thread() is self._main_thread
+        self._previous_handler = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def __enter__(self) -> Watchdog:
+        if self._can_signal:
+            self._previous_handler = signal.signal(INTERRUPT_SIGNAL, self._on_signal)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        if self._can_signal:
+            signal.signal(INTERRUPT_SIGNAL, self._previous_handler or signal.SIG_DFL)
+
+    # --- main-thread side -----------------------------------------------------------------
+    def raise_if_stopped(self) -> None:
+        if self.reason is None and self.deadline is not None and timezone.now() >= self.deadline:
+            self.reason = DeadlineExceeded
+        if self.reason is not None:
+            raise self.reason(self.describe())
+
+    def describe(self) -> str:
+        if self.reason is DeadlineExceeded:
+            return f"The task ran past its {self.timeout_seconds}s deadline."
+        if self.reason is TaskCancelled:
+            return "The task was cancelled."
+        return "The task is no longer this worker's."
+
+    @contextmanager
+    def interruptible(self):
+        self.raise_if_stopped()
+        self._interruptible = True
+        try:
+            yield
+        finally:
+            self._interruptible = False
+
+    @contextmanager
+    def uninterruptible(self):
+        """Hold off interruption (a database write in progress), then honour a pending one."""
+        was = self._interruptible
+        self._interruptible = False
+        try:
+            yield
+        finally:
+            self._interruptible = was
+        if was and self.reason is not None:
+            self._interruptible = False
+            raise self.reason(self.describe())
+
+    def _on_signal(self, signum, frame):
+        if self._interruptible and self.reason is not None:
+            self._interruptible = False
+            raise self.reason(self.describe())
+
+    # --- watchdog thread ------------------------------------------------------------------
+    def _loop(self) -> None:
+        with task_log_context(self.task_id):
+            next_beat = 0.0
+            try:
+                while not self._stop.is_set():
+                    now = time.monotonic()
+                    if now >= next_beat:
+                        self._beat()
+                        next_beat = now + settings.PRESSROOM_HEARTBEAT_SECONDS
+                    if self.reason is None and self.deadline is not None and timezone.now() >= self.deadline:
+                        self._stop_with(DeadlineExceeded)
+                    if self.reason is not None and self._interruptible and not self._signalled:
+                        self._signal_main()
+                    self._stop.wait(TICK_SECONDS)
+            finally:
+                connection.close()
+
+    def _beat(self) -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE tasks_generationtask SET heartbeat_at = %s WHERE id = %s AND worker = %s AND status = %s "
+                    "RETURNING cancel_requested_at",
+                    [timezone.now(), self.task_id, self.worker, Status.RUNNING],
+                )
+                row = cursor.fetchone()
+        except DatabaseError:
+            logger.warning("Heartbeat failed; the database may be restarting", exc_info=True)
+            connection.close()
+            return
+        if row is None:
+            self._stop_with(LostOwnership)
+        elif row[0] is not None:
+            self._stop_with(TaskCancelled)
+
+    def _stop_with(self, reason: type[TaskInterrupted]) -> None:
+        if self.reason is None:
+            self.reason = reason
+            logger.info("Stopping the task: %s", self.describe())
+
+    def _signal_main(self) -> None:
+        if not self._can_signal:
+            return
+        self._signalled = True
+        signal.pthread_kill(self._main_thread.ident, INTERRUPT_SIGNAL)

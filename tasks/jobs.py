@@ -1,0 +1,67 @@
+"""django-q2 jobs: thin entry points that call the engine's services.
+
+`run_next_task` is a wake-up call: it claims the best due task and runs it, and keeps claiming
+until none is due (bounded), so a lost wake-up never strands a task. `reconcile` is the periodic
+recovery pass. A worker process also reconciles when it starts (`on_worker_spawn`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from datetime import datetime
+
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from tasks.engine.runner import WAIT_IN_JOB_MAX_SECONDS, run_claimed_task
+from tasks.services.queue import claim_next_task
+from tasks.services.reconcile import reconcile_tasks
+
+logger = logging.getLogger(__name__)
+
+MAX_TASKS_PER_JOB = 50
+
+
+def worker_id() -> str:
+    """Unique per claim: host, process and a random part, so an old run can never pass for a new one."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def run_next_task(not_before: str | None = None) -> int:
+    """Claim and run due tasks until none is left (or MAX_TASKS_PER_JOB); returns how many ran."""
+    if not_before:
+        wait = (datetime.fromisoformat(not_before) - timezone.now()).total_seconds()
+        time.sleep(min(max(0.0, wait), WAIT_IN_JOB_MAX_SECONDS))
+    reconcile_tasks(pending_wakeups=10**9)  # recover vanished runs; no extra wake-ups from here
+    ran = 0
+    while ran < MAX_TASKS_PER_JOB:
+        worker = worker_id()
+        task = claim_next_task(worker=worker)
+        if task is None:
+            break
+        run_claimed_task(task.pk, worker=worker)
+        ran += 1
+    return ran
+
+
+def reconcile() -> dict:
+    report = reconcile_tasks()
+    return {
+        "requeued": len(report.requeued), "failed": len(report.failed), "timed_out": len(report.timed_out),
+        "cancelled": len(report.cancelled), "wakeups": report.wakeups,
+    }
+
+
+def on_worker_spawn(sender=None, proc_name=None, **kwargs) -> None:
+    """A worker process started (cluster start or a replacement): recover what was lost."""
+    try:
+        close_old_connections()
+        reconcile()
+    except Exception:
+        logger.warning("Reconcile at worker start failed; the schedule will retry", exc_info=True)
+    finally:
+        connection.close()

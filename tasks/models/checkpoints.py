@@ -1,0 +1,28 @@
+"""`StageCheckpoint`: the durable record that one stage of a task is done.
+
+A checkpoint is written in the same transaction as the stage's output (a content version, an
+image...), so after any crash either both exist or neither does; a task run again resumes at the
+first stage without a checkpoint and never repeats or duplicates a finished one.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from tasks.models.append_only import AppendOnlyModel
+
+
+class StageCheckpoint(AppendOnlyModel):
+    task = models.ForeignKey("tasks.GenerationTask", on_delete=models.CASCADE, related_name="checkpoints")
+    stage = models.CharField(max_length=64)
+    attempt = models.PositiveSmallIntegerField(help_text="The run (attempt number) that completed the stage.")
+    data = models.JSONField(default=dict, blank=True, help_text="What later stages need to find the output.")
+    completed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["task", "completed_at"]
+        verbose_name = "stage checkpoint"
+        constraints = [models.UniqueConstraint(fields=["task", "stage"], name="checkpoint_one_per_stage")]
+
+    def __str__(self) -> str:
+        return f"{self.stage} (attempt {self.attempt})"

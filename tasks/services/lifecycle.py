@@ -1,0 +1,179 @@
+"""Lifecycle verbs of a generation task: create, update the brief, cancel, retry, delete.
+
+Each verb locks the task row, checks that the task is in a state that allows it (raising
+`InvalidTransition`, which the API answers with 409 and the admin shows as a message), changes
+it, records a `TaskEvent` and wakes workers after commit when there is new work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models.deletion import ProtectedError, RestrictedError
+from django.utils import timezone
+
+from tasks.events import emit
+from tasks.exceptions import DomainError, InvalidTransition
+from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCatalogEntry, Phase, Status
+from tasks.services.queue import wake_workers
+
+EDITABLE_WHILE_QUEUED = {
+    "title", "topic", "word_count", "word_count_tolerance", "strict_mode", "style", "tone", "target_audience",
+    "primary_keyword", "category", "tags", "model", "priority", "metadata",
+}
+RETRYABLE_STATUSES = (Status.FAILED, Status.TIMED_OUT, Status.CANCELLED)
+
+
+class IdempotencyConflict(DomainError):
+    """The same Idempotency-Key was sent earlier with a different request body."""
+
+    status_code = 422
+    code = "idempotency_key_reused"
+
+
+def brief_fingerprint(brief: dict) -> str:
+    """A stable digest of a brief, to tell a true retry from a reused idempotency key."""
+    canonical = {key: (value.key if isinstance(value, ModelCatalogEntry) else value) for key, value in brief.items()}
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def default_model() -> ModelCatalogEntry:
+    return ModelCatalogEntry.objects.get(is_default=True)
+
+
+def _locked(task: GenerationTask) -> GenerationTask:
+    return GenerationTask.objects.select_for_update().get(pk=task.pk)
+
+
+def task_create(*, created_by, brief: dict, idempotency_key: str = "") -> tuple[GenerationTask, bool]:
+    """Queue a new task from a validated brief. Returns (task, created).
+
+    With an `idempotency_key`, a repeat of the same request by the same user returns the task the
+    first request created (created=False) instead of queueing a second one.
+    """
+    brief = dict(brief)
+    brief.setdefault("model", None)
+    if brief["model"] is None:
+        brief["model"] = default_model()
+    fingerprint = brief_fingerprint(brief) if idempotency_key else ""
+    if idempotency_key:
+        existing = _replay(created_by, idempotency_key, fingerprint)
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            task = GenerationTask.objects.create(
+                **brief, created_by=created_by, idempotency_key=idempotency_key, idempotency_fingerprint=fingerprint,
+                available_at=timezone.now(),
+            )
+            emit(task, EventKind.CREATED, message="Task queued.", data={"priority": task.priority})
+            wake_workers(1)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        existing = _replay(created_by, idempotency_key, fingerprint)  # a concurrent twin won the race
+        if existing is None:
+            raise
+        return existing, False
+    return task, True
+
+
+def _replay(created_by, idempotency_key: str, fingerprint: str) -> GenerationTask | None:
+    existing = GenerationTask.objects.filter(created_by=created_by, idempotency_key=idempotency_key).first()
+    if existing is not None and existing.idempotency_fingerprint != fingerprint:
+        raise IdempotencyConflict(
+            "This Idempotency-Key was already used with a different request; use a new key for a new task.",
+        )
+    return existing
+
+
+@transaction.atomic
+def task_update(*, task: GenerationTask, by, changes: dict) -> GenerationTask:
+    """Change the title, priority or brief of a task that no worker has claimed yet."""
+    unknown = set(changes) - EDITABLE_WHILE_QUEUED
+    if unknown:
+        raise DomainError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    task = _locked(task)
+    if task.status != Status.QUEUED:
+        raise InvalidTransition(
+            f"Only a queued task can be changed; this one is {task.get_status_display().lower()}."
+        )
+    changed = [field for field, value in changes.items() if getattr(task, field) != value]
+    for field in changed:
+        setattr(task, field, changes[field])
+    if changed:
+        task.full_clean(exclude=["created_by"])
+        task.save(update_fields=[*changed, "updated_at"])
+        emit(task, EventKind.LOG, message=f"Brief changed by {by}: {', '.join(changed)}.", data={"changed": changed})
+    return task
+
+
+@transaction.atomic
+def task_cancel(*, task: GenerationTask, by) -> GenerationTask:
+    """Cancel a queued task at once, or ask the worker of a running task to stop."""
+    task = _locked(task)
+    now = timezone.now()
+    if task.status == Status.QUEUED:
+        task.status = Status.CANCELLED
+        task.finished_at = now
+        task.cancel_requested_at = now
+        task.save(update_fields=["status", "finished_at", "cancel_requested_at", "updated_at"])
+        emit(task, EventKind.STATUS, message=f"Cancelled by {by} before it started.")
+    elif task.status == Status.RUNNING:
+        if task.cancel_requested_at is None:
+            task.cancel_requested_at = now
+            task.save(update_fields=["cancel_requested_at", "updated_at"])
+            emit(task, EventKind.LOG, message=f"Cancellation requested by {by}; stopping.")
+    else:
+        raise InvalidTransition(
+            f"This task is already {task.get_status_display().lower()}; only queued or running tasks can be cancelled."
+        )
+    return task
+
+
+@transaction.atomic
+def task_retry(*, task: GenerationTask, by) -> GenerationTask:
+    """Queue a failed, timed-out or cancelled task again; it resumes after its last finished stage.
+
+    It gets a fresh budget of attempts (`PRESSROOM_MAX_ATTEMPTS` more runs); `attempts` keeps
+    counting every run the task ever had.
+    """
+    task = _locked(task)
+    if task.status not in RETRYABLE_STATUSES:
+        raise InvalidTransition(
+            f"Only failed, timed-out or cancelled tasks can be retried; this one is {task.get_status_display().lower()}."
+        )
+    task.status = Status.QUEUED
+    task.phase = Phase.NONE
+    task.error = ""
+    task.worker = ""
+    task.cancel_requested_at = None
+    task.finished_at = None
+    task.deadline_at = None
+    task.heartbeat_at = None
+    task.available_at = timezone.now()
+    task.max_attempts = task.attempts + settings.PRESSROOM_MAX_ATTEMPTS
+    task.save()
+    emit(task, EventKind.STATUS, message=f"Requeued by {by}; it resumes after its last finished stage.")
+    wake_workers(1)
+    return task
+
+
+@transaction.atomic
+def task_delete(*, task: GenerationTask, by) -> None:
+    """Delete a queued or finished task with its events and versions (never a running one)."""
+    task = _locked(task)
+    if task.status == Status.RUNNING:
+        raise InvalidTransition("A running task cannot be deleted; cancel it first.")
+    if task.status not in (Status.QUEUED, *FINISHED_STATUSES):
+        raise InvalidTransition(f"A {task.status} task cannot be deleted.")
+    try:
+        with transaction.atomic():
+            task.delete()
+    except (ProtectedError, RestrictedError):
+        raise InvalidTransition(
+            "This task has an editorial audit trail or a post made from it, which must be kept; it cannot be deleted."
+        ) from None

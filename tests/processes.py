@@ -1,0 +1,109 @@
+"""Real processes for tests: django-q2 clusters (and later web servers) on the test database.
+
+Processes run with `tests.cluster_settings` (the test pipeline), short heartbeats, in a process
+group of their own so a test can SIGTERM or SIGKILL all of a cluster at once, and with their
+output in a log file the assertion messages quote.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+FAST_ENGINE_ENV = {
+    "PRESSROOM_HEARTBEAT_SECONDS": "1",
+    "PRESSROOM_HEARTBEAT_STALE_SECONDS": "3",
+    "PRESSROOM_RETRY_BASE_SECONDS": "0",
+}
+
+
+def test_database_url() -> str:
+    """DATABASE_URL of the database this test runs on (the test database, not the main one)."""
+    db = connection.settings_dict
+    user = quote(db["USER"] or "", safe="")
+    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    host, port = db["HOST"] or "", db["PORT"] or ""
+    if host.startswith("/"):
+        return f"postgresql://{user}{password}@/{db['NAME']}?host={host}"
+    return f"postgresql://{user}{password}@{host}{':' + port if port else ''}/{db['NAME']}"
+
+
+class Cluster:
+    """A `manage.py qcluster` process group."""
+
+    def __init__(self, log_dir: Path, *, name: str = "cluster", workers: int = 2, env: dict | None = None):
+        self.log = log_dir / f"{name}-{time.monotonic_ns()}.log"
+        environment = {
+            **os.environ,
+            "DATABASE_URL": test_database_url(),
+            "DJANGO_SETTINGS_MODULE": "tests.cluster_settings",
+            "PRESSROOM_WORKERS": str(workers),
+            **FAST_ENGINE_ENV,
+            **(env or {}),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=BASE_DIR,
+            env=environment,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text() if self.log.exists() else ""
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 30) -> None:
+        if self.running():
+            self.process.send_signal(signal.SIGTERM)  # as a service manager would: the cluster stops its workers
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._reap_group()
+
+    def kill(self) -> None:
+        """SIGKILL the whole cluster: the parent, sentinel, workers, monitor and pusher."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=30)
+        self._reap_group()
+
+    def _reap_group(self) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.2, message: str = "condition"):
+    """Poll `predicate` until it returns something truthy; fail with `message` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout}s waiting for {message}")

@@ -1,0 +1,80 @@
+"""Stage functions for engine tests: a five-stage pipeline whose behaviour each task's
+`metadata` steers, run in-process by tests and by real cluster processes (tests/cluster_settings).
+
+metadata keys, each mapping a stage name to a value:
+- `sleep`: seconds the stage's run takes (interruptible, as a slow provider call would be);
+- `block`: seconds the stage blocks in a plain `time.sleep` (a call that knows nothing of us);
+- `transient_until_attempt`: the stage fails transiently while the task's attempt is ≤ this;
+- `permanent`: the stage fails permanently with this message;
+- `call_failures`: a call inside the stage fails transiently this many times, then succeeds;
+- `crash`: the stage raises an unexpected exception with this message;
+- `hang`: seconds the stage hangs with signals blocked, as code stuck inside a C call would.
+Each stage stores its output as a ContentVersion in `persist`, so tests can count outputs.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+from content.models import ContentVersion
+from tasks.engine import Stage, call_with_retries
+from tasks.exceptions import PermanentError, TransientError
+
+
+def _setting(ctx, key: str, stage: str, default=None):
+    return (ctx.task.metadata.get(key) or {}).get(stage, default)
+
+
+def _run(name: str):
+    def run(ctx):
+        seconds = _setting(ctx, "sleep", name, 0)
+        if seconds:
+            steps = max(1, int(seconds / 0.2))
+            for step in range(steps):
+                ctx.sleep(seconds / steps)
+                ctx.progress((step + 1) / steps)
+        hang = _setting(ctx, "hang", name, 0)
+        if hang:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1, signal.SIGALRM, signal.SIGTERM})
+            time.sleep(hang)
+        blocking = _setting(ctx, "block", name, 0)
+        if blocking:
+            time.sleep(blocking)
+        if ctx.attempt <= _setting(ctx, "transient_until_attempt", name, 0):
+            raise TransientError(f"{name} is temporarily unavailable", retry_after=_setting(ctx, "retry_after", name))
+        message = _setting(ctx, "permanent", name)
+        if message:
+            raise PermanentError(message)
+        crash = _setting(ctx, "crash", name)
+        if crash:
+            raise RuntimeError(crash)
+        failures = _setting(ctx, "call_failures", name, 0)
+        if failures:
+            calls = {"n": 0}
+
+            def flaky_call():
+                calls["n"] += 1
+                if calls["n"] <= failures:
+                    raise TransientError("HTTP 429 Too Many Requests", retry_after=0)
+                return "ok"
+
+            call_with_retries(ctx, flaky_call, what=f"{name} call")
+        return f"{name} output of attempt {ctx.attempt}"
+
+    return run
+
+
+def _persist(name: str):
+    def persist(ctx, output):
+        number = ContentVersion.objects.filter(task_id=ctx.task.pk).count() + 1
+        version = ContentVersion.objects.create(task_id=ctx.task.pk, number=number, phase=name, title=name, body=output)
+        return {"version": version.number}
+
+    return persist
+
+
+TEST_STAGES = [
+    Stage(name, run=_run(name), persist=_persist(name), weight=weight)
+    for name, weight in [("research", 1), ("draft", 3), ("qa", 2), ("image", 1), ("format", 1)]
+]
