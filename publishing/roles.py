@@ -1,7 +1,7 @@
 """Editorial roles: the Editors and Reviewers groups and the permissions each holds.
 
-One definition, used by the data migration that creates the groups and by the tests that check
-them. Editors brief tasks and edit drafts; Reviewers can do all that and also see every task,
+One definition, used by the data migrations that create and re-sync the groups and by the tests
+that check them. A change here needs a new migration calling `sync_groups` again. Editors brief tasks and edit drafts; Reviewers can do all that and also see every task,
 approve, reject and publish.
 """
 
@@ -14,6 +14,7 @@ EDITOR_PERMISSIONS = [
     ("tasks", "change_generationtask"),
     ("tasks", "view_generationtask"),
     ("tasks", "view_taskevent"),
+    ("tasks", "view_stagecheckpoint"),
     ("tasks", "view_modelcatalogentry"),
     ("content", "add_contentversion"),
     ("content", "view_contentversion"),

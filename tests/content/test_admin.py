@@ -1,0 +1,200 @@
+"""The history pages of the oversight hub: versions and the audit trail can be read, never rewritten."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from content.models import ApprovalEvent, ContentVersion
+from tasks.models import GenerationTask, TaskEvent
+from tests.factories import make_task, make_version
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _approval(task, *, actor=None, version=None, **fields) -> ApprovalEvent:
+    fields.setdefault("decision", "rejected")
+    fields.setdefault("feedback", "The introduction repeats the title.")
+    fields.setdefault("reasons", ["repetitive", "too_short"])
+    return ApprovalEvent.objects.create(task=task, version=version, actor=actor, **fields)
+
+
+def _changelist_rows(response) -> list:
+    return list(response.context["cl"].result_list)
+
+
+@pytest.mark.parametrize("model_name", ["contentversion", "approvalevent"])
+def test_history_changelists_answer_200_for_a_superuser_even_with_a_search_and_filters(superuser, model_name):
+    task = make_task(topic="Searchable topic")
+    version = make_version(task, model_key="offline")
+    _approval(task, version=version, actor=superuser)
+    client = _client(superuser)
+    url = reverse(f"admin:content_{model_name}_changelist")
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    queries = {
+        "contentversion": [{"q": "x", "phase__exact": "draft", "model_key": "offline"}, {"q": "Searchable"}],
+        "approvalevent": [
+            {"q": "x", "decision__exact": "approved", "created_at__gte": str(today)},
+            {"q": "root", "created_at__year": str(today.year)},
+        ],
+    }
+
+    assert client.get(url).status_code == 200
+    for query in queries[model_name]:
+        response = client.get(url, query)
+        # An unknown filter parameter would redirect to `?e=1` instead.
+        assert response.status_code == 200, query
+    assert len(_changelist_rows(client.get(url, queries[model_name][1]))) == 1
+
+
+@pytest.mark.parametrize("model_name", ["contentversion", "approvalevent"])
+def test_history_cannot_be_added_through_the_admin_even_by_a_superuser(superuser, model_name):
+    response = _client(superuser).get(reverse(f"admin:content_{model_name}_add"))
+
+    assert response.status_code == 403
+
+
+def test_version_page_shows_the_body_readably(superuser):
+    version = make_version(
+        make_task(), body="## Why Rust\n\nIt is *fast*.\n\n<script>alert(1)</script>", quality_report={"score": 81}
+    )
+
+    response = _client(superuser).get(reverse("admin:content_contentversion_change", args=[version.pk]))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<h2>Why Rust</h2>" in page
+    assert "<em>fast</em>" in page
+    assert "## Why Rust" in page
+    assert "<script>alert(1)</script>" not in page
+    assert "&quot;score&quot;: 81" in page
+
+
+def test_a_version_cannot_be_changed_or_deleted_through_the_admin_even_by_a_superuser(superuser):
+    version = make_version(make_task(), title="Original title", body="Original body.")
+    client = _client(superuser)
+    change_url = reverse("admin:content_contentversion_change", args=[version.pk])
+    delete_url = reverse("admin:content_contentversion_delete", args=[version.pk])
+
+    assert client.post(change_url, {"title": "Rewritten", "body": "Rewritten.", "number": "1"}).status_code == 403
+    assert client.get(delete_url).status_code == 403
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+    client.post(
+        reverse("admin:content_contentversion_changelist"),
+        {"action": "delete_selected", "_selected_action": [version.pk], "post": "yes"},
+    )
+
+    version.refresh_from_db()
+    assert (version.title, version.body) == ("Original title", "Original body.")
+
+
+def test_an_audit_row_cannot_be_changed_or_deleted_through_the_admin_even_by_a_superuser(superuser, reviewer):
+    event = _approval(make_task(), actor=reviewer, decision="approved", feedback="Good to go.")
+    client = _client(superuser)
+    change_url = reverse("admin:content_approvalevent_change", args=[event.pk])
+    delete_url = reverse("admin:content_approvalevent_delete", args=[event.pk])
+
+    assert client.get(change_url).status_code == 200
+    assert client.post(change_url, {"decision": "rejected", "feedback": "Rewritten."}).status_code == 403
+    assert client.get(delete_url).status_code == 403
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+    client.post(
+        reverse("admin:content_approvalevent_changelist"),
+        {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"},
+    )
+
+    event.refresh_from_db()
+    assert (event.decision, event.feedback, event.actor) == ("approved", "Good to go.", reviewer)
+
+
+def test_audit_trail_offers_no_delete_action_even_to_a_superuser(superuser, rf):
+    request = rf.get("/")
+    request.user = superuser
+    model_admin = admin.site.get_model_admin(ApprovalEvent)
+
+    assert "delete_selected" not in model_admin.get_actions(request)
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request)
+    assert not model_admin.has_delete_permission(request)
+    assert model_admin.has_view_permission(request)
+
+
+def test_audit_trail_changelist_truncates_long_feedback_and_lists_reasons(superuser):
+    _approval(make_task(), feedback="word " * 100, reasons=["off_topic", "factual_error"])
+
+    response = _client(superuser).get(reverse("admin:content_approvalevent_changelist"))
+
+    page = response.content.decode()
+    assert "off_topic, factual_error" in page
+    assert "word " * 100 not in page
+    assert "…" in page
+
+
+def test_editor_sees_only_the_history_of_their_own_tasks(editor, other_editor):
+    own_task, foreign_task = make_task(created_by=editor), make_task(created_by=other_editor)
+    own_version, _ = make_version(own_task), make_version(foreign_task)
+    own_event, _ = _approval(own_task), _approval(foreign_task)
+    client = _client(editor)
+
+    versions = client.get(reverse("admin:content_contentversion_changelist"))
+    audit = client.get(reverse("admin:content_approvalevent_changelist"))
+
+    assert _changelist_rows(versions) == [own_version]
+    assert _changelist_rows(audit) == [own_event]
+
+
+def test_reviewer_sees_the_history_of_every_task(reviewer, editor, other_editor):
+    versions = {make_version(make_task(created_by=editor)), make_version(make_task(created_by=other_editor))}
+
+    response = _client(reviewer).get(reverse("admin:content_contentversion_changelist"))
+
+    assert set(_changelist_rows(response)) == versions
+
+
+def test_task_page_lists_its_versions_and_audit_trail_read_only(editor):
+    task = make_task(created_by=editor)
+    first = make_version(task, title="First draft")
+    make_version(task, title="Second draft")
+    _approval(task, version=first, feedback="Needs a stronger ending.")
+
+    response = _client(editor).get(reverse("admin:tasks_generationtask_change", args=[task.pk]))
+
+    assert response.status_code == 200
+    inlines = {inline.formset.model: inline for inline in response.context["inline_admin_formsets"]}
+    assert [form.instance.title for form in inlines[ContentVersion].formset.forms] == ["First draft", "Second draft"]
+    assert len(inlines[ApprovalEvent].formset.forms) == 1
+    for inline in inlines.values():
+        assert not (inline.has_add_permission or inline.has_change_permission or inline.has_delete_permission)
+    page = response.content.decode()
+    assert "Needs a stronger ending." in page
+    assert reverse("admin:content_contentversion_change", args=[first.pk]) in page
+
+
+def test_a_task_goes_with_its_versions_and_events_but_not_with_its_audit_trail(reviewer):
+    task = make_task()
+    make_version(task)
+    TaskEvent.objects.create(task=task, sequence=1, kind="created", status="queued")
+    audited = make_task()
+    make_version(audited)
+    _approval(audited)
+    client = _client(reviewer)
+
+    deleted = client.post(reverse("admin:tasks_generationtask_delete", args=[task.pk]), {"post": "yes"})
+    refused = client.post(reverse("admin:tasks_generationtask_delete", args=[audited.pk]), {"post": "yes"})
+
+    assert deleted.status_code == 302
+    assert not GenerationTask.objects.filter(pk=task.pk).exists()
+    assert not ContentVersion.objects.filter(task_id=task.pk).exists()
+    assert refused.status_code == 200
+    assert refused.context["protected"]
+    assert GenerationTask.objects.filter(pk=audited.pk).exists()
+    assert ApprovalEvent.objects.filter(task=audited).exists()

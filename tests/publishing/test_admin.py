@@ -1,0 +1,203 @@
+"""The blog pages of the oversight hub: editors write drafts, only publishers set `published_at`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from publishing.models import Category, Post, Tag
+from tests.factories import make_task
+
+pytestmark = pytest.mark.django_db
+
+PUBLISH_DATE, PUBLISH_TIME = "2025-03-04", "09:30:00"
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _post_form(**overrides) -> dict:
+    """POST data of the post form, asking to publish it at PUBLISH_DATE PUBLISH_TIME."""
+    data = {
+        "title": "Rust for Python programmers",
+        "slug": "rust-for-python-programmers",
+        "category": "",
+        "excerpt": "",
+        "body": "# Hello\n\nSome *text*.",
+        "body_html": "<script>alert(1)</script>",
+        "published_at_0": PUBLISH_DATE,
+        "published_at_1": PUBLISH_TIME,
+        "task": "",
+        "version": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def _make_post(**fields) -> Post:
+    fields.setdefault("title", "A draft")
+    fields.setdefault("slug", "a-draft")
+    fields.setdefault("body", "Draft body.")
+    return Post.objects.create(**fields)
+
+
+def _changelist_rows(response) -> list:
+    return list(response.context["cl"].result_list)
+
+
+@pytest.mark.parametrize("model_name", ["post", "category", "tag"])
+def test_publishing_admin_pages_answer_200_for_a_superuser_even_with_a_search_and_filters(superuser, model_name):
+    category = Category.objects.create(name="Programming", slug="programming")
+    tag = Tag.objects.create(name="Rust", slug="rust")
+    post = _make_post(category=category, published_at=timezone.now() - timedelta(days=1))
+    post.tags.add(tag)
+    client = _client(superuser)
+    changelist = reverse(f"admin:publishing_{model_name}_changelist")
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    filters = {
+        "post": [
+            {"q": "x", "category__id__exact": str(category.pk), "tags__id__exact": str(tag.pk)},
+            {"q": "draft", "published_at__gte": str(today - timedelta(days=7))},
+            {"published_at__isnull": "True"},
+        ],
+        "category": [{"q": "x"}],
+        "tag": [{"q": "x"}],
+    }
+
+    assert client.get(changelist).status_code == 200
+    assert client.get(reverse(f"admin:publishing_{model_name}_add")).status_code == 200
+    row = {"post": post, "category": category, "tag": tag}[model_name]
+    assert client.get(reverse(f"admin:publishing_{model_name}_change", args=[row.pk])).status_code == 200
+    for query in filters[model_name]:
+        response = client.get(changelist, query)
+        # An unknown filter parameter would redirect to `?e=1` instead.
+        assert response.status_code == 200, query
+
+
+def test_post_changelist_shows_whether_a_post_is_public(superuser):
+    _make_post(title="Live", slug="live", published_at=timezone.now() - timedelta(hours=1))
+    _make_post(title="Scheduled", slug="scheduled", published_at=timezone.now() + timedelta(days=1))
+    _make_post(title="Draft", slug="draft")
+
+    response = _client(superuser).get(reverse("admin:publishing_post_changelist"))
+
+    page = response.content.decode()
+    assert page.count("icon-yes.svg") == 1
+    assert page.count("icon-no.svg") == 2
+
+
+def test_editor_can_write_a_draft_but_not_publish_it(editor):
+    response = _client(editor).post(reverse("admin:publishing_post_add"), _post_form())
+
+    assert response.status_code == 302
+    post = Post.objects.get()
+    assert post.title == "Rust for Python programmers"
+    assert post.published_at is None
+    assert "<script>" not in post.body_html
+    assert "<em>text</em>" in post.body_html
+
+
+def test_editor_cannot_publish_an_existing_draft(editor):
+    draft = _make_post()
+
+    response = _client(editor).post(
+        reverse("admin:publishing_post_change", args=[draft.pk]), _post_form(title="Edited draft", slug="a-draft")
+    )
+
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.title == "Edited draft"
+    assert draft.published_at is None
+    assert not draft.is_public
+
+
+def test_editor_cannot_unpublish_or_reschedule_a_published_post(editor):
+    published_at = timezone.now() - timedelta(days=2)
+    post = _make_post(published_at=published_at)
+    client = _client(editor)
+    url = reverse("admin:publishing_post_change", args=[post.pk])
+
+    assert "published_at" not in client.get(url).context["adminform"].form.fields
+    client.post(url, _post_form(slug="a-draft", published_at_0="", published_at_1=""))
+    client.post(url, _post_form(slug="a-draft", published_at_0="2099-01-01", published_at_1="00:00:00"))
+
+    post.refresh_from_db()
+    assert post.published_at == published_at
+
+
+def test_reviewer_can_publish_a_draft(reviewer):
+    draft = _make_post()
+
+    response = _client(reviewer).post(
+        reverse("admin:publishing_post_change", args=[draft.pk]), _post_form(slug="a-draft")
+    )
+
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert timezone.localtime(draft.published_at).strftime("%Y-%m-%d %H:%M:%S") == f"{PUBLISH_DATE} {PUBLISH_TIME}"
+    assert draft.is_public
+
+
+def test_reviewer_can_unpublish_a_post(reviewer):
+    post = _make_post(published_at=timezone.now() - timedelta(days=2))
+
+    response = _client(reviewer).post(
+        reverse("admin:publishing_post_change", args=[post.pk]),
+        _post_form(slug="a-draft", published_at_0="", published_at_1=""),
+    )
+
+    assert response.status_code == 302
+    post.refresh_from_db()
+    assert post.published_at is None
+
+
+def test_post_page_shows_the_derived_html_read_only(superuser):
+    post = _make_post(body="## Section\n\n<script>alert(1)</script>")
+
+    response = _client(superuser).get(reverse("admin:publishing_post_change", args=[post.pk]))
+
+    assert "body_html" not in response.context["adminform"].form.fields
+    page = response.content.decode()
+    assert "<h2>Section</h2>" in page
+    assert "<script>alert(1)</script>" not in page
+
+
+def test_editor_cannot_delete_a_post(editor):
+    post = _make_post()
+
+    response = _client(editor).post(reverse("admin:publishing_post_delete", args=[post.pk]), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert Post.objects.filter(pk=post.pk).exists()
+
+
+def test_task_autocomplete_on_a_post_offers_an_editor_only_their_own_tasks(editor, other_editor):
+    own = make_task(created_by=editor, topic="Rust ownership")
+    make_task(created_by=other_editor, topic="Rust lifetimes")
+
+    response = _client(editor).get(
+        reverse("admin:autocomplete"),
+        {"app_label": "publishing", "model_name": "post", "field_name": "task", "term": "Rust"},
+    )
+
+    assert response.status_code == 200
+    assert [result["id"] for result in response.json()["results"]] == [str(own.pk)]
+
+
+def test_editor_can_add_tags_but_not_categories(editor):
+    client = _client(editor)
+
+    tag = client.post(reverse("admin:publishing_tag_add"), {"name": "Rust", "slug": "rust"})
+    category = client.post(reverse("admin:publishing_category_add"), {"name": "Programming", "slug": "programming"})
+
+    assert tag.status_code == 302
+    assert Tag.objects.filter(slug="rust").exists()
+    assert category.status_code == 403
+    assert not Category.objects.exists()
