@@ -87,7 +87,9 @@ def default_max_attempts() -> int:
 
 class GenerationTaskQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Editors see their own tasks; reviewers and admins see every task."""
+        """Editors see their own tasks; reviewers and admins see every task; anonymous users none."""
+        if not user.is_authenticated:
+            return self.none()
         if user.has_perm("tasks.view_all_tasks"):
             return self
         return self.filter(created_by=user)

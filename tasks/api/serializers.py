@@ -1,0 +1,163 @@
+"""Input and output serializers of the task API, one pair per operation.
+
+Input serializers repeat the brief's rules (ranges, lengths, choices) so that a bad brief is a
+field-level 400 before any service runs; the database constraints stay the last word. They refuse
+fields they do not know instead of ignoring them, so a typo (`word_cout`) or an attempt to set
+`status` is reported, not silently dropped. Integers must be JSON integers: "5", 1.5 and true are
+refused rather than coerced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.conf import settings
+from rest_framework import serializers
+
+from tasks.models import GenerationTask, ModelCatalogEntry, Style, TaskEvent, TaskType, Tone
+from tasks.models.task import (
+    PRIORITY_MAX,
+    PRIORITY_MIN,
+    TOLERANCE_MAX,
+    TOLERANCE_MIN,
+    TOPIC_MAX_LENGTH,
+    TOPIC_MIN_LENGTH,
+    WORD_COUNT_MAX,
+    WORD_COUNT_MIN,
+)
+
+TAGS_MAX = 20
+TAG_MAX_LENGTH = 50
+EVENTS_LIMIT_DEFAULT = 100
+EVENTS_LIMIT_MAX = 500
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer as JSON writes it; DRF's own field would turn "5" and 1.0 into 5."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CatalogModelField(serializers.SlugRelatedField):
+    """A catalog entry named by its `key`; disabled entries cannot be chosen for new work."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="key", queryset=ModelCatalogEntry.objects.enabled(), **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            return self.get_queryset().get(key=data)
+        except ModelCatalogEntry.DoesNotExist:
+            raise serializers.ValidationError(f"Unknown or disabled model '{data}'.") from None
+
+
+class RejectUnknownFieldsMixin:
+    """Report every field the serializer does not declare, alongside the other field errors."""
+
+    unknown_field_message = "Unknown field."
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []
+        errors = {name: [self.unknown_field_message] for name in unknown}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if errors and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **errors}) from None
+            raise
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class BriefInput(RejectUnknownFieldsMixin, serializers.Serializer):
+    """The fields of a brief that may be set at creation and changed while the task is queued."""
+
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    topic = serializers.CharField(min_length=TOPIC_MIN_LENGTH, max_length=TOPIC_MAX_LENGTH)
+    word_count = StrictIntegerField(min_value=WORD_COUNT_MIN, max_value=WORD_COUNT_MAX, default=1000)
+    word_count_tolerance = StrictIntegerField(
+        min_value=TOLERANCE_MIN, max_value=TOLERANCE_MAX, default=10,
+        help_text="Allowed deviation from the word count, in percent.",
+    )
+    strict_mode = serializers.BooleanField(
+        default=False, help_text="Fail the task when the final word count is outside the tolerance."
+    )
+    style = serializers.ChoiceField(choices=Style.choices, default=Style.EDUCATIONAL.value)
+    tone = serializers.ChoiceField(choices=Tone.choices, default=Tone.PROFESSIONAL.value)
+    target_audience = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    primary_keyword = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    category = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=TAG_MAX_LENGTH), max_length=TAGS_MAX, required=False, default=list
+    )
+    model = CatalogModelField(required=False, help_text="A model catalog key; the default model when omitted.")
+    priority = StrictIntegerField(
+        min_value=PRIORITY_MIN, max_value=PRIORITY_MAX, default=0, help_text="Higher runs first."
+    )
+    metadata = serializers.DictField(required=False, default=dict, help_text="Free-form JSON object.")
+
+
+class TaskCreateInput(BriefInput):
+    task_type = serializers.ChoiceField(choices=TaskType.choices, default=TaskType.BLOG_POST.value)
+    timeout_seconds = StrictIntegerField(
+        min_value=1, required=False, help_text="Deadline of one attempt; at most PRESSROOM_TASK_TIMEOUT_MAX."
+    )
+
+    def validate_timeout_seconds(self, value: int) -> int:
+        # Read per request, not at import, so the limit follows the running settings.
+        if value > settings.PRESSROOM_TASK_TIMEOUT_MAX:
+            raise serializers.ValidationError(
+                f"Ensure this value is less than or equal to {settings.PRESSROOM_TASK_TIMEOUT_MAX}."
+            )
+        return value
+
+
+class TaskUpdateInput(BriefInput):
+    """A partial change of a queued task; its fields are exactly the service's EDITABLE_WHILE_QUEUED."""
+
+    unknown_field_message = "This field cannot be changed; only the title, priority and brief of a queued task can."
+
+
+class TaskOutput(serializers.ModelSerializer):
+    model = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    last_event_sequence = serializers.IntegerField(
+        source="event_sequence", read_only=True,
+        help_text="Sequence of the task's latest event; watchers catch up from here with `events?after=`.",
+    )
+    url = serializers.HyperlinkedIdentityField(view_name="api:task_detail", lookup_url_kwarg="task_id")
+
+    class Meta:
+        model = GenerationTask
+        fields = [
+            "id", "task_type", "title", "topic", "word_count", "word_count_tolerance", "strict_mode", "style",
+            "tone", "target_audience", "primary_keyword", "category", "tags", "model", "priority", "status",
+            "phase", "progress", "approval_status", "attempts", "max_attempts", "timeout_seconds", "heartbeat_at",
+            "worker", "cancel_requested_at", "error", "estimated_cost", "actual_cost", "input_tokens",
+            "output_tokens", "created_by", "created_at", "updated_at", "started_at", "finished_at", "available_at",
+            "last_event_sequence", "metadata", "url",
+        ]
+        read_only_fields = fields
+
+
+class TaskEventsQuery(serializers.Serializer):
+    after = serializers.IntegerField(
+        min_value=0, required=False, default=0, help_text="Only events with a greater sequence number."
+    )
+    limit = serializers.IntegerField(
+        min_value=1, max_value=EVENTS_LIMIT_MAX, required=False, default=EVENTS_LIMIT_DEFAULT,
+        help_text="At most this many events; ask again with `after` set to the last sequence for more.",
+    )
+
+
+class TaskEventOutput(serializers.ModelSerializer):
+    class Meta:
+        model = TaskEvent
+        fields = ["sequence", "kind", "status", "phase", "progress", "message", "data", "created_at"]
+        read_only_fields = fields

@@ -1,0 +1,16 @@
+"""Routes of the task API, included under /api/ by `config.urls`; each works with or without a
+trailing slash."""
+
+from django.urls import re_path
+
+from tasks.api import views
+
+TASK = r"^tasks/(?P<task_id>[^/]+)"
+
+urlpatterns = [
+    re_path(r"^tasks/?$", views.TaskCollectionApi.as_view(), name="task_list"),
+    re_path(rf"{TASK}/?$", views.TaskDetailApi.as_view(), name="task_detail"),
+    re_path(rf"{TASK}/cancel/?$", views.TaskCancelApi.as_view(), name="task_cancel"),
+    re_path(rf"{TASK}/retry/?$", views.TaskRetryApi.as_view(), name="task_retry"),
+    re_path(rf"{TASK}/events/?$", views.TaskEventListApi.as_view(), name="task_events"),
+]

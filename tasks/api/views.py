@@ -1,0 +1,200 @@
+"""Task API views: one class per URL, one method per operation, each with its own serializers.
+
+REST puts several operations on one URL (`GET`/`POST /tasks`, `GET`/`PATCH`/`DELETE
+/tasks/{id}`), and Django routes a URL to one view, so a view class holds the operations of its
+URL and declares per method what differs: the permission (`permissions.TaskActionPermission`)
+and the creation throttle. Every task is looked up through `GenerationTask.objects.visible_to`,
+so a task the user may not see is a 404 whatever the verb.
+"""
+
+from __future__ import annotations
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.filters import SearchFilter
+from rest_framework.generics import GenericAPIView, get_object_or_404
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from tasks.api.filters import StableOrderingFilter, TaskFilter
+from tasks.api.permissions import TaskActionPermission
+from tasks.api.serializers import (
+    TaskCreateInput,
+    TaskEventOutput,
+    TaskEventsQuery,
+    TaskOutput,
+    TaskUpdateInput,
+)
+from tasks.models import GenerationTask
+from tasks.services import task_cancel, task_create, task_delete, task_retry, task_update
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX_LENGTH = 200  # GenerationTask.idempotency_key
+
+TASK_ID = OpenApiParameter("task_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The task's id.")
+IDEMPOTENCY_KEY = OpenApiParameter(
+    IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Repeating a request with the same key returns the task the first one created "
+    "(header `Idempotent-Replayed: true`); the same key with a different body is a 422.",
+)
+WRITE_PERMISSIONS = [IsAuthenticated, TaskActionPermission]
+
+
+def visible_tasks(user):
+    return GenerationTask.objects.visible_to(user).select_related("model", "created_by")
+
+
+def task_body(task: GenerationTask, request) -> dict:
+    return TaskOutput(task, context={"request": request}).data
+
+
+def idempotency_key(request) -> str:
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise serializers.ValidationError(
+            {IDEMPOTENCY_HEADER: [f"Ensure this header has no more than {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]}
+        )
+    return key
+
+
+class TaskLookupMixin:
+    def get_task(self, task_id) -> GenerationTask:
+        """The task if the user may see it (else 404), then the method's permission (else 403)."""
+        task = get_object_or_404(visible_tasks(self.request.user), pk=task_id)
+        self.check_object_permissions(self.request, task)
+        return task
+
+
+class TaskCollectionApi(GenericAPIView):
+    permission_classes = WRITE_PERMISSIONS
+    collection_permissions = {"POST": "tasks.add_generationtask"}
+    parser_classes = [JSONParser]
+    serializer_class = TaskCreateInput  # what OPTIONS describes for POST; each method names its own
+    queryset = GenerationTask.objects.none()  # names the model for the schema; get_queryset() is what runs
+    filter_backends = [DjangoFilterBackend, SearchFilter, StableOrderingFilter]
+    filterset_class = TaskFilter
+    search_fields = ["title", "topic"]
+    ordering_fields = ["created_at", "priority", "status", "progress", "updated_at"]
+    ordering = ["-created_at"]
+    throttle_scope = "task_create"
+
+    def get_queryset(self):
+        return visible_tasks(self.request.user)
+
+    def get_throttles(self):
+        # Creating costs model calls; reading costs nothing worth limiting.
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(tags=["tasks"], summary="List the tasks you may see", responses=TaskOutput(many=True))
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(TaskOutput(page, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        tags=["tasks"],
+        summary="Queue a new task from a brief",
+        request=TaskCreateInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: TaskOutput},
+    )
+    def post(self, request):
+        key = idempotency_key(request)
+        serializer = TaskCreateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        task, created = task_create(created_by=request.user, brief=serializer.validated_data, idempotency_key=key)
+        body = task_body(task, request)
+        headers = {"Location": body["url"]}
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(body, status=status.HTTP_201_CREATED, headers=headers)
+
+
+class TaskDetailApi(TaskLookupMixin, APIView):
+    permission_classes = WRITE_PERMISSIONS
+    task_permissions = {"PATCH": "tasks.change_generationtask", "DELETE": "tasks.delete_generationtask"}
+    parser_classes = [JSONParser]
+
+    @extend_schema(tags=["tasks"], summary="One task", parameters=[TASK_ID], responses=TaskOutput)
+    def get(self, request, task_id):
+        return Response(task_body(self.get_task(task_id), request))
+
+    @extend_schema(
+        tags=["tasks"],
+        summary="Change the title, priority or brief of a queued task",
+        description="409 once a worker has claimed the task.",
+        parameters=[TASK_ID],
+        request=TaskUpdateInput,
+        responses=TaskOutput,
+    )
+    def patch(self, request, task_id):
+        task = self.get_task(task_id)
+        serializer = TaskUpdateInput(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        task = task_update(task=task, by=request.user, changes=serializer.validated_data)
+        return Response(task_body(task, request))
+
+    @extend_schema(
+        tags=["tasks"],
+        summary="Delete a queued or finished task",
+        description="409 for a running task, or one whose audit trail or post must be kept.",
+        parameters=[TASK_ID],
+        responses={204: OpenApiResponse(description="Deleted.")},
+    )
+    def delete(self, request, task_id):
+        task_delete(task=self.get_task(task_id), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TaskCancelApi(TaskLookupMixin, APIView):
+    permission_classes = WRITE_PERMISSIONS
+    task_permissions = {"POST": "tasks.change_generationtask"}
+
+    @extend_schema(
+        tags=["tasks"],
+        summary="Cancel a queued task, or ask a running one to stop",
+        description="A running task comes back still running, with `cancel_requested_at` set; its worker "
+        "stops it. 409 for a finished task.",
+        parameters=[TASK_ID],
+        request=None,
+        responses=TaskOutput,
+    )
+    def post(self, request, task_id):
+        task = task_cancel(task=self.get_task(task_id), by=request.user)
+        return Response(task_body(task, request))
+
+
+class TaskRetryApi(TaskLookupMixin, APIView):
+    permission_classes = WRITE_PERMISSIONS
+    task_permissions = {"POST": "tasks.change_generationtask"}
+
+    @extend_schema(
+        tags=["tasks"],
+        summary="Queue a failed, timed-out or cancelled task again",
+        description="It resumes after its last finished stage. 409 for a task in any other state.",
+        parameters=[TASK_ID],
+        request=None,
+        responses=TaskOutput,
+    )
+    def post(self, request, task_id):
+        task = task_retry(task=self.get_task(task_id), by=request.user)
+        return Response(task_body(task, request))
+
+
+class TaskEventListApi(TaskLookupMixin, APIView):
+    @extend_schema(
+        tags=["tasks"],
+        summary="The task's progress events after a sequence number, oldest first",
+        parameters=[TASK_ID, TaskEventsQuery],
+        responses=TaskEventOutput(many=True),
+    )
+    def get(self, request, task_id):
+        task = self.get_task(task_id)
+        query = TaskEventsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        events = task.events.filter(sequence__gt=query.validated_data["after"]).order_by("sequence")
+        return Response(TaskEventOutput(events[: query.validated_data["limit"]], many=True).data)

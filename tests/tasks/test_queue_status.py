@@ -1,0 +1,46 @@
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from tasks.models import GenerationTask
+from tests.factories import make_task
+
+pytestmark = pytest.mark.django_db
+
+
+def _queue():
+    now = timezone.now()
+    make_task(priority=5, title="urgent one")
+    make_task(priority=5)
+    old = make_task(priority=0)
+    GenerationTask.objects.filter(pk=old.pk).update(created_at=now - timedelta(minutes=30))
+    make_task(status="running", worker="host:1:abc", heartbeat_at=now - timedelta(seconds=12), phase="draft",
+              progress=40, attempts=1, title="in flight")
+    make_task(status="failed", finished_at=now - timedelta(hours=2), error="The API key was rejected (HTTP 401).")
+    make_task(status="failed", finished_at=now - timedelta(days=2), error="old failure")
+    make_task(status="timed_out", finished_at=now - timedelta(hours=1), error="Timed out: 900s")
+
+
+def test_queue_status_prints_depth_running_and_recent_failures(capsys):
+    _queue()
+    call_command("queue_status")
+    out = capsys.readouterr().out
+    assert "Tasks by status: queued 3, running 1, completed 0, failed 2, cancelled 0, timed_out 1" in out
+    assert "Queued by priority: p5: 2, p0: 1" in out
+    assert "oldest queued task waiting 30m" in out
+    assert "worker host:1:abc  heartbeat 12s ago" in out and "draft" in out
+    assert "Failed or timed out in the last 24 h: 2" in out
+    assert "The API key was rejected (HTTP 401)." in out and "old failure" not in out
+
+
+def test_queue_status_as_json(capsys):
+    _queue()
+    call_command("queue_status", "--json")
+    data = json.loads(capsys.readouterr().out)
+    assert data["by_status"]["queued"] == 3
+    assert data["queued_by_priority"] == {"5": 2, "0": 1}
+    assert data["running"][0]["worker"] == "host:1:abc"
+    assert data["failures_24h_count"] == 2
