@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import json
+
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from tasks.validators import MAX_URL_LENGTH, validate_public_http_url
 from tasks.models import GenerationTask, ModelCatalogEntry, Style, TaskEvent, TaskType, Tone
 from tasks.models.task import (
     PRIORITY_MAX,
@@ -27,6 +31,9 @@ from tasks.models.task import (
 )
 
 TAGS_MAX = 20
+RESEARCH_NOTES_MAX = 20_000
+SOURCE_URLS_MAX = 10
+METADATA_MAX_BYTES = 50_000
 TAG_MAX_LENGTH = 50
 EVENTS_LIMIT_DEFAULT = 100
 EVENTS_LIMIT_MAX = 500
@@ -101,6 +108,51 @@ class BriefInput(RejectUnknownFieldsMixin, serializers.Serializer):
         min_value=PRIORITY_MIN, max_value=PRIORITY_MAX, default=0, help_text="Higher runs first."
     )
     metadata = serializers.DictField(required=False, default=dict, help_text="Free-form JSON object.")
+    research_notes = serializers.CharField(
+        required=False, allow_blank=True, max_length=RESEARCH_NOTES_MAX, write_only=True,
+        help_text="Notes or excerpts the editor pastes for the research stage.",
+    )
+    source_urls = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_URL_LENGTH), max_length=SOURCE_URLS_MAX, required=False,
+        write_only=True, help_text="Public http(s) pages the research stage fetches and cites.",
+    )
+
+    def validate_source_urls(self, urls: list[str]) -> list[str]:
+        errors, valid = {}, []
+        for index, url in enumerate(urls):
+            try:
+                valid.append(validate_public_http_url(url))
+            except DjangoValidationError as error:
+                errors[index] = error.messages
+        if errors:
+            raise serializers.ValidationError(
+                [message for index in sorted(errors) for message in errors[index]]
+            )
+        return valid
+
+    def validate_metadata(self, metadata: dict) -> dict:
+        if len(json.dumps(metadata, default=str)) > METADATA_MAX_BYTES:
+            raise serializers.ValidationError(f"Keep metadata under {METADATA_MAX_BYTES // 1000} kB of JSON.")
+        research = metadata.get("research")
+        if research is not None:
+            if not isinstance(research, dict):
+                raise serializers.ValidationError({"research": ["Must be an object with `text` and `urls`."]})
+            self.validate_source_urls(list(research.get("urls") or []))
+        return metadata
+
+    def validate(self, attrs: dict) -> dict:
+        """Pasted notes and URLs travel to the research stage in `metadata["research"]`."""
+        notes, urls = attrs.pop("research_notes", None), attrs.pop("source_urls", None)
+        if notes is not None or urls is not None:
+            metadata = dict(attrs.get("metadata") or {})
+            research = dict(metadata.get("research") or {})
+            if notes is not None:
+                research["text"] = notes
+            if urls is not None:
+                research["urls"] = urls
+            metadata["research"] = research
+            attrs["metadata"] = metadata
+        return attrs
 
 
 class TaskCreateInput(BriefInput):
@@ -160,4 +212,12 @@ class TaskEventOutput(serializers.ModelSerializer):
     class Meta:
         model = TaskEvent
         fields = ["sequence", "kind", "status", "phase", "progress", "message", "data", "created_at"]
+        read_only_fields = fields
+
+
+class CatalogEntryOutput(serializers.ModelSerializer):
+    class Meta:
+        model = ModelCatalogEntry
+        fields = ["key", "display_name", "provider", "provider_model_id", "input_price_per_million",
+                  "output_price_per_million", "context_window", "is_default"]
         read_only_fields = fields

@@ -405,7 +405,39 @@ def test_unauthenticated_requests_are_a_401(api_client, method, path):
 
 
 def test_update_serializer_accepts_exactly_the_fields_the_service_allows():
-    assert set(TaskUpdateInput().fields) == EDITABLE_WHILE_QUEUED
+    # research_notes and source_urls are written into `metadata` (an editable field) by the serializer.
+    assert set(TaskUpdateInput().fields) - {"research_notes", "source_urls"} == EDITABLE_WHILE_QUEUED
+
+
+def test_research_notes_and_urls_travel_in_metadata(editor_client):
+    response = editor_client.post("/api/tasks", {
+        "topic": "Heat pumps", "research_notes": "Notes pasted by the editor.",
+        "source_urls": ["https://example.com/heat-pumps"], "metadata": {"campaign": "winter"},
+    }, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["metadata"] == {
+        "campaign": "winter",
+        "research": {"text": "Notes pasted by the editor.", "urls": ["https://example.com/heat-pumps"]},
+    }
+
+
+@pytest.mark.parametrize("url, message", [
+    ("http://127.0.0.1/admin", "Refusing to fetch 127.0.0.1"),
+    ("http://localhost:8000/", "Refusing to fetch localhost"),
+    ("http://10.0.0.5/", "Refusing to fetch 10.0.0.5"),
+    ("http://169.254.169.254/latest/meta-data", "Refusing to fetch 169.254.169.254"),
+    ("http://[::1]/", "Refusing to fetch ::1"),
+    ("file:///etc/passwd", "Only http and https URLs can be fetched"),
+    ("ftp://example.com/x", "Only http and https URLs can be fetched"),
+    ("javascript:alert(1)", "Only http and https URLs can be fetched"),
+    ("https://user:pw@example.com/", "user name or password"),
+])
+def test_source_urls_to_private_hosts_or_other_schemes_are_refused(editor_client, url, message):
+    for body in ({"topic": "Heat pumps", "source_urls": [url]},
+                 {"topic": "Heat pumps", "metadata": {"research": {"urls": [url]}}}):
+        response = editor_client.post("/api/tasks", body, format="json")
+        assert response.status_code == 400
+        assert message in str(response.json()["error"]["fields"])
 
 
 @SLASHES
