@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 DEVDB := $(PY) scripts/devdb.py run --
 
-.PHONY: run test manage demo-passwords clean-var
+.PHONY: run test bench manage demo-passwords clean-var
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pressroom needs Python >= 3.11 (set PYTHON=python3.11 or newer)")'
@@ -21,6 +21,11 @@ run: $(INSTALLED)
 
 test: $(INSTALLED)
 	@$(DEVDB) $(PY) -m pytest $(ARGS)
+
+# Engine throughput benchmark; writes its results into docs/performance.md, e.g.
+# `make bench ARGS="--tasks 200 --broker orm"`.
+bench: $(INSTALLED)
+	@$(DEVDB) $(PY) bench/engine_throughput.py --write-docs $(ARGS)
 
 # Any manage.py command against the same database, e.g. `make manage CMD="queue_status"`.
 manage: $(INSTALLED)

@@ -129,7 +129,9 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_postgres.core.PostgresChannelLayer",
-            "CONFIG": {key: value for key, value in DATABASES["default"].items() if key.isupper()},
+            # The layer builds its own connection wrapper from these keys; it needs TIME_ZONE too.
+            "CONFIG": {**{key: value for key, value in DATABASES["default"].items() if key.isupper()},
+                       "TIME_ZONE": None},
         }
     }
 
@@ -145,6 +147,29 @@ PRESSROOM_HEARTBEAT_STALE_SECONDS = env_int(
 PRESSROOM_RETRY_BASE_SECONDS = env_int("PRESSROOM_RETRY_BASE_SECONDS", 2, minimum=0)
 PRESSROOM_RETRY_MAX_SECONDS = env_int("PRESSROOM_RETRY_MAX_SECONDS", 300, minimum=0)
 PRESSROOM_CALL_RETRIES = env_int("PRESSROOM_CALL_RETRIES", 3, minimum=0)
+# Content pipeline (content/): quality loop, images, research sources.
+PRESSROOM_QA_THRESHOLD = env_int("PRESSROOM_QA_THRESHOLD", 70, minimum=0)
+PRESSROOM_QA_MAX_ROUNDS = env_int("PRESSROOM_QA_MAX_ROUNDS", 3, minimum=0)
+PRESSROOM_IMAGE_PROVIDER = env_str("PRESSROOM_IMAGE_PROVIDER", "offline")  # offline | pexels
+PRESSROOM_IMAGE_GENERATOR = env_str("PRESSROOM_IMAGE_GENERATOR", "openai_images")  # offline | openai_images
+PRESSROOM_OPENAI_IMAGES_URL = env_str("PRESSROOM_OPENAI_IMAGES_URL", "https://api.openai.com/v1")
+PRESSROOM_PEXELS_URL = env_str("PRESSROOM_PEXELS_URL", "https://api.pexels.com/v1")
+PRESSROOM_SEARXNG_URL = env_str("PRESSROOM_SEARXNG_URL", "")  # e.g. http://searxng:8080; empty: off
+PRESSROOM_FETCH_TIMEOUT_SECONDS = env_int("PRESSROOM_FETCH_TIMEOUT_SECONDS", 10, minimum=1)
+PRESSROOM_FETCH_MAX_BYTES = env_int("PRESSROOM_FETCH_MAX_BYTES", 2_000_000, minimum=1024)
+# Fetching from loopback/private addresses is refused; tests that serve pages from 127.0.0.1
+# turn this on explicitly. Never enable it in production.
+PRESSROOM_FETCH_ALLOW_PRIVATE = env_bool("PRESSROOM_FETCH_ALLOW_PRIVATE", False)
+PRESSROOM_RESEARCH_SOURCES = [
+    "content.providers.research.PastedTextSource",
+    "content.providers.research.UrlSource",
+    "publishing.research.InternalPostsSource",
+    "content.providers.searxng.SearxngSource",
+]
+
+# Prices a brief before it runs (content.costs); a hook so `tasks` need not import `content`.
+PRESSROOM_COST_ESTIMATOR = "content.costs.estimated_cost"
+
 # Which stages each task type runs: dotted paths to lists of `tasks.engine.Stage`.
 PRESSROOM_TASK_TYPES = {
     "blog_post": "content.pipeline.BLOG_POST_STAGES",
@@ -213,6 +238,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TaskPhaseEnum": "tasks.models.task.Phase",
+        "VersionPhaseEnum": "content.models.versions.VersionPhase",
+    },
 }
 
 # --- Internationalisation, static and media files -------------------------------------------

@@ -1,7 +1,8 @@
 """django-q2 jobs: thin entry points that call the engine's services.
 
-`run_next_task` is a wake-up call: it claims the best due task and runs it, and keeps claiming
-until none is due (bounded), so a lost wake-up never strands a task. `reconcile` is the periodic
+`run_next_task` is a wake-up call: it claims the best due task and runs it. Each queued task gets
+one wake-up, and the reconciler adds wake-ups for due tasks that have none waiting, so a lost
+wake-up never strands a task. One task per job keeps a stopping cluster from claiming new work. `reconcile` is the periodic
 recovery pass. A worker process also reconciles when it starts (`on_worker_spawn`).
 """
 
@@ -23,7 +24,7 @@ from tasks.services.reconcile import reconcile_tasks
 
 logger = logging.getLogger(__name__)
 
-MAX_TASKS_PER_JOB = 50
+MAX_TASKS_PER_JOB = 1
 
 
 def worker_id() -> str:
@@ -32,7 +33,7 @@ def worker_id() -> str:
 
 
 def run_next_task(not_before: str | None = None) -> int:
-    """Claim and run due tasks until none is left (or MAX_TASKS_PER_JOB); returns how many ran."""
+    """Claim and run the next due task (at most MAX_TASKS_PER_JOB); returns how many ran."""
     if not_before:
         wait = (datetime.fromisoformat(not_before) - timezone.now()).total_seconds()
         time.sleep(min(max(0.0, wait), WAIT_IN_JOB_MAX_SECONDS))

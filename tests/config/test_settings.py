@@ -56,3 +56,10 @@ def test_demo_accounts_are_refused_in_production_mode():
     result = _manage("create_demo_accounts", **PRODUCTION_ENV)
     assert result.returncode != 0
     assert "only in development mode" in result.stderr
+
+
+def test_the_postgres_channel_layer_is_built_when_redis_is_not_configured():
+    code = "from channels.layers import get_channel_layer; print(type(get_channel_layer()).__name__)"
+    result = _manage("shell", "-c", code, REDIS_URL="")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "PostgresChannelLayer"

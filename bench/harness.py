@@ -1,0 +1,286 @@
+"""What the engine benchmark drives: its own database, the processes it starts, and bounded waits.
+
+Everything here talks to PostgreSQL with psycopg and to the servers over 127.0.0.1, without
+importing Django, so the measuring process stays small and the processes it measures are exactly
+the ones a deployment runs (`daphne`, `manage.py qcluster`). Every process is started in a
+process group of its own and registered, so `stop_all()` (called from `finally` and `atexit`)
+ends them all, whatever went wrong; every wait has a deadline.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import psycopg
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+def log(message: str) -> None:
+    """A progress line on stderr; stdout carries only the results table."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not measure what it set out to (a timeout, a lost task, a dead process)."""
+
+
+def wait_until(predicate: Callable[[], T], *, timeout: float, what: str, interval: float = 0.2) -> T:
+    """Poll `predicate` until it returns something truthy; BenchError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise BenchError(f"Timed out after {timeout:.0f}s waiting for {what}.")
+        time.sleep(interval)
+
+
+# --- the benchmark database -------------------------------------------------------------------
+
+def with_database_name(url: str, name: str) -> str:
+    """The same server and credentials as `url`, another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def database_server(url: str) -> str:
+    """Where the server listens, without credentials: `127.0.0.1:5432` or a socket folder."""
+    parts = urlsplit(url)
+    socket_dir = parse_qs(parts.query).get("host", [""])[0]
+    if socket_dir or not parts.hostname:
+        return f"the Unix socket in {socket_dir or 'the default folder'}"
+    return f"{parts.hostname}:{parts.port or 5432}"
+
+
+def ensure_database(url: str) -> bool:
+    """Create the benchmark database if it is missing; True when it was created."""
+    name = database_name(url)
+    with psycopg.connect(with_database_name(url, "postgres"), autocommit=True, connect_timeout=10) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return False
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return True
+
+
+def server_version(url: str) -> str:
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        return conn.execute("SHOW server_version").fetchone()[0]
+
+
+# Task rows cascade to their events, checkpoints and versions; the django-q2 tables hold queued
+# jobs (ORM broker) and results; the cache table holds throttle history. The reconcile schedule
+# (django_q_schedule) stays.
+RESET_TABLES = ["tasks_generationtask", "django_q_ormq", "django_q_task", "pressroom_cache"]
+
+
+def reset_tables(url: str) -> None:
+    if "bench" not in database_name(url):
+        raise BenchError(f"Refusing to empty tables of {database_name(url)!r}: not a benchmark database.")
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        conn.execute("SET lock_timeout = '30s'")
+        conn.execute(f"TRUNCATE {', '.join(RESET_TABLES)} RESTART IDENTITY CASCADE")
+
+
+# --- processes --------------------------------------------------------------------------------
+
+_RUNNING: list[ManagedProcess] = []
+
+
+class ManagedProcess:
+    """A child process in its own process group, with its output in a log file."""
+
+    def __init__(self, name: str, command: list[str], *, env: dict, log_dir: Path):
+        self.name = name
+        self.log = log_dir / f"{name}.log"
+        self.started_wall = time.time()
+        with self.log.open("w") as out:
+            self.process = subprocess.Popen(
+                command, cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        self.pid = self.process.pid
+        _RUNNING.append(self)
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def tail(self, lines: int = 30) -> str:
+        return "\n".join(self.output().splitlines()[-lines:])
+
+    def ensure_running(self) -> None:
+        if not self.running():
+            raise BenchError(
+                f"{self.name} exited with status {self.process.returncode}; last lines of {self.log}:\n{self.tail()}"
+            )
+
+    def stop(self, timeout: float = 30) -> None:
+        """SIGTERM the leader (a cluster stops its own workers; signalling them too would have each
+        run the cluster's stop handler), then SIGKILL whatever is left of the group."""
+        if _interrupted:
+            timeout = min(timeout, INTERRUPTED_GRACE_SECONDS)
+        if self.running():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        self._signal_group(signal.SIGKILL)  # stragglers of the group, e.g. orphaned workers
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        if self in _RUNNING:
+            _RUNNING.remove(self)
+
+    def _signal_group(self, signum: int) -> None:
+        try:
+            os.killpg(self.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def stop_all() -> None:
+    for process in list(_RUNNING):
+        process.stop(timeout=10)
+
+
+atexit.register(stop_all)
+
+
+_interrupted = False
+INTERRUPTED_GRACE_SECONDS = 3
+
+
+def raise_on_termination() -> None:
+    """Turn Ctrl-C, SIGTERM and SIGHUP into one KeyboardInterrupt, so `finally` blocks clean up.
+
+    Only the first signal interrupts; later ones are ignored, so that a second Ctrl-C cannot cut
+    the cleanup short. Once interrupted, processes get a short grace period instead of a full
+    graceful stop (a cluster would first finish every job it holds).
+    """
+
+    def handler(signum, _frame):
+        global _interrupted
+        if _interrupted:
+            print("Still stopping the benchmark's processes...", file=sys.stderr, flush=True)
+            return
+        _interrupted = True
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, handler)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_checked(name: str, command: list[str], *, env: dict, timeout: float, log_dir: Path) -> str:
+    """Run a short-lived command to completion; BenchError (with its output) if it fails."""
+    log = log_dir / f"{name}.log"
+    try:
+        result = subprocess.run(
+            command, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=timeout, start_new_session=True,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise BenchError(f"{name} did not finish within {timeout:.0f}s.") from error
+    log.write_text(result.stdout + result.stderr)
+    if result.returncode != 0:
+        raise BenchError(f"{name} failed ({result.returncode}):\n{(result.stdout + result.stderr)[-3000:]}")
+    return result.stdout
+
+
+def start_daphne(*, env: dict, port: int, log_dir: Path) -> ManagedProcess:
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+    return ManagedProcess("daphne", command, env=env, log_dir=log_dir)
+
+
+def start_cluster(name: str, *, env: dict, log_dir: Path) -> ManagedProcess:
+    return ManagedProcess(name, [sys.executable, "manage.py", "qcluster"], env=env, log_dir=log_dir)
+
+
+# --- memory of a cluster's workers ------------------------------------------------------------
+
+WORKER_READY = re.compile(r"ready for work at (\d+)")
+
+
+class RssSampler:
+    """Peak resident set size of a cluster's worker processes, sampled on demand.
+
+    django-q2 forks its workers from the cluster process and renames them only when setproctitle
+    is installed, so a worker is recognised by the pid it logs ("Process-1:1 ready for work at
+    PID"); recycled and replacement workers log theirs too. RSS counts pages shared with the parent
+    after fork, so it overstates what each worker adds; it is what `ps` and container limits see.
+    """
+
+    def __init__(self, cluster: ManagedProcess):
+        try:
+            import psutil
+        except ImportError:  # installed with pgserver; without it memory is reported as unknown
+            psutil = None
+            print("psutil is not installed: worker memory is not measured.", file=sys.stderr)
+        self._psutil = psutil
+        self.cluster = cluster
+        self.worker_peaks: dict[int, int] = {}
+        self.cluster_peak = 0
+        self._log_offset = 0
+
+    def sample(self) -> None:
+        if self._psutil is None:
+            return
+        self._discover_workers()
+        total = 0
+        try:
+            processes = [self._psutil.Process(self.cluster.pid)]
+            processes += processes[0].children(recursive=True)
+        except self._psutil.Error:
+            return
+        for process in processes:
+            try:
+                rss = process.memory_info().rss
+            except self._psutil.Error:
+                continue
+            total += rss
+            if process.pid in self.worker_peaks:
+                self.worker_peaks[process.pid] = max(self.worker_peaks[process.pid], rss)
+        self.cluster_peak = max(self.cluster_peak, total)
+
+    def _discover_workers(self) -> None:
+        with self.cluster.log.open("rb") as log:
+            log.seek(self._log_offset)
+            chunk = log.read()
+        cut = chunk.rfind(b"\n") + 1
+        self._log_offset += cut
+        for match in WORKER_READY.finditer(chunk[:cut].decode(errors="replace")):
+            self.worker_peaks.setdefault(int(match.group(1)), 0)
+
+    @property
+    def peak_worker_mib(self) -> float | None:
+        peaks = [peak for peak in self.worker_peaks.values() if peak]
+        return max(peaks) / 2**20 if peaks else None
+
+    @property
+    def peak_cluster_mib(self) -> float | None:
+        return self.cluster_peak / 2**20 if self.cluster_peak else None

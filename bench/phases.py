@@ -1,0 +1,214 @@
+"""The three measurements of the engine benchmark, each against an emptied benchmark database.
+
+`measure_enqueue` POSTs tasks to a real Daphne; `measure_engine` lets one cluster run them;
+`measure_plain` lets the same cluster configuration run as many no-op django-q2 jobs. Each
+returns what it measured or raises `BenchError` when something was lost or did not finish.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+
+from bench.harness import (
+    BenchError,
+    ManagedProcess,
+    RssSampler,
+    free_port,
+    log,
+    run_checked,
+    start_cluster,
+    start_daphne,
+    wait_until,
+)
+from bench.noop import NOOP
+from bench.report import EnqueueResult, RunResult
+
+BENCH_USER = "bench"
+HTTP_TIMEOUT = 30
+FINISHED_FAILED = ("failed", "cancelled", "timed_out")
+
+
+# --- phase 1: POST /api/tasks -----------------------------------------------------------------
+
+def http_json(port: int, method: str, path: str, body: dict | None = None, token: str = "") -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
+    try:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        conn.request(method, path, json.dumps(body) if body is not None else None, headers)
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, (json.loads(data) if data.startswith(b"{") else {})
+    finally:
+        conn.close()
+
+
+def daphne_ready(daphne: ManagedProcess, port: int) -> bool:
+    daphne.ensure_running()
+    try:
+        return http_json(port, "GET", "/healthz")[0] == 200
+    except OSError:
+        return False
+
+
+def submit_tasks(port: int, token: str, *, count: int, clients: int, timeout: float) -> tuple[list, float]:
+    """POST `count` briefs from `clients` threads, each on one keep-alive connection.
+    Returns [(status, latency_ms)] and the seconds from the first request to the last answer."""
+    local = threading.local()
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+    def post(number: int) -> tuple[int, float]:
+        body = json.dumps({"topic": f"Benchmark task {number}", "title": f"Benchmark {number}"})
+        started = time.perf_counter()
+        try:
+            if getattr(local, "conn", None) is None:
+                local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
+            local.conn.request("POST", "/api/tasks", body, headers)
+            response = local.conn.getresponse()
+            response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException):
+            local.conn.close()
+            local.conn = None
+            status = 0
+        return status, (time.perf_counter() - started) * 1000
+
+    pool = ThreadPoolExecutor(max_workers=clients, thread_name_prefix="client")
+    try:
+        started = time.perf_counter()
+        futures = [pool.submit(post, number) for number in range(count)]
+        done, pending = wait(futures, timeout=timeout)
+        seconds = time.perf_counter() - started
+        if pending:
+            raise BenchError(f"{len(pending)} of {count} POSTs had no answer after {timeout:.0f}s.")
+        return [future.result() for future in futures], seconds
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def measure_enqueue(env: dict, db: psycopg.Connection, args, *, password: str, log_dir: Path) -> EnqueueResult:
+    port = free_port()
+    daphne = start_daphne(env=env, port=port, log_dir=log_dir)
+    try:
+        wait_until(lambda: daphne_ready(daphne, port), timeout=60, what="Daphne to answer /healthz")
+        status, body = http_json(port, "POST", "/api/auth/token", {"username": BENCH_USER, "password": password})
+        if status != 200:
+            raise BenchError(f"POST /api/auth/token answered {status}: {body}")
+        log(f"POSTing {args.tasks} tasks from {args.clients} clients to Daphne on 127.0.0.1:{port}")
+        answers, seconds = submit_tasks(port, body["access"], count=args.tasks, clients=args.clients,
+                                        timeout=args.timeout)
+    finally:
+        daphne.stop()
+    statuses = [status for status, _ in answers]
+    stored = db.execute("SELECT count(*) FROM tasks_generationtask").fetchone()[0]
+    result = EnqueueResult(
+        tasks=args.tasks, clients=args.clients, seconds=seconds, latencies_ms=[ms for _, ms in answers],
+        created_responses=statuses.count(201), tasks_in_database=stored,
+    )
+    if result.created_responses != args.tasks or stored != args.tasks:
+        histogram = {code: statuses.count(code) for code in sorted(set(statuses))}
+        raise BenchError(
+            f"Lost tasks: responses by status {histogram} (0 = no answer), {stored} tasks in the database, "
+            f"expected {args.tasks}. Daphne's log:\n{daphne.tail()}"
+        )
+    return result
+
+
+# --- phases 2 and 3: a cluster runs N tasks or jobs ------------------------------------------
+
+def run_cluster_until(name: str, env: dict, *, done, timeout: float, log_dir: Path) -> tuple[ManagedProcess, RssSampler, datetime]:
+    """Start a cluster, sample its workers' memory until `done()` is true, stop it."""
+    launched = datetime.now(timezone.utc)
+    cluster = start_cluster(name, env=env, log_dir=log_dir)
+    sampler = RssSampler(cluster)
+
+    def finished() -> bool:
+        cluster.ensure_running()
+        sampler.sample()
+        return done()
+
+    try:
+        wait_until(finished, timeout=timeout, what=f"{name} to finish", interval=0.2)
+    finally:
+        cluster.stop()
+    return cluster, sampler, launched
+
+
+def log_problems(cluster: ManagedProcess) -> dict:
+    lines = cluster.output().splitlines()
+    return {
+        "warnings": sum(" WARNING " in line for line in lines),
+        "errors": sum(" ERROR " in line or " CRITICAL " in line for line in lines),
+        "first_problem": next((line for line in lines if " WARNING " in line or " ERROR " in line), ""),
+    }
+
+
+def measure_engine(env: dict, db: psycopg.Connection, args, *, broker: str, log_dir: Path) -> RunResult:
+    count_sql = (
+        "SELECT count(*) FILTER (WHERE status = 'completed'), count(*) FILTER (WHERE status = ANY(%s)) "
+        "FROM tasks_generationtask"
+    )
+
+    def done() -> bool:
+        completed, failed = db.execute(count_sql, [list(FINISHED_FAILED)]).fetchone()
+        return completed + failed >= args.tasks
+
+    log(f"Engine: one cluster with {args.workers} workers runs the {args.tasks} tasks")
+    cluster, sampler, launched = run_cluster_until(f"engine-{broker}", env, done=done, timeout=args.timeout,
+                                                   log_dir=log_dir)
+    first, last, completed = db.execute(
+        "SELECT min(started_at), max(finished_at), count(*) FILTER (WHERE status = 'completed') "
+        "FROM tasks_generationtask"
+    ).fetchone()
+    if completed != args.tasks:
+        statuses = dict(db.execute("SELECT status, count(*) FROM tasks_generationtask GROUP BY status").fetchall())
+        errors = [row[0] for row in db.execute(
+            "SELECT DISTINCT error FROM tasks_generationtask WHERE error <> '' LIMIT 5").fetchall()]
+        raise BenchError(f"Engine: tasks by status {statuses}, errors {errors}; cluster log:\n{cluster.tail()}")
+    events = db.execute("SELECT count(*) FROM tasks_taskevent").fetchone()[0]
+    return RunResult(
+        tasks=args.tasks, seconds=(last - first).total_seconds(), seconds_with_start=(last - launched).total_seconds(),
+        peak_worker_mib=sampler.peak_worker_mib, peak_cluster_mib=sampler.peak_cluster_mib,
+        workers_seen=len(sampler.worker_peaks),
+        extra={"events_per_task": events / args.tasks, "log": log_problems(cluster)},
+    )
+
+
+def measure_plain(env: dict, db: psycopg.Connection, args, *, broker: str, log_dir: Path) -> RunResult:
+    log(f"Plain django-q2: enqueueing {args.tasks} no-op jobs")
+    started = time.perf_counter()
+    run_checked("enqueue-noop", [sys.executable, "-m", "bench.noop", str(args.tasks)], env=env,
+                timeout=args.timeout, log_dir=log_dir)
+    enqueue_seconds = time.perf_counter() - started
+    count_sql = "SELECT count(*) FILTER (WHERE success), count(*) FILTER (WHERE NOT success) FROM django_q_task WHERE func = %s"
+
+    def done() -> bool:
+        succeeded, failed = db.execute(count_sql, [NOOP]).fetchone()
+        if failed:
+            raise BenchError(f"{failed} no-op jobs failed.")
+        return succeeded >= args.tasks
+
+    log(f"Plain django-q2: one cluster with {args.workers} workers runs the {args.tasks} no-op jobs")
+    cluster, sampler, launched = run_cluster_until(f"plain-{broker}", env, done=done, timeout=args.timeout,
+                                                   log_dir=log_dir)
+    first, last, succeeded = db.execute(
+        "SELECT min(stopped), max(stopped), count(*) FROM django_q_task WHERE func = %s AND success", [NOOP]
+    ).fetchone()
+    if succeeded != args.tasks:
+        raise BenchError(f"Plain django-q2: {succeeded} results, expected {args.tasks}.")
+    return RunResult(
+        tasks=args.tasks, seconds=(last - first).total_seconds(), seconds_with_start=(last - launched).total_seconds(),
+        peak_worker_mib=sampler.peak_worker_mib, peak_cluster_mib=sampler.peak_cluster_mib,
+        workers_seen=len(sampler.worker_peaks),
+        extra={"enqueue_seconds": enqueue_seconds, "log": log_problems(cluster)},
+    )
