@@ -50,6 +50,13 @@ class PermanentError(StageError):
     """Trying again cannot help: bad request, failed authentication, an invalid brief."""
 
 
+class StageRejected(PermanentError):
+    """Raised by a stage's `persist` after it stored its output: keep the output, fail the task.
+
+    The stage gets no checkpoint, so a retried task runs it again (e.g. more QA rounds).
+    """
+
+
 class TaskInterrupted(BaseException):
     """Raised inside a running stage to stop it; a BaseException so that `except Exception`
     in stage or library code cannot swallow it."""

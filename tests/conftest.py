@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from publishing.roles import EDITORS, REVIEWERS
 from tests.factories import make_user
+from tests.seed import ensure_seed_data
 
 
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
@@ -38,24 +39,31 @@ def _isolated_cache(request, settings):
     cache.clear()
 
 
+def role(name: str) -> Group:
+    """The editorial group, re-seeded first if a transactional test's flush removed it."""
+    if not Group.objects.filter(name=name).exists():
+        ensure_seed_data()
+    return Group.objects.get(name=name)
+
+
 @pytest.fixture
 def editor(db):
     user = make_user("editor1")
-    user.groups.add(Group.objects.get(name=EDITORS))
+    user.groups.add(role(EDITORS))
     return user
 
 
 @pytest.fixture
 def other_editor(db):
     user = make_user("editor2")
-    user.groups.add(Group.objects.get(name=EDITORS))
+    user.groups.add(role(EDITORS))
     return user
 
 
 @pytest.fixture
 def reviewer(db):
     user = make_user("reviewer1")
-    user.groups.add(Group.objects.get(name=REVIEWERS))
+    user.groups.add(role(REVIEWERS))
     return user
 
 

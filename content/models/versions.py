@@ -35,6 +35,17 @@ class ContentVersion(AppendOnlyModel):
     body = models.TextField("body (Markdown)", blank=True)
     excerpt = models.TextField(blank=True)
     word_count = models.PositiveIntegerField(default=0)
+    body_html = models.TextField("body (sanitized HTML)", blank=True, help_text="Set by the format stage.")
+    seo = models.JSONField(
+        default=dict, blank=True, help_text="SEO title, meta description, slug, reading time, table of contents."
+    )
+    sources = models.JSONField(default=list, blank=True, help_text="The numbered research sources cited.")
+    image = models.ImageField(upload_to="versions/%Y/%m/", blank=True)
+    thumbnail = models.ImageField(upload_to="versions/%Y/%m/thumbnails/", blank=True)
+    image_alt = models.CharField(max_length=300, blank=True)
+    image_credit = models.CharField(max_length=300, blank=True)
+    image_credit_url = models.URLField(max_length=500, blank=True)
+    image_source_url = models.URLField(max_length=500, blank=True)
     quality_score = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(100)])
     quality_report = models.JSONField(default=dict, blank=True)
     model_key = models.CharField(max_length=64, blank=True)

@@ -8,6 +8,7 @@ from tasks.api import views
 TASK = r"^tasks/(?P<task_id>[^/]+)"
 
 urlpatterns = [
+    re_path(r"^models/?$", views.ModelListApi.as_view(), name="model_list"),
     re_path(r"^tasks/?$", views.TaskCollectionApi.as_view(), name="task_list"),
     re_path(rf"{TASK}/?$", views.TaskDetailApi.as_view(), name="task_detail"),
     re_path(rf"{TASK}/cancel/?$", views.TaskCancelApi.as_view(), name="task_cancel"),

@@ -24,13 +24,14 @@ from rest_framework.views import APIView
 from tasks.api.filters import StableOrderingFilter, TaskFilter
 from tasks.api.permissions import TaskActionPermission
 from tasks.api.serializers import (
+    CatalogEntryOutput,
     TaskCreateInput,
     TaskEventOutput,
     TaskEventsQuery,
     TaskOutput,
     TaskUpdateInput,
 )
-from tasks.models import GenerationTask
+from tasks.models import GenerationTask, ModelCatalogEntry
 from tasks.services import task_cancel, task_create, task_delete, task_retry, task_update
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -198,3 +199,10 @@ class TaskEventListApi(TaskLookupMixin, APIView):
         query.is_valid(raise_exception=True)
         events = task.events.filter(sequence__gt=query.validated_data["after"]).order_by("sequence")
         return Response(TaskEventOutput(events[: query.validated_data["limit"]], many=True).data)
+
+
+class ModelListApi(APIView):
+    @extend_schema(tags=["models"], summary="The models a brief may name, with their prices (USD per million tokens)",
+                   responses=CatalogEntryOutput(many=True))
+    def get(self, request):
+        return Response(CatalogEntryOutput(ModelCatalogEntry.objects.enabled(), many=True).data)

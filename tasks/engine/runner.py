@@ -33,6 +33,7 @@ from tasks.exceptions import (
     DeadlineExceeded,
     LostOwnership,
     PermanentError,
+    StageRejected,
     TaskCancelled,
     TransientError,
 )
@@ -120,15 +121,25 @@ def _enter_stage(ctx: StageContext, stage) -> None:
 
 
 def _complete_stage(ctx: StageContext, stage, output) -> None:
+    """Store the stage's output and its checkpoint in one transaction (never one without the other)."""
+    rejected = None
     with transaction.atomic():
         task = ctx.locked_task_not_cancelled()
-        data = stage.persist(ctx, output) if stage.persist else None
-        StageCheckpoint.objects.create(task=task, stage=stage.name, attempt=task.attempts, data=data or {})
-        index = ctx.stages.index(stage)
-        done_weight = sum(s.weight for s in ctx.stages[: index + 1])
-        task.progress = max(task.progress, min(99, int(100 * done_weight / ctx._total_weight)))
-        task.save(update_fields=["progress", "updated_at"])
-        emit(task, EventKind.PROGRESS, message=f"Stage {stage.name} done.", data={"stage": stage.name})
+        ctx.task = task
+        try:
+            data = stage.persist(ctx, output) if stage.persist else None
+        except StageRejected as rejection:  # the output stays (this transaction commits), no checkpoint
+            rejected = rejection
+            emit(task, EventKind.LOG, message=f"Stage {stage.name} stored its output but did not pass: {rejection}")
+        else:
+            StageCheckpoint.objects.create(task=task, stage=stage.name, attempt=task.attempts, data=data or {})
+            index = ctx.stages.index(stage)
+            done_weight = sum(s.weight for s in ctx.stages[: index + 1])
+            task.progress = max(task.progress, min(99, int(100 * done_weight / ctx._total_weight)))
+            task.save(update_fields=["progress", "updated_at"])
+            emit(task, EventKind.PROGRESS, message=f"Stage {stage.name} done.", data={"stage": stage.name})
+    if rejected is not None:
+        raise rejected
     ctx.task = task
     ctx._last_progress = task.progress
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition
@@ -44,6 +45,12 @@ def default_model() -> ModelCatalogEntry:
     return ModelCatalogEntry.objects.get(is_default=True)
 
 
+def estimate_cost(brief: dict):
+    """The brief's expected cost, from the configured estimator (the content pipeline's)."""
+    estimator = import_string(settings.PRESSROOM_COST_ESTIMATOR)
+    return estimator(task_type=brief.get("task_type", "blog_post"), brief=brief)
+
+
 def _locked(task: GenerationTask) -> GenerationTask:
     return GenerationTask.objects.select_for_update().get(pk=task.pk)
 
@@ -59,6 +66,7 @@ def task_create(*, created_by, brief: dict, idempotency_key: str = "") -> tuple[
     if brief["model"] is None:
         brief["model"] = default_model()
     fingerprint = brief_fingerprint(brief) if idempotency_key else ""
+    brief.setdefault("estimated_cost", estimate_cost(brief))
     if idempotency_key:
         existing = _replay(created_by, idempotency_key, fingerprint)
         if existing is not None:
@@ -105,6 +113,10 @@ def task_update(*, task: GenerationTask, by, changes: dict) -> GenerationTask:
     for field in changed:
         setattr(task, field, changes[field])
     if changed:
+        if {"word_count", "model", "task_type"} & set(changed):
+            task.estimated_cost = estimate_cost({"task_type": task.task_type, "word_count": task.word_count,
+                                                 "model": task.model})
+            changed.append("estimated_cost")
         task.full_clean(exclude=["created_by"])
         task.save(update_fields=[*changed, "updated_at"])
         emit(task, EventKind.LOG, message=f"Brief changed by {by}: {', '.join(changed)}.", data={"changed": changed})

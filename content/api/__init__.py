@@ -1,0 +1,1 @@
+"""The content API: a task's versions and cost estimates for briefs."""

@@ -1,0 +1,161 @@
+"""The format stage's work: final Markdown to publishable, sanitized HTML and its metadata.
+
+Citations `[n]` become links to the numbered Sources section appended at the end, `##`/`###`
+headings get ids for the table of contents, and the HTML then goes through the one sanitizer
+(`content.html.sanitize_html`), so nothing the model wrote (script, event handlers,
+`javascript:` links, raw HTML) survives. SEO fields follow common search-engine limits: title
+≤ 60 characters, meta description ≤ 160.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass
+
+from django.utils.text import slugify
+
+from content.html import render_markdown, sanitize_html
+from content.providers.base import Source
+from content.textstats import count_words, plain_text
+
+SEO_TITLE_MAX = 60
+META_DESCRIPTION_MAX = 160
+EXCERPT_MAX = 300
+WORDS_PER_MINUTE = 225
+SLUG_MAX = 80
+
+_HEADING = re.compile(r"<h([23])>(.*?)</h\1>", re.DOTALL)
+_CITATION = re.compile(r"\[(\d+)\](?!\()")
+_TAG = re.compile(r"<[^>]+>")
+_CITATION_WITH_SPACE = re.compile(r"\s*\[\d+\](?!\()")
+
+
+@dataclass(frozen=True)
+class Formatted:
+    title: str
+    body: str  # final Markdown, with the Sources section
+    body_html: str
+    excerpt: str
+    meta_description: str
+    seo_title: str
+    slug: str
+    reading_time_minutes: int
+    toc: list[dict]
+    word_count: int
+
+    def seo(self) -> dict:
+        data = asdict(self)
+        for key in ("title", "body", "body_html", "excerpt", "word_count"):
+            data.pop(key)
+        return data
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut at a word boundary so the result, with its ellipsis, fits in `limit` characters."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.-–—")
+    return cut + "…"
+
+
+def split_title(markdown: str, fallback: str) -> tuple[str, str]:
+    lines = markdown.strip().splitlines()
+    if lines and lines[0].startswith("# "):
+        return lines[0][2:].strip(), "\n".join(lines[1:]).strip()
+    return fallback, markdown.strip()
+
+
+def first_paragraph(markdown: str) -> str:
+    for block in re.split(r"\n\s*\n", markdown):
+        block = block.strip()
+        if block and not block.startswith(("#", "-", "*", ">", "|", "```")) and not re.match(r"\d+[.)]\s", block):
+            return " ".join(plain_text(_CITATION_WITH_SPACE.sub("", block)).split())
+    return " ".join(plain_text(_CITATION_WITH_SPACE.sub("", markdown)).split())
+
+
+def sources_section(sources: list[Source], cited: set[int]) -> str:
+    listed = [s for s in sources if s.number in cited] or []
+    if not listed:
+        return ""
+    lines = ["## Sources", ""]
+    for source in listed:
+        label = source.title.replace("[", "(").replace("]", ")") or source.url
+        lines.append(f"{source.number}. [{label}]({source.url})" if source.url else f"{source.number}. {label}")
+    return "\n".join(lines)
+
+
+def _link_citations(html: str, numbers: set[int]) -> str:
+    def link(match: re.Match) -> str:
+        number = int(match.group(1))
+        if number not in numbers:
+            return match.group(0)
+        return f'<sup><a href="#source-{number}">[{number}]</a></sup>'
+
+    return _CITATION.sub(link, html)
+
+
+def _number_sources(html: str) -> str:
+    """Give the Sources list items ids so citation links land on them."""
+    marker = html.rfind(">Sources</h2>")
+    if marker == -1:
+        return html
+    head, tail = html[:marker], html[marker:]
+    counter = iter(range(1, 10_000))
+
+    def item(match: re.Match) -> str:
+        return f'<li id="source-{next(counter)}">'
+
+    start = re.search(r'<ol(?: start="(\d+)")?>', tail)
+    if start and start.group(1):
+        counter = iter(range(int(start.group(1)), 10_000))
+    return head + re.sub(r"<li>", item, tail)
+
+
+def _heading_ids(html: str) -> tuple[str, list[dict]]:
+    toc, used = [], set()
+
+    def add_id(match: re.Match) -> str:
+        level, inner = match.group(1), match.group(2)
+        text = _TAG.sub("", inner).strip()
+        base = slugify(text)[:60] or "section"
+        anchor, n = base, 2
+        while anchor in used:
+            anchor, n = f"{base}-{n}", n + 1
+        used.add(anchor)
+        toc.append({"id": anchor, "title": text, "level": int(level)})
+        return f'<h{level} id="{anchor}">{inner}</h{level}>'
+
+    return _HEADING.sub(add_id, html), toc
+
+
+def format_article(markdown: str, *, fallback_title: str, sources: list[Source]) -> Formatted:
+    title, body = split_title(markdown, fallback_title)
+    body = re.sub(r"\n## Sources\n.*\Z", "", body, flags=re.DOTALL).strip()  # rebuilt below
+    numbers = {s.number for s in sources}
+    # A citation that matches no source would mislead a reader: it goes (QA reported it earlier).
+    body = re.sub(r"\s*\[(\d+)\](?!\()", lambda m: m.group(0) if int(m.group(1)) in numbers else "", body)
+    cited = {int(n) for n in _CITATION.findall(body)} & numbers
+    section = sources_section(sources, cited)
+    full_body = body + (f"\n\n{section}" if section else "")
+    rendered = render_markdown(full_body)
+    rendered = _link_citations(rendered, cited)
+    rendered = _number_sources(rendered) if section else rendered
+    rendered, toc = _heading_ids(rendered)
+    body_html = sanitize_html(rendered)  # again: the ids and links added above pass the allowlist too
+    excerpt = shorten(first_paragraph(body), EXCERPT_MAX)
+    words = count_words(body)
+    return Formatted(
+        title=title,
+        body=f"# {title}\n\n{full_body}",
+        body_html=body_html,
+        excerpt=excerpt,
+        meta_description=shorten(excerpt, META_DESCRIPTION_MAX),
+        seo_title=shorten(title, SEO_TITLE_MAX),
+        slug=slugify(title)[:SLUG_MAX].strip("-") or "post",
+        reading_time_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
+        toc=[entry for entry in toc if entry["title"] != "Sources"],
+        word_count=words,
+    )
+

@@ -1,0 +1,300 @@
+"""The content pipeline: the stages the engine runs for `blog_post` and `image_generation`.
+
+blog_post: research → draft → qa (score, revise, score again…) → image → format. Each stage's
+`run` talks to providers (through `call_with_retries`, so a 429 is retried with backoff and every
+try is recorded) and returns its output; its `persist` stores that output as a `ContentVersion`
+in the same transaction as the stage's checkpoint. Later stages find earlier outputs through the
+checkpoints, so a resumed task continues from exactly what was stored.
+
+Registered by dotted path in `settings.PRESSROOM_TASK_TYPES`; `tasks` never imports this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, replace
+
+from django.conf import settings
+
+from content.costs import price
+from content.formatting import format_article
+from content.models import ContentVersion, VersionPhase
+from content.providers.base import Brief, Image, Research, Source, Usage
+from content.providers.registry import image_generator, image_source, research_sources, text_model_for
+from content.quality import passes, revision_for, score_article
+from content.services.versions import version_create
+from tasks.engine import Stage, call_with_retries
+from tasks.exceptions import PermanentError, StageRejected, TransientError
+
+logger = logging.getLogger(__name__)
+
+MAX_SOURCES = 12
+
+
+# --- reading the task and earlier stages --------------------------------------------------
+def brief_of(task) -> Brief:
+    return Brief(
+        topic=task.topic, title=task.title, word_count=task.word_count,
+        word_count_tolerance=task.word_count_tolerance, style=task.style, tone=task.tone,
+        target_audience=task.target_audience, primary_keyword=task.primary_keyword,
+        category=task.category, tags=tuple(task.tags or ()),
+    )
+
+
+def research_of(ctx) -> Research:
+    data = ctx.checkpoint_data("research") or {}
+    return Research(notes=data.get("notes", ""), sources=tuple(Source(**s) for s in data.get("sources", [])))
+
+
+def version_of(ctx, stage: str) -> ContentVersion:
+    data = ctx.checkpoint_data(stage)
+    if not data or "version" not in data:
+        raise PermanentError(f"The output of stage {stage} is missing; retry the task.")
+    return ContentVersion.objects.get(task_id=ctx.task.pk, number=data["version"])
+
+
+def latest_article(ctx) -> ContentVersion:
+    """The newest version with an article: the draft, or after a failed QA run its last round."""
+    draft = version_of(ctx, "draft")
+    return (
+        ContentVersion.objects.filter(task_id=ctx.task.pk, number__gte=draft.number,
+                                      phase__in=[VersionPhase.DRAFT, VersionPhase.QA])
+        .order_by("-number").first()
+    )
+
+
+# --- research -----------------------------------------------------------------------------
+PASTED_NOTES_MAX = 8000
+
+
+def _research_notes(brief: Brief, sources: list[Source], pasted: str = "") -> str:
+    lines = [f"# Research notes: {brief.topic}", ""]
+    lines.append(f"Audience: {brief.target_audience or 'general readers'}. Style: {brief.style}. Tone: {brief.tone}.")
+    if brief.primary_keyword:
+        lines.append(f"Primary keyword: {brief.primary_keyword}.")
+    lines.append("")
+    if pasted.strip():
+        lines += ["## Editor's notes", "", pasted.strip()[:PASTED_NOTES_MAX], ""]
+    if not sources:
+        lines.append("No sources were gathered; the draft must not cite any.")
+    else:
+        lines += ["## Sources", ""]
+        for source in sources:
+            link = f" — {source.url}" if source.url else ""
+            lines.append(f"{source.number}. **{source.title}** ({source.kind}){link}")
+            if source.quote:
+                lines.append(f"   > {' '.join(source.quote.split())[:400]}")
+    return "\n".join(lines)
+
+
+def research_run(ctx) -> dict:
+    brief = brief_of(ctx.task)
+    inputs = (ctx.task.metadata or {}).get("research") or {}
+    gathered: list[Source] = []
+    warnings: list[str] = []
+    for source in research_sources():
+        # One call per URL, so a page that cannot be fetched drops only itself.
+        urls = list(inputs.get("urls") or [])
+        calls = [{**inputs, "urls": [url]} for url in urls] if source.name == "urls" and len(urls) > 1 else [inputs]
+        for call_inputs in calls:
+            try:
+                found = call_with_retries(
+                    ctx, lambda source=source, call_inputs=call_inputs: source.gather(
+                        brief=brief, inputs=call_inputs, stop=ctx.check),
+                    what=f"research: {source.name}",
+                )
+            except (TransientError, PermanentError) as error:
+                warnings.append(f"{source.name}: {error}")
+                ctx.log(f"Research source {source.name} skipped: {error}", source=source.name)
+                continue
+            gathered.extend(found)
+    unique, seen = [], set()
+    for source in gathered:
+        key = source.url or source.title
+        if key not in seen:
+            seen.add(key)
+            unique.append(source)
+    numbered = [replace(source, number=n) for n, source in enumerate(unique[:MAX_SOURCES], start=1)]
+    notes = _research_notes(brief, numbered, pasted=str(inputs.get("text") or ""))
+    return {"notes": notes, "sources": [asdict(s) for s in numbered], "warnings": warnings}
+
+
+def research_persist(ctx, output: dict) -> dict:
+    version = version_create(
+        task=ctx.task, phase=VersionPhase.RESEARCH, title=f"Research notes: {ctx.task.topic}",
+        body=output["notes"], quality_report={"warnings": output["warnings"]}, sources=output["sources"],
+    )
+    return {"version": version.number, "notes": output["notes"], "sources": output["sources"]}
+
+
+# --- draft --------------------------------------------------------------------------------
+def draft_run(ctx) -> dict:
+    brief, research = brief_of(ctx.task), research_of(ctx)
+    model = text_model_for(ctx.task.model)
+    planned = call_with_retries(ctx, lambda: model.outline(brief, research, stop=ctx.check), what="draft: outline")
+    ctx.progress(0.3, "Outline ready: " + "; ".join(planned.outline.sections))
+    written = call_with_retries(
+        ctx, lambda: model.write(brief, research, planned.outline, stop=ctx.check), what="draft: write"
+    )
+    return {"title": planned.outline.title, "body": written.text, "usage": planned.usage + written.usage,
+            "outline": list(planned.outline.sections)}
+
+
+def draft_persist(ctx, output: dict) -> dict:
+    entry = ctx.task.model
+    usage = output["usage"]
+    version = version_create(
+        task=ctx.task, phase=VersionPhase.DRAFT, title=output["title"], body=output["body"], usage=usage,
+        cost=price(entry, usage.input_tokens, usage.output_tokens), model_key=entry.key,
+        quality_report={"outline": output["outline"]},
+    )
+    return {"version": version.number}
+
+
+# --- qa -----------------------------------------------------------------------------------
+def qa_run(ctx) -> dict:
+    brief, research = brief_of(ctx.task), research_of(ctx)
+    model = text_model_for(ctx.task.model)
+    start = latest_article(ctx)
+    article, title = start.body, start.title
+    threshold, max_rounds = settings.PRESSROOM_QA_THRESHOLD, settings.PRESSROOM_QA_MAX_ROUNDS
+    rounds = []
+    for round_number in range(max_rounds + 1):
+        usage = Usage()
+        critique = call_with_retries(ctx, lambda: model.critique(brief, article, stop=ctx.check),
+                                     what=f"qa: critique {round_number}")
+        if critique is not None:
+            usage = usage + critique.usage
+        report = score_article(article, brief, research, critique=critique.text if critique else "")
+        rounds.append({"round": round_number, "body": article, "report": report, "usage": usage})
+        ctx.progress((round_number + 1) / (max_rounds + 1),
+                     f"QA round {round_number}: score {report.score}, {report.word_count} words")
+        if passes(report, threshold) or round_number == max_rounds:
+            break
+        revision = revision_for(report, brief, article)
+        revised = call_with_retries(ctx, lambda: model.revise(brief, research, article, revision, stop=ctx.check),
+                                    what=f"qa: revision {round_number + 1}")
+        article = revised.text
+        rounds[-1]["revision_usage"] = revised.usage
+    return {"title": title, "rounds": rounds, "threshold": threshold}
+
+
+def qa_persist(ctx, output: dict) -> dict:
+    entry, task = ctx.task.model, ctx.task
+    brief = brief_of(task)
+    last = None
+    for index, round_ in enumerate(output["rounds"]):
+        report = round_["report"]
+        # A revision is paid for by the round that produced its text: the next one.
+        usage = round_["usage"] + (output["rounds"][index - 1].get("revision_usage", Usage()) if index else Usage())
+        data = report.as_dict() | {"round": round_["round"], "threshold": output["threshold"]}
+        last = version_create(
+            task=task, phase=VersionPhase.QA, title=output["title"], body=round_["body"], usage=usage,
+            cost=price(entry, usage.input_tokens, usage.output_tokens), model_key=entry.key,
+            quality_score=report.score, quality_report=data,
+        )
+    final = output["rounds"][-1]["report"]
+    rounds_done = len(output["rounds"]) - 1
+    if not final.within_tolerance:
+        low, high = final.word_range
+        shortfall = (f"The article has {final.word_count:,} words after {rounds_done} revision round(s); the brief "
+                     f"allows {low:,}–{high:,} ({brief.word_count:,} ± {brief.word_count_tolerance}%).")
+        if task.strict_mode:
+            raise StageRejected(f"Strict mode: {shortfall}")
+        ctx.log(f"Word count outside the tolerance (strict mode is off): {shortfall}")
+    return {"version": last.number, "score": final.score, "within_tolerance": final.within_tolerance}
+
+
+# --- image --------------------------------------------------------------------------------
+def image_run(ctx) -> dict:
+    article = version_of(ctx, "qa")
+    task = ctx.task
+    keywords = tuple(k for k in (task.primary_keyword, *(task.tags or ())) if k)
+    source = image_source()
+    warnings = []
+    try:
+        image = call_with_retries(
+            ctx, lambda: source.featured_image(title=article.title, topic=task.topic, category=task.category,
+                                               keywords=keywords, stop=ctx.check),
+            what=f"image: {source.name}",
+        )
+    except (PermanentError, TransientError) as error:
+        if source.name == "offline":
+            raise
+        from content.providers.offline_image import OfflineImageSource
+
+        warnings.append(f"{source.name}: {error}; used a generated image instead.")
+        ctx.log(f"Featured image from {source.name} failed ({error}); rendering one offline.")
+        image = OfflineImageSource().featured_image(title=article.title, topic=task.topic, category=task.category,
+                                                     keywords=keywords, stop=ctx.check)
+    return {"article": article.number, "image": image, "provider": source.name, "warnings": warnings}
+
+
+def image_persist(ctx, output: dict) -> dict:
+    article = ContentVersion.objects.get(task_id=ctx.task.pk, number=output["article"])
+    image: Image = output["image"]
+    version = version_create(
+        task=ctx.task, phase=VersionPhase.IMAGE, title=article.title, body=article.body, image=image,
+        usage=image.usage, cost=image.cost, quality_score=article.quality_score,
+        quality_report={"provider": output["provider"], "warnings": output["warnings"],
+                        "width": image.width, "height": image.height},
+    )
+    return {"version": version.number}
+
+
+# --- format -------------------------------------------------------------------------------
+def format_run(ctx) -> dict:
+    with_image = version_of(ctx, "image")
+    research = research_of(ctx)
+    formatted = format_article(with_image.body, fallback_title=with_image.title, sources=list(research.sources))
+    return {"image_version": with_image.number, "formatted": formatted}
+
+
+def format_persist(ctx, output: dict) -> dict:
+    with_image = ContentVersion.objects.get(task_id=ctx.task.pk, number=output["image_version"])
+    formatted = output["formatted"]
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", formatted.body)}
+    sources = [s for s in (ctx.checkpoint_data("research") or {}).get("sources", []) if s["number"] in cited]
+    version = version_create(
+        task=ctx.task, phase=VersionPhase.FORMAT, title=formatted.title, body=formatted.body,
+        body_html=formatted.body_html, excerpt=formatted.excerpt, seo=formatted.seo(), sources=sources,
+        word_count=formatted.word_count, copy_image_from=with_image, quality_score=with_image.quality_score,
+        quality_report=ContentVersion.objects.filter(task_id=ctx.task.pk, phase=VersionPhase.QA)
+        .order_by("-number").values_list("quality_report", flat=True).first() or {},
+    )
+    return {"version": version.number}
+
+
+# --- image_generation ---------------------------------------------------------------------
+def generate_run(ctx) -> dict:
+    task = ctx.task
+    prompt = " ".join(part for part in (task.title, task.topic) if part)
+    size = (task.metadata or {}).get("size", "1024x1024")
+    generator = image_generator()
+    image = call_with_retries(ctx, lambda: generator.generate(prompt=prompt, size=size, stop=ctx.check),
+                              what=f"image: {generator.name}")
+    return {"prompt": prompt, "image": image, "generator": generator.name}
+
+
+def generate_persist(ctx, output: dict) -> dict:
+    image: Image = output["image"]
+    version = version_create(
+        task=ctx.task, phase=VersionPhase.IMAGE, title=ctx.task.title or ctx.task.topic[:300], body=output["prompt"],
+        image=image, usage=image.usage, cost=image.cost,
+        quality_report={"generator": output["generator"], "width": image.width, "height": image.height},
+    )
+    return {"version": version.number}
+
+
+BLOG_POST_STAGES = [
+    Stage("research", run=research_run, persist=research_persist, weight=1),
+    Stage("draft", run=draft_run, persist=draft_persist, weight=3),
+    Stage("qa", run=qa_run, persist=qa_persist, weight=3),
+    Stage("image", run=image_run, persist=image_persist, weight=1),
+    Stage("format", run=format_run, persist=format_persist, weight=1),
+]
+
+IMAGE_GENERATION_STAGES = [
+    Stage("image", run=generate_run, persist=generate_persist, weight=1),
+]

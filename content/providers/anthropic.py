@@ -1,0 +1,117 @@
+"""Chat models behind Anthropic's Messages API, streamed.
+
+One POST to `{base_url}/v1/messages` per request with `stream: true`, read as server-sent events
+(message_start, content_block_delta, message_delta, message_stop, ping, error) so a cancellation
+takes effect between events. System messages go in the top-level `system` field, as the API wants.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from content.providers import http
+from content.providers.base import StopCheck, TextResult, Usage
+from content.providers.chat import ChatTextModel
+from tasks.exceptions import PermanentError, TransientError
+
+ANTHROPIC_VERSION = "2023-06-01"
+# Error event types that mean "busy, try later" — the in-stream forms of HTTP 529, 429, 500 and
+# 504, which `http` classifies as transient too. Everything else (invalid_request_error,
+# authentication_error, permission_error, not_found_error...) is permanent.
+TRANSIENT_ERROR_TYPES = {"overloaded_error", "rate_limit_error", "api_error", "timeout_error"}
+
+
+class AnthropicModel(ChatTextModel):
+    provider_name = "Anthropic"
+
+    @property
+    def endpoint(self) -> str:
+        base = self.entry.base_url.rstrip("/") or "https://api.anthropic.com"
+        # The catalog may hold the API root with or without the version segment.
+        return base + ("/messages" if base.endswith("/v1") else "/v1/messages")
+
+    def chat(self, messages: list[dict], *, max_tokens: int, stop: StopCheck) -> TextResult:
+        key = self.api_key  # before any network access: a missing key fails here, permanently
+        headers = {"anthropic-version": ANTHROPIC_VERSION, "Accept": "text/event-stream"}
+        if key:
+            headers["x-api-key"] = key
+        system = "\n\n".join(message["content"] for message in messages if message["role"] == "system")
+        body = {
+            "model": self.entry.provider_model_id or self.entry.key,
+            "max_tokens": max_tokens,
+            "messages": [
+                {"role": message["role"], "content": message["content"]}
+                for message in messages
+                if message["role"] in ("user", "assistant")
+            ],
+            "stream": True,
+        }
+        if system:
+            body["system"] = system
+        try:
+            with http.client(timeout=self.timeout) as client:
+                with client.stream("POST", self.endpoint, json=body, headers=headers) as response:
+                    http.raise_for_status(response, provider=self.label, key_variable=self.entry.api_key_env)
+                    if "text/event-stream" not in response.headers.get("content-type", ""):
+                        response.read()
+                        return self._read_body(response.text)
+                    return self._read_stream(response, stop)
+        except httpx.HTTPError as error:
+            raise http.transport_error(error, provider=self.label) from error
+
+    def _read_stream(self, response: httpx.Response, stop: StopCheck) -> TextResult:
+        parts: list[str] = []
+        usage = Usage()
+        stopped = False
+        for event, data in http.iter_sse(response):
+            stop()
+            payload = http.parse_json(data, provider=self.label)
+            if not isinstance(payload, dict):
+                raise PermanentError(f"{self.label} sent an event that is not an object: {data[:120]!r}")
+            kind = payload.get("type") or event
+            if kind == "message_start":
+                message_usage = (payload.get("message") or {}).get("usage") or {}
+                usage.input_tokens = int(message_usage.get("input_tokens") or 0)
+                usage.output_tokens = int(message_usage.get("output_tokens") or 0)
+            elif kind == "content_block_start":
+                block = payload.get("content_block") or {}
+                if block.get("type") == "text" and block.get("text"):
+                    parts.append(block["text"])
+            elif kind == "content_block_delta":
+                delta = payload.get("delta") or {}
+                if delta.get("type") == "text_delta":
+                    parts.append(delta.get("text") or "")
+            elif kind == "message_delta":
+                # output_tokens here is the running total for the message, not an increment.
+                output = (payload.get("usage") or {}).get("output_tokens")
+                if output is not None:
+                    usage.output_tokens = int(output)
+            elif kind == "message_stop":
+                stopped = True
+                break
+            elif kind == "error":
+                raise self._stream_error(payload.get("error") or {})
+            # ping, content_block_stop and event types added later need nothing from us.
+        text = "".join(parts)
+        if not stopped:
+            what = "before any text" if not text else "before the answer was complete"
+            raise TransientError(f"{self.label} ended its stream {what}.")
+        return TextResult(text=text, usage=usage)
+
+    def _read_body(self, raw: str) -> TextResult:
+        body = http.parse_json(raw, provider=self.label)
+        if not isinstance(body, dict) or not isinstance(body.get("content"), list):
+            raise PermanentError(f"{self.label} answered without content: {raw[:160]!r}")
+        blocks = [block for block in body["content"] if isinstance(block, dict) and block.get("type") == "text"]
+        usage = body.get("usage") or {}
+        return TextResult(
+            text="".join(block.get("text") or "" for block in blocks),
+            usage=Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)),
+        )
+
+    def _stream_error(self, error: dict) -> TransientError | PermanentError:
+        kind = str(error.get("type") or "error")
+        message = f"{self.label} reported {kind} mid-stream: {str(error.get('message') or '')[:200]}".rstrip(": ")
+        if kind in TRANSIENT_ERROR_TYPES:
+            return TransientError(message)
+        return PermanentError(message)

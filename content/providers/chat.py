@@ -1,0 +1,403 @@
+"""Text models that answer through a chat API: the prompts, the token budgets, reading the answers.
+
+`ChatTextModel` turns each `TextModel` request (outline, write, revise, critique) into chat
+messages and leaves one method to the provider modules: `chat()`, which sends the messages over
+the provider's wire protocol (`openai_compatible`, `anthropic`). Everything a provider answers is
+cleaned up here the same way, so the pipeline sees one behaviour whatever the model. It imports
+`base`, `http` and `content.textstats`; the catalog entry is only read (key, URL, model, window).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from abc import abstractmethod
+from typing import TYPE_CHECKING
+
+import httpx
+
+from content.providers import http
+from content.providers.base import (
+    Brief,
+    Outline,
+    OutlineResult,
+    Research,
+    Revision,
+    StopCheck,
+    TextModel,
+    TextResult,
+    api_key_from_environment,
+    no_stop_check,
+)
+from content.textstats import count_words
+from tasks.exceptions import PermanentError, StageError, TransientError
+
+if TYPE_CHECKING:
+    from tasks.models import ModelCatalogEntry
+
+# Tokens per English word (~1.3) with headroom for Markdown, citations and a model that runs
+# long (1.4); the constant leaves room for the title and headings of a short piece.
+TOKENS_PER_WORD = 1.3
+LENGTH_HEADROOM = 1.4
+TOKEN_ALLOWANCE = 300
+MIN_MAX_TOKENS = 256
+OUTLINE_MAX_TOKENS = 800
+CRITIQUE_MAX_TOKENS = 700
+# Notes beyond this are cut so that a long paste cannot crowd the article out of the context window.
+MAX_NOTES_CHARS = 8000
+
+_FENCE = re.compile(r"^```[\w-]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
+# An article inside a fence after a preamble; greedy, so a code block inside it stays whole.
+_FENCED_ARTICLE = re.compile(r"^```[\w-]*[ \t]*\n(#[ \t].*)\n```[ \t]*$", re.DOTALL | re.MULTILINE)
+_LIST_ITEM = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+(.+?)\s*$")
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)(?:\s+#+)?\s*$")
+_FRAME_HEADINGS = re.compile(r"(?:introduction|intro|conclusions?|in conclusion|summary|final thoughts)", re.IGNORECASE)
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count (about four characters per token) for budgets and missing usage."""
+    return (len(text) + 3) // 4
+
+
+class ChatTextModel(TextModel):
+    """A `TextModel` on top of one chat call; subclasses implement `chat()` for their protocol."""
+
+    provider_name = "Chat model"
+
+    def __init__(self, entry: ModelCatalogEntry, *, timeout: httpx.Timeout | float | None = None):
+        self.entry = entry
+        self.key = entry.key
+        self.timeout = timeout if timeout is not None else http.DEFAULT_TIMEOUT
+        self._api_key: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name the model: its kind and its catalog name."""
+        return f"{self.provider_name} ({self.entry.display_name or self.entry.key})"
+
+    @property
+    def api_key(self) -> str:
+        """The key, read at first use so that building a model never fails; "" when none is needed."""
+        if self._api_key is None:
+            self._api_key = api_key_from_environment(self.entry.api_key_env)
+        return self._api_key
+
+    @abstractmethod
+    def chat(self, messages: list[dict], *, max_tokens: int, stop: StopCheck) -> TextResult:
+        """Send `messages` ({"role": "system"|"user"|"assistant", "content": str}) and return the
+        whole answer with its token usage. Must read the key through `self.api_key` before any
+        network access, call `stop()` for every received chunk, and raise only `TransientError`,
+        `PermanentError` or whatever `stop()` raises."""
+
+    # --- The TextModel requests ------------------------------------------------------------
+
+    def outline(self, brief: Brief, research: Research, *, stop: StopCheck = no_stop_check) -> OutlineResult:
+        messages = [
+            {"role": "system", "content": system_prompt(brief)},
+            {"role": "user", "content": outline_prompt(brief, research)},
+        ]
+        result = self._complete(messages, max_tokens=self._budget(OUTLINE_MAX_TOKENS, messages), stop=stop)
+        outline = parse_outline(result.text, fallback_title=brief.title or brief.topic, provider=self.label)
+        if brief.title:
+            outline = Outline(title=brief.title, sections=outline.sections)
+        return OutlineResult(outline=outline, usage=result.usage)
+
+    def write(
+        self, brief: Brief, research: Research, outline: Outline, *, stop: StopCheck = no_stop_check
+    ) -> TextResult:
+        messages = [
+            {"role": "system", "content": system_prompt(brief)},
+            {"role": "user", "content": write_prompt(brief, research, outline)},
+        ]
+        result = self._complete(messages, max_tokens=self._article_budget(brief.word_count, messages), stop=stop)
+        return TextResult(text=clean_article(result.text, title=outline.title), usage=result.usage)
+
+    def revise(
+        self, brief: Brief, research: Research, article: str, revision: Revision, *, stop: StopCheck = no_stop_check
+    ) -> TextResult:
+        messages = [
+            {"role": "system", "content": system_prompt(brief)},
+            {"role": "user", "content": revise_prompt(brief, research, article, revision)},
+        ]
+        words = max(revision.target_words or 0, brief.word_count, count_words(article))
+        result = self._complete(messages, max_tokens=self._article_budget(words, messages), stop=stop)
+        return TextResult(text=clean_article(result.text, title=_title_of(article)), usage=result.usage)
+
+    def critique(self, brief: Brief, article: str, *, stop: StopCheck = no_stop_check) -> TextResult | None:
+        messages = [
+            {"role": "system", "content": system_prompt(brief)},
+            {"role": "user", "content": critique_prompt(brief, article)},
+        ]
+        result = self._complete(messages, max_tokens=self._budget(CRITIQUE_MAX_TOKENS, messages), stop=stop)
+        return TextResult(text=result.text.strip(), usage=result.usage)
+
+    # --- Budgets and the call --------------------------------------------------------------
+
+    def _article_budget(self, words: int, messages: list[dict]) -> int:
+        return self._budget(int(words * LENGTH_HEADROOM * TOKENS_PER_WORD + TOKEN_ALLOWANCE), messages)
+
+    def _budget(self, wanted: int, messages: list[dict]) -> int:
+        """`wanted` output tokens, capped by what the context window leaves after the prompt."""
+        prompt_tokens = sum(estimate_tokens(message["content"]) for message in messages)
+        room = (self.entry.context_window or 0) - prompt_tokens
+        return max(MIN_MAX_TOKENS, min(wanted, room))
+
+    def _complete(self, messages: list[dict], *, max_tokens: int, stop: StopCheck) -> TextResult:
+        stop()
+        try:
+            result = self.chat(messages, max_tokens=max_tokens, stop=stop)
+        except StageError as error:
+            redacted = _redacted(error, self._api_key)
+            if redacted is error:
+                raise
+        else:
+            redacted = None
+        if redacted is not None:
+            # Raised outside the handler so that the original, which holds the key, is not chained.
+            raise redacted
+        if not result.text.strip():
+            # Usually a refusal or a filtered answer; another try often succeeds, and retries are bounded.
+            raise TransientError(f"{self.label} returned no text.")
+        return result
+
+
+def _redacted(error: StageError, secret: str | None) -> StageError:
+    """The same error with the key blanked out: some APIs echo the key they rejected."""
+    message = str(error)
+    if not secret or secret not in message:
+        return error
+    message = message.replace(secret, "***")
+    if isinstance(error, TransientError):
+        return TransientError(message, retry_after=error.retry_after)
+    return type(error)(message)
+
+
+# --- Prompts -----------------------------------------------------------------------------------
+
+
+def system_prompt(brief: Brief) -> str:
+    audience = brief.target_audience.strip() or "a general audience"
+    rules = [
+        "Write in Markdown: one `# Title` line, an introduction of one or two paragraphs without a heading, "
+        "one `## ` section per outline heading in the order given, then a `## Conclusion` section.",
+        "Stay inside the requested length; only the prose counts.",
+        "Never invent sources, studies, statistics, quotations or URLs. Cite with [n] only the numbered "
+        "sources you are given, right after the claim taken from source n. Without sources, use no citations.",
+        "Write plain, specific sentences. No filler, no placeholders such as \"[insert example]\", no notes "
+        "to the editor, nothing before the title or after the conclusion.",
+    ]
+    if brief.primary_keyword:
+        rules.append(
+            f"Use the primary keyword \"{brief.primary_keyword}\" naturally: in the title or the introduction "
+            "and a few times in the body, never stuffed."
+        )
+    return (
+        f"You are a professional writer. You write {brief.style} articles in a {brief.tone} tone "
+        f"for {audience}.\n\nRules you always follow:\n" + "\n".join(f"- {rule}" for rule in rules)
+    )
+
+
+def _brief_lines(brief: Brief) -> list[str]:
+    low, high = brief.word_range
+    lines = [f"Topic: {brief.topic}"]
+    if brief.title:
+        lines.append(f"Title (use it exactly): {brief.title}")
+    if brief.primary_keyword:
+        lines.append(f"Primary keyword: {brief.primary_keyword}")
+    if brief.category:
+        lines.append(f"Category: {brief.category}")
+    if brief.tags:
+        lines.append(f"Tags: {', '.join(brief.tags)}")
+    lines.append(f"Length: about {brief.word_count} words (between {low} and {high}).")
+    return lines
+
+
+def research_block(research: Research) -> str:
+    parts = []
+    notes = research.notes.strip()
+    if notes:
+        if len(notes) > MAX_NOTES_CHARS:
+            notes = notes[:MAX_NOTES_CHARS].rsplit(" ", 1)[0] + " […]"
+        parts.append(f"Research notes:\n{notes}")
+    if research.sources:
+        lines = ["Numbered sources (cite a claim taken from source n as [n]; cite nothing else):"]
+        for source in research.sources:
+            line = f"[{source.number}] {source.title}" + (f" — {source.url}" if source.url else "")
+            if source.kind == "internal" and source.url:
+                line += f" (one of our own posts: you may also link to it as [{source.title}]({source.url}))"
+            lines.append(line)
+            if source.quote:
+                lines.append(f'    "{source.quote}"')
+        parts.append("\n".join(lines))
+    else:
+        parts.append("No sources were provided: write from general knowledge and use no [n] citations.")
+    return "\n\n".join(parts)
+
+
+def section_count(brief: Brief) -> int:
+    return min(8, max(3, round(brief.word_count / 250)))
+
+
+def outline_prompt(brief: Brief, research: Research) -> str:
+    return "\n\n".join([
+        "Plan an article.",
+        "\n".join(_brief_lines(brief)),
+        research_block(research),
+        f"Give about {section_count(brief)} section headings for the body, in reading order, not counting the "
+        "introduction and the conclusion. Headings are short (at most ten words), specific and not numbered.",
+        "Answer with JSON only, no other text, in exactly this shape:\n"
+        '{"title": "The article title", "sections": ["First heading", "Second heading"]}',
+    ])
+
+
+def write_prompt(brief: Brief, research: Research, outline: Outline) -> str:
+    low, high = brief.word_range
+    structure = [f"# {outline.title}", "(introduction, no heading)"]
+    structure += [f"## {section}" for section in outline.sections]
+    structure.append("## Conclusion")
+    return "\n\n".join([
+        "Write the article.",
+        "\n".join(_brief_lines(brief)),
+        "Structure:\n" + "\n".join(structure),
+        research_block(research),
+        f"Write between {low} and {high} words. Return only the article in Markdown.",
+    ])
+
+
+def revise_prompt(brief: Brief, research: Research, article: str, revision: Revision) -> str:
+    changes = [f"- {instruction}" for instruction in revision.instructions]
+    if revision.target_words:
+        changes.append(f"- Bring the length to about {revision.target_words} words.")
+    changes += [f"- Add a section headed \"## {heading}\" before the conclusion." for heading in revision.add_sections]
+    changes += [
+        f"- Remove every occurrence of \"{phrase}\", rewriting the sentence." for phrase in revision.remove_phrases
+    ]
+    return "\n\n".join([
+        "Revise the article below.",
+        "\n".join(_brief_lines(brief)),
+        "Changes to make:\n" + ("\n".join(changes) or "- Tighten the prose; keep the content."),
+        research_block(research),
+        "Keep what is not asked to change, keep the citations that remain true, and keep the structure "
+        "(`# Title`, introduction, `## ` sections, `## Conclusion`). Return the whole revised article in "
+        "Markdown and nothing else.",
+        f"The article:\n\n{article.strip()}",
+    ])
+
+
+def critique_prompt(brief: Brief, article: str) -> str:
+    return "\n\n".join([
+        "You are now the editor. Critique the article below in three to five sentences: does it serve the "
+        "audience and the topic, is it accurate and specific, is anything missing or repeated, are the "
+        "claims backed by the cited sources? Be concrete; do not rewrite it.",
+        "\n".join(_brief_lines(brief)),
+        f"The article:\n\n{article.strip()}",
+    ])
+
+
+# --- Reading answers ---------------------------------------------------------------------------
+
+
+def _strip_fence(text: str) -> str:
+    text = text.strip()
+    match = _FENCE.match(text)
+    return match.group(1).strip() if match else text
+
+
+def _clean_heading(text: str) -> str:
+    text = re.sub(r"^(?:section\s+\d+\s*[:.\-–—]\s*|\d+[.)]\s+)", "", text.strip(), flags=re.IGNORECASE)
+    return text.strip().strip("*_`\"'“”").strip().rstrip(":").strip()
+
+
+def _body_sections(headings: list[str]) -> tuple[str, ...]:
+    seen, sections = set(), []
+    for heading in map(_clean_heading, headings):
+        if heading and not _FRAME_HEADINGS.fullmatch(heading) and heading.lower() not in seen:
+            seen.add(heading.lower())
+            sections.append(heading)
+    return tuple(sections)
+
+
+def _outline_from_json(text: str) -> tuple[str, list[str]] | None:
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        return None
+    try:
+        data = json.loads(text[start:end + 1])
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    raw = data.get("sections") or data.get("headings") or data.get("outline") or []
+    if not isinstance(raw, list):
+        return None
+    headings = []
+    for item in raw:
+        if isinstance(item, dict):
+            item = item.get("heading") or item.get("title") or item.get("name") or ""
+        if isinstance(item, str):
+            headings.append(item)
+    title = data.get("title")
+    return (title.strip() if isinstance(title, str) else ""), headings
+
+
+def _outline_from_markdown(text: str) -> tuple[str, list[str]]:
+    """A `# Title` (or `Title: ...`) line, then `## ` headings or, failing those, the outermost list."""
+    title, headings, items = "", [], []
+    for line in text.splitlines():
+        heading = _HEADING.match(line)
+        if heading:
+            if len(heading.group(1)) == 1 and not title:
+                title = heading.group(2)
+            elif len(heading.group(1)) > 1:
+                headings.append(heading.group(2))
+            continue
+        item = _LIST_ITEM.match(line)
+        if item:
+            items.append((len(item.group(1).expandtabs(4)), item.group(2)))
+            continue
+        if not title and line.lower().startswith("title:"):
+            title = line.split(":", 1)[1]
+    if not headings and items:
+        outermost = min(indent for indent, _ in items)
+        headings = [text for indent, text in items if indent == outermost]
+    return _clean_heading(title), headings
+
+
+def parse_outline(text: str, *, fallback_title: str, provider: str) -> Outline:
+    """The outline in a model's answer: the JSON asked for, else a Markdown list or headings."""
+    cleaned = _strip_fence(text)
+    title, headings = _outline_from_json(cleaned) or _outline_from_markdown(cleaned)
+    sections = _body_sections(headings)
+    if not sections:
+        raise PermanentError(f"{provider} returned an outline that could not be read: {text.strip()[:160]!r}")
+    return Outline(title=_clean_heading(title) or fallback_title, sections=sections)
+
+
+def _title_of(article: str) -> str:
+    for line in article.splitlines():
+        heading = _HEADING.match(line)
+        if heading and len(heading.group(1)) == 1:
+            return heading.group(2).strip()
+    return ""
+
+
+def clean_article(text: str, *, title: str) -> str:
+    """The article without a wrapping code fence or a preamble ("Here is the article:"), and with
+    a `# Title` line even when the model left it out."""
+    text = _strip_fence(text)
+    if not text.startswith("# "):
+        fenced = _FENCED_ARTICLE.search(text)
+        if fenced:
+            text = fenced.group(1)
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("## "):
+            break
+        if line.startswith("# "):
+            lines = lines[index:]
+            break
+    text = "\n".join(lines).strip()
+    if not text.startswith("# ") and title:
+        text = f"# {title}\n\n{text}"
+    return text + "\n"
+

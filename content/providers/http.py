@@ -1,0 +1,106 @@
+"""HTTP plumbing shared by the providers: one client setup and one error classification.
+
+Transient (worth retrying): timeouts, connection failures, HTTP 408, 409, 425, 429 and 5xx,
+with the server's Retry-After honoured. Permanent: any other 4xx (401/403 say to check the key
+variable), malformed responses. Messages name the provider and the status, never the key.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Iterator
+
+import httpx
+
+from tasks.exceptions import PermanentError, TransientError
+
+TRANSIENT_STATUSES = {408, 409, 425, 429}
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=10.0)
+
+
+def client(*, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT, headers: dict | None = None) -> httpx.Client:
+    return httpx.Client(timeout=timeout, headers=headers or {}, follow_redirects=False, trust_env=False)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return response.text[:200].strip()
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            return str(error.get("message") or error.get("type") or error)[:200]
+        return str(error)[:200]
+    return str(body)[:200]
+
+
+def raise_for_status(response: httpx.Response, *, provider: str, key_variable: str = "") -> None:
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    if response.is_stream_consumed is False:
+        response.read()
+    detail = _error_message(response)
+    message = f"{provider} answered HTTP {status}" + (f": {detail}" if detail else "")
+    if status in TRANSIENT_STATUSES or status >= 500:
+        raise TransientError(message, retry_after=parse_retry_after(response.headers.get("retry-after")))
+    if status in (401, 403):
+        hint = f" Check the key in {key_variable}." if key_variable else ""
+        raise PermanentError(f"{provider} rejected the credentials (HTTP {status}).{hint}" + (f" {detail}" if detail else ""))
+    raise PermanentError(message)
+
+
+def transport_error(error: httpx.HTTPError, *, provider: str) -> TransientError | PermanentError:
+    """Classify an exception raised by httpx while talking to `provider`."""
+    if isinstance(error, httpx.TimeoutException):
+        return TransientError(f"{provider} did not answer in time ({type(error).__name__}).")
+    if isinstance(error, (httpx.TransportError, httpx.RemoteProtocolError)):
+        return TransientError(f"Could not reach {provider}: {error}")
+    return PermanentError(f"{provider} request failed: {error}")
+
+
+def iter_sse(response: httpx.Response) -> Iterator[tuple[str, str]]:
+    """Yield (event, data) pairs of a text/event-stream response, per the SSE format."""
+    event, data = "", []
+    for line in response.iter_lines():
+        if line == "":
+            if data:
+                yield event or "message", "\n".join(data)
+            event, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)
+    if data:
+        yield event or "message", "\n".join(data)
+
+
+def parse_json(text: str, *, provider: str):
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, ValueError):
+        raise PermanentError(f"{provider} sent malformed JSON: {text[:120]!r}") from None

@@ -1,0 +1,127 @@
+"""Featured images from Pexels: search, take the first landscape photo, crop it to a social card.
+
+The key (PEXELS_API_KEY) goes only to the search API, never to the image host. The photo is
+cropped from its centre to 1200×630 and a 400×210 thumbnail, both JPEG, with the credit line
+Pexels asks for. When Pexels has nothing, this source says so (a permanent error); falling back
+to another image source is the caller's decision.
+"""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+from django.conf import settings
+from PIL import Image as PillowImage
+from PIL import ImageOps, UnidentifiedImageError
+
+from content.providers import http
+from content.providers.base import Image, ImageSource, StopCheck, api_key_from_environment, no_stop_check
+from tasks.exceptions import PermanentError
+
+KEY_VARIABLE = "PEXELS_API_KEY"
+CARD_SIZE = (1200, 630)
+THUMBNAIL_SIZE = (400, 210)
+JPEG_QUALITY = 85
+MAX_IMAGE_BYTES = 25_000_000  # large2x photos are well under this; anything bigger is not a photo we want
+RESULTS_PER_QUERY = 5
+
+
+def download_image(client: httpx.Client, url: str, *, provider: str, stop: StopCheck) -> bytes:
+    """The bytes at `url` (redirects followed: image hosts are CDNs), at most MAX_IMAGE_BYTES."""
+    buffer = bytearray()
+    with client.stream("GET", url, follow_redirects=True) as response:
+        http.raise_for_status(response, provider=provider)
+        for chunk in response.iter_bytes():
+            stop()
+            buffer += chunk
+            if len(buffer) > MAX_IMAGE_BYTES:
+                raise PermanentError(f"{provider} served an image larger than {MAX_IMAGE_BYTES} bytes: {url}")
+    return bytes(buffer)
+
+
+def open_image(content: bytes, *, provider: str) -> PillowImage.Image:
+    try:
+        image = PillowImage.open(io.BytesIO(content))
+        image.load()
+    except (UnidentifiedImageError, OSError, PillowImage.DecompressionBombError) as error:
+        raise PermanentError(f"{provider} sent something that is not a readable image ({error}).") from None
+    return ImageOps.exif_transpose(image)
+
+
+def encode_jpeg(image: PillowImage.Image, size: tuple[int, int]) -> bytes:
+    """`image` cropped from its centre and scaled to exactly `size`, as a progressive JPEG."""
+    fitted = ImageOps.fit(image.convert("RGB"), size, method=PillowImage.Resampling.LANCZOS)
+    output = io.BytesIO()
+    fitted.save(output, format="JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    return output.getvalue()
+
+
+class PexelsImageSource(ImageSource):
+    name = "pexels"
+
+    def __init__(self, *, base_url: str | None = None, timeout: httpx.Timeout | float | None = None):
+        self.base_url = (base_url or settings.PRESSROOM_PEXELS_URL).rstrip("/")
+        self.timeout = timeout if timeout is not None else http.DEFAULT_TIMEOUT
+
+    def featured_image(
+        self, *, title: str, topic: str, category: str, keywords: tuple[str, ...], stop: StopCheck = no_stop_check
+    ) -> Image:
+        key = api_key_from_environment(KEY_VARIABLE)
+        stop()
+        queries = _queries(title=title, topic=topic, category=category, keywords=keywords)
+        try:
+            with http.client(timeout=self.timeout) as client:
+                photo = None
+                for query in queries:
+                    photo = self._first_photo(client, query, key=key)
+                    stop()
+                    if photo:
+                        break
+                if photo is None:
+                    raise PermanentError(f"Pexels found no photo for {' / '.join(queries) or 'an empty query'!r}.")
+                src = photo.get("src") or {}
+                url = src.get("large2x") or src.get("landscape") or src.get("large") or src.get("original")
+                if not url:
+                    raise PermanentError(f"Pexels listed photo {photo.get('id')} without a download address.")
+                content = download_image(client, url, provider="Pexels", stop=stop)
+        except httpx.HTTPError as error:
+            raise http.transport_error(error, provider="Pexels") from error
+        picture = open_image(content, provider="Pexels")
+        photographer = (photo.get("photographer") or "").strip()
+        return Image(
+            content=encode_jpeg(picture, CARD_SIZE),
+            content_type="image/jpeg",
+            width=CARD_SIZE[0],
+            height=CARD_SIZE[1],
+            alt=(photo.get("alt") or "").strip() or title or topic,
+            credit=f"Photo by {photographer} on Pexels" if photographer else "Photo from Pexels",
+            credit_url=photo.get("photographer_url") or "",
+            source_url=photo.get("url") or "",
+            thumbnail=encode_jpeg(picture, THUMBNAIL_SIZE),
+        )
+
+    def _first_photo(self, client: httpx.Client, query: str, *, key: str) -> dict | None:
+        response = client.get(
+            f"{self.base_url}/search",
+            params={"query": query, "orientation": "landscape", "per_page": RESULTS_PER_QUERY},
+            headers={"Authorization": key},
+        )
+        http.raise_for_status(response, provider="Pexels", key_variable=KEY_VARIABLE)
+        body = http.parse_json(response.text, provider="Pexels")
+        photos = body.get("photos") if isinstance(body, dict) else None
+        if not isinstance(photos, list):
+            raise PermanentError(f"Pexels answered a search without a photo list: {response.text[:120]!r}")
+        return next((photo for photo in photos if isinstance(photo, dict)), None)
+
+
+def _queries(*, title: str, topic: str, category: str, keywords: tuple[str, ...]) -> list[str]:
+    """The topic first (it says what the piece is about); then, as a broader second try, the
+    first keyword or the category. Stock search works best with short queries."""
+    candidates = [topic or title, next((keyword for keyword in keywords if keyword), "") or category]
+    queries = []
+    for candidate in candidates:
+        candidate = " ".join(candidate.split())[:100]
+        if candidate and candidate.lower() not in (query.lower() for query in queries):
+            queries.append(candidate)
+    return queries

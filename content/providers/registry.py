@@ -1,0 +1,56 @@
+"""Which provider serves a catalog entry, the featured images, generated images and research."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from content.providers.base import ImageGenerator, ImageSource, ResearchSource, TextModel
+from tasks.exceptions import PermanentError
+from tasks.models import ModelCatalogEntry, Provider
+
+
+def text_model_for(entry: ModelCatalogEntry) -> TextModel:
+    if entry.provider == Provider.OFFLINE:
+        from content.providers.offline import OfflineTextModel
+
+        return OfflineTextModel()
+    if entry.provider == Provider.OPENAI_COMPATIBLE:
+        from content.providers.openai_compatible import OpenAICompatibleModel
+
+        return OpenAICompatibleModel(entry)
+    if entry.provider == Provider.ANTHROPIC:
+        from content.providers.anthropic import AnthropicModel
+
+        return AnthropicModel(entry)
+    raise PermanentError(f"No text provider for {entry.provider!r} (model {entry.key}).")
+
+
+def image_source() -> ImageSource:
+    name = settings.PRESSROOM_IMAGE_PROVIDER
+    if name == "offline":
+        from content.providers.offline_image import OfflineImageSource
+
+        return OfflineImageSource()
+    if name == "pexels":
+        from content.providers.pexels import PexelsImageSource
+
+        return PexelsImageSource()
+    raise PermanentError(f"Unknown image provider {name!r}; set PRESSROOM_IMAGE_PROVIDER to offline or pexels.")
+
+
+def image_generator() -> ImageGenerator:
+    name = settings.PRESSROOM_IMAGE_GENERATOR
+    if name == "offline":
+        from content.providers.offline_image import OfflineImageGenerator
+
+        return OfflineImageGenerator()
+    if name == "openai_images":
+        from content.providers.openai_images import OpenAIImageGenerator
+
+        return OpenAIImageGenerator()
+    raise PermanentError(f"Unknown image generator {name!r}; set PRESSROOM_IMAGE_GENERATOR to offline or openai_images.")
+
+
+def research_sources() -> list[ResearchSource]:
+    return [import_string(path)() for path in settings.PRESSROOM_RESEARCH_SOURCES]

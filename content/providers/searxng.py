@@ -1,0 +1,68 @@
+"""Web search results from a SearXNG instance, when one is configured (PRESSROOM_SEARXNG_URL).
+
+Off by default: without the setting this source answers nothing and touches no network. The
+instance is the operator's own (often on a private network), so its address is trusted; the
+results are cited, not fetched. SearXNG must have the `json` format enabled (search.formats).
+"""
+
+from __future__ import annotations
+
+import httpx
+from django.conf import settings
+
+from content.providers import http
+from content.providers.base import Brief, ResearchSource, Source, StopCheck, no_stop_check
+from content.providers.research import excerpt
+from tasks.exceptions import PermanentError
+
+MAX_RESULTS = 5
+
+
+class SearxngSource(ResearchSource):
+    name = "searxng"
+
+    def __init__(self, *, timeout: httpx.Timeout | float | None = None):
+        self.timeout = timeout if timeout is not None else settings.PRESSROOM_FETCH_TIMEOUT_SECONDS
+
+    def gather(self, *, brief: Brief, inputs: dict, stop: StopCheck = no_stop_check) -> list[Source]:
+        base_url = (settings.PRESSROOM_SEARXNG_URL or "").rstrip("/")
+        query = search_query(brief)
+        if not base_url or not query:
+            return []
+        stop()
+        try:
+            with http.client(timeout=self.timeout, headers={"Accept": "application/json"}) as client:
+                response = client.get(f"{base_url}/search", params={"q": query, "format": "json"})
+        except httpx.HTTPError as error:
+            raise http.transport_error(error, provider="SearXNG") from error
+        if response.status_code == 403:
+            raise PermanentError(
+                "SearXNG refused the JSON search (HTTP 403): enable the json format under search.formats "
+                "in its settings.yml."
+            )
+        http.raise_for_status(response, provider="SearXNG")
+        body = http.parse_json(response.text, provider="SearXNG")
+        results = body.get("results") if isinstance(body, dict) else None
+        if not isinstance(results, list):
+            raise PermanentError(f"SearXNG answered without a result list: {response.text[:120]!r}")
+        sources = []
+        for result in results:
+            if not isinstance(result, dict):
+                continue
+            url, title = str(result.get("url") or ""), " ".join(str(result.get("title") or "").split())
+            if not title or not url.startswith(("http://", "https://")):
+                continue
+            quote = excerpt(result.get("content") or "")
+            sources.append(Source(number=0, title=title, url=url, quote=quote, kind="search"))
+            if len(sources) == MAX_RESULTS:
+                break
+        return sources
+
+
+def search_query(brief: Brief) -> str:
+    """The topic, plus the primary keyword when the topic does not already say it."""
+    topic, keyword = " ".join(brief.topic.split()), " ".join(brief.primary_keyword.split())
+    if keyword and keyword.lower() not in topic.lower():
+        return f"{topic} {keyword}".strip()
+    return topic
+

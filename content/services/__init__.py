@@ -1,0 +1,5 @@
+"""Services of `content`: writing versions (and, later, editorial decisions)."""
+
+from content.services.versions import next_version_number, version_create
+
+__all__ = ["next_version_number", "version_create"]

@@ -1,0 +1,75 @@
+"""Writing content versions: the one way a snapshot of a piece is added.
+
+Numbers are allocated under the task's row lock (callers hold it: the engine's persist step,
+or an editor's edit inside `select_for_update`), so two writers never take the same number; the
+unique constraint would reject it anyway.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.files.base import ContentFile
+from django.db.models import F, Max
+
+from content.models import ContentVersion
+from content.providers.base import Image, Usage
+from content.textstats import count_words
+from tasks.models import GenerationTask
+
+
+def next_version_number(task_id) -> int:
+    return (ContentVersion.objects.filter(task_id=task_id).aggregate(n=Max("number"))["n"] or 0) + 1
+
+
+def version_create(
+    *,
+    task: GenerationTask,
+    phase: str,
+    title: str,
+    body: str,
+    created_by=None,
+    usage: Usage | None = None,
+    cost: Decimal = Decimal("0"),
+    model_key: str = "",
+    image: Image | None = None,
+    copy_image_from: ContentVersion | None = None,
+    **fields,
+) -> ContentVersion:
+    """Add a version and add its tokens and cost to the task's totals."""
+    usage = usage or Usage()
+    version = ContentVersion(
+        task_id=task.pk,
+        number=next_version_number(task.pk),
+        phase=phase,
+        title=title[:300],
+        body=body,
+        word_count=fields.pop("word_count", None) or count_words(body),
+        model_key=model_key,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cost=cost,
+        created_by=created_by,
+        **fields,
+    )
+    if image is not None:
+        extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(image.content_type, "png")
+        stem = f"{task.pk}-v{version.number}"
+        version.image = ContentFile(image.content, name=f"{stem}.{extension}")
+        if image.thumbnail:
+            version.thumbnail = ContentFile(image.thumbnail, name=f"{stem}-thumb.{extension}")
+        version.image_alt, version.image_credit = image.alt[:300], image.credit[:300]
+        version.image_credit_url, version.image_source_url = image.credit_url[:500], image.source_url[:500]
+    elif copy_image_from is not None:
+        version.image, version.thumbnail = copy_image_from.image.name, copy_image_from.thumbnail.name
+        version.image_alt, version.image_credit = copy_image_from.image_alt, copy_image_from.image_credit
+        version.image_credit_url = copy_image_from.image_credit_url
+        version.image_source_url = copy_image_from.image_source_url
+    version.save()
+    if usage.input_tokens or usage.output_tokens or cost:
+        GenerationTask.objects.filter(pk=task.pk).update(
+            input_tokens=F("input_tokens") + usage.input_tokens,
+            output_tokens=F("output_tokens") + usage.output_tokens,
+            actual_cost=F("actual_cost") + cost,
+        )
+    return version

@@ -1,0 +1,61 @@
+"""The format stage: sanitized HTML, citations linked to sources, SEO limits, table of contents."""
+
+from content.formatting import META_DESCRIPTION_MAX, SEO_TITLE_MAX, format_article, shorten
+from content.providers.base import Source
+from tests.html_safety import assert_inert, elements
+
+HOSTILE = """# How Solar Panels Work: A Practical Guide for Homeowners Who Want Lower Energy Bills
+
+Solar energy is growing quickly across the world [1]. Panels turn sunlight into electricity [2], and more [9].
+
+## The basics <img src=x onerror=alert(1)>
+
+Read <script>alert('x')</script> this and [click me](javascript:alert(1)) or <a href="javascript:alert(2)">that</a>.
+<iframe src="https://evil.example"></iframe> <div onclick="steal()">text</div>
+
+## Costs
+
+Prices fell [1].
+
+## Conclusion
+
+Done.
+"""
+SOURCES = [Source(1, "IEA report", "https://iea.org/r"), Source(2, "NREL data", "https://nrel.gov/d")]
+
+
+def test_model_output_comes_out_inert():
+    formatted = format_article(HOSTILE, fallback_title="x", sources=SOURCES)
+    assert_inert(formatted.body_html)
+    tags = {tag for tag, _ in elements(formatted.body_html)}
+    assert tags <= {"p", "h2", "sup", "a", "ol", "li"}, tags
+
+
+def test_citations_link_to_a_numbered_sources_section():
+    formatted = format_article(HOSTILE, fallback_title="x", sources=SOURCES)
+    assert '<a href="#source-1"' in formatted.body_html and '<li id="source-2">' in formatted.body_html
+    assert "[9]" not in formatted.body, "a citation of no source is dropped"
+    assert formatted.body.rstrip().endswith("2. [NREL data](https://nrel.gov/d)")
+
+
+def test_seo_fields_respect_their_limits():
+    formatted = format_article(HOSTILE, fallback_title="x", sources=SOURCES)
+    assert len(formatted.seo_title) <= SEO_TITLE_MAX and formatted.seo_title.endswith("…")
+    assert len(formatted.meta_description) <= META_DESCRIPTION_MAX
+    assert formatted.excerpt.startswith("Solar energy is growing quickly across the world. Panels")
+    assert formatted.slug == "how-solar-panels-work-a-practical-guide-for-homeowners-who-want-lower-energy-bills"[:80].strip("-")
+    assert formatted.reading_time_minutes == 1
+
+
+def test_headings_get_ids_for_the_table_of_contents():
+    text = "# T\n\nIntro [1].\n\n## The basics\n\nA.\n\n### In detail\n\nB.\n\n## The basics\n\nC.\n\n## Conclusion\n\nD."
+    formatted = format_article(text, fallback_title="x", sources=SOURCES)
+    assert [(e["id"], e["level"]) for e in formatted.toc] == [
+        ("the-basics", 2), ("in-detail", 3), ("the-basics-2", 2), ("conclusion", 2)]
+    ids = [attrs.get("id") for tag, attrs in elements(formatted.body_html) if tag == "h2"]
+    assert ids == ["the-basics", "the-basics-2", "conclusion", "sources"]
+
+
+def test_shorten_cuts_at_a_word_boundary():
+    assert shorten("one two three four", 12) == "one two…"
+    assert shorten("short", 10) == "short"

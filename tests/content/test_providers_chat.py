@@ -1,0 +1,303 @@
+"""The chat text models against local servers speaking the OpenAI and Anthropic wire protocols."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from content.providers.anthropic import AnthropicModel
+from content.providers.base import Brief, Outline, Research, Revision, Source
+from content.providers.chat import clean_article, parse_outline
+from content.providers.openai_compatible import OpenAICompatibleModel
+from tasks.exceptions import PermanentError, TaskCancelled, TransientError
+from tasks.models import ModelCatalogEntry
+from tests.content.fake_servers import AnthropicServer, Fail, Hang, Malformed, OpenAIChatServer, Reply, StreamError
+
+KEY_VARIABLE = "PRESSROOM_TEST_API_KEY"
+SECRET = "sk-test-0123456789abcdef"
+
+BRIEF = Brief(
+    topic="Composting at home",
+    word_count=800,
+    style="how-to",
+    tone="friendly",
+    target_audience="first-time gardeners",
+    primary_keyword="home composting",
+)
+RESEARCH = Research(
+    notes="Greens bring nitrogen, browns bring carbon.",
+    sources=(
+        Source(number=1, title="Garden Weekly: Composting", url="https://example.org/compost", quote="Turn it weekly."),
+    ),
+)
+OUTLINE = Outline(title="Composting at home", sections=("Greens and browns", "Turning the heap", "When it is ready"))
+ARTICLE = (
+    "# Composting at home\n\nHome composting is easy [1].\n\n## Greens and browns\n\nMix them.\n\n"
+    "## Turning the heap\n\nWeekly.\n\n## When it is ready\n\nIt smells of earth.\n\n## Conclusion\n\nStart today."
+)
+
+PROVIDERS = {
+    "openai": (OpenAICompatibleModel, OpenAIChatServer, "openai_compatible", "/v1"),
+    "anthropic": (AnthropicModel, AnthropicServer, "anthropic", ""),
+}
+
+
+@pytest.fixture(params=sorted(PROVIDERS))
+def provider(request):
+    return request.param
+
+
+@pytest.fixture
+def server(provider):
+    with PROVIDERS[provider][1]() as server:
+        yield server
+
+
+@pytest.fixture
+def with_key(monkeypatch):
+    monkeypatch.setenv(KEY_VARIABLE, SECRET)
+
+
+def make_model(provider: str, server, *, key_variable: str = KEY_VARIABLE, timeout: float | None = None):
+    model_class, _, kind, suffix = PROVIDERS[provider]
+    entry = ModelCatalogEntry(
+        key="test-model",
+        display_name="Test model",
+        provider=kind,
+        provider_model_id="fake-model-1",
+        base_url=server.url + suffix,
+        api_key_env=key_variable,
+        context_window=16000,
+    )
+    return model_class(entry, timeout=timeout)
+
+
+class StopAfter:
+    """A stop check that lets `calls` calls through, then cancels the task."""
+
+    def __init__(self, calls: int):
+        self.calls, self.remaining = 0, calls
+
+    def __call__(self):
+        self.calls += 1
+        if self.calls > self.remaining:
+            raise TaskCancelled("cancelled by the test")
+
+
+# --- Both protocols ------------------------------------------------------------------------------
+
+
+def test_streamed_article_is_assembled_with_usage_from_the_stream(provider, server, with_key):
+    server.script(Reply(ARTICLE, input_tokens=321, output_tokens=123))
+    result = make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE)
+    assert result.text == ARTICLE + "\n"
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (321, 123)
+
+
+def test_request_carries_model_stream_flag_and_prompts(provider, server, with_key):
+    server.script(Reply(ARTICLE))
+    make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE)
+    [request] = server.requests
+    body = request.json
+    assert body["model"] == "fake-model-1"
+    assert body["stream"] is True
+    assert 800 * 1.1 * 1.4 * 1.3 < body["max_tokens"] <= 16000
+    if provider == "openai":
+        system, user = body["messages"]
+        assert system["role"] == "system"
+        system_text = system["content"]
+        assert body["stream_options"] == {"include_usage": True}
+    else:
+        [user] = body["messages"]
+        system_text = body["system"]
+    assert user["role"] == "user"
+    assert "professional writer" in system_text and "first-time gardeners" in system_text
+    assert "Never invent sources" in system_text and '"home composting"' in system_text
+    for heading in OUTLINE.sections:
+        assert f"## {heading}" in user["content"]
+    assert "[1] Garden Weekly: Composting — https://example.org/compost" in user["content"]
+    assert "between 720 and 880" in user["content"]
+
+
+def test_authentication_headers_follow_the_protocol(provider, server, with_key):
+    server.script(Reply("Fine."))
+    make_model(provider, server).critique(BRIEF, ARTICLE)
+    headers = server.requests[0].headers
+    if provider == "openai":
+        assert headers["authorization"] == f"Bearer {SECRET}"
+        assert "x-api-key" not in headers
+    else:
+        assert headers["x-api-key"] == SECRET
+        assert headers["anthropic-version"] == "2023-06-01"
+        assert "authorization" not in headers
+    assert headers["content-type"] == "application/json"
+
+
+def test_rejected_key_is_permanent_and_names_the_variable_not_the_key(provider, server, with_key):
+    server.script(Fail(401, "Incorrect API key provided: {key}", error_type="invalid_request_error"))
+    with pytest.raises(PermanentError) as caught:
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+    message = str(caught.value)
+    assert KEY_VARIABLE in message and "401" in message
+    assert SECRET not in message
+    assert SECRET not in repr(caught.value.__cause__) + repr(caught.value.__context__)
+
+
+def test_rate_limit_is_transient_with_the_servers_retry_after(provider, server, with_key):
+    server.script(Fail(429, "Slow down", headers={"Retry-After": "1"}))
+    with pytest.raises(TransientError) as caught:
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+    assert caught.value.retry_after == 1
+
+
+def test_server_error_is_transient(provider, server, with_key):
+    server.script(Fail(500, "Internal error"))
+    with pytest.raises(TransientError, match="500"):
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+
+
+def test_hanging_server_is_transient_within_the_client_timeout(provider, server, with_key):
+    server.script(Hang(5))
+    started = time.monotonic()
+    with pytest.raises(TransientError, match="did not answer in time"):
+        make_model(provider, server, timeout=1).critique(BRIEF, ARTICLE)
+    assert time.monotonic() - started < 3
+
+
+def test_malformed_chunk_is_permanent(provider, server, with_key):
+    server.script(Malformed())
+    with pytest.raises(PermanentError, match="malformed JSON"):
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+
+
+def test_stream_cut_off_before_any_text_is_transient(provider, server, with_key):
+    server.script(Reply("", chunks=[], complete=False))
+    with pytest.raises(TransientError, match="before any text"):
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+
+
+def test_stream_cut_off_mid_answer_is_transient_not_a_short_article(provider, server, with_key):
+    server.script(Reply(ARTICLE, complete=False))
+    with pytest.raises(TransientError, match="before the answer was complete"):
+        make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE)
+
+
+def test_missing_key_variable_fails_before_any_request(provider, server, monkeypatch):
+    monkeypatch.delenv(KEY_VARIABLE, raising=False)
+    server.script(Reply("never sent"))
+    with pytest.raises(PermanentError, match=KEY_VARIABLE):
+        make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE)
+    assert server.requests == []
+
+
+def test_stop_check_ends_a_slow_stream_promptly(provider, server, with_key):
+    server.script(Reply(" ".join(f"word{index}" for index in range(50)), delay=0.2))
+    stop = StopAfter(4)  # one check before the request, then three chunks
+    started = time.monotonic()
+    with pytest.raises(TaskCancelled):
+        make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE, stop=stop)
+    assert time.monotonic() - started < 2.5  # the whole stream takes ten seconds
+    assert stop.calls == 5
+
+
+def test_answer_sent_as_one_json_body_is_read(provider, server, with_key):
+    server.script(Reply("A short critique.", streamed=False, input_tokens=9, output_tokens=4))
+    result = make_model(provider, server).critique(BRIEF, ARTICLE)
+    assert result.text == "A short critique."
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (9, 4)
+
+
+def test_outline_is_read_from_json(provider, server, with_key):
+    answer = (
+        '```json\n{"title": "Compost Made Simple", "sections": ["Greens and browns", "Turning", "Introduction"]}\n```'
+    )
+    server.script(Reply(answer))
+    result = make_model(provider, server).outline(BRIEF, RESEARCH)
+    assert result.outline == Outline(title="Compost Made Simple", sections=("Greens and browns", "Turning"))
+    assert '{"title": "The article title", "sections"' in server.requests[0].json["messages"][-1]["content"]
+
+
+def test_outline_is_read_from_a_markdown_list(provider, server, with_key):
+    answer = (
+        "Here is a plan.\n\n# Compost Made Simple\n\n"
+        "1. **Greens and browns**\n   - nitrogen\n2. Turning the heap\n3. Conclusion\n"
+    )
+    server.script(Reply(answer))
+    result = make_model(provider, server).outline(BRIEF, RESEARCH)
+    assert result.outline == Outline(title="Compost Made Simple", sections=("Greens and browns", "Turning the heap"))
+
+
+def test_outline_that_cannot_be_read_is_permanent(provider, server, with_key):
+    server.script(Reply("I would rather not plan this article."))
+    with pytest.raises(PermanentError, match="returned an outline that could not be read"):
+        make_model(provider, server).outline(BRIEF, RESEARCH)
+
+
+def test_revision_sends_the_article_and_each_change(provider, server, with_key):
+    server.script(Reply(ARTICLE))
+    revision = Revision(
+        instructions=("Expand to 900–1,000 words.",), target_words=950, add_sections=("Common mistakes",),
+        remove_phrases=("[insert example]",),
+    )
+    result = make_model(provider, server).revise(BRIEF, RESEARCH, ARTICLE, revision)
+    assert result.text.startswith("# Composting at home")
+    prompt = server.requests[0].json["messages"][-1]["content"]
+    assert "Expand to 900–1,000 words." in prompt and "about 950 words" in prompt
+    assert '"## Common mistakes"' in prompt and '"[insert example]"' in prompt
+    assert ARTICLE in prompt
+
+
+# --- Protocol specifics --------------------------------------------------------------------------
+
+
+def test_openai_compatible_server_without_key_gets_no_authorization(monkeypatch):
+    with OpenAIChatServer(Reply("Fine.")) as server:
+        make_model("openai", server, key_variable="").critique(BRIEF, ARTICLE)
+    assert "authorization" not in server.requests[0].headers
+
+
+def test_openai_usage_is_estimated_when_the_server_sends_none(with_key):
+    with OpenAIChatServer(Reply("x" * 400, chunks=["x" * 200, "x" * 200], usage=False)) as server:
+        result = make_model("openai", server).critique(BRIEF, ARTICLE)
+    assert result.usage.output_tokens == 100
+    assert result.usage.input_tokens > 100
+
+
+@pytest.mark.parametrize(
+    "error_type, expected", [("overloaded_error", TransientError), ("invalid_request_error", PermanentError)]
+)
+def test_anthropic_error_event_mid_stream_is_classified(with_key, error_type, expected):
+    with AnthropicServer(StreamError(error_type, "Something happened")) as server:
+        with pytest.raises(expected, match=error_type):
+            make_model("anthropic", server).critique(BRIEF, ARTICLE)
+
+
+def test_anthropic_overloaded_status_is_transient(with_key):
+    with AnthropicServer(Fail(529, "Overloaded")) as server:
+        with pytest.raises(TransientError, match="529"):
+            make_model("anthropic", server).critique(BRIEF, ARTICLE)
+
+
+def test_anthropic_base_url_may_include_the_version(with_key):
+    with AnthropicServer(Reply("Fine.")) as server:
+        model = make_model("anthropic", server)
+        model.entry.base_url = server.url + "/v1/"
+        model.critique(BRIEF, ARTICLE)
+    assert server.requests[0].path == "/v1/messages"
+
+
+# --- Reading answers -----------------------------------------------------------------------------
+
+
+def test_outline_parser_accepts_headings_and_section_objects():
+    assert parse_outline(
+        '{"title": "T", "sections": [{"heading": "One"}, {"title": "Two"}]}', fallback_title="F", provider="P"
+    ) == Outline("T", ("One", "Two"))
+    headings = "## Introduction\n## Why it matters\n## How to start\n"
+    assert parse_outline(headings, fallback_title="F", provider="P") == Outline("F", ("Why it matters", "How to start"))
+
+
+def test_article_cleanup_drops_a_fence_and_a_preamble_and_keeps_a_title():
+    assert clean_article("Sure! Here it is:\n\n```markdown\n# T\n\nBody.\n```", title="X") == "# T\n\nBody.\n"
+    assert clean_article("Intro.\n\n## Part\n\nText.", title="X") == "# X\n\nIntro.\n\n## Part\n\nText.\n"

@@ -1,0 +1,128 @@
+"""Image providers against local servers speaking the Pexels and OpenAI Images protocols."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image as PillowImage
+
+from content.providers.openai_images import OpenAIImageGenerator
+from content.providers.pexels import PexelsImageSource
+from tasks.exceptions import PermanentError
+from tests.content.fake_servers import PHOTO_COLORS, OpenAIImagesServer, PexelsServer
+
+PEXELS_KEY = "pexels-secret-key"
+OPENAI_KEY = "sk-images-secret"
+
+
+def decoded(content: bytes) -> PillowImage.Image:
+    image = PillowImage.open(io.BytesIO(content))
+    image.load()
+    return image
+
+
+def assert_color_near(pixel, color):
+    assert all(abs(got - want) < 20 for got, want in zip(pixel, color)), (pixel, color)
+
+
+@pytest.fixture
+def pexels(settings, monkeypatch):
+    monkeypatch.setenv("PEXELS_API_KEY", PEXELS_KEY)
+    with PexelsServer() as server:
+        settings.PRESSROOM_PEXELS_URL = f"{server.url}/v1"
+        yield server
+
+
+def featured(**overrides):
+    arguments = {
+        "title": "Composting at home", "topic": "Home composting", "category": "Garden", "keywords": ("compost",)
+    }
+    return PexelsImageSource().featured_image(**{**arguments, **overrides})
+
+
+def test_pexels_picks_the_first_photo_as_a_credited_social_card(pexels):
+    image = featured()
+    card = decoded(image.content)
+    assert (image.content_type, card.format, card.size) == ("image/jpeg", "JPEG", (1200, 630))
+    assert (image.width, image.height) == (1200, 630)
+    assert_color_near(card.getpixel((20, 20)), PHOTO_COLORS[0])  # the first photo, not the second
+    assert image.credit == "Photo by Jane Doe on Pexels"
+    assert image.credit_url == "https://www.pexels.com/@photographer-0"
+    assert image.source_url == "https://www.pexels.com/photo/sample-1000/"
+    assert image.alt == "Sample photo number 1"
+    thumbnail = decoded(image.thumbnail)
+    assert (thumbnail.format, thumbnail.size) == ("JPEG", (400, 210))
+
+
+def test_pexels_search_carries_the_key_and_the_download_does_not(pexels):
+    featured()
+    search, download = pexels.requests
+    assert search.path == "/v1/search"
+    assert search.headers["authorization"] == PEXELS_KEY
+    assert search.query == {"query": ["Home composting"], "orientation": ["landscape"], "per_page": ["5"]}
+    assert download.path == "/photos/1000.jpeg" and download.query == {"w": ["1880"]}
+    assert "authorization" not in download.headers
+
+
+def test_pexels_without_key_is_permanent_and_sends_nothing(pexels, monkeypatch):
+    monkeypatch.delenv("PEXELS_API_KEY")
+    with pytest.raises(PermanentError, match="PEXELS_API_KEY"):
+        featured()
+    assert pexels.requests == []
+
+
+def test_pexels_with_no_results_says_so(settings, monkeypatch):
+    monkeypatch.setenv("PEXELS_API_KEY", PEXELS_KEY)
+    with PexelsServer(photos=0) as server:
+        settings.PRESSROOM_PEXELS_URL = f"{server.url}/v1"
+        with pytest.raises(PermanentError, match="Pexels found no photo for 'Home composting / compost'"):
+            featured()
+    assert [request.query["query"] for request in server.requests] == [["Home composting"], ["compost"]]
+
+
+def test_pexels_alt_falls_back_to_the_title(pexels, monkeypatch):
+    photo = pexels.photo
+    monkeypatch.setattr(pexels, "photo", lambda index: {**photo(index), "alt": ""})
+    assert featured().alt == "Composting at home"
+
+
+@pytest.fixture
+def openai_key(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+
+
+def test_openai_images_decodes_the_inline_image(settings, openai_key):
+    with OpenAIImagesServer() as server:
+        settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
+        generator = OpenAIImageGenerator(output_price_per_million=40)
+        image = generator.generate(prompt="A compost heap at dawn", size="1024x1536")
+    [request] = server.requests
+    assert request.json == {"model": "gpt-image-1", "prompt": "A compost heap at dawn", "size": "1024x1536", "n": 1}
+    assert request.headers["authorization"] == f"Bearer {OPENAI_KEY}"
+    picture = decoded(image.content)
+    assert (image.content_type, image.width, image.height) == ("image/png", 1024, 1536)
+    assert (picture.format, picture.size) == ("PNG", (1024, 1536))
+    assert (image.usage.input_tokens, image.usage.output_tokens) == (12, 4160)
+    assert image.cost == pytest.approx(4160 * 40 / 1_000_000)
+    assert image.alt == "A compost heap at dawn"
+
+
+def test_openai_images_downloads_an_image_given_by_url_without_the_key(settings, openai_key):
+    with OpenAIImagesServer(as_url=True) as server:
+        settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
+        image = OpenAIImageGenerator(model="dall-e-3").generate(prompt="A compost heap", size="1024x1024")
+    generation, download = server.requests
+    assert generation.json["model"] == "dall-e-3"
+    assert download.path == "/files/generated.png" and "authorization" not in download.headers
+    assert (image.width, image.height, image.content_type) == (1024, 1024, "image/png")
+    assert image.source_url.startswith(server.url)
+
+
+def test_openai_images_without_key_is_permanent_and_sends_nothing(settings, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with OpenAIImagesServer() as server:
+        settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
+        with pytest.raises(PermanentError, match="OPENAI_API_KEY"):
+            OpenAIImageGenerator().generate(prompt="A compost heap")
+    assert server.requests == []
