@@ -22,10 +22,11 @@ run: $(INSTALLED)
 test: $(INSTALLED)
 	@$(DEVDB) $(PY) -m pytest $(ARGS)
 
-# Engine throughput benchmark; writes its results into docs/performance.md, e.g.
+# Engine and pipeline benchmarks; write their results into docs/performance.md, e.g.
 # `make bench ARGS="--tasks 200 --broker orm"`.
 bench: $(INSTALLED)
 	@$(DEVDB) $(PY) bench/engine_throughput.py --write-docs $(ARGS)
+	@$(DEVDB) $(PY) bench/pipeline_throughput.py --write-docs
 
 # Any manage.py command against the same database, e.g. `make manage CMD="queue_status"`.
 manage: $(INSTALLED)

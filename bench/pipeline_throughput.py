@@ -1,0 +1,161 @@
+"""Benchmark of the content pipeline in one worker process.
+
+    python bench/pipeline_throughput.py [--articles 5] [--words 1000] [--latency 2] [--write-docs]
+
+Measures, against a database of its own (`pressroom_bench_pipeline` on DATABASE_URL's server):
+
+1. **Offline articles**: seconds per `--words`-word blog post through all five stages with the
+   built-in offline providers (writer, QA loop, image, format), and the peak RSS of the process
+   that ran them (one worker's memory).
+2. **Overhead around provider calls**: the same pipeline with an OpenAI-compatible model served
+   by a local fake (tests/content/fake_servers.py) that answers every call after a fixed
+   `--latency` seconds; the ratio of the task's total time to the pure provider time
+   (calls × latency) shows what the pipeline adds around its model calls. The QA loop is held to
+   its first scoring round there (`PRESSROOM_QA_MAX_ROUNDS=0`) so that every run makes exactly
+   three calls (outline, article, critique).
+
+Runs the engine in-process (claim + run, as a worker does), only on 127.0.0.1, and stops by
+itself; `--write-docs` rewrites its section of docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+from bench.harness import ensure_database, reset_tables, server_version, with_database_name  # noqa: E402
+
+DOCS = BASE_DIR / "docs" / "performance.md"
+START, END = "<!-- pipeline-benchmark:start -->", "<!-- pipeline-benchmark:end -->"
+TOPICS = [
+    "How small businesses can cut their energy bills", "A beginner's guide to composting at home",
+    "What remote teams can learn from open source", "Choosing a bicycle for city commuting",
+    "How libraries are changing in the digital age", "Planning a vegetable garden on a balcony",
+]
+
+
+def prepare_database() -> str:
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        sys.exit("Set DATABASE_URL (or run `make bench`, which provides the embedded PostgreSQL).")
+    url = with_database_name(base, "pressroom_bench_pipeline")
+    ensure_database(url)
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.pop("REDIS_URL", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=BASE_DIR, env=env,
+                   check=True, timeout=300)
+    return url
+
+
+def run_task(brief: dict) -> float:
+    from tasks.engine.runner import run_claimed_task
+    from tasks.services import claim_next_task, task_create
+
+    task_create(created_by=None, brief=brief)
+    started = time.perf_counter()
+    task = claim_next_task(worker="bench")
+    outcome = run_claimed_task(task.pk, worker="bench")
+    elapsed = time.perf_counter() - started
+    if outcome != "completed":
+        task.refresh_from_db()
+        raise RuntimeError(f"The benchmark task ended {outcome}: {task.error}")
+    return elapsed
+
+
+def offline_articles(count: int, words: int) -> list[float]:
+    return [run_task({"topic": TOPICS[i % len(TOPICS)], "word_count": words, "primary_keyword": "energy bills"
+                      if i == 0 else "", "category": "Bench"}) for i in range(count)]
+
+
+def fake_provider_runs(count: int, words: int, latency: float) -> tuple[list[float], int]:
+    from django.conf import settings
+
+    from content.providers.base import Brief, Research
+    from content.providers.offline import OfflineTextModel
+    from tasks.models import ModelCatalogEntry
+    from tests.content.fake_servers import Hang, OpenAIChatServer, Reply
+
+    settings.PRESSROOM_QA_MAX_ROUNDS = 0
+    os.environ["PRESSROOM_BENCH_API_KEY"] = "bench-key"
+    timings, calls = [], 0
+    for i in range(count):
+        topic = TOPICS[i % len(TOPICS)]
+        brief = Brief(topic=topic, word_count=words)
+        outline = OfflineTextModel().outline(brief, Research(notes="")).outline
+        article = OfflineTextModel().write(brief, Research(notes=""), outline).text
+        outline_json = '{"title": "%s", "sections": %s}' % (outline.title.replace('"', "'"),
+                                                            str(list(outline.sections)).replace("'", '"'))
+        with OpenAIChatServer(Hang(latency, Reply(outline_json)), Hang(latency, Reply(article)),
+                              Hang(latency, Reply("A clear, well structured piece."))) as server:
+            entry, _ = ModelCatalogEntry.objects.update_or_create(key="bench-fake", defaults=dict(
+                display_name="Bench fake", provider="openai_compatible", provider_model_id="fake",
+                base_url=f"{server.url}/v1", api_key_env="PRESSROOM_BENCH_API_KEY"))
+            timings.append(run_task({"topic": topic, "word_count": words, "model": entry}))
+            calls += len(server.requests)
+    return timings, calls
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=5)
+    parser.add_argument("--words", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=2.0)
+    parser.add_argument("--fake-runs", type=int, default=3)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+
+    url = prepare_database()
+    media = tempfile.mkdtemp(prefix="pressroom-bench-media-")
+    os.environ.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings", "MEDIA_ROOT": media})
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    reset_tables(url)
+
+    offline = offline_articles(args.articles, args.words)
+    peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    fake, calls = fake_provider_runs(args.fake_runs, args.words, args.latency)
+    provider_time = calls * args.latency
+    ratio = sum(fake) / provider_time if provider_time else float("nan")
+
+    rows = [
+        ("Offline articles run", f"{len(offline)} × {args.words} words"),
+        ("Seconds per article, median (min–max)",
+         f"{statistics.median(offline):.2f} ({min(offline):.2f}–{max(offline):.2f})"),
+        ("Peak RSS of the worker process (MiB)", f"{peak_rss_mib:.0f}"),
+        (f"Fake provider: runs × calls, {args.latency:g} s each", f"{len(fake)} × {calls // max(1, len(fake))}"),
+        ("Total task time / pure provider time", f"{sum(fake):.2f} s / {provider_time:.2f} s = **{ratio:.3f}**"),
+        ("Pipeline time around the calls, per task (s)", f"{(sum(fake) - provider_time) / len(fake):.3f}"),
+    ]
+    table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+    print(table)
+    if args.write_docs:
+        when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        command = "python bench/pipeline_throughput.py " + " ".join(sys.argv[1:])
+        body = (f"Measured {when} with `{command.strip()}` on {os.cpu_count()} cores, Python "
+                f"{platform.python_version()}, PostgreSQL {server_version(url)}.\n\n{table}\n")
+        text = DOCS.read_text()
+        if START in text:
+            before, rest = text.split(START, 1)
+            text = before + f"{START}\n{body}{END}" + rest.split(END, 1)[1]
+        else:
+            text = text.rstrip() + f"\n\n## Content pipeline\n\n{__doc__.split(chr(10) * 2, 1)[1].strip()}\n\n{START}\n{body}{END}\n"
+        DOCS.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
