@@ -82,6 +82,25 @@ class ChatTextModel(TextModel):
             self._api_key = api_key_from_environment(self.entry.api_key_env)
         return self._api_key
 
+    @property
+    def endpoint(self) -> str:
+        raise NotImplementedError
+
+    def _post_streaming(self, body: dict, headers: dict, *, read_body, read_stream) -> TextResult:
+        """POST `body` to the endpoint and read the answer: an SSE stream (`read_stream(response)`),
+        or one JSON body from a server that ignores `stream` (`read_body(text)`). HTTP statuses and
+        transport failures are classified here, the same for every chat provider."""
+        try:
+            with http.client(timeout=self.timeout) as client:
+                with client.stream("POST", self.endpoint, json=body, headers=headers) as response:
+                    http.raise_for_status(response, provider=self.label, key_variable=self.entry.api_key_env)
+                    if "text/event-stream" not in response.headers.get("content-type", ""):
+                        response.read()
+                        return read_body(response.text)
+                    return read_stream(response)
+        except httpx.HTTPError as error:
+            raise http.transport_error(error, provider=self.label) from error
+
     @abstractmethod
     def chat(self, messages: list[dict], *, max_tokens: int, stop: StopCheck) -> TextResult:
         """Send `messages` ({"role": "system"|"user"|"assistant", "content": str}) and return the

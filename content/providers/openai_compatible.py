@@ -40,16 +40,11 @@ class OpenAICompatibleModel(ChatTextModel):
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        try:
-            with http.client(timeout=self.timeout) as client:
-                with client.stream("POST", self.endpoint, json=body, headers=headers) as response:
-                    http.raise_for_status(response, provider=self.label, key_variable=self.entry.api_key_env)
-                    if "text/event-stream" not in response.headers.get("content-type", ""):
-                        response.read()
-                        return self._read_body(response.text, messages)
-                    return self._read_stream(response, messages, stop)
-        except httpx.HTTPError as error:
-            raise http.transport_error(error, provider=self.label) from error
+        return self._post_streaming(
+            body, headers,
+            read_body=lambda text: self._read_body(text, messages),
+            read_stream=lambda response: self._read_stream(response, messages, stop),
+        )
 
     def _read_stream(self, response: httpx.Response, messages: list[dict], stop: StopCheck) -> TextResult:
         parts: list[str] = []
