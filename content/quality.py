@@ -24,7 +24,15 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from content.providers.base import Brief, Research, Revision
-from content.textstats import average_sentence_length, count_words, flesch_reading_ease, sentences, words
+from content.textstats import (
+    STOPWORDS,
+    average_sentence_length,
+    count_words,
+    flesch_reading_ease,
+    sentences,
+    trigram_limit,
+    words,
+)
 
 PLACEHOLDER = re.compile(
     r"lorem ipsum|\bTODO\b|\bTBD\b|\bFIXME\b|\bXXX\b|\[insert[^\]]*\]|\{\{[^}]*\}\}|\[citation needed\]|<placeholder>",
@@ -155,8 +163,8 @@ def score_article(article: str, brief: Brief, research: Research, *, critique: s
     sentence_list = [" ".join(s.lower().split()) for s in sentences(article)]
     repeated = [s for s, n in Counter(s for s in sentence_list if len(s.split()) > 4).items() if n > 1]
     trigrams = Counter(zip(all_words, all_words[1:], all_words[2:]))
-    allowed = max(3, 3 * len(all_words) // 1000)
-    overused = [" ".join(t) for t, n in trigrams.most_common(5) if n > allowed and not set(t) <= _STOPWORDS]
+    allowed = trigram_limit(len(all_words))
+    overused = [" ".join(t) for t, n in trigrams.most_common(5) if n > allowed and not set(t) <= STOPWORDS]
     repetition = Check("repetition", 10, 10)
     if repeated:
         repetition.points -= min(6, 2 * len(repeated))
@@ -228,7 +236,3 @@ def _dangling(report: QualityReport) -> set[str]:
 
 
 _EXTRA_ANGLES = ("common questions", "practical steps", "what to watch next")
-_STOPWORDS = {
-    "the", "a", "an", "of", "to", "in", "and", "or", "is", "are", "for", "on", "it", "that", "this", "with", "as",
-    "be", "by", "at", "from", "you", "your", "we", "our", "can", "will", "not",
-}

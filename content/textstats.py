@@ -20,6 +20,18 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[A-Z0-9\"“‘(])")
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
 
 
+# Words too common to make a repeated three-word phrase read as repetition (QA rubric, writer).
+STOPWORDS = frozenset({
+    "the", "a", "an", "of", "to", "in", "and", "or", "is", "are", "for", "on", "it", "that", "this", "with", "as",
+    "be", "by", "at", "from", "you", "your", "we", "our", "can", "will", "not",
+})
+
+
+def trigram_limit(word_count: int) -> int:
+    """How often one three-word phrase may occur before it reads as repetition."""
+    return max(3, 3 * word_count // 1000)
+
+
 def plain_text(markdown: str) -> str:
     """The readable text of a Markdown document: no code, links reduced to their text, no markup."""
     text = _CODE_FENCE.sub(" ", markdown or "")
