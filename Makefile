@@ -22,11 +22,12 @@ run: $(INSTALLED)
 test: $(INSTALLED)
 	@$(DEVDB) $(PY) -m pytest $(ARGS)
 
-# Engine and pipeline benchmarks; write their results into docs/performance.md, e.g.
+# Engine, pipeline and WebSocket fan-out benchmarks; write their results into docs/performance.md, e.g.
 # `make bench ARGS="--tasks 200 --broker orm"`.
 bench: $(INSTALLED)
 	@$(DEVDB) $(PY) bench/engine_throughput.py --write-docs $(ARGS)
 	@$(DEVDB) $(PY) bench/pipeline_throughput.py --write-docs
+	@$(DEVDB) $(PY) bench/websocket_fanout.py --write-docs
 
 # Any manage.py command against the same database, e.g. `make manage CMD="queue_status"`.
 manage: $(INSTALLED)

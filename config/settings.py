@@ -114,25 +114,29 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
+REDIS_LAYER_OPTIONS = {"socket_timeout": 30, "max_connections": 1000}  # see CHANNEL_LAYERS below
 
 # --- Cache, channel layer, queue broker: Redis when REDIS_URL is set, else PostgreSQL --------
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # redis-py 8 gives every connection a 5 s read timeout by default, the same as channels_redis'
+    # BRPOP wait, so an idle socket's receive loop died with "Timeout reading" (1011 to the
+    # client) every ~5 s; the timeout is set above the wait. The pool is sized for connect bursts.
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_LAYER_OPTIONS}]},
+        }
     }
 else:
     # A database cache keeps throttles and idempotency shared by every process and machine.
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pressroom_cache"}
     }
+    # channels_postgres on the "default" connection's settings, read when the layer is built
+    # (tasks/channel_layer.py says why it is not handed a copy of DATABASES here).
     CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_postgres.core.PostgresChannelLayer",
-            # The layer builds its own connection wrapper from these keys; it needs TIME_ZONE too.
-            "CONFIG": {**{key: value for key, value in DATABASES["default"].items() if key.isupper()},
-                       "TIME_ZONE": None},
-        }
+        "default": {"BACKEND": "tasks.channel_layer.PostgresChannelLayer", "CONFIG": {"database": "default"}}
     }
 
 # Generation tasks: deadlines, workers, heartbeats, retries (see tasks/engine/).

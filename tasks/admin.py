@@ -3,7 +3,10 @@
 An editor writes the brief; the pipeline owns everything about the run, so run, cost and metadata
 fields are read-only here. Creating, editing, cancelling, retrying and deleting go through the
 lifecycle services in `tasks.services`, as the API does, and a refusal is shown as a message.
-Editors see their own tasks; `tasks.view_all_tasks` shows all.
+Editors see their own tasks; `tasks.view_all_tasks` shows all. The change page opens with a
+live-progress panel and the changelist's status, phase and progress cells update in place: both
+are rendered here first, so the pages are complete without JavaScript, and
+`tasks/static/tasks/live-progress.js` then follows the task's events over a WebSocket (or the API).
 Imports flow one way: `content.admin` builds on this module (it adds the versions and audit
 inlines to the task page), and this module knows nothing of `content` or `publishing`.
 """
@@ -14,16 +17,30 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.forms import Script
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from tasks.exceptions import DomainError
-from tasks.models import GenerationTask, ModelCatalogEntry, StageCheckpoint, Status, TaskEvent
+from tasks.models import (
+    FINISHED_STATUSES,
+    GenerationTask,
+    ModelCatalogEntry,
+    Phase,
+    StageCheckpoint,
+    Status,
+    TaskEvent,
+)
 from tasks.services import task_cancel, task_create, task_delete, task_retry, task_update
 from tasks.services.lifecycle import EDITABLE_WHILE_QUEUED
 
 MESSAGE_PREVIEW_CHARS = 80
+# The WebSocket routes of `tasks.consumers` live in the ASGI router, where `reverse()` cannot see.
+TASKS_SOCKET_PATH = "/ws/tasks"
+PHASE_STATE_LABELS = {"pending": "not started", "running": "running", "done": "done", "stopped": "stopped"}
 
 BRIEF_FIELDS = (
     "task_type",
@@ -64,6 +81,49 @@ def _pipeline_fields(*, editable: bool) -> tuple[str, ...]:
 
 RUN_FIELDS = _pipeline_fields(editable=True)
 METADATA_FIELDS = BASE_METADATA_FIELDS + _pipeline_fields(editable=False)
+
+
+def format_duration(seconds: float) -> str:
+    """"42 s", "3 min 05 s", "1 h 02 min": the same text live-progress.js writes."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def phase_timeline(task: GenerationTask, *, now) -> list[dict]:
+    """The pipeline's phases in order, each with its state and how long it took (or has taken).
+
+    A phase starts at its first event with that phase and ends when the next phase starts or the
+    task finishes; a phase that a retry enters again runs again. live-progress.js computes the same
+    from the events it receives, so the panel reads alike before and after the script takes over.
+    """
+    spans: dict[str, dict] = {}
+    current = ""
+    for phase, status, at in task.events.order_by("sequence").values_list("phase", "status", "created_at"):
+        if phase and phase != current:
+            if current:
+                spans[current].update(end=at, outcome="")
+            spans.setdefault(phase, {"start": at}).update(end=None, outcome="")
+            current = phase
+        if status in FINISHED_STATUSES and current:
+            spans[current].update(end=at, outcome=status)
+            current = ""
+    timeline = []
+    for phase in (phase for phase in Phase if phase != Phase.NONE):
+        span = spans.get(phase.value)
+        if span is None:
+            state, duration = "pending", ""
+        else:
+            ended_well = span["outcome"] in ("", Status.COMPLETED)
+            state = "running" if span["end"] is None else "done" if ended_well else "stopped"
+            duration = format_duration(((span["end"] or now) - span["start"]).total_seconds())
+        timeline.append({"phase": phase.value, "label": phase.label, "state": state,
+                         "state_label": PHASE_STATE_LABELS[state], "duration": duration})
+    return timeline
 
 
 class AppendOnlyAdminMixin:
@@ -120,9 +180,9 @@ class GenerationTaskAdmin(admin.ModelAdmin):
     list_display = (
         "title_or_topic",
         "task_type",
-        "status",
-        "phase",
-        "progress",
+        "live_status",
+        "live_phase",
+        "live_progress",
         "approval_status",
         "priority",
         "model",
@@ -146,9 +206,47 @@ class GenerationTaskAdmin(admin.ModelAdmin):
     # so its append-only admin must not block the deletion. `content.admin` adds its own.
     cascading_history = (TaskEvent, StageCheckpoint)
 
+    class Media:
+        css = {"all": ("tasks/live-progress.css",)}
+        js = (Script("tasks/live-progress.js", defer=True),)
+
     @admin.display(description="task", ordering="title")
     def title_or_topic(self, task: GenerationTask) -> str:
         return str(task)
+
+    @admin.display(description="status", ordering="status")
+    def live_status(self, task: GenerationTask) -> str:
+        return self._live_cell(task, "status", task.get_status_display())
+
+    @admin.display(description="phase", ordering="phase")
+    def live_phase(self, task: GenerationTask) -> str:
+        return self._live_cell(task, "phase", task.get_phase_display())
+
+    @admin.display(description="progress", ordering="progress")
+    def live_progress(self, task: GenerationTask) -> str:
+        bar = format_html('<progress max="100" value="{}" aria-hidden="true"></progress> ', task.progress)
+        return self._live_cell(task, "progress", f"{task.progress}%", before=bar)
+
+    @staticmethod
+    def _live_cell(task: GenerationTask, field: str, text: str, *, before: str = "") -> str:
+        """A changelist cell that live-progress.js finds by task id and updates in place."""
+        return format_html(
+            '<span class="task-live task-{}" data-task-id="{}" data-field="{}" data-value="{}" data-sequence="{}">'
+            '{}<span class="task-live__text">{}</span></span>',
+            field, task.pk, field, getattr(task, field), task.event_sequence, before, text,
+        )
+
+    def live_panel_context(self, task: GenerationTask) -> dict:
+        """What the change page's live-progress panel shows and where its script listens."""
+        now = timezone.now()
+        return {
+            "task": task,
+            "timeline": phase_timeline(task, now=now),
+            "server_now": now.isoformat(),
+            "events_url": reverse("api:task_events", kwargs={"task_id": task.pk}),
+            "task_url": reverse("api:task_detail", kwargs={"task_id": task.pk}),
+            "socket_path": f"{TASKS_SOCKET_PATH}/{task.pk}",
+        }
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
@@ -203,6 +301,15 @@ class GenerationTaskAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         # Django reports the deletions itself; only refusals (running tasks) are added.
         self._apply_to_each(request, queryset, task_delete)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["live_panel"] = self.live_panel_context(obj)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def changelist_view(self, request, extra_context=None):
+        live = {"tasks_url": reverse("api:task_list"), "socket_path": TASKS_SOCKET_PATH}
+        return super().changelist_view(request, {"live_task_list": live, **(extra_context or {})})
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

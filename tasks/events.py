@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from asgiref.sync import async_to_sync
+from channels import DEFAULT_CHANNEL_LAYER
 from django.db import connection, transaction
 
 from tasks.models import EventKind, GenerationTask, TaskEvent
@@ -76,14 +77,31 @@ def emit(task: GenerationTask, kind: str, *, message: str = "", data: dict | Non
 
 def broadcast(payload: dict) -> None:
     """Send an event to the task's watchers and to the all-tasks group; never raises."""
-    from channels.layers import get_channel_layer
-
     try:
-        layer = get_channel_layer()
-        if layer is None:
-            return
         message = {"type": "task.event", "event": payload}
-        async_to_sync(layer.group_send)(task_group(payload["task"]), message)
-        async_to_sync(layer.group_send)(ALL_TASKS_GROUP, message)
+        async_to_sync(_send)([task_group(payload["task"]), ALL_TASKS_GROUP], message)
     except Exception:  # the event row is durable; watchers catch up from the database
         logger.warning("Broadcast of event %s/%s failed", payload["task"], payload["sequence"], exc_info=True)
+
+
+async def _send(groups: list[str], message: dict) -> None:
+    """Send through a channel-layer instance of this call's own, closed before returning.
+
+    `emit` runs in sync code. Under an ASGI server asgiref runs this coroutine on the server's
+    event loop; in a django-q2 worker or a management command, on a new loop per call. A layer's
+    connections belong to the loop that opened them, so the process-wide instance of
+    `get_channel_layer()` would keep connections of loops that no longer exist (the PostgreSQL
+    layer then stalls 30 s per send once they are recycled). An instance per call costs one
+    connection per event and leaves nothing behind; the project's layers (Redis, PostgreSQL)
+    share no state between instances but the server they talk to.
+    """
+    from channels.layers import channel_layers
+
+    if DEFAULT_CHANNEL_LAYER not in channel_layers.configs:
+        return
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    try:
+        for group in groups:
+            await layer.group_send(group, message)
+    finally:
+        await layer.close_pools()

@@ -140,3 +140,77 @@ def restart_database() -> None:
         env={**os.environ, "HOME": owner.pw_dir}, **as_owner,
     )
     log.unlink(missing_ok=True)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now, for a server a test starts."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class WebServer:
+    """A Daphne process serving the whole application (HTTP and WebSocket), as `make run` does,
+    on a free local port of the test database, with its output in a log file."""
+
+    def __init__(self, log_dir: Path, *, name: str = "daphne", port: int | None = None, env: dict | None = None):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log_dir / f"{name}-{time.monotonic_ns()}.log"
+        environment = {
+            **os.environ,
+            "DATABASE_URL": test_database_url(),
+            "DJANGO_SETTINGS_MODULE": "tests.cluster_settings",
+            **FAST_ENGINE_ENV,
+            **(env or {}),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
+            cwd=BASE_DIR,
+            env=environment,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text() if self.log.exists() else ""
+
+    def wait_until_ready(self, timeout: float = 30) -> None:
+        """Wait until /healthz answers; fail with the server's log if it exits or never does."""
+        from urllib.error import URLError
+        from urllib.request import urlopen
+
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                return True  # it will not answer: say so below
+            try:
+                with urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    return response.status == 200
+            except (URLError, OSError):
+                return False
+
+        try:
+            wait_for(answers, timeout=timeout, message=f"Daphne on {self.url}")
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{self.output[-4000:]}") from None
+        if self.process.poll() is not None:
+            raise AssertionError(f"Daphne exited with {self.process.returncode}:\n{self.output[-4000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash or a lost machine would end it."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)

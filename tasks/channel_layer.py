@@ -1,0 +1,168 @@
+"""The PostgreSQL channel layer (used when REDIS_URL is not set), on the project's own database.
+
+channels_postgres carries messages in a table whose insert trigger sends NOTIFY; each process
+LISTENs on one connection. It is used as is, with three changes that make it work here:
+
+- Its settings come from a Django connection alias when the layer is built, not from a copy
+  taken in settings.py: the library needs the normalised settings dict (TIME_ZONE, OPTIONS),
+  which Django completes only after startup, and under pytest the connection already points at
+  the test database.
+- Its connection pool belongs to the layer instance. The library keeps one pool per process,
+  tied to the event loop that opened it. A sync process (a django-q2 worker) that sends with
+  `async_to_sync` runs every call on a new loop, so once the pool's first connections are
+  recycled (max_lifetime, a database restart), their replacements are left to workers of a loop
+  that has closed, and every later send waits 30 s and fails. With a pool per instance,
+  `tasks.events.broadcast` uses a short-lived instance of its own and closes it, while the
+  long-lived instance of an ASGI server keeps its pool on the server's loop.
+- Leaving a group deletes the membership through that pool. The library does this with a
+  Django database alias named "channels_postgres", which this project does not define.
+
+`close_pools()` closes the pool and the LISTEN connection; channels_redis has a method of the
+same name, so callers need not care which layer they hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import psycopg
+import psycopg_pool
+from channels_postgres.core import PostgresChannelLayer as LibraryPostgresChannelLayer
+from channels_postgres.db import GROUP_CHANNEL_TABLE, MESSAGE_TABLE, DatabaseLayer, utc_now
+from psycopg import sql
+
+logger = logging.getLogger(__name__)
+
+# A server process rarely needs more than a few connections for group joins and sends; a
+# broadcast's own instance needs exactly one.
+DEFAULT_POOL_OPTIONS = {"min_size": 1, "max_size": 10}
+RELISTEN_DELAY_SECONDS = 1
+
+
+class _InstanceDatabaseLayer(DatabaseLayer):
+    """channels_postgres' database access with a pool of its own instead of the module's."""
+
+    def __init__(self, *args, own_channels: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.own_channels = own_channels  # a LIKE pattern of the channel names new_channel() makes
+        self._pool: psycopg_pool.AsyncConnectionPool | None = None
+        self._closed = False
+
+    async def get_db_pool(self, db_params) -> psycopg_pool.AsyncConnectionPool:
+        if self._closed:
+            raise RuntimeError("The channel layer is closed.")
+        if self._pool is None:
+            # Opened without waiting for connections (getconn waits for one), so no await
+            # suspends between the check and the assignment: a caller cancelled while the pool
+            # connects (a socket closed during its handshake) cannot leave behind a second
+            # pool, or one that close() does not know of and whose workers outlive the loop.
+            pool = psycopg_pool.AsyncConnectionPool(
+                conninfo=psycopg.conninfo.make_conninfo("", **db_params),
+                open=False,
+                configure=_configure_connection,
+                **self.psycopg_options,
+            )
+            await pool.open(wait=False)
+            self._pool = pool
+        return self._pool
+
+    async def retrieve_non_expired_queued_messages(self) -> list[tuple[str, str, bytes, str]]:
+        # Run when the listener (re)connects. The library takes the waiting messages of every
+        # process's channels; a message too large for NOTIFY, which its own process still has
+        # to fetch by id, would then vanish from under it. Only this instance's channels here.
+        query = sql.SQL(
+            "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE expire > %s AND channel LIKE %s "
+            "FOR UPDATE SKIP LOCKED) RETURNING id::text, channel, message, extract(epoch from expire)::text"
+        ).format(table=sql.Identifier(MESSAGE_TABLE))
+        pool = await self.get_db_pool(self.db_params)
+        async with pool.connection() as conn:
+            cursor = await conn.execute(query, (utc_now(), self.own_channels))
+            return await cursor.fetchall()
+
+    async def delete_channel_group(self, group_key: str, channel: str) -> None:
+        pool = await self.get_db_pool(self.db_params)
+        async with pool.connection() as conn:
+            await conn.execute(
+                sql.SQL("DELETE FROM {} WHERE group_key = %s AND channel = %s").format(
+                    sql.Identifier(GROUP_CHANNEL_TABLE)
+                ),
+                (group_key, channel),
+            )
+
+    async def close(self) -> None:
+        self._closed = True
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+
+async def _configure_connection(conn: psycopg.AsyncConnection) -> None:
+    # Autocommit, as the library's own pool: every insert commits, and sends its NOTIFY, at once.
+    await conn.set_autocommit(True)
+
+
+class _WithoutEmptyGroupWarnings(logging.Filter):
+    """The library warns on every send to a group nobody has joined; here that is the usual case
+    (most tasks run with nobody watching), so the warning is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("Group: %s does not exist"))
+
+
+library_logger = logging.getLogger("channels_postgres.core")
+library_logger.addFilter(_WithoutEmptyGroupWarnings())
+
+
+class PostgresChannelLayer(LibraryPostgresChannelLayer):
+    def __init__(self, *, database: str = "default", **config):
+        from django.db import connections
+
+        settings_dict = dict(connections[database].settings_dict)
+        settings_dict["PSYCOPG_OPTIONS"] = {**DEFAULT_POOL_OPTIONS, **config.pop("PSYCOPG_OPTIONS", {})}
+        super().__init__(**config, **settings_dict)
+        self.django_db = _InstanceDatabaseLayer(
+            settings_dict["PSYCOPG_OPTIONS"], self.db_params, logger=library_logger,
+            own_channels=f"%.{self.client_prefix}!%",
+        )
+        self._listener: asyncio.Task | None = None
+
+    def _get_or_create_listener_task(self) -> tuple[asyncio.Event, bool]:
+        # The library starts a listener whenever a receive() finds none running yet, so channels
+        # that start receiving together start one each, and every message arrives once per
+        # listener. Here there is one per instance, kept so that close_pools() can stop it.
+        if self.listener_task_is_running is None:
+            self.listener_task_is_running = asyncio.Event()
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen())
+        return self.listener_task_is_running, False
+
+    async def _get_or_create_channel_advisory_lock(self, channel: str) -> bool:
+        # The library takes a PostgreSQL advisory lock per channel on a pooled connection and
+        # keeps it until that connection closes, so a busy server fills the lock table. A
+        # process-specific channel ("…!…", the only kind consumers use) is received only by the
+        # process that made it (receive() checks the prefix), so it is simply marked as ours.
+        if "!" in channel:
+            self._channel_advisory_locks[channel] = True
+            return True
+        return await super()._get_or_create_channel_advisory_lock(channel)
+
+    async def _listen(self) -> None:
+        """LISTEN for as long as the layer lives, connecting again when the connection is lost
+        (a database restart); messages sent meanwhile are still in the table and are read then."""
+        while True:
+            try:
+                await self.listen_to_all_channels()
+                return
+            except psycopg.OperationalError:
+                logger.warning("The channel layer lost its LISTEN connection; connecting again", exc_info=True)
+                await asyncio.sleep(RELISTEN_DELAY_SECONDS)
+
+    async def close_pools(self) -> None:
+        listener, self._listener = self._listener, None
+        # Cancelled again until it ends: on Python 3.11, asyncio.wait_for (used inside
+        # psycopg_pool) can swallow a cancellation that arrives as its wait completes.
+        while listener is not None and not listener.done():
+            listener.cancel()
+            await asyncio.wait([listener], timeout=0.1)
+        await self.django_db.close()

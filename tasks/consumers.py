@@ -1,0 +1,287 @@
+"""WebSocket consumers: one task's progress, or every task a user may see, as it happens.
+
+Routes (tasks/routing.py): `/ws/tasks/<id>` and `/ws/tasks`. After the handshake the server sends
+a snapshot, then one `{"type": "event", "event": {...}}` frame per `TaskEvent`, only ever after
+the transaction that wrote it committed (tasks/events.py broadcasts on commit).
+
+No gap, no duplicate: a consumer joins its channel-layer group *before* it reads the database,
+so every event committed after the read is also broadcast to it, and it remembers the highest
+sequence it sent, dropping live events at or below it. While it reads the database (the snapshot,
+a catch-up) live events wait in its channel: channels dispatches a consumer's messages one at a
+time, so that channel is the buffer, and once the read is sent they are filtered by sequence. On
+the single-task route a live event that skips sequences (two processes emitting for one task can
+broadcast out of order) first brings the missing ones from the database, where they are already
+committed (sequences are assigned under the task's row lock), so a client sees 1, 2, 3, ...
+
+Close codes: 4401 no valid credentials, 4403 not allowed to see the task, 4404 no such task,
+4400 a malformed `after` parameter. Client frames: `{"type": "ping"}` and, on the single-task
+route, `{"type": "catch_up", "after": N}`; anything else gets an error frame, and the socket stays
+open.
+
+Imports flow from `tasks` only: the consumers read tasks and events, never content or publishing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from tasks.events import ALL_TASKS_GROUP, event_payload, task_group
+from tasks.models import GenerationTask, Status, TaskEvent
+from tasks.ws_auth import BEARER_SUBPROTOCOL
+
+CLOSE_BAD_REQUEST = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+MAX_FRAME_BYTES = 4096
+CATCH_UP_BATCH = 500
+SNAPSHOT_MAX_TASKS = 200
+SNAPSHOT_RECENT_FINISHED = 50
+
+SNAPSHOT_FIELDS = (
+    "id", "title", "topic", "status", "phase", "progress", "approval_status", "event_sequence", "error",
+    "cancel_requested_at", "created_by_id",
+)
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+# --- Reads (run in a worker thread through database_sync_to_async) ----------------------------
+
+def task_state(task: GenerationTask) -> dict:
+    return {
+        "id": str(task.pk),
+        "title": task.title,
+        "topic": task.topic,
+        "status": task.status,
+        "phase": task.phase,
+        "progress": task.progress,
+        "approval_status": task.approval_status,
+        "last_event_sequence": task.event_sequence,
+        "error": task.error,
+        "cancel_requested": task.cancel_requested_at is not None,
+    }
+
+
+def client_event(payload: dict) -> dict:
+    """An event as clients get it: without the owner (it is for routing only), with `time`."""
+    return {
+        "task": payload["task"],
+        "sequence": payload["sequence"],
+        "kind": payload["kind"],
+        "status": payload["status"],
+        "phase": payload["phase"],
+        "progress": payload["progress"],
+        "message": payload["message"],
+        "data": payload["data"],
+        "time": payload["created_at"],
+    }
+
+
+@database_sync_to_async
+def _load_task(task_id) -> GenerationTask | None:
+    return GenerationTask.objects.only(*SNAPSHOT_FIELDS).filter(pk=task_id).first()
+
+
+@database_sync_to_async
+def _may_see(user, task: GenerationTask) -> bool:
+    return task.created_by_id == user.pk or user.has_perm("tasks.view_all_tasks")
+
+
+@database_sync_to_async
+def _sees_all(user) -> bool:
+    return user.has_perm("tasks.view_all_tasks")
+
+
+@database_sync_to_async
+def _visible_task_states(user) -> list[dict]:
+    """The user's queued and running tasks, then the most recently updated others."""
+    visible = GenerationTask.objects.visible_to(user).only(*SNAPSHOT_FIELDS).order_by("-updated_at")
+    active_statuses = [Status.QUEUED, Status.RUNNING]
+    active = list(visible.filter(status__in=active_statuses)[:SNAPSHOT_MAX_TASKS])
+    room = min(SNAPSHOT_RECENT_FINISHED, SNAPSHOT_MAX_TASKS - len(active))
+    others = list(visible.exclude(status__in=active_statuses)[:room]) if room else []
+    return [task_state(task) for task in active + others]
+
+
+@database_sync_to_async
+def _events_between(task_id, after: int, before: int | None) -> list[dict]:
+    """Up to CATCH_UP_BATCH events of the task with after < sequence (< before), in order."""
+    events = TaskEvent.objects.filter(task_id=task_id, sequence__gt=after)
+    if before is not None:
+        events = events.filter(sequence__lt=before)
+    return [event_payload(event) for event in events.order_by("sequence")[:CATCH_UP_BATCH]]
+
+
+def _sequence(value) -> int | None:
+    """`value` as a sequence number to catch up after (a JSON integer ≥ 0), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+# --- Consumers --------------------------------------------------------------------------------
+
+class _TaskWatcher(AsyncWebsocketConsumer):
+    """What both routes share: authentication, groups, client frames, JSON out."""
+
+    user = None  # set once the connection is authenticated and allowed
+
+    async def connect(self):
+        self.joined: list[str] = []
+        offered = self.scope.get("subprotocols") or []
+        await self.accept(subprotocol=BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None)
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if await self.start(user):
+            self.user = user
+
+    async def start(self, user) -> bool:
+        """Check access, join groups, send the snapshot; close with a code and return False if refused."""
+        raise NotImplementedError
+
+    async def disconnect(self, code):
+        for group in getattr(self, "joined", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def join(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.joined.append(group)
+
+    async def send_json(self, content: dict) -> None:
+        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+
+    async def send_event(self, payload: dict) -> None:
+        await self.send_json({"type": "event", "event": client_event(payload)})
+
+    # --- client frames ---
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.user is None:
+            return
+        try:
+            frame = self.parse(text_data)
+            kind = frame.get("type")
+            if not isinstance(kind, str) or kind not in self.client_types:
+                raise FrameError("unknown_type", f"Unknown frame type {kind!r}; this route takes "
+                                 f"{', '.join(sorted(self.client_types))}.")
+            await getattr(self, f"on_{kind}")(frame)
+        except FrameError as error:
+            await self.send_json({"type": "error", "error": {"code": error.code, "message": str(error)}})
+
+    client_types = frozenset({"ping"})
+
+    @staticmethod
+    def parse(text_data: str | None) -> dict:
+        if text_data is None:
+            raise FrameError("bad_frame", "Frames must be JSON text, not binary.")
+        if len(text_data) > MAX_FRAME_BYTES or len(text_data.encode()) > MAX_FRAME_BYTES:
+            raise FrameError("bad_frame", f"Frames may be at most {MAX_FRAME_BYTES} bytes.")
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            raise FrameError("bad_frame", "Frames must be JSON.") from None
+        if not isinstance(frame, dict):
+            raise FrameError("bad_frame", "Frames must be JSON objects.")
+        return frame
+
+    async def on_ping(self, frame: dict) -> None:
+        await self.send_json({"type": "pong"})
+
+
+class TaskConsumer(_TaskWatcher):
+    """`/ws/tasks/<id>[?after=N]`: one task's snapshot, its missed events, then its live events."""
+
+    client_types = frozenset({"ping", "catch_up"})
+
+    async def start(self, user) -> bool:
+        try:
+            task_id = uuid.UUID(self.scope["url_route"]["kwargs"]["task_id"])
+        except ValueError:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return False
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        after = None
+        if "after" in query:
+            raw = query["after"][0]
+            after = int(raw) if raw.isascii() and raw.isdigit() else None
+            if after is None:
+                await self.close(code=CLOSE_BAD_REQUEST)
+                return False
+        task = await _load_task(task_id)
+        if task is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return False
+        if not await _may_see(user, task):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return False
+        self.task_id = task_id
+        await self.join(task_group(task_id))
+        task = await _load_task(task_id)  # read again now that live events reach us
+        if task is None:  # deleted in between
+            await self.close(code=CLOSE_NOT_FOUND)
+            return False
+        await self.send_json({"type": "snapshot", "task": task_state(task)})
+        self.last_sent = task.event_sequence
+        if after is not None:
+            self.last_sent = after
+            await self.send_stored_events(after=after)
+        return True
+
+    async def send_stored_events(self, *, after: int, before: int | None = None) -> None:
+        """Send the stored events between `after` and `before` in order, and note the last one."""
+        while True:
+            batch = await _events_between(self.task_id, after, before)
+            for payload in batch:
+                await self.send_event(payload)
+                after = payload["sequence"]
+            self.last_sent = max(self.last_sent, after)
+            if len(batch) < CATCH_UP_BATCH:
+                return
+
+    async def task_event(self, message: dict) -> None:
+        """A live event from the channel layer (tasks.events.broadcast)."""
+        payload = message["event"]
+        sequence = payload["sequence"]
+        if self.user is None or sequence <= self.last_sent:
+            return
+        if sequence > self.last_sent + 1:
+            await self.send_stored_events(after=self.last_sent, before=sequence)
+        await self.send_event(payload)
+        self.last_sent = sequence
+
+    async def on_catch_up(self, frame: dict) -> None:
+        after = _sequence(frame.get("after"))
+        if after is None:
+            raise FrameError("bad_frame", '"after" must be a non-negative integer.')
+        await self.send_stored_events(after=after)
+
+
+class AllTasksConsumer(_TaskWatcher):
+    """`/ws/tasks`: a snapshot of the user's tasks, then live events of every task they may see."""
+
+    async def start(self, user) -> bool:
+        self.sees_all = await _sees_all(user)
+        await self.join(ALL_TASKS_GROUP)
+        tasks = await _visible_task_states(user)
+        await self.send_json({"type": "snapshot", "tasks": tasks})
+        self.last_sent = {task["id"]: task["last_event_sequence"] for task in tasks}
+        return True
+
+    async def task_event(self, message: dict) -> None:
+        payload = message["event"]
+        if self.user is None or not (self.sees_all or payload.get("owner") == self.user.pk):
+            return
+        if payload["sequence"] <= self.last_sent.get(payload["task"], 0):
+            return
+        self.last_sent[payload["task"]] = payload["sequence"]
+        await self.send_event(payload)

@@ -1,0 +1,460 @@
+/*
+ * Live progress of generation tasks in the admin, the editors' oversight hub.
+ *
+ * Two pages use it, both rendered complete by tasks/admin.py so they read fine without it:
+ * - a task's change page has a panel ([data-live-task]): the script loads the task's events from
+ *   the API, then follows new ones over the WebSocket /ws/tasks/<id>?after=N and redraws the
+ *   progress bar, status, phase, error and the phase timeline;
+ * - the task changelist marks its status, phase and progress cells with data-task-id; the script
+ *   follows /ws/tasks and updates the visible rows in place.
+ * When sockets fail it polls the API instead, and keeps trying the socket now and then.
+ * Every address comes from data attributes (the admin serves no inline script).
+ * `window.pressroomLive.transport` says what is in use: "websocket" or "polling".
+ */
+(function () {
+  "use strict";
+
+  const FINISHED = ["completed", "failed", "cancelled", "timed_out"];
+  const PHASES = ["research", "draft", "qa", "image", "format"];
+  const PHASE_LABELS = { "": "—", research: "Research", draft: "Draft", qa: "Quality check", image: "Image", format: "Format" };
+  const STATUS_LABELS = {
+    queued: "Queued", running: "Running", completed: "Completed",
+    failed: "Failed", cancelled: "Cancelled", timed_out: "Timed out",
+  };
+  const STATE_LABELS = { pending: "not started", running: "running", done: "done", stopped: "stopped" };
+  // Close codes after which reconnecting cannot help.
+  const REFUSED = {
+    4400: "The server did not understand the request for live updates: reload the page.",
+    4401: "You are not signed in any more: reload the page to sign in and follow this task again.",
+    4403: "You are not allowed to follow this task.",
+    4404: "This task does not exist any more.",
+  };
+  const PING_EVERY_MS = 25000;
+  const BACKOFF_FIRST_MS = 1000;
+  const BACKOFF_MAX_MS = 30000;
+  const FAILED_OPENS_BEFORE_POLLING = 3;
+  const EVENTS_PAGE = 500;
+
+  const live = (window.pressroomLive = window.pressroomLive || { transport: null });
+
+  const isFinished = (status) => FINISHED.includes(status);
+
+  function socketUrl(path) {
+    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    return `${scheme}//${window.location.host}${path}`;
+  }
+
+  /** GET a JSON document of the API with the admin's session; 401/403/404 are final. */
+  async function getJson(url) {
+    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (response.ok) return response.json();
+    const error = new Error(REFUSED[4000 + response.status] || `The server answered ${response.status}.`);
+    error.final = [401, 403, 404].includes(response.status);
+    throw error;
+  }
+
+  function formatDuration(totalSeconds) {
+    const seconds = Math.max(0, Math.round(totalSeconds));
+    if (seconds < 60) return `${seconds} s`;
+    const minutes = Math.floor(seconds / 60);
+    const pad = (n) => String(n).padStart(2, "0");
+    if (minutes < 60) return `${minutes} min ${pad(seconds % 60)} s`;
+    return `${Math.floor(minutes / 60)} h ${pad(minutes % 60)} min`;
+  }
+
+  /**
+   * One live connection: a WebSocket that reconnects with exponential backoff and jitter, and
+   * polling while sockets are unavailable (no WebSocket, or several attempts that never opened).
+   * The owner gives: url() to (re)connect to, onMessage(message), poll() for one poll,
+   * pollEvery (ms), isDone(), onRefused(text) and onTransport(name).
+   */
+  class LiveFeed {
+    constructor(owner) {
+      this.owner = owner;
+      this.socket = null;
+      this.failedOpens = 0;
+      this.retries = 0;
+      this.polling = false;
+      this.stopped = false;
+      this.timers = {};
+    }
+
+    start() {
+      if (typeof window.WebSocket === "function") this.connect();
+      else this.startPolling();
+    }
+
+    stop() {
+      this.stopped = true;
+      this.polling = false;
+      clearInterval(this.timers.ping);
+      clearTimeout(this.timers.connect);
+      clearTimeout(this.timers.poll);
+      if (this.socket) this.socket.close(1000);
+    }
+
+    send(message) {
+      if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+    }
+
+    connect() {
+      if (this.stopped) return;
+      let opened = false;
+      let socket;
+      try {
+        socket = new WebSocket(this.owner.url());
+      } catch (error) {
+        this.reconnectLater(false);
+        return;
+      }
+      this.socket = socket;
+      socket.onopen = () => {
+        opened = true;
+        this.failedOpens = 0;
+        this.polling = false;
+        clearTimeout(this.timers.poll);
+        this.setTransport("websocket");
+        this.timers.ping = setInterval(() => this.send({ type: "ping" }), PING_EVERY_MS);
+      };
+      socket.onmessage = (message) => {
+        let data;
+        try {
+          data = JSON.parse(message.data);
+        } catch (error) {
+          return;
+        }
+        this.retries = 0; // the server answers: the next drop starts the backoff afresh
+        this.owner.onMessage(data);
+      };
+      socket.onclose = (event) => {
+        clearInterval(this.timers.ping);
+        if (this.socket === socket) this.socket = null;
+        if (this.stopped) return;
+        if (REFUSED[event.code]) this.refuse(REFUSED[event.code]);
+        else this.reconnectLater(opened);
+      };
+    }
+
+    reconnectLater(opened) {
+      if (this.stopped || this.owner.isDone()) {
+        this.stop();
+        return;
+      }
+      if (!opened && ++this.failedOpens >= FAILED_OPENS_BEFORE_POLLING) this.startPolling();
+      this.owner.onTransport(this.polling ? "polling" : "reconnecting");
+      // 1 s, 2 s, 4 s… up to 30 s, each ±25 % so that a restarted server is not hit all at once.
+      const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.retries++);
+      const delay = Math.min(BACKOFF_MAX_MS, backoff * (0.75 + Math.random() * 0.5));
+      this.timers.connect = setTimeout(() => this.connect(), delay);
+    }
+
+    startPolling() {
+      if (this.polling || this.stopped) return;
+      this.polling = true;
+      this.setTransport("polling");
+      const tick = async () => {
+        if (!this.polling) return;
+        try {
+          await this.owner.poll();
+        } catch (error) {
+          if (error.final) {
+            this.refuse(error.message);
+            return;
+          }
+        }
+        if (this.owner.isDone()) this.stop();
+        else if (this.polling) this.timers.poll = setTimeout(tick, this.owner.pollEvery);
+      };
+      tick();
+    }
+
+    refuse(text) {
+      this.stop();
+      this.owner.onRefused(text);
+    }
+
+    setTransport(name) {
+      live.transport = name;
+      this.owner.onTransport(name);
+    }
+  }
+
+  /** The change page's panel: one task, its whole event history and its phase timeline. */
+  class TaskPanel {
+    constructor(root) {
+      const data = root.dataset;
+      this.root = root;
+      this.urls = { events: data.eventsUrl, task: data.taskUrl, socket: data.socketPath };
+      // Running phases are timed against the server's clock, not this machine's.
+      this.clockSkew = Date.parse(data.serverNow) - Date.now() || 0;
+      this.events = new Map(); // sequence → event
+      this.seen = 0; // every event up to here is in `events`
+      this.latest = 0;
+      this.caughtUpFrom = -1;
+      this.state = {
+        sequence: Number(data.sequence), status: data.status, phase: data.phase,
+        progress: Number(data.progress), error: this.part("error").textContent,
+        cancelRequested: data.cancelRequested === "true",
+      };
+      this.watchedRunning = !isFinished(data.status);
+      this.feed = null;
+      this.pollEvery = 3000;
+    }
+
+    part(role) {
+      return this.root.querySelector(`[data-role="${role}"]`);
+    }
+
+    async start() {
+      try {
+        await this.fetchEvents();
+      } catch (error) {
+        if (error.final) return this.onRefused(error.message);
+      }
+      this.render();
+      if (this.isDone()) return;
+      this.ticker = setInterval(() => this.renderTimeline(), 1000);
+      this.feed = new LiveFeed(this);
+      this.feed.start();
+    }
+
+    /** Finished, and every event up to the last one is in: nothing more will come. */
+    isDone() {
+      return isFinished(this.state.status) && this.seen >= this.state.sequence;
+    }
+
+    url() {
+      return socketUrl(`${this.urls.socket}?after=${this.seen}`);
+    }
+
+    poll() {
+      return this.fetchEvents();
+    }
+
+    /** Every event after the last one seen, a page at a time. */
+    async fetchEvents() {
+      for (;;) {
+        const batch = await getJson(`${this.urls.events}?after=${this.seen}&limit=${EVENTS_PAGE}`);
+        this.addEvents(batch);
+        if (batch.length < EVENTS_PAGE) return;
+      }
+    }
+
+    onMessage(message) {
+      if (message.type === "snapshot" && message.task) this.applySnapshot(message.task);
+      else if (message.type === "event" && message.event) this.addEvents([message.event]);
+      else if (message.type === "error" && message.error) this.notice(message.error.message);
+    }
+
+    applySnapshot(task) {
+      if (task.last_event_sequence < this.state.sequence) return; // older than what is shown
+      Object.assign(this.state, {
+        sequence: task.last_event_sequence, status: task.status, phase: task.phase,
+        progress: task.progress, error: task.error || "", cancelRequested: Boolean(task.cancel_requested),
+      });
+      this.render();
+      this.finishIfDone();
+    }
+
+    addEvents(events) {
+      for (const event of events) {
+        if (this.events.has(event.sequence)) continue;
+        this.events.set(event.sequence, {
+          sequence: event.sequence, status: event.status, phase: event.phase, progress: event.progress,
+          message: event.message, time: Date.parse(event.time || event.created_at),
+        });
+        this.latest = Math.max(this.latest, event.sequence);
+        if (event.sequence > this.state.sequence) this.follow(event);
+      }
+      while (this.events.has(this.seen + 1)) this.seen += 1;
+      if (this.latest > this.seen && this.caughtUpFrom !== this.seen && this.feed) {
+        // A gap (an event arrived before an earlier one): ask for what is missing, once.
+        this.caughtUpFrom = this.seen;
+        this.feed.send({ type: "catch_up", after: this.seen });
+      }
+      if (events.length) {
+        this.render();
+        this.finishIfDone();
+      }
+    }
+
+    follow(event) {
+      Object.assign(this.state, {
+        sequence: event.sequence, status: event.status, phase: event.phase, progress: event.progress,
+      });
+      if (!isFinished(event.status)) this.state.error = "";
+      // Until the task itself is read again, the message of a failure's event is its error.
+      else if (["failed", "timed_out"].includes(event.status)) this.state.error = event.message;
+    }
+
+    /** Once the task is done: stop listening, and read its final error. */
+    async finishIfDone() {
+      if (!this.isDone() || this.finishing) return;
+      this.finishing = true;
+      if (this.feed) this.feed.stop();
+      clearInterval(this.ticker);
+      this.part("connection").textContent = "";
+      if (!this.watchedRunning) return;
+      try {
+        const task = await getJson(this.urls.task);
+        if (task.last_event_sequence >= this.state.sequence) {
+          this.state.error = task.error || "";
+          this.render();
+        }
+      } catch (error) {
+        // The panel already shows the outcome; the exact error text waits for a reload.
+      }
+    }
+
+    /** Phases in pipeline order with their spans; the same rule as tasks.admin.phase_timeline. */
+    timeline() {
+      const spans = {};
+      let current = "";
+      const events = [...this.events.values()].sort((a, b) => a.sequence - b.sequence);
+      for (const event of events) {
+        if (event.phase && event.phase !== current) {
+          if (current) Object.assign(spans[current], { end: event.time, outcome: "" });
+          spans[event.phase] = spans[event.phase] || { start: event.time };
+          Object.assign(spans[event.phase], { end: null, outcome: "" });
+          current = event.phase;
+        }
+        if (isFinished(event.status) && current) {
+          Object.assign(spans[current], { end: event.time, outcome: event.status });
+          current = "";
+        }
+      }
+      return spans;
+    }
+
+    render() {
+      const { status, phase, progress, error, cancelRequested } = this.state;
+      const bar = this.part("bar");
+      bar.value = progress;
+      bar.textContent = `${progress}%`;
+      bar.setAttribute("aria-valuenow", String(progress));
+      this.part("percent").textContent = `${progress}%`;
+      this.part("status").textContent = STATUS_LABELS[status] || status;
+      this.part("phase").textContent = PHASE_LABELS[phase] || phase;
+      this.part("error").textContent = error;
+      this.part("error").hidden = !error;
+      this.part("cancel").hidden = !cancelRequested || isFinished(status);
+      Object.assign(this.root.dataset, { status, phase, progress: String(progress), sequence: String(this.state.sequence) });
+      this.renderTimeline();
+    }
+
+    renderTimeline() {
+      if (!this.events.size) return; // nothing loaded: keep what the server rendered
+      const spans = this.timeline();
+      const now = Date.now() + this.clockSkew;
+      for (const phase of PHASES) {
+        const item = this.root.querySelector(`[data-phase="${phase}"]`);
+        if (!item) continue;
+        const span = spans[phase];
+        let state = "pending";
+        if (span) state = span.end === null ? "running" : ["", "completed"].includes(span.outcome) ? "done" : "stopped";
+        item.dataset.state = state;
+        item.querySelector('[data-role="duration"]').textContent =
+          span ? formatDuration(((span.end === null ? now : span.end) - span.start) / 1000) : "—";
+        item.querySelector('[data-role="state"]').textContent = STATE_LABELS[state];
+      }
+    }
+
+    onTransport(name) {
+      const text = { websocket: "Live", polling: "Live (checking every few seconds)", reconnecting: "Reconnecting…" };
+      this.part("connection").textContent = this.isDone() ? "" : text[name] || "";
+    }
+
+    onRefused(text) {
+      clearInterval(this.ticker);
+      this.part("connection").textContent = "";
+      this.notice(text);
+    }
+
+    notice(text) {
+      const notice = this.part("notice");
+      notice.textContent = text;
+      notice.hidden = !text;
+    }
+  }
+
+  /** The changelist: status, phase and progress cells of the visible rows, found by task id. */
+  class TaskList {
+    constructor(config) {
+      this.config = config;
+      this.rows = new Map(); // task id → {sequence, cells: {status, phase, progress}}
+      for (const cell of document.querySelectorAll(".task-live[data-task-id][data-field]")) {
+        const row = this.rows.get(cell.dataset.taskId) || { sequence: Number(cell.dataset.sequence), cells: {} };
+        row.cells[cell.dataset.field] = cell;
+        this.rows.set(cell.dataset.taskId, row);
+      }
+      this.pollEvery = 5000;
+    }
+
+    start() {
+      if (this.isDone()) return;
+      this.feed = new LiveFeed(this);
+      this.feed.start();
+    }
+
+    /** Rows that are finished stay so (a retry from the admin reloads the page). */
+    isDone() {
+      return [...this.rows.values()].every((row) => !row.cells.status || isFinished(row.cells.status.dataset.value));
+    }
+
+    url() {
+      return socketUrl(this.config.socketPath);
+    }
+
+    async poll() {
+      const page = await getJson(`${this.config.tasksUrl}?page_size=100`);
+      for (const task of page.results || []) this.applySnapshot(task);
+    }
+
+    onMessage(message) {
+      if (message.type === "snapshot" && Array.isArray(message.tasks)) message.tasks.forEach((task) => this.applySnapshot(task));
+      else if (message.type === "event" && message.event) this.update(message.event.task, message.event);
+      if (this.isDone()) this.feed.stop();
+    }
+
+    applySnapshot(task) {
+      this.update(task.id, { ...task, sequence: task.last_event_sequence });
+    }
+
+    update(taskId, change) {
+      const row = this.rows.get(String(taskId));
+      if (!row || change.sequence <= row.sequence) return;
+      row.sequence = change.sequence;
+      const texts = {
+        status: STATUS_LABELS[change.status] || change.status,
+        phase: PHASE_LABELS[change.phase] || change.phase,
+        progress: `${change.progress}%`,
+      };
+      for (const [field, cell] of Object.entries(row.cells)) {
+        cell.dataset.value = String(change[field]);
+        cell.dataset.sequence = String(change.sequence);
+        cell.querySelector(".task-live__text").textContent = texts[field];
+        const bar = cell.querySelector("progress");
+        if (bar) bar.value = change.progress;
+      }
+    }
+
+    onTransport() {}
+
+    onRefused(text) {
+      this.config.notice.textContent = `Live updates stopped: ${text}`;
+      this.config.notice.hidden = false;
+    }
+  }
+
+  function start() {
+    const panel = document.querySelector("[data-live-task]");
+    if (panel) new TaskPanel(panel).start();
+    const list = document.querySelector("[data-live-task-list]");
+    if (list) {
+      new TaskList({ socketPath: list.dataset.socketPath, tasksUrl: list.dataset.tasksUrl, notice: list }).start();
+    }
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
