@@ -69,6 +69,7 @@ from bench.harness import (  # noqa: E402
     wait_until,
     with_database_name,
 )
+from bench.phases import daphne_ready, http_json  # noqa: E402
 from bench.report import _version, machine_description  # noqa: E402
 
 DOCS_PAGE = BASE_DIR / "docs" / "performance.md"
@@ -160,30 +161,6 @@ def prepare_database(url: str, env: dict, log_dir: Path) -> str:
         if line.startswith("TOKEN="):
             return line[len("TOKEN="):]
     raise BenchError("Could not mint a JWT for the benchmark user.")
-
-
-def http_json(port: int, method: str, path: str, body=None, token: str = ""):
-    import http.client
-
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        conn.request(method, path, json.dumps(body) if body is not None else None, headers)
-        response = conn.getresponse()
-        data = response.read()
-        return response.status, (json.loads(data) if data.startswith(b"{") else {})
-    finally:
-        conn.close()
-
-
-def daphne_ready(daphne: ManagedProcess, port: int) -> bool:
-    daphne.ensure_running()
-    try:
-        return http_json(port, "GET", "/healthz")[0] == 200
-    except OSError:
-        return False
 
 
 # --- sampling Daphne --------------------------------------------------------------------------
