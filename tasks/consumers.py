@@ -188,7 +188,7 @@ class _TaskWatcher(AsyncWebsocketConsumer):
             raise FrameError("bad_frame", f"Frames may be at most {MAX_FRAME_BYTES} bytes.")
         try:
             frame = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: deeply nested arrays
             raise FrameError("bad_frame", "Frames must be JSON.") from None
         if not isinstance(frame, dict):
             raise FrameError("bad_frame", "Frames must be JSON objects.")

@@ -57,6 +57,9 @@ def own_channel_layer(settings):
 
 
 def run(scenario) -> None:
+    """Run a test's async part on a new event loop, then close the channel layer it used there
+    (a layer's connections belong to the loop that opened them)."""
+
     async def main():
         try:
             await scenario()
@@ -451,7 +454,8 @@ def test_events_emitted_with_no_event_loop_keep_arriving_after_the_layer_recycle
     """As in a django-q2 worker: sync code with no event loop, so each broadcast runs on a new one.
     A layer instance shared across those loops stalls once its first connections expire."""
     layer = settings.CHANNEL_LAYERS["default"]
-    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "PSYCOPG_OPTIONS": {"max_lifetime": 0.5}}}}
+    short_lived = {**layer["CONFIG"], "PSYCOPG_OPTIONS": {"max_lifetime": 0.5}}
+    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": short_lived}}
     task = submit_task(created_by=editor)
 
     def worker():
@@ -626,6 +630,7 @@ def test_malformed_frames_get_error_frames_and_the_socket_stays_usable(editor, p
     bad = [
         ({"text_data": "not json"}, "bad_frame"),
         ({"text_data": "[1, 2]"}, "bad_frame"),
+        ({"text_data": "[" * 2000 + "]" * 2000}, "bad_frame"),
         ({"text_data": '"ping"'}, "bad_frame"),
         ({"text_data": json.dumps({"type": "subscribe"})}, "unknown_type"),
         ({"text_data": json.dumps({"type": ["ping"]})}, "unknown_type"),

@@ -98,8 +98,8 @@ def test_clients_on_two_servers_receive_every_event_of_a_run_in_order(processes,
         for server in servers:
             # The task's own route catches up (event 1) and fills gaps from the database; the
             # all-tasks route has no catch-up, so it shows that every broadcast crossed over.
-            one, every = open_socket(server, f"/ws/tasks/{task.pk}?after=0", editor), open_socket(server, "/ws/tasks", editor)
-            watchers += [one, every]
+            watchers.append(one := open_socket(server, f"/ws/tasks/{task.pk}?after=0", editor))
+            watchers.append(every := open_socket(server, "/ws/tasks", editor))
             assert json.loads(one.recv(timeout=10))["task"]["last_event_sequence"] == 1
             assert [t["id"] for t in json.loads(every.recv(timeout=10))["tasks"]] == [str(task.pk)]
         cluster = processes(Cluster, workers=1, env=layer_env)
@@ -108,8 +108,13 @@ def test_clients_on_two_servers_receive_every_event_of_a_run_in_order(processes,
             connection.close()  # a fresh snapshot of the cluster's commits
             return GenerationTask.objects.get(pk=task.pk).status in FINISHED
 
-        logs = lambda: "\n".join(f"--- {p.log.name}\n{p.output[-3000:]}" for p in (*servers, cluster))  # noqa: E731
-        wait_for(finished, timeout=90, message=f"the task to finish\n{logs()}")
+        def logs() -> str:
+            return "\n".join(f"--- {p.log.name}\n{p.output[-3000:]}" for p in (*servers, cluster))
+
+        try:
+            wait_for(finished, timeout=90, message="the task to finish")
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{logs()}") from None
         stored = [
             {"sequence": e.sequence, "kind": e.kind, "status": e.status, "message": e.message}
             for e in TaskEvent.objects.filter(task=task).order_by("sequence")
