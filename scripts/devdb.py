@@ -47,13 +47,22 @@ def start_embedded_server() -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     url_file = var_dir() / "postgres.url"
 
-    def forget_url_when_stopped() -> None:
-        # Runs after pgserver's own exit handler (atexit is last-in, first-out): when that
-        # handler stopped the server, the URL no longer leads anywhere.
+    def stop_if_last_user() -> None:
+        # Runs after pgserver's own exit handler (atexit is last-in, first-out). pgserver stops
+        # the postmaster it started; after a `pg_ctl restart` (the database-restart test) that
+        # process is gone and a new one runs, which it would leave behind. So: if no other
+        # command still uses the server, stop whatever postmaster runs on this data directory.
+        if (data_dir / "postmaster.pid").exists() and not other_users(data_dir):
+            from pgserver._commands import pg_ctl
+
+            try:
+                pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user="pgserver" if os.geteuid() == 0 else None)
+            except Exception as error:  # noqa: BLE001 - report and leave it; never mask the exit status
+                print(f"devdb: could not stop the embedded PostgreSQL: {error}", file=sys.stderr)
         if not (data_dir / "postmaster.pid").exists():
             url_file.unlink(missing_ok=True)
 
-    atexit.register(forget_url_when_stopped)
+    atexit.register(stop_if_last_user)
     server = pgserver.get_server(data_dir, cleanup_mode="stop")
     with psycopg.connect(server.get_uri("postgres"), autocommit=True) as connection:
         exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
@@ -63,6 +72,17 @@ def start_embedded_server() -> str:
     url_file.write_text(url + "\n")
     print(f"devdb: embedded PostgreSQL, data in {data_dir}, URL {url}", file=sys.stderr, flush=True)
     return url
+
+
+def other_users(data_dir: Path) -> list[int]:
+    """Live processes other than this one that hold the embedded server (pgserver's handle list)."""
+    import json
+
+    import psutil
+
+    handles = data_dir / ".handle_pids.json"
+    pids = json.loads(handles.read_text()) if handles.exists() else []
+    return [pid for pid in pids if pid != os.getpid() and psutil.pid_exists(pid)]
 
 
 def run(command: list[str]) -> int:
