@@ -38,6 +38,13 @@ def test_database_url() -> str:
     return f"postgresql://{user}{password}@{host}{':' + port if port else ''}/{db['NAME']}"
 
 
+def start_in_own_group(command: list[str], *, env: dict, log: Path) -> subprocess.Popen:
+    """Start `command` from the project folder in a process group of its own, output to `log`."""
+    return subprocess.Popen(
+        command, cwd=BASE_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
 class Cluster:
     """A `manage.py qcluster` process group."""
 
@@ -51,14 +58,7 @@ class Cluster:
             **FAST_ENGINE_ENV,
             **(env or {}),
         }
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=BASE_DIR,
-            env=environment,
-            stdout=self.log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.process = start_in_own_group([sys.executable, "manage.py", "qcluster"], env=environment, log=self.log)
 
     @property
     def output(self) -> str:
@@ -166,13 +166,9 @@ class WebServer:
             **FAST_ENGINE_ENV,
             **(env or {}),
         }
-        self.process = subprocess.Popen(
+        self.process = start_in_own_group(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
-            cwd=BASE_DIR,
-            env=environment,
-            stdout=self.log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            env=environment, log=self.log,
         )
 
     @property
