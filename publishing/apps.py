@@ -5,3 +5,7 @@ class PublishingConfig(AppConfig):
     name = "publishing"
     verbose_name = "Publishing"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Connects the receiver that unpublishes a post when its task's approval is revoked.
+        from publishing.services import posts  # noqa: F401

@@ -22,6 +22,7 @@ EDITOR_PERMISSIONS = [
     ("publishing", "add_post"),
     ("publishing", "change_post"),
     ("publishing", "view_post"),
+    ("publishing", "view_postchange"),
     ("publishing", "view_category"),
     ("publishing", "view_tag"),
     ("publishing", "add_tag"),

@@ -3,7 +3,9 @@
 `emit()` appends a `TaskEvent` carrying the task's current status, phase and progress, with the
 next per-task sequence number, and broadcasts it on the channel layer only after the surrounding
 transaction commits, so a watcher never sees an event that was rolled back. A lost broadcast is
-not lost information: the row is durable and clients catch up with `?after=N`.
+not lost information: the row is durable and clients catch up with `?after=N`. Events that
+record a state change (status, approval, publication) also send `tasks.signals.task_state_changed`
+after commit, the one place later webhooks and metrics subscribe to.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from channels import DEFAULT_CHANNEL_LAYER
 from django.db import connection, transaction
 
 from tasks.models import EventKind, GenerationTask, TaskEvent
+from tasks.signals import task_state_changed
 
 logger = logging.getLogger(__name__)
 
 ALL_TASKS_GROUP = "tasks.all"
+STATE_CHANGE_KINDS = frozenset({EventKind.STATUS, EventKind.APPROVAL, EventKind.PUBLICATION})
 
 
 def task_group(task_id) -> str:
@@ -72,7 +76,16 @@ def emit(task: GenerationTask, kind: str, *, message: str = "", data: dict | Non
         task.event_sequence = event.sequence
         payload = event_payload(event, owner_id=task.created_by_id)
         transaction.on_commit(lambda: broadcast(payload))
+        if kind in STATE_CHANGE_KINDS:
+            transaction.on_commit(lambda: announce_state_change(payload))
     return event
+
+
+def announce_state_change(payload: dict) -> None:
+    """Send `task_state_changed`; a failing receiver is logged and never stops the others."""
+    for receiver, result in task_state_changed.send_robust(sender=GenerationTask, event=payload):
+        if isinstance(result, Exception):
+            logger.error("Receiver %r of task_state_changed failed: %s", receiver, result, exc_info=result)
 
 
 def broadcast(payload: dict) -> None:

@@ -1,6 +1,6 @@
 """Models of the `content` app, one module per concern, re-exported here."""
 
-from content.models.review import ApprovalEvent, Decision
+from content.models.review import ApprovalEvent, Decision, ReasonCode
 from content.models.versions import ContentVersion, VersionPhase
 
-__all__ = ["ApprovalEvent", "ContentVersion", "Decision", "VersionPhase"]
+__all__ = ["ApprovalEvent", "ContentVersion", "Decision", "ReasonCode", "VersionPhase"]

@@ -27,6 +27,19 @@ class Decision(models.TextChoices):
     RESTORED = "restored", "Restored"
 
 
+class ReasonCode(models.TextChoices):
+    """Why a reviewer rejected a piece; counted per model in the feedback analytics."""
+
+    FACTUAL_ERROR = "factual_error", "Factual error"
+    OFF_TOPIC = "off_topic", "Off topic"
+    TONE = "tone", "Tone"
+    LENGTH = "length", "Length"
+    STRUCTURE = "structure", "Structure"
+    QUALITY = "quality", "Writing quality"
+    SOURCES = "sources", "Sources"
+    OTHER = "other", "Other"
+
+
 class ApprovalEvent(AppendOnlyModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     task = models.ForeignKey("tasks.GenerationTask", on_delete=models.PROTECT, related_name="approval_events")
@@ -38,7 +51,13 @@ class ApprovalEvent(AppendOnlyModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="approval_events"
     )
     feedback = models.TextField(blank=True)
-    reasons = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    reasons = ArrayField(models.CharField(max_length=64, choices=ReasonCode.choices), default=list, blank=True)
+    revision_requested = models.BooleanField(
+        default=False, help_text="A rejection that sent the piece back to the writer with this feedback."
+    )
+    target_words = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The length the reviewer asked the revision to have."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -49,6 +68,16 @@ class ApprovalEvent(AppendOnlyModel):
         indexes = [models.Index(fields=["task", "-created_at"], name="approval_task_created")]
         constraints = [
             models.CheckConstraint(condition=models.Q(decision__in=Decision.values), name="approval_decision_valid"),
+            models.CheckConstraint(
+                condition=models.Q(reasons__contained_by=ReasonCode.values), name="approval_reasons_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(decision="rejected") | ~models.Q(reasons=[]), name="approval_rejection_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(revision_requested=False) | models.Q(decision="rejected"),
+                name="approval_revision_only_on_rejection",
+            ),
         ]
 
     def __str__(self) -> str:

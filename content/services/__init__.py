@@ -1,4 +1,4 @@
-"""Services of `content`: writing versions (and, later, editorial decisions)."""
+"""Services of `content`: writing versions and the editorial verbs (`content.services.review`)."""
 
 from content.services.versions import next_version_number, version_create
 

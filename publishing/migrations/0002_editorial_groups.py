@@ -19,9 +19,12 @@ def create_groups(apps, schema_editor):
     Permission = apps.get_model("auth", "Permission")
     for group_name, pairs in GROUP_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=group_name)
+        # A permission of a model that a later migration adds does not exist yet at this point of
+        # the history; the migration adding it calls this again (`sync_groups`).
         permissions = [
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            permission
             for app_label, codename in pairs
+            for permission in Permission.objects.filter(content_type__app_label=app_label, codename=codename)
         ]
         group.permissions.set(permissions)
 

@@ -1,5 +1,5 @@
 """Models of the `publishing` app, re-exported here."""
 
-from publishing.models.posts import Category, Post, PostQuerySet, Tag
+from publishing.models.posts import Category, Post, PostChange, PostChangeKind, PostQuerySet, Tag
 
-__all__ = ["Category", "Post", "PostQuerySet", "Tag"]
+__all__ = ["Category", "Post", "PostChange", "PostChangeKind", "PostQuerySet", "Tag"]

@@ -2,18 +2,25 @@
 
 A post is public only when `published_at` is set and not in the future; a post with no
 `published_at` is a draft, one with a future `published_at` is scheduled. `body_html` is the
-sanitized rendering of `body`: templates print it as is, so nothing else may write it.
+sanitized rendering of `body` (for a post made from a task, the sanitized HTML of the version it
+carries): templates print it as is, so nothing else may write it.
+
+A post made from a task changes only through the publishing verbs (`publishing.services.posts`),
+which copy an approved version into it; its history is the task's audit trail. A hand-written
+post's changes are recorded in `PostChange`.
 """
 
 from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from content.html import render_markdown
+from content.html import render_markdown, sanitize_html
+from tasks.models import AppendOnlyModel
 
 
 class Category(models.Model):
@@ -63,11 +70,23 @@ class Post(models.Model):
     body_html = models.TextField("body (sanitized HTML)", blank=True, editable=False)
     excerpt = models.TextField(blank=True)
     featured_image = models.ImageField(upload_to="posts/%Y/%m/", blank=True)
+    thumbnail = models.ImageField(upload_to="posts/%Y/%m/thumbnails/", blank=True)
+    image_alt = models.CharField(max_length=300, blank=True)
+    image_credit = models.CharField(max_length=300, blank=True)
+    image_credit_url = models.URLField(max_length=500, blank=True)
+    seo = models.JSONField(
+        default=dict, blank=True, help_text="SEO title, meta description, reading time, table of contents."
+    )
+    sources = models.JSONField(default=list, blank=True, help_text="The numbered public sources the post cites.")
     category = models.ForeignKey(
         Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts"
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="posts")
     published_at = models.DateTimeField(null=True, blank=True, help_text="Empty: draft. In the future: scheduled.")
+    live_recorded_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When the post's going live was recorded (once per publication, also for a scheduled one).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -82,14 +101,24 @@ class Post(models.Model):
                 name="post_published",
                 condition=models.Q(published_at__isnull=False),
             ),
+            # The scheduler: publications whose going live is not yet recorded.
+            models.Index(
+                fields=["published_at"], name="post_live_unrecorded",
+                condition=models.Q(published_at__isnull=False, live_recorded_at__isnull=True),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["task"], condition=models.Q(task__isnull=False), name="post_one_per_task"),
         ]
 
     def __str__(self) -> str:
         return self.title
 
     def save(self, *args, **kwargs):
-        # body_html is derived, never edited: it is always the sanitized rendering of body.
-        self.body_html = render_markdown(self.body)
+        # body_html is derived, never edited: the sanitized rendering of body, or of the version's
+        # formatted HTML (heading anchors, linked citations) for a post made from a task.
+        formatted = self.version.body_html if self.version_id and self.version.body_html else ""
+        self.body_html = sanitize_html(formatted) if formatted else render_markdown(self.body)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "body" in update_fields:
             kwargs["update_fields"] = {*update_fields, "body_html"}
@@ -101,3 +130,47 @@ class Post(models.Model):
     @property
     def is_public(self) -> bool:
         return self.published_at is not None and self.published_at <= timezone.now()
+
+    @property
+    def is_scheduled(self) -> bool:
+        return self.published_at is not None and self.published_at > timezone.now()
+
+
+class PostChangeKind(models.TextChoices):
+    CREATED = "created", "Created"
+    EDITED = "edited", "Edited"
+    PUBLISHED = "published", "Published"
+    SCHEDULED = "scheduled", "Scheduled"
+    UNPUBLISHED = "unpublished", "Unpublished"
+    DELETED = "deleted", "Deleted"
+
+
+class PostChange(AppendOnlyModel):
+    """The audit trail of hand-written posts: who changed or published what, and when.
+
+    Posts made from a task are audited in the task's trail (`content.ApprovalEvent`).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No database constraint: the trail outlives a deleted post (its id and title stay readable).
+    post = models.ForeignKey(
+        Post, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="changes"
+    )
+    post_title = models.CharField(max_length=300, help_text="The title when the change was made.")
+    kind = models.CharField(max_length=16, choices=PostChangeKind.choices)
+    fields = models.JSONField(default=list, blank=True, help_text="The fields that changed.")
+    published_at = models.DateTimeField(null=True, blank=True, help_text="The publication time after the change.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="post_changes"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "post change"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=PostChangeKind.values), name="post_change_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.post_title}"

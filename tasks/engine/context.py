@@ -31,13 +31,25 @@ class StageContext:
         return self.task.attempts
 
     # --- reading --------------------------------------------------------------------------
+    @property
+    def revision(self) -> int:
+        """The revision round: 0 for the first run, then one per reviewer's revision request."""
+        return self.task.revision
+
     def checkpoint_data(self, stage_name: str) -> dict | None:
-        """What stage `stage_name` recorded when it finished, or None if it has not."""
-        checkpoint = StageCheckpoint.objects.filter(task_id=self.task.pk, stage=stage_name).first()
+        """What stage `stage_name` recorded when it last finished (in this revision round or, for a
+        stage a revision does not re-run, an earlier one), or None if it has not."""
+        checkpoint = (
+            StageCheckpoint.objects.filter(task_id=self.task.pk, stage=stage_name, revision__lte=self.task.revision)
+            .order_by("-revision").first()
+        )
         return checkpoint.data if checkpoint else None
 
     def completed_stages(self) -> set[str]:
-        return set(StageCheckpoint.objects.filter(task_id=self.task.pk).values_list("stage", flat=True))
+        """Stages done in this revision round, and those a revision keeps from an earlier one."""
+        rows = StageCheckpoint.objects.filter(task_id=self.task.pk).values_list("stage", "revision")
+        kept = {stage.name for stage in self.stages if not stage.on_revision}
+        return {name for name, revision in rows if revision == self.task.revision or name in kept}
 
     # --- stopping -------------------------------------------------------------------------
     def check(self) -> None:

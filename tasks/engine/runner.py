@@ -40,6 +40,7 @@ from tasks.exceptions import (
 from tasks.logging import task_log_context
 from tasks.models import EventKind, GenerationTask, Phase, StageCheckpoint, Status
 from tasks.services.queue import wake_workers
+from tasks.transitions import change_status
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,9 @@ def _complete_stage(ctx: StageContext, stage, output) -> None:
             rejected = rejection
             emit(task, EventKind.LOG, message=f"Stage {stage.name} stored its output but did not pass: {rejection}")
         else:
-            StageCheckpoint.objects.create(task=task, stage=stage.name, attempt=task.attempts, data=data or {})
+            StageCheckpoint.objects.create(
+                task=task, stage=stage.name, attempt=task.attempts, revision=task.revision, data=data or {}
+            )
             index = ctx.stages.index(stage)
             done_weight = sum(s.weight for s in ctx.stages[: index + 1])
             task.progress = max(task.progress, min(99, int(100 * done_weight / ctx._total_weight)))
@@ -165,7 +168,7 @@ def _guarded_write(task: GenerationTask, worker: str, write) -> str | None:
 
 def _record_outcome(task: GenerationTask, worker: str, status: str, error: str, *, message: str = "") -> str:
     def write(locked: GenerationTask) -> str:
-        locked.status = status
+        change_status(locked, status)
         locked.error = error
         locked.finished_at = timezone.now()
         locked.heartbeat_at = None
@@ -189,7 +192,7 @@ def _record_outcome(task: GenerationTask, worker: str, status: str, error: str, 
 def _retry_or_fail(task: GenerationTask, worker: str, error: str, *, retry_after: float | None = None) -> str:
     def write(locked: GenerationTask) -> str:
         if locked.attempts >= locked.max_attempts:
-            locked.status = Status.FAILED
+            change_status(locked, Status.FAILED)
             locked.error = f"Gave up after {locked.attempts} attempts. Last error: {error}"
             locked.finished_at = timezone.now()
             locked.heartbeat_at = None
@@ -197,7 +200,7 @@ def _retry_or_fail(task: GenerationTask, worker: str, error: str, *, retry_after
             emit(locked, EventKind.STATUS, message=locked.error)
             return Status.FAILED
         delay = backoff_delay(locked.attempts, retry_after=retry_after)
-        locked.status = Status.QUEUED
+        change_status(locked, Status.QUEUED)
         locked.error = error
         locked.worker = ""
         locked.heartbeat_at = None

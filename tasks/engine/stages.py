@@ -25,6 +25,8 @@ class Stage:
     can interrupt it at any point. `persist(ctx, output)` then stores the output in the same
     transaction as the stage's checkpoint and returns what later stages need to find it (kept in
     the checkpoint's `data`); it is never interrupted. `weight` is the stage's share of progress.
+    `on_revision`: whether a reviewer's revision request runs the stage again (a draft does; the
+    research and the featured image of the first round are kept).
     """
 
     name: str
@@ -32,6 +34,7 @@ class Stage:
     persist: Callable[[Any, Any], dict | None] | None = None
     phase: str = ""
     weight: int = 1
+    on_revision: bool = False
 
     @property
     def shown_phase(self) -> str:

@@ -18,6 +18,8 @@ class EventKind(models.TextChoices):
     PHASE = "phase", "Phase changed"
     PROGRESS = "progress", "Progress"
     LOG = "log", "Log"
+    APPROVAL = "approval", "Editorial decision"
+    PUBLICATION = "publication", "Publication"
 
 
 class TaskEvent(AppendOnlyModel):

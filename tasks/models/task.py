@@ -146,6 +146,9 @@ class GenerationTask(models.Model):
         max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
     )
     attempts = models.PositiveSmallIntegerField(default=0)
+    revision = models.PositiveSmallIntegerField(
+        default=0, help_text="Revision round: 0 for the first run, +1 for each revision a reviewer requested."
+    )
     max_attempts = models.PositiveSmallIntegerField(default=default_max_attempts, validators=[MinValueValidator(1)])
     timeout_seconds = models.PositiveIntegerField(default=default_timeout_seconds, validators=[MinValueValidator(1)])
     heartbeat_at = models.DateTimeField(null=True, blank=True)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from tasks.events import emit
 from tasks.models import EventKind, GenerationTask, Phase, Status
+from tasks.transitions import change_status
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
         )
         if task is None:
             return None
-        task.status = Status.RUNNING
+        change_status(task, Status.RUNNING)
         task.phase = Phase.NONE
         task.attempts += 1
         task.worker = worker

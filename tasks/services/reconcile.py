@@ -21,6 +21,7 @@ from django.utils import timezone
 from tasks.events import emit
 from tasks.models import EventKind, GenerationTask, Phase, Status
 from tasks.services.queue import wake_workers
+from tasks.transitions import change_status
 
 logger = logging.getLogger(__name__)
 
@@ -75,21 +76,24 @@ def _settle(task: GenerationTask, now, report: ReconcileReport) -> None:
     vanished = f"its worker {task.worker or '?'} stopped answering (last heartbeat {age})"
     task.heartbeat_at = None
     if task.cancel_requested_at is not None:
-        task.status, task.finished_at = Status.CANCELLED, now
+        change_status(task, Status.CANCELLED)
+        task.finished_at = now
         report.cancelled.append(task.pk)
         message = f"Cancelled; {vanished}."
     elif task.deadline_at is not None and task.deadline_at <= now:
-        task.status, task.finished_at = Status.TIMED_OUT, now
+        change_status(task, Status.TIMED_OUT)
+        task.finished_at = now
         task.error = f"Timed out: the task ran past its {task.timeout_seconds}s deadline and {vanished}."
         report.timed_out.append(task.pk)
         message = task.error
     elif task.attempts >= task.max_attempts:
-        task.status, task.finished_at = Status.FAILED, now
+        change_status(task, Status.FAILED)
+        task.finished_at = now
         task.error = f"Gave up after {task.attempts} attempts: {vanished}."
         report.failed.append(task.pk)
         message = task.error
     else:
-        task.status = Status.QUEUED
+        change_status(task, Status.QUEUED)
         task.phase = Phase.NONE
         task.worker = ""
         task.deadline_at = None

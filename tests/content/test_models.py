@@ -52,7 +52,7 @@ def test_audit_trail_cannot_be_updated_or_deleted(reviewer):
     task = make_task()
     event = ApprovalEvent.objects.create(
         task=task, version=make_version(task), decision="rejected", actor=reviewer,
-        feedback="Too vague", reasons=["unclear", "no_sources"],
+        feedback="Too vague", reasons=["quality", "sources"],
     )
     event.feedback = "Fine"
     with pytest.raises(AppendOnlyViolation):
@@ -68,7 +68,7 @@ def test_audit_trail_cannot_be_updated_or_deleted(reviewer):
     with pytest.raises(IntegrityError), transaction.atomic():
         _raw(f"DELETE FROM content_approvalevent WHERE id = '{event.pk}'")
     event.refresh_from_db()
-    assert (event.decision, event.feedback, event.reasons) == ("rejected", "Too vague", ["unclear", "no_sources"])
+    assert (event.decision, event.feedback, event.reasons) == ("rejected", "Too vague", ["quality", "sources"])
 
 
 def test_audited_task_and_version_cannot_be_deleted(reviewer):

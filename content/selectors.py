@@ -1,0 +1,97 @@
+"""Reads of the editorial workflow: the version under review, what a user may do now, diffs.
+
+`review_actions` asks the same rules the review verbs enforce (`content.services.review`), so a
+page never offers a button whose action the service would refuse.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from content.models import ApprovalEvent, ContentVersion, Decision, VersionPhase
+from tasks.exceptions import DomainError
+from tasks.models import StageCheckpoint, TaskType
+
+# The phases of a version that is the piece as a whole (what a reviewer judges and a post carries).
+ARTICLE_PHASES = (VersionPhase.FORMAT, VersionPhase.EDIT, VersionPhase.RESTORE)
+IMAGE_PHASES = (VersionPhase.IMAGE, VersionPhase.RESTORE)
+
+
+def reviewable_phases(task) -> tuple[str, ...]:
+    return IMAGE_PHASES if task.task_type == TaskType.IMAGE_GENERATION else ARTICLE_PHASES
+
+
+def current_version(task) -> ContentVersion | None:
+    """The newest whole version of the piece: the one under review, approved or published next."""
+    return (
+        ContentVersion.objects.filter(task_id=task.pk, phase__in=reviewable_phases(task)).order_by("-number").first()
+    )
+
+
+def approved_version(task) -> ContentVersion | None:
+    """The version the standing approval is about (None unless the task is approved)."""
+    if task.approval_status != "approved":
+        return None
+    event = (
+        ApprovalEvent.objects.filter(task_id=task.pk, decision=Decision.APPROVED)
+        .select_related("version").order_by("-created_at").first()
+    )
+    return event.version if event else None
+
+
+def revision_request(task) -> ApprovalEvent | None:
+    """The reviewer's rejection that started the task's current revision round, if any."""
+    if not task.revision:
+        return None
+    return (
+        ApprovalEvent.objects.filter(task_id=task.pk, decision=Decision.REJECTED, revision_requested=True)
+        .select_related("version").order_by("-created_at").first()
+    )
+
+
+def research_data(task) -> dict:
+    """What the research stage stored (notes and numbered sources), or an empty dict."""
+    checkpoint = StageCheckpoint.objects.filter(task_id=task.pk, stage="research").order_by("-revision").first()
+    return checkpoint.data if checkpoint else {}
+
+
+def audit_trail(task):
+    """The task's editorial decisions, oldest first."""
+    return ApprovalEvent.objects.filter(task_id=task.pk).select_related("actor", "version").order_by("created_at")
+
+
+REVIEW_ACTIONS = ("approve", "reject", "revoke_approval", "edit", "restore")
+
+
+def review_actions(user, task) -> list[str]:
+    """The review verbs `user` may take on `task` now, in display order."""
+    from content.services import review  # the verbs own the rules; this only asks them
+
+    allowed = []
+    for action in REVIEW_ACTIONS:
+        try:
+            review.CHECKS[action](user, task)
+        except DomainError:
+            continue
+        allowed.append(action)
+    return allowed
+
+
+def version_diff(a: ContentVersion, b: ContentVersion) -> list[dict]:
+    """Side-by-side rows comparing the Markdown of two versions, line by line."""
+    left = [f"# {a.title}", ""] + a.body.splitlines() if not a.body.startswith("# ") else a.body.splitlines()
+    right = [f"# {b.title}", ""] + b.body.splitlines() if not b.body.startswith("# ") else b.body.splitlines()
+    rows = []
+    matcher = difflib.SequenceMatcher(a=left, b=right, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            rows += [{"kind": "equal", "left": line, "right": line} for line in left[i1:i2]]
+            continue
+        old, new = left[i1:i2], right[j1:j2]
+        for index in range(max(len(old), len(new))):
+            left_line = old[index] if index < len(old) else None
+            right_line = new[index] if index < len(new) else None
+            kind = "replace" if left_line is not None and right_line is not None else (
+                "delete" if right_line is None else "insert")
+            rows.append({"kind": kind, "left": left_line or "", "right": right_line or ""})
+    return rows

@@ -1,0 +1,329 @@
+"""Editorial verbs: approve, reject (optionally asking for a revision), revoke, edit, restore.
+
+Each verb follows `tasks.services.lifecycle.task_cancel`: lock the task row, check permission and
+state (`CHECKS`, which `content.selectors.review_actions` also asks, so pages offer only what the
+verb allows), change, write the `ApprovalEvent` in the same transaction and emit a `TaskEvent`
+(kind `approval`), which is broadcast and signalled after commit. `approval_status` changes only
+here and in `publishing.services.posts`, always through the transitions table
+(`tasks.transitions.change_approval`). Two reviewers deciding at once: the second waits for the
+row lock, then finds the decision made and gets `InvalidTransition`.
+
+Revoking the approval of a published task unpublishes its post: `approval_revoked` is sent inside
+the transaction and `publishing` (which content never imports) answers it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.dispatch import Signal
+
+from content.exceptions import PermissionDenied
+from content.formatting import format_article
+from content.models import ApprovalEvent, ContentVersion, Decision, ReasonCode, VersionPhase
+from content.pipeline import brief_of, research_from
+from content.quality import score_article
+from content.selectors import current_version, research_data, reviewable_phases
+from content.services.versions import version_create
+from tasks.events import emit
+from tasks.exceptions import DomainError, InvalidTransition
+from tasks.models import ApprovalStatus, EventKind, GenerationTask, Status, TaskType
+from tasks.models.task import WORD_COUNT_MAX, WORD_COUNT_MIN
+from tasks.services.lifecycle import task_requeue_for_revision
+from tasks.transitions import change_approval
+
+REVIEW_PERMISSION = "content.review_content"
+EDIT_PERMISSION = "tasks.change_generationtask"
+FEEDBACK_MAX_LENGTH = 5000
+TITLE_MAX_LENGTH = 300
+BODY_MAX_LENGTH = 200_000
+EXCERPT_MAX_LENGTH = 1000
+
+# Sent inside the revoking transaction with `task`, `by` and `event` (the ApprovalEvent).
+approval_revoked = Signal()
+
+
+# --- the rules: each raises a DomainError when `user` may not take the action on `task` now ----
+def _check_visible(user, task) -> None:
+    if not GenerationTask.objects.visible_to(user).filter(pk=task.pk).exists():
+        raise PermissionDenied("You cannot see this task.")
+
+
+def _check_reviewer(user, task, action: str) -> None:
+    _check_visible(user, task)
+    if not user.has_perm(REVIEW_PERMISSION):
+        raise PermissionDenied(f"Only reviewers may {action}; you are not in the Reviewers group.")
+
+
+def _check_reviewable(task) -> None:
+    if task.status != Status.COMPLETED:
+        raise InvalidTransition(
+            f"Only a completed task can be reviewed; this one is {task.get_status_display().lower()}."
+        )
+    if current_version(task) is None:
+        raise InvalidTransition("This task has no finished version to review.")
+
+
+def _check_decision(user, task, action: str) -> None:
+    _check_reviewer(user, task, action)
+    if settings.PRESSROOM_FOUR_EYES and task.created_by_id is not None and task.created_by_id == user.pk:
+        raise PermissionDenied(
+            f"The four-eyes rule: you created this task, so another reviewer must {action} it."
+        )
+    _check_reviewable(task)
+    if task.approval_status != ApprovalStatus.PENDING:
+        raise InvalidTransition(
+            f"This task is already {task.get_approval_status_display().lower()}; "
+            "a new decision needs a new version (edit, restore or revision) or a revoked approval."
+        )
+
+
+def check_approve(user, task) -> None:
+    _check_decision(user, task, "approve")
+
+
+def check_reject(user, task) -> None:
+    _check_decision(user, task, "reject")
+
+
+def check_revoke_approval(user, task) -> None:
+    _check_reviewer(user, task, "revoke an approval")
+    if task.approval_status != ApprovalStatus.APPROVED:
+        raise InvalidTransition(
+            f"Only an approved task can have its approval revoked; this one is "
+            f"{task.get_approval_status_display().lower()}."
+        )
+
+
+def check_edit(user, task) -> None:
+    _check_visible(user, task)
+    if not user.has_perm(EDIT_PERMISSION):
+        raise PermissionDenied("You may not edit drafts.")
+    if task.status != Status.COMPLETED:
+        raise InvalidTransition(
+            f"Only a completed task's piece can be edited; this one is {task.get_status_display().lower()}."
+        )
+    if task.task_type != TaskType.BLOG_POST:
+        raise InvalidTransition("An image task has no text to edit.")
+    if current_version(task) is None:
+        raise InvalidTransition("This task has no finished version to edit.")
+
+
+def check_restore(user, task) -> None:
+    _check_visible(user, task)
+    if not user.has_perm(EDIT_PERMISSION):
+        raise PermissionDenied("You may not restore versions.")
+    if task.status != Status.COMPLETED:
+        raise InvalidTransition(
+            f"Versions can be restored only on a completed task; this one is {task.get_status_display().lower()}."
+        )
+    if ContentVersion.objects.filter(task_id=task.pk, phase__in=reviewable_phases(task)).count() < 2:
+        raise InvalidTransition("This task has no earlier version to restore.")
+
+
+CHECKS = {
+    "approve": check_approve,
+    "reject": check_reject,
+    "revoke_approval": check_revoke_approval,
+    "edit": check_edit,
+    "restore": check_restore,
+}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _locked(task: GenerationTask) -> GenerationTask:
+    return GenerationTask.objects.select_for_update().get(pk=task.pk)
+
+
+def _clean_text(value, *, field: str, max_length: int, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise DomainError(f"{field} must be text.", fields={field: ["Must be text."]})
+    if "\x00" in value:
+        raise DomainError(f"{field} contains a NUL character.", fields={field: ["NUL characters are not allowed."]})
+    value = value.strip()
+    if required and not value:
+        raise DomainError(f"{field.capitalize()} is required.", fields={field: ["This field is required."]})
+    if len(value) > max_length:
+        raise DomainError(
+            f"{field.capitalize()} is too long ({len(value):,} characters; at most {max_length:,}).",
+            fields={field: [f"At most {max_length:,} characters."]},
+        )
+    return value
+
+
+def _record(task, *, by, decision: str, version, message: str, feedback: str = "", reasons=(),
+            revision_requested: bool = False, target_words: int | None = None) -> ApprovalEvent:
+    event = ApprovalEvent.objects.create(
+        task=task, version=version, decision=decision, actor=by, feedback=feedback, reasons=list(reasons),
+        revision_requested=revision_requested, target_words=target_words,
+    )
+    emit(task, EventKind.APPROVAL, message=message, data={
+        "decision": decision, "version": version.number if version else None,
+        "actor": by.get_username() if by else None, "approval_status": task.approval_status,
+        "reasons": list(reasons),
+    })
+    return event
+
+
+def _set_approval(task: GenerationTask, status: str) -> None:
+    if task.approval_status != status:
+        change_approval(task, status)
+        task.save(update_fields=["approval_status", "updated_at"])
+
+
+# --- the verbs ---------------------------------------------------------------------------------
+@transaction.atomic
+def task_approve(*, task: GenerationTask, by, feedback: str = "") -> ApprovalEvent:
+    """Approve the task's current version; it may then be published."""
+    feedback = _clean_text(feedback, field="feedback", max_length=FEEDBACK_MAX_LENGTH)
+    task = _locked(task)
+    check_approve(by, task)
+    version = current_version(task)
+    _set_approval(task, ApprovalStatus.APPROVED)
+    return _record(task, by=by, decision=Decision.APPROVED, version=version, feedback=feedback,
+                   message=f"Version {version.number} approved by {by}.")
+
+
+def clean_reasons(reasons) -> list[str]:
+    if not isinstance(reasons, (list, tuple)) or not reasons:
+        raise DomainError("Give at least one reason for the rejection.",
+                          fields={"reasons": [f"Choose one or more of: {', '.join(ReasonCode.values)}."]})
+    unknown = [str(reason)[:40] for reason in reasons if reason not in ReasonCode.values]
+    if unknown:
+        raise DomainError(f"Unknown reason: {', '.join(unknown)}.",
+                          fields={"reasons": [f"Choose from: {', '.join(ReasonCode.values)}."]})
+    return list(dict.fromkeys(reasons))
+
+
+@transaction.atomic
+def task_reject(*, task: GenerationTask, by, feedback: str, reasons, revise: bool = False,
+                target_words: int | None = None) -> ApprovalEvent:
+    """Reject the current version with feedback and reasons; with `revise`, the task runs again
+    (draft → qa → format) with the feedback as the writer's instructions, and the new version
+    awaits review."""
+    feedback = _clean_text(feedback, field="feedback", max_length=FEEDBACK_MAX_LENGTH, required=True)
+    reasons = clean_reasons(reasons)
+    if target_words is not None:
+        if isinstance(target_words, bool) or not isinstance(target_words, int) or not (
+                WORD_COUNT_MIN <= target_words <= WORD_COUNT_MAX):
+            raise DomainError(f"Target words must be a whole number from {WORD_COUNT_MIN} to {WORD_COUNT_MAX:,}.",
+                              fields={"target_words": [f"{WORD_COUNT_MIN}–{WORD_COUNT_MAX:,}."]})
+        if not revise:
+            raise DomainError("Target words apply only to a revision request.",
+                              fields={"target_words": ["Request a revision to set a target."]})
+    task = _locked(task)
+    check_reject(by, task)
+    if revise and task.task_type != TaskType.BLOG_POST:
+        raise InvalidTransition("Only a blog post can be revised by the writer; reject it without a revision.")
+    version = current_version(task)
+    _set_approval(task, ApprovalStatus.REJECTED)
+    what = "rejected, revision requested" if revise else "rejected"
+    event = _record(task, by=by, decision=Decision.REJECTED, version=version, feedback=feedback, reasons=reasons,
+                    revision_requested=revise, target_words=target_words,
+                    message=f"Version {version.number} {what} by {by}: {', '.join(reasons)}.")
+    if revise:
+        # The next version needs a decision of its own: pending again, while the writer works.
+        _set_approval(task, ApprovalStatus.PENDING)
+        task_requeue_for_revision(task=task, by=by)
+    return event
+
+
+@transaction.atomic
+def task_revoke_approval(*, task: GenerationTask, by, feedback: str = "") -> ApprovalEvent:
+    """Withdraw an approval; a published (or scheduled) post of the task is unpublished."""
+    feedback = _clean_text(feedback, field="feedback", max_length=FEEDBACK_MAX_LENGTH)
+    task = _locked(task)
+    check_revoke_approval(by, task)
+    version = current_version(task)
+    _set_approval(task, ApprovalStatus.PENDING)
+    event = _record(task, by=by, decision=Decision.APPROVAL_REVOKED, version=version, feedback=feedback,
+                    message=f"Approval of version {version.number} revoked by {by}.")
+    approval_revoked.send(sender=GenerationTask, task=task, by=by, event=event)
+    return event
+
+
+def _without_title(markdown: str) -> str:
+    lines = markdown.strip().splitlines()
+    return "\n".join(lines[1:]).strip() if lines and lines[0].startswith("# ") else markdown.strip()
+
+
+def _version_from_text(task, *, by, phase: str, title: str, body: str, excerpt: str, base: ContentVersion):
+    """A whole new version from a person's text: formatted as the format stage does, scored by
+    the QA rubric (never rewritten), keeping the base version's featured image."""
+    research = research_from(research_data(task))
+    formatted = format_article(f"# {title}\n\n{_without_title(body)}", fallback_title=title,
+                               sources=list(research.sources))
+    report = score_article(formatted.body, brief_of(task), research)
+    cited = {entry["number"] for entry in (base.sources or [])} | {
+        s.number for s in research.sources if f"[{s.number}]" in formatted.body}
+    sources = [s for s in (research_data(task).get("sources") or []) if s["number"] in cited
+               and f"[{s['number']}]" in formatted.body]
+    return version_create(
+        task=task, phase=phase, title=formatted.title, body=formatted.body, body_html=formatted.body_html,
+        excerpt=excerpt or formatted.excerpt, seo=formatted.seo(), sources=sources,
+        word_count=formatted.word_count, copy_image_from=base, created_by=by,
+        quality_score=report.score, quality_report=report.as_dict() | {"scored": "as edited; not rewritten"},
+    )
+
+
+@transaction.atomic
+def task_edit_draft(*, task: GenerationTask, by, title: str | None = None, body: str | None = None,
+                    excerpt: str | None = None, base_version: int | None = None) -> ContentVersion:
+    """A person's change of title, body or excerpt becomes a new version (phase `edit`), scored by
+    the QA rubric without rewriting; the approval returns to pending."""
+    task = _locked(task)
+    check_edit(by, task)
+    base = current_version(task)
+    if base_version is not None and base_version != base.number:
+        raise InvalidTransition(
+            f"This piece changed while you were editing: you started from version {base_version}, "
+            f"the current one is version {base.number}. Reload and edit again."
+        )
+    new_title = _clean_text(base.title if title is None else title, field="title", max_length=TITLE_MAX_LENGTH,
+                            required=True)
+    new_body = _clean_text(base.body if body is None else body, field="body", max_length=BODY_MAX_LENGTH,
+                           required=True)
+    new_excerpt = _clean_text(base.excerpt if excerpt is None else excerpt, field="excerpt",
+                              max_length=EXCERPT_MAX_LENGTH)
+    if (new_title, _without_title(new_body), new_excerpt) == (base.title, _without_title(base.body), base.excerpt):
+        raise DomainError("Nothing changed: the title, body and excerpt are those of the current version.")
+    keep_excerpt = new_excerpt if excerpt is not None and new_excerpt != base.excerpt else ""
+    version = _version_from_text(task, by=by, phase=VersionPhase.EDIT, title=new_title, body=new_body,
+                                 excerpt=keep_excerpt, base=base)
+    _set_approval(task, ApprovalStatus.PENDING)
+    _record(task, by=by, decision=Decision.EDITED, version=version,
+            message=f"Version {version.number} written by {by} (edit of version {base.number}); "
+                    f"quality score {version.quality_score}.")
+    return version
+
+
+@transaction.atomic
+def task_restore_version(*, task: GenerationTask, by, number) -> ContentVersion:
+    """A new version copying version `number` (phase `restore`); the approval returns to pending."""
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise DomainError("The version number must be a positive whole number.", fields={"number": ["Invalid."]})
+    task = _locked(task)
+    check_restore(by, task)
+    source = ContentVersion.objects.filter(task_id=task.pk, number=number).first()
+    if source is None:
+        raise DomainError(f"This task has no version {number}.", fields={"number": ["No such version."]})
+    if source.phase not in reviewable_phases(task):
+        raise InvalidTransition(
+            f"Version {number} is a {source.get_phase_display().lower()} step, not a whole piece; "
+            "restore a formatted, edited or restored version."
+        )
+    current = current_version(task)
+    if current is not None and current.number == number:
+        raise InvalidTransition(f"Version {number} is already the current version.")
+    version = version_create(
+        task=task, phase=VersionPhase.RESTORE, title=source.title, body=source.body, body_html=source.body_html,
+        excerpt=source.excerpt, seo=source.seo, sources=source.sources, word_count=source.word_count,
+        copy_image_from=source, created_by=by, quality_score=source.quality_score,
+        quality_report=source.quality_report, model_key=source.model_key,
+    )
+    _set_approval(task, ApprovalStatus.PENDING)
+    _record(task, by=by, decision=Decision.RESTORED, version=version,
+            message=f"Version {number} restored by {by} as version {version.number}.")
+    return version

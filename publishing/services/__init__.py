@@ -1,0 +1,1 @@
+"""Services of `publishing`: the publishing verbs (`publishing.services.posts`)."""

@@ -1,0 +1,335 @@
+"""Publishing verbs: publish (now or scheduled), republish, unpublish, and hand-written posts.
+
+A post made from a task is a copy of an approved version: `task_publish` creates it the first
+time and updates it in place afterwards (same post, same slug, same URL), so it changes only here.
+Each verb locks the task row (and the post row), checks permission and state, writes the
+`ApprovalEvent` (published, scheduled, unpublished) in the same transaction and emits a
+`publication` event, signalled after commit.
+
+Scheduling: a post whose `published_at` is in the future is invisible until then (every public
+read filters `published_at <= now`), so it appears at the scheduled time whatever runs or
+restarts. Its going live is *recorded* once (audit row, event, signal) by
+`record_due_publications`, run by a one-off django-q2 schedule at the time and by a sweep every
+minute; the post's row lock and `live_recorded_at` make sure that happens exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from content.exceptions import PermissionDenied
+from content.models import ApprovalEvent, ContentVersion, Decision
+from content.selectors import approved_version
+from content.services.review import approval_revoked
+from publishing.models import Category, Post, PostChange, PostChangeKind, Tag
+from tasks.events import emit
+from tasks.exceptions import DomainError, InvalidTransition
+from tasks.models import ApprovalStatus, EventKind, GenerationTask, Status, TaskType
+
+logger = logging.getLogger(__name__)
+
+PUBLISH_PERMISSION = "publishing.publish_post"
+RECORD_DUE_JOB = "publishing.jobs.record_due_publications"
+SLUG_MAX = 200
+
+
+# --- the rules (also asked by `publishing.selectors.publish_actions`) ------------------------
+def _check_publisher(user, task) -> None:
+    if not GenerationTask.objects.visible_to(user).filter(pk=task.pk).exists():
+        raise PermissionDenied("You cannot see this task.")
+    if not user.has_perm(PUBLISH_PERMISSION):
+        raise PermissionDenied("Only holders of the publish permission (Reviewers) may publish or unpublish.")
+
+
+def check_publish(user, task) -> None:
+    """Publishing (or republishing) the approved version now or at a later time is allowed."""
+    _check_publisher(user, task)
+    if task.task_type != TaskType.BLOG_POST:
+        raise InvalidTransition("Only a blog post can be published; an image task has no article.")
+    if task.status != Status.COMPLETED:
+        raise InvalidTransition(f"Only a completed task can be published; this one is {task.get_status_display().lower()}.")
+    if task.approval_status != ApprovalStatus.APPROVED:
+        raise InvalidTransition(
+            f"Only an approved version can be published; this task is {task.get_approval_status_display().lower()}."
+        )
+    version = approved_version(task)
+    if version is None:
+        raise InvalidTransition("This task's approval names no version to publish.")
+    post = Post.objects.filter(task_id=task.pk).first()
+    if post is not None and post.version_id == version.pk and post.is_public:
+        raise InvalidTransition(f"Version {version.number} is already published.")
+
+
+def check_unpublish(user, task) -> None:
+    _check_publisher(user, task)
+    post = Post.objects.filter(task_id=task.pk).first()
+    if post is None or post.published_at is None:
+        raise InvalidTransition("This task has no published or scheduled post.")
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _locked_task(task) -> GenerationTask:
+    return GenerationTask.objects.select_for_update().get(pk=task.pk)
+
+
+def _unique_slug(base: str, *, exclude=None) -> str:
+    base = (slugify(base)[: SLUG_MAX - 8].strip("-")) or "post"
+    slug, n = base, 2
+    taken = Post.objects.exclude(pk=exclude.pk) if exclude is not None else Post.objects.all()
+    while taken.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _category(name: str) -> Category | None:
+    name = " ".join(name.split())[:100]
+    if not name:
+        return None
+    found = Category.objects.filter(name__iexact=name).first()
+    if found:
+        return found
+    return Category.objects.create(name=name, slug=_free_slug(Category, name, 100))
+
+
+def _tags(names) -> list[Tag]:
+    tags = []
+    for raw in names or ():
+        name = " ".join(str(raw).split())[:50]
+        if not name:
+            continue
+        tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(
+            name=name, slug=_free_slug(Tag, name, 50))
+        if tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def _free_slug(model, name: str, limit: int) -> str:
+    base = slugify(name)[: limit - 4].strip("-") or "item"
+    slug, n = base, 2
+    while model.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _copy_file(field_file, name: str) -> ContentFile | None:
+    if not field_file:
+        return None
+    try:
+        with field_file.open("rb") as handle:
+            return ContentFile(handle.read(), name=name)
+    except OSError:
+        logger.warning("Image %s of a published version is missing; the post has none.", field_file.name)
+        return None
+
+
+def _fill_from_version(post: Post, version: ContentVersion, task: GenerationTask) -> None:
+    """Copy the version into the post: text, sanitized HTML, SEO, sources, image, taxonomy."""
+    post.title = version.title[:300]
+    post.body = version.body
+    post.excerpt = version.excerpt
+    post.seo = dict(version.seo or {})
+    post.sources = [source for source in (version.sources or []) if source.get("kind") != "pasted"]
+    post.version = version
+    post.task = task
+    post.image_alt = version.image_alt or version.title[:300]
+    post.image_credit, post.image_credit_url = version.image_credit, version.image_credit_url
+    extension = (version.image.name.rsplit(".", 1)[-1] if version.image else "png")[:5]
+    stem = post.slug or "post"
+    image = _copy_file(version.image, f"{stem}-v{version.number}.{extension}")
+    thumbnail = _copy_file(version.thumbnail, f"{stem}-v{version.number}-thumb.{extension}")
+    post.featured_image = image or ""
+    post.thumbnail = thumbnail or ""
+    post.category = _category(task.category)
+
+
+def _record(task, *, by, decision: str, version, post: Post, message: str, feedback: str = "") -> ApprovalEvent:
+    event = ApprovalEvent.objects.create(task=task, version=version, decision=decision, actor=by, feedback=feedback)
+    emit(task, EventKind.PUBLICATION, message=message, data={
+        "decision": decision, "version": version.number if version else None,
+        "actor": by.get_username() if by else None, "post": str(post.pk), "slug": post.slug,
+        "published_at": post.published_at.isoformat() if post.published_at else None,
+    })
+    return event
+
+
+def _clean_time(at) -> datetime | None:
+    if at is None:
+        return None
+    if not isinstance(at, datetime):
+        raise DomainError("The publication time must be a date and time.", fields={"at": ["A date and time."]})
+    if timezone.is_naive(at):
+        raise DomainError("Give the publication time with its time zone.", fields={"at": ["Include a time zone."]})
+    if not (2000 <= at.year <= 9999):
+        raise DomainError("The publication time is out of range.", fields={"at": ["Out of range."]})
+    return at
+
+
+def _schedule_record(at: datetime) -> None:
+    """A one-off django-q2 schedule at `at` that records due publications (after commit)."""
+
+    def create():
+        from django_q.models import Schedule
+
+        try:
+            Schedule.objects.create(func=RECORD_DUE_JOB, schedule_type=Schedule.ONCE, repeats=-1, next_run=at,
+                                    name=f"publish-{at.isoformat()}-{timezone.now().timestamp()}"[:100])
+        except Exception:  # the minute sweep records it anyway
+            logger.warning("Could not schedule the go-live record for %s", at, exc_info=True)
+
+    transaction.on_commit(create)
+
+
+# --- the verbs -----------------------------------------------------------------------------------
+@transaction.atomic
+def task_publish(*, task: GenerationTask, by, at: datetime | None = None) -> Post:
+    """Publish the approved version now, or at `at` when that is in the future. A task that was
+    published before keeps its post (and URL): the post is updated in place."""
+    at = _clean_time(at)
+    task = _locked_task(task)
+    check_publish(by, task)
+    version = approved_version(task)
+    now = timezone.now()
+    scheduled = at is not None and at > now
+    post = Post.objects.select_for_update().filter(task_id=task.pk).first()
+    republish = post is not None
+    if post is None:
+        post = Post(slug=_unique_slug((version.seo or {}).get("slug") or version.title))
+    _fill_from_version(post, version, task)
+    post.published_at = at if scheduled else now
+    post.live_recorded_at = None if scheduled else now
+    post.save()
+    post.tags.set(_tags(task.tags))
+    if scheduled:
+        _schedule_record(at)
+        _record(task, by=by, decision=Decision.SCHEDULED, version=version, post=post,
+                message=f"Version {version.number} scheduled by {by} for {at:%Y-%m-%d %H:%M %Z}.")
+        return post
+    verb = "republished" if republish else "published"
+    _record(task, by=by, decision=Decision.PUBLISHED, version=version, post=post,
+            message=f"Version {version.number} {verb} by {by} at /posts/{post.slug}/.")
+    return post
+
+
+@transaction.atomic
+def task_unpublish(*, task: GenerationTask, by, reason: str = "") -> Post:
+    """Take the task's post off the blog (or cancel its scheduled publication); the post and its
+    slug stay, to be published again later."""
+    task = _locked_task(task)
+    check_unpublish(by, task)
+    return _unpublish(task, by=by, feedback=reason, why="")
+
+
+def _unpublish(task, *, by, feedback: str, why: str) -> Post:
+    post = Post.objects.select_for_update().get(task_id=task.pk)
+    was = "scheduled post" if post.is_scheduled else "post"
+    post.published_at = None
+    post.live_recorded_at = None
+    post.save(update_fields=["published_at", "live_recorded_at", "updated_at"])
+    _record(task, by=by, decision=Decision.UNPUBLISHED, version=post.version, post=post, feedback=feedback,
+            message=f"The {was} /posts/{post.slug}/ was unpublished by {by}{why}.")
+    return post
+
+
+def unpublish_after_revoked_approval(sender, *, task, by, event, **kwargs) -> None:
+    """`approval_revoked` receiver: a revoked approval takes the task's post off the blog."""
+    post = Post.objects.filter(task_id=task.pk, published_at__isnull=False).first()
+    if post is not None:
+        _unpublish(task, by=by, feedback=event.feedback, why=" (approval revoked)")
+
+
+approval_revoked.connect(unpublish_after_revoked_approval, dispatch_uid="publishing.unpublish_after_revoked")
+
+
+def record_due_publications() -> int:
+    """Record the going live of every scheduled post whose time has come, exactly once each.
+
+    Returns how many were recorded. Safe to run at any time, from any number of workers at once.
+    """
+    recorded = 0
+    due = list(
+        Post.objects.filter(published_at__lte=timezone.now(), live_recorded_at__isnull=True)
+        .values_list("pk", flat=True)[:500]
+    )
+    for post_id in due:
+        with transaction.atomic():
+            post = (Post.objects.select_for_update(skip_locked=True)
+                    .filter(pk=post_id, published_at__lte=timezone.now(), live_recorded_at__isnull=True).first())
+            if post is None:
+                continue
+            post.live_recorded_at = timezone.now()
+            post.save(update_fields=["live_recorded_at", "updated_at"])
+            if post.task_id is not None:
+                task = GenerationTask.objects.select_for_update().get(pk=post.task_id)
+                scheduling = (ApprovalEvent.objects.filter(task_id=task.pk, decision=Decision.SCHEDULED)
+                              .select_related("actor").order_by("-created_at").first())
+                _record(task, by=scheduling.actor if scheduling else None, decision=Decision.PUBLISHED,
+                        version=post.version, post=post,
+                        feedback="Went live as scheduled.",
+                        message=f"Scheduled post /posts/{post.slug}/ went live "
+                                f"({post.published_at:%Y-%m-%d %H:%M %Z}).")
+            else:
+                PostChange.objects.create(post=post, post_title=post.title, kind=PostChangeKind.PUBLISHED,
+                                          fields=["published_at"], published_at=post.published_at)
+            recorded += 1
+    return recorded
+
+
+# --- hand-written posts (no task) ------------------------------------------------------------
+PUBLICATION_FIELDS = {"published_at"}
+
+
+def check_post_change(user, post: Post, *, changed: set[str], was_public: bool, adding: bool) -> None:
+    """A post made from a task changes only through the verbs above; publishing a hand-written
+    post, or changing one that is public, needs the publish permission."""
+    if post.task_id is not None and not adding:
+        raise InvalidTransition(
+            "This post was made from a generation task: it changes only through review and publishing "
+            "(edit the task's draft, approve it, then republish)."
+        )
+    if (changed & PUBLICATION_FIELDS or was_public) and changed and not user.has_perm(PUBLISH_PERMISSION):
+        raise PermissionDenied(
+            "Only holders of the publish permission may publish a post or change one that is public."
+        )
+
+
+@transaction.atomic
+def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool, was_public: bool) -> Post:
+    """Save a hand-written post a person changed, and record the change."""
+    if post.task_id is not None and adding:
+        raise InvalidTransition("Posts of generation tasks are created by publishing the task.")
+    check_post_change(by, post, changed=set(changed), was_public=was_public, adding=adding)
+    if not adding:
+        Post.objects.select_for_update().filter(pk=post.pk).first()
+    if "published_at" in changed:
+        post.live_recorded_at = timezone.now() if post.is_public else None
+    post.save()
+    if adding:
+        kind = PostChangeKind.CREATED
+    elif "published_at" in changed:
+        kind = (PostChangeKind.UNPUBLISHED if post.published_at is None
+                else PostChangeKind.SCHEDULED if post.is_scheduled else PostChangeKind.PUBLISHED)
+    else:
+        kind = PostChangeKind.EDITED
+    PostChange.objects.create(post=post, post_title=post.title, kind=kind, fields=sorted(changed),
+                              published_at=post.published_at, actor=by)
+    if post.is_scheduled:
+        _schedule_record(post.published_at)
+    return post
+
+
+@transaction.atomic
+def post_delete_by_person(*, post: Post, by) -> None:
+    if post.task_id is not None:
+        raise InvalidTransition("A post made from a generation task is unpublished, not deleted.")
+    if post.is_public and not by.has_perm(PUBLISH_PERMISSION):
+        raise PermissionDenied("Only holders of the publish permission may delete a public post.")
+    PostChange.objects.create(post=post, post_title=post.title, kind=PostChangeKind.DELETED, fields=[],
+                              published_at=post.published_at, actor=by)
+    post.delete()
