@@ -14,7 +14,10 @@ Eight checks, each worth a fixed number of points (they add up to 100):
 | citations | 5 | every `[n]` resolves to a research source (and none is cited without sources) |
 
 A draft passes when its score reaches the threshold (default 70) and its word count is inside the
-tolerance. Otherwise the findings become a `Revision` for the writer.
+tolerance. Otherwise `revision_for` turns the checks into a `Revision` for the writer: each check
+records what it measured in `details` (the sections found, the placeholders, the dangling
+citations, how the keyword is used), and the revision is built from those, never from the
+findings' wording. The findings travel along as text for people and chat prompts.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-from content.providers.base import Brief, Research, Revision
+from content.providers.base import Brief, KeywordChange, Research, Revision
 from content.textstats import (
     STOPWORDS,
     average_sentence_length,
@@ -50,7 +53,8 @@ class Check:
     name: str
     points: float
     max_points: int
-    findings: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)  # what to fix, in words, for people and chat prompts
+    details: dict = field(default_factory=dict)  # what the check measured, for revisions and display
 
 
 @dataclass
@@ -76,7 +80,7 @@ class QualityReport:
         return data
 
 
-def _structure(article: str) -> tuple[float, list[str], dict]:
+def structure_check(article: str) -> tuple[float, list[str], dict]:
     lines = [line.strip() for line in article.splitlines()]
     title = next((line for line in lines if line), "")
     headings = [line[3:].strip() for line in lines if line.startswith("## ")]
@@ -101,7 +105,10 @@ def _structure(article: str) -> tuple[float, list[str], dict]:
     if not has_conclusion:
         findings.append("End with a `## Conclusion` section.")
         points -= 5
-    return max(0.0, points), findings, {"sections": body_sections, "has_conclusion": has_conclusion}
+    return max(0.0, points), findings, {
+        "sections": body_sections, "has_title": title.startswith("# "), "has_introduction": has_intro,
+        "has_conclusion": has_conclusion,
+    }
 
 
 def _readability_band(brief: Brief) -> tuple[float, float]:
@@ -125,13 +132,14 @@ def score_article(article: str, brief: Brief, research: Research, *, critique: s
         )
     checks.append(wc)
 
-    points, findings, structure = _structure(article)
-    checks.append(Check("structure", points, 20, findings))
+    points, findings, structure = structure_check(article)
+    checks.append(Check("structure", points, 20, findings, structure))
 
     ease = flesch_reading_ease(article)
     band_low, band_high = _readability_band(brief)
     off = max(0.0, band_low - ease, ease - band_high)
-    readability = Check("readability", round(15 * max(0.0, 1 - off / 30), 1), 15)
+    readability = Check("readability", round(15 * max(0.0, 1 - off / 30), 1), 15,
+                        details={"ease": round(ease, 1), "band": [band_low, band_high]})
     if off:
         hint = "Use shorter sentences and plainer words" if ease < band_low else "Use richer, more precise language"
         readability.findings.append(f"{hint}: reading ease is {ease:.0f}, the audience wants {band_low:.0f}–{band_high:.0f}.")
@@ -139,24 +147,30 @@ def score_article(article: str, brief: Brief, research: Research, *, critique: s
 
     all_words = [w.lower() for w in words(article)]
     density = None
-    keyword = Check("keyword", 10, 10)
+    keyword = Check("keyword", 10, 10,
+                    details={"missing": False, "not_in_opening": False, "stuffed": False, "sparse": False})
     if brief.primary_keyword:
         phrase = brief.primary_keyword.lower()
         occurrences = len(re.findall(rf"(?<!\w){re.escape(phrase)}(?!\w)", article.lower()))
         density = 100 * occurrences * max(1, len(phrase.split())) / max(1, len(all_words))
         opening = "\n".join(article.splitlines()[:6]).lower()
+        keyword.details["occurrences"] = occurrences
         if occurrences == 0:
             keyword.points = 0
+            keyword.details["missing"] = True
             keyword.findings.append(f"Use the primary keyword “{brief.primary_keyword}” in the article.")
         else:
             if phrase not in opening:
                 keyword.points -= 3
+                keyword.details["not_in_opening"] = True
                 keyword.findings.append(f"Mention “{brief.primary_keyword}” in the title or the introduction.")
             if density > 2.5:
                 keyword.points -= 5
+                keyword.details["stuffed"] = True
                 keyword.findings.append(f"The keyword is stuffed ({density:.1f}% of words); keep it under 2.5%.")
             elif density < 0.5 and len(all_words) > 400:
                 keyword.points -= 2
+                keyword.details["sparse"] = True
                 keyword.findings.append(f"Use “{brief.primary_keyword}” a little more ({density:.2f}% of words).")
     checks.append(keyword)
 
@@ -165,7 +179,7 @@ def score_article(article: str, brief: Brief, research: Research, *, critique: s
     trigrams = Counter(zip(all_words, all_words[1:], all_words[2:]))
     allowed = trigram_limit(len(all_words))
     overused = [" ".join(t) for t, n in trigrams.most_common(5) if n > allowed and not set(t) <= STOPWORDS]
-    repetition = Check("repetition", 10, 10)
+    repetition = Check("repetition", 10, 10, details={"repeated_sentences": repeated, "overused_phrases": overused})
     if repeated:
         repetition.points -= min(6, 2 * len(repeated))
         repetition.findings.append(f"Remove {len(repeated)} repeated sentence(s), e.g. “{repeated[0][:80]}”.")
@@ -176,7 +190,8 @@ def score_article(article: str, brief: Brief, research: Research, *, critique: s
 
     average = average_sentence_length(article)
     long_sentences = [s for s in sentence_list if len(s.split()) > 45]
-    length = Check("sentence_length", 10, 10)
+    length = Check("sentence_length", 10, 10,
+                   details={"average": round(average, 1), "long_sentences": len(long_sentences)})
     if not 12 <= average <= 24:
         length.points -= 5
         length.findings.append(f"Average sentence length is {average:.0f} words; aim for 12–24.")
@@ -187,12 +202,13 @@ def score_article(article: str, brief: Brief, research: Research, *, critique: s
 
     placeholders = sorted({m.group(0) for m in PLACEHOLDER.finditer(article)})
     checks.append(Check("placeholders", 0 if placeholders else 5, 5,
-                        [f"Remove leftover placeholders: {', '.join(placeholders)}."] if placeholders else []))
+                        [f"Remove leftover placeholders: {', '.join(placeholders)}."] if placeholders else [],
+                        {"found": placeholders}))
 
     numbers = {source.number for source in research.sources}
     cited = {int(n) for n in CITATION.findall(article)}
     dangling = sorted(cited - numbers)
-    citations = Check("citations", 5 if not dangling else 0, 5)
+    citations = Check("citations", 5 if not dangling else 0, 5, details={"dangling": dangling})
     if dangling:
         citations.findings.append(
             "Remove or fix citations that match no source: " + ", ".join(f"[{n}]" for n in dangling) + "."
@@ -212,27 +228,46 @@ def passes(report: QualityReport, threshold: int) -> bool:
 
 
 def revision_for(report: QualityReport, brief: Brief, article: str) -> Revision:
-    """Turn a report's findings into concrete instructions for the writer."""
-    target = None if report.within_tolerance else brief.word_count
-    _, _, structure = _structure(article)
-    add_sections: tuple[str, ...] = ()
-    missing = 3 - len(structure["sections"])
-    if missing > 0:
-        add_sections = tuple(f"{brief.topic.strip().rstrip('.?!')}: {angle}" for angle in _EXTRA_ANGLES[:missing])
-    placeholders = tuple(sorted({m.group(0) for m in PLACEHOLDER.finditer(article)}))
+    """What the writer must change for the draft to pass, read from what the checks measured."""
+    checks = {check.name: check for check in report.checks}
+    keyword = checks["keyword"].details
+    keyword_change = None
+    if keyword["stuffed"]:
+        keyword_change = KeywordChange.REDUCE
+    elif keyword["missing"] or keyword["not_in_opening"] or keyword["sparse"]:
+        keyword_change = KeywordChange.PLACE
+    dangling = tuple(f"[{number}]" for number in checks["citations"].details["dangling"])
+    critique = (f"Editor's critique: {report.critique}",) if report.critique else ()
     return Revision(
-        instructions=tuple(report.findings) + ((f"Editor's critique: {report.critique}",) if report.critique else ()),
-        target_words=target,
-        add_sections=add_sections,
-        remove_phrases=placeholders + tuple(sorted(_dangling(report))),
+        target_words=None if report.within_tolerance else brief.word_count,
+        add_sections=missing_sections(brief, checks["structure"].details),
+        remove_phrases=tuple(checks["placeholders"].details["found"]) + dangling,
+        keyword=keyword_change,
+        # The readability band is the audience's; naming them is how the writer turns to them.
+        mention_audience=bool(checks["readability"].findings) and _names_no_audience(brief, article),
+        findings=tuple(report.findings) + critique,
+        source="qa",
     )
 
 
-def _dangling(report: QualityReport) -> set[str]:
-    for check in report.checks:
-        if check.name == "citations" and check.findings:
-            return set(re.findall(r"\[\d+\]", check.findings[0]))
-    return set()
+def _names_no_audience(brief: Brief, article: str) -> bool:
+    audience = " ".join(brief.target_audience.split()).rstrip(".").lower()
+    return bool(audience) and audience not in " ".join(article.split()).lower()
 
 
-_EXTRA_ANGLES = ("common questions", "practical steps", "what to watch next")
+def missing_sections(brief: Brief, structure: dict, *, at_least: int = 0) -> tuple[str, ...]:
+    """Headings of the sections an article lacks: body sections up to three (and at least
+    `at_least` new ones), then a conclusion if it has none. `structure` is the structure check's
+    details."""
+    present = {heading.lower() for heading in structure["sections"]}
+    subject = brief.topic.strip().rstrip(".?!")
+    candidates = [f"{subject}: {angle}" for angle in EXTRA_ANGLES]
+    fresh = [heading for heading in candidates if heading.lower() not in present]
+    wanted = max(at_least, 3 - len(structure["sections"]))
+    headings = tuple(fresh[:wanted])
+    return headings + (() if structure["has_conclusion"] else ("Conclusion",))
+
+
+# Angles for sections a writer is asked to add, in order of preference.
+EXTRA_ANGLES = ("common questions", "practical steps", "what to watch next", "common mistakes",
+                "costs and trade-offs", "how to get started")

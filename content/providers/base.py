@@ -12,6 +12,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from tasks.exceptions import PermanentError
 
@@ -89,14 +90,75 @@ class OutlineResult:
     usage: Usage = field(default_factory=Usage)
 
 
-@dataclass(frozen=True)
-class Revision:
-    """What the QA loop asks the writer to change, concretely."""
+# The reasons a reviewer may give for rejecting a version, each with its plain meaning (shown to
+# chat models next to the code, and to people wherever reasons are listed).
+REVIEW_REASONS: dict[str, str] = {
+    "factual_error": "a claim is wrong or not backed by the sources",
+    "off_topic": "the piece strays from the topic it was asked to cover",
+    "tone": "the tone does not fit the brief",
+    "length": "the piece is too long or too short",
+    "structure": "sections are missing or the piece is badly organised",
+    "quality": "the writing is weak: vague, repetitive or hard to read",
+    "sources": "claims are not backed by citations of the research sources",
+    "other": "see the reviewer's words",
+}
+REVISION_SOURCES = ("qa", "review")
 
-    instructions: tuple[str, ...]  # human-readable findings, e.g. "Expand to 1,150–1,250 words."
-    target_words: int | None = None  # expand/shorten towards this count
-    add_sections: tuple[str, ...] = ()  # headings of sections to add
-    remove_phrases: tuple[str, ...] = ()  # placeholders or repeated phrases to remove
+
+class KeywordChange(StrEnum):
+    """How the writer should change its use of the brief's primary keyword."""
+
+    PLACE = "place"  # put it in the title or introduction, a heading and the conclusion, up to the planned density
+    REDUCE = "reduce"  # place it as above, and cut sentences that carry it until the density is under the maximum
+
+
+@dataclass(frozen=True, kw_only=True)
+class Revision:
+    """What a writer is asked to change, as data it can act on.
+
+    Two producers fill it: the QA loop (`content.quality.revision_for`, source "qa") from the
+    rubric's checks, and a reviewer's rejection (`content.revisions.review_revision`, source
+    "review") from reason codes. Writers act on the structured fields only; `findings` and
+    `feedback` are prose for people and for chat prompts, and no writer parses them.
+
+    - `target_words`: bring the article to about this many words; None keeps the length (the
+      writer still returns to the brief's range if its other changes pushed the article out).
+    - `add_sections`: headings of sections to write before the conclusion (a conclusion heading
+      adds the missing conclusion).
+    - `remove_phrases`: exact text to cut out (placeholders, dangling `[n]` citations, repeats).
+    - `keyword`: how to change the use of the brief's primary keyword; None leaves it as it is.
+    - `mention_audience`: name the brief's target audience in the introduction if it is not named.
+    - `cite_sources`: cite the research sources the article does not cite yet.
+    - `stay_on_topic`: keep every section on the brief's topic and cut digressions.
+    - `follow_tone`: write in the brief's tone throughout.
+    - `findings`: the QA rubric's findings and the editor's critique, as sentences for display
+      and for chat prompts.
+    - `reasons`: the reviewer's reason codes, keys of `REVIEW_REASONS`, in the reviewer's order.
+    - `feedback`: the reviewer's own words: an instruction, never text for the article.
+    - `source`: who asked, "qa" or "review".
+    """
+
+    target_words: int | None = None
+    add_sections: tuple[str, ...] = ()
+    remove_phrases: tuple[str, ...] = ()
+    keyword: KeywordChange | None = None
+    mention_audience: bool = False
+    cite_sources: bool = False
+    stay_on_topic: bool = False
+    follow_tone: bool = False
+    findings: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    feedback: str = ""
+    source: str = "qa"
+
+    def __post_init__(self) -> None:
+        unknown = [reason for reason in self.reasons if reason not in REVIEW_REASONS]
+        if unknown:
+            raise ValueError(f"Unknown review reasons: {', '.join(unknown)}; known: {', '.join(REVIEW_REASONS)}.")
+        if self.source not in REVISION_SOURCES:
+            raise ValueError(f"A revision comes from one of {', '.join(REVISION_SOURCES)}, not {self.source!r}.")
+        if self.target_words is not None and self.target_words <= 0:
+            raise ValueError(f"A revision's target length must be positive, not {self.target_words}.")
 
 
 class TextModel(ABC):

@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 import re
 from abc import abstractmethod
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import httpx
 
 from content.providers import http
 from content.providers.base import (
+    REVIEW_REASONS,
     Brief,
+    KeywordChange,
     Outline,
     OutlineResult,
     Research,
@@ -51,6 +54,7 @@ _FENCE = re.compile(r"^```[\w-]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
 _FENCED_ARTICLE = re.compile(r"^```[\w-]*[ \t]*\n(#[ \t].*)\n```[ \t]*$", re.DOTALL | re.MULTILINE)
 _LIST_ITEM = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+(.+?)\s*$")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)(?:\s+#+)?\s*$")
+_CITATION = re.compile(r"\[(\d+)\]")
 _FRAME_HEADINGS = re.compile(r"(?:introduction|intro|conclusions?|in conclusion|summary|final thoughts)", re.IGNORECASE)
 
 
@@ -284,23 +288,61 @@ def write_prompt(brief: Brief, research: Research, outline: Outline) -> str:
 
 
 def revise_prompt(brief: Brief, research: Research, article: str, revision: Revision) -> str:
-    changes = [f"- {instruction}" for instruction in revision.instructions]
-    if revision.target_words:
-        changes.append(f"- Bring the length to about {revision.target_words} words.")
-    changes += [f"- Add a section headed \"## {heading}\" before the conclusion." for heading in revision.add_sections]
-    changes += [
-        f"- Remove every occurrence of \"{phrase}\", rewriting the sentence." for phrase in revision.remove_phrases
-    ]
-    return "\n\n".join([
-        "Revise the article below.",
-        "\n".join(_brief_lines(brief)),
-        "Changes to make:\n" + ("\n".join(changes) or "- Tighten the prose; keep the content."),
+    """The revision as prompt text: the reviewer's reasons and words (quoted, as theirs), the
+    concrete changes, and the QA rubric's findings."""
+    blocks = ["Revise the article below.", "\n".join(_brief_lines(brief))]
+    if revision.source == "review":
+        review = ["A human reviewer rejected this version and asked for a revision."]
+        if revision.reasons:
+            review.append("Reasons given:")
+            review += [f"- {reason}: {REVIEW_REASONS[reason]}" for reason in revision.reasons]
+        if revision.feedback:
+            quoted = "\n".join(f"> {line}" for line in revision.feedback.splitlines())
+            review.append("The reviewer's words (instructions to you, not text for the article):\n" + quoted)
+        blocks.append("\n".join(review))
+    blocks.append("Changes to make:\n" + ("\n".join(_changes(brief, research, article, revision))
+                                          or "- Tighten the prose; keep the content."))
+    if revision.findings:
+        blocks.append("Findings of the quality check:\n" + "\n".join(f"- {finding}" for finding in revision.findings))
+    blocks += [
         research_block(research),
         "Keep what is not asked to change, keep the citations that remain true, and keep the structure "
         "(`# Title`, introduction, `## ` sections, `## Conclusion`). Return the whole revised article in "
         "Markdown and nothing else.",
         f"The article:\n\n{article.strip()}",
-    ])
+    ]
+    return "\n\n".join(blocks)
+
+
+def _changes(brief: Brief, research: Research, article: str, revision: Revision) -> list[str]:
+    changes = []
+    if revision.target_words:
+        low, high = replace(brief, word_count=revision.target_words).word_range
+        changes.append(f"- Bring the length to about {revision.target_words} words (between {low} and {high}); "
+                       "this replaces the length in the brief.")
+    changes += [f"- Add a section headed \"## {heading}\" before the conclusion." for heading in revision.add_sections]
+    changes += [
+        f"- Remove every occurrence of \"{phrase}\", rewriting the sentence." for phrase in revision.remove_phrases
+    ]
+    if revision.cite_sources and research.sources:
+        cited = {int(number) for number in _CITATION.findall(article)}
+        uncited = [f"[{source.number}]" for source in research.sources if source.number not in cited]
+        if uncited:
+            changes.append(f"- Back claims with the sources not cited yet: {', '.join(uncited)}.")
+        else:
+            changes.append("- Back every claim taken from the sources with its [n] citation.")
+    if revision.stay_on_topic:
+        changes.append(f"- Keep every section on the topic \"{brief.topic}\"; cut what strays from it.")
+    if revision.keyword == KeywordChange.PLACE and brief.primary_keyword:
+        changes.append(f"- Use the primary keyword \"{brief.primary_keyword}\" in the title or introduction, in a "
+                       "heading and in the conclusion, at 0.5–2.5% of the words.")
+    elif revision.keyword == KeywordChange.REDUCE and brief.primary_keyword:
+        changes.append(f"- Use the primary keyword \"{brief.primary_keyword}\" less often: under 2.5% of the words.")
+    if revision.follow_tone:
+        changes.append(f"- Write in a {brief.tone} tone throughout.")
+    if revision.mention_audience and brief.target_audience:
+        changes.append(f"- Address the audience ({brief.target_audience}) in the introduction.")
+    return changes
 
 
 def critique_prompt(brief: Brief, article: str) -> str:

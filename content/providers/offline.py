@@ -42,11 +42,12 @@ import math
 import random
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property, lru_cache
 
 from content.providers.base import (
     Brief,
+    KeywordChange,
     Outline,
     OutlineResult,
     Research,
@@ -2830,17 +2831,22 @@ class OfflineTextModel(TextModel):
     ) -> TextResult:
         """The article with the revision applied and everything else left as it was.
 
-        In order: phrases are cut out (a sentence that no longer reads is dropped), requested
-        sections are written before the conclusion, the keyword is placed where the instructions
-        say it is missing, then the length is fitted — to `target_words`, or, without one, back
-        to the brief's target if the changes left the article outside the brief's range.
+        Only the revision's structured fields are acted on; its findings and the reviewer's
+        feedback are words for people and chat models, and never reach the article. In order:
+        phrases are cut out (a sentence that no longer reads is dropped), requested sections are
+        written before the conclusion (citing sources not cited yet), the remaining uncited
+        sources are cited in the existing sections when asked, the keyword is placed (and thinned
+        out when overused), the audience is named, then the length is fitted — to
+        `target_words`, or, without one, back to the brief's target if the changes left the
+        article outside the brief's range. `follow_tone` and `stay_on_topic` need nothing more:
+        every sentence this writer adds is in the brief's tone and about its topic.
         Lengthening adds paragraphs inside sections and never drops the article's sentences;
         shortening drops whole paragraphs, then the least important sentences (never a
         paragraph's first sentence, the first citation of a source or a keyword placement).
         """
         stop()
         voice = Voice.for_brief(brief)
-        rng = _seeded("revise", brief, research, article, revision)
+        rng = _seeded("revise", brief, research, article, replace(revision, findings=(), feedback=""))
         sources = _sources(research)
         preamble, title, parts = _parse(article, voice)
         banned = tuple(phrase.strip() for phrase in revision.remove_phrases if phrase.strip())
@@ -2872,11 +2878,11 @@ class OfflineTextModel(TextModel):
                            target=revision.target_words or current)
         stop()
 
-        instructions = " ".join(revision.instructions).lower()
-        if voice.keyword and ("keyword" in instructions or voice.keyword.lower() in instructions):
-            self._place_keyword(draft, shared, too_often=bool(re.search(r"density|stuff|too often|overuse|"
-                                                                          r"too many", instructions)))
-        if voice.reader and "audience" in instructions and voice.reader.lower() not in draft.render().lower():
+        if revision.cite_sources:
+            self._cite_sources(draft, uncited, sources, shared)
+        if voice.keyword and revision.keyword:
+            self._place_keyword(draft, shared, too_often=revision.keyword == KeywordChange.REDUCE)
+        if revision.mention_audience and voice.reader and voice.reader.lower() not in draft.render().lower():
             self._insert_intro_line(draft, shared, rng.choice(AUDIENCE_LINES))
         stop()
 
@@ -2952,6 +2958,30 @@ class OfflineTextModel(TextModel):
             draft.parts.insert(position, part)
             sections.append(part)
             _fill_part(draft, part, budget, target, 0)
+
+    @staticmethod
+    def _cite_sources(draft: Draft, uncited: list[Source], sources: list[Source], shared: Shared) -> None:
+        """Cite each source still uncited once, spreading them over the sections in turn (the
+        introduction when there are none); a citation is never dropped by the length fitting."""
+        voice, rng = draft.voice, draft.rng
+        parts = [part for part in draft.parts if part.kind == "section"] or draft.parts[:1]
+        for index, source in enumerate(list(uncited)):
+            part = parts[index % len(parts)]
+            focus = _classify(_strip_number(part.heading), voice, sources).focus if part.heading else ""
+            recipe = _citation(voice, rng, source, focus, quote=True, keep=True, taken=set(shared.texts))
+            writer = Writer(voice, shared, rng, [recipe], focus=focus)
+            found = writer.take()
+            if found is None:
+                continue
+            sentence = writer.commit(found)
+            sentence.keep = True
+            paragraphs = part.paragraphs()
+            if paragraphs:
+                paragraphs[-1].sentences.append(sentence)
+                paragraphs[-1].original = None
+            else:
+                part.blocks.append(Paragraph([sentence], size=3))
+            uncited.remove(source)
 
     @staticmethod
     def _insert_intro_line(draft: Draft, shared: Shared, template: str) -> None:

@@ -5,14 +5,17 @@ No database and no network: the offline model is plain Python over `content.text
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import replace
 
 import pytest
 
-from content.providers.base import Brief, Outline, Research, Revision, Source
+from content.providers.base import Brief, KeywordChange, Outline, Research, Revision, Source
+from content.providers import offline
 from content.providers.offline import OfflineTextModel
 from content.quality import passes, score_article
+from content.revisions import review_revision
 from content.textstats import average_sentence_length, count_words, flesch_reading_ease, plain_text, sentences
 from tasks.exceptions import TaskCancelled
 
@@ -331,7 +334,7 @@ def test_stop_is_checked_and_can_interrupt_the_work(model):
 @pytest.mark.parametrize("target", [1300, 1600, 700, 450])
 def test_revision_expands_or_shortens_into_two_percent_of_the_target(model, target):
     article = write(model, brief())
-    revised = model.revise(brief(), RESEARCH, article, Revision(("Adjust the length.",), target_words=target)).text
+    revised = model.revise(brief(), RESEARCH, article, Revision(target_words=target)).text
     assert within(revised, target, 2)
     found = sentences(revised)
     assert len(found) == len(set(found))
@@ -340,13 +343,13 @@ def test_revision_expands_or_shortens_into_two_percent_of_the_target(model, targ
 
 def test_shortening_keeps_the_first_citation_of_each_source(model):
     article = write(model, brief())
-    revised = model.revise(brief(), RESEARCH, article, Revision(("Shorten.",), target_words=600)).text
+    revised = model.revise(brief(), RESEARCH, article, Revision(target_words=600)).text
     assert {int(n) for n in re.findall(r"\[(\d+)\]", revised)} == {1, 2, 3}
 
 
 def test_revision_adds_requested_sections_before_the_conclusion(model):
     article = write(model, brief())
-    revision = Revision(("Add a section on security.",), add_sections=("Security Considerations",))
+    revision = Revision(add_sections=("Security Considerations",))
     revised = model.revise(brief(), RESEARCH, article, revision).text
     _, _, headings, _ = structure(revised)
     assert headings[-2:] == ["Security Considerations", "Conclusion"]
@@ -365,8 +368,7 @@ def test_revision_removes_phrases_and_mends_the_sentences(model):
         "## Conclusion\n\n"
         "Remote work rewards patience. In today's fast-paced world, patience is rare.\n"
     )
-    revision = Revision(("Remove placeholders.",), remove_phrases=("[insert source]", "TODO add numbers",
-                                                                    "In today's fast-paced world"))
+    revision = Revision(remove_phrases=("[insert source]", "TODO add numbers", "In today's fast-paced world"))
     the_brief = brief(word_count=100, word_count_tolerance=20)
     revised = model.revise(the_brief, NO_RESEARCH, article, revision).text
     assert "[insert" not in revised and "TODO" not in revised and "fast-paced" not in revised
@@ -381,7 +383,7 @@ def test_revision_keeps_untouched_paragraphs_verbatim(model):
     paragraphs = [p for p in article.split("\n\n") if p.strip()]
     target = next(p for p in paragraphs if not p.startswith("#") and "Remote Work Report" not in p and len(p) > 200)
     phrase = " ".join(target.split(". ")[1].split(",")[0].split()[:5])
-    revised = model.revise(brief(), RESEARCH, article, Revision(("Remove.",), remove_phrases=(phrase,))).text
+    revised = model.revise(brief(), RESEARCH, article, Revision(remove_phrases=(phrase,))).text
     assert phrase.lower() not in revised.lower()
     kept = [p for p in paragraphs if phrase.lower() not in p.lower()]
     assert all(p in revised for p in kept)
@@ -391,7 +393,7 @@ def test_revision_adds_a_missing_keyword_naturally(model):
     the_brief = brief(primary_keyword="", style="technical", tone="casual")
     article = write(model, the_brief, NO_RESEARCH)
     with_keyword = replace(the_brief, primary_keyword="async communication")
-    revision = Revision(('The primary keyword "async communication" is missing.',))
+    revision = Revision(keyword=KeywordChange.PLACE)
     revised = model.revise(with_keyword, NO_RESEARCH, article, revision).text
     title, intro, headings, conclusion = structure(revised)
     assert occurrences(title, "async communication") or occurrences(intro.split("\n\n")[0], "async communication")
@@ -402,6 +404,100 @@ def test_revision_adds_a_missing_keyword_naturally(model):
 
 def test_revision_is_deterministic(model):
     article = write(model, brief())
-    revision = Revision(("Expand.",), target_words=1250, add_sections=("Security Considerations",))
+    revision = Revision(target_words=1250, add_sections=("Security Considerations",))
     assert model.revise(brief(), RESEARCH, article, revision) == OfflineTextModel().revise(
         brief(), RESEARCH, article, revision)
+
+
+# --- revision requested by a reviewer ---------------------------------------------------------
+
+FEEDBACK = "Please rework this for the Zanzibar office; the tone feels off."
+
+
+def test_reviewer_length_request_lands_within_tolerance_of_target(model):
+    article = write(model, brief())
+    assert within(article, 1000, 2)
+    revision = review_revision(brief=brief(), article=article, reasons=["length"], feedback=FEEDBACK,
+                               target_words=600)
+    revised = model.revise(brief(), RESEARCH, article, revision).text
+    low, high = brief(word_count=600).word_range
+    assert low <= count_words(revised) <= high
+
+
+def test_reviewer_length_reason_without_a_target_returns_to_the_brief_length(model):
+    article = write(model, brief(word_count=1400))
+    revision = review_revision(brief=brief(), article=article, reasons=["length"], feedback=FEEDBACK)
+    low, high = brief().word_range
+    assert low <= count_words(model.revise(brief(), RESEARCH, article, revision).text) <= high
+
+
+def test_reviewer_structure_request_adds_sections(model):
+    article = write(model, brief())
+    revision = review_revision(brief=brief(), article=article, reasons=["structure"], feedback=FEEDBACK)
+    revised = model.revise(brief(), RESEARCH, article, revision).text
+    assert len(structure(revised)[2]) > len(structure(article)[2])
+    assert structure(revised)[2][-1] == "Conclusion"
+
+
+def test_reviewer_sources_request_cites_sources_not_cited_before(model):
+    article = write(model, brief())
+    more = Research(notes=NOTES, sources=(*SOURCES, Source(4, "Distributed Work Survey", "https://example.com/survey",
+                                                            "Written plans halve the number of status meetings."),
+                                          Source(5, "The Handbook of Quiet Teams", "https://example.com/quiet")))
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", article)} == {1, 2, 3}
+    revision = review_revision(brief=brief(), article=article, reasons=["sources"], feedback=FEEDBACK)
+    revised = model.revise(brief(), more, article, revision).text
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", revised)} == {1, 2, 3, 4, 5}
+    assert structure(revised)[2] == structure(article)[2]
+    low, high = brief().word_range
+    assert low <= count_words(revised) <= high
+
+
+def test_reviewer_sources_request_without_sources_adds_no_citation(model):
+    article = write(model, brief(), NO_RESEARCH)
+    revision = review_revision(brief=brief(), article=article, reasons=["sources"], feedback=FEEDBACK)
+    assert not re.search(r"\[\d+\]", model.revise(brief(), NO_RESEARCH, article, revision).text)
+
+
+def test_reviewer_off_topic_request_places_the_keyword(model):
+    the_brief = brief(primary_keyword="", style="technical", tone="casual")
+    article = write(model, the_brief, NO_RESEARCH)
+    with_keyword = replace(the_brief, primary_keyword="async communication")
+    revision = review_revision(brief=with_keyword, article=article, reasons=["off_topic"], feedback=FEEDBACK)
+    revised = model.revise(with_keyword, NO_RESEARCH, article, revision).text
+    assert occurrences(article, "async communication") == 0
+    assert 0.5 <= density(revised, "async communication") <= 2.5
+
+
+def test_reviewer_tone_request_names_the_audience(model):
+    article = write(model, brief(target_audience=""))
+    assert "small business owners" not in article.lower()
+    revision = review_revision(brief=brief(), article=article, reasons=["tone"], feedback=FEEDBACK)
+    revised = model.revise(brief(), RESEARCH, article, revision).text
+    assert "small business owners" in structure(revised)[1].lower()
+
+
+def test_reviewer_feedback_is_never_written_into_the_article(model):
+    article = write(model, brief())
+    for reasons in (["quality"], ["length", "structure", "sources"]):
+        revision = review_revision(brief=brief(), article=article, reasons=reasons, feedback=FEEDBACK,
+                                   target_words=800)
+        revised = model.revise(brief(), RESEARCH, article, revision).text
+        assert "zanzibar" not in revised.lower() and "tone feels off" not in revised.lower()
+        assert revised == model.revise(brief(), RESEARCH, article, replace(revision, feedback="")).text
+
+
+def test_findings_text_is_not_parsed_by_the_offline_writer(model):
+    the_brief = brief(primary_keyword="", style="technical", tone="casual")
+    article = write(model, the_brief, NO_RESEARCH)
+    with_keyword = replace(the_brief, primary_keyword="async communication")
+    findings = ('The primary keyword "async communication" is missing.', "Reduce keyword density; it is stuffed.",
+                "Name the audience: small business owners.")
+    told = model.revise(with_keyword, NO_RESEARCH, article, Revision(findings=findings)).text
+    assert told == model.revise(with_keyword, NO_RESEARCH, article, Revision()).text
+    assert occurrences(told, "async communication") == 0
+
+
+def test_offline_writer_reads_no_prose_field_of_a_revision():
+    source = inspect.getsource(offline)
+    assert "revision.findings" not in source and "revision.feedback" not in source

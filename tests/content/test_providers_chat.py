@@ -7,9 +7,10 @@ import time
 import pytest
 
 from content.providers.anthropic import AnthropicModel
-from content.providers.base import Brief, Outline, Research, Revision, Source
+from content.providers.base import REVIEW_REASONS, Brief, KeywordChange, Outline, Research, Revision, Source
 from content.providers.chat import clean_article, parse_outline
 from content.providers.openai_compatible import OpenAICompatibleModel
+from content.revisions import review_revision
 from tasks.exceptions import PermanentError, TaskCancelled, TransientError
 from tasks.models import ModelCatalogEntry
 from tests.content.fake_servers import AnthropicServer, Fail, Hang, Malformed, OpenAIChatServer, Reply, StreamError
@@ -237,15 +238,50 @@ def test_outline_that_cannot_be_read_is_permanent(provider, server, with_key):
 def test_revision_sends_the_article_and_each_change(provider, server, with_key):
     server.script(Reply(ARTICLE))
     revision = Revision(
-        instructions=("Expand to 900–1,000 words.",), target_words=950, add_sections=("Common mistakes",),
-        remove_phrases=("[insert example]",),
+        findings=("Expand to 900–1,000 words.",), target_words=950, add_sections=("Common mistakes",),
+        remove_phrases=("[insert example]",), keyword=KeywordChange.REDUCE,
     )
     result = make_model(provider, server).revise(BRIEF, RESEARCH, ARTICLE, revision)
     assert result.text.startswith("# Composting at home")
     prompt = server.requests[0].json["messages"][-1]["content"]
-    assert "Expand to 900–1,000 words." in prompt and "about 950 words" in prompt
+    assert "Findings of the quality check:\n- Expand to 900–1,000 words." in prompt and "about 950 words" in prompt
     assert '"## Common mistakes"' in prompt and '"[insert example]"' in prompt
+    assert 'Use the primary keyword "home composting" less often' in prompt
+    assert "reviewer" not in prompt
     assert ARTICLE in prompt
+
+
+def test_reviewer_rejection_sends_reasons_feedback_and_target_length(provider, server, with_key):
+    server.script(Reply(ARTICLE))
+    research = Research(notes=RESEARCH.notes,
+                        sources=(*RESEARCH.sources, Source(2, "Soil Survey", "https://example.org/soil")))
+    feedback = "Far too long for the newsletter.\nAnd back the claims about soil."
+    revision = review_revision(brief=BRIEF, article=ARTICLE, reasons=["length", "sources", "tone", "factual_error"],
+                               feedback=feedback, target_words=500)
+    make_model(provider, server).revise(BRIEF, research, ARTICLE, revision)
+    body = server.requests[0].body.decode()
+    prompt = server.requests[0].json["messages"][-1]["content"]
+    assert "A human reviewer rejected this version" in prompt
+    for reason in ("length", "sources", "tone", "factual_error"):
+        assert f"- {reason}: {REVIEW_REASONS[reason]}" in prompt
+        assert reason in body
+    assert "> Far too long for the newsletter.\n> And back the claims about soil." in prompt
+    assert "about 500 words (between 450 and 550)" in prompt
+    assert "the sources not cited yet: [2]." in prompt
+    assert "Write in a friendly tone throughout." in prompt
+    assert "Address the audience (first-time gardeners)" in prompt
+    assert "Findings of the quality check" not in prompt
+
+
+def test_reviewer_target_length_sets_the_output_budget(provider, server, with_key):
+    server.script(Reply(ARTICLE), Reply(ARTICLE))
+    model = make_model(provider, server)
+    model.revise(BRIEF, RESEARCH, ARTICLE, review_revision(brief=BRIEF, article=ARTICLE, reasons=["length"],
+                                                           feedback="Much longer, please.", target_words=3000))
+    model.revise(BRIEF, RESEARCH, ARTICLE, review_revision(brief=BRIEF, article=ARTICLE, reasons=["quality"],
+                                                           feedback="Sharper, please."))
+    longer, plain = (request.json["max_tokens"] for request in server.requests)
+    assert longer > plain
 
 
 # --- Protocol specifics --------------------------------------------------------------------------

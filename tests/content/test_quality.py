@@ -1,7 +1,10 @@
 """The QA rubric scores what it documents and turns findings into concrete revisions."""
 
-from content.providers.base import Brief, Research, Source
+import pytest
+
+from content.providers.base import Brief, KeywordChange, Research, Revision, Source
 from content.quality import WEIGHTS, passes, revision_for, score_article
+from content.revisions import review_revision
 
 SENTENCES = [
     "Heat pumps move warmth from outside air into a home, even on cold winter days.",
@@ -87,3 +90,96 @@ def test_repeated_sentences_are_reported():
     text = article() + "\n" + SENTENCES[3] + " " + SENTENCES[3] + "\n"
     report = score_article(text, brief(), Research(notes=""))
     assert any(f.startswith("Remove") and "repeated sentence" in f for f in report.findings)
+
+
+def check(report, name):
+    return next(c for c in report.checks if c.name == name)
+
+
+def test_revision_reads_the_checks_and_keeps_the_findings_as_text():
+    text = article(sections=("How they work",)) + "\nTODO: add numbers. Efficiency is 400% [3].\n"
+    the_brief = brief(word_count=1000, word_count_tolerance=10)
+    report = score_article(text, the_brief, Research(notes="", sources=(Source(1, "A"),)), critique="Too thin.")
+    revision = revision_for(report, the_brief, text)
+    assert revision.source == "qa" and not revision.reasons and not revision.feedback
+    assert revision.findings == (*report.findings, "Editor's critique: Too thin.")
+    assert revision.target_words == 1000
+    assert revision.add_sections == ("Heat pumps: common questions", "Heat pumps: practical steps")
+    assert revision.remove_phrases == ("TODO", "[3]")
+    assert check(report, "citations").details == {"dangling": [3]}
+
+
+def test_revision_is_built_from_the_checks_not_from_the_wording_of_findings():
+    text = article()
+    report = score_article(text, brief(word_count=len(text.split())), Research(notes=""))
+    check(report, "keyword").findings.append("The keyword is stuffed; reduce its density.")
+    check(report, "structure").findings.append("Use at least 3 sections.")
+    revision = revision_for(report, brief(word_count=len(text.split())), text)
+    assert revision.keyword is None and revision.add_sections == () and revision.remove_phrases == ()
+
+
+def test_keyword_changes_follow_the_keyword_check():
+    stuffed = article().replace("Heat pumps", "Heat pump heat pump")
+    report = score_article(stuffed, brief(), Research(notes=""))
+    assert check(report, "keyword").details["stuffed"]
+    assert revision_for(report, brief(), stuffed).keyword == KeywordChange.REDUCE
+    absent = article(keyword_line="Let us begin.")
+    report = score_article(absent, brief(primary_keyword="geothermal"), Research(notes=""))
+    assert check(report, "keyword").details["missing"]
+    assert revision_for(report, brief(primary_keyword="geothermal"), absent).keyword == KeywordChange.PLACE
+    fine = article()
+    assert revision_for(score_article(fine, brief(), Research(notes="")), brief(), fine).keyword is None
+
+
+def test_a_missing_conclusion_is_asked_for():
+    text = article().split("## Conclusion")[0]
+    report = score_article(text, brief(), Research(notes=""))
+    assert revision_for(report, brief(), text).add_sections == ("Conclusion",)
+
+
+# --- revisions asked for by a reviewer -------------------------------------------------------------
+
+
+def test_reviewer_length_uses_the_given_target_else_the_brief():
+    assert review_revision(brief=brief(), article=article(), reasons=["length"], feedback="Shorter.",
+                           target_words=180).target_words == 180
+    revision = review_revision(brief=brief(), article=article(), reasons=["length"], feedback="Shorter.")
+    assert revision.target_words == 250
+
+
+def test_a_given_target_sets_the_length_whatever_the_reasons():
+    revision = review_revision(brief=brief(), article=article(), reasons=["quality"], feedback="Tighter.",
+                               target_words=300)
+    assert revision.target_words == 300
+
+
+def test_reviewer_structure_adds_at_least_one_section_the_article_lacks():
+    full = review_revision(brief=brief(), article=article(), reasons=["structure"], feedback="Thin.")
+    assert full.add_sections == ("Heat pumps: common questions",)
+    sparse = article(sections=("How they work", "Heat pumps: common questions")).split("## Conclusion")[0]
+    revision = review_revision(brief=brief(), article=sparse, reasons=["structure"], feedback="Thin.")
+    assert revision.add_sections == ("Heat pumps: practical steps", "Conclusion")
+
+
+def test_reviewer_reasons_map_to_concrete_changes():
+    revision = review_revision(brief=brief(target_audience="homeowners"), article=article(),
+                               reasons=["sources", "off_topic", "tone"], feedback="  Cite the grant study.  ")
+    assert revision.cite_sources and revision.stay_on_topic and revision.follow_tone
+    assert revision.keyword == KeywordChange.PLACE and revision.mention_audience
+    assert revision.reasons == ("sources", "off_topic", "tone")
+    assert revision.feedback == "Cite the grant study." and revision.source == "review"
+    assert revision.target_words is None and not revision.add_sections and not revision.findings
+
+
+def test_reviewer_reasons_without_a_concrete_change_travel_as_reasons_and_feedback():
+    revision = review_revision(brief=brief(), article=article(), reasons=["factual_error", "quality", "other"],
+                               feedback="The grant figure is wrong.")
+    assert revision == Revision(reasons=("factual_error", "quality", "other"), feedback="The grant figure is wrong.",
+                                source="review")
+
+
+def test_unknown_reason_codes_are_refused():
+    with pytest.raises(ValueError, match="Unknown review reasons: boring"):
+        review_revision(brief=brief(), article=article(), reasons=["tone", "boring"], feedback="Meh.")
+    with pytest.raises(ValueError, match="Unknown review reasons"):
+        Revision(reasons=("boring",))
