@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
+from content.providers.registry import image_generator_name
 from tasks.models import ModelCatalogEntry, Provider
 
 TOKENS_PER_WORD = 1.33
@@ -90,7 +91,7 @@ def _qa(entry, article: int, prompt: int, revisions: int) -> tuple[int, int]:
 
 def estimate(*, task_type: str, word_count: int, model: ModelCatalogEntry) -> Estimate:
     if task_type == "image_generation":
-        image = IMAGE_PRICES.get(settings.PRESSROOM_IMAGE_GENERATOR, Decimal("0"))
+        image = IMAGE_PRICES.get(image_generator_name(model), Decimal("0"))
         stages = [StageEstimate("image", 0, 0, image)]
         return Estimate(model.key, stages, image, 0, 0)
     article = round(word_count * TOKENS_PER_WORD)

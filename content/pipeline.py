@@ -271,7 +271,7 @@ def generate_run(ctx) -> dict:
     task = ctx.task
     prompt = " ".join(part for part in (task.title, task.topic) if part)
     size = (task.metadata or {}).get("size", "1024x1024")
-    generator = image_generator()
+    generator = image_generator(task.model)
     image = call_with_retries(ctx, lambda: generator.generate(prompt=prompt, size=size, stop=ctx.check),
                               what=f"image: {generator.name}")
     return {"prompt": prompt, "image": image, "generator": generator.name}

@@ -1,46 +1,62 @@
-"""The oversight hub's task pages: briefs, their runs, progress events and the model catalog.
+"""The oversight hub's task pages: the brief form, the task page, the lists, events and the catalog.
 
-An editor writes the brief; the pipeline owns everything about the run, so run, cost and metadata
-fields are read-only here. Creating, editing, cancelling, retrying and deleting go through the
-lifecycle services in `tasks.services`, as the API does, and a refusal is shown as a message.
-Editors see their own tasks; `tasks.view_all_tasks` shows all. The change page opens with a
-live-progress panel and the changelist's status, phase and progress cells update in place: both
-are rendered here first, so the pages are complete without JavaScript, and
-`tasks/static/tasks/live-progress.js` then follows the task's events over a WebSocket (or the API).
-Imports flow one way: `content.admin` builds on this module (it adds the versions and audit
-inlines to the task page), and this module knows nothing of `content` or `publishing`.
+An editor writes the brief (`tasks.forms.TaskBriefForm`); the pipeline owns everything about the
+run, so run, cost and metadata fields are read-only here. Every change goes through a service, as
+in the API, and a refusal is shown as a message. Editors see their own tasks; `tasks.view_all_tasks`
+shows all. The task page offers exactly the actions possible now (`task_actions`, forms in
+`tasks.admin_actions`) and opens with the sections `task_page_sections` lists; the changelist's
+status, phase and progress cells update in place and new tasks appear as rows: both are rendered
+here first, so the pages are complete without JavaScript, and `tasks/static/tasks/live-progress.js`
+then follows the task events over a WebSocket (or the API).
+Imports flow one way: `content.admin` builds on this module (article, review verbs, versions,
+audit trail), `publishing.admin` on that one (publishing verbs, the blog's categories and tags),
+and this module knows nothing of `content` or `publishing`.
 """
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.templatetags.admin_list import results
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms import Script
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.timesince import timesince
 
+from tasks.admin_actions import RetryForm, TaskAction, action_view, render_action_panels
 from tasks.exceptions import DomainError
+from tasks.forms import BLOG_ONLY_FIELDS, TaskBriefForm, format_usd
 from tasks.models import (
-    FINISHED_STATUSES,
+    ApprovalStatus,
     GenerationTask,
     ModelCatalogEntry,
-    Phase,
     StageCheckpoint,
     Status,
     TaskEvent,
+    TaskType,
 )
+from tasks.models.task import PRIORITY_MAX, PRIORITY_MIN
+from tasks.selectors import format_duration, phase_timeline  # noqa: F401 (format_duration: re-exported)
 from tasks.services import task_cancel, task_create, task_delete, task_retry, task_update
-from tasks.services.lifecycle import EDITABLE_WHILE_QUEUED
+from tasks.services.lifecycle import EDITABLE_WHILE_QUEUED, RETRYABLE_STATUSES, default_model, estimate_cost
 
 MESSAGE_PREVIEW_CHARS = 80
+TITLE_PREVIEW_CHARS = 60
 # The WebSocket routes of `tasks.consumers` live in the ASGI router, where `reverse()` cannot see.
 TASKS_SOCKET_PATH = "/ws/tasks"
-PHASE_STATE_LABELS = {"pending": "not started", "running": "running", "done": "done", "stopped": "stopped"}
+# Only these show their approval: a task that did not complete has nothing to approve.
+APPROVAL_APPLIES = (Status.COMPLETED,)
+REVIEW_QUEUE_PARAM = "review"
 
 BRIEF_FIELDS = (
     "task_type",
@@ -59,9 +75,14 @@ BRIEF_FIELDS = (
     "priority",
 )
 COST_FIELDS = ("estimated_cost", "actual_cost", "input_tokens", "output_tokens")
-
-
 BASE_METADATA_FIELDS = ("id", "created_by", "created_at", "updated_at", "metadata")
+ADD_FIELDSETS = (
+    ("Brief", {"fields": ("task_type", "title", "topic", "model", "cost_estimate", "priority")}),
+    ("Article", {"fields": BLOG_ONLY_FIELDS[:9], "classes": ("blog-only",)}),
+    ("Research", {"fields": ("research_notes", "source_urls"), "classes": ("blog-only",),
+                  "description": "Optional: what the research stage should read besides its own sources."}),
+    ("Advanced", {"fields": ("timeout_seconds", "metadata"), "classes": ("collapse",)}),
+)
 
 
 def _pipeline_fields(*, editable: bool) -> tuple[str, ...]:
@@ -81,49 +102,6 @@ def _pipeline_fields(*, editable: bool) -> tuple[str, ...]:
 
 RUN_FIELDS = _pipeline_fields(editable=True)
 METADATA_FIELDS = BASE_METADATA_FIELDS + _pipeline_fields(editable=False)
-
-
-def format_duration(seconds: float) -> str:
-    """"42 s", "3 min 05 s", "1 h 02 min": the same text live-progress.js writes."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-def phase_timeline(task: GenerationTask, *, now) -> list[dict]:
-    """The pipeline's phases in order, each with its state and how long it took (or has taken).
-
-    A phase starts at its first event with that phase and ends when the next phase starts or the
-    task finishes; a phase that a retry enters again runs again. live-progress.js computes the same
-    from the events it receives, so the panel reads alike before and after the script takes over.
-    """
-    spans: dict[str, dict] = {}
-    current = ""
-    for phase, status, at in task.events.order_by("sequence").values_list("phase", "status", "created_at"):
-        if phase and phase != current:
-            if current:
-                spans[current].update(end=at, outcome="")
-            spans.setdefault(phase, {"start": at}).update(end=None, outcome="")
-            current = phase
-        if status in FINISHED_STATUSES and current:
-            spans[current].update(end=at, outcome=status)
-            current = ""
-    timeline = []
-    for phase in (phase for phase in Phase if phase != Phase.NONE):
-        span = spans.get(phase.value)
-        if span is None:
-            state, duration = "pending", ""
-        else:
-            ended_well = span["outcome"] in ("", Status.COMPLETED)
-            state = "running" if span["end"] is None else "done" if ended_well else "stopped"
-            duration = format_duration(((span["end"] or now) - span["start"]).total_seconds())
-        timeline.append({"phase": phase.value, "label": phase.label, "state": state,
-                         "state_label": PHASE_STATE_LABELS[state], "duration": duration})
-    return timeline
 
 
 class AppendOnlyAdminMixin:
@@ -164,6 +142,7 @@ class TaskEventInline(AppendOnlyAdminMixin, admin.TabularInline):
     ordering = ("sequence",)
     extra = 0
     can_delete = False
+    classes = ("collapse",)
 
 
 class StageCheckpointInline(AppendOnlyAdminMixin, admin.TabularInline):
@@ -173,59 +152,119 @@ class StageCheckpointInline(AppendOnlyAdminMixin, admin.TabularInline):
     ordering = ("completed_at",)
     extra = 0
     can_delete = False
+    classes = ("collapse",)
+
+
+class ReviewQueueFilter(admin.SimpleListFilter):
+    """Completed tasks whose current version waits for a decision, oldest first (see `get_ordering`)."""
+
+    title = "queue"
+    parameter_name = REVIEW_QUEUE_PARAM
+
+    def lookups(self, request, model_admin):
+        return [("awaiting", "Awaiting review")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "awaiting":
+            return queryset.filter(status=Status.COMPLETED, approval_status=ApprovalStatus.PENDING)
+        return queryset
+
+
+class SetPriorityForm(forms.Form):
+    priority = forms.IntegerField(min_value=PRIORITY_MIN, max_value=PRIORITY_MAX,
+                                  help_text=f"{PRIORITY_MIN} to {PRIORITY_MAX}; higher runs first.")
 
 
 @admin.register(GenerationTask)
 class GenerationTaskAdmin(admin.ModelAdmin):
+    form = TaskBriefForm
     list_display = (
-        "title_or_topic",
-        "task_type",
-        "live_status",
-        "live_phase",
-        "live_progress",
-        "approval_status",
+        "title_cell",
+        "type_cell",
+        "state_cell",
+        "approval_cell",
         "priority",
-        "model",
+        "model_cell",
+        "cost_cell",
         "created_by",
-        "created_at",
+        "age_cell",
     )
-    list_filter = ("status", "phase", "approval_status", "task_type", "model", "style", "tone", "created_at")
+    list_display_links = ("title_cell",)
+    list_filter = (
+        ReviewQueueFilter, "status", "phase", "approval_status", "task_type",
+        ("model", admin.RelatedOnlyFieldListFilter), "priority", ("created_by", admin.RelatedOnlyFieldListFilter),
+        "style", "tone", "created_at",
+    )
     search_fields = ("title", "topic", "primary_keyword", "id")
     date_hierarchy = "created_at"
     list_select_related = ("model", "created_by")
-    readonly_fields = RUN_FIELDS + COST_FIELDS + METADATA_FIELDS
+    list_per_page = 50
+    readonly_fields = RUN_FIELDS + COST_FIELDS + METADATA_FIELDS + ("cost_estimate",)
     fieldsets = (
-        ("Brief", {"fields": BRIEF_FIELDS}),
-        ("Run", {"fields": RUN_FIELDS}),
-        ("Cost", {"fields": COST_FIELDS}),
+        ("Brief", {"fields": ("seen_sequence", *BRIEF_FIELDS)}),
+        ("Run", {"fields": RUN_FIELDS, "classes": ("collapse",)}),
+        ("Cost", {"fields": COST_FIELDS, "classes": ("collapse",)}),
         ("Metadata", {"fields": METADATA_FIELDS, "classes": ("collapse",)}),
     )
     inlines = [TaskEventInline, StageCheckpointInline]
-    actions = ["cancel_tasks", "retry_tasks"]
+    actions = ["cancel_tasks", "retry_tasks", "set_priority"]
     # History that goes with its task when the task is deleted (the database allows that cascade),
     # so its append-only admin must not block the deletion. `content.admin` adds its own.
     cascading_history = (TaskEvent, StageCheckpoint)
 
     class Media:
-        css = {"all": ("tasks/live-progress.css",)}
-        js = (Script("tasks/live-progress.js", defer=True),)
+        css = {"all": ("tasks/live-progress.css", "tasks/task-admin.css")}
+        js = (Script("tasks/live-progress.js", defer=True), Script("tasks/task-form.js", defer=True))
+
+    # --- The list ---------------------------------------------------------------------------
 
     @admin.display(description="task", ordering="title")
-    def title_or_topic(self, task: GenerationTask) -> str:
-        return str(task)
+    def title_cell(self, task: GenerationTask) -> str:
+        text = str(task)
+        return format_html('<span class="task-title" title="{}">{}</span>', text,
+                           Truncator(text).chars(TITLE_PREVIEW_CHARS))
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description="type", ordering="task_type")
+    def type_cell(self, task: GenerationTask) -> str:
+        return "Image" if task.task_type == TaskType.IMAGE_GENERATION else "Post"
+
+    @admin.display(description="state", ordering="status")
+    def state_cell(self, task: GenerationTask) -> str:
+        bar = format_html('<progress max="100" value="{}" aria-hidden="true"></progress> ', task.progress)
+        return format_html(
+            '<span class="task-state">{} <span class="task-state__phase">{}</span> {}</span>',
+            self._live_cell(task, "status", task.get_status_display()),
+            self._live_cell(task, "phase", task.get_phase_display()),
+            self._live_cell(task, "progress", f"{task.progress}%", before=bar),
+        )
+
+    @admin.display(description="approval", ordering="approval_status")
+    def approval_cell(self, task: GenerationTask) -> str:
+        if task.status not in APPROVAL_APPLIES:
+            return "—"
+        return format_html('<span class="task-approval task-approval--{}">{}</span>',
+                           task.approval_status, task.get_approval_status_display())
+
+    @admin.display(description="model", ordering="model__key")
+    def model_cell(self, task: GenerationTask) -> str:
+        return task.model.key
+
+    @admin.display(description="cost", ordering="actual_cost")
+    def cost_cell(self, task: GenerationTask) -> str:
+        if task.actual_cost:
+            return format_usd(task.actual_cost)
+        return format_html('<span class="task-estimate-cell" title="estimate">~{}</span>',
+                           format_usd(task.estimated_cost))
+
+    @admin.display(description="age", ordering="-created_at")
+    def age_cell(self, task: GenerationTask) -> str:
+        return format_html('<time datetime="{}" title="{}">{}</time>', task.created_at.isoformat(),
+                           timezone.localtime(task.created_at).strftime("%Y-%m-%d %H:%M"),
+                           timesince(task.created_at, depth=1))
+
+    # Kept for callers that show one live value on its own.
     def live_status(self, task: GenerationTask) -> str:
         return self._live_cell(task, "status", task.get_status_display())
-
-    @admin.display(description="phase", ordering="phase")
-    def live_phase(self, task: GenerationTask) -> str:
-        return self._live_cell(task, "phase", task.get_phase_display())
-
-    @admin.display(description="progress", ordering="progress")
-    def live_progress(self, task: GenerationTask) -> str:
-        bar = format_html('<progress max="100" value="{}" aria-hidden="true"></progress> ', task.progress)
-        return self._live_cell(task, "progress", f"{task.progress}%", before=bar)
 
     @staticmethod
     def _live_cell(task: GenerationTask, field: str, text: str, *, before: str = "") -> str:
@@ -235,6 +274,188 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             '{}<span class="task-live__text">{}</span></span>',
             field, task.pk, field, getattr(task, field), task.event_sequence, before, text,
         )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def get_ordering(self, request):
+        if request.GET.get(REVIEW_QUEUE_PARAM) == "awaiting":
+            return ("finished_at", "created_at")  # the longest-waiting decision first
+        return super().get_ordering(request)
+
+    def changelist_view(self, request, extra_context=None):
+        live = {
+            "tasks_url": reverse("api:task_list"),
+            "socket_path": TASKS_SOCKET_PATH,
+            "row_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_row", args=["TASK_ID"],
+                               current_app=self.admin_site.name),
+            "server_now": timezone.now().isoformat(),
+        }
+        awaiting = self.get_queryset(request).filter(
+            status=Status.COMPLETED, approval_status=ApprovalStatus.PENDING).count()
+        context = {"live_task_list": live, "review_queue_count": awaiting,
+                   "review_queue_param": REVIEW_QUEUE_PARAM, **(extra_context or {})}
+        return super().changelist_view(request, context)
+
+    def row_view(self, request, object_id):
+        """One changelist row (`<tr>`) for a task live-progress.js has not seen yet.
+
+        The list's own query string comes along, so a task that its filters or search exclude is
+        answered with 204 and stays out of the list.
+        """
+        changelist = self.get_changelist_instance(request)
+        task = changelist.get_queryset(request).filter(pk=object_id).first() if _is_uuid(object_id) else None
+        if task is None:
+            return HttpResponse(status=204)
+        changelist.result_list = [task]
+        changelist.formset = None
+        row = next(iter(results(changelist)))
+        return HttpResponse(render_to_string("admin/tasks/generationtask/changelist_row.html",
+                                             {"row": row, "task": task}, request=request))
+
+    # --- Bulk actions -----------------------------------------------------------------------
+
+    @admin.action(description="Cancel selected tasks (running ones are asked to stop)", permissions=["change"])
+    def cancel_tasks(self, request, queryset):
+        self._apply_to_each(request, queryset, task_cancel, done="cancelled or asked to stop")
+
+    @admin.action(description="Retry selected failed, timed-out or cancelled tasks", permissions=["change"])
+    def retry_tasks(self, request, queryset):
+        self._apply_to_each(request, queryset, task_retry, done="queued again")
+
+    @admin.action(description="Set the priority of selected queued tasks…", permissions=["change"])
+    def set_priority(self, request, queryset):
+        """An intermediate page asks for the priority, then each queued task gets it."""
+        form = SetPriorityForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            priority = form.cleaned_data["priority"]
+
+            def change(*, task, by):
+                task_update(task=task, by=by, changes={"priority": priority})
+
+            self._apply_to_each(request, queryset, change, done=f"now at priority {priority}")
+            return None
+        return TemplateResponse(request, "admin/tasks/generationtask/set_priority.html", {
+            **self.admin_site.each_context(request),
+            "title": "Set the priority of the selected tasks",
+            "opts": self.opts,
+            "tasks": queryset,
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        })
+
+    def _apply_to_each(self, request, queryset, verb, *, done: str = "") -> None:
+        """Run a lifecycle verb on each task; a task the verb refuses is reported and skipped."""
+        succeeded = 0
+        for task in queryset:
+            try:
+                verb(task=task, by=request.user)
+            except DomainError as error:
+                self.message_user(request, f"{task}: {error}", messages.WARNING)
+            else:
+                succeeded += 1
+        if succeeded and done:
+            self.message_user(request, f"{succeeded} task(s) {done}.", messages.SUCCESS)
+
+    # --- The brief form ---------------------------------------------------------------------
+
+    def blog_vocabulary(self, request) -> dict:
+        """The blog's categories and tags to suggest on the brief form; `publishing.admin` fills it in."""
+        return {"categories": [], "tags": []}
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"vocabulary": self.blog_vocabulary(request)})
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return ADD_FIELDSETS
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if obj is None:
+            # A new brief may set its deadline and metadata, as the API allows.
+            return tuple(name for name in readonly if name not in ("timeout_seconds", "metadata"))
+        if obj.status != Status.QUEUED:
+            # Once a worker has picked the brief up, it is the record of what was asked for.
+            return readonly + BRIEF_FIELDS
+        return readonly + tuple(name for name in BRIEF_FIELDS if name not in EDITABLE_WHILE_QUEUED)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        default = ModelCatalogEntry.objects.enabled().filter(is_default=True).first()
+        if default is not None:
+            initial.setdefault("model", default.pk)
+        initial.setdefault("timeout_seconds", settings.PRESSROOM_TASK_TIMEOUT)
+        return initial
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "model":
+            kwargs["queryset"] = ModelCatalogEntry.objects.enabled()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="estimated cost")
+    def cost_estimate(self, task: GenerationTask) -> str:
+        """The expected cost, kept current by task-form.js through the estimate API as the brief changes."""
+        try:
+            model = task.model
+        except ModelCatalogEntry.DoesNotExist:
+            model = default_model()
+        cost = task.estimated_cost if not task._state.adding else estimate_cost(
+            {"task_type": task.task_type, "word_count": task.word_count, "model": model})
+        return format_html(
+            '<output class="task-estimate" data-estimate-url="{}" aria-live="polite">{} (estimate)</output>'
+            '<span class="task-estimate__note" data-role="estimate-note"></span>',
+            reverse("api:task_estimate"), format_usd(cost),
+        )
+
+    def save_model(self, request, obj, form, change):
+        # The services, not `obj.save()`: they record the event, wake a worker, and write only the
+        # brief fields that changed, never a stale copy of a row a worker may be updating.
+        if change:
+            changes = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_WHILE_QUEUED}
+            task_update(task=obj, by=request.user, changes=changes,
+                        seen_sequence=form.cleaned_data.get("seen_sequence"))
+            return
+        brief_names = set(form.fields) - {"research_notes", "source_urls", "seen_sequence"}
+        brief = {name: form.cleaned_data[name] for name in brief_names if name in form.cleaned_data}
+        if brief.get("timeout_seconds") is None:
+            brief.pop("timeout_seconds", None)
+        brief["metadata"] = brief.get("metadata") or {}
+        task, _ = task_create(created_by=request.user, brief=brief, **form.research())
+        # The admin goes on with `obj` (history entry, redirect): make it the row just created.
+        obj.pk, obj.created_by = task.pk, task.created_by
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        task_delete(task=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        # Django reports the deletions itself; only refusals (running tasks) are added.
+        self._apply_to_each(request, queryset, task_delete)
+
+    # --- The task page ----------------------------------------------------------------------
+
+    def task_actions(self, request, task: GenerationTask) -> list[TaskAction]:
+        """The verbs `request.user` may take on `task` now, as forms; subclasses add theirs."""
+        if not self.has_change_permission(request, task):
+            return []
+        actions = []
+        if task.status in RETRYABLE_STATUSES:
+            actions.append(TaskAction(
+                "retry", "Retry", perform=_retry, form_class=RetryForm, form_kwargs={"task": task},
+                style="primary", description="Runs again from the last finished stage.",
+            ))
+        if task.status in (Status.QUEUED, Status.RUNNING) and task.cancel_requested_at is None:
+            actions.append(TaskAction(
+                "cancel", "Cancel", perform=_cancel, style="danger",
+                description="A running task stops after its current step.",
+            ))
+        return actions
 
     def live_panel_context(self, task: GenerationTask) -> dict:
         """What the change page's live-progress panel shows and where its script listens."""
@@ -248,74 +469,44 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             "socket_path": f"{TASKS_SOCKET_PATH}/{task.pk}",
         }
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
+    def task_page_sections(self, request, task: GenerationTask) -> list[tuple[str, str]]:
+        """The sections above the brief and the bookkeeping, in page order, as (name, HTML).
 
-    def get_fieldsets(self, request, obj=None):
-        if obj is None:
-            # A new task has no run yet: the add form is the brief alone.
-            return (("Brief", {"fields": BRIEF_FIELDS}),)
-        return super().get_fieldsets(request, obj)
-
-    def get_readonly_fields(self, request, obj=None):
-        readonly = tuple(super().get_readonly_fields(request, obj))
-        if obj is None:
-            return readonly
-        if obj.status != Status.QUEUED:
-            # Once a worker has picked the brief up, it is the record of what was asked for.
-            return readonly + BRIEF_FIELDS
-        return readonly + tuple(name for name in BRIEF_FIELDS if name not in EDITABLE_WHILE_QUEUED)
-
-    def get_inlines(self, request, obj):
-        return self.inlines if obj is not None else []
-
-    def get_changeform_initial_data(self, request):
-        initial = super().get_changeform_initial_data(request)
-        default_model = ModelCatalogEntry.objects.enabled().filter(is_default=True).first()
-        if default_model is not None:
-            initial.setdefault("model", default_model.pk)
-        return initial
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "model":
-            kwargs["queryset"] = ModelCatalogEntry.objects.enabled()
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def save_model(self, request, obj, form, change):
-        # The services, not `obj.save()`: they record the event, wake a worker, and write only the
-        # brief fields that changed, never a stale copy of a row a worker may be updating.
-        if change:
-            if form.changed_data:
-                task_update(
-                    task=obj, by=request.user, changes={name: form.cleaned_data[name] for name in form.changed_data}
-                )
-            return
-        task, _ = task_create(created_by=request.user, brief={name: form.cleaned_data[name] for name in form.fields})
-        # The admin goes on with `obj` (history entry, redirect): make it the row just created.
-        obj.pk, obj.created_by = task.pk, task.created_by
-        obj._state.adding = False
-
-    def delete_model(self, request, obj):
-        task_delete(task=obj, by=request.user)
-
-    def delete_queryset(self, request, queryset):
-        # Django reports the deletions itself; only refusals (running tasks) are added.
-        self._apply_to_each(request, queryset, task_delete)
+        Here: the action forms and the live progress; `content.admin` puts the article first and
+        adds the quality report, the versions and the audit trail.
+        """
+        live = render_to_string("admin/tasks/generationtask/live_progress_panel.html",
+                                {"live": self.live_panel_context(task), "task": task}, request=request)
+        return [
+            ("actions", render_action_panels(self, request, task, self.task_actions(request, task))),
+            ("live", live),
+        ]
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["live_panel"] = self.live_panel_context(obj)
+            context["task_sections"] = [html for _, html in self.task_page_sections(request, obj)]
+            if obj.status != Status.QUEUED:
+                # Nothing on the form can change once a worker took the brief: no Save buttons.
+                context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
-    def changelist_view(self, request, extra_context=None):
-        live = {"tasks_url": reverse("api:task_list"), "socket_path": TASKS_SOCKET_PATH}
-        return super().changelist_view(request, {"live_task_list": live, **(extra_context or {})})
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/actions/<slug:verb>/",
+                 wrap(lambda request, object_id, verb: action_view(self, request, object_id, verb)),
+                 name="%s_%s_action" % info),
+            path("<path:object_id>/row/", wrap(self.row_view), name="%s_%s_row" % info),
+            *super().get_urls(),
+        ]
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as error:
-            # A worker claimed the task between page load and save, say: nothing was written.
+            # The task moved on between page load and save, say: nothing was written.
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
@@ -331,31 +522,29 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             )
             return HttpResponseRedirect(change_url)
 
-    @admin.action(description="Cancel selected tasks (running ones are asked to stop)", permissions=["change"])
-    def cancel_tasks(self, request, queryset):
-        self._apply_to_each(request, queryset, task_cancel, done="cancelled or asked to stop")
-
-    @admin.action(description="Retry selected failed, timed-out or cancelled tasks", permissions=["change"])
-    def retry_tasks(self, request, queryset):
-        self._apply_to_each(request, queryset, task_retry, done="queued again")
-
-    def _apply_to_each(self, request, queryset, verb, *, done: str = "") -> None:
-        """Run a lifecycle verb on each task; a task the verb refuses is reported and skipped."""
-        succeeded = 0
-        for task in queryset:
-            try:
-                verb(task=task, by=request.user)
-            except DomainError as error:
-                self.message_user(request, f"{task}: {error}", messages.WARNING)
-            else:
-                succeeded += 1
-        if succeeded and done:
-            self.message_user(request, f"{succeeded} task(s) {done}.", messages.SUCCESS)
-
     def get_deleted_objects(self, objs, request):
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
         perms_needed -= {model._meta.verbose_name for model in self.cascading_history}
         return deleted, model_count, perms_needed, protected
+
+
+def _retry(request, task: GenerationTask, data: dict) -> str:
+    model = data.get("model")
+    task = task_retry(task=task, by=request.user, model=model)
+    return f"Queued again on {task.model.display_name}; it resumes after its last finished stage."
+
+
+def _cancel(request, task: GenerationTask, data: dict) -> str:
+    task = task_cancel(task=task, by=request.user)
+    return "Cancelled." if task.status == Status.CANCELLED else "Asked the worker to stop."
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 @admin.register(TaskEvent)

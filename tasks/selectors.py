@@ -1,14 +1,19 @@
-"""Reads about tasks that more than one caller needs (management commands, the admin, the API)."""
+"""Reads about tasks that more than one caller needs (management commands, the admin, the API).
+
+The queue overview, the phase timeline of a task page and which catalog models can run here.
+Imports nothing outside `tasks`.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from tasks.models import GenerationTask, Status
+from tasks.models import GenerationTask, ModelCatalogEntry, Phase, Status
 
 
 @dataclass(frozen=True)
@@ -78,3 +83,89 @@ def failures_in_last_day() -> int:
     return GenerationTask.objects.filter(
         status__in=[Status.FAILED, Status.TIMED_OUT], finished_at__gte=timezone.now() - timedelta(hours=24)
     ).count()
+
+
+# --- The task page's phase timeline -----------------------------------------------------------
+
+PHASE_STATE_LABELS = {"pending": "not started", "running": "running", "done": "done", "stopped": "stopped"}
+
+
+def format_duration(seconds: float) -> str:
+    """"42 s", "3 min 05 s", "1 h 02 min": the same text live-progress.js writes."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def phase_spans(events) -> dict[str, dict]:
+    """How long each phase really ran, summed over attempts, from `(phase, status, at)` in order.
+
+    A phase runs from the first running event in it until the next phase starts or the attempt
+    ends (any event whose status is not "running": failed, cancelled, requeued, completed). The
+    time between attempts, queued or waiting for a retry, belongs to no phase. Each span is
+    {"seconds": closed time, "open_since": start of the open interval or None, "outcome": how the
+    last interval ended ("" when the next phase took over)}. live-progress.js applies the same rule.
+    """
+    spans: dict[str, dict] = {}
+    current = ""
+
+    def close(at, outcome: str) -> None:
+        span = spans[current]
+        span["seconds"] += (at - span["open_since"]).total_seconds()
+        span.update(open_since=None, outcome=outcome)
+
+    for phase, status, at in events:
+        if status != Status.RUNNING:
+            if current:
+                close(at, status)
+            current = ""
+            continue
+        if phase and phase != current:
+            if current:
+                close(at, "")
+            spans.setdefault(phase, {"seconds": 0.0, "open_since": None, "outcome": ""})
+            spans[phase]["open_since"] = at
+            current = phase
+    return spans
+
+
+def phase_timeline(task: GenerationTask, *, now) -> list[dict]:
+    """The pipeline's phases in order, each with its state and the time it ran (or has run so far)."""
+    events = task.events.order_by("sequence").values_list("phase", "status", "created_at")
+    spans = phase_spans(events)
+    timeline = []
+    for phase in (phase for phase in Phase if phase != Phase.NONE):
+        span = spans.get(phase.value)
+        if span is None:
+            state, duration = "pending", ""
+        else:
+            running = span["open_since"] is not None
+            ended_well = span["outcome"] in ("", Status.COMPLETED)
+            state = "running" if running else "done" if ended_well else "stopped"
+            seconds = span["seconds"] + ((now - span["open_since"]).total_seconds() if running else 0)
+            duration = format_duration(seconds)
+        timeline.append({"phase": phase.value, "label": phase.label, "state": state,
+                         "state_label": PHASE_STATE_LABELS[state], "duration": duration})
+    return timeline
+
+
+# --- The model catalog as a brief form offers it ----------------------------------------------
+
+def model_unavailable_reason(entry: ModelCatalogEntry) -> str:
+    """Why a catalog entry cannot run here now ("needs OPENAI_API_KEY"), or "" when it can.
+
+    The web process's environment stands for the workers': both are started from the same one.
+    """
+    if not entry.enabled:
+        return "disabled in the catalog"
+    if entry.api_key_env and not os.environ.get(entry.api_key_env, "").strip():
+        return f"needs {entry.api_key_env}"
+    return ""
+
+
+def usable_models() -> list[ModelCatalogEntry]:
+    return [entry for entry in ModelCatalogEntry.objects.enabled() if not model_unavailable_reason(entry)]

@@ -39,8 +39,16 @@ def image_source() -> ImageSource:
     raise PermanentError(f"Unknown image provider {name!r}; set PRESSROOM_IMAGE_PROVIDER to offline or pexels.")
 
 
-def image_generator() -> ImageGenerator:
-    name = settings.PRESSROOM_IMAGE_GENERATOR
+def image_generator_name(entry: ModelCatalogEntry | None = None) -> str:
+    """Which generator an image task run on `entry` uses: a task on the offline model stays offline
+    (no key, no network), whatever `PRESSROOM_IMAGE_GENERATOR` names for the other models."""
+    if entry is not None and entry.provider == Provider.OFFLINE:
+        return "offline"
+    return settings.PRESSROOM_IMAGE_GENERATOR
+
+
+def image_generator(entry: ModelCatalogEntry | None = None) -> ImageGenerator:
+    name = image_generator_name(entry)
     if name == "offline":
         from content.providers.offline_image import OfflineImageGenerator
 

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from tasks.exceptions import DomainError
+from tasks.services.lifecycle import with_research
 from tasks.validators import MAX_URL_LENGTH, validate_public_http_url
 from tasks.models import GenerationTask, ModelCatalogEntry, Style, TaskEvent, TaskType, Tone
 from tasks.models.task import (
@@ -141,17 +143,14 @@ class BriefInput(RejectUnknownFieldsMixin, serializers.Serializer):
         return metadata
 
     def validate(self, attrs: dict) -> dict:
-        """Pasted notes and URLs travel to the research stage in `metadata["research"]`."""
+        """Pasted notes and URLs travel to the research stage in `metadata["research"]`, mapped by
+        the same service function the admin's task form goes through."""
         notes, urls = attrs.pop("research_notes", None), attrs.pop("source_urls", None)
         if notes is not None or urls is not None:
-            metadata = dict(attrs.get("metadata") or {})
-            research = dict(metadata.get("research") or {})
-            if notes is not None:
-                research["text"] = notes
-            if urls is not None:
-                research["urls"] = urls
-            metadata["research"] = research
-            attrs["metadata"] = metadata
+            try:
+                attrs["metadata"] = with_research(attrs.get("metadata"), research_text=notes, source_urls=urls)
+            except DomainError as error:
+                raise serializers.ValidationError({"source_urls": [str(error)]}) from None
         return attrs
 
 

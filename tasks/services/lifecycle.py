@@ -11,6 +11,7 @@ import hashlib
 import json
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
@@ -19,7 +20,9 @@ from django.utils.module_loading import import_string
 from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition
 from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCatalogEntry, Phase, Status
+from tasks.selectors import model_unavailable_reason
 from tasks.services.queue import wake_workers
+from tasks.validators import validate_public_http_url
 
 EDITABLE_WHILE_QUEUED = {
     "title", "topic", "word_count", "word_count_tolerance", "strict_mode", "style", "tone", "target_audience",
@@ -55,13 +58,51 @@ def _locked(task: GenerationTask) -> GenerationTask:
     return GenerationTask.objects.select_for_update().get(pk=task.pk)
 
 
-def task_create(*, created_by, brief: dict, idempotency_key: str = "") -> tuple[GenerationTask, bool]:
+def with_research(metadata: dict | None, *, research_text: str | None = None,
+                  source_urls: list[str] | None = None) -> dict:
+    """`metadata` with pasted notes and source URLs in `metadata["research"]`, where the research
+    stage reads them ({"text": ..., "urls": [...]}); None leaves that part as it is.
+
+    Every URL the research stage would fetch, given here or already in `metadata`, must be a public
+    http(s) address (`DomainError` naming the first refused one otherwise), so the admin form and
+    the API map and check them alike.
+    """
+    metadata = dict(metadata or {})
+    if research_text is None and source_urls is None and "research" not in metadata:
+        return metadata
+    research = metadata.get("research") or {}
+    if not isinstance(research, dict):
+        raise DomainError('metadata["research"] must be an object with `text` and `urls`.')
+    research = dict(research)
+    if research_text is not None:
+        research["text"] = research_text
+    if source_urls is not None:
+        research["urls"] = list(source_urls)
+    if "urls" in research:
+        if not isinstance(research["urls"], list):
+            raise DomainError('metadata["research"]["urls"] must be a list of URLs.')
+        try:
+            research["urls"] = [validate_public_http_url(url) for url in research["urls"]]
+        except ValidationError as error:
+            raise DomainError(" ".join(error.messages)) from None
+    metadata["research"] = research
+    return metadata
+
+
+def task_create(
+    *, created_by, brief: dict, idempotency_key: str = "", research_text: str | None = None,
+    source_urls: list[str] | None = None,
+) -> tuple[GenerationTask, bool]:
     """Queue a new task from a validated brief. Returns (task, created).
 
-    With an `idempotency_key`, a repeat of the same request by the same user returns the task the
-    first request created (created=False) instead of queueing a second one.
+    `research_text` and `source_urls` (pasted notes, pages to cite) travel to the research stage
+    in `metadata["research"]` (see `with_research`). With an `idempotency_key`, a repeat of the
+    same request by the same user returns the task the first request created (created=False)
+    instead of queueing a second one.
     """
     brief = dict(brief)
+    if research_text is not None or source_urls is not None or "research" in (brief.get("metadata") or {}):
+        brief["metadata"] = with_research(brief.get("metadata"), research_text=research_text, source_urls=source_urls)
     brief.setdefault("model", None)
     if brief["model"] is None:
         brief["model"] = default_model()
@@ -98,13 +139,31 @@ def _replay(created_by, idempotency_key: str, fingerprint: str) -> GenerationTas
     return existing
 
 
+class StaleChange(InvalidTransition):
+    """The change was made on a copy of the task older than the task is now."""
+
+    code = "stale"
+
+
 @transaction.atomic
-def task_update(*, task: GenerationTask, by, changes: dict) -> GenerationTask:
-    """Change the title, priority or brief of a task that no worker has claimed yet."""
+def task_update(*, task: GenerationTask, by, changes: dict, seen_sequence: int | None = None) -> GenerationTask:
+    """Change the title, priority or brief of a task that no worker has claimed yet.
+
+    `seen_sequence` is the task's event sequence when the caller read it (a form's hidden field):
+    if anything happened to the task since, the change was made against an outdated page and is
+    refused (`StaleChange`), even when it changes nothing.
+    """
     unknown = set(changes) - EDITABLE_WHILE_QUEUED
     if unknown:
         raise DomainError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
     task = _locked(task)
+    if seen_sequence is not None and task.event_sequence != seen_sequence:
+        raise StaleChange(
+            f"This task changed while the form was open (it is {task.get_status_display().lower()} now): "
+            "nothing was saved. Check the page as it is now and make the change again if it still applies."
+        )
+    if not changes:
+        return task
     if task.status != Status.QUEUED:
         raise InvalidTransition(
             f"Only a queued task can be changed; this one is {task.get_status_display().lower()}."
@@ -147,17 +206,28 @@ def task_cancel(*, task: GenerationTask, by) -> GenerationTask:
 
 
 @transaction.atomic
-def task_retry(*, task: GenerationTask, by) -> GenerationTask:
+def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = None) -> GenerationTask:
     """Queue a failed, timed-out or cancelled task again; it resumes after its last finished stage.
 
     It gets a fresh budget of attempts (`PRESSROOM_MAX_ATTEMPTS` more runs); `attempts` keeps
-    counting every run the task ever had.
+    counting every run the task ever had. `model` runs the retry on another catalog model (the
+    one that failed may lack its key); a model that cannot run here is refused.
     """
     task = _locked(task)
     if task.status not in RETRYABLE_STATUSES:
         raise InvalidTransition(
             f"Only failed, timed-out or cancelled tasks can be retried; this one is {task.get_status_display().lower()}."
         )
+    if model is not None and model.pk != task.model_id:
+        reason = model_unavailable_reason(model)
+        if reason:
+            raise DomainError(f"{model.display_name} cannot run here: {reason}. Choose another model.")
+        previous = task.model.key
+        task.model = model
+        task.estimated_cost = estimate_cost({"task_type": task.task_type, "word_count": task.word_count,
+                                             "model": model})
+        emit(task, EventKind.LOG, message=f"Model changed by {by} for the retry: {previous} → {model.key}.",
+             data={"changed": ["model"], "model": model.key})
     task.status = Status.QUEUED
     task.phase = Phase.NONE
     task.error = ""

@@ -208,7 +208,8 @@ def test_task_change_page_shows_the_run_read_only_with_its_progress_events(super
 
     assert response.status_code == 200
     # Only the brief is a form field (its task type is fixed once created); the rest is read-only.
-    assert set(response.context["adminform"].form.fields) == set(BRIEF_FIELDS) - {"task_type"}
+    # The hidden `seen_sequence` carries the event the page showed, to refuse a save made on an old page.
+    assert set(response.context["adminform"].form.fields) == set(BRIEF_FIELDS) - {"task_type"} | {"seen_sequence"}
     for pipeline_field in ("status", "approval_status", "attempts", "worker", "actual_cost", "created_by", "error"):
         assert pipeline_field in response.context["adminform"].readonly_fields
     events_inline = next(
@@ -244,7 +245,7 @@ def test_a_change_the_service_refuses_is_shown_as_a_message_and_nothing_is_writt
     url = reverse("admin:tasks_generationtask_change", args=[task.pk])
     page = client.get(url)
 
-    def claimed_meanwhile(*, task, by, changes):
+    def claimed_meanwhile(*, task, by, changes, **kwargs):
         GenerationTask.objects.filter(pk=task.pk).update(topic="Written before the refusal")
         raise InvalidTransition("Only a queued task can be changed; this one is running.")
 

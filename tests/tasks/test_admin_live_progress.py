@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from publishing.roles import EDITORS
-from tasks.admin import format_duration
+from tasks.selectors import format_duration
 from tasks.models import GenerationTask, TaskEvent
 from tests.factories import PASSWORD, make_task, make_user, submit_task
 from tests.processes import Cluster, WebServer, wait_for
@@ -164,18 +164,40 @@ def test_a_completed_task_shows_a_full_bar_and_every_phase_done(superuser, clock
 
 
 @pytest.mark.django_db
-def test_a_phase_entered_again_by_a_retry_runs_again(superuser, clock):
+def test_a_phase_entered_again_by_a_retry_counts_only_the_time_inside_each_attempt(superuser, clock):
     task = make_task(status="running", phase="draft", progress=12)
     _record(clock, task, 0, "phase", "running", "research")
     _record(clock, task, 5, "phase", "running", "draft", 12)
     _record(clock, task, 8, "status", "failed", "draft", 12)
-    _record(clock, task, 30, "status", "queued", "draft", 12, message="Requeued by editor.")
-    _record(clock, task, 31, "status", "running", "draft", 12)
+    _record(clock, task, 30, "status", "queued", "", 12, message="Requeued by editor.")
+    _record(clock, task, 31, "status", "running", "", 12, message="Attempt 2 of 3 started.")
+    _record(clock, task, 32, "phase", "running", "draft", 12)
     clock.at(40)
 
     response = _change_page(superuser, task)
 
-    assert _timeline(response)["draft"] == ("running", "35 s")
+    # 3 s in the first attempt and 8 s so far in the second; the 24 s between them are no one's.
+    assert _timeline(response)["draft"] == ("running", "11 s")
+
+
+@pytest.mark.django_db
+def test_two_runs_of_a_phase_minutes_apart_take_their_own_time_not_the_gap(superuser, clock):
+    task = make_task(status="completed", phase="", progress=100, finished_at=START)
+    _record(clock, task, 0, "status", "running", message="Attempt 1 of 3 started.")
+    _record(clock, task, 0, "phase", "running", "draft", 10)
+    _record(clock, task, 0, "status", "failed", "draft", 10, message="Provider down.")
+    _record(clock, task, 180, "status", "queued", "", 10, message="Requeued by editor.")
+    _record(clock, task, 180, "status", "running", "", 10, message="Attempt 2 of 3 started.")
+    _record(clock, task, 180, "phase", "running", "draft", 10)
+    _record(clock, task, 180, "phase", "running", "qa", 50)
+    _record(clock, task, 181, "status", "completed", "", 100)
+    clock.at(400)
+
+    timeline = _timeline(_change_page(superuser, task))
+
+    assert timeline["draft"] == ("done", "0 s")
+    assert timeline["qa"] == ("done", "1 s")
+    assert not any("min" in duration for _, duration in timeline.values())
 
 
 @pytest.mark.django_db

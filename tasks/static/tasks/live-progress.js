@@ -6,7 +6,7 @@
  *   the API, then follows new ones over the WebSocket /ws/tasks/<id>?after=N and redraws the
  *   progress bar, status, phase, error and the phase timeline;
  * - the task changelist marks its status, phase and progress cells with data-task-id; the script
- *   follows /ws/tasks and updates the visible rows in place.
+ *   follows /ws/tasks, updates the visible rows in place and inserts the rows of new tasks.
  * When sockets fail it polls the API instead, and keeps trying the socket now and then.
  * Every address comes from data attributes (the admin serves no inline script).
  * `window.pressroomLive.transport` says what is in use: "websocket" or "polling".
@@ -306,21 +306,31 @@
       }
     }
 
-    /** Phases in pipeline order with their spans; the same rule as tasks.admin.phase_timeline. */
+    /**
+     * How long each phase ran, summed over attempts; the same rule as tasks.selectors.phase_spans:
+     * a phase runs from its first running event until the next phase starts or the attempt ends
+     * (an event whose status is not "running"); the time between attempts belongs to no phase.
+     */
     timeline() {
       const spans = {};
       let current = "";
+      const close = (time, outcome) => {
+        const span = spans[current];
+        span.seconds += (time - span.openSince) / 1000;
+        Object.assign(span, { openSince: null, outcome });
+      };
       const events = [...this.events.values()].sort((a, b) => a.sequence - b.sequence);
       for (const event of events) {
-        if (event.phase && event.phase !== current) {
-          if (current) Object.assign(spans[current], { end: event.time, outcome: "" });
-          spans[event.phase] = spans[event.phase] || { start: event.time };
-          Object.assign(spans[event.phase], { end: null, outcome: "" });
-          current = event.phase;
-        }
-        if (isFinished(event.status) && current) {
-          Object.assign(spans[current], { end: event.time, outcome: event.status });
+        if (event.status !== "running") {
+          if (current) close(event.time, event.status);
           current = "";
+          continue;
+        }
+        if (event.phase && event.phase !== current) {
+          if (current) close(event.time, "");
+          spans[event.phase] = spans[event.phase] || { seconds: 0, openSince: null, outcome: "" };
+          spans[event.phase].openSince = event.time;
+          current = event.phase;
         }
       }
       return spans;
@@ -351,10 +361,11 @@
         if (!item) continue;
         const span = spans[phase];
         let state = "pending";
-        if (span) state = span.end === null ? "running" : ["", "completed"].includes(span.outcome) ? "done" : "stopped";
+        const running = Boolean(span) && span.openSince !== null;
+        if (span) state = running ? "running" : ["", "completed"].includes(span.outcome) ? "done" : "stopped";
         item.dataset.state = state;
         item.querySelector('[data-role="duration"]').textContent =
-          span ? formatDuration(((span.end === null ? now : span.end) - span.start) / 1000) : "—";
+          span ? formatDuration(span.seconds + (running ? (now - span.openSince) / 1000 : 0)) : "—";
         item.querySelector('[data-role="state"]').textContent = STATE_LABELS[state];
       }
     }
@@ -377,28 +388,35 @@
     }
   }
 
-  /** The changelist: status, phase and progress cells of the visible rows, found by task id. */
+  /**
+   * The changelist: status, phase and progress cells of the visible rows, found by task id, and
+   * rows for new tasks: on the event that creates a task it does not show, it asks the server for
+   * that task's row with the list's own query string (204 when the list's filters exclude it).
+   */
   class TaskList {
     constructor(config) {
       this.config = config;
       this.rows = new Map(); // task id → {sequence, cells: {status, phase, progress}}
-      for (const cell of document.querySelectorAll(".task-live[data-task-id][data-field]")) {
-        const row = this.rows.get(cell.dataset.taskId) || { sequence: Number(cell.dataset.sequence), cells: {} };
-        row.cells[cell.dataset.field] = cell;
-        this.rows.set(cell.dataset.taskId, row);
-      }
+      this.asked = new Set(); // task ids whose row was asked for
+      this.shownSince = Date.parse(config.serverNow) || Date.now();
+      for (const cell of document.querySelectorAll(".task-live[data-task-id][data-field]")) this.register(cell);
       this.pollEvery = 5000;
     }
 
+    register(cell) {
+      const row = this.rows.get(cell.dataset.taskId) || { sequence: Number(cell.dataset.sequence), cells: {} };
+      row.cells[cell.dataset.field] = cell;
+      this.rows.set(cell.dataset.taskId, row);
+    }
+
     start() {
-      if (this.isDone()) return;
       this.feed = new LiveFeed(this);
       this.feed.start();
     }
 
-    /** Rows that are finished stay so (a retry from the admin reloads the page). */
+    /** Never: a new task can appear at any time. */
     isDone() {
-      return [...this.rows.values()].every((row) => !row.cells.status || isFinished(row.cells.status.dataset.value));
+      return false;
     }
 
     url() {
@@ -407,13 +425,42 @@
 
     async poll() {
       const page = await getJson(`${this.config.tasksUrl}?page_size=100`);
-      for (const task of page.results || []) this.applySnapshot(task);
+      for (const task of page.results || []) {
+        if (!this.rows.has(String(task.id)) && Date.parse(task.created_at) >= this.shownSince) this.addRow(task.id);
+        this.applySnapshot(task);
+      }
     }
 
     onMessage(message) {
       if (message.type === "snapshot" && Array.isArray(message.tasks)) message.tasks.forEach((task) => this.applySnapshot(task));
-      else if (message.type === "event" && message.event) this.update(message.event.task, message.event);
-      if (this.isDone()) this.feed.stop();
+      else if (message.type === "event" && message.event) {
+        const event = message.event;
+        if (event.kind === "created" && !this.rows.has(String(event.task))) this.addRow(event.task);
+        else this.update(event.task, event);
+      }
+    }
+
+    /** Fetch and insert the row of a task this page does not show yet, newest first. */
+    async addRow(taskId) {
+      const id = String(taskId);
+      if (this.asked.has(id) || !this.config.rowUrl) return;
+      this.asked.add(id);
+      const response = await fetch(`${this.config.rowUrl.replace("TASK_ID", id)}${window.location.search}`, {
+        credentials: "same-origin", headers: { Accept: "text/html" },
+      }).catch(() => null);
+      if (!response || response.status !== 200) return;
+      const body = document.querySelector("#result_list tbody");
+      if (!body) {
+        window.location.reload(); // the list was empty: there is no table to add to yet
+        return;
+      }
+      const template = document.createElement("template");
+      template.innerHTML = (await response.text()).trim();
+      const row = template.content.querySelector("tr");
+      if (!row || this.rows.has(id)) return;
+      row.classList.add("task-row--new");
+      body.prepend(row);
+      for (const cell of row.querySelectorAll(".task-live[data-task-id][data-field]")) this.register(cell);
     }
 
     applySnapshot(task) {
@@ -451,7 +498,8 @@
     if (panel) new TaskPanel(panel).start();
     const list = document.querySelector("[data-live-task-list]");
     if (list) {
-      new TaskList({ socketPath: list.dataset.socketPath, tasksUrl: list.dataset.tasksUrl, notice: list }).start();
+      const { socketPath, tasksUrl, rowUrl, serverNow } = list.dataset;
+      new TaskList({ socketPath, tasksUrl, rowUrl, serverNow, notice: list }).start();
     }
   }
 
