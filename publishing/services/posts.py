@@ -310,9 +310,9 @@ def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool, was_
     if "published_at" in changed:
         post.live_recorded_at = timezone.now() if post.is_public else None
     post.save()
-    if adding:
+    if adding and post.published_at is None:
         kind = PostChangeKind.CREATED
-    elif "published_at" in changed:
+    elif adding or "published_at" in changed:
         kind = (PostChangeKind.UNPUBLISHED if post.published_at is None
                 else PostChangeKind.SCHEDULED if post.is_scheduled else PostChangeKind.PUBLISHED)
     else:

@@ -247,3 +247,10 @@ def test_two_reviewers_deciding_at_once_end_with_one_decision(editor):
     task.refresh_from_db()
     decision = ApprovalEvent.objects.get(task=task).decision
     assert task.approval_status == decision
+
+
+def test_reason_codes_are_the_ones_the_writers_understand():
+    from content.models import ReasonCode
+    from content.providers.base import REVIEW_REASONS
+
+    assert list(ReasonCode.values) == list(REVIEW_REASONS)

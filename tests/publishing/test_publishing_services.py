@@ -1,0 +1,190 @@
+"""Publishing verbs: publish now or scheduled, republish in place, unpublish, revoke, hand-written posts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from content.exceptions import PermissionDenied
+from content.models import ApprovalEvent
+from content.selectors import current_version
+from content.services.review import task_approve, task_edit_draft, task_revoke_approval
+from content.services.versions import version_create
+from publishing.models import Category, Post, PostChange
+from publishing.selectors import carried_versions, publish_actions
+from publishing.services.posts import (
+    post_save_by_person,
+    record_due_publications,
+    task_publish,
+    task_unpublish,
+)
+from tasks.exceptions import InvalidTransition
+from tasks.models import TaskEvent
+from tests.editorial import completed_task
+
+
+@pytest.fixture
+def approved(editor, reviewer):
+    task = completed_task(created_by=editor)
+    task_approve(task=task, by=reviewer)
+    task.refresh_from_db()
+    return task
+
+
+def decisions(task):
+    return list(ApprovalEvent.objects.filter(task=task).order_by("created_at").values_list("decision", flat=True))
+
+
+def test_publish_copies_the_approved_version_into_a_public_post(approved, reviewer):
+    post = task_publish(task=approved, by=reviewer)
+    version = current_version(approved)
+    assert post.is_public and post.live_recorded_at is not None
+    assert (post.title, post.slug, post.body, post.excerpt, post.version, post.task) == (
+        version.title, "composting-at-home", version.body, version.excerpt, version, approved)
+    assert post.body_html == "<p>Composting turns kitchen scraps into soil.</p>"
+    assert post.seo["seo_title"] == version.title and post.sources == version.sources
+    assert post.category == Category.objects.get(name="Gardening")
+    assert sorted(post.tags.values_list("name", flat=True)) == ["compost", "soil"]
+    assert decisions(approved) == ["approved", "published"]
+    event = TaskEvent.objects.filter(task=approved).order_by("-sequence").first()
+    assert (event.kind, event.data["slug"]) == ("publication", "composting-at-home")
+
+
+def test_publish_copies_the_featured_image_with_its_credit(editor, reviewer, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    task = completed_task(created_by=editor)
+    base = current_version(task)
+    from content.providers.base import Image
+
+    version_create(task=task, phase="restore", title=base.title, body=base.body, body_html=base.body_html,
+                   image=Image(content=b"\x89PNG fake", content_type="image/png", width=1200, height=630,
+                               alt="A compost heap", credit="Photo by Ann on Pexels",
+                               credit_url="https://www.pexels.com/@ann"))
+    task_approve(task=task, by=reviewer)
+    post = task_publish(task=task, by=reviewer)
+    assert post.featured_image.name.startswith("posts/") and post.featured_image.read() == b"\x89PNG fake"
+    assert (post.image_alt, post.image_credit, post.image_credit_url) == (
+        "A compost heap", "Photo by Ann on Pexels", "https://www.pexels.com/@ann")
+
+
+def test_private_pasted_notes_are_not_listed_as_a_source(editor, reviewer):
+    task = completed_task(created_by=editor)
+    base = current_version(task)
+    version_create(task=task, phase="restore", title=base.title, body=base.body, body_html=base.body_html,
+                   sources=[{"number": 1, "title": "Editor's notes", "url": "", "quote": "", "kind": "pasted"},
+                            {"number": 2, "title": "Guide", "url": "https://example.org", "quote": "", "kind": "web"}])
+    task_approve(task=task, by=reviewer)
+    post = task_publish(task=task, by=reviewer)
+    assert [source["title"] for source in post.sources] == ["Guide"]
+
+
+def test_editor_cannot_publish(approved, editor):
+    with pytest.raises(PermissionDenied):
+        task_publish(task=approved, by=editor)
+    assert not Post.objects.exists()
+    assert publish_actions(editor, approved) == []
+
+
+def test_publishing_needs_an_approval(editor, reviewer):
+    task = completed_task(created_by=editor)
+    with pytest.raises(InvalidTransition, match="approved"):
+        task_publish(task=task, by=reviewer)
+    assert publish_actions(reviewer, task) == []
+
+
+def test_publishing_the_same_version_twice_is_refused(approved, reviewer):
+    task_publish(task=approved, by=reviewer)
+    with pytest.raises(InvalidTransition, match="already published"):
+        task_publish(task=approved, by=reviewer)
+    assert publish_actions(reviewer, approved) == ["unpublish"]
+
+
+def test_republish_after_a_newer_approved_version_updates_the_same_post(approved, editor, reviewer):
+    first = task_publish(task=approved, by=reviewer)
+    edited = task_edit_draft(task=approved, by=editor, title="Composting in a small flat")
+    approved.refresh_from_db()
+    assert Post.objects.get().title == "Composting at home", "the public post keeps the approved text"
+    task_approve(task=approved, by=reviewer)
+    again = task_publish(task=approved, by=reviewer)
+    assert (again.pk, again.slug, again.get_absolute_url()) == (first.pk, first.slug, first.get_absolute_url())
+    assert (again.title, again.version) == ("Composting in a small flat", edited)
+    assert [row["number"] for row in carried_versions(again)] == [3, edited.number]
+    assert Post.objects.count() == 1
+
+
+def test_scheduled_post_is_invisible_until_its_time_and_recorded_once(approved, reviewer):
+    at = timezone.now() + timedelta(hours=1)
+    post = task_publish(task=approved, by=reviewer, at=at)
+    assert post.is_scheduled and not Post.objects.published().exists()
+    assert decisions(approved) == ["approved", "scheduled"]
+    assert record_due_publications() == 0
+    Post.objects.filter(pk=post.pk).update(published_at=timezone.now() - timedelta(seconds=1))  # time passes
+    assert list(Post.objects.published()) == [post]
+    assert record_due_publications() == 1
+    assert record_due_publications() == 0
+    assert decisions(approved) == ["approved", "scheduled", "published"]
+    went_live = ApprovalEvent.objects.filter(task=approved).order_by("-created_at").first()
+    assert went_live.actor == reviewer
+
+
+def test_publish_time_without_timezone_is_refused(approved, reviewer):
+    from tasks.exceptions import DomainError
+
+    with pytest.raises(DomainError, match="time zone"):
+        task_publish(task=approved, by=reviewer, at=timezone.now().replace(tzinfo=None))
+
+
+def test_unpublish_takes_the_post_off_and_keeps_its_slug(approved, reviewer):
+    post = task_publish(task=approved, by=reviewer)
+    task_unpublish(task=approved, by=reviewer)
+    post.refresh_from_db()
+    assert post.published_at is None and not Post.objects.published().exists()
+    assert decisions(approved) == ["approved", "published", "unpublished"]
+    assert publish_actions(reviewer, approved) == ["publish", "schedule"]
+    again = task_publish(task=approved, by=reviewer)
+    assert again.slug == post.slug and again.is_public
+
+
+def test_unpublishing_a_task_without_a_post_is_refused(approved, reviewer):
+    with pytest.raises(InvalidTransition):
+        task_unpublish(task=approved, by=reviewer)
+
+
+def test_revoking_the_approval_of_a_published_task_unpublishes_its_post(approved, reviewer):
+    task_publish(task=approved, by=reviewer)
+    task_revoke_approval(task=approved, by=reviewer, feedback="A claim is wrong.")
+    assert not Post.objects.published().exists()
+    assert decisions(approved) == ["approved", "published", "approval_revoked", "unpublished"]
+
+
+def test_a_post_from_a_task_cannot_be_changed_by_hand(approved, reviewer):
+    post = task_publish(task=approved, by=reviewer)
+    post.title = "Sneaky change"
+    with pytest.raises(InvalidTransition, match="changes only through review"):
+        post_save_by_person(post=post, by=reviewer, changed={"title"}, adding=False, was_public=True)
+    assert Post.objects.get().title == "Composting at home"
+
+
+def test_editor_may_write_a_hand_written_draft_but_not_publish_it(editor):
+    post = Post(title="Notes from the newsroom", slug="newsroom", body="Hello **world**.")
+    post_save_by_person(post=post, by=editor, changed={"title", "body"}, adding=True, was_public=False)
+    assert PostChange.objects.get().kind == "created"
+    post.published_at = timezone.now()
+    with pytest.raises(PermissionDenied):
+        post_save_by_person(post=post, by=editor, changed={"published_at"}, adding=False, was_public=False)
+    assert Post.objects.get().published_at is None
+
+
+def test_changing_a_public_hand_written_post_needs_the_publish_permission(editor, reviewer):
+    post = Post(title="Notes", slug="notes", body="Hello.", published_at=timezone.now())
+    post_save_by_person(post=post, by=reviewer, changed={"title", "body", "published_at"}, adding=True,
+                        was_public=False)
+    post.body = "Changed."
+    with pytest.raises(PermissionDenied):
+        post_save_by_person(post=post, by=editor, changed={"body"}, adding=False, was_public=True)
+    post_save_by_person(post=post, by=reviewer, changed={"body"}, adding=False, was_public=True)
+    assert list(PostChange.objects.order_by("created_at").values_list("kind", "actor__username")) == [
+        ("published", "reviewer1"), ("edited", "reviewer1")]
+    assert Post.objects.get().body_html.strip() == "<p>Changed.</p>"
