@@ -23,6 +23,8 @@ from content.models import ContentVersion, VersionPhase
 from content.providers.base import Brief, Image, Research, Source, Usage
 from content.providers.registry import image_generator, image_source, research_sources, text_model_for
 from content.quality import passes, revision_for, score_article
+from content.revisions import review_revision
+from content.selectors import revision_request
 from content.services.versions import version_create
 from tasks.engine import Stage, call_with_retries
 from tasks.exceptions import PermanentError, StageRejected, TransientError
@@ -34,17 +36,26 @@ MAX_SOURCES = 12
 
 # --- reading the task and earlier stages --------------------------------------------------
 def brief_of(task) -> Brief:
+    """The brief as the writer and the rubric should follow it now: in a revision round, a length
+    the reviewer asked for replaces the brief's word count."""
+    request = revision_request(task)
     return Brief(
-        topic=task.topic, title=task.title, word_count=task.word_count,
+        topic=task.topic, title=task.title,
+        word_count=request.target_words if request and request.target_words else task.word_count,
         word_count_tolerance=task.word_count_tolerance, style=task.style, tone=task.tone,
         target_audience=task.target_audience, primary_keyword=task.primary_keyword,
         category=task.category, tags=tuple(task.tags or ()),
     )
 
 
-def research_of(ctx) -> Research:
-    data = ctx.checkpoint_data("research") or {}
+def research_from(data: dict | None) -> Research:
+    """The research stage's stored output (its checkpoint data) as the writer's `Research`."""
+    data = data or {}
     return Research(notes=data.get("notes", ""), sources=tuple(Source(**s) for s in data.get("sources", [])))
+
+
+def research_of(ctx) -> Research:
+    return research_from(ctx.checkpoint_data("research"))
 
 
 def version_of(ctx, stage: str) -> ContentVersion:
@@ -132,6 +143,9 @@ def research_persist(ctx, output: dict) -> dict:
 def draft_run(ctx) -> dict:
     brief, research = brief_of(ctx.task), research_of(ctx)
     model = text_model_for(ctx.task.model)
+    request = revision_request(ctx.task)
+    if request is not None:
+        return _revise_for_reviewer(ctx, model, brief, research, request)
     planned = call_with_retries(ctx, lambda: model.outline(brief, research, stop=ctx.check), what="draft: outline")
     ctx.progress(0.3, "Outline ready: " + "; ".join(planned.outline.sections))
     written = call_with_retries(
@@ -141,13 +155,29 @@ def draft_run(ctx) -> dict:
             "outline": list(planned.outline.sections)}
 
 
+def _revise_for_reviewer(ctx, model, brief, research, request) -> dict:
+    """A revision round's draft: the rejected version rewritten with the reviewer's instructions
+    (reason codes, feedback, target length) passed to the writer as structured data."""
+    rejected = request.version
+    article = re.sub(r"\n## Sources\n.*\Z", "", rejected.body.strip(), flags=re.DOTALL).strip()
+    revision = review_revision(brief=brief, article=article, reasons=tuple(request.reasons),
+                               feedback=request.feedback, target_words=request.target_words)
+    ctx.progress(0.3, f"Revising version {rejected.number} for the reviewer: {', '.join(request.reasons)}")
+    revised = call_with_retries(
+        ctx, lambda: model.revise(brief, research, article, revision, stop=ctx.check), what="draft: revision"
+    )
+    return {"title": rejected.title, "body": revised.text, "usage": revised.usage,
+            "outline": [], "revision_of": rejected.number}
+
+
 def draft_persist(ctx, output: dict) -> dict:
     entry = ctx.task.model
     usage = output["usage"]
     version = version_create(
         task=ctx.task, phase=VersionPhase.DRAFT, title=output["title"], body=output["body"], usage=usage,
         cost=price(entry, usage.input_tokens, usage.output_tokens), model_key=entry.key,
-        quality_report={"outline": output["outline"]},
+        quality_report={"outline": output["outline"]} | (
+            {"revision_of": output["revision_of"], "revision": ctx.task.revision} if "revision_of" in output else {}),
     )
     return {"version": version.number}
 
@@ -245,9 +275,11 @@ def image_persist(ctx, output: dict) -> dict:
 
 # --- format -------------------------------------------------------------------------------
 def format_run(ctx) -> dict:
-    with_image = version_of(ctx, "image")
+    # The text of the last QA round and the featured image (in a revision round, the image of the
+    # first round: a revision rewrites the text only).
+    article, with_image = version_of(ctx, "qa"), version_of(ctx, "image")
     research = research_of(ctx)
-    formatted = format_article(with_image.body, fallback_title=with_image.title, sources=list(research.sources))
+    formatted = format_article(article.body, fallback_title=article.title, sources=list(research.sources))
     return {"image_version": with_image.number, "formatted": formatted}
 
 
@@ -289,10 +321,10 @@ def generate_persist(ctx, output: dict) -> dict:
 
 BLOG_POST_STAGES = [
     Stage("research", run=research_run, persist=research_persist, weight=1),
-    Stage("draft", run=draft_run, persist=draft_persist, weight=3),
-    Stage("qa", run=qa_run, persist=qa_persist, weight=3),
+    Stage("draft", run=draft_run, persist=draft_persist, weight=3, on_revision=True),
+    Stage("qa", run=qa_run, persist=qa_persist, weight=3, on_revision=True),
     Stage("image", run=image_run, persist=image_persist, weight=1),
-    Stage("format", run=format_run, persist=format_persist, weight=1),
+    Stage("format", run=format_run, persist=format_persist, weight=1, on_revision=True),
 ]
 
 IMAGE_GENERATION_STAGES = [

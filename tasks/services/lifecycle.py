@@ -23,6 +23,7 @@ from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCata
 from tasks.selectors import model_unavailable_reason
 from tasks.services.queue import wake_workers
 from tasks.validators import validate_public_http_url
+from tasks.transitions import change_status
 
 EDITABLE_WHILE_QUEUED = {
     "title", "topic", "word_count", "word_count_tolerance", "strict_mode", "style", "tone", "target_audience",
@@ -188,7 +189,7 @@ def task_cancel(*, task: GenerationTask, by) -> GenerationTask:
     task = _locked(task)
     now = timezone.now()
     if task.status == Status.QUEUED:
-        task.status = Status.CANCELLED
+        change_status(task, Status.CANCELLED)
         task.finished_at = now
         task.cancel_requested_at = now
         task.save(update_fields=["status", "finished_at", "cancel_requested_at", "updated_at"])
@@ -228,7 +229,7 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
                                              "model": model})
         emit(task, EventKind.LOG, message=f"Model changed by {by} for the retry: {previous} → {model.key}.",
              data={"changed": ["model"], "model": model.key})
-    task.status = Status.QUEUED
+    change_status(task, Status.QUEUED)
     task.phase = Phase.NONE
     task.error = ""
     task.worker = ""
@@ -240,6 +241,32 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
     task.max_attempts = task.attempts + settings.PRESSROOM_MAX_ATTEMPTS
     task.save()
     emit(task, EventKind.STATUS, message=f"Requeued by {by}; it resumes after its last finished stage.")
+    wake_workers(1)
+    return task
+
+
+def task_requeue_for_revision(*, task: GenerationTask, by) -> GenerationTask:
+    """Run a completed task again for a reviewer's revision request: a new revision round.
+
+    The caller (the review service) holds the row lock and records the request; the stages a
+    revision re-runs (`Stage.on_revision`) get new checkpoints in the new round, the others keep
+    theirs, so research and the featured image are not redone.
+    """
+    change_status(task, Status.QUEUED)
+    task.revision += 1
+    task.phase = Phase.NONE
+    task.progress = 0
+    task.error = ""
+    task.worker = ""
+    task.cancel_requested_at = None
+    task.finished_at = None
+    task.deadline_at = None
+    task.heartbeat_at = None
+    task.available_at = timezone.now()
+    task.max_attempts = task.attempts + settings.PRESSROOM_MAX_ATTEMPTS
+    task.save()
+    emit(task, EventKind.STATUS, message=f"Revision {task.revision} requested by {by}; the draft is written again.",
+         data={"revision": task.revision})
     wake_workers(1)
     return task
 
