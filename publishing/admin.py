@@ -1,18 +1,23 @@
 """The oversight hub's blog pages: posts, categories and tags.
 
-Editors write and edit drafts; only holders of `publishing.publish_post` (Reviewers) may set,
-move or clear `published_at`, so for everyone else that field is read-only and a posted value
-is ignored. `body_html` is derived from `body` on save and is only ever shown. Imports flow
+Editors write and edit hand-written drafts; only holders of `publishing.publish_post`
+(Reviewers) may set, move or clear `published_at` or change a public post, so for everyone else
+that field is read-only and such a change is refused (`publishing.services.posts`, which also
+records every change in `PostChange`). Posts made from a task are read-only here: they change
+through the publishing verbs on the task's page. `body_html` is derived and only ever shown. Imports flow
 publishing -> content -> tasks.
 """
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.utils.safestring import mark_safe
 
 from content.html import sanitize_html
-from publishing.models import Category, Post, Tag
+from publishing.models import Category, Post, PostChange, Tag
+from publishing.services.posts import check_post_change, post_delete_by_person, post_save_by_person
+from tasks.exceptions import DomainError
 
 PUBLISH_PERMISSION = "publishing.publish_post"
 
@@ -31,22 +36,46 @@ class TagAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
+class PostForm(forms.ModelForm):
+    """Asks the publishing rules before anything is saved, so a refusal is a form error."""
+
+    request = None  # set by PostAdmin.get_form
+
+    class Meta:
+        model = Post
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        adding = self.instance._state.adding
+        was_public = not adding and Post.objects.filter(pk=self.instance.pk).published().exists()
+        try:
+            check_post_change(self.request.user, self.instance, changed=set(self.changed_data),
+                              was_public=bool(was_public), adding=adding)
+        except DomainError as error:
+            raise forms.ValidationError(str(error)) from None
+        return cleaned
+
+
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
-    list_display = ("title", "slug", "category", "published_at", "is_public", "updated_at")
+    """Hand-written posts are written here; posts made from a task are shown read-only (they change
+    only through the review and publishing verbs, on the task's page)."""
+
+    form = PostForm
+    list_display = ("title", "slug", "category", "origin", "published_at", "is_public", "updated_at")
     list_filter = ("category", "tags", "published_at")
     search_fields = ("title", "body")
-    list_select_related = ("category",)
+    list_select_related = ("category", "task")
     prepopulated_fields = {"slug": ("title",)}
     filter_horizontal = ("tags",)
-    autocomplete_fields = ("task",)
-    raw_id_fields = ("version",)
-    readonly_fields = ("preview", "body_html", "created_at", "updated_at")
+    readonly_fields = ("preview", "body_html", "task", "version", "created_at", "updated_at", "live_recorded_at")
     fieldsets = (
-        (None, {"fields": ("title", "slug", "category", "tags", "excerpt", "featured_image")}),
+        (None, {"fields": ("title", "slug", "category", "tags", "excerpt", "featured_image", "image_alt",
+                           "image_credit", "image_credit_url")}),
         ("Body", {"fields": ("body", "preview")}),
         ("Sanitized HTML", {"fields": ("body_html",), "classes": ("collapse",)}),
-        ("Publishing", {"fields": ("published_at",)}),
+        ("Publishing", {"fields": ("published_at", "live_recorded_at")}),
         ("Source", {"fields": ("task", "version")}),
         ("Metadata", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
@@ -55,13 +84,68 @@ class PostAdmin(admin.ModelAdmin):
     def is_public(self, post: Post) -> bool:
         return post.is_public
 
+    @admin.display(description="origin")
+    def origin(self, post: Post) -> str:
+        return "generation task" if post.task_id else "hand-written"
+
     @admin.display(description="preview")
     def preview(self, post: Post) -> str:
         # Sanitized again at display time: the stored HTML is trusted only as far as the allowlist.
         return mark_safe(sanitize_html(post.body_html))
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.request = request
+        return form
 
     def get_readonly_fields(self, request, obj=None):
         readonly = tuple(super().get_readonly_fields(request, obj))
         if not request.user.has_perm(PUBLISH_PERMISSION):
             readonly += ("published_at",)
         return readonly
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.task_id is not None:
+            return False  # read-only: the task's page publishes, republishes and unpublishes it
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.task_id is not None:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        was_public = change and Post.objects.filter(pk=obj.pk).published().exists()
+        post_save_by_person(post=obj, by=request.user, changed=set(form.changed_data), adding=not change,
+                            was_public=was_public)
+
+    def delete_model(self, request, obj):
+        post_delete_by_person(post=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for post in queryset:
+            post_delete_by_person(post=post, by=request.user)
+
+
+@admin.register(PostChange)
+class PostChangeAdmin(admin.ModelAdmin):
+    """The audit trail of hand-written posts: read-only, append-only."""
+
+    list_display = ("created_at", "post_title", "kind", "actor", "published_at")
+    list_filter = ("kind", "created_at")
+    search_fields = ("post_title", "actor__username")
+    list_select_related = ("actor",)
+    fields = ("created_at", "kind", "post", "post_title", "fields", "published_at", "actor")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# The task page, with the publishing verbs and the blog vocabulary, re-registered last.
+from publishing import admin_task_page  # noqa: E402,F401

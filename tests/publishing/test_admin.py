@@ -201,3 +201,39 @@ def test_editor_can_add_tags_but_not_categories(editor):
     assert Tag.objects.filter(slug="rust").exists()
     assert category.status_code == 403
     assert not Category.objects.exists()
+
+
+def test_a_post_made_from_a_task_is_read_only_in_the_admin(editor, reviewer):
+    from content.services.review import task_approve
+    from publishing.services.posts import task_publish
+    from tests.editorial import completed_task
+
+    task = completed_task(created_by=editor)
+    task_approve(task=task, by=reviewer)
+    post = task_publish(task=task, by=reviewer)
+    url = reverse("admin:publishing_post_change", args=[post.pk])
+    for user in (editor, reviewer):
+        response = _client(user).post(url, _post_form(slug="hijacked", title="Hijacked"))
+        assert response.status_code == 403
+    post.refresh_from_db()
+    assert (post.title, post.slug) == ("Composting at home", "composting-at-home")
+    assert "Save" not in _client(reviewer).get(url).content.decode()
+
+
+def test_editor_changing_a_public_hand_written_post_is_refused_with_a_message(editor):
+    post = _make_post(published_at=timezone.now() - timedelta(days=1))
+    response = _client(editor).post(reverse("admin:publishing_post_change", args=[post.pk]),
+                                    _post_form(slug=post.slug, title="Changed by an editor"))
+    assert response.status_code == 200
+    assert "Only holders of the publish permission" in response.content.decode()
+    post.refresh_from_db()
+    assert post.title != "Changed by an editor"
+
+
+def test_every_change_of_a_hand_written_post_is_recorded(reviewer):
+    from publishing.models import PostChange
+
+    draft = _make_post()
+    _client(reviewer).post(reverse("admin:publishing_post_change", args=[draft.pk]), _post_form(slug="a-draft"))
+    change = PostChange.objects.get()
+    assert (change.kind, change.actor, change.post_id) == ("published", reviewer, draft.pk)
