@@ -1,27 +1,87 @@
-"""The oversight hub's history pages: content versions and the audit trail, both read-only.
+"""The oversight hub's content pages: the article on the task page, the review verbs, versions,
+their diff and the audit trail.
 
-Versions and approval events are append-only (in the ORM and in the database); the admin shows
-them and offers no way to add, change or delete one, superusers included. Decisions are made
-through the review services, not here. A user sees the history of the tasks they can see.
-This module builds on `tasks.admin` (it adds the versions and audit inlines to the task page by
-re-registering the task admin); `tasks` never imports `content`.
+The task page (built in `tasks.admin`, re-registered here) leads with the current version as the
+blog will show it, then one form per review verb the user may take now
+(`content.selectors.review_actions`, which asks the same rules the verbs enforce), the quality
+report, the versions with a side-by-side diff of any two and the audit trail. Each form calls a
+verb of `content.services.review`; nothing here writes a row itself. Versions and approval events
+are append-only: their own pages only show them. Imports flow one way: this module builds on
+`tasks.admin`, `publishing.admin` builds on this one, and `tasks` never imports `content`.
 """
 
 from __future__ import annotations
 
-import json
-
+from django import forms
 from django.contrib import admin
-from django.utils.html import format_html
+from django.db.models import IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
-from content.html import render_markdown
-from content.models import ApprovalEvent, ContentVersion
+from content.html import render_markdown, sanitize_html
+from content.models import ApprovalEvent, ContentVersion, ReasonCode
+from content.selectors import ARTICLE_PHASES, IMAGE_PHASES, audit_trail, current_version, review_actions, version_diff
+from content.services.review import (
+    task_approve,
+    task_edit_draft,
+    task_reject,
+    task_restore_version,
+    task_revoke_approval,
+)
 from tasks.admin import AppendOnlyAdminMixin, GenerationTaskAdmin, VisibleTaskRowsMixin
-from tasks.models import GenerationTask
+from tasks.admin_actions import TaskAction
+from tasks.forms import format_usd
+from tasks.models import GenerationTask, TaskType
+from tasks.models.task import WORD_COUNT_MAX, WORD_COUNT_MIN
 
 FEEDBACK_PREVIEW_CHARS = 80
+
+
+# --- Rendering a version --------------------------------------------------------------------
+
+def render_article(version: ContentVersion, request=None) -> str:
+    """The version as the blog shows it (sanitized HTML: generated text is untrusted)."""
+    body_html = sanitize_html(version.body_html) if version.body_html else render_markdown(version.body)
+    seo = version.seo or {}
+    return render_to_string("admin/content/article_preview.html", {
+        "version": version,
+        "seo": seo,
+        "toc": seo.get("toc") or [],
+        "body_html": mark_safe(body_html),  # noqa: S308 (sanitized just above)
+        "body_has_title": "<h1" in body_html,
+    }, request=request)
+
+
+def _points(value) -> str:
+    value = round(float(value), 1)
+    return str(int(value)) if value == int(value) else str(value)
+
+
+def render_quality_report(report: dict) -> str:
+    """The QA rubric as a table of checks (points, maximum, findings); other reports as facts."""
+    report = report or {}
+    checks = [
+        {
+            "label": str(check.get("name", "")).replace("_", " ").capitalize(),
+            "points": _points(max(0.0, float(check.get("points", 0)))),
+            "max_points": check.get("max_points", ""),
+            "findings": check.get("findings") or [],
+            "short": float(check.get("points", 0)) < float(check.get("max_points", 0) or 0),
+        }
+        for check in report.get("checks") or []
+        if isinstance(check, dict)
+    ]
+    facts = [(key.replace("_", " ").capitalize(), value) for key, value in report.items()
+             if key != "checks" and not isinstance(value, (dict, list))]
+    return render_to_string("admin/content/quality_report.html", {
+        "checks": checks, "facts": facts, "score": report.get("score"), "word_count": report.get("word_count"),
+        "word_range": report.get("word_range"), "critique": report.get("critique"),
+    })
 
 
 @admin.register(ContentVersion)
@@ -42,28 +102,23 @@ class ContentVersionAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.Mode
     search_fields = ("title", "task__topic")
     list_select_related = ("task", "created_by")
     ordering = ("-created_at",)
-    readonly_fields = ("rendered_body", "markdown_body", "formatted_quality_report")
     fieldsets = (
-        (None, {"fields": ("task", "number", "phase", "title", "excerpt")}),
-        ("Body", {"fields": ("rendered_body", "markdown_body")}),
-        ("Quality", {"fields": ("word_count", "quality_score", "formatted_quality_report")}),
-        ("Cost", {"fields": ("model_key", "input_tokens", "output_tokens", "cost")}),
-        ("Metadata", {"fields": ("id", "created_by", "created_at")}),
+        (None, {"fields": ("task", "number", "phase", "title", "word_count", "quality_score")}),
+        ("Cost", {"fields": ("model_key", "input_tokens", "output_tokens", "cost"), "classes": ("collapse",)}),
+        ("Metadata", {"fields": ("id", "created_by", "created_at"), "classes": ("collapse",)}),
     )
 
-    @admin.display(description="body")
-    def rendered_body(self, version: ContentVersion) -> str:
-        # render_markdown sanitizes: generated text is untrusted, its HTML is allowlisted.
-        return mark_safe(render_markdown(version.body))
+    class Media:
+        css = {"all": ("tasks/task-admin.css",)}
 
-    @admin.display(description="body (Markdown)")
-    def markdown_body(self, version: ContentVersion) -> str:
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', version.body)
-
-    @admin.display(description="quality report")
-    def formatted_quality_report(self, version: ContentVersion) -> str:
-        report = json.dumps(version.quality_report, indent=2, ensure_ascii=False, sort_keys=True)
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', report)
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        version = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if version is not None:
+            # The article once, readable, above the record; its Markdown on demand inside it.
+            extra["version_article"] = render_article(version, request)
+            extra["version_quality"] = render_quality_report(version.quality_report)
+        return super().change_view(request, object_id, form_url, extra)
 
 
 @admin.register(ApprovalEvent)
@@ -84,34 +139,199 @@ class ApprovalEventAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.Model
         return ", ".join(event.reasons)
 
 
-class ContentVersionInline(AppendOnlyAdminMixin, admin.TabularInline):
-    model = ContentVersion
-    fields = (
-        "number", "phase", "title", "word_count", "quality_score", "model_key", "cost", "created_by", "created_at"
-    )
-    readonly_fields = fields
-    ordering = ("number",)
-    extra = 0
-    can_delete = False
-    show_change_link = True
+# --- The review verbs' forms ----------------------------------------------------------------
+
+class ApproveForm(forms.Form):
+    feedback = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                               help_text="Optional note for the writer and the audit trail.")
 
 
-class ApprovalEventInline(AppendOnlyAdminMixin, admin.TabularInline):
-    model = ApprovalEvent
-    verbose_name_plural = "audit trail"
-    fields = ("created_at", "decision", "version", "actor", "feedback", "reasons")
-    readonly_fields = fields
-    ordering = ("-created_at",)
-    extra = 0
-    can_delete = False
+class RevokeForm(forms.Form):
+    feedback = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                               help_text="Why; a published post is taken down.")
+
+
+class RejectForm(forms.Form):
+    feedback = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
+                               help_text="What is wrong; with a revision, the writer's instructions.")
+    reasons = forms.MultipleChoiceField(choices=ReasonCode.choices, widget=forms.CheckboxSelectMultiple)
+    revise = forms.BooleanField(required=False, label="Request a revision",
+                                help_text="The writer drafts it again with this feedback.")
+    target_words = forms.IntegerField(required=False, min_value=WORD_COUNT_MIN, max_value=WORD_COUNT_MAX,
+                                      help_text="Optional length for the revision.")
+
+
+class EditForm(forms.Form):
+    title = forms.CharField(max_length=300)
+    excerpt = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    body = forms.CharField(label="body (Markdown)", widget=forms.Textarea(attrs={"rows": 20}))
+    base_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, version: ContentVersion, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["title"].initial = version.title
+        self.fields["excerpt"].initial = version.excerpt
+        self.fields["body"].initial = version.body
+        self.fields["base_version"].initial = version.number
+
+
+class RestoreForm(forms.Form):
+    number = forms.TypedChoiceField(coerce=int, label="version")
+
+    def __init__(self, *args, task: GenerationTask, current: ContentVersion | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        phases = IMAGE_PHASES if task.task_type == TaskType.IMAGE_GENERATION else (*ARTICLE_PHASES, "qa", "draft")
+        versions = task.versions.filter(phase__in=phases).order_by("-number")
+        if current is not None:
+            versions = versions.exclude(pk=current.pk)
+        self.fields["number"].choices = [
+            (v.number, f"{v.number} · {v.get_phase_display()} · {Truncator(v.title).chars(40)}") for v in versions
+        ]
+
+
+def _approve(request, task, data) -> str:
+    task_approve(task=task, by=request.user, feedback=data["feedback"])
+    return "Approved."
+
+
+def _reject(request, task, data) -> str:
+    task_reject(task=task, by=request.user, feedback=data["feedback"], reasons=data["reasons"],
+                revise=data["revise"], target_words=data["target_words"])
+    return "Rejected; the writer is revising it." if data["revise"] else "Rejected."
+
+
+def _revoke(request, task, data) -> str:
+    task_revoke_approval(task=task, by=request.user, feedback=data["feedback"])
+    return "Approval revoked."
+
+
+def _edit(request, task, data) -> str:
+    version = task_edit_draft(task=task, by=request.user, title=data["title"], body=data["body"],
+                              excerpt=data["excerpt"], base_version=data["base_version"])
+    return f"Saved as version {version.number}; it waits for a review."
+
+
+def _restore(request, task, data) -> str:
+    version = task_restore_version(task=task, by=request.user, number=data["number"])
+    return f"Version {data['number']} restored as version {version.number}; it waits for a review."
 
 
 class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
-    """The task page with its versions and its audit trail below the progress events."""
+    """The task page with the article, the review verbs, quality, versions and the audit trail."""
 
-    inlines = [*GenerationTaskAdmin.inlines, ContentVersionInline, ApprovalEventInline]
+    list_display = (*GenerationTaskAdmin.list_display[:4], "quality_cell", "words_cell",
+                    *GenerationTaskAdmin.list_display[4:])
     # Versions go with their task; audit rows protect it, so a task with decisions is not deletable.
     cascading_history = (*GenerationTaskAdmin.cascading_history, ContentVersion)
+
+    def get_queryset(self, request):
+        """Each row with the quality score and word count of its current version (one query)."""
+        def current(field: str, phases) -> Subquery:
+            versions = ContentVersion.objects.filter(task=OuterRef("pk"), phase__in=phases).order_by("-number")
+            return Subquery(versions.values(field)[:1], output_field=IntegerField())
+
+        queryset = super().get_queryset(request)
+        return queryset.annotate(
+            current_quality=Coalesce(current("quality_score", ARTICLE_PHASES), current("quality_score", IMAGE_PHASES)),
+            current_words=current("word_count", ARTICLE_PHASES),
+        )
+
+    @admin.display(description="quality", ordering="current_quality")
+    def quality_cell(self, task: GenerationTask) -> str:
+        value = getattr(task, "current_quality", None)
+        return "—" if value is None else str(value)
+
+    @admin.display(description="words", ordering="current_words")
+    def words_cell(self, task: GenerationTask) -> str:
+        value = getattr(task, "current_words", None)
+        return "—" if not value else f"{value:,}"
+
+    def task_actions(self, request, task: GenerationTask) -> list[TaskAction]:
+        allowed = set(review_actions(request.user, task))
+        version = current_version(task) if allowed & {"edit", "restore"} else None
+        actions = []
+        if "approve" in allowed:
+            actions.append(TaskAction("approve", "Approve", _approve, ApproveForm, panel="review", style="primary"))
+        if "reject" in allowed:
+            actions.append(TaskAction("reject", "Reject", _reject, RejectForm, panel="review", style="danger"))
+        if "revoke_approval" in allowed:
+            actions.append(TaskAction("revoke_approval", "Revoke approval", _revoke, RevokeForm, panel="review",
+                                      style="danger"))
+        if "edit" in allowed and version is not None:
+            actions.append(TaskAction("edit", "Edit the text", _edit, EditForm, {"version": version}, panel="review",
+                                      collapsed=True, description="Saved as a new version, scored, and reviewed again."))
+        if "restore" in allowed:
+            restore = TaskAction("restore", "Restore a version", _restore, RestoreForm,
+                                 {"task": task, "current": version}, panel="review", collapsed=True,
+                                 description="A copy of an earlier version becomes the current one.")
+            if restore.form().fields["number"].choices:
+                actions.append(restore)
+        return actions + super().task_actions(request, task)
+
+    def task_page_sections(self, request, task: GenerationTask) -> list[tuple[str, str]]:
+        version = current_version(task)
+        versions = list(task.versions.select_related("created_by").order_by("number"))
+        for v in versions:
+            v.cost_label = format_usd(v.cost)
+
+        def section(name: str, **context) -> tuple[str, str]:
+            return name, render_to_string("admin/content/task_sections.html",
+                                          {"section": name, "task": task, **context}, request=request)
+
+        article = render_article(version, request) if version is not None else ""
+        previous = [v.number for v in versions if version is None or v.number < version.number]
+        sections = [section("article", version=version, article=mark_safe(article))]  # noqa: S308 (rendered above)
+        sections += super().task_page_sections(request, task)
+        if version is not None:
+            sections.append(section("quality", quality=mark_safe(render_quality_report(version.quality_report))))  # noqa: S308
+        sections.append(section(
+            "versions", versions=versions, diff_url=self._url(task, "diff"),
+            compare_a=previous[-1] if previous else None, compare_b=version.number if version else None,
+        ))
+        sections.append(section("audit", events=list(audit_trail(task))))
+        return sections
+
+    def _url(self, task, name: str) -> str:
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_{name}", args=[task.pk],
+                       current_app=self.admin_site.name)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/diff/", self.admin_site.admin_view(self.diff_view), name="%s_%s_diff" % info),
+            *super().get_urls(),
+        ]
+
+    def diff_view(self, request, object_id):
+        """Two versions side by side (`?a=1&b=3`; by default the two newest)."""
+        task = self.get_object(request, object_id)
+        if task is None:
+            raise Http404("No such task.")
+        versions = list(task.versions.order_by("number"))
+        if not versions:
+            raise Http404("This task has no versions yet.")
+        by_number = {v.number: v for v in versions}
+
+        def chosen(name: str, default: ContentVersion) -> ContentVersion:
+            try:
+                return by_number[int(request.GET.get(name, ""))]
+            except (KeyError, ValueError):
+                return default
+
+        a = chosen("a", versions[-2] if len(versions) > 1 else versions[-1])
+        b = chosen("b", versions[-1])
+        rows, left_no, right_no = [], 0, 0
+        for row in version_diff(a, b):
+            left_no += row["kind"] != "insert"
+            right_no += row["kind"] != "delete"
+            rows.append({**row, "left_no": left_no if row["kind"] != "insert" else None,
+                         "right_no": right_no if row["kind"] != "delete" else None})
+        return TemplateResponse(request, "admin/content/version_diff.html", {
+            **self.admin_site.each_context(request),
+            "title": f"Versions {a.number} and {b.number} of “{Truncator(str(task)).chars(60)}”",
+            "opts": self.opts, "task": task, "task_url": self._url(task, "change"), "versions": versions,
+            "a": a, "b": b, "rows": rows, "changed": sum(row["kind"] != "equal" for row in rows),
+        })
 
 
 admin.site.unregister(GenerationTask)

@@ -149,3 +149,7 @@ class PostChangeAdmin(admin.ModelAdmin):
 
 # The task page, with the publishing verbs and the blog vocabulary, re-registered last.
 from publishing import admin_task_page  # noqa: E402,F401
+
+
+# The task page, with the publishing verbs and the blog vocabulary, re-registered last.
+from publishing import admin_task_page  # noqa: E402,F401

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from django.contrib import admin
 from django.test import Client
@@ -24,7 +27,7 @@ def _client(user) -> Client:
 def _approval(task, *, actor=None, version=None, **fields) -> ApprovalEvent:
     fields.setdefault("decision", "rejected")
     fields.setdefault("feedback", "The introduction repeats the title.")
-    fields.setdefault("reasons", ["repetitive", "too_short"])
+    fields.setdefault("reasons", ["quality", "length"])
     return ApprovalEvent.objects.create(task=task, version=version, actor=actor, **fields)
 
 
@@ -63,7 +66,7 @@ def test_history_cannot_be_added_through_the_admin_even_by_a_superuser(superuser
     assert response.status_code == 403
 
 
-def test_version_page_shows_the_body_readably(superuser):
+def test_version_page_shows_the_body_once_rendered_with_the_markdown_on_demand(superuser):
     version = make_version(
         make_task(), body="## Why Rust\n\nIt is *fast*.\n\n<script>alert(1)</script>", quality_report={"score": 81}
     )
@@ -72,11 +75,44 @@ def test_version_page_shows_the_body_readably(superuser):
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert "<h2>Why Rust</h2>" in page
-    assert "<em>fast</em>" in page
-    assert "## Why Rust" in page
+    article = re.search(r'<article class="article-preview".*?</article>', page, re.S).group(0)
+    assert "<h2>Why Rust</h2>" in article
+    assert "<em>fast</em>" in article
+    assert page.count("<em>fast</em>") == 1, "the body is rendered once"
+    assert re.search(r"<details[^>]*><summary>Markdown</summary><pre>## Why Rust", article)
     assert "<script>alert(1)</script>" not in page
-    assert "&quot;score&quot;: 81" in page
+    assert "&quot;score&quot;" not in page, "no raw JSON"
+
+
+def test_version_page_shows_the_quality_report_as_a_table_of_checks(superuser):
+    report = {
+        "score": 72, "word_count": 950, "word_range": [900, 1100],
+        "checks": [
+            {"name": "word_count", "points": 25, "max_points": 25, "findings": []},
+            {"name": "sentence_length", "points": 6.0, "max_points": 10,
+             "findings": ["Split 4 sentence(s) longer than 45 words."]},
+        ],
+    }
+    version = make_version(make_task(), quality_score=72, quality_report=report)
+
+    response = _client(superuser).get(reverse("admin:content_contentversion_change", args=[version.pk]))
+
+    table = re.search(r'<table class="quality-report">.*?</table>', response.content.decode(), re.S).group(0)
+    rows = [re.sub(r"<[^>]+>|\s+", " ", row).split() for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)[1:]]
+    assert rows[0] == ["Word", "count", "25", "25", "—"]
+    assert rows[1][:4] == ["Sentence", "length", "6", "10"]
+    assert "Split 4 sentence(s) longer than 45 words." in table
+    assert "quality-report__short" in table
+
+
+def test_article_headings_on_the_version_page_are_styled_as_the_articles_not_the_admins(superuser):
+    version = make_version(make_task(), body="## A section")
+
+    response = _client(superuser).get(reverse("admin:content_contentversion_change", args=[version.pk]))
+
+    assert 'href="/static/tasks/task-admin.css"' in response.content.decode()
+    css = (Path(__file__).parents[2] / "tasks/static/tasks/task-admin.css").read_text()
+    assert re.search(r"\.article-preview h2[^{]*\{[^}]*background: none", css)
 
 
 def test_a_version_cannot_be_changed_or_deleted_through_the_admin_even_by_a_superuser(superuser):
@@ -160,23 +196,22 @@ def test_reviewer_sees_the_history_of_every_task(reviewer, editor, other_editor)
     assert set(_changelist_rows(response)) == versions
 
 
-def test_task_page_lists_its_versions_and_audit_trail_read_only(editor):
+def test_task_page_lists_its_versions_and_audit_trail_oldest_first(editor):
     task = make_task(created_by=editor)
     first = make_version(task, title="First draft")
     make_version(task, title="Second draft")
     _approval(task, version=first, feedback="Needs a stronger ending.")
+    _approval(task, version=first, decision="approved", feedback="Better now.")
 
     response = _client(editor).get(reverse("admin:tasks_generationtask_change", args=[task.pk]))
 
     assert response.status_code == 200
-    inlines = {inline.formset.model: inline for inline in response.context["inline_admin_formsets"]}
-    assert [form.instance.title for form in inlines[ContentVersion].formset.forms] == ["First draft", "Second draft"]
-    assert len(inlines[ApprovalEvent].formset.forms) == 1
-    for inline in inlines.values():
-        assert not (inline.has_add_permission or inline.has_change_permission or inline.has_delete_permission)
     page = response.content.decode()
-    assert "Needs a stronger ending." in page
+    assert "First draft" in page and "Second draft" in page
+    assert page.index("Needs a stronger ending.") < page.index("Better now.")
     assert reverse("admin:content_contentversion_change", args=[first.pk]) in page
+    assert not [inline for inline in response.context["inline_admin_formsets"]
+                if inline.formset.model in (ContentVersion, ApprovalEvent)], "read-only sections, no formsets"
 
 
 def test_a_task_goes_with_its_versions_and_events_but_not_with_its_audit_trail(reviewer):

@@ -1,0 +1,88 @@
+"""The task page's publishing part: publish now, schedule, unpublish, and the blog's vocabulary.
+
+The last layer of the task admin (tasks.admin → content.admin → here): it re-registers the task
+page once more, adding one form per publishing verb the user may take now
+(`publishing.selectors.publish_actions`, which asks the rules `publishing.services.posts`
+enforces), where the task's post stands, and the blog's categories and tags as suggestions on the
+brief form. Imported by `publishing.admin`.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.html import format_html
+
+from content.admin import GenerationTaskWithHistoryAdmin
+from publishing.models import Category, Tag
+from publishing.selectors import publish_actions, task_post
+from publishing.services.posts import task_publish, task_unpublish
+from tasks.admin_actions import TaskAction
+from tasks.models import GenerationTask
+
+
+class ScheduleForm(forms.Form):
+    at = forms.DateTimeField(
+        label="publish at", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        help_text="In the site's time zone.",
+    )
+
+    def clean_at(self):
+        at = self.cleaned_data["at"]
+        if at <= timezone.now():
+            raise forms.ValidationError("Choose a time in the future, or publish now.")
+        return at
+
+
+class UnpublishForm(forms.Form):
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def _publish(request, task, data) -> str:
+    post = task_publish(task=task, by=request.user)
+    return format_html('Published at <a href="{}">{}</a>.', post.get_absolute_url(), post.get_absolute_url())
+
+
+def _schedule(request, task, data) -> str:
+    post = task_publish(task=task, by=request.user, at=data["at"])
+    return f"Scheduled for {timezone.localtime(post.published_at):%Y-%m-%d %H:%M}."
+
+
+def _unpublish(request, task, data) -> str:
+    task_unpublish(task=task, by=request.user, reason=data["reason"])
+    return "Unpublished; the post keeps its address for a later publication."
+
+
+class GenerationTaskPublishingAdmin(GenerationTaskWithHistoryAdmin):
+    """The final task page: everything before, plus the publishing verbs."""
+
+    def task_actions(self, request, task: GenerationTask) -> list[TaskAction]:
+        allowed = publish_actions(request.user, task)
+        post = task_post(task) if allowed else None
+        description = ""
+        if post is not None and post.published_at:
+            description = format_html('On the blog at <a href="{}">{}</a> since {}.', post.get_absolute_url(),
+                                      post.get_absolute_url(), timezone.localtime(post.published_at).strftime("%Y-%m-%d %H:%M"))
+        actions = []
+        if "publish" in allowed:
+            label = "Republish now" if post is not None and post.published_at else "Publish now"
+            actions.append(TaskAction("publish", label, _publish, panel="publish", style="primary",
+                                      description=description))
+        if "schedule" in allowed:
+            actions.append(TaskAction("schedule", "Schedule", _schedule, ScheduleForm, panel="publish"))
+        if "unpublish" in allowed:
+            actions.append(TaskAction("unpublish", "Unpublish", _unpublish, UnpublishForm, panel="publish",
+                                      style="danger", description=description if "publish" not in allowed else ""))
+        return super().task_actions(request, task) + actions
+
+    def blog_vocabulary(self, request) -> dict:
+        return {
+            "categories": list(Category.objects.order_by("name").values_list("name", flat=True)),
+            "tags": list(Tag.objects.order_by("name").values_list("name", flat=True)),
+        }
+
+
+admin.site.unregister(GenerationTask)
+admin.site.register(GenerationTask, GenerationTaskPublishingAdmin)
