@@ -16,6 +16,7 @@ from django.utils.safestring import mark_safe
 
 from content.html import sanitize_html
 from publishing.models import Category, Post, PostChange, Tag
+from publishing.selectors import carried_versions
 from publishing.services.posts import check_post_change, post_delete_by_person, post_save_by_person
 from tasks.exceptions import DomainError
 
@@ -69,14 +70,15 @@ class PostAdmin(admin.ModelAdmin):
     list_select_related = ("category", "task")
     prepopulated_fields = {"slug": ("title",)}
     filter_horizontal = ("tags",)
-    readonly_fields = ("preview", "body_html", "task", "version", "created_at", "updated_at", "live_recorded_at")
+    readonly_fields = ("preview", "body_html", "task", "version", "carried", "created_at", "updated_at",
+                       "live_recorded_at")
     fieldsets = (
         (None, {"fields": ("title", "slug", "category", "tags", "excerpt", "featured_image", "image_alt",
                            "image_credit", "image_credit_url")}),
         ("Body", {"fields": ("body", "preview")}),
         ("Sanitized HTML", {"fields": ("body_html",), "classes": ("collapse",)}),
         ("Publishing", {"fields": ("published_at", "live_recorded_at")}),
-        ("Source", {"fields": ("task", "version")}),
+        ("Source", {"fields": ("task", "version", "carried")}),
         ("Metadata", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
@@ -87,6 +89,16 @@ class PostAdmin(admin.ModelAdmin):
     @admin.display(description="origin")
     def origin(self, post: Post) -> str:
         return "generation task" if post.task_id else "hand-written"
+
+    @admin.display(description="versions carried")
+    def carried(self, post: Post) -> str:
+        rows = carried_versions(post)
+        if not rows:
+            return "—"
+        return ", ".join(
+            f"v{row['number']} ({row['at']:%Y-%m-%d %H:%M}{', ' + row['by'].get_username() if row['by'] else ''})"
+            for row in rows
+        )
 
     @admin.display(description="preview")
     def preview(self, post: Post) -> str:
@@ -145,10 +157,6 @@ class PostChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-# The task page, with the publishing verbs and the blog vocabulary, re-registered last.
-from publishing import admin_task_page  # noqa: E402,F401
 
 
 # The task page, with the publishing verbs and the blog vocabulary, re-registered last.

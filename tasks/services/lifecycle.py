@@ -229,6 +229,14 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
                                              "model": model})
         emit(task, EventKind.LOG, message=f"Model changed by {by} for the retry: {previous} → {model.key}.",
              data={"changed": ["model"], "model": model.key})
+    _queue_again(task)
+    emit(task, EventKind.STATUS, message=f"Requeued by {by}; it resumes after its last finished stage.")
+    wake_workers(1)
+    return task
+
+
+def _queue_again(task: GenerationTask) -> None:
+    """Put a finished task back in the queue, due now, with a fresh budget of attempts, and save it."""
     change_status(task, Status.QUEUED)
     task.phase = Phase.NONE
     task.error = ""
@@ -240,9 +248,6 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
     task.available_at = timezone.now()
     task.max_attempts = task.attempts + settings.PRESSROOM_MAX_ATTEMPTS
     task.save()
-    emit(task, EventKind.STATUS, message=f"Requeued by {by}; it resumes after its last finished stage.")
-    wake_workers(1)
-    return task
 
 
 def task_requeue_for_revision(*, task: GenerationTask, by) -> GenerationTask:
@@ -252,19 +257,9 @@ def task_requeue_for_revision(*, task: GenerationTask, by) -> GenerationTask:
     revision re-runs (`Stage.on_revision`) get new checkpoints in the new round, the others keep
     theirs, so research and the featured image are not redone.
     """
-    change_status(task, Status.QUEUED)
     task.revision += 1
-    task.phase = Phase.NONE
     task.progress = 0
-    task.error = ""
-    task.worker = ""
-    task.cancel_requested_at = None
-    task.finished_at = None
-    task.deadline_at = None
-    task.heartbeat_at = None
-    task.available_at = timezone.now()
-    task.max_attempts = task.attempts + settings.PRESSROOM_MAX_ATTEMPTS
-    task.save()
+    _queue_again(task)
     emit(task, EventKind.STATUS, message=f"Revision {task.revision} requested by {by}; the draft is written again.",
          data={"revision": task.revision})
     wake_workers(1)
