@@ -1,0 +1,172 @@
+"""The oversight hub's admin site: the index is a dashboard, and feedback analytics sits beside it.
+
+`PressroomAdminConfig` replaces `django.contrib.admin` in INSTALLED_APPS and makes
+`PressroomAdminSite` the default site, so every `admin.register` and `admin.site` in the apps
+lands here unchanged. The index adds panels scoped to the viewer (what needs them now: running,
+awaiting review, failed with the reason, recently published, spend) and two 30-day charts above
+the model list; internal tables (task events, stage checkpoints) leave the model list for
+everyone but superusers. The numbers come from the selectors in `publishing.dashboard`; the
+charts are drawn by `publishing.charts`. This module is imported while the app registry loads,
+so it reaches for models only inside the views.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import formats
+
+# (app_label, object_name) of bookkeeping tables that only the pipeline writes.
+INTERNAL_MODELS = {("tasks", "TaskEvent"), ("tasks", "StageCheckpoint")}
+ANALYTICS_PERMISSION = "content.view_approvalevent"
+OUTCOME_TONES = {"completed": "completed", "failed": "failed", "cancelled": "cancelled", "timed_out": "timed-out"}
+TICK_EVERY_DAYS = 5
+ANALYTICS_CHART_WIDTH = 800  # the analytics chart has a page of its own: wider, so its text stays in scale
+
+
+def money(value) -> str:
+    """US dollars as editors read them: "$0.07", and "$0.0012" for amounts under a cent."""
+    value = Decimal(value or 0)
+    if value == 0:
+        return "$0"
+    places = 2 if abs(value) >= Decimal("0.01") else 4
+    return f"${value:,.{places}f}"
+
+
+class PressroomAdminSite(admin.AdminSite):
+    site_header = "Pressroom"
+    site_title = "Pressroom"
+    index_title = "Editorial oversight"
+
+    def get_urls(self):
+        # Before the admin's own patterns: their catch-all would answer this path with a 404.
+        analytics = path(
+            "feedback-analytics/", self.admin_view(self.feedback_analytics_view), name="feedback_analytics"
+        )
+        return [analytics, *super().get_urls()]
+
+    def get_app_list(self, request, app_label=None):
+        app_list = super().get_app_list(request, app_label)
+        if request.user.is_superuser:
+            return app_list
+        visible = []
+        for app in app_list:
+            models = [m for m in app["models"] if (app["app_label"], m["object_name"]) not in INTERNAL_MODELS]
+            if models:
+                visible.append({**app, "models": models})
+        return visible
+
+    def index(self, request, extra_context=None):
+        context = {"dashboard": self.dashboard_context(request), **(extra_context or {})}
+        return super().index(request, context)
+
+    def dashboard_context(self, request) -> dict:
+        from publishing import dashboard
+        from publishing.charts import Series, bar_chart
+        from tasks.admin import TASKS_SOCKET_PATH
+        from tasks.models import GenerationTask, Status
+
+        user = request.user
+        task_admin = self.get_model_admin(GenerationTask)
+        # The task list's own state cell: live-progress.js updates it here as it does there.
+        running = [{"task": task, "state": task_admin.state_cell(task)} for task in dashboard.running_tasks(user)]
+        finished = dashboard.finished_per_day(user)
+        days = [formats.date_format(day, "D j M") for day in finished.days]
+        ticks = [
+            formats.date_format(day, "j M") if (len(days) - 1 - index) % TICK_EVERY_DAYS == 0 else ""
+            for index, day in enumerate(finished.days)
+        ]
+        outcomes_chart = bar_chart(
+            title="Tasks finished per day, last 30 days, by outcome",
+            categories=days,
+            tick_labels=ticks,
+            series=[
+                Series(Status(status).label, values, OUTCOME_TONES[status])
+                for status, values in finished.series.items()
+            ],
+            x_label="Day finished",
+            y_label="Tasks",
+            empty_text="No task finished in the last 30 days",
+        )
+        spend = dashboard.cost_per_day(user)
+        cost_chart = bar_chart(
+            title="Cost per day, last 30 days (USD)",
+            categories=days,
+            tick_labels=ticks,
+            series=[Series("Cost (USD)", spend.series["cost"], "cost")],
+            x_label="Day",
+            y_label="USD",
+            value_format=money,
+            empty_text="Nothing spent in the last 30 days",
+        )
+        costs = dashboard.cost_totals(user)
+        return {
+            "scope": "all" if user.has_perm("tasks.view_all_tasks") else "own",
+            "can_review": dashboard.can_review(user),
+            "queue": dashboard.queue_depth(user),
+            "running": running,
+            "live": {"tasks_url": reverse("api:task_list"), "socket_path": TASKS_SOCKET_PATH},
+            "awaiting_review": dashboard.awaiting_review(user),
+            "failures": dashboard.recent_failures(user),
+            "published": dashboard.recently_published(),
+            "cost_today": money(costs["today"]),
+            "cost_month": money(costs["month"]),
+            "outcomes_chart": outcomes_chart,
+            "cost_chart": cost_chart,
+            "analytics_url": (
+                reverse(f"{self.name}:feedback_analytics") if user.has_perm(ANALYTICS_PERMISSION) else ""
+            ),
+            "task_changelist_url": reverse(f"{self.name}:tasks_generationtask_changelist"),
+        }
+
+    def feedback_analytics_view(self, request):
+        from content.models import ReasonCode
+        from publishing import dashboard
+        from publishing.charts import Series, bar_chart
+
+        if not request.user.has_perm(ANALYTICS_PERMISSION):
+            raise PermissionDenied
+        data = dashboard.rejection_reasons(request.user)
+        labels = dict(ReasonCode.choices)
+
+        def label(code: str) -> str:
+            return labels.get(code, code.replace("_", " ").capitalize())
+
+        chart = bar_chart(
+            title="Rejection reasons by model",
+            categories=data.models,
+            series=[
+                Series(label(code), [data.by_model[model][code] for model in data.models]) for code in data.reasons
+            ],
+            x_label="Model",
+            y_label="Rejections giving the reason",
+            empty_text="No rejection in this period",
+            width=ANALYTICS_CHART_WIDTH,
+        )
+        reason_columns = [{"code": code, "label": label(code)} for code in data.reasons]
+
+        def row(name: str, counter) -> dict:
+            return {"name": name, "counts": [counter[code] for code in data.reasons], "total": sum(counter.values())}
+
+        context = {
+            **self.each_context(request),
+            "title": "Feedback analytics",
+            "scope": "all" if request.user.has_perm("tasks.view_all_tasks") else "own",
+            "months_shown": dashboard.ANALYTICS_MONTHS,
+            "total": data.total,
+            "reasons": reason_columns,
+            "model_rows": [row(name, data.by_model[name]) for name in data.models],
+            "month_rows": [row(formats.date_format(month, "F Y"), data.by_month[month]) for month in data.months],
+            "chart": chart,
+        }
+        request.current_app = self.name
+        return TemplateResponse(request, "admin/feedback_analytics.html", context)
+
+
+class PressroomAdminConfig(AdminConfig):
+    default_site = "config.admin_site.PressroomAdminSite"

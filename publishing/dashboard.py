@@ -1,0 +1,188 @@
+"""What the oversight hub's dashboard and feedback analytics show: reads only, scoped to the viewer.
+
+Each selector takes the user who is looking and counts only the tasks they may see
+(`GenerationTask.objects.visible_to`: editors their own, reviewers and superusers all), so the
+panels, the charts and the analytics agree with the task list. Days and months are counted in
+the site's time zone. Spend is the sum of `ContentVersion.cost` by the version's `created_at`:
+a version records what one model call cost when it was made, while a task's `actual_cost` is a
+running total that retries and revisions keep adding to, and would put a month's spend on the
+day the task last finished. The page layout and the charts live in `config.admin_site`.
+Imports flow publishing -> content -> tasks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate, TruncMonth
+from django.utils import timezone
+
+from content.models import ApprovalEvent, ContentVersion, Decision
+from publishing.models import Post
+from tasks.models import FINISHED_STATUSES, ApprovalStatus, GenerationTask, Status
+
+PANEL_ROWS = 10
+CHART_DAYS = 30
+ANALYTICS_MONTHS = 12
+FAILED_STATUSES = (Status.FAILED, Status.TIMED_OUT)
+REVIEW_PERMISSION = "content.review_content"
+
+
+def visible_tasks(user):
+    return GenerationTask.objects.visible_to(user)
+
+
+def queue_depth(user) -> list[dict]:
+    """Every status with how many of the viewer's visible tasks are in it (zeros included)."""
+    counts = dict(visible_tasks(user).order_by().values_list("status").annotate(n=Count("pk")))
+    return [{"status": status.value, "label": status.label, "count": counts.get(status.value, 0)} for status in Status]
+
+
+def running_tasks(user, *, limit: int = PANEL_ROWS):
+    """Running tasks, the longest-running first."""
+    return visible_tasks(user).filter(status=Status.RUNNING).select_related("model").order_by("started_at")[:limit]
+
+
+def awaiting_review(user, *, limit: int = PANEL_ROWS):
+    """Completed tasks whose current version waits for a decision, the one waiting longest first.
+
+    For a reviewer that is every such task ("awaiting my review"); an editor sees their own.
+    """
+    return (
+        visible_tasks(user)
+        .filter(status=Status.COMPLETED, approval_status=ApprovalStatus.PENDING)
+        .select_related("model", "created_by")
+        .order_by("finished_at", "created_at")[:limit]
+    )
+
+
+def recent_failures(user, *, now: datetime | None = None, hours: int = 24, limit: int = PANEL_ROWS):
+    """Tasks that failed or timed out in the last `hours`, newest first, each with its `error`."""
+    since = (now or timezone.now()) - timedelta(hours=hours)
+    return (
+        visible_tasks(user)
+        .filter(status__in=FAILED_STATUSES, finished_at__gte=since)
+        .select_related("model")
+        .order_by("-finished_at")[:limit]
+    )
+
+
+def recently_published(*, limit: int = 5):
+    """The newest public posts. They are on the blog for anyone to read, so every viewer sees them."""
+    return Post.objects.published().select_related("category").order_by("-published_at")[:limit]
+
+
+def cost_totals(user, *, now: datetime | None = None) -> dict[str, Decimal]:
+    """Spend today and this month (site time zone) on the viewer's visible tasks."""
+    local_now = timezone.localtime(now or timezone.now())
+    start_of_day = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start_of_month = start_of_day.replace(day=1)
+    versions = ContentVersion.objects.filter(task__in=visible_tasks(user))
+
+    def spent_since(moment: datetime) -> Decimal:
+        return versions.filter(created_at__gte=moment).aggregate(total=Sum("cost"))["total"] or Decimal(0)
+
+    return {"today": spent_since(start_of_day), "month": spent_since(start_of_month)}
+
+
+@dataclass
+class DailySeries:
+    """Values per day over a window of days, oldest first; a day with nothing holds zero."""
+
+    days: list[date]
+    series: dict[str, list] = field(default_factory=dict)
+
+
+def _window(now: datetime | None, days: int) -> tuple[list[date], datetime]:
+    """The last `days` local dates ending today, and the moment the first of them starts."""
+    today = timezone.localdate(now or timezone.now())
+    window = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+    start = timezone.make_aware(datetime.combine(window[0], datetime.min.time()))
+    return window, start
+
+
+def finished_per_day(user, *, now: datetime | None = None, days: int = CHART_DAYS) -> DailySeries:
+    """Tasks that finished each day, by outcome (completed, failed, cancelled, timed out)."""
+    window, start = _window(now, days)
+    rows = (
+        visible_tasks(user)
+        .filter(status__in=FINISHED_STATUSES, finished_at__gte=start)
+        .annotate(day=TruncDate("finished_at", tzinfo=timezone.get_current_timezone()))
+        .order_by()
+        .values_list("day", "status")
+        .annotate(n=Count("pk"))
+    )
+    counts = {(day, status): n for day, status, n in rows}
+    return DailySeries(
+        days=window,
+        series={status.value: [counts.get((day, status.value), 0) for day in window] for status in FINISHED_STATUSES},
+    )
+
+
+def cost_per_day(user, *, now: datetime | None = None, days: int = CHART_DAYS) -> DailySeries:
+    """Spend per day (sum of version costs) on the viewer's visible tasks."""
+    window, start = _window(now, days)
+    rows = (
+        ContentVersion.objects.filter(task__in=visible_tasks(user), created_at__gte=start)
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .order_by()
+        .values_list("day")
+        .annotate(total=Sum("cost"))
+    )
+    totals = dict(rows)
+    return DailySeries(days=window, series={"cost": [totals.get(day, Decimal(0)) for day in window]})
+
+
+@dataclass
+class RejectionReasons:
+    """Rejection reasons counted by model and by month, with the labels to show them by."""
+
+    reasons: list[str]  # reason codes, most frequent first
+    models: list[str]  # model display names, most rejected first
+    months: list[date]  # first day of each month with a rejection, oldest first
+    by_model: dict[str, Counter]
+    by_month: dict[date, Counter]
+    total: int
+
+
+def rejection_reasons(user, *, now: datetime | None = None, months: int = ANALYTICS_MONTHS) -> RejectionReasons:
+    """Reasons given with rejections of the viewer's visible tasks over the last `months` months.
+
+    A rejection may give several reasons; each counts once. Rejections are human decisions, a few
+    a day, so the reason arrays are counted here rather than unnested in SQL.
+    """
+    local_now = timezone.localtime(now or timezone.now())
+    first_month = local_now.date().replace(day=1)
+    for _ in range(months - 1):
+        first_month = (first_month - timedelta(days=1)).replace(day=1)
+    since = timezone.make_aware(datetime.combine(first_month, datetime.min.time()))
+    rows = (
+        ApprovalEvent.objects.filter(
+            decision=Decision.REJECTED, task__in=visible_tasks(user), created_at__gte=since
+        )
+        .annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("task__model__display_name", "month", "reasons")
+    )
+    by_model: dict[str, Counter] = {}
+    by_month: dict[date, Counter] = {}
+    overall: Counter = Counter()
+    for model_name, month, reasons in rows:
+        month = month.date() if isinstance(month, datetime) else month
+        for reason in set(reasons or ()):
+            by_model.setdefault(model_name, Counter())[reason] += 1
+            by_month.setdefault(month, Counter())[reason] += 1
+            overall[reason] += 1
+    models = sorted(by_model, key=lambda name: (-sum(by_model[name].values()), name))
+    reasons = sorted(overall, key=lambda code: (-overall[code], code))
+    return RejectionReasons(
+        reasons=reasons, models=models, months=sorted(by_month), by_model=by_model, by_month=by_month,
+        total=sum(overall.values()),
+    )
+
+
+def can_review(user) -> bool:
+    return user.has_perm(REVIEW_PERMISSION)

@@ -1,0 +1,502 @@
+"""The oversight hub's dashboard and feedback analytics: the selectors, the charts and the pages.
+
+Selectors run on rows the factories build at known times (`timezone.now()` is under the test's
+control, since versions and audit rows take their `created_at` from it and cannot be changed
+afterwards). The pages are read as the server renders them; the browser test at the end opens
+them in Chromium, checks that the charts are drawn and saves screenshots to var/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from content.models import ApprovalEvent
+from publishing import dashboard
+from publishing.charts import Series, bar_chart
+from publishing.models import Post
+from publishing.roles import EDITORS, REVIEWERS
+from tasks.models import ModelCatalogEntry
+from tests.factories import PASSWORD, make_task, make_user, make_version
+from tests.seed import ensure_seed_data
+
+NOW = datetime(2025, 3, 15, 12, 0, tzinfo=UTC)
+BASE_DIR = Path(__file__).resolve().parents[2]
+SCREENSHOTS = BASE_DIR / "var" / "screenshots"
+INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """`timezone.now()` under the test's control; `clock.now` moves it."""
+
+    class Clock:
+        now = NOW
+
+    fake = Clock()
+    monkeypatch.setattr(timezone, "now", lambda: fake.now)
+    return fake
+
+
+def _at(clock, moment: datetime):
+    clock.now = moment
+    return moment
+
+
+def _finished(status: str, at: datetime, **fields):
+    return make_task(status=status, finished_at=at, **fields)
+
+
+def _reject(clock, task, reasons, *, at: datetime, actor=None):
+    _at(clock, at)
+    return ApprovalEvent.objects.create(
+        task=task, decision="rejected", actor=actor, feedback="Not yet.", reasons=reasons
+    )
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# --- Selectors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_queue_depth_counts_every_status_including_empty_ones(reviewer):
+    for status in ("queued", "queued", "running"):
+        make_task(status=status)
+    _finished("failed", NOW)
+
+    counts = {row["status"]: row["count"] for row in dashboard.queue_depth(reviewer)}
+
+    assert counts == {"queued": 2, "running": 1, "completed": 0, "failed": 1, "cancelled": 0, "timed_out": 0}
+
+
+@pytest.mark.django_db
+def test_an_editor_sees_only_their_own_tasks_and_a_reviewer_sees_all(editor, other_editor, reviewer):
+    mine = make_task(status="running", created_by=editor)
+    make_task(status="running", created_by=other_editor)
+
+    assert [row["count"] for row in dashboard.queue_depth(editor) if row["status"] == "running"] == [1]
+    assert list(dashboard.running_tasks(editor)) == [mine]
+    assert len(dashboard.running_tasks(reviewer)) == 2
+
+
+@pytest.mark.django_db
+def test_awaiting_review_lists_completed_pending_tasks_oldest_first(reviewer, editor, other_editor):
+    newer = _finished("completed", NOW - timedelta(hours=1), created_by=editor)
+    older = _finished("completed", NOW - timedelta(days=2), created_by=other_editor)
+    _finished("completed", NOW - timedelta(days=3), approval_status="approved", created_by=editor)
+    _finished("failed", NOW - timedelta(days=4), created_by=editor)
+
+    assert list(dashboard.awaiting_review(reviewer)) == [older, newer]
+    assert list(dashboard.awaiting_review(editor)) == [newer]
+
+
+@pytest.mark.django_db
+def test_failures_are_those_of_the_last_24_hours_newest_first_with_their_error(reviewer):
+    timed_out = _finished("timed_out", NOW - timedelta(hours=2), error="No heartbeat for 90 s.")
+    failed = _finished("failed", NOW - timedelta(hours=1), error="The model refused the prompt.")
+    _finished("failed", NOW - timedelta(hours=25), error="Too old to show.")
+    _finished("cancelled", NOW - timedelta(hours=1))
+
+    failures = list(dashboard.recent_failures(reviewer, now=NOW))
+
+    assert failures == [failed, timed_out]
+    assert failures[0].error == "The model refused the prompt."
+
+
+@pytest.mark.django_db
+def test_cost_today_and_this_month_sum_version_costs_by_when_they_were_written(clock, reviewer, editor):
+    task = make_task(created_by=editor)
+    for moment, cost in [
+        (NOW - timedelta(hours=2), "0.10"),  # today
+        (NOW.replace(hour=0, minute=0), "0.05"),  # today, first minute
+        (NOW - timedelta(days=1), "0.20"),  # this month
+        (datetime(2025, 2, 28, 23, 59, tzinfo=UTC), "1.00"),  # last month
+    ]:
+        _at(clock, moment)
+        make_version(task, cost=Decimal(cost))
+    clock.now = NOW
+
+    assert dashboard.cost_totals(reviewer) == {"today": Decimal("0.15"), "month": Decimal("0.35")}
+    assert dashboard.cost_totals(make_user()) == {"today": Decimal(0), "month": Decimal(0)}
+
+
+@pytest.mark.django_db
+def test_finished_per_day_has_every_day_of_the_window_with_zeros_by_outcome(reviewer):
+    _finished("completed", NOW - timedelta(hours=1))
+    _finished("completed", NOW - timedelta(hours=3))
+    _finished("failed", NOW - timedelta(days=1))
+    _finished("timed_out", NOW - timedelta(days=29))
+    _finished("completed", NOW - timedelta(days=30))  # outside the 30 days
+    make_task(status="running")
+
+    daily = dashboard.finished_per_day(reviewer, now=NOW)
+
+    assert len(daily.days) == 30
+    assert (daily.days[0], daily.days[-1]) == (date(2025, 2, 14), date(2025, 3, 15))
+    assert daily.series["completed"][-1] == 2
+    assert daily.series["failed"][-2] == 1
+    assert daily.series["timed_out"][0] == 1
+    assert sum(daily.series["cancelled"]) == 0
+    assert sum(sum(values) for values in daily.series.values()) == 4
+
+
+@pytest.mark.django_db
+def test_cost_per_day_sums_each_day_and_leaves_quiet_days_at_zero(clock, reviewer):
+    task = make_task()
+    for moment, cost in [(NOW, "0.25"), (NOW - timedelta(hours=1), "0.50"), (NOW - timedelta(days=3), "0.01")]:
+        _at(clock, moment)
+        make_version(task, cost=Decimal(cost))
+
+    daily = dashboard.cost_per_day(reviewer, now=NOW)
+
+    costs = daily.series["cost"]
+    assert len(costs) == 30
+    assert costs[-1] == Decimal("0.75")
+    assert costs[-4] == Decimal("0.01")
+    assert costs.count(Decimal(0)) == 28
+
+
+@pytest.mark.django_db
+def test_rejection_reasons_are_counted_by_model_and_by_month(clock, editor, other_editor, reviewer):
+    other_model = ModelCatalogEntry.objects.create(key="gpt-test", display_name="GPT test", provider="offline")
+    offline_task = _finished("completed", NOW, created_by=editor)
+    gpt_task = _finished("completed", NOW, created_by=other_editor, model=other_model)
+    _reject(clock, offline_task, ["tone", "length"], at=datetime(2025, 2, 10, tzinfo=UTC), actor=reviewer)
+    _reject(clock, offline_task, ["tone"], at=datetime(2025, 3, 2, tzinfo=UTC), actor=reviewer)
+    _reject(clock, gpt_task, ["factual_error"], at=datetime(2025, 3, 3, tzinfo=UTC), actor=reviewer)
+    _reject(clock, gpt_task, ["factual_error", "sources"], at=datetime(2025, 3, 4, tzinfo=UTC), actor=reviewer)
+    _at(clock, NOW)
+    ApprovalEvent.objects.create(task=gpt_task, decision="approved", actor=reviewer)
+
+    everyone = dashboard.rejection_reasons(reviewer)
+    own = dashboard.rejection_reasons(editor)
+
+    offline_name = offline_task.model.display_name
+    assert everyone.total == 6
+    assert {name: dict(counter) for name, counter in everyone.by_model.items()} == {
+        offline_name: {"tone": 2, "length": 1},
+        "GPT test": {"factual_error": 2, "sources": 1},
+    }
+    assert everyone.months == [date(2025, 2, 1), date(2025, 3, 1)]
+    assert dict(everyone.by_month[date(2025, 2, 1)]) == {"tone": 1, "length": 1}
+    assert dict(everyone.by_month[date(2025, 3, 1)]) == {"tone": 1, "factual_error": 2, "sources": 1}
+    assert everyone.reasons[:2] in (["factual_error", "tone"], ["tone", "factual_error"])
+    assert list(own.by_model) == [offline_name]
+    assert own.total == 3
+
+
+@pytest.mark.django_db
+def test_rejection_reasons_leave_out_months_before_the_window(clock, reviewer):
+    task = _finished("completed", NOW)
+    _reject(clock, task, ["other"], at=datetime(2024, 3, 31, tzinfo=UTC))
+    _reject(clock, task, ["quality"], at=datetime(2024, 4, 1, tzinfo=UTC))
+    clock.now = NOW
+
+    data = dashboard.rejection_reasons(reviewer)
+
+    assert data.months == [date(2024, 4, 1)]
+    assert data.reasons == ["quality"]
+
+
+# --- The chart builder ---------------------------------------------------------------------------
+
+
+def test_bar_chart_escapes_every_label_and_titles_each_segment():
+    svg = bar_chart(
+        title='Costs <of> "everything"',
+        categories=["<script>alert(1)</script>", "B & C"],
+        series=[Series("a<b", [1, 2], "completed"), Series('q"uote', [0, 3])],
+        x_label="x & y",
+        y_label="<y>",
+    )
+
+    assert "<script>" not in svg
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+    assert "B &amp; C — a&lt;b: 2</title>" in svg
+    assert "B &amp; C — q&quot;uote: 3</title>" in svg
+    assert 'aria-label="Costs &lt;of&gt; &quot;everything&quot;. Total: 6' in svg
+    assert svg.startswith('<svg class="chart" role="img"')
+    # Three non-zero values, three segments; a zero is not drawn.
+    assert svg.count('class="chart__segment') == 3
+    assert "x &amp; y" in svg and "&lt;y&gt;" in svg
+
+
+def test_bar_chart_of_nothing_says_so_and_keeps_its_axes():
+    svg = bar_chart(
+        title="Empty", categories=["Mon", "Tue"], series=[Series("n", [0, 0])], x_label="day", y_label="n",
+        empty_text="Nothing here",
+    )
+
+    assert "Nothing here" in svg
+    assert 'class="chart__axis"' in svg
+    assert "chart__segment" not in svg
+
+
+def test_bar_chart_refuses_series_that_do_not_match_the_categories():
+    with pytest.raises(ValueError):
+        bar_chart(title="t", categories=["a"], series=[Series("s", [1, 2])], x_label="x", y_label="y")
+
+
+# --- The pages -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def evil_model(db):
+    return ModelCatalogEntry.objects.create(
+        key="evil", display_name='<img src=x onerror="alert(1)">Evil & Co', provider="offline"
+    )
+
+
+@pytest.mark.django_db
+def test_dashboard_shows_the_panels_and_both_charts_to_a_reviewer(reviewer, editor):
+    now = timezone.now()
+    running = make_task(status="running", phase="draft", progress=40, created_by=editor, title="Running piece")
+    _finished("completed", now - timedelta(hours=3), created_by=editor, title="Waiting piece")
+    _finished("failed", now - timedelta(hours=1), created_by=editor, title="Broken piece", error="Provider said <no>.")
+    make_version(running, cost=Decimal("0.042"))
+    Post.objects.create(title="Fresh post", slug="fresh-post", published_at=now - timedelta(minutes=5))
+
+    response = _client(reviewer).get(reverse("admin:index"))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Awaiting your review" in html and "Waiting piece" in html
+    assert "Broken piece" in html and "Provider said &lt;no&gt;." in html
+    assert "Fresh post" in html
+    assert 'data-cost="today">$0.04<' in html
+    assert html.count('<svg class="chart" role="img"') == 2
+    assert 'aria-label="Tasks finished per day, last 30 days, by outcome. Total: 2' in html
+    # The running task's cells are the task list's live cells, and the script that follows them.
+    assert f'data-task-id="{running.pk}" data-field="progress" data-value="40"' in html
+    assert 'data-live-task-list' in html and 'data-socket-path="/ws/tasks"' in html
+    assert re.search(r'<script src="/static/tasks/live-progress\.js" defer>', html)
+    assert not INLINE_SCRIPT.findall(html)
+    assert reverse("admin:feedback_analytics") in html
+    # The model list stays below the panels.
+    assert html.index('id="dashboard"') < html.index('class="app-tasks module')
+
+
+@pytest.mark.django_db
+def test_an_editor_dashboard_shows_only_their_own_tasks(editor, other_editor):
+    _finished("completed", timezone.now(), created_by=editor, title="My waiting piece")
+    _finished("completed", timezone.now(), created_by=other_editor, title="Someone else's piece")
+
+    html = _client(editor).get(reverse("admin:index")).content.decode()
+
+    assert "Your tasks awaiting review" in html
+    assert "My waiting piece" in html
+    assert "Someone else" not in html
+
+
+@pytest.mark.django_db
+def test_internal_tables_are_hidden_from_a_reviewer_and_listed_for_a_superuser(reviewer, superuser):
+    reviewer_page = _client(reviewer).get(reverse("admin:index")).content.decode()
+    superuser_page = _client(superuser).get(reverse("admin:index")).content.decode()
+
+    for internal in ("tasks/taskevent/", "tasks/stagecheckpoint/"):
+        assert internal not in reviewer_page
+        assert internal in superuser_page
+    assert "tasks/generationtask/" in reviewer_page
+    # The app page filters the same way.
+    app_page = _client(reviewer).get(reverse("admin:app_list", args=["tasks"])).content.decode()
+    assert "tasks/taskevent/" not in app_page and "tasks/generationtask/" in app_page
+
+
+@pytest.mark.django_db
+def test_feedback_analytics_shows_reasons_by_model_as_a_table_and_an_escaped_chart(reviewer, evil_model):
+    task = _finished("completed", timezone.now(), model=evil_model)
+    ApprovalEvent.objects.create(task=task, decision="rejected", actor=reviewer, feedback="No.", reasons=["tone"])
+
+    response = _client(reviewer).get(reverse("admin:feedback_analytics"))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<img src=x onerror="alert(1)">' not in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;Evil &amp; Co" in html
+    assert html.count('<svg class="chart" role="img"') == 1
+    assert 'aria-label="Rejection reasons by model. Total: 1' in html
+    assert re.search(r"<th scope=\"col\" class=\"num\">Tone</th>", html)
+    assert "Evil &amp; Co — Tone: 1</title>" in html
+
+
+@pytest.mark.django_db
+def test_feedback_analytics_shows_an_editor_only_rejections_of_their_own_tasks(editor, other_editor, reviewer):
+    mine = _finished("completed", timezone.now(), created_by=editor)
+    theirs = _finished("completed", timezone.now(), created_by=other_editor)
+    ApprovalEvent.objects.create(task=mine, decision="rejected", actor=reviewer, reasons=["length"])
+    ApprovalEvent.objects.create(task=theirs, decision="rejected", actor=reviewer, reasons=["sources"])
+
+    response = _client(editor).get(reverse("admin:feedback_analytics"))
+
+    assert response.status_code == 200
+    assert response.context["total"] == 1
+    assert [reason["code"] for reason in response.context["reasons"]] == ["length"]
+
+
+@pytest.mark.django_db
+def test_feedback_analytics_needs_the_audit_trail_permission():
+    outsider = make_user()
+
+    assert _client(outsider).get(reverse("admin:feedback_analytics")).status_code == 403
+    assert Client().get(reverse("admin:feedback_analytics")).status_code == 302  # to the login page
+
+
+# --- In a real browser ---------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run",
+]
+CHART_BARS = """(selector) => [...document.querySelectorAll(selector + ' svg.chart')].map((svg) => {
+    const box = svg.getBoundingClientRect();
+    return {width: box.width, height: box.height, segments: svg.querySelectorAll('.chart__segment').length,
+            filled: [...svg.querySelectorAll('.chart__segment')].every(
+                (bar) => getComputedStyle(bar).fill !== 'none' && bar.getBoundingClientRect().height > 0)};
+})"""
+
+
+def _seed_a_month_of_work(reviewer):
+    """Thirty days of finished tasks, spend, rejections, a running task and a published post."""
+    import random
+
+    rng = random.Random(8)
+    now = timezone.now()
+    editors = Group.objects.get(name=EDITORS)
+    writer = make_user("dash-editor")
+    writer.groups.add(editors)
+    gpt = ModelCatalogEntry.objects.create(
+        key="gpt-4o-mini-dash", display_name="GPT-4o mini", provider="openai_compatible",
+        provider_model_id="gpt-4o-mini", base_url="https://api.openai.com/v1", api_key_env="OPENAI_API_KEY",
+    )
+    models = [None, gpt]
+    reasons = ["tone", "length", "factual_error", "structure", "sources", "quality", "off_topic", "other"]
+    for days_ago in range(30):
+        for _ in range(rng.randint(0, 5)):
+            status = rng.choices(["completed", "failed", "timed_out", "cancelled"], [8, 2, 1, 1])[0]
+            finished = now - timedelta(days=days_ago, hours=rng.randint(0, 10))
+            model = rng.choice(models)
+            task = _finished(status, finished, created_by=writer, title=f"Piece {days_ago}-{rng.randint(1, 999)}",
+                             error="The provider answered 429 Too Many Requests." if status == "failed" else "",
+                             **({"model": model} if model else {}))
+            with _frozen(finished):
+                make_version(task, cost=Decimal(rng.randint(1, 90)) / 1000)
+                if status == "completed" and rng.random() < 0.5:
+                    ApprovalEvent.objects.create(
+                        task=task, decision="rejected", actor=reviewer, feedback="Please revise.",
+                        reasons=rng.sample(reasons[: 4 if model else 8], rng.randint(1, 2)),
+                    )
+    _finished("failed", now - timedelta(hours=2), created_by=writer, title="A piece the provider refused",
+              error="The provider answered 401 Unauthorized: check OPENAI_API_KEY.")
+    make_task(status="running", phase="draft", progress=45, created_by=writer, title="A piece being written now",
+              started_at=now - timedelta(minutes=2))
+    Post.objects.create(title="What a dashboard is for", slug="dashboard-post", published_at=now - timedelta(hours=1))
+
+
+class _frozen:
+    """`timezone.now()` fixed while rows take their `created_at` (auto_now_add)."""
+
+    def __init__(self, moment):
+        self.moment = moment
+
+    def __enter__(self):
+        self.original = timezone.now
+        timezone.now = lambda: self.moment
+
+    def __exit__(self, *exc):
+        timezone.now = self.original
+
+
+@pytest.fixture
+def chromium():
+    import os
+
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium is not installed at {CHROMIUM}; CI must run the browser tests")
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def dashboard_site(tmp_path):
+    """A reviewer, a month of seeded work, and Daphne serving the site on the test database.
+
+    All database work happens before the browser starts: Playwright's sync API runs an event loop
+    in this thread, where Django would refuse queries.
+    """
+    from tests.processes import WebServer
+
+    ensure_seed_data()
+    reviewer = make_user("dash-reviewer")
+    reviewer.groups.add(Group.objects.get(name=REVIEWERS))
+    _seed_a_month_of_work(reviewer)
+    server = WebServer(tmp_path)
+    try:
+        server.wait_until_ready()
+        yield server, reviewer
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_reviewer_sees_the_dashboard_charts_drawn_in_the_browser(dashboard_site, chromium):
+    server, reviewer = dashboard_site
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", reviewer.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{server.url}/admin/")
+
+    charts = page.evaluate(CHART_BARS, ".dash__charts")
+    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+
+    assert len(charts) == 2, server.output[-3000:]
+    for chart in charts:
+        assert chart["width"] > 300 and chart["height"] > 150
+        assert chart["segments"] > 0 and chart["filled"]
+    assert page.locator(".dash__charts svg.chart").first.is_visible()
+    assert page.locator("[data-live-task-list]").count() == 1
+    assert overflow <= 0, "the dashboard fits 1280 px"
+    assert not errors
+
+    dark = chromium.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark")
+    dark.add_cookies(context.cookies())
+    dark_page = dark.new_page()
+    dark_page.goto(f"{server.url}/admin/")
+    dark_page.screenshot(path=str(SCREENSHOTS / "dashboard-dark.png"), full_page=True)
+    assert len(dark_page.evaluate(CHART_BARS, ".dash__charts")) == 2
+    dark.close()
+
+    page.click("text=Feedback analytics")
+    page.wait_for_url(f"{server.url}/admin/feedback-analytics/")
+    analytics = page.evaluate(CHART_BARS, ".analytics")
+    page.screenshot(path=str(SCREENSHOTS / "feedback-analytics.png"), full_page=True)
+
+    assert len(analytics) == 1 and analytics[0]["segments"] > 0 and analytics[0]["filled"]
+    assert page.locator("th[scope=row]", has_text="GPT-4o mini").is_visible()
+    context.close()
