@@ -54,6 +54,8 @@ def render_article(version: ContentVersion, request=None) -> str:
         "toc": seo.get("toc") or [],
         "body_html": mark_safe(body_html),  # noqa: S308 (sanitized just above)
         "body_has_title": "<h1" in body_html,
+        # The format stage writes the numbered sources into the body; older versions list them apart.
+        "body_lists_sources": ">Sources</h2>" in body_html,
     }, request=request)
 
 
@@ -219,8 +221,8 @@ def _restore(request, task, data) -> str:
 class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
     """The task page with the article, the review verbs, quality, versions and the audit trail."""
 
-    list_display = (*GenerationTaskAdmin.list_display[:4], "quality_cell", "words_cell",
-                    *GenerationTaskAdmin.list_display[4:])
+    list_display = (*GenerationTaskAdmin.list_display[:3], "quality_cell", "words_cell",
+                    *GenerationTaskAdmin.list_display[3:])
     # Versions go with their task; audit rows protect it, so a task with decisions is not deletable.
     cascading_history = (*GenerationTaskAdmin.cascading_history, ContentVersion)
 

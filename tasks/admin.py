@@ -178,22 +178,20 @@ class SetPriorityForm(forms.Form):
 @admin.register(GenerationTask)
 class GenerationTaskAdmin(admin.ModelAdmin):
     form = TaskBriefForm
+    # Seven narrow columns fit 1280 px beside the admin's sidebars: model, creator, priority and
+    # type ride on the title cell's second line (each is also a filter).
     list_display = (
         "title_cell",
-        "type_cell",
         "state_cell",
         "approval_cell",
-        "priority",
-        "model_cell",
         "cost_cell",
-        "created_by",
         "age_cell",
     )
     list_display_links = ("title_cell",)
     list_filter = (
         ReviewQueueFilter, "status", "phase", "approval_status", "task_type",
         ("model", admin.RelatedOnlyFieldListFilter), "priority", ("created_by", admin.RelatedOnlyFieldListFilter),
-        "style", "tone", "created_at",
+        "created_at",
     )
     search_fields = ("title", "topic", "primary_keyword", "id")
     date_hierarchy = "created_at"
@@ -220,13 +218,18 @@ class GenerationTaskAdmin(admin.ModelAdmin):
 
     @admin.display(description="task", ordering="title")
     def title_cell(self, task: GenerationTask) -> str:
+        """The title, cut to two lines (the whole of it on hover), over type, model, creator and priority."""
         text = str(task)
-        return format_html('<span class="task-title" title="{}">{}</span>', text,
-                           Truncator(text).chars(TITLE_PREVIEW_CHARS))
-
-    @admin.display(description="type", ordering="task_type")
-    def type_cell(self, task: GenerationTask) -> str:
-        return "Image" if task.task_type == TaskType.IMAGE_GENERATION else "Post"
+        facts = [task.model.key, str(task.created_by or "—")]
+        if task.priority:
+            facts.append(f"priority {task.priority:+d}")
+        return format_html(
+            '<span class="task-title" title="{}">{}</span><span class="task-facts">{}{}</span>',
+            text, Truncator(text).chars(TITLE_PREVIEW_CHARS),
+            format_html('<span class="task-type-badge">Image</span> ')
+            if task.task_type == TaskType.IMAGE_GENERATION else "",
+            " · ".join(facts),
+        )
 
     @admin.display(description="state", ordering="status")
     def state_cell(self, task: GenerationTask) -> str:
@@ -244,10 +247,6 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             return "—"
         return format_html('<span class="task-approval task-approval--{}">{}</span>',
                            task.approval_status, task.get_approval_status_display())
-
-    @admin.display(description="model", ordering="model__key")
-    def model_cell(self, task: GenerationTask) -> str:
-        return task.model.key
 
     @admin.display(description="cost", ordering="actual_cost")
     def cost_cell(self, task: GenerationTask) -> str:

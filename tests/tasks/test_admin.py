@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 from django.contrib import admin
 from django.test import Client
@@ -9,9 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tasks.admin import BRIEF_FIELDS
-from tasks.exceptions import InvalidTransition
+from content.models import ApprovalEvent
+from tasks.exceptions import DomainError, InvalidTransition
 from tasks.models import GenerationTask, ModelCatalogEntry, StageCheckpoint, TaskEvent
-from tests.factories import make_task, offline_model
+from tasks.services import task_cancel, task_retry
+from tests.factories import make_task, make_version, offline_model
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +102,8 @@ def test_task_admin_changelists_answer_200_to_a_search_and_filters(superuser):
         "admin:tasks_generationtask_changelist": [
             {"q": "x", "status__exact": "queued", "phase__exact": "draft"},
             {"q": str(task.pk)[:8], "approval_status__exact": "pending", "task_type__exact": "blog_post"},
-            {"model__id__exact": str(offline_model().pk), "style__exact": "technical", "tone__exact": "casual"},
+            {"model__id__exact": str(offline_model().pk), "priority": "0"},
+            {"review": "awaiting"},
             {"created_at__year": str(today.year), "created_at__gte": str(today)},
         ],
         "admin:tasks_taskevent_changelist": [
@@ -455,3 +462,231 @@ def test_editor_can_view_but_not_edit_the_catalog(editor):
     assert response.status_code == 403
     entry.refresh_from_db()
     assert entry.display_name == "Offline writer (built in)"
+
+
+# --- The brief form, stale saves, the task page's actions, the list (issue 8) -------------------
+
+def test_the_form_creates_a_task_with_research_notes_and_urls_in_the_same_metadata_as_the_api(editor):
+    data = _brief(research_notes="Notes pasted by the editor.",
+                  source_urls="https://example.com/heat-pumps\nhttps://example.org/radiators\n")
+
+    response = _client(editor).post(reverse("admin:tasks_generationtask_add"), data)
+
+    assert response.status_code == 302
+    assert GenerationTask.objects.get().metadata == {"research": {
+        "text": "Notes pasted by the editor.",
+        "urls": ["https://example.com/heat-pumps", "https://example.org/radiators"],
+    }}
+
+
+def test_the_form_refuses_a_private_source_url_with_a_field_error(editor):
+    response = _client(editor).post(reverse("admin:tasks_generationtask_add"),
+                                    _brief(source_urls="https://example.com/ok\nhttp://169.254.169.254/latest"))
+
+    assert response.status_code == 200
+    assert "Refusing to fetch 169.254.169.254" in str(response.context["adminform"].form.errors["source_urls"])
+    assert not GenerationTask.objects.exists()
+
+
+def test_the_model_select_disables_a_model_whose_key_is_unset_and_says_why(editor, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    keyed = ModelCatalogEntry.objects.filter(api_key_env="OPENAI_API_KEY", enabled=True).first()
+
+    page = _client(editor).get(reverse("admin:tasks_generationtask_add")).content.decode()
+    refused = _client(editor).post(reverse("admin:tasks_generationtask_add"), _brief(model=str(keyed.pk)))
+
+    option = re.search(rf'<option value="{keyed.pk}"[^>]*>[^<]*</option>', page).group(0)
+    assert " disabled" in option and "needs OPENAI_API_KEY" in option
+    assert re.search(r"\$\d+\.\d+ in / \$\d+\.\d+ out per 1M tokens", option)
+    assert "needs OPENAI_API_KEY" in str(refused.context["adminform"].form.errors["model"])
+
+
+def test_an_image_task_drops_the_blog_only_fields(editor):
+    data = _brief(task_type="image_generation", word_count="99999", research_notes="ignored",
+                  source_urls="http://127.0.0.1/")
+
+    response = _client(editor).post(reverse("admin:tasks_generationtask_add"), data)
+
+    assert response.status_code == 302
+    task = GenerationTask.objects.get()
+    assert (task.task_type, task.word_count, task.category, task.tags, task.metadata) == (
+        "image_generation", 1000, "", [], {})
+
+
+def test_saving_a_form_opened_before_the_task_changed_is_refused_and_changes_nothing(editor):
+    task = make_task(created_by=editor, topic="Old topic")
+    client = _client(editor)
+    url = reverse("admin:tasks_generationtask_change", args=[task.pk])
+    page = client.get(url)
+    form_data = {**_brief(topic="New topic"), **_inline_management_data(page),
+                 "seen_sequence": str(page.context["adminform"].form["seen_sequence"].value())}
+    task_cancel(task=task, by=editor)  # it moved on while the page was open
+
+    response = client.post(url, form_data, follow=True)
+
+    task.refresh_from_db()
+    assert task.topic == "Old topic"
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("changed while the form was open" in m and "nothing was saved" in m for m in messages), messages
+    assert not any("successfully" in m for m in messages)
+
+
+def test_a_finished_task_offers_retry_with_a_model_choice_and_no_save_button(editor):
+    task = make_task(created_by=editor, status="failed", finished_at=timezone.now(), error="No key.")
+
+    page = _client(editor).get(reverse("admin:tasks_generationtask_change", args=[task.pk])).content.decode()
+
+    assert 'name="_save"' not in page
+    assert 'data-verb="retry"' in page and 'name="retry-model"' in page
+    assert 'data-verb="cancel"' not in page
+
+
+def test_retry_with_another_model_requeues_the_task_on_that_model(editor, settings):
+    other = ModelCatalogEntry.objects.create(key="house-llm", display_name="House LLM", provider="openai_compatible",
+                                             base_url="https://llm.example.com/v1")
+    task = make_task(created_by=editor, status="failed", finished_at=timezone.now())
+
+    response = _client(editor).post(reverse("admin:tasks_generationtask_action", args=[task.pk, "retry"]),
+                                    {"retry-model": str(other.pk)}, follow=True)
+
+    task.refresh_from_db()
+    assert (task.status, task.model) == ("queued", other)
+    assert any("House LLM" in str(m) for m in response.context["messages"])
+
+
+def test_retry_on_a_model_that_cannot_run_is_refused(editor, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    keyed = ModelCatalogEntry.objects.filter(api_key_env="OPENAI_API_KEY", enabled=True).first()
+    task = make_task(created_by=editor, status="failed", finished_at=timezone.now())
+
+    response = _client(editor).post(reverse("admin:tasks_generationtask_action", args=[task.pk, "retry"]),
+                                    {"retry-model": str(keyed.pk)}, follow=True)
+
+    task.refresh_from_db()
+    assert (task.status, task.model) == ("failed", offline_model())
+    assert any("needs OPENAI_API_KEY" in str(m) for m in response.context["messages"])
+    with pytest.raises(DomainError, match="needs OPENAI_API_KEY"):
+        task_retry(task=task, by=editor, model=keyed)
+
+
+def test_an_action_not_possible_now_is_refused_with_a_message(editor):
+    task = make_task(created_by=editor, status="queued")
+
+    response = _client(editor).post(reverse("admin:tasks_generationtask_action", args=[task.pk, "retry"]), follow=True)
+
+    assert any("not possible on this task now" in str(m) for m in response.context["messages"])
+    task.refresh_from_db()
+    assert task.status == "queued"
+
+
+def test_list_shows_approval_only_for_completed_tasks_with_quality_words_cost_and_age(superuser):
+    failed = make_task(status="failed", finished_at=timezone.now(), title="Failed one")
+    done = make_task(status="completed", finished_at=timezone.now(), title="Done one", actual_cost=Decimal("0.0712"))
+    make_version(done, phase="format", quality_score=83, word_count=1234)
+
+    response = _client(superuser).get(reverse("admin:tasks_generationtask_changelist"))
+
+    rows = {row.title: row for row in _changelist_rows(response)}
+    admin_page = response.context["cl"].model_admin
+    assert admin_page.approval_cell(rows["Failed one"]) == "—"
+    assert "Pending" in admin_page.approval_cell(rows["Done one"])
+    assert (admin_page.quality_cell(rows["Done one"]), admin_page.words_cell(rows["Done one"])) == ("83", "1,234")
+    assert admin_page.cost_cell(rows["Done one"]) == "$0.07"
+    page = response.content.decode()
+    for column in ("column-quality_cell", "column-words_cell", "column-cost_cell", "column-age_cell"):
+        assert column in page
+    assert f'title="{failed.title}"' in page
+
+
+def test_review_queue_lists_completed_tasks_pending_approval_oldest_first(superuser):
+    now = timezone.now()
+    newer = make_task(status="completed", finished_at=now)
+    older = make_task(status="completed", finished_at=now - timedelta(hours=2))
+    make_task(status="completed", finished_at=now, approval_status="approved")
+    make_task(status="failed", finished_at=now)
+
+    response = _client(superuser).get(reverse("admin:tasks_generationtask_changelist"), {"review": "awaiting"})
+
+    assert _changelist_rows(response) == [older, newer]
+
+
+def test_set_priority_bulk_action_asks_for_the_priority_then_sets_it_on_queued_tasks(editor):
+    queued, running = make_task(created_by=editor), make_task(created_by=editor, status="running")
+    client = _client(editor)
+    url = reverse("admin:tasks_generationtask_changelist")
+    selected = {"action": "set_priority", "_selected_action": [str(queued.pk), str(running.pk)]}
+
+    asked = client.post(url, selected)
+    applied = client.post(url, {**selected, "apply": "1", "priority": "50"}, follow=True)
+
+    assert asked.status_code == 200 and 'name="priority"' in asked.content.decode()
+    queued.refresh_from_db()
+    running.refresh_from_db()
+    assert (queued.priority, running.priority) == (50, 0)
+    assert any("priority 50" in str(m) for m in applied.context["messages"])
+
+
+def test_row_endpoint_renders_a_new_tasks_row_and_204_when_the_filters_exclude_it(editor):
+    task = make_task(created_by=editor, title="Fresh task")
+    url = reverse("admin:tasks_generationtask_row", args=[task.pk])
+
+    row = _client(editor).get(url)
+    excluded = _client(editor).get(url, {"status__exact": "failed"})
+
+    assert row.status_code == 200
+    html = row.content.decode()
+    assert html.startswith(f'<tr data-task-row="{task.pk}">') and "Fresh task" in html
+    assert f'data-task-id="{task.pk}" data-field="status"' in html
+    assert excluded.status_code == 204
+
+
+def test_editors_see_no_review_forms_and_reviewers_see_approve_and_reject(editor, reviewer):
+    task = make_task(created_by=editor, status="completed", finished_at=timezone.now())
+    make_version(task, phase="format", body="# Title\n\nText.")
+    url = reverse("admin:tasks_generationtask_change", args=[task.pk])
+
+    as_editor = _client(editor).get(url).content.decode()
+    as_reviewer = _client(reviewer).get(url).content.decode()
+
+    verbs = lambda page: set(re.findall(r'data-verb="([a-z_]+)"', page))  # noqa: E731
+    assert not verbs(as_editor) & {"approve", "reject", "revoke_approval"}
+    assert {"approve", "reject"} <= verbs(as_reviewer)
+
+
+@pytest.mark.parametrize("verb, data, decision", [
+    ("approve", {"approve-feedback": "Good."}, "approved"),
+    ("reject", {"reject-feedback": "Too thin.", "reject-reasons": ["length", "sources"]}, "rejected"),
+])
+def test_each_review_form_posts_to_its_verb(editor, reviewer, verb, data, decision):
+    task = make_task(created_by=editor, status="completed", finished_at=timezone.now())
+    make_version(task, phase="format", body="# Title\n\nText.")
+
+    response = _client(reviewer).post(reverse("admin:tasks_generationtask_action", args=[task.pk, verb]), data,
+                                      follow=True)
+
+    event = ApprovalEvent.objects.get(task=task)
+    assert (event.decision, event.actor) == (decision, reviewer)
+    assert any(m.level_tag == "success" for m in response.context["messages"])
+
+
+def test_a_refused_review_is_an_error_message_and_writes_nothing(editor, reviewer):
+    task = make_task(created_by=editor, status="completed", finished_at=timezone.now())
+    make_version(task, phase="format", body="# Title\n\nText.")
+
+    response = _client(reviewer).post(reverse("admin:tasks_generationtask_action", args=[task.pk, "reject"]),
+                                      {"reject-feedback": "", "reject-reasons": []}, follow=True)
+
+    assert not ApprovalEvent.objects.filter(task=task).exists()
+    assert any(m.level_tag == "error" and "Reject" in str(m) for m in response.context["messages"])
+
+
+def test_the_diff_page_shows_two_versions_side_by_side(superuser):
+    task = make_task(status="completed", finished_at=timezone.now())
+    make_version(task, phase="format", title="T", body="# T\n\nOne.\n\nTwo.")
+    make_version(task, phase="format", title="T", body="# T\n\nOne.\n\nThree.")
+
+    response = _client(superuser).get(reverse("admin:tasks_generationtask_diff", args=[task.pk]), {"a": 1, "b": 2})
+
+    assert response.status_code == 200
+    assert [(r["kind"], r["left"], r["right"]) for r in response.context["rows"] if r["kind"] != "equal"] == [
+        ("replace", "Two.", "Three.")]

@@ -1,0 +1,218 @@
+"""The oversight hub in a real browser: the brief form's live estimate, approving from the task
+page, the diff of two versions, and screenshots of each page (var/screenshots/) to look at.
+
+Daphne serves the site on the test database; Debian's Chromium is driven through Playwright. All
+database work happens in the fixture before the browser starts (Playwright's sync API runs an
+event loop in this thread, where Django refuses queries); the checks that need the database run
+after the browser context is closed.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from content.models import ApprovalEvent
+from content.services.versions import version_create
+from publishing.roles import EDITORS, REVIEWERS
+from tasks.models import GenerationTask, ModelCatalogEntry
+from tests.factories import make_task, make_user
+from tests.processes import WebServer
+from tests.seed import ensure_seed_data
+from tests.tasks.test_admin_live_progress import _log_in, chromium  # noqa: F401 (fixture)
+
+SCREENSHOTS = Path(__file__).parents[2] / "var" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 900}
+ARTICLE = """# Heat pumps in old houses
+
+Old houses can run a heat pump well when the radiators are sized for a lower flow temperature.
+
+## What to measure first
+
+Measure the heat loss of each room before you buy anything [1].
+
+## Radiators and flow temperature
+
+Larger radiators let the pump run at 45 °C instead of 70 °C.
+
+## Sources
+
+1. [Energy Saving Trust](https://example.com/est)
+"""
+
+
+def _outside_the_browser_loop(read):
+    """Run a database read in a thread of its own: this thread runs Playwright's event loop."""
+    def run():
+        try:
+            return read()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+def _shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+def _completed_task(editor, *, title: str) -> GenerationTask:
+    task = make_task(created_by=editor, title=title, topic="Heat pumps in houses built before 1950",
+                     status="completed", phase="", progress=100, finished_at=timezone.now(),
+                     actual_cost=Decimal("0.0123"), category="Energy", tags=["heat pumps"])
+    report = {
+        "score": 84, "word_count": 61, "word_range": [55, 70], "within_tolerance": True,
+        "checks": [
+            {"name": "word_count", "points": 25, "max_points": 25, "findings": []},
+            {"name": "structure", "points": 15, "max_points": 20,
+             "findings": ["Add a conclusion section that sums up the advice."]},
+            {"name": "citations", "points": 5, "max_points": 5, "findings": []},
+        ],
+    }
+    version_create(task=task, phase="format", title=title, body=ARTICLE.replace("45 °C", "50 °C"),
+                   quality_score=79, quality_report=report, word_count=60)
+    version_create(
+        task=task, phase="format", title=title, body=ARTICLE, quality_score=84, quality_report=report, word_count=61,
+        excerpt="What to check before a heat pump goes into an old house.",
+        seo={"seo_title": f"{title} | Pressroom", "meta_description": "Measure heat loss, size radiators.",
+             "slug": "heat-pumps-in-old-houses", "reading_time_minutes": 1,
+             "toc": [{"id": "what-to-measure-first", "title": "What to measure first", "level": 2},
+                     {"id": "radiators-and-flow-temperature", "title": "Radiators and flow temperature", "level": 2}]},
+        sources=[{"number": 1, "title": "Energy Saving Trust", "url": "https://example.com/est"}],
+    )
+    return task
+
+
+@pytest.fixture
+def hub(tmp_path):
+    ensure_seed_data()
+    editor = make_user("hub-editor")
+    editor.groups.add(Group.objects.get(name=EDITORS))
+    reviewer = make_user("hub-reviewer")
+    reviewer.groups.add(Group.objects.get(name=REVIEWERS))
+    # A priced model that needs no key, so the estimate moves with the word count.
+    ModelCatalogEntry.objects.create(
+        key="house-llm", display_name="House LLM", provider="openai_compatible", provider_model_id="house",
+        base_url="https://llm.example.com/v1", input_price_per_million=Decimal("2.50"),
+        output_price_per_million=Decimal("10.00"),
+    )
+    task = _completed_task(editor, title="Heat pumps in old houses: what to check before you buy")
+    for index, status in enumerate(["running", "queued", "failed"]):
+        make_task(created_by=editor, status=status, progress=40 if status == "running" else 0,
+                  phase="draft" if status == "running" else "",
+                  finished_at=timezone.now() if status == "failed" else None,
+                  title=f"A rather long working title for task number {index} that would wrap word by word")
+    server = WebServer(tmp_path)
+    try:
+        server.wait_until_ready()
+        yield server, editor, reviewer, task
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_editor_creates_a_task_and_sees_the_estimate_follow_the_word_count(hub, chromium):  # noqa: F811
+    server, editor, _, _ = hub
+    context = chromium.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    _log_in(page, server.url, editor)
+    page.goto(f"{server.url}{reverse('admin:tasks_generationtask_add')}")
+    estimate = page.locator("output.task-estimate")
+
+    disabled = page.eval_on_selector_all("select[name=model] option:disabled", "options => options.map(o => o.text)")
+    page.select_option("select[name=model]", label=page.locator("select[name=model] option", has_text="House LLM")
+                       .first.text_content())
+    page.wait_for_function("document.querySelector('output.task-estimate').textContent !== '$0.00 (estimate)'")
+    before = estimate.text_content()
+    page.fill("input[name=word_count]", "4000")
+    page.wait_for_function(f"document.querySelector('output.task-estimate').textContent !== {before!r}")
+    after = estimate.text_content()
+    page.fill("input[name=topic]", "Heat pumps for houses built before 1950")
+    page.fill("textarea[name=research_notes]", "Radiators sized for 70 °C need checking.")
+    page.fill("textarea[name=source_urls]", "https://example.com/heat-pumps")
+    page.locator("input[name=word_count_tolerance]").fill("15")
+    tolerance_shown = page.locator(".range-with-value output").text_content()
+    _shot(page, "new-task-form")
+    page.select_option("select[name=task_type]", "image_generation")
+    word_count_hidden = page.locator(".form-row.field-word_count").is_hidden()
+    page.select_option("select[name=task_type]", "blog_post")
+    page.click("input[name=_save]")
+    page.wait_for_url(f"{server.url}{reverse('admin:tasks_generationtask_changelist')}")
+    _shot(page, "task-list")
+    context.close()
+
+    assert before.endswith("(estimate)") and before.startswith("$")
+    assert after != before
+    assert float(after.split()[0].lstrip("$")) > float(before.split()[0].lstrip("$"))
+    assert any("needs OPENAI_API_KEY" in text for text in disabled), disabled
+    assert tolerance_shown == "15 %"
+    assert word_count_hidden
+    task = _outside_the_browser_loop(lambda: GenerationTask.objects.select_related("model").get(
+        topic="Heat pumps for houses built before 1950"))
+    assert (task.model.key, task.word_count, task.word_count_tolerance) == ("house-llm", 4000, 15)
+    assert task.metadata["research"] == {"text": "Radiators sized for 70 °C need checking.",
+                                         "urls": ["https://example.com/heat-pumps"]}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_reviewer_approves_from_the_task_page(hub, chromium):  # noqa: F811
+    server, _, reviewer, task = hub
+    context = chromium.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    _log_in(page, server.url, reviewer)
+    page.goto(f"{server.url}{reverse('admin:tasks_generationtask_change', args=[task.pk])}")
+    _shot(page, "task-page")
+    heading = page.locator(".article-preview h2").first
+    heading_background = heading.evaluate("h => getComputedStyle(h).backgroundColor")
+    save_buttons = page.locator("input[name=_save]").count()
+    page.fill("textarea[name=approve-feedback]", "Clear and well sourced.")
+    page.click("button[name=approve]")
+    page.wait_for_selector(".messagelist .success")
+    message = page.locator(".messagelist .success").text_content()
+    review_forms_after = page.eval_on_selector_all("form[data-verb]", "forms => forms.map(f => f.dataset.verb)")
+    _shot(page, "task-page-approved")
+    context.close()
+
+    assert save_buttons == 0, "a finished task has no Save button"
+    assert heading_background in ("rgba(0, 0, 0, 0)", "transparent")
+    assert "Approved" in message
+    assert "approve" not in review_forms_after and "revoke_approval" in review_forms_after
+    status, event = _outside_the_browser_loop(lambda: (
+        GenerationTask.objects.get(pk=task.pk).approval_status,
+        ApprovalEvent.objects.select_related("actor", "version").get(task=task, decision="approved"),
+    ))
+    assert status == "approved"
+    assert (event.actor, event.feedback, event.version.number) == (reviewer, "Clear and well sourced.", 2)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_reviewer_compares_two_versions_side_by_side(hub, chromium):  # noqa: F811
+    server, _, reviewer, task = hub
+    context = chromium.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    _log_in(page, server.url, reviewer)
+    page.goto(f"{server.url}{reverse('admin:tasks_generationtask_change', args=[task.pk])}")
+    page.check("input[name=a][value='1']")
+    page.check("input[name=b][value='2']")
+    page.click("text=Compare A with B")
+    page.wait_for_selector("table.version-diff")
+    changed = page.eval_on_selector_all(
+        "table.version-diff tr.diff-replace", "rows => rows.map(r => [...r.querySelectorAll('td.side')].map(td => td.textContent))"
+    )
+    _shot(page, "version-diff")
+    context.close()
+
+    assert changed == [["Larger radiators let the pump run at 50 °C instead of 70 °C.",
+                        "Larger radiators let the pump run at 45 °C instead of 70 °C."]]
