@@ -173,6 +173,8 @@ PRESSROOM_RESEARCH_SOURCES = [
 
 # Prices a brief before it runs (content.costs); a hook so `tasks` need not import `content`.
 PRESSROOM_COST_ESTIMATOR = "content.costs.estimated_cost"
+# A task's post as the task API shows it (publishing.selectors), for many tasks in one query.
+PRESSROOM_TASK_POST_SUMMARIES = "publishing.selectors.task_post_summaries"
 
 # Which stages each task type runs: dotted paths to lists of `tasks.engine.Stage`.
 PRESSROOM_TASK_TYPES = {

@@ -20,6 +20,7 @@ api_patterns = [
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include("content.api.urls")),  # before tasks: /tasks/estimate is not a task id
+    path("", include("publishing.api.urls")),
     path("", include("tasks.api.urls")),
     re_path(r"^.*$", api.api_not_found),
 ]

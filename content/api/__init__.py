@@ -1,1 +1,2 @@
-"""The content API: a task's versions and cost estimates for briefs."""
+"""The content API: a task's versions and their diffs, cost estimates for briefs, and the review
+verbs (approve or reject, revoke, edit the draft, restore) with the audit trail they write."""

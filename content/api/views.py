@@ -1,16 +1,31 @@
-"""Content API views: thin, each reads through `visible_to` or calls `content.costs`."""
+"""Content API reads: a task's versions, the diff of two, its audit trail, cost estimates.
+
+Thin: each reads through `GenerationTask.objects.visible_to` (a task the user may not see is a
+404) and a selector of `content.selectors` or `content.costs`. The review verbs are in
+`content.api.review`. Lists of a task's versions and decisions are short, so they are plain lists.
+"""
 
 from __future__ import annotations
+
+import difflib
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import get_object_or_404
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from content.api.serializers import EstimateInput, EstimateOutput, VersionOutput, VersionSummaryOutput
+from content.api.parsers import BoundedJSONParser
+from content.api.serializers import (
+    ApprovalEventOutput,
+    EstimateInput,
+    EstimateOutput,
+    VersionDiffOutput,
+    VersionOutput,
+    VersionSummaryOutput,
+)
 from content.costs import estimate
+from content.selectors import audit_trail, version_diff
 from tasks.models import GenerationTask
 from tasks.services.lifecycle import default_model
 
@@ -18,8 +33,20 @@ TASK_ID = OpenApiParameter("task_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 NUMBER = OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH, description="Version number.")
 
 
+FROM = OpenApiParameter("a", OpenApiTypes.INT, OpenApiParameter.PATH, description="Number of the left-hand version.")
+TO = OpenApiParameter("b", OpenApiTypes.INT, OpenApiParameter.PATH, description="Number of the right-hand version.")
+
+
 def visible_task(request, task_id) -> GenerationTask:
     return get_object_or_404(GenerationTask.objects.visible_to(request.user), pk=task_id)
+
+
+def unified_diff(rows: list[dict], *, a: int, b: int) -> str:
+    """The side-by-side rows of `version_diff` as a unified diff (the two texts are the rows'
+    left lines without inserts and right lines without deletes)."""
+    left = [row["left"] for row in rows if row["kind"] != "insert"]
+    right = [row["right"] for row in rows if row["kind"] != "delete"]
+    return "\n".join(difflib.unified_diff(left, right, fromfile=f"version {a}", tofile=f"version {b}", lineterm=""))
 
 
 class VersionListApi(APIView):
@@ -40,8 +67,29 @@ class VersionDetailApi(APIView):
         return Response(VersionOutput(version, context={"request": request}).data)
 
 
+class VersionDiffApi(APIView):
+    @extend_schema(tags=["versions"], summary="Compare two versions of a task line by line",
+                   description="404 when either version does not exist.",
+                   parameters=[TASK_ID, FROM, TO], responses=VersionDiffOutput)
+    def get(self, request, task_id, a, b):
+        task = visible_task(request, task_id)
+        left = get_object_or_404(task.versions, number=a)
+        right = get_object_or_404(task.versions, number=b)
+        rows = version_diff(left, right)
+        return Response(VersionDiffOutput({"from": left.number, "to": right.number, "rows": rows,
+                                           "unified": unified_diff(rows, a=left.number, b=right.number)}).data)
+
+
+class ApprovalListApi(APIView):
+    @extend_schema(tags=["review"], summary="The task's audit trail: editorial decisions, oldest first",
+                   parameters=[TASK_ID], responses=ApprovalEventOutput(many=True))
+    def get(self, request, task_id):
+        task = visible_task(request, task_id)
+        return Response(ApprovalEventOutput(audit_trail(task), many=True).data)
+
+
 class EstimateApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(tags=["tasks"], summary="Estimate tokens and cost of a brief before submitting it",
                    request=EstimateInput, responses=EstimateOutput)

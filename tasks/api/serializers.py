@@ -15,6 +15,8 @@ import json
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.module_loading import import_string
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tasks.exceptions import DomainError
@@ -175,6 +177,31 @@ class TaskUpdateInput(BriefInput):
     unknown_field_message = "This field cannot be changed; only the title, priority and brief of a queued task can."
 
 
+class TaskPostOutput(serializers.Serializer):
+    """The post a task was published as (`published_at` null: unpublished; in the future: scheduled)."""
+
+    id = serializers.UUIDField()
+    slug = serializers.CharField()
+    url = serializers.CharField(help_text="Path of the post on the public blog.")
+    published_at = serializers.DateTimeField(allow_null=True)
+
+
+def post_summaries(task_ids: list) -> dict:
+    """The posts of these tasks, through the `PRESSROOM_TASK_POST_SUMMARIES` hook (`tasks` never
+    imports `publishing`); no hook, no posts."""
+    hook = getattr(settings, "PRESSROOM_TASK_POST_SUMMARIES", "")
+    return import_string(hook)(task_ids) if hook and task_ids else {}
+
+
+class TaskListOutput(serializers.ListSerializer):
+    """Reads the posts of all listed tasks in one query instead of one per task."""
+
+    def to_representation(self, data):
+        tasks = list(data.all() if hasattr(data, "all") else data)
+        self.post_summaries = post_summaries([task.pk for task in tasks])
+        return super().to_representation(tasks)
+
+
 class TaskOutput(serializers.ModelSerializer):
     model = serializers.SlugRelatedField(slug_field="key", read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -183,18 +210,28 @@ class TaskOutput(serializers.ModelSerializer):
         help_text="Sequence of the task's latest event; watchers catch up from here with `events?after=`.",
     )
     url = serializers.HyperlinkedIdentityField(view_name="api:task_detail", lookup_url_kwarg="task_id")
+    post = serializers.SerializerMethodField(help_text="The task's post once it was published, else null.")
 
     class Meta:
         model = GenerationTask
+        list_serializer_class = TaskListOutput
         fields = [
             "id", "task_type", "title", "topic", "word_count", "word_count_tolerance", "strict_mode", "style",
             "tone", "target_audience", "primary_keyword", "category", "tags", "model", "priority", "status",
             "phase", "progress", "approval_status", "attempts", "max_attempts", "timeout_seconds", "heartbeat_at",
             "worker", "cancel_requested_at", "error", "estimated_cost", "actual_cost", "input_tokens",
             "output_tokens", "created_by", "created_at", "updated_at", "started_at", "finished_at", "available_at",
-            "last_event_sequence", "metadata", "url",
+            "last_event_sequence", "metadata", "url", "post",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(TaskPostOutput(allow_null=True))
+    def get_post(self, task) -> dict | None:
+        summaries = getattr(self.parent, "post_summaries", None)
+        if summaries is None:
+            summaries = post_summaries([task.pk])
+        summary = summaries.get(task.pk)
+        return TaskPostOutput(summary).data if summary else None
 
 
 class TaskEventsQuery(serializers.Serializer):

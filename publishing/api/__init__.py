@@ -1,0 +1,1 @@
+"""The publishing API: publish (now or scheduled) and unpublish a task's post."""
