@@ -31,7 +31,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
-from django.utils.timesince import timesince
 
 from tasks.admin_actions import RetryForm, TaskAction, action_view, render_action_panels
 from tasks.exceptions import DomainError
@@ -57,6 +56,7 @@ TASKS_SOCKET_PATH = "/ws/tasks"
 # Only these show their approval: a task that did not complete has nothing to approve.
 APPROVAL_APPLIES = (Status.COMPLETED,)
 REVIEW_QUEUE_PARAM = "review"
+AGE_UNITS = ((86400, "d"), (3600, "h"), (60, "min"), (1, "s"))
 
 BRIEF_FIELDS = (
     "task_type",
@@ -252,14 +252,17 @@ class GenerationTaskAdmin(admin.ModelAdmin):
     def cost_cell(self, task: GenerationTask) -> str:
         if task.actual_cost:
             return format_usd(task.actual_cost)
+        if task.estimated_cost is None:
+            return "—"
         return format_html('<span class="task-estimate-cell" title="estimate">~{}</span>',
                            format_usd(task.estimated_cost))
 
     @admin.display(description="age", ordering="-created_at")
     def age_cell(self, task: GenerationTask) -> str:
+        seconds = (timezone.now() - task.created_at).total_seconds()
+        age = next((f"{int(seconds // size)} {unit}" for size, unit in AGE_UNITS if seconds >= size), "now")
         return format_html('<time datetime="{}" title="{}">{}</time>', task.created_at.isoformat(),
-                           timezone.localtime(task.created_at).strftime("%Y-%m-%d %H:%M"),
-                           timesince(task.created_at, depth=1))
+                           timezone.localtime(task.created_at).strftime("%Y-%m-%d %H:%M"), age)
 
     # Kept for callers that show one live value on its own.
     def live_status(self, task: GenerationTask) -> str:

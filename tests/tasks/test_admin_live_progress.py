@@ -340,7 +340,8 @@ def _watch_task_finish(site, chromium, tmp_path, *, init_script: str = "", midwa
     context.on("request", lambda request: requests.append(request.url))
     page = context.new_page()
     sockets: list[str] = []
-    page.on("websocket", lambda socket: sockets.append(socket.url))
+    # Only the task's own socket: the dashboard the login lands on follows /ws/tasks too.
+    page.on("websocket", lambda socket: sockets.append(socket.url) if f"/ws/tasks/{task.pk}" in socket.url else None)
     _log_in(page, server.url, editor)
 
     list_page = context.new_page()
