@@ -154,6 +154,8 @@ PRESSROOM_CALL_RETRIES = env_int("PRESSROOM_CALL_RETRIES", 3, minimum=0)
 # Content pipeline (content/): quality loop, images, research sources.
 PRESSROOM_QA_THRESHOLD = env_int("PRESSROOM_QA_THRESHOLD", 70, minimum=0)
 PRESSROOM_QA_MAX_ROUNDS = env_int("PRESSROOM_QA_MAX_ROUNDS", 3, minimum=0)
+# The four-eyes rule: nobody approves a task they created. Off (0) only for one-person sites.
+PRESSROOM_FOUR_EYES = env_bool("PRESSROOM_FOUR_EYES", True)
 PRESSROOM_IMAGE_PROVIDER = env_str("PRESSROOM_IMAGE_PROVIDER", "offline")  # offline | pexels
 PRESSROOM_IMAGE_GENERATOR = env_str("PRESSROOM_IMAGE_GENERATOR", "openai_images")  # offline | openai_images
 PRESSROOM_OPENAI_IMAGES_URL = env_str("PRESSROOM_OPENAI_IMAGES_URL", "https://api.openai.com/v1")
@@ -217,6 +219,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "config.api.StandardPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [
