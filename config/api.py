@@ -15,10 +15,26 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from tasks.exceptions import DomainError
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF's JSON parser, answering a too deeply nested body with 400 instead of a 500.
+
+    `json` raises `RecursionError` (not a `ValueError`) on a body like `[[[[...]]]]` thousands
+    deep, which DRF's parser lets through. Nothing the API accepts nests that deep, so such a body
+    is malformed input like any other. The default parser of every API view (settings).
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
 
 
 class StandardPagination(PageNumberPagination):

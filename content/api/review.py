@@ -14,7 +14,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from content.api.parsers import BoundedJSONParser
+from config.api import BoundedJSONParser
 from content.api.serializers import ApprovalInput, DraftEditInput, EmptyInput, RevokeApprovalInput, VersionOutput
 from content.api.views import NUMBER, TASK_ID, visible_task
 from content.services.review import (

@@ -15,7 +15,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from content.api.parsers import BoundedJSONParser
+from config.api import BoundedJSONParser
 from content.api.serializers import (
     ApprovalEventOutput,
     EstimateInput,

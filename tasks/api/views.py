@@ -15,12 +15,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.filters import SearchFilter
 from rest_framework.generics import GenericAPIView, get_object_or_404
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from config.api import BoundedJSONParser
 from tasks.api.filters import StableOrderingFilter, TaskFilter
 from tasks.api.permissions import TaskActionPermission
 from tasks.api.serializers import (
@@ -74,7 +74,7 @@ class TaskLookupMixin:
 class TaskCollectionApi(GenericAPIView):
     permission_classes = WRITE_PERMISSIONS
     collection_permissions = {"POST": "tasks.add_generationtask"}
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     serializer_class = TaskCreateInput  # what OPTIONS describes for POST; each method names its own
     queryset = GenerationTask.objects.none()  # names the model for the schema; get_queryset() is what runs
     filter_backends = [DjangoFilterBackend, SearchFilter, StableOrderingFilter]
@@ -118,7 +118,7 @@ class TaskCollectionApi(GenericAPIView):
 class TaskDetailApi(TaskLookupMixin, APIView):
     permission_classes = WRITE_PERMISSIONS
     task_permissions = {"PATCH": "tasks.change_generationtask", "DELETE": "tasks.delete_generationtask"}
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(tags=["tasks"], summary="One task", parameters=[TASK_ID], responses=TaskOutput)
     def get(self, request, task_id):

@@ -116,3 +116,12 @@ def test_session_authentication_works_for_logged_in_admin_users(reviewer):
     assert response.status_code == 200
     assert response.json()["can_review"] is True
     assert response.json()["can_publish"] is True
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/auth/token", "/api/auth/token/refresh", "/api/tasks", "/api/tasks/estimate"])
+def test_a_deeply_nested_json_body_is_a_clear_400_everywhere(editor_client, path):
+    body = "[" * 5000 + "]" * 5000
+    response = editor_client.post(path, data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("JSON parse error")
