@@ -41,6 +41,7 @@ class PostForm(forms.ModelForm):
     """Asks the publishing rules before anything is saved, so a refusal is a form error."""
 
     request = None  # set by PostAdmin.get_form
+    image_credit_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
 
     class Meta:
         model = Post

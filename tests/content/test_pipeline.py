@@ -16,6 +16,7 @@ from content.models import ContentVersion
 from content.providers.base import Brief, Outline, Research
 from content.providers.offline import OfflineTextModel
 from tasks.engine.runner import run_claimed_task
+from tasks.exceptions import DomainError
 from tasks.models import GenerationTask, ModelCatalogEntry, TaskEvent
 from tasks.services import claim_next_task
 from tests.content.fake_servers import Fail, OpenAIChatServer, PageServer, Reply
@@ -166,9 +167,11 @@ def test_research_fetches_a_local_page_only_when_explicitly_allowed(pipeline):
         pipeline.PRESSROOM_FETCH_ALLOW_PRIVATE = True
         allowed = submit_task(topic="Heat pumps", metadata={"research": {"urls": [url]}})
         run_one()
-        pipeline.PRESSROOM_FETCH_ALLOW_PRIVATE = False
         refused = submit_task(topic="Heat pumps", metadata={"research": {"urls": [url]}})
+        pipeline.PRESSROOM_FETCH_ALLOW_PRIVATE = False  # refused at fetch time too, not only at submit
         run_one()
+        with pytest.raises(DomainError, match="not a public address"):
+            submit_task(topic="Heat pumps", metadata={"research": {"urls": [url]}})
     fetched = ContentVersion.objects.get(task=allowed, phase="research")
     assert [s["url"] for s in fetched.sources] == [url]
     blocked = ContentVersion.objects.get(task=refused, phase="research")
