@@ -237,3 +237,12 @@ def test_a_1200_word_brief_completes_through_a_real_cluster(transactional_db, tm
     assert final.quality_score is not None
     assert (media / final.image.name).exists()
     assert_inert(final.body_html)
+
+
+def test_an_image_task_on_the_offline_model_uses_the_offline_generator_whatever_the_setting(pipeline):
+    pipeline.PRESSROOM_IMAGE_GENERATOR = "openai_images"  # the default; it needs OPENAI_API_KEY
+    task = submit_task(task_type="image_generation", topic="A lighthouse at dawn, watercolour")
+    done = run_one()
+    assert done.status == "completed", done.error
+    version = ContentVersion.objects.get(task=task)
+    assert version.quality_report["generator"] == "offline" and version.image.name

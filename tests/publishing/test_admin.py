@@ -237,3 +237,45 @@ def test_every_change_of_a_hand_written_post_is_recorded(reviewer):
     _client(reviewer).post(reverse("admin:publishing_post_change", args=[draft.pk]), _post_form(slug="a-draft"))
     change = PostChange.objects.get()
     assert (change.kind, change.actor, change.post_id) == ("published", reviewer, draft.pk)
+
+
+def _task_action(user, task, verb: str, data=None):
+    return _client(user).post(reverse("admin:tasks_generationtask_action", args=[task.pk, verb]), data or {},
+                              follow=True)
+
+
+def test_the_task_page_publishes_schedules_and_unpublishes_through_the_verbs(editor, reviewer):
+    from content.models import ApprovalEvent
+    from content.services.review import task_approve
+    from tests.editorial import completed_task
+
+    task = completed_task(created_by=editor)
+    page = _client(reviewer).get(reverse("admin:tasks_generationtask_change", args=[task.pk])).content.decode()
+    assert 'data-verb="publish"' not in page, "nothing to publish before an approval"
+    task_approve(task=task, by=reviewer)
+    assert 'data-verb="publish"' not in _client(editor).get(
+        reverse("admin:tasks_generationtask_change", args=[task.pk])).content.decode()
+
+    response = _task_action(reviewer, task, "publish")
+    assert any(m.level_tag == "success" for m in response.context["messages"])
+    assert Post.objects.published().get(task=task).slug == "composting-at-home"
+
+    _task_action(reviewer, task, "unpublish", {"unpublish-reason": "Embargo."})
+    assert not Post.objects.published().exists()
+    later = timezone.localtime(timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    _task_action(reviewer, task, "schedule", {"schedule-at": later})
+    post = Post.objects.get(task=task)
+    assert post.is_scheduled and timezone.localtime(post.published_at).strftime("%Y-%m-%dT%H:%M") == later
+    assert list(ApprovalEvent.objects.filter(task=task).order_by("created_at").values_list("decision", flat=True)) == [
+        "approved", "published", "unpublished", "scheduled"]
+
+
+def test_an_editor_posting_the_publish_form_gets_an_error_and_nothing_is_published(editor, reviewer):
+    from content.services.review import task_approve
+    from tests.editorial import completed_task
+
+    task = completed_task(created_by=editor)
+    task_approve(task=task, by=reviewer)
+    response = _task_action(editor, task, "publish")
+    assert any(m.level_tag == "error" for m in response.context["messages"])
+    assert not Post.objects.exists()
