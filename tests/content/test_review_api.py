@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from content.models import ApprovalEvent, ContentVersion
 from content.services.versions import version_create
 from tasks.models import GenerationTask
+from tests.api_errors import error_of
 from tests.factories import make_task
 
 pytestmark = pytest.mark.django_db
@@ -35,15 +36,6 @@ def client_for(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
-
-
-def error_of(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.content
-    error = response.json()["error"]
-    assert error["message"]
-    if code is not None:
-        assert error["code"] == code
-    return error
 
 
 REJECTION = {"approved": False, "feedback": "The second section repeats the first.", "reasons": ["structure"]}

@@ -20,6 +20,7 @@ from content.services.versions import version_create
 from publishing.models import Post
 from publishing.selectors import task_post_summaries, task_post_summary
 from tasks.models import GenerationTask
+from tests.api_errors import error_of
 from tests.factories import make_task
 
 pytestmark = pytest.mark.django_db
@@ -44,15 +45,6 @@ def approved_task(reviewer_client, *, created_by, **fields) -> GenerationTask:
     response = reviewer_client.post(f"/api/tasks/{task.pk}/approve", {"approved": True})
     assert response.status_code == 200, response.content
     return task
-
-
-def error_of(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.content
-    error = response.json()["error"]
-    assert error["message"]
-    if code is not None:
-        assert error["code"] == code
-    return error
 
 
 # --- publish ------------------------------------------------------------------------------------
