@@ -25,7 +25,15 @@ from django.utils.text import Truncator
 
 from content.html import render_markdown, sanitize_html
 from content.models import ApprovalEvent, ContentVersion, ReasonCode
-from content.selectors import ARTICLE_PHASES, IMAGE_PHASES, audit_trail, current_version, review_actions, version_diff
+from content.selectors import (
+    ARTICLE_PHASES,
+    IMAGE_PHASES,
+    audit_trail,
+    current_version,
+    review_actions,
+    reviewable_phases,
+    version_diff,
+)
 from content.services.review import (
     task_approve,
     task_edit_draft,
@@ -36,7 +44,7 @@ from content.services.review import (
 from tasks.admin import AppendOnlyAdminMixin, GenerationTaskAdmin, VisibleTaskRowsMixin
 from tasks.admin_actions import TaskAction
 from tasks.forms import format_usd
-from tasks.models import GenerationTask, TaskType
+from tasks.models import GenerationTask
 from tasks.models.task import WORD_COUNT_MAX, WORD_COUNT_MIN
 
 FEEDBACK_PREVIEW_CHARS = 80
@@ -143,7 +151,17 @@ class ApprovalEventAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.Model
 
 # --- The review verbs' forms ----------------------------------------------------------------
 
-class ApproveForm(forms.Form):
+class SeenVersionForm(forms.Form):
+    """A decision names the version the reviewer read, so a newer one is never decided unseen."""
+
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, version: ContentVersion | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["seen_version"].initial = version.number if version is not None else None
+
+
+class ApproveForm(SeenVersionForm):
     feedback = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
                                help_text="Optional note for the writer and the audit trail.")
 
@@ -153,7 +171,7 @@ class RevokeForm(forms.Form):
                                help_text="Why; a published post is taken down.")
 
 
-class RejectForm(forms.Form):
+class RejectForm(SeenVersionForm):
     feedback = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
                                help_text="What is wrong; with a revision, the writer's instructions.")
     reasons = forms.MultipleChoiceField(choices=ReasonCode.choices, widget=forms.CheckboxSelectMultiple)
@@ -182,8 +200,8 @@ class RestoreForm(forms.Form):
 
     def __init__(self, *args, task: GenerationTask, current: ContentVersion | None, **kwargs):
         super().__init__(*args, **kwargs)
-        phases = IMAGE_PHASES if task.task_type == TaskType.IMAGE_GENERATION else (*ARTICLE_PHASES, "qa", "draft")
-        versions = task.versions.filter(phase__in=phases).order_by("-number")
+        # Only whole pieces, as the restore service allows (drafts and QA rounds are steps).
+        versions = task.versions.filter(phase__in=reviewable_phases(task)).order_by("-number")
         if current is not None:
             versions = versions.exclude(pk=current.pk)
         self.fields["number"].choices = [
@@ -192,13 +210,13 @@ class RestoreForm(forms.Form):
 
 
 def _approve(request, task, data) -> str:
-    task_approve(task=task, by=request.user, feedback=data["feedback"])
+    task_approve(task=task, by=request.user, feedback=data["feedback"], seen_version=data["seen_version"])
     return "Approved."
 
 
 def _reject(request, task, data) -> str:
     task_reject(task=task, by=request.user, feedback=data["feedback"], reasons=data["reasons"],
-                revise=data["revise"], target_words=data["target_words"])
+                revise=data["revise"], target_words=data["target_words"], seen_version=data["seen_version"])
     return "Rejected; the writer is revising it." if data["revise"] else "Rejected."
 
 
@@ -250,12 +268,14 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
 
     def task_actions(self, request, task: GenerationTask) -> list[TaskAction]:
         allowed = set(review_actions(request.user, task))
-        version = current_version(task) if allowed & {"edit", "restore"} else None
+        version = current_version(task) if allowed else None
         actions = []
         if "approve" in allowed:
-            actions.append(TaskAction("approve", "Approve", _approve, ApproveForm, panel="review", style="primary"))
+            actions.append(TaskAction("approve", "Approve", _approve, ApproveForm, {"version": version}, panel="review",
+                                      style="primary"))
         if "reject" in allowed:
-            actions.append(TaskAction("reject", "Reject", _reject, RejectForm, panel="review", style="danger"))
+            actions.append(TaskAction("reject", "Reject", _reject, RejectForm, {"version": version}, panel="review",
+                                      style="danger"))
         if "revoke_approval" in allowed:
             actions.append(TaskAction("revoke_approval", "Revoke approval", _revoke, RevokeForm, panel="review",
                                       style="danger"))

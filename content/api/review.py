@@ -67,10 +67,10 @@ class ApprovalApi(ReviewApi):
         task = visible_task(request, task_id)
         data = validated(ApprovalInput, request)
         if data["approved"]:
-            task_approve(task=task, by=request.user, feedback=data["feedback"])
+            task_approve(task=task, by=request.user, feedback=data["feedback"], seen_version=data["version"])
         else:
             task_reject(task=task, by=request.user, feedback=data["feedback"], reasons=data["reasons"],
-                        revise=data["revise"], target_words=data["target_words"])
+                        revise=data["revise"], target_words=data["target_words"], seen_version=data["version"])
         return task_response(task, request)
 
 

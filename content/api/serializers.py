@@ -110,6 +110,10 @@ class ApprovalInput(RejectUnknownFieldsMixin, serializers.Serializer):
         min_value=WORD_COUNT_MIN, max_value=WORD_COUNT_MAX, required=False, allow_null=True, default=None,
         help_text="With a revision request: the length the revision should have.",
     )
+    version = StrictIntegerField(
+        min_value=1, max_value=2_147_483_647, required=False, allow_null=True, default=None,
+        help_text="The version number the reviewer read; 409 when a newer version is current.",
+    )
 
     def validate(self, attrs: dict) -> dict:
         if attrs["approved"]:

@@ -174,13 +174,25 @@ def _set_approval(task: GenerationTask, status: str) -> None:
 
 
 # --- the verbs ---------------------------------------------------------------------------------
+def _decided_version(task, seen_version: int | None) -> ContentVersion:
+    """The current version, which must be the one the reviewer read (`seen_version`, when given)."""
+    version = current_version(task)
+    if seen_version is not None and seen_version != version.number:
+        raise InvalidTransition(
+            f"The piece changed while you were reading it: you read version {seen_version}, the current one is "
+            f"version {version.number}. Read it, then decide."
+        )
+    return version
+
+
 @transaction.atomic
-def task_approve(*, task: GenerationTask, by, feedback: str = "") -> ApprovalEvent:
-    """Approve the task's current version; it may then be published."""
+def task_approve(*, task: GenerationTask, by, feedback: str = "", seen_version: int | None = None) -> ApprovalEvent:
+    """Approve the task's current version (the one the reviewer read, when `seen_version` says
+    which); it may then be published."""
     feedback = _clean_text(feedback, field="feedback", max_length=FEEDBACK_MAX_LENGTH)
     task = _locked(task)
     check_approve(by, task)
-    version = current_version(task)
+    version = _decided_version(task, seen_version)
     _set_approval(task, ApprovalStatus.APPROVED)
     return _record(task, by=by, decision=Decision.APPROVED, version=version, feedback=feedback,
                    message=f"Version {version.number} approved by {by}.")
@@ -199,7 +211,7 @@ def clean_reasons(reasons) -> list[str]:
 
 @transaction.atomic
 def task_reject(*, task: GenerationTask, by, feedback: str, reasons, revise: bool = False,
-                target_words: int | None = None) -> ApprovalEvent:
+                target_words: int | None = None, seen_version: int | None = None) -> ApprovalEvent:
     """Reject the current version with feedback and reasons; with `revise`, the task runs again
     (draft → qa → format) with the feedback as the writer's instructions, and the new version
     awaits review."""
@@ -217,7 +229,7 @@ def task_reject(*, task: GenerationTask, by, feedback: str, reasons, revise: boo
     check_reject(by, task)
     if revise and task.task_type != TaskType.BLOG_POST:
         raise InvalidTransition("Only a blog post can be revised by the writer; reject it without a revision.")
-    version = current_version(task)
+    version = _decided_version(task, seen_version)
     _set_approval(task, ApprovalStatus.REJECTED)
     what = "rejected, revision requested" if revise else "rejected"
     event = _record(task, by=by, decision=Decision.REJECTED, version=version, feedback=feedback, reasons=reasons,

@@ -254,3 +254,14 @@ def test_reason_codes_are_the_ones_the_writers_understand():
     from content.providers.base import REVIEW_REASONS
 
     assert list(ReasonCode.values) == list(REVIEW_REASONS)
+
+
+def test_a_decision_on_a_version_the_reviewer_did_not_read_is_refused(task, reviewer, editor):
+    read = current_version(task).number
+    task_edit_draft(task=task, by=editor, title="Changed while the reviewer was reading")
+    with pytest.raises(InvalidTransition, match="changed while you were reading"):
+        task_approve(task=task, by=reviewer, seen_version=read)
+    with pytest.raises(InvalidTransition, match="changed while you were reading"):
+        task_reject(task=task, by=reviewer, feedback="No.", reasons=["tone"], seen_version=read)
+    assert _approval_events(task) == ["edited"]
+    task_approve(task=task, by=reviewer, seen_version=read + 1)

@@ -527,3 +527,12 @@ def test_every_editorial_endpoint_is_in_the_openapi_schema(editor_client):
         assert operation["summary"] and operation["tags"]
     task_schema = response.json()["components"]["schemas"]["TaskOutput"]["properties"]
     assert "approval_status" in task_schema and "post" in task_schema
+
+
+def test_approving_a_version_other_than_the_current_one_is_a_409(editor, reviewer_client):
+    task = completed_task(created_by=editor)
+    current = task.versions.order_by("-number").first().number
+    response = reviewer_client.post(f"/api/tasks/{task.pk}/approve", {"approved": True, "version": current - 1})
+    error_of(response, 409, "invalid_transition")
+    response = reviewer_client.post(f"/api/tasks/{task.pk}/approve", {"approved": True, "version": current})
+    assert response.status_code == 200 and response.json()["approval_status"] == "approved"
