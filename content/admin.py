@@ -266,6 +266,12 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
         value = getattr(task, "current_words", None)
         return "—" if not value else f"{value:,}"
 
+    def has_delete_permission(self, request, obj=None):
+        # A task with editorial decisions keeps its audit trail: no Delete button to be refused.
+        if obj is not None and ApprovalEvent.objects.filter(task_id=obj.pk).exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
     def task_actions(self, request, task: GenerationTask) -> list[TaskAction]:
         allowed = set(review_actions(request.user, task))
         version = current_version(task) if allowed else None

@@ -233,3 +233,16 @@ def test_a_task_goes_with_its_versions_and_events_but_not_with_its_audit_trail(r
     assert refused.context["protected"]
     assert GenerationTask.objects.filter(pk=audited.pk).exists()
     assert ApprovalEvent.objects.filter(task=audited).exists()
+
+
+def test_a_task_with_editorial_decisions_offers_no_delete_button(superuser, reviewer):
+    from content.services.review import task_approve
+    from tests.editorial import completed_task
+
+    task = completed_task(created_by=superuser)
+    url = reverse("admin:tasks_generationtask_change", args=[task.pk])
+    assert 'class="deletelink"' in _client(superuser).get(url).content.decode()
+    task_approve(task=task, by=reviewer)
+    assert 'class="deletelink"' not in _client(superuser).get(url).content.decode()
+    assert _client(superuser).post(reverse("admin:tasks_generationtask_delete", args=[task.pk]),
+                                   {"post": "yes"}).status_code == 403
