@@ -7,9 +7,9 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from content.api.serializers import feedback_field
+from publishing.services.posts import PUBLISH_YEAR_MAX as YEAR_MAX
+from publishing.services.posts import PUBLISH_YEAR_MIN as YEAR_MIN
 from tasks.api.serializers import RejectUnknownFieldsMixin
-
-YEAR_MIN, YEAR_MAX = 2000, 9999
 
 
 class AwareDateTimeField(serializers.DateTimeField):

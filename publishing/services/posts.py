@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 PUBLISH_PERMISSION = "publishing.publish_post"
 RECORD_DUE_JOB = "publishing.jobs.record_due_publications"
 SLUG_MAX = 200
+PUBLISH_YEAR_MIN, PUBLISH_YEAR_MAX = 2000, 9999
 
 
 # --- the rules (also asked by `publishing.selectors.publish_actions`) ------------------------
@@ -166,7 +167,7 @@ def _clean_time(at) -> datetime | None:
         raise DomainError("The publication time must be a date and time.", fields={"at": ["A date and time."]})
     if timezone.is_naive(at):
         raise DomainError("Give the publication time with its time zone.", fields={"at": ["Include a time zone."]})
-    if not (2000 <= at.year <= 9999):
+    if not (PUBLISH_YEAR_MIN <= at.year <= PUBLISH_YEAR_MAX):
         raise DomainError("The publication time is out of range.", fields={"at": ["Out of range."]})
     return at
 
