@@ -95,14 +95,19 @@ def check_revoke_approval(user, task) -> None:
         )
 
 
-def check_edit(user, task) -> None:
+def _check_editor(user, task, action: str) -> None:
+    """An editor of the task (its creator, or anyone who sees every task) on a completed task."""
     _check_visible(user, task)
     if not user.has_perm(EDIT_PERMISSION):
-        raise PermissionDenied("You may not edit drafts.")
+        raise PermissionDenied(f"You may not {action}.")
     if task.status != Status.COMPLETED:
         raise InvalidTransition(
-            f"Only a completed task's piece can be edited; this one is {task.get_status_display().lower()}."
+            f"Only on a completed task can you {action}; this one is {task.get_status_display().lower()}."
         )
+
+
+def check_edit(user, task) -> None:
+    _check_editor(user, task, "edit the text")
     if task.task_type != TaskType.BLOG_POST:
         raise InvalidTransition("An image task has no text to edit.")
     if current_version(task) is None:
@@ -110,13 +115,7 @@ def check_edit(user, task) -> None:
 
 
 def check_restore(user, task) -> None:
-    _check_visible(user, task)
-    if not user.has_perm(EDIT_PERMISSION):
-        raise PermissionDenied("You may not restore versions.")
-    if task.status != Status.COMPLETED:
-        raise InvalidTransition(
-            f"Versions can be restored only on a completed task; this one is {task.get_status_display().lower()}."
-        )
+    _check_editor(user, task, "restore a version")
     if ContentVersion.objects.filter(task_id=task.pk, phase__in=reviewable_phases(task)).count() < 2:
         raise InvalidTransition("This task has no earlier version to restore.")
 
