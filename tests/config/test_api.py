@@ -96,10 +96,16 @@ def test_openapi_schema_is_served_with_and_without_slash(path, editor_client):
     assert "/api/auth/token" in str(response.json()["paths"])
 
 
-def test_interactive_docs_page_renders(editor_client):
+def test_interactive_docs_page_renders_from_our_own_static_files(editor_client):
+    import re
+
     response = editor_client.get("/api/docs")
     assert response.status_code == 200
-    assert b"swagger" in response.content.lower()
+    page = response.content.decode()
+    assert "swagger" in page.lower()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert any("swagger-ui" in asset for asset in assets)
+    assert [asset for asset in assets if asset.startswith(("http:", "https:", "//"))] == []
 
 
 def test_api_requires_authentication_by_default(api_client):
