@@ -104,17 +104,19 @@ class ContentVersionAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.Mode
         "word_count",
         "quality_score",
         "model_key",
+        "is_outline",
         "cost",
         "created_by",
         "created_at",
     )
-    list_filter = ("phase", "model_key")
+    list_filter = ("phase", "model_key", "is_outline")
     search_fields = ("title", "task__topic")
     list_select_related = ("task", "created_by")
     ordering = ("-created_at",)
     fieldsets = (
-        (None, {"fields": ("task", "number", "phase", "title", "word_count", "quality_score")}),
-        ("Cost", {"fields": ("model_key", "input_tokens", "output_tokens", "cost"), "classes": ("collapse",)}),
+        (None, {"fields": ("task", "number", "phase", "title", "word_count", "quality_score", "model_key",
+                           "is_outline")}),
+        ("Cost", {"fields": ( "input_tokens", "output_tokens", "cost"), "classes": ("collapse",)}),
         ("Metadata", {"fields": ("id", "created_by", "created_at"), "classes": ("collapse",)}),
     )
 

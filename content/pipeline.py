@@ -152,7 +152,7 @@ def draft_run(ctx) -> dict:
         ctx, lambda: model.write(brief, research, planned.outline, stop=ctx.check), what="draft: write"
     )
     return {"title": planned.outline.title, "body": written.text, "usage": planned.usage + written.usage,
-            "outline": list(planned.outline.sections)}
+            "outline": list(planned.outline.sections), "outline_only": written.outline_only}
 
 
 def _revise_for_reviewer(ctx, model, brief, research, request) -> dict:
@@ -167,7 +167,7 @@ def _revise_for_reviewer(ctx, model, brief, research, request) -> dict:
         ctx, lambda: model.revise(brief, research, article, revision, stop=ctx.check), what="draft: revision"
     )
     return {"title": rejected.title, "body": revised.text, "usage": revised.usage,
-            "outline": [], "revision_of": rejected.number}
+            "outline": [], "revision_of": rejected.number, "outline_only": revised.outline_only}
 
 
 def draft_persist(ctx, output: dict) -> dict:
@@ -176,6 +176,7 @@ def draft_persist(ctx, output: dict) -> dict:
     version = version_create(
         task=ctx.task, phase=VersionPhase.DRAFT, title=output["title"], body=output["body"], usage=usage,
         cost=price(entry, usage.input_tokens, usage.output_tokens), model_key=entry.key,
+        is_outline=output.get("outline_only", False),
         quality_report={"outline": output["outline"]} | (
             {"revision_of": output["revision_of"], "revision": ctx.task.revision} if "revision_of" in output else {}),
     )
@@ -189,6 +190,10 @@ def qa_run(ctx) -> dict:
     start = latest_article(ctx)
     article, title = start.body, start.title
     threshold, max_rounds = settings.PRESSROOM_QA_THRESHOLD, settings.PRESSROOM_QA_MAX_ROUNDS
+    if start.is_outline:
+        # An outline is scored so the editor sees why, but not revised: with no material to write
+        # from, another round could only return the outline again.
+        max_rounds = 0
     rounds = []
     for round_number in range(max_rounds + 1):
         usage = Usage()
@@ -207,7 +212,7 @@ def qa_run(ctx) -> dict:
                                     what=f"qa: revision {round_number + 1}")
         article = revised.text
         rounds[-1]["revision_usage"] = revised.usage
-    return {"title": title, "rounds": rounds, "threshold": threshold}
+    return {"title": title, "rounds": rounds, "threshold": threshold, "is_outline": start.is_outline}
 
 
 def qa_persist(ctx, output: dict) -> dict:
@@ -222,7 +227,7 @@ def qa_persist(ctx, output: dict) -> dict:
         last = version_create(
             task=task, phase=VersionPhase.QA, title=output["title"], body=round_["body"], usage=usage,
             cost=price(entry, usage.input_tokens, usage.output_tokens), model_key=entry.key,
-            quality_score=report.score, quality_report=data,
+            quality_score=report.score, quality_report=data, is_outline=output.get("is_outline", False),
         )
     final = output["rounds"][-1]["report"]
     rounds_done = len(output["rounds"]) - 1
@@ -230,6 +235,8 @@ def qa_persist(ctx, output: dict) -> dict:
         low, high = final.word_range
         shortfall = (f"The article has {final.word_count:,} words after {rounds_done} revision round(s); the brief "
                      f"allows {low:,}–{high:,} ({brief.word_count:,} ± {brief.word_count_tolerance}%).")
+        if output.get("is_outline"):
+            shortfall += " It is an outline: there was no research material to write from."
         if task.strict_mode:
             raise StageRejected(f"Strict mode: {shortfall}")
         ctx.log(f"Word count outside the tolerance (strict mode is off): {shortfall}")
@@ -267,6 +274,7 @@ def image_persist(ctx, output: dict) -> dict:
     version = version_create(
         task=ctx.task, phase=VersionPhase.IMAGE, title=article.title, body=article.body, image=image,
         usage=image.usage, cost=image.cost, quality_score=article.quality_score,
+        model_key=article.model_key, is_outline=article.is_outline,
         quality_report={"provider": output["provider"], "warnings": output["warnings"],
                         "width": image.width, "height": image.height},
     )
@@ -280,11 +288,12 @@ def format_run(ctx) -> dict:
     article, with_image = version_of(ctx, "qa"), version_of(ctx, "image")
     research = research_of(ctx)
     formatted = format_article(article.body, fallback_title=article.title, sources=list(research.sources))
-    return {"image_version": with_image.number, "formatted": formatted}
+    return {"image_version": with_image.number, "formatted": formatted, "article_version": article.number}
 
 
 def format_persist(ctx, output: dict) -> dict:
     with_image = ContentVersion.objects.get(task_id=ctx.task.pk, number=output["image_version"])
+    article = ContentVersion.objects.get(task_id=ctx.task.pk, number=output.get("article_version", with_image.number))
     formatted = output["formatted"]
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", formatted.body)}
     sources = [s for s in (ctx.checkpoint_data("research") or {}).get("sources", []) if s["number"] in cited]
@@ -292,6 +301,7 @@ def format_persist(ctx, output: dict) -> dict:
         task=ctx.task, phase=VersionPhase.FORMAT, title=formatted.title, body=formatted.body,
         body_html=formatted.body_html, excerpt=formatted.excerpt, seo=formatted.seo(), sources=sources,
         word_count=formatted.word_count, copy_image_from=with_image, quality_score=with_image.quality_score,
+        model_key=article.model_key, is_outline=article.is_outline,
         quality_report=ContentVersion.objects.filter(task_id=ctx.task.pk, phase=VersionPhase.QA)
         .order_by("-number").values_list("quality_report", flat=True).first() or {},
     )

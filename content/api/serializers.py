@@ -23,7 +23,7 @@ class VersionSummaryOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ContentVersion
-        fields = ["number", "phase", "title", "quality_score", "word_count", "model", "input_tokens",
+        fields = ["number", "phase", "title", "quality_score", "word_count", "model", "is_outline", "input_tokens",
                   "output_tokens", "cost", "created_by", "created_at"]
         read_only_fields = fields
 

@@ -49,6 +49,11 @@ class ContentVersion(AppendOnlyModel):
     quality_score = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(100)])
     quality_report = models.JSONField(default=dict, blank=True)
     model_key = models.CharField(max_length=64, blank=True)
+    is_outline = models.BooleanField(
+        default=False,
+        help_text="A plan of the piece, not an article (the writer had no material): it cannot be approved "
+                  "until a person or a model writes the text.",
+    )
     input_tokens = models.PositiveBigIntegerField(default=0)
     output_tokens = models.PositiveBigIntegerField(default=0)
     cost = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))

@@ -82,6 +82,9 @@ class Usage:
 class TextResult:
     text: str
     usage: Usage = field(default_factory=Usage)
+    # A plan of the piece (title, sections, what to cover), not an article: the writer had no
+    # material to write from. The pipeline marks its versions, and review refuses to approve them.
+    outline_only: bool = False
 
 
 @dataclass(frozen=True)

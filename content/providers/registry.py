@@ -12,7 +12,7 @@ from tasks.models import ModelCatalogEntry, Provider
 
 def text_model_for(entry: ModelCatalogEntry) -> TextModel:
     if entry.provider == Provider.OFFLINE:
-        from content.providers.offline import OfflineTextModel
+        from content.providers.offline.writer import OfflineTextModel
 
         return OfflineTextModel()
     if entry.provider == Provider.OPENAI_COMPATIBLE:

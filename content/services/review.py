@@ -78,8 +78,14 @@ def _check_decision(user, task, action: str) -> None:
         )
 
 
+OUTLINE_NOT_APPROVABLE = ("This version is an outline: write the text (edit it) or run it with a model "
+                          "before approving.")
+
+
 def check_approve(user, task) -> None:
     _check_decision(user, task, "approve")
+    if current_version(task).is_outline:
+        raise InvalidTransition(OUTLINE_NOT_APPROVABLE)
 
 
 def check_reject(user, task) -> None:
@@ -332,7 +338,7 @@ def task_restore_version(*, task: GenerationTask, by, number) -> ContentVersion:
         task=task, phase=VersionPhase.RESTORE, title=source.title, body=source.body, body_html=source.body_html,
         excerpt=source.excerpt, seo=source.seo, sources=source.sources, word_count=source.word_count,
         copy_image_from=source, created_by=by, quality_score=source.quality_score,
-        quality_report=source.quality_report, model_key=source.model_key,
+        quality_report=source.quality_report, model_key=source.model_key, is_outline=source.is_outline,
     )
     _set_approval(task, ApprovalStatus.PENDING)
     _record(task, by=by, decision=Decision.RESTORED, version=version,

@@ -245,3 +245,21 @@ def test_a_task_with_editorial_decisions_offers_no_delete_button(superuser, revi
     assert 'class="deletelink"' not in _client(superuser).get(url).content.decode()
     assert _client(superuser).post(reverse("admin:tasks_generationtask_delete", args=[task.pk]),
                                    {"post": "yes"}).status_code == 403
+
+
+def test_the_task_pages_article_header_names_the_writer_and_marks_an_outline(superuser, reviewer):
+    from content.services.versions import version_create
+    from tests.editorial import completed_task
+
+    task = completed_task(created_by=superuser)
+    version_create(task=task, phase="format", title="Composting at home", model_key="offline", is_outline=True,
+                   body="# Composting at home\n\n> **Outline — not an article.**\n\n## Basics\n\n- What is it?\n")
+    page = _client(reviewer).get(reverse("admin:tasks_generationtask_change", args=[task.pk])).content.decode()
+    header = re.search(r'<h2 id="task-article-title">(.*?)</h2>', page, re.DOTALL).group(1)
+    assert "Outline — not approvable" in header and "written by offline" in header
+
+    version_create(task=task, phase="format", title="Composting at home", model_key="fake-gpt",
+                   body="# Composting at home\n\nComposting turns kitchen scraps into soil.\n")
+    page = _client(reviewer).get(reverse("admin:tasks_generationtask_change", args=[task.pk])).content.decode()
+    header = re.search(r'<h2 id="task-article-title">(.*?)</h2>', page, re.DOTALL).group(1)
+    assert "Outline" not in header and "written by fake-gpt" in header

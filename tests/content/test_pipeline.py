@@ -13,13 +13,15 @@ import pytest
 from django.db import connection
 
 from content.models import ContentVersion
-from content.providers.base import Brief, Outline, Research
+from content.providers.base import Brief, Outline, Research, Source
 from content.providers.offline import OfflineTextModel
+from content.services.review import task_approve
 from tasks.engine.runner import run_claimed_task
 from tasks.exceptions import DomainError
 from tasks.models import GenerationTask, ModelCatalogEntry, TaskEvent
 from tasks.services import claim_next_task
 from tests.content.fake_servers import Fail, OpenAIChatServer, PageServer, Reply
+from tests.content.notes import COMPOSTING, HEAT_PUMPS, research_inputs
 from tests.factories import submit_task
 from tests.html_safety import assert_inert
 from tests.processes import Cluster, wait_for
@@ -65,28 +67,48 @@ def fake_model(server: OpenAIChatServer, monkeypatch, *, key_variable: str = KEY
 
 
 def good_article(brief: Brief) -> str:
-    outline = OfflineTextModel().outline(brief, Research(notes="")).outline
-    return OfflineTextModel().write(brief, Research(notes=""), outline).text
+    """A whole article for a chat model to answer with: the offline writer's piece from notes."""
+    research = Research(notes=HEAT_PUMPS, sources=(Source(1, "Editor's notes", quote=HEAT_PUMPS[:300], kind="pasted"),))
+    outline = OfflineTextModel().outline(brief, research).outline
+    return OfflineTextModel().write(brief, research, outline).text
 
 
 OUTLINE_JSON = '{"title": "Heat Pumps Explained", "sections": ["How they work", "What they cost", "Living with one"]}'
 
 
 def test_a_blog_post_runs_every_stage_with_the_offline_providers(pipeline):
-    task = submit_task(topic="Heat pumps for older homes", word_count=800, primary_keyword="heat pump",
-                       metadata={"research": {"text": "Heat pumps can be three times as efficient as gas boilers."}})
+    task = submit_task(topic="Heat pumps for older homes", word_count=300, primary_keyword="heat pump",
+                       metadata=research_inputs(HEAT_PUMPS))
     done = run_one()
     assert done.pk == task.pk and done.status == "completed", done.error
     assert (done.approval_status, done.progress) == ("pending", 100)
     assert phases(task)[:2] == ["research", "draft"] and phases(task)[-2:] == ["image", "format"]
     final = ContentVersion.objects.filter(task=task).order_by("-number").first()
-    assert 720 <= final.word_count <= 880
+    assert 270 <= final.word_count <= 330
     assert final.quality_score is not None and final.quality_score >= 70
+    assert final.model_key == "offline" and not final.is_outline
     assert Path(final.image.path).exists() and final.image.width == 1200 and final.image.height == 630
     assert_inert(final.body_html)
     assert final.seo["slug"] and len(final.seo["meta_description"]) <= 160 and len(final.seo["seo_title"]) <= 60
-    assert final.sources and final.sources[0]["kind"] == "pasted"
+    assert final.sources == [], "the editor's notes are used, never cited as a source"
+    assert "Editor's notes" not in final.body and "[1]" not in final.body
+    sentences = [s for s in final.body.split("\n\n") if not s.startswith("#")]
+    assert sentences and all(any(part.strip() in HEAT_PUMPS for part in s.split(". ")) for s in sentences)
     assert done.output_tokens > 0 and done.actual_cost == 0
+
+
+def test_a_brief_without_material_gives_an_outline_that_cannot_be_approved(pipeline, reviewer):
+    task = submit_task(topic="Heat pumps for older homes", word_count=800, primary_keyword="heat pump")
+    done = run_one()
+    assert done.status == "completed", done.error
+    versions = ContentVersion.objects.filter(task=task).exclude(phase="research").order_by("number")
+    assert [v.is_outline for v in versions] == [True] * len(versions)
+    assert [v.phase for v in versions] == ["draft", "qa", "image", "format"], "an outline is not revised by QA"
+    final = versions.last()
+    assert final.model_key == "offline" and final.quality_score is not None
+    assert "Outline — not an article" in final.body and final.sources == []
+    with pytest.raises(DomainError, match="This version is an outline"):
+        task_approve(task=done, by=reviewer)
 
 
 def test_strict_mode_with_an_impossible_target_fails_with_the_count_and_range(pipeline, monkeypatch):
@@ -127,11 +149,11 @@ def test_a_model_whose_key_variable_is_unset_fails_at_once_naming_it(pipeline, m
 
 
 def test_rate_limited_calls_are_retried_and_every_try_is_recorded(pipeline, monkeypatch):
-    brief = Brief(topic="Heat pumps", word_count=600, primary_keyword="heat pump")
+    brief = Brief(topic="Heat pumps", word_count=300, primary_keyword="heat pump")
     article = good_article(brief)
     limited = Fail(429, "Rate limit reached", "rate_limit_error", headers={"Retry-After": "0"})
     with OpenAIChatServer(limited, limited, Reply(OUTLINE_JSON), Reply(article), Reply("Solid piece.")) as server:
-        task = submit_task(topic="Heat pumps", word_count=600, primary_keyword="heat pump",
+        task = submit_task(topic="Heat pumps", word_count=300, primary_keyword="heat pump",
                            model=fake_model(server, monkeypatch))
         done = run_one()
     assert done.status == "completed", done.error
@@ -145,14 +167,14 @@ def test_rate_limited_calls_are_retried_and_every_try_is_recorded(pipeline, monk
 
 
 def test_hostile_model_output_comes_out_inert(pipeline, monkeypatch):
-    brief = Brief(topic="Heat pumps", word_count=600, primary_keyword="heat pump")
+    brief = Brief(topic="Heat pumps", word_count=300, primary_keyword="heat pump")
     article = good_article(brief).replace(
         "## Conclusion",
         "<script>alert('x')</script>\n\n<img src=x onerror=alert(1)>\n\n[click](javascript:alert(1)) "
         '<a href="javascript:alert(2)">me</a> <iframe src="https://evil.example"></iframe>\n\n## Conclusion',
     )
     with OpenAIChatServer(Reply(OUTLINE_JSON), Reply(article), Reply("Fine.")) as server:
-        task = submit_task(topic="Heat pumps", word_count=600, primary_keyword="heat pump",
+        task = submit_task(topic="Heat pumps", word_count=300, primary_keyword="heat pump",
                            model=fake_model(server, monkeypatch))
         done = run_one()
     assert done.status == "completed", done.error
@@ -208,16 +230,16 @@ def test_versions_api_lists_and_shows_a_completed_piece(pipeline, editor, other_
 
 
 @pytest.mark.slow
-def test_a_1200_word_brief_completes_through_a_real_cluster(transactional_db, tmp_path, editor):
+def test_a_1000_word_brief_completes_through_a_real_cluster(transactional_db, tmp_path, editor):
     from rest_framework.test import APIClient
 
     ensure_seed_data()
     client = APIClient()
     client.force_authenticate(editor)
     response = client.post("/api/tasks", {
-        "topic": "How small businesses can start using solar power", "word_count": 1200,
-        "primary_keyword": "solar power", "category": "Energy", "style": "educational", "tone": "friendly",
-        "research_notes": "Panel prices fell by about 90% between 2010 and 2020.",
+        "topic": "How to start composting at home", "word_count": 1000,
+        "primary_keyword": "compost", "category": "Garden", "style": "educational", "tone": "friendly",
+        "research_notes": COMPOSTING.strip(),
     }, format="json")
     assert response.status_code == 201
     task_id = response.json()["id"]
@@ -233,7 +255,7 @@ def test_a_1200_word_brief_completes_through_a_real_cluster(transactional_db, tm
     assert phases(task)[:2] == ["research", "draft"] and phases(task)[-2:] == ["image", "format"]
     assert "qa" in phases(task)
     final = ContentVersion.objects.filter(task=task).order_by("-number").first()
-    assert 1080 <= final.word_count <= 1320
+    assert 900 <= final.word_count <= 1100 and not final.is_outline
     assert final.quality_score is not None
     assert (media / final.image.name).exists()
     assert_inert(final.body_html)

@@ -265,3 +265,42 @@ def test_a_decision_on_a_version_the_reviewer_did_not_read_is_refused(task, revi
         task_reject(task=task, by=reviewer, feedback="No.", reasons=["tone"], seen_version=read)
     assert _approval_events(task) == ["edited"]
     task_approve(task=task, by=reviewer, seen_version=read + 1)
+
+
+# --- an outline (the offline writer had no material) ----------------------------------------
+OUTLINE = "# Composting at home\n\n> **Outline — not an article.**\n\n## The Basics of Compost\n\n- What is it?\n"
+
+
+def outline_version(task):
+    from content.services.versions import version_create
+
+    return version_create(task=task, phase="format", title="Composting at home", body=OUTLINE, model_key="offline",
+                          is_outline=True)
+
+
+def test_an_outline_cannot_be_approved(task, reviewer):
+    outline_version(task)
+    with pytest.raises(InvalidTransition, match="This version is an outline: write the text"):
+        task_approve(task=task, by=reviewer)
+    task.refresh_from_db()
+    assert task.approval_status == "pending" and not ApprovalEvent.objects.exists()
+    assert "approve" not in review_actions(reviewer, task) and "reject" in review_actions(reviewer, task)
+
+
+def test_a_persons_edit_of_an_outline_is_an_article_that_can_be_approved(task, editor, reviewer):
+    outline = outline_version(task)
+    edited = task_edit_draft(task=task, by=editor, body="Composting turns kitchen scraps into soil.\n\n"
+                             "## What goes in\n\nGreens and browns.", base_version=outline.number)
+    assert not edited.is_outline and edited.created_by == editor
+    task_approve(task=task, by=reviewer)
+    task.refresh_from_db()
+    assert task.approval_status == "approved"
+
+
+def test_restoring_an_outline_keeps_it_an_outline(task, editor, reviewer):
+    outline = outline_version(task)
+    task_edit_draft(task=task, by=editor, body="Composting turns kitchen scraps into soil.")
+    restored = task_restore_version(task=task, by=editor, number=outline.number)
+    assert restored.is_outline and restored.model_key == "offline"
+    with pytest.raises(InvalidTransition, match="outline"):
+        task_approve(task=task, by=reviewer)

@@ -536,3 +536,18 @@ def test_approving_a_version_other_than_the_current_one_is_a_409(editor, reviewe
     error_of(response, 409, "invalid_transition")
     response = reviewer_client.post(f"/api/tasks/{task.pk}/approve", {"approved": True, "version": current})
     assert response.status_code == 200 and response.json()["approval_status"] == "approved"
+
+
+def test_approving_an_outline_is_a_409_that_says_to_write_the_text(reviewer_client, editor):
+    task = completed_task(created_by=editor)
+    version_create(task=task, phase="format", title="Composting at home", model_key="offline", is_outline=True,
+                   body="# Composting at home\n\n> **Outline — not an article.**\n\n## Basics\n\n- What is it?\n")
+
+    error = error_of(reviewer_client.post(f"/api/tasks/{task.pk}/approve", {"approved": True}), 409,
+                     "invalid_transition")
+
+    assert error["message"] == ("This version is an outline: write the text (edit it) or run it with a model "
+                                "before approving.")
+    assert not ApprovalEvent.objects.filter(task=task).exists()
+    listed = reviewer_client.get(f"/api/tasks/{task.pk}/versions").json()
+    assert (listed[-1]["is_outline"], listed[-1]["model"]) == (True, "offline")

@@ -13,6 +13,7 @@ from publishing.services.posts import task_publish
 from tasks.models import StageCheckpoint
 from tests.conftest import role
 from tests.content.test_pipeline import pipeline, run_one  # noqa: F401 - the fixture
+from tests.content.notes import COMPOSTING, STANDING_DESKS, research_inputs
 from tests.factories import make_user, submit_task
 
 
@@ -30,7 +31,8 @@ def phases(task):
 
 def test_a_revision_request_rewrites_the_draft_to_the_reviewers_length_and_awaits_review(people):
     editor, reviewer = people
-    task = submit_task(created_by=editor, topic="Composting at home", word_count=1000, primary_keyword="compost")
+    task = submit_task(created_by=editor, topic="Composting at home", word_count=1000, primary_keyword="compost",
+                       metadata=research_inputs(COMPOSTING))
     task = run_one()
     assert task.status == "completed"
     rejected = current_version(task)
@@ -63,7 +65,8 @@ def test_a_revision_request_rewrites_the_draft_to_the_reviewers_length_and_await
 
 def test_the_audit_trail_of_a_whole_editorial_life_is_complete_and_in_order(people):
     editor, reviewer = people
-    task = submit_task(created_by=editor, topic="Standing desks at work", word_count=400)
+    task = submit_task(created_by=editor, topic="Standing desks at work", word_count=250,
+                       metadata=research_inputs(STANDING_DESKS))
     task = run_one()
     task_reject(task=task, by=reviewer, feedback="Needs more structure.", reasons=["structure"], revise=True)
     task = run_one()
