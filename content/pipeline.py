@@ -77,26 +77,27 @@ def latest_article(ctx) -> ContentVersion:
 
 # --- research -----------------------------------------------------------------------------
 PASTED_NOTES_MAX = 8000
+NO_MATERIAL = "No research material was gathered for this brief: no pasted notes and no sources."
 
 
 def _research_notes(brief: Brief, sources: list[Source], pasted: str = "") -> str:
-    lines = [f"# Research notes: {brief.topic}", ""]
-    lines.append(f"Audience: {brief.target_audience or 'general readers'}. Style: {brief.style}. Tone: {brief.tone}.")
-    if brief.primary_keyword:
-        lines.append(f"Primary keyword: {brief.primary_keyword}.")
-    lines.append("")
+    """The research material as neutral notes: the topic, the editor's pasted notes and the public
+    sources with their quotes. Nothing in it addresses the writer (no audience, style, keyword or
+    citation rules: those travel in the brief), because a writer may copy notes into the article.
+    The editor's own notes are not listed as a numbered source here: their content is material to
+    use, never a public source to cite."""
+    lines = [f"# {brief.topic}", ""]
     if pasted.strip():
-        lines += ["## Editor's notes", "", pasted.strip()[:PASTED_NOTES_MAX], ""]
-    if not sources:
-        lines.append("No sources were gathered; the draft must not cite any.")
-    else:
+        lines += [pasted.strip()[:PASTED_NOTES_MAX], ""]
+    public = [source for source in sources if not (source.kind == "pasted" and not source.url)]
+    if public:
         lines += ["## Sources", ""]
-        for source in sources:
+        for source in public:
             link = f" — {source.url}" if source.url else ""
-            lines.append(f"{source.number}. **{source.title}** ({source.kind}){link}")
+            lines.append(f"{source.number}. **{source.title}**{link}")
             if source.quote:
                 lines.append(f"   > {' '.join(source.quote.split())[:400]}")
-    return "\n".join(lines)
+    return "\n".join(lines).strip()
 
 
 def research_run(ctx) -> dict:
@@ -134,7 +135,9 @@ def research_run(ctx) -> dict:
 def research_persist(ctx, output: dict) -> dict:
     version = version_create(
         task=ctx.task, phase=VersionPhase.RESEARCH, title=f"Research notes: {ctx.task.topic}",
-        body=output["notes"], quality_report={"warnings": output["warnings"]}, sources=output["sources"],
+        # The version is for editors; the notes the writer reads stay exactly as gathered.
+        body=output["notes"] if output["sources"] or "\n" in output["notes"] else NO_MATERIAL,
+        quality_report={"warnings": output["warnings"]}, sources=output["sources"],
     )
     return {"version": version.number, "notes": output["notes"], "sources": output["sources"]}
 
