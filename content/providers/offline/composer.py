@@ -88,9 +88,6 @@ class Article:
     def conclusion(self) -> Part | None:
         return next((part for part in self.parts[1:] if is_conclusion(part.heading)), None)
 
-    def text(self) -> str:
-        return self.render()
-
 
 def is_conclusion(heading: str) -> bool:
     plain = re.sub(r"^\d+[.)]\s*", "", heading).strip().lower()
@@ -145,7 +142,8 @@ def group(passages: list[Passage], ranker: Ranker, count: int) -> list[list[Pass
         if passage in seeds:
             continue
         open_groups = [i for i in range(len(seeds)) if len(groups[i]) < capacity] or list(range(len(seeds)))
-        best = max(open_groups, key=lambda i: (ranker.similarity(passage.text, " ".join(p.text for p in groups[i])), -i))
+        best = max(open_groups, key=lambda i: (
+            ranker.similarity(passage.text, " ".join(p.text for p in groups[i])), -i))
         groups[best].append(passage)
     while len(groups) > 1 and min(len(g) for g in groups) < MIN_SECTION_SENTENCES:
         small = min(range(len(groups)), key=lambda i: (len(groups[i]), -i))

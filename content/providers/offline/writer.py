@@ -33,6 +33,7 @@ from content.providers.offline.composer import (
     Article,
     Paragraph,
     Part,
+    attributed,
     compose,
     is_conclusion,
     is_repeat,
@@ -303,8 +304,7 @@ def _all_sentences(piece: Article) -> list[str]:
 
 
 def _cited(passage: Passage, piece: Article, material: Material) -> str:
-    from content.providers.offline.composer import attributed
-
+    """The passage as cited text, its source named only the first time the piece uses it."""
     already = {int(n) for n in re.findall(r"\[(\d+)\]", piece.render())}
     return passage.cited if passage.number is None or passage.number in already else attributed(passage, material)
 
