@@ -56,6 +56,13 @@ class Source:
     quote: str = ""
     kind: str = "web"  # web, pasted, internal, search
 
+    @property
+    def is_private(self) -> bool:
+        """The editor's own pasted notes (no address of their own): material a writer may use, never
+        a public source to cite, list or name. A pasted block that names its page ("Source: URL")
+        quotes that page and is citable. The one rule for writers, the rubric and the blog."""
+        return self.kind == "pasted" and not self.url
+
 
 @dataclass(frozen=True)
 class Research:

@@ -242,9 +242,12 @@ def research_block(research: Research) -> str:
         if len(notes) > MAX_NOTES_CHARS:
             notes = notes[:MAX_NOTES_CHARS].rsplit(" ", 1)[0] + " […]"
         parts.append(f"Research notes:\n{notes}")
-    if research.sources:
+    public = [source for source in research.sources if not source.is_private]
+    if any(source.is_private for source in research.sources):
+        parts.append("The editor's notes are private: use what they say, but never cite, list or name them.")
+    if public:
         lines = ["Numbered sources (cite a claim taken from source n as [n]; cite nothing else):"]
-        for source in research.sources:
+        for source in public:
             line = f"[{source.number}] {source.title}" + (f" — {source.url}" if source.url else "")
             if source.kind == "internal" and source.url:
                 line += f" (one of our own posts: you may also link to it as [{source.title}]({source.url}))"

@@ -146,8 +146,8 @@ def stems_of(text: str) -> set[str]:
 
 
 def is_private(source: Source) -> bool:
-    """The editor's own pasted notes (no URL of their own): material to use, not a public source."""
-    return source.kind == "pasted" and not source.url
+    """The editor's own pasted notes: material to use, not a public source (`Source.is_private`)."""
+    return source.is_private
 
 
 @dataclass(frozen=True)
@@ -170,11 +170,21 @@ class Vocabulary:
 
 
 def vocabulary_for(brief: Brief, research: Research) -> Vocabulary:
+    """The brief's stems, and the stems of the parts of the material that are about the brief.
+
+    Material counts only where it speaks of the brief: a block of notes or a source that shares no
+    stem with the brief adds nothing, so notes about another subject cannot make an article about
+    that subject look relevant to this brief."""
     brief_text = " ".join([brief.topic, brief.title, brief.primary_keyword, brief.category, *brief.tags])
-    material_text = " ".join(
-        [research.notes or "", *(f"{source.title} {source.quote}" for source in research.sources)]
-    )
-    return Vocabulary(frozenset(stems_of(brief_text)), frozenset(stems_of(material_text)))
+    brief_stems = frozenset(stems_of(brief_text))
+    blocks = [block for block in re.split(r"\n\s*\n", research.notes or "") if block.strip()]
+    blocks += [f"{source.title} {source.quote}" for source in research.sources]
+    material: set[str] = set()
+    for block in blocks:
+        stems = stems_of(block)
+        if stems & brief_stems:
+            material |= stems
+    return Vocabulary(brief_stems, frozenset(material))
 
 
 @dataclass(frozen=True)

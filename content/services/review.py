@@ -84,8 +84,17 @@ OUTLINE_NOT_APPROVABLE = ("This version is an outline: write the text (edit it) 
 
 def check_approve(user, task) -> None:
     _check_decision(user, task, "approve")
-    if current_version(task).is_outline:
+    version = current_version(task)
+    if version.is_outline:
         raise InvalidTransition(OUTLINE_NOT_APPROVABLE)
+    report = version.quality_report or {}
+    if report.get("leaked"):
+        leaks = [leak.get("text", "") for check in report.get("checks", []) if check.get("name") == "leakage"
+                 for leak in check.get("details", {}).get("leaks", [])]
+        what = "; ".join(f"“{text[:60]}”" for text in leaks[:3]) or "internal text"
+        raise InvalidTransition(
+            f"This version leaks text that must never be published ({what}): edit it out, then approve."
+        )
 
 
 def check_reject(user, task) -> None:

@@ -25,6 +25,7 @@ from django.utils.text import slugify
 
 from content.exceptions import PermissionDenied
 from content.models import ApprovalEvent, ContentVersion, Decision
+from content.providers.base import Source
 from content.selectors import approved_version
 from content.services.review import approval_revoked
 from publishing.models import Category, Post, PostChange, PostChangeKind, Tag
@@ -136,7 +137,7 @@ def _fill_from_version(post: Post, version: ContentVersion, task: GenerationTask
     post.body = version.body
     post.excerpt = version.excerpt
     post.seo = dict(version.seo or {})
-    post.sources = [source for source in (version.sources or []) if source.get("kind") != "pasted"]
+    post.sources = [source for source in (version.sources or []) if not Source(**source).is_private]
     post.version = version
     post.task = task
     post.image_alt = version.image_alt or version.title[:300]

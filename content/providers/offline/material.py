@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from content.providers.base import Research, Source
 from content.textstats import count_words, sentences
 
-PUBLIC_KINDS = frozenset({"web", "search", "internal"})
-PRIVATE_KINDS = frozenset({"pasted"})
 MIN_WORDS, MAX_WORDS = 5, 70
 ANCHOR_CHARS = 50  # of a pasted quote, enough to find the notes it was cut from
 
@@ -121,7 +119,7 @@ def _anchor(quote: str) -> str:
 
 def private_notes(research: Research) -> list[str]:
     """The editor's pasted notes, as full as the research notes hold them."""
-    anchors = [_anchor(s.quote) for s in research.sources if s.kind in PRIVATE_KINDS and _anchor(s.quote)]
+    anchors = [_anchor(s.quote) for s in research.sources if s.is_private and _anchor(s.quote)]
     if not anchors:
         return []
     found = []
@@ -131,13 +129,13 @@ def private_notes(research: Research) -> list[str]:
             found.append(body)
     if found:
         return found
-    return [s.quote for s in research.sources if s.kind in PRIVATE_KINDS and s.quote]
+    return [s.quote for s in research.sources if s.is_private and s.quote]
 
 
 def collect(research: Research) -> Material:
     """Every usable sentence of the research, public sources first when a sentence is in both
     (so that it is cited), each sentence once."""
-    public = tuple(s for s in research.sources if s.kind in PUBLIC_KINDS)
+    public = tuple(s for s in research.sources if not s.is_private)
     raw: list[tuple[str, int | None]] = []
     for source in public:
         raw += [(sentence, source.number) for sentence in sentences(source.quote)]
