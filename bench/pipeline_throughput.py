@@ -6,7 +6,8 @@ Measures, against a database of its own (`pressroom_bench_pipeline` on DATABASE_
 
 1. **Offline articles**: seconds per `--words`-word blog post through all five stages with the
    built-in offline providers (writer, QA loop, image, format), and the peak RSS of the process
-   that ran them (one worker's memory).
+   that ran them (one worker's memory). The offline writer writes only from research material,
+   so each brief carries pasted notes (tests/content/notes.py); the words it reached are reported.
 2. **Overhead around provider calls**: the same pipeline with an OpenAI-compatible model served
    by a local fake (tests/content/fake_servers.py) that answers every call after a fixed
    `--latency` seconds; the ratio of the task's total time to the pure provider time
@@ -39,11 +40,11 @@ from bench.harness import ensure_database, reset_tables, server_version, with_da
 
 DOCS = BASE_DIR / "docs" / "performance.md"
 START, END = "<!-- pipeline-benchmark:start -->", "<!-- pipeline-benchmark:end -->"
-TOPICS = [
-    "How small businesses can cut their energy bills", "A beginner's guide to composting at home",
-    "What remote teams can learn from open source", "Choosing a bicycle for city commuting",
-    "How libraries are changing in the digital age", "Planning a vegetable garden on a balcony",
-]
+def briefs_with_notes() -> list[tuple[str, str]]:
+    from tests.content.notes import COMPOSTING, HEAT_PUMPS, STANDING_DESKS
+
+    return [("Composting at home", COMPOSTING), ("Heat pumps for older homes", HEAT_PUMPS),
+            ("Standing desks at work", STANDING_DESKS)]
 
 
 def prepare_database() -> str:
@@ -59,9 +60,12 @@ def prepare_database() -> str:
     return url
 
 
-def run_task(brief: dict) -> float:
+def run_task(brief: dict) -> tuple[float, int]:
+    """Seconds the task took, and the word count of its final version."""
     from tasks.engine.runner import run_claimed_task
     from tasks.services import claim_next_task, task_create
+
+    from content.models import ContentVersion
 
     task_create(created_by=None, brief=brief)
     started = time.perf_counter()
@@ -71,18 +75,20 @@ def run_task(brief: dict) -> float:
     if outcome != "completed":
         task.refresh_from_db()
         raise RuntimeError(f"The benchmark task ended {outcome}: {task.error}")
-    return elapsed
+    final = ContentVersion.objects.filter(task_id=task.pk).order_by("-number").first()
+    return elapsed, final.word_count
 
 
-def offline_articles(count: int, words: int) -> list[float]:
-    return [run_task({"topic": TOPICS[i % len(TOPICS)], "word_count": words, "primary_keyword": "energy bills"
-                      if i == 0 else "", "category": "Bench"}) for i in range(count)]
+def offline_articles(count: int, words: int) -> list[tuple[float, int]]:
+    briefs = briefs_with_notes()
+    return [run_task({"topic": briefs[i % len(briefs)][0], "word_count": words, "category": "Bench",
+                      "metadata": {"research": {"text": briefs[i % len(briefs)][1].strip()}}}) for i in range(count)]
 
 
 def fake_provider_runs(count: int, words: int, latency: float) -> tuple[list[float], int]:
     from django.conf import settings
 
-    from content.providers.base import Brief, Research
+    from content.providers.base import Brief, Research, Source
     from content.providers.offline import OfflineTextModel
     from tasks.models import ModelCatalogEntry
     from tests.content.fake_servers import Hang, OpenAIChatServer, Reply
@@ -90,11 +96,13 @@ def fake_provider_runs(count: int, words: int, latency: float) -> tuple[list[flo
     settings.PRESSROOM_QA_MAX_ROUNDS = 0
     os.environ["PRESSROOM_BENCH_API_KEY"] = "bench-key"
     timings, calls = [], 0
+    briefs = briefs_with_notes()
     for i in range(count):
-        topic = TOPICS[i % len(TOPICS)]
+        topic, notes = briefs[i % len(briefs)]
         brief = Brief(topic=topic, word_count=words)
-        outline = OfflineTextModel().outline(brief, Research(notes="")).outline
-        article = OfflineTextModel().write(brief, Research(notes=""), outline).text
+        research = Research(notes=notes, sources=(Source(1, "Editor's notes", quote=notes[:300], kind="pasted"),))
+        outline = OfflineTextModel().outline(brief, research).outline
+        article = OfflineTextModel().write(brief, research, outline).text
         outline_json = '{"title": "%s", "sections": %s}' % (outline.title.replace('"', "'"),
                                                             str(list(outline.sections)).replace("'", '"'))
         with OpenAIChatServer(Hang(latency, Reply(outline_json)), Hang(latency, Reply(article)),
@@ -102,7 +110,8 @@ def fake_provider_runs(count: int, words: int, latency: float) -> tuple[list[flo
             entry, _ = ModelCatalogEntry.objects.update_or_create(key="bench-fake", defaults=dict(
                 display_name="Bench fake", provider="openai_compatible", provider_model_id="fake",
                 base_url=f"{server.url}/v1", api_key_env="PRESSROOM_BENCH_API_KEY"))
-            timings.append(run_task({"topic": topic, "word_count": words, "model": entry}))
+            timings.append(run_task({"topic": topic, "word_count": words, "model": entry,
+                                     "metadata": {"research": {"text": notes.strip()}}})[0])
             calls += len(server.requests)
     return timings, calls
 
@@ -125,14 +134,16 @@ def main() -> int:
     django.setup()
     reset_tables(url)
 
-    offline = offline_articles(args.articles, args.words)
+    runs = offline_articles(args.articles, args.words)
+    offline, reached = [seconds for seconds, _ in runs], [count for _, count in runs]
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     fake, calls = fake_provider_runs(args.fake_runs, args.words, args.latency)
     provider_time = calls * args.latency
     ratio = sum(fake) / provider_time if provider_time else float("nan")
 
     rows = [
-        ("Offline articles run", f"{len(offline)} × {args.words} words"),
+        ("Offline articles run", f"{len(offline)} × {args.words}-word briefs with pasted notes"),
+        ("Words written, median (min–max)", f"{statistics.median(reached):.0f} ({min(reached)}–{max(reached)})"),
         ("Seconds per article, median (min–max)",
          f"{statistics.median(offline):.2f} ({min(offline):.2f}–{max(offline):.2f})"),
         ("Peak RSS of the worker process (MiB)", f"{peak_rss_mib:.0f}"),
