@@ -1,13 +1,12 @@
 """URL map: the admin (oversight hub), the API, health probes and the public blog."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import api, health
 from config.auth import CurrentUserView, TokenObtainView, TokenRefreshView
+from publishing.media import media
 
 admin.site.site_header = "Pressroom"
 admin.site.site_title = "Pressroom"
@@ -30,8 +29,7 @@ urlpatterns = [
     path("api/", include((api_patterns, "api"))),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Uploaded media in every mode, each file only to those who may see it (publishing.media).
+    re_path(r"^media/(?P<path>.*)$", media, name="media"),
     path("", include("publishing.urls")),
 ]
-
-if settings.DEBUG:
-    urlpatterns.insert(0, re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))

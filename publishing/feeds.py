@@ -1,0 +1,132 @@
+"""RSS 2.0 and Atom feeds of published posts: site-wide, per category and per tag.
+
+Each item carries the post's full content: `body_html`, which is already sanitized when the post
+is saved, so feed readers get exactly the HTML the blog shows (escaped by the XML writer).
+Only `Post.objects.published()` is ever listed — drafts, scheduled and unpublished posts never.
+"""
+
+from __future__ import annotations
+
+from django.contrib.syndication.views import Feed
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+
+from publishing.models import Category, Post, Tag
+
+FEED_ITEMS = 20
+SITE_TITLE = "Pressroom"
+
+
+class _FullContentRss(Rss201rev2Feed):
+    """RSS 2.0 with the full post in `content:encoded` (the description holds the excerpt)."""
+
+    def rss_attributes(self):
+        return {**super().rss_attributes(), "xmlns:content": "http://purl.org/rss/1.0/modules/content/"}
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        if item.get("content"):
+            handler.addQuickElement("content:encoded", item["content"])
+
+
+class _FullContentAtom(Atom1Feed):
+    """Atom with the full post as `<content type="html">`."""
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        if item.get("content"):
+            handler.addQuickElement("content", item["content"], {"type": "html"})
+
+
+class LatestPostsRss(Feed):
+    feed_type = _FullContentRss
+    title = SITE_TITLE
+    description = "The latest posts."
+
+    def link(self, obj=None):
+        return reverse("publishing:post_list")
+
+    def posts(self, obj):
+        return Post.objects.published()
+
+    def items(self, obj=None):
+        return (self.posts(obj).select_related("category").prefetch_related("tags")
+                .order_by("-published_at", "-created_at")[:FEED_ITEMS])
+
+    def item_title(self, item: Post) -> str:
+        return item.title
+
+    def item_description(self, item: Post) -> str:
+        return item.excerpt or item.title
+
+    def item_link(self, item: Post) -> str:
+        return item.get_absolute_url()
+
+    def item_guid(self, item: Post) -> str:
+        return f"urn:uuid:{item.pk}"
+
+    item_guid_is_permalink = False
+
+    def item_pubdate(self, item: Post):
+        return item.published_at
+
+    def item_updateddate(self, item: Post):
+        return item.updated_at
+
+    def item_categories(self, item: Post):
+        names = [item.category.name] if item.category else []
+        return names + [tag.name for tag in item.tags.all()]
+
+    def item_extra_kwargs(self, item: Post) -> dict:
+        return {"content": item.body_html}
+
+
+class LatestPostsAtom(LatestPostsRss):
+    feed_type = _FullContentAtom
+    subtitle = LatestPostsRss.description
+
+    def item_description(self, item: Post) -> str:
+        return item.excerpt or item.title
+
+
+class CategoryRss(LatestPostsRss):
+    def get_object(self, request, slug: str):
+        return get_object_or_404(Category, slug=slug)
+
+    def title(self, obj):
+        return f"{SITE_TITLE}: {obj.name}"
+
+    def description(self, obj):
+        return obj.description or f"The latest posts in {obj.name}."
+
+    def posts(self, obj):
+        return Post.objects.published().filter(category=obj)
+
+
+class CategoryAtom(CategoryRss):
+    feed_type = _FullContentAtom
+
+    def subtitle(self, obj):
+        return self.description(obj)
+
+
+class TagRss(LatestPostsRss):
+    def get_object(self, request, slug: str):
+        return get_object_or_404(Tag, slug=slug)
+
+    def title(self, obj):
+        return f"{SITE_TITLE}: {obj.name}"
+
+    def description(self, obj):
+        return f"The latest posts tagged {obj.name}."
+
+    def posts(self, obj):
+        return Post.objects.published().filter(tags=obj)
+
+
+class TagAtom(TagRss):
+    feed_type = _FullContentAtom
+
+    def subtitle(self, obj):
+        return self.description(obj)

@@ -1,0 +1,70 @@
+"""Uploaded media (`MEDIA_ROOT`), served only to those allowed to see it — in every mode.
+
+- `posts/…`: a published post's featured image or thumbnail (`Post.objects.published()`, the
+  one visibility rule) — to anyone, with `Cache-Control: public`. The same file answers 404 the
+  moment its post is unpublished (or while it is a draft or scheduled).
+- `versions/…`: a content version's image or thumbnail — only to a signed-in staff user who may
+  see the version's task (`GenerationTask.objects.visible_to`), with `Cache-Control: private`.
+- Anything else — unknown files, other folders, `..`, absolute paths, NUL bytes, backslashes —
+  answers 404, never 500, and nothing outside `MEDIA_ROOT` is ever read: a file is served only
+  when a database row names it exactly, and then through `django.views.static.serve`, which
+  joins the path with `safe_join`.
+
+In production a front server (nginx, a CDN) may serve `posts/` directly for speed; it must then
+be kept in step with unpublishing (or keep a short cache lifetime). `versions/` must always go
+through this view, since who may see a version depends on the signed-in user.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import Http404
+from django.views.decorators.http import require_safe
+from django.views.static import serve
+
+from content.models import ContentVersion
+from publishing.models import Post
+from tasks.models import GenerationTask
+
+PUBLIC_CACHE = "public, max-age=300"
+PRIVATE_CACHE = "private, no-cache"
+
+
+def _clean(path: str) -> str | None:
+    """The path as a relative media name, or None when it could name anything but a plain file."""
+    if not path or "\x00" in path or "\\" in path or path.startswith("/") or len(path) > 1000:
+        return None
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        return None
+    return path
+
+
+def _post_image(name: str) -> bool:
+    return Post.objects.published().filter(Q(featured_image=name) | Q(thumbnail=name)).exists()
+
+
+def _version_image(user, name: str) -> bool:
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    return ContentVersion.objects.filter(
+        Q(image=name) | Q(thumbnail=name), task__in=GenerationTask.objects.visible_to(user).values("pk")
+    ).exists()
+
+
+@require_safe
+def media(request, path: str):
+    name = _clean(path)
+    if name is None:
+        raise Http404("No such file.")
+    if name.startswith("posts/") and _post_image(name):
+        cache_control = PUBLIC_CACHE
+    elif name.startswith("versions/") and _version_image(request.user, name):
+        cache_control = PRIVATE_CACHE
+    else:
+        raise Http404("No such file.")
+    response = serve(request, name, document_root=settings.MEDIA_ROOT)
+    response["Cache-Control"] = cache_control
+    if cache_control == PRIVATE_CACHE:
+        response["Vary"] = "Cookie, Authorization"
+    return response

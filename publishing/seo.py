@@ -1,0 +1,77 @@
+"""`sitemap.xml` and `robots.txt` of the public blog.
+
+The sitemap lists published posts (lastmod: the post's `updated_at`) and the categories and tags
+that have at least one published post (lastmod: their newest post's `updated_at`); drafts,
+scheduled and unpublished posts never appear, nor do taxonomies only they use.
+"""
+
+from __future__ import annotations
+
+from django.contrib.sitemaps import Sitemap
+from django.db.models import Max, Q
+from django.http import HttpResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from publishing.models import Category, Post, Tag
+
+
+def _archive_url(name: str, prefix: str, slug: str) -> str:
+    # The archive pages' routes come with the archive pages; until then their agreed paths.
+    try:
+        return reverse(f"publishing:{name}", kwargs={"slug": slug})
+    except NoReverseMatch:
+        return f"/{prefix}/{slug}/"
+
+
+class PostSitemap(Sitemap):
+    changefreq = "weekly"
+
+    def items(self):
+        return Post.objects.published().order_by("-published_at", "-created_at").only(
+            "slug", "updated_at", "published_at")
+
+    def lastmod(self, item: Post):
+        return item.updated_at
+
+    def location(self, item: Post) -> str:
+        return item.get_absolute_url()
+
+
+def _with_published_posts(model, relation: str):
+    now = timezone.now()
+    live = Q(**{f"{relation}__published_at__isnull": False, f"{relation}__published_at__lte": now})
+    return (model.objects.annotate(last_post=Max(f"{relation}__updated_at", filter=live))
+            .filter(last_post__isnull=False).order_by("slug"))
+
+
+class CategorySitemap(Sitemap):
+    changefreq = "daily"
+
+    def items(self):
+        return _with_published_posts(Category, "posts")
+
+    def lastmod(self, item):
+        return item.last_post
+
+    def location(self, item) -> str:
+        return _archive_url("category", "category", item.slug)
+
+
+class TagSitemap(CategorySitemap):
+    def items(self):
+        return _with_published_posts(Tag, "posts")
+
+    def location(self, item) -> str:
+        return _archive_url("tag", "tag", item.slug)
+
+
+SITEMAPS = {"posts": PostSitemap, "categories": CategorySitemap, "tags": TagSitemap}
+
+
+@require_GET
+def robots_txt(request):
+    sitemap = request.build_absolute_uri(reverse("publishing:sitemap"))
+    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /api/", f"Sitemap: {sitemap}", ""]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
