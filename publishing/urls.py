@@ -2,12 +2,14 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
 from publishing import feeds, seo, views
+from publishing.search_views import search_page
 
 app_name = "publishing"
 
 urlpatterns = [
     path("", views.post_list, name="post_list"),
     path("posts/<slug:slug>/", views.post_detail, name="post_detail"),
+    path("search/", search_page, name="search"),
     path("feeds/rss/", feeds.LatestPostsRss(), name="feed_rss"),
     path("feeds/atom/", feeds.LatestPostsAtom(), name="feed_atom"),
     path("category/<slug:slug>/feeds/rss/", feeds.CategoryRss(), name="category_feed_rss"),

@@ -15,6 +15,8 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -87,6 +89,8 @@ class Post(models.Model):
         null=True, blank=True, editable=False,
         help_text="When the post's going live was recorded (once per publication, also for a scheduled one).",
     )
+    # Title (A), excerpt and tags (B), body (C); kept current by `publishing.search`.
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -106,6 +110,8 @@ class Post(models.Model):
                 fields=["published_at"], name="post_live_unrecorded",
                 condition=models.Q(published_at__isnull=False, live_recorded_at__isnull=True),
             ),
+            GinIndex(fields=["search_vector"], name="post_search_vector"),
+            GinIndex(fields=["title"], name="post_title_trgm", opclasses=["gin_trgm_ops"]),
         ]
         constraints = [
             models.UniqueConstraint(fields=["task"], condition=models.Q(task__isnull=False), name="post_one_per_task"),

@@ -29,6 +29,7 @@ from content.providers.base import Source
 from content.selectors import approved_version
 from content.services.review import approval_revoked
 from publishing.models import Category, Post, PostChange, PostChangeKind, Tag
+from publishing.search import post_refresh_search_vector
 from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition
 from tasks.models import ApprovalStatus, EventKind, GenerationTask, Status, TaskType
@@ -208,6 +209,7 @@ def task_publish(*, task: GenerationTask, by, at: datetime | None = None) -> Pos
     post.live_recorded_at = None if scheduled else now
     post.save()
     post.tags.set(_tags(task.tags))
+    post_refresh_search_vector(post)
     if scheduled:
         _schedule_record(at)
         _record(task, by=by, decision=Decision.SCHEDULED, version=version, post=post,
@@ -234,6 +236,7 @@ def _unpublish(task, *, by, feedback: str, why: str) -> Post:
     post.published_at = None
     post.live_recorded_at = None
     post.save(update_fields=["published_at", "live_recorded_at", "updated_at"])
+    post_refresh_search_vector(post)
     _record(task, by=by, decision=Decision.UNPUBLISHED, version=post.version, post=post, feedback=feedback,
             message=f"The {was} /posts/{post.slug}/ was unpublished by {by}{why}.")
     return post
@@ -312,6 +315,7 @@ def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool, was_
     if "published_at" in changed:
         post.live_recorded_at = timezone.now() if post.is_public else None
     post.save()
+    post_refresh_search_vector(post)  # tags saved later (the admin's form) refresh it again
     if adding and post.published_at is None:
         kind = PostChangeKind.CREATED
     elif adding or "published_at" in changed:

@@ -1,0 +1,53 @@
+"""Public search API: `GET /api/posts/search?q=…` with the search page's semantics.
+
+Anonymous. Filters `category`, `tag`, `from`, `to`, `sort` (relevance|date) and `page` as on the
+page; an empty query gives no results; over 200 characters answers 400 with the API's error body.
+"""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from publishing.search import clean_query, safe_headline, search_posts
+from publishing.search_views import RESULTS_PER_PAGE, search_params
+
+RESULT = inline_serializer("SearchResult", many=True, fields={
+    "id": serializers.UUIDField(), "slug": serializers.CharField(), "title": serializers.CharField(),
+    "excerpt": serializers.CharField(), "headline": serializers.CharField(help_text="HTML: escaped text, <mark> around matches."),
+    "rank": serializers.FloatField(), "published_at": serializers.DateTimeField(), "url": serializers.URLField(),
+})
+
+
+class PostSearchApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        tags=["blog"], summary="Search published posts",
+        parameters=[
+            OpenApiParameter("q", OpenApiTypes.STR, description="Web-search syntax: \"phrase\", or, -word; the last word also matches as a prefix. At most 200 characters."),
+            OpenApiParameter("category", OpenApiTypes.STR), OpenApiParameter("tag", OpenApiTypes.STR),
+            OpenApiParameter("from", OpenApiTypes.DATE), OpenApiParameter("to", OpenApiTypes.DATE),
+            OpenApiParameter("sort", OpenApiTypes.STR, enum=["relevance", "date"]),
+            OpenApiParameter("page", OpenApiTypes.INT),
+        ],
+        responses={200: inline_serializer("SearchResults", {"count": serializers.IntegerField(),
+                                                              "results": RESULT})},
+    )
+    def get(self, request):
+        q = clean_query(request.query_params.get("q", ""))  # SearchQueryTooLong → 400
+        if not q:
+            return Response({"count": 0, "results": []})
+        page = Paginator(search_posts(q, **search_params(request.query_params)), RESULTS_PER_PAGE).get_page(
+            request.query_params.get("page"))
+        return Response({"count": page.paginator.count, "results": [{
+            "id": str(post.pk), "slug": post.slug, "title": post.title, "excerpt": post.excerpt,
+            "headline": str(safe_headline(post.headline)), "rank": round(float(post.rank), 6),
+            "published_at": post.published_at.isoformat(), "url": request.build_absolute_uri(post.get_absolute_url()),
+        } for post in page]})

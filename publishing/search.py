@@ -1,0 +1,198 @@
+"""Full-text search of the public blog (PostgreSQL).
+
+Each post carries a weighted `search_vector`: title (A), excerpt and tag names (B), body (C), built
+with the `english` configuration so that "composting" finds "compost" and "composts" (the blog is
+written in English; stemming matters more to readers than exact forms, and stop words such as
+"the" would only make every vector longer). `post_refresh_search_vector` rebuilds it from the row
+as stored; the publishing verbs call it after a post and its tags are saved, and the receivers
+below follow tag changes made elsewhere (the admin saves tags after the post).
+
+A query has `websearch_to_tsquery` semantics (quoted phrases, `or`, `-exclusion`), and its last
+bare word also matches as a prefix ("compo" finds "composting"). Only published posts are ever
+searched. Ranking is `ts_rank_cd` with the weights; snippets come from `ts_headline`, HTML-escaped
+except for the `<mark>` tags. When nothing matches, `suggest_titles` offers the published titles
+closest by trigram similarity (`pg_trgm`).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from datetime import date
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity, TrigramWordSimilarity
+from django.db import connection
+from django.db.models import F, Func, TextField, Value
+from django.db.models.functions import Coalesce, Concat, Greatest
+from django.db.models.signals import m2m_changed, post_save
+from django.utils.safestring import SafeString, mark_safe
+
+from publishing.models import Post, Tag
+from tasks.exceptions import DomainError
+
+CONFIG = "english"  # also written into REFRESH_SQL and migration 0005
+MAX_QUERY_LENGTH = 200
+# ts_rank_cd weights in the order {D, C, B, A}: title 1.0, excerpt and tags 0.4, body 0.2.
+WEIGHTS = [0.1, 0.2, 0.4, 1.0]
+HEADLINE_OPTIONS = "StartSel=<mark>, StopSel=</mark>, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter= … "
+SUGGESTION_THRESHOLD = 0.3
+SUGGESTIONS = 5
+
+# The same expression fills existing rows in migration 0005 (copied there, as migrations must be).
+REFRESH_SQL = """
+UPDATE publishing_post AS p SET search_vector =
+    setweight(to_tsvector('english', coalesce(p.title, '')), 'A')
+    || setweight(to_tsvector('english', coalesce(p.excerpt, '') || ' ' || coalesce((
+        SELECT string_agg(t.name, ' ') FROM publishing_post_tags pt
+        JOIN publishing_tag t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')), 'B')
+    || setweight(to_tsvector('english', coalesce(p.body, '')), 'C')
+WHERE p.id = ANY(%s::uuid[])
+"""
+
+
+class SearchQueryTooLong(DomainError):
+    status_code = 400
+    code = "query_too_long"
+
+
+# --- keeping the vector current --------------------------------------------------------------
+def post_refresh_search_vector(post: Post) -> None:
+    """Rebuild the post's search vector from its stored title, excerpt, tags and body."""
+    refresh_search_vectors([post.pk])
+
+
+def refresh_search_vectors(post_ids) -> None:
+    ids = [str(pk) for pk in post_ids if pk is not None]
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute(REFRESH_SQL, [ids])
+
+
+def _tags_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse:
+        refresh_search_vectors([instance.pk])
+    elif pk_set:
+        refresh_search_vectors(pk_set)
+    # A tag's post_clear (reverse) gives no post ids: rare, and the next save refreshes them.
+
+
+def _tag_saved(sender, instance, created, **kwargs) -> None:
+    if not created:
+        refresh_search_vectors(instance.posts.values_list("pk", flat=True))
+
+
+m2m_changed.connect(_tags_changed, sender=Post.tags.through, dispatch_uid="publishing.search.tags_changed")
+post_save.connect(_tag_saved, sender=Tag, dispatch_uid="publishing.search.tag_saved")
+
+
+# --- queries -----------------------------------------------------------------------------------
+def clean_query(raw) -> str:
+    """The query without NUL and control characters, whitespace collapsed; over 200 characters is
+    refused with a 400."""
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in str(raw or ""))
+    text = " ".join(text.split())
+    if len(text) > MAX_QUERY_LENGTH:
+        raise SearchQueryTooLong(
+            f"The search query is too long: at most {MAX_QUERY_LENGTH} characters, please.",
+            fields={"q": [f"At most {MAX_QUERY_LENGTH} characters."]},
+        )
+    return text
+
+
+def _split_last_word(text: str) -> tuple[str, str]:
+    """(the query without its last word, that word reduced to letters and digits) when the last
+    word is a bare one — not negated, not inside quotes, not `or`; else (text, "")."""
+    if text.count('"') % 2 or text.endswith('"'):
+        return text, ""
+    head, _, last = text.rpartition(" ")
+    if last.startswith("-") or last.lower() == "or":
+        return text, ""
+    word = "".join(ch for ch in last if ch.isalnum() and unicodedata.category(ch) in ("Lu", "Ll", "Lt", "Lo", "Lm", "Nd"))
+    return (head, word) if word else (text, "")
+
+
+def build_query(text: str) -> SearchQuery:
+    """websearch semantics for the whole query, or the query with its last word as a prefix."""
+    full = SearchQuery(text, config=CONFIG, search_type="websearch")
+    rest, word = _split_last_word(text)
+    if not word:
+        return full
+    prefix = SearchQuery(f"{word}:*", config=CONFIG, search_type="raw")  # letters and digits only
+    return full | (SearchQuery(rest, config=CONFIG, search_type="websearch") & prefix)
+
+
+class Headline(Func):
+    """ts_headline over the HTML-escaped excerpt and body, marks around the matches."""
+
+    function = "ts_headline"
+    output_field = TextField()
+
+
+def _escaped(expression):
+    for old, new in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")):
+        expression = Func(expression, Value(old, output_field=TextField()), Value(new, output_field=TextField()), function="replace", output_field=TextField())
+    return expression
+
+
+def safe_headline(raw: str | None) -> SafeString:
+    """Keep only the <mark> tags of a headline; everything else is text, escaped exactly once."""
+    parts = re.split(r"(</?mark>)", raw or "")
+    out, open_mark = [], False
+    for part in parts:
+        if part == "<mark>" and not open_mark:
+            out.append(part)
+            open_mark = True
+        elif part == "</mark>" and open_mark:
+            out.append(part)
+            open_mark = False
+        elif part not in ("<mark>", "</mark>"):
+            out.append(html.escape(html.unescape(part)))
+    if open_mark:
+        out.append("</mark>")
+    return mark_safe("".join(out))
+
+
+def search_posts(query, *, category=None, tag=None, date_from: date | None = None, date_to: date | None = None,
+                 order: str = "relevance"):
+    """Published posts matching the query, with `rank` and `headline` (raw; pass it through
+    `safe_headline`). An empty query gives no results."""
+    text = clean_query(query)
+    posts = Post.objects.published()
+    if not text:
+        return posts.none()
+    tsquery = build_query(text)
+    posts = posts.filter(search_vector=tsquery)
+    if category:
+        posts = posts.filter(category__slug=category)
+    if tag:
+        posts = posts.filter(tags__slug=tag)
+    if date_from:
+        posts = posts.filter(published_at__date__gte=date_from)
+    if date_to:
+        posts = posts.filter(published_at__date__lte=date_to)
+    text_field = TextField()
+    document = Concat(Coalesce(F("excerpt"), Value(""), output_field=text_field), Value("\n\n"),
+                      Coalesce(F("body"), Value(""), output_field=text_field), output_field=text_field)
+    posts = posts.select_related("category").annotate(
+        rank=SearchRank(F("search_vector"), tsquery, weights=WEIGHTS, cover_density=True),
+        headline=Headline(Func(Value(CONFIG), template="%(expressions)s::regconfig"), _escaped(document), tsquery,
+                          Value(HEADLINE_OPTIONS, output_field=TextField())),
+    )
+    if order == "date":
+        return posts.order_by("-published_at", "-rank")
+    return posts.order_by("-rank", "-published_at")
+
+
+def suggest_titles(query, limit: int = SUGGESTIONS) -> list[Post]:
+    """Published posts whose titles are closest to the query by trigram similarity."""
+    text = clean_query(query)
+    if not text:
+        return []
+    similarity = Greatest(TrigramSimilarity("title", text), TrigramWordSimilarity(text, "title"))
+    return list(
+        Post.objects.published().annotate(similarity=similarity)
+        .filter(similarity__gte=SUGGESTION_THRESHOLD).order_by("-similarity", "-published_at")[:limit]
+    )

@@ -1,0 +1,71 @@
+"""The search page: `GET /search/?q=…&category=&tag=&from=&to=&sort=relevance|date&page=`.
+
+Server-rendered, works without JavaScript. Any query answers 200 (an empty one shows the form);
+one over 200 characters answers 400 with a readable page. Bad dates, sorts and page numbers are
+ignored rather than refused.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from publishing.models import Category, Tag
+from publishing.search import SearchQueryTooLong, clean_query, safe_headline, search_posts, suggest_titles
+
+RESULTS_PER_PAGE = 10
+SORTS = ("relevance", "date")
+
+
+def parse_date(value) -> date | None:
+    try:
+        parsed = date.fromisoformat(str(value or "").strip()[:10])
+    except ValueError:
+        return None
+    return parsed if 1900 <= parsed.year <= 9999 else None
+
+
+def _slug(value) -> str:
+    value = str(value or "").strip()
+    return value if value and len(value) <= 100 and all(ch.isalnum() or ch in "-_" for ch in value) else ""
+
+
+def search_params(params) -> dict:
+    """The filters of a search request, invalid values dropped."""
+    sort = params.get("sort", "relevance")
+    return {
+        "category": _slug(params.get("category")),
+        "tag": _slug(params.get("tag")),
+        "date_from": parse_date(params.get("from")),
+        "date_to": parse_date(params.get("to")),
+        "order": sort if sort in SORTS else "relevance",
+    }
+
+
+def search_page(request):
+    raw = request.GET.get("q", "")
+    filters = search_params(request.GET)
+    context = {
+        "q": "", "filters": filters, "page": None, "suggestions": [], "error": "",
+        "categories": Category.objects.only("name", "slug"), "tags": Tag.objects.only("name", "slug"),
+    }
+    try:
+        q = clean_query(raw)
+    except SearchQueryTooLong as exc:
+        context.update(q=raw.replace("\x00", "")[:200], error=str(exc))
+        return render(request, "publishing/search.html", context, status=exc.status_code)
+    context["q"] = q
+    if q:
+        page = Paginator(search_posts(q, **filters), RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+        for post in page:
+            post.safe_headline = safe_headline(post.headline)
+        context["page"] = page
+        if not page.paginator.count:
+            context["suggestions"] = suggest_titles(q)
+        kept = {"q": q, "category": filters["category"], "tag": filters["tag"],
+                "from": filters["date_from"] or "", "to": filters["date_to"] or "", "sort": filters["order"]}
+        context["querystring"] = urlencode({key: value for key, value in kept.items() if value})
+    return render(request, "publishing/search.html", context)

@@ -1,0 +1,182 @@
+"""Full-text search of the public blog: the page, the API, and the vector kept current."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from content.services.review import task_approve, task_edit_draft
+from publishing.models import Category, Post, Tag
+from publishing.search import post_refresh_search_vector, search_posts, suggest_titles
+from publishing.services.posts import task_publish, task_unpublish
+from tests.editorial import completed_task
+
+pytestmark = pytest.mark.django_db
+
+
+def _post(slug, *, title="", body="", excerpt="", published=True, tags=(), **fields) -> Post:
+    at = fields.pop("published_at", timezone.now() - timedelta(hours=1) if published else None)
+    post = Post.objects.create(slug=slug, title=title or slug.replace("-", " ").title(), body=body,
+                               excerpt=excerpt, published_at=at, **fields)
+    for name in tags:
+        post.tags.add(Tag.objects.get_or_create(name=name, slug=name)[0])
+    post_refresh_search_vector(post)
+    return post
+
+
+def slugs(query, **filters) -> list[str]:
+    return [post.slug for post in search_posts(query, **filters)]
+
+
+@pytest.fixture
+def blog():
+    garden = Category.objects.create(name="Gardening", slug="gardening")
+    _post("composting", title="Composting at home", body="Kitchen scraps turn into rich soil over a few months.",
+          category=garden, tags=["soil"])
+    _post("worms", title="Worm farms", body="Red wigglers eat scraps quickly. Composting with worms is fast.",
+          published_at=timezone.now() - timedelta(days=3))
+    _post("bread", title="Sourdough bread", body="A starter needs flour and water every day.",
+          excerpt="Baking with wild yeast.")
+    return garden
+
+
+def test_finds_by_title_word_and_body_word(blog):
+    assert slugs("sourdough") == ["bread"]
+    assert slugs("wigglers") == ["worms"]
+    assert slugs("yeast") == ["bread"]  # the excerpt
+    assert slugs("soil") == ["composting"]  # body and tag
+
+
+def test_quoted_phrase(blog):
+    assert slugs('"rich soil"') == ["composting"]
+    assert slugs('"soil rich"') == []
+
+
+def test_prefix_of_the_last_word(blog):
+    assert set(slugs("compo")) == {"composting", "worms"}
+    assert slugs("kitchen ric") == ["composting"]
+    assert slugs("sourd") == ["bread"]
+
+
+def test_exclusion_and_or(blog):
+    assert slugs("composting -worms") == ["composting"]
+    assert set(slugs("sourdough or wigglers")) == {"bread", "worms"}
+
+
+def test_a_title_match_ranks_above_a_body_only_match(blog):
+    assert slugs("composting") == ["composting", "worms"]
+    assert slugs("composting", order="date") == ["composting", "worms"]
+
+
+def test_filters_by_category_tag_and_dates(blog):
+    assert slugs("composting", category="gardening") == ["composting"]
+    assert slugs("scraps", tag="soil") == ["composting"]
+    today = timezone.localdate()
+    assert slugs("scraps", date_to=today - timedelta(days=2)) == ["worms"]
+    assert slugs("scraps", date_from=today) == ["composting"]
+
+
+def test_headline_marks_matches_and_escapes_the_post_text(client):
+    _post("html", title="Markup", body='Beware <script>alert("x")</script> & enjoy the <b>tomatoes</b> '
+          "with &lt;mark&gt; text")
+    html = client.get("/search/", {"q": "tomatoes"}).content.decode()
+    main = html.split("<main>")[1]
+    assert "<mark>tomatoes</mark>" in main
+    assert "<script>" not in main and "<b>" not in main
+    assert "&lt;script&gt;" in main and "&amp;" in main
+    assert main.count("<mark>") == main.count("</mark>") == 1
+    api = client.get("/api/posts/search", {"q": "tomatoes"}).json()
+    assert api["count"] == 1
+    assert "<mark>tomatoes</mark>" in api["results"][0]["headline"] and "<script" not in api["results"][0]["headline"]
+
+
+def test_drafts_scheduled_and_unpublished_posts_are_never_found(client):
+    _post("draft", title="Secret draft zucchini", published=False)
+    _post("scheduled", title="Scheduled zucchini", published_at=timezone.now() + timedelta(days=1))
+    assert slugs("zucchini") == [] and suggest_titles("zucchini") == []
+    html = client.get("/search/", {"q": "zucchini"}).content.decode()
+    assert "0 results" in html and "/posts/draft/" not in html and "/posts/scheduled/" not in html
+    assert client.get("/api/posts/search", {"q": "zucchini"}).json() == {"count": 0, "results": []}
+
+
+def test_vector_follows_republish_and_unpublish(editor, reviewer):
+    task = completed_task(created_by=editor, title="Vermicomposting basics")
+    task_approve(task=task, by=reviewer)
+    task.refresh_from_db()
+    post = task_publish(task=task, by=reviewer)
+    assert slugs("vermicomposting") == [post.slug]
+    assert slugs("compost") == [post.slug]  # a tag
+    task_edit_draft(task=task, by=editor, title="Bokashi fermentation")
+    task.refresh_from_db()
+    task_approve(task=task, by=reviewer)
+    task.refresh_from_db()
+    task_publish(task=task, by=reviewer)
+    assert slugs("bokashi") == [post.slug]
+    assert slugs("vermicomposting") == []
+    task_unpublish(task=task, by=reviewer)
+    assert slugs("bokashi") == []
+
+
+def test_suggests_titles_for_a_misspelling(blog, client):
+    assert slugs("sourdugh") == []
+    assert [post.slug for post in suggest_titles("sourdugh bred")] == ["bread"]
+    html = client.get("/search/", {"q": "sourdugh bred"}).content.decode()
+    assert "Did you mean" in html and 'href="/posts/bread/"' in html
+
+
+def test_search_page_shows_results_and_paginates(client):
+    for n in range(12):
+        _post(f"tomato-{n}", title=f"Tomato {n}", body="Tomatoes everywhere.")
+    first = client.get("/search/", {"q": "tomato", "sort": "date"})
+    assert first.status_code == 200
+    html = first.content.decode()
+    assert "12 results" in html and html.count("<article>") == 10 and "page=2" in html
+    assert client.get("/search/", {"q": "tomato", "page": "2"}).content.decode().count("<article>") == 2
+    api = client.get("/api/posts/search", {"q": "tomato", "page": "2"}).json()
+    assert api["count"] == 12 and len(api["results"]) == 2
+    assert set(api["results"][0]) == {"id", "slug", "title", "excerpt", "headline", "rank", "published_at", "url"}
+
+
+def test_empty_query_shows_the_form(client):
+    response = client.get("/search/")
+    assert response.status_code == 200 and 'name="q"' in response.content.decode()
+    assert client.get("/api/posts/search").json() == {"count": 0, "results": []}
+
+
+HOSTILE = [
+    "", " ", '"', '""', '"unclosed phrase', "'", "&", "|", "!", ":*", "a & b | !c", "compo:*", "foo:* & bar",
+    "!!!", "(((", ")", "-", "--", "-\"x\"", "or", "or or", "a or", "<->", "a <-> b", "\\", "%", "_", "*",
+    "'; DROP TABLE publishing_post; --", "1' OR '1'='1", "SELECT * FROM auth_user", "\x00", "com\x00post",
+    "\x01\x02\x1f", "é", "naïve café", "日本語", "🙂", "compo🙂", "🙂 compo", "Ω≈ç√", "\u200b", "\ufeff",
+    "a" * 200, "word " * 40, "ＡＢＣ", "x²", "١٢٣",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_hostile_queries_answer_200(blog, client, query):
+    page = client.get("/search/", {"q": query, "page": "2"})
+    assert page.status_code == 200
+    api = client.get("/api/posts/search", {"q": query})
+    assert api.status_code == 200 and set(api.json()) == {"count", "results"}
+
+
+@pytest.mark.parametrize("params", [
+    {"q": "scraps", "from": "not-a-date", "to": "2024-13-45"}, {"q": "scraps", "from": "0001-01-01"},
+    {"q": "scraps", "page": "-1"}, {"q": "scraps", "page": "abc"}, {"q": "scraps", "page": "9" * 40},
+    {"q": "scraps", "sort": "'; drop"}, {"q": "scraps", "category": "<script>"}, {"q": "scraps", "tag": "\x00"},
+])
+def test_bad_filters_and_pages_answer_200(blog, client, params):
+    assert client.get("/search/", params).status_code == 200
+    assert client.get("/api/posts/search", params).status_code == 200
+
+
+def test_over_200_characters_answers_400(blog, client):
+    page = client.get("/search/", {"q": "a" * 201})
+    assert page.status_code == 400
+    assert "too long" in page.content.decode() and "<form" in page.content.decode()
+    api = client.get("/api/posts/search", {"q": "a" * 201})
+    assert api.status_code == 400
+    assert api.json()["error"]["code"] == "query_too_long"
+    assert client.get("/search/", {"q": "a" * 200}).status_code == 200
