@@ -16,6 +16,7 @@ closest by trigram similarity (`pg_trgm`).
 
 from __future__ import annotations
 
+import difflib
 import html
 import re
 import unicodedata
@@ -186,13 +187,40 @@ def search_posts(query, *, category=None, tag=None, date_from: date | None = Non
     return posts.order_by("-rank", "-published_at")
 
 
+def trigram_available() -> bool:
+    """Whether the database has pg_trgm (the embedded development server has no contrib extensions)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        return cursor.fetchone() is not None
+
+
 def suggest_titles(query, limit: int = SUGGESTIONS) -> list[Post]:
-    """Published posts whose titles are closest to the query by trigram similarity."""
+    """Published posts whose titles are closest to the query: by pg_trgm similarity, or, on a server
+    without pg_trgm, by comparing the newest titles in Python (`difflib`)."""
     text = clean_query(query)
     if not text:
         return []
+    if not trigram_available():
+        return _suggest_titles_in_python(text, limit)
     similarity = Greatest(TrigramSimilarity("title", text), TrigramWordSimilarity(text, "title"))
     return list(
         Post.objects.published().annotate(similarity=similarity)
         .filter(similarity__gte=SUGGESTION_THRESHOLD).order_by("-similarity", "-published_at")[:limit]
     )
+
+
+PYTHON_SUGGESTION_CANDIDATES = 2000
+
+
+def _suggest_titles_in_python(text: str, limit: int) -> list[Post]:
+    wanted = text.lower()
+
+    def closeness(title: str) -> float:
+        title = title.lower()
+        whole = difflib.SequenceMatcher(None, wanted, title).ratio()
+        words = max((difflib.SequenceMatcher(None, wanted, word).ratio() for word in title.split()), default=0.0)
+        return max(whole, words)
+
+    candidates = list(Post.objects.published().order_by("-published_at")[:PYTHON_SUGGESTION_CANDIDATES])
+    scored = sorted(((closeness(post.title), post) for post in candidates), key=lambda pair: -pair[0])
+    return [post for score, post in scored if score >= 0.6][:limit]

@@ -1,8 +1,11 @@
-"""Full-text search: a weighted search vector on posts (GIN), pg_trgm for title suggestions."""
+"""Full-text search: a weighted search vector on posts (GIN), pg_trgm for title suggestions.
+
+pg_trgm is a contrib extension: Debian's and most servers ship it, the embedded development server
+(pgserver) does not. It and its title index are created only where the server has it;
+`publishing.search.suggest_titles` falls back to comparing titles in Python otherwise."""
 
 import django.contrib.postgres.indexes
 import django.contrib.postgres.search
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
 # The expression of publishing.search.REFRESH_SQL, for every row.
@@ -16,6 +19,18 @@ UPDATE publishing_post AS p SET search_vector =
 """
 
 
+TRIGRAM_WHERE_AVAILABLE = """
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') THEN
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        CREATE INDEX IF NOT EXISTS post_title_trgm ON publishing_post USING gin (title gin_trgm_ops);
+    END IF;
+END $$;
+"""
+TRIGRAM_REVERSE = "DROP INDEX IF EXISTS post_title_trgm;"
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -25,7 +40,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),
         migrations.AddField(
             model_name='post',
             name='search_vector',
@@ -35,9 +49,6 @@ class Migration(migrations.Migration):
             model_name='post',
             index=django.contrib.postgres.indexes.GinIndex(fields=['search_vector'], name='post_search_vector'),
         ),
-        migrations.AddIndex(
-            model_name='post',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['title'], name='post_title_trgm', opclasses=['gin_trgm_ops']),
-        ),
+        migrations.RunSQL(TRIGRAM_WHERE_AVAILABLE, TRIGRAM_REVERSE),
         migrations.RunSQL(FILL, migrations.RunSQL.noop),
     ]

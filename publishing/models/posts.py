@@ -111,7 +111,8 @@ class Post(models.Model):
                 condition=models.Q(published_at__isnull=False, live_recorded_at__isnull=True),
             ),
             GinIndex(fields=["search_vector"], name="post_search_vector"),
-            GinIndex(fields=["title"], name="post_title_trgm", opclasses=["gin_trgm_ops"]),
+            # post_title_trgm (pg_trgm, for title suggestions) is created by migration 0005 only
+            # where the server has the extension.
         ]
         constraints = [
             models.UniqueConstraint(fields=["task"], condition=models.Q(task__isnull=False), name="post_one_per_task"),

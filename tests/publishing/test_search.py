@@ -119,7 +119,13 @@ def test_vector_follows_republish_and_unpublish(editor, reviewer):
     assert slugs("bokashi") == []
 
 
-def test_suggests_titles_for_a_misspelling(blog, client):
+@pytest.mark.parametrize("with_pg_trgm", [True, False])
+def test_suggests_titles_for_a_misspelling(blog, client, monkeypatch, with_pg_trgm):
+    import publishing.search
+
+    if with_pg_trgm and not publishing.search.trigram_available():
+        pytest.skip("this PostgreSQL has no pg_trgm (the embedded server); the Python fallback is tested")
+    monkeypatch.setattr(publishing.search, "trigram_available", lambda: with_pg_trgm)
     assert slugs("sourdugh") == []
     assert [post.slug for post in suggest_titles("sourdugh bred")] == ["bread"]
     html = client.get("/search/", {"q": "sourdugh bred"}).content.decode()
