@@ -81,15 +81,6 @@ def _locked_task(task) -> GenerationTask:
     return GenerationTask.objects.select_for_update().get(pk=task.pk)
 
 
-def _unique_slug(base: str, *, exclude=None) -> str:
-    base = (slugify(base)[: SLUG_MAX - 8].strip("-")) or "post"
-    slug, n = base, 2
-    taken = Post.objects.exclude(pk=exclude.pk) if exclude is not None else Post.objects.all()
-    while taken.filter(slug=slug).exists():
-        slug, n = f"{base}-{n}", n + 1
-    return slug
-
-
 def _category(name: str) -> Category | None:
     name = " ".join(name.split())[:100]
     if not name:
@@ -113,8 +104,9 @@ def _tags(names) -> list[Tag]:
     return tags
 
 
-def _free_slug(model, name: str, limit: int) -> str:
-    base = slugify(name)[: limit - 4].strip("-") or "item"
+def _free_slug(model, name: str, limit: int, *, fallback: str = "item") -> str:
+    """A slug of `name` that no row of `model` has yet: `base`, then `base-2`, `base-3`…"""
+    base = slugify(name)[: limit - 8].strip("-") or fallback
     slug, n = base, 2
     while model.objects.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
@@ -203,7 +195,8 @@ def task_publish(*, task: GenerationTask, by, at: datetime | None = None) -> Pos
     post = Post.objects.select_for_update().filter(task_id=task.pk).first()
     republish = post is not None
     if post is None:
-        post = Post(slug=_unique_slug((version.seo or {}).get("slug") or version.title))
+        base = (version.seo or {}).get("slug") or version.title
+        post = Post(slug=_free_slug(Post, base, SLUG_MAX, fallback="post"))
     _fill_from_version(post, version, task)
     post.published_at = at if scheduled else now
     post.live_recorded_at = None if scheduled else now
