@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from content.services.versions import version_create
 from tasks.models import GenerationTask
-from tests.factories import make_task
+from tests.factories import make_task, make_user
 
 ARTICLE = """# Composting at home
 
@@ -41,3 +41,13 @@ def completed_task(*, created_by, title: str = "Composting at home", body: str =
     GenerationTask.objects.filter(pk=task.pk).update(status="completed", finished_at=timezone.now(), progress=100)
     task.refresh_from_db()
     return task
+
+
+def editor_and_reviewer(editor_name: str, reviewer_name: str):
+    """Two new users: one in the Editors group, one in the Reviewers group."""
+    from tests.conftest import role
+
+    editor, reviewer = make_user(editor_name), make_user(reviewer_name)
+    editor.groups.add(role("Editors"))
+    reviewer.groups.add(role("Reviewers"))
+    return editor, reviewer

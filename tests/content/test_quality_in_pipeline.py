@@ -16,8 +16,8 @@ from tasks.exceptions import InvalidTransition
 from tests.content.fake_servers import OpenAIChatServer, Reply
 from tests.content.notes import COMPOSTING, STANDING_DESKS, research_inputs
 from tests.content.test_pipeline import OUTLINE_JSON, fake_model, pipeline, run_one  # noqa: F401 - fixture
-from tests.conftest import role
-from tests.factories import make_user, submit_task
+from tests.editorial import editor_and_reviewer
+from tests.factories import submit_task
 
 PRIVATE_LINE = "Keep quiet about our supplier deal with GreenCo Ltd."
 INTERNAL = ("Editor's notes", "must not cite", "Research notes", "Primary keyword:", "Audience:", "GreenCo")
@@ -25,10 +25,7 @@ INTERNAL = ("Editor's notes", "must not cite", "Research notes", "Primary keywor
 
 @pytest.fixture
 def people(pipeline):  # noqa: F811
-    editor, reviewer = make_user("q-ed"), make_user("q-rev")
-    editor.groups.add(role("Editors"))
-    reviewer.groups.add(role("Reviewers"))
-    return editor, reviewer
+    return editor_and_reviewer("q-ed", "q-rev")
 
 
 def offline_article(topic: str, notes: str, words: int = 300) -> str:

@@ -11,18 +11,15 @@ from content.services.review import task_approve, task_edit_draft, task_reject, 
 from publishing.models import Post
 from publishing.services.posts import task_publish
 from tasks.models import StageCheckpoint
-from tests.conftest import role
 from tests.content.test_pipeline import pipeline, run_one  # noqa: F401 - the fixture
 from tests.content.notes import COMPOSTING, STANDING_DESKS, research_inputs
-from tests.factories import make_user, submit_task
+from tests.editorial import editor_and_reviewer
+from tests.factories import submit_task
 
 
 @pytest.fixture
 def people(pipeline):  # noqa: F811
-    editor, reviewer = make_user("ed"), make_user("rev")
-    editor.groups.add(role("Editors"))
-    reviewer.groups.add(role("Reviewers"))
-    return editor, reviewer
+    return editor_and_reviewer("ed", "rev")
 
 
 def phases(task):

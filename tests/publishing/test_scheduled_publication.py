@@ -14,9 +14,7 @@ from content.models import ApprovalEvent
 from content.services.review import task_approve
 from publishing.models import Post
 from publishing.services.posts import record_due_publications, task_publish
-from tests.conftest import role
-from tests.editorial import completed_task
-from tests.factories import make_user
+from tests.editorial import completed_task, editor_and_reviewer
 from tests.processes import Cluster, wait_for
 from tests.seed import ensure_seed_data
 
@@ -25,9 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 def test_a_scheduled_post_goes_live_once_across_a_cluster_restart(tmp_path):
     ensure_seed_data()
-    editor, reviewer = make_user("sched-ed"), make_user("sched-rev")
-    editor.groups.add(role("Editors"))
-    reviewer.groups.add(role("Reviewers"))
+    editor, reviewer = editor_and_reviewer("sched-ed", "sched-rev")
     task = completed_task(created_by=editor)
     task_approve(task=task, by=reviewer)
     at = timezone.now() + timedelta(seconds=6)
