@@ -141,6 +141,15 @@ else:
         "default": {"BACKEND": "tasks.channel_layer.PostgresChannelLayer", "CONFIG": {"database": "default"}}
     }
 
+# The blog's rendered pages, per process, under the blog's shared version (publishing/caching.py).
+CACHES["blog_pages"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "pressroom-blog-pages",
+    "OPTIONS": {"MAX_ENTRIES": 2000},
+}
+PRESSROOM_BLOG_CACHE_SECONDS = env_int("PRESSROOM_BLOG_CACHE_SECONDS", 600, minimum=0)
+PRESSROOM_BLOG_CDN_MAX_AGE = env_int("PRESSROOM_BLOG_CDN_MAX_AGE", 0, minimum=0)
+
 # Generation tasks: deadlines, workers, heartbeats, retries (see tasks/engine/).
 PRESSROOM_TASK_TIMEOUT = env_int("PRESSROOM_TASK_TIMEOUT", 900, minimum=1)
 PRESSROOM_TASK_TIMEOUT_MAX = env_int("PRESSROOM_TASK_TIMEOUT_MAX", 3600, minimum=PRESSROOM_TASK_TIMEOUT)

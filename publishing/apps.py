@@ -9,3 +9,5 @@ class PublishingConfig(AppConfig):
     def ready(self):
         # Connects the receiver that unpublishes a post when its task's approval is revoked.
         from publishing.services import posts  # noqa: F401
+        # Connects the receivers that start a new blog version when posts, categories or tags change.
+        from publishing import caching  # noqa: F401

@@ -1,0 +1,161 @@
+"""The blog's HTTP caching: ETag/Last-Modified and 304s, Cache-Control, and a page cache that a
+change of posts invalidates at once — in this process and in every other one."""
+
+from datetime import timedelta
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
+
+import pytest
+from django.core.cache import caches
+from django.test import override_settings
+from django.utils import timezone
+
+from publishing import caching
+from publishing.models import Post, Tag
+from tests.processes import WebServer
+
+pytestmark = pytest.mark.django_db
+
+
+def _post(slug: str, published_at=None, **fields) -> Post:
+    return Post.objects.create(title=fields.pop("title", slug.title()), slug=slug, published_at=published_at, **fields)
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_cache():
+    caches["blog_pages"].clear()
+    yield
+    caches["blog_pages"].clear()
+
+
+def test_pages_carry_etag_last_modified_and_revalidating_cache_control(client):
+    _post("one", timezone.now())
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response["ETag"].startswith('"') and response["Last-Modified"]
+    directives = {part.strip() for part in response["Cache-Control"].split(",")}
+    assert directives == {"public", "max-age=0", "must-revalidate", "s-maxage=0"}
+
+
+@override_settings(PRESSROOM_BLOG_CDN_MAX_AGE=120)
+def test_a_cdn_max_age_is_a_setting(client):
+    assert "s-maxage=120" in client.get("/")["Cache-Control"]
+
+
+@pytest.mark.parametrize("path", ["/", "/posts/one/", "/search/?q=one", "/feeds/rss/", "/feeds/atom/", "/sitemap.xml"])
+def test_a_repeated_request_with_the_etag_gets_304(client, path):
+    _post("one", timezone.now(), body="One body.")
+    first = client.get(path)
+    assert first.status_code == 200
+    again = client.get(path, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == first["ETag"]
+    assert client.get(path, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code == 304
+
+
+def test_etags_differ_by_url_and_change_when_a_post_is_published(client):
+    _post("one", timezone.now())
+    home, page_two = client.get("/")["ETag"], client.get("/?page=2")["ETag"]
+    assert home != page_two
+    _post("two", timezone.now())
+    after = client.get("/", HTTP_IF_NONE_MATCH=home)
+    assert after.status_code == 200
+    assert after["ETag"] != home
+    assert "Two" in after.content.decode()
+
+
+def test_a_page_is_served_from_the_cache_until_the_blog_changes(client):
+    post = _post("one", timezone.now(), title="First title")
+    assert "First title" in client.get("/").content.decode()
+    # A write that bypasses the models (no signal): the cached page is still served...
+    Post.objects.filter(pk=post.pk).update(title="Changed behind the cache")
+    assert "First title" in client.get("/").content.decode()
+    # ...until a change goes through the models, which starts a new version.
+    Tag.objects.create(name="Anything", slug="anything")
+    assert "Changed behind the cache" in client.get("/").content.decode()
+
+
+def test_unpublishing_removes_the_post_from_cached_pages_at_once(client):
+    post = _post("one", timezone.now(), title="Soon gone")
+    assert client.get("/posts/one/").status_code == 200
+    assert "Soon gone" in client.get("/").content.decode()
+    post.published_at = None
+    post.save()
+    assert client.get("/posts/one/").status_code == 404
+    assert "Soon gone" not in client.get("/").content.decode()
+    assert "Soon gone" not in client.get("/feeds/rss/").content.decode()
+
+
+def test_tag_changes_start_a_new_version(client):
+    post = _post("one", timezone.now())
+    before = client.get("/")["ETag"]
+    post.tags.add(Tag.objects.create(name="New", slug="new"))
+    assert client.get("/")["ETag"] != before
+
+
+def test_a_scheduled_post_appears_when_its_time_comes_without_any_write(client, monkeypatch):
+    now = timezone.now()
+    _post("later", now + timedelta(hours=1), title="Scheduled piece")
+    first = client.get("/")
+    assert "Scheduled piece" not in first.content.decode()
+    later = now + timedelta(hours=2)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    monkeypatch.setattr(caching.time, "time", lambda: later.timestamp())
+    response = client.get("/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert response.status_code == 200
+    assert "Scheduled piece" in response.content.decode()
+
+
+def test_error_pages_and_other_methods_are_not_cached(client):
+    assert client.get("/posts/missing/").status_code == 404
+    assert "ETag" not in client.get("/posts/missing/")
+    assert client.post("/").status_code == 405
+
+
+@override_settings(PRESSROOM_BLOG_CACHE_SECONDS=0)
+def test_a_zero_cache_lifetime_turns_the_page_cache_off(client):
+    post = _post("one", timezone.now(), title="First title")
+    client.get("/")
+    Post.objects.filter(pk=post.pk).update(title="Changed behind the cache")
+    assert "Changed behind the cache" in client.get("/").content.decode()
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urlopen(Request(url), timeout=10) as response:
+            return response.status, response.read().decode()
+    except HTTPError as error:
+        return error.code, ""
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_publishing_and_unpublishing_invalidate_cached_pages_in_other_processes(tmp_path):
+    """Two web processes cache the home page; a change committed by a third (this test) shows in both."""
+    post = _post("shared", timezone.now(), title="Original title")
+    servers = [WebServer(tmp_path, name=f"web-{index}") for index in range(2)]
+    try:
+        for server in servers:
+            server.wait_until_ready()
+            assert "Original title" in _get(f"{server.url}/")[1]
+        # Behind the caches' back: each server keeps serving the page it cached.
+        Post.objects.filter(pk=post.pk).update(title="Edited without a signal")
+        for server in servers:
+            assert "Original title" in _get(f"{server.url}/")[1]
+
+        _post("fresh", timezone.now(), title="Freshly published")
+        for server in servers:
+            status, html = _get(f"{server.url}/")
+            assert status == 200 and "Freshly published" in html and "Edited without a signal" in html
+
+        assert _get(f"{servers[0].url}/posts/fresh/")[0] == 200
+        fresh = Post.objects.get(slug="fresh")
+        fresh.published_at = None
+        fresh.save()
+        for server in servers:
+            assert _get(f"{server.url}/posts/fresh/")[0] == 404
+            assert "Freshly published" not in _get(f"{server.url}/")[1]
+    finally:
+        for server in servers:
+            server.stop()
