@@ -14,10 +14,6 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-START_MARKER = "<!-- engine-benchmark:start -->"
-END_MARKER = "<!-- engine-benchmark:end -->"
-
-
 @dataclass
 class EnqueueResult:
     tasks: int
@@ -159,13 +155,15 @@ def report_markdown(*, results: list[BrokerResults], machine: list[str], command
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_docs_section(path: Path, body: str) -> None:
-    """Replace what lies between the markers (appending them if the page has none)."""
+def write_docs_section(path: Path, body: str, *, marker: str = "engine-benchmark") -> None:
+    """Replace what lies between the `<!-- {marker}:start/end -->` markers (appending them if the
+    page has none)."""
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     text = path.read_text() if path.exists() else ""
-    section = f"{START_MARKER}\n{body}{END_MARKER}"
-    if START_MARKER in text and END_MARKER in text:
-        before, rest = text.split(START_MARKER, 1)
-        after = rest.split(END_MARKER, 1)[1]
+    section = f"{start}\n{body}{end}"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
         text = before + section + after
     else:
         text = text.rstrip() + ("\n\n" if text else "") + section + "\n"

@@ -1,0 +1,268 @@
+"""Blog page benchmark: requests per second of home, post and search pages under Gunicorn, next to
+a minimal one-query Django view on the same server in the same run.
+
+    python bench/blog_pages.py [--posts 1000] [--web-workers 4] [--connections 16] [--seconds 10]
+                               [--cache both|on|off] [--write-docs]
+
+Against a database of its own (`pressroom_bench_blog` on DATABASE_URL's server, created, migrated
+and seeded by `bench.blog_seed` here), in production mode (DEBUG=0, hashed static files collected
+into a temporary folder, `DATABASE_CONN_MAX_AGE=60` as a deployment sets it), with PostgreSQL as
+the cache (REDIS_URL unset, the default setup):
+
+1. Gunicorn (`bench.blog_wsgi`: the real settings plus `/bench/minimal`, one query and a short
+   answer) with `--web-workers` sync workers listens on 127.0.0.1.
+2. For each URL, `wrk` (Debian's package; `apt-get install wrk`) runs `--connections` connections
+   on 2 threads: a 2 s warm-up, then `--seconds` measured. Search rotates through 50 queries (a
+   common word, a medium one, a phrase, a prefix...) with a small Lua script.
+3. Once with the blog's page cache on (the default: `PRESSROOM_BLOG_CACHE_SECONDS=600`) and once
+   with it off (`0`), so the table shows both what a reader gets and what rendering costs.
+
+Only 127.0.0.1 is used; every wrk run is bounded by --seconds; processes are stopped in `finally`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.request import urlopen
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import (  # noqa: E402
+    BASE_DIR,
+    BenchError,
+    ManagedProcess,
+    ensure_database,
+    free_port,
+    log,
+    raise_on_termination,
+    run_checked,
+    server_version,
+    stop_all,
+    wait_until,
+    with_database_name,
+)
+from bench.report import _version, machine_description, write_docs_section  # noqa: E402
+
+DOCS_PAGE = BASE_DIR / "docs" / "performance.md"
+MARKER = "blog-benchmark"
+SEARCH_LUA = """
+local queries = {QUERIES}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", "/search/?q=" .. queries[(i % #queries) + 1])
+end
+"""
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--posts", type=int, default=1000, help="published posts to seed")
+    parser.add_argument("--web-workers", type=int, default=4, help="Gunicorn sync workers")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--seconds", type=int, default=10, help="measured seconds per URL")
+    parser.add_argument("--cache", choices=["on", "off", "both"], default="both", help="the blog's page cache")
+    parser.add_argument("--database-name", default="pressroom_bench_blog")
+    parser.add_argument("--write-docs", action="store_true", help=f"rewrite the blog section of {DOCS_PAGE}")
+    args = parser.parse_args(argv)
+    if min(args.posts, args.web_workers, args.connections, args.seconds) < 1:
+        parser.error("--posts, --web-workers, --connections and --seconds must be positive")
+    if args.seconds > 120:
+        parser.error("--seconds is at most 120")
+    if "bench" not in args.database_name:
+        parser.error("--database-name must contain 'bench'")
+    return args
+
+
+def environment(database_url: str, static_root: str, *, cache_seconds: int) -> dict:
+    env = dict(os.environ)
+    env.pop("REDIS_URL", None)
+    env.update(
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="bench.blog_settings",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+        DATABASE_CONN_MAX_AGE="60",
+        STATIC_ROOT=static_root,
+        LOG_LEVEL="WARNING",
+        PRESSROOM_BLOG_CACHE_SECONDS=str(cache_seconds),
+    )
+    return env
+
+
+def start_gunicorn(env: dict, *, port: int, workers: int, log_dir: Path) -> tuple[ManagedProcess, str]:
+    command = [
+        sys.executable, "-m", "gunicorn", "bench.blog_wsgi:application", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--worker-class", "sync", "--access-logfile", "/dev/null",
+        "--log-level", "warning",
+    ]
+    process = ManagedProcess("gunicorn", command, env=env, log_dir=log_dir)
+    url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        process.ensure_running()
+        try:
+            with urlopen(f"{url}/healthz", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    wait_until(answers, timeout=60, what="Gunicorn")
+    return process, url
+
+
+WRK_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
+WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+WRK_ERRORS = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+
+
+def wrk(url: str, *, connections: int, seconds: int, script: Path | None = None) -> dict:
+    base = ["wrk", "-t", "2", "-c", str(connections), "--latency", "--timeout", "10s"]
+    extra = ["-s", str(script)] if script else []
+    subprocess.run([*base, "-d", "2s", *extra, url], capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [*base, "-d", f"{seconds}s", *extra, url], capture_output=True, text=True, timeout=seconds + 60, check=True
+    ).stdout
+    rps = WRK_RPS.search(out)
+    if not rps:
+        raise BenchError(f"Could not read wrk's output:\n{out}")
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    latency = {p: float(v) * scale[unit] for p, v, unit in WRK_LATENCY.findall(out)}
+    errors = WRK_ERRORS.search(out)
+    return {"rps": float(rps.group(1)), "p50": latency.get("50"), "p99": latency.get("99"),
+            "errors": int(errors.group(1)) if errors else 0}
+
+
+def check_pages(url: str, paths: list[str]) -> None:
+    for path in paths:
+        with urlopen(f"{url}{path}", timeout=10) as response:
+            if response.status != 200:
+                raise BenchError(f"{path} answered {response.status}")
+
+
+def measure(args, database_url: str, static_root: str, *, cache_seconds: int, log_dir: Path, search_lua: Path,
+            post_path: str) -> dict:
+    env = environment(database_url, static_root, cache_seconds=cache_seconds)
+    gunicorn, url = start_gunicorn(env, port=free_port(), workers=args.web_workers, log_dir=log_dir)
+    try:
+        pages = {"minimal view (1 query)": "/bench/minimal", "home": "/", "post": post_path,
+                 "category archive": "/category/category-1/"}
+        check_pages(url, [*pages.values(), "/search/?q=kalo"])
+        results = {}
+        for label, path in pages.items():
+            log(f"wrk {path} (cache {'on' if cache_seconds else 'off'})")
+            results[label] = wrk(f"{url}{path}", connections=args.connections, seconds=args.seconds)
+            gunicorn.ensure_running()
+        log(f"wrk /search/ rotating queries (cache {'on' if cache_seconds else 'off'})")
+        results["search (50 queries rotating)"] = wrk(
+            url, connections=args.connections, seconds=args.seconds, script=search_lua
+        )
+        return results
+    finally:
+        gunicorn.stop()
+
+
+def search_queries(database_url: str) -> list[str]:
+    """Queries of every kind over words the seeded posts really contain, most common first."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT word, ndoc FROM ts_stat('SELECT search_vector FROM publishing_post') "
+            "WHERE length(word) > 4 ORDER BY ndoc DESC"
+        ).fetchall()
+    words = [word for word, _ in rows]
+    if len(words) < 200:
+        raise BenchError("Too few distinct words in the seeded posts.")
+    common, medium, rare = words[:10], words[len(words) // 10: len(words) // 10 + 15], words[-15:]
+    queries = common + medium + rare
+    queries += [f'"{a} {b}"' for a, b in zip(common[:5], common[1:6])]  # phrases
+    queries += [word[:4] for word in medium[:5]]  # prefixes
+    from urllib.parse import quote
+
+    return [quote(q) for q in queries[:50]]
+
+
+def table(runs: dict[str, dict]) -> str:
+    lines = ["| Page | Cache | Requests/s | × minimal view | p50 ms | p99 ms | non-2xx |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for cache, results in runs.items():
+        minimal = results["minimal view (1 query)"]["rps"]
+        for label, result in results.items():
+            lines.append(
+                f"| {label} | {cache} | {result['rps']:,.0f} | {result['rps'] / minimal:.2f} | "
+                f"{result['p50']:.1f} | {result['p99']:.1f} | {result['errors']} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    raise_on_termination()
+    if not shutil.which("wrk"):
+        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
+        return 2
+    base_url = os.environ.get("DATABASE_URL")
+    if not base_url:
+        print("DATABASE_URL is not set (`make bench-blog` sets it).", file=sys.stderr)
+        return 2
+    database_url = with_database_name(base_url, args.database_name)
+    log_dir = Path(tempfile.mkdtemp(prefix="pressroom-bench-blog-"))
+    static_root = tempfile.mkdtemp(prefix="pressroom-bench-static-")
+    try:
+        if ensure_database(database_url):
+            log(f"Created {args.database_name}")
+        setup_env = environment(database_url, static_root, cache_seconds=0)
+        log("migrate, collectstatic, seed")
+        run_checked("migrate", [sys.executable, "manage.py", "migrate", "--noinput"], env=setup_env, timeout=600,
+                    log_dir=log_dir)
+        run_checked("collectstatic", [sys.executable, "manage.py", "collectstatic", "--noinput"], env=setup_env,
+                    timeout=300, log_dir=log_dir)
+        run_checked("seed", [sys.executable, "-m", "bench.blog_seed", "--posts", str(args.posts)], env=setup_env,
+                    timeout=1800, log_dir=log_dir)
+        search_lua = log_dir / "search.lua"
+        quoted = ", ".join(f'"{q}"' for q in search_queries(database_url))
+        search_lua.write_text(SEARCH_LUA.replace("{QUERIES}", "{" + quoted + "}"))
+        post_path = "/posts/post-1/"
+        runs = {}
+        for cache in (["on", "off"] if args.cache == "both" else [args.cache]):
+            runs[cache] = measure(args, database_url, static_root, cache_seconds=600 if cache == "on" else 0,
+                                  log_dir=log_dir, search_lua=search_lua, post_path=post_path)
+        result = table(runs)
+        print(result)
+        if args.write_docs:
+            when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            machine = machine_description(postgres=server_version(database_url), redis=None, brokers=["—"])[:-1]
+            command = "python bench/blog_pages.py " + shlex.join(argv)
+            body = (
+                f"Run {when}: `{command.strip()}` — {args.posts:,} posts, Gunicorn {_version('gunicorn')} with "
+                f"{args.web_workers} sync workers, wrk {args.connections} connections × {args.seconds} s per row, "
+                "production settings (DEBUG=0, persistent connections), PostgreSQL as the cache.\n\n"
+                + "".join(f"- {line}\n" for line in machine) + "\n" + result
+            )
+            write_docs_section(DOCS_PAGE, body, marker=MARKER)
+            log(f"Wrote {DOCS_PAGE}")
+        return 0
+    except BenchError as error:
+        print(f"Benchmark failed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        stop_all()
+        shutil.rmtree(static_root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
