@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
     "django.contrib.postgres",
+    "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt",
     "django_filters",
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before anything that may answer (WhiteNoise, Common)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -245,6 +247,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "auth": env_str("PRESSROOM_AUTH_RATE", "20/minute"),
         "task_create": env_str("PRESSROOM_TASK_CREATE_RATE", "10/hour"),
+        "public": env_str("PRESSROOM_PUBLIC_API_RATE", "120/minute"),  # per address (publishing.api.public)
     },
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -270,6 +273,34 @@ SPECTACULAR_SETTINGS = {
         "VersionPhaseEnum": "content.models.versions.VersionPhase",
     },
 }
+
+# --- CORS: other sites' front ends may read the public posts API, nothing else ---------------
+# Origins from PRESSROOM_CORS_ALLOWED_ORIGINS (comma-separated); empty, the default: no CORS headers.
+
+
+def _cors_origins(name: str) -> list[str]:
+    from urllib.parse import urlsplit
+
+    origins = env_list(name, [])
+    for origin in origins:
+        parts = urlsplit(origin)
+        try:
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if (parts.scheme not in {"http", "https"} or not parts.hostname or not port_ok or parts.username
+                or parts.password or parts.path or parts.query or parts.fragment or "\x00" in origin):
+            raise ImproperlyConfigured(
+                f"{name}: {origin!r} is not an origin; give scheme://host[:port], e.g. "
+                "https://app.example.com (no path, no trailing slash), separated by commas."
+            )
+    return origins
+
+
+CORS_ALLOWED_ORIGINS = _cors_origins("PRESSROOM_CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/posts(?:/.*)?$"
+CORS_ALLOW_METHODS = ("GET", "HEAD", "OPTIONS")
+CORS_ALLOW_CREDENTIALS = False
 
 # --- Internationalisation, static and media files -------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -1,19 +1,20 @@
 """Public search API: `GET /api/posts/search?q=…` with the search page's semantics.
 
-Anonymous. Filters `category`, `tag`, `from`, `to`, `sort` (relevance|date) and `page` as on the
-page; an empty query gives no results; over 200 characters answers 400 with the API's error body.
+Anonymous and throttled like every public read endpoint (`publishing.api.public`). Filters
+`category`, `tag`, `from`, `to`, `sort` (relevance|date) and `page` as on the page; an empty query
+gives no results; over 200 characters answers 400 with the API's error body.
 """
 
 from __future__ import annotations
 
 from django.core.paginator import Paginator
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from publishing.api.public import THROTTLED, PublicReadMixin
 from publishing.search import clean_query, safe_headline, search_posts
 from publishing.search_views import RESULTS_PER_PAGE, search_params
 
@@ -24,10 +25,7 @@ RESULT = inline_serializer("SearchResult", many=True, fields={
 })
 
 
-class PostSearchApi(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-
+class PostSearchApi(PublicReadMixin, APIView):
     @extend_schema(
         tags=["blog"], summary="Search published posts",
         parameters=[
@@ -38,7 +36,8 @@ class PostSearchApi(APIView):
             OpenApiParameter("page", OpenApiTypes.INT),
         ],
         responses={200: inline_serializer("SearchResults", {"count": serializers.IntegerField(),
-                                                              "results": RESULT})},
+                                                              "results": RESULT}),
+                   400: OpenApiResponse(description="The query is over 200 characters."), **THROTTLED},
     )
     def get(self, request):
         q = clean_query(request.query_params.get("q", ""))  # SearchQueryTooLong → 400

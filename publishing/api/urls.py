@@ -1,14 +1,20 @@
-"""Routes of the publishing API under /api/, each with or without a trailing slash."""
+"""Routes of the publishing API under /api/, each with or without a trailing slash.
+
+`posts/search` comes before `posts/{slug}`, which would otherwise take "search" for a slug.
+"""
 
 from django.urls import re_path
 
 from publishing.api import views
+from publishing.api.posts import PostDetailApi, PostListApi
 from publishing.api.search import PostSearchApi
 
 TASK = r"^tasks/(?P<task_id>[^/]+)"
 
 urlpatterns = [
+    re_path(r"^posts/?$", PostListApi.as_view(), name="post_list"),
     re_path(r"^posts/search/?$", PostSearchApi.as_view(), name="post_search"),
+    re_path(r"^posts/(?P<slug>[-\w]+)/?$", PostDetailApi.as_view(), name="post_detail"),
     re_path(rf"{TASK}/publish/?$", views.PublishApi.as_view(), name="task_publish"),
     re_path(rf"{TASK}/unpublish/?$", views.UnpublishApi.as_view(), name="task_unpublish"),
 ]
