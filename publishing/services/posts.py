@@ -104,11 +104,16 @@ def _tags(names) -> list[Tag]:
     return tags
 
 
-def _free_slug(model, name: str, limit: int, *, fallback: str = "item") -> str:
-    """A slug of `name` that no row of `model` has yet: `base`, then `base-2`, `base-3`…"""
+# `/api/posts/search` is the search endpoint, so no post made here is called "search".
+RESERVED_POST_SLUGS = frozenset({"search"})
+
+
+def _free_slug(model, name: str, limit: int, *, fallback: str = "item", reserved=frozenset()) -> str:
+    """A slug of `name` that no row of `model` has yet and that is not `reserved`: `base`, then
+    `base-2`, `base-3`…"""
     base = slugify(name)[: limit - 8].strip("-") or fallback
     slug, n = base, 2
-    while model.objects.filter(slug=slug).exists():
+    while slug in reserved or model.objects.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
 
@@ -196,7 +201,7 @@ def task_publish(*, task: GenerationTask, by, at: datetime | None = None) -> Pos
     republish = post is not None
     if post is None:
         base = (version.seo or {}).get("slug") or version.title
-        post = Post(slug=_free_slug(Post, base, SLUG_MAX, fallback="post"))
+        post = Post(slug=_free_slug(Post, base, SLUG_MAX, fallback="post", reserved=RESERVED_POST_SLUGS))
     _fill_from_version(post, version, task)
     post.published_at = at if scheduled else now
     post.live_recorded_at = None if scheduled else now

@@ -188,3 +188,11 @@ def test_changing_a_public_hand_written_post_needs_the_publish_permission(editor
     assert list(PostChange.objects.order_by("created_at").values_list("kind", "actor__username")) == [
         ("published", "reviewer1"), ("edited", "reviewer1")]
     assert Post.objects.get().body_html.strip() == "<p>Changed.</p>"
+
+
+@pytest.mark.django_db
+def test_a_post_is_never_given_the_slug_the_search_endpoint_uses():
+    from publishing.services.posts import RESERVED_POST_SLUGS, _free_slug
+
+    assert "search" in RESERVED_POST_SLUGS
+    assert _free_slug(Post, "Search", 200, reserved=RESERVED_POST_SLUGS) == "search-2"
