@@ -64,3 +64,12 @@ def without_sources_section(html: str) -> str:
     """The HTML without a trailing "Sources" heading and its list (the format stage appends one);
     the blog lists a post's sources from its vetted, public-only list instead."""
     return _SOURCES_SECTION.sub("", html or "", count=1).rstrip()
+
+
+_CITATION_LINK = re.compile(r'<sup><a href="#source-(\d+)"[^>]*>\[\d+\]</a></sup>')
+
+
+def without_citations_except(html: str, numbers: set[int]) -> str:
+    """The HTML with the format stage's citation links `[n]` kept only for the sources in `numbers`
+    (a citation of a source the page does not list would point nowhere)."""
+    return _CITATION_LINK.sub(lambda match: match.group(0) if int(match.group(1)) in numbers else "", html or "")
