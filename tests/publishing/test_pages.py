@@ -370,3 +370,15 @@ def test_a_pipeline_made_post_prints_its_title_once_and_never_the_editors_notes(
     assert main(html).count(f">{final.title}<") == 1, "the title is printed once, as the page heading"
     assert "Editor" not in html
     assert "How this post was made" in html and "Offline" in main(html).split('id="provenance-title"')[1]
+
+
+def test_the_migration_rederives_existing_bodies_without_their_title():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    post = _post("old-post", title="Old post", body="# Old post\n\nThe text.")
+    Post.objects.filter(pk=post.pk).update(body_html="<h1>Old post</h1>\n<p>The text.</p>")
+    import_module("publishing.migrations.0006_post_body_without_title").rederive(apps, None)
+    post.refresh_from_db()
+    assert post.body_html.strip() == "<p>The text.</p>"
