@@ -169,6 +169,7 @@ PRESSROOM_QA_THRESHOLD = env_int("PRESSROOM_QA_THRESHOLD", 70, minimum=0)
 PRESSROOM_QA_MAX_ROUNDS = env_int("PRESSROOM_QA_MAX_ROUNDS", 3, minimum=0)
 # The four-eyes rule: nobody approves a task they created. Off (0) only for one-person sites.
 PRESSROOM_FOUR_EYES = env_bool("PRESSROOM_FOUR_EYES", True)
+PRESSROOM_SHOW_PROVENANCE = env_bool("PRESSROOM_SHOW_PROVENANCE", True)  # "How this post was made" on posts
 PRESSROOM_IMAGE_PROVIDER = env_str("PRESSROOM_IMAGE_PROVIDER", "offline")  # offline | pexels
 PRESSROOM_IMAGE_GENERATOR = env_str("PRESSROOM_IMAGE_GENERATOR", "openai_images")  # offline | openai_images
 PRESSROOM_OPENAI_IMAGES_URL = env_str("PRESSROOM_OPENAI_IMAGES_URL", "https://api.openai.com/v1")

@@ -7,6 +7,8 @@ of tags and attributes and only http(s)/mailto links, and marks links `rel="noop
 
 from __future__ import annotations
 
+import re
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -46,3 +48,28 @@ def sanitize_html(html: str) -> str:
 def render_markdown(markdown: str) -> str:
     """Render untrusted Markdown to HTML that is safe to print unescaped."""
     return sanitize_html(_markdown.render(markdown or ""))
+
+
+_LEADING_H1 = re.compile(r"\A\s*<h1\b[^>]*>.*?</h1>\s*", re.DOTALL | re.IGNORECASE)
+_SOURCES_SECTION = re.compile(r"<h2\b[^>]*>\s*Sources\s*</h2>\s*<ol\b[^>]*>.*?</ol>\s*\Z", re.DOTALL | re.IGNORECASE)
+
+
+def without_leading_h1(html: str) -> str:
+    """The HTML without a first-thing `<h1>`: a page prints the title once, as its own heading, so a
+    body that opens with its own `# Title` would repeat it."""
+    return _LEADING_H1.sub("", html or "", count=1)
+
+
+def without_sources_section(html: str) -> str:
+    """The HTML without a trailing "Sources" heading and its list (the format stage appends one);
+    the blog lists a post's sources from its vetted, public-only list instead."""
+    return _SOURCES_SECTION.sub("", html or "", count=1).rstrip()
+
+
+_CITATION_LINK = re.compile(r'<sup><a href="#source-(\d+)"[^>]*>\[\d+\]</a></sup>')
+
+
+def without_citations_except(html: str, numbers: set[int]) -> str:
+    """The HTML with the format stage's citation links `[n]` kept only for the sources in `numbers`
+    (a citation of a source the page does not list would point nowhere)."""
+    return _CITATION_LINK.sub(lambda match: match.group(0) if int(match.group(1)) in numbers else "", html or "")

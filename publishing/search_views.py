@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
+from publishing import blog
 from publishing.models import Category, Tag
 from publishing.search import SearchQueryTooLong, clean_query, safe_headline, search_posts, suggest_titles
 
@@ -51,6 +52,8 @@ def search_page(request):
     context = {
         "q": "", "filters": filters, "page": None, "suggestions": [], "error": "",
         "categories": Category.objects.only("name", "slug"), "tags": Tag.objects.only("name", "slug"),
+        "head": blog.head(request, title=f"Search · {blog.SITE_NAME}",
+                          description=f"Search the posts of {blog.SITE_NAME}."),
     }
     try:
         q = clean_query(raw)

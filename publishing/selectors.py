@@ -1,9 +1,21 @@
-"""Reads of publishing: a task's post, the versions a post carried, what a user may do now."""
+"""Reads of publishing: a task's post, the versions a post carried, what a user may do now, and
+the public blog's reads (lists, archives, a post with its neighbours, related posts, provenance).
+
+Every blog read starts from `Post.objects.published()`: drafts, scheduled and unpublished posts
+never appear in a list, an archive, a related list or a previous/next link.
+"""
 
 from __future__ import annotations
 
+import re
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+
 from content.models import ApprovalEvent, Decision
-from publishing.models import Post
+from content.providers.base import Source
+from publishing.models import Category, Post, Tag
 from publishing.services import posts
 from tasks.exceptions import DomainError
 
@@ -58,3 +70,87 @@ def publish_actions(user, task) -> list[str]:
             continue
         allowed.append(action)
     return allowed
+
+
+# --- the public blog ---------------------------------------------------------------------------
+RELATED_LIMIT = 3
+_WORD = re.compile(r"[^\W_]{3,}")
+
+
+def blog_posts():
+    """Published posts, newest first, with what a list shows (category; no search vector)."""
+    return (Post.objects.published().select_related("category").defer("search_vector", "body_html")
+            .order_by("-published_at", "-created_at"))
+
+
+def category_posts(category: Category):
+    return blog_posts().filter(category=category)
+
+
+def tag_posts(tag: Tag):
+    return blog_posts().filter(tags=tag)
+
+
+def blog_post(slug: str) -> Post | None:
+    """The published post at `slug`, with its category, tags and the model that wrote it."""
+    return (Post.objects.published().select_related("category", "task__model").defer("search_vector")
+            .prefetch_related("tags").filter(slug=slug).first())
+
+
+def neighbours(post: Post) -> tuple[Post | None, Post | None]:
+    """The published posts just before and just after `post` (by `published_at`, then id)."""
+    published = Post.objects.published().only("slug", "title", "published_at")
+    earlier = Q(published_at__lt=post.published_at) | Q(published_at=post.published_at, pk__lt=post.pk)
+    later = Q(published_at__gt=post.published_at) | Q(published_at=post.published_at, pk__gt=post.pk)
+    previous = published.filter(earlier).order_by("-published_at", "-pk").first()
+    following = published.filter(later).order_by("published_at", "pk").first()
+    return previous, following
+
+
+def related_posts(post: Post, *, limit: int = RELATED_LIMIT) -> list[Post]:
+    """Other published posts that share the most tags with `post`, then read most alike: the
+    rank of the post's title and tag words (any of them) against their search vectors. One query."""
+    tag_ids = [tag.pk for tag in post.tags.all()]
+    words = list(dict.fromkeys(_WORD.findall(" ".join([post.title, *(tag.name for tag in post.tags.all())]))))[:24]
+    shared = Subquery(
+        Post.tags.through.objects.filter(post_id=OuterRef("pk"), tag_id__in=tag_ids).order_by()
+        .values("post_id").annotate(n=Count("*")).values("n"), output_field=IntegerField())
+    candidates = blog_posts().exclude(pk=post.pk).annotate(shared=Coalesce(shared, Value(0)))
+    if words:
+        query = SearchQuery(" or ".join(words), search_type="websearch", config="english")
+        candidates = candidates.annotate(likeness=SearchRank(F("search_vector"), query))
+        matches = Q(shared__gt=0) | Q(search_vector=query)
+        order = ("-shared", "-likeness", "-published_at")
+    else:
+        matches, order = Q(shared__gt=0), ("-shared", "-published_at")
+    return list(candidates.filter(matches).order_by(*order)[:limit])
+
+
+def public_sources(post: Post) -> list[dict]:
+    """The post's sources a reader may see: never the editor's private pasted notes."""
+    listed = []
+    for raw in post.sources or []:
+        if not isinstance(raw, dict):
+            continue
+        try:
+            source = Source(number=int(raw.get("number") or 0), title=str(raw.get("title") or ""),
+                            url=str(raw.get("url") or ""), kind=str(raw.get("kind") or "web"))
+        except (TypeError, ValueError):
+            continue
+        if not source.is_private and (source.title or source.url):
+            listed.append({"number": source.number, "title": source.title or source.url, "url": source.url})
+    return listed
+
+
+def provenance(post: Post) -> dict | None:
+    """How a post made from a task came to be, from the audit trail: the model that wrote it and
+    when a person approved the version it carries. None for a hand-written post. Names no one."""
+    if post.task_id is None:
+        return None
+    carried = ExpressionWrapper(Q(version_id=post.version_id), output_field=BooleanField())
+    approval = (ApprovalEvent.objects.filter(task_id=post.task_id, decision=Decision.APPROVED)
+                .annotate(carried=carried).order_by("-carried", "-created_at").only("created_at").first())
+    return {
+        "model": post.task.model.display_name if post.task and post.task.model_id else "",
+        "approved_at": approval.created_at if approval else None,
+    }

@@ -1,19 +1,81 @@
-"""The public blog: server-rendered pages of published posts (search and feeds come later)."""
+"""The public blog's pages: home, a post, category and tag archives (search: `search_views`).
 
-from django.core.paginator import Paginator
+Thin views: the selectors read (published posts only), `publishing.blog` builds what the
+`<head>` says, the templates print it. Server-rendered, no JavaScript.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
-from publishing.models import Post
+from publishing import blog, selectors
+from publishing.models import Category, Tag
 
-POSTS_PER_PAGE = 10
+
+def _feeds(name: str, rss: str, atom: str, **kwargs) -> list[dict]:
+    return [{"title": f"{name} (RSS)", "type": "application/rss+xml", "url": reverse(rss, kwargs=kwargs)},
+            {"title": f"{name} (Atom)", "type": "application/atom+xml", "url": reverse(atom, kwargs=kwargs)}]
 
 
 def post_list(request):
-    posts = Post.objects.published().select_related("category").order_by("-published_at")
-    page = Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "publishing/post_list.html", {"page": page})
+    page = blog.page_of(selectors.blog_posts(), request)
+    blog.with_reading_time(page)
+    title = blog.SITE_NAME if page.number == 1 else f"Page {page.number} · {blog.SITE_NAME}"
+    return render(request, "publishing/post_list.html", {
+        "page": page, "head": blog.head(request, title=title, page=page),
+    })
 
 
 def post_detail(request, slug: str):
-    post = get_object_or_404(Post.objects.published().select_related("category"), slug=slug)
-    return render(request, "publishing/post_detail.html", {"post": post})
+    post = selectors.blog_post(slug)
+    if post is None:
+        raise Http404("No such post.")
+    description = blog.description_of(post)
+    previous, following = selectors.neighbours(post)
+    context = {
+        "post": post,
+        "tags": list(post.tags.all()),
+        "reading_minutes": blog.reading_minutes(post),
+        "toc": blog.table_of_contents(post),
+        "sources": selectors.public_sources(post),
+        "related": blog.with_reading_time(selectors.related_posts(post)),
+        "previous": previous,
+        "next": following,
+        "provenance": selectors.provenance(post) if settings.PRESSROOM_SHOW_PROVENANCE else None,
+        "show_provenance": settings.PRESSROOM_SHOW_PROVENANCE,
+        "json_ld": blog.blog_posting(request, post, description=description),
+        "head": blog.head(request, title=f"{post.title} · {blog.SITE_NAME}", description=description,
+                          kind="article", image=blog.image_url(request, post)),
+    }
+    return render(request, "publishing/post_detail.html", context)
+
+
+def _archive(request, *, heading: str, kind: str, subject, posts, feeds: list[dict]):
+    page = blog.page_of(posts, request)
+    if not page.paginator.count:
+        raise Http404(f"No published posts in this {kind}.")  # a name only drafts use stays private
+    blog.with_reading_time(page)
+    suffix = "" if page.number == 1 else f" (page {page.number})"
+    description = getattr(subject, "description", "") or f"Posts {heading.lower()} on {blog.SITE_NAME}."
+    return render(request, "publishing/archive.html", {
+        "page": page, "heading": heading, "kind": kind, "subject": subject, "feeds": feeds,
+        "head": blog.head(request, title=f"{heading}{suffix} · {blog.SITE_NAME}", page=page,
+                          description=description, feeds=feeds),
+    })
+
+
+def category_archive(request, slug: str):
+    category = get_object_or_404(Category, slug=slug)
+    return _archive(request, heading=f"In {category.name}", kind="category", subject=category,
+                    posts=selectors.category_posts(category),
+                    feeds=_feeds(category.name, "publishing:category_feed_rss", "publishing:category_feed_atom",
+                                 slug=category.slug))
+
+
+def tag_archive(request, slug: str):
+    tag = get_object_or_404(Tag, slug=slug)
+    return _archive(request, heading=f"Tagged {tag.name}", kind="tag", subject=tag, posts=selectors.tag_posts(tag),
+                    feeds=_feeds(tag.name, "publishing:tag_feed_rss", "publishing:tag_feed_atom", slug=tag.slug))

@@ -1,9 +1,9 @@
 """Offline images: a social card for every piece and abstract art for image prompts, drawn with Pillow.
 
 `OfflineImageSource` is the featured-image source when no stock-photo API is configured: a
-1200×630 card whose palette follows the category (so a category's pieces look alike) and whose
-shapes follow the title (so two pieces do not), with the title set large on a panel dark or
-light enough for a WCAG contrast of at least 4.5:1. `OfflineImageGenerator` serves the
+1200×630 abstract illustration whose palette follows the category (so a category's pieces look
+alike) and whose shapes follow the title (so two pieces do not); it carries no text, since the
+page prints the title already. `OfflineImageGenerator` serves the
 `image_generation` task type when no image API is configured: an abstract composition seeded
 from the prompt, captioned with the prompt itself so nobody mistakes it for a rendering of it.
 
@@ -196,20 +196,16 @@ def _png(image: PILImage.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _panel(canvas: PILImage.Image, box: tuple[int, int, int, int], color: tuple[int, int, int],
-           alpha: int = 232) -> PILImage.Image:
-    layer = PILImage.new("RGBA", canvas.size, (0, 0, 0, 0))
-    ImageDraw.Draw(layer).rounded_rectangle(box, radius=28, fill=(*color, alpha))
-    return PILImage.alpha_composite(canvas, layer)
-
-
 def _blend(color: tuple[int, int, int], under: tuple[int, int, int], alpha: int) -> tuple[int, int, int]:
     share = alpha / 255
     return tuple(round(c * share + u * (1 - share)) for c, u in zip(color, under))
 
 
 class OfflineImageSource(ImageSource):
-    """A generated social card: category palette, title-seeded shapes, the title in large type."""
+    """A generated illustration: the category's palette and title-seeded abstract shapes, no text.
+
+    It carries no words on purpose: the page already prints the title once as its heading, and a
+    picture of the title would say it again (and say nothing to a screen reader)."""
 
     name = "offline"
 
@@ -220,45 +216,16 @@ class OfflineImageSource(ImageSource):
         title = " ".join((title or topic or "Untitled").split())
         palette = palette_for(category)
         rng = random.Random(int.from_bytes(_digest("card", title, topic, category)[:8], "big"))
-        width, height = CARD_SIZE
         canvas = _gradient(CARD_SIZE, palette.top, palette.bottom, angle=rng.choice((0, 30, 60, 90, 120, 150)))
-        canvas = _shapes(canvas, rng, palette.accents, count=12, scale=0.9)
         stop()
-
-        margin, pad = 64, 44
-        panel_box = (margin, 120, width - margin, height - margin)
-        canvas = _panel(canvas, panel_box, palette.panel)
-        # What the title sits on: the panel, blended over the darkest or lightest gradient end.
-        under = min((palette.top, palette.bottom), key=lambda c: contrast(c, palette.panel))
-        ink = _readable_ink(_blend(palette.panel, under, 232), palette.ink)
-        draw = ImageDraw.Draw(canvas)
-
-        label = " ".join((category or "Pressroom").upper().split())[:40]
-        label_font = _font(24)
-        label_width = _text_width(label_font, label)
-        accent = max(palette.accents, key=lambda c: contrast(c, palette.top))
-        draw.rounded_rectangle((margin, 56, margin + label_width + 36, 96), radius=20, fill=accent)
-        draw.text((margin + 18, 76), label, font=label_font, fill=_readable_ink(accent, (255, 255, 255)),
-                  anchor="lm")
-        stop()
-
-        box_width = panel_box[2] - panel_box[0] - 2 * pad
-        box_height = panel_box[3] - panel_box[1] - 2 * pad
-        font, lines, line_height = fit_text(title, width=box_width, height=box_height, max_lines=4, largest=84,
-                                            smallest=34)
-        top = panel_box[1] + pad + (box_height - line_height * len(lines)) // 2
-        stroke = max(1, font.size // 40) if isinstance(font, ImageFont.FreeTypeFont) else 0
-        for index, line in enumerate(lines):
-            draw.text((panel_box[0] + pad, top + index * line_height), line, font=font, fill=ink,
-                      stroke_width=stroke, stroke_fill=ink)
-        draw.rectangle((panel_box[0] + pad, panel_box[3] - 26, panel_box[0] + pad + 120, panel_box[3] - 20),
-                       fill=accent)
+        canvas = _shapes(canvas, rng, palette.accents, count=24, scale=1.0)
         stop()
 
         content = _png(canvas)
         thumbnail = _png(canvas.convert("RGB").resize(THUMBNAIL_SIZE, PILImage.Resampling.LANCZOS))
-        return Image(content=content, content_type="image/png", width=width, height=height,
-                     alt=f"Featured image: {title}", credit=CREDIT, thumbnail=thumbnail, usage=Usage(), cost=0.0)
+        return Image(content=content, content_type="image/png", width=CARD_SIZE[0], height=CARD_SIZE[1],
+                     alt=f"Abstract illustration: overlapping translucent shapes in {palette.name} colours",
+                     credit=CREDIT, thumbnail=thumbnail, usage=Usage(), cost=0.0)
 
 
 class OfflineImageGenerator(ImageGenerator):

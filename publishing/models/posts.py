@@ -21,7 +21,13 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from content.html import render_markdown, sanitize_html
+from content.html import (
+    render_markdown,
+    sanitize_html,
+    without_citations_except,
+    without_leading_h1,
+    without_sources_section,
+)
 from tasks.models import AppendOnlyModel
 
 
@@ -49,6 +55,23 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def derive_body_html(*, body: str, formatted: str = "", sources=()) -> str:
+    """What a post prints as its body: the sanitized rendering of `body`, or of the version's
+    formatted HTML (heading anchors, linked citations) for a post made from a task.
+
+    The page heading is the post's title, so a leading `<h1>` (the body's own `# Title`) goes; the
+    format stage's Sources list goes too, since the page lists the post's public sources itself
+    (`Post.sources`, from which the editor's private notes are removed), and citation links keep
+    only the sources listed there. Derived here, at save time, so the page, the feeds and the API
+    print the same body.
+    """
+    if formatted:
+        numbers = {source.get("number") for source in sources or () if isinstance(source, dict)}
+        html = without_sources_section(without_leading_h1(sanitize_html(formatted)))
+        return without_citations_except(html, numbers)
+    return without_leading_h1(render_markdown(body))
 
 
 class PostQuerySet(models.QuerySet):
@@ -122,10 +145,9 @@ class Post(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        # body_html is derived, never edited: the sanitized rendering of body, or of the version's
-        # formatted HTML (heading anchors, linked citations) for a post made from a task.
+        # body_html is derived, never edited (see derive_body_html).
         formatted = self.version.body_html if self.version_id and self.version.body_html else ""
-        self.body_html = sanitize_html(formatted) if formatted else render_markdown(self.body)
+        self.body_html = derive_body_html(body=self.body, formatted=formatted, sources=self.sources)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "body" in update_fields:
             kwargs["update_fields"] = {*update_fields, "body_html"}

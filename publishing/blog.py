@@ -1,0 +1,111 @@
+"""What the blog's pages print besides posts: pagination, reading time and the `<head>` metadata
+(canonical URL, description, OpenGraph/Twitter image, JSON-LD).
+
+Views call these with rows the selectors read; nothing here queries the database. Imports flow
+publishing → content only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from django.core.paginator import Page, Paginator
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.safestring import SafeString, mark_safe
+
+from content.formatting import WORDS_PER_MINUTE, shorten
+from content.textstats import count_words
+
+POSTS_PER_PAGE = 10
+SITE_NAME = "Pressroom"
+SITE_DESCRIPTION = "Articles researched, written and reviewed by the Pressroom editorial team."
+DESCRIPTION_MAX = 160
+PAGE_PARAMETER_MAX = 12  # digits: anything longer is not a page number a person typed
+
+# As Django's json_script: inside <script>, "<", ">" and "&" could end the element or open a comment.
+_JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+def page_of(items, request, *, per_page: int = POSTS_PER_PAGE) -> Page:
+    """The requested page of `items`; a missing, malformed or huge `?page=` gives page 1, one past
+    the end the last page (never an error)."""
+    raw = request.GET.get("page", "")
+    number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= PAGE_PARAMETER_MAX else 1
+    return Paginator(items, per_page).get_page(max(1, number))
+
+
+def reading_minutes(post) -> int:
+    """The format stage's reading time, or one counted from the body of a hand-written post."""
+    minutes = (post.seo or {}).get("reading_time_minutes") if isinstance(post.seo, dict) else None
+    if isinstance(minutes, int) and minutes > 0:
+        return minutes
+    return max(1, math.ceil(count_words(post.body or "") / WORDS_PER_MINUTE))
+
+
+def with_reading_time(posts):
+    """`posts`, each with `minutes` set for the list templates; returns them."""
+    for post in posts:
+        post.minutes = reading_minutes(post)
+    return posts
+
+
+def table_of_contents(post) -> list[dict]:
+    """The post's headings that the body carries anchors for (the format stage's `toc`)."""
+    entries = (post.seo or {}).get("toc") if isinstance(post.seo, dict) else None
+    return [
+        {"id": str(entry["id"]), "title": str(entry.get("title") or ""), "level": 3 if entry.get("level") == 3 else 2}
+        for entry in entries or []
+        if isinstance(entry, dict) and entry.get("id") and f'id="{entry["id"]}"' in (post.body_html or "")
+    ]
+
+
+def description_of(post) -> str:
+    seo = post.seo if isinstance(post.seo, dict) else {}
+    return shorten(str(seo.get("meta_description") or post.excerpt or post.title), DESCRIPTION_MAX)
+
+
+def canonical_url(request, page: Page | None = None) -> str:
+    """This page's absolute address, without any query but `?page=N` past the first page."""
+    url = request.build_absolute_uri(request.path)
+    if page is not None and page.number > 1:
+        url += f"?page={page.number}"
+    return url
+
+
+def image_url(request, post) -> str:
+    return request.build_absolute_uri(post.featured_image.url) if post.featured_image else ""
+
+
+def json_ld(data: dict) -> SafeString:
+    """`data` as JSON that is safe inside a `<script type="application/ld+json">` element."""
+    return mark_safe(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(_JSON_SCRIPT_ESCAPES))
+
+
+def blog_posting(request, post, *, description: str) -> SafeString:
+    """The schema.org `BlogPosting` of a post page."""
+    data = {
+        "@context": "https://schema.org",
+        "@type": "BlogPosting",
+        "headline": post.title,
+        "description": description,
+        "url": request.build_absolute_uri(post.get_absolute_url()),
+        "mainEntityOfPage": request.build_absolute_uri(post.get_absolute_url()),
+        "datePublished": post.published_at.isoformat(),
+        "dateModified": post.updated_at.isoformat(),
+        "author": {"@type": "Organization", "name": SITE_NAME},
+        "publisher": {"@type": "Organization", "name": SITE_NAME},
+        "keywords": [tag.name for tag in post.tags.all()],
+    }
+    if post.category:
+        data["articleSection"] = post.category.name
+    if post.featured_image:
+        data["image"] = image_url(request, post)
+    return json_ld(data)
+
+
+def head(request, *, title: str, description: str = SITE_DESCRIPTION, page: Page | None = None,
+         kind: str = "website", image: str = "", feeds: list[dict] | None = None) -> dict:
+    """The `<head>` of a page: see templates/base.html."""
+    return {"title": title, "description": shorten(description, DESCRIPTION_MAX),
+            "canonical": canonical_url(request, page), "kind": kind, "image": image, "feeds": feeds or []}

@@ -1,0 +1,384 @@
+"""The public blog's pages: home, post, category and tag archives, 404 and 500, read as the server
+renders them. Visibility (only `published_at <= now`), one title per post page, public sources
+only, the provenance note, the `<head>` metadata, hostile page numbers and query budgets."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.template.loader import get_template
+from django.utils import timezone
+
+from content.formatting import format_article
+from content.providers.base import Source
+from content.services.review import task_approve
+from content.services.versions import version_create
+from publishing.models import Category, Post, Tag
+from publishing.search import post_refresh_search_vector
+from publishing.services.posts import task_publish, task_unpublish
+from tests.content.test_pipeline import pipeline  # noqa: F401 (the fixture: the real content pipeline)
+from tests.editorial import completed_task
+
+pytestmark = pytest.mark.django_db
+
+PNG = b"\x89PNG fake image"
+NOW = timezone.now
+
+
+def _post(slug: str, *, ago: timedelta | None = timedelta(hours=1), tags=(), **fields) -> Post:
+    """A hand-written post published `ago` before now (None: a draft; negative: scheduled)."""
+    fields.setdefault("title", slug.replace("-", " ").title())
+    published_at = None if ago is None else timezone.now() - ago
+    post = Post.objects.create(slug=slug, published_at=published_at, **fields)
+    post.tags.set(tags)
+    post_refresh_search_vector(post)
+    return post
+
+
+class _Tags(HTMLParser):
+    """Start tags with their attributes, and the text inside <script type=application/ld+json>."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.json_ld: list[str] = []
+        self._in_json = False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        self._in_json = tag == "script" and attributes.get("type") == "application/ld+json"
+
+    def handle_endtag(self, tag):
+        self._in_json = False
+
+    def handle_data(self, data):
+        if self._in_json:
+            self.json_ld.append(data)
+
+
+def parse(html: str) -> _Tags:
+    parser = _Tags()
+    parser.feed(html)
+    return parser
+
+
+def meta(html: str, key: str) -> str | None:
+    for tag, attrs in parse(html).tags:
+        if tag == "meta" and key in (attrs.get("property"), attrs.get("name")):
+            return attrs.get("content")
+    return None
+
+
+def link(html: str, rel: str) -> list[dict]:
+    return [attrs for tag, attrs in parse(html).tags if tag == "link" and attrs.get("rel") == rel]
+
+
+def main(html: str) -> str:
+    return html.split("<main>", 1)[1].split("</main>", 1)[0]
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def garden():
+    """Published posts in a category with tags, plus a draft, a scheduled and an unpublished one
+    that share everything with them."""
+    category = Category.objects.create(name="Gardening", slug="gardening")
+    compost, soil = Tag.objects.create(name="compost", slug="compost"), Tag.objects.create(name="soil", slug="soil")
+    return {
+        "category": category, "compost": compost, "soil": soil,
+        "oldest": _post("worm-bins", ago=timedelta(days=3), category=category, tags=[compost],
+                        title="Worm bins for compost", excerpt="Worms eat scraps."),
+        "middle": _post("compost-basics", ago=timedelta(days=2), category=category, tags=[compost, soil],
+                        title="Compost basics", excerpt="Greens and browns.", body="Compost turns scraps into soil."),
+        "newest": _post("soil-health", ago=timedelta(days=1), category=category, tags=[compost, soil],
+                        title="Soil health and compost", excerpt="Healthy soil."),
+        "draft": _post("compost-draft", ago=None, category=category, tags=[compost, soil], title="Compost draft"),
+        "scheduled": _post("compost-scheduled", ago=-timedelta(days=1), category=category, tags=[compost, soil],
+                           title="Compost scheduled"),
+    }
+
+
+HIDDEN = ("Compost draft", "Compost scheduled")
+
+
+# --- home --------------------------------------------------------------------------------------------
+def test_home_lists_published_posts_newest_first_with_meta_and_links(client, garden):
+    html = client.get("/").content.decode()
+    body = main(html)
+    assert body.index("Soil health and compost") < body.index("Compost basics") < body.index("Worm bins for compost")
+    assert 'href="/posts/compost-basics/"' in body and "Greens and browns." in body
+    assert 'href="/category/gardening/"' in body and "min read" in body
+    assert not any(title in html for title in HIDDEN)
+
+
+def test_home_shows_thumbnails_with_alt_text(client, media):
+    post = Post(title="Pictured", slug="pictured", published_at=NOW() - timedelta(hours=1),
+                image_alt="A heap of leaves")
+    post.thumbnail.save("pictured-thumb.png", ContentFile(PNG), save=False)
+    post.save()
+    images = [attrs for tag, attrs in parse(client.get("/").content.decode()).tags if tag == "img"]
+    assert [(image["src"], image["alt"]) for image in images] == [(post.thumbnail.url, "A heap of leaves")]
+
+
+def test_every_page_has_a_search_form_in_its_header(client, garden):
+    for path in ("/", "/posts/compost-basics/", "/category/gardening/", "/tag/soil/", "/search/?q=soil"):
+        header = client.get(path).content.decode().split("<main>")[0]
+        assert 'action="/search/"' in header and 'name="q"' in header, path
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "1.5", "99999999999999999999999999", "\x00", "²", "1e9", ""])
+def test_hostile_page_numbers_answer_a_page_never_an_error(client, garden, page):
+    for path in ("/", "/category/gardening/", "/tag/compost/"):
+        response = client.get(path, {"page": page})
+        assert response.status_code == 200, (path, page)
+
+
+def test_pages_past_the_first_have_their_own_canonical_url(client, settings):
+    for number in range(12):
+        _post(f"post-{number}", ago=timedelta(hours=number + 1))
+    html = client.get("/", {"page": "2"}).content.decode()
+    assert link(html, "canonical")[0]["href"] == "http://testserver/?page=2"
+    assert "Post 11" in main(html) and "Post 0" not in main(html)
+    assert link(client.get("/", {"page": "1"}).content.decode(), "canonical")[0]["href"] == "http://testserver/"
+
+
+# --- a post ------------------------------------------------------------------------------------------
+def test_post_page_has_one_h1_and_the_body_does_not_repeat_the_title(client):
+    _post("one-title", title="One title only", body="# One title only\n\nThe text.\n\n## A section\n\nMore.")
+    html = client.get("/posts/one-title/").content.decode()
+    assert [tag for tag, _ in parse(html).tags].count("h1") == 1
+    assert main(html).count("One title only") == 1
+
+
+def test_post_page_shows_meta_tags_toc_and_links(client, garden):
+    post = garden["middle"]
+    post.seo = {"reading_time_minutes": 4, "toc": [{"id": "greens", "title": "Greens", "level": 2},
+                                                   {"id": "not-in-body", "title": "Gone", "level": 2}]}
+    post.body = "Intro.\n\n## Greens\n\nGrass."
+    post.save()
+    Post.objects.filter(pk=post.pk).update(body_html=post.body_html.replace("<h2>", '<h2 id="greens">'))
+    body = main(client.get("/posts/compost-basics/").content.decode())
+    assert "4 min read" in body
+    assert 'href="/category/gardening/"' in body
+    assert 'href="/tag/compost/"' in body and 'href="/tag/soil/"' in body
+    assert 'href="#greens"' in body and "not-in-body" not in body
+
+
+def test_related_and_neighbours_show_only_published_posts_shared_tags_first(client, garden):
+    _post("unrelated", ago=timedelta(days=5), title="Bicycle repair", excerpt="Chains.")
+    html = main(client.get("/posts/compost-basics/").content.decode())
+    related = html.split('id="related-title"', 1)[1]
+    # soil-health shares two tags, worm-bins one; the draft and the scheduled post share both but are hidden.
+    assert related.index("Soil health and compost") < related.index("Worm bins for compost")
+    assert "Bicycle repair" not in related
+    neighbours = html.split('class="neighbours"', 1)[1].split("</nav>")[0]
+    assert 'rel="prev" href="/posts/worm-bins/"' in neighbours and 'rel="next" href="/posts/soil-health/"' in neighbours
+    assert not any(title in html for title in HIDDEN)
+
+
+def test_related_posts_fall_back_to_text_similarity(client):
+    _post("tomatoes-in-pots", title="Growing tomatoes in pots", ago=timedelta(days=2))
+    _post("tomato-blight", title="Tomato blight and how to stop it", ago=timedelta(days=3))
+    _post("bicycles", title="Bicycle chains", ago=timedelta(days=4))
+    related = main(client.get("/posts/tomatoes-in-pots/").content.decode()).split('id="related-title"', 1)[1]
+    assert "Tomato blight" in related and "Bicycle chains" not in related
+
+
+def test_unpublished_post_leaves_the_home_page_archives_and_neighbours(client, editor, reviewer):
+    task = completed_task(created_by=editor)
+    task_approve(task=task, by=reviewer)
+    post = task_publish(task=task, by=reviewer)
+    _post("neighbour", ago=timedelta(days=1), title="A neighbour")
+    assert "Composting at home" in client.get("/").content.decode()
+    task_unpublish(task=task, by=reviewer)
+    assert client.get(post.get_absolute_url()).status_code == 404
+    assert "Composting at home" not in client.get("/").content.decode()
+    assert "Composting at home" not in client.get("/posts/neighbour/").content.decode()
+    assert client.get(f"/category/{post.category.slug}/").status_code == 404
+
+
+def test_missing_draft_and_scheduled_posts_answer_the_friendly_404(client, garden):
+    for path in ("/posts/nope/", "/posts/compost-draft/", "/posts/compost-scheduled/"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert "We could not find that page" in response.content.decode()
+
+
+# --- sources and provenance ------------------------------------------------------------------------
+ARTICLE = """# Composting at home
+
+Composting turns kitchen scraps into soil [2]. Our readers' gardens are small [1].
+
+## What goes in
+
+Greens and browns, in roughly equal parts [2].
+"""
+SOURCES = [Source(1, "Editor's notes", quote="Readers have small gardens.", kind="pasted"),
+           Source(2, "Compost guide", url="https://example.org/compost")]
+
+
+@pytest.fixture
+def formatted_post(editor, reviewer):
+    """A task whose current version the real format stage made from an article that cites the
+    editor's private notes; approved and published."""
+    task = completed_task(created_by=editor)
+    formatted = format_article(ARTICLE, fallback_title="Composting", sources=SOURCES)
+    assert "Editor&#x27;s notes" in formatted.body_html or "Editor's notes" in formatted.body_html  # the risk
+    version_create(task=task, phase="format", title=formatted.title, body=formatted.body,
+                   body_html=f"<h1>{formatted.title}</h1>" + formatted.body_html, excerpt=formatted.excerpt,
+                   seo=formatted.seo(), sources=[asdict(source) for source in SOURCES])
+    task_approve(task=task, by=reviewer)
+    return task_publish(task=task, by=reviewer)
+
+
+def test_sources_list_only_public_sources_never_the_editors_notes(client, formatted_post):
+    html = client.get(formatted_post.get_absolute_url()).content.decode()
+    assert "Editor" not in html and "small gardens" not in html
+    sources = main(html).split('id="sources"', 1)[1]
+    assert 'id="source-2"' in sources and 'href="https://example.org/compost"' in sources
+    assert 'href="#source-2"' in main(html), "citations link to the listed source"
+    assert 'href="#source-1"' not in main(html), "no citation points at the unlisted private notes"
+    assert main(html).count(">Sources</h2>") == 1
+    assert [tag for tag, _ in parse(html).tags].count("h1") == 1
+
+
+def test_provenance_names_the_model_and_the_approval_date_but_no_person(client, formatted_post, reviewer):
+    html = client.get(formatted_post.get_absolute_url()).content.decode()
+    note = main(html).split('id="provenance-title"', 1)[1].split("</aside>")[0]
+    model = formatted_post.task.model.display_name
+    assert f"the model {model}" in note
+    assert "a member of the editorial team on" in note and timezone.localdate().strftime("%-d %B %Y") in note
+    assert "1 public source." in note
+    assert reviewer.username not in html and formatted_post.task.created_by.username not in html
+
+
+def test_provenance_is_hidden_by_the_setting(client, formatted_post, settings):
+    settings.PRESSROOM_SHOW_PROVENANCE = False
+    html = client.get(formatted_post.get_absolute_url()).content.decode()
+    assert "How this post was made" not in html and "Sources" in html
+
+
+def test_hand_written_post_says_the_editorial_team_wrote_it(client):
+    _post("by-hand", body="Written by a person.")
+    note = main(client.get("/posts/by-hand/").content.decode()).split('id="provenance-title"', 1)[1]
+    assert "Written by the editorial team." in note and "model" not in note
+
+
+# --- archives ----------------------------------------------------------------------------------------
+def test_category_and_tag_archives_list_published_posts_and_link_their_feeds(client, garden):
+    for path in ("/category/gardening/", "/tag/soil/"):
+        rss, atom = f"{path}feeds/rss/", f"{path}feeds/atom/"
+        html = client.get(path).content.decode()
+        assert "Soil health and compost" in html and "Compost basics" in html, path
+        assert not any(title in html for title in HIDDEN), path
+        feeds = {entry["href"] for entry in link(html, "alternate")}
+        assert {rss, atom, "/feeds/rss/", "/feeds/atom/"} <= feeds, path
+    assert "Worm bins" not in client.get("/tag/soil/").content.decode()
+
+
+def test_unknown_archives_and_archives_of_only_hidden_posts_are_not_found(client, garden):
+    Tag.objects.create(name="secret", slug="secret").posts.add(garden["draft"], garden["scheduled"])
+    for path in ("/category/nope/", "/tag/nope/", "/tag/secret/"):
+        assert client.get(path).status_code == 404, path
+
+
+# --- the head ----------------------------------------------------------------------------------------
+def test_post_head_has_description_canonical_open_graph_and_twitter_tags(client, media):
+    post = Post(title="Pictured", slug="pictured", published_at=NOW() - timedelta(hours=1), excerpt="Leaves rot.",
+                seo={"meta_description": "How leaves rot."}, image_alt="A heap of leaves")
+    post.featured_image.save("pictured.png", ContentFile(PNG), save=False)
+    post.save()
+    html = client.get("/posts/pictured/").content.decode()
+    image = f"http://testserver{post.featured_image.url}"
+    assert meta(html, "description") == "How leaves rot."
+    assert link(html, "canonical")[0]["href"] == "http://testserver/posts/pictured/"
+    assert meta(html, "og:image") == image and meta(html, "twitter:image") == image
+    assert meta(html, "og:type") == "article" and meta(html, "twitter:card") == "summary_large_image"
+    assert re.search(r"<title>Pictured · Pressroom</title>", html)
+
+
+def test_json_ld_parses_and_escapes_a_closing_script_tag_in_the_title(client):
+    title = 'Why </script><script>alert(1)</script> & "quotes" break pages'
+    _post("escaped", title=title, excerpt="About escaping.")
+    html = client.get("/posts/escaped/").content.decode()
+    blocks = parse(html).json_ld
+    assert len(blocks) == 1
+    raw = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.DOTALL).group(1)
+    assert "<" not in raw and ">" not in raw and "&" not in raw
+    data = json.loads(raw)
+    assert data["@type"] == "BlogPosting" and data["headline"] == title
+    assert data["url"] == "http://testserver/posts/escaped/"
+    assert html.count("<script") == 1, "the JSON-LD block is the only script on the page"
+
+
+def test_pages_carry_no_inline_style_or_script(client, garden):
+    for path in ("/", "/posts/compost-basics/", "/category/gardening/", "/tag/soil/", "/search/?q=soil", "/nope/"):
+        html = client.get(path).content.decode()
+        assert "<style" not in html and " style=" not in html, path
+        scripts = re.findall(r"<script\b[^>]*>", html)
+        assert all('type="application/ld+json"' in script for script in scripts), path
+        assert '/static/publishing/blog.css"' in html, path
+
+
+def test_500_page_renders_without_a_request_or_the_database(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        html = get_template("500.html").render()
+    assert "Something went wrong" in html and "/static/publishing/blog.css" in html
+
+
+# --- query budgets ----------------------------------------------------------------------------------
+def test_pages_read_the_database_a_few_times_only(client, garden, formatted_post, django_assert_max_num_queries):
+    for number in range(12):
+        _post(f"filler-{number}", ago=timedelta(days=10 + number), category=garden["category"],
+              tags=[garden["compost"]])
+    for path, budget in (("/", 2), ("/?page=2", 2), ("/category/gardening/", 3), ("/tag/compost/", 3),
+                         ("/posts/compost-basics/", 5), (formatted_post.get_absolute_url(), 6)):
+        with django_assert_max_num_queries(budget):
+            assert client.get(path).status_code == 200, path
+
+
+# --- a post the real pipeline made ------------------------------------------------------------------
+@pytest.mark.slow
+def test_a_pipeline_made_post_prints_its_title_once_and_never_the_editors_notes(pipeline, editor, reviewer):
+    from content.models import ContentVersion
+    from tests.content.notes import HEAT_PUMPS, research_inputs
+    from tests.content.test_pipeline import run_one
+    from tests.factories import submit_task
+
+    task = submit_task(created_by=editor, topic="Heat pumps for older homes", word_count=300,
+                       primary_keyword="heat pump", category="Energy", tags=["heating"],
+                       metadata=research_inputs(HEAT_PUMPS))
+    assert run_one().status == "completed"
+    final = ContentVersion.objects.filter(task=task).order_by("-number").first()
+    task_approve(task=task, by=reviewer)
+    post = task_publish(task=task, by=reviewer)
+    html = Client().get(post.get_absolute_url()).content.decode()
+    assert [tag for tag, _ in parse(html).tags].count("h1") == 1
+    assert main(html).count(f">{final.title}<") == 1, "the title is printed once, as the page heading"
+    assert "Editor" not in html
+    assert "How this post was made" in html and "Offline" in main(html).split('id="provenance-title"')[1]
+
+
+def test_the_migration_rederives_existing_bodies_without_their_title():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    post = _post("old-post", title="Old post", body="# Old post\n\nThe text.")
+    Post.objects.filter(pk=post.pk).update(body_html="<h1>Old post</h1>\n<p>The text.</p>")
+    import_module("publishing.migrations.0006_post_body_without_title").rederive(apps, None)
+    post.refresh_from_db()
+    assert post.body_html.strip() == "<p>The text.</p>"
