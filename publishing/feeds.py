@@ -1,7 +1,8 @@
 """RSS 2.0 and Atom feeds of published posts: site-wide, per category and per tag.
 
 Each item carries the post's full content: `body_html`, which is already sanitized when the post
-is saved, so feed readers get exactly the HTML the blog shows (escaped by the XML writer).
+is saved, and its public sources, so feed readers get exactly the HTML the blog shows (escaped by
+the XML writer).
 Only `Post.objects.published()` is ever listed — drafts, scheduled and unpublished posts never.
 """
 
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 
 from publishing.models import Category, Post, Tag
+from publishing.selectors import public_sources
 
 FEED_ITEMS = 20
 SITE_TITLE = "Pressroom"
@@ -79,7 +82,9 @@ class LatestPostsRss(Feed):
         return names + [tag.name for tag in item.tags.all()]
 
     def item_extra_kwargs(self, item: Post) -> dict:
-        return {"content": item.body_html}
+        # The body and the same public sources list as the post page (never the private notes).
+        sources = render_to_string("publishing/_sources.html", {"sources": public_sources(item)})
+        return {"content": item.body_html + sources}
 
 
 class LatestPostsAtom(LatestPostsRss):

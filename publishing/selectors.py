@@ -137,8 +137,9 @@ def public_sources(post: Post) -> list[dict]:
                             url=str(raw.get("url") or ""), kind=str(raw.get("kind") or "web"))
         except (TypeError, ValueError):
             continue
-        if not source.is_private and (source.title or source.url):
-            listed.append({"number": source.number, "title": source.title or source.url, "url": source.url})
+        url = source.url if source.url.startswith(("https://", "http://")) else ""
+        if not source.is_private and (source.title or url):
+            listed.append({"number": source.number, "title": source.title or url, "url": url})
     return listed
 
 

@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from publishing.api.public import THROTTLED, PublicReadMixin
 from publishing.models import Post, Tag
+from publishing.selectors import public_sources
 from tasks.api.filters import StableOrderingFilter
 
 # The list leaves out what only the detail shows (and the search vector nobody shows).
@@ -114,9 +115,7 @@ class PostDetailOutput(PostSummaryOutput):
 
     @extend_schema_field(SourceOutput(many=True))
     def get_sources(self, post: Post) -> list[dict]:
-        # Post.sources holds public sources only (the publish verb drops the editor's notes).
-        return [{"number": source.get("number"), "title": source.get("title", ""), "url": source.get("url", "")}
-                for source in post.sources or [] if isinstance(source, dict)]
+        return public_sources(post)  # the same list as the post page: never the editor's notes
 
     @extend_schema_field(serializers.CharField())
     def get_meta_description(self, post: Post) -> str:

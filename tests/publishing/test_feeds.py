@@ -138,3 +138,14 @@ def test_unpublished_task_post_leaves_feeds_and_sitemap(client, editor, reviewer
     assert _sitemap(client) == {}
     if post.category:
         assert _rss(client, f"/category/{post.category.slug}/feeds/rss/") == []
+
+
+def test_feed_content_lists_the_public_sources_only(client):
+    _post("cited", timezone.now(), body="Cited [1] and [2].", sources=[
+        {"number": 1, "title": "Editor's notes", "url": "", "kind": "pasted"},
+        {"number": 2, "title": "A practical guide", "url": "https://example.com/guide", "kind": "web"},
+    ])
+    for read in (_rss(client, "/feeds/rss/"), _atom(client, "/feeds/atom/")):
+        content = dict(read)["Cited"]
+        assert 'href="https://example.com/guide"' in content and "A practical guide" in content
+        assert "Editor&#x27;s notes" not in content and "Editor's notes" not in content

@@ -344,8 +344,9 @@ def test_pages_read_the_database_a_few_times_only(client, garden, formatted_post
     for number in range(12):
         _post(f"filler-{number}", ago=timedelta(days=10 + number), category=garden["category"],
               tags=[garden["compost"]])
-    for path, budget in (("/", 2), ("/?page=2", 2), ("/category/gardening/", 3), ("/tag/compost/", 3),
-                         ("/posts/compost-basics/", 5), (formatted_post.get_absolute_url(), 6)):
+    # Each budget counts the read of the blog's version in the shared cache (publishing.caching).
+    for path, budget in (("/", 3), ("/?page=2", 3), ("/category/gardening/", 4), ("/tag/compost/", 4),
+                         ("/posts/compost-basics/", 6), (formatted_post.get_absolute_url(), 7)):
         with django_assert_max_num_queries(budget):
             assert client.get(path).status_code == 200, path
 
