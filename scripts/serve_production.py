@@ -7,7 +7,10 @@ about 8x fewer requests per second than behind Gunicorn on the same machine. So 
 three processes run side by side:
 
 - web: Gunicorn (WSGI, config/wsgi.py) on HOST:PORT (127.0.0.1:8000), PRESSROOM_WEB_WORKERS sync
-  workers (default 2 x cores + 1: a worker waiting on PostgreSQL leaves its core to another);
+  workers (default 2 x cores + 1: a worker waiting on PostgreSQL leaves its core to another), each
+  keeping its database connection for 60 s unless DATABASE_CONN_MAX_AGE says otherwise (opening a
+  connection per request cut a one-query view to a fraction of its rate here; a sync worker has one thread,
+  so one connection);
 - ws: Daphne (ASGI, config/asgi.py) on HOST:PRESSROOM_WS_PORT (8001), for the WebSockets under
   /ws/ only: a reverse proxy sends /ws/ there and everything else to the web port (without a
   proxy, set PRESSROOM_WEBSOCKET_URL=ws://host:8001 so the admin's pages open their sockets there);
@@ -141,11 +144,12 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
 
     bind = f"[{host}]" if ":" in host else host
+    web_env = {"DATABASE_CONN_MAX_AGE": "60", **env}  # only Gunicorn's: Daphne's threads would hoard them
     processes = {
         "web server (Gunicorn)": subprocess.Popen(
             [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{bind}:{web_port}",
              "--workers", str(workers), "--access-logfile", "-", "--graceful-timeout", "20"],
-            cwd=BASE_DIR, env=env,
+            cwd=BASE_DIR, env=web_env,
         ),
         "WebSocket server (Daphne)": subprocess.Popen(
             [PYTHON, "-m", "daphne", "-b", host, "-p", str(ws_port), "--proxy-headers", "config.asgi:application"],
