@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 DEVDB := $(PY) scripts/devdb.py run --
 
-.PHONY: run test bench manage demo-passwords clean-var
+.PHONY: run serve test bench manage demo-passwords clean-var
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pressroom needs Python >= 3.11 (set PYTHON=python3.11 or newer)")'
@@ -18,6 +18,11 @@ $(INSTALLED): pyproject.toml
 
 run: $(INSTALLED)
 	@$(DEVDB) $(PY) scripts/serve.py
+
+# Production: Gunicorn (HTTP) + Daphne (/ws/) + the task cluster; needs DEBUG=0 (or unset),
+# SECRET_KEY and ALLOWED_HOSTS (README, "Serving in production").
+serve: $(INSTALLED)
+	@$(DEVDB) $(PY) scripts/serve_production.py
 
 test: $(INSTALLED)
 	@$(DEVDB) $(PY) -m pytest $(ARGS)

@@ -78,3 +78,19 @@ def parse_database_url(url: str) -> dict:
         "PORT": str(parts.port or ""),
         "OPTIONS": options,
     }
+
+
+def websocket_origin(url: str) -> str:
+    """Check a WebSocket origin such as ``wss://ws.example.com`` (or ``ws://127.0.0.1:8001``) and
+    return it without a trailing slash; "" stays "" (the page's own origin). A path, query or
+    other scheme is refused: the address goes into the CSP's connect-src and the pages add
+    /ws/... themselves."""
+    url = url.strip().rstrip("/")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in {"ws", "wss"} or not parts.netloc or parts.path or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            f"PRESSROOM_WEBSOCKET_URL must be an origin like wss://ws.example.com (got {url!r})."
+        )
+    return url

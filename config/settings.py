@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, parse_database_url
+from config.env import env_bool, env_int, env_list, env_str, parse_database_url, websocket_origin
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PRESSROOM_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from our static files (no CDN)
     "django_q",
+    "csp",  # django-csp: the Content-Security-Policy header (its system checks need the app)
     "channels",
     "channels_postgres",
     "tasks",
@@ -72,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",  # before anything that may answer (WhiteNoise, Common)
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",  # after WhiteNoise: static files need no policy
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -82,7 +84,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
-WSGI_APPLICATION = None
+WSGI_APPLICATION = "config.wsgi.application"  # Gunicorn in production (`make serve`)
 
 TEMPLATES = [
     {
@@ -94,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.context_processors.live_updates",
             ],
         },
     },
@@ -311,6 +314,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+STATICFILES_DIRS = [BASE_DIR / "static"]  # files of no app: the API docs page's stylesheet
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {
@@ -344,6 +348,27 @@ SILENCED_SYSTEM_CHECKS = []
 if not SECURE_SSL_REDIRECT and not DEBUG:
     # The operator said the proxy in front redirects to HTTPS (documented in the README).
     SILENCED_SYSTEM_CHECKS.append("security.W008")
+
+# --- Content-Security-Policy (django-csp), on every page: blog, admin and API docs ----------
+# No inline script or style anywhere: pages hand data to their scripts in data attributes.
+# PRESSROOM_WEBSOCKET_URL is where browsers open the live-progress WebSockets when /ws/ is not on
+# the page's own origin (Daphne on its own port without a proxy, e.g. ws://127.0.0.1:8001);
+# empty means the page's origin, which 'self' already allows.
+PRESSROOM_WEBSOCKET_URL = websocket_origin(env_str("PRESSROOM_WEBSOCKET_URL", ""))
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'", *([PRESSROOM_WEBSOCKET_URL] if PRESSROOM_WEBSOCKET_URL else [])],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

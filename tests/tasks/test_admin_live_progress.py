@@ -352,20 +352,20 @@ def _watch_task_finish(site, chromium, tmp_path, *, init_script: str = "", midwa
 
     try:
         if midway:
-            page.wait_for_function(f"Number({PANEL}.dataset.sequence) >= window.__firstSequence + 3", timeout=60_000)
+            page.wait_for_function(f"() => Number({PANEL}.dataset.sequence) >= window.__firstSequence + 3", timeout=60_000)
             # ...and at least one of them through the socket, not just in the history fetched before it
             # opened (on a slow machine the history can already hold them).
             deadline = time.monotonic() + 30
             while not sockets and time.monotonic() < deadline:
                 page.wait_for_timeout(100)
             assert sockets, "the page opened no WebSocket"
-            page.wait_for_function(f"Number({PANEL}.dataset.sequence) > {_after(sockets[0])}", timeout=60_000)
+            page.wait_for_function(f"() => Number({PANEL}.dataset.sequence) > {_after(sockets[0])}", timeout=60_000)
             midway()
-        page.wait_for_function(f"Number({PANEL_BAR}.getAttribute('aria-valuenow')) >= 40", timeout=60_000)
+        page.wait_for_function(f"() => Number({PANEL_BAR}.getAttribute('aria-valuenow')) >= 40", timeout=60_000)
         page.screenshot(path=tmp_path / "task-page-running.png")
-        page.wait_for_function(f"{PANEL_STATUS} === 'completed'", timeout=90_000)
+        page.wait_for_function(f"() => {PANEL_STATUS} === 'completed'", timeout=90_000)
         list_page.wait_for_function(
-            f"document.querySelector('.task-status[data-task-id=\"{task.pk}\"]').dataset.value === 'completed'",
+            f"() => document.querySelector('.task-status[data-task-id=\"{task.pk}\"]').dataset.value === 'completed'",
             timeout=30_000,
         )
     except Exception as error:

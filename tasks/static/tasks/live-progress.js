@@ -39,7 +39,13 @@
 
   const isFinished = (status) => FINISHED.includes(status);
 
-  function socketUrl(path) {
+  /**
+   * The socket's address: `origin` (data-socket-origin, the PRESSROOM_WEBSOCKET_URL setting, e.g.
+   * ws://127.0.0.1:8001 when Daphne runs on its own port without a proxy) or, when empty, this
+   * page's own origin, where a proxy routes /ws/ to Daphne.
+   */
+  function socketUrl(path, origin) {
+    if (origin) return `${origin}${path}`;
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
     return `${scheme}//${window.location.host}${path}`;
   }
@@ -184,7 +190,7 @@
     constructor(root) {
       const data = root.dataset;
       this.root = root;
-      this.urls = { events: data.eventsUrl, task: data.taskUrl, socket: data.socketPath };
+      this.urls = { events: data.eventsUrl, task: data.taskUrl, socket: data.socketPath, origin: data.socketOrigin };
       // Running phases are timed against the server's clock, not this machine's.
       this.clockSkew = Date.parse(data.serverNow) - Date.now() || 0;
       this.events = new Map(); // sequence → event
@@ -224,7 +230,7 @@
     }
 
     url() {
-      return socketUrl(`${this.urls.socket}?after=${this.seen}`);
+      return socketUrl(`${this.urls.socket}?after=${this.seen}`, this.urls.origin);
     }
 
     poll() {
@@ -420,7 +426,7 @@
     }
 
     url() {
-      return socketUrl(this.config.socketPath);
+      return socketUrl(this.config.socketPath, this.config.socketOrigin);
     }
 
     async poll() {
@@ -498,8 +504,8 @@
     if (panel) new TaskPanel(panel).start();
     const list = document.querySelector("[data-live-task-list]");
     if (list) {
-      const { socketPath, tasksUrl, rowUrl, serverNow } = list.dataset;
-      new TaskList({ socketPath, tasksUrl, rowUrl, serverNow, notice: list }).start();
+      const { socketPath, socketOrigin, tasksUrl, rowUrl, serverNow } = list.dataset;
+      new TaskList({ socketPath, socketOrigin, tasksUrl, rowUrl, serverNow, notice: list }).start();
     }
   }
 

@@ -1,0 +1,189 @@
+"""`make serve`: Pressroom's production shape, Gunicorn for HTTP, Daphne for /ws/, and the cluster.
+
+    make serve            (or: python scripts/serve_production.py, with DATABASE_URL set)
+
+Daphne serves HTTP and WebSocket in one process (`make run`), but a Django view behind it answers
+about 8x fewer requests per second than behind Gunicorn on the same machine. So in production
+three processes run side by side:
+
+- web: Gunicorn (WSGI, config/wsgi.py) on HOST:PORT (127.0.0.1:8000), PRESSROOM_WEB_WORKERS sync
+  workers (default 2 x cores + 1: a worker waiting on PostgreSQL leaves its core to another), each
+  keeping its database connection for 60 s unless DATABASE_CONN_MAX_AGE says otherwise (opening a
+  connection per request cut a one-query view to a fraction of its rate here; a sync worker has one thread,
+  so one connection);
+- ws: Daphne (ASGI, config/asgi.py) on HOST:PRESSROOM_WS_PORT (8001), for the WebSockets under
+  /ws/ only: a reverse proxy sends /ws/ there and everything else to the web port (without a
+  proxy, set PRESSROOM_WEBSOCKET_URL=ws://host:8001 so the admin's pages open their sockets there);
+- cluster: the django-q2 task cluster (`manage.py qcluster`).
+
+It refuses to start in development mode: DEBUG must be off (an unset DEBUG is taken as 0 here,
+and said so) and SECRET_KEY and ALLOWED_HOSTS must be set, so a production server never runs with
+the debug pages or a key from ./var/. Before serving it migrates and collects the static files
+into STATIC_ROOT (WhiteNoise serves them from there, compressed and with hashed names).
+
+SIGINT or SIGTERM is passed on to all three, which are then awaited; if one of them exits on its
+own, the others are stopped and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+from config.env import env_bool, env_int, env_str  # noqa: E402  (reads the environment only)
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+PYTHON = sys.executable
+STOP_GRACE_SECONDS = 30
+START_TIMEOUT_SECONDS = 90
+
+
+def production_environment() -> dict[str, str]:
+    """The environment the three processes get; exits with an explanation when it is not fit."""
+    env = dict(os.environ)
+    problems = []
+    if "DEBUG" not in env:
+        env["DEBUG"] = "0"
+        print("serve: DEBUG is not set; serving with DEBUG=0 (production mode).", flush=True)
+    else:
+        try:
+            debug = env_bool("DEBUG", False)
+        except ImproperlyConfigured as error:
+            debug, problems = False, [str(error)]
+        if debug:
+            problems.append("DEBUG is on; `make serve` is for production (set DEBUG=0, or use `make run`).")
+    if not env.get("SECRET_KEY", "").strip():
+        problems.append("SECRET_KEY is not set (e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))').")
+    if not env.get("ALLOWED_HOSTS", "").strip(","):
+        problems.append("ALLOWED_HOSTS is not set (the comma-separated host names this site answers to).")
+    if problems:
+        sys.exit("serve: refusing to start:\n  " + "\n  ".join(problems))
+    return env
+
+
+def web_workers() -> int:
+    """PRESSROOM_WEB_WORKERS, or 2 x cores + 1 (Gunicorn's own advice for sync workers)."""
+    return env_int("PRESSROOM_WEB_WORKERS", 2 * (os.cpu_count() or 1) + 1, minimum=1)
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect (to https, with SECURE_SSL_REDIRECT) is already an answer
+
+
+def wait_until_serving(urls: list[str], processes: dict[str, subprocess.Popen]) -> bool:
+    """True once every URL answers (any HTTP status), False if a process exits or time runs out."""
+    opener = urllib.request.build_opener(_NoRedirects)
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    waiting = list(urls)
+    while waiting and time.monotonic() < deadline:
+        if any(process.poll() is not None for process in processes.values()):
+            return False
+        try:
+            with opener.open(waiting[0], timeout=2):
+                pass
+            waiting.pop(0)
+            continue
+        except urllib.error.HTTPError:
+            waiting.pop(0)  # it answered: a 301 to https or a 400 for a host not allowed is an answer
+            continue
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return not waiting
+
+
+def stop(processes: dict[str, subprocess.Popen]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main() -> int:
+    env = production_environment()
+    try:
+        host = env_str("HOST", "127.0.0.1")
+        web_port = env_int("PORT", 8000, minimum=1)
+        ws_port = env_int("PRESSROOM_WS_PORT", 8001, minimum=1)
+        workers = web_workers()
+    except ImproperlyConfigured as error:
+        sys.exit(f"serve: {error}")
+    if web_port == ws_port:
+        sys.exit("serve: PORT and PRESSROOM_WS_PORT must differ.")
+
+    manage(env, "migrate", "--noinput")
+    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+
+    stopping = False
+
+    def request_stop(_signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    bind = f"[{host}]" if ":" in host else host
+    web_env = {"DATABASE_CONN_MAX_AGE": "60", **env}  # only Gunicorn's: Daphne's threads would hoard them
+    processes = {
+        "web server (Gunicorn)": subprocess.Popen(
+            [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{bind}:{web_port}",
+             "--workers", str(workers), "--access-logfile", "-", "--graceful-timeout", "20"],
+            cwd=BASE_DIR, env=web_env,
+        ),
+        "WebSocket server (Daphne)": subprocess.Popen(
+            [PYTHON, "-m", "daphne", "-b", host, "-p", str(ws_port), "--proxy-headers", "config.asgi:application"],
+            cwd=BASE_DIR, env=env,
+        ),
+        "task cluster": subprocess.Popen([PYTHON, "manage.py", "qcluster"], cwd=BASE_DIR, env=env),
+    }
+    web, ws = f"http://{bind}:{web_port}", f"http://{bind}:{ws_port}"
+    if not wait_until_serving([f"{web}/healthz", f"{ws}/healthz"], processes):
+        print("serve: the web or WebSocket server did not come up; stopping.", file=sys.stderr)
+        stop(processes)
+        return 1
+    pids = ", ".join(f"{name} pid {process.pid}" for name, process in processes.items())
+    print(
+        f"\nPressroom is serving in production mode ({pids}).\n"
+        f"  HTTP (pages, admin, API): {web}/   ({workers} Gunicorn workers)\n"
+        f"  WebSockets (/ws/):        {ws.replace('http', 'ws', 1)}/ws/\n"
+        "A reverse proxy in front sends /ws/ to the second address and everything else to the first.\n"
+        "Send SIGTERM or press Ctrl-C to stop.\n",
+        flush=True,
+    )
+    exit_code = 0
+    while not stopping:
+        died = [name for name, process in processes.items() if process.poll() is not None]
+        if died:
+            print(f"serve: the {died[0]} exited; stopping the others.", file=sys.stderr, flush=True)
+            exit_code = 1
+            break
+        time.sleep(0.2)
+    print("serve: stopping the web server, the WebSocket server and the task cluster...", flush=True)
+    stop(processes)
+    print("serve: stopped.", flush=True)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

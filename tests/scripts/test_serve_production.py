@@ -1,0 +1,192 @@
+"""`make serve` runs the production shape: Gunicorn for HTTP, Daphne for /ws/, and the task cluster.
+
+Each test starts `make serve` in its own process group on free loopback ports and a scratch
+database, waits until it says it is serving, then checks who answers where and how it stops: on
+SIGTERM to `make` alone (as a service manager stopping the main process), and when one of its
+processes dies on its own. Refusals of a development environment need no server.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from tests.processes import free_port
+from tests.scripts.test_make_run import scratch_database_url  # noqa: F401  (the database fixture)
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 180
+STOP_TIMEOUT = 60
+SERVING = "Send SIGTERM or press Ctrl-C to stop."
+
+pytestmark = pytest.mark.slow
+
+
+def _get(url: str) -> tuple[int | None, dict[str, str]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, {**response.headers, "body-length": str(len(response.read()))}
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers)
+    except OSError:
+        return None, {}
+
+
+def _production_env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "DJANGO_SETTINGS_MODULE"}}
+    env.update(
+        DATABASE_URL=database_url,
+        PRESSROOM_VAR_DIR=str(tmp_path / "var"),
+        SECRET_KEY="a-test-secret-key-that-is-long-enough-and-random-looking-0c9f2e",
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",  # no TLS proxy in front of the test
+        HOST="127.0.0.1",
+        PORT=str(free_port()),
+        PRESSROOM_WS_PORT=str(free_port()),
+        PRESSROOM_WEB_WORKERS="2",
+    )
+    return env
+
+
+class MakeServe:
+    def __init__(self, env: dict[str, str], log: Path):
+        self.web = f"http://127.0.0.1:{env['PORT']}"
+        self.ws = f"ws://127.0.0.1:{env['PRESSROOM_WS_PORT']}"
+        self.log = log
+        # The suite already runs in the project's venv: -o keeps make from reinstalling it when
+        # pyproject.toml is newer than the venv's stamp (a just-edited checkout, a shared venv).
+        self.process = subprocess.Popen(
+            ["make", "--no-print-directory", "-o", ".venv/.installed", "serve"],
+            cwd=BASE_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def wait_until_serving(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"make serve exited early:\n{self.output[-5000:]}"
+            if SERVING in self.output:
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"make serve did not serve within {START_TIMEOUT}s:\n{self.output[-5000:]}")
+
+    def processes(self) -> dict[str, psutil.Process]:
+        """The serving processes under make, by role: web (the Gunicorn master), ws, cluster."""
+        found = {}
+        for child in psutil.Process(self.process.pid).children(recursive=True):
+            command = " ".join(child.cmdline())
+            parent = " ".join(child.parent().cmdline())
+            if "gunicorn" in command and "gunicorn" not in parent:  # the master, not a worker
+                found["web"] = child
+            elif "daphne" in command:
+                found["ws"] = child
+            elif "qcluster" in command and "qcluster" not in parent:  # not its sentinel or workers
+                found["cluster"] = child
+        return found
+
+    def everything(self) -> list[psutil.Process]:
+        return [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]
+
+    def wait(self) -> int:
+        try:
+            return self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"make serve did not stop within {STOP_TIMEOUT}s:\n{self.output[-5000:]}") from None
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
+
+def _gone(processes: list[psutil.Process]) -> list[str]:
+    return [" ".join(process.cmdline()) for process in processes if process.is_running() and process.status() != "zombie"]
+
+
+def _websocket_close_code(url: str) -> int:
+    """Open a socket without credentials; the consumer refuses it with its close code."""
+    with connect(url, open_timeout=10) as socket:
+        try:
+            socket.recv(timeout=10)
+        except ConnectionClosed as closed:
+            return closed.rcvd.code
+    raise AssertionError("the socket was not closed")
+
+
+def test_make_serve_runs_gunicorn_daphne_and_the_cluster_and_sigterm_stops_them_all(tmp_path, scratch_database_url):  # noqa: F811
+    run = MakeServe(_production_env(tmp_path, scratch_database_url), tmp_path / "serve.log")
+    try:
+        run.wait_until_serving()
+        roles = run.processes()
+        assert set(roles) == {"web", "ws", "cluster"}, run.output[-3000:]
+        assert len(roles["web"].children()) == 2, "two Gunicorn workers (PRESSROOM_WEB_WORKERS=2)"
+        started = run.everything()
+
+        for path in ("/healthz", "/"):
+            status, headers = _get(f"{run.web}{path}")
+            assert status == 200, path
+            assert headers.get("Server") == "gunicorn", (path, headers)
+        _, headers = _get(f"{run.web}/")
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        status, headers = _get(f"{run.web}/static/admin/css/base.css")
+        assert status == 200 and int(headers["body-length"]) > 1000, "collectstatic ran; WhiteNoise serves its files"
+
+        assert _websocket_close_code(f"{run.ws}/ws/tasks") == 4401  # Daphne answered; no credentials
+
+        run.process.send_signal(signal.SIGTERM)  # to make alone: it passes it on
+        run.wait()  # make itself then ends by the signal it was sent (-15): GNU make re-raises it
+    finally:
+        run.kill()
+    assert "serve: stopped." in run.output and "exited; stopping the others" not in run.output
+    assert _gone(started) == [], "processes outlived SIGTERM"
+    assert _get(f"{run.web}/healthz")[0] is None
+
+
+def test_when_one_process_dies_make_serve_stops_the_others_and_fails(tmp_path, scratch_database_url):  # noqa: F811
+    run = MakeServe(_production_env(tmp_path, scratch_database_url), tmp_path / "serve.log")
+    try:
+        run.wait_until_serving()
+        started = run.everything()
+        run.processes()["ws"].kill()
+
+        assert run.wait() != 0
+    finally:
+        run.kill()
+    assert "the WebSocket server (Daphne) exited; stopping the others." in run.output
+    assert _gone(started) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"DEBUG": "1"}, "DEBUG is on"),
+        ({"SECRET_KEY": ""}, "SECRET_KEY is not set"),
+        ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS is not set"),
+    ],
+)
+def test_serve_refuses_a_development_environment(tmp_path, change, reason):
+    env = {**_production_env(tmp_path, "postgresql://nobody@127.0.0.1:1/never"), **change}
+
+    result = subprocess.run(
+        [sys.executable, "scripts/serve_production.py"], cwd=BASE_DIR, env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "serve: refusing to start" in result.stderr and reason in result.stderr
