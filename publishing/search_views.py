@@ -59,7 +59,9 @@ def search_page(request):
         return render(request, "publishing/search.html", context, status=exc.status_code)
     context["q"] = q
     if q:
-        page = Paginator(search_posts(q, **filters), RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+        results = search_posts(q, **filters)
+        page = Paginator(results, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+        context["results_complete"] = results.complete
         for post in page:
             post.safe_headline = safe_headline(post.headline)
         context["page"] = page
