@@ -128,8 +128,8 @@ def stored_parameters(conn) -> dict | None:
     exists = conn.execute("SELECT to_regclass(%s)", [SEED_TABLE]).fetchone()[0]
     if not exists:
         return None
-    row = conn.execute(f"SELECT parameters FROM {SEED_TABLE} WHERE complete").fetchone()
-    return row[0] if row else None
+    row = conn.execute(f"SELECT parameters::text FROM {SEED_TABLE} WHERE complete").fetchone()
+    return json.loads(row[0]) if row else None
 
 
 def _normalised(params: SeedParameters) -> dict:

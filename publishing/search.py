@@ -43,8 +43,8 @@ SUGGESTIONS = 5
 # Beyond this many (estimated) matches, ranking is bounded: see `search_posts` and docs/performance.md.
 EXACT_RANKING_LIMIT = 1000
 HEAD_CANDIDATES = 50
-HEAD_WINDOW = 10_000
-RECENT_WINDOW = 200
+HEAD_WINDOW = 5_000
+RECENT_WINDOW = 100
 HEADLINE_CHARS = 2000
 HEADLINE_LEAD = 200
 # What the result list never shows: left in the table (the vectors and body are long).
@@ -302,12 +302,11 @@ def _newest_cutoff(position: int):
 
 
 def _bounded_relevance(posts, tsquery, text: str) -> SearchResults:
+    head_cutoff, recent_cutoff = _newest_cutoff(HEAD_WINDOW), _newest_cutoff(RECENT_WINDOW)
     head = posts.filter(search_head=tsquery)
-    head_cutoff = _newest_cutoff(HEAD_WINDOW)
     if head_cutoff:
         head = head.filter(published_at__gte=head_cutoff)
     recent = posts.filter(search_vector=tsquery)
-    recent_cutoff = _newest_cutoff(RECENT_WINDOW)
     if recent_cutoff:
         recent = recent.filter(published_at__gte=recent_cutoff)
     candidates = set(head.order_by("-published_at").values_list("pk", flat=True)[:HEAD_CANDIDATES])

@@ -12,6 +12,9 @@ from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from html import escape
+
+from django.utils.safestring import SafeString, mark_safe
 
 from publishing.models import Category, Tag
 from publishing.search import SearchQueryTooLong, clean_query, safe_headline, search_posts, suggest_titles
@@ -45,12 +48,22 @@ def search_params(params) -> dict:
     }
 
 
+def _options(choices, selected: str) -> SafeString:
+    """<option> elements for a filter: built here, as a blog may have hundreds of tags and a
+    template loop (or format_html) over them would cost more than the search itself."""
+    return mark_safe("".join(
+        f'<option value="{escape(slug)}"{" selected" if slug == selected else ""}>{escape(name)}</option>'
+        for slug, name in choices
+    ))
+
+
 def search_page(request):
     raw = request.GET.get("q", "")
     filters = search_params(request.GET)
     context = {
         "q": "", "filters": filters, "page": None, "suggestions": [], "error": "",
-        "categories": Category.objects.only("name", "slug"), "tags": Tag.objects.only("name", "slug"),
+        "category_options": _options(Category.objects.values_list("slug", "name"), filters["category"]),
+        "tag_options": _options(Tag.objects.values_list("slug", "name"), filters["tag"]),
     }
     try:
         q = clean_query(raw)
@@ -65,7 +78,7 @@ def search_page(request):
         for post in page:
             post.safe_headline = safe_headline(post.headline)
         context["page"] = page
-        if not page.paginator.count:
+        if not page.paginator.count and results.complete:  # bounded: the words are common, not misspelt
             context["suggestions"] = suggest_titles(q)
         kept = {"q": q, "category": filters["category"], "tag": filters["tag"],
                 "from": filters["date_from"] or "", "to": filters["date_to"] or "", "sort": filters["order"]}
