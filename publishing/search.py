@@ -12,6 +12,12 @@ bare word also matches as a prefix ("compo" finds "composting"). Only published 
 searched. Ranking is `ts_rank_cd` with the weights; snippets come from `ts_headline`, HTML-escaped
 except for the `<mark>` tags. When nothing matches, `suggest_titles` offers the published titles
 closest by trigram similarity (`pg_trgm`).
+
+At 100,000 posts a word in every post cannot be ranked by reading every vector within a page's
+time, so a small second vector, `search_head` (title A, excerpt and tags B, kept in the row), is
+maintained alongside by the same statement, and `search_posts` bounds the ranking of very common
+words to candidates from it and from the newest posts; docs/performance.md has the measurements
+and the trade.
 """
 
 from __future__ import annotations
@@ -230,9 +236,9 @@ def estimated_matches(posts) -> int:
 class SearchResults:
     """One search's results, in order, for a `Paginator`: `count()` and slices.
 
-    `complete` is False when more posts match than were ranked (a very common word): `count()` is
-    then a lower bound ("1,000+ results") and the ranked results are the candidates described in
-    `search_posts`."""
+    `complete` is False when more posts may match than were ranked or counted (a very common word):
+    `count()` is then the number of ranked candidates (relevance order) or EXACT_RANKING_LIMIT
+    (newest-first order), and the page does not claim a total."""
 
     def __init__(self, posts, *, total: int | None = None, complete: bool = True, ranked_ids=None):
         self.posts = posts
@@ -271,10 +277,11 @@ def search_posts(query, *, category=None, tag=None, date_from: date | None = Non
 
     When the planner expects at most EXACT_RANKING_LIMIT matches, every match is ranked. Beyond
     that (a word in a large share of the posts), ranking every match would read every full vector;
-    the ranked candidates are then the HEAD_CANDIDATES best matches of the head vector (title and
-    excerpt, where the weights put most of the rank) and every match among the RECENT_WINDOW newest
-    posts, ranked with the full vector. Newest-first order needs no ranking: it reads the date
-    index and stops at the page."""
+    the ranked candidates are then the HEAD_CANDIDATES newest posts among the HEAD_WINDOW newest
+    whose head vector (title and excerpt, where the weights put most of the rank) matches, and every
+    match among the RECENT_WINDOW newest posts, ranked with the full vector. Newest-first order
+    needs no ranking: it reads the date index and stops at the page. docs/performance.md says
+    what this trades."""
     text = clean_query(query)
     if not text:
         return SearchResults(Post.objects.none(), total=0)
