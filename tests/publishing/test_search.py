@@ -294,3 +294,17 @@ def test_unpublished_posts_are_not_found_on_the_bounded_path(bounded, editor, re
     assert slugs("vermicomposting") == [post.slug]
     task_unpublish(task=task, by=reviewer)
     assert slugs("vermicomposting") == []
+
+
+def test_headline_marks_a_word_deep_in_a_long_body(client):
+    _post("long", title="Long read", body="Filler words here. " * 400 + "Then the zucchini appears.")
+    html = client.get("/search/", {"q": "zucchini"}).content.decode()
+    assert "<mark>zucchini</mark>" in html
+
+
+def test_filter_options_escape_names_and_keep_the_selection(client):
+    Tag.objects.create(name="<b>bold</b>", slug="bold")
+    Category.objects.create(name="Fish & chips", slug="fish")
+    html = client.get("/search/", {"q": "anything", "tag": "bold"}).content.decode()
+    assert '<option value="bold" selected>&lt;b&gt;bold&lt;/b&gt;</option>' in html
+    assert '<option value="fish">Fish &amp; chips</option>' in html
