@@ -12,19 +12,26 @@ bare word also matches as a prefix ("compo" finds "composting"). Only published 
 searched. Ranking is `ts_rank_cd` with the weights; snippets come from `ts_headline`, HTML-escaped
 except for the `<mark>` tags. When nothing matches, `suggest_titles` offers the published titles
 closest by trigram similarity (`pg_trgm`).
+
+At 100,000 posts a word in every post cannot be ranked by reading every vector within a page's
+time, so a small second vector, `search_head` (title A, excerpt and tags B, kept in the row), is
+maintained alongside by the same statement, and `search_posts` bounds the ranking of very common
+words to candidates from it and from the newest posts; docs/performance.md has the measurements
+and the trade.
 """
 
 from __future__ import annotations
 
 import difflib
 import html
+import json
 import re
 import unicodedata
 from datetime import date
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity, TrigramWordSimilarity
 from django.db import connection
-from django.db.models import F, Func, TextField, Value
+from django.db.models import F, Func, Q, TextField, Value
 from django.db.models.functions import Coalesce, Concat, Greatest
 from django.db.models.signals import m2m_changed, post_save
 from django.utils.safestring import SafeString, mark_safe
@@ -39,16 +46,29 @@ WEIGHTS = [0.1, 0.2, 0.4, 1.0]
 HEADLINE_OPTIONS = "StartSel=<mark>, StopSel=</mark>, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter= … "
 SUGGESTION_THRESHOLD = 0.3
 SUGGESTIONS = 5
+# Beyond this many (estimated) matches, ranking is bounded: see `search_posts` and docs/performance.md.
+EXACT_RANKING_LIMIT = 1000
+HEAD_CANDIDATES = 50
+HEAD_WINDOW = 5_000
+RECENT_WINDOW = 100
+HEADLINE_CHARS = 2000
+HEADLINE_LEAD = 200
+# What the result list never shows: left in the table (the vectors and body are long).
+UNSHOWN_FIELDS = ("body", "body_html", "seo", "sources", "search_vector", "search_head")
 
-# The same expression fills existing rows in migration 0005 (copied there, as migrations must be).
+# The head (title A, excerpt and tags B) and the full vector (the head, then the body as C), in one
+# statement; migrations 0005 and 0006 fill existing rows with copies of these expressions.
 REFRESH_SQL = """
-UPDATE publishing_post AS p SET search_vector =
-    setweight(to_tsvector('english', coalesce(p.title, '')), 'A')
-    || setweight(to_tsvector('english', coalesce(p.excerpt, '') || ' ' || coalesce((
-        SELECT string_agg(t.name, ' ') FROM publishing_post_tags pt
-        JOIN publishing_tag t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')), 'B')
-    || setweight(to_tsvector('english', coalesce(p.body, '')), 'C')
-WHERE p.id = ANY(%s::uuid[])
+UPDATE publishing_post AS p SET search_head = h.head,
+    search_vector = h.head || setweight(to_tsvector('english', coalesce(p.body, '')), 'C')
+FROM (
+    SELECT q.id, setweight(to_tsvector('english', coalesce(q.title, '')), 'A')
+        || setweight(to_tsvector('english', coalesce(q.excerpt, '') || ' ' || coalesce((
+            SELECT string_agg(t.name, ' ') FROM publishing_post_tags pt
+            JOIN publishing_tag t ON t.id = pt.tag_id WHERE pt.post_id = q.id), '')), 'B') AS head
+    FROM publishing_post AS q WHERE q.id = ANY(%s::uuid[])
+) AS h
+WHERE p.id = h.id
 """
 
 
@@ -156,16 +176,8 @@ def safe_headline(raw: str | None) -> SafeString:
     return mark_safe("".join(out))
 
 
-def search_posts(query, *, category=None, tag=None, date_from: date | None = None, date_to: date | None = None,
-                 order: str = "relevance"):
-    """Published posts matching the query, with `rank` and `headline` (raw; pass it through
-    `safe_headline`). An empty query gives no results."""
-    text = clean_query(query)
+def _filtered(*, category, tag, date_from, date_to):
     posts = Post.objects.published()
-    if not text:
-        return posts.none()
-    tsquery = build_query(text)
-    posts = posts.filter(search_vector=tsquery)
     if category:
         posts = posts.filter(category__slug=category)
     if tag:
@@ -174,17 +186,145 @@ def search_posts(query, *, category=None, tag=None, date_from: date | None = Non
         posts = posts.filter(published_at__date__gte=date_from)
     if date_to:
         posts = posts.filter(published_at__date__lte=date_to)
+    return posts
+
+
+def _body_slice(word: str):
+    """HEADLINE_CHARS of the body, starting a little before the first place `word` (lower case)
+    occurs in it, or at the start: ts_headline reads the whole text it is given, and a long body
+    costs a millisecond or more per result."""
+    body = Coalesce(F("body"), Value(""), output_field=TextField())
+    if not word:
+        return Func(body, Value(1), Value(HEADLINE_CHARS), function="substr", output_field=TextField())
+    found = Func(Func(body, function="lower", output_field=TextField()), Value(word), function="strpos")
+    start = Greatest(found - HEADLINE_LEAD, Value(1))
+    return Func(body, start, Value(HEADLINE_CHARS), function="substr", output_field=TextField())
+
+
+def _first_word(text: str) -> str:
+    """The first query word that is not excluded, lower case, cut to a stem-like prefix so that
+    "composting" also finds "compost" in the body."""
+    for token in re.findall(r'-?"?[^\W_]+', text):
+        if not token.startswith("-") and token.strip('"').lower() != "or":
+            return token.strip('"').lower()[:6]
+    return ""
+
+
+def _with_rank_and_headline(posts, tsquery, text: str = ""):
     text_field = TextField()
     document = Concat(Coalesce(F("excerpt"), Value(""), output_field=text_field), Value("\n\n"),
-                      Coalesce(F("body"), Value(""), output_field=text_field), output_field=text_field)
-    posts = posts.select_related("category").annotate(
+                      _body_slice(_first_word(text)), output_field=text_field)
+    return posts.select_related("category").defer(*UNSHOWN_FIELDS).annotate(
         rank=SearchRank(F("search_vector"), tsquery, weights=WEIGHTS, cover_density=True),
         headline=Headline(Func(Value(CONFIG), template="%(expressions)s::regconfig"), _escaped(document), tsquery,
                           Value(HEADLINE_OPTIONS, output_field=TextField())),
     )
+
+
+def estimated_matches(posts) -> int:
+    """The planner's estimate of how many rows `posts` holds: from the vector's statistics (the
+    commonest lexemes and their frequencies), without reading a single vector."""
+    sql, params = posts.values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class SearchResults:
+    """One search's results, in order, for a `Paginator`: `count()` and slices.
+
+    `complete` is False when more posts may match than were ranked or counted (a very common word):
+    `count()` is then the number of ranked candidates (relevance order) or EXACT_RANKING_LIMIT
+    (newest-first order), and the page does not claim a total."""
+
+    def __init__(self, posts, *, total: int | None = None, complete: bool = True, ranked_ids=None):
+        self.posts = posts
+        self.complete = complete
+        self._ranked_ids = ranked_ids  # [(pk, rank)] when ranked in advance
+        self._total = total
+
+    def count(self) -> int:
+        if self._total is None:
+            self._total = self.posts.count()
+        return self._total
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self):
+        return iter(self[0:self.count()])
+
+    def __getitem__(self, index):
+        if self._ranked_ids is None:
+            return self.posts[index]
+        window = self._ranked_ids[index] if isinstance(index, slice) else [self._ranked_ids[index]]
+        rows = {post.pk: post for post in self.posts.filter(pk__in=[pk for pk, _ in window])}
+        page = []
+        for pk, rank in window:
+            if pk in rows:
+                rows[pk].rank = rank
+                page.append(rows[pk])
+        return page if isinstance(index, slice) else page[0]
+
+
+def search_posts(query, *, category=None, tag=None, date_from: date | None = None, date_to: date | None = None,
+                 order: str = "relevance") -> SearchResults:
+    """Published posts matching the query, with `rank` and `headline` (raw; pass it through
+    `safe_headline`). An empty query gives no results.
+
+    When the planner expects at most EXACT_RANKING_LIMIT matches, every match is ranked. Beyond
+    that (a word in a large share of the posts), ranking every match would read every full vector;
+    the ranked candidates are then the HEAD_CANDIDATES newest posts among the HEAD_WINDOW newest
+    whose head vector (title and excerpt, where the weights put most of the rank) matches, and every
+    match among the RECENT_WINDOW newest posts, ranked with the full vector. Newest-first order
+    needs no ranking: it reads the date index and stops at the page. docs/performance.md says
+    what this trades."""
+    text = clean_query(query)
+    if not text:
+        return SearchResults(Post.objects.none(), total=0)
+    tsquery = build_query(text)
+    posts = _filtered(category=category, tag=tag, date_from=date_from, date_to=date_to)
+    matches = posts.filter(search_vector=tsquery)
+    estimate = estimated_matches(matches)
+    if estimate <= EXACT_RANKING_LIMIT:
+        ranked = _with_rank_and_headline(matches, tsquery, text)
+        if order == "date":
+            return SearchResults(ranked.order_by("-published_at", "-rank"))
+        return SearchResults(ranked.order_by("-rank", "-published_at"))
     if order == "date":
-        return posts.order_by("-published_at", "-rank")
-    return posts.order_by("-rank", "-published_at")
+        total = matches.values("pk")[:EXACT_RANKING_LIMIT + 1].count()
+        return SearchResults(_with_rank_and_headline(matches, tsquery, text).order_by("-published_at"),
+                             total=min(total, EXACT_RANKING_LIMIT), complete=total <= EXACT_RANKING_LIMIT)
+    return _bounded_relevance(posts, tsquery, text)
+
+
+def _newest_cutoff(position: int):
+    """The publication time of the `position`-th newest published post (None: fewer posts)."""
+    found = list(Post.objects.published().order_by("-published_at")
+                 .values_list("published_at", flat=True)[position - 1:position])
+    return found[0] if found else None
+
+
+def _bounded_relevance(posts, tsquery, text: str) -> SearchResults:
+    head_cutoff, recent_cutoff = _newest_cutoff(HEAD_WINDOW), _newest_cutoff(RECENT_WINDOW)
+    head = posts.filter(search_head=tsquery)
+    if head_cutoff:
+        head = head.filter(published_at__gte=head_cutoff)
+    recent = posts.filter(search_vector=tsquery)
+    if recent_cutoff:
+        recent = recent.filter(published_at__gte=recent_cutoff)
+    candidates = set(head.order_by("-published_at").values_list("pk", flat=True)[:HEAD_CANDIDATES])
+    candidates |= set(recent.values_list("pk", flat=True))
+    ranked = list(
+        Post.objects.filter(pk__in=candidates, search_vector=tsquery)
+        .annotate(rank=SearchRank(F("search_vector"), tsquery, weights=WEIGHTS, cover_density=True))
+        .order_by("-rank", "-published_at").values_list("pk", "rank")
+    )
+    page_rows = _with_rank_and_headline(Post.objects.all(), tsquery, text)
+    return SearchResults(page_rows, total=len(ranked), complete=False, ranked_ids=ranked)
 
 
 def trigram_available() -> bool:
@@ -202,9 +342,12 @@ def suggest_titles(query, limit: int = SUGGESTIONS) -> list[Post]:
         return []
     if not trigram_available():
         return _suggest_titles_in_python(text, limit)
+    # The `%` and `<%` operators (pg_trgm's default threshold, 0.3) can use the title's trigram
+    # index; a bare similarity() comparison would compute it for every title.
     similarity = Greatest(TrigramSimilarity("title", text), TrigramWordSimilarity(text, "title"))
     return list(
-        Post.objects.published().annotate(similarity=similarity)
+        Post.objects.published().filter(Q(title__trigram_similar=text) | Q(title__trigram_word_similar=text))
+        .annotate(similarity=similarity)
         .filter(similarity__gte=SUGGESTION_THRESHOLD).order_by("-similarity", "-published_at")[:limit]
     )
 

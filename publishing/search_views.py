@@ -8,10 +8,12 @@ ignored rather than refused.
 from __future__ import annotations
 
 from datetime import date
+from html import escape
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils.safestring import SafeString, mark_safe
 
 from publishing import blog
 from publishing.models import Category, Tag
@@ -46,12 +48,22 @@ def search_params(params) -> dict:
     }
 
 
+def _options(choices, selected: str) -> SafeString:
+    """<option> elements for a filter: built here, as a blog may have hundreds of tags and a
+    template loop (or format_html) over them would cost more than the search itself."""
+    return mark_safe("".join(
+        f'<option value="{escape(slug)}"{" selected" if slug == selected else ""}>{escape(name)}</option>'
+        for slug, name in choices
+    ))
+
+
 def search_page(request):
     raw = request.GET.get("q", "")
     filters = search_params(request.GET)
     context = {
         "q": "", "filters": filters, "page": None, "suggestions": [], "error": "",
-        "categories": Category.objects.only("name", "slug"), "tags": Tag.objects.only("name", "slug"),
+        "category_options": _options(Category.objects.values_list("slug", "name"), filters["category"]),
+        "tag_options": _options(Tag.objects.values_list("slug", "name"), filters["tag"]),
         "head": blog.head(request, title=f"Search · {blog.SITE_NAME}",
                           description=f"Search the posts of {blog.SITE_NAME}."),
     }
@@ -62,11 +74,13 @@ def search_page(request):
         return render(request, "publishing/search.html", context, status=exc.status_code)
     context["q"] = q
     if q:
-        page = Paginator(search_posts(q, **filters), RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+        results = search_posts(q, **filters)
+        page = Paginator(results, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+        context["results_complete"] = results.complete
         for post in page:
             post.safe_headline = safe_headline(post.headline)
         context["page"] = page
-        if not page.paginator.count:
+        if not page.paginator.count and results.complete:  # bounded: the words are common, not misspelt
             context["suggestions"] = suggest_titles(q)
         kept = {"q": q, "category": filters["category"], "tag": filters["tag"],
                 "from": filters["date_from"] or "", "to": filters["date_to"] or "", "sort": filters["order"]}

@@ -2,7 +2,9 @@
 
 Anonymous and throttled like every public read endpoint (`publishing.api.public`). Filters
 `category`, `tag`, `from`, `to`, `sort` (relevance|date) and `page` as on the page; an empty query
-gives no results; over 200 characters answers 400 with the API's error body.
+gives no results; over 200 characters answers 400 with the API's error body. For a very common
+word ranking is bounded (`publishing.search.search_posts`, docs/performance.md) and `count` is the
+number of ranked candidates, not of all matching posts.
 """
 
 from __future__ import annotations

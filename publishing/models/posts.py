@@ -114,6 +114,8 @@ class Post(models.Model):
     )
     # Title (A), excerpt and tags (B), body (C); kept current by `publishing.search`.
     search_vector = SearchVectorField(null=True, blank=True, editable=False)
+    # Title (A), excerpt and tags (B) only: small, kept in the row, cheap to rank for common words.
+    search_head = SearchVectorField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -134,6 +136,7 @@ class Post(models.Model):
                 condition=models.Q(published_at__isnull=False, live_recorded_at__isnull=True),
             ),
             GinIndex(fields=["search_vector"], name="post_search_vector"),
+            GinIndex(fields=["search_head"], name="post_search_head"),
             # post_title_trgm (pg_trgm, for title suggestions) is created by migration 0005 only
             # where the server has the extension.
         ]

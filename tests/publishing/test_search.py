@@ -186,3 +186,125 @@ def test_over_200_characters_answers_400(blog, client):
     assert api.status_code == 400
     assert api.json()["error"]["code"] == "query_too_long"
     assert client.get("/search/", {"q": "a" * 200}).status_code == 200
+
+
+# --- very common words: bounded ranking -------------------------------------------------------
+@pytest.fixture
+def bounded(monkeypatch):
+    """Every query takes the path of a very common word (the planner expects a million matches, over
+    the limit of 5): its ranking is bounded to the best two head (title, excerpt, tags) matches and
+    the matches among the three newest posts."""
+    import publishing.search
+
+    monkeypatch.setattr(publishing.search, "estimated_matches", lambda posts: 10**6)
+    monkeypatch.setattr(publishing.search, "EXACT_RANKING_LIMIT", 5)
+    monkeypatch.setattr(publishing.search, "HEAD_CANDIDATES", 2)
+    monkeypatch.setattr(publishing.search, "RECENT_WINDOW", 3)
+
+
+def _common_word_blog():
+    now = timezone.now()
+    _post("old-title", title="Tomato harvest", body="Plain words.", published_at=now - timedelta(days=30))
+    _post("old-tag", title="Late summer", body="Plain words.", tags=["tomato"], published_at=now - timedelta(days=29))
+    _post("old-body", title="Old body", body="A tomato grows.", published_at=now - timedelta(days=28))
+    for n in range(4):
+        _post(f"new-body-{n}", title=f"New body {n}", body="Tomatoes grow here.",
+              published_at=now - timedelta(hours=n + 1))
+
+
+def test_a_very_common_word_still_ranks_title_matches_first(bounded):
+    _common_word_blog()
+    results = search_posts("tomato")
+    found = [post.slug for post in results]
+    assert found[:2] == ["old-title", "old-tag"]  # head matches, older than the recent window
+    assert set(found[2:]) == {"new-body-0", "new-body-1", "new-body-2"}  # the newest three body matches
+    assert "old-body" not in found and "new-body-3" not in found  # body-only matches outside the window
+    assert not results.complete
+    assert all(post.headline is not None and post.rank > 0 for post in results)
+
+
+def test_bounded_ranking_keeps_exclusion_and_phrases(bounded):
+    _common_word_blog()
+    assert "old-title" not in slugs("tomato -harvest")
+    assert slugs('"tomato harvest"') == ["old-title"]
+
+
+def test_a_very_common_word_in_date_order_reads_newest_first(bounded):
+    _common_word_blog()
+    results = search_posts("tomato", order="date")
+    assert [post.slug for post in results] == ["new-body-0", "new-body-1", "new-body-2", "new-body-3", "old-body"]
+    assert results.count() == 5 and not results.complete  # counted up to the limit only
+
+
+def test_the_page_says_when_results_are_bounded(bounded, client):
+    _common_word_blog()
+    html = client.get("/search/", {"q": "tomato"}).content.decode()
+    assert "Many posts match" in html and "results for" not in html and html.count("<article>") == 5
+    assert html.index("/posts/old-title/") < html.index("/posts/new-body-0/")
+    assert "<mark>" in html
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_hostile_queries_answer_200_on_the_bounded_path(bounded, blog, client, query):
+    assert client.get("/search/", {"q": query}).status_code == 200
+    assert client.get("/api/posts/search", {"q": query}).status_code == 200
+
+
+def test_the_planner_estimate_decides_the_path(blog, monkeypatch):
+    import publishing.search
+
+    seen = []
+    real = publishing.search.estimated_matches
+    monkeypatch.setattr(publishing.search, "estimated_matches", lambda posts: seen.append(real(posts)) or seen[-1])
+    assert search_posts("composting").complete
+    assert len(seen) == 1 and seen[0] >= 1
+
+
+def _head_matches(word) -> list[str]:
+    from django.contrib.postgres.search import SearchQuery
+
+    return list(Post.objects.filter(search_head=SearchQuery(word, config="english")).values_list("slug", flat=True))
+
+
+def test_head_vector_follows_publish_republish_and_tag_changes(editor, reviewer):
+    task = completed_task(created_by=editor, title="Vermicomposting basics")
+    task_approve(task=task, by=reviewer)
+    task.refresh_from_db()
+    post = task_publish(task=task, by=reviewer)
+    assert _head_matches("vermicomposting") == [post.slug]
+    assert _head_matches("scraps") == [post.slug]  # the excerpt
+    assert _head_matches("soil") == [post.slug]  # a tag
+    post.tags.add(Tag.objects.create(name="Worms", slug="worms"))
+    assert _head_matches("worms") == [post.slug]
+    post.tags.remove(Tag.objects.get(slug="worms"))
+    assert _head_matches("worms") == []
+    task_edit_draft(task=task, by=editor, title="Bokashi fermentation")
+    task.refresh_from_db()
+    task_approve(task=task, by=reviewer)
+    task.refresh_from_db()
+    task_publish(task=task, by=reviewer)
+    assert _head_matches("bokashi") == [post.slug] and _head_matches("vermicomposting") == []
+
+
+def test_unpublished_posts_are_not_found_on_the_bounded_path(bounded, editor, reviewer):
+    task = completed_task(created_by=editor, title="Vermicomposting basics")
+    task_approve(task=task, by=reviewer)
+    task.refresh_from_db()
+    post = task_publish(task=task, by=reviewer)
+    assert slugs("vermicomposting") == [post.slug]
+    task_unpublish(task=task, by=reviewer)
+    assert slugs("vermicomposting") == []
+
+
+def test_headline_marks_a_word_deep_in_a_long_body(client):
+    _post("long", title="Long read", body="Filler words here. " * 400 + "Then the zucchini appears.")
+    html = client.get("/search/", {"q": "zucchini"}).content.decode()
+    assert "<mark>zucchini</mark>" in html
+
+
+def test_filter_options_escape_names_and_keep_the_selection(client):
+    Tag.objects.create(name="<b>bold</b>", slug="bold")
+    Category.objects.create(name="Fish & chips", slug="fish")
+    html = client.get("/search/", {"q": "anything", "tag": "bold"}).content.decode()
+    assert '<option value="bold" selected>&lt;b&gt;bold&lt;/b&gt;</option>' in html
+    assert '<option value="fish">Fish &amp; chips</option>' in html
