@@ -73,6 +73,7 @@ def publish_actions(user, task) -> list[str]:
 
 
 # --- the public blog ---------------------------------------------------------------------------
+RELATED_WINDOW = 2000  # the newest published posts related posts are chosen from
 RELATED_LIMIT = 3
 _WORD = re.compile(r"[^\W_]{3,}")
 
@@ -109,17 +110,20 @@ def neighbours(post: Post) -> tuple[Post | None, Post | None]:
 
 def related_posts(post: Post, *, limit: int = RELATED_LIMIT) -> list[Post]:
     """Other published posts that share the most tags with `post`, then read most alike: the
-    rank of the post's title and tag words (any of them) against their search vectors. One query."""
+    rank of the post's title and tag words (any of them) against their title, excerpt and tags
+    (`search_head`). One query, over the newest `RELATED_WINDOW` published posts only, so a post
+    page costs the same with a hundred posts or a hundred thousand (older posts are not offered)."""
     tag_ids = [tag.pk for tag in post.tags.all()]
     words = list(dict.fromkeys(_WORD.findall(" ".join([post.title, *(tag.name for tag in post.tags.all())]))))[:24]
     shared = Subquery(
         Post.tags.through.objects.filter(post_id=OuterRef("pk"), tag_id__in=tag_ids).order_by()
         .values("post_id").annotate(n=Count("*")).values("n"), output_field=IntegerField())
-    candidates = blog_posts().exclude(pk=post.pk).annotate(shared=Coalesce(shared, Value(0)))
+    window = Post.objects.published().exclude(pk=post.pk).order_by("-published_at").values("pk")[:RELATED_WINDOW]
+    candidates = blog_posts().filter(pk__in=window).annotate(shared=Coalesce(shared, Value(0)))
     if words:
         query = SearchQuery(" or ".join(words), search_type="websearch", config="english")
-        candidates = candidates.annotate(likeness=SearchRank(F("search_vector"), query))
-        matches = Q(shared__gt=0) | Q(search_vector=query)
+        candidates = candidates.annotate(likeness=SearchRank(F("search_head"), query))
+        matches = Q(shared__gt=0) | Q(search_head=query)
         order = ("-shared", "-likeness", "-published_at")
     else:
         matches, order = Q(shared__gt=0), ("-shared", "-published_at")

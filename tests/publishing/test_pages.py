@@ -197,6 +197,18 @@ def test_related_posts_fall_back_to_text_similarity(client):
     assert "Tomato blight" in related and "Bicycle chains" not in related
 
 
+def test_related_posts_come_from_the_newest_posts_only(client, monkeypatch):
+    from publishing import selectors
+
+    monkeypatch.setattr(selectors, "RELATED_WINDOW", 2)
+    _post("tomatoes-in-pots", title="Growing tomatoes in pots", ago=timedelta(days=1))
+    _post("bicycles", title="Bicycle chains", ago=timedelta(days=2))
+    _post("tomato-soup", title="Tomato soup", ago=timedelta(days=3))
+    _post("tomato-blight", title="Tomato blight and how to stop it", ago=timedelta(days=4))
+    related = main(client.get("/posts/tomatoes-in-pots/").content.decode()).split('id="related-title"', 1)[1]
+    assert "Tomato soup" in related and "Tomato blight" not in related
+
+
 def test_unpublished_post_leaves_the_home_page_archives_and_neighbours(client, editor, reviewer):
     task = completed_task(created_by=editor)
     task_approve(task=task, by=reviewer)
