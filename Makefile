@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 DEVDB := $(PY) scripts/devdb.py run --
 
-.PHONY: run serve test bench bench-blog manage demo-passwords clean-var
+.PHONY: run serve test bench bench-blog bench-search manage demo-passwords clean-var
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pressroom needs Python >= 3.11 (set PYTHON=python3.11 or newer)")'
@@ -34,10 +34,13 @@ bench: $(INSTALLED)
 	@$(DEVDB) $(PY) bench/pipeline_throughput.py --write-docs
 	@$(DEVDB) $(PY) bench/websocket_fanout.py --write-docs
 
-# The public blog: page requests/s under Gunicorn (needs Debian's wrk) and search at 100,000 posts;
-# both write their sections of docs/performance.md.
+# The public blog: page requests/s under Gunicorn (needs Debian's wrk), and search at 100,000
+# posts; each writes its section of docs/performance.md.
 bench-blog: $(INSTALLED)
 	@$(DEVDB) $(PY) bench/blog_pages.py --write-docs $(ARGS)
+
+bench-search: $(INSTALLED)
+	@$(DEVDB) $(PY) bench/search_scale.py --write-docs $(ARGS)
 
 # Any manage.py command against the same database, e.g. `make manage CMD="queue_status"`.
 manage: $(INSTALLED)

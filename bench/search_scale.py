@@ -29,6 +29,7 @@ import os
 import secrets
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -85,6 +86,10 @@ def setup_django(url: str) -> None:
     os.environ.update(
         DATABASE_URL=url, DJANGO_SETTINGS_MODULE="config.settings", DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="testserver", SECURE_SSL_REDIRECT="0",
+        # The search itself is measured, not the blog's page cache (publishing/caching.py).
+        PRESSROOM_BLOG_CACHE_SECONDS="0",
+        # DEBUG=0 serves hashed static names, so the page needs collectstatic's manifest.
+        STATIC_ROOT=tempfile.mkdtemp(prefix="pressroom-bench-search-static-"),
     )
     import django
 
@@ -292,6 +297,7 @@ def main(argv: list[str]) -> int:
 
     log("Migrating")
     call_command("migrate", verbosity=0, interactive=False)
+    call_command("collectstatic", verbosity=0, interactive=False)
     params = SeedParameters(posts=args.posts)
     with connection.cursor() as cursor:
         cursor.execute("SET statement_timeout = %s", [f"{max(1, int(deadline.left()))}s"])

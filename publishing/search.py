@@ -210,10 +210,16 @@ def _first_word(text: str) -> str:
     return ""
 
 
+# Markdown a snippet should not show: link targets `](…)`, heading marks, emphasis, code ticks.
+MARKDOWN_SYNTAX = r"\]\([^)]*\)|[#*_`\[\]]+"
+
+
 def _with_rank_and_headline(posts, tsquery, text: str = ""):
     text_field = TextField()
     document = Concat(Coalesce(F("excerpt"), Value(""), output_field=text_field), Value("\n\n"),
                       _body_slice(_first_word(text)), output_field=text_field)
+    document = Func(document, Value(MARKDOWN_SYNTAX), Value(""), Value("g"), function="regexp_replace",
+                    output_field=text_field)
     return posts.select_related("category").defer(*UNSHOWN_FIELDS).annotate(
         rank=SearchRank(F("search_vector"), tsquery, weights=WEIGHTS, cover_density=True),
         headline=Headline(Func(Value(CONFIG), template="%(expressions)s::regconfig"), _escaped(document), tsquery,

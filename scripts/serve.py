@@ -10,48 +10,15 @@ the other is stopped too and the exit status says so. HOST and PORT choose the a
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.supervisor import PYTHON, StopSignals, manage, start, stop, supervise, wait_until_serving  # noqa: E402
+
 STOP_GRACE_SECONDS = 20
-
-
-def manage(*args: str) -> None:
-    subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, check=True)
-
-
-def wait_until_serving(url: str, processes: list[subprocess.Popen], timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(process.poll() is not None for process in processes):
-            return False
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.3)
-    return False
-
-
-def stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+START_TIMEOUT_SECONDS = 60
 
 
 def main() -> int:
@@ -60,26 +27,16 @@ def main() -> int:
     manage("migrate", "--noinput")
     manage("create_demo_accounts")
 
-    stopping = False
-
-    def request_stop(_signum, _frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-
-    web = subprocess.Popen(
-        [PYTHON, "-m", "daphne", "-b", host, "-p", port, "--proxy-headers", "config.asgi:application"], cwd=BASE_DIR
-    )
-    cluster = subprocess.Popen([PYTHON, "manage.py", "qcluster"], cwd=BASE_DIR)
-    processes = [web, cluster]
+    signals = StopSignals()
+    web = start([PYTHON, "-m", "daphne", "-b", host, "-p", port, "--proxy-headers", "config.asgi:application"])
+    cluster = start([PYTHON, "manage.py", "qcluster"])
+    processes = {"web server": web, "task cluster": cluster}
 
     shown_host = f"[{host}]" if ":" in host else host
     base = f"http://{shown_host}:{port}"
-    if not wait_until_serving(f"{base}/healthz", processes):
+    if not wait_until_serving([f"{base}/healthz"], processes, timeout=START_TIMEOUT_SECONDS):
         print("serve: the web server did not come up; stopping.", file=sys.stderr)
-        stop(processes)
+        stop(processes, STOP_GRACE_SECONDS)
         return 1
     print(
         f"\nPressroom is running (web pid {web.pid}, task cluster pid {cluster.pid}).\n"
@@ -90,18 +47,7 @@ def main() -> int:
         "  `make demo-passwords` issues new ones). Press Ctrl-C to stop.\n",
         flush=True,
     )
-    exit_code = 0
-    while not stopping:
-        if web.poll() is not None or cluster.poll() is not None:
-            died = "web server" if web.poll() is not None else "task cluster"
-            print(f"serve: the {died} exited; stopping the other.", file=sys.stderr)
-            exit_code = 1
-            break
-        time.sleep(0.2)
-    print("serve: stopping the web server and the task cluster...", flush=True)
-    stop(processes)
-    print("serve: stopped.", flush=True)
-    return exit_code
+    return supervise(processes, signals, grace_seconds=STOP_GRACE_SECONDS)
 
 
 if __name__ == "__main__":

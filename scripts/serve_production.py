@@ -28,12 +28,7 @@ own, the others are stopped and the exit status is 1.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -41,8 +36,8 @@ sys.path.insert(0, str(BASE_DIR))
 
 from config.env import env_bool, env_int, env_str  # noqa: E402  (reads the environment only)
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+from scripts.supervisor import PYTHON, StopSignals, manage, start, stop, supervise, wait_until_serving  # noqa: E402
 
-PYTHON = sys.executable
 STOP_GRACE_SECONDS = 30
 START_TIMEOUT_SECONDS = 90
 
@@ -75,50 +70,6 @@ def web_workers() -> int:
     return env_int("PRESSROOM_WEB_WORKERS", 2 * (os.cpu_count() or 1) + 1, minimum=1)
 
 
-def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # a redirect (to https, with SECURE_SSL_REDIRECT) is already an answer
-
-
-def wait_until_serving(urls: list[str], processes: dict[str, subprocess.Popen]) -> bool:
-    """True once every URL answers (any HTTP status), False if a process exits or time runs out."""
-    opener = urllib.request.build_opener(_NoRedirects)
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    waiting = list(urls)
-    while waiting and time.monotonic() < deadline:
-        if any(process.poll() is not None for process in processes.values()):
-            return False
-        try:
-            with opener.open(waiting[0], timeout=2):
-                pass
-            waiting.pop(0)
-            continue
-        except urllib.error.HTTPError:
-            waiting.pop(0)  # it answered: a 301 to https or a 400 for a host not allowed is an answer
-            continue
-        except OSError:
-            pass
-        time.sleep(0.3)
-    return not waiting
-
-
-def stop(processes: dict[str, subprocess.Popen]) -> None:
-    for process in processes.values():
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    for process in processes.values():
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def main() -> int:
     env = production_environment()
     try:
@@ -131,36 +82,27 @@ def main() -> int:
     if web_port == ws_port:
         sys.exit("serve: PORT and PRESSROOM_WS_PORT must differ.")
 
-    manage(env, "migrate", "--noinput")
-    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
-
-    stopping = False
-
-    def request_stop(_signum, _frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    manage("migrate", "--noinput", env=env)
+    manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
+    signals = StopSignals()
 
     bind = f"[{host}]" if ":" in host else host
     web_env = {"DATABASE_CONN_MAX_AGE": "60", **env}  # only Gunicorn's: Daphne's threads would hoard them
     processes = {
-        "web server (Gunicorn)": subprocess.Popen(
+        "web server (Gunicorn)": start(
             [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{bind}:{web_port}",
-             "--workers", str(workers), "--access-logfile", "-", "--graceful-timeout", "20"],
-            cwd=BASE_DIR, env=web_env,
+             "--workers", str(workers), "--access-logfile", "-", "--graceful-timeout", "20"], env=web_env,
         ),
-        "WebSocket server (Daphne)": subprocess.Popen(
+        "WebSocket server (Daphne)": start(
             [PYTHON, "-m", "daphne", "-b", host, "-p", str(ws_port), "--proxy-headers", "config.asgi:application"],
-            cwd=BASE_DIR, env=env,
+            env=env,
         ),
-        "task cluster": subprocess.Popen([PYTHON, "manage.py", "qcluster"], cwd=BASE_DIR, env=env),
+        "task cluster": start([PYTHON, "manage.py", "qcluster"], env=env),
     }
     web, ws = f"http://{bind}:{web_port}", f"http://{bind}:{ws_port}"
-    if not wait_until_serving([f"{web}/healthz", f"{ws}/healthz"], processes):
+    if not wait_until_serving([f"{web}/healthz", f"{ws}/healthz"], processes, timeout=START_TIMEOUT_SECONDS):
         print("serve: the web or WebSocket server did not come up; stopping.", file=sys.stderr)
-        stop(processes)
+        stop(processes, STOP_GRACE_SECONDS)
         return 1
     pids = ", ".join(f"{name} pid {process.pid}" for name, process in processes.items())
     print(
@@ -171,18 +113,7 @@ def main() -> int:
         "Send SIGTERM or press Ctrl-C to stop.\n",
         flush=True,
     )
-    exit_code = 0
-    while not stopping:
-        died = [name for name, process in processes.items() if process.poll() is not None]
-        if died:
-            print(f"serve: the {died[0]} exited; stopping the others.", file=sys.stderr, flush=True)
-            exit_code = 1
-            break
-        time.sleep(0.2)
-    print("serve: stopping the web server, the WebSocket server and the task cluster...", flush=True)
-    stop(processes)
-    print("serve: stopped.", flush=True)
-    return exit_code
+    return supervise(processes, signals, grace_seconds=STOP_GRACE_SECONDS)
 
 
 if __name__ == "__main__":

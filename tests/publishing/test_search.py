@@ -92,6 +92,14 @@ def test_headline_marks_matches_and_escapes_the_post_text(client):
     assert "<mark>tomatoes</mark>" in api["results"][0]["headline"] and "<script" not in api["results"][0]["headline"]
 
 
+def test_headline_shows_text_without_markdown_syntax(client):
+    _post("markdown", title="Markdown", body="# Growing leeks\n\n**Leeks** like _deep_ soil, see "
+          "[the guide](https://example.com/leeks) and `notes`.")
+    headline = client.get("/api/posts/search", {"q": "leeks"}).json()["results"][0]["headline"]
+    assert "<mark>Leeks</mark> like deep soil, see the guide" in headline
+    assert not any(mark in headline for mark in ("#", "**", "_", "](", "example.com", "`"))
+
+
 def test_drafts_scheduled_and_unpublished_posts_are_never_found(client):
     _post("draft", title="Secret draft zucchini", published=False)
     _post("scheduled", title="Scheduled zucchini", published_at=timezone.now() + timedelta(days=1))

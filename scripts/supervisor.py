@@ -1,0 +1,96 @@
+"""What `make run` (scripts/serve.py) and `make serve` (scripts/serve_production.py) share: run
+manage.py commands, start long-running children, wait until their servers answer, and keep them
+running together — SIGINT or SIGTERM stops them all; when one exits on its own, the others are
+stopped too and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def manage(*args: str, env: dict[str, str] | None = None) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
+
+
+def start(command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(command, cwd=BASE_DIR, env=env)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect (to https, with SECURE_SSL_REDIRECT) is already an answer
+
+
+def wait_until_serving(urls: list[str], processes: dict[str, subprocess.Popen], timeout: float) -> bool:
+    """True once every URL answers (any HTTP status), False if a process exits or time runs out."""
+    opener = urllib.request.build_opener(_NoRedirects)
+    deadline = time.monotonic() + timeout
+    waiting = list(urls)
+    while waiting and time.monotonic() < deadline:
+        if any(process.poll() is not None for process in processes.values()):
+            return False
+        try:
+            with opener.open(waiting[0], timeout=2):
+                pass
+            waiting.pop(0)
+            continue
+        except urllib.error.HTTPError:
+            waiting.pop(0)  # it answered: a 301 to https or a 400 for a host not allowed is an answer
+            continue
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return not waiting
+
+
+def stop(processes: dict[str, subprocess.Popen], grace_seconds: float) -> None:
+    """SIGTERM every child, wait up to `grace_seconds` for all of them, then SIGKILL the rest."""
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class StopSignals:
+    """Turns SIGINT and SIGTERM into a flag the supervising loop reads."""
+
+    def __init__(self):
+        self.received = False
+        signal.signal(signal.SIGINT, self._receive)
+        signal.signal(signal.SIGTERM, self._receive)
+
+    def _receive(self, _signum, _frame) -> None:
+        self.received = True
+
+
+def supervise(processes: dict[str, subprocess.Popen], signals: StopSignals, *, grace_seconds: float) -> int:
+    """Keep the children running until a stop signal (exit status 0) or until one of them exits
+    (the others are stopped, exit status 1)."""
+    exit_code = 0
+    while not signals.received:
+        died = [name for name, process in processes.items() if process.poll() is not None]
+        if died:
+            print(f"serve: the {died[0]} exited; stopping the others.", file=sys.stderr, flush=True)
+            exit_code = 1
+            break
+        time.sleep(0.2)
+    print(f"serve: stopping the {', the '.join(processes)}...", flush=True)
+    stop(processes, grace_seconds)
+    print("serve: stopped.", flush=True)
+    return exit_code
