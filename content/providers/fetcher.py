@@ -1,0 +1,280 @@
+"""Fetching the web page at a URL an editor gave, safely, and reading its text.
+
+Fetching such a URL is a server-side request on their behalf, so every request and every
+redirect goes through `tasks.url_guard` (http and https only; every address the host resolves to
+must be public unless PRESSROOM_FETCH_ALLOW_PRIVATE), and the connection goes to the address that
+was checked (so a second DNS answer cannot swap in an internal one). Redirects are followed by
+hand, at most three; only HTML and plain text are read, at most PRESSROOM_FETCH_MAX_BYTES, and
+reduced to a title and paragraphs.
+
+Failures are classified per URL: a refused or unusable URL (bad scheme, private address, HTTP
+404, not a web page, no readable text) is a `PermanentError` that names it, so the editor can fix
+the brief; a network failure (DNS, timeout, lost connection, HTTP 429/5xx) is a `TransientError`.
+This module imports `base`, `http`, `tasks.url_guard` and the standard library; the research
+sources (`content.providers.research`) import it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from content.providers import http
+from content.providers.base import StopCheck, no_stop_check
+from tasks import url_guard
+from tasks.exceptions import PermanentError, TransientError
+from tasks.url_guard import IPAddress
+
+MAX_REDIRECTS = 3
+MAX_ADDRESSES = 4  # of a host's addresses, tried in turn when a connection fails
+PAGE_TYPES = {"text/html": "html", "application/xhtml+xml": "html", "text/plain": "text"}
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+USER_AGENT = "Pressroom-Research/1.0 (fetches pages an editor cited in a brief)"
+
+
+def _shown(url: str) -> str:
+    return url if len(url) <= 200 else url[:200] + "…"
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where to connect for a URL: its checked addresses, with the name kept for Host and TLS."""
+
+    url: httpx.URL  # the URL as given, with the host name
+    addresses: tuple[IPAddress, ...]
+    host_header: str
+    server_name: str
+
+    def connect_url(self, address: IPAddress) -> httpx.URL:
+        return self.url.copy_with(host=str(address))
+
+
+def _checked_target(url: str) -> _Target:
+    """Where to connect for `url`, once `tasks.url_guard` has let it and its addresses pass."""
+    try:
+        addresses = url_guard.public_addresses(url)
+    except ValidationError as error:
+        raise PermanentError(error.messages[0]) from None
+    try:
+        parsed = httpx.URL(url.strip())
+    except httpx.InvalidURL:
+        raise PermanentError(f"{_shown(url)!r} is not a valid URL.") from None
+    return _Target(
+        url=parsed,
+        addresses=addresses[:MAX_ADDRESSES],
+        host_header=parsed.netloc.decode("ascii"),
+        server_name=parsed.raw_host.decode("ascii"),
+    )
+
+
+def _open(client: httpx.Client, target: _Target) -> httpx.Response:
+    """A streamed GET of the target, connected to its checked addresses in turn (as a client
+    would to a host name), never to an address that was not checked."""
+    extensions = {"sni_hostname": target.server_name} if target.url.scheme == "https" else {}
+    failure = None
+    for address in target.addresses:
+        request = client.build_request(
+            "GET", target.connect_url(address), headers={"Host": target.host_header}, extensions=extensions
+        )
+        try:
+            return client.send(request, stream=True)
+        except httpx.ConnectError as error:
+            failure = error
+    raise failure
+
+
+# --- Fetching and reading pages --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str  # where the text came from, after redirects
+    title: str
+    paragraphs: tuple[str, ...]
+    truncated: bool = False  # cut at PRESSROOM_FETCH_MAX_BYTES
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+def fetch_page(url: str, *, stop: StopCheck = no_stop_check) -> Page:
+    """The readable text of the page at `url`, with every guard of this module applied.
+
+    Each network step (connect, each read) waits at most PRESSROOM_FETCH_TIMEOUT_SECONDS, and
+    the whole fetch, redirects included, at most twice that."""
+    timeout = settings.PRESSROOM_FETCH_TIMEOUT_SECONDS
+    deadline = time.monotonic() + 2 * timeout
+    headers = {"User-Agent": USER_AGENT, "Accept": "text/html, application/xhtml+xml, text/plain;q=0.8"}
+    current = url
+    try:
+        with http.client(timeout=timeout, headers=headers) as client:
+            for _hop in range(MAX_REDIRECTS + 1):
+                stop()
+                response = _open(client, _checked_target(current))
+                try:
+                    location = response.headers.get("location")
+                    if response.status_code in REDIRECT_STATUSES and location:
+                        current = urljoin(current, location.strip())
+                        continue
+                    _check_status(response, current)
+                    kind, charset = _page_kind(response, current)
+                    content, truncated = _read_capped(response, current, deadline=deadline, stop=stop)
+                finally:
+                    response.close()
+                break
+            else:
+                raise PermanentError(f"{_shown(url)} redirected more than {MAX_REDIRECTS} times.")
+    except httpx.HTTPError as error:
+        raise http.transport_error(error, provider=_shown(current)) from error
+    text = _decode(content, charset, sniff_meta=kind == "html")
+    title, paragraphs = extract_html(text) if kind == "html" else extract_plain_text(text)
+    if not paragraphs:
+        raise PermanentError(
+            f"{_shown(current)} has no readable text (it may need JavaScript); paste the text into the notes instead."
+        )
+    title = title or urlsplit(current).hostname or current
+    return Page(url=current, title=title, paragraphs=paragraphs, truncated=truncated)
+
+
+def _check_status(response: httpx.Response, url: str) -> None:
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    if status in http.TRANSIENT_STATUSES or status >= 500:
+        retry_after = http.parse_retry_after(response.headers.get("retry-after"))
+        raise TransientError(f"{_shown(url)} answered HTTP {status}.", retry_after=retry_after)
+    raise PermanentError(f"{_shown(url)} answered HTTP {status}; check the URL in the brief.")
+
+
+def _page_kind(response: httpx.Response, url: str) -> tuple[str, str | None]:
+    content_type = response.headers.get("content-type", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type not in PAGE_TYPES:
+        raise PermanentError(
+            f"Refusing {_shown(url)}: it is {media_type or 'of no declared type'}, not a web page "
+            "(only HTML and plain text can be researched)."
+        )
+    return PAGE_TYPES[media_type], response.charset_encoding
+
+
+def _read_capped(response: httpx.Response, url: str, *, deadline: float, stop: StopCheck) -> tuple[bytes, bool]:
+    """At most PRESSROOM_FETCH_MAX_BYTES of the (decoded) body; what lies beyond is not read."""
+    limit = settings.PRESSROOM_FETCH_MAX_BYTES
+    buffer = bytearray()
+    for chunk in response.iter_bytes():
+        stop()
+        if time.monotonic() > deadline:
+            raise TransientError(f"{_shown(url)} took too long to load.")
+        buffer += chunk[: limit - len(buffer)]
+        if len(buffer) >= limit:
+            return bytes(buffer), True
+    return bytes(buffer), False
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+
+
+def _decode(content: bytes, charset: str | None, *, sniff_meta: bool) -> str:
+    if not charset and sniff_meta:
+        match = _META_CHARSET.search(content[:4096])
+        charset = match.group(1).decode("ascii") if match else None
+    try:
+        return content.decode(charset or "utf-8", errors="replace")
+    except LookupError:
+        return content.decode("utf-8", errors="replace")
+
+
+class _PageText(HTMLParser):
+    """Paragraphs of a page's text, each marked with where it sits (article, main or elsewhere)."""
+
+    SKIPPED = frozenset(
+        "script style nav header footer aside form noscript template svg iframe button select dialog".split()
+    )
+    BLOCKS = frozenset(
+        "p div section article main li ul ol dl dt dd h1 h2 h3 h4 h5 h6 br hr tr td th table blockquote pre "
+        "figure figcaption address details summary body".split()
+    )
+    VOID = frozenset("br hr img input meta link area base col embed source track wbr".split())
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.skipping: list[str] = []
+        self.depth = {"article": 0, "main": 0, "title": 0, "h1": 0}
+        self.title, self.heading, self.buffer = [], [], []
+        self.paragraphs: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIPPED:
+            if tag not in self.VOID:
+                self.skipping.append(tag)
+            return
+        if self.skipping:
+            return
+        if tag in self.BLOCKS:
+            self._flush()
+        if tag in self.depth and tag not in self.VOID:
+            self.depth[tag] += 1
+
+    def handle_endtag(self, tag):
+        if tag in self.skipping:
+            while self.skipping and self.skipping.pop() != tag:
+                pass
+            return
+        if self.skipping:
+            return
+        if tag in self.BLOCKS:
+            self._flush()
+        if tag in self.depth and self.depth[tag]:
+            self.depth[tag] -= 1
+
+    def handle_data(self, data):
+        if self.depth["title"]:
+            self.title.append(data)
+            return
+        if self.skipping:
+            return
+        if self.depth["h1"]:
+            self.heading.append(data)
+        self.buffer.append(data)
+
+    def _flush(self):
+        text = " ".join("".join(self.buffer).split())
+        self.buffer = []
+        if text:
+            where = "article" if self.depth["article"] else "main" if self.depth["main"] else "page"
+            self.paragraphs.append((text, where))
+
+    def close(self):
+        super().close()
+        self._flush()
+
+
+def extract_html(html: str) -> tuple[str, tuple[str, ...]]:
+    """(title, paragraphs) of an HTML page: the text of its <article> if it has one with text,
+    else of its <main>, else of the whole page; never scripts, styles, navigation, headers,
+    footers, asides or forms. The title is the <title>, else the first <h1>."""
+    parser = _PageText()
+    parser.feed(html)
+    parser.close()
+    title = " ".join("".join(parser.title).split()) or " ".join("".join(parser.heading).split())
+    for region in ("article", "main"):
+        found = tuple(text for text, where in parser.paragraphs if where == region)
+        if sum(map(len, found)) >= 200:
+            return title, found
+    return title, tuple(text for text, _ in parser.paragraphs)
+
+
+def extract_plain_text(text: str) -> tuple[str, tuple[str, ...]]:
+    """(title, paragraphs) of a plain text page: paragraphs split at blank lines; the title is a
+    short first line, if there is one."""
+    paragraphs = tuple(" ".join(block.split()) for block in re.split(r"\n[ \t]*\n", text) if block.strip())
+    first_line = text.strip().split("\n", 1)[0].strip()
+    return (first_line if 0 < len(first_line) <= 120 else ""), paragraphs
