@@ -1,25 +1,23 @@
-"""Research sources: pasted notes, fetched pages (with their guards), SearXNG and our own posts."""
+"""Research sources: pasted notes, the pages at the brief's URLs, SearXNG and our own posts.
+
+How a page is fetched and which URLs may be are tested in `test_fetcher.py` and
+`tests/tasks/test_url_guard.py`."""
 
 from __future__ import annotations
 
-import ipaddress
-import re
-import socket
-import time
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from content.providers import research, searxng
+from content.providers import searxng
 from content.providers.base import Brief
-from content.providers.research import PastedTextSource, UrlSource, fetch_page, validate_research_url
+from content.providers.research import PastedTextSource, UrlSource
 from content.providers.searxng import SearxngSource
 from publishing.models import Post
 from publishing.research import InternalPostsSource
-from tasks.exceptions import PermanentError, TransientError
-from tests.content.fake_servers import Page, PageServer, SearxngServer
+from tasks.exceptions import PermanentError
+from tests.content.fake_servers import PageServer, SearxngServer
 
 BRIEF = Brief(topic="Composting at home", primary_keyword="home compost")
 
@@ -33,16 +31,6 @@ def pages():
 @pytest.fixture
 def allow_private(settings):
     settings.PRESSROOM_FETCH_ALLOW_PRIVATE = True
-
-
-@pytest.fixture
-def loopback_counts_as_public(monkeypatch):
-    """The test server lives on 127.0.0.1; let that one address pass while every other local or
-    private address is still refused, so the checks after the first hop can be tested."""
-    real = research.is_public_address
-    monkeypatch.setattr(
-        research, "is_public_address", lambda address: address == ipaddress.ip_address("127.0.0.1") or real(address)
-    )
 
 
 def gather_urls(*urls):
@@ -78,17 +66,7 @@ def test_no_pasted_text_gives_no_source():
     assert PastedTextSource().gather(brief=BRIEF, inputs={}) == []
 
 
-# --- Fetching pages -------------------------------------------------------------------------------
-
-
-def test_article_text_is_extracted_without_page_noise(pages, allow_private):
-    page = fetch_page(f"{pages.url}/article")
-    assert page.title == "Composting at home: a practical guide"
-    assert "greens and browns" in page.text and "smells of earth" in page.text
-    noises = ("SCRIPT-NOISE", "NAV-NOISE", "ASIDE-NOISE", "FORM-NOISE", "FOOTER-NOISE", "NOSCRIPT-NOISE", "font-family")
-    for noise in noises:
-        assert noise not in page.text
-    assert "Garden Weekly" not in page.text  # the site header, outside the article
+# --- Pages at the brief's URLs (fetching itself: tests/content/test_fetcher.py) ---------------------
 
 
 def test_url_source_quotes_the_passage_most_related_to_the_topic(pages, allow_private):
@@ -99,147 +77,9 @@ def test_url_source_quotes_the_passage_most_related_to_the_topic(pages, allow_pr
     assert "Turning the heap every week" in source.quote and len(source.quote) <= 301
 
 
-def test_the_host_name_is_kept_while_connecting_to_the_checked_address(pages, allow_private):
-    page = fetch_page(f"http://localhost:{pages.port}/article")
-    assert pages.requests[0].headers["host"] == f"localhost:{pages.port}"
-    assert page.url == f"http://localhost:{pages.port}/article"
-
-
-def test_redirects_are_followed_to_the_final_page(pages, allow_private):
-    page = fetch_page(f"{pages.url}/redirect-chain/3")
-    assert page.url == f"{pages.url}/article"
-    assert [request.path for request in pages.requests] == [
-        "/redirect-chain/3", "/redirect-chain/2", "/redirect-chain/1", "/article"
-    ]
-
-
-def test_more_than_three_redirects_are_refused(pages, allow_private):
-    with pytest.raises(PermanentError, match="redirected more than 3 times"):
-        fetch_page(f"{pages.url}/redirect-chain/4")
-    assert len(pages.requests) == 4
-
-
-def test_plain_text_pages_are_read(pages, allow_private):
-    page = fetch_page(f"{pages.url}/plain")
-    assert page.title == "Field notes on soil"
-    assert page.paragraphs[1] == "Worms do most of the work in a cold compost heap."
-
-
-def test_content_that_is_not_a_web_page_is_refused(pages, allow_private):
-    with pytest.raises(PermanentError, match="application/octet-stream, not a web page"):
-        gather_urls(f"{pages.url}/binary")
-
-
-def test_a_page_is_read_only_up_to_the_size_cap(pages, allow_private, settings):
-    settings.PRESSROOM_FETCH_MAX_BYTES = 50_000
-    started = time.monotonic()
-    page = fetch_page(f"{pages.url}/huge")
-    assert time.monotonic() - started < 5
-    assert page.truncated
-    assert 40_000 < len(page.text) <= 50_000
-    assert "NEEDLE" not in page.text
-    [source] = gather_urls(f"{pages.url}/huge")
-    assert "NEEDLE" not in source.quote
-
-
 def test_missing_page_is_a_permanent_error_naming_the_url(pages, allow_private):
     with pytest.raises(PermanentError, match=r"/missing answered HTTP 404"):
         gather_urls(f"{pages.url}/article", f"{pages.url}/missing")
-
-
-def test_server_errors_and_unreachable_hosts_are_transient(pages, allow_private):
-    pages.add("/busy", Page(503, "busy", headers={"Retry-After": "7"}))
-    with pytest.raises(TransientError) as caught:
-        gather_urls(f"{pages.url}/busy")
-    assert caught.value.retry_after == 7
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    with pytest.raises(TransientError, match="Could not reach"):
-        gather_urls(f"http://127.0.0.1:{closed_port}/")
-
-
-def test_slow_page_times_out_as_transient(pages, allow_private, settings, monkeypatch):
-    settings.PRESSROOM_FETCH_TIMEOUT_SECONDS = 1
-    monkeypatch.setattr(pages, "handle", lambda exchange: exchange.wait(5))
-    started = time.monotonic()
-    with pytest.raises(TransientError, match="did not answer in time"):
-        gather_urls(f"{pages.url}/article")
-    assert time.monotonic() - started < 3
-
-
-REFUSED = [
-    ("http://127.0.0.1/", "local or private address"),
-    ("http://localhost:8000/admin/", "local or private address"),
-    ("http://api.localhost/", "local or private address"),
-    ("http://10.1.2.3/", "local or private address"),
-    ("http://192.168.0.1/", "local or private address"),
-    ("http://169.254.169.254/latest/meta-data/", "local or private address"),
-    ("http://[::1]/", "local or private address"),
-    ("http://[::ffff:127.0.0.1]/", "local or private address"),
-    ("http://[fe80::1]/", "local or private address"),
-    ("http://0.0.0.0/", "local or private address"),
-    ("http://2130706433/", "local or private address"),
-    ("http://224.0.0.1/", "local or private address"),
-    ("file:///etc/passwd", "only http and https URLs are allowed"),
-    ("ftp://example.com/notes.txt", "only http and https URLs are allowed"),
-    ("javascript:alert(1)", "only http and https URLs are allowed"),
-    ("https:///no-host", "names no host"),
-]
-
-
-@pytest.mark.parametrize("url, reason", REFUSED)
-def test_unsafe_urls_are_refused_with_a_clear_reason(url, reason, monkeypatch):
-    def no_dns(*args, **kwargs):
-        raise AssertionError("a refused URL must not be resolved")
-
-    monkeypatch.setattr(research.socket, "getaddrinfo", no_dns)
-    with pytest.raises(ValidationError) as caught:
-        validate_research_url(url)
-    assert reason in caught.value.messages[0]
-    with pytest.raises(PermanentError, match=reason):
-        gather_urls(url)
-
-
-def test_public_urls_pass_validation():
-    assert validate_research_url("  https://example.org/compost?x=1 ") == "https://example.org/compost?x=1"
-    assert validate_research_url("http://[2606:4700::1111]/") == "http://[2606:4700::1111]/"
-
-
-def test_private_literals_pass_validation_when_allowed(allow_private):
-    assert validate_research_url("http://127.0.0.1:8000/") == "http://127.0.0.1:8000/"
-
-
-@pytest.mark.parametrize("answer", ["10.0.0.5", "::ffff:192.168.1.1", "fd00::1"])
-def test_host_names_resolving_to_private_addresses_are_refused(answer, monkeypatch):
-    family = socket.AF_INET6 if ":" in answer else socket.AF_INET
-    monkeypatch.setattr(
-        research.socket, "getaddrinfo",
-        lambda host, port, **kwargs: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port)),
-                                      (family, socket.SOCK_STREAM, 6, "", (answer, port))],
-    )
-    shown = re.escape(f"({ipaddress.ip_address(answer)})")
-    with pytest.raises(PermanentError, match=f"resolves to a local or private address {shown}"):
-        gather_urls("https://intranet.example.com/wiki")
-
-
-def test_loopback_is_refused_by_default_even_for_the_test_server(pages):
-    with pytest.raises(PermanentError, match="local or private address"):
-        gather_urls(f"{pages.url}/article")
-    assert pages.requests == []
-
-
-def test_redirect_to_a_private_address_is_refused(pages, loopback_counts_as_public):
-    assert fetch_page(f"{pages.url}/article").title  # the first hop itself is allowed
-    with pytest.raises(PermanentError, match=r"Refusing http://169\.254\.169\.254/latest/meta-data/"):
-        fetch_page(f"{pages.url}/redirect-metadata")
-
-
-def test_redirect_to_localhost_by_name_is_refused(pages, loopback_counts_as_public):
-    pages.add("/to-localhost", Page(301, headers={"Location": f"http://localhost:{pages.port}/article"}))
-    with pytest.raises(PermanentError, match="Refusing http://localhost"):
-        fetch_page(f"{pages.url}/to-localhost")
-    assert [request.path for request in pages.requests] == ["/to-localhost"]
 
 
 def test_only_the_first_ten_urls_are_fetched(pages, allow_private):
