@@ -14,19 +14,8 @@ from django.core.exceptions import ValidationError
 from content.providers.fetcher import extract_html, fetch_page
 from tasks import url_guard
 from tasks.exceptions import PermanentError, TransientError
-from tests.content.fake_servers import Page, PageServer
+from tests.content.fake_servers import Page
 from tests.tasks.test_url_guard import NOT_PUBLIC_URLS, REFUSED_URLS
-
-
-@pytest.fixture
-def pages():
-    with PageServer() as server:
-        yield server
-
-
-@pytest.fixture
-def allow_private(settings):
-    settings.PRESSROOM_FETCH_ALLOW_PRIVATE = True
 
 
 @pytest.fixture

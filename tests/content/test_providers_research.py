@@ -17,20 +17,9 @@ from content.providers.searxng import SearxngSource
 from publishing.models import Post
 from publishing.research import InternalPostsSource
 from tasks.exceptions import PermanentError
-from tests.content.fake_servers import PageServer, SearxngServer
+from tests.content.fake_servers import SearxngServer
 
 BRIEF = Brief(topic="Composting at home", primary_keyword="home compost")
-
-
-@pytest.fixture
-def pages():
-    with PageServer() as server:
-        yield server
-
-
-@pytest.fixture
-def allow_private(settings):
-    settings.PRESSROOM_FETCH_ALLOW_PRIVATE = True
 
 
 def gather_urls(*urls):
