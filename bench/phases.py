@@ -19,47 +19,26 @@ from pathlib import Path
 import psycopg
 
 from bench.harness import (
+    HTTP_TIMEOUT,
     BenchError,
     ManagedProcess,
     RssSampler,
     free_port,
+    http_json,
     log,
     run_checked,
     start_cluster,
     start_daphne,
     wait_until,
 )
+from bench.engine_report import EnqueueResult, RunResult
 from bench.noop import NOOP
-from bench.report import EnqueueResult, RunResult
 
 BENCH_USER = "bench"
-HTTP_TIMEOUT = 30
 FINISHED_FAILED = ("failed", "cancelled", "timed_out")
 
 
 # --- phase 1: POST /api/tasks -----------------------------------------------------------------
-
-def http_json(port: int, method: str, path: str, body: dict | None = None, token: str = "") -> tuple[int, dict]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
-    try:
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        conn.request(method, path, json.dumps(body) if body is not None else None, headers)
-        response = conn.getresponse()
-        data = response.read()
-        return response.status, (json.loads(data) if data.startswith(b"{") else {})
-    finally:
-        conn.close()
-
-
-def daphne_ready(daphne: ManagedProcess, port: int) -> bool:
-    daphne.ensure_running()
-    try:
-        return http_json(port, "GET", "/healthz")[0] == 200
-    except OSError:
-        return False
-
 
 def submit_tasks(port: int, token: str, *, count: int, clients: int, timeout: float) -> tuple[list, float]:
     """POST `count` briefs from `clients` threads, each on one keep-alive connection.
@@ -100,7 +79,6 @@ def measure_enqueue(env: dict, db: psycopg.Connection, args, *, password: str, l
     port = free_port()
     daphne = start_daphne(env=env, port=port, log_dir=log_dir)
     try:
-        wait_until(lambda: daphne_ready(daphne, port), timeout=60, what="Daphne to answer /healthz")
         status, body = http_json(port, "POST", "/api/auth/token", {"username": BENCH_USER, "password": password})
         if status != 200:
             raise BenchError(f"POST /api/auth/token answered {status}: {body}")
