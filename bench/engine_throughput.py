@@ -40,17 +40,18 @@ import psycopg  # noqa: E402
 
 from bench.engine_report import MARKER, BrokerResults, notes_for, report_markdown, results_table  # noqa: E402
 from bench.harness import (  # noqa: E402
+    UNTHROTTLED_API,
     BASE_DIR,
     add_database_argument,
     benchmark_database_url,
     database_description,
     delete_redis_keys,
+    ensure_editor,
     log,
     migrate,
     production_environment,
     redis_version,
     reset_tables,
-    run_checked,
     run_guarded,
     server_version,
     stop_all,
@@ -83,27 +84,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def prepare_database(url: str, env: dict, *, log_dir: Path, timeout: float) -> None:
     migrate(url, env, log_dir=log_dir, timeout=timeout)
-    create_user = (
-        "import os\n"
-        "from django.contrib.auth import get_user_model\n"
-        "from django.contrib.auth.models import Group\n"
-        "from publishing.roles import EDITORS\n"
-        f"user, _ = get_user_model().objects.get_or_create(username={BENCH_USER!r})\n"
-        "user.set_password(os.environ['PRESSROOM_BENCH_PASSWORD'])\n"
-        "user.save()\n"
-        "user.groups.add(Group.objects.get(name=EDITORS))\n"
-    )
-    run_checked("create-user", [sys.executable, "manage.py", "shell", "-c", create_user], env=env,
-                timeout=timeout, log_dir=log_dir)
+    ensure_editor(BENCH_USER, env, log_dir=log_dir, timeout=timeout, password_variable="PRESSROOM_BENCH_PASSWORD")
 
 
 def base_environment(*, database_url: str, args: argparse.Namespace, password: str) -> dict:
     return production_environment(
         database_url,
         DJANGO_SETTINGS_MODULE="bench.settings",
-        PRESSROOM_TASK_CREATE_RATE="1000000/hour",
-        PRESSROOM_AUTH_RATE="1000/minute",
-        JWT_ACCESS_MINUTES="120",
+        **UNTHROTTLED_API,
         PRESSROOM_WORKERS=str(args.workers),
         PRESSROOM_BENCH_SAVE_LIMIT=str(args.tasks + 1000),
         PRESSROOM_BENCH_PASSWORD=password,

@@ -15,7 +15,6 @@ import atexit
 import http.client
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -159,6 +158,45 @@ def migrate(url: str, env: dict, *, log_dir: Path, timeout: float = 300) -> None
     log("Migrating the benchmark database")
     run_checked("migrate", [sys.executable, "manage.py", "migrate", "--noinput"], env=env, timeout=timeout,
                 log_dir=log_dir)
+
+
+def ensure_editor(username: str, env: dict, *, log_dir: Path, timeout: float,
+                  password_variable: str | None = None) -> str:
+    """An account in the Editors group for the benchmark's API calls, and an access token for it.
+
+    With `password_variable` the account's password is that environment variable of `env` (so a
+    benchmark can log in through the API as a client would); without, it has no usable password.
+    Runs in `manage.py shell`, with the settings the measured processes use.
+    """
+    password = (f"user.set_password(os.environ[{password_variable!r}])\n" if password_variable
+                else "user.set_unusable_password()\n")
+    script = (
+        "import os\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from django.contrib.auth.models import Group\n"
+        "from rest_framework_simplejwt.tokens import AccessToken\n"
+        "from publishing.roles import EDITORS\n"
+        f"user, _ = get_user_model().objects.get_or_create(username={username!r})\n"
+        f"{password}"
+        "user.save()\n"
+        "user.groups.add(Group.objects.get(name=EDITORS))\n"
+        "print('TOKEN=' + str(AccessToken.for_user(user)))\n"
+    )
+    out = run_checked(f"editor-{username}", [sys.executable, "manage.py", "shell", "-c", script], env=env,
+                      timeout=timeout, log_dir=log_dir)
+    for line in out.splitlines():
+        if line.startswith("TOKEN="):
+            return line[len("TOKEN="):]
+    raise BenchError(f"Could not mint an access token for {username!r}.")
+
+
+# The API as load tests drive it: no throttling of task creation or logins, and tokens that last
+# the whole run.
+UNTHROTTLED_API = {
+    "PRESSROOM_TASK_CREATE_RATE": "1000000/hour",
+    "PRESSROOM_AUTH_RATE": "1000/minute",
+    "JWT_ACCESS_MINUTES": "120",
+}
 
 
 def server_version(url: str) -> str:
@@ -392,68 +430,3 @@ def run_guarded(body: Callable[[Path], T], *, log_prefix: str, keep_logs: bool =
         else:
             print(f"Logs of the processes: {log_dir}", file=sys.stderr)
     return None
-
-
-# --- memory of a cluster's workers ------------------------------------------------------------
-
-WORKER_READY = re.compile(r"ready for work at (\d+)")
-
-
-class RssSampler:
-    """Peak resident set size of a cluster's worker processes, sampled on demand.
-
-    django-q2 forks its workers from the cluster process and renames them only when setproctitle
-    is installed, so a worker is recognised by the pid it logs ("Process-1:1 ready for work at
-    PID"); recycled and replacement workers log theirs too. RSS counts pages shared with the parent
-    after fork, so it overstates what each worker adds; it is what `ps` and container limits see.
-    """
-
-    def __init__(self, cluster: ManagedProcess):
-        try:
-            import psutil
-        except ImportError:  # installed with pgserver; without it memory is reported as unknown
-            psutil = None
-            print("psutil is not installed: worker memory is not measured.", file=sys.stderr)
-        self._psutil = psutil
-        self.cluster = cluster
-        self.worker_peaks: dict[int, int] = {}
-        self.cluster_peak = 0
-        self._log_offset = 0
-
-    def sample(self) -> None:
-        if self._psutil is None:
-            return
-        self._discover_workers()
-        total = 0
-        try:
-            processes = [self._psutil.Process(self.cluster.pid)]
-            processes += processes[0].children(recursive=True)
-        except self._psutil.Error:
-            return
-        for process in processes:
-            try:
-                rss = process.memory_info().rss
-            except self._psutil.Error:
-                continue
-            total += rss
-            if process.pid in self.worker_peaks:
-                self.worker_peaks[process.pid] = max(self.worker_peaks[process.pid], rss)
-        self.cluster_peak = max(self.cluster_peak, total)
-
-    def _discover_workers(self) -> None:
-        with self.cluster.log.open("rb") as log:
-            log.seek(self._log_offset)
-            chunk = log.read()
-        cut = chunk.rfind(b"\n") + 1
-        self._log_offset += cut
-        for match in WORKER_READY.finditer(chunk[:cut].decode(errors="replace")):
-            self.worker_peaks.setdefault(int(match.group(1)), 0)
-
-    @property
-    def peak_worker_mib(self) -> float | None:
-        peaks = [peak for peak in self.worker_peaks.values() if peak]
-        return max(peaks) / 2**20 if peaks else None
-
-    @property
-    def peak_cluster_mib(self) -> float | None:
-        return self.cluster_peak / 2**20 if self.cluster_peak else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import sys
 import threading
 import time
@@ -22,7 +23,6 @@ from bench.harness import (
     HTTP_TIMEOUT,
     BenchError,
     ManagedProcess,
-    RssSampler,
     free_port,
     http_json,
     log,
@@ -190,3 +190,68 @@ def measure_plain(env: dict, db: psycopg.Connection, args, *, broker: str, log_d
         workers_seen=len(sampler.worker_peaks),
         extra={"enqueue_seconds": enqueue_seconds, "log": log_problems(cluster)},
     )
+
+
+# --- memory of a cluster's workers ------------------------------------------------------------
+
+WORKER_READY = re.compile(r"ready for work at (\d+)")
+
+
+class RssSampler:
+    """Peak resident set size of a cluster's worker processes, sampled on demand.
+
+    django-q2 forks its workers from the cluster process and renames them only when setproctitle
+    is installed, so a worker is recognised by the pid it logs ("Process-1:1 ready for work at
+    PID"); recycled and replacement workers log theirs too. RSS counts pages shared with the parent
+    after fork, so it overstates what each worker adds; it is what `ps` and container limits see.
+    """
+
+    def __init__(self, cluster: ManagedProcess):
+        try:
+            import psutil
+        except ImportError:  # installed with pgserver; without it memory is reported as unknown
+            psutil = None
+            print("psutil is not installed: worker memory is not measured.", file=sys.stderr)
+        self._psutil = psutil
+        self.cluster = cluster
+        self.worker_peaks: dict[int, int] = {}
+        self.cluster_peak = 0
+        self._log_offset = 0
+
+    def sample(self) -> None:
+        if self._psutil is None:
+            return
+        self._discover_workers()
+        total = 0
+        try:
+            processes = [self._psutil.Process(self.cluster.pid)]
+            processes += processes[0].children(recursive=True)
+        except self._psutil.Error:
+            return
+        for process in processes:
+            try:
+                rss = process.memory_info().rss
+            except self._psutil.Error:
+                continue
+            total += rss
+            if process.pid in self.worker_peaks:
+                self.worker_peaks[process.pid] = max(self.worker_peaks[process.pid], rss)
+        self.cluster_peak = max(self.cluster_peak, total)
+
+    def _discover_workers(self) -> None:
+        with self.cluster.log.open("rb") as log:
+            log.seek(self._log_offset)
+            chunk = log.read()
+        cut = chunk.rfind(b"\n") + 1
+        self._log_offset += cut
+        for match in WORKER_READY.finditer(chunk[:cut].decode(errors="replace")):
+            self.worker_peaks.setdefault(int(match.group(1)), 0)
+
+    @property
+    def peak_worker_mib(self) -> float | None:
+        peaks = [peak for peak in self.worker_peaks.values() if peak]
+        return max(peaks) / 2**20 if peaks else None
+
+    @property
+    def peak_cluster_mib(self) -> float | None:
+        return self.cluster_peak / 2**20 if self.cluster_peak else None

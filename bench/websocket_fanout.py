@@ -42,12 +42,14 @@ import psutil  # noqa: E402
 import psycopg  # noqa: E402
 
 from bench.harness import (  # noqa: E402
+    UNTHROTTLED_API,
     BASE_DIR,
     BenchError,
     add_database_argument,
     benchmark_database_url,
     database_description,
     delete_redis_keys,
+    ensure_editor,
     free_port,
     http_json,
     log,
@@ -55,7 +57,6 @@ from bench.harness import (  # noqa: E402
     production_environment,
     redis_version,
     reset_tables,
-    run_checked,
     run_guarded,
     server_version,
     start_cluster,
@@ -111,34 +112,15 @@ def base_environment(database_url: str, args) -> dict:
     return production_environment(
         database_url,
         DJANGO_SETTINGS_MODULE="bench.ws_settings",
-        PRESSROOM_TASK_CREATE_RATE="1000000/hour",
-        PRESSROOM_AUTH_RATE="1000/minute",
-        JWT_ACCESS_MINUTES="120",
+        **UNTHROTTLED_API,
         PRESSROOM_WORKERS=str(args.workers),
         PRESSROOM_BENCH_STAGE_SECONDS=str(args.stage_seconds),
     )
 
 
-MINT = (
-    "from django.contrib.auth import get_user_model\n"
-    "from django.contrib.auth.models import Group\n"
-    "from rest_framework_simplejwt.tokens import AccessToken\n"
-    "from publishing.roles import EDITORS\n"
-    f"user, _ = get_user_model().objects.get_or_create(username={BENCH_USER!r})\n"
-    "user.set_unusable_password(); user.save()\n"
-    "user.groups.add(Group.objects.get(name=EDITORS))\n"
-    "print('TOKEN=' + str(AccessToken.for_user(user)))\n"
-)
-
-
 def prepare_database(url: str, env: dict, log_dir: Path) -> str:
     migrate(url, env, log_dir=log_dir, timeout=300)
-    out = run_checked("mint-token", [sys.executable, "manage.py", "shell", "-c", MINT], env=env, timeout=120,
-                      log_dir=log_dir)
-    for line in out.splitlines():
-        if line.startswith("TOKEN="):
-            return line[len("TOKEN="):]
-    raise BenchError("Could not mint a JWT for the benchmark user.")
+    return ensure_editor(BENCH_USER, env, log_dir=log_dir, timeout=120)
 
 
 # --- one layer, end to end --------------------------------------------------------------------

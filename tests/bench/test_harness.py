@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from bench.harness import production_environment
+from bench.harness import UNTHROTTLED_API, production_environment
 
 URL = "postgresql://postgres@127.0.0.1:5432/pressroom_bench_x"
 
@@ -70,6 +70,8 @@ def test_the_process_benchmarks_build_their_environment_on_it(shell_environment,
     assert [env["DJANGO_SETTINGS_MODULE"] for env in environments] == [
         "bench.settings", "bench.ws_settings", "bench.blog_settings",
     ]
+    for env in environments[:2]:  # the two that load the API
+        assert {key: env[key] for key in UNTHROTTLED_API} == UNTHROTTLED_API
 
 
 def test_a_database_whose_name_does_not_say_bench_is_refused_before_anything_runs():
