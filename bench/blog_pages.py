@@ -23,38 +23,40 @@ Only 127.0.0.1 is used; every wrk run is bounded by --seconds; processes are sto
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import secrets
-import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
-from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 from urllib.request import urlopen
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import (  # noqa: E402
-    BASE_DIR,
     BenchError,
     ManagedProcess,
-    ensure_database,
+    add_database_argument,
+    benchmark_database_url,
     free_port,
     log,
-    raise_on_termination,
+    migrate,
+    production_environment,
     run_checked,
+    run_guarded,
     server_version,
-    stop_all,
-    wait_until,
-    with_database_name,
+    static_root,
+    wait_for_healthz,
 )
-from bench.report import _version, machine_description, write_docs_section  # noqa: E402
+from bench.report import (  # noqa: E402
+    DOCS_PAGE,
+    command_line,
+    machine_description,
+    measured_at,
+    package_version,
+    write_docs_section,
+)
 
-DOCS_PAGE = BASE_DIR / "docs" / "performance.md"
 MARKER = "blog-benchmark"
 SEARCH_LUA = """
 local queries = {QUERIES}
@@ -73,34 +75,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per URL")
     parser.add_argument("--cache", choices=["on", "off", "both"], default="both", help="the blog's page cache")
-    parser.add_argument("--database-name", default="pressroom_bench_blog")
+    add_database_argument(parser, "pressroom_bench_blog")
     parser.add_argument("--write-docs", action="store_true", help=f"rewrite the blog section of {DOCS_PAGE}")
     args = parser.parse_args(argv)
     if min(args.posts, args.web_workers, args.connections, args.seconds) < 1:
         parser.error("--posts, --web-workers, --connections and --seconds must be positive")
     if args.seconds > 120:
         parser.error("--seconds is at most 120")
-    if "bench" not in args.database_name:
-        parser.error("--database-name must contain 'bench'")
     return args
 
 
-def environment(database_url: str, static_root: str, *, cache_seconds: int) -> dict:
-    env = dict(os.environ)
-    env.pop("REDIS_URL", None)
-    env.update(
-        DATABASE_URL=database_url,
+def environment(database_url: str, static_folder: str, *, cache_seconds: int) -> dict:
+    return production_environment(
+        database_url,
         DJANGO_SETTINGS_MODULE="bench.blog_settings",
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="0",
         DATABASE_CONN_MAX_AGE="60",
-        STATIC_ROOT=static_root,
+        STATIC_ROOT=static_folder,
         LOG_LEVEL="WARNING",
         PRESSROOM_BLOG_CACHE_SECONDS=str(cache_seconds),
     )
-    return env
 
 
 def start_gunicorn(env: dict, *, port: int, workers: int, log_dir: Path) -> tuple[ManagedProcess, str]:
@@ -110,18 +103,8 @@ def start_gunicorn(env: dict, *, port: int, workers: int, log_dir: Path) -> tupl
         "--log-level", "warning",
     ]
     process = ManagedProcess("gunicorn", command, env=env, log_dir=log_dir)
-    url = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        process.ensure_running()
-        try:
-            with urlopen(f"{url}/healthz", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    wait_until(answers, timeout=60, what="Gunicorn")
-    return process, url
+    wait_for_healthz(process, port)
+    return process, f"http://127.0.0.1:{port}"
 
 
 WRK_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
@@ -153,9 +136,9 @@ def check_pages(url: str, paths: list[str]) -> None:
                 raise BenchError(f"{path} answered {response.status}")
 
 
-def measure(args, database_url: str, static_root: str, *, cache_seconds: int, log_dir: Path, search_lua: Path,
+def measure(args, database_url: str, static_folder: str, *, cache_seconds: int, log_dir: Path, search_lua: Path,
             post_path: str) -> dict:
-    env = environment(database_url, static_root, cache_seconds=cache_seconds)
+    env = environment(database_url, static_folder, cache_seconds=cache_seconds)
     gunicorn, url = start_gunicorn(env, port=free_port(), workers=args.web_workers, log_dir=log_dir)
     try:
         pages = {"minimal view (1 query)": "/bench/minimal", "home": "/", "post": post_path,
@@ -191,8 +174,6 @@ def search_queries(database_url: str) -> list[str]:
     queries = common + medium + rare
     queries += [f'"{a} {b}"' for a, b in zip(common[:5], common[1:6])]  # phrases
     queries += [word[:4] for word in medium[:5]]  # prefixes
-    from urllib.parse import quote
-
     return [quote(q) for q in queries[:50]]
 
 
@@ -209,26 +190,12 @@ def table(runs: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    args = parse_args(argv)
-    raise_on_termination()
-    if not shutil.which("wrk"):
-        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
-        return 2
-    base_url = os.environ.get("DATABASE_URL")
-    if not base_url:
-        print("DATABASE_URL is not set (`make bench-blog` sets it).", file=sys.stderr)
-        return 2
-    database_url = with_database_name(base_url, args.database_name)
-    log_dir = Path(tempfile.mkdtemp(prefix="pressroom-bench-blog-"))
-    static_root = tempfile.mkdtemp(prefix="pressroom-bench-static-")
-    try:
-        if ensure_database(database_url):
-            log(f"Created {args.database_name}")
-        setup_env = environment(database_url, static_root, cache_seconds=0)
-        log("migrate, collectstatic, seed")
-        run_checked("migrate", [sys.executable, "manage.py", "migrate", "--noinput"], env=setup_env, timeout=600,
-                    log_dir=log_dir)
+def run(args, database_url: str, log_dir: Path) -> str:
+    """Prepare the database, measure each cache setting; the results table."""
+    with static_root() as static_folder:
+        setup_env = environment(database_url, static_folder, cache_seconds=0)
+        migrate(database_url, setup_env, log_dir=log_dir, timeout=600)
+        log("collectstatic, seed")
         run_checked("collectstatic", [sys.executable, "manage.py", "collectstatic", "--noinput"], env=setup_env,
                     timeout=300, log_dir=log_dir)
         run_checked("seed", [sys.executable, "-m", "bench.blog_seed", "--posts", str(args.posts)], env=setup_env,
@@ -239,29 +206,32 @@ def main(argv: list[str]) -> int:
         post_path = "/posts/post-1/"
         runs = {}
         for cache in (["on", "off"] if args.cache == "both" else [args.cache]):
-            runs[cache] = measure(args, database_url, static_root, cache_seconds=600 if cache == "on" else 0,
+            runs[cache] = measure(args, database_url, static_folder, cache_seconds=600 if cache == "on" else 0,
                                   log_dir=log_dir, search_lua=search_lua, post_path=post_path)
-        result = table(runs)
-        print(result)
-        if args.write_docs:
-            when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-            machine = machine_description(postgres=server_version(database_url), redis=None, brokers=["—"])[:-1]
-            command = "python bench/blog_pages.py " + shlex.join(argv)
-            body = (
-                f"Run {when}: `{command.strip()}` — {args.posts:,} posts, Gunicorn {_version('gunicorn')} with "
-                f"{args.web_workers} sync workers, wrk {args.connections} connections × {args.seconds} s per row, "
-                "production settings (DEBUG=0, persistent connections), PostgreSQL as the cache.\n\n"
-                + "".join(f"- {line}\n" for line in machine) + "\n" + result
-            )
-            write_docs_section(DOCS_PAGE, body, marker=MARKER)
-            log(f"Wrote {DOCS_PAGE}")
-        return 0
-    except BenchError as error:
-        print(f"Benchmark failed: {error}", file=sys.stderr)
+        return table(runs)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    if not shutil.which("wrk"):
+        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
+        return 2
+    database_url = benchmark_database_url(args.database_name)
+    result = run_guarded(lambda log_dir: run(args, database_url, log_dir), log_prefix="pressroom-bench-blog-")
+    if result is None:
         return 1
-    finally:
-        stop_all()
-        shutil.rmtree(static_root, ignore_errors=True)
+    print(result)
+    if args.write_docs:
+        machine = machine_description(postgres=server_version(database_url))
+        body = (
+            f"Run {measured_at()}: `{command_line('blog_pages.py', argv)}` — {args.posts:,} posts, Gunicorn "
+            f"{package_version('gunicorn')} with {args.web_workers} sync workers, wrk {args.connections} connections "
+            f"× {args.seconds} s per row, production settings (DEBUG=0, persistent connections), PostgreSQL as the "
+            "cache.\n\n" + "".join(f"- {line}\n" for line in machine) + "\n" + result
+        )
+        write_docs_section(DOCS_PAGE, body, marker=MARKER)
+        log(f"Wrote {DOCS_PAGE}")
+    return 0
 
 
 if __name__ == "__main__":

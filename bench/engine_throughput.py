@@ -31,40 +31,34 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import shlex
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg  # noqa: E402
 
+from bench.engine_report import MARKER, BrokerResults, notes_for, report_markdown, results_table  # noqa: E402
 from bench.harness import (  # noqa: E402
+    UNTHROTTLED_API,
     BASE_DIR,
-    BenchError,
-    database_name,
-    database_server,
-    ensure_database,
+    add_database_argument,
+    benchmark_database_url,
+    database_description,
+    delete_redis_keys,
+    ensure_editor,
     log,
-    raise_on_termination,
+    migrate,
+    production_environment,
+    redis_version,
     reset_tables,
-    run_checked,
+    run_guarded,
     server_version,
     stop_all,
-    with_database_name,
 )
 from bench.phases import BENCH_USER, measure_enqueue, measure_engine, measure_plain  # noqa: E402
-from bench.report import (  # noqa: E402
-    BrokerResults,
-    machine_description,
-    report_markdown,
-    results_table,
-    write_docs_section,
-)
+from bench.report import DOCS_PAGE, command_line, machine_description, write_docs_section  # noqa: E402
 
-DOCS_PAGE = BASE_DIR / "docs" / "performance.md"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
 
 
@@ -77,8 +71,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--broker", choices=["orm", "redis", "both"], default=None,
                         help="default: both when REDIS_URL is set or Redis answers on 127.0.0.1:6379, else orm")
     parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients submitting tasks")
-    parser.add_argument("--database-name", default="pressroom_bench",
-                        help="benchmark database on DATABASE_URL's server (created if missing)")
+    add_database_argument(parser, "pressroom_bench")
     parser.add_argument("--redis-url", default=None, help=f"default: REDIS_URL, else {DEFAULT_REDIS_URL}")
     parser.add_argument("--timeout", type=float, default=300, help="seconds any single wait may take")
     parser.add_argument("--write-docs", action="store_true", help=f"rewrite the results section of {DOCS_PAGE}")
@@ -86,74 +79,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.tasks < 1 or args.workers < 1 or args.clients < 1:
         parser.error("--tasks, --workers and --clients must be positive")
-    if "bench" not in args.database_name:
-        parser.error("--database-name must contain 'bench': its tables are emptied")
     return args
 
 
-def redis_answers(url: str) -> str | None:
-    """The Redis server's version, or None when nothing answers at `url`."""
-    import redis
-
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
-        return client.info("server")["redis_version"]
-    except redis.RedisError:
-        return None
-
-
 def prepare_database(url: str, env: dict, *, log_dir: Path, timeout: float) -> None:
-    if ensure_database(url):
-        log(f"Created database {database_name(url)}")
-    log("Migrating the benchmark database")
-    run_checked("migrate", [sys.executable, "manage.py", "migrate", "--noinput"], env=env, timeout=timeout,
-                log_dir=log_dir)
-    create_user = (
-        "import os\n"
-        "from django.contrib.auth import get_user_model\n"
-        "from django.contrib.auth.models import Group\n"
-        "from publishing.roles import EDITORS\n"
-        f"user, _ = get_user_model().objects.get_or_create(username={BENCH_USER!r})\n"
-        "user.set_password(os.environ['PRESSROOM_BENCH_PASSWORD'])\n"
-        "user.save()\n"
-        "user.groups.add(Group.objects.get(name=EDITORS))\n"
-    )
-    run_checked("create-user", [sys.executable, "manage.py", "shell", "-c", create_user], env=env,
-                timeout=timeout, log_dir=log_dir)
+    migrate(url, env, log_dir=log_dir, timeout=timeout)
+    ensure_editor(BENCH_USER, env, log_dir=log_dir, timeout=timeout, password_variable="PRESSROOM_BENCH_PASSWORD")
 
 
 def base_environment(*, database_url: str, args: argparse.Namespace, password: str) -> dict:
-    env = dict(os.environ)
-    env.pop("REDIS_URL", None)
-    env.update(
-        DATABASE_URL=database_url,
+    return production_environment(
+        database_url,
         DJANGO_SETTINGS_MODULE="bench.settings",
-        # Production mode, as a deployment runs (no per-query debug bookkeeping), over plain HTTP.
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="0",
-        PRESSROOM_TASK_CREATE_RATE="1000000/hour",
-        PRESSROOM_AUTH_RATE="1000/minute",
-        JWT_ACCESS_MINUTES="120",
+        **UNTHROTTLED_API,
         PRESSROOM_WORKERS=str(args.workers),
         PRESSROOM_BENCH_SAVE_LIMIT=str(args.tasks + 1000),
         PRESSROOM_BENCH_PASSWORD=password,
     )
-    return env
 
 
 # --- one broker, end to end ------------------------------------------------------------------
-
-def delete_redis_keys(url: str, patterns: list[str]) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
-    for pattern in patterns:
-        keys = list(client.scan_iter(match=pattern, count=1000))
-        for start in range(0, len(keys), 500):
-            client.delete(*keys[start:start + 500])
-
 
 def run_broker(broker: str, args, *, env: dict, database_url: str, redis_url: str, run_id: str,
                password: str, log_dir: Path) -> BrokerResults:
@@ -179,94 +124,44 @@ def run_broker(broker: str, args, *, env: dict, database_url: str, redis_url: st
     finally:
         stop_all()
         if broker == "redis":
-            try:
-                delete_redis_keys(redis_url, [f"django_q:{queue}*", f"bench-{run_id}*"])
-            except Exception as error:  # never hide the error that brought us here
-                log(f"Could not delete the run's Redis keys ({error}); they match django_q:{queue}* and bench-{run_id}*")
+            delete_redis_keys(redis_url, [f"django_q:{queue}*", f"bench-{run_id}*"])
     return results
-
-
-def notes_for(results: list[BrokerResults]) -> list[str]:
-    notes = [
-        "Engine overhead per task = (engine wall − plain wall) × workers / N: the extra worker time the "
-        "engine spends per task (claim, per-stage checkpoints and events, heartbeat thread, broadcasts) "
-        "beyond django-q2's own cost per job.",
-        "Plain django-q2 wall time runs from the first job's `stopped` to the last: django-q2 stamps "
-        "`started` when a job is enqueued, not when a worker takes it.",
-        "RSS includes pages a worker shares with the cluster process after fork.",
-    ]
-    for r in results:
-        if r.plain:
-            seconds = r.plain.extra["enqueue_seconds"]
-            notes.append(f"{r.broker}: enqueueing {r.plain.tasks} no-op jobs with `async_task` from one process took "
-                         f"{seconds:.1f} s ({r.plain.tasks / seconds:.0f}/s, including interpreter start).")
-        for phase, run in (("engine", r.engine), ("plain", r.plain)):
-            if run and run.workers_seen > r.workers:
-                notes.append(f"{r.broker}, {phase}: {run.workers_seen} worker processes over the run "
-                             f"(django-q2 recycles a worker after 500 jobs).")
-            problems = run and run.extra["log"]
-            if problems and (problems["warnings"] or problems["errors"]):
-                notes.append(f"{r.broker}, {phase} cluster log: {problems['warnings']} warnings, "
-                             f"{problems['errors']} errors; first: `{problems['first_problem'][:200]}`")
-    return notes
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    raise_on_termination()
-    source_url = os.environ.get("DATABASE_URL")
-    if not source_url:
-        print("DATABASE_URL is not set: run `make bench`, or set DATABASE_URL=postgresql://USER@HOST:5432/ANY "
-              f"(the benchmark uses a database {args.database_name!r} on that server).", file=sys.stderr)
-        return 2
-    database_url = with_database_name(source_url, args.database_name)
+    database_url = benchmark_database_url(args.database_name)
     redis_url = args.redis_url or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
-    redis_version = redis_answers(redis_url)
-    broker = args.broker or ("both" if os.environ.get("REDIS_URL") or redis_version else "orm")
+    redis = redis_version(redis_url)
+    broker = args.broker or ("both" if os.environ.get("REDIS_URL") or redis else "orm")
     brokers = ["orm", "redis"] if broker == "both" else [broker]
-    if "redis" in brokers and not redis_version:
+    if "redis" in brokers and not redis:
         print(f"No Redis answers at {redis_url}.", file=sys.stderr)
         return 2
 
     run_id = secrets.token_hex(4)
     password = secrets.token_urlsafe(24)
-    log_dir = Path(tempfile.mkdtemp(prefix="pressroom-bench-"))
     env = base_environment(database_url=database_url, args=args, password=password)
-    results: list[BrokerResults] = []
-    ok = False
-    try:
+
+    def run(log_dir: Path) -> list[BrokerResults]:
         prepare_database(database_url, env, log_dir=log_dir, timeout=args.timeout)
-        for name in brokers:
-            results.append(run_broker(name, args, env=env, database_url=database_url, redis_url=redis_url,
-                                      run_id=run_id, password=password, log_dir=log_dir))
-        ok = True
-    except BenchError as error:
-        print(f"\nBenchmark failed: {error}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print("\nInterrupted; stopping every process the benchmark started.", file=sys.stderr)
-    finally:
-        stop_all()
-        if ok and not args.keep_logs:
-            shutil.rmtree(log_dir, ignore_errors=True)
-        else:
-            print(f"Logs of the processes: {log_dir}", file=sys.stderr)
-    if not ok:
+        return [run_broker(name, args, env=env, database_url=database_url, redis_url=redis_url, run_id=run_id,
+                           password=password, log_dir=log_dir) for name in brokers]
+
+    results = run_guarded(run, log_prefix="pressroom-bench-", keep_logs=args.keep_logs)
+    if results is None:
         return 1
 
     print(results_table(results))
     if args.write_docs:
-        command = shlex.join(["python", "bench/engine_throughput.py", *argv])
-        if os.environ.get("MAKELEVEL"):
-            command = f"make bench  # runs: {command}"
-        machine = machine_description(
-            postgres=server_version(database_url), redis=redis_version if "redis" in brokers else None,
-            brokers=brokers,
-        )
-        machine.append(f"Database `{database_name(database_url)}` on {database_server(database_url)}")
+        machine = machine_description(postgres=server_version(database_url),
+                                      redis=redis if "redis" in brokers else None, brokers=brokers)
+        machine.append(database_description(database_url))
         machine.append(f"N = {args.tasks} tasks, {args.workers} workers, {args.clients} HTTP clients, "
                        "five no-op stages per task (`bench/stages.py`)")
-        body = report_markdown(results=results, machine=machine, command=command, notes=notes_for(results))
-        write_docs_section(DOCS_PAGE, body)
+        body = report_markdown(results=results, machine=machine, notes=notes_for(results),
+                               command=command_line("engine_throughput.py", argv, make_target="bench"))
+        write_docs_section(DOCS_PAGE, body, marker=MARKER)
         log(f"Wrote the results to {DOCS_PAGE.relative_to(BASE_DIR)}")
     return 0
 

@@ -1,23 +1,30 @@
-"""What the engine benchmark drives: its own database, the processes it starts, and bounded waits.
+"""What every benchmark drives: the production-mode environment, its own database, the processes
+it starts, and bounded waits.
 
 Everything here talks to PostgreSQL with psycopg and to the servers over 127.0.0.1, without
 importing Django, so the measuring process stays small and the processes it measures are exactly
-the ones a deployment runs (`daphne`, `manage.py qcluster`). Every process is started in a
-process group of its own and registered, so `stop_all()` (called from `finally` and `atexit`)
-ends them all, whatever went wrong; every wait has a deadline.
+the ones a deployment runs (`daphne`, `gunicorn`, `manage.py qcluster`). Every process is started
+in a process group of its own and registered, so `stop_all()` (called from `finally` and `atexit`)
+ends them all, whatever went wrong; every wait has a deadline. Only `bench/` imports this module.
 """
 
 from __future__ import annotations
 
+import argparse
 import atexit
+import http.client
+import json
 import os
-import re
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -47,6 +54,41 @@ def wait_until(predicate: Callable[[], T], *, timeout: float, what: str, interva
         if time.monotonic() >= deadline:
             raise BenchError(f"Timed out after {timeout:.0f}s waiting for {what}.")
         time.sleep(interval)
+
+
+# --- the environment of the processes measured -------------------------------------------------
+
+def production_environment(database_url: str, **overrides: str) -> dict[str, str]:
+    """The environment a deployment runs in, for the processes a benchmark starts (or, with
+    `os.environ` replaced by it, for the benchmark's own Django).
+
+    Production mode (DEBUG=0: no per-query debug bookkeeping, hashed static files) over plain HTTP
+    on 127.0.0.1, with a fresh SECRET_KEY per call and without REDIS_URL (PostgreSQL as broker,
+    cache and channel layer, the default setup), so that nothing of the shell's own setup leaks
+    into a measurement. `overrides` (settings module, rates, REDIS_URL for a Redis run...) come last.
+    """
+    env = dict(os.environ)
+    env.pop("REDIS_URL", None)
+    env.update(
+        DATABASE_URL=database_url,
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+    )
+    env.update(overrides)
+    return env
+
+
+@contextmanager
+def static_root() -> Iterator[str]:
+    """A temporary STATIC_ROOT for `collectstatic`: with DEBUG=0 pages name the hashed files of its
+    manifest. Removed afterwards."""
+    folder = tempfile.mkdtemp(prefix="pressroom-bench-static-")
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- the benchmark database -------------------------------------------------------------------
@@ -80,6 +122,83 @@ def ensure_database(url: str) -> bool:
     return True
 
 
+def bench_database_name(name: str) -> str:
+    """The argparse type of `--database-name`: a benchmark empties or replaces the tables of its
+    database, so the name must say it is one (`reset_tables` refuses any other)."""
+    if "bench" not in name:
+        raise argparse.ArgumentTypeError(f"{name!r} does not contain 'bench': a benchmark empties its tables")
+    return name
+
+
+def add_database_argument(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--database-name", default=default, type=bench_database_name,
+                        help=f"benchmark database on DATABASE_URL's server, created if missing (default {default})")
+
+
+def benchmark_database_url(name: str) -> str:
+    """The database `name` on the server (and with the credentials) DATABASE_URL names; exits with
+    status 2 when DATABASE_URL is not set."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        print("DATABASE_URL is not set: run the `make bench*` targets, or set "
+              f"DATABASE_URL=postgresql://USER@HOST:5432/ANY (the benchmark uses a database {name!r} on that server).",
+              file=sys.stderr)
+        raise SystemExit(2)
+    return with_database_name(url, name)
+
+
+def database_description(url: str) -> str:
+    return f"Database `{database_name(url)}` on {database_server(url)}"
+
+
+def migrate(url: str, env: dict, *, log_dir: Path, timeout: float = 300) -> None:
+    """Create the benchmark database if it is missing and migrate it, as its processes will see it."""
+    if ensure_database(url):
+        log(f"Created database {database_name(url)}")
+    log("Migrating the benchmark database")
+    run_checked("migrate", [sys.executable, "manage.py", "migrate", "--noinput"], env=env, timeout=timeout,
+                log_dir=log_dir)
+
+
+def ensure_editor(username: str, env: dict, *, log_dir: Path, timeout: float,
+                  password_variable: str | None = None) -> str:
+    """An account in the Editors group for the benchmark's API calls, and an access token for it.
+
+    With `password_variable` the account's password is that environment variable of `env` (so a
+    benchmark can log in through the API as a client would); without, it has no usable password.
+    Runs in `manage.py shell`, with the settings the measured processes use.
+    """
+    password = (f"user.set_password(os.environ[{password_variable!r}])\n" if password_variable
+                else "user.set_unusable_password()\n")
+    script = (
+        "import os\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from django.contrib.auth.models import Group\n"
+        "from rest_framework_simplejwt.tokens import AccessToken\n"
+        "from publishing.roles import EDITORS\n"
+        f"user, _ = get_user_model().objects.get_or_create(username={username!r})\n"
+        f"{password}"
+        "user.save()\n"
+        "user.groups.add(Group.objects.get(name=EDITORS))\n"
+        "print('TOKEN=' + str(AccessToken.for_user(user)))\n"
+    )
+    out = run_checked(f"editor-{username}", [sys.executable, "manage.py", "shell", "-c", script], env=env,
+                      timeout=timeout, log_dir=log_dir)
+    for line in out.splitlines():
+        if line.startswith("TOKEN="):
+            return line[len("TOKEN="):]
+    raise BenchError(f"Could not mint an access token for {username!r}.")
+
+
+# The API as load tests drive it: no throttling of task creation or logins, and tokens that last
+# the whole run.
+UNTHROTTLED_API = {
+    "PRESSROOM_TASK_CREATE_RATE": "1000000/hour",
+    "PRESSROOM_AUTH_RATE": "1000/minute",
+    "JWT_ACCESS_MINUTES": "120",
+}
+
+
 def server_version(url: str) -> str:
     with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
         return conn.execute("SHOW server_version").fetchone()[0]
@@ -92,7 +211,9 @@ RESET_TABLES = ["tasks_generationtask", "django_q_ormq", "django_q_task", "press
 
 
 def reset_tables(url: str) -> None:
-    if "bench" not in database_name(url):
+    try:
+        bench_database_name(database_name(url))
+    except argparse.ArgumentTypeError:
         raise BenchError(f"Refusing to empty tables of {database_name(url)!r}: not a benchmark database.")
     with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
         conn.execute("SET lock_timeout = '30s'")
@@ -212,75 +333,100 @@ def run_checked(name: str, command: list[str], *, env: dict, timeout: float, log
     return result.stdout
 
 
-def start_daphne(*, env: dict, port: int, log_dir: Path) -> ManagedProcess:
+HTTP_TIMEOUT = 30
+
+
+def http_json(port: int, method: str, path: str, body: dict | None = None, token: str = "") -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
+    try:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        conn.request(method, path, json.dumps(body) if body is not None else None, headers)
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, (json.loads(data) if data.startswith(b"{") else {})
+    finally:
+        conn.close()
+
+
+def wait_for_healthz(server: ManagedProcess, port: int, *, timeout: float = 60) -> None:
+    """Until the server answers /healthz with 200; BenchError if it exits or the timeout passes."""
+
+    def answers() -> bool:
+        server.ensure_running()
+        try:
+            return http_json(port, "GET", "/healthz")[0] == 200
+        except (OSError, http.client.HTTPException):
+            return False
+
+    wait_until(answers, timeout=timeout, what=f"{server.name} to answer /healthz")
+
+
+def start_daphne(*, env: dict, port: int, log_dir: Path, name: str = "daphne") -> ManagedProcess:
+    """One Daphne serving the app on 127.0.0.1:`port`, returned once it answers /healthz."""
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
-    return ManagedProcess("daphne", command, env=env, log_dir=log_dir)
+    daphne = ManagedProcess(name, command, env=env, log_dir=log_dir)
+    wait_for_healthz(daphne, port)
+    return daphne
 
 
 def start_cluster(name: str, *, env: dict, log_dir: Path) -> ManagedProcess:
     return ManagedProcess(name, [sys.executable, "manage.py", "qcluster"], env=env, log_dir=log_dir)
 
 
-# --- memory of a cluster's workers ------------------------------------------------------------
+# --- Redis, for the runs that use it ---------------------------------------------------------
 
-WORKER_READY = re.compile(r"ready for work at (\d+)")
+def redis_version(url: str) -> str | None:
+    """The Redis server's version, or None when nothing answers at `url`."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+        return client.info("server")["redis_version"]
+    except redis.RedisError:
+        return None
 
 
-class RssSampler:
-    """Peak resident set size of a cluster's worker processes, sampled on demand.
+def delete_redis_keys(url: str, patterns: list[str]) -> None:
+    """Delete a run's own keys afterwards; never raises (it runs in `finally`, and must not hide
+    the error that brought us there)."""
+    try:
+        import redis
 
-    django-q2 forks its workers from the cluster process and renames them only when setproctitle
-    is installed, so a worker is recognised by the pid it logs ("Process-1:1 ready for work at
-    PID"); recycled and replacement workers log theirs too. RSS counts pages shared with the parent
-    after fork, so it overstates what each worker adds; it is what `ps` and container limits see.
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
+        for pattern in patterns:
+            keys = list(client.scan_iter(match=pattern, count=1000))
+            for start in range(0, len(keys), 500):
+                client.delete(*keys[start:start + 500])
+    except Exception as error:  # noqa: BLE001
+        log(f"Could not delete the run's Redis keys ({error}); they match {', '.join(patterns)}")
+
+
+# --- one run ----------------------------------------------------------------------------------
+
+def run_guarded(body: Callable[[Path], T], *, log_prefix: str, keep_logs: bool = False) -> T | None:
+    """Run `body(log_dir)` with every process it starts stopped afterwards, whatever happens.
+
+    Returns what `body` returned, or None when it failed (BenchError) or was interrupted (Ctrl-C,
+    SIGTERM, SIGHUP), after saying so on stderr. The processes' logs go to a temporary folder,
+    removed on success unless `keep_logs`, kept (and named) otherwise.
     """
-
-    def __init__(self, cluster: ManagedProcess):
-        try:
-            import psutil
-        except ImportError:  # installed with pgserver; without it memory is reported as unknown
-            psutil = None
-            print("psutil is not installed: worker memory is not measured.", file=sys.stderr)
-        self._psutil = psutil
-        self.cluster = cluster
-        self.worker_peaks: dict[int, int] = {}
-        self.cluster_peak = 0
-        self._log_offset = 0
-
-    def sample(self) -> None:
-        if self._psutil is None:
-            return
-        self._discover_workers()
-        total = 0
-        try:
-            processes = [self._psutil.Process(self.cluster.pid)]
-            processes += processes[0].children(recursive=True)
-        except self._psutil.Error:
-            return
-        for process in processes:
-            try:
-                rss = process.memory_info().rss
-            except self._psutil.Error:
-                continue
-            total += rss
-            if process.pid in self.worker_peaks:
-                self.worker_peaks[process.pid] = max(self.worker_peaks[process.pid], rss)
-        self.cluster_peak = max(self.cluster_peak, total)
-
-    def _discover_workers(self) -> None:
-        with self.cluster.log.open("rb") as log:
-            log.seek(self._log_offset)
-            chunk = log.read()
-        cut = chunk.rfind(b"\n") + 1
-        self._log_offset += cut
-        for match in WORKER_READY.finditer(chunk[:cut].decode(errors="replace")):
-            self.worker_peaks.setdefault(int(match.group(1)), 0)
-
-    @property
-    def peak_worker_mib(self) -> float | None:
-        peaks = [peak for peak in self.worker_peaks.values() if peak]
-        return max(peaks) / 2**20 if peaks else None
-
-    @property
-    def peak_cluster_mib(self) -> float | None:
-        return self.cluster_peak / 2**20 if self.cluster_peak else None
+    raise_on_termination()
+    log_dir = Path(tempfile.mkdtemp(prefix=log_prefix))
+    ok = False
+    try:
+        result = body(log_dir)
+        ok = True
+        return result
+    except BenchError as error:
+        print(f"\nBenchmark failed: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\nInterrupted; stopping every process the benchmark started.", file=sys.stderr)
+    finally:
+        stop_all()
+        if ok and not keep_logs:
+            shutil.rmtree(log_dir, ignore_errors=True)
+        else:
+            print(f"Logs of the processes: {log_dir}", file=sys.stderr)
+    return None

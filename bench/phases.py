@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import sys
 import threading
 import time
@@ -19,47 +20,25 @@ from pathlib import Path
 import psycopg
 
 from bench.harness import (
+    HTTP_TIMEOUT,
     BenchError,
     ManagedProcess,
-    RssSampler,
     free_port,
+    http_json,
     log,
     run_checked,
     start_cluster,
     start_daphne,
     wait_until,
 )
+from bench.engine_report import EnqueueResult, RunResult
 from bench.noop import NOOP
-from bench.report import EnqueueResult, RunResult
 
 BENCH_USER = "bench"
-HTTP_TIMEOUT = 30
 FINISHED_FAILED = ("failed", "cancelled", "timed_out")
 
 
 # --- phase 1: POST /api/tasks -----------------------------------------------------------------
-
-def http_json(port: int, method: str, path: str, body: dict | None = None, token: str = "") -> tuple[int, dict]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
-    try:
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        conn.request(method, path, json.dumps(body) if body is not None else None, headers)
-        response = conn.getresponse()
-        data = response.read()
-        return response.status, (json.loads(data) if data.startswith(b"{") else {})
-    finally:
-        conn.close()
-
-
-def daphne_ready(daphne: ManagedProcess, port: int) -> bool:
-    daphne.ensure_running()
-    try:
-        return http_json(port, "GET", "/healthz")[0] == 200
-    except OSError:
-        return False
-
 
 def submit_tasks(port: int, token: str, *, count: int, clients: int, timeout: float) -> tuple[list, float]:
     """POST `count` briefs from `clients` threads, each on one keep-alive connection.
@@ -100,7 +79,6 @@ def measure_enqueue(env: dict, db: psycopg.Connection, args, *, password: str, l
     port = free_port()
     daphne = start_daphne(env=env, port=port, log_dir=log_dir)
     try:
-        wait_until(lambda: daphne_ready(daphne, port), timeout=60, what="Daphne to answer /healthz")
         status, body = http_json(port, "POST", "/api/auth/token", {"username": BENCH_USER, "password": password})
         if status != 200:
             raise BenchError(f"POST /api/auth/token answered {status}: {body}")
@@ -212,3 +190,68 @@ def measure_plain(env: dict, db: psycopg.Connection, args, *, broker: str, log_d
         workers_seen=len(sampler.worker_peaks),
         extra={"enqueue_seconds": enqueue_seconds, "log": log_problems(cluster)},
     )
+
+
+# --- memory of a cluster's workers ------------------------------------------------------------
+
+WORKER_READY = re.compile(r"ready for work at (\d+)")
+
+
+class RssSampler:
+    """Peak resident set size of a cluster's worker processes, sampled on demand.
+
+    django-q2 forks its workers from the cluster process and renames them only when setproctitle
+    is installed, so a worker is recognised by the pid it logs ("Process-1:1 ready for work at
+    PID"); recycled and replacement workers log theirs too. RSS counts pages shared with the parent
+    after fork, so it overstates what each worker adds; it is what `ps` and container limits see.
+    """
+
+    def __init__(self, cluster: ManagedProcess):
+        try:
+            import psutil
+        except ImportError:  # installed with pgserver; without it memory is reported as unknown
+            psutil = None
+            print("psutil is not installed: worker memory is not measured.", file=sys.stderr)
+        self._psutil = psutil
+        self.cluster = cluster
+        self.worker_peaks: dict[int, int] = {}
+        self.cluster_peak = 0
+        self._log_offset = 0
+
+    def sample(self) -> None:
+        if self._psutil is None:
+            return
+        self._discover_workers()
+        total = 0
+        try:
+            processes = [self._psutil.Process(self.cluster.pid)]
+            processes += processes[0].children(recursive=True)
+        except self._psutil.Error:
+            return
+        for process in processes:
+            try:
+                rss = process.memory_info().rss
+            except self._psutil.Error:
+                continue
+            total += rss
+            if process.pid in self.worker_peaks:
+                self.worker_peaks[process.pid] = max(self.worker_peaks[process.pid], rss)
+        self.cluster_peak = max(self.cluster_peak, total)
+
+    def _discover_workers(self) -> None:
+        with self.cluster.log.open("rb") as log:
+            log.seek(self._log_offset)
+            chunk = log.read()
+        cut = chunk.rfind(b"\n") + 1
+        self._log_offset += cut
+        for match in WORKER_READY.finditer(chunk[:cut].decode(errors="replace")):
+            self.worker_peaks.setdefault(int(match.group(1)), 0)
+
+    @property
+    def peak_worker_mib(self) -> float | None:
+        peaks = [peak for peak in self.worker_peaks.values() if peak]
+        return max(peaks) / 2**20 if peaks else None
+
+    @property
+    def peak_cluster_mib(self) -> float | None:
+        return self.cluster_peak / 2**20 if self.cluster_peak else None

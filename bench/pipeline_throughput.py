@@ -30,16 +30,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 from bench.harness import ensure_database, reset_tables, server_version, with_database_name  # noqa: E402
+from bench.report import DOCS_PAGE, command_line, measured_at, write_docs_section  # noqa: E402
 
-DOCS = BASE_DIR / "docs" / "performance.md"
-START, END = "<!-- pipeline-benchmark:start -->", "<!-- pipeline-benchmark:end -->"
+MARKER = "pipeline-benchmark"
 def briefs_with_notes() -> list[tuple[str, str]]:
     from tests.content.notes import COMPOSTING, HEAT_PUMPS, STANDING_DESKS
 
@@ -154,17 +153,11 @@ def main() -> int:
     table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
     print(table)
     if args.write_docs:
-        when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        command = "python bench/pipeline_throughput.py " + " ".join(sys.argv[1:])
-        body = (f"Measured {when} with `{command.strip()}` on {os.cpu_count()} cores, Python "
-                f"{platform.python_version()}, PostgreSQL {server_version(url)}.\n\n{table}\n")
-        text = DOCS.read_text()
-        if START in text:
-            before, rest = text.split(START, 1)
-            text = before + f"{START}\n{body}{END}" + rest.split(END, 1)[1]
-        else:
-            text = text.rstrip() + f"\n\n## Content pipeline\n\n{__doc__.split(chr(10) * 2, 1)[1].strip()}\n\n{START}\n{body}{END}\n"
-        DOCS.write_text(text)
+        body = (f"Measured {measured_at()} with `{command_line('pipeline_throughput.py', sys.argv[1:])}` on "
+                f"{os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL {server_version(url)}.\n\n"
+                f"{table}\n")
+        write_docs_section(DOCS_PAGE, body, marker=MARKER,
+                           preamble=f"## Content pipeline\n\n{__doc__.split(chr(10) * 2, 1)[1].strip()}\n\n")
     return 0
 
 

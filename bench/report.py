@@ -1,109 +1,29 @@
-"""What one engine benchmark run measured, and how it is written down.
+"""How every benchmark writes down what it measured: the machine it ran on, the command, and its
+own marked section of a docs page (docs/performance.md), leaving the rest of the page as it is.
 
-The results of a run are one `BrokerResults` per broker; `results_table` turns them into the
-Markdown table the script prints, and `write_docs_section` puts that table, with the machine it
-ran on, between the markers of docs/performance.md (the rest of the page is left as it is).
+Each benchmark builds its own table; this module holds what their reports share. No Django: the
+measuring processes stay small. Only `bench/` imports it.
 """
 
 from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass, field
+import shlex
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-@dataclass
-class EnqueueResult:
-    tasks: int
-    clients: int
-    seconds: float
-    latencies_ms: list[float]
-    created_responses: int
-    tasks_in_database: int
+DOCS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
-    @property
-    def per_second(self) -> float:
-        return self.tasks / self.seconds
-
-    def percentile_ms(self, p: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+# Display name → distribution name of the packages a serving benchmark names in its machine lines.
+SERVING_PACKAGES = {"Django": "Django", "django-q2": "django-q2", "Daphne": "daphne"}
 
 
-@dataclass
-class RunResult:
-    """N jobs or tasks run by one cluster; `seconds` from the first start to the last finish."""
-
-    tasks: int
-    seconds: float
-    seconds_with_start: float
-    peak_worker_mib: float | None
-    peak_cluster_mib: float | None
-    workers_seen: int
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def per_second(self) -> float:
-        return self.tasks / self.seconds
-
-
-@dataclass
-class BrokerResults:
-    broker: str
-    workers: int
-    enqueue: EnqueueResult | None = None
-    engine: RunResult | None = None
-    plain: RunResult | None = None
-
-    @property
-    def overhead_ms(self) -> float | None:
-        """Extra worker time per task: (engine wall − plain wall) × workers / N."""
-        if not (self.engine and self.plain):
-            return None
-        return (self.engine.seconds - self.plain.seconds) * self.workers / self.engine.tasks * 1000
-
-
-def _num(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{value:,.{digits}f}"
-
-
-def results_table(results: list[BrokerResults]) -> str:
-    rows: list[tuple[str, list[str]]] = []
-
-    def row(label: str, values) -> None:
-        rows.append((label, list(values)))
-
-    row("**POST /api/tasks** (no cluster running)", ["" for _ in results])
-    row("requests/s", (_num(r.enqueue and r.enqueue.per_second) for r in results))
-    row("latency p50 / p95 (ms)", (
-        f"{_num(r.enqueue.percentile_ms(50))} / {_num(r.enqueue.percentile_ms(95))}" if r.enqueue else "—"
-        for r in results
-    ))
-    row("201 responses / tasks in the database", (
-        f"{r.enqueue.created_responses} / {r.enqueue.tasks_in_database} of {r.enqueue.tasks}" if r.enqueue else "—"
-        for r in results
-    ))
-    row("**Engine**, trivial 5-stage tasks", ["" for _ in results])
-    _run_rows(row, [r.engine for r in results], "first `started_at` → last `finished_at`")
-    row("events per task", (_num(r.engine and r.engine.extra.get("events_per_task")) for r in results))
-    row("**Plain django-q2**, no-op jobs", ["" for _ in results])
-    _run_rows(row, [r.plain for r in results], "first → last `stopped`")
-    row("**Engine overhead per task** (ms)", (f"**{_num(r.overhead_ms)}**" for r in results))
-
-    header = "| | " + " | ".join(f"{r.broker} broker, {r.workers} workers" for r in results) + " |"
-    lines = [header, "|---" * (len(results) + 1) + "|"]
-    lines += [f"| {label} | " + " | ".join(values) + " |" for label, values in rows]
-    return "\n".join(lines)
-
-
-def _run_rows(row, runs: list[RunResult | None], span: str) -> None:
-    row(f"wall time, {span} (s)", (_num(r and r.seconds, 2) for r in runs))
-    row("wall time from cluster launch (s)", (_num(r and r.seconds_with_start, 2) for r in runs))
-    row("tasks/s", (_num(r and r.per_second) for r in runs))
-    row("peak RSS per worker (MiB)", (_num(r and r.peak_worker_mib) for r in runs))
-    row("peak RSS, whole cluster (MiB)", (_num(r and r.peak_cluster_mib) for r in runs))
+def nearest_rank(values: list[float], p: float) -> float:
+    """The value at rank round(p% × (n − 1)) of the sorted values (p = 50 is a median, 100 the max)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 # --- the machine ------------------------------------------------------------------------------
@@ -128,36 +48,48 @@ def _memory_gib() -> str:
     return "unknown"
 
 
-def _version(package: str) -> str:
+def package_version(package: str) -> str:
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "?"
 
 
-def machine_description(*, postgres: str, redis: str | None, brokers: list[str]) -> list[str]:
-    return [
+def machine_description(*, postgres: str, redis: str | None = None, brokers: list[str] | None = None,
+                        packages: dict[str, str] = SERVING_PACKAGES,
+                        where: str = "(on the same machine)") -> list[str]:
+    """One line each: CPU and memory, OS, Python and `packages`, PostgreSQL (and Redis) `where`,
+    and the broker(s) when given."""
+    lines = [
         f"CPU: {_cpu_model()}, {os.cpu_count()} logical cores; RAM {_memory_gib()}",
         f"OS: {platform.platform()}",
-        f"Python {platform.python_version()}, Django {_version('Django')}, django-q2 {_version('django-q2')}, "
-        f"Daphne {_version('daphne')}",
-        f"PostgreSQL {postgres}" + (f", Redis {redis}" if redis else "") + " (on the same machine)",
-        f"Broker(s): {', '.join(brokers)}",
+        f"Python {platform.python_version()}, "
+        + ", ".join(f"{name} {package_version(package)}" for name, package in packages.items()),
+        f"PostgreSQL {postgres}" + (f", Redis {redis}" if redis else "") + f" {where}",
     ]
+    if brokers:
+        lines.append(f"Broker(s): {', '.join(brokers)}")
+    return lines
 
 
-def report_markdown(*, results: list[BrokerResults], machine: list[str], command: str, notes: list[str]) -> str:
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"Measured {when} with", "", "```sh", command, "```", ""]
-    lines += [f"- {item}" for item in machine]
-    lines += ["", results_table(results), ""]
-    lines += [f"- {note}" for note in notes]
-    return "\n".join(lines).rstrip() + "\n"
+# --- the section of the docs page --------------------------------------------------------------
+
+def measured_at() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def write_docs_section(path: Path, body: str, *, marker: str = "engine-benchmark") -> None:
-    """Replace what lies between the `<!-- {marker}:start/end -->` markers (appending them if the
-    page has none)."""
+def command_line(script: str, argv: list[str], *, make_target: str | None = None) -> str:
+    """How the run was started, to print above its figures; under `make` (MAKELEVEL set) with the
+    target that ran it."""
+    command = shlex.join(["python", f"bench/{script}", *argv])
+    if make_target and os.environ.get("MAKELEVEL"):
+        command = f"make {make_target}  # runs: {command}"
+    return command
+
+
+def write_docs_section(path: Path, body: str, *, marker: str, preamble: str = "") -> None:
+    """Replace what lies between the `<!-- {marker}:start/end -->` markers. A page without them gets
+    `preamble` (a heading and what the benchmark does) and the marked section appended."""
     start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     text = path.read_text() if path.exists() else ""
     section = f"{start}\n{body}{end}"
@@ -166,5 +98,5 @@ def write_docs_section(path: Path, body: str, *, marker: str = "engine-benchmark
         after = rest.split(end, 1)[1]
         text = before + section + after
     else:
-        text = text.rstrip() + ("\n\n" if text else "") + section + "\n"
+        text = text.rstrip() + ("\n\n" if text else "") + preamble + section + "\n"
     path.write_text(text)

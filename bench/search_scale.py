@@ -26,22 +26,29 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import BASE_DIR, BenchError, database_name, database_server, ensure_database, log, with_database_name  # noqa: E402
-from bench.report import _cpu_model, _memory_gib, _version  # noqa: E402
+from bench.harness import (  # noqa: E402
+    BenchError,
+    add_database_argument,
+    database_name,
+    database_server,
+    ensure_database,
+    log,
+    production_environment,
+    static_root,
+    with_database_name,
+)
+from bench.report import DOCS_PAGE, command_line, machine_description, measured_at, write_docs_section  # noqa: E402
 from bench.search_seed import SeedParameters, Vocabulary, seed  # noqa: E402
 
-DOCS_PAGE = BASE_DIR / "docs" / "performance.md"
-START_MARKER = "<!-- search-benchmark:start -->"
-END_MARKER = "<!-- search-benchmark:end -->"
+MARKER = "search-benchmark"
+PREAMBLE = "## Blog search at 100,000 posts\n\n"
 CLASSES = ("rare", "medium", "every post")
 KINDS = ("single word", "phrase", "prefix")
 # A rare phrase of words that are each in most posts: the case bounded ranking trades away (the
@@ -56,15 +63,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--posts", type=int, default=100_000, help="published posts to seed")
     parser.add_argument("--repeats", type=int, default=20, help="timed rounds over each cell's queries")
     parser.add_argument("--naive-repeats", type=int, default=3, help="timed rounds of the naive SQL")
-    parser.add_argument("--database-name", default="pressroom_bench_search",
-                        help="benchmark database on DATABASE_URL's server (created if missing; its blog tables are replaced)")
+    add_database_argument(parser, "pressroom_bench_search")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds the whole run may take")
     parser.add_argument("--write-docs", action="store_true", help=f"rewrite the search section of {DOCS_PAGE}")
     args = parser.parse_args(argv)
     if not 1000 <= args.posts <= 1_000_000 or not 1 <= args.repeats <= 1000 or not 1 <= args.naive_repeats <= 100:
         parser.error("--posts 1,000–1,000,000, --repeats 1–1000, --naive-repeats 1–100")
-    if "bench" not in args.database_name:
-        parser.error("--database-name must contain 'bench': its blog tables are replaced")
     return args
 
 
@@ -81,16 +85,17 @@ class Deadline:
             raise BenchError(f"The run passed its --timeout of {self.seconds:.0f}s while {what}.")
 
 
-def setup_django(url: str) -> None:
-    os.environ.pop("REDIS_URL", None)
-    os.environ.update(
-        DATABASE_URL=url, DJANGO_SETTINGS_MODULE="config.settings", DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="testserver", SECURE_SSL_REDIRECT="0",
+def setup_django(url: str, static_folder: str) -> None:
+    """Django in this process, in production mode: the search page is measured through the test
+    client, without a server in between."""
+    env = production_environment(
+        url, DJANGO_SETTINGS_MODULE="config.settings", ALLOWED_HOSTS="testserver",
         # The search itself is measured, not the blog's page cache (publishing/caching.py).
         PRESSROOM_BLOG_CACHE_SECONDS="0",
-        # DEBUG=0 serves hashed static names, so the page needs collectstatic's manifest.
-        STATIC_ROOT=tempfile.mkdtemp(prefix="pressroom-bench-search-static-"),
+        STATIC_ROOT=static_folder,
     )
+    os.environ.clear()
+    os.environ.update(env)
     import django
 
     django.setup()
@@ -239,27 +244,18 @@ def results_table(rows: list[dict], posts: int) -> str:
 
 
 def machine(url: str) -> list[str]:
-    import platform
-
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         postgres = cursor.fetchone()[0]
-    return [
-        f"CPU: {_cpu_model()}, {os.cpu_count()} logical cores; RAM {_memory_gib()}",
-        f"OS: {platform.platform()}",
-        f"Python {platform.python_version()}, Django {_version('Django')}",
-        f"PostgreSQL {postgres} on {database_server(url)} (same machine), database `{database_name(url)}`",
-    ]
+    return machine_description(postgres=postgres, packages={"Django": "Django"},
+                               where=f"on {database_server(url)} (same machine), database `{database_name(url)}`")
 
 
 def report_markdown(*, table: str, machine_lines: list[str], params: SeedParameters, command: str,
                     repeats: int, naive_repeats: int) -> str:
-    from datetime import datetime, timezone
-
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"Measured {when} with", "", "```sh", command, "```", ""]
+    lines = [f"Measured {measured_at()} with", "", "```sh", command, "```", ""]
     lines += [f"- {item}" for item in machine_lines]
     lines += [f"- Data: {params.describe()}",
               f"- Search page: `django.test.Client` GET `/search/?q=…`, relevance order, first page (10 results "
@@ -269,18 +265,6 @@ def report_markdown(*, table: str, machine_lines: list[str], params: SeedParamet
     return "\n".join(lines)
 
 
-def write_docs_section(path: Path, body: str) -> None:
-    """Replace what lies between the markers (appending the section and its markers if missing)."""
-    text = path.read_text() if path.exists() else ""
-    section = f"{START_MARKER}\n{body}{END_MARKER}"
-    if START_MARKER in text and END_MARKER in text:
-        before, rest = text.split(START_MARKER, 1)
-        text = before + section + rest.split(END_MARKER, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## Blog search at 100,000 posts\n\n" + section + "\n"
-    path.write_text(text)
-
-
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     deadline = Deadline(args.timeout)
@@ -288,7 +272,12 @@ def main(argv: list[str]) -> int:
     url = with_database_name(server_url, args.database_name)
     if ensure_database(url):
         log(f"Created database {args.database_name}")
-    setup_django(url)
+    with static_root() as static_folder:
+        setup_django(url, static_folder)
+        return measure(args, argv, url, deadline)
+
+
+def measure(args, argv: list[str], url: str, deadline: Deadline) -> int:
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
@@ -323,11 +312,11 @@ def main(argv: list[str]) -> int:
         rows.append({"class": cls, "kind": kind, "queries": picked, "page": page, "naive": naive, "found": found})
     table = results_table(rows, args.posts)
     print(table)
-    command = "python bench/search_scale.py " + " ".join(argv)
-    body = report_markdown(table=table, machine_lines=machine(url), params=params, command=command.strip(),
+    body = report_markdown(table=table, machine_lines=machine(url), params=params,
+                           command=command_line("search_scale.py", argv),
                            repeats=args.repeats, naive_repeats=args.naive_repeats)
     if args.write_docs:
-        write_docs_section(DOCS_PAGE, body)
+        write_docs_section(DOCS_PAGE, body, marker=MARKER, preamble=PREAMBLE)
         log(f"Wrote the search section of {DOCS_PAGE}")
     worst = max((percentile(r["page"], 95) for r in rows if r["page"] and (r["class"], r["kind"]) != EXTRA_CELL), default=0.0)
     log(f"Worst p95 through the search page: {worst:.1f} ms (target {TARGET_MS} ms)")

@@ -16,7 +16,6 @@ parameters, so a second run with the same ones reuses the data.
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import json
 import random

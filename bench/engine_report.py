@@ -1,0 +1,139 @@
+"""What one engine benchmark run measured, and how it is written down.
+
+The results of a run are one `BrokerResults` per broker; `results_table` turns them into the
+Markdown table the script prints, and `report_markdown` adds the command, the machine and the
+notes for its section of docs/performance.md (written by `bench.report.write_docs_section`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bench.report import measured_at, nearest_rank
+
+MARKER = "engine-benchmark"
+
+
+@dataclass
+class EnqueueResult:
+    tasks: int
+    clients: int
+    seconds: float
+    latencies_ms: list[float]
+    created_responses: int
+    tasks_in_database: int
+
+    @property
+    def per_second(self) -> float:
+        return self.tasks / self.seconds
+
+    def percentile_ms(self, p: float) -> float:
+        return nearest_rank(self.latencies_ms, p)
+
+
+@dataclass
+class RunResult:
+    """N jobs or tasks run by one cluster; `seconds` from the first start to the last finish."""
+
+    tasks: int
+    seconds: float
+    seconds_with_start: float
+    peak_worker_mib: float | None
+    peak_cluster_mib: float | None
+    workers_seen: int
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def per_second(self) -> float:
+        return self.tasks / self.seconds
+
+
+@dataclass
+class BrokerResults:
+    broker: str
+    workers: int
+    enqueue: EnqueueResult | None = None
+    engine: RunResult | None = None
+    plain: RunResult | None = None
+
+    @property
+    def overhead_ms(self) -> float | None:
+        """Extra worker time per task: (engine wall − plain wall) × workers / N."""
+        if not (self.engine and self.plain):
+            return None
+        return (self.engine.seconds - self.plain.seconds) * self.workers / self.engine.tasks * 1000
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def results_table(results: list[BrokerResults]) -> str:
+    rows: list[tuple[str, list[str]]] = []
+
+    def row(label: str, values) -> None:
+        rows.append((label, list(values)))
+
+    row("**POST /api/tasks** (no cluster running)", ["" for _ in results])
+    row("requests/s", (_num(r.enqueue and r.enqueue.per_second) for r in results))
+    row("latency p50 / p95 (ms)", (
+        f"{_num(r.enqueue.percentile_ms(50))} / {_num(r.enqueue.percentile_ms(95))}" if r.enqueue else "—"
+        for r in results
+    ))
+    row("201 responses / tasks in the database", (
+        f"{r.enqueue.created_responses} / {r.enqueue.tasks_in_database} of {r.enqueue.tasks}" if r.enqueue else "—"
+        for r in results
+    ))
+    row("**Engine**, trivial 5-stage tasks", ["" for _ in results])
+    _run_rows(row, [r.engine for r in results], "first `started_at` → last `finished_at`")
+    row("events per task", (_num(r.engine and r.engine.extra.get("events_per_task")) for r in results))
+    row("**Plain django-q2**, no-op jobs", ["" for _ in results])
+    _run_rows(row, [r.plain for r in results], "first → last `stopped`")
+    row("**Engine overhead per task** (ms)", (f"**{_num(r.overhead_ms)}**" for r in results))
+
+    header = "| | " + " | ".join(f"{r.broker} broker, {r.workers} workers" for r in results) + " |"
+    lines = [header, "|---" * (len(results) + 1) + "|"]
+    lines += [f"| {label} | " + " | ".join(values) + " |" for label, values in rows]
+    return "\n".join(lines)
+
+
+def _run_rows(row, runs: list[RunResult | None], span: str) -> None:
+    row(f"wall time, {span} (s)", (_num(r and r.seconds, 2) for r in runs))
+    row("wall time from cluster launch (s)", (_num(r and r.seconds_with_start, 2) for r in runs))
+    row("tasks/s", (_num(r and r.per_second) for r in runs))
+    row("peak RSS per worker (MiB)", (_num(r and r.peak_worker_mib) for r in runs))
+    row("peak RSS, whole cluster (MiB)", (_num(r and r.peak_cluster_mib) for r in runs))
+
+
+
+def report_markdown(*, results: list[BrokerResults], machine: list[str], command: str, notes: list[str]) -> str:
+    lines = [f"Measured {measured_at()} with", "", "```sh", command, "```", ""]
+    lines += [f"- {item}" for item in machine]
+    lines += ["", results_table(results), ""]
+    lines += [f"- {note}" for note in notes]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def notes_for(results: list[BrokerResults]) -> list[str]:
+    notes = [
+        "Engine overhead per task = (engine wall − plain wall) × workers / N: the extra worker time the "
+        "engine spends per task (claim, per-stage checkpoints and events, heartbeat thread, broadcasts) "
+        "beyond django-q2's own cost per job.",
+        "Plain django-q2 wall time runs from the first job's `stopped` to the last: django-q2 stamps "
+        "`started` when a job is enqueued, not when a worker takes it.",
+        "RSS includes pages a worker shares with the cluster process after fork.",
+    ]
+    for r in results:
+        if r.plain:
+            seconds = r.plain.extra["enqueue_seconds"]
+            notes.append(f"{r.broker}: enqueueing {r.plain.tasks} no-op jobs with `async_task` from one process took "
+                         f"{seconds:.1f} s ({r.plain.tasks / seconds:.0f}/s, including interpreter start).")
+        for phase, run in (("engine", r.engine), ("plain", r.plain)):
+            if run and run.workers_seen > r.workers:
+                notes.append(f"{r.broker}, {phase}: {run.workers_seen} worker processes over the run "
+                             f"(django-q2 recycles a worker after 500 jobs).")
+            problems = run and run.extra["log"]
+            if problems and (problems["warnings"] or problems["errors"]):
+                notes.append(f"{r.broker}, {phase} cluster log: {problems['warnings']} warnings, "
+                             f"{problems['errors']} errors; first: `{problems['first_problem'][:200]}`")
+    return notes
