@@ -2,7 +2,8 @@
 
 The estimate is a documented formula, not a guess (constants below):
 
-- words → tokens: 1.33 tokens per English word (`TOKENS_PER_WORD`).
+- words → tokens: `content.providers.base.TOKENS_PER_WORD` (1.33 tokens per English word), the
+  ratio the chat models' output budgets and the offline writer's reported usage use too.
 - every model call sends the system prompt and the brief (`PROMPT_TOKENS`) plus the research notes
   (`NOTE_TOKENS_PER_SOURCE` per expected source);
 - research: no model call (sources are fetched, not generated);
@@ -22,10 +23,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
+from content.providers.base import TOKENS_PER_WORD
 from content.providers.registry import image_generator_name
 from tasks.models import ModelCatalogEntry, Provider
 
-TOKENS_PER_WORD = 1.33
 PROMPT_TOKENS = 350
 NOTE_TOKENS_PER_SOURCE = 120
 EXPECTED_SOURCES = 3
