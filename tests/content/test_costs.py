@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 
 from content.costs import OUTLINE_TOKENS, estimate
+from content.pipeline import BLOG_POST_STAGES, IMAGE_GENERATION_STAGES
 from content.providers.base import TOKENS_PER_WORD, Brief, Outline, Research
 from content.providers.chat import LENGTH_HEADROOM, TOKEN_ALLOWANCE
 from content.providers.offline import OfflineTextModel
@@ -42,6 +43,15 @@ def test_estimate_endpoint_prices_a_brief_and_creation_stores_it(editor_client):
     created = editor_client.post("/api/tasks", {"topic": "Estimates", "word_count": 2000, "model": "claude-sonnet-4"},
                                  format="json")
     assert Decimal(created.json()["estimated_cost"]) == Decimal(body["total"]["cost"])
+
+
+def test_the_estimate_has_one_row_per_pipeline_stage_in_its_order():
+    entry = ModelCatalogEntry.objects.get(key="gpt-4o-mini")
+    blog_post = estimate(task_type="blog_post", word_count=1000, model=entry)
+    assert [s.stage for s in blog_post.stages] == [stage.name for stage in BLOG_POST_STAGES]
+    assert {s.stage for s in blog_post.stages if s.output_tokens} == {"draft", "qa"}, "the model calls are priced"
+    image = estimate(task_type="image_generation", word_count=1000, model=entry)
+    assert [s.stage for s in image.stages] == [stage.name for stage in IMAGE_GENERATION_STAGES]
 
 
 def test_the_estimate_the_chat_budget_and_the_offline_usage_count_words_alike(editor_client):
