@@ -4,7 +4,8 @@
 messages and leaves one method to the provider modules: `chat()`, which sends the messages over
 the provider's wire protocol (`openai_compatible`, `anthropic`). Everything a provider answers is
 cleaned up here the same way, so the pipeline sees one behaviour whatever the model. It imports
-`base`, `http` and `content.textstats`; the catalog entry is only read (key, URL, model, window).
+`base`, `http`, `content.citations` and `content.textstats`; the catalog entry is only read (key,
+URL, model, window).
 """
 
 from __future__ import annotations
