@@ -1,8 +1,10 @@
 """Estimating what a brief will cost before it runs, and pricing what it did cost.
 
-The estimate is a documented formula, not a guess (constants below):
+The estimate is a documented formula, not a guess (constants below), with one row per stage the
+pipeline runs, in its order (`content.pipeline`'s stage lists: the names are not repeated here):
 
-- words → tokens: 1.33 tokens per English word (`TOKENS_PER_WORD`).
+- words → tokens: `content.providers.base.TOKENS_PER_WORD` (1.33 tokens per English word), the
+  ratio the chat models' output budgets and the offline writer's reported usage use too.
 - every model call sends the system prompt and the brief (`PROMPT_TOKENS`) plus the research notes
   (`NOTE_TOKENS_PER_SOURCE` per expected source);
 - research: no model call (sources are fetched, not generated);
@@ -22,10 +24,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
+from content.providers.base import TOKENS_PER_WORD
 from content.providers.registry import image_generator_name
 from tasks.models import ModelCatalogEntry, Provider
 
-TOKENS_PER_WORD = 1.33
 PROMPT_TOKENS = 350
 NOTE_TOKENS_PER_SOURCE = 120
 EXPECTED_SOURCES = 3
@@ -89,22 +91,30 @@ def _qa(entry, article: int, prompt: int, revisions: int) -> tuple[int, int]:
     return critique_in + revisions * (prompt + article + 200), critique_out + revisions * article
 
 
+def _per_stage(stages, priced: dict[str, tuple[int, int, Decimal]]) -> list[StageEstimate]:
+    """One row per stage the pipeline runs, in its order: `priced` gives (input tokens, output
+    tokens, cost) of the stages that cost something; the others are free."""
+    free = (0, 0, Decimal("0"))
+    return [StageEstimate(stage.name, *priced.get(stage.name, free)) for stage in stages]
+
+
 def estimate(*, task_type: str, word_count: int, model: ModelCatalogEntry) -> Estimate:
+    # The stage list is the pipeline's own; imported here because the pipeline prices its
+    # versions with `price` above.
+    from content.pipeline import BLOG_POST_STAGES, IMAGE_GENERATION_STAGES
+
     if task_type == "image_generation":
         image = IMAGE_PRICES.get(image_generator_name(model), Decimal("0"))
-        stages = [StageEstimate("image", 0, 0, image)]
+        stages = _per_stage(IMAGE_GENERATION_STAGES, {"image": (0, 0, image)})
         return Estimate(model.key, stages, image, 0, 0)
     article = round(word_count * TOKENS_PER_WORD)
     prompt = PROMPT_TOKENS + NOTE_TOKENS_PER_SOURCE * EXPECTED_SOURCES
     draft_in, draft_out = prompt + (prompt + OUTLINE_TOKENS), OUTLINE_TOKENS + article
     qa_in, qa_out = _qa(model, article, prompt, EXPECTED_REVISIONS)
-    stages = [
-        StageEstimate("research", 0, 0, Decimal("0")),
-        StageEstimate("draft", draft_in, draft_out, price(model, draft_in, draft_out)),
-        StageEstimate("qa", qa_in, qa_out, price(model, qa_in, qa_out)),
-        StageEstimate("image", 0, 0, Decimal("0")),
-        StageEstimate("format", 0, 0, Decimal("0")),
-    ]
+    stages = _per_stage(BLOG_POST_STAGES, {
+        "draft": (draft_in, draft_out, price(model, draft_in, draft_out)),
+        "qa": (qa_in, qa_out, price(model, qa_in, qa_out)),
+    })
     max_qa_in, max_qa_out = _qa(model, article, prompt, settings.PRESSROOM_QA_MAX_ROUNDS)
     max_in, max_out = draft_in + max_qa_in, draft_out + max_qa_out
     return Estimate(model.key, stages, price(model, max_in, max_out), max_in, max_out)

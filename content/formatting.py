@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 from django.utils.text import slugify
 
+from content.citations import CITATION, cited_numbers, citation_link, citations_kept, number_of, without_citations
 from content.html import render_markdown, sanitize_html
 from content.providers.base import Source
 from content.textstats import count_words, plain_text
@@ -26,9 +27,8 @@ WORDS_PER_MINUTE = 225
 SLUG_MAX = 80
 
 _HEADING = re.compile(r"<h([23])>(.*?)</h\1>", re.DOTALL)
-_CITATION = re.compile(r"\[(\d+)\](?!\()")
 _TAG = re.compile(r"<[^>]+>")
-_CITATION_WITH_SPACE = re.compile(r"\s*\[\d+\](?!\()")
+_SOURCES_SECTION = re.compile(r"\n## Sources\n.*\Z", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,14 @@ def first_paragraph(markdown: str) -> str:
     for block in re.split(r"\n\s*\n", markdown):
         block = block.strip()
         if block and not block.startswith(("#", "-", "*", ">", "|", "```")) and not re.match(r"\d+[.)]\s", block):
-            return " ".join(plain_text(_CITATION_WITH_SPACE.sub("", block)).split())
-    return " ".join(plain_text(_CITATION_WITH_SPACE.sub("", markdown)).split())
+            return " ".join(plain_text(without_citations(block)).split())
+    return " ".join(plain_text(without_citations(markdown)).split())
+
+
+def without_sources_section(markdown: str) -> str:
+    """The article without the Sources section the format stage appended (a writer or a
+    reviser works on the text; the section is rebuilt from what the text cites)."""
+    return _SOURCES_SECTION.sub("", markdown.strip()).strip()
 
 
 def sources_section(sources: list[Source], cited: set[int]) -> str:
@@ -88,12 +94,10 @@ def sources_section(sources: list[Source], cited: set[int]) -> str:
 
 def _link_citations(html: str, numbers: set[int]) -> str:
     def link(match: re.Match) -> str:
-        number = int(match.group(1))
-        if number not in numbers:
-            return match.group(0)
-        return f'<sup><a href="#source-{number}">[{number}]</a></sup>'
+        number = number_of(match.group(0))
+        return citation_link(number) if number in numbers else match.group(0)
 
-    return _CITATION.sub(link, html)
+    return CITATION.sub(link, html)
 
 
 def _number_sources(html: str) -> str:
@@ -132,11 +136,11 @@ def _heading_ids(html: str) -> tuple[str, list[dict]]:
 
 def format_article(markdown: str, *, fallback_title: str, sources: list[Source]) -> Formatted:
     title, body = split_title(markdown, fallback_title)
-    body = re.sub(r"\n## Sources\n.*\Z", "", body, flags=re.DOTALL).strip()  # rebuilt below
+    body = without_sources_section(body)  # rebuilt below
     numbers = {s.number for s in sources}
     # A citation that matches no source would mislead a reader: it goes (QA reported it earlier).
-    body = re.sub(r"\s*\[(\d+)\](?!\()", lambda m: m.group(0) if int(m.group(1)) in numbers else "", body)
-    cited = {int(n) for n in _CITATION.findall(body)} & numbers
+    body = citations_kept(body, numbers)
+    cited = cited_numbers(body) & numbers
     section = sources_section(sources, cited)
     full_body = body + (f"\n\n{section}" if section else "")
     rendered = render_markdown(full_body)

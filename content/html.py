@@ -12,6 +12,8 @@ import re
 import nh3
 from markdown_it import MarkdownIt
 
+from content.citations import CITATION_LINK
+
 ALLOWED_TAGS = {
     "a", "abbr", "blockquote", "br", "code", "del", "em", "figcaption", "figure", "h1", "h2", "h3",
     "h4", "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table",
@@ -66,10 +68,7 @@ def without_sources_section(html: str) -> str:
     return _SOURCES_SECTION.sub("", html or "", count=1).rstrip()
 
 
-_CITATION_LINK = re.compile(r'<sup><a href="#source-(\d+)"[^>]*>\[\d+\]</a></sup>')
-
-
 def without_citations_except(html: str, numbers: set[int]) -> str:
     """The HTML with the format stage's citation links `[n]` kept only for the sources in `numbers`
     (a citation of a source the page does not list would point nowhere)."""
-    return _CITATION_LINK.sub(lambda match: match.group(0) if int(match.group(1)) in numbers else "", html or "")
+    return CITATION_LINK.sub(lambda match: match.group(0) if int(match.group(1)) in numbers else "", html or "")

@@ -12,13 +12,13 @@ Registered by dotted path in `settings.PRESSROOM_TASK_TYPES`; `tasks` never impo
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import asdict, replace
 
 from django.conf import settings
 
+from content.citations import cited_numbers
 from content.costs import price
-from content.formatting import format_article
+from content.formatting import format_article, without_sources_section
 from content.models import ContentVersion, VersionPhase
 from content.providers.base import Brief, Image, Research, Source, Usage
 from content.providers.registry import image_generator, image_source, research_sources, text_model_for
@@ -162,7 +162,7 @@ def _revise_for_reviewer(ctx, model, brief, research, request) -> dict:
     """A revision round's draft: the rejected version rewritten with the reviewer's instructions
     (reason codes, feedback, target length) passed to the writer as structured data."""
     rejected = request.version
-    article = re.sub(r"\n## Sources\n.*\Z", "", rejected.body.strip(), flags=re.DOTALL).strip()
+    article = without_sources_section(rejected.body)
     revision = review_revision(brief=brief, article=article, reasons=tuple(request.reasons),
                                feedback=request.feedback, target_words=request.target_words)
     ctx.progress(0.3, f"Revising version {rejected.number} for the reviewer: {', '.join(request.reasons)}")
@@ -298,7 +298,7 @@ def format_persist(ctx, output: dict) -> dict:
     with_image = ContentVersion.objects.get(task_id=ctx.task.pk, number=output["image_version"])
     article = ContentVersion.objects.get(task_id=ctx.task.pk, number=output.get("article_version", with_image.number))
     formatted = output["formatted"]
-    cited = {int(n) for n in re.findall(r"\[(\d+)\]", formatted.body)}
+    cited = cited_numbers(formatted.body)
     sources = [s for s in (ctx.checkpoint_data("research") or {}).get("sources", []) if s["number"] in cited]
     version = version_create(
         task=ctx.task, phase=VersionPhase.FORMAT, title=formatted.title, body=formatted.body,

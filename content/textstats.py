@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from content.citations import CITATION_GROUP
+
 _CODE_FENCE = re.compile(r"```.*?```", re.DOTALL)
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_CITATION = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
 _URL = re.compile(r"https?://\S+")
 _MARKUP = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)", re.MULTILINE)
 _WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ0-9]+(?:['’][A-Za-z]+)*")
@@ -36,7 +37,7 @@ def plain_text(markdown: str) -> str:
     """The readable text of a Markdown document: no code, links reduced to their text, no markup."""
     text = _CODE_FENCE.sub(" ", markdown or "")
     text = _LINK.sub(r"\1", text)
-    text = _CITATION.sub("", text)
+    text = CITATION_GROUP.sub("", text)
     text = _URL.sub("", text)
     text = _MARKUP.sub("", text)
     return text.replace("*", "").replace("_", " ").replace("`", "")

@@ -4,7 +4,8 @@
 messages and leaves one method to the provider modules: `chat()`, which sends the messages over
 the provider's wire protocol (`openai_compatible`, `anthropic`). Everything a provider answers is
 cleaned up here the same way, so the pipeline sees one behaviour whatever the model. It imports
-`base`, `http` and `content.textstats`; the catalog entry is only read (key, URL, model, window).
+`base`, `http`, `content.citations` and `content.textstats`; the catalog entry is only read (key,
+URL, model, window).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from content.citations import cited_numbers
 from content.providers import http
 from content.providers.base import (
     REVIEW_REASONS,
+    TOKENS_PER_WORD,
     Brief,
     KeywordChange,
     Outline,
@@ -30,6 +33,7 @@ from content.providers.base import (
     TextModel,
     TextResult,
     api_key_from_environment,
+    estimate_tokens,
     no_stop_check,
 )
 from content.textstats import count_words
@@ -38,9 +42,8 @@ from tasks.exceptions import PermanentError, StageError, TransientError
 if TYPE_CHECKING:
     from tasks.models import ModelCatalogEntry
 
-# Tokens per English word (~1.3) with headroom for Markdown, citations and a model that runs
-# long (1.4); the constant leaves room for the title and headings of a short piece.
-TOKENS_PER_WORD = 1.3
+# An article's words in tokens (`base.TOKENS_PER_WORD`) with headroom for Markdown, citations and
+# a model that runs long (1.4); the allowance leaves room for the title and headings of a short piece.
 LENGTH_HEADROOM = 1.4
 TOKEN_ALLOWANCE = 300
 MIN_MAX_TOKENS = 256
@@ -54,13 +57,7 @@ _FENCE = re.compile(r"^```[\w-]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
 _FENCED_ARTICLE = re.compile(r"^```[\w-]*[ \t]*\n(#[ \t].*)\n```[ \t]*$", re.DOTALL | re.MULTILINE)
 _LIST_ITEM = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+(.+?)\s*$")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)(?:\s+#+)?\s*$")
-_CITATION = re.compile(r"\[(\d+)\]")
 _FRAME_HEADINGS = re.compile(r"(?:introduction|intro|conclusions?|in conclusion|summary|final thoughts)", re.IGNORECASE)
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough token count (about four characters per token) for budgets and missing usage."""
-    return (len(text) + 3) // 4
 
 
 class ChatTextModel(TextModel):
@@ -328,7 +325,7 @@ def _changes(brief: Brief, research: Research, article: str, revision: Revision)
         f"- Remove every occurrence of \"{phrase}\", rewriting the sentence." for phrase in revision.remove_phrases
     ]
     if revision.cite_sources and research.sources:
-        cited = {int(number) for number in _CITATION.findall(article)}
+        cited = cited_numbers(article)
         uncited = [f"[{source.number}]" for source in research.sources if source.number not in cited]
         if uncited:
             changes.append(f"- Back claims with the sources not cited yet: {', '.join(uncited)}.")

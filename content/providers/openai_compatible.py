@@ -11,8 +11,8 @@ from __future__ import annotations
 import httpx
 
 from content.providers import http
-from content.providers.base import StopCheck, TextResult, Usage
-from content.providers.chat import ChatTextModel, estimate_tokens
+from content.providers.base import StopCheck, TextResult, Usage, estimate_tokens
+from content.providers.chat import ChatTextModel
 from tasks.exceptions import PermanentError, TransientError
 
 TEMPERATURE = 0.7

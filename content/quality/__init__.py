@@ -35,7 +35,6 @@ from __future__ import annotations
 
 from content.providers.base import Brief, KeywordChange, Research, Revision
 from content.quality.form import (
-    CITATION,
     EXTRA_ANGLES,
     FORM_WEIGHTS,
     PLACEHOLDER,
@@ -52,7 +51,7 @@ from content.quality.vocabulary import vocabulary_for
 WEIGHTS = {**SUBSTANCE_WEIGHTS, **FORM_WEIGHTS}
 
 __all__ = [
-    "CITATION", "EXTRA_ANGLES", "PLACEHOLDER", "WEIGHTS", "Check", "QualityReport", "missing_sections", "passes",
+    "EXTRA_ANGLES", "PLACEHOLDER", "WEIGHTS", "Check", "QualityReport", "missing_sections", "passes",
     "revision_for", "score_article", "structure_check",
 ]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from content.citations import cited_numbers
 from content.providers.base import Brief, Research
 from content.quality.report import Check
 from content.textstats import (
@@ -25,7 +26,6 @@ PLACEHOLDER = re.compile(
     r"lorem ipsum|\bTODO\b|\bTBD\b|\bFIXME\b|\bXXX\b|\[insert[^\]]*\]|\{\{[^}]*\}\}|\[citation needed\]|<placeholder>",
     re.IGNORECASE,
 )
-CITATION = re.compile(r"\[(\d+)\]")
 FORM_WEIGHTS = {
     "word_count": 10, "structure": 8, "readability": 4, "keyword": 5,
     "repetition": 4, "sentence_length": 4, "placeholders": 3, "citations": 2,
@@ -180,7 +180,7 @@ def placeholders_check(article: str) -> Check:
 def citations_check(article: str, research: Research) -> Check:
     """Every `[n]` resolves to a research source (whether it should be cited is `leakage`'s call)."""
     numbers = {source.number for source in research.sources}
-    cited = {int(n) for n in CITATION.findall(article)}
+    cited = cited_numbers(article)
     dangling = sorted(cited - numbers)
     full = FORM_WEIGHTS["citations"]
     check = Check("citations", full if not dangling else 0, full, details={"dangling": dangling})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from content.citations import cited_numbers
 from content.providers.base import Research
 from content.quality.report import Check
 from content.quality.vocabulary import is_private
@@ -47,7 +48,7 @@ def leakage_check(article: str, research: Research) -> Check:
             if text and all(text != leak["text"] for leak in leaks):
                 leaks.append({"kind": kind, "text": text})
     private = {source.number: source for source in research.sources if is_private(source)}
-    cited_private = sorted({int(n) for n in re.findall(r"\[(\d+)\]", article)} & set(private))
+    cited_private = sorted(cited_numbers(article) & set(private))
     for number in cited_private:
         leaks.append({"kind": "the editor's private notes cited as a source", "text": f"[{number}]"})
     for section in _SOURCES_SECTION.findall(article):

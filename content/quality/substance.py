@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from content.citations import CITATION, cited_numbers
 from content.providers.base import Brief, Research
 from content.quality.report import Check
 from content.quality.vocabulary import (
@@ -51,7 +52,6 @@ CLAIM = re.compile(
     r" (?:show|shows|showed|suggest|suggests|found|finds|say|says|indicate|indicates)\b|\baccording to\b",
     re.IGNORECASE,
 )
-CITED = re.compile(r"\[\d+\]")
 
 # Generic: a sentence with no word of the topic vocabulary whose words are at least this share
 # function and filler words. Up to GENERIC_FREE of the sentences are allowed; at GENERIC_ZERO
@@ -127,8 +127,8 @@ def grounding_check(article: str, research: Research, vocabulary: Vocabulary) ->
     sentences = _prose_sentences(article)
     public = {source.number for source in research.sources if not is_private(source)}
     specific = vocabulary.material - vocabulary.brief
-    claims = [sentence for sentence in sentences if CLAIM.search(CITED.sub("", sentence))]
-    uncited = [sentence for sentence in claims if not CITED.search(sentence)]
+    claims = [sentence for sentence in sentences if CLAIM.search(CITATION.sub("", sentence))]
+    uncited = [sentence for sentence in claims if not CITATION.search(sentence)]
     details = {"material": vocabulary.has_material, "sentences": len(sentences), "claims": len(claims),
                "uncited_claims": [sentence[:160] for sentence in uncited], "drawn": 0.0,
                "sources_cited": [], "public_sources": sorted(public)}
@@ -149,7 +149,7 @@ def grounding_check(article: str, research: Research, vocabulary: Vocabulary) ->
     def backed(sentence: str) -> set[int]:
         """The public sources the sentence cites and shares a word with (beyond the brief's)."""
         words = {stem(word) for word in content_words(sentence)}
-        return {n for n in map(int, re.findall(r"\[(\d+)\]", sentence))
+        return {n for n in cited_numbers(sentence)
                 if len(words & source_words.get(n, set())) >= BACKING_MIN_WORDS}
 
     def drawn(sentence: str) -> bool:
@@ -157,13 +157,13 @@ def grounding_check(article: str, research: Research, vocabulary: Vocabulary) ->
             stem(word) in specific for word in set(content_words(sentence))) >= DRAWN_MIN_WORDS
 
     drawn_share = sum(map(drawn, sentences)) / len(sentences) if sentences else 0.0
-    cited_numbers = sorted(set().union(*map(backed, sentences))) if sentences else []
+    backed_sources = sorted(set().union(*map(backed, sentences))) if sentences else []
     drawn_mark = _clip(drawn_share / DRAWN_TARGET)
     # With public sources, a piece is expected to cite (up to two of) them and to cite its claims;
     # with only the editor's private notes there is nothing to cite, and a claim counts when its
     # sentence draws on the notes.
     if public:
-        cite_mark = min(1.0, len(cited_numbers) / min(2, len(public)))
+        cite_mark = min(1.0, len(backed_sources) / min(2, len(public)))
         supported = sum(bool(backed(sentence)) for sentence in claims)
     else:
         cite_mark = drawn_mark
@@ -173,15 +173,15 @@ def grounding_check(article: str, research: Research, vocabulary: Vocabulary) ->
     claim_mark = supported / len(claims) if claims else drawn_mark
     check.points = round(full * (0.5 * drawn_mark + 0.25 * cite_mark + 0.25 * claim_mark), 1)
     unbacked = [sentence for sentence in sentences
-                if set(map(int, re.findall(r"\[(\d+)\]", sentence))) & public and not backed(sentence)]
-    details.update(drawn=round(drawn_share, 3), sources_cited=cited_numbers,
+                if cited_numbers(sentence) & public and not backed(sentence)]
+    details.update(drawn=round(drawn_share, 3), sources_cited=backed_sources,
                    unbacked_citations=[sentence[:160] for sentence in unbacked])
     if drawn_mark < 1:
         check.findings.append(
             f"Only {drawn_share:.0%} of the sentences use the research material; draw on the sources' facts and "
             "quotes."
         )
-    if public and not cited_numbers:
+    if public and not backed_sources:
         check.findings.append("Cite the research sources with [n] where the article uses them (a citation counts "
                               "when its sentence shares words with the source it cites).")
     if unbacked:

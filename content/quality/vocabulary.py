@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from content.citations import CITATION
 from content.providers.base import Brief, Research, Source
 from content.textstats import plain_text
 
 _TOKEN = re.compile(r"[a-z][a-z'’]*[a-z]|[a-z]")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\[A-Z0-9\"“‘(*_])")
-_LEADING_CITATIONS = re.compile(r"^((?:\[\d+\]\s*)+)(.*)$", re.DOTALL)
+_LEADING_CITATIONS = re.compile(rf"^((?:{CITATION.pattern}\s*)+)(.*)$", re.DOTALL)
 
 # Function words: they say nothing about a topic in any text.
 STOP = frozenset("""

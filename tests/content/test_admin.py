@@ -115,19 +115,22 @@ def test_article_headings_on_the_version_page_are_styled_as_the_articles_not_the
     assert re.search(r"\.article-preview h2[^{]*\{[^}]*background: none", css)
 
 
-def test_a_version_cannot_be_changed_or_deleted_through_the_admin_even_by_a_superuser(superuser):
-    version = make_version(make_task(), title="Original title", body="Original body.")
-    client = _client(superuser)
-    change_url = reverse("admin:content_contentversion_change", args=[version.pk])
-    delete_url = reverse("admin:content_contentversion_delete", args=[version.pk])
-
-    assert client.post(change_url, {"title": "Rewritten", "body": "Rewritten.", "number": "1"}).status_code == 403
+def _assert_append_only_in_admin(client, model: str, pk, change: dict) -> None:
+    """Changing, deleting and bulk-deleting the row through the admin are all refused (or do nothing)."""
+    delete_url = reverse(f"admin:content_{model}_delete", args=[pk])
+    assert client.post(reverse(f"admin:content_{model}_change", args=[pk]), change).status_code == 403
     assert client.get(delete_url).status_code == 403
     assert client.post(delete_url, {"post": "yes"}).status_code == 403
     client.post(
-        reverse("admin:content_contentversion_changelist"),
-        {"action": "delete_selected", "_selected_action": [version.pk], "post": "yes"},
+        reverse(f"admin:content_{model}_changelist"),
+        {"action": "delete_selected", "_selected_action": [pk], "post": "yes"},
     )
+
+
+def test_a_version_cannot_be_changed_or_deleted_through_the_admin_even_by_a_superuser(superuser):
+    version = make_version(make_task(), title="Original title", body="Original body.")
+    _assert_append_only_in_admin(_client(superuser), "contentversion", version.pk,
+                                 {"title": "Rewritten", "body": "Rewritten.", "number": "1"})
 
     version.refresh_from_db()
     assert (version.title, version.body) == ("Original title", "Original body.")
@@ -136,17 +139,9 @@ def test_a_version_cannot_be_changed_or_deleted_through_the_admin_even_by_a_supe
 def test_an_audit_row_cannot_be_changed_or_deleted_through_the_admin_even_by_a_superuser(superuser, reviewer):
     event = _approval(make_task(), actor=reviewer, decision="approved", feedback="Good to go.")
     client = _client(superuser)
-    change_url = reverse("admin:content_approvalevent_change", args=[event.pk])
-    delete_url = reverse("admin:content_approvalevent_delete", args=[event.pk])
 
-    assert client.get(change_url).status_code == 200
-    assert client.post(change_url, {"decision": "rejected", "feedback": "Rewritten."}).status_code == 403
-    assert client.get(delete_url).status_code == 403
-    assert client.post(delete_url, {"post": "yes"}).status_code == 403
-    client.post(
-        reverse("admin:content_approvalevent_changelist"),
-        {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"},
-    )
+    assert client.get(reverse("admin:content_approvalevent_change", args=[event.pk])).status_code == 200
+    _assert_append_only_in_admin(client, "approvalevent", event.pk, {"decision": "rejected", "feedback": "Rewritten."})
 
     event.refresh_from_db()
     assert (event.decision, event.feedback, event.actor) == ("approved", "Good to go.", reviewer)

@@ -9,6 +9,7 @@ No database and no network.
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 
 from content.pipeline import _research_notes
 from content.providers import offline
-from content.providers.base import Brief, KeywordChange, Research, Revision, Source
+from content.providers.base import TOKENS_PER_WORD, Brief, KeywordChange, Research, Revision, Source
 from content.providers.offline import OfflineTextModel
 from content.providers.registry import text_model_for
 from content.providers.research import PastedTextSource
@@ -176,7 +177,9 @@ def test_same_input_gives_the_same_output(model):
 
 def test_usage_is_an_estimate_and_the_offline_model_offers_no_critique(model):
     result = write(brief(), research())
-    assert result.usage.input_tokens > 0 and result.usage.output_tokens >= count_words(result.text)
+    # The article's words at the one tokens-per-word ratio the cost estimate uses.
+    assert result.usage.output_tokens == math.ceil(count_words(result.text) * TOKENS_PER_WORD)
+    assert result.usage.input_tokens > 0
     assert model.critique(brief(), result.text) is None
 
 

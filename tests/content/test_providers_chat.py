@@ -7,8 +7,17 @@ import time
 import pytest
 
 from content.providers.anthropic import AnthropicModel
-from content.providers.base import REVIEW_REASONS, Brief, KeywordChange, Outline, Research, Revision, Source
-from content.providers.chat import clean_article, parse_outline
+from content.providers.base import (
+    REVIEW_REASONS,
+    TOKENS_PER_WORD,
+    Brief,
+    KeywordChange,
+    Outline,
+    Research,
+    Revision,
+    Source,
+)
+from content.providers.chat import LENGTH_HEADROOM, TOKEN_ALLOWANCE, clean_article, parse_outline
 from content.providers.openai_compatible import OpenAICompatibleModel
 from content.revisions import review_revision
 from tasks.exceptions import PermanentError, TaskCancelled, TransientError
@@ -103,7 +112,8 @@ def test_request_carries_model_stream_flag_and_prompts(provider, server, with_ke
     body = request.json
     assert body["model"] == "fake-model-1"
     assert body["stream"] is True
-    assert 800 * 1.1 * 1.4 * 1.3 < body["max_tokens"] <= 16000
+    # The article's words at the one tokens-per-word ratio the estimate uses, with the headroom.
+    assert body["max_tokens"] == int(BRIEF.word_count * LENGTH_HEADROOM * TOKENS_PER_WORD + TOKEN_ALLOWANCE)
     if provider == "openai":
         system, user = body["messages"]
         assert system["role"] == "system"

@@ -11,7 +11,7 @@ used unnamed and uncited.
 
 `Article` is the editable form that `writer.revise` works on: a title and parts (the untitled
 introduction first) of paragraphs of sentences. This module imports `material`, `ranking` and
-`outline` (for titles), and `content.textstats` for the word count.
+`outline` (for titles), `content.textstats` for the word count and `content.citations`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from content.citations import CITATION
 from content.providers.base import Brief
 from content.providers.offline.material import Material, Passage, normalized
 from content.providers.offline.outline import subject, title_case, title_for
@@ -35,7 +36,7 @@ CONCLUSION_HEADINGS = {"listicle": "Key Takeaways", "thought_leadership": "What 
 # First words after which "According to <source>, " reads naturally once the word is lower-cased.
 _LOWERABLE = frozenset("""a an the in on at for by most many some more less about around over under nearly almost
 this that these those when if while although because after before during since there it its""".split())
-_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+\])?[\"'”’)]*\s+(?=[A-Z0-9\"“‘(])")
+_SENTENCE_END = re.compile(rf"(?<=[.!?])(?:\s*{CITATION.pattern})?[\"'”’)]*\s+(?=[A-Z0-9\"“‘(])")
 _SITE_SUFFIX = re.compile(r"\s+[-|–—:]\s+[^-|–—:]+$")
 
 

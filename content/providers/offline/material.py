@@ -10,7 +10,7 @@ used instead. Any other kind of source is left alone.
 
 Sentences that are not about the world are dropped: those cut off mid-way (`…`), fragments, and
 notes addressed to the writer ("Mention…", "Don't…", "the draft…"), which must never reach an
-article. This module imports `base` and `content.textstats` only.
+article. This module imports `base`, `content.citations` and `content.textstats` only.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from content.citations import CITATION
 from content.providers.base import Research, Source
 from content.textstats import count_words, sentences
 
@@ -85,7 +86,7 @@ class Material:
 
 def normalized(text: str) -> str:
     """A sentence's identity: lower case, citations and punctuation gone, spaces collapsed."""
-    text = re.sub(r"\[\d+\]", " ", text.lower())
+    text = CITATION.sub(" ", text.lower())
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 

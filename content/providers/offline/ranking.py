@@ -5,7 +5,7 @@ and to the material as a whole (its centroid): the first keeps the piece on the 
 prefers sentences that say what the sources agree on over asides — the centroid method of
 extractive summarisation. The same vectors group sentences into sections and name them (the
 phrase a group says most, weighed by how rare it is elsewhere). Plain Python, deterministic,
-nothing to download. This module imports nothing from the project.
+nothing to download. This module imports only `content.citations` (citations are not words).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+
+from content.citations import CITATION
 
 QUERY_WEIGHT, CENTROID_WEIGHT = 0.65, 0.35
 # A sentence sharing no word with the brief is kept only if it is this close to the material's
@@ -134,7 +136,7 @@ def _names_a_thing(phrase: str) -> bool:
 def _phrases(texts: Iterable[str]) -> dict[str, tuple[int, str]]:
     """Runs of one to four content words in `texts`: stemmed key → (count, first spelling)."""
     found: dict[str, tuple[int, str]] = {}
-    clauses = (clause for text in texts for clause in _CLAUSE_BREAK.split(re.sub(r"\[\d+\]", " ", text)))
+    clauses = (clause for text in texts for clause in _CLAUSE_BREAK.split(CITATION.sub(" ", text)))
     for clause in clauses:
         run: list[str] = []
         for token in [*_TOKEN.findall(clause), ""]:

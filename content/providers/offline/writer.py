@@ -15,7 +15,9 @@ import math
 import re
 from dataclasses import asdict
 
+from content.citations import cited_numbers
 from content.providers.base import (
+    TOKENS_PER_WORD,
     Brief,
     KeywordChange,
     Outline,
@@ -26,6 +28,7 @@ from content.providers.base import (
     TextModel,
     TextResult,
     Usage,
+    estimate_tokens,
     no_stop_check,
 )
 from content.providers.offline import outline as plan
@@ -46,8 +49,6 @@ from content.providers.offline.material import Material, Passage, collect, norma
 from content.providers.offline.ranking import Ranker
 from content.textstats import count_words
 
-CHARACTERS_PER_TOKEN = 4
-TOKENS_PER_WORD = 1.3
 # Fewer usable sentences than this make no article: an introduction and one section at least.
 MIN_SENTENCES = 3
 # "Reduce" the keyword: cut sentences carrying it while it makes up more than this share of words.
@@ -56,10 +57,10 @@ LENGTH_SLACK = 0.02  # a revision to a length stops within 2 % of it
 
 
 def estimate_usage(prompt_text: str, output_text: str) -> Usage:
-    """Tokens a chat model would have used for the same job (about four characters per input
-    token, 1.3 tokens per output word): the offline model costs nothing, the estimate only keeps
-    usage comparable across models."""
-    return Usage(input_tokens=math.ceil(len(prompt_text) / CHARACTERS_PER_TOKEN),
+    """Tokens a chat model would have used for the same job (the prompt's characters, the
+    article's words): the offline model costs nothing, the estimate only keeps usage comparable
+    across models and with the estimate made before the run."""
+    return Usage(input_tokens=estimate_tokens(prompt_text),
                  output_tokens=math.ceil(count_words(output_text) * TOKENS_PER_WORD))
 
 
@@ -216,7 +217,7 @@ class OfflineTextModel(TextModel):
     def _cite_sources(self, piece: Article, unused: list[Passage], ranker: Ranker, material: Material) -> None:
         """Each public source not cited yet is cited once, with its best sentence not yet used; a
         source with no usable sentence stays uncited (a citation must stand on its words)."""
-        cited = {int(n) for n in re.findall(r"\[(\d+)\]", piece.render())}
+        cited = cited_numbers(piece.render())
         for source in material.sources:
             if source.number in cited:
                 continue
@@ -305,7 +306,7 @@ def _all_sentences(piece: Article) -> list[str]:
 
 def _cited(passage: Passage, piece: Article, material: Material) -> str:
     """The passage as cited text, its source named only the first time the piece uses it."""
-    already = {int(n) for n in re.findall(r"\[(\d+)\]", piece.render())}
+    already = cited_numbers(piece.render())
     return passage.cited if passage.number is None or passage.number in already else attributed(passage, material)
 
 
@@ -313,7 +314,7 @@ def _first_citations(piece: Article) -> set[str]:
     """The first sentence citing each source: cutting it would drop the source from the piece."""
     seen, keep = set(), set()
     for sentence in _all_sentences(piece):
-        for number in re.findall(r"\[(\d+)\]", sentence):
+        for number in cited_numbers(sentence):
             if number not in seen:
                 seen.add(number)
                 keep.add(sentence)

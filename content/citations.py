@@ -1,0 +1,46 @@
+"""What a citation is: a source's number in square brackets, `[3]`, right after the claim.
+
+The one definition for everything that writes, checks or formats citations — the writers (chat
+prompts, the offline writer), the quality checks, the format stage and the blog. `[3](https://…)`
+is a Markdown link whose text happens to be a number, not a citation. The format stage turns
+citation n into a link to the numbered Sources list (`citation_link`); `CITATION_LINK` reads that
+HTML back (`content.html.without_citations_except`). A leaf module: it imports nothing of Pressroom.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Non-capturing, so that other patterns can embed it (`CITATION.pattern`) and split on it.
+CITATION = re.compile(r"\[\d+\](?!\()")
+# Citations as models group them, "[1, 2]" or "[1–3]": not words, whoever counts words.
+CITATION_GROUP = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
+# The format stage's HTML for citation n (`citation_link`), as it comes back from the sanitizer.
+CITATION_LINK = re.compile(r'<sup><a href="#source-(\d+)"[^>]*>\[\d+\]</a></sup>')
+_CITATION_AND_SPACE = re.compile(rf"\s*{CITATION.pattern}")
+
+
+def number_of(citation: str) -> int:
+    """The source number of one citation, `"[3]"` → 3."""
+    return int(citation[1:-1])
+
+
+def cited_numbers(text: str) -> set[int]:
+    """The source numbers `text` cites."""
+    return {number_of(citation) for citation in CITATION.findall(text or "")}
+
+
+def without_citations(text: str) -> str:
+    """`text` with its citations and the space before each removed."""
+    return _CITATION_AND_SPACE.sub("", text)
+
+
+def citations_kept(text: str, numbers: set[int]) -> str:
+    """`text` with only the citations of sources in `numbers` (another one would point nowhere);
+    a removed citation takes the space before it along."""
+    return _CITATION_AND_SPACE.sub(lambda m: m.group(0) if number_of(m.group(0).strip()) in numbers else "", text)
+
+
+def citation_link(number: int) -> str:
+    """Citation `number` as the format stage writes it in HTML: a link to the Sources list item."""
+    return f'<sup><a href="#source-{number}">[{number}]</a></sup>'
