@@ -33,6 +33,17 @@ REFUSALS = {
 }
 
 
+def task_operation_schema(tag: str, summary: str, description: str):
+    """The OpenAPI schema of a POST operation answering with the task: its body is the view's
+    `input_serializer`, its refusals `REFUSALS`."""
+    def decorate(view):
+        return extend_schema_view(post=extend_schema(
+            tags=[tag], summary=summary, description=description, parameters=[TASK_ID],
+            request=view.input_serializer, responses={200: TaskOutput, **REFUSALS},
+        ))(view)
+    return decorate
+
+
 class VersionOperationApi(TaskOperationApi):
     # An operation whose verb writes a new version: the answer is that version, 201.
 
@@ -40,13 +51,12 @@ class VersionOperationApi(TaskOperationApi):
         return Response(VersionOutput(result, context={"request": self.request}).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema_view(post=extend_schema(
-    tags=["review"], summary="Approve or reject the task's current version",
-    description="`approved: false` rejects it; a rejection needs feedback and at least one reason, "
-    "and with `revise: true` the writer runs again with the feedback. Reviewers only; under the "
-    "four-eyes rule not on a task you created.",
-    parameters=[TASK_ID], request=ApprovalInput, responses={200: TaskOutput, **REFUSALS},
-))
+@task_operation_schema(
+    "review", "Approve or reject the task's current version",
+    "`approved: false` rejects it; a rejection needs feedback and at least one reason, and with "
+    "`revise: true` the writer runs again with the feedback. Reviewers only; under the four-eyes "
+    "rule not on a task you created.",
+)
 class ApprovalApi(TaskPostOperationApi):
     input_serializer = ApprovalInput
 
@@ -58,11 +68,8 @@ class ApprovalApi(TaskPostOperationApi):
                            revise=data["revise"], target_words=data["target_words"], seen_version=data["version"])
 
 
-@extend_schema_view(post=extend_schema(
-    tags=["review"], summary="Withdraw the approval of a task",
-    description="The task returns to pending; its post, if published or scheduled, is unpublished.",
-    parameters=[TASK_ID], request=RevokeApprovalInput, responses={200: TaskOutput, **REFUSALS},
-))
+@task_operation_schema("review", "Withdraw the approval of a task",
+                       "The task returns to pending; its post, if published or scheduled, is unpublished.")
 class RevokeApprovalApi(TaskPostOperationApi):
     input_serializer = RevokeApprovalInput
 

@@ -66,35 +66,28 @@ def test_the_answer_is_the_task_as_the_verb_left_it(editor):
     assert response.data["title"] == "New"
 
 
-def test_a_task_the_user_may_not_see_is_a_404_and_the_verb_does_not_run(editor, other_editor):
-    task = make_task(created_by=other_editor)
+@pytest.mark.parametrize(("view", "owner", "body", "status", "code"), [
+    pytest.param(RenameApi, "other_editor", {"title": "New"}, 404, "not_found", id="task-not-visible"),
+    pytest.param(GuardedRenameApi, "editor", {"title": "New"}, 403, "permission_denied", id="no-permission"),
+    pytest.param(RenameApi, "editor", {"title": "x" * 51}, 400, "invalid", id="invalid-body"),
+])
+def test_a_refused_request_is_the_usual_error_body_and_the_verb_does_not_run(
+    request, editor, view, owner, body, status, code,
+):
+    task = make_task(created_by=request.getfixturevalue(owner), title="Old")
 
-    response = send(RenameApi, editor, task, {"title": "New"})
+    response = send(view, editor, task, body)
 
-    assert response.status_code == 404
-    assert response.data["error"]["code"] == "not_found"
+    assert response.status_code == status
+    assert response.data["error"]["code"] == code
     assert RenameApi.calls == []
+    assert GenerationTask.objects.get(pk=task.pk).title == "Old"
 
 
-def test_the_methods_permission_is_checked_on_a_visible_task_before_the_verb(editor):
-    task = make_task(created_by=editor)
+def test_an_invalid_body_names_the_field(editor):
+    response = send(RenameApi, editor, make_task(created_by=editor), {"title": "x" * 51})
 
-    response = send(GuardedRenameApi, editor, task, {"title": "New"})
-
-    assert response.status_code == 403
-    assert response.data["error"]["code"] == "permission_denied"
-    assert RenameApi.calls == []
-
-
-def test_an_invalid_body_is_a_400_naming_the_field_and_the_verb_does_not_run(editor):
-    task = make_task(created_by=editor)
-
-    response = send(RenameApi, editor, task, {"title": "x" * 51})
-
-    assert response.status_code == 400
-    assert response.data["error"]["code"] == "invalid"
-    assert "title" in response.data["error"]["fields"]
-    assert RenameApi.calls == []
+    assert list(response.data["error"]["fields"]) == ["title"]
 
 
 def test_the_verbs_domain_error_is_the_usual_error_body_with_its_status(editor):
