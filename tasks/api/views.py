@@ -3,18 +3,19 @@
 REST puts several operations on one URL (`GET`/`POST /tasks`, `GET`/`PATCH`/`DELETE
 /tasks/{id}`), and Django routes a URL to one view, so a view class holds the operations of its
 URL and declares per method what differs: the permission (`permissions.TaskActionPermission`)
-and the creation throttle. Every task is looked up through `GenerationTask.objects.visible_to`,
-so a task the user may not see is a 404 whatever the verb.
+and the creation throttle. Views on one task take the shape of `tasks.api.operations`
+(shared with the content and publishing verbs): the task is looked up through
+`GenerationTask.objects.visible_to`, so a task the user may not see is a 404 whatever the verb.
 """
 
 from __future__ import annotations
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.filters import SearchFilter
-from rest_framework.generics import GenericAPIView, get_object_or_404
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -22,6 +23,7 @@ from rest_framework.views import APIView
 
 from config.api import BoundedJSONParser
 from tasks.api.filters import StableOrderingFilter, TaskFilter
+from tasks.api.operations import TaskOperationApi, TaskPostOperationApi, task_body, visible_tasks
 from tasks.api.permissions import TaskActionPermission
 from tasks.api.serializers import (
     CatalogEntryOutput,
@@ -46,14 +48,6 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 WRITE_PERMISSIONS = [IsAuthenticated, TaskActionPermission]
 
 
-def visible_tasks(user):
-    return GenerationTask.objects.visible_to(user).select_related("model", "created_by")
-
-
-def task_body(task: GenerationTask, request) -> dict:
-    return TaskOutput(task, context={"request": request}).data
-
-
 def idempotency_key(request) -> str:
     key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
     if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
@@ -61,14 +55,6 @@ def idempotency_key(request) -> str:
             {IDEMPOTENCY_HEADER: [f"Ensure this header has no more than {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]}
         )
     return key
-
-
-class TaskLookupMixin:
-    def get_task(self, task_id) -> GenerationTask:
-        """The task if the user may see it (else 404), then the method's permission (else 403)."""
-        task = get_object_or_404(visible_tasks(self.request.user), pk=task_id)
-        self.check_object_permissions(self.request, task)
-        return task
 
 
 class TaskCollectionApi(GenericAPIView):
@@ -115,10 +101,9 @@ class TaskCollectionApi(GenericAPIView):
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
 
-class TaskDetailApi(TaskLookupMixin, APIView):
+class TaskDetailApi(TaskOperationApi):
     permission_classes = WRITE_PERMISSIONS
     task_permissions = {"PATCH": "tasks.change_generationtask", "DELETE": "tasks.delete_generationtask"}
-    parser_classes = [BoundedJSONParser]
 
     @extend_schema(tags=["tasks"], summary="One task", parameters=[TASK_ID], responses=TaskOutput)
     def get(self, request, task_id):
@@ -134,9 +119,7 @@ class TaskDetailApi(TaskLookupMixin, APIView):
     )
     def patch(self, request, task_id):
         task = self.get_task(task_id)
-        serializer = TaskUpdateInput(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        task = task_update(task=task, by=request.user, changes=serializer.validated_data)
+        task = task_update(task=task, by=request.user, changes=self.validated(TaskUpdateInput, partial=True))
         return Response(task_body(task, request))
 
     @extend_schema(
@@ -151,42 +134,40 @@ class TaskDetailApi(TaskLookupMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TaskCancelApi(TaskLookupMixin, APIView):
+class TaskStateChangeApi(TaskPostOperationApi):
+    # A verb that moves the task to another state: it needs the change permission.
+
     permission_classes = WRITE_PERMISSIONS
     task_permissions = {"POST": "tasks.change_generationtask"}
 
-    @extend_schema(
-        tags=["tasks"],
-        summary="Cancel a queued task, or ask a running one to stop",
-        description="A running task comes back still running, with `cancel_requested_at` set; its worker "
-        "stops it. 409 for a finished task.",
-        parameters=[TASK_ID],
-        request=None,
+
+def state_change_schema(summary: str, description: str):
+    return extend_schema_view(post=extend_schema(
+        tags=["tasks"], summary=summary, description=description, parameters=[TASK_ID], request=None,
         responses=TaskOutput,
-    )
-    def post(self, request, task_id):
-        task = task_cancel(task=self.get_task(task_id), by=request.user)
-        return Response(task_body(task, request))
+    ))
 
 
-class TaskRetryApi(TaskLookupMixin, APIView):
-    permission_classes = WRITE_PERMISSIONS
-    task_permissions = {"POST": "tasks.change_generationtask"}
-
-    @extend_schema(
-        tags=["tasks"],
-        summary="Queue a failed, timed-out or cancelled task again",
-        description="It resumes after its last finished stage. 409 for a task in any other state.",
-        parameters=[TASK_ID],
-        request=None,
-        responses=TaskOutput,
-    )
-    def post(self, request, task_id):
-        task = task_retry(task=self.get_task(task_id), by=request.user)
-        return Response(task_body(task, request))
+@state_change_schema(
+    "Cancel a queued task, or ask a running one to stop",
+    "A running task comes back still running, with `cancel_requested_at` set; its worker stops it. "
+    "409 for a finished task.",
+)
+class TaskCancelApi(TaskStateChangeApi):
+    def verb(self, task, data):
+        return task_cancel(task=task, by=self.request.user)
 
 
-class TaskEventListApi(TaskLookupMixin, APIView):
+@state_change_schema(
+    "Queue a failed, timed-out or cancelled task again",
+    "It resumes after its last finished stage. 409 for a task in any other state.",
+)
+class TaskRetryApi(TaskStateChangeApi):
+    def verb(self, task, data):
+        return task_retry(task=task, by=self.request.user)
+
+
+class TaskEventListApi(TaskOperationApi):
     @extend_schema(
         tags=["tasks"],
         summary="The task's progress events after a sequence number, oldest first",
@@ -195,10 +176,9 @@ class TaskEventListApi(TaskLookupMixin, APIView):
     )
     def get(self, request, task_id):
         task = self.get_task(task_id)
-        query = TaskEventsQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        events = task.events.filter(sequence__gt=query.validated_data["after"]).order_by("sequence")
-        return Response(TaskEventOutput(events[: query.validated_data["limit"]], many=True).data)
+        query = self.validated(TaskEventsQuery, data=request.query_params)
+        events = task.events.filter(sequence__gt=query["after"]).order_by("sequence")
+        return Response(TaskEventOutput(events[: query["limit"]], many=True).data)
 
 
 class ModelListApi(APIView):
