@@ -9,9 +9,10 @@ so a task the user may not see is a 404 whatever the verb.
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.filters import SearchFilter
 from rest_framework.generics import GenericAPIView, get_object_or_404
@@ -25,6 +26,7 @@ from tasks.api.filters import StableOrderingFilter, TaskFilter
 from tasks.api.permissions import TaskActionPermission
 from tasks.api.serializers import (
     CatalogEntryOutput,
+    PhaseStepOutput,
     TaskCreateInput,
     TaskEventOutput,
     TaskEventsQuery,
@@ -32,6 +34,7 @@ from tasks.api.serializers import (
     TaskUpdateInput,
 )
 from tasks.models import GenerationTask, ModelCatalogEntry
+from tasks.selectors import phase_timeline
 from tasks.services import task_cancel, task_create, task_delete, task_retry, task_update
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -151,39 +154,36 @@ class TaskDetailApi(TaskLookupMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TaskCancelApi(TaskLookupMixin, APIView):
+class TaskVerbApi(TaskLookupMixin, APIView):
+    """`POST` runs one lifecycle verb (`verb`) on the task and answers with the task as it is now."""
+
     permission_classes = WRITE_PERMISSIONS
     task_permissions = {"POST": "tasks.change_generationtask"}
+    verb = None  # a `tasks.services` verb: verb(*, task, by) -> GenerationTask
 
-    @extend_schema(
-        tags=["tasks"],
-        summary="Cancel a queued task, or ask a running one to stop",
-        description="A running task comes back still running, with `cancel_requested_at` set; its worker "
-        "stops it. 409 for a finished task.",
-        parameters=[TASK_ID],
-        request=None,
-        responses=TaskOutput,
-    )
     def post(self, request, task_id):
-        task = task_cancel(task=self.get_task(task_id), by=request.user)
+        task = self.verb(task=self.get_task(task_id), by=request.user)
         return Response(task_body(task, request))
 
 
-class TaskRetryApi(TaskLookupMixin, APIView):
-    permission_classes = WRITE_PERMISSIONS
-    task_permissions = {"POST": "tasks.change_generationtask"}
-
-    @extend_schema(
-        tags=["tasks"],
-        summary="Queue a failed, timed-out or cancelled task again",
-        description="It resumes after its last finished stage. 409 for a task in any other state.",
-        parameters=[TASK_ID],
-        request=None,
+def verb_schema(summary: str, description: str):
+    return extend_schema_view(post=extend_schema(
+        tags=["tasks"], summary=summary, description=description, parameters=[TASK_ID], request=None,
         responses=TaskOutput,
-    )
-    def post(self, request, task_id):
-        task = task_retry(task=self.get_task(task_id), by=request.user)
-        return Response(task_body(task, request))
+    ))
+
+
+@verb_schema("Cancel a queued task, or ask a running one to stop",
+             "A running task comes back still running, with `cancel_requested_at` set; its worker stops it. "
+             "409 for a finished task.")
+class TaskCancelApi(TaskVerbApi):
+    verb = staticmethod(task_cancel)
+
+
+@verb_schema("Queue a failed, timed-out or cancelled task again",
+             "It resumes after its last finished stage. 409 for a task in any other state.")
+class TaskRetryApi(TaskVerbApi):
+    verb = staticmethod(task_retry)
 
 
 class TaskEventListApi(TaskLookupMixin, APIView):
@@ -199,6 +199,18 @@ class TaskEventListApi(TaskLookupMixin, APIView):
         query.is_valid(raise_exception=True)
         events = task.events.filter(sequence__gt=query.validated_data["after"]).order_by("sequence")
         return Response(TaskEventOutput(events[: query.validated_data["limit"]], many=True).data)
+
+
+class TaskTimelineApi(TaskLookupMixin, APIView):
+    @extend_schema(
+        tags=["tasks"],
+        summary="The task's phases in order, each with its state and how long it ran",
+        parameters=[TASK_ID],
+        responses=PhaseStepOutput(many=True),
+    )
+    def get(self, request, task_id):
+        task = self.get_task(task_id)
+        return Response(PhaseStepOutput(phase_timeline(task, now=timezone.now()), many=True).data)
 
 
 class ModelListApi(APIView):
