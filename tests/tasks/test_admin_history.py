@@ -64,12 +64,14 @@ def _catalog_changelist_data(response, *, enabled: dict[str, bool]) -> dict:
     return data
 
 
-def test_catalog_changelist_can_disable_a_model(superuser):
-    client = client_for(superuser)
+def _save_catalog_changelist(user, *, enabled: dict[str, bool]):
+    client = client_for(user)
     url = reverse("admin:tasks_modelcatalogentry_changelist")
-    page = client.get(url)
+    return client.post(url, _catalog_changelist_data(client.get(url), enabled=enabled))
 
-    response = client.post(url, _catalog_changelist_data(page, enabled={"gpt-4o": False}))
+
+def test_catalog_changelist_can_disable_a_model(superuser):
+    response = _save_catalog_changelist(superuser, enabled={"gpt-4o": False})
 
     assert response.status_code == 302
     assert not ModelCatalogEntry.objects.get(key="gpt-4o").enabled
@@ -77,11 +79,7 @@ def test_catalog_changelist_can_disable_a_model(superuser):
 
 
 def test_catalog_changelist_refuses_to_disable_the_default_model(superuser):
-    client = client_for(superuser)
-    url = reverse("admin:tasks_modelcatalogentry_changelist")
-    page = client.get(url)
-
-    response = client.post(url, _catalog_changelist_data(page, enabled={"offline": False}))
+    response = _save_catalog_changelist(superuser, enabled={"offline": False})
 
     assert response.status_code == 200
     assert "make another model the default first" in response.content.decode()

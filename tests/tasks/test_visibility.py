@@ -22,16 +22,7 @@ from tasks.models import GenerationTask
 from tests.conftest import role
 from tests.factories import make_user, submit_task
 from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
-    TIMEOUT,
-    close_code,
-    communicator,
-    events,
-    next_frame,
-    own_channel_layer,
-    record,
-    run,
-    seeded,
-    token_for,
+    TIMEOUT, close_code, communicator, events, next_frame, own_channel_layer, record, run, seeded, token_for
 )
 
 pytestmark = pytest.mark.django_db

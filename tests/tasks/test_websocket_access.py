@@ -13,16 +13,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from tests.factories import submit_task
 from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
-    TIMEOUT,
-    seeded,
-    own_channel_layer,
-    run,
-    token_for,
-    session_cookie,
-    communicator,
-    opened,
-    close_code,
-    next_frame,
+    TIMEOUT, close_code, communicator, next_frame, opened, own_channel_layer, run, seeded, session_cookie, token_for
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -17,13 +17,7 @@ from tasks import events as task_events
 from tasks.models import GenerationTask, TaskEvent
 from tests.factories import make_task, submit_task
 from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
-    seeded,
-    own_channel_layer,
-    run,
-    opened,
-    next_frame,
-    events,
-    arecord,
+    arecord, events, next_frame, opened, own_channel_layer, run, seeded
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)

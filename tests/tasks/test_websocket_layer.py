@@ -17,16 +17,7 @@ from django.db import connection
 
 from tests.factories import submit_task
 from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
-    TIMEOUT,
-    postgres_layer_only,
-    seeded,
-    own_channel_layer,
-    run,
-    opened,
-    next_frame,
-    events,
-    record,
-    arecord,
+    TIMEOUT, arecord, events, next_frame, opened, own_channel_layer, postgres_layer_only, record, run, seeded
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)

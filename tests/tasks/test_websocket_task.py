@@ -19,15 +19,7 @@ from tasks import events as task_events
 from tasks.models import GenerationTask, TaskEvent
 from tests.factories import submit_task
 from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
-    TIMEOUT,
-    seeded,
-    own_channel_layer,
-    run,
-    opened,
-    next_frame,
-    events,
-    record,
-    arecord,
+    TIMEOUT, arecord, events, next_frame, opened, own_channel_layer, record, run, seeded
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
