@@ -21,8 +21,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.templatetags.admin_list import results
-from django.core.exceptions import ValidationError
-from django.db import models
 from django.forms import Script
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -32,7 +30,14 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from tasks.admin_actions import RetryForm, TaskAction, action_view, render_action_panels
+from tasks.admin_actions import RetryForm, TaskAction, action_view, cancel_action, render_action_panels, retry_action
+from tasks.admin_catalog import ModelCatalogEntryAdmin  # noqa: F401 (registered on import)
+from tasks.admin_history import (  # noqa: F401 (the mixins: re-exported for content.admin)
+    AppendOnlyAdminMixin,
+    StageCheckpointInline,
+    TaskEventInline,
+    VisibleTaskRowsMixin,
+)
 from tasks.exceptions import DomainError
 from tasks.forms import BLOG_ONLY_FIELDS, TaskBriefForm, format_usd
 from tasks.models import (
@@ -49,7 +54,6 @@ from tasks.selectors import format_duration, phase_timeline  # noqa: F401 (forma
 from tasks.services import task_cancel, task_create, task_delete, task_retry, task_update
 from tasks.services.lifecycle import EDITABLE_WHILE_QUEUED, RETRYABLE_STATUSES, default_model, estimate_cost
 
-MESSAGE_PREVIEW_CHARS = 80
 TITLE_PREVIEW_CHARS = 60
 # The WebSocket routes of `tasks.consumers` live in the ASGI router, where `reverse()` cannot see.
 TASKS_SOCKET_PATH = "/ws/tasks"
@@ -102,57 +106,6 @@ def _pipeline_fields(*, editable: bool) -> tuple[str, ...]:
 
 RUN_FIELDS = _pipeline_fields(editable=True)
 METADATA_FIELDS = BASE_METADATA_FIELDS + _pipeline_fields(editable=False)
-
-
-class AppendOnlyAdminMixin:
-    """History rows are written by the application, never through a form: the admin only shows them.
-
-    Returning False here binds superusers too, which `user.has_perm` alone would not.
-    """
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-
-class VisibleTaskRowsMixin:
-    """Rows that belong to a task are visible exactly where their task is."""
-
-    task_path = "task"
-
-    def get_queryset(self, request):
-        visible_tasks = GenerationTask.objects.visible_to(request.user)
-        return super().get_queryset(request).filter(**{f"{self.task_path}__in": visible_tasks})
-
-
-class TaskEventInline(AppendOnlyAdminMixin, admin.TabularInline):
-    model = TaskEvent
-    fields = ("sequence", "created_at", "kind", "status", "phase", "progress", "message")
-    readonly_fields = fields
-    ordering = ("sequence",)
-    extra = 0
-    can_delete = False
-    classes = ("collapse",)
-
-
-class StageCheckpointInline(AppendOnlyAdminMixin, admin.TabularInline):
-    model = StageCheckpoint
-    fields = ("stage", "attempt", "completed_at", "data")
-    readonly_fields = fields
-    ordering = ("completed_at",)
-    extra = 0
-    can_delete = False
-    classes = ("collapse",)
 
 
 class ReviewQueueFilter(admin.SimpleListFilter):
@@ -449,12 +402,12 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         actions = []
         if task.status in RETRYABLE_STATUSES:
             actions.append(TaskAction(
-                "retry", "Retry", perform=_retry, form_class=RetryForm, form_kwargs={"task": task},
+                "retry", "Retry", perform=retry_action, form_class=RetryForm, form_kwargs={"task": task},
                 style="primary", description="Runs again from the last finished stage.",
             ))
         if task.status in (Status.QUEUED, Status.RUNNING) and task.cancel_requested_at is None:
             actions.append(TaskAction(
-                "cancel", "Cancel", perform=_cancel, style="danger",
+                "cancel", "Cancel", perform=cancel_action, style="danger",
                 description="A running task stops after its current step.",
             ))
         return actions
@@ -467,6 +420,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             "timeline": phase_timeline(task, now=now),
             "server_now": now.isoformat(),
             "events_url": reverse("api:task_events", kwargs={"task_id": task.pk}),
+            "timeline_url": reverse("api:task_timeline", kwargs={"task_id": task.pk}),
             "task_url": reverse("api:task_detail", kwargs={"task_id": task.pk}),
             "socket_path": f"{TASKS_SOCKET_PATH}/{task.pk}",
         }
@@ -530,82 +484,9 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         return deleted, model_count, perms_needed, protected
 
 
-def _retry(request, task: GenerationTask, data: dict) -> str:
-    model = data.get("model")
-    task = task_retry(task=task, by=request.user, model=model)
-    return f"Queued again on {task.model.display_name}; it resumes after its last finished stage."
-
-
-def _cancel(request, task: GenerationTask, data: dict) -> str:
-    task = task_cancel(task=task, by=request.user)
-    return "Cancelled." if task.status == Status.CANCELLED else "Asked the worker to stop."
-
-
 def _is_uuid(value: str) -> bool:
     try:
         uuid.UUID(str(value))
     except ValueError:
         return False
     return True
-
-
-@admin.register(TaskEvent)
-class TaskEventAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
-    list_display = ("task", "sequence", "kind", "status", "phase", "progress", "short_message", "created_at")
-    list_filter = ("kind", "status", "phase")
-    search_fields = ("message", "task__topic", "task__title")
-    list_select_related = ("task",)
-    # Newest first; the primary key follows insertion order and is indexed.
-    ordering = ("-pk",)
-
-    @admin.display(description="message")
-    def short_message(self, event: TaskEvent) -> str:
-        return Truncator(event.message).chars(MESSAGE_PREVIEW_CHARS)
-
-
-@admin.register(StageCheckpoint)
-class StageCheckpointAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
-    list_display = ("task", "stage", "attempt", "completed_at")
-    list_filter = ("stage",)
-    search_fields = ("stage", "task__topic", "task__title")
-    list_select_related = ("task",)
-    ordering = ("-completed_at",)
-
-
-class CatalogChangelistForm(forms.ModelForm):
-    """The changelist edits only `enabled`, so the database's "default is enabled" rule is checked here."""
-
-    def clean_enabled(self):
-        enabled = self.cleaned_data["enabled"]
-        if not enabled and self.instance.is_default:
-            raise ValidationError("The default model cannot be disabled; make another model the default first.")
-        return enabled
-
-
-@admin.register(ModelCatalogEntry)
-class ModelCatalogEntryAdmin(admin.ModelAdmin):
-    list_display = (
-        "key",
-        "display_name",
-        "provider",
-        "enabled",
-        "is_default",
-        "input_price_per_million",
-        "output_price_per_million",
-        "context_window",
-    )
-    list_editable = ("enabled",)
-    list_filter = ("provider", "enabled")
-    search_fields = ("key", "display_name", "provider_model_id")
-    readonly_fields = ("created_at", "updated_at")
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    fieldsets = (
-        (None, {"fields": ("key", "display_name", "enabled", "is_default")}),
-        ("Provider", {"fields": ("provider", "provider_model_id", "base_url", "api_key_env")}),
-        ("Prices and limits", {"fields": ("input_price_per_million", "output_price_per_million", "context_window")}),
-        ("Metadata", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
-    )
-
-    def get_changelist_form(self, request, **kwargs):
-        kwargs.setdefault("form", CatalogChangelistForm)
-        return super().get_changelist_form(request, **kwargs)

@@ -22,7 +22,8 @@ from django.urls import reverse
 
 from tasks.exceptions import DomainError
 from tasks.forms import CatalogModelChoiceField, CatalogSelect
-from tasks.models import GenerationTask, ModelCatalogEntry
+from tasks.models import GenerationTask, ModelCatalogEntry, Status
+from tasks.services import task_cancel, task_retry
 
 PANELS = {"review": "Review", "publish": "Publishing", "task": "Run"}
 
@@ -113,3 +114,16 @@ def action_view(admin, request, object_id: str, verb: str):
     else:
         messages.success(request, done)
     return HttpResponseRedirect(change_url)
+
+
+# --- The task's own verbs (content.admin and publishing.admin add theirs) ---------------------
+
+def retry_action(request, task: GenerationTask, data: dict) -> str:
+    model = data.get("model")
+    task = task_retry(task=task, by=request.user, model=model)
+    return f"Queued again on {task.model.display_name}; it resumes after its last finished stage."
+
+
+def cancel_action(request, task: GenerationTask, data: dict) -> str:
+    task = task_cancel(task=task, by=request.user)
+    return "Cancelled." if task.status == Status.CANCELLED else "Asked the worker to stop."

@@ -32,6 +32,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from tasks.events import ALL_TASKS_GROUP, event_payload, task_group
 from tasks.models import GenerationTask, Status, TaskEvent
+from tasks.visibility import TaskVisibility
 from tasks.ws_auth import BEARER_SUBPROTOCOL
 
 CLOSE_BAD_REQUEST = 4400
@@ -94,19 +95,14 @@ def _load_task(task_id) -> GenerationTask | None:
 
 
 @database_sync_to_async
-def _may_see(user, task: GenerationTask) -> bool:
-    return task.created_by_id == user.pk or user.has_perm("tasks.view_all_tasks")
+def _visibility(user) -> TaskVisibility:
+    return TaskVisibility.of(user)
 
 
 @database_sync_to_async
-def _sees_all(user) -> bool:
-    return user.has_perm("tasks.view_all_tasks")
-
-
-@database_sync_to_async
-def _visible_task_states(user) -> list[dict]:
+def _visible_task_states(visibility: TaskVisibility) -> list[dict]:
     """The user's queued and running tasks, then the most recently updated others."""
-    visible = GenerationTask.objects.visible_to(user).only(*SNAPSHOT_FIELDS).order_by("-updated_at")
+    visible = visibility.filter(GenerationTask.objects.only(*SNAPSHOT_FIELDS)).order_by("-updated_at")
     active_statuses = [Status.QUEUED, Status.RUNNING]
     active = list(visible.filter(status__in=active_statuses)[:SNAPSHOT_MAX_TASKS])
     room = min(SNAPSHOT_RECENT_FINISHED, SNAPSHOT_MAX_TASKS - len(active))
@@ -221,7 +217,7 @@ class TaskConsumer(_TaskWatcher):
         if task is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return False
-        if not await _may_see(user, task):
+        if not (await _visibility(user)).allows(task.created_by_id):
             await self.close(code=CLOSE_FORBIDDEN)
             return False
         self.task_id = task_id
@@ -270,16 +266,16 @@ class AllTasksConsumer(_TaskWatcher):
     """`/ws/tasks`: a snapshot of the user's tasks, then live events of every task they may see."""
 
     async def start(self, user) -> bool:
-        self.sees_all = await _sees_all(user)
+        self.visibility = await _visibility(user)
         await self.join(ALL_TASKS_GROUP)
-        tasks = await _visible_task_states(user)
+        tasks = await _visible_task_states(self.visibility)
         await self.send_json({"type": "snapshot", "tasks": tasks})
         self.last_sent = {task["id"]: task["last_event_sequence"] for task in tasks}
         return True
 
     async def task_event(self, message: dict) -> None:
         payload = message["event"]
-        if self.user is None or not (self.sees_all or payload.get("owner") == self.user.pk):
+        if self.user is None or not self.visibility.allows(payload.get("owner")):
             return
         if payload["sequence"] <= self.last_sent.get(payload["task"], 0):
             return

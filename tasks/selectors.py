@@ -108,7 +108,7 @@ def phase_spans(events) -> dict[str, dict]:
     ends (any event whose status is not "running": failed, cancelled, requeued, completed). The
     time between attempts, queued or waiting for a retry, belongs to no phase. Each span is
     {"seconds": closed time, "open_since": start of the open interval or None, "outcome": how the
-    last interval ended ("" when the next phase took over)}. live-progress.js applies the same rule.
+    last interval ended ("" when the next phase took over)}.
     """
     spans: dict[str, dict] = {}
     current = ""
@@ -134,22 +134,29 @@ def phase_spans(events) -> dict[str, dict]:
 
 
 def phase_timeline(task: GenerationTask, *, now) -> list[dict]:
-    """The pipeline's phases in order, each with its state and the time it ran (or has run so far)."""
+    """The pipeline's phases in order, each with its state and the time it ran (or has run so far).
+
+    Besides the text (`duration` as of `now`), each step says what a page needs to keep a running
+    phase's clock going without recomputing the rule: the closed `seconds` and `running_since`
+    (None unless the phase is running). The task page renders this; live-progress.js fetches it
+    again (`/api/tasks/{id}/timeline`) when the status or phase changes and only ticks the clock.
+    """
     events = task.events.order_by("sequence").values_list("phase", "status", "created_at")
     spans = phase_spans(events)
     timeline = []
     for phase in (phase for phase in Phase if phase != Phase.NONE):
         span = spans.get(phase.value)
         if span is None:
-            state, duration = "pending", ""
+            state, duration, closed, running_since = "pending", "", 0.0, None
         else:
-            running = span["open_since"] is not None
+            running_since = span["open_since"]
             ended_well = span["outcome"] in ("", Status.COMPLETED)
-            state = "running" if running else "done" if ended_well else "stopped"
-            seconds = span["seconds"] + ((now - span["open_since"]).total_seconds() if running else 0)
-            duration = format_duration(seconds)
+            state = "running" if running_since else "done" if ended_well else "stopped"
+            closed = span["seconds"]
+            duration = format_duration(closed + ((now - running_since).total_seconds() if running_since else 0))
         timeline.append({"phase": phase.value, "label": phase.label, "state": state,
-                         "state_label": PHASE_STATE_LABELS[state], "duration": duration})
+                         "state_label": PHASE_STATE_LABELS[state], "duration": duration,
+                         "seconds": closed, "running_since": running_since})
     return timeline
 
 

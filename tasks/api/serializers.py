@@ -251,6 +251,18 @@ class TaskEventOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PhaseStepOutput(serializers.Serializer):
+    """One phase of `tasks.selectors.phase_timeline`."""
+
+    phase = serializers.CharField()
+    label = serializers.CharField()
+    state = serializers.ChoiceField(choices=["pending", "running", "done", "stopped"])
+    state_label = serializers.CharField()
+    duration = serializers.CharField(help_text="How long it ran, as text; empty when it has not started.")
+    seconds = serializers.FloatField(help_text="Seconds it ran before its current run, if running.")
+    running_since = serializers.DateTimeField(allow_null=True, help_text="When its current run started, if running.")
+
+
 class CatalogEntryOutput(serializers.ModelSerializer):
     class Meta:
         model = ModelCatalogEntry

@@ -14,4 +14,5 @@ urlpatterns = [
     re_path(rf"{TASK}/cancel/?$", views.TaskCancelApi.as_view(), name="task_cancel"),
     re_path(rf"{TASK}/retry/?$", views.TaskRetryApi.as_view(), name="task_retry"),
     re_path(rf"{TASK}/events/?$", views.TaskEventListApi.as_view(), name="task_events"),
+    re_path(rf"{TASK}/timeline/?$", views.TaskTimelineApi.as_view(), name="task_timeline"),
 ]

@@ -10,6 +10,7 @@ and the creation throttle. Views on one task take the shape of `tasks.api.operat
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -27,6 +28,7 @@ from tasks.api.operations import TaskOperationApi, TaskPostOperationApi, task_bo
 from tasks.api.permissions import TaskActionPermission
 from tasks.api.serializers import (
     CatalogEntryOutput,
+    PhaseStepOutput,
     TaskCreateInput,
     TaskEventOutput,
     TaskEventsQuery,
@@ -34,6 +36,7 @@ from tasks.api.serializers import (
     TaskUpdateInput,
 )
 from tasks.models import GenerationTask, ModelCatalogEntry
+from tasks.selectors import phase_timeline
 from tasks.services import task_cancel, task_create, task_delete, task_retry, task_update
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -139,6 +142,7 @@ class TaskStateChangeApi(TaskPostOperationApi):
 
     permission_classes = WRITE_PERMISSIONS
     task_permissions = {"POST": "tasks.change_generationtask"}
+    verb = None  # a `tasks.services` verb: verb(*, task, by) -> GenerationTask
 
 
 def state_change_schema(summary: str, description: str):
@@ -179,6 +183,18 @@ class TaskEventListApi(TaskOperationApi):
         query = self.validated(TaskEventsQuery, data=request.query_params)
         events = task.events.filter(sequence__gt=query["after"]).order_by("sequence")
         return Response(TaskEventOutput(events[: query["limit"]], many=True).data)
+
+
+class TaskTimelineApi(TaskOperationApi):
+    @extend_schema(
+        tags=["tasks"],
+        summary="The task's phases in order, each with its state and how long it ran",
+        parameters=[TASK_ID],
+        responses=PhaseStepOutput(many=True),
+    )
+    def get(self, request, task_id):
+        task = self.get_task(task_id)
+        return Response(PhaseStepOutput(phase_timeline(task, now=timezone.now()), many=True).data)
 
 
 class ModelListApi(APIView):

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django_q.exceptions import TimeoutException
 
 from tasks.engine.context import StageContext
-from tasks.engine.retry import backoff_delay
 from tasks.engine.stages import stages_for
 from tasks.engine.watchdog import Watchdog
 from tasks.events import emit
@@ -40,6 +38,7 @@ from tasks.exceptions import (
 from tasks.logging import task_log_context
 from tasks.models import EventKind, GenerationTask, Phase, StageCheckpoint, Status
 from tasks.services.queue import wake_workers
+from tasks.services.requeue import after_failed_run, requeue_or_give_up
 from tasks.transitions import change_status
 
 logger = logging.getLogger(__name__)
@@ -191,26 +190,20 @@ def _record_outcome(task: GenerationTask, worker: str, status: str, error: str, 
 
 def _retry_or_fail(task: GenerationTask, worker: str, error: str, *, retry_after: float | None = None) -> str:
     def write(locked: GenerationTask) -> str:
-        if locked.attempts >= locked.max_attempts:
-            change_status(locked, Status.FAILED)
-            locked.error = f"Gave up after {locked.attempts} attempts. Last error: {error}"
-            locked.finished_at = timezone.now()
-            locked.heartbeat_at = None
+        decision = after_failed_run(locked, backoff=True, retry_after=retry_after)
+        outcome = requeue_or_give_up(locked, decision, now=timezone.now(),
+                                     give_up_error=f"Gave up after {locked.attempts} attempts. Last error: {error}")
+        if outcome == Status.FAILED:
             locked.save()
             emit(locked, EventKind.STATUS, message=locked.error)
-            return Status.FAILED
-        delay = backoff_delay(locked.attempts, retry_after=retry_after)
-        change_status(locked, Status.QUEUED)
+            return outcome
         locked.error = error
-        locked.worker = ""
-        locked.heartbeat_at = None
-        locked.deadline_at = None
-        locked.available_at = timezone.now() + timedelta(seconds=delay)
         locked.save()
-        emit(locked, EventKind.STATUS, message=f"Attempt {locked.attempts} failed ({error}); retrying in {delay:.1f}s.",
-             data={"retry_in": round(delay, 3)})
-        wake_workers(1, not_before=locked.available_at if delay <= WAIT_IN_JOB_MAX_SECONDS else None)
-        return Status.QUEUED
+        emit(locked, EventKind.STATUS,
+             message=f"Attempt {locked.attempts} failed ({error}); retrying in {decision.delay:.1f}s.",
+             data={"retry_in": round(decision.delay, 3)})
+        wake_workers(1, not_before=locked.available_at if decision.delay <= WAIT_IN_JOB_MAX_SECONDS else None)
+        return outcome
 
     try:
         connection.close_if_unusable_or_obsolete()

@@ -18,6 +18,8 @@ from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
+from tasks.visibility import TaskVisibility
+
 TOPIC_MIN_LENGTH = 3
 TOPIC_MAX_LENGTH = 300
 WORD_COUNT_MIN = 100
@@ -87,12 +89,8 @@ def default_max_attempts() -> int:
 
 class GenerationTaskQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Editors see their own tasks; reviewers and admins see every task; anonymous users none."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.has_perm("tasks.view_all_tasks"):
-            return self
-        return self.filter(created_by=user)
+        """The tasks `user` may see (the rule is `tasks.visibility.TaskVisibility`)."""
+        return TaskVisibility.of(user).filter(self)
 
     def queued(self):
         return self.filter(status=Status.QUEUED)

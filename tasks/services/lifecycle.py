@@ -22,6 +22,7 @@ from tasks.exceptions import DomainError, InvalidTransition
 from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCatalogEntry, Phase, Status
 from tasks.selectors import model_unavailable_reason
 from tasks.services.queue import wake_workers
+from tasks.services.requeue import requeue
 from tasks.validators import validate_public_http_url
 from tasks.transitions import change_status
 
@@ -237,15 +238,11 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
 
 def _queue_again(task: GenerationTask) -> None:
     """Put a finished task back in the queue, due now, with a fresh budget of attempts, and save it."""
-    change_status(task, Status.QUEUED)
+    requeue(task, available_at=timezone.now())
     task.phase = Phase.NONE
     task.error = ""
-    task.worker = ""
     task.cancel_requested_at = None
     task.finished_at = None
-    task.deadline_at = None
-    task.heartbeat_at = None
-    task.available_at = timezone.now()
     task.max_attempts = task.attempts + settings.PRESSROOM_MAX_ATTEMPTS
     task.save()
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from tasks.events import emit
 from tasks.models import EventKind, GenerationTask, Phase, Status
 from tasks.services.queue import wake_workers
+from tasks.services.requeue import after_failed_run, requeue_or_give_up
 from tasks.transitions import change_status
 
 logger = logging.getLogger(__name__)
@@ -86,20 +87,15 @@ def _settle(task: GenerationTask, now, report: ReconcileReport) -> None:
         task.error = f"Timed out: the task ran past its {task.timeout_seconds}s deadline and {vanished}."
         report.timed_out.append(task.pk)
         message = task.error
-    elif task.attempts >= task.max_attempts:
-        change_status(task, Status.FAILED)
-        task.finished_at = now
-        task.error = f"Gave up after {task.attempts} attempts: {vanished}."
-        report.failed.append(task.pk)
-        message = task.error
     else:
-        change_status(task, Status.QUEUED)
-        task.phase = Phase.NONE
-        task.worker = ""
-        task.deadline_at = None
-        task.available_at = now
-        task.error = f"Requeued: {vanished}."
-        report.requeued.append(task.pk)
+        decision = after_failed_run(task, backoff=False)  # its attempt ended with the worker: due again now
+        requeue_or_give_up(task, decision, now=now, give_up_error=f"Gave up after {task.attempts} attempts: {vanished}.")
+        if decision.give_up:
+            report.failed.append(task.pk)
+        else:
+            task.phase = Phase.NONE
+            task.error = f"Requeued: {vanished}."
+            report.requeued.append(task.pk)
         message = task.error
     task.save()
     emit(task, EventKind.STATUS, message=message)

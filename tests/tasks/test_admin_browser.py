@@ -60,6 +60,14 @@ def _outside_the_browser_loop(read):
         return pool.submit(run).result()
 
 
+def _signed_in_page(chromium, server, user, path: str):
+    """A new browser context at `path`, signed in as `user`; the caller closes `page.context`."""
+    page = chromium.new_context(viewport=VIEWPORT).new_page()
+    _log_in(page, server.url, user)
+    page.goto(f"{server.url}{path}")
+    return page
+
+
 def _shot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
@@ -123,10 +131,7 @@ def hub(tmp_path):
 @pytest.mark.django_db(transaction=True)
 def test_editor_creates_a_task_and_sees_the_estimate_follow_the_word_count(hub, chromium):  # noqa: F811
     server, editor, _, _ = hub
-    context = chromium.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    _log_in(page, server.url, editor)
-    page.goto(f"{server.url}{reverse('admin:tasks_generationtask_add')}")
+    page = _signed_in_page(chromium, server, editor, reverse("admin:tasks_generationtask_add"))
     estimate = page.locator("output.task-estimate")
 
     disabled = page.eval_on_selector_all("select[name=model] option:disabled", "options => options.map(o => o.text)")
@@ -149,7 +154,7 @@ def test_editor_creates_a_task_and_sees_the_estimate_follow_the_word_count(hub, 
     page.click("input[name=_save]")
     page.wait_for_url(f"{server.url}{reverse('admin:tasks_generationtask_changelist')}")
     _shot(page, "task-list")
-    context.close()
+    page.context.close()
 
     assert before.endswith("(estimate)") and before.startswith("$")
     assert after != before
@@ -168,10 +173,7 @@ def test_editor_creates_a_task_and_sees_the_estimate_follow_the_word_count(hub, 
 @pytest.mark.django_db(transaction=True)
 def test_reviewer_approves_from_the_task_page(hub, chromium):  # noqa: F811
     server, _, reviewer, task = hub
-    context = chromium.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    _log_in(page, server.url, reviewer)
-    page.goto(f"{server.url}{reverse('admin:tasks_generationtask_change', args=[task.pk])}")
+    page = _signed_in_page(chromium, server, reviewer, reverse("admin:tasks_generationtask_change", args=[task.pk]))
     _shot(page, "task-page")
     heading = page.locator(".article-preview h2").first
     heading_background = heading.evaluate("h => getComputedStyle(h).backgroundColor")
@@ -182,7 +184,7 @@ def test_reviewer_approves_from_the_task_page(hub, chromium):  # noqa: F811
     message = page.locator(".messagelist .success").text_content()
     review_forms_after = page.eval_on_selector_all("form[data-verb]", "forms => forms.map(f => f.dataset.verb)")
     _shot(page, "task-page-approved")
-    context.close()
+    page.context.close()
 
     assert save_buttons == 0, "a finished task has no Save button"
     assert heading_background in ("rgba(0, 0, 0, 0)", "transparent")
@@ -200,10 +202,7 @@ def test_reviewer_approves_from_the_task_page(hub, chromium):  # noqa: F811
 @pytest.mark.django_db(transaction=True)
 def test_reviewer_compares_two_versions_side_by_side(hub, chromium):  # noqa: F811
     server, _, reviewer, task = hub
-    context = chromium.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    _log_in(page, server.url, reviewer)
-    page.goto(f"{server.url}{reverse('admin:tasks_generationtask_change', args=[task.pk])}")
+    page = _signed_in_page(chromium, server, reviewer, reverse("admin:tasks_generationtask_change", args=[task.pk]))
     page.check("input[name=a][value='1']")
     page.check("input[name=b][value='2']")
     page.click("text=Compare A with B")
@@ -212,7 +211,7 @@ def test_reviewer_compares_two_versions_side_by_side(hub, chromium):  # noqa: F8
         "table.version-diff tr.diff-replace", "rows => rows.map(r => [...r.querySelectorAll('td.side')].map(td => td.textContent))"
     )
     _shot(page, "version-diff")
-    context.close()
+    page.context.close()
 
     assert changed == [["Larger radiators let the pump run at 50 °C instead of 70 °C.",
                         "Larger radiators let the pump run at 45 °C instead of 70 °C."]]

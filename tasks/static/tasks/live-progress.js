@@ -4,7 +4,8 @@
  * Two pages use it, both rendered complete by tasks/admin.py so they read fine without it:
  * - a task's change page has a panel ([data-live-task]): the script loads the task's events from
  *   the API, then follows new ones over the WebSocket /ws/tasks/<id>?after=N and redraws the
- *   progress bar, status, phase, error and the phase timeline;
+ *   progress bar, status, phase, error and the phase timeline, which it reads from the server
+ *   (tasks.selectors.phase_timeline) when the status or phase changes, only ticking its clock;
  * - the task changelist marks its status, phase and progress cells with data-task-id; the script
  *   follows /ws/tasks, updates the visible rows in place and inserts the rows of new tasks.
  * When sockets fail it polls the API instead, and keeps trying the socket now and then.
@@ -15,13 +16,11 @@
   "use strict";
 
   const FINISHED = ["completed", "failed", "cancelled", "timed_out"];
-  const PHASES = ["research", "draft", "qa", "image", "format"];
   const PHASE_LABELS = { "": "—", research: "Research", draft: "Draft", qa: "Quality check", image: "Image", format: "Format" };
   const STATUS_LABELS = {
     queued: "Queued", running: "Running", completed: "Completed",
     failed: "Failed", cancelled: "Cancelled", timed_out: "Timed out",
   };
-  const STATE_LABELS = { pending: "not started", running: "running", done: "done", stopped: "stopped" };
   // Close codes after which reconnecting cannot help.
   const REFUSED = {
     4400: "The server did not understand the request for live updates: reload the page.",
@@ -185,15 +184,18 @@
     }
   }
 
-  /** The change page's panel: one task, its whole event history and its phase timeline. */
+  /** The change page's panel: one task, its event history and the server's phase timeline. */
   class TaskPanel {
     constructor(root) {
       const data = root.dataset;
       this.root = root;
-      this.urls = { events: data.eventsUrl, task: data.taskUrl, socket: data.socketPath, origin: data.socketOrigin };
+      this.urls = {
+        events: data.eventsUrl, task: data.taskUrl, timeline: data.timelineUrl,
+        socket: data.socketPath, origin: data.socketOrigin,
+      };
       // Running phases are timed against the server's clock, not this machine's.
       this.clockSkew = Date.parse(data.serverNow) - Date.now() || 0;
-      this.events = new Map(); // sequence → event
+      this.events = new Set(); // sequences received
       this.seen = 0; // every event up to here is in `events`
       this.latest = 0;
       this.caughtUpFrom = -1;
@@ -203,6 +205,7 @@
         cancelRequested: data.cancelRequested === "true",
       };
       this.watchedRunning = !isFinished(data.status);
+      this.timeline = null; // the server's phase timeline once read; until then, what it rendered
       this.feed = null;
       this.pollEvery = 3000;
     }
@@ -265,10 +268,7 @@
     addEvents(events) {
       for (const event of events) {
         if (this.events.has(event.sequence)) continue;
-        this.events.set(event.sequence, {
-          sequence: event.sequence, status: event.status, phase: event.phase, progress: event.progress,
-          message: event.message, time: Date.parse(event.time || event.created_at),
-        });
+        this.events.add(event.sequence);
         this.latest = Math.max(this.latest, event.sequence);
         if (event.sequence > this.state.sequence) this.follow(event);
       }
@@ -312,34 +312,22 @@
       }
     }
 
-    /**
-     * How long each phase ran, summed over attempts; the same rule as tasks.selectors.phase_spans:
-     * a phase runs from its first running event until the next phase starts or the attempt ends
-     * (an event whose status is not "running"); the time between attempts belongs to no phase.
-     */
-    timeline() {
-      const spans = {};
-      let current = "";
-      const close = (time, outcome) => {
-        const span = spans[current];
-        span.seconds += (time - span.openSince) / 1000;
-        Object.assign(span, { openSince: null, outcome });
-      };
-      const events = [...this.events.values()].sort((a, b) => a.sequence - b.sequence);
-      for (const event of events) {
-        if (event.status !== "running") {
-          if (current) close(event.time, event.status);
-          current = "";
-          continue;
+    /** Read the timeline again when the status or phase moved on; a change during a read is read next. */
+    async refreshTimeline() {
+      this.timelineWanted = `${this.state.status}|${this.state.phase}`;
+      if (this.timelineReading || this.timelineRead === this.timelineWanted || !this.urls.timeline) return;
+      this.timelineReading = true;
+      while (this.timelineRead !== this.timelineWanted) {
+        this.timelineRead = this.timelineWanted;
+        try {
+          this.timeline = await getJson(this.urls.timeline);
+        } catch (error) {
+          this.timelineRead = null; // read again on the next change
+          break;
         }
-        if (event.phase && event.phase !== current) {
-          if (current) close(event.time, "");
-          spans[event.phase] = spans[event.phase] || { seconds: 0, openSince: null, outcome: "" };
-          spans[event.phase].openSince = event.time;
-          current = event.phase;
-        }
+        this.renderTimeline();
       }
-      return spans;
+      this.timelineReading = false;
     }
 
     render() {
@@ -355,24 +343,22 @@
       this.part("error").hidden = !error;
       this.part("cancel").hidden = !cancelRequested || isFinished(status);
       Object.assign(this.root.dataset, { status, phase, progress: String(progress), sequence: String(this.state.sequence) });
+      this.refreshTimeline();
       this.renderTimeline();
     }
 
+    /** Show the server's timeline; a running phase's time counts on from when it started. */
     renderTimeline() {
-      if (!this.events.size) return; // nothing loaded: keep what the server rendered
-      const spans = this.timeline();
+      if (!this.timeline) return; // not read yet: keep what the server rendered
       const now = Date.now() + this.clockSkew;
-      for (const phase of PHASES) {
-        const item = this.root.querySelector(`[data-phase="${phase}"]`);
+      for (const step of this.timeline) {
+        const item = this.root.querySelector(`[data-phase="${step.phase}"]`);
         if (!item) continue;
-        const span = spans[phase];
-        let state = "pending";
-        const running = Boolean(span) && span.openSince !== null;
-        if (span) state = running ? "running" : ["", "completed"].includes(span.outcome) ? "done" : "stopped";
-        item.dataset.state = state;
-        item.querySelector('[data-role="duration"]').textContent =
-          span ? formatDuration(span.seconds + (running ? (now - span.openSince) / 1000 : 0)) : "—";
-        item.querySelector('[data-role="state"]').textContent = STATE_LABELS[state];
+        item.dataset.state = step.state;
+        item.querySelector('[data-role="duration"]').textContent = step.running_since
+          ? formatDuration(step.seconds + (now - Date.parse(step.running_since)) / 1000)
+          : step.duration || "—";
+        item.querySelector('[data-role="state"]').textContent = step.state_label;
       }
     }
 

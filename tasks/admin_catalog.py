@@ -1,0 +1,49 @@
+"""The admin of the model catalog: which models a brief may name, their providers and prices."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from tasks.models import ModelCatalogEntry
+
+
+class CatalogChangelistForm(forms.ModelForm):
+    """The changelist edits only `enabled`, so the database's "default is enabled" rule is checked here."""
+
+    def clean_enabled(self):
+        enabled = self.cleaned_data["enabled"]
+        if not enabled and self.instance.is_default:
+            raise ValidationError("The default model cannot be disabled; make another model the default first.")
+        return enabled
+
+
+@admin.register(ModelCatalogEntry)
+class ModelCatalogEntryAdmin(admin.ModelAdmin):
+    list_display = (
+        "key",
+        "display_name",
+        "provider",
+        "enabled",
+        "is_default",
+        "input_price_per_million",
+        "output_price_per_million",
+        "context_window",
+    )
+    list_editable = ("enabled",)
+    list_filter = ("provider", "enabled")
+    search_fields = ("key", "display_name", "provider_model_id")
+    readonly_fields = ("created_at", "updated_at")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fieldsets = (
+        (None, {"fields": ("key", "display_name", "enabled", "is_default")}),
+        ("Provider", {"fields": ("provider", "provider_model_id", "base_url", "api_key_env")}),
+        ("Prices and limits", {"fields": ("input_price_per_million", "output_price_per_million", "context_window")}),
+        ("Metadata", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+
+    def get_changelist_form(self, request, **kwargs):
+        kwargs.setdefault("form", CatalogChangelistForm)
+        return super().get_changelist_form(request, **kwargs)

@@ -1,0 +1,90 @@
+"""The admin of a task's history: its progress events and stage checkpoints, shown, never edited.
+
+Events and checkpoints are written by the pipeline and kept append-only (`tasks.models.append_only`);
+here they are rows to read, inline on the task page and in their own lists, each visible exactly
+where its task is (`VisibleTaskRowsMixin`, through `GenerationTask.objects.visible_to`).
+`content.admin` builds its own history admins on the two mixins. Imports nothing outside `tasks`.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.text import Truncator
+
+from tasks.models import GenerationTask, StageCheckpoint, TaskEvent
+
+MESSAGE_PREVIEW_CHARS = 80
+
+
+class AppendOnlyAdminMixin:
+    """History rows are written by the application, never through a form: the admin only shows them.
+
+    Returning False here binds superusers too, which `user.has_perm` alone would not.
+    """
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+class VisibleTaskRowsMixin:
+    """Rows that belong to a task are visible exactly where their task is."""
+
+    task_path = "task"
+
+    def get_queryset(self, request):
+        visible_tasks = GenerationTask.objects.visible_to(request.user)
+        return super().get_queryset(request).filter(**{f"{self.task_path}__in": visible_tasks})
+
+
+class TaskEventInline(AppendOnlyAdminMixin, admin.TabularInline):
+    model = TaskEvent
+    fields = ("sequence", "created_at", "kind", "status", "phase", "progress", "message")
+    readonly_fields = fields
+    ordering = ("sequence",)
+    extra = 0
+    can_delete = False
+    classes = ("collapse",)
+
+
+class StageCheckpointInline(AppendOnlyAdminMixin, admin.TabularInline):
+    model = StageCheckpoint
+    fields = ("stage", "attempt", "completed_at", "data")
+    readonly_fields = fields
+    ordering = ("completed_at",)
+    extra = 0
+    can_delete = False
+    classes = ("collapse",)
+
+
+@admin.register(TaskEvent)
+class TaskEventAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
+    list_display = ("task", "sequence", "kind", "status", "phase", "progress", "short_message", "created_at")
+    list_filter = ("kind", "status", "phase")
+    search_fields = ("message", "task__topic", "task__title")
+    list_select_related = ("task",)
+    # Newest first; the primary key follows insertion order and is indexed.
+    ordering = ("-pk",)
+
+    @admin.display(description="message")
+    def short_message(self, event: TaskEvent) -> str:
+        return Truncator(event.message).chars(MESSAGE_PREVIEW_CHARS)
+
+
+@admin.register(StageCheckpoint)
+class StageCheckpointAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
+    list_display = ("task", "stage", "attempt", "completed_at")
+    list_filter = ("stage",)
+    search_fields = ("stage", "task__topic", "task__title")
+    list_select_related = ("task",)
+    ordering = ("-completed_at",)

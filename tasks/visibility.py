@@ -1,0 +1,42 @@
+"""Who may see a task: the one rule, for the model's queryset, the API, the admin and the WebSockets.
+
+Editors see the tasks they created; holders of `tasks.view_all_tasks` (Reviewers, superusers)
+see every task; anonymous and inactive users see none. `GenerationTask.objects.visible_to(user)`
+filters by it, and the WebSocket consumers, which must not query the database for each live
+event, take a `TaskVisibility` once per connection and ask it about each task's owner.
+`tests/tasks/test_visibility.py` pins the same table through the API, the admin and the sockets.
+Imports nothing from the rest of the project, so the models can use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VIEW_ALL_PERMISSION = "tasks.view_all_tasks"
+
+
+@dataclass(frozen=True)
+class TaskVisibility:
+    """What one user may see, decided once: every task (`sees_all`), those `user_id` created, or none."""
+
+    user_id: object = None
+    sees_all: bool = False
+
+    @classmethod
+    def of(cls, user) -> TaskVisibility:
+        """Read the user's permissions (a database query the first time for a given user object)."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return cls()
+        return cls(user_id=user.pk, sees_all=user.has_perm(VIEW_ALL_PERMISSION))
+
+    def allows(self, owner_id) -> bool:
+        """May this user see a task that `owner_id` created (None: created by no one still here)?"""
+        return self.sees_all or (self.user_id is not None and owner_id == self.user_id)
+
+    def filter(self, tasks):
+        """The tasks of the queryset `tasks` this user may see."""
+        if self.sees_all:
+            return tasks
+        if self.user_id is None:
+            return tasks.none()
+        return tasks.filter(created_by_id=self.user_id)

@@ -1,0 +1,179 @@
+"""The task admin's pages and lists: who sees which task, what the list and the task page show."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+
+from tasks.models import StageCheckpoint, TaskEvent
+from tests.factories import make_task, make_version, offline_model
+from tests.tasks.admin_support import changelist_rows, client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("role", ["editor", "reviewer", "superuser"])
+def test_oversight_hub_index_answers_200_for_every_role(request, role):
+    user = request.getfixturevalue(role)
+
+    response = client_for(user).get(reverse("admin:index"))
+
+    assert response.status_code == 200
+    assert "Generation tasks" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "admin:tasks_generationtask_changelist",
+        "admin:tasks_generationtask_add",
+        "admin:tasks_taskevent_changelist",
+        "admin:tasks_stagecheckpoint_changelist",
+        "admin:tasks_modelcatalogentry_changelist",
+        "admin:tasks_modelcatalogentry_add",
+    ],
+)
+def test_task_admin_pages_answer_200_for_a_superuser(superuser, url_name):
+    task = make_task()
+    TaskEvent.objects.create(task=task, sequence=1, kind="created", status="queued", message="Queued")
+    StageCheckpoint.objects.create(task=task, stage="research", attempt=1, data={"version": 1})
+
+    response = client_for(superuser).get(reverse(url_name))
+
+    assert response.status_code == 200
+
+
+def test_task_admin_changelists_answer_200_to_a_search_and_filters(superuser):
+    task = make_task(topic="Searchable topic")
+    TaskEvent.objects.create(task=task, sequence=1, kind="created", status="queued", message="Queued")
+    client = client_for(superuser)
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    queries = {
+        "admin:tasks_generationtask_changelist": [
+            {"q": "x", "status__exact": "queued", "phase__exact": "draft"},
+            {"q": str(task.pk)[:8], "approval_status__exact": "pending", "task_type__exact": "blog_post"},
+            {"model__id__exact": str(offline_model().pk), "priority": "0"},
+            {"review": "awaiting"},
+            {"created_at__year": str(today.year), "created_at__gte": str(today)},
+        ],
+        "admin:tasks_taskevent_changelist": [
+            {"q": "x", "kind__exact": "created", "status__exact": "queued", "phase__exact": ""},
+        ],
+        "admin:tasks_stagecheckpoint_changelist": [{"q": "x", "stage": "research"}],
+        "admin:tasks_modelcatalogentry_changelist": [
+            {"q": "x", "provider__exact": "offline", "enabled__exact": "1"},
+        ],
+    }
+    for url_name, query_list in queries.items():
+        for query in query_list:
+            response = client.get(reverse(url_name), query)
+            # An unknown filter parameter would redirect to `?e=1` instead.
+            assert response.status_code == 200, (url_name, query)
+
+
+def test_task_search_finds_a_task_by_the_start_of_its_id(superuser):
+    wanted, other = make_task(), make_task()
+
+    response = client_for(superuser).get(reverse("admin:tasks_generationtask_changelist"), {"q": str(wanted.pk)[:13]})
+
+    assert changelist_rows(response) == [wanted]
+    assert other not in changelist_rows(response)
+
+
+def test_editor_sees_only_their_own_tasks_in_the_changelist(editor, other_editor):
+    own = make_task(created_by=editor)
+    make_task(created_by=other_editor)
+    make_task(created_by=None)
+
+    response = client_for(editor).get(reverse("admin:tasks_generationtask_changelist"))
+
+    assert response.status_code == 200
+    assert changelist_rows(response) == [own]
+
+
+def test_reviewer_sees_every_task_in_the_changelist(reviewer, editor, other_editor):
+    tasks = {make_task(created_by=editor), make_task(created_by=other_editor), make_task(created_by=None)}
+
+    response = client_for(reviewer).get(reverse("admin:tasks_generationtask_changelist"))
+
+    assert set(changelist_rows(response)) == tasks
+
+
+def test_editor_cannot_open_another_editors_task(editor, other_editor):
+    foreign = make_task(created_by=other_editor, topic="Someone else's secret brief")
+
+    response = client_for(editor).get(reverse("admin:tasks_generationtask_change", args=[foreign.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
+
+
+def test_editor_sees_only_the_progress_events_of_their_own_tasks(editor, other_editor):
+    own = TaskEvent.objects.create(task=make_task(created_by=editor), sequence=1, kind="created", status="queued")
+    TaskEvent.objects.create(task=make_task(created_by=other_editor), sequence=1, kind="created", status="queued")
+
+    response = client_for(editor).get(reverse("admin:tasks_taskevent_changelist"))
+
+    assert changelist_rows(response) == [own]
+
+
+def test_list_shows_approval_only_for_completed_tasks_with_quality_words_cost_and_age(superuser):
+    failed = make_task(status="failed", finished_at=timezone.now(), title="Failed one")
+    done = make_task(status="completed", finished_at=timezone.now(), title="Done one", actual_cost=Decimal("0.0712"))
+    make_version(done, phase="format", quality_score=83, word_count=1234)
+
+    response = client_for(superuser).get(reverse("admin:tasks_generationtask_changelist"))
+
+    rows = {row.title: row for row in changelist_rows(response)}
+    admin_page = response.context["cl"].model_admin
+    assert admin_page.approval_cell(rows["Failed one"]) == "—"
+    assert "Pending" in admin_page.approval_cell(rows["Done one"])
+    assert (admin_page.quality_cell(rows["Done one"]), admin_page.words_cell(rows["Done one"])) == ("83", "1,234")
+    assert admin_page.cost_cell(rows["Done one"]) == "$0.07"
+    page = response.content.decode()
+    for column in ("column-quality_cell", "column-words_cell", "column-cost_cell", "column-age_cell"):
+        assert column in page
+    assert f'title="{failed.title}"' in page
+
+
+def test_review_queue_lists_completed_tasks_pending_approval_oldest_first(superuser):
+    now = timezone.now()
+    newer = make_task(status="completed", finished_at=now)
+    older = make_task(status="completed", finished_at=now - timedelta(hours=2))
+    make_task(status="completed", finished_at=now, approval_status="approved")
+    make_task(status="failed", finished_at=now)
+
+    response = client_for(superuser).get(reverse("admin:tasks_generationtask_changelist"), {"review": "awaiting"})
+
+    assert changelist_rows(response) == [older, newer]
+
+
+def test_row_endpoint_renders_a_new_tasks_row_and_204_when_the_filters_exclude_it(editor):
+    task = make_task(created_by=editor, title="Fresh task")
+    url = reverse("admin:tasks_generationtask_row", args=[task.pk])
+
+    row = client_for(editor).get(url)
+    excluded = client_for(editor).get(url, {"status__exact": "failed"})
+
+    assert row.status_code == 200
+    html = row.content.decode()
+    assert html.startswith(f'<tr data-task-row="{task.pk}">') and "Fresh task" in html
+    assert f'data-task-id="{task.pk}" data-field="status"' in html
+    assert excluded.status_code == 204
+
+
+def test_the_diff_page_shows_two_versions_side_by_side(superuser):
+    task = make_task(status="completed", finished_at=timezone.now())
+    make_version(task, phase="format", title="T", body="# T\n\nOne.\n\nTwo.")
+    make_version(task, phase="format", title="T", body="# T\n\nOne.\n\nThree.")
+
+    response = client_for(superuser).get(reverse("admin:tasks_generationtask_diff", args=[task.pk]), {"a": 1, "b": 2})
+
+    assert response.status_code == 200
+    assert [(r["kind"], r["left"], r["right"]) for r in response.context["rows"] if r["kind"] != "equal"] == [
+        ("replace", "Two.", "Three.")]

@@ -1,0 +1,159 @@
+"""The task WebSockets: who may connect (tokens, sessions, origins) and the close codes of a refusal.
+
+The helpers and the fixtures every file here uses are in `tests/tasks/websocket_support.py`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from tests.factories import submit_task
+from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
+    TIMEOUT, close_code, communicator, next_frame, opened, own_channel_layer, run, seeded, session_cookie, token_for
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_connection_without_credentials_is_closed_with_4401(editor):
+    task = submit_task(created_by=editor)
+
+    async def scenario():
+        for path in ("/ws/tasks", f"/ws/tasks/{task.pk}"):
+            ws = communicator(path)
+            assert await ws.connect(timeout=TIMEOUT) == (True, None)
+            assert await close_code(ws) == 4401
+            await ws.disconnect()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("kind", ["garbage", "empty", "expired", "refresh", "bearer-garbage"])
+def test_an_invalid_token_is_closed_with_4401_even_next_to_a_valid_session(editor, kind):
+    task = submit_task(created_by=editor)
+    expired = AccessToken.for_user(editor)
+    expired.set_exp(lifetime=timedelta(seconds=-1))
+    token, subprotocols = {
+        "garbage": ("not.a.jwt", None),
+        "empty": ("", None),
+        "expired": (str(expired), None),
+        "refresh": (str(RefreshToken.for_user(editor)), None),
+        "bearer-garbage": (None, ["bearer", "not.a.jwt"]),
+    }[kind]
+    cookie = session_cookie(editor)
+
+    async def scenario():
+        ws = communicator(f"/ws/tasks/{task.pk}", token=token, headers=[cookie], subprotocols=subprotocols)
+        connected, _ = await ws.connect(timeout=TIMEOUT)
+        assert connected
+        assert await close_code(ws) == 4401
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_an_access_token_in_the_query_string_authenticates(editor):
+    task = submit_task(created_by=editor)
+
+    async def scenario():
+        ws = await opened(f"/ws/tasks/{task.pk}", editor)
+        assert (await next_frame(ws))["type"] == "snapshot"
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_the_bearer_subprotocol_authenticates_and_is_the_accepted_subprotocol(editor):
+    task = submit_task(created_by=editor)
+
+    async def scenario():
+        ws = communicator(f"/ws/tasks/{task.pk}", subprotocols=["bearer", token_for(editor)])
+        assert await ws.connect(timeout=TIMEOUT) == (True, "bearer")
+        assert (await next_frame(ws))["task"]["id"] == str(task.pk)
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_the_session_cookie_authenticates_without_a_token(editor):
+    task = submit_task(created_by=editor)
+    cookie = session_cookie(editor)
+
+    async def scenario():
+        ws = communicator(f"/ws/tasks/{task.pk}", headers=[cookie])
+        assert await ws.connect(timeout=TIMEOUT) == (True, None)
+        assert (await next_frame(ws))["task"]["id"] == str(task.pk)
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_an_editor_watching_another_editors_task_is_closed_with_4403(editor, other_editor, reviewer):
+    task = submit_task(created_by=other_editor)
+
+    async def scenario():
+        ws = await opened(f"/ws/tasks/{task.pk}", editor)
+        assert await close_code(ws) == 4403
+        await ws.disconnect()
+        ws = await opened(f"/ws/tasks/{task.pk}", reviewer)  # reviewers see every task
+        assert (await next_frame(ws))["type"] == "snapshot"
+        await ws.disconnect()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("task_id", [str(uuid.uuid4()), "not-a-uuid"])
+def test_an_unknown_or_malformed_task_id_is_closed_with_4404(editor, task_id):
+    async def scenario():
+        ws = await opened(f"/ws/tasks/{task_id}", editor)
+        assert await close_code(ws) == 4404
+        await ws.disconnect()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("after", ["-1", "x", "", "1.5"])
+def test_a_malformed_after_parameter_is_closed_with_4400(editor, after):
+    task = submit_task(created_by=editor)
+
+    async def scenario():
+        ws = await opened(f"/ws/tasks/{task.pk}?after={after}", editor)
+        assert await close_code(ws) == 4400
+        await ws.disconnect()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize(
+    "origin, allowed",
+    [
+        (None, True),  # not a browser: a script with a token
+        ("http://127.0.0.1:8000", True),  # ALLOWED_HOSTS, port ignored
+        ("https://localhost", True),
+        ("http://[::1]:8000", True),
+        ("https://press.example.com", True),  # CSRF_TRUSTED_ORIGINS
+        ("https://eu.trusted.example", True),  # CSRF_TRUSTED_ORIGINS wildcard
+        ("http://press.example.com", False),  # trusted only over https
+        ("https://evil.example", False),
+        ("https://127.0.0.1.evil.example", False),
+        ("null", False),
+    ],
+)
+def test_the_handshake_is_refused_for_an_origin_of_another_site(settings, editor, origin, allowed):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://press.example.com", "https://*.trusted.example"]
+    task = submit_task(created_by=editor)
+    headers = [(b"origin", origin.encode())] if origin else []
+
+    async def scenario():
+        ws = communicator(f"/ws/tasks/{task.pk}", token=token_for(editor), headers=headers)
+        connected, detail = await ws.connect(timeout=TIMEOUT)
+        assert connected is allowed
+        if connected:
+            assert (await next_frame(ws))["type"] == "snapshot"
+        await ws.disconnect()
+
+    run(scenario)

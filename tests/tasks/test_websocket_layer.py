@@ -1,0 +1,150 @@
+"""The PostgreSQL channel layer under the task WebSockets: groups, recycled and lost connections, no locks.
+
+The helpers and the fixtures every file here uses are in `tests/tasks/websocket_support.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import channel_layers
+from django.db import connection
+
+from tests.factories import submit_task
+from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
+    TIMEOUT, arecord, events, next_frame, opened, own_channel_layer, postgres_layer_only, record, run, seeded
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@postgres_layer_only
+def test_leaving_removes_the_connection_from_its_group(editor):
+    task = submit_task(created_by=editor)
+
+    def members() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM channels_postgres_groupchannel")
+            return cursor.fetchone()[0]
+
+    async def scenario():
+        ws = await opened(f"/ws/tasks/{task.pk}", editor)
+        await next_frame(ws)
+        assert await database_sync_to_async(members)() == 1
+        await ws.disconnect()
+        assert await database_sync_to_async(members)() == 0
+
+    run(scenario)
+
+
+@postgres_layer_only
+def test_events_emitted_with_no_event_loop_keep_arriving_after_the_layer_recycles_connections(editor, settings):
+    """As in a django-q2 worker: sync code with no event loop, so each broadcast runs on a new one.
+    A layer instance shared across those loops stalls once its first connections expire."""
+    layer = settings.CHANNEL_LAYERS["default"]
+    short_lived = {**layer["CONFIG"], "PSYCOPG_OPTIONS": {"max_lifetime": 0.5}}
+    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": short_lived}}
+    task = submit_task(created_by=editor)
+
+    def worker():
+        try:
+            for n in range(3):
+                record(task, f"from a worker {n}")
+                time.sleep(1)
+        finally:
+            connection.close()
+
+    async def scenario():
+        ws = await opened(f"/ws/tasks/{task.pk}", editor)
+        await next_frame(ws)
+        thread = threading.Thread(target=worker)
+        thread.start()
+        try:
+            received = await events(ws, 3)
+        finally:
+            await asyncio.to_thread(thread.join, 30)
+        assert [e["message"] for e in received] == [f"from a worker {n}" for n in range(3)]
+        await ws.disconnect()
+
+    run(scenario)
+
+
+@postgres_layer_only
+def test_watching_holds_no_database_locks(editor):
+    task = submit_task(created_by=editor)
+
+    def advisory_locks() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            return cursor.fetchone()[0]
+
+    async def scenario():
+        sockets = [await opened(f"/ws/tasks/{task.pk}", editor) for _ in range(3)]
+        for ws in sockets:
+            await next_frame(ws)
+        await arecord(task, "delivered")
+        for ws in sockets:
+            assert [e["message"] for e in await events(ws, 1)] == ["delivered"]
+        assert await database_sync_to_async(advisory_locks)() == 0
+        for ws in sockets:
+            await ws.disconnect()
+
+    run(scenario)
+
+
+@postgres_layer_only
+def test_a_server_that_starts_listening_leaves_other_servers_waiting_messages_alone():
+    def waiting(channel: str) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM channels_postgres_message WHERE channel = %s", [channel])
+            return cursor.fetchone()[0]
+
+    async def scenario():
+        first, second = channel_layers.make_backend("default"), channel_layers.make_backend("default")
+        try:
+            theirs = await first.new_channel()
+            await first.send(theirs, {"type": "task.event", "event": "x" * 10_000})  # too large for a NOTIFY
+            mine = await second.new_channel()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(second.receive(mine), 1)  # its listener starts and reads what waits
+            assert await database_sync_to_async(waiting)(theirs) == 1
+            assert (await asyncio.wait_for(first.receive(theirs), TIMEOUT))["event"] == "x" * 10_000
+        finally:
+            await first.close_pools()
+            await second.close_pools()
+
+    run(scenario)
+
+
+@postgres_layer_only
+def test_the_postgres_layer_listens_again_after_losing_its_connection(editor):
+    task = submit_task(created_by=editor)
+
+    def drop_listen_connections() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND query LIKE 'LISTEN channels_postgres_messages%%'"
+            )
+            return cursor.fetchone()[0]
+
+    async def scenario():
+        ws = await opened(f"/ws/tasks/{task.pk}", editor)
+        await next_frame(ws)
+        assert await database_sync_to_async(drop_listen_connections)() == 1
+        await arecord(task, "sent while it reconnects")
+        [event] = await events(ws, 1)
+        assert event["message"] == "sent while it reconnects"
+        await arecord(task, "sent after")
+        assert [e["message"] for e in await events(ws, 1)] == ["sent after"]
+        await ws.disconnect()
+
+    run(scenario)

@@ -1,0 +1,108 @@
+"""What the task WebSocket tests share: fixtures, a communicator per route, frame reads.
+
+The task WebSockets in-process: channels' WebsocketCommunicator against config.asgi.application.
+
+Tests are plain functions whose async part runs through asgiref's `async_to_sync` on an event loop
+of its own (`run`), with a channel layer instance of its own, as configured: PostgreSQL without
+REDIS_URL, Redis with it. Data is committed (transactional database) because the consumers and
+the broadcasts read and write through their own connections.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test import Client
+from rest_framework_simplejwt.tokens import AccessToken
+
+from config.asgi import application
+from tasks.events import emit
+from tasks.models import EventKind, GenerationTask, TaskEvent
+from tests.seed import ensure_seed_data
+
+TIMEOUT = 5
+
+postgres_layer_only = pytest.mark.skipif(
+    "Postgres" not in django_settings.CHANNEL_LAYERS["default"]["BACKEND"], reason="about the PostgreSQL layer"
+)
+
+
+@pytest.fixture(autouse=True)
+def seeded():
+    ensure_seed_data()
+
+
+@pytest.fixture(autouse=True)
+def own_channel_layer(settings):
+    """A fresh layer instance for this test's event loop: channels rebuilds its layers when the
+    setting changes (and again when the test ends)."""
+    settings.CHANNEL_LAYERS = {**settings.CHANNEL_LAYERS}
+
+
+def run(scenario) -> None:
+    """Run a test's async part on a new event loop, then close the channel layer it used there
+    (a layer's connections belong to the loop that opened them)."""
+
+    async def main():
+        try:
+            await scenario()
+        finally:
+            await get_channel_layer().close_pools()
+
+    async_to_sync(main)()
+
+
+def token_for(user) -> str:
+    return str(AccessToken.for_user(user))
+
+
+def session_cookie(user) -> tuple[bytes, bytes]:
+    client = Client()
+    client.force_login(user)
+    value = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    return b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={value}".encode()
+
+
+def communicator(path: str, *, token: str | None = None, headers=(), subprotocols=None) -> WebsocketCommunicator:
+    if token is not None:
+        path += ("&" if "?" in path else "?") + f"token={token}"
+    return WebsocketCommunicator(application, path, headers=list(headers), subprotocols=subprotocols)
+
+
+async def opened(path: str, user, **kwargs) -> WebsocketCommunicator:
+    """An accepted connection, authenticated with `user`'s access token."""
+    ws = communicator(path, token=token_for(user), **kwargs)
+    connected, _ = await ws.connect(timeout=TIMEOUT)
+    assert connected
+    return ws
+
+
+async def close_code(ws: WebsocketCommunicator) -> int:
+    message = await ws.receive_output(timeout=TIMEOUT)
+    assert message["type"] == "websocket.close", message
+    return message["code"]
+
+
+async def next_frame(ws: WebsocketCommunicator) -> dict:
+    return json.loads(await ws.receive_from(timeout=TIMEOUT))
+
+
+async def events(ws: WebsocketCommunicator, count: int) -> list[dict]:
+    frames = [await next_frame(ws) for _ in range(count)]
+    assert {frame["type"] for frame in frames} == {"event"}, frames
+    return [frame["event"] for frame in frames]
+
+
+def record(task, message: str = "") -> TaskEvent:
+    """Emit a log event of `task` as the services do (committed, then broadcast)."""
+    return emit(GenerationTask.objects.get(pk=task.pk), EventKind.LOG, message=message)
+
+
+arecord = database_sync_to_async(record)
