@@ -17,7 +17,6 @@ from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from tasks.exceptions import DomainError
 
@@ -69,6 +68,11 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+
+    # Imported here: rest_framework.views reads DEFAULT_PARSER_CLASSES and DEFAULT_PAGINATION_CLASS
+    # (this module's classes) when it is first imported, so importing it at the top of this module
+    # fails whenever this module is the first to load it (a circular import).
+    from rest_framework.views import exception_handler as drf_exception_handler
 
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.supervisor import PYTHON, StopSignals, manage, start, stop, supervise, wait_until_serving  # noqa: E402
+from scripts.supervisor import PYTHON, StopSignals, manage, serve, start  # noqa: E402
 
 STOP_GRACE_SECONDS = 20
 START_TIMEOUT_SECONDS = 60
@@ -34,20 +34,16 @@ def main() -> int:
 
     shown_host = f"[{host}]" if ":" in host else host
     base = f"http://{shown_host}:{port}"
-    if not wait_until_serving([f"{base}/healthz"], processes, timeout=START_TIMEOUT_SECONDS):
-        print("serve: the web server did not come up; stopping.", file=sys.stderr)
-        stop(processes, STOP_GRACE_SECONDS)
-        return 1
-    print(
+    banner = (
         f"\nPressroom is running (web pid {web.pid}, task cluster pid {cluster.pid}).\n"
         f"  Admin (oversight hub): {base}/admin/\n"
         f"  Blog:                  {base}/\n"
         f"  API docs:              {base}/api/docs\n"
         "Demo logins: editor, reviewer, admin (passwords were printed when the accounts were created;\n"
-        "  `make demo-passwords` issues new ones). Press Ctrl-C to stop.\n",
-        flush=True,
+        "  `make demo-passwords` issues new ones). Press Ctrl-C to stop.\n"
     )
-    return supervise(processes, signals, grace_seconds=STOP_GRACE_SECONDS)
+    return serve(processes, signals, ready_urls=[f"{base}/healthz"], banner=banner,
+                 start_timeout=START_TIMEOUT_SECONDS, grace_seconds=STOP_GRACE_SECONDS)
 
 
 if __name__ == "__main__":

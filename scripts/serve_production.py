@@ -36,7 +36,7 @@ sys.path.insert(0, str(BASE_DIR))
 
 from config.env import env_bool, env_int, env_str  # noqa: E402  (reads the environment only)
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
-from scripts.supervisor import PYTHON, StopSignals, manage, start, stop, supervise, wait_until_serving  # noqa: E402
+from scripts.supervisor import PYTHON, StopSignals, manage, serve, start  # noqa: E402
 
 STOP_GRACE_SECONDS = 30
 START_TIMEOUT_SECONDS = 90
@@ -100,20 +100,16 @@ def main() -> int:
         "task cluster": start([PYTHON, "manage.py", "qcluster"], env=env),
     }
     web, ws = f"http://{bind}:{web_port}", f"http://{bind}:{ws_port}"
-    if not wait_until_serving([f"{web}/healthz", f"{ws}/healthz"], processes, timeout=START_TIMEOUT_SECONDS):
-        print("serve: the web or WebSocket server did not come up; stopping.", file=sys.stderr)
-        stop(processes, STOP_GRACE_SECONDS)
-        return 1
     pids = ", ".join(f"{name} pid {process.pid}" for name, process in processes.items())
-    print(
+    banner = (
         f"\nPressroom is serving in production mode ({pids}).\n"
         f"  HTTP (pages, admin, API): {web}/   ({workers} Gunicorn workers)\n"
         f"  WebSockets (/ws/):        {ws.replace('http', 'ws', 1)}/ws/\n"
         "A reverse proxy in front sends /ws/ to the second address and everything else to the first.\n"
-        "Send SIGTERM or press Ctrl-C to stop.\n",
-        flush=True,
+        "Send SIGTERM or press Ctrl-C to stop.\n"
     )
-    return supervise(processes, signals, grace_seconds=STOP_GRACE_SECONDS)
+    return serve(processes, signals, ready_urls=[f"{web}/healthz", f"{ws}/healthz"], banner=banner,
+                 start_timeout=START_TIMEOUT_SECONDS, grace_seconds=STOP_GRACE_SECONDS)
 
 
 if __name__ == "__main__":

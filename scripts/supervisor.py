@@ -94,3 +94,15 @@ def supervise(processes: dict[str, subprocess.Popen], signals: StopSignals, *, g
     stop(processes, grace_seconds)
     print("serve: stopped.", flush=True)
     return exit_code
+
+
+def serve(processes: dict[str, subprocess.Popen], signals: StopSignals, *, ready_urls: list[str], banner: str,
+          start_timeout: float, grace_seconds: float) -> int:
+    """Wait until every URL of `ready_urls` answers, print `banner`, then `supervise`; exit status
+    1 (after stopping them all) if the servers never come up."""
+    if not wait_until_serving(ready_urls, processes, timeout=start_timeout):
+        print("serve: the servers did not come up; stopping.", file=sys.stderr, flush=True)
+        stop(processes, grace_seconds)
+        return 1
+    print(banner, flush=True)
+    return supervise(processes, signals, grace_seconds=grace_seconds)
