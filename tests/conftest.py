@@ -46,25 +46,33 @@ def role(name: str) -> Group:
     return Group.objects.get(name=name)
 
 
+def _member(username: str, group: str):
+    """A staff user in one editorial group."""
+    user = make_user(username)
+    user.groups.add(role(group))
+    return user
+
+
+def _client_for(user) -> APIClient:
+    """An API client authenticated as `user`."""
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
 @pytest.fixture
 def editor(db):
-    user = make_user("editor1")
-    user.groups.add(role(EDITORS))
-    return user
+    return _member("editor1", EDITORS)
 
 
 @pytest.fixture
 def other_editor(db):
-    user = make_user("editor2")
-    user.groups.add(role(EDITORS))
-    return user
+    return _member("editor2", EDITORS)
 
 
 @pytest.fixture
 def reviewer(db):
-    user = make_user("reviewer1")
-    user.groups.add(role(REVIEWERS))
-    return user
+    return _member("reviewer1", REVIEWERS)
 
 
 @pytest.fixture
@@ -79,13 +87,14 @@ def api_client():
 
 @pytest.fixture
 def editor_client(editor):
-    client = APIClient()
-    client.force_authenticate(editor)
-    return client
+    return _client_for(editor)
+
+
+@pytest.fixture
+def other_editor_client(other_editor):
+    return _client_for(other_editor)
 
 
 @pytest.fixture
 def reviewer_client(reviewer):
-    client = APIClient()
-    client.force_authenticate(reviewer)
-    return client
+    return _client_for(reviewer)
