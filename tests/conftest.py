@@ -39,6 +39,27 @@ def _isolated_cache(request, settings):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _slow_tests_are_marked(request, monkeypatch):
+    """A test that starts a cluster, a web server, `make run`/`make serve` or a browser must be
+    marked `slow`, so that `make test-fast` (pytest -m "not slow") leaves it out; an unmarked one
+    fails here the moment it tries."""
+    if request.node.get_closest_marker("slow"):
+        yield
+        return
+    from tests.processes import Cluster, WebServer
+    from tests.scripts.make_target import MakeTarget
+
+    def refuse(self, *args, **kwargs):
+        pytest.fail(f"{request.node.nodeid} starts {type(self).__name__}: mark it @pytest.mark.slow", pytrace=False)
+
+    for starter in (Cluster, WebServer, MakeTarget):
+        monkeypatch.setattr(starter, "__init__", refuse)
+    if "chromium" in request.fixturenames:
+        pytest.fail(f"{request.node.nodeid} drives a browser: mark it @pytest.mark.slow", pytrace=False)
+    yield
+
+
 def role(name: str) -> Group:
     """The editorial group, re-seeded first if a transactional test's flush removed it."""
     if not Group.objects.filter(name=name).exists():
