@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 DEVDB := $(PY) scripts/devdb.py run --
 
-.PHONY: run serve test bench bench-blog bench-search manage demo-passwords clean-var
+.PHONY: run serve test test-fast bench bench-blog bench-search manage demo-passwords clean-var
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pressroom needs Python >= 3.11 (set PYTHON=python3.11 or newer)")'
@@ -26,6 +26,10 @@ serve: $(INSTALLED)
 
 test: $(INSTALLED)
 	@$(DEVDB) $(PY) -m pytest $(ARGS)
+
+# The suite without the tests marked slow (browsers, clusters, `make run`/`make serve`); CI runs `make test`.
+test-fast: $(INSTALLED)
+	@$(DEVDB) $(PY) -m pytest -m "not slow" $(ARGS)
 
 # Engine, pipeline and WebSocket fan-out benchmarks; write their results into docs/performance.md, e.g.
 # `make bench ARGS="--tasks 200 --broker orm"`.

@@ -39,6 +39,27 @@ def _isolated_cache(request, settings):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _slow_tests_are_marked(request, monkeypatch):
+    """A test that starts a cluster, a web server, `make run`/`make serve` or a browser must be
+    marked `slow`, so that `make test-fast` (pytest -m "not slow") leaves it out; an unmarked one
+    fails here the moment it tries."""
+    if request.node.get_closest_marker("slow"):
+        yield
+        return
+    from tests.processes import Cluster, WebServer
+    from tests.scripts.make_target import MakeTarget
+
+    def refuse(self, *args, **kwargs):
+        pytest.fail(f"{request.node.nodeid} starts {type(self).__name__}: mark it @pytest.mark.slow", pytrace=False)
+
+    for starter in (Cluster, WebServer, MakeTarget):
+        monkeypatch.setattr(starter, "__init__", refuse)
+    if "chromium" in request.fixturenames:
+        pytest.fail(f"{request.node.nodeid} drives a browser: mark it @pytest.mark.slow", pytrace=False)
+    yield
+
+
 def role(name: str) -> Group:
     """The editorial group, re-seeded first if a transactional test's flush removed it."""
     if not Group.objects.filter(name=name).exists():
@@ -46,25 +67,33 @@ def role(name: str) -> Group:
     return Group.objects.get(name=name)
 
 
+def _member(username: str, group: str):
+    """A staff user in one editorial group."""
+    user = make_user(username)
+    user.groups.add(role(group))
+    return user
+
+
+def _client_for(user) -> APIClient:
+    """An API client authenticated as `user`."""
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
 @pytest.fixture
 def editor(db):
-    user = make_user("editor1")
-    user.groups.add(role(EDITORS))
-    return user
+    return _member("editor1", EDITORS)
 
 
 @pytest.fixture
 def other_editor(db):
-    user = make_user("editor2")
-    user.groups.add(role(EDITORS))
-    return user
+    return _member("editor2", EDITORS)
 
 
 @pytest.fixture
 def reviewer(db):
-    user = make_user("reviewer1")
-    user.groups.add(role(REVIEWERS))
-    return user
+    return _member("reviewer1", REVIEWERS)
 
 
 @pytest.fixture
@@ -79,13 +108,14 @@ def api_client():
 
 @pytest.fixture
 def editor_client(editor):
-    client = APIClient()
-    client.force_authenticate(editor)
-    return client
+    return _client_for(editor)
+
+
+@pytest.fixture
+def other_editor_client(other_editor):
+    return _client_for(other_editor)
 
 
 @pytest.fixture
 def reviewer_client(reviewer):
-    client = APIClient()
-    client.force_authenticate(reviewer)
-    return client
+    return _client_for(reviewer)

@@ -1,7 +1,9 @@
-"""Settings of the test run: the real settings, with a queue of this run's own.
+"""Settings of the test run: the real settings, with a queue of this run's own and fast password
+hashing.
 
 Clusters that tests start inherit PRESSROOM_QUEUE_NAME from the environment set here, so their
-wake-up jobs never mix with another run's or a `make run` on the same Redis.
+wake-up jobs never mix with another run's or a `make run` on the same Redis. Processes the tests
+start use tests/cluster_settings.py, which builds on this module, so they hash alike.
 """
 
 import os
@@ -10,3 +12,7 @@ import uuid
 os.environ.setdefault("PRESSROOM_QUEUE_NAME", f"pressroom-test-{uuid.uuid4().hex[:8]}")
 
 from config.settings import *  # noqa: E402,F401,F403
+
+# Production's PBKDF2 is slow on purpose (about 0.3 s a password here); fixtures create hundreds
+# of users. Never outside the tests: tests/config/test_password_hashing.py pins production's.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -109,18 +109,28 @@ def test_drafts_scheduled_and_unpublished_posts_are_never_found(client):
     assert client.get("/api/posts/search", {"q": "zucchini"}).json() == {"count": 0, "results": []}
 
 
-def test_vector_follows_republish_and_unpublish(editor, reviewer):
-    task = completed_task(created_by=editor, title="Vermicomposting basics")
+def _published(editor, reviewer, title: str):
+    """A post published from an approved task, through the editorial services."""
+    task = completed_task(created_by=editor, title=title)
     task_approve(task=task, by=reviewer)
     task.refresh_from_db()
-    post = task_publish(task=task, by=reviewer)
-    assert slugs("vermicomposting") == [post.slug]
-    assert slugs("compost") == [post.slug]  # a tag
-    task_edit_draft(task=task, by=editor, title="Bokashi fermentation")
+    return task, task_publish(task=task, by=reviewer)
+
+
+def _republish_retitled(task, editor, reviewer, title: str) -> None:
+    """The editor retitles the published task's draft; the reviewer approves and republishes it."""
+    task_edit_draft(task=task, by=editor, title=title)
     task.refresh_from_db()
     task_approve(task=task, by=reviewer)
     task.refresh_from_db()
     task_publish(task=task, by=reviewer)
+
+
+def test_vector_follows_republish_and_unpublish(editor, reviewer):
+    task, post = _published(editor, reviewer, "Vermicomposting basics")
+    assert slugs("vermicomposting") == [post.slug]
+    assert slugs("compost") == [post.slug]  # a tag
+    _republish_retitled(task, editor, reviewer, "Bokashi fermentation")
     assert slugs("bokashi") == [post.slug]
     assert slugs("vermicomposting") == []
     task_unpublish(task=task, by=reviewer)
@@ -275,10 +285,7 @@ def _head_matches(word) -> list[str]:
 
 
 def test_head_vector_follows_publish_republish_and_tag_changes(editor, reviewer):
-    task = completed_task(created_by=editor, title="Vermicomposting basics")
-    task_approve(task=task, by=reviewer)
-    task.refresh_from_db()
-    post = task_publish(task=task, by=reviewer)
+    task, post = _published(editor, reviewer, "Vermicomposting basics")
     assert _head_matches("vermicomposting") == [post.slug]
     assert _head_matches("scraps") == [post.slug]  # the excerpt
     assert _head_matches("soil") == [post.slug]  # a tag
@@ -286,19 +293,12 @@ def test_head_vector_follows_publish_republish_and_tag_changes(editor, reviewer)
     assert _head_matches("worms") == [post.slug]
     post.tags.remove(Tag.objects.get(slug="worms"))
     assert _head_matches("worms") == []
-    task_edit_draft(task=task, by=editor, title="Bokashi fermentation")
-    task.refresh_from_db()
-    task_approve(task=task, by=reviewer)
-    task.refresh_from_db()
-    task_publish(task=task, by=reviewer)
+    _republish_retitled(task, editor, reviewer, "Bokashi fermentation")
     assert _head_matches("bokashi") == [post.slug] and _head_matches("vermicomposting") == []
 
 
 def test_unpublished_posts_are_not_found_on_the_bounded_path(bounded, editor, reviewer):
-    task = completed_task(created_by=editor, title="Vermicomposting basics")
-    task_approve(task=task, by=reviewer)
-    task.refresh_from_db()
-    post = task_publish(task=task, by=reviewer)
+    task, post = _published(editor, reviewer, "Vermicomposting basics")
     assert slugs("vermicomposting") == [post.slug]
     task_unpublish(task=task, by=reviewer)
     assert slugs("vermicomposting") == []

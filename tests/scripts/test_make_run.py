@@ -10,19 +10,15 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
-import uuid
 from pathlib import Path
 
 import psutil
-import psycopg
 import pytest
-from django.conf import settings
 
-BASE_DIR = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 180
+from tests.scripts.make_target import MakeTarget
+
 STOP_TIMEOUT = 40
 
 pytestmark = pytest.mark.slow
@@ -44,33 +40,15 @@ def _get(url: str) -> int | None:
         return None
 
 
-class MakeRun:
+class MakeRun(MakeTarget):
     def __init__(self, env: dict[str, str]):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = (Path(env["PRESSROOM_VAR_DIR"]) / f"make-run-{self.port}.log")
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            ["make", "--no-print-directory", "run"],
-            cwd=BASE_DIR,
-            env={**env, "HOST": "127.0.0.1", "PORT": str(self.port)},
-            stdout=self.log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    @property
-    def output(self) -> str:
-        return self.log.read_text()
+        log = Path(env["PRESSROOM_VAR_DIR"]) / f"make-run-{self.port}.log"
+        super().__init__("run", {**env, "HOST": "127.0.0.1", "PORT": str(self.port)}, log)
 
     def wait_until_serving(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"make run exited early:\n{self.output}"
-            if _get(f"{self.base}/admin/login/") == 200 and "Press Ctrl-C to stop" in self.output:
-                return
-            time.sleep(0.5)
-        raise AssertionError(f"make run did not serve within {START_TIMEOUT}s:\n{self.output}")
+        self.wait_until(lambda: _get(f"{self.base}/admin/login/") == 200 and "Press Ctrl-C to stop" in self.output)
 
     def interrupt(self) -> None:
         os.killpg(self.process.pid, signal.SIGINT)
@@ -79,11 +57,6 @@ class MakeRun:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             raise AssertionError(f"make run did not stop within {STOP_TIMEOUT}s of Ctrl-C:\n{self.output}")
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
 
 
 def _processes_in_group(pgid: int) -> list[psutil.Process]:
@@ -118,24 +91,6 @@ def _check_serves_and_stops(run: MakeRun) -> None:
     assert "serve: stopped." in run.output
     assert _get(f"{run.base}/healthz") is None, "the web server still answers after Ctrl-C"
     assert _processes_in_group(run.process.pid) == [], "processes of make run outlived Ctrl-C"
-
-
-@pytest.fixture
-def scratch_database_url():
-    """A database of its own on the server the suite uses, dropped afterwards."""
-    db = settings.DATABASES["default"]
-    name = f"pressroom_makerun_{uuid.uuid4().hex[:8]}"
-    admin_url = os.environ["DATABASE_URL"]
-    admin_conninfo = dict(
-        dbname="postgres", user=db["USER"] or None, password=db["PASSWORD"] or None,
-        host=db["HOST"] or None, port=db["PORT"] or None,
-    )
-    with psycopg.connect(autocommit=True, **admin_conninfo) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    prefix, _, query = admin_url.partition("?")
-    yield prefix.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
-    with psycopg.connect(autocommit=True, **admin_conninfo) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_make_run_serves_admin_and_health_with_database_url(tmp_path, scratch_database_url):

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -23,10 +22,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.processes import free_port
-from tests.scripts.test_make_run import scratch_database_url  # noqa: F401  (the database fixture)
+from tests.scripts.make_target import BASE_DIR, MakeTarget
 
-BASE_DIR = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 180
 STOP_TIMEOUT = 60
 SERVING = "Send SIGTERM or press Ctrl-C to stop."
 
@@ -59,30 +56,14 @@ def _production_env(tmp_path: Path, database_url: str) -> dict[str, str]:
     return env
 
 
-class MakeServe:
+class MakeServe(MakeTarget):
     def __init__(self, env: dict[str, str], log: Path):
         self.web = f"http://127.0.0.1:{env['PORT']}"
         self.ws = f"ws://127.0.0.1:{env['PRESSROOM_WS_PORT']}"
-        self.log = log
-        # The suite already runs in the project's venv: -o keeps make from reinstalling it when
-        # pyproject.toml is newer than the venv's stamp (a just-edited checkout, a shared venv).
-        self.process = subprocess.Popen(
-            ["make", "--no-print-directory", "-o", ".venv/.installed", "serve"],
-            cwd=BASE_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-    @property
-    def output(self) -> str:
-        return self.log.read_text()
+        super().__init__("serve", env, log)
 
     def wait_until_serving(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"make serve exited early:\n{self.output[-5000:]}"
-            if SERVING in self.output:
-                return
-            time.sleep(0.5)
-        raise AssertionError(f"make serve did not serve within {START_TIMEOUT}s:\n{self.output[-5000:]}")
+        self.wait_until(lambda: SERVING in self.output)
 
     def processes(self) -> dict[str, psutil.Process]:
         """The serving processes under make, by role: web (the Gunicorn master), ws, cluster."""
@@ -107,13 +88,6 @@ class MakeServe:
         except subprocess.TimeoutExpired:
             raise AssertionError(f"make serve did not stop within {STOP_TIMEOUT}s:\n{self.output[-5000:]}") from None
 
-    def kill(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
-
 
 def _gone(processes: list[psutil.Process]) -> list[str]:
     return [" ".join(process.cmdline()) for process in processes if process.is_running() and process.status() != "zombie"]
@@ -129,7 +103,7 @@ def _websocket_close_code(url: str) -> int:
     raise AssertionError("the socket was not closed")
 
 
-def test_make_serve_runs_gunicorn_daphne_and_the_cluster_and_sigterm_stops_them_all(tmp_path, scratch_database_url):  # noqa: F811
+def test_make_serve_runs_gunicorn_daphne_and_the_cluster_and_sigterm_stops_them_all(tmp_path, scratch_database_url):
     run = MakeServe(_production_env(tmp_path, scratch_database_url), tmp_path / "serve.log")
     try:
         run.wait_until_serving()
@@ -158,7 +132,7 @@ def test_make_serve_runs_gunicorn_daphne_and_the_cluster_and_sigterm_stops_them_
     assert _get(f"{run.web}/healthz")[0] is None
 
 
-def test_when_one_process_dies_make_serve_stops_the_others_and_fails(tmp_path, scratch_database_url):  # noqa: F811
+def test_when_one_process_dies_make_serve_stops_the_others_and_fails(tmp_path, scratch_database_url):
     run = MakeServe(_production_env(tmp_path, scratch_database_url), tmp_path / "serve.log")
     try:
         run.wait_until_serving()

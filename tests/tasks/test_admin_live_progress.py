@@ -3,8 +3,8 @@
 The first tests read the pages as the server renders them (what an editor sees without
 JavaScript, and the hooks live-progress.js relies on). The browser tests start Daphne and a
 django-q2 cluster on the test database and drive Debian's Chromium through Playwright: an editor
-watches a running task finish without reloading the page, over the WebSocket, by polling when the
-socket never opens, and across a restart of the web server.
+watches a running task finish without reloading the page, over the WebSocket (required: Daphne
+serves it), by polling only when the socket never opens, and across a restart of the web server.
 """
 
 from __future__ import annotations
@@ -72,6 +72,11 @@ def _timeline(response) -> dict:
     return {step["phase"]: (step["state"], step["duration"]) for step in response.context["live_panel"]["timeline"]}
 
 
+def _phases(**reached) -> dict:
+    """The whole timeline, in order: the phases given, every other one still pending."""
+    return {phase: reached.get(phase, ("pending", "")) for phase in ("research", "draft", "qa", "image", "format")}
+
+
 @pytest.mark.django_db
 def test_task_page_renders_the_progress_panel_with_the_running_phase_timed_to_now(superuser, clock):
     task = make_task(status="running", phase="draft", progress=37)
@@ -91,13 +96,7 @@ def test_task_page_renders_the_progress_panel_with_the_running_phase_timed_to_no
     assert 'data-role="percent">37%<' in html
     assert 'data-role="status">Running<' in html
     assert 'data-role="phase">Draft<' in html
-    assert _timeline(response) == {
-        "research": ("done", "10 s"),
-        "draft": ("running", "1 min 05 s"),
-        "qa": ("pending", ""),
-        "image": ("pending", ""),
-        "format": ("pending", ""),
-    }
+    assert _timeline(response) == _phases(research=("done", "10 s"), draft=("running", "1 min 05 s"))
     assert re.search(r'data-phase="draft" data-state="running">\s*<span[^>]*>Draft</span>\s*'
                      r'<span[^>]*data-role="duration">1 min 05 s</span>', html)
     assert 'data-role="error" hidden' in html
@@ -135,13 +134,7 @@ def test_a_failed_task_shows_its_error_and_the_phase_it_stopped_in(superuser, cl
     html = response.content.decode()
     assert '<p class="live-progress__error" data-role="error">The model refused the prompt.</p>' in html
     assert 'data-role="status">Failed<' in html
-    assert _timeline(response) == {
-        "research": ("done", "3 s"),
-        "draft": ("done", "1 min 00 s"),
-        "qa": ("stopped", "6 s"),
-        "image": ("pending", ""),
-        "format": ("pending", ""),
-    }
+    assert _timeline(response) == _phases(research=("done", "3 s"), draft=("done", "1 min 00 s"), qa=("stopped", "6 s"))
 
 
 @pytest.mark.django_db
@@ -300,13 +293,6 @@ def site(tmp_path):
         server.stop()
 
 
-def _server_speaks_websocket() -> bool:
-    """Whether config.asgi routes WebSocket connections (tasks/consumers.py is being built apart)."""
-    from config.asgi import application
-
-    return "websocket" in getattr(application, "application_mapping", {})
-
-
 def _logs(server, cluster) -> str:
     return f"--- daphne\n{server.output[-3000:]}\n--- cluster\n{cluster.output[-3000:]}"
 
@@ -340,8 +326,15 @@ def _watch_task_finish(site, chromium, tmp_path, *, init_script: str = "", midwa
     context.on("request", lambda request: requests.append(request.url))
     page = context.new_page()
     sockets: list[str] = []
-    # Only the task's own socket: the dashboard the login lands on follows /ws/tasks too.
-    page.on("websocket", lambda socket: sockets.append(socket.url) if f"/ws/tasks/{task.pk}" in socket.url else None)
+    frames: list[str] = []
+
+    def follow_task_socket(socket) -> None:
+        # Only the task's own socket: the dashboard the login lands on follows /ws/tasks too.
+        if f"/ws/tasks/{task.pk}" in socket.url:
+            sockets.append(socket.url)
+            socket.on("framereceived", lambda payload: frames.append(payload))
+
+    page.on("websocket", follow_task_socket)
     _log_in(page, server.url, editor)
 
     list_page = context.new_page()
@@ -390,6 +383,7 @@ def _watch_task_finish(site, chromium, tmp_path, *, init_script: str = "", midwa
         "transport": page.evaluate("window.pressroomLive.transport"),
         "socket_attempts": page.evaluate("window.__socketAttempts"),
         "sockets": sockets,
+        "socket_frames": len(frames),
         "phases": phases,
         "list_cells": list_page.eval_on_selector_all(
             f".task-live[data-task-id='{task.pk}'] .task-live__text", "cells => cells.map(c => c.textContent)"
@@ -412,8 +406,8 @@ def _assert_watched_to_completion(watched: dict) -> None:
         ("research", "done"), ("draft", "done"), ("qa", "done"), ("image", "done"), ("format", "done")
     ]
     for phase, _, duration in watched["phases"]:
-        seconds = int(duration.removesuffix(" s"))
-        assert STAGE_SECONDS[phase] <= seconds <= STAGE_SECONDS[phase] + 5, (phase, duration)
+        # At least the stage's own sleep; no upper bound, which a loaded machine would break.
+        assert int(duration.removesuffix(" s")) >= STAGE_SECONDS[phase], (phase, duration)
     assert watched["list_kept"], "the changelist was not reloaded"
     assert watched["list_cells"] == ["Completed", "—", "100%"]
 
@@ -424,16 +418,15 @@ def test_editor_watches_a_running_task_finish_without_reloading_the_page(site, c
     watched = _watch_task_finish(site, chromium, tmp_path)
 
     _assert_watched_to_completion(watched)
+    # Daphne serves config.asgi's WebSocket routes: the updates must come through the socket, and
+    # polling (the fallback, tested on its own below) would fail this test.
+    assert (watched["transport"], watched["list_transport"]) == ("websocket", "websocket")
+    assert watched["sockets"], "the task page opened no WebSocket"
+    assert watched["socket_frames"] > 0, "no event reached the page through its WebSocket"
     task = watched["task"]
     event_requests = [url for url in watched["requests"] if f"/api/tasks/{task.pk}/events" in url]
-    list_polls = [url for url in watched["requests"] if "/api/tasks?page_size=" in url]
-    if _server_speaks_websocket():
-        assert (watched["transport"], watched["list_transport"]) == ("websocket", "websocket")
-        assert len(event_requests) == 1, f"only the history was read over HTTP: {event_requests}"
-        assert not list_polls
-    else:  # no WebSocket server yet: the fallback carried the updates
-        assert (watched["transport"], watched["list_transport"]) == ("polling", "polling")
-        assert len(event_requests) > 1 and list_polls
+    assert len(event_requests) == 1, f"only the history was read over HTTP: {event_requests}"
+    assert not [url for url in watched["requests"] if "/api/tasks?page_size=" in url], "the changelist polled"
 
 
 # A WebSocket that never opens, as behind a proxy that refuses the upgrade; it counts the attempts.
@@ -468,8 +461,6 @@ def test_when_the_socket_never_opens_the_pages_poll_the_api_and_keep_trying_the_
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_when_the_server_restarts_the_page_reconnects_and_catches_up_on_missed_events(site, chromium, tmp_path):
-    if not _server_speaks_websocket():
-        pytest.skip("config.asgi routes no WebSocket yet (tasks/consumers.py)")
     server, restarted = site[0], []
 
     def restart_server():
