@@ -21,6 +21,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PRESSROOM_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 
 DEBUG = env_bool("DEBUG", True)
+# The debug page hides connection strings and any URL with a password, not only Django's names.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.debug.CredentialSafeExceptionReporterFilter"
 
 
 def _development_secret_key() -> str:
@@ -72,6 +74,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",  # before anything that may answer (WhiteNoise, Common)
+    "config.query_guard.RejectNulQueryMiddleware",  # NUL in a query parameter: 400, never a DataError
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",  # after WhiteNoise: static files need no policy
     "django.contrib.sessions.middleware.SessionMiddleware",
