@@ -11,6 +11,8 @@ knowing about it.
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -22,7 +24,8 @@ from tasks.exceptions import DomainError
 
 
 class BoundedJSONParser(JSONParser):
-    """DRF's JSON parser, answering a too deeply nested body with 400 instead of a 500.
+    """DRF's JSON parser, answering a too deeply nested body, or a string (key or value) with a NUL
+    character or a lone surrogate, with 400 instead of a 500.
 
     `json` raises `RecursionError` (not a `ValueError`) on a body like `[[[[...]]]]` thousands
     deep, which DRF's parser lets through. Nothing the API accepts nests that deep, so such a body
@@ -31,9 +34,37 @@ class BoundedJSONParser(JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
+        problem = _unstorable_text(data)
+        if problem:
+            raise exceptions.ParseError(f"JSON parse error - a string contains {problem}.")
+        return data
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unstorable_text(data) -> str | None:
+    """Describe the first key or string value PostgreSQL cannot store (NUL, a lone surrogate).
+
+    Walked with a stack, not recursion: the body may be nested as deep as `json` allows.
+    """
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return "a NUL character"
+            if _LONE_SURROGATE.search(item):
+                return "a lone surrogate"
+    return None
 
 
 class StandardPagination(PageNumberPagination):

@@ -20,6 +20,7 @@ import uuid
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.templatetags.admin_list import results
 from django.forms import Script
 from django.http import HttpResponse, HttpResponseRedirect
@@ -237,6 +238,15 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         if request.GET.get(REVIEW_QUEUE_PARAM) == "awaiting":
             return ("finished_at", "created_at")  # the longest-waiting decision first
         return super().get_ordering(request)
+
+    def get_changelist_instance(self, request):
+        """A date-hierarchy value past what `datetime` holds (`?created_at__year=99999999999999`)
+        raises OverflowError while the list is built: treat it like any other bad lookup (the
+        admin's "?e=1" redirect), never a 500."""
+        try:
+            return super().get_changelist_instance(request)
+        except OverflowError:
+            raise IncorrectLookupParameters("Date out of range.") from None
 
     def changelist_view(self, request, extra_context=None):
         live = {

@@ -6,6 +6,8 @@ ignored filter: a client that misspells a status must not get every task back.
 
 from __future__ import annotations
 
+import datetime
+
 import django_filters
 from django import forms
 from rest_framework.filters import OrderingFilter
@@ -13,10 +15,47 @@ from rest_framework.filters import OrderingFilter
 from tasks.models import ApprovalStatus, GenerationTask, ModelCatalogEntry, Phase, Status, TaskType
 
 
-class IntegerFilter(django_filters.NumberFilter):
-    """django-filter's NumberFilter parses decimals; priorities are whole numbers."""
+# The range of the integer column (PostgreSQL `integer`): a value outside it is a DataError.
+COLUMN_INT_MIN, COLUMN_INT_MAX = -(2**31), 2**31 - 1
 
-    field_class = forms.IntegerField
+
+class ColumnIntegerField(forms.IntegerField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", COLUMN_INT_MIN)
+        kwargs.setdefault("max_value", COLUMN_INT_MAX)
+        super().__init__(*args, **kwargs)
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """django-filter's NumberFilter parses decimals; priorities are whole numbers, within the
+    column's range."""
+
+    field_class = ColumnIntegerField
+
+
+class UTCIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 datetime with a real-world UTC offset (at most 14 hours; PostgreSQL refuses
+    `+20:58`), turned into UTC here; a value that leaves the calendar once in UTC
+    (`9999-12-31T23:00-05:00`) is a field error too."""
+
+    MAX_OFFSET = datetime.timedelta(hours=14)
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        offset = parsed.utcoffset()
+        try:
+            if abs(offset) > self.MAX_OFFSET:
+                raise OverflowError
+            return parsed.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError("Enter a date and time within range, with a UTC offset of at most 14 hours.",
+                                        code="invalid") from None
+
+
+class DateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UTCIsoDateTimeField
 
 
 class TaskFilter(django_filters.FilterSet):
@@ -27,8 +66,8 @@ class TaskFilter(django_filters.FilterSet):
     priority = IntegerFilter()
     priority_min = IntegerFilter(field_name="priority", lookup_expr="gte")
     priority_max = IntegerFilter(field_name="priority", lookup_expr="lte")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lte")
     # Disabled models stay filterable: old tasks still name them.
     model = django_filters.ModelChoiceFilter(queryset=ModelCatalogEntry.objects.all(), to_field_name="key")
 
