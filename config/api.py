@@ -37,33 +37,41 @@ class BoundedJSONParser(JSONParser):
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
-        problem = _unstorable_text(data)
-        if problem:
-            raise exceptions.ParseError(f"JSON parse error - a string contains {problem}.")
+        found = _unstorable_text(data)
+        if found:
+            field, problem = found
+            message = f"Contains {problem}, which cannot be stored."
+            if field is None:
+                raise exceptions.ParseError(f"JSON parse error - a string contains {problem}.")
+            raise exceptions.ValidationError({field: [message]})  # named like any invalid field
         return data
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _unstorable_text(data) -> str | None:
-    """Describe the first key or string value PostgreSQL cannot store (NUL, a lone surrogate).
+def _unstorable_text(data) -> tuple[str | None, str] | None:
+    """The top-level field (None: a top-level key itself or a bare value) and a description of the
+    first key or string value PostgreSQL cannot store (NUL, a lone surrogate), or None.
 
     Walked with a stack, not recursion: the body may be nested as deep as `json` allows.
     """
-    stack = [data]
+    if isinstance(data, dict):
+        stack = [(None, key) for key in data] + [(str(key), value) for key, value in data.items()]
+    else:
+        stack = [(None, data)]
     while stack:
-        item = stack.pop()
+        field, item = stack.pop()
         if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            stack.extend((field, key) for key in item.keys())
+            stack.extend((field, value) for value in item.values())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((field, value) for value in item)
         elif isinstance(item, str):
             if "\x00" in item:
-                return "a NUL character"
+                return field, "a NUL character"
             if _LONE_SURROGATE.search(item):
-                return "a lone surrogate"
+                return field, "a lone surrogate"
     return None
 
 

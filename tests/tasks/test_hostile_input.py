@@ -21,7 +21,7 @@ def assert_api_400(response, *, mentions: str = "") -> dict:
     assert response.status_code == 400, response.content
     error = response.json()["error"]
     assert error["code"] and error["message"]
-    assert mentions in error["message"], error
+    assert mentions in json.dumps(error, ensure_ascii=False), error
     return error
 
 
@@ -60,7 +60,8 @@ def test_nul_or_lone_surrogate_in_metadata_is_a_400_and_nothing_is_stored(metada
 
     response = editor_client.post("/api/tasks", data=body, content_type="application/json")
 
-    assert_api_400(response, mentions=problem)
+    error = assert_api_400(response, mentions=problem)
+    assert list(error["fields"]) == ["metadata"]
     assert not GenerationTask.objects.exists()
 
 
@@ -69,7 +70,7 @@ def test_nul_in_the_estimate_model_is_a_400(editor_client):
 
     response = editor_client.post("/api/tasks/estimate", data=body, content_type="application/json")
 
-    assert_api_400(response, mentions="NUL")
+    assert list(assert_api_400(response, mentions="NUL")["fields"]) == ["model"]
 
 
 @pytest.mark.parametrize("query", ["status=%00", "topic%00=x", "model=%00", "ordering=%00"])
