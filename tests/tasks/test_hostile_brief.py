@@ -41,3 +41,27 @@ def test_research_notes_over_the_limit_are_refused_wherever_they_arrive(editor_c
 def test_research_notes_at_the_limit_in_metadata_are_accepted(editor_client):
     brief = {**BRIEF, "metadata": {"research": {"text": "x" * RESEARCH_NOTES_MAX}}}
     assert editor_client.post("/api/tasks", brief, format="json").status_code == 201
+
+
+def test_the_add_permission_decides_who_creates_tasks_and_staff_status_only_the_admin_site(editor):
+    """Rule (README, API): the API and the admin form both need `tasks.add_generationtask`, which the
+    Editors group grants; `is_staff` gates the admin site alone."""
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    from tests.factories import make_user
+
+    editor.is_staff = False
+    editor.save(update_fields=["is_staff"])
+    api = APIClient()
+    api.force_authenticate(editor)
+    assert api.post("/api/tasks", BRIEF, format="json").status_code == 201
+    admin = Client()
+    admin.force_login(editor)
+    assert admin.get("/admin/tasks/generationtask/add/").status_code == 302  # to the admin login
+
+    staff_without_role = make_user("staff-no-role")
+    api.force_authenticate(staff_without_role)
+    assert api.post("/api/tasks", BRIEF, format="json").status_code == 403
+    admin.force_login(staff_without_role)
+    assert admin.get("/admin/tasks/generationtask/add/").status_code == 403
