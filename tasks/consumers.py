@@ -281,3 +281,11 @@ class AllTasksConsumer(_TaskWatcher):
             return
         self.last_sent[payload["task"]] = payload["sequence"]
         await self.send_event(payload)
+
+
+class UnknownPathConsumer(AsyncWebsocketConsumer):
+    """Any WebSocket path no route claims: accepted, then closed with 4404, like an unknown task."""
+
+    async def connect(self):
+        await self.accept()
+        await self.close(code=CLOSE_NOT_FOUND)

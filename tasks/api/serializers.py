@@ -52,6 +52,15 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictCharField(serializers.CharField):
+    """Text as JSON writes it; DRF's own field would turn 12345 into "12345"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class CatalogModelField(serializers.SlugRelatedField):
     """A catalog entry named by its `key`; disabled entries cannot be chosen for new work."""
 
@@ -89,8 +98,8 @@ class RejectUnknownFieldsMixin:
 class BriefInput(RejectUnknownFieldsMixin, serializers.Serializer):
     """The fields of a brief that may be set at creation and changed while the task is queued."""
 
-    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    topic = serializers.CharField(min_length=TOPIC_MIN_LENGTH, max_length=TOPIC_MAX_LENGTH)
+    title = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    topic = StrictCharField(min_length=TOPIC_MIN_LENGTH, max_length=TOPIC_MAX_LENGTH)
     word_count = StrictIntegerField(min_value=WORD_COUNT_MIN, max_value=WORD_COUNT_MAX, default=1000)
     word_count_tolerance = StrictIntegerField(
         min_value=TOLERANCE_MIN, max_value=TOLERANCE_MAX, default=10,
@@ -101,23 +110,23 @@ class BriefInput(RejectUnknownFieldsMixin, serializers.Serializer):
     )
     style = serializers.ChoiceField(choices=Style.choices, default=Style.EDUCATIONAL.value)
     tone = serializers.ChoiceField(choices=Tone.choices, default=Tone.PROFESSIONAL.value)
-    target_audience = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    primary_keyword = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    category = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    target_audience = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    primary_keyword = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
+    category = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=TAG_MAX_LENGTH), max_length=TAGS_MAX, required=False, default=list
+        child=StrictCharField(max_length=TAG_MAX_LENGTH), max_length=TAGS_MAX, required=False, default=list
     )
     model = CatalogModelField(required=False, help_text="A model catalog key; the default model when omitted.")
     priority = StrictIntegerField(
         min_value=PRIORITY_MIN, max_value=PRIORITY_MAX, default=0, help_text="Higher runs first."
     )
     metadata = serializers.DictField(required=False, default=dict, help_text="Free-form JSON object.")
-    research_notes = serializers.CharField(
+    research_notes = StrictCharField(
         required=False, allow_blank=True, max_length=RESEARCH_NOTES_MAX, write_only=True,
         help_text="Notes or excerpts the editor pastes for the research stage.",
     )
     source_urls = serializers.ListField(
-        child=serializers.CharField(max_length=MAX_URL_LENGTH), max_length=SOURCE_URLS_MAX, required=False,
+        child=StrictCharField(max_length=MAX_URL_LENGTH), max_length=SOURCE_URLS_MAX, required=False,
         write_only=True, help_text="Public http(s) pages the research stage fetches and cites.",
     )
 
@@ -141,6 +150,13 @@ class BriefInput(RejectUnknownFieldsMixin, serializers.Serializer):
         if research is not None:
             if not isinstance(research, dict):
                 raise serializers.ValidationError({"research": ["Must be an object with `text` and `urls`."]})
+            text = research.get("text")
+            if text is not None and not isinstance(text, str):
+                raise serializers.ValidationError({"research": {"text": ["Not a valid string."]}})
+            if text is not None and len(text) > RESEARCH_NOTES_MAX:
+                raise serializers.ValidationError(
+                    {"research": {"text": [f"Ensure research notes have no more than {RESEARCH_NOTES_MAX} characters."]}}
+                )
             self.validate_source_urls(list(research.get("urls") or []))
         return metadata
 
