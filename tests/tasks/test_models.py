@@ -94,7 +94,8 @@ def test_catalog_allows_only_one_default_and_only_key_variable_names():
     with pytest.raises(IntegrityError), transaction.atomic():
         ModelCatalogEntry.objects.create(key="second", display_name="x", provider="offline", is_default=True)
     with pytest.raises(IntegrityError), transaction.atomic():
-        ModelCatalogEntry.objects.create(key="leaky", display_name="x", provider="openai_compatible", api_key_env="SECRET_KEY")
+        ModelCatalogEntry.objects.create(key="leaky", display_name="x", provider="openai_compatible",
+                                         base_url="https://llm.example.com/v1", api_key_env="SECRET_KEY")
     with pytest.raises(IntegrityError), transaction.atomic():
         ModelCatalogEntry.objects.create(key="bad", display_name="x", provider="ollama")
 
