@@ -2,7 +2,9 @@
 
 One POST to `{base_url}/v1/messages` per request with `stream: true`, read as server-sent events
 (message_start, content_block_delta, message_delta, message_stop, ping, error) so a cancellation
-takes effect between events. System messages go in the top-level `system` field, as the API wants.
+takes effect between events. A malformed event is transient, like a dropped stream; `stop_reason:
+"max_tokens"` is an answer cut off at its token limit. System messages go in the top-level
+`system` field, as the API wants.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import httpx
 
 from content.providers import http
-from content.providers.base import StopCheck, TextResult, Usage
+from content.providers.base import StopCheck, TextResult, TruncatedAnswer, Usage
 from content.providers.chat import ChatTextModel
 from tasks.exceptions import PermanentError, TransientError
 
@@ -56,40 +58,40 @@ class AnthropicModel(ChatTextModel):
         parts: list[str] = []
         usage = Usage()
         stopped = False
+        stop_reason = ""
         for event, data in http.iter_sse(response):
             stop()
-            payload = http.parse_json(data, provider=self.label)
-            if not isinstance(payload, dict):
-                raise PermanentError(f"{self.label} sent an event that is not an object: {data[:120]!r}")
+            payload = http.stream_chunk(data, provider=self.label)
             kind = payload.get("type") or event
             if kind == "message_start":
-                message_usage = (payload.get("message") or {}).get("usage") or {}
+                message_usage = _object(_object(payload, "message", self.label, data), "usage", self.label, data)
                 usage.input_tokens = int(message_usage.get("input_tokens") or 0)
                 usage.output_tokens = int(message_usage.get("output_tokens") or 0)
             elif kind == "content_block_start":
-                block = payload.get("content_block") or {}
+                block = _object(payload, "content_block", self.label, data)
                 if block.get("type") == "text" and block.get("text"):
-                    parts.append(block["text"])
+                    parts.append(str(block["text"]))
             elif kind == "content_block_delta":
-                delta = payload.get("delta") or {}
+                delta = _object(payload, "delta", self.label, data)
                 if delta.get("type") == "text_delta":
-                    parts.append(delta.get("text") or "")
+                    parts.append(str(delta.get("text") or ""))
             elif kind == "message_delta":
+                stop_reason = str(_object(payload, "delta", self.label, data).get("stop_reason") or stop_reason)
                 # output_tokens here is the running total for the message, not an increment.
-                output = (payload.get("usage") or {}).get("output_tokens")
+                output = _object(payload, "usage", self.label, data).get("output_tokens")
                 if output is not None:
                     usage.output_tokens = int(output)
             elif kind == "message_stop":
                 stopped = True
                 break
             elif kind == "error":
-                raise self._stream_error(payload.get("error") or {})
+                raise self._stream_error(_object(payload, "error", self.label, data))
             # ping, content_block_stop and event types added later need nothing from us.
         text = "".join(parts)
         if not stopped:
             what = "before any text" if not text else "before the answer was complete"
             raise TransientError(f"{self.label} ended its stream {what}.")
-        return TextResult(text=text, usage=usage)
+        return self._result(text, usage, stop_reason)
 
     def _read_body(self, raw: str) -> TextResult:
         body = http.parse_json(raw, provider=self.label)
@@ -97,10 +99,17 @@ class AnthropicModel(ChatTextModel):
             raise PermanentError(f"{self.label} answered without content: {raw[:160]!r}")
         blocks = [block for block in body["content"] if isinstance(block, dict) and block.get("type") == "text"]
         usage = body.get("usage") or {}
-        return TextResult(
-            text="".join(block.get("text") or "" for block in blocks),
-            usage=Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)),
+        return self._result(
+            "".join(block.get("text") or "" for block in blocks),
+            Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)),
+            str(body.get("stop_reason") or ""),
         )
+
+    def _result(self, text: str, usage: Usage, stop_reason: str) -> TextResult:
+        if stop_reason == "max_tokens":
+            raise TruncatedAnswer(f"{self.label} stopped at its token limit (stop_reason \"max_tokens\").",
+                                  text=text, usage=usage)
+        return TextResult(text=text, usage=usage)
 
     def _stream_error(self, error: dict) -> TransientError | PermanentError:
         kind = str(error.get("type") or "error")
@@ -108,3 +117,11 @@ class AnthropicModel(ChatTextModel):
         if kind in TRANSIENT_ERROR_TYPES:
             return TransientError(message)
         return PermanentError(message)
+
+
+def _object(payload: dict, name: str, provider: str, data: str) -> dict:
+    """`payload[name]` when it is an object (or absent: {}); a malformed chunk otherwise."""
+    value = payload.get(name) or {}
+    if not isinstance(value, dict):
+        raise http.malformed_chunk(provider, f"its {name} is not an object", data)
+    return value

@@ -115,6 +115,42 @@ class OutlineResult:
     usage: Usage = field(default_factory=Usage)
 
 
+@dataclass(frozen=True)
+class AnswerNotice:
+    """Something a text model must tell the running stage about an answer it received.
+
+    `usage` is set when the answer was rejected (cut off, empty, unreadable, unchanged): the
+    provider charged for it, no version will carry it, so the stage adds it to the task's totals.
+    It is None for a notice about an answer that was kept (its usage travels with the result).
+    `reason` is a short code for the event's data ("truncated", "empty", "unreadable"...).
+    """
+
+    reason: str
+    message: str
+    usage: Usage | None = None
+
+
+# Called by a text model with each `AnswerNotice`; the pipeline records it as a task event.
+AnswerListener = Callable[[AnswerNotice], None]
+
+
+def no_listener(notice: AnswerNotice) -> None:
+    return None
+
+
+class TruncatedAnswer(PermanentError):
+    """A model stopped at its output-token limit (`finish_reason: "length"`, `stop_reason:
+    "max_tokens"`): the answer is cut off, never an article. Carries the partial text and the
+    usage the provider charged for it, and the limit it hit (when the caller knows it).
+    Permanent when it escapes: the chat model has already retried once with a larger limit."""
+
+    def __init__(self, message: str, *, text: str = "", usage: Usage | None = None, max_tokens: int | None = None):
+        super().__init__(message)
+        self.text = text
+        self.usage = usage or Usage()
+        self.max_tokens = max_tokens
+
+
 # The reasons a reviewer may give for rejecting a version, each with its plain meaning (shown to
 # chat models next to the code, and to people wherever reasons are listed).
 REVIEW_REASONS: dict[str, str] = {
@@ -187,9 +223,14 @@ class Revision:
 
 
 class TextModel(ABC):
-    """A model that writes. One instance serves one task run; it is not shared across threads."""
+    """A model that writes. One instance serves one task run; it is not shared across threads.
+
+    `listener` hears about answers the model received and rejected (or kept only in part), so
+    that the stage records them and their tokens; models that call no provider never use it.
+    """
 
     key: str  # the catalog key, recorded on versions (`model_key`)
+    listener: AnswerListener = staticmethod(no_listener)
 
     @abstractmethod
     def outline(self, brief: Brief, research: Research, *, stop: StopCheck = no_stop_check) -> OutlineResult:

@@ -23,6 +23,8 @@ from content.providers import http
 from content.providers.base import (
     REVIEW_REASONS,
     TOKENS_PER_WORD,
+    AnswerListener,
+    AnswerNotice,
     Brief,
     KeywordChange,
     Outline,
@@ -32,8 +34,11 @@ from content.providers.base import (
     StopCheck,
     TextModel,
     TextResult,
+    TruncatedAnswer,
+    Usage,
     api_key_from_environment,
     estimate_tokens,
+    no_listener,
     no_stop_check,
 )
 from content.textstats import count_words
@@ -49,6 +54,8 @@ TOKEN_ALLOWANCE = 300
 MIN_MAX_TOKENS = 256
 OUTLINE_MAX_TOKENS = 800
 CRITIQUE_MAX_TOKENS = 700
+# An answer cut off at its token limit is asked for once more with this many times the limit.
+TRUNCATION_RETRY_FACTOR = 2
 # Notes beyond this are cut so that a long paste cannot crowd the article out of the context window.
 MAX_NOTES_CHARS = 8000
 
@@ -65,10 +72,14 @@ class ChatTextModel(TextModel):
 
     provider_name = "Chat model"
 
-    def __init__(self, entry: ModelCatalogEntry, *, timeout: httpx.Timeout | float | None = None):
+    def __init__(
+        self, entry: ModelCatalogEntry, *, timeout: httpx.Timeout | float | None = None,
+        listener: AnswerListener = no_listener,
+    ):
         self.entry = entry
         self.key = entry.key
         self.timeout = timeout if timeout is not None else http.DEFAULT_TIMEOUT
+        self.listener = listener
         self._api_key: str | None = None
 
     @property
@@ -91,9 +102,11 @@ class ChatTextModel(TextModel):
         """POST `body` to the endpoint and read the answer: an SSE stream (`read_stream(response)`),
         or one JSON body from a server that ignores `stream` (`read_body(text)`). HTTP statuses and
         transport failures are classified here, the same for every chat provider."""
+        endpoint = http.checked_url(self.endpoint, what=f"The base URL of {self.label}",
+                                    fix="fix it in admin → Model catalog")
         try:
             with http.client(timeout=self.timeout) as client:
-                with client.stream("POST", self.endpoint, json=body, headers=headers) as response:
+                with client.stream("POST", endpoint, json=body, headers=headers) as response:
                     http.raise_for_status(response, provider=self.label, key_variable=self.entry.api_key_env)
                     if "text/event-stream" not in response.headers.get("content-type", ""):
                         response.read()
@@ -117,7 +130,11 @@ class ChatTextModel(TextModel):
             {"role": "user", "content": outline_prompt(brief, research)},
         ]
         result = self._complete(messages, max_tokens=self._budget(OUTLINE_MAX_TOKENS, messages), stop=stop)
-        outline = parse_outline(result.text, fallback_title=brief.title or brief.topic, provider=self.label)
+        try:
+            outline = parse_outline(result.text, fallback_title=brief.title or brief.topic, provider=self.label)
+        except PermanentError as error:
+            self._reject("unreadable", str(error), result.usage)
+            raise
         if brief.title:
             outline = Outline(title=brief.title, sections=outline.sections)
         return OutlineResult(outline=outline, usage=result.usage)
@@ -148,7 +165,8 @@ class ChatTextModel(TextModel):
             {"role": "system", "content": system_prompt(brief)},
             {"role": "user", "content": critique_prompt(brief, article)},
         ]
-        result = self._complete(messages, max_tokens=self._budget(CRITIQUE_MAX_TOKENS, messages), stop=stop)
+        result = self._complete(messages, max_tokens=self._budget(CRITIQUE_MAX_TOKENS, messages), stop=stop,
+                                keep_partial=True)
         return TextResult(text=result.text.strip(), usage=result.usage)
 
     # --- Budgets and the call --------------------------------------------------------------
@@ -162,23 +180,68 @@ class ChatTextModel(TextModel):
         room = (self.entry.context_window or 0) - prompt_tokens
         return max(MIN_MAX_TOKENS, min(wanted, room))
 
-    def _complete(self, messages: list[dict], *, max_tokens: int, stop: StopCheck) -> TextResult:
+    def _complete(
+        self, messages: list[dict], *, max_tokens: int, stop: StopCheck, keep_partial: bool = False
+    ) -> TextResult:
+        """The whole answer to `messages`. An answer cut off at its token limit is never passed
+        on as if whole: it is reported with its tokens and asked for once more with a larger
+        limit (twice the first, bounded by the catalog's context window); cut off again, it fails
+        the stage permanently. With `keep_partial` (the critique: advice, usable in part) a cut
+        answer is kept up to its last whole sentence instead, with a notice. An empty answer is
+        reported and retried (transient)."""
+        try:
+            result = self._chat(messages, max_tokens=max_tokens, stop=stop)
+        except TruncatedAnswer as cut:
+            kept = _whole_sentences(cut.text) if keep_partial else ""
+            if kept:
+                self.listener(AnswerNotice("truncated", f"{self.label}'s critique was cut off at its token limit "
+                                           f"({max_tokens:,} tokens); kept up to its last whole sentence."))
+                return TextResult(text=kept, usage=cut.usage)
+            larger = self._budget(max_tokens * TRUNCATION_RETRY_FACTOR, messages)
+            if larger <= max_tokens:
+                raise self._cut_off(cut, max_tokens) from None
+            self._reject("truncated", f"{self.label}'s answer was cut off at its token limit ({max_tokens:,} tokens); "
+                         f"asking again with a limit of {larger:,}.", cut.usage)
+            try:
+                result = self._chat(messages, max_tokens=larger, stop=stop)
+            except TruncatedAnswer as again:
+                raise self._cut_off(again, larger) from None
+        if not result.text.strip():
+            # Usually a refusal or a filtered answer; another try often succeeds, and retries are bounded.
+            message = f"{self.label} returned no text."
+            self._reject("empty", message, result.usage)
+            raise TransientError(message)
+        return result
+
+    def _chat(self, messages: list[dict], *, max_tokens: int, stop: StopCheck) -> TextResult:
+        """`chat()`, with the key blanked out of any error it raises."""
         stop()
         try:
-            result = self.chat(messages, max_tokens=max_tokens, stop=stop)
+            return self.chat(messages, max_tokens=max_tokens, stop=stop)
         except StageError as error:
             redacted = _redacted(error, self._api_key)
             if redacted is error:
                 raise
-        else:
-            redacted = None
-        if redacted is not None:
-            # Raised outside the handler so that the original, which holds the key, is not chained.
-            raise redacted
-        if not result.text.strip():
-            # Usually a refusal or a filtered answer; another try often succeeds, and retries are bounded.
-            raise TransientError(f"{self.label} returned no text.")
-        return result
+        # Raised outside the handler so that the original, which holds the key, is not chained.
+        raise redacted
+
+    def _cut_off(self, cut: TruncatedAnswer, max_tokens: int) -> TruncatedAnswer:
+        """The permanent failure of an answer cut off even at the largest limit tried."""
+        message = (f"{self.label}'s answer was cut off at its token limit ({max_tokens:,} tokens); raise the limit "
+                   "(the model's context window in the catalog) or shorten the target length.")
+        self._reject("truncated", message, cut.usage)
+        return TruncatedAnswer(message, text=cut.text, usage=cut.usage, max_tokens=max_tokens)
+
+    def _reject(self, reason: str, message: str, usage: Usage) -> None:
+        """Tell the stage about an answer received and thrown away: the provider charged for it."""
+        self.listener(AnswerNotice(reason, message, usage))
+
+
+def _whole_sentences(text: str) -> str:
+    """`text` up to its last sentence end (".", "!" or "?"), or "" when it has none."""
+    text = text.strip()
+    ends = [match.end() for match in re.finditer(r"[.!?][\"'”’)\]]*(?=\s|$)", text)]
+    return text[: ends[-1]].strip() if ends else ""
 
 
 def _redacted(error: StageError, secret: str | None) -> StageError:

@@ -2,7 +2,9 @@
 
 Transient (worth retrying): timeouts, connection failures, HTTP 408, 409, 425, 429 and 5xx,
 with the server's Retry-After honoured. Permanent: any other 4xx (401/403 say to check the key
-variable), malformed responses. Messages name the provider and the status, never the key.
+variable), malformed responses, and configuration errors (a URL without a scheme or host, an
+invalid URL, a scheme other than http(s)): retrying cannot mend a setting, so the task fails at
+once with the reason. Messages name the provider and the status, never the key.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 import httpx
 
 from tasks.exceptions import PermanentError, TransientError
+from tasks.models.catalog import base_url_problem
 
 TRANSIENT_STATUSES = {408, 409, 425, 429}
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=10.0)
@@ -69,8 +72,21 @@ def raise_for_status(response: httpx.Response, *, provider: str, key_variable: s
     raise PermanentError(message)
 
 
+def checked_url(url: str, *, what: str, fix: str) -> str:
+    """`url` if it can be requested (`tasks.models.catalog.base_url_problem`, the catalog's own
+    rule); else a permanent error saying that `what` (e.g. "The base URL of Anthropic (Claude)")
+    is unusable and how to `fix` it. Checked before any request, so a misconfigured provider
+    costs no call and no retry."""
+    problem = base_url_problem(url)
+    if problem:
+        raise PermanentError(f"{what} is unusable: {url!r}: {problem}; {fix}.")
+    return url
+
+
 def transport_error(error: httpx.HTTPError, *, provider: str) -> TransientError | PermanentError:
     """Classify an exception raised by httpx while talking to `provider`."""
+    if isinstance(error, httpx.UnsupportedProtocol):  # a TransportError, but a setting, not the network
+        return PermanentError(f"{provider} cannot be reached at its configured URL: {error}")
     if isinstance(error, httpx.TimeoutException):
         return TransientError(f"{provider} did not answer in time ({type(error).__name__}).")
     if isinstance(error, (httpx.TransportError, httpx.RemoteProtocolError)):
@@ -97,6 +113,24 @@ def iter_sse(response: httpx.Response) -> Iterator[tuple[str, str]]:
             data.append(value)
     if data:
         yield event or "message", "\n".join(data)
+
+
+def malformed_chunk(provider: str, problem: str, data: str) -> TransientError:
+    """A stream chunk that cannot be read: the stream is as good as dropped, so the call is tried
+    again under the same retry policy as a dropped connection."""
+    return TransientError(f"{provider} sent a malformed stream chunk ({problem}): {data[:120]!r}; the answer is "
+                          "dropped and the call tried again.")
+
+
+def stream_chunk(data: str, *, provider: str) -> dict:
+    """One SSE chunk's JSON object; a `malformed_chunk` error when it is not JSON or not an object."""
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise malformed_chunk(provider, "invalid JSON", data) from None
+    if not isinstance(chunk, dict):
+        raise malformed_chunk(provider, "not a JSON object", data)
+    return chunk
 
 
 def parse_json(text: str, *, provider: str):

@@ -3,7 +3,8 @@
 One streamed POST to `{base_url}/chat/completions` per request, read as server-sent events so a
 cancellation takes effect between chunks. Servers that ignore `stream` and answer with one JSON
 body are read too. Errors are classified by `http`; this module adds the stream's own failure
-modes (a malformed chunk, an error object inside the stream, a stream cut short).
+modes (a malformed chunk and a stream cut short: transient; an error object inside the stream:
+by its type) and reads `finish_reason: "length"` as an answer cut off at its token limit.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import httpx
 
 from content.providers import http
-from content.providers.base import StopCheck, TextResult, Usage, estimate_tokens
+from content.providers.base import StopCheck, TextResult, TruncatedAnswer, Usage, estimate_tokens
 from content.providers.chat import ChatTextModel
 from tasks.exceptions import PermanentError, TransientError
 
@@ -25,6 +26,9 @@ class OpenAICompatibleModel(ChatTextModel):
 
     @property
     def endpoint(self) -> str:
+        if not self.entry.base_url.strip():
+            raise PermanentError(f"{self.label} has no base URL: an OpenAI-compatible model needs the API root of "
+                                 "its server; set it in admin → Model catalog.")
         return self.entry.base_url.rstrip("/") + "/chat/completions"
 
     def chat(self, messages: list[dict], *, max_tokens: int, stop: StopCheck) -> TextResult:
@@ -49,38 +53,50 @@ class OpenAICompatibleModel(ChatTextModel):
     def _read_stream(self, response: httpx.Response, messages: list[dict], stop: StopCheck) -> TextResult:
         parts: list[str] = []
         usage = None
-        finished = done = False
+        finish_reason = ""
+        done = False
         for _event, data in http.iter_sse(response):
             stop()
             if data.strip() == "[DONE]":
                 done = True
                 break
-            chunk = http.parse_json(data, provider=self.label)
-            if not isinstance(chunk, dict):
-                raise PermanentError(f"{self.label} sent a stream chunk that is not an object: {data[:120]!r}")
+            chunk = http.stream_chunk(data, provider=self.label)
             if chunk.get("error"):
                 raise self._stream_error(chunk["error"])
-            for choice in chunk.get("choices") or []:
+            choices = chunk.get("choices") or []
+            if not isinstance(choices, list) or not all(isinstance(choice, dict) for choice in choices):
+                raise http.malformed_chunk(self.label, "its choices are not a list of objects", data)
+            for choice in choices:
                 delta = choice.get("delta") or {}
+                if not isinstance(delta, dict):
+                    raise http.malformed_chunk(self.label, "its delta is not an object", data)
                 if isinstance(delta.get("content"), str):
                     parts.append(delta["content"])
-                finished = finished or bool(choice.get("finish_reason"))
+                finish_reason = finish_reason or str(choice.get("finish_reason") or "")
             if chunk.get("usage"):
                 usage = chunk["usage"]
         text = "".join(parts)
-        if not done and not finished:
+        if not done and not finish_reason:
             # The connection closed cleanly but early: the answer is incomplete, whatever we have.
             what = "before any text" if not text else "before the answer was complete"
             raise TransientError(f"{self.label} ended its stream {what}.")
-        return TextResult(text=text, usage=self._usage(usage, messages, text))
+        return self._result(text, self._usage(usage, messages, text), finish_reason)
 
     def _read_body(self, raw: str, messages: list[dict]) -> TextResult:
         body = http.parse_json(raw, provider=self.label)
         try:
-            text = body["choices"][0]["message"]["content"] or ""
+            choice = body["choices"][0]
+            text = choice["message"]["content"] or ""
         except (KeyError, IndexError, TypeError):
             raise PermanentError(f"{self.label} answered without a message: {raw[:160]!r}") from None
-        return TextResult(text=text, usage=self._usage(body.get("usage"), messages, text))
+        usage = self._usage(body.get("usage"), messages, text)
+        return self._result(text, usage, str(choice.get("finish_reason") or ""))
+
+    def _result(self, text: str, usage: Usage, finish_reason: str) -> TextResult:
+        if finish_reason == "length":
+            raise TruncatedAnswer(f"{self.label} stopped at its token limit (finish_reason \"length\").",
+                                  text=text, usage=usage)
+        return TextResult(text=text, usage=usage)
 
     def _usage(self, usage: dict | None, messages: list[dict], text: str) -> Usage:
         if isinstance(usage, dict) and "completion_tokens" in usage:

@@ -5,12 +5,20 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from content.providers.base import ImageGenerator, ImageSource, ResearchSource, TextModel
+from content.providers.base import (
+    AnswerListener,
+    ImageGenerator,
+    ImageSource,
+    ResearchSource,
+    TextModel,
+    no_listener,
+)
 from tasks.exceptions import PermanentError
 from tasks.models import ModelCatalogEntry, Provider
 
 
-def text_model_for(entry: ModelCatalogEntry) -> TextModel:
+def text_model_for(entry: ModelCatalogEntry, *, listener: AnswerListener = no_listener) -> TextModel:
+    """The text model of `entry`; `listener` hears about the answers it receives and rejects."""
     if entry.provider == Provider.OFFLINE:
         from content.providers.offline.writer import OfflineTextModel
 
@@ -18,11 +26,11 @@ def text_model_for(entry: ModelCatalogEntry) -> TextModel:
     if entry.provider == Provider.OPENAI_COMPATIBLE:
         from content.providers.openai_compatible import OpenAICompatibleModel
 
-        return OpenAICompatibleModel(entry)
+        return OpenAICompatibleModel(entry, listener=listener)
     if entry.provider == Provider.ANTHROPIC:
         from content.providers.anthropic import AnthropicModel
 
-        return AnthropicModel(entry)
+        return AnthropicModel(entry, listener=listener)
     raise PermanentError(f"No text provider for {entry.provider!r} (model {entry.key}).")
 
 

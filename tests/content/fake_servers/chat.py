@@ -15,7 +15,9 @@ class Reply:
     """Answer with `text`, streamed in `chunks` (default: word by word) `delay` seconds apart.
 
     `complete=False` ends the stream early (no finish, no [DONE] / message_stop); `usage=False`
-    leaves the usage out; `streamed=False` answers one JSON body as if `stream` were ignored."""
+    leaves the usage out; `streamed=False` answers one JSON body as if `stream` were ignored;
+    `truncated=True` ends it as a model that hit its token limit does (`finish_reason: "length"`,
+    `stop_reason: "max_tokens"`), usage included."""
 
     text: str
     chunks: list[str] | None = None
@@ -25,6 +27,15 @@ class Reply:
     usage: bool = True
     complete: bool = True
     streamed: bool = True
+    truncated: bool = False
+
+    @property
+    def openai_finish(self) -> str:
+        return "length" if self.truncated else "stop"
+
+    @property
+    def anthropic_stop(self) -> str:
+        return "max_tokens" if self.truncated else "end_turn"
 
     def pieces(self) -> list[str]:
         if self.chunks is not None:
@@ -54,7 +65,10 @@ class Hang:
 
 @dataclass
 class Malformed:
-    """Start a stream, then send a chunk that is not JSON."""
+    """Start a stream, then send a chunk that is not JSON (`shape=False`) or JSON of the wrong
+    shape (`shape=True`: a list of choices that is a string, a delta that is a string)."""
+
+    shape: bool = False
 
 
 @dataclass
@@ -140,7 +154,8 @@ class OpenAIChatServer(_ScriptedChatServer):
             "id": "chatcmpl-fake",
             "object": "chat.completion",
             "model": self.model_of(exchange),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text},
+                         "finish_reason": reply.openai_finish}],
             "usage": {"prompt_tokens": reply.input_tokens, "completion_tokens": reply.output_tokens,
                       "total_tokens": reply.input_tokens + reply.output_tokens},
         })
@@ -150,8 +165,10 @@ class OpenAIChatServer(_ScriptedChatServer):
         if not write(": keep-alive\n\n" + self._chunk(exchange, delta={"role": "assistant", "content": ""})):
             return
         if isinstance(behaviour, Malformed):
-            truncated = 'data: {"choices": [{"delta": {"content": "wor\n\n'
-            write(self._chunk(exchange, delta={"content": "Hello"}) + truncated)
+            broken = 'data: {"choices": [{"delta": {"content": "wor\n\n'  # cut off mid-JSON
+            if behaviour.shape:
+                broken = 'data: {"choices": "wor"}\n\n'  # valid JSON, not the chunk's shape
+            write(self._chunk(exchange, delta={"content": "Hello"}) + broken)
             return
         if isinstance(behaviour, StreamError):
             write(f"data: {json.dumps({'error': {'message': behaviour.message, 'type': behaviour.error_type}})}\n\n")
@@ -163,7 +180,7 @@ class OpenAIChatServer(_ScriptedChatServer):
                 return
         if not behaviour.complete:
             return
-        write(self._chunk(exchange, delta={}, finish_reason="stop"))
+        write(self._chunk(exchange, delta={}, finish_reason=behaviour.openai_finish))
         include_usage = ((exchange.request.json or {}).get("stream_options") or {}).get("include_usage")
         if behaviour.usage and include_usage:
             usage = {"prompt_tokens": behaviour.input_tokens, "completion_tokens": behaviour.output_tokens,
@@ -195,7 +212,7 @@ class AnthropicServer(_ScriptedChatServer):
     def answer_json(self, exchange, reply):
         exchange.respond_json(200, {
             "id": "msg_fake", "type": "message", "role": "assistant", "model": self.model_of(exchange),
-            "content": [{"type": "text", "text": reply.text}], "stop_reason": "end_turn",
+            "content": [{"type": "text", "text": reply.text}], "stop_reason": reply.anthropic_stop,
             "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
         })
 
@@ -215,7 +232,10 @@ class AnthropicServer(_ScriptedChatServer):
         if not write(opening):
             return
         if isinstance(behaviour, Malformed):
-            write('event: content_block_delta\ndata: {"type": "content_block_delta", "delta": {"te\n\n')
+            if behaviour.shape:
+                write('event: content_block_delta\ndata: {"type": "content_block_delta", "delta": "text"}\n\n')
+            else:
+                write('event: content_block_delta\ndata: {"type": "content_block_delta", "delta": {"te\n\n')
             return
         if isinstance(behaviour, StreamError):
             error = {"type": behaviour.error_type, "message": behaviour.message}
@@ -230,7 +250,7 @@ class AnthropicServer(_ScriptedChatServer):
         if not behaviour.complete:
             return
         usage = {"output_tokens": behaviour.output_tokens} if behaviour.usage else {}
-        stop_reason = {"stop_reason": "end_turn", "stop_sequence": None}
+        stop_reason = {"stop_reason": behaviour.anthropic_stop, "stop_sequence": None}
         write(
             event("content_block_stop", {"type": "content_block_stop", "index": 0})
             + event("message_delta", {"type": "message_delta", "delta": stop_reason, "usage": usage})

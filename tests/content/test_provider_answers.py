@@ -1,0 +1,143 @@
+"""What the chat models do with answers they cannot use as they came, against the wire-protocol servers.
+
+An answer cut off at its token limit is reported and asked for once more with a larger limit, then
+fails permanently; a critique cut off is kept up to its last whole sentence; a malformed stream
+chunk is transient, like a dropped stream; a base URL that cannot be requested fails before any
+request; and every answer received and thrown away reaches the listener with its tokens.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from content.providers import http
+from content.providers.base import AnswerNotice, TruncatedAnswer, Usage
+from content.providers.chat import CRITIQUE_MAX_TOKENS
+from tasks.exceptions import PermanentError, TransientError
+from tests.content.fake_servers import AnthropicServer, Malformed, OpenAIChatServer, Reply
+from tests.content.test_providers_chat import ARTICLE, BRIEF, OUTLINE, PROVIDERS, RESEARCH, make_model
+
+CUT = ARTICLE[: len(ARTICLE) // 2]
+
+
+@pytest.fixture(params=sorted(PROVIDERS))
+def provider(request):
+    return request.param
+
+
+@pytest.fixture
+def server(provider):
+    with PROVIDERS[provider][1]() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def with_key(monkeypatch):
+    from tests.content.test_providers_chat import KEY_VARIABLE, SECRET
+
+    monkeypatch.setenv(KEY_VARIABLE, SECRET)
+
+
+def listening(provider, server, **kwargs):
+    heard: list[AnswerNotice] = []
+    model = make_model(provider, server, **kwargs)
+    model.listener = heard.append
+    return model, heard
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "one-body"])
+def test_an_answer_cut_off_at_its_limit_is_reported_and_asked_again_with_twice_the_limit(provider, server, streamed):
+    server.script(Reply(CUT, truncated=True, streamed=streamed, input_tokens=500, output_tokens=1364),
+                  Reply(ARTICLE, streamed=streamed, input_tokens=500, output_tokens=900))
+    model, heard = listening(provider, server)
+    result = model.write(BRIEF, RESEARCH, OUTLINE)
+    assert result.text == ARTICLE + "\n" and result.usage == Usage(500, 900)
+    first, second = (request.json["max_tokens"] for request in server.requests)
+    assert second == 2 * first
+    [notice] = heard
+    assert notice.reason == "truncated" and notice.usage == Usage(500, 1364)
+    assert f"cut off at its token limit ({first:,} tokens); asking again with a limit of {second:,}" in notice.message
+
+
+def test_an_answer_cut_off_twice_fails_permanently_with_the_limit_and_what_to_do(provider, server):
+    server.script(Reply(CUT, truncated=True, input_tokens=500, output_tokens=1364),
+                  Reply(CUT, truncated=True, input_tokens=500, output_tokens=2728))
+    model, heard = listening(provider, server)
+    with pytest.raises(TruncatedAnswer) as caught:
+        model.write(BRIEF, RESEARCH, OUTLINE)
+    limit = server.requests[1].json["max_tokens"]
+    assert str(caught.value).endswith(f"answer was cut off at its token limit ({limit:,} tokens); raise the limit "
+                                      "(the model's context window in the catalog) or shorten the target length.")
+    assert isinstance(caught.value, PermanentError) and caught.value.text == CUT
+    assert len(server.requests) == 2
+    assert [(n.reason, n.usage) for n in heard] == [("truncated", Usage(500, 1364)), ("truncated", Usage(500, 2728))]
+
+
+def test_no_larger_limit_is_tried_when_the_context_window_leaves_no_room(provider, server):
+    server.script(Reply(CUT, truncated=True), Reply(ARTICLE))
+    model, heard = listening(provider, server)
+    model.entry.context_window = 1300  # the prompt (~800 tokens) leaves about 500 for the answer
+    with pytest.raises(TruncatedAnswer, match="cut off at its token limit"):
+        model.write(BRIEF, RESEARCH, OUTLINE)
+    assert len(server.requests) == 1 and [n.reason for n in heard] == ["truncated"]
+
+
+def test_a_critique_cut_off_is_kept_up_to_its_last_whole_sentence(provider, server):
+    server.script(Reply("The piece serves beginners well. It never says when the compost is rea",
+                        truncated=True, input_tokens=300, output_tokens=CRITIQUE_MAX_TOKENS))
+    model, heard = listening(provider, server)
+    result = model.critique(BRIEF, ARTICLE)
+    assert result.text == "The piece serves beginners well."
+    assert result.usage == Usage(300, CRITIQUE_MAX_TOKENS), "kept, so its tokens travel with the result"
+    assert len(server.requests) == 1
+    [notice] = heard
+    assert notice.reason == "truncated" and notice.usage is None and "kept up to its last whole sentence" in notice.message
+
+
+@pytest.mark.parametrize("shape", [False, True], ids=["invalid-json", "wrong-shape"])
+def test_a_malformed_stream_chunk_is_transient_like_a_dropped_stream(provider, server, shape):
+    server.script(Malformed(shape=shape))
+    problem = " not " if shape else "invalid JSON"
+    with pytest.raises(TransientError, match=rf"sent a malformed stream chunk \(.*{problem}.*tried again"):
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+
+
+def test_an_empty_answer_is_reported_with_its_tokens_and_retried(provider, server):
+    server.script(Reply("", chunks=[" "], input_tokens=400, output_tokens=3))
+    model, heard = listening(provider, server)
+    with pytest.raises(TransientError, match="returned no text"):
+        model.write(BRIEF, RESEARCH, OUTLINE)
+    assert [(n.reason, n.usage) for n in heard] == [("empty", Usage(400, 3))]
+
+
+def test_an_outline_that_cannot_be_read_is_reported_with_its_tokens(provider, server):
+    server.script(Reply("I would rather not plan this article.", input_tokens=250, output_tokens=9))
+    model, heard = listening(provider, server)
+    with pytest.raises(PermanentError, match="could not be read"):
+        model.outline(BRIEF, RESEARCH)
+    assert [(n.reason, n.usage) for n in heard] == [("unreadable", Usage(250, 9))]
+
+
+@pytest.mark.parametrize("base_url, problem", [
+    ("", "has no base URL"),
+    ("api.openai.com/v1", "no http:// or https:// scheme"),
+    ("ftp://files.example.com/v1", "scheme 'ftp' is not http or https"),
+    ("http://127.0.0.1:99999/v1", "not a valid URL"),
+    ("http:///v1", "names no host"),
+])
+def test_an_unusable_base_url_fails_permanently_before_any_request(base_url, problem):
+    with OpenAIChatServer(Reply("never sent")) as server:
+        model = make_model("openai", server)
+        model.entry.base_url = base_url
+        with pytest.raises(PermanentError, match=problem) as caught:
+            model.write(BRIEF, RESEARCH, OUTLINE)
+        assert not isinstance(caught.value, TransientError)
+        assert server.requests == []
+    assert "admin → Model catalog" in str(caught.value)
+
+
+def test_a_url_without_a_protocol_is_a_permanent_transport_error():
+    error = httpx.UnsupportedProtocol("Request URL is missing an 'http://' or 'https://' protocol.")
+    assert type(http.transport_error(error, provider="P")) is PermanentError
+    assert type(http.transport_error(httpx.ConnectError("refused"), provider="P")) is TransientError
