@@ -12,6 +12,8 @@ Registered by dotted path in `settings.PRESSROOM_TASK_TYPES`; `tasks` never impo
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 
 from django.conf import settings
@@ -20,14 +22,14 @@ from content.citations import cited_numbers
 from content.costs import price
 from content.formatting import format_article, without_sources_section
 from content.models import ContentVersion, VersionPhase
-from content.providers.base import Brief, Image, Research, Source, Usage
+from content.providers.base import AnswerNotice, Brief, Image, Research, Source, TextModel, Usage
 from content.providers.registry import image_generator, image_source, research_sources, text_model_for
 from content.quality import passes, revision_for, score_article
 from content.revisions import review_revision
 from content.selectors import revision_request
 from content.services.versions import version_create
 from tasks.engine import Stage, call_with_retries
-from tasks.exceptions import PermanentError, StageRejected, TransientError
+from tasks.exceptions import PermanentError, StageError, StageRejected, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +75,50 @@ def latest_article(ctx) -> ContentVersion:
                                       phase__in=[VersionPhase.DRAFT, VersionPhase.QA])
         .order_by("-number").first()
     )
+
+
+# --- what the model answers and what it costs ----------------------------------------------
+def charge(ctx, usage: Usage, message: str, *, answer: str) -> None:
+    """Charge the task for answers no version will carry, with an event saying why: the provider
+    was paid for them all the same (`answer` names the reason in the event's data)."""
+    if usage.input_tokens or usage.output_tokens:
+        cost = price(ctx.task.model, usage.input_tokens, usage.output_tokens)
+        ctx.charge(message, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, cost=cost,
+                   answer=answer, stage=ctx.stage.name if ctx.stage else "")
+    else:
+        ctx.log(message, answer=answer)
+
+
+def text_model(ctx) -> TextModel:
+    """The task's text model, telling this stage about every answer it cuts short or rejects."""
+
+    def heard(notice: AnswerNotice) -> None:
+        if notice.usage is None:  # an answer kept in part: its tokens travel with the result
+            ctx.log(notice.message, answer=notice.reason)
+        else:
+            charge(ctx, notice.usage, notice.message, answer=notice.reason)
+
+    return text_model_for(ctx.task.model, listener=heard)
+
+
+@contextmanager
+def charged_if_failed(ctx) -> Iterator[list[Usage]]:
+    """Collect the usage of the answers a stage has accepted but not stored yet; if the stage
+    fails (a later call gives up, an answer is cut off), charge them before the error goes on."""
+    accepted: list[Usage] = []
+    try:
+        yield accepted
+    except StageError as error:
+        spent = sum(accepted, Usage())
+        if spent.input_tokens or spent.output_tokens:
+            charge(ctx, spent, f"{len(accepted)} answer(s) received before the stage failed ({error}) are charged.",
+                   answer="unstored")
+        raise
+
+
+def same_text(one: str, other: str) -> bool:
+    """Whether two answers say exactly the same, whitespace aside."""
+    return one.split() == other.split()
 
 
 # --- research -----------------------------------------------------------------------------
@@ -145,15 +191,18 @@ def research_persist(ctx, output: dict) -> dict:
 # --- draft --------------------------------------------------------------------------------
 def draft_run(ctx) -> dict:
     brief, research = brief_of(ctx.task), research_of(ctx)
-    model = text_model_for(ctx.task.model)
+    model = text_model(ctx)
     request = revision_request(ctx.task)
     if request is not None:
         return _revise_for_reviewer(ctx, model, brief, research, request)
-    planned = call_with_retries(ctx, lambda: model.outline(brief, research, stop=ctx.check), what="draft: outline")
-    ctx.progress(0.3, "Outline ready: " + "; ".join(planned.outline.sections))
-    written = call_with_retries(
-        ctx, lambda: model.write(brief, research, planned.outline, stop=ctx.check), what="draft: write"
-    )
+    with charged_if_failed(ctx) as accepted:
+        planned = call_with_retries(ctx, lambda: model.outline(brief, research, stop=ctx.check),
+                                    what="draft: outline")
+        accepted.append(planned.usage)
+        ctx.progress(0.3, "Outline ready: " + "; ".join(planned.outline.sections))
+        written = call_with_retries(
+            ctx, lambda: model.write(brief, research, planned.outline, stop=ctx.check), what="draft: write"
+        )
     return {"title": planned.outline.title, "body": written.text, "usage": planned.usage + written.usage,
             "outline": list(planned.outline.sections), "outline_only": written.outline_only}
 
@@ -188,8 +237,12 @@ def draft_persist(ctx, output: dict) -> dict:
 
 # --- qa -----------------------------------------------------------------------------------
 def qa_run(ctx) -> dict:
+    """Score the article, revise it with the findings, score again, until it passes or the rounds
+    run out. A revision that changes nothing (whitespace aside) or returns an earlier round's text
+    ends the loop: another round would score the same text and ask for the same changes. Its
+    tokens are charged with an event saying so, and no duplicate version is stored."""
     brief, research = brief_of(ctx.task), research_of(ctx)
-    model = text_model_for(ctx.task.model)
+    model = text_model(ctx)
     start = latest_article(ctx)
     article, title = start.body, start.title
     threshold, max_rounds = settings.PRESSROOM_QA_THRESHOLD, settings.PRESSROOM_QA_MAX_ROUNDS
@@ -198,23 +251,33 @@ def qa_run(ctx) -> dict:
         # from, another round could only return the outline again.
         max_rounds = 0
     rounds = []
-    for round_number in range(max_rounds + 1):
-        usage = Usage()
-        critique = call_with_retries(ctx, lambda: model.critique(brief, article, stop=ctx.check),
-                                     what=f"qa: critique {round_number}")
-        if critique is not None:
-            usage = usage + critique.usage
-        report = score_article(article, brief, research, critique=critique.text if critique else "")
-        rounds.append({"round": round_number, "body": article, "report": report, "usage": usage})
-        ctx.progress((round_number + 1) / (max_rounds + 1),
-                     f"QA round {round_number}: score {report.score}, {report.word_count} words")
-        if passes(report, threshold) or round_number == max_rounds:
-            break
-        revision = revision_for(report, brief, article)
-        revised = call_with_retries(ctx, lambda: model.revise(brief, research, article, revision, stop=ctx.check),
-                                    what=f"qa: revision {round_number + 1}")
-        article = revised.text
-        rounds[-1]["revision_usage"] = revised.usage
+    with charged_if_failed(ctx) as accepted:
+        for round_number in range(max_rounds + 1):
+            usage = Usage()
+            critique = call_with_retries(ctx, lambda: model.critique(brief, article, stop=ctx.check),
+                                         what=f"qa: critique {round_number}")
+            if critique is not None:
+                usage = usage + critique.usage
+                accepted.append(critique.usage)
+            report = score_article(article, brief, research, critique=critique.text if critique else "")
+            rounds.append({"round": round_number, "body": article, "report": report, "usage": usage})
+            ctx.progress((round_number + 1) / (max_rounds + 1),
+                         f"QA round {round_number}: score {report.score}, {report.word_count} words")
+            if passes(report, threshold) or round_number == max_rounds:
+                break
+            revision = revision_for(report, brief, article)
+            revised = call_with_retries(ctx, lambda: model.revise(brief, research, article, revision, stop=ctx.check),
+                                        what=f"qa: revision {round_number + 1}")
+            earlier = next((r["round"] for r in rounds if same_text(r["body"], revised.text)), None)
+            if earlier is not None:
+                same = "unchanged" if earlier == round_number else f"identical to round {earlier}"
+                charge(ctx, revised.usage, f"QA revision {round_number + 1} came back {same}; the QA loop stops "
+                       f"at round {round_number} (score {report.score}).", answer="unchanged")
+                rounds[-1]["stopped"] = "unchanged revision"
+                break
+            article = revised.text
+            rounds[-1]["revision_usage"] = revised.usage
+            accepted.append(revised.usage)
     return {"title": title, "rounds": rounds, "threshold": threshold, "is_outline": start.is_outline}
 
 
@@ -227,6 +290,8 @@ def qa_persist(ctx, output: dict) -> dict:
         # A revision is paid for by the round that produced its text: the next one.
         usage = round_["usage"] + (output["rounds"][index - 1].get("revision_usage", Usage()) if index else Usage())
         data = report.as_dict() | {"round": round_["round"], "threshold": output["threshold"]}
+        if "stopped" in round_:
+            data["stopped"] = round_["stopped"]
         last = version_create(
             task=task, phase=VersionPhase.QA, title=output["title"], body=round_["body"], usage=usage,
             cost=price(entry, usage.input_tokens, usage.output_tokens), model_key=entry.key,

@@ -8,6 +8,7 @@ goes through the engine, which makes sure a task that stopped writes nothing mor
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -79,12 +80,27 @@ class StageContext:
     def log(self, message: str, **data) -> None:
         self._write(None, EventKind.LOG, message, data)
 
-    def _write(self, change, kind: str, message: str, data: dict | None = None) -> None:
+    def charge(self, message: str, *, input_tokens: int, output_tokens: int, cost: Decimal, **data) -> None:
+        """Add what the task was charged for outside any stored output (an answer a provider was
+        paid for that the stage threw away, or kept no output of) to its totals, with a log
+        event saying why; the event's data carries the tokens and the cost."""
+
+        def change(task: GenerationTask) -> None:
+            task.input_tokens += input_tokens
+            task.output_tokens += output_tokens
+            task.actual_cost += cost
+
+        data |= {"input_tokens": input_tokens, "output_tokens": output_tokens, "cost": str(cost)}
+        self._write(change, EventKind.LOG, message, data,
+                    fields=["input_tokens", "output_tokens", "actual_cost", "updated_at"])
+
+    def _write(self, change, kind: str, message: str, data: dict | None = None, *,
+               fields: tuple | list = ("progress", "phase", "updated_at")) -> None:
         with self.watchdog.uninterruptible(), transaction.atomic():
             task = self.locked_task()
             if change is not None:
                 change(task)
-                task.save(update_fields=["progress", "phase", "updated_at"])
+                task.save(update_fields=list(fields))
             emit(task, kind, message=message, data=data)
             self.task = task
 

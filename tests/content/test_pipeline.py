@@ -114,7 +114,9 @@ def test_a_brief_without_material_gives_an_outline_that_cannot_be_approved(pipel
 def test_strict_mode_with_an_impossible_target_fails_with_the_count_and_range(pipeline, monkeypatch):
     pipeline.PRESSROOM_QA_MAX_ROUNDS = 1
     short = "# Too Short\n\nA heat pump moves heat.\n\n## One\n\nText.\n\n## Two\n\nText.\n\n## Three\n\nText.\n\n## Conclusion\n\nEnd."
-    with OpenAIChatServer(Reply(OUTLINE_JSON), Reply(short), Reply("Too short."), Reply(short), Reply("Still short.")) as server:
+    revised = short.replace("moves heat.", "moves heat from outside.")
+    with OpenAIChatServer(Reply(OUTLINE_JSON), Reply(short), Reply("Too short."), Reply(revised),
+                          Reply("Still short.")) as server:
         model = fake_model(server, monkeypatch)
         task = submit_task(topic="Heat pumps", word_count=1000, word_count_tolerance=5, strict_mode=True, model=model)
         done = run_one()

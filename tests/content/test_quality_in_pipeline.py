@@ -13,6 +13,7 @@ from content.providers.offline import OfflineTextModel
 from content.services.review import task_approve, task_edit_draft
 from publishing.services.posts import task_publish
 from tasks.exceptions import InvalidTransition
+from tasks.models import TaskEvent
 from tests.content.fake_servers import OpenAIChatServer, Reply
 from tests.content.notes import COMPOSTING, STANDING_DESKS, research_inputs
 from tests.content.test_pipeline import OUTLINE_JSON, fake_model, pipeline, run_one  # noqa: F401 - fixture
@@ -86,8 +87,13 @@ def test_the_revise_loop_runs_for_the_offline_writer_when_its_material_is_off_to
     done = run_one()
     assert done.status == "completed", done.error
     rounds = list(ContentVersion.objects.filter(task=task, phase="qa").order_by("number"))
-    assert len(rounds) == 3, "relevance failed, so every revision round ran"
+    # Relevance failed, so the writer revised; its second revision changed nothing, which ends the
+    # loop there (another round would score the same text) without storing a duplicate version.
+    assert len(rounds) == 2 and rounds[0].body != rounds[1].body
+    [stopped] = TaskEvent.objects.filter(task=task, kind="log", data__answer="unchanged")
+    assert stopped.message.startswith("QA revision 2 came back unchanged; the QA loop stops at round 1")
     final = rounds[-1].quality_report
+    assert final["stopped"] == "unchanged revision"
     assert final["score"] < 70
     relevance = next(check for check in final["checks"] if check["name"] == "relevance")
     assert relevance["findings"], "the report says the piece is not about the brief"

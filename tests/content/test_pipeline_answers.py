@@ -1,0 +1,136 @@
+"""The pipeline's stages with answers that cannot be used as they came, through the real OpenAI client.
+
+A cut-off draft is asked for again once (with an event), then fails the task at once; a malformed
+chunk is retried; a base URL that cannot be requested fails the task without a call; every answer
+received is charged, kept or not; the QA loop stops when a revision changes nothing.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from content.costs import price
+from content.models import ContentVersion
+from content.providers.base import Brief
+from tasks.models import ModelCatalogEntry, TaskEvent
+from tests.content.fake_servers import Malformed, OpenAIChatServer, Reply
+from tests.content.test_pipeline import (  # noqa: F401 - `pipeline` is a fixture
+    OUTLINE_JSON,
+    fake_model,
+    good_article,
+    phases,
+    pipeline,
+    run_one,
+)
+from tests.factories import submit_task
+
+BRIEF = dict(topic="Heat pumps", word_count=300, primary_keyword="heat pump")
+
+
+@pytest.fixture
+def article():
+    return good_article(Brief(**BRIEF))
+
+
+def answer_events(task) -> list[TaskEvent]:
+    return list(TaskEvent.objects.filter(task=task, kind="log", data__has_key="answer").order_by("sequence"))
+
+
+def test_a_draft_cut_off_at_its_limit_is_asked_again_once_and_every_answer_is_charged(pipeline, monkeypatch, article):
+    replies = [Reply(OUTLINE_JSON, input_tokens=100, output_tokens=50),
+               Reply(article[:400], truncated=True, input_tokens=1000, output_tokens=700),
+               Reply(article, input_tokens=1000, output_tokens=900),
+               Reply("Solid piece.", input_tokens=800, output_tokens=20)]
+    with OpenAIChatServer(*replies) as server:
+        model = fake_model(server, monkeypatch)
+        task = submit_task(model=model, **BRIEF)
+        done = run_one()
+    assert done.status == "completed", done.error
+    assert len(server.requests) == 4
+    first, second = (request.json["max_tokens"] for request in server.requests[1:3])
+    assert second == 2 * first
+    [cut] = answer_events(task)
+    assert cut.data["answer"] == "truncated" and cut.data["stage"] == "draft"
+    assert (cut.data["input_tokens"], cut.data["output_tokens"]) == (1000, 700)
+    assert cut.data["cost"] == str(price(model, 1000, 700))
+    assert f"cut off at its token limit ({first:,} tokens)" in cut.message
+    draft = ContentVersion.objects.get(task=task, phase="draft")
+    assert (draft.input_tokens, draft.output_tokens) == (1100, 950)
+    assert (done.input_tokens, done.output_tokens) == (2900, 1670)
+    assert done.actual_cost == price(model, 2900, 1670)
+
+
+def test_a_draft_cut_off_twice_fails_the_task_at_once_and_its_tokens_are_charged(pipeline, monkeypatch, article):
+    replies = [Reply(OUTLINE_JSON, input_tokens=100, output_tokens=50),
+               Reply(article[:400], truncated=True, input_tokens=1000, output_tokens=700),
+               Reply(article[:800], truncated=True, input_tokens=1000, output_tokens=1400)]
+    with OpenAIChatServer(*replies) as server:
+        model = fake_model(server, monkeypatch)
+        task = submit_task(model=model, max_attempts=3, **BRIEF)
+        done = run_one()
+    assert (done.status, done.attempts) == ("failed", 1)
+    assert len(server.requests) == 3
+    limit = server.requests[2].json["max_tokens"]
+    assert done.error == (f"OpenAI-compatible API (Fake GPT)'s answer was cut off at its token limit ({limit:,} "
+                          "tokens); raise the limit (the model's context window in the catalog) or shorten the "
+                          "target length. (stage draft)")
+    assert [e.data["answer"] for e in answer_events(task)] == ["truncated", "truncated", "unstored"]
+    assert phases(task) == ["research"], "no cut-off article is stored"
+    # The outline (accepted, then lost with the stage) and both cut-off answers were paid for.
+    assert (done.input_tokens, done.output_tokens) == (2100, 2150)
+    assert done.actual_cost == price(model, 2100, 2150) > 0
+
+
+def test_a_malformed_stream_chunk_is_retried_like_a_dropped_stream(pipeline, monkeypatch, article):
+    with OpenAIChatServer(Malformed(), Reply(OUTLINE_JSON), Reply(article), Reply("Solid piece.")) as server:
+        task = submit_task(model=fake_model(server, monkeypatch), **BRIEF)
+        done = run_one()
+    assert done.status == "completed", done.error
+    assert (done.attempts, len(server.requests)) == (1, 4)
+    tries = [e.data for e in TaskEvent.objects.filter(task=task, kind="log", data__call="draft: outline")
+             .order_by("sequence")]
+    assert [(t["attempt"], t["outcome"]) for t in tries] == [(1, "retry"), (2, "ok")]
+    assert "malformed stream chunk (invalid JSON)" in tries[0]["error"]
+
+
+def test_a_base_url_that_cannot_be_requested_fails_the_task_at_once_without_a_call(pipeline, monkeypatch):
+    monkeypatch.setenv("PRESSROOM_FAKE_API_KEY", "sk-test-123")
+    # The database takes it (it checks the scheme, not the port); the catalog form would not.
+    entry = ModelCatalogEntry.objects.create(
+        key="typo", display_name="Typo", provider="openai_compatible", provider_model_id="gpt-fake",
+        base_url="http://127.0.0.1:99999/v1", api_key_env="PRESSROOM_FAKE_API_KEY")
+    task = submit_task(model=entry, max_attempts=3, **BRIEF)
+    done = run_one()
+    assert (done.status, done.attempts) == ("failed", 1)
+    assert done.error.startswith("The base URL of OpenAI-compatible API (Typo) is unusable: "
+                                 "'http://127.0.0.1:99999/v1/chat/completions': it is not a valid URL")
+    assert not TaskEvent.objects.filter(task=task, data__call__startswith="draft").exists(), "no call was tried"
+
+
+def test_the_qa_loop_stops_when_a_revision_comes_back_unchanged(pipeline, monkeypatch):
+    pipeline.PRESSROOM_QA_MAX_ROUNDS = 3
+    short = ("# Short\n\nA heat pump moves heat.\n\n## One\n\nA.\n\n## Two\n\nB.\n\n## Three\n\nC.\n\n"
+             "## Conclusion\n\nEnd.")
+    same = short.replace("\n\n## One", "\n\n\n## One").replace("moves heat.", "moves  heat.") + "\n"
+    replies = [Reply(OUTLINE_JSON, input_tokens=100, output_tokens=50),
+               Reply(short, input_tokens=1000, output_tokens=60),
+               Reply("Far too short.", input_tokens=300, output_tokens=10),
+               Reply(same, input_tokens=1200, output_tokens=61)]
+    with OpenAIChatServer(*replies) as server:
+        model = fake_model(server, monkeypatch)
+        task = submit_task(model=model, topic="Heat pumps", word_count=1000)
+        done = run_one()
+    assert done.status == "completed", done.error
+    assert len(server.requests) == 4, "no critique or revision after the unchanged one"
+    assert phases(task) == ["research", "draft", "qa", "image", "format"], "no duplicate QA version"
+    [unchanged] = answer_events(task)
+    assert unchanged.message.startswith("QA revision 1 came back unchanged; the QA loop stops at round 0")
+    assert (unchanged.data["answer"], unchanged.data["input_tokens"], unchanged.data["output_tokens"]) == (
+        "unchanged", 1200, 61)
+    qa = ContentVersion.objects.get(task=task, phase="qa")
+    assert qa.quality_report["stopped"] == "unchanged revision" and qa.quality_report["within_tolerance"] is False
+    assert ContentVersion.objects.get(task=task, phase="format").title == "Short"
+    assert (done.input_tokens, done.output_tokens) == (2600, 181)
+    assert done.actual_cost == price(model, 2600, 181) > Decimal(0)
