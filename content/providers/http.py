@@ -2,7 +2,8 @@
 
 Transient (worth retrying): timeouts, connection failures, HTTP 408, 409, 425, 429 and 5xx,
 with the server's Retry-After honoured. Permanent: any other 4xx (401/403 say to check the key
-variable), malformed responses, and configuration errors (a URL without a scheme or host, an
+variable), malformed bodies (a malformed *stream chunk* is transient, like a dropped stream:
+`malformed_chunk`), and configuration errors (a URL without a scheme or host, an
 invalid URL, a scheme other than http(s)): retrying cannot mend a setting, so the task fails at
 once with the reason. Messages name the provider and the status, never the key.
 """
