@@ -15,8 +15,17 @@ from content.providers import http
 from content.providers.base import AnswerNotice, TruncatedAnswer, Usage
 from content.providers.chat import CRITIQUE_MAX_TOKENS
 from tasks.exceptions import PermanentError, TransientError
-from tests.content.fake_servers import AnthropicServer, Malformed, OpenAIChatServer, Reply
-from tests.content.test_providers_chat import ARTICLE, BRIEF, OUTLINE, PROVIDERS, RESEARCH, make_model
+from tests.content.fake_servers import Malformed, OpenAIChatServer, Reply
+from tests.content.test_providers_chat import (
+    ARTICLE,
+    BRIEF,
+    KEY_VARIABLE,
+    OUTLINE,
+    PROVIDERS,
+    RESEARCH,
+    SECRET,
+    make_model,
+)
 
 CUT = ARTICLE[: len(ARTICLE) // 2]
 
@@ -34,8 +43,6 @@ def server(provider):
 
 @pytest.fixture(autouse=True)
 def with_key(monkeypatch):
-    from tests.content.test_providers_chat import KEY_VARIABLE, SECRET
-
     monkeypatch.setenv(KEY_VARIABLE, SECRET)
 
 
