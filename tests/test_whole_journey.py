@@ -112,7 +112,8 @@ class Journey:
         page.evaluate(WATCH_PANEL)
         self.clusters.append(Cluster(self.tmp_path, workers=1, env=self.environment))
         try:
-            page.wait_for_function(f"() => {PANEL_STATUS} === 'running'", timeout=30_000)
+            # Past "queued" (a quick run may be over by the next check; __seen keeps every step).
+            page.wait_for_function("() => window.__seen.some(([status]) => status !== 'queued')", timeout=30_000)
             shot_of(page, f"{shot}-running")
             page.wait_for_function(f"() => {PANEL_STATUS} === 'completed'", timeout=60_000)
             page.wait_for_selector("[data-live-task] [data-role=ended]", state="visible")
@@ -166,6 +167,7 @@ def _phase_events(received, task_id: str) -> list[str]:
 
 
 def _phases(seen: list[list[str]]) -> list[str]:
+    """The phases a watched panel showed while running, in order."""
     return [phase for status, phase in seen if status == "running" and phase]
 
 
