@@ -293,7 +293,7 @@
       else if (["failed", "timed_out"].includes(event.status)) this.state.error = event.message;
     }
 
-    /** Once the task is done: stop listening, and read its final error. */
+    /** Once the task is done: stop listening, read its final error, and offer a reload. */
     async finishIfDone() {
       if (!this.isDone() || this.finishing) return;
       this.finishing = true;
@@ -301,6 +301,8 @@
       clearInterval(this.ticker);
       this.part("connection").textContent = "";
       if (!this.watchedRunning) return;
+      // The rest of the page (article, versions, actions) was rendered before the run: say so.
+      this.part("ended").hidden = false;
       try {
         const task = await getJson(this.urls.task);
         if (task.last_event_sequence >= this.state.sequence) {
