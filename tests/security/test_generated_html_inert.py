@@ -29,9 +29,9 @@ from publishing.models import Post
 from publishing.services.posts import task_publish
 from tests.content.fake_servers import ARTICLE_HTML, OpenAIChatServer, Page, PageServer, PexelsServer, Reply
 from tests.content.test_pipeline import (  # noqa: F401 (pipeline: a fixture)
-    KEY_VARIABLE, fake_model, good_article, pipeline, run_one,
+    fake_model, good_article, pipeline, run_one,
 )
-from tests.factories import make_user, submit_task
+from tests.factories import submit_task
 from tests.html_safety import SCRIPTABLE_TAGS, URL_ATTRIBUTES, assert_inert, elements
 from tests.security.actors import make_actors
 
