@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.html import escape
 
 from publishing.models import Category, Post, Tag
 from publishing.selectors import public_sources
@@ -61,7 +62,9 @@ class LatestPostsRss(Feed):
         return item.title
 
     def item_description(self, item: Post) -> str:
-        return item.excerpt or item.title
+        # Readers take an RSS description (and Atom's summary, typed "html") as HTML; the excerpt is
+        # plain text, so it is escaped: markup in it shows as text and never runs.
+        return escape(item.excerpt or item.title)
 
     def item_link(self, item: Post) -> str:
         return item.get_absolute_url()
@@ -90,9 +93,6 @@ class LatestPostsRss(Feed):
 class LatestPostsAtom(LatestPostsRss):
     feed_type = _FullContentAtom
     subtitle = LatestPostsRss.description
-
-    def item_description(self, item: Post) -> str:
-        return item.excerpt or item.title
 
 
 class CategoryRss(LatestPostsRss):

@@ -9,6 +9,10 @@
   answers 404, never 500, and nothing outside `MEDIA_ROOT` is ever read: a file is served only
   when a database row names it exactly, and then through `django.views.static.serve`, which
   joins the path with `safe_join`.
+- Only raster images are shown inline; any other file is sent as `application/octet-stream`
+  with `Content-Disposition: attachment`, and every file carries a sandboxing
+  Content-Security-Policy, so markup in a file (an SVG or HTML with script) never runs as a page
+  of this origin.
 
 In production a front server (nginx, a CDN) may serve `posts/` directly for speed; it must then
 be kept in step with unpublishing (or keep a short cache lifetime). `versions/` must always go
@@ -28,6 +32,11 @@ from publishing.models import Post
 from tasks.models import GenerationTask
 
 PUBLIC_CACHE = "public, max-age=300"
+# Types a browser shows as a picture and never runs. Anything else (an SVG, an HTML file a provider
+# or an upload slipped in) is sent as a download of opaque bytes, so it cannot run as our origin.
+INLINE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif", "image/avif"}
+# A file is never a page: no script, no plugin, no form, sandboxed even if opened directly.
+MEDIA_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 PRIVATE_CACHE = "private, no-cache"
 
 
@@ -65,6 +74,10 @@ def media(request, path: str):
         raise Http404("No such file.")
     response = serve(request, name, document_root=settings.MEDIA_ROOT)
     response["Cache-Control"] = cache_control
+    if response["Content-Type"] not in INLINE_TYPES:
+        response["Content-Type"] = "application/octet-stream"
+        response["Content-Disposition"] = "attachment"
+    response["Content-Security-Policy"] = MEDIA_POLICY
     if cache_control == PRIVATE_CACHE:
         response["Vary"] = "Cookie, Authorization"
     return response

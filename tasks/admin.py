@@ -22,6 +22,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.templatetags.admin_list import results
+from django.core.exceptions import PermissionDenied
 from django.forms import Script
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -266,8 +267,10 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         """One changelist row (`<tr>`) for a task live-progress.js has not seen yet.
 
         The list's own query string comes along, so a task that its filters or search exclude is
-        answered with 204 and stays out of the list.
+        answered with 204 and stays out of the list. Like the list itself, it needs the view permission.
         """
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         changelist = self.get_changelist_instance(request)
         task = changelist.get_queryset(request).filter(pk=object_id).first() if _is_uuid(object_id) else None
         if task is None:

@@ -12,6 +12,7 @@ import difflib
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import get_object_or_404
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,6 +27,7 @@ from content.api.serializers import (
 )
 from content.costs import estimate
 from content.selectors import audit_trail, version_diff
+from tasks.api.permissions import TaskActionPermission
 from tasks.models import GenerationTask
 from tasks.services.lifecycle import default_model
 
@@ -89,6 +91,9 @@ class ApprovalListApi(APIView):
 
 
 class EstimateApi(APIView):
+    # Estimating is the first step of creating a task: it needs the same permission.
+    permission_classes = [IsAuthenticated, TaskActionPermission]
+    collection_permissions = {"POST": "tasks.add_generationtask"}
     parser_classes = [BoundedJSONParser]
 
     @extend_schema(tags=["tasks"], summary="Estimate tokens and cost of a brief before submitting it",

@@ -8,6 +8,7 @@ unique constraint would reject it anyway.
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.core.files.base import ContentFile
 from django.db.models import F, Max
@@ -17,6 +18,13 @@ from content.providers.base import Image, Usage
 from content.textstats import count_words
 from tasks.models import GenerationTask
 
+
+
+def _web_url(url: str, limit: int = 500) -> str:
+    """An image source's link as the pages will print it: http(s) only (never `javascript:` or
+    `data:`, whatever a provider answered), else none."""
+    url = (url or "").strip()
+    return url if len(url) <= limit and urlsplit(url).scheme.lower() in ("http", "https") else ""
 
 def next_version_number(task_id) -> int:
     return (ContentVersion.objects.filter(task_id=task_id).aggregate(n=Max("number"))["n"] or 0) + 1
@@ -59,7 +67,7 @@ def version_create(
         if image.thumbnail:
             version.thumbnail = ContentFile(image.thumbnail, name=f"{stem}-thumb.{extension}")
         version.image_alt, version.image_credit = image.alt[:300], image.credit[:300]
-        version.image_credit_url, version.image_source_url = image.credit_url[:500], image.source_url[:500]
+        version.image_credit_url, version.image_source_url = _web_url(image.credit_url), _web_url(image.source_url)
     elif copy_image_from is not None:
         version.image, version.thumbnail = copy_image_from.image.name, copy_image_from.thumbnail.name
         version.image_alt, version.image_credit = copy_image_from.image_alt, copy_image_from.image_credit

@@ -62,7 +62,7 @@ def idempotency_key(request) -> str:
 
 class TaskCollectionApi(GenericAPIView):
     permission_classes = WRITE_PERMISSIONS
-    collection_permissions = {"POST": "tasks.add_generationtask"}
+    collection_permissions = {"GET": "tasks.view_generationtask", "POST": "tasks.add_generationtask"}
     parser_classes = [BoundedJSONParser]
     serializer_class = TaskCreateInput  # what OPTIONS describes for POST; each method names its own
     queryset = GenerationTask.objects.none()  # names the model for the schema; get_queryset() is what runs
@@ -198,6 +198,9 @@ class TaskTimelineApi(TaskOperationApi):
 
 
 class ModelListApi(APIView):
+    permission_classes = WRITE_PERMISSIONS
+    collection_permissions = {"GET": "tasks.view_modelcatalogentry"}
+
     @extend_schema(tags=["models"], summary="The models a brief may name, with their prices (USD per million tokens)",
                    responses=CatalogEntryOutput(many=True))
     def get(self, request):
