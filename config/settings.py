@@ -426,5 +426,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "daphne": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # every failure is a row in the admin; the log keeps lockouts
     },
 }
