@@ -17,6 +17,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -59,9 +60,20 @@ LOCKED_OUT = {429: OpenApiResponse(description="Throttled, or this username is l
                                    "try again. The usual error body.")}
 
 
+class TokenObtainInput(TokenObtainPairSerializer):
+    """simplejwt's, with the username no longer than the user model allows: a longer one is a 400
+    here, not a 500 when the lockout records the failed attempt."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        max_length = get_user_model()._meta.get_field(self.username_field).max_length
+        self.fields[self.username_field] = serializers.CharField(write_only=True, max_length=max_length)
+
+
 @extend_schema(tags=["auth"], summary="Exchange a username and password for an access and a refresh token",
-               responses={200: jwt_views.TokenObtainPairView.serializer_class, **LOCKED_OUT})
+               responses={200: TokenObtainInput, **LOCKED_OUT})
 class TokenObtainView(jwt_views.TokenObtainPairView):
+    serializer_class = TokenObtainInput
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
