@@ -61,17 +61,23 @@ LOCKED_OUT = {429: OpenApiResponse(description="Throttled, or this username is l
 
 
 class TokenObtainInput(TokenObtainPairSerializer):
-    """simplejwt's, with the username no longer than the user model allows: a longer one is a 400
-    here, not a 500 when the lockout records the failed attempt."""
+    """A username and its password."""
 
+    # simplejwt's serializer, with the username no longer than the user model allows: a longer one
+    # is a 400 here, not a 500 when the lockout records the failed attempt.
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         max_length = get_user_model()._meta.get_field(self.username_field).max_length
         self.fields[self.username_field] = serializers.CharField(write_only=True, max_length=max_length)
 
 
+class TokenPairOutput(serializers.Serializer):
+    access = serializers.CharField(help_text="Send as `Authorization: Bearer …`; lives JWT_ACCESS_MINUTES.")
+    refresh = serializers.CharField(help_text="Works once at /api/auth/token/refresh; lives JWT_REFRESH_DAYS.")
+
+
 @extend_schema(tags=["auth"], summary="Exchange a username and password for an access and a refresh token",
-               responses={200: TokenObtainInput, **LOCKED_OUT})
+               responses={200: TokenPairOutput, **LOCKED_OUT})
 class TokenObtainView(jwt_views.TokenObtainPairView):
     serializer_class = TokenObtainInput
     throttle_classes = [ScopedRateThrottle]
@@ -88,7 +94,7 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
 
 
 @extend_schema(tags=["auth"], summary="Exchange a refresh token for a new access token and a new refresh token "
-               "(the one sent is blacklisted: it works once)")
+               "(the one sent is blacklisted: it works once)", responses={200: TokenPairOutput})
 class TokenRefreshView(jwt_views.TokenRefreshView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
