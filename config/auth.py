@@ -17,7 +17,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -93,9 +93,21 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
             raise
 
 
+class TokenRefreshInput(TokenRefreshSerializer):
+    """A refresh token."""
+
+    # simplejwt's serializer, refusing (401) a token whose user was deleted instead of a 500.
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except get_user_model().DoesNotExist:
+            raise exceptions.AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account") from None
+
+
 @extend_schema(tags=["auth"], summary="Exchange a refresh token for a new access token and a new refresh token "
                "(the one sent is blacklisted: it works once)", responses={200: TokenPairOutput})
 class TokenRefreshView(jwt_views.TokenRefreshView):
+    serializer_class = TokenRefreshInput
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 

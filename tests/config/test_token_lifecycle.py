@@ -93,3 +93,10 @@ def test_the_openapi_schema_lists_the_logout_endpoint(editor_client):
     logout = schema["paths"]["/api/auth/logout/"]["post"]
     assert "204" in logout["responses"]
     assert "everywhere" in str(schema["components"]["schemas"]["LogoutInputRequest"])
+
+
+def test_a_deleted_users_refresh_token_is_a_401(editor):
+    tokens = _login()
+    editor.delete()
+    error_of(_refresh(tokens["refresh"]), 401)
+    error_of(_me(tokens["access"]), 401)
