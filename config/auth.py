@@ -132,7 +132,8 @@ class LogoutView(APIView):
         return 'Bearer realm="api"'  # a bad token is a 401, as on the other token endpoints
 
     @extend_schema(tags=["auth"], summary="Log out: blacklist a refresh token, or all of its user's",
-                   request=LogoutInput, responses={204: None, 401: OpenApiResponse(
+                   request=LogoutInput, responses={204: None, 400: OpenApiResponse(
+                       description="No refresh token given. The usual error body."), 401: OpenApiResponse(
                        description="The refresh token is invalid, expired or already ended. The usual error body.")})
     def post(self, request):
         data = LogoutInput(data=request.data)
