@@ -255,6 +255,7 @@ PRESSROOM_TRUSTED_PROXIES = env_networks("PRESSROOM_TRUSTED_PROXIES")
 AXES_FAILURE_LIMIT = env_int("PRESSROOM_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("PRESSROOM_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"  # a plain string (axes' default is a lazy object the debug page chokes on)
 AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
 AXES_LOCKOUT_CALLABLE = "config.auth.admin_lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
