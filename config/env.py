@@ -94,3 +94,36 @@ def websocket_origin(url: str) -> str:
             f"PRESSROOM_WEBSOCKET_URL must be an origin like wss://ws.example.com (got {url!r})."
         )
     return url
+
+
+RATE_FORM = "<n>/<second|minute|hour|day>, e.g. 20/minute"
+_RATE_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+
+
+def env_rate(name: str, default: str) -> str:
+    """A throttle rate such as ``20/minute`` (DRF's form; s/m/h/d abbreviations too). Anything else
+    stops the start with the variable's name, instead of a 500 on the first throttled request."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    count, _, period = raw.strip().partition("/")
+    if not (count.isascii() and count.isdigit() and int(count) > 0 and period in _RATE_PERIODS):
+        raise ImproperlyConfigured(f"{name} must be a rate {RATE_FORM} (n ≥ 1), got {raw!r}.")
+    return f"{int(count)}/{period}"
+
+
+def env_networks(name: str) -> list[str]:
+    """Comma-separated IP addresses or CIDR networks (``10.0.0.0/8, 192.0.2.1``), normalised;
+    a malformed entry stops the start with the variable's name."""
+    import ipaddress
+
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or network; give addresses or CIDRs such as "
+                "10.0.0.0/8, 192.0.2.1, separated by commas."
+            ) from None
+    return networks

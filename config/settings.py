@@ -15,7 +15,9 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, parse_database_url, websocket_origin
+from config.env import (
+    env_bool, env_int, env_list, env_networks, env_rate, env_str, parse_database_url, websocket_origin,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PRESSROOM_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -59,6 +61,9 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",  # refresh tokens: rotation, reuse refused, logout
+    "axes",  # login lockout for the admin and the token endpoint
+    "config.apps.PressroomConfig",  # config's signal receivers (config/tokens.py)
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from our static files (no CDN)
@@ -72,6 +77,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.client_address.ClientAddressMiddleware",  # REMOTE_ADDR := the client (PRESSROOM_TRUSTED_PROXIES)
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",  # before anything that may answer (WhiteNoise, Common)
     "config.query_guard.RejectNulQueryMiddleware",  # NUL in a query parameter: 400, never a DataError
@@ -83,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out admin login into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -231,6 +238,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# django-axes first: it refuses a locked-out (username, client address) before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# The reverse proxies whose X-Forwarded-For is believed (config/client_address.py); empty: none,
+# the socket's peer is the client.
+PRESSROOM_TRUSTED_PROXIES = env_networks("PRESSROOM_TRUSTED_PROXIES")
+
+# Lockout after PRESSROOM_LOGIN_FAILURE_LIMIT wrong passwords for one username from one client
+# address, on /admin/login/ and POST /api/auth/token alike, for PRESSROOM_LOGIN_COOLOFF_MINUTES
+# after the last failure. Per username *and* address, so nobody can lock a victim out from
+# everywhere; guessing many usernames from one address is slowed by the `auth` throttle.
+AXES_FAILURE_LIMIT = env_int("PRESSROOM_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PRESSROOM_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"  # a plain string (axes' default is a lazy object the debug page chokes on)
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "config.auth.admin_lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failure, with its address, in the admin
+AXES_VERBOSE = False
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -252,10 +282,13 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "auth": env_str("PRESSROOM_AUTH_RATE", "20/minute"),
-        "task_create": env_str("PRESSROOM_TASK_CREATE_RATE", "10/hour"),
-        "public": env_str("PRESSROOM_PUBLIC_API_RATE", "120/minute"),  # per address (publishing.api.public)
+        "auth": env_rate("PRESSROOM_AUTH_RATE", "20/minute"),
+        "task_create": env_rate("PRESSROOM_TASK_CREATE_RATE", "10/hour"),
+        "public": env_rate("PRESSROOM_PUBLIC_API_RATE", "120/minute"),  # per address (publishing.api.public)
     },
+    # Throttles key anonymous clients on REMOTE_ADDR alone, which ClientAddressMiddleware has made
+    # the client's address; never on X-Forwarded-For as sent.
+    "NUM_PROXIES": 0,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -264,6 +297,13 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 1, minimum=1)),
     "UPDATE_LAST_LOGIN": True,
+    # A refresh token works once: refreshing returns a new one and blacklists the old (config/tokens.py
+    # also blacklists a user's refresh tokens on password change and deactivation).
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    # Tokens carry a hash of the password hash: a changed password ends every access token at once.
+    "CHECK_REVOKE_TOKEN": True,
+    "CHECK_USER_IS_ACTIVE": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Pressroom API",
@@ -387,5 +427,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "daphne": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # every failure is a row in the admin; the log keeps lockouts
     },
 }

@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import api, health
-from config.auth import CurrentUserView, TokenObtainView, TokenRefreshView
+from config.auth import CurrentUserView, LogoutView, TokenObtainView, TokenRefreshView
 from publishing.media import media
 
 admin.site.site_header = "Pressroom"
@@ -15,6 +15,7 @@ admin.site.index_title = "Editorial oversight"
 api_patterns = [
     re_path(r"^auth/token/?$", TokenObtainView.as_view(), name="token_obtain"),
     re_path(r"^auth/token/refresh/?$", TokenRefreshView.as_view(), name="token_refresh"),
+    re_path(r"^auth/logout/?$", LogoutView.as_view(), name="logout"),
     re_path(r"^auth/me/?$", CurrentUserView.as_view(), name="current_user"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's initialising script from ?script (no inline script, for the CSP).

@@ -28,7 +28,9 @@ def main() -> int:
     manage("create_demo_accounts")
 
     signals = StopSignals()
-    web = start([PYTHON, "-m", "daphne", "-b", host, "-p", port, "--proxy-headers", "config.asgi:application"])
+    # No --proxy-headers: Daphne would believe X-Forwarded-For from any peer; the project reads it
+    # only from PRESSROOM_TRUSTED_PROXIES (config/client_address.py).
+    web = start([PYTHON, "-m", "daphne", "-b", host, "-p", port, "config.asgi:application"])
     cluster = start([PYTHON, "manage.py", "qcluster"])
     processes = {"web server": web, "task cluster": cluster}
 

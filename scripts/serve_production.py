@@ -34,7 +34,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from config.env import env_bool, env_int, env_str  # noqa: E402  (reads the environment only)
+from config.env import env_bool, env_int, env_networks, env_str  # noqa: E402  (reads the environment only)
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from scripts.supervisor import PYTHON, StopSignals, manage, serve, start  # noqa: E402
 
@@ -77,6 +77,7 @@ def main() -> int:
         web_port = env_int("PORT", 8000, minimum=1)
         ws_port = env_int("PRESSROOM_WS_PORT", 8001, minimum=1)
         workers = web_workers()
+        proxies = env_networks("PRESSROOM_TRUSTED_PROXIES")
     except ImproperlyConfigured as error:
         sys.exit(f"serve: {error}")
     if web_port == ws_port:
@@ -91,10 +92,13 @@ def main() -> int:
     processes = {
         "web server (Gunicorn)": start(
             [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{bind}:{web_port}",
-             "--workers", str(workers), "--access-logfile", "-", "--graceful-timeout", "20"], env=web_env,
+             "--workers", str(workers), "--access-logfile", "-", "--graceful-timeout", "20",
+             # X-Forwarded-Proto only from the configured proxies (none by default); the client's
+             # address is config/client_address.py's, so Daphne gets no --proxy-headers either.
+             f"--forwarded-allow-ips={','.join(proxies)}"], env=web_env,
         ),
         "WebSocket server (Daphne)": start(
-            [PYTHON, "-m", "daphne", "-b", host, "-p", str(ws_port), "--proxy-headers", "config.asgi:application"],
+            [PYTHON, "-m", "daphne", "-b", host, "-p", str(ws_port), "config.asgi:application"],
             env=env,
         ),
         "task cluster": start([PYTHON, "manage.py", "qcluster"], env=env),

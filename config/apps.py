@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class PressroomConfig(AppConfig):
+    """The project package as an app, for its signal receivers; it has no models."""
+
+    name = "config"
+    label = "pressroom_config"
+    verbose_name = "Pressroom"
+
+    def ready(self) -> None:
+        # Connects the receivers that end a user's tokens on password change and deactivation.
+        from config import tokens  # noqa: F401
