@@ -15,15 +15,18 @@ committed (sequences are assigned under the task's row lock), so a client sees 1
 
 Close codes: 4401 no valid credentials, 4404 no such task *or* one the user may not see (the API
 answers 404 for both, and so does the socket: it must not tell them apart), 4400 a malformed
-`after` parameter. Access is checked again while the socket is open (`_TaskWatcher.recheck`):
-every PRESSROOM_WS_RECHECK_SECONDS, when an access token expires, and before every catch-up. The
+`after` parameter (a refused Origin gets 4403 in tasks/ws_auth.py). Access is checked again
+while the socket is open (`_TaskWatcher.recheck`): every PRESSROOM_WS_RECHECK_SECONDS, when an
+access token expires, and before every catch-up, each time in a worker thread, never from the
+cached user or its permission cache. The
 user is read again from the database with their session or token (tasks.ws_auth.current_user) and
 their visibility (tasks.visibility, the one rule): authentication gone (deactivated, logged out,
 session expired, token expired or revoked) closes with 4401; a task socket whose task the user may
 no longer see closes with 4403; the list socket stops sending the events of tasks the user may no
-longer see (an active user always sees their own tasks, so it never closes for that alone). Client frames: `{"type": "ping"}` and, on the single-task
-route, `{"type": "catch_up", "after": N}`; anything else gets an error frame, and the socket stays
-open.
+longer see (an active user always sees their own tasks, so it never closes for that alone).
+
+Client frames: `{"type": "ping"}` and, on the single-task route, `{"type": "catch_up", "after": N}`;
+anything else gets an error frame, and the socket stays open.
 
 Imports flow from `tasks` only: the consumers read tasks and events, never content or publishing.
 """
@@ -188,7 +191,8 @@ class _TaskWatcher(AsyncWebsocketConsumer):
         try:
             visibility = await _access_now(self.scope)
         except Exception as error:  # noqa: BLE001 (a database outage: fail closed, the client reconnects)
-            logger.warning("WebSocket %s: access could not be checked again (%s); closing.", self.scope.get("path"), error)
+            logger.warning("WebSocket %s: access could not be checked again (%s); closing.",
+                           self.scope.get("path"), error)
             code = CLOSE_SERVER_ERROR
         else:
             if self.user is None:  # closed meanwhile
