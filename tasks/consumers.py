@@ -19,10 +19,11 @@ answers 404 for both, and so does the socket: it must not tell them apart), 4400
 while the socket is open (`_TaskWatcher.recheck`): every PRESSROOM_WS_RECHECK_SECONDS, when an
 access token expires, and before every catch-up, in a worker thread. The user is read again from
 the database with their session or token (tasks.ws_auth.current_user, never the cached user or its
-permission cache) and so is their visibility (tasks.visibility, the one rule): authentication gone (deactivated, logged out,
-session expired, token expired or revoked) closes with 4401; a task socket whose task the user may
-no longer see closes with 4403; the list socket stops sending the events of tasks the user may no
-longer see (an active user always sees their own tasks, so it never closes for that alone).
+permission cache) and so is their visibility (tasks.visibility, the one rule): authentication
+gone (deactivated, logged out, session expired, token expired or revoked) closes with 4401; a task
+socket whose task the user may no longer see closes with 4403; the list socket stops sending the
+events of tasks the user may no longer see (an active user always sees their own tasks, so it
+never closes for that alone).
 
 Client frames: `{"type": "ping"}` and, on the single-task route, `{"type": "catch_up", "after": N}`;
 anything else gets an error frame, and the socket stays open.
