@@ -398,6 +398,9 @@ if not SECURE_SSL_REDIRECT and not DEBUG:
 # the page's own origin (Daphne on its own port without a proxy, e.g. ws://127.0.0.1:8001);
 # empty means the page's origin, which 'self' already allows.
 PRESSROOM_WEBSOCKET_URL = websocket_origin(env_str("PRESSROOM_WEBSOCKET_URL", ""))
+# How often an open task WebSocket checks again that its user may still watch (tasks/consumers.py);
+# an access token's expiry ends the socket at once anyway.
+PRESSROOM_WS_RECHECK_SECONDS = env_int("PRESSROOM_WS_RECHECK_SECONDS", 30, minimum=1)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

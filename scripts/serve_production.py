@@ -13,7 +13,8 @@ three processes run side by side:
   so one connection);
 - ws: Daphne (ASGI, config/asgi.py) on HOST:PRESSROOM_WS_PORT (8001), for the WebSockets under
   /ws/ only: a reverse proxy sends /ws/ there and everything else to the web port (without a
-  proxy, set PRESSROOM_WEBSOCKET_URL=ws://host:8001 so the admin's pages open their sockets there);
+  proxy, set PRESSROOM_WEBSOCKET_URL=ws://host:8001 so the admin's pages open their sockets there;
+  Daphne trusts the origins http://<ALLOWED_HOSTS name>:PORT of those pages, see daphne_environment);
 - cluster: the django-q2 task cluster (`manage.py qcluster`).
 
 It refuses to start in development mode: DEBUG must be off (an unset DEBUG is taken as 0 here,
@@ -70,6 +71,16 @@ def web_workers() -> int:
     return env_int("PRESSROOM_WEB_WORKERS", 2 * (os.cpu_count() or 1) + 1, minimum=1)
 
 
+def daphne_environment(env: dict[str, str], web_port: int) -> dict[str, str]:
+    """Daphne's environment: the origins of the pages Gunicorn serves (http://<each ALLOWED_HOSTS
+    name>:PORT) join CSRF_TRUSTED_ORIGINS there, so that without a proxy those pages may open their
+    sockets on Daphne's own port (its origin check compares scheme, host and port)."""
+    names = [name.strip() for name in env.get("ALLOWED_HOSTS", "").split(",")]
+    pages = [f"http://{name}:{web_port}" for name in names if name and not name.startswith(".") and name != "*"]
+    trusted = [origin for origin in env.get("CSRF_TRUSTED_ORIGINS", "").split(",") if origin.strip()]
+    return {**env, "CSRF_TRUSTED_ORIGINS": ",".join(trusted + pages)}
+
+
 def main() -> int:
     env = production_environment()
     try:
@@ -99,7 +110,7 @@ def main() -> int:
         ),
         "WebSocket server (Daphne)": start(
             [PYTHON, "-m", "daphne", "-b", host, "-p", str(ws_port), "config.asgi:application"],
-            env=env,
+            env=daphne_environment(env, web_port),
         ),
         "task cluster": start([PYTHON, "manage.py", "qcluster"], env=env),
     }

@@ -13,32 +13,49 @@ the single-task route a live event that skips sequences (two processes emitting 
 broadcast out of order) first brings the missing ones from the database, where they are already
 committed (sequences are assigned under the task's row lock), so a client sees 1, 2, 3, ...
 
-Close codes: 4401 no valid credentials, 4403 not allowed to see the task, 4404 no such task,
-4400 a malformed `after` parameter. Client frames: `{"type": "ping"}` and, on the single-task
-route, `{"type": "catch_up", "after": N}`; anything else gets an error frame, and the socket stays
-open.
+Close codes: 4401 no valid credentials, 4404 no such task *or* one the user may not see (the API
+answers 404 for both, and so does the socket: it must not tell them apart), 4400 a malformed
+`after` parameter (a refused Origin gets 4403 in tasks/ws_auth.py). Access is checked again
+while the socket is open (`_TaskWatcher.recheck`): every PRESSROOM_WS_RECHECK_SECONDS, when an
+access token expires, and before every catch-up, in a worker thread. The user is read again from
+the database with their session or token (tasks.ws_auth.current_user, never the cached user or its
+permission cache) and so is their visibility (tasks.visibility, the one rule): authentication
+gone (deactivated, logged out, session expired, token expired or revoked) closes with 4401; a task
+socket whose task the user may no longer see closes with 4403; the list socket stops sending the
+events of tasks the user may no longer see (an active user always sees their own tasks, so it
+never closes for that alone).
+
+Client frames: `{"type": "ping"}` and, on the single-task route, `{"type": "catch_up", "after": N}`;
+anything else gets an error frame, and the socket stays open.
 
 Imports flow from `tasks` only: the consumers read tasks and events, never content or publishing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import time
 import uuid
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from tasks.events import ALL_TASKS_GROUP, event_payload, task_group
 from tasks.models import GenerationTask, Status, TaskEvent
 from tasks.visibility import TaskVisibility
-from tasks.ws_auth import BEARER_SUBPROTOCOL
+from tasks.ws_auth import BEARER_SUBPROTOCOL, current_user
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_SERVER_ERROR = 1011  # access could not be checked (database unreachable): the client may retry
+
+logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 4096
 CATCH_UP_BATCH = 500
@@ -100,6 +117,13 @@ def _visibility(user) -> TaskVisibility:
 
 
 @database_sync_to_async
+def _access_now(scope) -> TaskVisibility | None:
+    """What the connection's user may see as of now, read afresh; None when their authentication is gone."""
+    user = current_user(scope)
+    return TaskVisibility.of(user) if user is not None else None
+
+
+@database_sync_to_async
 def _visible_task_states(visibility: TaskVisibility) -> list[dict]:
     """The user's queued and running tasks, then the most recently updated others."""
     visible = visibility.filter(GenerationTask.objects.only(*SNAPSHOT_FIELDS)).order_by("-updated_at")
@@ -141,12 +165,51 @@ class _TaskWatcher(AsyncWebsocketConsumer):
             return
         if await self.start(user):
             self.user = user
+            self.watchdog = asyncio.create_task(self.recheck_periodically())
 
     async def start(self, user) -> bool:
         """Check access, join groups, send the snapshot; close with a code and return False if refused."""
         raise NotImplementedError
 
+    def refusal(self, visibility: TaskVisibility) -> int | None:
+        """The close code once the still-authenticated user may see only what `visibility` allows, or None to go on."""
+        raise NotImplementedError
+
+    async def recheck_periodically(self) -> None:
+        """Check access every PRESSROOM_WS_RECHECK_SECONDS, and when the access token expires."""
+        token = self.scope.get("access_token")
+        expires = token["exp"] if token is not None else None
+        while self.user is not None:
+            delay = settings.PRESSROOM_WS_RECHECK_SECONDS
+            if expires is not None:
+                delay = min(delay, max(0.0, expires - time.time()))
+            await asyncio.sleep(delay)
+            await self.recheck()
+
+    async def recheck(self) -> bool:
+        """Check that the user may still watch (see the module's docstring); close and return False if not."""
+        try:
+            visibility = await _access_now(self.scope)
+        except Exception as error:  # noqa: BLE001 (a database outage: fail closed, the client reconnects)
+            logger.warning("WebSocket %s: access could not be checked again (%s); closing.",
+                           self.scope.get("path"), error)
+            code = CLOSE_SERVER_ERROR
+        else:
+            if self.user is None:  # closed meanwhile
+                return False
+            code = CLOSE_UNAUTHENTICATED if visibility is None else self.refusal(visibility)
+        if code is None:
+            return True
+        if self.user is not None:
+            self.user = None  # from now on nothing more is sent
+            await self.close(code=code)
+        return False
+
     async def disconnect(self, code):
+        self.user = None
+        watchdog = getattr(self, "watchdog", None)
+        if watchdog is not None and watchdog is not asyncio.current_task():
+            watchdog.cancel()
         for group in getattr(self, "joined", ()):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -218,9 +281,10 @@ class TaskConsumer(_TaskWatcher):
             await self.close(code=CLOSE_NOT_FOUND)
             return False
         if not (await _visibility(user)).allows(task.created_by_id):
-            await self.close(code=CLOSE_FORBIDDEN)
+            await self.close(code=CLOSE_NOT_FOUND)  # as the API: not told apart from a missing task
             return False
         self.task_id = task_id
+        self.owner_id = task.created_by_id
         await self.join(task_group(task_id))
         task = await _load_task(task_id)  # read again now that live events reach us
         if task is None:  # deleted in between
@@ -232,6 +296,9 @@ class TaskConsumer(_TaskWatcher):
             self.last_sent = after
             await self.send_stored_events(after=after)
         return True
+
+    def refusal(self, visibility: TaskVisibility) -> int | None:
+        return None if visibility.allows(self.owner_id) else CLOSE_FORBIDDEN
 
     async def send_stored_events(self, *, after: int, before: int | None = None) -> None:
         """Send the stored events between `after` and `before` in order, and note the last one."""
@@ -251,6 +318,8 @@ class TaskConsumer(_TaskWatcher):
         if self.user is None or sequence <= self.last_sent:
             return
         if sequence > self.last_sent + 1:
+            if not await self.recheck():  # a replay from the database: only with access checked
+                return
             await self.send_stored_events(after=self.last_sent, before=sequence)
         await self.send_event(payload)
         self.last_sent = sequence
@@ -259,7 +328,8 @@ class TaskConsumer(_TaskWatcher):
         after = _sequence(frame.get("after"))
         if after is None:
             raise FrameError("bad_frame", '"after" must be a non-negative integer.')
-        await self.send_stored_events(after=after)
+        if await self.recheck():
+            await self.send_stored_events(after=after)
 
 
 class AllTasksConsumer(_TaskWatcher):
@@ -272,6 +342,10 @@ class AllTasksConsumer(_TaskWatcher):
         await self.send_json({"type": "snapshot", "tasks": tasks})
         self.last_sent = {task["id"]: task["last_event_sequence"] for task in tasks}
         return True
+
+    def refusal(self, visibility: TaskVisibility) -> int | None:
+        self.visibility = visibility  # events of tasks no longer visible stop here
+        return None
 
     async def task_event(self, message: dict) -> None:
         payload = message["event"]

@@ -3,7 +3,8 @@
 Editors see the tasks they created; holders of `tasks.view_all_tasks` (Reviewers, superusers)
 see every task; anonymous and inactive users see none. `GenerationTask.objects.visible_to(user)`
 filters by it, and the WebSocket consumers, which must not query the database for each live
-event, take a `TaskVisibility` once per connection and ask it about each task's owner.
+event, take a `TaskVisibility` when they connect (and again at each access re-check, from a
+freshly read user) and ask it about each task's owner.
 `tests/tasks/test_visibility.py` pins the same table through the API, the admin and the sockets.
 Imports nothing from the rest of the project, so the models can use it.
 """

@@ -5,7 +5,8 @@ running task, so the live-progress script runs there too), a running task's page
 Every page records `securitypolicyviolation` events from before its first script runs, and the
 browser's console messages are collected: a blocked script, style or socket shows up in both.
 A second run hands the pages a WebSocket origin of their own (PRESSROOM_WEBSOCKET_URL, Daphne on a
-second port, as `make serve` runs it without a proxy): connect-src must let the socket open there.
+second port, as `make serve` runs it without a proxy): connect-src must let the socket open there,
+and that server's origin check must admit the pages' origin, which `make serve` gives it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import PASSWORD, make_task, make_user
-from tests.processes import WebServer
+from tests.processes import WebServer, free_port
 from tests.seed import ensure_seed_data
 from tests.tasks.test_admin_live_progress import chromium  # noqa: F401  (the browser fixture)
 
@@ -93,12 +94,14 @@ def test_admin_pages_and_api_docs_run_under_the_policy_without_a_violation(runni
 
 def test_live_pages_open_their_sockets_on_the_configured_websocket_origin(running_task, tmp_path, chromium):  # noqa: F811
     admin, task = running_task
-    ws_server = WebServer(tmp_path, name="daphne-ws")
+    pages_port = free_port()
+    # As `make serve` runs it: the pages' origin (scheme, host and port) is trusted by the socket server.
+    ws_server = WebServer(tmp_path, name="daphne-ws", env={"CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{pages_port}"})
     ws_origin = f"ws://127.0.0.1:{ws_server.port}"
     pages = None
     try:
-        ws_server.wait_until_ready()  # bound before the second server picks a free port
-        pages = WebServer(tmp_path, env={"PRESSROOM_WEBSOCKET_URL": ws_origin})
+        ws_server.wait_until_ready()
+        pages = WebServer(tmp_path, port=pages_port, env={"PRESSROOM_WEBSOCKET_URL": ws_origin})
         pages.wait_until_ready()
         seen = _visit_pages(chromium, pages.url, admin, task)
     finally:

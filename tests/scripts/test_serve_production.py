@@ -93,9 +93,9 @@ def _gone(processes: list[psutil.Process]) -> list[str]:
     return [" ".join(process.cmdline()) for process in processes if process.is_running() and process.status() != "zombie"]
 
 
-def _websocket_close_code(url: str) -> int:
+def _websocket_close_code(url: str, origin: str | None = None) -> int:
     """Open a socket without credentials; the consumer refuses it with its close code."""
-    with connect(url, open_timeout=10) as socket:
+    with connect(url, open_timeout=10, origin=origin) as socket:
         try:
             socket.recv(timeout=10)
         except ConnectionClosed as closed:
@@ -122,6 +122,9 @@ def test_make_serve_runs_gunicorn_daphne_and_the_cluster_and_sigterm_stops_them_
         assert status == 200 and int(headers["body-length"]) > 1000, "collectstatic ran; WhiteNoise serves its files"
 
         assert _websocket_close_code(f"{run.ws}/ws/tasks") == 4401  # Daphne answered; no credentials
+        # Without a proxy the pages (Gunicorn's port) open their sockets on Daphne's port: allowed.
+        assert _websocket_close_code(f"{run.ws}/ws/tasks", origin=run.web) == 4401
+        assert _websocket_close_code(f"{run.ws}/ws/tasks", origin="http://127.0.0.1:1") == 4403  # not a page of ours
 
         run.process.send_signal(signal.SIGTERM)  # to make alone: it passes it on
         run.wait()  # make itself then ends by the signal it was sent (-15): GNU make re-raises it

@@ -109,7 +109,7 @@ def test_the_task_socket_opens_exactly_for_those_the_table_allows(users, task):
             first = await ws.receive_output(timeout=TIMEOUT)
             seen[who] = first["type"] == "websocket.send" and json.loads(first["text"])["type"] == "snapshot"
             if not seen[who]:
-                assert first.get("code") in (4401, 4403), first
+                assert first.get("code") in (4401, 4404), first
             await ws.disconnect()
 
     run(scenario)

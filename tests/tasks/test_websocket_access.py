@@ -92,13 +92,17 @@ def test_the_session_cookie_authenticates_without_a_token(editor):
     run(scenario)
 
 
-def test_an_editor_watching_another_editors_task_is_closed_with_4403(editor, other_editor, reviewer):
+def test_another_editors_task_is_closed_with_4404_like_a_missing_one(editor, other_editor, reviewer):
+    """As the API answers 404 for both, the socket does not tell "not yours" from "no such task"."""
     task = submit_task(created_by=other_editor)
 
     async def scenario():
-        ws = await opened(f"/ws/tasks/{task.pk}", editor)
-        assert await close_code(ws) == 4403
-        await ws.disconnect()
+        codes = []
+        for path in (f"/ws/tasks/{task.pk}", f"/ws/tasks/{uuid.uuid4()}"):
+            ws = await opened(path, editor)
+            codes.append(await close_code(ws))
+            await ws.disconnect()
+        assert codes == [4404, 4404]
         ws = await opened(f"/ws/tasks/{task.pk}", reviewer)  # reviewers see every task
         assert (await next_frame(ws))["type"] == "snapshot"
         await ws.disconnect()
@@ -129,31 +133,76 @@ def test_a_malformed_after_parameter_is_closed_with_4400(editor, after):
 
 
 @pytest.mark.parametrize(
-    "origin, allowed",
+    "origin, host, allowed",
     [
-        (None, True),  # not a browser: a script with a token
-        ("http://127.0.0.1:8000", True),  # ALLOWED_HOSTS, port ignored
-        ("https://localhost", True),
-        ("http://[::1]:8000", True),
-        ("https://press.example.com", True),  # CSRF_TRUSTED_ORIGINS
-        ("https://eu.trusted.example", True),  # CSRF_TRUSTED_ORIGINS wildcard
-        ("http://press.example.com", False),  # trusted only over https
-        ("https://evil.example", False),
-        ("https://127.0.0.1.evil.example", False),
-        ("null", False),
+        (None, "127.0.0.1:8000", True),  # not a browser: a script with a token
+        ("http://127.0.0.1:8000", "127.0.0.1:8000", True),  # the socket's own origin
+        ("https://127.0.0.1:8000", "127.0.0.1:8000", False),  # other scheme
+        ("http://127.0.0.1:9999", "127.0.0.1:8000", False),  # other port
+        ("http://127.0.0.1", "127.0.0.1:8000", False),
+        ("http://localhost:8000", "127.0.0.1:8000", False),  # other host, though in ALLOWED_HOSTS
+        ("http://localhost", "localhost:80", True),  # the default port is no port
+        ("http://[::1]:8000", "[::1]:8000", True),
+        ("http://evil.example:8000", "evil.example:8000", False),  # a host not in ALLOWED_HOSTS (DNS rebinding)
+        ("https://press.example.com", "127.0.0.1:8000", True),  # CSRF_TRUSTED_ORIGINS
+        ("https://press.example.com:443", "127.0.0.1:8000", True),
+        ("https://press.example.com:8443", "127.0.0.1:8000", False),
+        ("http://press.example.com", "127.0.0.1:8000", False),  # trusted only over https
+        ("https://eu.trusted.example", "127.0.0.1:8000", True),  # CSRF_TRUSTED_ORIGINS wildcard
+        ("http://eu.trusted.example", "127.0.0.1:8000", False),
+        ("https://eu.trusted.example:8443", "127.0.0.1:8000", False),
+        ("https://evil.example", "127.0.0.1:8000", False),
+        ("https://127.0.0.1.evil.example", "127.0.0.1:8000", False),
+        ("null", "127.0.0.1:8000", False),
     ],
 )
-def test_the_handshake_is_refused_for_an_origin_of_another_site(settings, editor, origin, allowed):
+def test_the_handshake_is_refused_with_4403_for_an_origin_of_another_site(settings, editor, origin, host, allowed, caplog):
     settings.CSRF_TRUSTED_ORIGINS = ["https://press.example.com", "https://*.trusted.example"]
     task = submit_task(created_by=editor)
-    headers = [(b"origin", origin.encode())] if origin else []
+    headers = [(b"host", host.encode())] + ([(b"origin", origin.encode())] if origin else [])
 
     async def scenario():
         ws = communicator(f"/ws/tasks/{task.pk}", token=token_for(editor), headers=headers)
-        connected, detail = await ws.connect(timeout=TIMEOUT)
-        assert connected is allowed
-        if connected:
+        assert await ws.connect(timeout=TIMEOUT) == (True, None)
+        if allowed:
             assert (await next_frame(ws))["type"] == "snapshot"
+        else:
+            assert await close_code(ws) == 4403
+        await ws.disconnect()
+
+    run(scenario)
+    refusals = [record for record in caplog.records if "refused: origin" in record.getMessage()]
+    assert len(refusals) == (0 if allowed else 1)
+    assert not [record for record in caplog.records if record.exc_info]
+
+
+@pytest.mark.parametrize(
+    "scheme, forwarded, origin, allowed",
+    [
+        ("wss", None, "https://127.0.0.1:8000", True),  # wss is https
+        ("wss", None, "http://127.0.0.1:8000", False),
+        ("ws", "https", "https://127.0.0.1:8000", True),  # the TLS proxy's header, as Django trusts it
+        ("ws", "https", "http://127.0.0.1:8000", False),
+        ("ws", "http", "https://127.0.0.1:8000", False),
+    ],
+)
+def test_the_origin_check_takes_the_scheme_from_the_proxy_header_when_configured(
+    settings, editor, scheme, forwarded, origin, allowed
+):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    task = submit_task(created_by=editor)
+    headers = [(b"host", b"127.0.0.1:8000"), (b"origin", origin.encode())]
+    if forwarded:
+        headers.append((b"x-forwarded-proto", forwarded.encode()))
+
+    async def scenario():
+        ws = communicator(f"/ws/tasks/{task.pk}", token=token_for(editor), headers=headers)
+        ws.scope["scheme"] = scheme
+        assert await ws.connect(timeout=TIMEOUT) == (True, None)
+        if allowed:
+            assert (await next_frame(ws))["type"] == "snapshot"
+        else:
+            assert await close_code(ws) == 4403
         await ws.disconnect()
 
     run(scenario)

@@ -21,12 +21,14 @@
     queued: "Queued", running: "Running", completed: "Completed",
     failed: "Failed", cancelled: "Cancelled", timed_out: "Timed out",
   };
-  // Close codes after which reconnecting cannot help.
+  // Close codes after which reconnecting cannot help: the feed stops (no reconnect, no polling)
+  // and says why. 4401: signed out, session or token ended, account deactivated; 4403: signed in
+  // but no longer allowed (or a page of another site); 4404: no such task, or not one of yours.
   const REFUSED = {
     4400: "The server did not understand the request for live updates: reload the page.",
-    4401: "You are not signed in any more: reload the page to sign in and follow this task again.",
-    4403: "You are not allowed to follow this task.",
-    4404: "This task does not exist any more.",
+    4401: "Your session has ended — log in again to follow this task.",
+    4403: "You no longer have access to this task.",
+    4404: "This task does not exist, or you may not see it.",
   };
   const PING_EVERY_MS = 25000;
   const BACKOFF_FIRST_MS = 1000;

@@ -1,0 +1,206 @@
+"""An open task WebSocket does not outlive its access (tasks/consumers.py, `_TaskWatcher.recheck`).
+
+Access is checked again every PRESSROOM_WS_RECHECK_SECONDS (tiny here), when the access token
+expires, and before every catch-up: authentication gone closes with 4401, a task no longer
+visible with 4403, and the list socket stops sending the events of tasks no longer visible.
+The helpers and the fixtures every file here uses are in `tests/tasks/websocket_support.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from django.conf import settings as django_settings
+from django.contrib.auth.models import Group
+from django.test import Client
+from rest_framework_simplejwt import authentication as jwt_authentication
+from rest_framework_simplejwt.tokens import AccessToken
+
+from tasks import consumers
+from tests.factories import submit_task
+from publishing.roles import REVIEWERS
+from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
+    TIMEOUT, arecord, close_code, communicator, events, next_frame, opened, own_channel_layer, run, seeded, token_for,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TINY_PERIOD = 0.1
+
+
+@pytest.fixture
+def checks(monkeypatch):
+    """The results of every access re-check, in order, appended as each one completes."""
+    done = []
+    original = consumers._access_now
+
+    async def counted(scope):
+        result = await original(scope)
+        done.append(result)
+        return result
+
+    monkeypatch.setattr(consumers, "_access_now", counted)
+    return done
+
+
+async def after_two_more(checks: list) -> None:
+    """Wait until two re-checks completed after now: the second one began after whatever the test just changed."""
+    target = len(checks) + 2
+    for _ in range(int(TIMEOUT / 0.01)):
+        if len(checks) >= target:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no re-check within {TIMEOUT} s")
+
+
+def _update_user(user, **fields):
+    type(user).objects.filter(pk=user.pk).update(**fields)
+
+
+def _leave_reviewers(user):
+    user.groups.remove(Group.objects.get(name=REVIEWERS))
+
+
+@pytest.mark.parametrize("route", ["list", "task"])
+def test_a_user_deactivated_while_watching_is_closed_with_4401_within_one_period(settings, editor, route):
+    settings.PRESSROOM_WS_RECHECK_SECONDS = TINY_PERIOD
+    task = submit_task(created_by=editor)
+    path = "/ws/tasks" if route == "list" else f"/ws/tasks/{task.pk}"
+
+    async def scenario():
+        ws = await opened(path, editor)
+        assert (await next_frame(ws))["type"] == "snapshot"
+        await database_sync_to_async(_update_user)(editor, is_active=False)
+        assert await close_code(ws) == 4401
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_a_reviewer_removed_from_reviewers_is_closed_with_4403_on_another_editors_task(settings, reviewer, other_editor):
+    settings.PRESSROOM_WS_RECHECK_SECONDS = TINY_PERIOD
+    task = submit_task(created_by=other_editor)
+
+    async def scenario():
+        ws = await opened(f"/ws/tasks/{task.pk}", reviewer)
+        assert (await next_frame(ws))["type"] == "snapshot"
+        await database_sync_to_async(_leave_reviewers)(reviewer)
+        assert await close_code(ws) == 4403
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_the_list_socket_stops_sending_events_of_tasks_no_longer_visible(settings, reviewer, other_editor, checks):
+    settings.PRESSROOM_WS_RECHECK_SECONDS = TINY_PERIOD
+    others = submit_task(created_by=other_editor)
+    own = submit_task(created_by=reviewer)
+
+    async def scenario():
+        ws = await opened("/ws/tasks", reviewer)
+        assert (await next_frame(ws))["type"] == "snapshot"
+        await arecord(others, "seen while a reviewer")
+        assert [event["task"] for event in await events(ws, 1)] == [str(others.pk)]
+        await database_sync_to_async(_leave_reviewers)(reviewer)
+        await after_two_more(checks)
+        await arecord(others, "not for them any more")
+        await arecord(own, "their own")
+        assert [event["task"] for event in await events(ws, 1)] == [str(own.pk)]  # the other's never came
+        assert await ws.receive_nothing(timeout=0.2)
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def _session(user) -> tuple[Client, tuple[bytes, bytes]]:
+    client = Client()
+    client.force_login(user)
+    value = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    return client, (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={value}".encode())
+
+
+@pytest.mark.parametrize("ending", ["logout", "password change"])
+def test_a_session_that_ended_closes_the_socket_with_4401(settings, editor, ending):
+    settings.PRESSROOM_WS_RECHECK_SECONDS = TINY_PERIOD
+    task = submit_task(created_by=editor)
+    client, cookie = _session(editor)
+
+    def end_session():
+        if ending == "logout":
+            client.logout()  # flushes the session, as the admin's "Log out" does
+        else:
+            editor.set_password("a new password, elsewhere")
+            editor.save(update_fields=["password"])
+
+    async def scenario():
+        ws = communicator(f"/ws/tasks/{task.pk}", headers=[cookie])
+        assert await ws.connect(timeout=TIMEOUT) == (True, None)
+        assert (await next_frame(ws))["type"] == "snapshot"
+        await database_sync_to_async(end_session)()
+        assert await close_code(ws) == 4401
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_an_access_token_ends_the_socket_at_its_expiry_not_at_the_next_periodic_check(settings, editor):
+    settings.PRESSROOM_WS_RECHECK_SECONDS = 3600
+    task = submit_task(created_by=editor)
+    token = AccessToken.for_user(editor)
+    token.set_exp(lifetime=timedelta(seconds=2))
+
+    async def scenario():
+        ws = communicator(f"/ws/tasks/{task.pk}", token=str(token))
+        assert await ws.connect(timeout=TIMEOUT) == (True, None)
+        assert (await next_frame(ws))["type"] == "snapshot"
+        assert await close_code(ws) == 4401
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_an_access_token_revoked_by_a_password_change_closes_the_socket_with_4401(settings, monkeypatch, editor):
+    settings.PRESSROOM_WS_RECHECK_SECONDS = TINY_PERIOD
+    # simplejwt's modules hold the api_settings object of their import (override_settings replaces
+    # the module global only), so the flag is set on that object.
+    monkeypatch.setattr(jwt_authentication.api_settings, "CHECK_REVOKE_TOKEN", True)
+    task = submit_task(created_by=editor)
+
+    def change_password():
+        editor.set_password("a new password, elsewhere")
+        editor.save(update_fields=["password"])
+
+    async def scenario():
+        ws = await opened(f"/ws/tasks/{task.pk}", editor)
+        assert (await next_frame(ws))["type"] == "snapshot"
+        await database_sync_to_async(change_password)()
+        assert await close_code(ws) == 4401
+        await ws.disconnect()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("loss, code", [("left reviewers", 4403), ("deactivated", 4401)])
+def test_a_catch_up_after_the_access_is_gone_is_refused(settings, reviewer, other_editor, loss, code):
+    settings.PRESSROOM_WS_RECHECK_SECONDS = 3600  # only the catch-up checks
+    task = submit_task(created_by=other_editor)
+
+    def lose_access():
+        if loss == "deactivated":
+            _update_user(reviewer, is_active=False)
+        else:
+            _leave_reviewers(reviewer)
+
+    async def scenario():
+        await arecord(task, "in the history")
+        ws = await opened(f"/ws/tasks/{task.pk}", reviewer)
+        assert (await next_frame(ws))["type"] == "snapshot"
+        await database_sync_to_async(lose_access)()
+        await ws.send_json_to({"type": "catch_up", "after": 0})
+        assert await close_code(ws) == code  # and not the history
+        await ws.disconnect()
+
+    run(scenario)
