@@ -257,7 +257,7 @@ REST_FRAMEWORK = {
         "public": env_str("PRESSROOM_PUBLIC_API_RATE", "120/minute"),  # per address (publishing.api.public)
     },
     "EXCEPTION_HANDLER": "config.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api_schema.ApiAutoSchema",  # documents the refusals every view gives
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SIMPLE_JWT = {
