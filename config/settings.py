@@ -128,7 +128,8 @@ REDIS_LAYER_OPTIONS = {"socket_timeout": 30, "max_connections": 1000}  # see CHA
 
 # --- Cache, channel layer, queue broker: Redis when REDIS_URL is set, else PostgreSQL --------
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_FUNCTION": "config.cache.storable_key"}}
     # redis-py 8 gives every connection a 5 s read timeout by default, the same as channels_redis'
     # BRPOP wait, so an idle socket's receive loop died with "Timeout reading" (1011 to the
     # client) every ~5 s; the timeout is set above the wait. The pool is sized for connect bursts.
@@ -141,7 +142,8 @@ if REDIS_URL:
 else:
     # A database cache keeps throttles and idempotency shared by every process and machine.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pressroom_cache"}
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pressroom_cache",
+                    "KEY_FUNCTION": "config.cache.storable_key"}  # throttle keys hold what clients send
     }
     # channels_postgres on the "default" connection's settings, read when the layer is built
     # (tasks/channel_layer.py says why it is not handed a copy of DATABASES here).
