@@ -3,7 +3,8 @@ the schema documents (status code and body).
 
 schemathesis reads `/api/schema` through the WSGI app and generates requests for each operation
 (valid and invalid), sent as an editor with a JWT. The budget is small and deterministic, so the
-suite stays fast and a failure replays; `SCHEMA_FUZZ_EXAMPLES=100` runs a deeper search by hand.
+suite stays bounded and a failure replays; `SCHEMA_FUZZ_EXAMPLES=100` runs a deeper search by hand
+(about 9 minutes).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ UNTHROTTLED = "1000000/second"
 schema = schemathesis.openapi.from_wsgi("/api/schema", application)
 schema.config.generation.update(max_examples=EXAMPLES, deterministic=True)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # about 40 s: every operation, both generation modes
 
 
 @pytest.fixture
