@@ -8,9 +8,11 @@ so. Under /api/ the answer has the API's error shape. The public blog and the pu
 (`/api/posts…`) are left alone: they promise readers an answer for any query (a search for NUL
 answers 200, a NUL page number gives a page) and clean text queries themselves.
 
-Headers are checked everywhere, before Django builds its request: HTTP forbids NUL in a header
-value, and Django's own request constructor fails on one in `Content-Type` (a 500 before any
-middleware runs). `config.wsgi` and `config.asgi` wrap the application in these.
+Headers are checked everywhere, the blog included: HTTP forbids NUL in a header value, a NUL in
+a session cookie reaches a database query, and Django's own request constructor fails on one in
+`Content-Type` (a 500 before any middleware runs). So `config.wsgi` and `config.asgi` wrap the
+application (`RejectNulHeadersWsgi`, `RejectNulHeadersAsgi`), and `RejectNulHeadersMiddleware`
+applies the same rule to requests that reach Django another way (its test client).
 """
 
 from __future__ import annotations
@@ -40,6 +42,26 @@ class RejectNulQueryMiddleware:
         return self.get_response(request)
 
 
+def nul_in_headers(environ) -> bool:
+    """Whether a header of this WSGI environ (or `request.META`) holds a NUL character."""
+    return any(isinstance(value, str) and "\x00" in value
+               for key, value in environ.items() if key.startswith(("HTTP_", "CONTENT_")))
+
+
+class RejectNulHeadersMiddleware:
+    """The header rule inside Django too, before sessions or authentication read a header: for
+    requests that reach Django without the wrappers below (its test client, another server)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if nul_in_headers(request.META):
+            content_type, body = _header_refusal(request.path)
+            return HttpResponseBadRequest(body, content_type=content_type.decode())
+        return self.get_response(request)
+
+
 def _header_refusal(path: str) -> tuple[bytes, bytes]:
     """The content type and body of the 400 for a header with NUL at `path`."""
     if path.startswith("/api/"):
@@ -54,8 +76,7 @@ class RejectNulHeadersWsgi:
         self.app = app
 
     def __call__(self, environ, start_response):
-        headers = (value for key, value in environ.items() if key.startswith(("HTTP_", "CONTENT_")))
-        if any(isinstance(value, str) and "\x00" in value for value in headers):
+        if nul_in_headers(environ):
             content_type, body = _header_refusal(environ.get("PATH_INFO", ""))
             start_response("400 Bad Request", [("Content-Type", content_type.decode()),
                                                ("Content-Length", str(len(body)))])

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",  # before anything that may answer (WhiteNoise, Common)
+    "config.query_guard.RejectNulHeadersMiddleware",  # NUL in a header: 400, before sessions read a cookie
     "config.query_guard.RejectNulQueryMiddleware",  # NUL in a query parameter: 400, never a DataError
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",  # after WhiteNoise: static files need no policy
