@@ -18,11 +18,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 
-from tasks.api.serializers import RESEARCH_NOTES_MAX, SOURCE_URLS_MAX
+from tasks.api.serializers import SOURCE_URLS_MAX
 from tasks.exceptions import DomainError
 from tasks.models import GenerationTask, ModelCatalogEntry, TaskType
 from tasks.selectors import model_unavailable_reason
-from tasks.services.lifecycle import with_research
+from tasks.services.lifecycle import RESEARCH_NOTES_MAX, with_research
 from tasks.validators import unstorable_text, validate_public_http_url
 
 # Fields that only a blog post uses; an image task is a title, a topic, a model and a priority.
