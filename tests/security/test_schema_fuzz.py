@@ -68,3 +68,15 @@ def test_api_operation_never_fails_and_answers_as_documented(case, editor_token)
         headers={"Authorization": f"Bearer {editor_token}"},
         checks=[not_a_server_error, status_code_conformance, response_schema_conformance],
     )
+
+
+def test_a_reused_idempotency_key_is_answered_as_documented(editor_token):
+    """Found by the 100-example run: the 422 of a reused key was described, not declared."""
+    operation = schema["/api/tasks/"]["POST"]
+    headers = {"Authorization": f"Bearer {editor_token}", "Idempotency-Key": "same-key"}
+    checks = [not_a_server_error, status_code_conformance, response_schema_conformance]
+    operation.Case(body={"topic": "Composting at home"}, headers=headers).call_and_validate(checks=checks)
+
+    response = operation.Case(body={"topic": "Heat pumps at home"}, headers=headers).call_and_validate(checks=checks)
+
+    assert response.status_code == 422
