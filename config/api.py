@@ -11,8 +11,6 @@ knowing about it.
 
 from __future__ import annotations
 
-import re
-
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -21,6 +19,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from tasks.exceptions import DomainError
+from tasks.validators import unstorable_text
 
 
 class BoundedJSONParser(JSONParser):
@@ -37,7 +36,7 @@ class BoundedJSONParser(JSONParser):
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
-        found = _unstorable_text(data)
+        found = unstorable_text(data)
         if found:
             field, problem = found
             message = f"Contains {problem}, which cannot be stored."
@@ -45,34 +44,6 @@ class BoundedJSONParser(JSONParser):
                 raise exceptions.ParseError(f"JSON parse error - a string contains {problem}.")
             raise exceptions.ValidationError({field: [message]})  # named like any invalid field
         return data
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _unstorable_text(data) -> tuple[str | None, str] | None:
-    """The top-level field (None: a top-level key itself or a bare value) and a description of the
-    first key or string value PostgreSQL cannot store (NUL, a lone surrogate), or None.
-
-    Walked with a stack, not recursion: the body may be nested as deep as `json` allows.
-    """
-    if isinstance(data, dict):
-        stack = [(None, key) for key in data] + [(str(key), value) for key, value in data.items()]
-    else:
-        stack = [(None, data)]
-    while stack:
-        field, item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend((field, key) for key in item.keys())
-            stack.extend((field, value) for value in item.values())
-        elif isinstance(item, list):
-            stack.extend((field, value) for value in item)
-        elif isinstance(item, str):
-            if "\x00" in item:
-                return field, "a NUL character"
-            if _LONE_SURROGATE.search(item):
-                return field, "a lone surrogate"
-    return None
 
 
 class StandardPagination(PageNumberPagination):

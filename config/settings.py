@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "config.client_address.ClientAddressMiddleware",  # REMOTE_ADDR := the client (PRESSROOM_TRUSTED_PROXIES)
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",  # before anything that may answer (WhiteNoise, Common)
+    "config.query_guard.RejectNulHeadersMiddleware",  # NUL in a header: 400, before sessions read a cookie
     "config.query_guard.RejectNulQueryMiddleware",  # NUL in a query parameter: 400, never a DataError
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",  # after WhiteNoise: static files need no policy
@@ -135,7 +136,8 @@ REDIS_LAYER_OPTIONS = {"socket_timeout": 30, "max_connections": 1000}  # see CHA
 
 # --- Cache, channel layer, queue broker: Redis when REDIS_URL is set, else PostgreSQL --------
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_FUNCTION": "config.cache.storable_key"}}
     # redis-py 8 gives every connection a 5 s read timeout by default, the same as channels_redis'
     # BRPOP wait, so an idle socket's receive loop died with "Timeout reading" (1011 to the
     # client) every ~5 s; the timeout is set above the wait. The pool is sized for connect bursts.
@@ -148,7 +150,8 @@ if REDIS_URL:
 else:
     # A database cache keeps throttles and idempotency shared by every process and machine.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pressroom_cache"}
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pressroom_cache",
+                    "KEY_FUNCTION": "config.cache.storable_key"}  # throttle keys hold what clients send
     }
     # channels_postgres on the "default" connection's settings, read when the layer is built
     # (tasks/channel_layer.py says why it is not handed a copy of DATABASES here).
@@ -290,7 +293,7 @@ REST_FRAMEWORK = {
     # the client's address; never on X-Forwarded-For as sent.
     "NUM_PROXIES": 0,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api_schema.ApiAutoSchema",  # documents the refusals every view gives
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SIMPLE_JWT = {

@@ -43,6 +43,7 @@ from content.services.review import (
 )
 from tasks.admin import AppendOnlyAdminMixin, GenerationTaskAdmin, VisibleTaskRowsMixin
 from tasks.admin_actions import TaskAction
+from tasks.admin_lookups import BoundedLookupsMixin
 from tasks.forms import format_usd
 from tasks.models import GenerationTask
 from tasks.models.task import WORD_COUNT_MAX, WORD_COUNT_MIN
@@ -95,7 +96,7 @@ def render_quality_report(report: dict) -> str:
 
 
 @admin.register(ContentVersion)
-class ContentVersionAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
+class ContentVersionAdmin(BoundedLookupsMixin, AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
     list_display = (
         "task",
         "number",
@@ -134,7 +135,7 @@ class ContentVersionAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.Mode
 
 
 @admin.register(ApprovalEvent)
-class ApprovalEventAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
+class ApprovalEventAdmin(BoundedLookupsMixin, AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
     list_display = ("created_at", "task", "version", "decision", "actor", "short_feedback", "reason_list")
     list_filter = ("decision", "created_at")
     search_fields = ("feedback", "task__topic", "actor__username")

@@ -20,7 +20,6 @@ import uuid
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.templatetags.admin_list import results
 from django.core.exceptions import PermissionDenied
 from django.forms import Script
@@ -40,6 +39,7 @@ from tasks.admin_history import (  # noqa: F401 (the mixins: re-exported for con
     TaskEventInline,
     VisibleTaskRowsMixin,
 )
+from tasks.admin_lookups import BoundedLookupsMixin
 from tasks.exceptions import DomainError
 from tasks.forms import BLOG_ONLY_FIELDS, TaskBriefForm, format_usd
 from tasks.models import (
@@ -131,7 +131,7 @@ class SetPriorityForm(forms.Form):
 
 
 @admin.register(GenerationTask)
-class GenerationTaskAdmin(admin.ModelAdmin):
+class GenerationTaskAdmin(BoundedLookupsMixin, admin.ModelAdmin):
     form = TaskBriefForm
     # Seven narrow columns fit 1280 px beside the admin's sidebars: model, creator, priority and
     # type ride on the title cell's second line (each is also a filter).
@@ -239,15 +239,6 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         if request.GET.get(REVIEW_QUEUE_PARAM) == "awaiting":
             return ("finished_at", "created_at")  # the longest-waiting decision first
         return super().get_ordering(request)
-
-    def get_changelist_instance(self, request):
-        """A date-hierarchy value past what `datetime` holds (`?created_at__year=99999999999999`)
-        raises OverflowError while the list is built: treat it like any other bad lookup (the
-        admin's "?e=1" redirect), never a 500."""
-        try:
-            return super().get_changelist_instance(request)
-        except OverflowError:
-            raise IncorrectLookupParameters("Date out of range.") from None
 
     def changelist_view(self, request, extra_context=None):
         live = {

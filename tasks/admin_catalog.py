@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from tasks.admin_lookups import BoundedLookupsMixin
 from tasks.models import ModelCatalogEntry
 
 
@@ -21,7 +22,7 @@ class CatalogChangelistForm(forms.ModelForm):
 
 
 @admin.register(ModelCatalogEntry)
-class ModelCatalogEntryAdmin(admin.ModelAdmin):
+class ModelCatalogEntryAdmin(BoundedLookupsMixin, admin.ModelAdmin):
     list_display = (
         "key",
         "display_name",

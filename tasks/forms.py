@@ -18,10 +18,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 
-from tasks.api.serializers import RESEARCH_NOTES_MAX, SOURCE_URLS_MAX
+from tasks.api.serializers import SOURCE_URLS_MAX
+from tasks.exceptions import DomainError
 from tasks.models import GenerationTask, ModelCatalogEntry, TaskType
 from tasks.selectors import model_unavailable_reason
-from tasks.validators import validate_public_http_url
+from tasks.services.lifecycle import RESEARCH_NOTES_MAX, with_research
+from tasks.validators import unstorable_text, validate_public_http_url
 
 # Fields that only a blog post uses; an image task is a title, a topic, a model and a priority.
 BLOG_ONLY_FIELDS = (
@@ -62,6 +64,32 @@ class CatalogModelChoiceField(forms.ModelChoiceField):
             reason = model_unavailable_reason(value)
             if reason:
                 raise ValidationError(f"{value.display_name} cannot run here: {reason}.", code="unusable_model")
+
+
+class StorableJSONField(forms.JSONField):
+    """Django's JSON form field, refusing what PostgreSQL cannot store (a NUL or a lone surrogate
+    in a key or a string) and JSON nested so deep that parsing it overflows, as the API's parser
+    does (`tasks.validators.unstorable_text`), with a form error instead of a 500."""
+
+    def to_python(self, value):
+        try:
+            converted = super().to_python(value)
+        except RecursionError:
+            raise ValidationError("This JSON is nested too deeply.", code="invalid") from None
+        found = unstorable_text(converted)
+        if found:
+            raise ValidationError(f"Contains {found[1]}, which cannot be stored.", code="invalid")
+        return converted
+
+    def bound_data(self, data, initial):
+        # A refused value is shown again as typed: parsed, it may not even be printable (a lone surrogate).
+        try:
+            value = super().bound_data(data, initial)
+        except RecursionError:
+            return forms.fields.InvalidJSONInput(data)
+        if self.disabled or isinstance(value, forms.fields.InvalidJSONInput) or not unstorable_text(value):
+            return value
+        return forms.fields.InvalidJSONInput(data)
 
 
 class CatalogSelect(forms.Select):
@@ -137,7 +165,7 @@ class TaskBriefForm(forms.ModelForm):
     class Meta:
         model = GenerationTask
         fields = "__all__"
-        field_classes = {"model": CatalogModelChoiceField}
+        field_classes = {"model": CatalogModelChoiceField, "metadata": StorableJSONField}
         widgets = {"model": CatalogSelect, "word_count_tolerance": RangeWithValue(unit="%")}
 
     def __init__(self, *args, **kwargs):
@@ -175,6 +203,14 @@ class TaskBriefForm(forms.ModelForm):
         if errors:
             raise ValidationError(errors)
         return urls
+
+    def clean_metadata(self):
+        metadata = self.cleaned_data.get("metadata")
+        try:
+            with_research(metadata)  # the service's rules for the research part, reported on the form
+        except DomainError as error:
+            raise ValidationError(str(error)) from None
+        return metadata
 
     def clean_timeout_seconds(self):
         value = self.cleaned_data.get("timeout_seconds")

@@ -1,18 +1,49 @@
-"""Validators for what a brief may carry from outside: the URLs the research stage will fetch.
+"""Validators for what a brief may carry from outside: the URLs the research stage will fetch,
+and JSON that PostgreSQL can store.
 
-The rule itself lives in `tasks.url_guard`; at submit time it is applied without DNS (a brief is
-saved without waiting on a resolver), and the fetcher (`content.providers.fetcher`) applies it
-again, with DNS, to every request and redirect.
+The URL rule itself lives in `tasks.url_guard`; at submit time it is applied without DNS (a brief
+is saved without waiting on a resolver), and the fetcher (`content.providers.fetcher`) applies it
+again, with DNS, to every request and redirect. The JSON rule (`unstorable_text`) is the one the
+API's parser (`config.api.BoundedJSONParser`) and the admin's JSON fields (`tasks.forms`) apply.
 """
 
 from __future__ import annotations
 
+import re
+
 from tasks import url_guard
 from tasks.url_guard import MAX_URL_LENGTH
 
-__all__ = ["MAX_URL_LENGTH", "validate_public_http_url"]
+__all__ = ["MAX_URL_LENGTH", "unstorable_text", "validate_public_http_url"]
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def validate_public_http_url(url: str) -> str:
     """The URL, stripped, if the research stage may fetch it; else a ValidationError saying why."""
     return url_guard.check_url(url)
+
+
+def unstorable_text(data) -> tuple[str | None, str] | None:
+    """The top-level field (None: a top-level key itself or a bare value) and a description of the
+    first key or string value PostgreSQL cannot store (NUL, a lone surrogate), or None.
+
+    Walked with a stack, not recursion: the data may be nested as deep as `json` allows.
+    """
+    if isinstance(data, dict):
+        stack = [(None, key) for key in data] + [(str(key), value) for key, value in data.items()]
+    else:
+        stack = [(None, data)]
+    while stack:
+        field, item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((field, key) for key in item.keys())
+            stack.extend((field, value) for value in item.values())
+        elif isinstance(item, list):
+            stack.extend((field, value) for value in item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return field, "a NUL character"
+            if _LONE_SURROGATE.search(item):
+                return field, "a lone surrogate"
+    return None

@@ -20,7 +20,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tasks.exceptions import DomainError
-from tasks.services.lifecycle import with_research
+from tasks.services.lifecycle import RESEARCH_NOTES_MAX, with_research
 from tasks.validators import MAX_URL_LENGTH, validate_public_http_url
 from tasks.models import GenerationTask, ModelCatalogEntry, Style, TaskEvent, TaskType, Tone
 from tasks.models.task import (
@@ -35,7 +35,6 @@ from tasks.models.task import (
 )
 
 TAGS_MAX = 20
-RESEARCH_NOTES_MAX = 20_000
 SOURCE_URLS_MAX = 10
 METADATA_MAX_BYTES = 50_000
 TAG_MAX_LENGTH = 50
@@ -146,18 +145,10 @@ class BriefInput(RejectUnknownFieldsMixin, serializers.Serializer):
     def validate_metadata(self, metadata: dict) -> dict:
         if len(json.dumps(metadata, default=str)) > METADATA_MAX_BYTES:
             raise serializers.ValidationError(f"Keep metadata under {METADATA_MAX_BYTES // 1000} kB of JSON.")
-        research = metadata.get("research")
-        if research is not None:
-            if not isinstance(research, dict):
-                raise serializers.ValidationError({"research": ["Must be an object with `text` and `urls`."]})
-            text = research.get("text")
-            if text is not None and not isinstance(text, str):
-                raise serializers.ValidationError({"research": {"text": ["Not a valid string."]}})
-            if text is not None and len(text) > RESEARCH_NOTES_MAX:
-                raise serializers.ValidationError(
-                    {"research": {"text": [f"Ensure research notes have no more than {RESEARCH_NOTES_MAX} characters."]}}
-                )
-            self.validate_source_urls(list(research.get("urls") or []))
+        try:
+            with_research(metadata)  # the research part's rules (notes' length, public URLs), once for every way in
+        except DomainError as error:
+            raise serializers.ValidationError(str(error)) from None
         return metadata
 
     def validate(self, attrs: dict) -> dict:

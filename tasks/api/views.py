@@ -23,6 +23,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from config.api import BoundedJSONParser
+from config.api_schema import ErrorOutput
 from tasks.api.filters import StableOrderingFilter, TaskFilter
 from tasks.api.operations import TaskOperationApi, TaskPostOperationApi, task_body, visible_tasks
 from tasks.api.permissions import TaskActionPermission
@@ -49,6 +50,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "(header `Idempotent-Replayed: true`); the same key with a different body is a 422.",
 )
 WRITE_PERMISSIONS = [IsAuthenticated, TaskActionPermission]
+CONFLICT = {409: OpenApiResponse(ErrorOutput, description="The task's state does not allow this; the message says why.")}
 
 
 def idempotency_key(request) -> str:
@@ -90,7 +92,8 @@ class TaskCollectionApi(GenericAPIView):
         summary="Queue a new task from a brief",
         request=TaskCreateInput,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: TaskOutput},
+        responses={201: TaskOutput, 422: OpenApiResponse(ErrorOutput, description="The Idempotency-Key was "
+                                                         "already used with a different body.")},
     )
     def post(self, request):
         key = idempotency_key(request)
@@ -118,7 +121,7 @@ class TaskDetailApi(TaskOperationApi):
         description="409 once a worker has claimed the task.",
         parameters=[TASK_ID],
         request=TaskUpdateInput,
-        responses=TaskOutput,
+        responses={200: TaskOutput, **CONFLICT},
     )
     def patch(self, request, task_id):
         task = self.get_task(task_id)
@@ -130,7 +133,7 @@ class TaskDetailApi(TaskOperationApi):
         summary="Delete a queued or finished task",
         description="409 for a running task, or one whose audit trail or post must be kept.",
         parameters=[TASK_ID],
-        responses={204: OpenApiResponse(description="Deleted.")},
+        responses={204: OpenApiResponse(description="Deleted."), **CONFLICT},
     )
     def delete(self, request, task_id):
         task_delete(task=self.get_task(task_id), by=request.user)
@@ -148,7 +151,7 @@ class TaskStateChangeApi(TaskPostOperationApi):
 def state_change_schema(summary: str, description: str):
     return extend_schema_view(post=extend_schema(
         tags=["tasks"], summary=summary, description=description, parameters=[TASK_ID], request=None,
-        responses=TaskOutput,
+        responses={200: TaskOutput, **CONFLICT},
     ))
 
 

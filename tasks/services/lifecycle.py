@@ -31,6 +31,7 @@ EDITABLE_WHILE_QUEUED = {
     "primary_keyword", "category", "tags", "model", "priority", "metadata",
 }
 RETRYABLE_STATUSES = (Status.FAILED, Status.TIMED_OUT, Status.CANCELLED)
+RESEARCH_NOTES_MAX = 20_000  # characters of pasted notes (`metadata["research"]["text"]`)
 
 
 class IdempotencyConflict(DomainError):
@@ -66,8 +67,9 @@ def with_research(metadata: dict | None, *, research_text: str | None = None,
     stage reads them ({"text": ..., "urls": [...]}); None leaves that part as it is.
 
     Every URL the research stage would fetch, given here or already in `metadata`, must be a public
-    http(s) address (`DomainError` naming the first refused one otherwise), so the admin form and
-    the API map and check them alike.
+    http(s) address (`DomainError` naming the first refused one otherwise), and the notes, given
+    here or already in `metadata`, text of at most `RESEARCH_NOTES_MAX` characters: so the admin
+    forms, the API and any other caller of `task_create` or `task_update` map and check them alike.
     """
     metadata = dict(metadata or {})
     if research_text is None and source_urls is None and "research" not in metadata:
@@ -78,6 +80,12 @@ def with_research(metadata: dict | None, *, research_text: str | None = None,
     research = dict(research)
     if research_text is not None:
         research["text"] = research_text
+    text = research.get("text")
+    if text is not None and not isinstance(text, str):
+        raise DomainError('metadata["research"]["text"] must be text.')
+    if text is not None and len(text) > RESEARCH_NOTES_MAX:
+        raise DomainError(f"Ensure research notes have no more than {RESEARCH_NOTES_MAX} characters "
+                          f"(they have {len(text)}).")
     if source_urls is not None:
         research["urls"] = list(source_urls)
     if "urls" in research:
@@ -166,6 +174,8 @@ def task_update(*, task: GenerationTask, by, changes: dict, seen_sequence: int |
         )
     if not changes:
         return task
+    if "metadata" in changes:
+        changes = {**changes, "metadata": with_research(changes["metadata"])}
     if task.status != Status.QUEUED:
         raise InvalidTransition(
             f"Only a queued task can be changed; this one is {task.get_status_display().lower()}."
