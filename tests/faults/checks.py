@@ -13,6 +13,7 @@ For each task, read fresh from the database:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from django.db import connection
@@ -22,6 +23,7 @@ from tasks.models import GenerationTask, StageCheckpoint, TaskEvent
 
 FINAL = ("completed", "failed", "cancelled", "timed_out")
 MULTI_VERSION_STAGES = {"qa"}
+STARTED = re.compile(r"Attempt (\d+) of \d+ started\.")
 
 
 def statuses(tasks) -> Counter:
@@ -63,10 +65,9 @@ def _problems(task: GenerationTask, status: str, stages: list[str] | None) -> li
     status_events = [e for e in events if e["kind"] == "status"]
     if not status_events or status_events[-1]["status"] != task.status:
         problems.append(f"the last status event does not record {task.status!r}")
-    started = [e["message"] for e in status_events if e["message"].startswith("Attempt ")]
-    expected = [f"Attempt {n} of " for n in range(1, task.attempts + 1)]
-    if [m[: len(x)] for m, x in zip(started, expected)] != expected or len(started) != task.attempts:
-        problems.append(f"{task.attempts} attempt(s) but start events {started}")
+    started = [int(m.group(1)) for e in status_events if (m := STARTED.match(e["message"]))]
+    if started != list(range(1, task.attempts + 1)):
+        problems.append(f"{task.attempts} attempt(s) but start events of attempts {started}")
     checkpoints = list(StageCheckpoint.objects.filter(task=task).values("stage", "revision", "data"))
     per_stage = Counter((c["stage"], c["revision"]) for c in checkpoints)
     if any(n > 1 for n in per_stage.values()):
