@@ -14,9 +14,13 @@ For each task, read fresh from the database:
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 
 from django.db import connection
+
+from tasks.engine.runner import run_claimed_task
+from tasks.services import claim_next_task
 
 from content.models import ContentVersion
 from tasks.models import GenerationTask, StageCheckpoint, TaskEvent
@@ -94,3 +98,17 @@ def per_stage_count(per_stage: Counter, stage: str) -> int:
 def logs(*started) -> str:
     """The tails of the logs of the processes a test started, for its failure messages."""
     return "\n".join(f"--- {p.log.name}\n{p.output[-3000:]}" for p in started)
+
+
+def work_until_final(task, *, timeout: float) -> GenerationTask:
+    """Be the worker: run the task whenever it is due, until it ends or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        claimed = claim_next_task(worker=f"fault-worker-{time.monotonic_ns()}")
+        if claimed is not None:
+            run_claimed_task(claimed.pk, worker=claimed.worker)
+        task.refresh_from_db()
+        if task.status in FINAL:
+            return task
+        time.sleep(0.2)
+    raise AssertionError(f"the task did not end within {timeout}s: {task.status} {task.error}")

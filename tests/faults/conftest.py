@@ -104,3 +104,14 @@ def redis_server():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def pipeline(seeded, settings, tmp_path):
+    """The real content pipeline, fast heartbeats, media in a temporary folder."""
+    settings.PRESSROOM_TASK_TYPES = {"blog_post": "content.pipeline.BLOG_POST_STAGES"}
+    settings.PRESSROOM_HEARTBEAT_SECONDS = 1
+    settings.PRESSROOM_HEARTBEAT_STALE_SECONDS = 3
+    settings.PRESSROOM_RETRY_BASE_SECONDS = 0
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings
