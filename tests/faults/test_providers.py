@@ -87,7 +87,8 @@ def test_a_provider_answering_500_for_45_seconds_is_outlasted_by_the_retries(pip
         task = submit_task(**BRIEF, model=fake_model(server, monkeypatch))
         done = work_until_final(task, timeout=OUTAGE_SECONDS + 28)
     assert_nothing_lost([task], status="completed", stages=BLOG_STAGES)
-    assert server.failed >= 8, f"only {server.failed} tries fell in the outage"
+    assert done.attempts >= 2 and server.failed > pipeline.PRESSROOM_CALL_RETRIES + 1, (
+        f"the outage outlasted one run's tries: {server.failed} failed calls, {done.attempts} runs")
     retried = TaskEvent.objects.filter(task=task, kind="log", data__outcome="retry").count()
     print(f"\n500s for {OUTAGE_SECONDS}s: {server.failed} failed calls, {retried} call retries, "
           f"{done.attempts} runs, completed {time.monotonic() - began:.1f}s after the outage began "
