@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from content.models import ContentVersion
+from tasks.engine.runner import run_claimed_task
 from tasks.models import TaskEvent
+from tasks.services import claim_next_task
 from tests.content.notes import HEAT_PUMPS, research_inputs
 from tests.factories import submit_task
 from tests.faults.checks import assert_nothing_lost, work_until_final
 from tests.faults.test_providers import BLOG_STAGES
-from tasks.engine.runner import run_claimed_task
-from tasks.services import claim_next_task
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

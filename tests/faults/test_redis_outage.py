@@ -21,7 +21,6 @@ from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
 import pytest
-from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken
 from websockets.sync.client import connect
 
