@@ -26,6 +26,7 @@ from content.models import ContentVersion
 from tasks.models import GenerationTask, StageCheckpoint, TaskEvent
 
 FINAL = ("completed", "failed", "cancelled", "timed_out")
+STAGES = ["research", "draft", "qa", "image", "format"]  # of the test pipeline and of blog_post alike
 MULTI_VERSION_STAGES = {"qa"}
 STARTED = re.compile(r"Attempt (\d+) of \d+ started\.")
 

@@ -11,45 +11,18 @@ and no stage output twice, and the watcher's two sockets together carry every ev
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import pytest
 from django.db import connection
-from rest_framework_simplejwt.tokens import AccessToken
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 
 from tasks.models import GenerationTask
 from tests.factories import submit_task
-from tests.faults.checks import all_final, assert_nothing_lost, logs, statuses
+from tests.faults.checks import STAGES, all_final, assert_nothing_lost, logs, statuses
+from tests.faults.watching import read_events, watch
 from tests.processes import Cluster, WebServer, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-STAGES = ["research", "draft", "qa", "image", "format"]
-
-
-def watch(server: WebServer, task, user, *, after: int):
-    uri = f"ws://127.0.0.1:{server.port}/ws/tasks/{task.pk}?after={after}&token={AccessToken.for_user(user)}"
-    return connect(uri, sock=socket.create_connection(("127.0.0.1", server.port), timeout=10), max_queue=None,
-                   open_timeout=10)
-
-
-def read_events(ws, into: list[dict], *, until, timeout: float) -> bool:
-    """Append the socket's event frames to `into` until `until(into)` holds, the socket closes or
-    `timeout` passes; True if the socket closed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not until(into):
-        try:
-            frame = json.loads(ws.recv(timeout=max(0.1, min(1.0, deadline - time.monotonic()))))
-        except TimeoutError:
-            continue
-        except ConnectionClosed:
-            return True
-        if frame.get("type") == "event":
-            into.append(frame["event"])
-    return False
 
 
 def test_killing_the_cluster_and_daphne_while_fifty_tasks_run_loses_nothing(

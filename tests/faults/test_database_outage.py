@@ -20,12 +20,10 @@ from django.db import connection
 
 from tasks.models import GenerationTask
 from tests.factories import submit_task
-from tests.faults.checks import all_final, assert_nothing_lost, logs
+from tests.faults.checks import STAGES, all_final, assert_nothing_lost, logs
 from tests.processes import Cluster, WebServer, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-STAGES = ["research", "draft", "qa", "image", "format"]
 LOAD_SECONDS = 12
 
 

@@ -22,8 +22,7 @@ from tasks.models import TaskEvent
 from tasks.services import claim_next_task
 from tests.content.notes import HEAT_PUMPS, research_inputs
 from tests.factories import submit_task
-from tests.faults.checks import assert_nothing_lost, work_until_final
-from tests.faults.test_providers import BLOG_STAGES
+from tests.faults.checks import STAGES, assert_nothing_lost, work_until_final
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -70,7 +69,7 @@ def test_a_full_media_storage_fails_the_image_stage_transiently_and_the_retry_co
     full_media.unlink()  # space is back
     done = work_until_final(task, timeout=60)
 
-    assert_nothing_lost([task], status="completed", stages=BLOG_STAGES)
+    assert_nothing_lost([task], status="completed", stages=STAGES)
     assert done.attempts == 2
     named = {name for v in ContentVersion.objects.filter(task=task) for name in (v.image.name, v.thumbnail.name) if name}
     assert named and files_in(media) == named, "media holds exactly the task's images"

@@ -23,11 +23,10 @@ from tasks.models import TaskEvent
 from tests.content.fake_servers import Fail, Hang, Malformed, OpenAIChatServer, Reply
 from tests.content.test_pipeline import OUTLINE_JSON, fake_model, good_article
 from tests.factories import submit_task
-from tests.faults.checks import assert_nothing_lost, work_until_final
+from tests.faults.checks import STAGES, assert_nothing_lost, work_until_final
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-BLOG_STAGES = ["research", "draft", "qa", "image", "format"]
 BRIEF = {"topic": "Heat pumps", "word_count": 300, "primary_keyword": "heat pump"}
 OUTAGE_SECONDS = 45
 
@@ -52,7 +51,7 @@ def test_a_garbage_stream_is_transient_and_the_call_is_retried(pipeline, monkeyp
     with OpenAIChatServer(Malformed(), Reply(OUTLINE_JSON), Reply(article()), Reply("Solid piece.")) as server:
         task = submit_task(**BRIEF, model=fake_model(server, monkeypatch))
         done = work_until_final(task, timeout=60)
-    assert_nothing_lost([task], status="completed", stages=BLOG_STAGES)
+    assert_nothing_lost([task], status="completed", stages=STAGES)
     tries = [e.data.get("outcome") for e in TaskEvent.objects.filter(task=task, kind="log").order_by("sequence")
              if e.data.get("call") == "draft: outline"]
     assert tries == ["retry", "ok"], tries
@@ -86,7 +85,7 @@ def test_a_provider_answering_500_for_45_seconds_is_outlasted_by_the_retries(pip
                           healthy_at=began + OUTAGE_SECONDS) as server:
         task = submit_task(**BRIEF, model=fake_model(server, monkeypatch))
         done = work_until_final(task, timeout=OUTAGE_SECONDS + 28)
-    assert_nothing_lost([task], status="completed", stages=BLOG_STAGES)
+    assert_nothing_lost([task], status="completed", stages=STAGES)
     assert done.attempts >= 2 and server.failed > pipeline.PRESSROOM_CALL_RETRIES + 1, (
         f"the outage outlasted one run's tries: {server.failed} failed calls, {done.attempts} runs")
     retried = TaskEvent.objects.filter(task=task, kind="log", data__outcome="retry").count()

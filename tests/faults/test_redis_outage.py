@@ -15,24 +15,20 @@ with nothing lost, and a watcher that catches up sees every event once.
 from __future__ import annotations
 
 import json
-import socket
 import time
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
 import pytest
 from rest_framework_simplejwt.tokens import AccessToken
-from websockets.sync.client import connect
 
 from tasks.models import GenerationTask
 from tests.factories import submit_task
-from tests.faults.checks import all_final, assert_nothing_lost, logs
-from tests.faults.test_crashes import read_events
+from tests.faults.checks import STAGES, all_final, assert_nothing_lost, logs
+from tests.faults.watching import read_events, watch
 from tests.processes import Cluster, WebServer, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-STAGES = ["research", "draft", "qa", "image", "format"]
 
 
 def get(url: str) -> int:
@@ -108,8 +104,3 @@ def test_redis_stopped_while_configured_degrades_pushes_only_and_loses_no_task(
           f"open socket during it (socket {'dropped' if dropped else 'stayed open'}); caught up after event {seen}; "
           f"task created after recovery: {created_status}")
 
-
-def watch(web: WebServer, task, user, *, after: int):
-    uri = f"ws://127.0.0.1:{web.port}/ws/tasks/{task.pk}?after={after}&token={AccessToken.for_user(user)}"
-    return connect(uri, sock=socket.create_connection(("127.0.0.1", web.port), timeout=10), max_queue=None,
-                   open_timeout=10)
