@@ -56,7 +56,7 @@ def create_task(web: WebServer, user, topic: str) -> tuple[int, dict]:
 def test_redis_stopped_while_configured_degrades_pushes_only_and_loses_no_task(
     seeded, processes, redis_server, editor
 ):
-    env = {"REDIS_URL": redis_server.url, "PRESSROOM_TASK_CREATE_RATE": "1000/hour"}
+    env = {"REDIS_URL": redis_server.url, "PRESSROOM_TASK_CREATE_RATE": "1000/hour", "PYTHONUNBUFFERED": "1"}
     web = processes(WebServer, name="daphne", env=env)
     web.wait_until_ready()
     # Created here, its wake-up goes to this process's broker; the cluster's start wakes it.

@@ -34,3 +34,18 @@ def read_events(ws, into: list[dict], *, until, timeout: float) -> bool:
         if frame.get("type") == "event":
             into.append(frame["event"])
     return False
+
+
+def follow(server: WebServer, task, user, into: list[dict], *, until, timeout: float, attempts: int = 3) -> int:
+    """Watch `task` as a client does: read events into `into` until `until(into)` holds; when the
+    socket drops, reconnect with `?after=<last sequence seen>`. Returns the number of drops."""
+    deadline, drops = time.monotonic() + timeout, 0
+    while drops < attempts and time.monotonic() < deadline and not until(into):
+        ws = watch(server, task, user, after=into[-1]["sequence"] if into else 0)
+        try:
+            assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
+            closed = read_events(ws, into, until=until, timeout=max(0.1, deadline - time.monotonic()))
+        finally:
+            ws.close()
+        drops += closed
+    return drops
