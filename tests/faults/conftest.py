@@ -83,7 +83,8 @@ def without_redis(monkeypatch):
 
 @pytest.fixture
 def processes(tmp_path):
-    """Start clusters and web servers (`processes(Cluster, name=..., ...)`); all are stopped at the end."""
+    """Start clusters and web servers (`processes(Cluster, name=..., ...)`); all are killed at the
+    end (the test has asserted what it needed; a graceful stop would only cost time)."""
     started = []
 
     def start(kind, **kwargs):
@@ -93,7 +94,7 @@ def processes(tmp_path):
 
     yield start
     for process in reversed(started):
-        process.stop()
+        process.kill()
 
 
 @pytest.fixture
