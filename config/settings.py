@@ -141,6 +141,11 @@ if REDIS_URL:
     # redis-py 8 gives every connection a 5 s read timeout by default, the same as channels_redis'
     # BRPOP wait, so an idle socket's receive loop died with "Timeout reading" (1011 to the
     # client) every ~5 s; the timeout is set above the wait. The pool is sized for connect bursts.
+    # redis-py's asyncio client retries nothing by default: after a Redis restart, every pooled
+    # connection is dead and failed the next WebSocket that drew it (1011); one retry reconnects.
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    REDIS_LAYER_OPTIONS["retry_on_error"] = [RedisConnectionError]
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -364,7 +369,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]  # files of no app: the API docs page's
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "config.storage.MediaStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

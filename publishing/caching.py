@@ -26,11 +26,16 @@ it changes:
 
 Only GET/HEAD requests whose response is a 200 that sets no cookie are cached; the blog's pages do
 not depend on who asks.
+
+When the shared cache cannot be reached (Redis stopped), the blog still answers: the page is
+rendered from the database as if nothing were cached, without ETag or page caching, until the
+cache is back.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 import uuid
 from functools import wraps
@@ -46,6 +51,8 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
 from publishing.models import Category, Post, Tag
+
+logger = logging.getLogger(__name__)
 
 VERSION_KEY = "pressroom:blog:version"
 PAGE_KEY_PREFIX = "pressroom:blog:page"
@@ -131,7 +138,11 @@ def cached_blog_page(view):
     def wrapper(request, *args, **kwargs):
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET", "HEAD"])  # the blog is read-only
-        version = blog_version()
+        try:
+            version = blog_version()
+        except Exception:  # the shared cache is down: a miss, never an error page
+            logger.warning("The blog's shared cache is unavailable; rendering uncached", exc_info=True)
+            return view(request, *args, **kwargs)
         etag, last_modified = _etag(version, request), version["since"]
         not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
         if not_modified is not None:

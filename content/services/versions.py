@@ -7,6 +7,7 @@ unique constraint would reject it anyway.
 
 from __future__ import annotations
 
+import errno
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -16,7 +17,11 @@ from django.db.models import F, Max
 from content.models import ContentVersion
 from content.providers.base import Image, Usage
 from content.textstats import count_words
+from tasks.exceptions import TransientError
 from tasks.models import GenerationTask
+
+# Storage errors worth retrying: space (or quota) may come back; anything else is a fault to see.
+STORAGE_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 
@@ -73,7 +78,14 @@ def version_create(
         version.image_alt, version.image_credit = copy_image_from.image_alt, copy_image_from.image_credit
         version.image_credit_url = copy_image_from.image_credit_url
         version.image_source_url = copy_image_from.image_source_url
-    version.save()
+    try:
+        version.save()
+    except OSError as error:
+        if image is not None:
+            _delete_written_images(version)
+        if error.errno in STORAGE_FULL:
+            raise TransientError(f"Media storage is full: {error.strerror}; the image could not be saved.") from error
+        raise
     if usage.input_tokens or usage.output_tokens or cost:
         GenerationTask.objects.filter(pk=task.pk).update(
             input_tokens=F("input_tokens") + usage.input_tokens,
@@ -81,3 +93,11 @@ def version_create(
             actual_cost=F("actual_cost") + cost,
         )
     return version
+
+
+def _delete_written_images(version: ContentVersion) -> None:
+    """Remove the files a failed save already wrote (the image when the thumbnail failed): the
+    version row is not stored, so nothing would ever name them."""
+    for field in (version.image, version.thumbnail):
+        if field and getattr(field, "_committed", False):
+            field.storage.delete(field.name)

@@ -1,4 +1,5 @@
 """The engine with real django-q2 cluster processes: ordering, concurrency, crashes, restarts.
+(A database restart mid-run is tests/faults/test_database_outage.py, on a server of its own.)
 
 These tests commit their data (transactional database) so the cluster processes see it, start
 clusters as separate process groups and kill them the hard way where the behaviour is about
@@ -17,7 +18,7 @@ from content.models import ContentVersion
 from tasks.models import GenerationTask, StageCheckpoint, TaskEvent
 from tasks.services import task_cancel
 from tests.factories import submit_task
-from tests.processes import Cluster, restart_database, wait_for
+from tests.processes import Cluster, wait_for
 from tests.seed import ensure_seed_data
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -130,18 +131,3 @@ def test_a_stage_hung_inside_a_c_call_is_killed_and_recorded_as_timed_out(cluste
     assert task.error.startswith("Timed out: the task ran past its 2s deadline")
     assert list(ContentVersion.objects.filter(task=task).values_list("phase", flat=True)) == ["research"]
 
-
-def test_a_database_restart_mid_run_loses_nothing(clusters):
-    tasks = [submit_task(metadata={"sleep": {"draft": 4}}, topic=f"Outage task {i}") for i in range(3)]
-    cluster = clusters(workers=2)
-    wait_for(
-        lambda: (connection.close() or GenerationTask.objects.filter(phase="draft").exists()),
-        timeout=60, message=f"a task in the draft stage\n{log_of(cluster)}",
-    )
-    restart_database()
-    wait_for(all_finished(tasks), timeout=180, interval=1, message=f"recovery after the restart\n{log_of(cluster)}")
-    assert set(statuses(tasks).values()) == {"completed"}, log_of(cluster)
-    for task in tasks:
-        phases = list(ContentVersion.objects.filter(task=task).order_by("number").values_list("phase", flat=True))
-        assert phases == STAGES, "each stage output exists exactly once"
-    assert cluster.running(), "the cluster survived the outage"
