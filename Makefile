@@ -44,7 +44,7 @@ bench-blog: $(INSTALLED)
 	@$(DEVDB) $(PY) bench/blog_pages.py --write-docs $(ARGS)
 
 # The blog and search under wrk, alone and while 200 tasks run the pipeline (a fake model of fixed
-# latency) on the production serving setup; about 6 minutes on a quiet machine.
+# latency) on the production serving setup; the first run also seeds 1,000 posts.
 bench-load: $(INSTALLED)
 	@$(DEVDB) $(PY) bench/load_under_pipeline.py --write-docs $(ARGS)
 
