@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 DEVDB := $(PY) scripts/devdb.py run --
 
-.PHONY: run serve test test-fast bench bench-blog bench-search manage demo-passwords clean-var
+.PHONY: run serve test test-fast bench bench-blog bench-load bench-search manage demo-passwords clean-var
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pressroom needs Python >= 3.11 (set PYTHON=python3.11 or newer)")'
@@ -42,6 +42,11 @@ bench: $(INSTALLED)
 # posts; each writes its section of docs/performance.md.
 bench-blog: $(INSTALLED)
 	@$(DEVDB) $(PY) bench/blog_pages.py --write-docs $(ARGS)
+
+# The blog and search under wrk, alone and while 200 tasks run the pipeline (a fake model of fixed
+# latency) on the production serving setup; the first run also seeds 1,000 posts.
+bench-load: $(INSTALLED)
+	@$(DEVDB) $(PY) bench/load_under_pipeline.py --write-docs $(ARGS)
 
 bench-search: $(INSTALLED)
 	@$(DEVDB) $(PY) bench/search_scale.py --write-docs $(ARGS)

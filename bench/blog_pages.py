@@ -58,14 +58,20 @@ from bench.report import (  # noqa: E402
 )
 
 MARKER = "blog-benchmark"
-SEARCH_LUA = """
-local queries = {QUERIES}
+PATHS_LUA = """
+local paths = {PATHS}
 local i = 0
 request = function()
   i = i + 1
-  return wrk.format("GET", "/search/?q=" .. queries[(i % #queries) + 1])
+  return wrk.format("GET", paths[(i % #paths) + 1])
 end
 """
+
+
+def rotating_paths_script(path: Path, paths: list[str]) -> Path:
+    """A wrk Lua script at `path` that requests `paths` in turn (URL-quoted already)."""
+    path.write_text(PATHS_LUA.replace("{PATHS}", "{" + ", ".join(f'"{p}"' for p in paths) + "}"))
+    return path
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -96,20 +102,23 @@ def environment(database_url: str, static_folder: str, *, cache_seconds: int) ->
     )
 
 
-def start_gunicorn(env: dict, *, port: int, workers: int, log_dir: Path) -> tuple[ManagedProcess, str]:
+def start_gunicorn(env: dict, *, port: int, workers: int, log_dir: Path, wsgi: str = "bench.blog_wsgi:application",
+                   name: str = "gunicorn") -> tuple[ManagedProcess, str]:
     command = [
-        sys.executable, "-m", "gunicorn", "bench.blog_wsgi:application", "--bind", f"127.0.0.1:{port}",
+        sys.executable, "-m", "gunicorn", wsgi, "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers), "--worker-class", "sync", "--access-logfile", "/dev/null",
         "--log-level", "warning",
     ]
-    process = ManagedProcess("gunicorn", command, env=env, log_dir=log_dir)
+    process = ManagedProcess(name, command, env=env, log_dir=log_dir)
     wait_for_healthz(process, port)
     return process, f"http://127.0.0.1:{port}"
 
 
 WRK_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
-WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+WRK_REQUESTS = re.compile(r"(\d+) requests in ")
+WRK_LATENCY = re.compile(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
 WRK_ERRORS = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+WRK_SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 
 
 def wrk(url: str, *, connections: int, seconds: int, script: Path | None = None) -> dict:
@@ -125,8 +134,11 @@ def wrk(url: str, *, connections: int, seconds: int, script: Path | None = None)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
     latency = {p: float(v) * scale[unit] for p, v, unit in WRK_LATENCY.findall(out)}
     errors = WRK_ERRORS.search(out)
-    return {"rps": float(rps.group(1)), "p50": latency.get("50"), "p99": latency.get("99"),
-            "errors": int(errors.group(1)) if errors else 0}
+    socket_errors = WRK_SOCKET_ERRORS.search(out)
+    return {"rps": float(rps.group(1)), "p50": latency.get("50"), "p90": latency.get("90"), "p99": latency.get("99"),
+            "errors": int(errors.group(1)) if errors else 0,
+            "socket_errors": sum(map(int, socket_errors.groups())) if socket_errors else 0,
+            "requests": int(WRK_REQUESTS.search(out).group(1))}
 
 
 def check_pages(url: str, paths: list[str]) -> None:
@@ -200,9 +212,8 @@ def run(args, database_url: str, log_dir: Path) -> str:
                     timeout=300, log_dir=log_dir)
         run_checked("seed", [sys.executable, "-m", "bench.blog_seed", "--posts", str(args.posts)], env=setup_env,
                     timeout=1800, log_dir=log_dir)
-        search_lua = log_dir / "search.lua"
-        quoted = ", ".join(f'"{q}"' for q in search_queries(database_url))
-        search_lua.write_text(SEARCH_LUA.replace("{QUERIES}", "{" + quoted + "}"))
+        search_lua = rotating_paths_script(log_dir / "search.lua",
+                                           [f"/search/?q={q}" for q in search_queries(database_url)])
         post_path = "/posts/post-1/"
         runs = {}
         for cache in (["on", "off"] if args.cache == "both" else [args.cache]):
