@@ -97,12 +97,22 @@ def blog_version() -> dict:
     return version
 
 
+def _bump_or_log() -> None:
+    """Bump the version; when the shared cache is unreachable (Redis down), log instead of failing
+    the save that changed the blog: pages cached per process expire after
+    `PRESSROOM_BLOG_CACHE_SECONDS`, and the next change that reaches the cache bumps it."""
+    try:
+        bump_blog_version()
+    except Exception:
+        logger.error("The blog's shared cache is unavailable; its pages were not invalidated", exc_info=True)
+
+
 def _bump_after_commit(**kwargs) -> None:
     # Now, so this process (and, with the database cache, the committing transaction) sees the
     # change at once; and again after the commit, so that a page another process rendered from
     # the old rows under the first new version is not served after the change is visible.
-    bump_blog_version()
-    transaction.on_commit(bump_blog_version)
+    _bump_or_log()
+    transaction.on_commit(_bump_or_log)
 
 
 def _tags_changed(sender, action: str, **kwargs) -> None:

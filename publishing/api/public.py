@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import AllowAny
-from rest_framework.throttling import AnonRateThrottle
+from config.throttling import AnonRateThrottle
 
 THROTTLED = {429: OpenApiResponse(description="Too many requests from this address; `Retry-After` says when to "
                                   "try again. The usual error body.")}

@@ -19,7 +19,7 @@ from rest_framework.filters import SearchFilter
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from config.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from config.api import BoundedJSONParser

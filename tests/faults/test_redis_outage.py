@@ -6,6 +6,8 @@ persistence, the worst case). While it is away:
 - the blog keeps answering (its shared version lives in the cache; a cache error is a miss and
   the page is rendered from the database);
 - the running task runs on (its broadcasts fail and are logged; its events are durable);
+- the API answers: throttles that cannot count let requests through (config/throttling.py), and a
+  task created meanwhile is stored and run once its wake-up or the watchdog reaches a cluster;
 - WebSocket pushes stop (the channel layer is Redis): a watcher misses live events, which stay
   in the database for its catch-up.
 When Redis is back, a task created through the API is enqueued and run again, every task completes
@@ -72,6 +74,8 @@ def test_redis_stopped_while_configured_degrades_pushes_only_and_loses_no_task(
         redis_server.stop()
         outage_began = time.monotonic()
         blog_during = [get(f"{web.url}/") for _ in range(3)]
+        public_api_during = get(f"{web.url}/api/posts")
+        created_during_status, created_during = create_task(web, editor, "Created while Redis was down")
         before = len(received)
         dropped = read_events(ws, received, timeout=2, until=lambda events: False)
         pushed_during = len(received) - before
@@ -90,11 +94,13 @@ def test_redis_stopped_while_configured_degrades_pushes_only_and_loses_no_task(
                     until=lambda events: any(e["kind"] == "status" and e["status"] == "completed" for e in events))
     finally:
         ws.close()
-    tasks = [running, GenerationTask.objects.get(pk=created["id"])]
+    assert created_during_status == 201, f"task creation while Redis is down: {created_during}\n{logs(web)}"
+    tasks = [running, GenerationTask.objects.get(pk=created_during["id"]), GenerationTask.objects.get(pk=created["id"])]
     wait_for(all_final(tasks), timeout=90, interval=1, message=f"the tasks to finish\n{logs(cluster, web)}")
 
     assert blog_during == [200, 200, 200], f"the blog answers from the database\n{logs(web)}"
     assert blog_after == [200, 200, 200]
+    assert public_api_during == 200, f"the public API's throttle lets requests through\n{logs(web)}"
     assert_nothing_lost(tasks, status="completed", stages=STAGES)
     running.refresh_from_db()
     assert running.attempts == 1, "the running task was not disturbed"
