@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -108,38 +107,6 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.2, message: str =
             return result
         time.sleep(interval)
     raise AssertionError(f"Timed out after {timeout}s waiting for {message}")
-
-
-def restart_database() -> None:
-    """Restart the PostgreSQL server the tests run on (fast shutdown, then start), as an outage.
-
-    Works for any local server this process may administer: the data directory and binaries are
-    asked of the server itself, and pg_ctl runs as the data directory's owner.
-    """
-    import pwd
-
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW data_directory")
-        data_dir = cursor.fetchone()[0]
-        cursor.execute("SELECT setting FROM pg_config WHERE name = 'BINDIR'")
-        bin_dir = cursor.fetchone()[0]
-    connection.close()
-    owner = pwd.getpwuid(os.stat(data_dir).st_uid)
-    # The server's owner must be able to write the log: a file of its own in the temp directory.
-    descriptor, log_name = tempfile.mkstemp(prefix="pressroom-pg-restart-", suffix=".log")
-    os.close(descriptor)
-    log = Path(log_name)
-    if os.geteuid() == 0:
-        os.chown(log, owner.pw_uid, owner.pw_gid)
-    command = [f"{bin_dir}/pg_ctl", "-D", data_dir, "-l", str(log), "-w", "-t", "60", "-m", "fast", "restart"]
-    as_owner = {}
-    if os.geteuid() == 0 and owner.pw_uid != 0:  # PostgreSQL refuses to run as root
-        as_owner = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": [], "cwd": "/"}
-    subprocess.run(
-        command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=90,
-        env={**os.environ, "HOME": owner.pw_dir}, **as_owner,
-    )
-    log.unlink(missing_ok=True)
 
 
 def free_port() -> int:

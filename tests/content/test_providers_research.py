@@ -16,6 +16,7 @@ from content.providers.research import PastedTextSource, UrlSource
 from content.providers.searxng import SearxngSource
 from publishing.models import Post
 from publishing.research import InternalPostsSource
+from publishing.search import post_refresh_search_vector
 from tasks.exceptions import PermanentError
 from tests.content.fake_servers import SearxngServer
 
@@ -133,7 +134,9 @@ def test_searxng_without_json_format_explains_the_fix(settings):
 def make_post(slug: str, title: str, *, excerpt: str = "", body: str = "", published: bool | None = True) -> Post:
     now = timezone.now()
     published_at = {True: now - timedelta(days=1), False: None, None: now + timedelta(days=3)}[published]
-    return Post.objects.create(slug=slug, title=title, excerpt=excerpt, body=body, published_at=published_at)
+    post = Post.objects.create(slug=slug, title=title, excerpt=excerpt, body=body, published_at=published_at)
+    post_refresh_search_vector(post)  # as the publishing services do on every save
+    return post
 
 
 @pytest.mark.django_db

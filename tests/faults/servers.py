@@ -3,7 +3,7 @@
 The fault tests never take down a server they did not start: each server here lives in a
 temporary folder, listens on a free port of 127.0.0.1 and is stopped (and its folder deleted)
 by the fixture that started it. PostgreSQL refuses to run as root, so when the tests run as root
-the server runs as the `postgres` OS user, as `tests.processes.restart_database` does.
+the server runs as the `postgres` OS user.
 """
 
 from __future__ import annotations

@@ -120,4 +120,34 @@ def admin_objects(users: dict) -> dict:
         "django_q.success": Task.objects.create(id="s" * 32, success=True, **q_task).pk,
         "django_q.failure": Task.objects.create(id="f" * 32, success=False, **q_task).pk,
         "django_q.ormq": OrmQ.objects.create(key="pressroom", payload="x", lock=timezone.now()).pk,
+        **axes_rows(users["editor"].username),
+        **token_rows(users["editor"]),
+    }
+
+
+def token_rows(user) -> dict:
+    """An outstanding refresh token of `user` and a blacklisted one (simplejwt's token lists)."""
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    RefreshToken.for_user(user)  # recorded as outstanding
+    used = RefreshToken.for_user(user)
+    used.blacklist()
+    return {
+        "token_blacklist.outstandingtoken": OutstandingToken.objects.exclude(jti=used["jti"]).get(user=user).pk,
+        "token_blacklist.blacklistedtoken": BlacklistedToken.objects.get(token__jti=used["jti"]).pk,
+    }
+
+
+def axes_rows(username: str) -> dict:
+    """A lockout, a failure and a login of django-axes (the admin lists them under Axes)."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    seen = dict(username=username, ip_address="192.0.2.7", user_agent="test", http_accept="*/*",
+                path_info="/admin/login/", attempt_time=timezone.now())
+    return {
+        "axes.accessattempt": AccessAttempt.objects.create(**seen, get_data="", post_data="",
+                                                           failures_since_start=5).pk,
+        "axes.accessfailurelog": AccessFailureLog.objects.create(**seen, locked_out=True).pk,
+        "axes.accesslog": AccessLog.objects.create(**seen).pk,
     }

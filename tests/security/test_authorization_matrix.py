@@ -50,6 +50,8 @@ class Call:
 API = {
     ("token_obtain", "POST"): Call("/api/auth/token", expected=answers(401, 200, 200, 200, 200, 200)),
     ("token_refresh", "POST"): Call("/api/auth/token/refresh", expected=answers(401, 200, 200, 200, 200, 200)),
+    # Logging out needs no access token: the refresh token sent is the credential (a bad one: 401).
+    ("logout", "POST"): Call("/api/auth/logout", expected=answers(401, 204, 204, 204, 204, 204)),
     ("current_user", "GET"): Call("/api/auth/me", expected=answers(401, 200, 200, 200, 200, 200)),
     ("schema", "GET"): Call("/api/schema", expected=everyone(200)),
     ("docs", "GET"): Call("/api/docs", expected=everyone(200)),
@@ -111,7 +113,7 @@ def perform(name: str, method: str, actor: str, users: dict, task):
     if name == "token_obtain":
         client = jwt_client(None)
         body = {"username": user.username if user else "nobody", "password": PASSWORD if user else "wrong"}
-    elif name == "token_refresh":
+    elif name in ("token_refresh", "logout"):
         client = jwt_client(None)
         body = {"refresh": str(RefreshToken.for_user(user)) if user else "not-a-token"}
     return getattr(client, method.lower())(path, body, format="json")
@@ -206,6 +208,33 @@ def admin_client(user):
 # not found, never shown. The task's delete page is a 403 for everyone because the sample task has an
 # audit trail; append-only rows (versions, events, approvals, post changes) have no add or delete.
 ADMIN = {
+    # simplejwt's token lists: outstanding refresh tokens are read-only, blacklist rows superusers manage.
+    "token_blacklist_outstandingtoken_add": "302 403 403 403 403 403",
+    "token_blacklist_outstandingtoken_change": "302 403 403 403 403 200",
+    "token_blacklist_outstandingtoken_changelist": "302 403 403 403 403 200",
+    "token_blacklist_outstandingtoken_delete": "302 403 403 403 403 403",
+    "token_blacklist_outstandingtoken_history": "302 403 403 403 403 200",
+    "token_blacklist_blacklistedtoken_add": "302 403 403 403 403 200",
+    "token_blacklist_blacklistedtoken_change": "302 403 403 403 403 200",
+    "token_blacklist_blacklistedtoken_changelist": "302 403 403 403 403 200",
+    "token_blacklist_blacklistedtoken_delete": "302 403 403 403 403 200",
+    "token_blacklist_blacklistedtoken_history": "302 403 403 403 403 200",
+    # django-axes: lockouts, failures and logins, for superusers only (nobody adds them by hand).
+    "axes_accessattempt_add": "302 403 403 403 403 403",
+    "axes_accessattempt_change": "302 403 403 403 403 200",
+    "axes_accessattempt_changelist": "302 403 403 403 403 200",
+    "axes_accessattempt_delete": "302 403 403 403 403 200",
+    "axes_accessattempt_history": "302 403 403 403 403 200",
+    "axes_accessfailurelog_add": "302 403 403 403 403 403",
+    "axes_accessfailurelog_change": "302 403 403 403 403 200",
+    "axes_accessfailurelog_changelist": "302 403 403 403 403 200",
+    "axes_accessfailurelog_delete": "302 403 403 403 403 200",
+    "axes_accessfailurelog_history": "302 403 403 403 403 200",
+    "axes_accesslog_add": "302 403 403 403 403 403",
+    "axes_accesslog_change": "302 403 403 403 403 200",
+    "axes_accesslog_changelist": "302 403 403 403 403 200",
+    "axes_accesslog_delete": "302 403 403 403 403 200",
+    "axes_accesslog_history": "302 403 403 403 403 200",
     "app_list": "302 200 200 200 404 200",
     "auth_group_add": "302 403 403 403 403 200",
     "auth_group_change": "302 403 403 403 403 200",
