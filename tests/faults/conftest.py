@@ -71,7 +71,15 @@ def _path_env() -> dict:
 
 @pytest.fixture
 def seeded(transactional_db):
+    """The rows a migrated database starts with, the reconciler's minutely schedule included: a
+    transactional test's flush removes it, and a fault that loses a wake-up (Redis down) relies on
+    it, as production does."""
+    from importlib import import_module
+
+    from django.apps import apps
+
     ensure_seed_data()
+    import_module("tasks.migrations.0004_reconcile_schedule").create_schedule(apps, None)
 
 
 @pytest.fixture
