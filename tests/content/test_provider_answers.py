@@ -21,24 +21,14 @@ from tests.content.test_providers_chat import (
     BRIEF,
     KEY_VARIABLE,
     OUTLINE,
-    PROVIDERS,
     RESEARCH,
     SECRET,
     make_model,
+    provider,  # noqa: F401  (fixtures: each test runs against both wire protocols)
+    server,  # noqa: F401
 )
 
 CUT = ARTICLE[: len(ARTICLE) // 2]
-
-
-@pytest.fixture(params=sorted(PROVIDERS))
-def provider(request):
-    return request.param
-
-
-@pytest.fixture
-def server(provider):
-    with PROVIDERS[provider][1]() as server:
-        yield server
 
 
 @pytest.fixture(autouse=True)
