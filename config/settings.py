@@ -424,6 +424,29 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# --- Outgoing webhooks and email notifications (publishing.webhooks) -----------------------
+# A delivery that fails is tried again after RETRY_BASE seconds, doubling per attempt up to
+# RETRY_MAX, at most MAX_ATTEMPTS times in all; DISABLE_AFTER failed attempts in a row (over all
+# of a subscription's deliveries) disable the subscription until an admin re-enables it.
+PRESSROOM_WEBHOOK_TIMEOUT_SECONDS = env_int("PRESSROOM_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+PRESSROOM_WEBHOOK_MAX_ATTEMPTS = env_int("PRESSROOM_WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
+PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = env_int("PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=0)
+PRESSROOM_WEBHOOK_RETRY_MAX_SECONDS = env_int("PRESSROOM_WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=0)
+PRESSROOM_WEBHOOK_DISABLE_AFTER = env_int("PRESSROOM_WEBHOOK_DISABLE_AFTER", 15, minimum=1)
+# Notifications to reviewers and admins are gathered for this many seconds into one digest email.
+PRESSROOM_NOTIFY_DIGEST_SECONDS = env_int("PRESSROOM_NOTIFY_DIGEST_SECONDS", 60, minimum=0)
+PRESSROOM_NOTIFY_EMAILS = env_bool("PRESSROOM_NOTIFY_EMAILS", True)
+# Django's email settings; development prints emails on the console.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Pressroom <pressroom@localhost>")
+
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {

@@ -163,3 +163,5 @@ class PostChangeAdmin(BoundedLookupsMixin, admin.ModelAdmin):
 
 # The task page, with the publishing verbs and the blog vocabulary, re-registered last.
 from publishing import admin_task_page  # noqa: E402,F401
+# Webhook subscriptions and their delivery attempts.
+from publishing.webhooks import admin as webhooks_admin  # noqa: E402,F401

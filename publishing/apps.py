@@ -11,3 +11,5 @@ class PublishingConfig(AppConfig):
         from publishing.services import posts  # noqa: F401
         # Connects the receivers that start a new blog version when posts, categories or tags change.
         from publishing import caching  # noqa: F401
+        # Connects the one receiver of task_state_changed that records webhook deliveries and notifications.
+        from publishing.webhooks import receivers  # noqa: F401

@@ -1,5 +1,11 @@
 """Models of the `publishing` app, re-exported here."""
 
 from publishing.models.posts import Category, Post, PostChange, PostChangeKind, PostQuerySet, Tag
+from publishing.webhooks.models import (
+    DeliveryStatus, NotificationReason, PendingNotification, WebhookDelivery, WebhookEvent, WebhookSubscription,
+)
 
-__all__ = ["Category", "Post", "PostChange", "PostChangeKind", "PostQuerySet", "Tag"]
+__all__ = [
+    "Category", "DeliveryStatus", "NotificationReason", "PendingNotification", "Post", "PostChange", "PostChangeKind",
+    "PostQuerySet", "Tag", "WebhookDelivery", "WebhookEvent", "WebhookSubscription",
+]

@@ -1,0 +1,20 @@
+"""django-q2 jobs of webhooks and notifications: thin entry points that call the services."""
+
+from __future__ import annotations
+
+from publishing.webhooks.notifications import notification_digest_send
+from publishing.webhooks.queueing import wait_until
+from publishing.webhooks.services import webhook_delivery_attempt
+
+
+def deliver_webhook(delivery_id: int, not_before: str | None = None) -> str:
+    """Send one attempt of a delivery (a no-op if another job already did)."""
+    wait_until(not_before)
+    delivery = webhook_delivery_attempt(delivery_id=delivery_id)
+    return delivery.status if delivery is not None else "not pending"
+
+
+def send_digest(recipient_id: int, not_before: str | None = None) -> int:
+    """Email one recipient the notifications gathered for them; returns how many it listed."""
+    wait_until(not_before)
+    return notification_digest_send(recipient_id=recipient_id)

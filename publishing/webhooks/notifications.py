@@ -1,0 +1,139 @@
+"""Email notifications: reviewers hear when a task awaits review, admins when one fails or times
+out, in digests rather than one email per task.
+
+Each state change that concerns someone adds a `PendingNotification` per recipient. The first
+line of a recipient's next digest enqueues one job (`publishing.webhooks.jobs.send_digest`) due
+PRESSROOM_NOTIFY_DIGEST_SECONDS later; lines added meanwhile ride along, so ten tasks finishing
+within the window make one email listing ten. Adding a line and sending a digest both take the
+recipient's advisory lock, so a line is either in the digest being sent or starts the next one,
+never stranded between the two. The digest is sent inside that transaction: if the mail server
+refuses it, nothing is marked sent and the job fails visibly in django-q2.
+
+Who: reviewers are active users holding `content.review_content` through their groups or
+directly (the Reviewers group), admins are active superusers; users without an email address get
+nothing. There is no per-user opt-out: these emails are the duties of a role, so a person stops
+receiving them by leaving the role (or clearing their address); PRESSROOM_NOTIFY_EMAILS=0 turns
+them all off.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from publishing.webhooks.models import NotificationReason, PendingNotification
+from publishing.webhooks.queueing import enqueue_job_at
+from tasks.models import ApprovalStatus, GenerationTask
+
+logger = logging.getLogger(__name__)
+
+DIGEST_JOB = "publishing.webhooks.jobs.send_digest"
+REVIEW_PERMISSION = "content.review_content"
+_LOCK_NAMESPACE = 7_013_000  # pg_advisory_xact_lock(namespace, user id): one digest per recipient at a time
+
+
+def _reason(payload: dict) -> str | None:
+    if payload.get("kind") != "status":
+        return None
+    return {"completed": NotificationReason.AWAITS_REVIEW, "failed": NotificationReason.FAILED,
+            "timed_out": NotificationReason.TIMED_OUT}.get(payload.get("status"))
+
+
+def reviewers():
+    return get_user_model().objects.with_perm(
+        REVIEW_PERMISSION, include_superusers=False, backend="django.contrib.auth.backends.ModelBackend",
+    ).filter(is_active=True).exclude(email="")
+
+
+def admins():
+    return get_user_model().objects.filter(is_superuser=True, is_active=True).exclude(email="")
+
+
+def _lock_recipient(user_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, int(user_id) % 2**31])
+
+
+def notifications_queue(*, payload: dict) -> list[PendingNotification]:
+    """Add this state change to the next digest of everyone it concerns (after commit of the change)."""
+    reason = _reason(payload)
+    if reason is None or not settings.PRESSROOM_NOTIFY_EMAILS:
+        return []
+    task = GenerationTask.objects.filter(pk=payload["task"]).only("id", "title", "topic", "approval_status").first()
+    if task is None:
+        return []
+    if reason == NotificationReason.AWAITS_REVIEW:
+        if task.approval_status != ApprovalStatus.PENDING:
+            return []
+        recipients = list(reviewers().values_list("pk", flat=True))
+    else:
+        recipients = list(admins().values_list("pk", flat=True))
+    summary = f"{task}"[:300]
+    if payload.get("message") and reason != NotificationReason.AWAITS_REVIEW:
+        summary = f"{summary} — {payload['message']}"[:500]
+    due = timezone.now() + timedelta(seconds=settings.PRESSROOM_NOTIFY_DIGEST_SECONDS)
+    added = []
+    for recipient_id in recipients:
+        with transaction.atomic():
+            _lock_recipient(recipient_id)
+            waiting = PendingNotification.objects.filter(recipient_id=recipient_id, sent_at__isnull=True).exists()
+            added.append(PendingNotification.objects.create(recipient_id=recipient_id, task_id=task.pk,
+                                                            reason=reason, summary=summary))
+            if not waiting:  # the first line of a new digest: its job is due at the end of the window
+                enqueue_job_at(DIGEST_JOB, recipient_id, at=due, name="send_digest")
+    return added
+
+
+_HEADINGS = {
+    NotificationReason.AWAITS_REVIEW: "Awaiting your review",
+    NotificationReason.FAILED: "Failed",
+    NotificationReason.TIMED_OUT: "Timed out",
+}
+
+
+def _digest_text(lines: list[PendingNotification]) -> tuple[str, str]:
+    counts = {reason: sum(1 for line in lines if line.reason == reason) for reason in _HEADINGS}
+    parts = []
+    if counts[NotificationReason.AWAITS_REVIEW]:
+        count = counts[NotificationReason.AWAITS_REVIEW]
+        parts.append(f"{count} task{'s' if count != 1 else ''} awaiting review")
+    broken = counts[NotificationReason.FAILED] + counts[NotificationReason.TIMED_OUT]
+    if broken:
+        parts.append(f"{broken} task{'s' if broken != 1 else ''} failed or timed out")
+    subject = "Pressroom: " + ", ".join(parts)
+    body = []
+    for reason, heading in _HEADINGS.items():
+        group = [line for line in lines if line.reason == reason]
+        if not group:
+            continue
+        body.append(f"{heading} ({len(group)}):")
+        for line in group:
+            path = reverse("admin:tasks_generationtask_change", args=[line.task_id])
+            body.append(f"- {line.summary} ({line.created_at:%Y-%m-%d %H:%M %Z}) {path}")
+        body.append("")
+    body.append("You get these emails because of your role in Pressroom (Reviewers, or admin).")
+    return subject, "\n".join(body)
+
+
+@transaction.atomic
+def notification_digest_send(*, recipient_id: int) -> int:
+    """Email `recipient_id` one digest of every line waiting for them; returns how many it listed."""
+    _lock_recipient(recipient_id)
+    lines = list(PendingNotification.objects.select_for_update()
+                 .filter(recipient_id=recipient_id, sent_at__isnull=True).order_by("created_at", "id"))
+    if not lines:
+        return 0
+    recipient = get_user_model().objects.filter(pk=recipient_id).first()
+    now = timezone.now()
+    if recipient is not None and recipient.is_active and recipient.email and settings.PRESSROOM_NOTIFY_EMAILS:
+        subject, body = _digest_text(lines)
+        send_mail(subject, body, None, [recipient.email])
+    PendingNotification.objects.filter(pk__in=[line.pk for line in lines]).update(sent_at=now)
+    return len(lines)

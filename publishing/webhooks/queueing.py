@@ -1,0 +1,52 @@
+"""Enqueueing the jobs of webhooks and notifications at a given time, after commit.
+
+A job due now, or within `WAIT_IN_JOB_MAX_SECONDS`, goes straight to the broker (with
+`not_before`, the engine's own way: the job waits that long before it works); one due later is a
+django-q2 one-off `Schedule`, which the cluster's scheduler turns into a job when it is due, so no
+worker sits idle through a backoff of minutes. An enqueue that fails is logged: the row it was
+for stays pending and is visible in the admin.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from tasks.engine.runner import WAIT_IN_JOB_MAX_SECONDS
+
+logger = logging.getLogger(__name__)
+
+
+def wait_until(not_before: str | None) -> None:
+    """In a job: sleep until `not_before` (ISO time), at most WAIT_IN_JOB_MAX_SECONDS."""
+    import time
+
+    if not not_before:
+        return
+    wait = (datetime.fromisoformat(not_before) - timezone.now()).total_seconds()
+    time.sleep(min(max(0.0, wait), WAIT_IN_JOB_MAX_SECONDS))
+
+
+def enqueue_job_at(func: str, argument: int, *, at: datetime, name: str) -> None:
+    """Run `func(argument)` at `at` (not before), once the current transaction commits."""
+
+    def enqueue():
+        delay = (at - timezone.now()).total_seconds()
+        try:
+            if delay <= WAIT_IN_JOB_MAX_SECONDS:
+                from django_q.tasks import async_task
+
+                kwargs = {"not_before": at.isoformat()} if delay > 0 else {}
+                async_task(func, argument, **kwargs, q_options={"task_name": name})
+            else:
+                from django_q.models import Schedule
+
+                Schedule.objects.create(func=func, args=repr((argument,)), schedule_type=Schedule.ONCE, repeats=-1,
+                                        next_run=at, name=f"{name}-{argument}-{at.timestamp()}"[:100])
+        except Exception:
+            logger.warning("Could not enqueue %s(%s)", func, argument, exc_info=True)
+
+    transaction.on_commit(enqueue)

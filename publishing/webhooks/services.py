@@ -1,0 +1,225 @@
+"""The verbs of outgoing webhooks: record deliveries for an event, attempt one, switch
+subscriptions off and on.
+
+A state change becomes one `WebhookDelivery` row per active subscription to its event, each sent
+by a django-q2 job (`publishing.webhooks.jobs.deliver_webhook`) after commit. An attempt is
+claimed once (a duplicate job finds it taken), and the POST goes through `tasks.url_guard`
+again at send time: the URL must still resolve to public addresses only, and the connection goes
+to the checked address with the name kept for Host and TLS (no second DNS answer can swap in an
+internal one). Redirects are not followed: a 3xx is a failed attempt. A failed attempt schedules
+the next one after an exponential backoff, up to PRESSROOM_WEBHOOK_MAX_ATTEMPTS; every failed
+attempt counts towards the subscription's failures in a row, and PRESSROOM_WEBHOOK_DISABLE_AFTER
+of them switch it off (a success resets the count). Imports flow publishing -> tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from publishing.webhooks.events import encode_body, event_id, webhook_body, webhook_event_name
+from publishing.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from publishing.webhooks.queueing import enqueue_job_at
+from publishing.webhooks.signing import SIGNATURE_HEADER, signature_header
+from tasks import url_guard
+from tasks.exceptions import TransientError
+
+logger = logging.getLogger(__name__)
+
+DELIVER_JOB = "publishing.webhooks.jobs.deliver_webhook"
+USER_AGENT = "Pressroom-Webhooks/1.0"
+RESPONSE_READ_MAX_BYTES = 4096  # of a receiver's answer, for the error shown in the admin
+MAX_ADDRESSES = 4
+
+
+# --- recording deliveries --------------------------------------------------------------------
+def webhook_deliveries_create(*, payload: dict) -> list[WebhookDelivery]:
+    """A pending first attempt per active subscription to this state change's event, each sent by
+    a job after commit; none when the change is not a webhook event."""
+    name = webhook_event_name(payload)
+    if name is None:
+        return []
+    subscriptions = list(WebhookSubscription.objects.filter(active=True, events__contains=[name]).only("pk"))
+    if not subscriptions:
+        return []
+    body, identifier, now = webhook_body(name, payload), event_id(payload), timezone.now()
+    with transaction.atomic():
+        deliveries = WebhookDelivery.objects.bulk_create(
+            [WebhookDelivery(subscription_id=subscription.pk, event=name, event_id=identifier, payload=body,
+                             attempt=1, scheduled_at=now) for subscription in subscriptions],
+            ignore_conflicts=False,
+        )
+        for delivery in deliveries:
+            enqueue_job_at(DELIVER_JOB, delivery.pk, at=now, name="deliver_webhook")
+    return deliveries
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds before attempt `attempt + 1`, after attempt `attempt` failed: the base, doubling."""
+    base, cap = settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS, settings.PRESSROOM_WEBHOOK_RETRY_MAX_SECONDS
+    return float(min(cap, base * 2 ** min(attempt - 1, 30)))
+
+
+# --- sending ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SendResult:
+    succeeded: bool
+    response_code: int | None = None
+    error: str = ""
+
+
+def _shown(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _post(url: str, body: bytes, headers: dict) -> SendResult:
+    """POST `body` to `url` through the outbound URL guard, connected to a checked address."""
+    try:
+        addresses = url_guard.public_addresses(url)
+    except ValidationError as error:
+        return SendResult(False, error=f"Refused: {error.messages[0]}")
+    except TransientError as error:
+        return SendResult(False, error=str(error))
+    parsed = httpx.URL(url.strip())
+    host_header = parsed.netloc.decode("ascii")
+    extensions = {"sni_hostname": parsed.raw_host.decode("ascii")} if parsed.scheme == "https" else {}
+    timeout = settings.PRESSROOM_WEBHOOK_TIMEOUT_SECONDS
+    deadline = time.monotonic() + 2 * timeout
+    failure: Exception | None = None
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        for address in addresses[:MAX_ADDRESSES]:
+            request = client.build_request("POST", parsed.copy_with(host=str(address)), content=body,
+                                           headers={**headers, "Host": host_header}, extensions=extensions)
+            try:
+                response = client.send(request, stream=True)
+            except httpx.ConnectError as error:
+                failure = error
+                continue
+            except httpx.HTTPError as error:
+                return SendResult(False, error=f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
+            try:
+                answer = bytearray()
+                for chunk in response.iter_raw():
+                    answer += chunk[: RESPONSE_READ_MAX_BYTES - len(answer)]
+                    if len(answer) >= RESPONSE_READ_MAX_BYTES or time.monotonic() > deadline:
+                        break
+            except httpx.HTTPError:
+                pass  # the status line is what counts; a broken body only shortens the error text
+            finally:
+                response.close()
+            code = response.status_code
+            if 200 <= code < 300:
+                return SendResult(True, response_code=code)
+            if 300 <= code < 400:
+                return SendResult(False, response_code=code,
+                                  error=f"HTTP {code}: redirects are not followed; give the final URL.")
+            text = bytes(answer).decode("utf-8", errors="replace")
+            return SendResult(False, response_code=code, error=_shown(f"HTTP {code}: {text}" if text else f"HTTP {code}"))
+    return SendResult(False, error=f"Could not connect: {failure}" if failure else "Could not connect.")
+
+
+def _claim(delivery_id: int) -> WebhookDelivery | None:
+    """Mark a pending attempt as started, once: a second job for it gets None."""
+    now = timezone.now()
+    claimed = WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING,
+                                             started_at__isnull=True).update(started_at=now)
+    if not claimed:
+        return None
+    return WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
+
+
+def webhook_delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
+    """Send one attempt and record it; on failure, schedule the next attempt or give up, and count
+    the failure against the subscription. Returns the attempt, or None if it was not pending."""
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return None
+    subscription = delivery.subscription
+    if not subscription.active:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.CANCELLED, finished_at=timezone.now(),
+            error="Not sent: the subscription is switched off.")
+        delivery.refresh_from_db()
+        return delivery
+    body = encode_body(delivery.payload)
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "Pressroom-Event": delivery.event,
+        "Pressroom-Event-Id": delivery.event_id,
+        "Pressroom-Delivery-Attempt": str(delivery.attempt),
+        SIGNATURE_HEADER: signature_header(subscription.secret, timestamp, body),
+    }
+    started = time.monotonic()
+    try:
+        result = _post(subscription.url, body, headers)
+    except Exception as error:  # an attempt always ends recorded, whatever went wrong
+        logger.exception("Webhook delivery %s failed unexpectedly", delivery.pk)
+        result = SendResult(False, error=_shown(f"{type(error).__name__}: {error}"))
+    duration_ms = int((time.monotonic() - started) * 1000)
+    return _record_attempt(delivery, result, duration_ms=duration_ms)
+
+
+@transaction.atomic
+def _record_attempt(delivery: WebhookDelivery, result: SendResult, *, duration_ms: int) -> WebhookDelivery:
+    now = timezone.now()
+    delivery.status = DeliveryStatus.SUCCEEDED if result.succeeded else DeliveryStatus.FAILED
+    delivery.response_code = result.response_code
+    delivery.error = result.error[:1000]
+    delivery.finished_at = now
+    delivery.duration_ms = duration_ms
+    delivery.save(update_fields=["status", "response_code", "error", "finished_at", "duration_ms"])
+    subscription = WebhookSubscription.objects.select_for_update().get(pk=delivery.subscription_id)
+    if result.succeeded:
+        if subscription.consecutive_failures:
+            subscription.consecutive_failures = 0
+            subscription.save(update_fields=["consecutive_failures", "updated_at"])
+        return delivery
+    subscription.consecutive_failures = F("consecutive_failures") + 1
+    subscription.save(update_fields=["consecutive_failures", "updated_at"])
+    subscription.refresh_from_db(fields=["consecutive_failures"])
+    limit = settings.PRESSROOM_WEBHOOK_DISABLE_AFTER
+    if subscription.active and subscription.consecutive_failures >= limit:
+        _disable(subscription, reason=f"{subscription.consecutive_failures} failed attempts in a row; "
+                                      f"the last: {result.error or 'no answer'}"[:500], at=now)
+        logger.warning("Webhook subscription %s disabled after %s failures", subscription.pk,
+                       subscription.consecutive_failures)
+    if subscription.active and delivery.attempt < settings.PRESSROOM_WEBHOOK_MAX_ATTEMPTS:
+        due = now + timedelta(seconds=retry_delay(delivery.attempt))
+        following = WebhookDelivery.objects.create(
+            subscription_id=subscription.pk, event=delivery.event, event_id=delivery.event_id,
+            payload=delivery.payload, attempt=delivery.attempt + 1, scheduled_at=due,
+        )
+        enqueue_job_at(DELIVER_JOB, following.pk, at=due, name="deliver_webhook")
+    return delivery
+
+
+def _disable(subscription: WebhookSubscription, *, reason: str, at) -> None:
+    subscription.active = False
+    subscription.disabled_at = at
+    subscription.disabled_reason = reason
+    subscription.save(update_fields=["active", "disabled_at", "disabled_reason", "updated_at"])
+
+
+# --- switching subscriptions on -----------------------------------------------------------------
+@transaction.atomic
+def webhook_subscription_enable(*, subscription: WebhookSubscription) -> WebhookSubscription:
+    """Switch a subscription on again, forgetting its failures (an admin fixed the receiver)."""
+    subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    subscription.active = True
+    subscription.consecutive_failures = 0
+    subscription.disabled_at = None
+    subscription.disabled_reason = ""
+    subscription.save(update_fields=["active", "consecutive_failures", "disabled_at", "disabled_reason", "updated_at"])
+    return subscription
