@@ -1,0 +1,308 @@
+"""Outgoing webhooks: which state changes become deliveries, signatures a standard-library
+receiver verifies, retries with backoff, switching off after failures, and the URL guard at send.
+
+Jobs are run by calling them, as a worker would; the enqueueing is recorded instead of reaching
+a broker (`enqueued`), so no test waits through a real backoff.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_q.models import Schedule
+
+from publishing.webhooks import jobs
+from publishing.webhooks.events import webhook_event_name
+from publishing.webhooks.metrics import WebhookDeliveriesCollector
+from publishing.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from publishing.webhooks.services import webhook_subscription_enable
+from tasks.events import emit
+from tasks.models import EventKind
+from tests.factories import make_task
+from tests.publishing.webhook_receiver import Receiver
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "whsec_test-secret-of-some-length"
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """The django-q2 jobs enqueued, as (func, args, kwargs), instead of sending them to the broker."""
+    calls = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kwargs: calls.append((func, args, kwargs)))
+    return calls
+
+
+@pytest.fixture
+def allow_private(settings):
+    settings.PRESSROOM_FETCH_ALLOW_PRIVATE = True  # the receiver listens on 127.0.0.1
+
+
+def subscribe(url: str, events=("task.completed",), **fields) -> WebhookSubscription:
+    return WebhookSubscription.objects.create(name=fields.pop("name", "Receiver"), url=url, events=list(events),
+                                              secret=SECRET, **fields)
+
+
+def finish(task, status: str = "completed", message: str = "Completed.") -> None:
+    task.status = status
+    task.finished_at = timezone.now()
+    task.save()
+    emit(task, EventKind.STATUS, message=message)
+
+
+def deliver(delivery_id: int) -> WebhookDelivery:
+    jobs.deliver_webhook(delivery_id)
+    return WebhookDelivery.objects.get(pk=delivery_id)
+
+
+@pytest.mark.parametrize(("payload", "name"), [
+    ({"kind": "status", "status": "completed"}, "task.completed"),
+    ({"kind": "status", "status": "failed"}, "task.failed"),
+    ({"kind": "status", "status": "timed_out"}, "task.timed_out"),
+    ({"kind": "status", "status": "running"}, None),
+    ({"kind": "status", "status": "cancelled"}, None),
+    ({"kind": "approval", "status": "completed", "data": {"decision": "approved"}}, "task.approved"),
+    ({"kind": "approval", "status": "completed", "data": {"decision": "rejected"}}, "task.rejected"),
+    ({"kind": "approval", "status": "completed", "data": {"decision": "approval_revoked"}}, None),
+    ({"kind": "publication", "status": "completed", "data": {"decision": "published"}}, "post.published"),
+    ({"kind": "publication", "status": "completed", "data": {"decision": "unpublished"}}, "post.unpublished"),
+    ({"kind": "publication", "status": "completed", "data": {"decision": "scheduled"}}, None),
+])
+def test_state_changes_map_to_webhook_event_names(payload, name):
+    assert webhook_event_name(payload) == name
+
+
+def test_a_state_change_records_a_delivery_for_each_active_subscription_to_its_event(
+        enqueued, django_capture_on_commit_callbacks):
+    wanted = subscribe("https://hooks.example.com/a", events=["task.completed", "task.failed"])
+    subscribe("https://hooks.example.com/b", events=["task.failed"], name="Other event")
+    subscribe("https://hooks.example.com/c", active=False, name="Switched off")
+    task = make_task()
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(task)
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.subscription, delivery.event, delivery.attempt, delivery.status) == (
+        wanted, "task.completed", 1, DeliveryStatus.PENDING)
+    assert delivery.payload["type"] == "task.completed" and delivery.payload["task"]["id"] == str(task.pk)
+    assert enqueued == [("publishing.webhooks.jobs.deliver_webhook", (delivery.pk,),
+                         {"q_options": {"task_name": "deliver_webhook"}})]
+
+
+def test_progress_events_record_no_delivery(enqueued, django_capture_on_commit_callbacks):
+    subscribe("https://hooks.example.com/a", events=[choice for choice, _ in WebhookSubscription._meta.get_field(
+        "events").base_field.choices])
+    task = make_task()
+    with django_capture_on_commit_callbacks(execute=True):
+        emit(task, EventKind.PROGRESS, message="Stage draft done.")
+        emit(task, EventKind.STATUS, message="Attempt 1 of 3 started.")
+    assert not WebhookDelivery.objects.exists() and enqueued == []
+
+
+def test_the_delivery_is_signed_and_a_standard_library_receiver_verifies_it(
+        allow_private, enqueued, django_capture_on_commit_callbacks):
+    with Receiver(SECRET) as receiver:
+        subscribe(receiver.url)
+        task = make_task()
+        with django_capture_on_commit_callbacks(execute=True):
+            finish(task)
+        delivery = deliver(WebhookDelivery.objects.get().pk)
+
+    assert (delivery.status, delivery.response_code, delivery.error) == (DeliveryStatus.SUCCEEDED, 200, "")
+    assert delivery.duration_ms is not None and delivery.finished_at is not None
+    [got] = receiver.deliveries
+    assert got["verified"] is True
+    assert got["headers"]["pressroom-event"] == "task.completed"
+    assert got["headers"]["pressroom-event-id"] == delivery.event_id == got["json"]["id"]
+    assert got["headers"]["content-type"] == "application/json"
+    assert got["json"]["type"] == "task.completed" and got["json"]["task"]["status"] == "completed"
+    # a different secret, or a changed body, does not verify
+    from tests.publishing.webhook_receiver import verify
+    assert not verify("whsec_another-secret-entirely", got["headers"]["pressroom-signature"], got["body"])
+    assert not verify(SECRET, got["headers"]["pressroom-signature"], got["body"] + b" ")
+
+
+def test_a_receiver_failing_twice_gets_three_attempts_with_the_configured_backoff(
+        allow_private, enqueued, settings, django_capture_on_commit_callbacks):
+    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 4
+    settings.PRESSROOM_WEBHOOK_MAX_ATTEMPTS = 5
+    with Receiver(SECRET, statuses=[500, 503]) as receiver:
+        subscription = subscribe(receiver.url)
+        with django_capture_on_commit_callbacks(execute=True):
+            finish(make_task())
+        first = WebhookDelivery.objects.get()
+        with django_capture_on_commit_callbacks(execute=True):
+            first = deliver(first.pk)
+        second = WebhookDelivery.objects.get(attempt=2)
+        subscription.refresh_from_db()
+        assert subscription.consecutive_failures == 1
+        with django_capture_on_commit_callbacks(execute=True):
+            second = deliver(second.pk)
+        third = deliver(WebhookDelivery.objects.get(attempt=3).pk)
+
+    attempts = list(WebhookDelivery.objects.order_by("attempt"))
+    assert [(a.attempt, a.status, a.response_code) for a in attempts] == [
+        (1, "failed", 500), (2, "failed", 503), (3, "succeeded", 200)]
+    assert "HTTP 500" in first.error and len(first.error) <= 1000
+    assert len({a.event_id for a in attempts}) == 1
+    # backoff: 4 s after the first failure, 8 s after the second
+    assert abs((second.scheduled_at - first.finished_at).total_seconds() - 4) < 1
+    assert abs((third.scheduled_at - second.finished_at).total_seconds() - 8) < 1
+    retries = [call for call in enqueued if call[1] != (first.pk,)]
+    assert [(call[1], "not_before" in call[2]) for call in retries] == [((second.pk,), True), ((third.pk,), True)]
+    assert [d["headers"]["pressroom-delivery-attempt"] for d in receiver.deliveries] == ["1", "2", "3"]
+    assert all(d["verified"] for d in receiver.deliveries)
+    subscription.refresh_from_db()
+    assert subscription.consecutive_failures == 0 and subscription.active
+
+
+def test_a_backoff_longer_than_a_job_may_wait_becomes_a_one_off_schedule(
+        allow_private, enqueued, settings, django_capture_on_commit_callbacks):
+    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 600
+    with Receiver(SECRET, statuses=[500]) as receiver:
+        subscribe(receiver.url)
+        with django_capture_on_commit_callbacks(execute=True):
+            finish(make_task())
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver(WebhookDelivery.objects.get().pk)
+    retry = WebhookDelivery.objects.get(attempt=2)
+    schedule = Schedule.objects.get(func="publishing.webhooks.jobs.deliver_webhook")
+    assert schedule.schedule_type == Schedule.ONCE and schedule.args == repr((retry.pk,))
+    assert abs((schedule.next_run - retry.scheduled_at).total_seconds()) < 1
+    assert retry.scheduled_at - timezone.now() > timedelta(seconds=590)
+
+
+def test_the_last_attempt_failing_schedules_no_more(allow_private, enqueued, settings,
+                                                    django_capture_on_commit_callbacks):
+    settings.PRESSROOM_WEBHOOK_MAX_ATTEMPTS = 2
+    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 0
+    subscription = subscribe("http://127.0.0.1:1/")  # nothing listens on port 1: both attempts fail to connect
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(make_task())
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(WebhookDelivery.objects.get().pk)
+        deliver(WebhookDelivery.objects.get(attempt=2).pk)
+    assert list(WebhookDelivery.objects.order_by("attempt").values_list("attempt", "status")) == [
+        (1, "failed"), (2, "failed")]
+    assert "connect" in WebhookDelivery.objects.get(attempt=2).error.lower()
+    subscription.refresh_from_db()
+    assert subscription.consecutive_failures == 2
+
+
+def test_a_subscription_that_keeps_failing_is_disabled_and_can_be_re_enabled(
+        allow_private, enqueued, settings, django_capture_on_commit_callbacks):
+    settings.PRESSROOM_WEBHOOK_DISABLE_AFTER = 3
+    settings.PRESSROOM_WEBHOOK_MAX_ATTEMPTS = 10
+    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 0
+    with Receiver(SECRET, statuses=[500] * 10) as receiver:
+        subscription = subscribe(receiver.url)
+        with django_capture_on_commit_callbacks(execute=True):
+            finish(make_task())
+        for attempt in (1, 2, 3):
+            with django_capture_on_commit_callbacks(execute=True):
+                deliver(WebhookDelivery.objects.get(attempt=attempt).pk)
+
+        subscription.refresh_from_db()
+        assert not subscription.active and subscription.disabled_at is not None
+        assert subscription.consecutive_failures == 3
+        assert "3 failed attempts in a row" in subscription.disabled_reason and "HTTP 500" in subscription.disabled_reason
+        assert WebhookDelivery.objects.count() == 3  # no fourth attempt once disabled
+        assert len(receiver.deliveries) == 3
+
+        with django_capture_on_commit_callbacks(execute=True):
+            finish(make_task())  # a disabled subscription gets no new deliveries
+        assert WebhookDelivery.objects.count() == 3
+
+        subscription = webhook_subscription_enable(subscription=subscription)
+        assert (subscription.active, subscription.consecutive_failures, subscription.disabled_at,
+                subscription.disabled_reason) == (True, 0, None, "")
+
+
+def test_an_attempt_due_after_its_subscription_was_switched_off_is_cancelled_unsent(allow_private, enqueued):
+    with Receiver(SECRET) as receiver:
+        subscription = subscribe(receiver.url)
+        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_x",
+                                                  payload={"id": "evt_x"}, scheduled_at=timezone.now())
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(active=False)
+        delivery = deliver(delivery.pk)
+    assert delivery.status == DeliveryStatus.CANCELLED and receiver.deliveries == []
+
+
+def test_a_second_job_for_the_same_attempt_sends_nothing(allow_private, enqueued):
+    with Receiver(SECRET) as receiver:
+        subscription = subscribe(receiver.url)
+        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_y",
+                                                  payload={"id": "evt_y"}, scheduled_at=timezone.now())
+        assert jobs.deliver_webhook(delivery.pk) == "succeeded"
+        assert jobs.deliver_webhook(delivery.pk) == "not pending"
+    assert len(receiver.deliveries) == 1
+
+
+def test_the_guard_refuses_a_loopback_url_at_send_when_private_addresses_are_not_allowed(enqueued, settings):
+    settings.PRESSROOM_FETCH_ALLOW_PRIVATE = False
+    with Receiver(SECRET) as receiver:
+        subscription = subscribe(receiver.url)  # saved around the admin form's check, as old rows could be
+        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_z",
+                                                  payload={"id": "evt_z"}, scheduled_at=timezone.now())
+        delivery = deliver(delivery.pk)
+    assert delivery.status == DeliveryStatus.FAILED and delivery.response_code is None
+    assert delivery.error.startswith("Refused:") and "not a public address" in delivery.error
+    assert receiver.deliveries == []
+
+
+def test_redirects_are_not_followed(allow_private, enqueued):
+    with Receiver(SECRET, statuses=[302], location="http://127.0.0.1:1/elsewhere") as receiver:
+        subscription = subscribe(receiver.url)
+        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_r",
+                                                  payload={"id": "evt_r"}, scheduled_at=timezone.now())
+        delivery = deliver(delivery.pk)
+    assert (delivery.status, delivery.response_code) == (DeliveryStatus.FAILED, 302)
+    assert "redirects are not followed" in delivery.error
+    assert len(receiver.deliveries) == 1
+
+
+def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt(allow_private, enqueued, settings):
+    settings.PRESSROOM_WEBHOOK_TIMEOUT_SECONDS = 1
+    with Receiver(SECRET, delay=2.5) as receiver:
+        subscription = subscribe(receiver.url)
+        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_t",
+                                                  payload={"id": "evt_t"}, scheduled_at=timezone.now())
+        delivery = deliver(delivery.pk)
+    assert delivery.status == DeliveryStatus.FAILED and delivery.response_code is None
+    assert "timeout" in delivery.error.lower()
+    assert delivery.duration_ms < 2400
+
+
+def test_approval_and_publication_events_are_delivered_with_their_decision(enqueued, reviewer, editor,
+                                                                           django_capture_on_commit_callbacks):
+    from tests.editorial import completed_task
+
+    from content.services.review import task_approve
+    from publishing.services.posts import task_publish, task_unpublish
+
+    subscribe("https://hooks.example.com/a", events=["task.approved", "post.published", "post.unpublished"])
+    task = completed_task(created_by=editor)
+    with django_capture_on_commit_callbacks(execute=True):
+        task_approve(task=task, by=reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        task_publish(task=task, by=reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        task_unpublish(task=task, by=reviewer, reason="Outdated.")
+    bodies = [d.payload for d in WebhookDelivery.objects.order_by("id")]
+    assert [b["type"] for b in bodies] == ["task.approved", "post.published", "post.unpublished"]
+    assert bodies[0]["decision"]["actor"] == reviewer.username
+    assert bodies[1]["post"]["slug"] and bodies[1]["post"]["id"]
+
+
+def test_the_metrics_collector_counts_finished_attempts_by_event_and_outcome():
+    subscription = subscribe("https://hooks.example.com/a")
+    now = timezone.now()
+    for number, status in enumerate(["succeeded", "failed", "failed", "pending"]):
+        WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id=f"evt_{number}",
+                                       payload={}, status=status, scheduled_at=now)
+    [family] = WebhookDeliveriesCollector().collect()
+    samples = {(s.labels["event"], s.labels["outcome"]): s.value for s in family.samples if s.name.endswith("_total")}
+    assert samples == {("task.completed", "failed"): 2, ("task.completed", "succeeded"): 1}
