@@ -1,0 +1,121 @@
+"""Webhook subscriptions in the admin: pages render, bad input is a form error (never a 500),
+the URL guard runs at save, disabled subscriptions are flagged and can be re-enabled."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from publishing.webhooks.models import WebhookDelivery, WebhookSubscription
+
+pytestmark = pytest.mark.django_db
+
+ADD = reverse("admin:publishing_webhooksubscription_add")
+LIST = reverse("admin:publishing_webhooksubscription_changelist")
+
+
+@pytest.fixture
+def client(superuser) -> Client:
+    client = Client()
+    client.force_login(superuser)
+    return client
+
+
+def form(**overrides) -> dict:
+    data = {"name": "Analytics", "url": "https://hooks.example.com/pressroom", "events": ["task.completed"],
+            "secret": "whsec_a-long-enough-secret", "active": "on"}
+    data.update(overrides)
+    return data
+
+
+def disabled_subscription() -> WebhookSubscription:
+    return WebhookSubscription.objects.create(
+        name="Broken receiver", url="https://broken.example.com/", events=["task.failed"], active=False,
+        consecutive_failures=15, disabled_at=timezone.now(), disabled_reason="15 failed attempts in a row; HTTP 500")
+
+
+def test_add_change_and_list_pages_render_with_filters_and_the_disabled_badge(client):
+    subscription = disabled_subscription()
+    WebhookDelivery.objects.create(subscription=subscription, event="task.failed", event_id="evt_1", payload={},
+                                   status="failed", response_code=500, scheduled_at=timezone.now())
+    assert client.get(ADD).status_code == 200
+    assert client.get(reverse("admin:publishing_webhooksubscription_change", args=[subscription.pk])).status_code == 200
+    listing = client.get(LIST)
+    assert listing.status_code == 200 and "Disabled after failures" in listing.content.decode()
+    for state, count in (("disabled", 1), ("active", 0), ("paused", 0)):
+        response = client.get(LIST, {"state": state})
+        assert response.status_code == 200 and len(response.context["cl"].result_list) == count
+    deliveries = reverse("admin:publishing_webhookdelivery_changelist")
+    assert client.get(deliveries, {"status": "failed"}).status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    assert client.get(reverse("admin:publishing_webhookdelivery_change", args=[delivery.pk])).status_code == 200
+
+
+def test_a_valid_subscription_is_saved_with_its_creator(client, superuser):
+    response = client.post(ADD, form(events=["task.completed", "post.published"]))
+    assert response.status_code == 302
+    subscription = WebhookSubscription.objects.get()
+    assert subscription.events == ["task.completed", "post.published"] and subscription.created_by == superuser
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("url", "http://127.0.0.1:8000/hook", "not a public address"),
+    ("url", "http://localhost/hook", "not a public address"),
+    ("url", "http://10.0.0.5/hook", "not a public address"),
+    ("url", "http://169.254.169.254/latest", "not a public address"),
+    ("url", "ftp://hooks.example.com/", "Only http and https"),
+    ("url", "https://user:pw@hooks.example.com/", "user name or password"),
+    ("url", "https://hooks.example.com:99999999/", "not a valid URL"),
+    ("url", "https://hooks.example.com/" + "a" * 3000, "at most 2000"),
+    ("url", "https://hooks.example.com/\x00", "Null characters are not allowed"),
+    ("name", "bad\x00name", "Null characters are not allowed"),
+    ("events", [], "This field is required"),
+    ("events", ["task.exploded"], "Select a valid choice"),
+    ("secret", "short", "at least 16 characters"),
+    ("secret", "has spaces in the secret", "printable characters only"),
+])
+def test_bad_input_is_refused_with_a_message(client, field, value, message):
+    response = client.post(ADD, form(**{field: value}))
+    assert response.status_code == 200
+    assert message in response.content.decode().replace("&#x27;", "'")
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_the_re_enable_action_resets_the_failure_count(client):
+    subscription = disabled_subscription()
+    response = client.post(LIST, {"action": "reenable", "_selected_action": [subscription.pk]}, follow=True)
+    assert response.status_code == 200 and "Re-enabled 1 subscription." in response.content.decode()
+    subscription.refresh_from_db()
+    assert (subscription.active, subscription.consecutive_failures, subscription.disabled_at,
+            subscription.disabled_reason) == (True, 0, None, "")
+
+
+def test_ticking_active_on_a_disabled_subscription_re_enables_it(client):
+    subscription = disabled_subscription()
+    change = reverse("admin:publishing_webhooksubscription_change", args=[subscription.pk])
+    response = client.post(change, form(url=subscription.url, events=["task.failed"], secret=subscription.secret))
+    assert response.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.active and subscription.disabled_at is None and subscription.consecutive_failures == 0
+
+
+def test_delivery_attempts_are_read_only(client):
+    subscription = disabled_subscription()
+    delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.failed", event_id="evt_1",
+                                              payload={}, scheduled_at=timezone.now())
+    assert client.get(reverse("admin:publishing_webhookdelivery_add")).status_code == 403
+    change = reverse("admin:publishing_webhookdelivery_change", args=[delivery.pk])
+    client.post(change, {"status": "succeeded"})
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+
+
+def test_editors_and_reviewers_cannot_manage_webhooks(editor, reviewer):
+    for user in (editor, reviewer):
+        client = Client()
+        client.force_login(user)
+        assert client.get(LIST).status_code == 403
+        assert client.post(ADD, form()).status_code == 403
+    assert not WebhookSubscription.objects.exists()
