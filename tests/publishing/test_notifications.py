@@ -1,0 +1,123 @@
+"""Email notifications: reviewers hear of tasks awaiting review, admins of failures and time-outs,
+in one digest per recipient per window (locmem email backend: `mail.outbox`)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from publishing.webhooks import jobs
+from publishing.webhooks.models import PendingNotification
+from tasks.events import emit
+from tasks.models import EventKind
+from tests.conftest import role
+from tests.factories import make_task, make_user
+
+pytestmark = pytest.mark.django_db
+
+DIGEST_JOB = "publishing.webhooks.jobs.send_digest"
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    calls = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kwargs: calls.append((func, args, kwargs)))
+    return calls
+
+
+@pytest.fixture
+def people(db):
+    reviewer = make_user("rita")
+    reviewer.email = "rita@example.com"
+    reviewer.save()
+    reviewer.groups.add(role("Reviewers"))
+    silent_reviewer = make_user("no-address")  # no email address: never mailed
+    silent_reviewer.groups.add(role("Reviewers"))
+    editor = make_user("eddie")
+    editor.email = "eddie@example.com"
+    editor.save()
+    editor.groups.add(role("Editors"))
+    admin = make_user("ada", is_superuser=True)
+    admin.email = "ada@example.com"
+    admin.save()
+    return {"reviewer": reviewer, "editor": editor, "admin": admin}
+
+
+def finish(task, status: str, message: str) -> None:
+    task.status = status
+    task.finished_at = timezone.now()
+    task.save()
+    emit(task, EventKind.STATUS, message=message)
+
+
+def digest_jobs(enqueued) -> list:
+    return [call for call in enqueued if call[0] == DIGEST_JOB]
+
+
+def test_ten_tasks_completing_within_the_window_make_one_digest_for_each_reviewer(
+        people, enqueued, settings, django_capture_on_commit_callbacks):
+    settings.PRESSROOM_NOTIFY_DIGEST_SECONDS = 5
+    tasks = [make_task(topic=f"Composting lesson number {n}") for n in range(10)]
+    for task in tasks:
+        with django_capture_on_commit_callbacks(execute=True):
+            finish(task, "completed", "Completed.")
+
+    assert mail.outbox == []  # nothing is sent before the window ends
+    [job] = digest_jobs(enqueued)  # one job for the one reviewer with an address, started by the first task
+    assert job[1] == (people["reviewer"].pk,) and "not_before" in job[2]
+    assert jobs.send_digest(people["reviewer"].pk) == 10
+
+    [email] = mail.outbox
+    assert email.to == ["rita@example.com"]
+    assert email.subject == "Pressroom: 10 tasks awaiting review"
+    for n in range(10):
+        assert f"Composting lesson number {n}" in email.body
+    assert f"/admin/tasks/generationtask/{tasks[0].pk}/change/" in email.body
+    assert not PendingNotification.objects.filter(sent_at__isnull=True).exists()
+    assert jobs.send_digest(people["reviewer"].pk) == 0 and len(mail.outbox) == 1  # a second job sends nothing
+
+
+def test_after_a_digest_went_out_the_next_task_starts_a_new_one(people, enqueued, settings,
+                                                                django_capture_on_commit_callbacks):
+    settings.PRESSROOM_NOTIFY_DIGEST_SECONDS = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(make_task(), "completed", "Completed.")
+    jobs.send_digest(people["reviewer"].pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(make_task(topic="The second piece of the day"), "completed", "Completed.")
+    assert len(digest_jobs(enqueued)) == 2
+    jobs.send_digest(people["reviewer"].pk)
+    assert [m.subject for m in mail.outbox] == ["Pressroom: 1 task awaiting review"] * 2
+    assert "The second piece of the day" in mail.outbox[1].body
+
+
+def test_admins_hear_of_failures_and_time_outs_and_reviewers_do_not(people, enqueued, settings,
+                                                                    django_capture_on_commit_callbacks):
+    settings.PRESSROOM_NOTIFY_DIGEST_SECONDS = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(make_task(topic="A piece that broke"), "failed", "Gave up after 3 attempts. Last error: HTTP 500")
+        finish(make_task(topic="A piece that hung"), "timed_out", "Timed out: the task ran past its 900s deadline")
+    assert [call[1] for call in digest_jobs(enqueued)] == [(people["admin"].pk,)]
+    jobs.send_digest(people["admin"].pk)
+    [email] = mail.outbox
+    assert email.to == ["ada@example.com"] and email.subject == "Pressroom: 2 tasks failed or timed out"
+    assert "A piece that broke — Gave up after 3 attempts" in email.body
+    assert "Timed out (1):" in email.body and "A piece that hung" in email.body
+
+
+def test_a_completed_task_already_decided_and_other_events_notify_nobody(people, enqueued,
+                                                                         django_capture_on_commit_callbacks):
+    task = make_task(approval_status="approved")
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(task, "completed", "Completed.")
+        emit(make_task(), EventKind.STATUS, message="Attempt 1 of 3 started.")
+        finish(make_task(), "cancelled", "Cancelled by eddie before it started.")
+    assert not PendingNotification.objects.exists() and digest_jobs(enqueued) == []
+
+
+def test_notifications_can_be_switched_off(people, enqueued, settings, django_capture_on_commit_callbacks):
+    settings.PRESSROOM_NOTIFY_EMAILS = False
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(make_task(), "failed", "Gave up.")
+    assert not PendingNotification.objects.exists() and digest_jobs(enqueued) == []
