@@ -306,3 +306,22 @@ def test_the_metrics_collector_counts_finished_attempts_by_event_and_outcome():
     [family] = WebhookDeliveriesCollector().collect()
     samples = {(s.labels["event"], s.labels["outcome"]): s.value for s in family.samples if s.name.endswith("_total")}
     assert samples == {("task.completed", "failed"): 2, ("task.completed", "succeeded"): 1}
+
+
+def test_the_readme_recipe_verifies_a_real_delivery(allow_private, enqueued):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [recipe] = re.findall(r"```python\n(import hashlib, hmac, time\n.*?)```", readme, re.S)
+    namespace = {}
+    exec(recipe, namespace)  # noqa: S102 - the README's own snippet, run as a receiver would
+    with Receiver(SECRET) as receiver:
+        subscription = subscribe(receiver.url)
+        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_m",
+                                                  payload={"id": "evt_m", "type": "task.completed"},
+                                                  scheduled_at=timezone.now())
+        deliver(delivery.pk)
+    [got] = receiver.deliveries
+    assert namespace["verify"](SECRET, got["headers"]["pressroom-signature"], got["body"]) is True
+    assert namespace["verify"](SECRET, got["headers"]["pressroom-signature"], got["body"][:-1]) is False
