@@ -7,11 +7,24 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def create_schedule(apps, schema_editor):
+    """Every minute, send webhook attempts and digests whose job was lost (publishing.webhooks.jobs.recover)."""
+    apps.get_model("django_q", "Schedule").objects.update_or_create(
+        name="pressroom-webhooks-recover",
+        defaults={"func": "publishing.webhooks.jobs.recover", "schedule_type": "I", "minutes": 1, "repeats": -1},
+    )
+
+
+def delete_schedule(apps, schema_editor):
+    apps.get_model("django_q", "Schedule").objects.filter(name="pressroom-webhooks-recover").delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
         ('publishing', '0007_search_at_scale'),
         ('tasks', '0006_catalog_base_url_checks'),
+        ('django_q', '0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -108,4 +121,5 @@ class Migration(migrations.Migration):
             model_name='webhookdelivery',
             constraint=models.CheckConstraint(condition=models.Q(('attempt__gte', 1)), name='webhook_delivery_attempt_positive'),
         ),
+        migrations.RunPython(create_schedule, delete_schedule),
     ]

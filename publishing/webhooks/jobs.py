@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from publishing.webhooks.notifications import notification_digest_send
+from publishing.webhooks.notifications import notification_digest_send, notification_digests_recover
 from publishing.webhooks.queueing import wait_until
-from publishing.webhooks.services import webhook_delivery_attempt
+from publishing.webhooks.services import webhook_deliveries_recover, webhook_delivery_attempt
 
 
 def deliver_webhook(delivery_id: int, not_before: str | None = None) -> str:
@@ -18,3 +18,10 @@ def send_digest(recipient_id: int, not_before: str | None = None) -> int:
     """Email one recipient the notifications gathered for them; returns how many it listed."""
     wait_until(not_before)
     return notification_digest_send(recipient_id=recipient_id)
+
+
+def recover() -> dict:
+    """The minute sweep: attempts and digests whose job was lost (a safety net, like the reconciler)."""
+    report = webhook_deliveries_recover()
+    report["digests"] = notification_digests_recover()
+    return report

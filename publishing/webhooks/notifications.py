@@ -137,3 +137,13 @@ def notification_digest_send(*, recipient_id: int) -> int:
         send_mail(subject, body, None, [recipient.email])
     PendingNotification.objects.filter(pk__in=[line.pk for line in lines]).update(sent_at=now)
     return len(lines)
+
+
+def notification_digests_recover(*, now=None) -> int:
+    """Send the digests whose job was lost: lines waiting for longer than the window plus a few
+    minutes. Returns how many digests went out."""
+    now = now or timezone.now()
+    overdue = now - timedelta(seconds=settings.PRESSROOM_NOTIFY_DIGEST_SECONDS) - timedelta(minutes=5)
+    recipients = (PendingNotification.objects.filter(sent_at__isnull=True, created_at__lte=overdue)
+                  .values_list("recipient_id", flat=True).distinct()[:20])
+    return sum(1 for recipient_id in list(recipients) if notification_digest_send(recipient_id=recipient_id))

@@ -212,6 +212,36 @@ def _disable(subscription: WebhookSubscription, *, reason: str, at) -> None:
     subscription.save(update_fields=["active", "disabled_at", "disabled_reason", "updated_at"])
 
 
+# --- recovering lost attempts --------------------------------------------------------------------
+STALE_AFTER = timedelta(minutes=5)
+SWEEP_BATCH = 20
+
+
+def webhook_deliveries_recover(*, now=None) -> dict:
+    """Finish what lost jobs left: attempts due for STALE_AFTER that no job started (its enqueue
+    failed, or the broker lost it) are sent here, a few per run; attempts a worker started and
+    never recorded (it died mid-send) are recorded as failed, which schedules the next attempt.
+    A job that merely waited in a long queue finds its attempt taken and does nothing."""
+    now = now or timezone.now()
+    lost = list(WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, started_at__isnull=True,
+                                               scheduled_at__lte=now - STALE_AFTER)
+                .order_by("scheduled_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    for delivery_id in lost:
+        webhook_delivery_attempt(delivery_id=delivery_id)
+    started_before = now - STALE_AFTER - timedelta(seconds=2 * settings.PRESSROOM_WEBHOOK_TIMEOUT_SECONDS)
+    abandoned = 0
+    for delivery in (WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, started_at__lte=started_before)
+                     .order_by("started_at")[:SWEEP_BATCH]):
+        with transaction.atomic():
+            if WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
+                    status=DeliveryStatus.FAILED) != 1:
+                continue  # recorded meanwhile
+            _record_attempt(delivery, SendResult(False, error="The worker stopped during this attempt."),
+                            duration_ms=int((now - delivery.started_at).total_seconds() * 1000))
+            abandoned += 1
+    return {"sent": len(lost), "abandoned": abandoned}
+
+
 # --- switching subscriptions on -----------------------------------------------------------------
 @transaction.atomic
 def webhook_subscription_enable(*, subscription: WebhookSubscription) -> WebhookSubscription:

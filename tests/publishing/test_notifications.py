@@ -121,3 +121,17 @@ def test_notifications_can_be_switched_off(people, enqueued, settings, django_ca
     with django_capture_on_commit_callbacks(execute=True):
         finish(make_task(), "failed", "Gave up.")
     assert not PendingNotification.objects.exists() and digest_jobs(enqueued) == []
+
+
+def test_the_minute_sweep_sends_a_digest_whose_job_was_lost(people, enqueued, settings,
+                                                            django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    settings.PRESSROOM_NOTIFY_DIGEST_SECONDS = 60
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(make_task(topic="A piece whose digest job vanished"), "completed", "Completed.")
+    assert jobs.recover()["digests"] == 0  # not overdue yet: its job may still come
+    PendingNotification.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+    assert jobs.recover()["digests"] == 1
+    [email] = mail.outbox
+    assert "A piece whose digest job vanished" in email.body

@@ -325,3 +325,33 @@ def test_the_readme_recipe_verifies_a_real_delivery(allow_private, enqueued):
     [got] = receiver.deliveries
     assert namespace["verify"](SECRET, got["headers"]["pressroom-signature"], got["body"]) is True
     assert namespace["verify"](SECRET, got["headers"]["pressroom-signature"], got["body"][:-1]) is False
+
+
+def test_the_minute_sweep_sends_attempts_whose_job_was_lost_and_fails_those_a_worker_abandoned(
+        allow_private, enqueued, settings):
+    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 0
+    long_ago = timezone.now() - timedelta(minutes=10)
+    with Receiver(SECRET) as receiver:
+        subscription = subscribe(receiver.url)
+        lost = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_lost",
+                                              payload={"id": "evt_lost"}, scheduled_at=long_ago)
+        recent = WebhookDelivery.objects.create(subscription=subscription, event="task.completed",
+                                                event_id="evt_recent", payload={"id": "evt_recent"},
+                                                scheduled_at=timezone.now())
+        abandoned = WebhookDelivery.objects.create(subscription=subscription, event="task.completed",
+                                                   event_id="evt_dead", payload={"id": "evt_dead"},
+                                                   scheduled_at=long_ago, started_at=long_ago)
+        report = jobs.recover()
+    assert report == {"sent": 1, "abandoned": 1, "digests": 0}
+    assert [d["json"]["id"] for d in receiver.deliveries] == ["evt_lost"]
+    assert WebhookDelivery.objects.get(pk=lost.pk).status == DeliveryStatus.SUCCEEDED
+    assert WebhookDelivery.objects.get(pk=recent.pk).status == DeliveryStatus.PENDING  # its job may still come
+    abandoned.refresh_from_db()
+    assert abandoned.status == DeliveryStatus.FAILED and "stopped" in abandoned.error
+    assert WebhookDelivery.objects.filter(event_id="evt_dead", attempt=2, status=DeliveryStatus.PENDING).exists()
+
+
+def test_the_minute_sweep_is_scheduled_by_the_migration():
+    schedule = Schedule.objects.get(name="pressroom-webhooks-recover")
+    assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
+        "publishing.webhooks.jobs.recover", Schedule.MINUTES, 1)
