@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 DIGEST_JOB = "publishing.webhooks.jobs.send_digest"
 REVIEW_PERMISSION = "content.review_content"
+SENT_KEPT_DAYS = 30
 _LOCK_NAMESPACE = 7_013_000  # pg_advisory_xact_lock(namespace, user id): one digest per recipient at a time
 
 
@@ -141,8 +142,10 @@ def notification_digest_send(*, recipient_id: int) -> int:
 
 def notification_digests_recover(*, now=None) -> int:
     """Send the digests whose job was lost: lines waiting for longer than the window plus a few
-    minutes. Returns how many digests went out."""
+    minutes. Returns how many digests went out. Lines sent more than SENT_KEPT_DAYS ago are
+    deleted here too: once mailed they are only a short record of what was said."""
     now = now or timezone.now()
+    PendingNotification.objects.filter(sent_at__lt=now - timedelta(days=SENT_KEPT_DAYS)).delete()
     overdue = now - timedelta(seconds=settings.PRESSROOM_NOTIFY_DIGEST_SECONDS) - timedelta(minutes=5)
     recipients = (PendingNotification.objects.filter(sent_at__isnull=True, created_at__lte=overdue)
                   .values_list("recipient_id", flat=True).distinct()[:20])

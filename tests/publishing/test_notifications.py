@@ -135,3 +135,14 @@ def test_the_minute_sweep_sends_a_digest_whose_job_was_lost(people, enqueued, se
     assert jobs.recover()["digests"] == 1
     [email] = mail.outbox
     assert "A piece whose digest job vanished" in email.body
+
+
+def test_the_sweep_forgets_lines_mailed_more_than_a_month_ago(people):
+    from datetime import timedelta
+
+    task = make_task()
+    old, recent = (PendingNotification.objects.create(recipient=people["reviewer"], task=task, reason="awaits_review",
+                                                      summary=name, sent_at=timezone.now() - timedelta(days=days))
+                   for name, days in (("old", 31), ("recent", 29)))
+    jobs.recover()
+    assert list(PendingNotification.objects.values_list("summary", flat=True)) == ["recent"]

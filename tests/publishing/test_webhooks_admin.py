@@ -119,3 +119,20 @@ def test_editors_and_reviewers_cannot_manage_webhooks(editor, reviewer):
         assert client.get(LIST).status_code == 403
         assert client.post(ADD, form()).status_code == 403
     assert not WebhookSubscription.objects.exists()
+
+
+@pytest.mark.parametrize("query", [
+    "state=bogus", "created_at__year=99999999999999", "q=%00", "consecutive_failures=99999999999999999999999",
+    "subscription__id__exact=99999999999999999999999", "status=%00", "o=99",
+])
+@pytest.mark.parametrize("changelist", ["webhooksubscription", "webhookdelivery"])
+def test_hostile_query_strings_on_the_lists_never_give_a_500(client, changelist, query):
+    response = client.get(reverse(f"admin:publishing_{changelist}_changelist") + "?" + query)
+    assert response.status_code in (200, 302, 400)
+
+
+@pytest.mark.parametrize("pk", ["99999999999999999999999", "abc", "%00"])
+def test_change_pages_of_absurd_ids_never_give_a_500(client, pk):
+    for model in ("webhooksubscription", "webhookdelivery"):
+        response = client.get(f"/admin/publishing/{model}/{pk}/change/")
+        assert response.status_code in (302, 404)
