@@ -56,7 +56,6 @@ def webhook_deliveries_create(*, payload: dict) -> list[WebhookDelivery]:
         deliveries = WebhookDelivery.objects.bulk_create(
             [WebhookDelivery(subscription_id=subscription.pk, event=name, event_id=identifier, payload=body,
                              attempt=1, scheduled_at=now) for subscription in subscriptions],
-            ignore_conflicts=False,
         )
         for delivery in deliveries:
             enqueue_job_at(DELIVER_JOB, delivery.pk, at=now, name="deliver_webhook")
@@ -78,7 +77,9 @@ class SendResult:
 
 
 def _shown(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
+    """A receiver's answer made fit for the error column: one line, no NUL (PostgreSQL text
+    cannot hold one), cut at `limit`."""
+    text = " ".join(text.replace("\x00", " ").split())
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -106,7 +107,7 @@ def _post(url: str, body: bytes, headers: dict) -> SendResult:
                 failure = error
                 continue
             except httpx.HTTPError as error:
-                return SendResult(False, error=f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
+                return SendResult(False, error=_shown(f"{type(error).__name__}: {error}"))
             try:
                 answer = bytearray()
                 for chunk in response.iter_raw():
@@ -125,7 +126,7 @@ def _post(url: str, body: bytes, headers: dict) -> SendResult:
                                   error=f"HTTP {code}: redirects are not followed; give the final URL.")
             text = bytes(answer).decode("utf-8", errors="replace")
             return SendResult(False, response_code=code, error=_shown(f"HTTP {code}: {text}" if text else f"HTTP {code}"))
-    return SendResult(False, error=f"Could not connect: {failure}" if failure else "Could not connect.")
+    return SendResult(False, error=_shown(f"Could not connect: {failure}" if failure else "Could not connect."))
 
 
 def _claim(delivery_id: int) -> WebhookDelivery | None:

@@ -355,3 +355,28 @@ def test_the_minute_sweep_is_scheduled_by_the_migration():
     schedule = Schedule.objects.get(name="pressroom-webhooks-recover")
     assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
         "publishing.webhooks.jobs.recover", Schedule.MINUTES, 1)
+
+
+def test_an_answer_with_nul_bytes_and_garbage_is_recorded_cut_and_cleaned(allow_private, enqueued):
+    with Receiver(SECRET, statuses=[500], answer=b"\x00\xff\xfebroken\x00" * 5000) as receiver:
+        subscription = subscribe(receiver.url)
+        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_n",
+                                                  payload={"id": "evt_n"}, scheduled_at=timezone.now())
+        delivery = deliver(delivery.pk)
+    assert (delivery.status, delivery.response_code) == (DeliveryStatus.FAILED, 500)
+    assert "\x00" not in delivery.error and "broken" in delivery.error and len(delivery.error) <= 310
+
+
+def test_the_project_verifier_agrees_with_the_standard_library_recipe():
+    import time
+
+    from publishing.webhooks.signing import signature_header, verify_signature
+    from tests.publishing.webhook_receiver import verify
+
+    body, now = b'{"id":"evt_1"}', int(time.time())
+    header = signature_header(SECRET, now, body)
+    assert verify(SECRET, header, body) and verify_signature(SECRET, header, body)
+    stale = signature_header(SECRET, now - 301, body)
+    assert not verify(SECRET, stale, body) and not verify_signature(SECRET, stale, body)
+    for bad in ("", "t=abc,v1=00", "v1=00", f"t={now}"):
+        assert not verify(SECRET, bad, body) and not verify_signature(SECRET, bad, body)

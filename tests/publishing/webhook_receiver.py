@@ -32,11 +32,12 @@ def verify(secret: str, header: str, body: bytes, tolerance: int = TOLERANCE_SEC
 
 
 class Receiver:
-    def __init__(self, secret: str, statuses=(), *, delay: float = 0.0, location: str = ""):
+    def __init__(self, secret: str, statuses=(), *, delay: float = 0.0, location: str = "", answer: bytes = b""):
         self.secret = secret
         self.statuses = list(statuses)
         self.delay = delay
         self.location = location
+        self.answer = answer
         self.deliveries: list[dict] = []
         self._server = None
         self._thread = None
@@ -64,7 +65,7 @@ class Receiver:
                 self.send_response(status)
                 if receiver.location:
                     self.send_header("Location", receiver.location)
-                answer = b"ok" if status < 300 else b"receiver says no " * 1000
+                answer = receiver.answer or (b"ok" if status < 300 else b"receiver says no " * 1000)
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 try:
