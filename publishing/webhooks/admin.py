@@ -1,8 +1,8 @@
 """Webhook subscriptions and their delivery attempts in the oversight hub (superusers).
 
-The form runs the outbound URL guard (`tasks.url_guard.check_url`) when a subscription is saved,
-so a loopback, private or malformed URL is a form error, not a row; the guard runs again, with
-DNS, at every send. A subscription switched off by failures carries a badge in the list, a list
+The form runs the outbound URL guard (`tasks.url_guard`) when a subscription is saved, so a
+loopback, private or malformed URL, or a name resolving to such an address, is a form error, not
+a row; the guard runs again, with DNS, at every send. A subscription switched off by failures carries a badge in the list, a list
 filter finds them, and the "Re-enable" action (or ticking Active again) switches it back on with
 its failure count reset. Delivery attempts are read-only history.
 """
@@ -19,6 +19,7 @@ from publishing.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSub
 from publishing.webhooks.services import webhook_subscription_enable
 from tasks import url_guard
 from tasks.admin_lookups import BoundedLookupsMixin
+from tasks.exceptions import TransientError
 
 SECRET_MIN_LENGTH = 16
 
@@ -32,10 +33,18 @@ class WebhookSubscriptionForm(forms.ModelForm):
         fields = ("name", "url", "events", "secret", "active")
 
     def clean_url(self):
+        """The guard's rule, and its DNS lookup when the name resolves now: a name pointing at a
+        private address is refused here already. A lookup that fails is not an error yet (the
+        receiver may not be online); the guard runs again, with DNS, at every send."""
+        url = self.cleaned_data.get("url") or ""
         try:
-            return url_guard.check_url(self.cleaned_data.get("url") or "")
+            url = url_guard.check_url(url)
+            url_guard.public_addresses(url)
         except ValidationError as error:
             raise ValidationError(error.messages[0].replace("Refusing to fetch", "Refusing to deliver to")) from None
+        except TransientError:
+            pass
+        return url
 
     def clean_secret(self):
         secret = (self.cleaned_data.get("secret") or "").strip()

@@ -16,6 +16,27 @@ ADD = reverse("admin:publishing_webhooksubscription_add")
 LIST = reverse("admin:publishing_webhooksubscription_changelist")
 
 
+@pytest.fixture(autouse=True)
+def dns(monkeypatch):
+    """The names these tests use, resolved without the network: *.example.com to a public address
+    (TEST-NET addresses would count as private), one internal-looking name to a private one, one
+    name not at all."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        if host == "hooks.internal-but-public-looking.com":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port))]
+        if host == "hooks.offline.example.com":
+            raise socket.gaierror("Name or service not known")
+        if host.endswith(".example.com"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
 @pytest.fixture
 def client(superuser) -> Client:
     client = Client()
@@ -136,3 +157,12 @@ def test_change_pages_of_absurd_ids_never_give_a_500(client, pk):
     for model in ("webhooksubscription", "webhookdelivery"):
         response = client.get(f"/admin/publishing/{model}/{pk}/change/")
         assert response.status_code in (302, 404)
+
+
+def test_a_name_resolving_to_a_private_address_is_refused_at_save(client):
+    response = client.post(ADD, form(url="https://hooks.internal-but-public-looking.com/in"))
+    assert response.status_code == 200 and "resolves to a private or local address" in response.content.decode()
+    assert "10.1.2.3" not in response.content.decode()  # never tells what an internal name resolves to
+    assert not WebhookSubscription.objects.exists()
+    # a name that does not resolve yet is accepted: the guard runs again at every send
+    assert client.post(ADD, form(url="https://hooks.offline.example.com/in")).status_code == 302
