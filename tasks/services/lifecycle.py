@@ -21,6 +21,7 @@ from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition
 from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCatalogEntry, Phase, Status
 from tasks.selectors import model_unavailable_reason
+from tasks.services.budgets import budget_check
 from tasks.services.queue import wake_workers
 from tasks.services.requeue import requeue
 from tasks.validators import validate_public_http_url
@@ -108,7 +109,9 @@ def task_create(
     `research_text` and `source_urls` (pasted notes, pages to cite) travel to the research stage
     in `metadata["research"]` (see `with_research`). With an `idempotency_key`, a repeat of the
     same request by the same user returns the task the first request created (created=False)
-    instead of queueing a second one.
+    instead of queueing a second one. A brief whose estimate would take the site's or the
+    creator's monthly budget past its limit is refused (`budgets.BudgetExceeded`, 409); a replay
+    creates nothing, so it is not checked.
     """
     brief = dict(brief)
     if research_text is not None or source_urls is not None or "research" in (brief.get("metadata") or {}):
@@ -124,6 +127,7 @@ def task_create(
             return existing, False
     try:
         with transaction.atomic():
+            budget_check(user=created_by, estimate=brief["estimated_cost"] or 0)
             task = GenerationTask.objects.create(
                 **brief, created_by=created_by, idempotency_key=idempotency_key, idempotency_fingerprint=fingerprint,
                 available_at=timezone.now(),
@@ -223,7 +227,9 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
 
     It gets a fresh budget of attempts (`PRESSROOM_MAX_ATTEMPTS` more runs); `attempts` keeps
     counting every run the task ever had. `model` runs the retry on another catalog model (the
-    one that failed may lack its key); a model that cannot run here is refused.
+    one that failed may lack its key); a model that cannot run here is refused. A retry spends
+    again, so it is checked against this month's budgets of the task's creator and the site, as
+    if it could cost its whole estimate once more (`budgets.BudgetExceeded`, 409).
     """
     task = _locked(task)
     if task.status not in RETRYABLE_STATUSES:
@@ -240,6 +246,7 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
                                              "model": model})
         emit(task, EventKind.LOG, message=f"Model changed by {by} for the retry: {previous} → {model.key}.",
              data={"changed": ["model"], "model": model.key})
+    budget_check(user=task.created_by, estimate=task.estimated_cost or 0)
     _queue_again(task)
     emit(task, EventKind.STATUS, message=f"Requeued by {by}; it resumes after its last finished stage.")
     wake_workers(1)
