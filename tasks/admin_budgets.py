@@ -18,7 +18,7 @@ from tasks.exceptions import DomainError
 from tasks.forms import format_usd
 from tasks.models import CostBudget, CostBudgetChange
 from tasks.models.budgets import REASON_MAX_LENGTH
-from tasks.services.budgets import budget_set, month_spend, validate_limit
+from tasks.services.budgets import budget_set, month_spend, validate_limit, with_month_spend
 
 
 class CostBudgetForm(forms.ModelForm):
@@ -64,9 +64,12 @@ class CostBudgetAdmin(BoundedLookupsMixin, admin.ModelAdmin):
     def limit_cell(self, budget: CostBudget) -> str:
         return "no personal limit" if budget.monthly_limit is None else format_usd(budget.monthly_limit)
 
+    def get_queryset(self, request):
+        return with_month_spend(super().get_queryset(request))
+
     @admin.display(description="committed this month")
     def spent_cell(self, budget: CostBudget) -> str:
-        return format_usd(month_spend(user=budget.user))
+        return format_usd(budget.month_spend)
 
     @admin.display(description="committed this month")
     def spent_this_month(self, budget: CostBudget) -> str:

@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, DecimalField, F, Sum, Value, When
+from django.db.models import Case, DecimalField, F, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -115,6 +115,16 @@ def month_spend(*, user=None, now: datetime | None = None) -> Decimal:
     if user is not None:
         tasks = tasks.filter(created_by=user)
     return tasks.aggregate(total=Coalesce(Sum(COMMITTED), Value(ZERO), output_field=MONEY))["total"]
+
+
+def with_month_spend(budgets, *, now: datetime | None = None):
+    """`CostBudget` rows annotated with `month_spend` (what their user committed this month), in
+    the same query: the admin's list shows it for a page of budgets at once."""
+    spent = (
+        GenerationTask.objects.filter(created_by=OuterRef("user"), created_at__gte=month_start(now))
+        .order_by().values("created_by").annotate(total=Sum(COMMITTED)).values("total")
+    )
+    return budgets.annotate(month_spend=Coalesce(Subquery(spent, output_field=MONEY), Value(ZERO), output_field=MONEY))
 
 
 def user_limit(user) -> Decimal | None:

@@ -359,3 +359,19 @@ def _someone_waits_for_an_advisory_lock() -> bool:
     with all_connections["default"].cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
         return cursor.fetchone()[0] > 0
+
+
+def test_the_budget_list_shows_each_users_spend_this_month_in_one_query(reviewer, priced, django_assert_max_num_queries):
+    users = [make_user() for _ in range(3)]
+    for user in users:
+        budget_set(user=user, monthly_limit=Decimal("9"), by=reviewer)
+        submit_task(created_by=user, **BRIEF)
+    submit_task(created_by=users[0], **BRIEF)
+    client = client_for(reviewer)
+    client.get(reverse("admin:tasks_costbudget_changelist"))  # sessions, permissions and content types warm up
+
+    with django_assert_max_num_queries(8):  # 7 here; a query per row would make it 10
+        page = client.get(reverse("admin:tasks_costbudget_changelist"))
+
+    spent = {row.user: row.month_spend for row in page.context["cl"].result_list}
+    assert spent == {users[0]: priced * 2, users[1]: priced, users[2]: priced}
