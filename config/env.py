@@ -60,8 +60,9 @@ def env_money(name: str) -> Decimal | None:
     if raw is None or raw.strip() == "":
         return None
     text = raw.strip()
-    whole, _, cents = text.partition(".")
-    if not (whole.isascii() and whole.isdigit() and (not _ or (cents.isascii() and cents.isdigit() and len(cents) <= 2))):
+    whole, dot, cents = text.partition(".")
+    well_formed_cents = not dot or (cents.isascii() and cents.isdigit() and len(cents) <= 2)
+    if not (whole.isascii() and whole.isdigit() and well_formed_cents):
         raise ImproperlyConfigured(f"{name} must be {MONEY_FORM}, got {raw!r}.")
     value = Decimal(text)
     if value > MONEY_MAX:

@@ -10,9 +10,9 @@ the day they were made instead; this figure is the one a budget can refuse on be
 runs.)
 
 `budget_check` is what `task_create` and `task_retry` call inside their transaction: it takes a
-transaction-scoped PostgreSQL advisory lock for the site budget and one for the user before it
-sums the month, so of two concurrent creations the second waits for the first to commit and
-counts its task; an over-budget brief raises `BudgetExceeded` (409). A reviewer's revision
+transaction-scoped PostgreSQL advisory lock for each budget that applies (the site's, the
+user's) before it sums that budget's month, so of two concurrent creations under one budget the
+second waits for the first to commit and counts its task; an over-budget brief raises `BudgetExceeded` (409). A reviewer's revision
 request is not checked (the review service calls `task_requeue_for_revision`): it is the
 decision of someone who may raise the budget anyway, and its cost still lands on the task.
 Imports flow one way: this module knows nothing of `content` or `publishing`.
@@ -133,16 +133,24 @@ def user_limit(user) -> Decimal | None:
     return CostBudget.objects.filter(user=user).values_list("monthly_limit", flat=True).first()
 
 
-def budget_statuses(user, *, estimate: Decimal = ZERO, now: datetime | None = None) -> list[BudgetStatus]:
+def budget_statuses(user, *, estimate: Decimal = ZERO, now: datetime | None = None,
+                    lock: bool = False) -> list[BudgetStatus]:
     """The budgets that apply to `user` (the site's first, then their own), each with this month's
-    spend and what a brief costing `estimate` would do; empty when neither is set."""
+    spend and what a brief costing `estimate` would do; empty when neither is set.
+
+    With `lock`, each budget's advisory lock is taken before its month is summed (see `budget_check`).
+    """
     estimate = Decimal(estimate or 0)
     statuses = []
     site_limit = settings.PRESSROOM_MONTHLY_BUDGET
     if site_limit is not None:
+        if lock:
+            _lock(0)
         statuses.append(BudgetStatus(SITE, site_limit, month_spend(now=now), estimate))
     limit = user_limit(user)
     if limit is not None:
+        if lock:
+            _lock(user.pk % INT4_MAX + 1)
         statuses.append(BudgetStatus(USER, limit, month_spend(user=user, now=now), estimate))
     return statuses
 
@@ -155,17 +163,16 @@ def _lock(budget_id: int) -> None:
 def budget_check(*, user, estimate: Decimal, now: datetime | None = None) -> list[BudgetStatus]:
     """Refuse (`BudgetExceeded`) a brief costing `estimate` that a budget of `user`'s cannot take.
 
-    Call it inside the transaction that queues the task: the advisory locks it takes (site, then
-    user: always in that order, so two callers never deadlock) are held until that transaction
-    ends, so a concurrent creation sums the month only after this one's task is committed.
+    Call it inside the transaction that queues the task: each budget that applies is locked (a
+    transaction-scoped advisory lock, the site's before the user's, so two callers never
+    deadlock) before its month is summed, and stays locked until that transaction ends, so a
+    concurrent creation sums the month only after this one's task is committed. Without any
+    budget set it costs one query (is there a personal limit?) and locks nothing. A limit set
+    while a creation is under way applies from the next one.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("budget_check must run inside the transaction that queues the task.")
-    if settings.PRESSROOM_MONTHLY_BUDGET is not None:
-        _lock(0)
-    if user is not None and user.pk is not None:
-        _lock(user.pk % INT4_MAX + 1)
-    statuses = budget_statuses(user, estimate=estimate, now=now)
+    statuses = budget_statuses(user, estimate=estimate, now=now, lock=True)
     for status in statuses:
         if status.would_exceed:
             raise BudgetExceeded(status)

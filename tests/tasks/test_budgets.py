@@ -303,7 +303,8 @@ def test_the_dashboard_says_when_no_budget_is_set(editor, settings):
 # --- the race ------------------------------------------------------------------------------------
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_creations_cannot_both_pass_the_budget(settings):
+@pytest.mark.parametrize("scope", ["site", "user"])
+def test_two_concurrent_creations_cannot_both_pass_the_budget(settings, scope):
     """The first creation holds its transaction open while the second runs: the second must wait for
     it (the budget lock) and then count its task, so only one of two briefs that each fit alone
     is queued. Without the lock both read the same month and both pass."""
@@ -313,8 +314,14 @@ def test_two_concurrent_creations_cannot_both_pass_the_budget(settings):
     ModelCatalogEntry.objects.filter(key="offline").update(input_price_per_million=Decimal("10"),
                                                            output_price_per_million=Decimal("30"))
     cost = estimate_cost({"task_type": "blog_post", "word_count": 1000, "model": offline_model()})
-    settings.PRESSROOM_MONTHLY_BUDGET = (cost * 3 / 2).quantize(Decimal("0.01"))
-    first_user, second_user = make_user(), make_user()
+    limit = (cost * 3 / 2).quantize(Decimal("0.01"))
+    if scope == "site":  # two users, one site budget
+        settings.PRESSROOM_MONTHLY_BUDGET = limit
+        first_user, second_user = make_user(), make_user()
+    else:  # one user with a budget of their own, twice at once
+        settings.PRESSROOM_MONTHLY_BUDGET = None
+        first_user = second_user = make_user()
+        budget_set(user=first_user, monthly_limit=limit, by=make_user())
     first_created, second_done = threading.Event(), threading.Event()
     outcome: dict = {}
 
