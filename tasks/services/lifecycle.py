@@ -21,7 +21,7 @@ from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition
 from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCatalogEntry, Phase, Status
 from tasks.selectors import model_unavailable_reason
-from tasks.services.budgets import budget_check
+from tasks.services.budgets import BudgetExceeded, budget_check
 from tasks.services.queue import wake_workers
 from tasks.services.requeue import requeue
 from tasks.validators import validate_public_http_url
@@ -134,10 +134,11 @@ def task_create(
             )
             emit(task, EventKind.CREATED, message="Task queued.", data={"priority": task.priority})
             wake_workers(1)
-    except IntegrityError:
+    except (IntegrityError, BudgetExceeded):
         if not idempotency_key:
             raise
-        existing = _replay(created_by, idempotency_key, fingerprint)  # a concurrent twin won the race
+        # A concurrent twin won the race: its task now fills the key, and may fill the budget.
+        existing = _replay(created_by, idempotency_key, fingerprint)
         if existing is None:
             raise
         return existing, False

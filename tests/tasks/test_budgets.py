@@ -107,7 +107,12 @@ def test_an_editor_cannot_raise_a_budget_nor_read_anothers(editor, editor_client
     assert own.status_code == 200 and own.json()["monthly_limit"] == "1.00"
     assert CostBudget.objects.get(user=editor).monthly_limit == Decimal("1.00")
     assert CostBudgetChange.objects.count() == 1
-    assert client_for(editor).get(reverse("admin:tasks_costbudget_changelist")).status_code == 403
+    admin_client = client_for(editor)
+    assert admin_client.get(reverse("admin:tasks_costbudget_changelist")).status_code == 403
+    assert admin_client.post(reverse("admin:tasks_costbudget_change", args=[CostBudget.objects.get().pk]),
+                             {"monthly_limit": "100"}).status_code == 403
+    assert CostBudget.objects.get(user=editor).monthly_limit == Decimal("1.00")
+    assert CostBudgetChange.objects.count() == 1
 
 
 @pytest.mark.parametrize("body", [
@@ -382,3 +387,24 @@ def test_the_budget_list_shows_each_users_spend_this_month_in_one_query(reviewer
 
     spent = {row.user: row.month_spend for row in page.context["cl"].result_list}
     assert spent == {users[0]: priced * 2, users[1]: priced, users[2]: priced}
+
+
+def test_a_twin_request_that_finds_the_budget_full_gets_the_twins_task(editor, reviewer, priced, monkeypatch):
+    """Two requests with one Idempotency-Key at once: the second waits for the first's budget lock
+    and finds the month full, with the first's task. It is a replay, not a refusal."""
+    from tasks.services import lifecycle, task_create
+
+    budget_set(user=editor, monthly_limit=(priced * 3 / 2).quantize(Decimal("0.01")), by=reviewer)
+    first, _ = task_create(created_by=editor, brief=dict(BRIEF), idempotency_key="twin")
+    replay = lifecycle._replay
+    calls = []
+
+    def not_yet_committed_the_first_time(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else replay(*args)
+
+    monkeypatch.setattr(lifecycle, "_replay", not_yet_committed_the_first_time)
+    second, created = task_create(created_by=editor, brief=dict(BRIEF), idempotency_key="twin")
+
+    assert (second, created) == (first, False)
+    assert GenerationTask.objects.count() == 1
