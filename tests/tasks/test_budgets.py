@@ -223,6 +223,20 @@ def test_a_reviewer_sets_a_budget_in_the_admin_and_the_change_is_recorded(editor
 
 # --- retries and what a month counts -------------------------------------------------------------
 
+def test_a_retry_from_the_task_page_over_budget_is_a_message_and_changes_nothing(editor, reviewer, priced):
+    task = submit_task(created_by=editor, **BRIEF)
+    GenerationTask.objects.filter(pk=task.pk).update(status="failed", finished_at=timezone.now())
+    budget_set(user=editor, monthly_limit=Decimal("0.01"), by=reviewer)
+
+    response = client_for(editor).post(reverse("admin:tasks_generationtask_action", args=[task.pk, "retry"]), {},
+                                       follow=True)
+
+    assert response.status_code == 200
+    assert any("would exceed your monthly budget" in str(m) for m in response.context["messages"])
+    task.refresh_from_db()
+    assert task.status == "failed"
+
+
 def test_a_retry_over_budget_is_refused(editor, reviewer, priced):
     task = submit_task(created_by=editor, **BRIEF)
     GenerationTask.objects.filter(pk=task.pk).update(status="failed", finished_at=timezone.now(),
