@@ -28,6 +28,7 @@ from tasks.models.budgets import LIMIT_DECIMAL_PLACES, LIMIT_MAX_DIGITS, REASON_
 from tasks.services.budgets import SITE, USER, budget_set, budget_statuses, month_spend
 
 VIEW_ANY_BUDGET = "tasks.view_costbudget"
+CHANGES_SHOWN = 50  # the whole history is on the budget's admin page
 CHANGE_BUDGET = "tasks.change_costbudget"
 USER_ID = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The user's id.")
 
@@ -81,7 +82,7 @@ class BudgetOutput(serializers.Serializer):
     budgets = BudgetStatusOutput(many=True, help_text="The limits in force for this user: the site's, their own.")
     updated_by = serializers.CharField(allow_null=True)
     updated_at = serializers.DateTimeField(allow_null=True)
-    changes = BudgetChangeOutput(many=True)
+    changes = BudgetChangeOutput(many=True, help_text=f"The latest {CHANGES_SHOWN} changes of the limit, newest first.")
 
 
 def budget_body(user) -> dict:
@@ -94,7 +95,8 @@ def budget_body(user) -> dict:
         "budgets": budget_statuses(user),
         "updated_by": budget.updated_by.get_username() if budget and budget.updated_by else None,
         "updated_at": budget.updated_at if budget else None,
-        "changes": CostBudgetChange.objects.filter(user=user).select_related("changed_by").order_by("changed_at"),
+        "changes": CostBudgetChange.objects.filter(user=user).select_related("changed_by")
+        .order_by("-changed_at", "-pk")[:CHANGES_SHOWN],
     }).data
 
 

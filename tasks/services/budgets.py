@@ -65,7 +65,7 @@ class BudgetStatus:
         return self.estimate > 0 and self.spent + self.estimate > self.limit
 
     def as_dict(self) -> dict:
-        return {"scope": self.scope, "limit": str(self.limit), "spent": _money(self.spent),
+        return {"scope": self.scope, "limit": str(self.limit.quantize(Decimal("0.01"))), "spent": _money(self.spent),
                 "estimate": _money(self.estimate), "remaining": _money(self.remaining),
                 "would_exceed": self.would_exceed}
 

@@ -91,7 +91,7 @@ def test_a_reviewer_raising_the_budget_lets_the_brief_through(editor, editor_cli
     body = response.json()
     assert body["monthly_limit"] == "5.00"
     assert [(c["old_limit"], c["new_limit"], c["changed_by"], c["reason"]) for c in body["changes"]] == [
-        (None, "0.01", "reviewer1", ""), ("0.01", "5.00", "reviewer1", "Launch month"),
+        ("0.01", "5.00", "reviewer1", "Launch month"), (None, "0.01", "reviewer1", ""),
     ]
     assert create(editor_client).status_code == 201
 
