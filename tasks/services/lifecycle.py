@@ -166,7 +166,9 @@ def task_update(*, task: GenerationTask, by, changes: dict, seen_sequence: int |
 
     `seen_sequence` is the task's event sequence when the caller read it (a form's hidden field):
     if anything happened to the task since, the change was made against an outdated page and is
-    refused (`StaleChange`), even when it changes nothing.
+    refused (`StaleChange`), even when it changes nothing. A change that raises the estimate (a
+    longer piece, a dearer model) is checked against the monthly budgets for the rise
+    (`budgets.BudgetExceeded`, 409), so a small brief cannot be grown past them once queued.
     """
     unknown = set(changes) - EDITABLE_WHILE_QUEUED
     if unknown:
@@ -190,9 +192,12 @@ def task_update(*, task: GenerationTask, by, changes: dict, seen_sequence: int |
         setattr(task, field, changes[field])
     if changed:
         if {"word_count", "model", "task_type"} & set(changed):
+            previous = task.estimated_cost or 0
             task.estimated_cost = estimate_cost({"task_type": task.task_type, "word_count": task.word_count,
                                                  "model": task.model})
             changed.append("estimated_cost")
+            # The month already counts the queued task at its old estimate: only the rise is new spend.
+            budget_check(user=task.created_by, estimate=max(task.estimated_cost - previous, 0))
         task.full_clean(exclude=["created_by"])
         task.save(update_fields=[*changed, "updated_at"])
         emit(task, EventKind.LOG, message=f"Brief changed by {by}: {', '.join(changed)}.", data={"changed": changed})
@@ -270,7 +275,8 @@ def task_requeue_for_revision(*, task: GenerationTask, by) -> GenerationTask:
 
     The caller (the review service) holds the row lock and records the request; the stages a
     revision re-runs (`Stage.on_revision`) get new checkpoints in the new round, the others keep
-    theirs, so research and the featured image are not redone.
+    theirs, so research and the featured image are not redone. Not checked against the monthly
+    budgets: it is a reviewer's decision (reviewers may raise budgets), and its cost still counts.
     """
     task.revision += 1
     task.progress = 0

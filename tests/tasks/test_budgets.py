@@ -221,6 +221,20 @@ def test_a_reviewer_sets_a_budget_in_the_admin_and_the_change_is_recorded(editor
     assert client.post(reverse("admin:tasks_costbudget_delete", args=[budget.pk]), {"post": "yes"}).status_code == 403
 
 
+def test_growing_a_queued_brief_past_the_budget_is_refused(editor, editor_client, reviewer, priced):
+    task = submit_task(created_by=editor, **{**BRIEF, "word_count": 300})
+    small = task.estimated_cost
+    budget_set(user=editor, monthly_limit=(small * 2).quantize(Decimal("0.01")), by=reviewer)
+
+    grown = editor_client.patch(f"/api/tasks/{task.pk}", {"word_count": 5000}, format="json")
+    retitled = editor_client.patch(f"/api/tasks/{task.pk}", {"title": "Still small"}, format="json")
+
+    assert grown.status_code == 409 and grown.json()["error"]["code"] == "budget_exceeded"
+    assert retitled.status_code == 200
+    task.refresh_from_db()
+    assert (task.word_count, task.estimated_cost) == (300, small)
+
+
 # --- retries and what a month counts -------------------------------------------------------------
 
 def test_a_retry_from_the_task_page_over_budget_is_a_message_and_changes_nothing(editor, reviewer, priced):
