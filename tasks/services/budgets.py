@@ -12,9 +12,11 @@ runs.)
 `budget_check` is what `task_create` and `task_retry` call inside their transaction: it takes a
 transaction-scoped PostgreSQL advisory lock for each budget that applies (the site's, the
 user's) before it sums that budget's month, so of two concurrent creations under one budget the
-second waits for the first to commit and counts its task; an over-budget brief raises `BudgetExceeded` (409). A reviewer's revision
-request is not checked (the review service calls `task_requeue_for_revision`): it is the
-decision of someone who may raise the budget anyway, and its cost still lands on the task.
+second waits for the first to commit and counts its task; an over-budget brief raises
+`BudgetExceeded` (409). `task_update` checks the rise when a queued brief's estimate grows. A
+reviewer's revision request is not checked (the review service calls
+`task_requeue_for_revision`): it is the decision of someone who may raise the budget anyway,
+and its cost still lands on the task.
 Imports flow one way: this module knows nothing of `content` or `publishing`.
 """
 
@@ -186,7 +188,8 @@ def validate_limit(monthly_limit) -> Decimal | None:
     try:
         value = Decimal(monthly_limit)
     except (ArithmeticError, TypeError, ValueError):
-        raise DomainError("The monthly limit must be an amount in USD.", fields={"monthly_limit": ["Not a number."]}) from None
+        message = "The monthly limit must be an amount in USD."
+        raise DomainError(message, fields={"monthly_limit": [message]}) from None
     if not value.is_finite() or value < 0 or value > LIMIT_MAX or value != value.quantize(Decimal("0.01")):
         message = f"Give an amount from 0 to {LIMIT_MAX} USD with at most two decimals."
         raise DomainError(message, fields={"monthly_limit": [message]})

@@ -26,8 +26,8 @@ def test_malformed_budgets_are_refused(monkeypatch, raw):
         env_money(NAME)
 
 
-@pytest.mark.parametrize("raw, amount", [("250", Decimal("250")), (" 99.50 ", Decimal("99.50")), ("0.5", Decimal("0.5")),
-                                         ("", None), ("0", None), ("0.00", None)])
+@pytest.mark.parametrize("raw, amount", [("250", Decimal("250")), (" 99.50 ", Decimal("99.50")),
+                                         ("0.5", Decimal("0.5")), ("", None), ("0", None), ("0.00", None)])
 def test_well_formed_budgets_are_kept(monkeypatch, raw, amount):
     monkeypatch.setenv(NAME, raw)
     assert env_money(NAME) == amount
