@@ -10,7 +10,8 @@ view, add and change (`publishing.roles`), editors none.
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 
 from tasks.admin_lookups import BoundedLookupsMixin
@@ -18,7 +19,7 @@ from tasks.exceptions import DomainError
 from tasks.forms import format_usd
 from tasks.models import CostBudget, CostBudgetChange
 from tasks.models.budgets import REASON_MAX_LENGTH
-from tasks.services.budgets import budget_set, month_spend, validate_limit, with_month_spend
+from tasks.services.budgets import budget_set, month_spend, own_raise_refusal, validate_limit, with_month_spend
 
 
 class CostBudgetForm(forms.ModelForm):
@@ -31,11 +32,20 @@ class CostBudgetForm(forms.ModelForm):
         model = CostBudget
         fields = ["user", "monthly_limit"]
 
+    changed_by = None  # the user at the page; set by the admin
+
     def clean_monthly_limit(self):
         try:
-            return validate_limit(self.cleaned_data.get("monthly_limit"))
+            limit = validate_limit(self.cleaned_data.get("monthly_limit"))
         except DomainError as error:
             raise forms.ValidationError(str(error)) from None
+        user = self.instance.user if not self.instance._state.adding else self.cleaned_data.get("user")
+        if user is not None and self.changed_by is not None:
+            old = CostBudget.objects.filter(user=user).values_list("monthly_limit", flat=True).first()
+            refusal = own_raise_refusal(user=user, by=self.changed_by, old_limit=old, new_limit=limit)
+            if refusal:
+                raise forms.ValidationError(refusal)
+        return limit
 
 
 @admin.register(CostBudget)
@@ -56,6 +66,18 @@ class CostBudgetAdmin(BoundedLookupsMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         readonly = self.readonly_fields
         return (*readonly, "user") if obj is not None else readonly
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"changed_by": request.user})
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:
+            # Refused by the service after the form passed (a concurrent change, say): nothing saved.
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def has_delete_permission(self, request, obj=None):
         return False  # the history must stay; an empty limit removes the personal limit

@@ -196,12 +196,33 @@ def validate_limit(monthly_limit) -> Decimal | None:
     return value.quantize(Decimal("0.01"))
 
 
+class BudgetPermissionDenied(DomainError):
+    """The four-eyes rule: nobody raises (or removes) their own limit (403)."""
+
+    status_code = 403
+    code = "permission_denied"
+
+
+def own_raise_refusal(*, user, by, old_limit: Decimal | None, new_limit: Decimal | None) -> str:
+    """Why `by` may not make this change of `user`'s limit ("" when they may).
+
+    With `PRESSROOM_FOUR_EYES` (the default), a limit is raised by someone else than its holder,
+    as a task is approved by someone else than its author: a reviewer over budget asks another.
+    Lowering one's own limit is always allowed.
+    """
+    raises = old_limit is not None and (new_limit is None or new_limit > old_limit)
+    if settings.PRESSROOM_FOUR_EYES and raises and user.pk == by.pk:
+        return "The four-eyes rule: another reviewer must raise or remove your own budget."
+    return ""
+
+
 @transaction.atomic
 def budget_set(*, user, monthly_limit, by, reason: str = "") -> CostBudget:
     """Set `user`'s personal monthly limit (None: no personal limit) and record the change.
 
     The budget row is locked, so two reviewers changing it at once record two changes whose old
-    and new limits chain. Setting the limit it already has changes and records nothing.
+    and new limits chain. Setting the limit it already has changes and records nothing; raising
+    one's own is refused under the four-eyes rule (`own_raise_refusal`).
     """
     limit = validate_limit(monthly_limit)
     CostBudget.objects.get_or_create(user=user)
@@ -209,6 +230,9 @@ def budget_set(*, user, monthly_limit, by, reason: str = "") -> CostBudget:
     if budget.monthly_limit == limit:
         return budget
     old = budget.monthly_limit
+    refusal = own_raise_refusal(user=user, by=by, old_limit=old, new_limit=limit)
+    if refusal:
+        raise BudgetPermissionDenied(refusal)
     budget.monthly_limit = limit
     budget.updated_by = by
     budget.save(update_fields=["monthly_limit", "updated_by", "updated_at"])

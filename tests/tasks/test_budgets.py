@@ -437,3 +437,27 @@ def test_a_twin_request_that_finds_the_budget_full_gets_the_twins_task(editor, r
 
     assert (second, created) == (first, False)
     assert GenerationTask.objects.count() == 1
+
+
+def test_nobody_raises_their_own_budget_under_the_four_eyes_rule(reviewer, reviewer_client, settings):
+    other_reviewer = make_user()
+    budget_set(user=reviewer, monthly_limit=Decimal("10"), by=other_reviewer)
+    own = f"/api/budgets/{reviewer.pk}"
+
+    raised = reviewer_client.put(own, {"monthly_limit": "50"}, format="json")
+    removed = reviewer_client.put(own, {"monthly_limit": None}, format="json")
+    in_the_admin = client_for(reviewer).post(
+        reverse("admin:tasks_costbudget_change", args=[CostBudget.objects.get(user=reviewer).pk]),
+        {"monthly_limit": "50"})
+    lowered = reviewer_client.put(own, {"monthly_limit": "5"}, format="json")
+
+    assert raised.status_code == removed.status_code == 403
+    assert raised.json()["error"]["code"] == "permission_denied"
+    assert in_the_admin.status_code == 200
+    assert "four-eyes" in str(in_the_admin.context["adminform"].form.errors["monthly_limit"])
+    assert lowered.status_code == 200
+    assert list(CostBudgetChange.objects.order_by("pk").values_list("new_limit", "changed_by")) == [
+        (Decimal("10"), other_reviewer.pk), (Decimal("5"), reviewer.pk),
+    ]
+    settings.PRESSROOM_FOUR_EYES = False
+    assert reviewer_client.put(own, {"monthly_limit": "50"}, format="json").status_code == 200
