@@ -105,6 +105,11 @@ class PressroomAdminSite(admin.AdminSite):
             empty_text="Nothing spent in the last 30 days",
         )
         costs = dashboard.cost_totals(user)
+        budgets = [
+            {"row": row, "label": "Site" if row.scope == "site" else "Yours", "spent": money(row.spent),
+             "limit": money(row.limit) if row.limit is not None else "", "remaining": money(row.remaining)}
+            for row in dashboard.budget_overview(user)
+        ]
         return {
             "scope": "all" if user.has_perm("tasks.view_all_tasks") else "own",
             "can_review": dashboard.can_review(user),
@@ -116,6 +121,7 @@ class PressroomAdminSite(admin.AdminSite):
             "published": dashboard.recently_published(),
             "cost_today": money(costs["today"]),
             "cost_month": money(costs["month"]),
+            "budgets": budgets,
             "outcomes_chart": outcomes_chart,
             "cost_chart": cost_chart,
             "analytics_url": (

@@ -67,13 +67,13 @@ def _flatten(detail) -> list[str] | dict:
     return [str(detail)]
 
 
-def error_body(code: str, message: str, fields: dict | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+def error_body(code: str, message: str, fields: dict | None = None, **details) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}, **details}}
 
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, str(exc), exc.fields), status=exc.status_code)
+        return Response(error_body(exc.code, str(exc), exc.fields, **exc.details), status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

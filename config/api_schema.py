@@ -23,6 +23,9 @@ class ErrorDetailOutput(serializers.Serializer):
     code = serializers.CharField(help_text="Machine-readable, e.g. `invalid`, `not_found`, `throttled`.")
     message = serializers.CharField()
     fields = serializers.DictField(help_text="Field name to a list of messages (or nested fields); may be empty.")
+    budget = serializers.DictField(required=False, help_text=(
+        "Only with `budget_exceeded`: the budget (`scope`: site or user) with its `limit`, `spent` this month, "
+        "this brief's `estimate` and what `remaining`, in USD."))
 
 
 class ErrorOutput(serializers.Serializer):

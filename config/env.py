@@ -8,6 +8,7 @@ imports nothing from the apps.
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -43,6 +44,30 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}.")
     return value
+
+
+MONEY_FORM = "an amount in US dollars with at most two decimals, e.g. 250 or 99.50"
+MONEY_MAX = Decimal("9999999999.99")  # what a DecimalField(max_digits=12, decimal_places=2) holds
+
+
+def env_money(name: str) -> Decimal | None:
+    """An amount in US dollars (``250``, ``99.50``); unset, empty or 0 means none (no limit).
+
+    Anything else (a negative, more than two decimals, an exponent, NaN, an amount too large to
+    store) stops the start with the variable's name.
+    """
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    text = raw.strip()
+    whole, dot, cents = text.partition(".")
+    well_formed_cents = not dot or (cents.isascii() and cents.isdigit() and len(cents) <= 2)
+    if not (whole.isascii() and whole.isdigit() and well_formed_cents):
+        raise ImproperlyConfigured(f"{name} must be {MONEY_FORM}, got {raw!r}.")
+    value = Decimal(text)
+    if value > MONEY_MAX:
+        raise ImproperlyConfigured(f"{name} must be at most {MONEY_MAX}, got {raw!r}.")
+    return value or None
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
-    env_bool, env_int, env_list, env_networks, env_rate, env_str, parse_database_url, websocket_origin,
+    env_bool, env_int, env_list, env_money, env_networks, env_rate, env_str, parse_database_url, websocket_origin,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -208,6 +208,8 @@ PRESSROOM_RESEARCH_SOURCES = [
     "content.providers.searxng.SearxngSource",
 ]
 
+# Monthly cost budget of the whole site in USD (tasks.budgets); None (unset or 0): no limit.
+PRESSROOM_MONTHLY_BUDGET = env_money("PRESSROOM_MONTHLY_BUDGET")
 # Prices a brief before it runs (content.costs); a hook so `tasks` need not import `content`.
 PRESSROOM_COST_ESTIMATOR = "content.costs.estimated_cost"
 # A task's post as the task API shows it (publishing.selectors), for many tasks in one query.

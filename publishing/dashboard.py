@@ -6,7 +6,9 @@ panels, the charts and the analytics agree with the task list. Days and months a
 the site's time zone. Spend is the sum of `ContentVersion.cost` by the version's `created_at`:
 a version records what one model call cost when it was made, while a task's `actual_cost` is a
 running total that retries and revisions keep adding to, and would put a month's spend on the
-day the task last finished. The page layout and the charts live in `config.admin_site`.
+day the task last finished. The monthly budget card is the exception: it shows the budgets'
+own measure (`tasks.services.budgets`), the spend committed by the tasks created this month, site-wide
+and the viewer's own, whatever the viewer may see. The page layout and the charts live in `config.admin_site`.
 Imports flow publishing -> content -> tasks.
 """
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
@@ -24,6 +27,7 @@ from django.utils import timezone
 from content.models import ApprovalEvent, ContentVersion, Decision
 from publishing.models import Post
 from tasks.models import FINISHED_STATUSES, ApprovalStatus, GenerationTask, Status
+from tasks.services.budgets import SITE, USER, month_spend, user_limit
 
 PANEL_ROWS = 10
 CHART_DAYS = 30
@@ -87,6 +91,45 @@ def cost_totals(user, *, now: datetime | None = None) -> dict[str, Decimal]:
         return versions.filter(created_at__gte=moment).aggregate(total=Sum("cost"))["total"] or Decimal(0)
 
     return {"today": spent_since(start_of_day), "month": spent_since(start_of_month)}
+
+
+@dataclass(frozen=True)
+class BudgetRow:
+    """This month's committed spend of the site or of the viewer, against its limit (None: no limit)."""
+
+    scope: str  # budgets.SITE or budgets.USER
+    spent: Decimal
+    limit: Decimal | None
+
+    @property
+    def percent(self) -> int:
+        """How full the budget is, 0–100 (a bar cannot go past its end; `over` says it did)."""
+        if self.limit is None:
+            return 0
+        if self.limit == 0:
+            return 100 if self.spent > 0 else 0
+        return min(100, int(self.spent * 100 / self.limit))
+
+    @property
+    def over(self) -> bool:
+        return self.limit is not None and self.spent > self.limit
+
+    @property
+    def remaining(self) -> Decimal | None:
+        return None if self.limit is None else max(self.limit - self.spent, Decimal(0))
+
+
+def budget_overview(user, *, now: datetime | None = None) -> list[BudgetRow]:
+    """The site's spend this month and the viewer's own, each against its monthly budget.
+
+    Spend here is the budgets' measure (`tasks.services.budgets`): what the tasks created this
+    month committed, estimates of queued and running ones included, so the bar shows what
+    creation is refused on. Both rows are shown even without a limit, so "no limit" is visible.
+    """
+    return [
+        BudgetRow(SITE, month_spend(now=now), settings.PRESSROOM_MONTHLY_BUDGET),
+        BudgetRow(USER, month_spend(user=user, now=now), user_limit(user)),
+    ]
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 One definition, used by the data migrations that create and re-sync the groups and by the tests
 that check them. A change here needs a new migration calling `sync_groups` again. Editors brief tasks and edit drafts; Reviewers can do all that and also see every task,
-approve, reject and publish.
+approve, reject and publish, and set users' monthly cost budgets.
 """
 
 EDITORS = "Editors"
@@ -31,6 +31,10 @@ EDITOR_PERMISSIONS = [
 REVIEWER_PERMISSIONS = EDITOR_PERMISSIONS + [
     ("tasks", "view_all_tasks"),
     ("tasks", "delete_generationtask"),
+    ("tasks", "view_costbudget"),
+    ("tasks", "add_costbudget"),
+    ("tasks", "change_costbudget"),
+    ("tasks", "view_costbudgetchange"),
     ("content", "review_content"),
     ("publishing", "publish_post"),
     ("publishing", "delete_post"),

@@ -32,6 +32,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from tasks.admin_actions import RetryForm, TaskAction, action_view, cancel_action, render_action_panels, retry_action
+from tasks.admin_budgets import CostBudgetAdmin  # noqa: F401 (registered on import)
 from tasks.admin_catalog import ModelCatalogEntryAdmin  # noqa: F401 (registered on import)
 from tasks.admin_history import (  # noqa: F401 (the mixins: re-exported for content.admin)
     AppendOnlyAdminMixin,
@@ -324,7 +325,7 @@ class GenerationTaskAdmin(BoundedLookupsMixin, admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        return type(form.__name__, (form,), {"vocabulary": self.blog_vocabulary(request)})
+        return type(form.__name__, (form,), {"vocabulary": self.blog_vocabulary(request), "creator": request.user})
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:

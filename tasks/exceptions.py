@@ -15,6 +15,11 @@ class DomainError(Exception):
         super().__init__(message)
         self.fields = fields or {}
 
+    @property
+    def details(self) -> dict:
+        """More of the error body beside code, message and fields (e.g. the budget's figures)."""
+        return {}
+
 
 class InvalidTransition(DomainError):
     """The object is not in a state that allows this operation (409 Conflict)."""

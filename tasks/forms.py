@@ -22,7 +22,8 @@ from tasks.api.serializers import SOURCE_URLS_MAX
 from tasks.exceptions import DomainError
 from tasks.models import GenerationTask, ModelCatalogEntry, TaskType
 from tasks.selectors import model_unavailable_reason
-from tasks.services.lifecycle import RESEARCH_NOTES_MAX, with_research
+from tasks.services.budgets import BudgetExceeded, budget_statuses
+from tasks.services.lifecycle import RESEARCH_NOTES_MAX, estimate_cost, with_research
 from tasks.validators import unstorable_text, validate_public_http_url
 
 # Fields that only a blog post uses; an image task is a title, a topic, a model and a priority.
@@ -148,9 +149,11 @@ class SuggestingInput(forms.TextInput):
 
 
 class TaskBriefForm(forms.ModelForm):
-    """The task admin's form; `vocabulary` ({"categories": [...], "tags": [...]}) is set by the admin."""
+    """The task admin's form; `vocabulary` ({"categories": [...], "tags": [...]}) and `creator` (the
+    user at the page, whose monthly budget a new brief must fit) are set by the admin."""
 
     vocabulary: dict = {}
+    creator = None
 
     research_notes = forms.CharField(
         required=False, max_length=RESEARCH_NOTES_MAX, widget=forms.Textarea(attrs={"rows": 4}),
@@ -227,7 +230,24 @@ class TaskBriefForm(forms.ModelForm):
                     if self._errors:
                         self._errors.pop(name, None)
                     cleaned[name] = self._blank(name)
+        if self.instance._state.adding and not self.errors:
+            self._check_budget(cleaned)
         return cleaned
+
+    def _check_budget(self, cleaned: dict) -> None:
+        """Say on the form, with the brief kept, that it would exceed a monthly budget.
+
+        Only a courtesy: `task_create` checks again under its lock and is what refuses (a brief
+        that fits now but not once a concurrent one is queued comes back as the admin's message).
+        """
+        brief = {"task_type": cleaned.get("task_type"), "word_count": cleaned.get("word_count"),
+                 "model": cleaned.get("model")}
+        if brief["model"] is None:
+            return
+        for status in budget_statuses(self.creator, estimate=estimate_cost(brief)):
+            if status.would_exceed:
+                self.add_error(None, str(BudgetExceeded(status)))
+                return
 
     @staticmethod
     def _blank(name: str):

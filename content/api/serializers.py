@@ -63,11 +63,24 @@ class MaximumOutput(TotalsOutput):
     qa_rounds = serializers.IntegerField()
 
 
+class BudgetEstimateOutput(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=["site", "user"], help_text="The site's budget or your own.")
+    limit = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+    spent = serializers.DecimalField(max_digits=14, decimal_places=6, coerce_to_string=True,
+                                     help_text="Committed this month before this brief.")
+    remaining = serializers.DecimalField(max_digits=14, decimal_places=6, coerce_to_string=True)
+    would_exceed = serializers.BooleanField(help_text="Creating this brief now would be refused (409).")
+
+
 class EstimateOutput(serializers.Serializer):
     model = serializers.CharField()
     stages = StageEstimateOutput(many=True)
     total = TotalsOutput()
     maximum = MaximumOutput(help_text="If every QA round is used.")
+    budgets = BudgetEstimateOutput(many=True, help_text=(
+        "The monthly budgets that apply to you (the site's, your own), measured against `total.cost`; "
+        "empty when none is set."))
+    would_exceed = serializers.BooleanField(help_text="True when any of `budgets` would be exceeded.")
 
 
 # --- the review verbs ----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from content.costs import estimate
 from content.selectors import audit_trail, version_diff
 from tasks.api.permissions import TaskActionPermission
 from tasks.models import GenerationTask
+from tasks.services.budgets import budget_statuses
 from tasks.services.lifecycle import default_model
 
 TASK_ID = OpenApiParameter("task_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -97,6 +98,8 @@ class EstimateApi(APIView):
     parser_classes = [BoundedJSONParser]
 
     @extend_schema(tags=["tasks"], summary="Estimate tokens and cost of a brief before submitting it",
+                   description="Also says, for each monthly budget that applies to you, whether creating the "
+                   "brief now would exceed it (creation would then be refused with 409 `budget_exceeded`).",
                    request=EstimateInput, responses=EstimateOutput)
     def post(self, request):
         brief = EstimateInput(data=request.data)
@@ -104,4 +107,6 @@ class EstimateApi(APIView):
         data = brief.validated_data
         result = estimate(task_type=data["task_type"], word_count=data["word_count"],
                           model=data.get("model") or default_model())
-        return Response(EstimateOutput(result.as_dict()).data)
+        budgets = [status.as_dict() for status in budget_statuses(request.user, estimate=result.cost)]
+        body = {**result.as_dict(), "budgets": budgets, "would_exceed": any(b["would_exceed"] for b in budgets)}
+        return Response(EstimateOutput(body).data)

@@ -3,7 +3,7 @@ trailing slash."""
 
 from django.urls import re_path
 
-from tasks.api import views
+from tasks.api import budgets, views
 
 TASK = r"^tasks/(?P<task_id>[^/]+)"
 
@@ -15,4 +15,6 @@ urlpatterns = [
     re_path(rf"{TASK}/retry/?$", views.TaskRetryApi.as_view(), name="task_retry"),
     re_path(rf"{TASK}/events/?$", views.TaskEventListApi.as_view(), name="task_events"),
     re_path(rf"{TASK}/timeline/?$", views.TaskTimelineApi.as_view(), name="task_timeline"),
+    # Ids of at most 18 digits: a longer one is no user's, and the API's catch-all answers 404.
+    re_path(r"^budgets/(?P<user_id>[0-9]{1,18})/?$", budgets.UserBudgetApi.as_view(), name="user_budget"),
 ]

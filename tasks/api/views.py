@@ -51,6 +51,9 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 WRITE_PERMISSIONS = [IsAuthenticated, TaskActionPermission]
 CONFLICT = {409: OpenApiResponse(ErrorOutput, description="The task's state does not allow this; the message says why.")}
+BUDGET_EXCEEDED = OpenApiResponse(ErrorOutput, description=(
+    "Code `budget_exceeded`: the brief's estimate would take the site's or your monthly cost budget past its "
+    "limit; `error.budget` gives `scope` (site or user), `limit`, `spent`, `estimate` and `remaining` (USD)."))
 
 
 def idempotency_key(request) -> str:
@@ -92,8 +95,9 @@ class TaskCollectionApi(GenericAPIView):
         summary="Queue a new task from a brief",
         request=TaskCreateInput,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: TaskOutput, 422: OpenApiResponse(ErrorOutput, description="The Idempotency-Key was "
-                                                         "already used with a different body.")},
+        responses={201: TaskOutput, 409: BUDGET_EXCEEDED,
+                   422: OpenApiResponse(ErrorOutput, description="The Idempotency-Key was "
+                                        "already used with a different body.")},
     )
     def post(self, request):
         key = idempotency_key(request)
@@ -167,7 +171,8 @@ class TaskCancelApi(TaskStateChangeApi):
 
 @state_change_schema(
     "Queue a failed, timed-out or cancelled task again",
-    "It resumes after its last finished stage. 409 for a task in any other state.",
+    "It resumes after its last finished stage. 409 for a task in any other state, or (`budget_exceeded`) "
+    "when the retry's estimate would exceed this month's budget of the site or of the task's creator.",
 )
 class TaskRetryApi(TaskStateChangeApi):
     def verb(self, task, data):

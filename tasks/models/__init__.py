@@ -1,6 +1,7 @@
 """Models of the `tasks` app, one module per concern, re-exported here."""
 
 from tasks.models.append_only import AppendOnlyModel, AppendOnlyQuerySet
+from tasks.models.budgets import CostBudget, CostBudgetChange
 from tasks.models.catalog import ModelCatalogEntry, Provider
 from tasks.models.checkpoints import StageCheckpoint
 from tasks.models.events import EventKind, TaskEvent
@@ -20,6 +21,8 @@ __all__ = [
     "AppendOnlyModel",
     "AppendOnlyQuerySet",
     "ApprovalStatus",
+    "CostBudget",
+    "CostBudgetChange",
     "EventKind",
     "GenerationTask",
     "ModelCatalogEntry",

@@ -4,6 +4,7 @@ The API, the admin, management commands and jobs call these and nothing else, so
 transitions are legal, what is recorded, what is broadcast) is written once.
 """
 
+from tasks.services.budgets import BudgetExceeded, budget_check, budget_set
 from tasks.services.lifecycle import (
     task_cancel,
     task_create,
@@ -14,6 +15,9 @@ from tasks.services.lifecycle import (
 from tasks.services.queue import claim_next_task, wake_workers
 
 __all__ = [
+    "BudgetExceeded",
+    "budget_check",
+    "budget_set",
     "claim_next_task",
     "task_cancel",
     "task_create",

@@ -21,6 +21,7 @@ from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition
 from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCatalogEntry, Phase, Status
 from tasks.selectors import model_unavailable_reason
+from tasks.services.budgets import BudgetExceeded, budget_check
 from tasks.services.queue import wake_workers
 from tasks.services.requeue import requeue
 from tasks.validators import validate_public_http_url
@@ -108,7 +109,9 @@ def task_create(
     `research_text` and `source_urls` (pasted notes, pages to cite) travel to the research stage
     in `metadata["research"]` (see `with_research`). With an `idempotency_key`, a repeat of the
     same request by the same user returns the task the first request created (created=False)
-    instead of queueing a second one.
+    instead of queueing a second one. A brief whose estimate would take the site's or the
+    creator's monthly budget past its limit is refused (`budgets.BudgetExceeded`, 409); a replay
+    creates nothing, so it is not checked.
     """
     brief = dict(brief)
     if research_text is not None or source_urls is not None or "research" in (brief.get("metadata") or {}):
@@ -124,16 +127,18 @@ def task_create(
             return existing, False
     try:
         with transaction.atomic():
+            budget_check(user=created_by, estimate=brief["estimated_cost"] or 0)
             task = GenerationTask.objects.create(
                 **brief, created_by=created_by, idempotency_key=idempotency_key, idempotency_fingerprint=fingerprint,
                 available_at=timezone.now(),
             )
             emit(task, EventKind.CREATED, message="Task queued.", data={"priority": task.priority})
             wake_workers(1)
-    except IntegrityError:
+    except (IntegrityError, BudgetExceeded):
         if not idempotency_key:
             raise
-        existing = _replay(created_by, idempotency_key, fingerprint)  # a concurrent twin won the race
+        # A concurrent twin won the race: its task now fills the key, and may fill the budget.
+        existing = _replay(created_by, idempotency_key, fingerprint)
         if existing is None:
             raise
         return existing, False
@@ -161,7 +166,9 @@ def task_update(*, task: GenerationTask, by, changes: dict, seen_sequence: int |
 
     `seen_sequence` is the task's event sequence when the caller read it (a form's hidden field):
     if anything happened to the task since, the change was made against an outdated page and is
-    refused (`StaleChange`), even when it changes nothing.
+    refused (`StaleChange`), even when it changes nothing. A change that raises the estimate (a
+    longer piece, a dearer model) is checked against the monthly budgets for the rise
+    (`budgets.BudgetExceeded`, 409), so a small brief cannot be grown past them once queued.
     """
     unknown = set(changes) - EDITABLE_WHILE_QUEUED
     if unknown:
@@ -185,9 +192,12 @@ def task_update(*, task: GenerationTask, by, changes: dict, seen_sequence: int |
         setattr(task, field, changes[field])
     if changed:
         if {"word_count", "model", "task_type"} & set(changed):
+            previous = task.estimated_cost or 0
             task.estimated_cost = estimate_cost({"task_type": task.task_type, "word_count": task.word_count,
                                                  "model": task.model})
             changed.append("estimated_cost")
+            # The month already counts the queued task at its old estimate: only the rise is new spend.
+            budget_check(user=task.created_by, estimate=max(task.estimated_cost - previous, 0))
         task.full_clean(exclude=["created_by"])
         task.save(update_fields=[*changed, "updated_at"])
         emit(task, EventKind.LOG, message=f"Brief changed by {by}: {', '.join(changed)}.", data={"changed": changed})
@@ -223,7 +233,9 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
 
     It gets a fresh budget of attempts (`PRESSROOM_MAX_ATTEMPTS` more runs); `attempts` keeps
     counting every run the task ever had. `model` runs the retry on another catalog model (the
-    one that failed may lack its key); a model that cannot run here is refused.
+    one that failed may lack its key); a model that cannot run here is refused. A retry spends
+    again, so it is checked against this month's budgets of the task's creator and the site, as
+    if it could cost its whole estimate once more (`budgets.BudgetExceeded`, 409).
     """
     task = _locked(task)
     if task.status not in RETRYABLE_STATUSES:
@@ -240,6 +252,7 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
                                              "model": model})
         emit(task, EventKind.LOG, message=f"Model changed by {by} for the retry: {previous} → {model.key}.",
              data={"changed": ["model"], "model": model.key})
+    budget_check(user=task.created_by, estimate=task.estimated_cost or 0)
     _queue_again(task)
     emit(task, EventKind.STATUS, message=f"Requeued by {by}; it resumes after its last finished stage.")
     wake_workers(1)
@@ -262,7 +275,8 @@ def task_requeue_for_revision(*, task: GenerationTask, by) -> GenerationTask:
 
     The caller (the review service) holds the row lock and records the request; the stages a
     revision re-runs (`Stage.on_revision`) get new checkpoints in the new round, the others keep
-    theirs, so research and the featured image are not redone.
+    theirs, so research and the featured image are not redone. Not checked against the monthly
+    budgets: it is a reviewer's decision (reviewers may raise budgets), and its cost still counts.
     """
     task.revision += 1
     task.progress = 0

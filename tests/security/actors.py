@@ -8,6 +8,8 @@ would be.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
@@ -18,7 +20,8 @@ from publishing.models import Category, Post, PostChange, Tag
 from publishing.roles import EDITORS, REVIEWERS
 from publishing.services.posts import task_publish
 from tasks.events import emit
-from tasks.models import GenerationTask, ModelCatalogEntry, StageCheckpoint, TaskEvent
+from tasks.models import CostBudget, CostBudgetChange, GenerationTask, ModelCatalogEntry, StageCheckpoint, TaskEvent
+from tasks.services.budgets import budget_set
 from tests.conftest import role
 from tests.editorial import completed_task
 from tests.factories import make_user, submit_task
@@ -81,7 +84,7 @@ def jwt_client(user) -> APIClient:
 
 
 FINGERPRINTED = (GenerationTask, ContentVersion, ApprovalEvent, TaskEvent, StageCheckpoint, Post, PostChange,
-                 Category, Tag, ModelCatalogEntry)
+                 Category, Tag, ModelCatalogEntry, CostBudget, CostBudgetChange)
 
 
 def fingerprint() -> dict:
@@ -107,6 +110,7 @@ def admin_objects(users: dict) -> dict:
         "tasks.taskevent": event.pk,
         "tasks.stagecheckpoint": checkpoint.pk,
         "tasks.modelcatalogentry": ModelCatalogEntry.objects.get(key="offline").pk,
+        "tasks.costbudget": budget_set(user=users["editor"], monthly_limit=Decimal("50"), by=users["superuser"]).pk,
         "content.contentversion": task.versions.latest("number").pk,
         "content.approvalevent": ApprovalEvent.objects.filter(task=task).first().pk,
         "publishing.post": post.pk,

@@ -87,6 +87,11 @@ API = {
                                    expected=answers(401, 403, 404, 200, 404, 200)),
     ("task_unpublish", "POST"): Call("/api/tasks/{task}/unpublish", "published", {},
                                      expected=answers(401, 403, 404, 200, 404, 200)),
+    # A user's cost budget: their own or, for reviewers, anyone's (another's is a 404); only
+    # reviewers and superusers set one.
+    ("user_budget", "GET"): Call("/api/budgets/{editor}", "queued", expected=answers(401, 200, 404, 200, 404, 200)),
+    ("user_budget", "PUT"): Call("/api/budgets/{editor}", "queued", {"monthly_limit": "25.00", "reason": "More."},
+                                 expected=answers(401, 403, 403, 200, 403, 200)),
     ("post_list", "GET"): Call("/api/posts", "published", expected=everyone(200)),
     ("post_search", "GET"): Call("/api/posts/search?q=compost", "published", expected=everyone(200)),
     ("post_detail", "GET"): Call("/api/posts/{slug}", "published", expected=everyone(200)),
@@ -108,7 +113,8 @@ def perform(name: str, method: str, actor: str, users: dict, task):
     client = jwt_client(user)
     current = task.versions.count()
     post = Post.objects.filter(task=task).first()
-    path = call.path.format(task=task.pk, current=current, slug=post.slug if post else "none")
+    path = call.path.format(task=task.pk, current=current, slug=post.slug if post else "none",
+                            editor=users["editor"].pk if users["editor"] else "none")
     body = call.body
     if name == "token_obtain":
         client = jwt_client(None)
@@ -300,6 +306,12 @@ ADMIN = {
     "publishing_tag_changelist": "302 200 200 200 403 200",
     "publishing_tag_delete": "302 403 403 403 403 200",
     "publishing_tag_history": "302 200 200 200 403 200",
+    # Users' cost budgets: Reviewers and superusers set them; nobody deletes one (its history stays).
+    "tasks_costbudget_add": "302 403 403 200 403 200",
+    "tasks_costbudget_change": "302 403 403 200 403 200",
+    "tasks_costbudget_changelist": "302 403 403 200 403 200",
+    "tasks_costbudget_delete": "302 403 403 403 403 403",
+    "tasks_costbudget_history": "302 403 403 200 403 200",
     "tasks_generationtask_action": "302 405 405 405 405 405",
     "tasks_generationtask_add": "302 200 200 200 403 200",
     "tasks_generationtask_change": "302 200 302 200 403 200",

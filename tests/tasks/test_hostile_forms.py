@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
 from content.models import ApprovalEvent, ContentVersion
 from publishing.models import Category, Post, Tag
 from tasks.exceptions import DomainError
-from tasks.models import GenerationTask, ModelCatalogEntry
+from tasks.models import CostBudget, GenerationTask, ModelCatalogEntry
 from tasks.services import task_update
 from tasks.services.lifecycle import RESEARCH_NOTES_MAX
 from tests.editorial import completed_task
@@ -44,19 +45,25 @@ ADD_FORMS = {
         "provider_model_id": "llama3", "base_url": "http://127.0.0.1:11434/v1", "api_key_env": "",
         "input_price_per_million": "0", "output_price_per_million": "0", "context_window": "8192",
     }),
+    "admin:tasks_costbudget_add": (CostBudget, lambda: {
+        "user": str(get_user_model().objects.get(username="root").pk), "monthly_limit": "20.00", "reason": "Trial",
+    }),
 }
 TASK_FORM_FIELDS = ("task_type", "title", "topic", "word_count", "word_count_tolerance", "style", "tone",
                     "target_audience", "primary_keyword", "category", "tags", "model", "priority",
                     "timeout_seconds", "metadata")  # task_form()'s, listed: its model is a row
+BUDGET_ADD = "admin:tasks_costbudget_add"
+BUDGET_FORM_FIELDS = ("user", "monthly_limit", "reason")  # listed: its body names a user row
 ADD_FORM_FIELDS = [(TASK_ADD, field) for field in TASK_FORM_FIELDS] + [
-    (name, field) for name, (_, data) in ADD_FORMS.items() if name != TASK_ADD
+    (name, field) for name, (_, data) in ADD_FORMS.items() if name not in (TASK_ADD, BUDGET_ADD)
     for field, value in data().items() if value != "on"  # a checkbox is on whatever its value
-]
+] + [(BUDGET_ADD, field) for field in BUDGET_FORM_FIELDS]
 
 
 def test_the_valid_form_bodies_the_nul_matrix_starts_from_are_accepted(superuser):
     """Each NUL case below changes one field of a body that is saved as it is."""
     assert set(task_form()) == set(TASK_FORM_FIELDS)
+    assert set(ADD_FORMS[BUDGET_ADD][1]()) == set(BUDGET_FORM_FIELDS)
     client = client_for(superuser)
     for url_name, (model, data) in ADD_FORMS.items():
         before = model.objects.count()
@@ -214,7 +221,7 @@ def test_the_blog_search_answers_a_query_with_a_nul_normally(query):
 
 CHANGELISTS = ["tasks/generationtask", "tasks/taskevent", "tasks/stagecheckpoint", "tasks/modelcatalogentry",
                "content/contentversion", "content/approvalevent", "publishing/post", "publishing/category",
-               "publishing/tag", "publishing/postchange"]
+               "publishing/tag", "publishing/postchange", "tasks/costbudget"]
 OUT_OF_RANGE = ["id__exact=9999999999999999999999", "id=-99999999999999999999", "id__exact=abc",
                 "priority__gte=99999999999999999999", "priority__lte=-99999999999999999999", "priority=1e999",
                 "created_at__year=99999999999999", "created_at__month=13", "created_at__day=99",

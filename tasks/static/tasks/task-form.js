@@ -4,7 +4,8 @@
  * - the blog-only fields (listed in the task type select's data-blog-only-fields) are hidden for an
  *   image task (the server ignores them too);
  * - the cost estimate is asked of POST /api/tasks/estimate (session + CSRF token) whenever the type,
- *   word count or model changes, and shown as "$0.07 (estimate)";
+ *   word count or model changes, and shown as "$0.07 (estimate)", with a warning when it would exceed
+ *   a monthly budget (the server refuses such a brief, and the form says so);
  * - the tags field suggests the blog's tags for the name after the last comma.
  * No inline script: addresses come from data attributes.
  */
@@ -91,6 +92,11 @@
       const maximum = Number(data.maximum.cost);
       note.textContent = maximum > Number(data.total.cost)
         ? ` up to ${formatUsd(maximum)} if every quality round is used` : "";
+      const over = (data.budgets || []).find((budget) => budget.would_exceed);
+      if (over) {
+        const whose = over.scope === "site" ? "the site's" : "your";
+        note.textContent += ` — over ${whose} monthly budget: ${formatUsd(over.remaining)} of ${formatUsd(over.limit)} left`;
+      }
     } catch (error) {
       if (request === asked) note.textContent = "The estimate could not be fetched.";
     } finally {

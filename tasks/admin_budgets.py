@@ -1,0 +1,121 @@
+"""The admin of users' monthly cost budgets: reviewers set them, every change is recorded.
+
+Saving goes through `budgets.budget_set`, as the budget API does, so the admin and the API
+record the same history (who, when, old → new, why). The history is shown read-only on the
+budget's page; a budget is never deleted (its history must stay): emptying the limit removes the
+personal limit. Who may open these pages is the model permissions' business: Reviewers hold
+view, add and change (`publishing.roles`), editors none.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.utils.html import format_html, format_html_join
+
+from tasks.admin_lookups import BoundedLookupsMixin
+from tasks.exceptions import DomainError
+from tasks.forms import format_usd
+from tasks.models import CostBudget, CostBudgetChange
+from tasks.models.budgets import REASON_MAX_LENGTH
+from tasks.services.budgets import budget_set, month_spend, own_raise_refusal, validate_limit, with_month_spend
+
+
+class CostBudgetForm(forms.ModelForm):
+    reason = forms.CharField(
+        required=False, max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why the limit changes; kept in the budget's history.",
+    )
+
+    class Meta:
+        model = CostBudget
+        fields = ["user", "monthly_limit"]
+
+    changed_by = None  # the user at the page; set by the admin
+
+    def clean_monthly_limit(self):
+        try:
+            limit = validate_limit(self.cleaned_data.get("monthly_limit"))
+        except DomainError as error:
+            raise forms.ValidationError(str(error)) from None
+        user = self.instance.user if not self.instance._state.adding else self.cleaned_data.get("user")
+        if user is not None and self.changed_by is not None:
+            old = CostBudget.objects.filter(user=user).values_list("monthly_limit", flat=True).first()
+            refusal = own_raise_refusal(user=user, by=self.changed_by, old_limit=old, new_limit=limit)
+            if refusal:
+                raise forms.ValidationError(refusal)
+        return limit
+
+
+@admin.register(CostBudget)
+class CostBudgetAdmin(BoundedLookupsMixin, admin.ModelAdmin):
+    form = CostBudgetForm
+    list_display = ("user", "limit_cell", "spent_cell", "updated_by", "updated_at")
+    list_select_related = ("user", "updated_by")
+    search_fields = ("user__username",)
+    readonly_fields = ("spent_this_month", "updated_by", "updated_at", "history")
+
+    def get_fieldsets(self, request, obj=None):
+        first = ("user", "monthly_limit", "reason") if obj is None else ("monthly_limit", "reason")
+        if obj is None:
+            return ((None, {"fields": first}),)
+        return ((None, {"fields": first}), ("This month", {"fields": ("spent_this_month",)}),
+                ("History", {"fields": ("updated_by", "updated_at", "history")}))
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = self.readonly_fields
+        return (*readonly, "user") if obj is not None else readonly
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"changed_by": request.user})
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:
+            # Refused by the service after the form passed (a concurrent change, say): nothing saved.
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the history must stay; an empty limit removes the personal limit
+
+    @admin.display(description="monthly limit", ordering="monthly_limit")
+    def limit_cell(self, budget: CostBudget) -> str:
+        return "no personal limit" if budget.monthly_limit is None else format_usd(budget.monthly_limit)
+
+    def get_queryset(self, request):
+        return with_month_spend(super().get_queryset(request))
+
+    @admin.display(description="committed this month")
+    def spent_cell(self, budget: CostBudget) -> str:
+        return format_usd(budget.month_spend)
+
+    @admin.display(description="committed this month")
+    def spent_this_month(self, budget: CostBudget) -> str:
+        return format_usd(month_spend(user=budget.user))
+
+    @admin.display(description="changes")
+    def history(self, budget: CostBudget) -> str:
+        changes = CostBudgetChange.objects.filter(user=budget.user).select_related("changed_by").order_by("-changed_at")
+        if not changes:
+            return "—"
+
+        def limit(value):
+            return "none" if value is None else format_usd(value)
+
+        rows = format_html_join("", "<li>{}: {} → {} by {}{}</li>", (
+            (change.changed_at.strftime("%Y-%m-%d %H:%M"), limit(change.old_limit), limit(change.new_limit),
+             change.changed_by, f" — {change.reason}" if change.reason else "")
+            for change in changes
+        ))
+        return format_html('<ul class="budget-history">{}</ul>', rows)
+
+    def save_model(self, request, obj, form, change):
+        # The service, not `obj.save()`: it locks the row and records the change.
+        budget = budget_set(user=obj.user, monthly_limit=form.cleaned_data["monthly_limit"], by=request.user,
+                            reason=form.cleaned_data.get("reason", ""))
+        obj.pk = budget.pk
+        obj._state.adding = False
