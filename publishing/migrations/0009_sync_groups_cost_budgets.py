@@ -10,6 +10,6 @@ def sync_groups(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("publishing", "0007_search_at_scale"), ("tasks", "0007_cost_budgets")]
+    dependencies = [("publishing", "0008_webhooks_and_notifications"), ("tasks", "0007_cost_budgets")]
 
     operations = [migrations.RunPython(sync_groups, migrations.RunPython.noop)]
