@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "publishing.replica.PublicReadsMiddleware",  # the public blog's and API's reads may use the replica
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out admin login into the lockout page
 ]
 
@@ -130,6 +131,16 @@ DATABASES = {"default": parse_database_url(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# An optional read replica: the public blog's and public API's reads go there (config/db_router.py),
+# except for DATABASE_REPLICA_LAG_SECONDS after any change of the blog, when they stay on the primary.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+DATABASE_READ_REPLICA = "replica" if DATABASE_REPLICA_URL else None
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = parse_database_url(DATABASE_REPLICA_URL)
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+DATABASE_REPLICA_LAG_SECONDS = env_int("DATABASE_REPLICA_LAG_SECONDS", 5, minimum=0)
+DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]  # without a replica it sends everything to default
 
 REDIS_URL = env_str("REDIS_URL")
 REDIS_LAYER_OPTIONS = {"socket_timeout": 30, "max_connections": 1000}  # see CHANNEL_LAYERS below
