@@ -77,7 +77,8 @@ def _local_config(folder: Path, *, web_port: int = 8000, ws_port: int = 8001, st
         "server 127.0.0.1:8000;": f"server 127.0.0.1:{web_port};", "server 127.0.0.1:8001;": f"server 127.0.0.1:{ws_port};",
         "listen 80;": f"listen 127.0.0.1:{http_port};", "listen [::]:80;": "",
         "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;", "listen [::]:443 ssl http2;": "",
-        "http {": f"http {{\n    access_log {folder}/access.log;",
+        "http {": (f"http {{\n    access_log {folder}/access.log;\n    client_body_temp_path {folder}/body;\n"
+                   f"    proxy_temp_path {folder}/proxy;"),  # not /var/lib/nginx: runs without root too
     }
     for old, new in replacements.items():
         assert old in text, old
