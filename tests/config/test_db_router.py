@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.request import urlopen
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -168,3 +169,57 @@ def test_database_replica_url_adds_the_replica_alias():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].split() == ["replica", "pressroom", "replica.internal", "5433"]
+
+
+@pytest.mark.slow
+def test_a_gunicorn_with_database_replica_url_reads_the_blog_from_a_different_database(tmp_path, published):
+    """The deployment's shape: a second database (a copy of the test database, then changed, as a
+    replica that has not received a write), named by DATABASE_REPLICA_URL to a Gunicorn. Blog and
+    public API show the replica's rows; right after a change, the primary's; once the lag allowance
+    has passed, the replica's again."""
+    import psycopg
+
+    from tests.processes import GunicornServer, test_database_url
+
+    primary_url = test_database_url()
+    primary_name = connections["default"].settings_dict["NAME"]
+    replica_name = f"{primary_name}_replica"
+    server_url = primary_url.replace(f"/{primary_name}", "/postgres", 1)
+    replica_url = primary_url.replace(f"/{primary_name}", f"/{replica_name}", 1)
+    connections.close_all()  # a template database must have no other session
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{replica_name}"')
+        admin.execute(f'CREATE DATABASE "{replica_name}" TEMPLATE "{primary_name}"')
+    server = None
+    try:
+        with psycopg.connect(replica_url, autocommit=True) as replica_db:
+            replica_db.execute("UPDATE publishing_post SET title = 'Title on the replica' WHERE slug = 'composting'")
+        server = GunicornServer(tmp_path, name="gunicorn-replica", port=18530, env={
+            "DATABASE_REPLICA_URL": replica_url, "DATABASE_REPLICA_LAG_SECONDS": "3"})
+        server.wait_until_ready()
+        time.sleep(3)  # the blog version of the post's creation is older than the allowance now
+
+        def get(path: str) -> str:
+            with urlopen(f"{server.url}{path}", timeout=10) as response:
+                return response.read().decode()
+
+        assert "Title on the replica" in get("/posts/composting/")
+        assert "Title on the replica" in get("/api/posts/composting")
+        assert "Title on the replica" in get("/api/posts")
+
+        post = Post.objects.get(slug="composting")  # through the primary, as an editor's change
+        post.title = "Title on the primary"
+        post.save()
+        assert "Title on the primary" in get("/posts/composting/")  # the writer sees the change at once
+        time.sleep(3.5)
+        # The allowance passed: reads are on the replica again, which (not replicating) never got it.
+        # (The post page rendered from the primary stays in the page cache under this version: it
+        # is the newer content, which a replicating replica holds by now.)
+        assert "Title on the replica" in get("/")
+        assert "Title on the replica" in get("/api/posts/composting")
+    finally:
+        if server is not None:
+            server.stop()
+        connections.close_all()
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{replica_name}" WITH (FORCE)')
