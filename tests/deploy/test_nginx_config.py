@@ -74,7 +74,8 @@ def _local_config(folder: Path, *, web_port: int = 8000, ws_port: int = 8001, st
     replacements = {
         "/etc/ssl/pressroom/fullchain.pem": str(cert), "/etc/ssl/pressroom/privkey.pem": str(key),
         "/srv/pressroom/var/static/": f"{static_root or folder}/",
-        "server 127.0.0.1:8000;": f"server 127.0.0.1:{web_port};", "server 127.0.0.1:8001;": f"server 127.0.0.1:{ws_port};",
+        "server 127.0.0.1:8000;": f"server 127.0.0.1:{web_port};",
+        "server 127.0.0.1:8001;": f"server 127.0.0.1:{ws_port};",
         "listen 80;": f"listen 127.0.0.1:{http_port};", "listen [::]:80;": "",
         "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;", "listen [::]:443 ssl http2;": "",
         "http {": (f"http {{\n    access_log {folder}/access.log;\n    client_body_temp_path {folder}/body;\n"
@@ -117,7 +118,8 @@ def _websocket_handshake_status(path: str) -> int:
     with socket.create_connection(("127.0.0.1", NGINX_PORTS[1]), timeout=10) as raw, \
             context.wrap_socket(raw, server_hostname="localhost") as tls:
         tls.sendall((f"GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: https://localhost\r\n\r\n").encode())
+                     f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                     "Origin: https://localhost\r\n\r\n").encode())
         status_line = tls.recv(4096).split(b"\r\n", 1)[0].decode()
     return int(status_line.split()[1])
 
