@@ -18,6 +18,7 @@ from urllib.request import urlopen
 import pytest
 from asgiref.sync import async_to_sync
 from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
 from django.db import connections, transaction
 from django.test import AsyncClient, Client
 from django.test.utils import CaptureQueriesContext
@@ -155,6 +156,8 @@ def test_writes_sessions_and_the_cache_table_never_use_the_replica(replica):
         assert router.db_for_read(Post) == "replica"
         assert router.db_for_write(Post) == "default"
         assert router.db_for_read(Session) == "default"
+        cache_table = DatabaseCache("pressroom_cache", {}).cache_model_class
+        assert router.db_for_read(cache_table) == "default"  # the blog's version is read where it is written
     assert router.db_for_read(Post) == "default"  # the flag ended with the block
     assert router.allow_migrate("replica", "publishing") is False
     assert router.allow_migrate("default", "publishing") is True
