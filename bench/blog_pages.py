@@ -1,8 +1,8 @@
-"""Blog page benchmark: requests per second of home, post and search pages under Gunicorn, next to
-a minimal one-query Django view on the same server in the same run.
+"""Blog page benchmark: requests per second of home, post and search pages under Gunicorn and under
+Daphne, next to a minimal one-query Django view on the same server in the same run.
 
     python bench/blog_pages.py [--posts 1000] [--web-workers 4] [--connections 16] [--seconds 10]
-                               [--cache both|on|off] [--write-docs]
+                               [--cache both|on|off] [--servers both|gunicorn|daphne] [--write-docs]
 
 Against a database of its own (`pressroom_bench_blog` on DATABASE_URL's server, created, migrated
 and seeded by `bench.blog_seed` here), in production mode (DEBUG=0, hashed static files collected
@@ -10,12 +10,16 @@ into a temporary folder, `DATABASE_CONN_MAX_AGE=60` as a deployment sets it), wi
 the cache (REDIS_URL unset, the default setup):
 
 1. Gunicorn (`bench.blog_wsgi`: the real settings plus `/bench/minimal`, one query and a short
-   answer) with `--web-workers` sync workers listens on 127.0.0.1.
+   answer) with `--web-workers` sync workers listens on 127.0.0.1; then, for the same URLs, one
+   Daphne process (`config.asgi` on the same settings, as `make run` serves HTTP): Django runs sync
+   views on Daphne in one thread per process, so this is the single-process figure behind the
+   README's advice to serve pages with Gunicorn.
 2. For each URL, `wrk` (Debian's package; `apt-get install wrk`) runs `--connections` connections
    on 2 threads: a 2 s warm-up, then `--seconds` measured. Search rotates through 50 queries (a
    common word, a medium one, a phrase, a prefix...) with a small Lua script.
 3. Once with the blog's page cache on (the default: `PRESSROOM_BLOG_CACHE_SECONDS=600`) and once
    with it off (`0`), so the table shows both what a reader gets and what rendering costs.
+4. One table: each page and cache setting, both servers side by side, and Gunicorn ÷ Daphne.
 
 Only 127.0.0.1 is used; every wrk run is bounded by --seconds; processes are stopped in `finally`.
 """
@@ -81,6 +85,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per URL")
     parser.add_argument("--cache", choices=["on", "off", "both"], default="both", help="the blog's page cache")
+    parser.add_argument("--servers", choices=["both", "gunicorn", "daphne"], default="both",
+                        help="measure Gunicorn, Daphne or both (in turn, on the same database)")
     add_database_argument(parser, "pressroom_bench_blog")
     parser.add_argument("--write-docs", action="store_true", help=f"rewrite the blog section of {DOCS_PAGE}")
     args = parser.parse_args(argv)
@@ -109,6 +115,14 @@ def start_gunicorn(env: dict, *, port: int, workers: int, log_dir: Path, wsgi: s
         "--workers", str(workers), "--worker-class", "sync", "--access-logfile", "/dev/null",
         "--log-level", "warning",
     ]
+    process = ManagedProcess(name, command, env=env, log_dir=log_dir)
+    wait_for_healthz(process, port)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def start_daphne(env: dict, *, port: int, log_dir: Path, name: str = "daphne") -> tuple[ManagedProcess, str]:
+    """One Daphne process on the benchmark's settings (`DJANGO_SETTINGS_MODULE` in `env`), HTTP only."""
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
     process = ManagedProcess(name, command, env=env, log_dir=log_dir)
     wait_for_healthz(process, port)
     return process, f"http://127.0.0.1:{port}"
@@ -149,25 +163,30 @@ def check_pages(url: str, paths: list[str]) -> None:
 
 
 def measure(args, database_url: str, static_folder: str, *, cache_seconds: int, log_dir: Path, search_lua: Path,
-            post_path: str) -> dict:
+            post_path: str, server: str = "gunicorn") -> dict:
     env = environment(database_url, static_folder, cache_seconds=cache_seconds)
-    gunicorn, url = start_gunicorn(env, port=free_port(), workers=args.web_workers, log_dir=log_dir)
+    if server == "daphne":
+        process, url = start_daphne(env, port=free_port(), log_dir=log_dir, name=f"daphne-cache-{cache_seconds}")
+    else:
+        process, url = start_gunicorn(env, port=free_port(), workers=args.web_workers, log_dir=log_dir,
+                                      name=f"gunicorn-cache-{cache_seconds}")
     try:
         pages = {"minimal view (1 query)": "/bench/minimal", "home": "/", "post": post_path,
                  "category archive": "/category/category-1/"}
         check_pages(url, [*pages.values(), "/search/?q=kalo"])
         results = {}
         for label, path in pages.items():
-            log(f"wrk {path} (cache {'on' if cache_seconds else 'off'})")
+            log(f"wrk {path} ({server}, cache {'on' if cache_seconds else 'off'})")
             results[label] = wrk(f"{url}{path}", connections=args.connections, seconds=args.seconds)
-            gunicorn.ensure_running()
-        log(f"wrk /search/ rotating queries (cache {'on' if cache_seconds else 'off'})")
+            process.ensure_running()
+        log(f"wrk /search/ rotating queries ({server}, cache {'on' if cache_seconds else 'off'})")
         results["search (50 queries rotating)"] = wrk(
             url, connections=args.connections, seconds=args.seconds, script=search_lua
         )
+        process.ensure_running()
         return results
     finally:
-        gunicorn.stop()
+        process.stop()
 
 
 def search_queries(database_url: str) -> list[str]:
@@ -189,16 +208,36 @@ def search_queries(database_url: str) -> list[str]:
     return [quote(q) for q in queries[:50]]
 
 
-def table(runs: dict[str, dict]) -> str:
-    lines = ["| Page | Cache | Requests/s | × minimal view | p50 ms | p99 ms | non-2xx |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
-    for cache, results in runs.items():
-        minimal = results["minimal view (1 query)"]["rps"]
-        for label, result in results.items():
-            lines.append(
-                f"| {label} | {cache} | {result['rps']:,.0f} | {result['rps'] / minimal:.2f} | "
-                f"{result['p50']:.1f} | {result['p99']:.1f} | {result['errors']} |"
-            )
+SERVER_NAMES = {"gunicorn": "Gunicorn", "daphne": "Daphne"}
+
+
+def table(runs: dict[tuple[str, str], dict], *, web_workers: int) -> str:
+    """One row per page and cache setting, each measured server's figures side by side
+    (`runs` is keyed by (server, cache)), and Gunicorn ÷ Daphne when both ran. "errors" counts non-2xx
+    answers and socket errors (connect, read, write, timeout) together."""
+    servers = [server for server in SERVER_NAMES if any(key[0] == server for key in runs)]
+    caches = list(dict.fromkeys(cache for _, cache in runs))
+    labels = {"gunicorn": f"Gunicorn ({web_workers} workers)", "daphne": "Daphne (1 process)"}
+    header = ["Page", "Cache"]
+    for server in servers:
+        header += [f"{labels[server]} req/s", "× minimal view", "p50 ms", "p99 ms", "errors"]
+    both = len(servers) == 2
+    if both:
+        header.append("Gunicorn ÷ Daphne")
+    lines = ["| " + " | ".join(header) + " |", "| --- | --- |" + " ---: |" * (len(header) - 2)]
+    for cache in caches:
+        pages = next(runs[(server, cache)] for server in servers if (server, cache) in runs)
+        for label in pages:
+            cells = [label, cache]
+            for server in servers:
+                results = runs[(server, cache)]
+                result, minimal = results[label], results["minimal view (1 query)"]["rps"]
+                cells += [f"{result['rps']:,.0f}", f"{result['rps'] / minimal:.2f}", f"{result['p50']:.1f}",
+                          f"{result['p99']:.1f}", str(result["errors"] + result["socket_errors"])]
+            if both:
+                daphne = runs[("daphne", cache)][label]["rps"]
+                cells.append(f"{runs[('gunicorn', cache)][label]['rps'] / daphne:.1f}×" if daphne else "—")
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -216,10 +255,13 @@ def run(args, database_url: str, log_dir: Path) -> str:
                                            [f"/search/?q={q}" for q in search_queries(database_url)])
         post_path = "/posts/post-1/"
         runs = {}
-        for cache in (["on", "off"] if args.cache == "both" else [args.cache]):
-            runs[cache] = measure(args, database_url, static_folder, cache_seconds=600 if cache == "on" else 0,
-                                  log_dir=log_dir, search_lua=search_lua, post_path=post_path)
-        return table(runs)
+        for server in (["gunicorn", "daphne"] if args.servers == "both" else [args.servers]):
+            for cache in (["on", "off"] if args.cache == "both" else [args.cache]):
+                runs[(server, cache)] = measure(
+                    args, database_url, static_folder, cache_seconds=600 if cache == "on" else 0, log_dir=log_dir,
+                    search_lua=search_lua, post_path=post_path, server=server,
+                )
+        return table(runs, web_workers=args.web_workers)
 
 
 def main(argv: list[str]) -> int:
@@ -236,7 +278,8 @@ def main(argv: list[str]) -> int:
         machine = machine_description(postgres=server_version(database_url))
         body = (
             f"Run {measured_at()}: `{command_line('blog_pages.py', argv)}` — {args.posts:,} posts, Gunicorn "
-            f"{package_version('gunicorn')} with {args.web_workers} sync workers, wrk {args.connections} connections "
+            f"{package_version('gunicorn')} with {args.web_workers} sync workers and one Daphne "
+            f"{package_version('daphne')} process in turn on the same machine, wrk {args.connections} connections "
             f"× {args.seconds} s per row, production settings (DEBUG=0, persistent connections), PostgreSQL as the "
             "cache.\n\n" + "".join(f"- {line}\n" for line in machine) + "\n" + result
         )

@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "publishing.replica.PublicReadsMiddleware",  # the public blog's and API's reads may use the replica
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out admin login into the lockout page
 ]
 
@@ -130,6 +131,16 @@ DATABASES = {"default": parse_database_url(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# An optional read replica: the public blog's and public API's reads go there (config/db_router.py),
+# except for DATABASE_REPLICA_LAG_SECONDS after any change of the blog, when they stay on the primary.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+DATABASE_READ_REPLICA = "replica" if DATABASE_REPLICA_URL else None
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = parse_database_url(DATABASE_REPLICA_URL)
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+DATABASE_REPLICA_LAG_SECONDS = env_int("DATABASE_REPLICA_LAG_SECONDS", 5, minimum=0)
+DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]  # without a replica it sends everything to default
 
 REDIS_URL = env_str("REDIS_URL")
 REDIS_LAYER_OPTIONS = {"socket_timeout": 30, "max_connections": 1000}  # see CHANNEL_LAYERS below
@@ -370,8 +381,36 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]  # files of no app: the API docs page's stylesheet
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Media go through Django's storage API only, so where they live is this one switch:
+# `filesystem` (MEDIA_ROOT) or `s3` (an S3-compatible bucket; the `s3` extra, config/s3_storage.py).
+PRESSROOM_MEDIA_STORAGE = env_str("PRESSROOM_MEDIA_STORAGE", "filesystem").strip().lower()
+if PRESSROOM_MEDIA_STORAGE == "filesystem":
+    MEDIA_STORAGE = {"BACKEND": "config.storage.MediaStorage"}
+elif PRESSROOM_MEDIA_STORAGE == "s3":
+    try:
+        import storages.backends.s3  # noqa: F401
+    except ImportError:
+        raise ImproperlyConfigured(
+            "PRESSROOM_MEDIA_STORAGE=s3 needs django-storages with boto3: pip install 'pressroom[s3]' "
+            "(or `.venv/bin/pip install -e '.[s3]'`)."
+        ) from None
+    if not env_str("AWS_STORAGE_BUCKET_NAME"):
+        raise ImproperlyConfigured("PRESSROOM_MEDIA_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME (the bucket's name).")
+    MEDIA_STORAGE = {
+        "BACKEND": "config.s3_storage.S3MediaStorage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,  # MinIO, Ceph, R2...: their URL
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            "location": env_str("AWS_LOCATION", ""),  # a folder inside the bucket
+        },
+    }
+else:
+    raise ImproperlyConfigured(
+        f"PRESSROOM_MEDIA_STORAGE must be filesystem or s3, got {PRESSROOM_MEDIA_STORAGE!r}."
+    )
 STORAGES = {
-    "default": {"BACKEND": "config.storage.MediaStorage"},
+    "default": MEDIA_STORAGE,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

@@ -1,4 +1,4 @@
-"""Uploaded media (`MEDIA_ROOT`), served only to those allowed to see it — in every mode.
+"""Uploaded media (the `default` storage), served only to those allowed to see it — in every mode.
 
 - `posts/…`: a published post's featured image or thumbnail (`Post.objects.published()`, the
   one visibility rule) — to anyone, with `Cache-Control: public`. The same file answers 404 the
@@ -6,9 +6,10 @@
 - `versions/…`: a content version's image or thumbnail — only to a signed-in staff user who may
   see the version's task (`GenerationTask.objects.visible_to`), with `Cache-Control: private`.
 - Anything else — unknown files, other folders, `..`, absolute paths, NUL bytes, backslashes —
-  answers 404, never 500, and nothing outside `MEDIA_ROOT` is ever read: a file is served only
-  when a database row names it exactly, and then through `django.views.static.serve`, which
-  joins the path with `safe_join`.
+  answers 404, never 500, and nothing outside the media storage is ever read: a file is served only
+  when a database row names it exactly, and then read through Django's storage API
+  (`default_storage`: the local `MediaStorage`, or S3-compatible storage with
+  `PRESSROOM_MEDIA_STORAGE=s3`), which refuses names that leave its root.
 - Only raster images are shown inline; any other file is sent as `application/octet-stream`
   with `Content-Disposition: attachment`, and every file carries a sandboxing
   Content-Security-Policy, so markup in a file (an SVG or HTML with script) never runs as a page
@@ -21,11 +22,15 @@ through this view, since who may see a version depends on the signed-in user.
 
 from __future__ import annotations
 
-from django.conf import settings
+import mimetypes
+
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import default_storage
 from django.db.models import Q
-from django.http import Http404
+from django.http import FileResponse, Http404, HttpResponseNotModified
+from django.utils.http import http_date
 from django.views.decorators.http import require_safe
-from django.views.static import serve
+from django.views.static import was_modified_since
 
 from content.models import ContentVersion
 from publishing.models import Post
@@ -72,12 +77,37 @@ def media(request, path: str):
         cache_control = PRIVATE_CACHE
     else:
         raise Http404("No such file.")
-    response = serve(request, name, document_root=settings.MEDIA_ROOT)
+    response = _stored_file(request, name)
     response["Cache-Control"] = cache_control
-    if response["Content-Type"] not in INLINE_TYPES:
+    if response.status_code == 200 and response["Content-Type"] not in INLINE_TYPES:
         response["Content-Type"] = "application/octet-stream"
         response["Content-Disposition"] = "attachment"
     response["Content-Security-Policy"] = MEDIA_POLICY
     if cache_control == PRIVATE_CACHE:
         response["Vary"] = "Cookie, Authorization"
+    return response
+
+
+def _stored_file(request, name: str):
+    """The file `name` from the media storage, or 304 when the client's copy is current.
+
+    Read through the storage API, never a path under MEDIA_ROOT, so the same view serves files on a
+    local disk or in an S3 bucket. A storage that cannot tell a file's modification time (some
+    S3-compatible servers) just sends the file without `Last-Modified`."""
+    try:
+        modified = default_storage.get_modified_time(name).timestamp()
+    except (NotImplementedError, AttributeError):
+        modified = None
+    except (OSError, SuspiciousFileOperation):
+        raise Http404("No such file.") from None
+    if modified is not None and not was_modified_since(request.META.get("HTTP_IF_MODIFIED_SINCE"), modified):
+        return HttpResponseNotModified()
+    try:
+        handle = default_storage.open(name, "rb")
+    except (OSError, SuspiciousFileOperation):
+        raise Http404("No such file.") from None
+    content_type, _ = mimetypes.guess_type(name)
+    response = FileResponse(handle, content_type=content_type or "application/octet-stream")
+    if modified is not None:
+        response.headers["Last-Modified"] = http_date(modified)
     return response

@@ -30,7 +30,7 @@ import unicodedata
 from datetime import date
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity, TrigramWordSimilarity
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import F, Func, Q, TextField, Value
 from django.db.models.functions import Coalesce, Concat, Greatest
 from django.db.models.signals import m2m_changed, post_save
@@ -231,7 +231,7 @@ def estimated_matches(posts) -> int:
     """The planner's estimate of how many rows `posts` holds: from the vector's statistics (the
     commonest lexemes and their frequencies), without reading a single vector."""
     sql, params = posts.values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
+    with connections[posts.db].cursor() as cursor:  # where the query itself would run (a replica)
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):
@@ -335,7 +335,7 @@ def _bounded_relevance(posts, tsquery, text: str) -> SearchResults:
 
 def trigram_available() -> bool:
     """Whether the database has pg_trgm (the embedded development server has no contrib extensions)."""
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(Post)].cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
         return cursor.fetchone() is not None
 

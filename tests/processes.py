@@ -133,10 +133,10 @@ class WebServer:
             **FAST_ENGINE_ENV,
             **(env or {}),
         }
-        self.process = start_in_own_group(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
-            env=environment, log=self.log,
-        )
+        self.process = start_in_own_group(self.command(), env=environment, log=self.log)
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"]
 
     @property
     def output(self) -> str:
@@ -157,11 +157,11 @@ class WebServer:
                 return False
 
         try:
-            wait_for(answers, timeout=timeout, message=f"Daphne on {self.url}")
+            wait_for(answers, timeout=timeout, message=f"{type(self).__name__} on {self.url}")
         except AssertionError as error:
             raise AssertionError(f"{error}\n{self.output[-4000:]}") from None
         if self.process.poll() is not None:
-            raise AssertionError(f"Daphne exited with {self.process.returncode}:\n{self.output[-4000:]}")
+            raise AssertionError(f"{type(self).__name__} exited with {self.process.returncode}:\n{self.output[-4000:]}")
 
     def kill(self) -> None:
         """SIGKILL the server, as a crash or a lost machine would end it."""
@@ -177,3 +177,13 @@ class WebServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
+
+
+class GunicornServer(WebServer):
+    """Gunicorn serving the WSGI application (HTTP only), as `make serve` runs the web process."""
+
+    workers = 1
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
+                "config.wsgi:application"]

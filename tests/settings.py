@@ -16,3 +16,13 @@ from config.settings import *  # noqa: E402,F401,F403
 # Production's PBKDF2 is slow on purpose (about 0.3 s a password here); fixtures create hundreds
 # of users. Never outside the tests: tests/config/test_password_hashing.py pins production's.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# A second alias of the same test database, as the read replica (config/db_router.py): off unless a
+# test names it in DATABASE_READ_REPLICA (tests/config/test_db_router.py); pytest-django creates
+# one database for both aliases, since their test names are equal. A server a test starts with
+# DATABASE_REPLICA_URL keeps that replica.
+if "replica" not in DATABASES:
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        "TEST": {"NAME": DATABASES["default"].get("TEST", {}).get("NAME") or f"test_{DATABASES['default']['NAME']}"},
+    }

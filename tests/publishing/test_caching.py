@@ -1,6 +1,7 @@
 """The blog's HTTP caching: ETag/Last-Modified and 304s, Cache-Control, and a page cache that a
 change of posts invalidates at once — in this process and in every other one."""
 
+import os
 from datetime import timedelta
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from publishing import caching
 from publishing.models import Post, Tag
-from tests.processes import WebServer
+from tests.processes import GunicornServer, WebServer
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +160,51 @@ def test_publishing_and_unpublishing_invalidate_cached_pages_in_other_processes(
     finally:
         for server in servers:
             server.stop()
+
+
+REDIS_FOR_TESTS = os.environ.get("REDIS_URL", "")
+SHARED_CACHES = {
+    "redis": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_FOR_TESTS,
+              "KEY_FUNCTION": "config.cache.storable_key"},
+    "database": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pressroom_cache",
+                 "KEY_FUNCTION": "config.cache.storable_key"},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("backend", ["redis", "database"])
+def test_a_gunicorn_process_serves_each_change_made_elsewhere_with_either_shared_cache(backend, tmp_path, settings):
+    """Gunicorn (process A) caches pages; this process publishes, edits and unpublishes through
+    the same shared cache (Redis, or PostgreSQL's cache table without REDIS_URL), and A serves the
+    new content at once."""
+    if backend == "redis" and not REDIS_FOR_TESTS:
+        pytest.skip("REDIS_URL is not set")
+    settings.CACHES = {**settings.CACHES, "default": SHARED_CACHES[backend]}
+    caching.bump_blog_version()
+    post = _post("kept", timezone.now(), title="Original title", body="First body.")
+    port = 18520 if backend == "redis" else 18521
+    server = GunicornServer(tmp_path, name=f"gunicorn-{backend}", port=port,
+                            env={"REDIS_URL": REDIS_FOR_TESTS if backend == "redis" else ""})
+    try:
+        server.wait_until_ready()
+        assert "Original title" in _get(f"{server.url}/")[1]
+        Post.objects.filter(pk=post.pk).update(title="Changed behind the cache")
+        assert "Original title" in _get(f"{server.url}/")[1]  # A serves the page it cached
+
+        _post("fresh", timezone.now(), title="Freshly published")
+        status, html = _get(f"{server.url}/")
+        assert status == 200 and "Freshly published" in html and "Changed behind the cache" in html
+
+        assert "First body." in _get(f"{server.url}/posts/kept/")[1]
+        post.refresh_from_db()
+        post.body = "Edited body."
+        post.save()
+        assert "Edited body." in _get(f"{server.url}/posts/kept/")[1]
+
+        post.published_at = None
+        post.save()
+        assert _get(f"{server.url}/posts/kept/")[0] == 404
+        assert "Changed behind the cache" not in _get(f"{server.url}/")[1]
+    finally:
+        server.stop()

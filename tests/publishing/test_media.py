@@ -139,3 +139,13 @@ def test_a_referenced_name_with_traversal_is_still_refused(media_root):
     # Even if a row named a file outside MEDIA_ROOT, the path is refused before any lookup.
     Post.objects.create(title="Odd", slug="odd", published_at=timezone.now(), featured_image="posts/../../secret.txt")
     assert _client().get("/media/posts/../../secret.txt").status_code == 404
+
+
+def test_a_conditional_request_for_a_current_file_gets_304_not_500(task_with_image, reviewer):
+    task_approve(task=task_with_image, by=reviewer)
+    post = task_publish(task=task_with_image, by=reviewer)
+    url = f"/media/{post.featured_image.name}"
+    last_modified = _client().get(url)["Last-Modified"]
+    response = _client().get(url, HTTP_IF_MODIFIED_SINCE=last_modified)
+    assert response.status_code == 304
+    assert response["Content-Security-Policy"] == "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"

@@ -1,0 +1,228 @@
+"""The read replica: the public blog's and public API's reads go to it, everything else to the primary.
+
+The test settings give the test database a second alias, `replica` (tests/settings.py); a test turns
+the router on by naming it in DATABASE_READ_REPLICA. Both aliases are separate connections, so the
+statements captured on each show where every read and write went. The tests are transactional:
+rows written through the primary are committed, as a replica would receive them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
+from django.db import connections, transaction
+from django.test import AsyncClient, Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from config.db_router import PrimaryReplicaRouter, public_reads
+from publishing import caching
+from publishing.models import Category, Post
+from tests.editorial import completed_task
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def replica(settings):
+    """The router on, with a replica that has caught up as soon as anything changed."""
+    settings.DATABASE_READ_REPLICA = "replica"
+    settings.DATABASE_REPLICA_LAG_SECONDS = 0
+    caches["blog_pages"].clear()
+    yield
+    caches["blog_pages"].clear()
+
+
+@pytest.fixture
+def published(db):
+    category = Category.objects.create(name="Gardening", slug="gardening")
+    return Post.objects.create(
+        title="Composting at home", slug="composting", body="Compost turns scraps into soil.",
+        excerpt="Scraps into soil.", category=category, published_at=timezone.now(),
+    )
+
+
+class Captured:
+    """The statements each alias ran while the block was open."""
+
+    def __enter__(self):
+        self.contexts = {alias: CaptureQueriesContext(connections[alias]) for alias in ("default", "replica")}
+        for context in self.contexts.values():
+            context.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        for context in self.contexts.values():
+            context.__exit__(*exc)
+
+    def sql(self, alias: str) -> list[str]:
+        return [query["sql"] for query in self.contexts[alias].captured_queries]
+
+    def touching(self, alias: str, table_prefix: str) -> list[str]:
+        return [sql for sql in self.sql(alias) if f'"{table_prefix}' in sql]
+
+
+PUBLIC_READS = [
+    "/", "/posts/composting/", "/category/gardening/", "/search/?q=compost", "/feeds/rss/", "/feeds/atom/",
+    "/sitemap.xml", "/api/posts", "/api/posts/composting", "/api/posts/search?q=compost",
+]
+
+
+@pytest.mark.parametrize("path", PUBLIC_READS)
+def test_public_blog_and_api_reads_go_to_the_replica(replica, published, path):
+    with Captured() as captured:
+        response = Client().get(path)
+    assert response.status_code == 200, response.content[:500]
+    assert captured.touching("replica", "publishing_post"), captured.sql("replica")
+    assert captured.touching("default", "publishing_") == []
+
+
+def test_public_reads_go_to_the_replica_under_asgi_too(replica, published):
+    """Daphne runs sync views in a thread: the request's flag must reach it."""
+    with Captured() as captured:
+        response = async_to_sync(AsyncClient().get)("/posts/composting/")
+    assert response.status_code == 200
+    assert captured.touching("replica", "publishing_post")
+    assert captured.touching("default", "publishing_") == []
+
+
+def test_without_a_replica_every_read_uses_the_primary(settings, published):
+    settings.DATABASE_READ_REPLICA = None
+    caches["blog_pages"].clear()
+    with Captured() as captured:
+        assert Client().get("/posts/composting/").status_code == 200
+        assert Client().get("/api/posts").status_code == 200
+    assert captured.sql("replica") == []
+    assert captured.touching("default", "publishing_post")
+
+
+def test_admin_task_api_and_publishing_use_only_the_primary(replica, reviewer_client, editor, client, reviewer):
+    task = completed_task(created_by=editor)
+    client.force_login(reviewer)
+    with Captured() as captured:
+        assert client.get("/admin/publishing/post/").status_code == 200
+        assert client.get(f"/admin/tasks/generationtask/{task.pk}/change/").status_code == 200
+        assert reviewer_client.get("/api/tasks").status_code == 200
+        assert reviewer_client.get(f"/api/tasks/{task.pk}").status_code == 200
+        assert reviewer_client.post(f"/api/tasks/{task.pk}/approve", {"approved": True}).status_code == 200
+        assert reviewer_client.post(f"/api/tasks/{task.pk}/publish", {}).status_code == 200
+    assert captured.sql("replica") == []
+    assert captured.touching("default", "publishing_post")
+
+
+def test_a_writer_reads_the_primary_until_the_replica_has_caught_up(settings, replica, published):
+    """A change starts a new blog version; younger than the lag allowance, it keeps reads on the primary."""
+    settings.DATABASE_REPLICA_LAG_SECONDS = 30
+    Post.objects.create(title="Just published", slug="just-published", published_at=timezone.now())
+    with Captured() as captured:
+        response = Client().get("/posts/just-published/")
+    assert response.status_code == 200 and b"Just published" in response.content
+    assert captured.sql("replica") == []
+
+    version = caching.blog_version()
+    caches["default"].set(caching.VERSION_KEY, {**version, "since": int(time.time()) - 31}, timeout=None)
+    caches["blog_pages"].clear()
+    with Captured() as captured:
+        assert Client().get("/posts/just-published/").status_code == 200
+    assert captured.touching("replica", "publishing_post")
+
+
+def test_reads_inside_a_transaction_on_the_primary_stay_there(replica, published):
+    with Captured() as captured, public_reads():
+        assert Post.objects.count() == 1  # outside a transaction: the replica
+        with transaction.atomic():
+            Post.objects.filter(pk=published.pk).update(title="Renamed")
+            assert Post.objects.get(pk=published.pk).title == "Renamed"
+    assert len(captured.touching("replica", "publishing_post")) == 1
+    assert len(captured.touching("default", "publishing_post")) == 2
+
+
+def test_writes_sessions_and_the_cache_table_never_use_the_replica(replica):
+    router = PrimaryReplicaRouter()
+    from django.contrib.sessions.models import Session
+
+    with public_reads():
+        assert router.db_for_read(Post) == "replica"
+        assert router.db_for_write(Post) == "default"
+        assert router.db_for_read(Session) == "default"
+        cache_table = DatabaseCache("pressroom_cache", {}).cache_model_class
+        assert router.db_for_read(cache_table) == "default"  # the blog's version is read where it is written
+    assert router.db_for_read(Post) == "default"  # the flag ended with the block
+    assert router.allow_migrate("replica", "publishing") is False
+    assert router.allow_migrate("default", "publishing") is True
+
+
+def test_database_replica_url_adds_the_replica_alias():
+    code = ("from django.conf import settings as s; d = s.DATABASES['replica']; "
+            "print(s.DATABASE_READ_REPLICA, d['NAME'], d['HOST'], d['PORT'])")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings",
+           "DATABASE_REPLICA_URL": "postgresql://reader@replica.internal:5433/pressroom"}
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == ["replica", "pressroom", "replica.internal", "5433"]
+
+
+@pytest.mark.slow
+def test_a_gunicorn_with_database_replica_url_reads_the_blog_from_a_different_database(tmp_path, published):
+    """The deployment's shape: a second database (a copy of the test database, then changed, as a
+    replica that has not received a write), named by DATABASE_REPLICA_URL to a Gunicorn. Blog and
+    public API show the replica's rows; right after a change, the primary's; once the lag allowance
+    has passed, the replica's again."""
+    import psycopg
+
+    from tests.processes import GunicornServer, test_database_url
+
+    primary_url = test_database_url()
+    primary_name = connections["default"].settings_dict["NAME"]
+    replica_name = f"{primary_name}_replica"
+    server_url = primary_url.replace(f"/{primary_name}", "/postgres", 1)
+    replica_url = primary_url.replace(f"/{primary_name}", f"/{replica_name}", 1)
+    connections.close_all()  # a template database must have no other session
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{replica_name}"')
+        admin.execute(f'CREATE DATABASE "{replica_name}" TEMPLATE "{primary_name}"')
+    server = None
+    try:
+        with psycopg.connect(replica_url, autocommit=True) as replica_db:
+            replica_db.execute("UPDATE publishing_post SET title = 'Title on the replica' WHERE slug = 'composting'")
+        server = GunicornServer(tmp_path, name="gunicorn-replica", port=18530, env={
+            "DATABASE_REPLICA_URL": replica_url, "DATABASE_REPLICA_LAG_SECONDS": "3"})
+        server.wait_until_ready()
+        time.sleep(3)  # the blog version of the post's creation is older than the allowance now
+
+        def get(path: str) -> str:
+            with urlopen(f"{server.url}{path}", timeout=10) as response:
+                return response.read().decode()
+
+        assert "Title on the replica" in get("/posts/composting/")
+        assert "Title on the replica" in get("/api/posts/composting")
+        assert "Title on the replica" in get("/api/posts")
+
+        post = Post.objects.get(slug="composting")  # through the primary, as an editor's change
+        post.title = "Title on the primary"
+        post.save()
+        assert "Title on the primary" in get("/posts/composting/")  # the writer sees the change at once
+        time.sleep(3.5)
+        # The allowance passed: reads are on the replica again, which (not replicating) never got it.
+        # (The post page rendered from the primary stays in the page cache under this version: it
+        # is the newer content, which a replicating replica holds by now.)
+        assert "Title on the replica" in get("/")
+        assert "Title on the replica" in get("/api/posts/composting")
+    finally:
+        if server is not None:
+            server.stop()
+        connections.close_all()
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{replica_name}" WITH (FORCE)')
