@@ -44,7 +44,7 @@ def run_next_task(not_before: str | None = None) -> int:
         task = claim_next_task(worker=worker)
         if task is None:
             break
-        run_claimed_task(task.pk, worker=worker)
+        run_claimed_task(task.pk, worker=worker, claimed=task)
         ran += 1
     return ran
 

@@ -58,7 +58,10 @@ def reconcile_tasks(*, pending_wakeups: int | None = None) -> ReconcileReport:
         )
         for task in vanished:
             _settle(task, now, report)
-    due = GenerationTask.objects.filter(status=Status.QUEUED, available_at__lte=now).count()
+    if pending_wakeups is not None and pending_wakeups >= MAX_WAKEUPS_PER_PASS:
+        due = 0  # as many wake-ups wait as a pass would add: no need to count the due tasks
+    else:
+        due = GenerationTask.objects.filter(status=Status.QUEUED, available_at__lte=now).count()
     if due:
         pending = _pending_wakeups() if pending_wakeups is None else pending_wakeups
         report.wakeups = max(0, min(due, MAX_WAKEUPS_PER_PASS) - pending)
