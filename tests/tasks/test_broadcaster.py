@@ -90,6 +90,7 @@ def test_a_forked_child_broadcasts_through_a_layer_of_its_own_and_leaves_the_par
     task = submit_task()
     group = task_group(task.pk)
     parents = broadcaster()
+    assert parents.flush(TIMEOUT)  # the task's `created` event
     sent_before = parents.sent
 
     def parent_then_child_then_parent():
