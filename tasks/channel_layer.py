@@ -11,9 +11,10 @@ LISTENs on one connection. It is used as is, with three changes that make it wor
   tied to the event loop that opened it. A sync process (a django-q2 worker) that sends with
   `async_to_sync` runs every call on a new loop, so once the pool's first connections are
   recycled (max_lifetime, a database restart), their replacements are left to workers of a loop
-  that has closed, and every later send waits 30 s and fails. With a pool per instance,
-  `tasks.events.broadcast` uses a short-lived instance of its own and closes it, while the
-  long-lived instance of an ASGI server keeps its pool on the server's loop.
+  that has closed, and every later send waits 30 s and fails. With a pool per instance, the
+  event broadcaster (`tasks.broadcaster`) keeps its instance, and its pool, on the one loop its
+  thread runs for the life of the process, while the instance of an ASGI server keeps its pool
+  on the server's loop.
 - Leaving a group deletes the membership through that pool. The library does this with a
   Django database alias named "channels_postgres", which this project does not define.
 
@@ -34,8 +35,8 @@ from psycopg import sql
 
 logger = logging.getLogger(__name__)
 
-# A server process rarely needs more than a few connections for group joins and sends; a
-# broadcast's own instance needs exactly one.
+# A server process rarely needs more than a few connections for group joins and sends; the
+# broadcaster's instance, which sends one message at a time, needs exactly one.
 DEFAULT_POOL_OPTIONS = {"min_size": 1, "max_size": 10}
 RELISTEN_DELAY_SECONDS = 1
 

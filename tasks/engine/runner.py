@@ -5,10 +5,13 @@ The life of a run:
 1. A worker claims the task (`services.queue.claim_next_task`): status `running`, attempt +1,
    a deadline of now + `timeout_seconds`, and a per-claim worker id.
 2. A watchdog thread keeps the heartbeat and watches for cancellation and the deadline.
-3. Each stage without a checkpoint runs (`Stage.run`, interruptible), then its output and its
-   checkpoint are stored in one transaction, after checking that the task is still this worker's
-   and not cancelled (`Stage.persist`).
-4. The outcome is recorded the same guarded way: `completed`; `cancelled`; `timed_out`;
+3. Each stage without a checkpoint runs (`Stage.run`, interruptible), then one transaction, only
+   if the task is still this worker's and not cancelled, stores its output (`Stage.persist`) and
+   its checkpoint, its progress, and enters the next stage, or after the last one records the
+   outcome `completed`: a five-stage run is seven transactions (claim, first stage, five
+   completions), each change one guarded UPDATE and its events one INSERT
+   (`engine.bookkeeping`).
+4. Other outcomes are recorded the same guarded way: `cancelled`; `timed_out`;
    `failed` for permanent errors; for transient errors `queued` again after a backoff, until
    `max_attempts`, then `failed`. If the task is no longer this worker's (the reconciler gave it to
    another worker or ended it), nothing at all is written.

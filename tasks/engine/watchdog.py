@@ -19,6 +19,7 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
+from multiprocessing import util as multiprocessing_util
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
@@ -57,6 +58,9 @@ def heartbeat_connection():
             db = connections.create_connection(DEFAULT_DB_ALIAS)
             db.inc_thread_sharing()  # used from each task's watchdog thread in turn
             _heartbeat.update(pid=os.getpid(), db=db, where=where)
+            # Closed when the process ends: at interpreter exit, and in a django-q2 worker (a
+            # multiprocessing child, which skips atexit) when it stops.
+            multiprocessing_util.Finalize(None, close_heartbeat_connection, exitpriority=10)
         return db
 
 

@@ -96,3 +96,22 @@ def test_a_cancelled_task_is_not_advanced_by_the_stage_that_was_running(bench_pi
     last = TaskEvent.objects.filter(task=task).order_by("-sequence").first()
     assert (last.kind, last.status, last.message) == ("status", "cancelled", "Cancelled during stage draft.")
     assert not TaskEvent.objects.filter(task=task, message="Stage qa started.").exists()
+
+
+def test_heartbeats_of_successive_tasks_share_one_database_connection(transactional_db, settings):
+    """A watchdog thread lives for one task; the connection it beats through is the process's,
+    kept between tasks instead of opened and closed for each."""
+    from tasks.engine.watchdog import heartbeat_connection
+
+    ensure_seed_data()
+    settings.PRESSROOM_TASK_TYPES = {"blog_post": "tests.tasks.stages.TEST_STAGES"}
+    settings.PRESSROOM_HEARTBEAT_SECONDS = 0.2
+    backends = []
+    for _ in range(2):
+        submitted = submit_task(metadata={"sleep": {"research": 0.6}})
+        task = run_one()
+        assert task.pk == submitted.pk and task.status == "completed"
+        db = heartbeat_connection()
+        assert db.connection is not None, "the task's heartbeats went through the process's connection"
+        backends.append(db.connection.info.backend_pid)
+    assert backends[0] == backends[1], "the second task beat on the connection the first one opened"
