@@ -99,9 +99,15 @@ def append_events(task: GenerationTask, events: list[TaskEvent], *, last_sequenc
         event.created_at = now
     TaskEvent.objects.bulk_create(events)
     task.event_sequence = last_sequence
+    broadcast_after_commit(task, events)
+    return events
+
+
+def broadcast_after_commit(task: GenerationTask, events: list[TaskEvent]) -> None:
+    """Once the transaction that wrote `events` commits (at once outside a transaction: the
+    statement has committed), broadcast them in order and announce the state changes among them."""
     payloads = [event_payload(event, owner_id=task.created_by_id) for event in events]
     transaction.on_commit(lambda: _after_commit(payloads))
-    return events
 
 
 def _after_commit(payloads: list[dict]) -> None:

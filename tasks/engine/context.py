@@ -10,8 +10,6 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from django.db import transaction
-
 from tasks.engine.bookkeeping import guarded_update
 from tasks.exceptions import LostOwnership, TaskCancelled
 from tasks.models import EventKind, GenerationTask, StageCheckpoint, Status
@@ -92,7 +90,7 @@ class StageContext:
                add: dict | None = None) -> None:
         """One event (and the change it reports), only while the task is this worker's; written
         even after a cancellation request, which the watchdog turns into a stop."""
-        with self.watchdog.uninterruptible(), transaction.atomic():
+        with self.watchdog.uninterruptible():
             guarded_update(self.task, worker=self.worker, set_fields=set_fields, add=add, allow_cancelled=True,
                            events=[{"kind": kind, "message": message, "data": data}])
 

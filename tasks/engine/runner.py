@@ -40,7 +40,7 @@ from tasks.exceptions import (
     TransientError,
 )
 from tasks.logging import task_log_context
-from tasks.models import EventKind, GenerationTask, Phase, StageCheckpoint, Status
+from tasks.models import EventKind, GenerationTask, Phase, Status
 from tasks.services.queue import wake_workers
 from tasks.services.requeue import after_failed_run, requeue_or_give_up
 from tasks.transitions import change_status
@@ -127,12 +127,11 @@ def _started_event(ctx: StageContext, stage) -> dict:
 
 
 def _enter_first_stage(ctx: StageContext, stage) -> None:
-    """Show the first stage to run (its phase and event); later stages are entered in the
-    transaction that completes the one before."""
+    """Show the first stage to run (its phase and event); later stages are entered by the write
+    that completes the one before."""
     ctx.check()
-    with transaction.atomic():
-        guarded_update(ctx.task, worker=ctx.worker, set_fields={"phase": _phase_of(ctx, stage)},
-                       events=[_started_event(ctx, stage)])
+    guarded_update(ctx.task, worker=ctx.worker, set_fields={"phase": _phase_of(ctx, stage)},
+                   events=[_started_event(ctx, stage)])
     ctx.stage = stage
 
 
@@ -140,22 +139,23 @@ def _complete_stage(ctx: StageContext, stage, output, following) -> None:
     """One transaction: the stage's output and its checkpoint (never one without the other), its
     progress, and then either entering the `following` stage or, after the last, the outcome
     `completed`. Events, in order: what `persist` logged, "Stage … done.", then "Stage … started."
-    of the next stage or the status event "Completed."."""
+    of the next stage or the status event "Completed.". Without `persist` that is a single
+    statement (`guarded_update`), which commits by itself."""
+    if not stage.persist:
+        _checkpoint_and_advance(ctx, stage, None, following)
+        ctx.stage = following
+        return
     rejected = None
     with transaction.atomic():
-        if stage.persist:
-            # persist writes under the task's row lock (version numbers are allocated under it)
-            # and may log: lock and check first, so nothing it writes survives a failed guard.
-            ctx.locked_task_not_cancelled()
-            try:
-                data = stage.persist(ctx, output)
-            except StageRejected as rejection:  # the output stays (this transaction commits), no checkpoint
-                rejected = rejection
-                emit(ctx.task, EventKind.LOG,
-                     message=f"Stage {stage.name} stored its output but did not pass: {rejection}")
+        # persist writes under the task's row lock (version numbers are allocated under it) and
+        # may log: lock and check first, so nothing it writes survives a failed guard.
+        ctx.locked_task_not_cancelled()
+        try:
+            data = stage.persist(ctx, output)
+        except StageRejected as rejection:  # the output stays (this transaction commits), no checkpoint
+            rejected = rejection
+            emit(ctx.task, EventKind.LOG, message=f"Stage {stage.name} stored its output but did not pass: {rejection}")
         else:
-            data = None
-        if rejected is None:
             _checkpoint_and_advance(ctx, stage, data, following)
     if rejected is not None:
         raise rejected
@@ -168,17 +168,15 @@ def _checkpoint_and_advance(ctx: StageContext, stage, data, following) -> None:
     progress = max(ctx._last_progress, min(99, int(100 * done_weight / ctx._total_weight)))
     done = {"kind": EventKind.PROGRESS, "message": f"Stage {stage.name} done.", "data": {"stage": stage.name},
             "status": Status.RUNNING, "phase": ctx.task.phase, "progress": progress}
+    checkpoint = {"stage": stage.name, "attempt": ctx.task.attempts, "revision": ctx.task.revision, "data": data}
     if following is not None:
         guarded_update(ctx.task, worker=ctx.worker, set_fields={"progress": progress, "phase": _phase_of(ctx, following)},
-                       events=[done, _started_event(ctx, following)])
+                       events=[done, _started_event(ctx, following)], checkpoint=checkpoint)
     else:
         change_status(ctx.task, Status.COMPLETED)  # the transition table's check; the guard ensures `running`
         guarded_update(ctx.task, worker=ctx.worker, events=[done, {"kind": EventKind.STATUS, "message": "Completed."}],
                        set_fields={"status": Status.COMPLETED, "progress": 100, "phase": Phase.NONE, "error": "",
-                                   "finished_at": timezone.now(), "heartbeat_at": None})
-    StageCheckpoint.objects.create(
-        task_id=ctx.task.pk, stage=stage.name, attempt=ctx.task.attempts, revision=ctx.task.revision, data=data or {}
-    )
+                                   "finished_at": timezone.now(), "heartbeat_at": None}, checkpoint=checkpoint)
     ctx._last_progress = progress
 
 
