@@ -117,3 +117,21 @@ def test_heartbeats_of_successive_tasks_share_one_database_connection(transactio
         assert db.connection is not None, "the task's heartbeats went through the process's connection"
         backends.append(db.connection.info.backend_pid)
     assert backends[0] == backends[1], "the second task beat on the connection the first one opened"
+
+
+def test_a_worker_process_keeps_its_database_connection_between_jobs(transactional_db, monkeypatch, settings):
+    """django-q2 calls `close_old_connections()` around every job; a worker (set up by
+    `on_worker_spawn`) keeps its connection for PRESSROOM_WORKER_CONN_MAX_AGE instead of opening
+    a new one, and a new PostgreSQL server process, for every task."""
+    from django.db import close_old_connections
+
+    from tasks.jobs import on_worker_spawn
+
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)  # the web processes' default
+    settings.PRESSROOM_WORKER_CONN_MAX_AGE = 60
+    on_worker_spawn(proc_name="Process-1:1")
+    connection.ensure_connection()
+    first = connection.connection.info.backend_pid
+    close_old_connections()  # between two jobs
+    connection.ensure_connection()
+    assert connection.connection.info.backend_pid == first
