@@ -9,8 +9,8 @@ The life of a run:
    if the task is still this worker's and not cancelled, stores its output (`Stage.persist`) and
    its checkpoint, its progress, and enters the next stage, or after the last one records the
    outcome `completed`: a five-stage run is seven transactions (claim, first stage, five
-   completions), each change one guarded UPDATE and its events one INSERT
-   (`engine.bookkeeping`).
+   completions), each of the engine's changes a single guarded statement that also writes its
+   events and the checkpoint (`engine.bookkeeping`).
 4. Other outcomes are recorded the same guarded way: `cancelled`; `timed_out`;
    `failed` for permanent errors; for transient errors `queued` again after a backoff, until
    `max_attempts`, then `failed`. If the task is no longer this worker's (the reconciler gave it to
