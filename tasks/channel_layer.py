@@ -1,7 +1,8 @@
 """The PostgreSQL channel layer (used when REDIS_URL is not set), on the project's own database.
 
 channels_postgres carries messages in a table whose insert trigger sends NOTIFY; each process
-LISTENs on one connection. It is used as is, with three changes that make it work here:
+LISTENs on one connection. It is used as is, with these changes that make it work here, and
+one that makes it cheaper:
 
 - Its settings come from a Django connection alias when the layer is built, not from a copy
   taken in settings.py: the library needs the normalised settings dict (TIME_ZONE, OPTIONS),
@@ -17,6 +18,7 @@ LISTENs on one connection. It is used as is, with three changes that make it wor
   on the server's loop.
 - Leaving a group deletes the membership through that pool. The library does this with a
   Django database alias named "channels_postgres", which this project does not define.
+- A group send looks the group's members up once instead of twice.
 
 `close_pools()` closes the pool and the LISTEN connection; channels_redis has a method of the
 same name, so callers need not care which layer they hold.
@@ -158,6 +160,19 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
             except psycopg.OperationalError:
                 logger.warning("The channel layer lost its LISTEN connection; connecting again", exc_info=True)
                 await asyncio.sleep(RELISTEN_DELAY_SECONDS)
+
+    async def group_send(self, group: str, message: dict) -> None:
+        """Send to the group's channels, looking them up once: one query when nobody has joined
+        (the usual case, a task nobody watches; every event goes to two groups). The library
+        looks the members up twice, first under the group's bare name, where no member ever is."""
+        try:
+            assert self.require_valid_group_name(group), "Group name not valid"
+        except AttributeError:
+            assert self.valid_group_name(group), "Group name not valid"
+        group_key = self._group_key(group)
+        if not await self.django_db.retrieve_group_channels(group_key):
+            return
+        await self.django_db.send_to_channel(group_key, self.serialize(message), self.expiry)
 
     async def close_pools(self) -> None:
         listener, self._listener = self._listener, None

@@ -13,6 +13,7 @@ import os
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import channel_layers
+from django.conf import settings as django_settings
 from django.db import connection
 
 from tasks import broadcaster as broadcaster_module
@@ -148,3 +149,32 @@ def test_a_full_queue_drops_broadcasts_instead_of_blocking_the_worker(monkeypatc
         assert caster.dropped >= 2
     finally:
         caster._running.loop.call_soon_threadsafe(gate.set)
+
+
+@pytest.mark.skipif("Postgres" not in django_settings.CHANNEL_LAYERS["default"]["BACKEND"],
+                    reason="about the PostgreSQL layer")
+def test_a_postgres_group_send_to_a_group_nobody_joined_is_one_query(monkeypatch):
+    """Every event goes to two groups, and most tasks run with nobody watching."""
+    layer = channel_layers.make_backend("default")
+    lookups, sends = [], []
+    retrieve, send = layer.django_db.retrieve_group_channels, layer.django_db.send_to_channel
+
+    async def counting_retrieve(group_key):
+        lookups.append(group_key)
+        return await retrieve(group_key)
+
+    async def counting_send(*args, **kwargs):
+        sends.append(args)
+        return await send(*args, **kwargs)
+
+    monkeypatch.setattr(layer.django_db, "retrieve_group_channels", counting_retrieve)
+    monkeypatch.setattr(layer.django_db, "send_to_channel", counting_send)
+
+    async def scenario():
+        try:
+            await layer.group_send("task.nobody-watches", {"type": "task.event", "event": {}})
+        finally:
+            await layer.close_pools()
+
+    async_to_sync(scenario)()
+    assert len(lookups) == 1 and sends == []
