@@ -171,8 +171,12 @@ class Broadcaster:
         while True:
             groups, message = await running.queue.get()
             try:
-                for group in groups:
-                    await running.layer.group_send(group, message)
+                send_many = getattr(running.layer, "group_send_many", None)  # the PostgreSQL layer's
+                if send_many is not None:
+                    await send_many(groups, message)
+                else:
+                    for group in groups:
+                        await running.layer.group_send(group, message)
                 self.sent += 1
             except Exception:  # the event row is durable; watchers catch up from the database
                 event = message.get("event", {})

@@ -142,6 +142,8 @@ def test_a_full_queue_drops_broadcasts_instead_of_blocking_the_worker(monkeypatc
     caster.send(["warm-up"], {"type": "task.event", "event": {}})
     assert caster.flush(TIMEOUT)
     monkeypatch.setattr(caster.layer, "group_send", held)
+    if hasattr(caster.layer, "group_send_many"):
+        monkeypatch.setattr(caster.layer, "group_send_many", held)
     for number in range(5):
         caster.send(["g"], {"type": "task.event", "event": {"sequence": number}})
     try:
@@ -178,3 +180,27 @@ def test_a_postgres_group_send_to_a_group_nobody_joined_is_one_query(monkeypatch
 
     async_to_sync(scenario)()
     assert len(lookups) == 1 and sends == []
+
+
+@pytest.mark.skipif("Postgres" not in django_settings.CHANNEL_LAYERS["default"]["BACKEND"],
+                    reason="about the PostgreSQL layer")
+def test_the_postgres_layer_sends_to_several_groups_with_one_lookup():
+    """What the broadcaster uses for every event (its task's group and the all-tasks group):
+    only the joined group gets the message, and nobody joined costs one query."""
+    layer, receiver = channel_layers.make_backend("default"), channel_layers.make_backend("default")
+
+    async def scenario():
+        try:
+            channel = await receiver.new_channel()
+            await receiver.group_add("task.watched", channel)
+            await layer.group_send_many(["task.unwatched", "task.watched"], {"type": "task.event", "event": "x"})
+            assert (await asyncio.wait_for(receiver.receive(channel), TIMEOUT))["event"] == "x"
+            await layer.group_send_many(["task.unwatched", "tasks.nobody"], {"type": "task.event", "event": "y"})
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(receiver.receive(channel), 1)
+            await receiver.group_discard("task.watched", channel)
+        finally:
+            await layer.close_pools()
+            await receiver.close_pools()
+
+    async_to_sync(scenario)()
