@@ -76,12 +76,14 @@ def guarded_update(task: GenerationTask, *, worker: str, events: list[dict], set
         ]
     if checkpoint is not None:
         sql.append(
-            ", checkpointed AS (INSERT INTO tasks_stagecheckpoint (task_id, stage, attempt, revision, data, completed_at) "
+            ", checkpointed AS (INSERT INTO tasks_stagecheckpoint "
+            "(task_id, stage, attempt, revision, data, completed_at) "
             "SELECT advanced.id, %s, %s, %s, %s::jsonb, %s FROM advanced RETURNING id)"
         )
         params += [checkpoint["stage"], checkpoint["attempt"], checkpoint["revision"],
                    json.dumps(checkpoint.get("data") or {}), now]
-    sql.append(" SELECT event_sequence, status, phase, progress, input_tokens, output_tokens, actual_cost FROM advanced")
+    sql.append(" SELECT event_sequence, status, phase, progress, input_tokens, output_tokens, actual_cost "
+               "FROM advanced")
     with connection.cursor() as cursor:
         cursor.execute("".join(sql), params)
         row = cursor.fetchone()

@@ -170,8 +170,8 @@ def _checkpoint_and_advance(ctx: StageContext, stage, data, following) -> None:
             "status": Status.RUNNING, "phase": ctx.task.phase, "progress": progress}
     checkpoint = {"stage": stage.name, "attempt": ctx.task.attempts, "revision": ctx.task.revision, "data": data}
     if following is not None:
-        guarded_update(ctx.task, worker=ctx.worker, set_fields={"progress": progress, "phase": _phase_of(ctx, following)},
-                       events=[done, _started_event(ctx, following)], checkpoint=checkpoint)
+        guarded_update(ctx.task, worker=ctx.worker, events=[done, _started_event(ctx, following)],
+                       set_fields={"progress": progress, "phase": _phase_of(ctx, following)}, checkpoint=checkpoint)
     else:
         change_status(ctx.task, Status.COMPLETED)  # the transition table's check; the guard ensures `running`
         guarded_update(ctx.task, worker=ctx.worker, events=[done, {"kind": EventKind.STATUS, "message": "Completed."}],

@@ -50,7 +50,8 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
                 "event_sequence", "updated_at",
             ]
         )
-        started = draft_event(task, EventKind.STATUS, message=f"Attempt {task.attempts} of {task.max_attempts} started.",
+        started = draft_event(task, EventKind.STATUS,
+                              message=f"Attempt {task.attempts} of {task.max_attempts} started.",
                               data={"attempt": task.attempts, "worker": worker})
         append_events(task, [started], last_sequence=task.event_sequence)
     return task
