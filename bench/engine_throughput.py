@@ -21,6 +21,10 @@ phases):
    parallel, a wall time T for N tasks means each took T × W / N of a worker's time, so the
    difference is the engine's extra worker time per task (its claim, checkpoints, events,
    heartbeat and broadcasts), beyond what django-q2 itself costs per job.
+5. **Worker time ratio** (the issue's target, ≤ 1.5): engine worker time per task (engine wall ×
+   workers / N) ÷ plain django-q2 worker time per job (plain wall × workers / N), per broker, and
+   beside it the worker processes' CPU time per task and per job (sampled with the memory), which
+   leaves out waiting: on the ORM broker plain django-q2 is bound by the broker, not its workers.
 
 Every wait has a timeout, every process runs in its own process group and is stopped on success,
 failure, Ctrl-C or SIGTERM. Logs of the processes go to a temporary folder, kept on failure.

@@ -157,7 +157,7 @@ def measure_engine(env: dict, db: psycopg.Connection, args, *, broker: str, log_
     return RunResult(
         tasks=args.tasks, seconds=(last - first).total_seconds(), seconds_with_start=(last - launched).total_seconds(),
         peak_worker_mib=sampler.peak_worker_mib, peak_cluster_mib=sampler.peak_cluster_mib,
-        workers_seen=len(sampler.worker_peaks),
+        workers_seen=len(sampler.worker_peaks), worker_cpu_seconds=sampler.worker_cpu_seconds,
         extra={"events_per_task": events / args.tasks, "log": log_problems(cluster)},
     )
 
@@ -187,7 +187,7 @@ def measure_plain(env: dict, db: psycopg.Connection, args, *, broker: str, log_d
     return RunResult(
         tasks=args.tasks, seconds=(last - first).total_seconds(), seconds_with_start=(last - launched).total_seconds(),
         peak_worker_mib=sampler.peak_worker_mib, peak_cluster_mib=sampler.peak_cluster_mib,
-        workers_seen=len(sampler.worker_peaks),
+        workers_seen=len(sampler.worker_peaks), worker_cpu_seconds=sampler.worker_cpu_seconds,
         extra={"enqueue_seconds": enqueue_seconds, "log": log_problems(cluster)},
     )
 
@@ -215,6 +215,7 @@ class RssSampler:
         self._psutil = psutil
         self.cluster = cluster
         self.worker_peaks: dict[int, int] = {}
+        self.worker_cpu: dict[int, float] = {}  # last CPU time (user + system) seen per worker
         self.cluster_peak = 0
         self._log_offset = 0
 
@@ -236,6 +237,11 @@ class RssSampler:
             total += rss
             if process.pid in self.worker_peaks:
                 self.worker_peaks[process.pid] = max(self.worker_peaks[process.pid], rss)
+                try:
+                    times = process.cpu_times()
+                except self._psutil.Error:
+                    continue
+                self.worker_cpu[process.pid] = times.user + times.system
         self.cluster_peak = max(self.cluster_peak, total)
 
     def _discover_workers(self) -> None:
@@ -251,6 +257,10 @@ class RssSampler:
     def peak_worker_mib(self) -> float | None:
         peaks = [peak for peak in self.worker_peaks.values() if peak]
         return max(peaks) / 2**20 if peaks else None
+
+    @property
+    def worker_cpu_seconds(self) -> float | None:
+        return sum(self.worker_cpu.values()) if self.worker_cpu else None
 
     @property
     def peak_cluster_mib(self) -> float | None:

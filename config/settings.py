@@ -129,6 +129,10 @@ if not DATABASE_URL:
     )
 DATABASES = {"default": parse_database_url(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+# django-q2 closes a worker's connection after every job unless it may live longer: a task would
+# open a new PostgreSQL connection (a new server process) for each run. Applied in each worker
+# process when it starts (tasks.jobs.on_worker_spawn); the web processes keep the value above.
+PRESSROOM_WORKER_CONN_MAX_AGE = env_int("PRESSROOM_WORKER_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # An optional read replica: the public blog's and public API's reads go there (config/db_router.py),

@@ -1,7 +1,8 @@
 """The PostgreSQL channel layer (used when REDIS_URL is not set), on the project's own database.
 
 channels_postgres carries messages in a table whose insert trigger sends NOTIFY; each process
-LISTENs on one connection. It is used as is, with three changes that make it work here:
+LISTENs on one connection. It is used as is, with these changes that make it work here, and
+one that makes it cheaper:
 
 - Its settings come from a Django connection alias when the layer is built, not from a copy
   taken in settings.py: the library needs the normalised settings dict (TIME_ZONE, OPTIONS),
@@ -11,11 +12,14 @@ LISTENs on one connection. It is used as is, with three changes that make it wor
   tied to the event loop that opened it. A sync process (a django-q2 worker) that sends with
   `async_to_sync` runs every call on a new loop, so once the pool's first connections are
   recycled (max_lifetime, a database restart), their replacements are left to workers of a loop
-  that has closed, and every later send waits 30 s and fails. With a pool per instance,
-  `tasks.events.broadcast` uses a short-lived instance of its own and closes it, while the
-  long-lived instance of an ASGI server keeps its pool on the server's loop.
+  that has closed, and every later send waits 30 s and fails. With a pool per instance, the
+  event broadcaster (`tasks.broadcaster`) keeps its instance, and its pool, on the one loop its
+  thread runs for the life of the process, while the instance of an ASGI server keeps its pool
+  on the server's loop.
 - Leaving a group deletes the membership through that pool. The library does this with a
   Django database alias named "channels_postgres", which this project does not define.
+- A group send looks the group's members up once instead of twice, and `group_send_many`
+  looks up the members of several groups at once.
 
 `close_pools()` closes the pool and the LISTEN connection; channels_redis has a method of the
 same name, so callers need not care which layer they hold.
@@ -34,8 +38,8 @@ from psycopg import sql
 
 logger = logging.getLogger(__name__)
 
-# A server process rarely needs more than a few connections for group joins and sends; a
-# broadcast's own instance needs exactly one.
+# A server process rarely needs more than a few connections for group joins and sends; the
+# broadcaster's instance, which sends one message at a time, needs exactly one.
 DEFAULT_POOL_OPTIONS = {"min_size": 1, "max_size": 10}
 RELISTEN_DELAY_SECONDS = 1
 
@@ -157,6 +161,31 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
             except psycopg.OperationalError:
                 logger.warning("The channel layer lost its LISTEN connection; connecting again", exc_info=True)
                 await asyncio.sleep(RELISTEN_DELAY_SECONDS)
+
+    async def group_send(self, group: str, message: dict) -> None:
+        """Send to the group's channels, looking them up once: one query when nobody has joined
+        (the usual case, a task nobody watches; every event goes to two groups). The library
+        looks the members up twice, first under the group's bare name, where no member ever is."""
+        self.require_valid_group_name(group)
+        group_key = self._group_key(group)
+        if not await self.django_db.retrieve_group_channels(group_key):
+            return
+        await self.django_db.send_to_channel(group_key, self.serialize(message), self.expiry)
+
+    async def group_send_many(self, groups: list[str], message: dict) -> None:
+        """`group_send` to several groups with one lookup of their members (the broadcaster
+        sends every event to its task's group and to the all-tasks group)."""
+        keys = [self._group_key(group) for group in groups if self.require_valid_group_name(group)]
+        query = sql.SQL("SELECT DISTINCT group_key FROM {} WHERE group_key = ANY(%s)").format(
+            sql.Identifier(GROUP_CHANNEL_TABLE))
+        pool = await self.django_db.get_db_pool(self.django_db.db_params)
+        async with pool.connection() as conn:
+            joined = {row[0] for row in await (await conn.execute(query, (keys,))).fetchall()}
+        if joined:
+            serialized = self.serialize(message)
+            for key in keys:
+                if key in joined:
+                    await self.django_db.send_to_channel(key, serialized, self.expiry)
 
     async def close_pools(self) -> None:
         listener, self._listener = self._listener, None

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 
-from asgiref.sync import async_to_sync
-from channels import DEFAULT_CHANNEL_LAYER
 from django.db import connection, transaction
+from django.utils import timezone
 
+from tasks.broadcaster import broadcaster
 from tasks.models import EventKind, GenerationTask, TaskEvent
 from tasks.signals import task_state_changed
 
@@ -30,12 +30,18 @@ def task_group(task_id) -> str:
     return f"task.{task_id}"
 
 
-def _next_sequence(task_id) -> int:
+def reserve_sequences(task_id, count: int = 1) -> int:
+    """Take the next `count` sequence numbers of a task; returns the last one.
+
+    The UPDATE also locks the task row until the transaction ends, so no other writer can take
+    numbers in between: events of one transaction get consecutive numbers, and numbers are dense
+    across transactions.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE tasks_generationtask SET event_sequence = event_sequence + 1 WHERE id = %s "
+            "UPDATE tasks_generationtask SET event_sequence = event_sequence + %s WHERE id = %s "
             "RETURNING event_sequence",
-            [task_id],
+            [count, task_id],
         )
         row = cursor.fetchone()
     if row is None:
@@ -60,25 +66,55 @@ def event_payload(event: TaskEvent, *, owner_id=None) -> dict:
 
 def emit(task: GenerationTask, kind: str, *, message: str = "", data: dict | None = None) -> TaskEvent:
     """Record an event of `task` as it is now (status, phase, progress) and broadcast it on commit."""
+    with transaction.atomic(savepoint=False):
+        [event] = append_events(
+            task, [draft_event(task, kind, message=message, data=data)], last_sequence=reserve_sequences(task.pk)
+        )
+    return event
+
+
+def draft_event(task: GenerationTask, kind: str, *, message: str = "", data: dict | None = None,
+                **state) -> TaskEvent:
+    """An unsaved event of `task`; `state` (status, phase, progress) overrides the task's own."""
     if kind not in EventKind.values:
         raise ValueError(f"Unknown event kind {kind!r}")
-    with transaction.atomic():
-        event = TaskEvent.objects.create(
-            task_id=task.pk,
-            sequence=_next_sequence(task.pk),
-            kind=kind,
-            status=task.status,
-            phase=task.phase,
-            progress=task.progress,
-            message=message[:2000],
-            data=data or {},
-        )
-        task.event_sequence = event.sequence
-        payload = event_payload(event, owner_id=task.created_by_id)
-        transaction.on_commit(lambda: broadcast(payload))
-        if kind in STATE_CHANGE_KINDS:
-            transaction.on_commit(lambda: announce_state_change(payload))
-    return event
+    return TaskEvent(
+        task_id=task.pk, kind=kind, message=message[:2000], data=data or {},
+        status=state.get("status", task.status), phase=state.get("phase", task.phase),
+        progress=state.get("progress", task.progress),
+    )
+
+
+def append_events(task: GenerationTask, events: list[TaskEvent], *, last_sequence: int) -> list[TaskEvent]:
+    """Insert `events` (drafts, in order) with the sequence numbers up to `last_sequence` that the
+    caller reserved in this transaction (`reserve_sequences`, or its own UPDATE of the task row
+    that added `len(events)` to `event_sequence`), in one INSERT; broadcast them after commit, in
+    order, and announce the state changes among them."""
+    if transaction.get_autocommit():
+        raise transaction.TransactionManagementError("Events are appended inside the transaction that reserved them.")
+    first = last_sequence - len(events) + 1
+    now = timezone.now()
+    for offset, event in enumerate(events):
+        event.sequence = first + offset
+        event.created_at = now
+    TaskEvent.objects.bulk_create(events)
+    task.event_sequence = last_sequence
+    broadcast_after_commit(task, events)
+    return events
+
+
+def broadcast_after_commit(task: GenerationTask, events: list[TaskEvent]) -> None:
+    """Once the transaction that wrote `events` commits (at once outside a transaction: the
+    statement has committed), broadcast them in order and announce the state changes among them."""
+    payloads = [event_payload(event, owner_id=task.created_by_id) for event in events]
+    transaction.on_commit(lambda: _after_commit(payloads))
+
+
+def _after_commit(payloads: list[dict]) -> None:
+    for payload in payloads:
+        broadcast(payload)
+        if payload["kind"] in STATE_CHANGE_KINDS:
+            announce_state_change(payload)
 
 
 def announce_state_change(payload: dict) -> None:
@@ -89,32 +125,13 @@ def announce_state_change(payload: dict) -> None:
 
 
 def broadcast(payload: dict) -> None:
-    """Send an event to the task's watchers and to the all-tasks group; never raises."""
+    """Send an event to the task's watchers and to the all-tasks group; never raises, never waits.
+
+    The process's broadcaster (`tasks.broadcaster`) sends it from its own event loop through one
+    long-lived layer instance, in the order events were committed.
+    """
     try:
         message = {"type": "task.event", "event": payload}
-        async_to_sync(_send)([task_group(payload["task"]), ALL_TASKS_GROUP], message)
+        broadcaster().send([task_group(payload["task"]), ALL_TASKS_GROUP], message)
     except Exception:  # the event row is durable; watchers catch up from the database
         logger.warning("Broadcast of event %s/%s failed", payload["task"], payload["sequence"], exc_info=True)
-
-
-async def _send(groups: list[str], message: dict) -> None:
-    """Send through a channel-layer instance of this call's own, closed before returning.
-
-    `emit` runs in sync code. Under an ASGI server asgiref runs this coroutine on the server's
-    event loop; in a django-q2 worker or a management command, on a new loop per call. A layer's
-    connections belong to the loop that opened them, so the process-wide instance of
-    `get_channel_layer()` would keep connections of loops that no longer exist (the PostgreSQL
-    layer then stalls 30 s per send once they are recycled). An instance per call costs one
-    connection per event and leaves nothing behind; the project's layers (Redis, PostgreSQL)
-    share no state between instances but the server they talk to.
-    """
-    from channels.layers import channel_layers
-
-    if DEFAULT_CHANNEL_LAYER not in channel_layers.configs:
-        return
-    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
-    try:
-        for group in groups:
-            await layer.group_send(group, message)
-    finally:
-        await layer.close_pools()

@@ -15,6 +15,7 @@ import time
 import uuid
 from datetime import datetime
 
+from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
@@ -44,7 +45,7 @@ def run_next_task(not_before: str | None = None) -> int:
         task = claim_next_task(worker=worker)
         if task is None:
             break
-        run_claimed_task(task.pk, worker=worker)
+        run_claimed_task(task.pk, worker=worker, claimed=task)
         ran += 1
     return ran
 
@@ -58,7 +59,10 @@ def reconcile() -> dict:
 
 
 def on_worker_spawn(sender=None, proc_name=None, **kwargs) -> None:
-    """A worker process started (cluster start or a replacement): recover what was lost."""
+    """A worker process started (cluster start or a replacement): keep its database connection
+    between jobs (`PRESSROOM_WORKER_CONN_MAX_AGE`; health-checked before reuse) and recover what
+    was lost."""
+    connection.settings_dict["CONN_MAX_AGE"] = settings.PRESSROOM_WORKER_CONN_MAX_AGE  # this process only
     try:
         close_old_connections()
         reconcile()

@@ -17,6 +17,19 @@ from tests.seed import ensure_seed_data
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test database, and before it is dropped, the connections to it that a
+    process keeps between tasks: the event broadcaster's channel layer and the heartbeat
+    connection (DROP DATABASE refuses while any session is connected)."""
+    yield
+    from tasks.broadcaster import broadcaster
+    from tasks.engine.watchdog import close_heartbeat_connection
+
+    broadcaster().close()
+    close_heartbeat_connection()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(request, settings):
     """Throttle and idempotency state must not leak from one test into the next.

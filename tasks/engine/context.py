@@ -10,9 +10,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from django.db import transaction
-
-from tasks.events import emit
+from tasks.engine.bookkeeping import guarded_update
 from tasks.exceptions import LostOwnership, TaskCancelled
 from tasks.models import EventKind, GenerationTask, StageCheckpoint, Status
 
@@ -74,39 +72,33 @@ class StageContext:
         percent = int(100 * (done + weight * fraction) / self._total_weight)
         percent = min(99, max(self._last_progress, percent))
         if percent != self._last_progress or message:
-            self._write(lambda task: setattr(task, "progress", percent), EventKind.PROGRESS, message)
+            self._write(EventKind.PROGRESS, message, set_fields={"progress": percent})
             self._last_progress = percent
 
     def log(self, message: str, **data) -> None:
-        self._write(None, EventKind.LOG, message, data)
+        self._write(EventKind.LOG, message, data)
 
     def charge(self, message: str, *, input_tokens: int, output_tokens: int, cost: Decimal, **data) -> None:
         """Add what the task was charged for outside any stored output (an answer a provider was
         paid for that the stage threw away, or kept no output of) to its totals, with a log
         event saying why; the event's data carries the tokens and the cost."""
-
-        def change(task: GenerationTask) -> None:
-            task.input_tokens += input_tokens
-            task.output_tokens += output_tokens
-            task.actual_cost += cost
-
         data |= {"input_tokens": input_tokens, "output_tokens": output_tokens, "cost": str(cost)}
-        self._write(change, EventKind.LOG, message, data,
-                    fields=["input_tokens", "output_tokens", "actual_cost", "updated_at"])
+        self._write(EventKind.LOG, message, data,
+                    add={"input_tokens": input_tokens, "output_tokens": output_tokens, "actual_cost": cost})
 
-    def _write(self, change, kind: str, message: str, data: dict | None = None, *,
-               fields: tuple | list = ("progress", "phase", "updated_at")) -> None:
-        with self.watchdog.uninterruptible(), transaction.atomic():
-            task = self.locked_task()
-            if change is not None:
-                change(task)
-                task.save(update_fields=list(fields))
-            emit(task, kind, message=message, data=data)
-            self.task = task
+    def _write(self, kind: str, message: str, data: dict | None = None, *, set_fields: dict | None = None,
+               add: dict | None = None) -> None:
+        """One event (and the change it reports), only while the task is this worker's; written
+        even after a cancellation request, which the watchdog turns into a stop."""
+        with self.watchdog.uninterruptible():
+            guarded_update(self.task, worker=self.worker, set_fields=set_fields, add=add, allow_cancelled=True,
+                           events=[{"kind": kind, "message": message, "data": data}])
 
     def locked_task(self) -> GenerationTask:
-        """The task row, locked, verified to still be this worker's running task."""
-        task = GenerationTask.objects.select_for_update().get(pk=self.task.pk)
+        """The task row's run state (status, worker, cancellation), locked, verified to still be
+        this worker's running task. The brief is `self.task`'s: it cannot change while running."""
+        task = (GenerationTask.objects.select_for_update()
+                .only("status", "worker", "cancel_requested_at").get(pk=self.task.pk))
         if task.status != Status.RUNNING or task.worker != self.worker:
             raise LostOwnership("The task is no longer this worker's.")
         return task

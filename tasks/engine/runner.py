@@ -5,10 +5,13 @@ The life of a run:
 1. A worker claims the task (`services.queue.claim_next_task`): status `running`, attempt +1,
    a deadline of now + `timeout_seconds`, and a per-claim worker id.
 2. A watchdog thread keeps the heartbeat and watches for cancellation and the deadline.
-3. Each stage without a checkpoint runs (`Stage.run`, interruptible), then its output and its
-   checkpoint are stored in one transaction, after checking that the task is still this worker's
-   and not cancelled (`Stage.persist`).
-4. The outcome is recorded the same guarded way: `completed`; `cancelled`; `timed_out`;
+3. Each stage without a checkpoint runs (`Stage.run`, interruptible), then one transaction, only
+   if the task is still this worker's and not cancelled, stores its output (`Stage.persist`) and
+   its checkpoint, its progress, and enters the next stage, or after the last one records the
+   outcome `completed`: a five-stage run is seven transactions (claim, first stage, five
+   completions), each of the engine's changes a single guarded statement that also writes its
+   events and the checkpoint (`engine.bookkeeping`).
+4. Other outcomes are recorded the same guarded way: `cancelled`; `timed_out`;
    `failed` for permanent errors; for transient errors `queued` again after a backoff, until
    `max_attempts`, then `failed`. If the task is no longer this worker's (the reconciler gave it to
    another worker or ended it), nothing at all is written.
@@ -23,6 +26,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.utils import timezone
 from django_q.exceptions import TimeoutException
 
+from tasks.engine.bookkeeping import guarded_update
 from tasks.engine.context import StageContext
 from tasks.engine.stages import stages_for
 from tasks.engine.watchdog import Watchdog
@@ -36,7 +40,7 @@ from tasks.exceptions import (
     TransientError,
 )
 from tasks.logging import task_log_context
-from tasks.models import EventKind, GenerationTask, Phase, StageCheckpoint, Status
+from tasks.models import EventKind, GenerationTask, Phase, Status
 from tasks.services.queue import wake_workers
 from tasks.services.requeue import after_failed_run, requeue_or_give_up
 from tasks.transitions import change_status
@@ -51,9 +55,10 @@ RECORD_OUTCOME_FOR_SECONDS = 60
 WAIT_IN_JOB_MAX_SECONDS = 30
 
 
-def run_claimed_task(task_id, *, worker: str) -> str:
-    """Run the task this worker just claimed; returns the status it ended in (or 'lost')."""
-    task = GenerationTask.objects.get(pk=task_id)
+def run_claimed_task(task_id, *, worker: str, claimed: GenerationTask | None = None) -> str:
+    """Run the task this worker just claimed; returns the status it ended in (or 'lost').
+    `claimed`: the row as the claim left it (saves reading it again)."""
+    task = claimed if claimed is not None and claimed.pk == task_id else GenerationTask.objects.get(pk=task_id)
     with task_log_context(task.pk):
         logger.info("Running attempt %s of %s", task.attempts, task.max_attempts)
         try:
@@ -70,15 +75,18 @@ def _run_stages(ctx: StageContext, watchdog: Watchdog) -> str:
     stage_name = ""
     try:
         done = ctx.completed_stages()
-        for stage in ctx.stages:
-            if stage.name in done:
-                continue
+        pending = [stage for stage in ctx.stages if stage.name not in done]
+        if not pending:
+            return _record_outcome(ctx.task, worker, Status.COMPLETED, "")
+        _enter_first_stage(ctx, pending[0])
+        for index, stage in enumerate(pending):
             stage_name = stage.name
-            _enter_stage(ctx, stage)
             with watchdog.interruptible():
                 output = stage.run(ctx)
-            _complete_stage(ctx, stage, output)
-        return _record_outcome(ctx.task, worker, Status.COMPLETED, "")
+            following = pending[index + 1] if index + 1 < len(pending) else None
+            _complete_stage(ctx, stage, output, following)
+        logger.info("Finished: %s", Status.COMPLETED)
+        return Status.COMPLETED
     except TaskCancelled:
         return _record_outcome(ctx.task, worker, Status.CANCELLED, "", message=_where("Cancelled", stage_name))
     except (DeadlineExceeded, TimeoutException):
@@ -109,41 +117,67 @@ def _where(prefix: str, stage_name: str) -> str:
     return f"{prefix} during stage {stage_name}." if stage_name else f"{prefix}."
 
 
-def _enter_stage(ctx: StageContext, stage) -> None:
-    with transaction.atomic():
-        task = ctx.locked_task_not_cancelled()
-        ctx.check()
-        task.phase = stage.shown_phase if stage.shown_phase in Phase.values else task.phase
-        task.save(update_fields=["phase", "updated_at"])
-        emit(task, EventKind.PHASE, message=f"Stage {stage.name} started.", data={"stage": stage.name})
-    ctx.task = task
+def _phase_of(ctx: StageContext, stage) -> str:
+    return stage.shown_phase if stage.shown_phase in Phase.values else ctx.task.phase
+
+
+def _started_event(ctx: StageContext, stage) -> dict:
+    return {"kind": EventKind.PHASE, "message": f"Stage {stage.name} started.", "data": {"stage": stage.name},
+            "phase": _phase_of(ctx, stage)}
+
+
+def _enter_first_stage(ctx: StageContext, stage) -> None:
+    """Show the first stage to run (its phase and event); later stages are entered by the write
+    that completes the one before."""
+    ctx.check()
+    guarded_update(ctx.task, worker=ctx.worker, set_fields={"phase": _phase_of(ctx, stage)},
+                   events=[_started_event(ctx, stage)])
     ctx.stage = stage
 
 
-def _complete_stage(ctx: StageContext, stage, output) -> None:
-    """Store the stage's output and its checkpoint in one transaction (never one without the other)."""
+def _complete_stage(ctx: StageContext, stage, output, following) -> None:
+    """One transaction: the stage's output and its checkpoint (never one without the other), its
+    progress, and then either entering the `following` stage or, after the last, the outcome
+    `completed`. Events, in order: what `persist` logged, "Stage … done.", then "Stage … started."
+    of the next stage or the status event "Completed.". Without `persist` that is a single
+    statement (`guarded_update`), which commits by itself."""
+    if not stage.persist:
+        _checkpoint_and_advance(ctx, stage, None, following)
+        ctx.stage = following
+        return
     rejected = None
     with transaction.atomic():
-        task = ctx.locked_task_not_cancelled()
-        ctx.task = task
+        # persist writes under the task's row lock (version numbers are allocated under it) and
+        # may log: lock and check first, so nothing it writes survives a failed guard.
+        ctx.locked_task_not_cancelled()
         try:
-            data = stage.persist(ctx, output) if stage.persist else None
+            data = stage.persist(ctx, output)
         except StageRejected as rejection:  # the output stays (this transaction commits), no checkpoint
             rejected = rejection
-            emit(task, EventKind.LOG, message=f"Stage {stage.name} stored its output but did not pass: {rejection}")
+            emit(ctx.task, EventKind.LOG, message=f"Stage {stage.name} stored its output but did not pass: {rejection}")
         else:
-            StageCheckpoint.objects.create(
-                task=task, stage=stage.name, attempt=task.attempts, revision=task.revision, data=data or {}
-            )
-            index = ctx.stages.index(stage)
-            done_weight = sum(s.weight for s in ctx.stages[: index + 1])
-            task.progress = max(task.progress, min(99, int(100 * done_weight / ctx._total_weight)))
-            task.save(update_fields=["progress", "updated_at"])
-            emit(task, EventKind.PROGRESS, message=f"Stage {stage.name} done.", data={"stage": stage.name})
+            _checkpoint_and_advance(ctx, stage, data, following)
     if rejected is not None:
         raise rejected
-    ctx.task = task
-    ctx._last_progress = task.progress
+    ctx.stage = following
+
+
+def _checkpoint_and_advance(ctx: StageContext, stage, data, following) -> None:
+    index = ctx.stages.index(stage)
+    done_weight = sum(s.weight for s in ctx.stages[: index + 1])
+    progress = max(ctx._last_progress, min(99, int(100 * done_weight / ctx._total_weight)))
+    done = {"kind": EventKind.PROGRESS, "message": f"Stage {stage.name} done.", "data": {"stage": stage.name},
+            "status": Status.RUNNING, "phase": ctx.task.phase, "progress": progress}
+    checkpoint = {"stage": stage.name, "attempt": ctx.task.attempts, "revision": ctx.task.revision, "data": data}
+    if following is not None:
+        guarded_update(ctx.task, worker=ctx.worker, events=[done, _started_event(ctx, following)],
+                       set_fields={"progress": progress, "phase": _phase_of(ctx, following)}, checkpoint=checkpoint)
+    else:
+        change_status(ctx.task, Status.COMPLETED)  # the transition table's check; the guard ensures `running`
+        guarded_update(ctx.task, worker=ctx.worker, events=[done, {"kind": EventKind.STATUS, "message": "Completed."}],
+                       set_fields={"status": Status.COMPLETED, "progress": 100, "phase": Phase.NONE, "error": "",
+                                   "finished_at": timezone.now(), "heartbeat_at": None}, checkpoint=checkpoint)
+    ctx._last_progress = progress
 
 
 def _guarded_write(task: GenerationTask, worker: str, write) -> str | None:

@@ -1,7 +1,10 @@
 """The watchdog: a thread beside a running task that keeps its heartbeat and stops it in time.
 
 Every `PRESSROOM_HEARTBEAT_SECONDS` it refreshes `heartbeat_at` (only while the task is still
-this worker's and running) and reads `cancel_requested_at`. When the task is cancelled, past its
+this worker's and running) and reads `cancel_requested_at`; the first beat is one interval after
+the claim, which stamped `heartbeat_at` itself. The beats go through one database connection per
+process (`heartbeat_connection`), kept between tasks: a watchdog thread lives for one task, and a
+connection of its own would be opened and closed for every task. When the task is cancelled, past its
 deadline or no longer this worker's, it records the reason and, while the main thread is inside
 interruptible work (a stage's `run`, a retry wait), interrupts it with SIGUSR1 so that a stage
 stuck in a slow call stops within a few seconds. Outside interruptible sections the main thread
@@ -11,13 +14,15 @@ sees the reason at its next check, so bookkeeping transactions are never cut in 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
 from contextlib import contextmanager
+from multiprocessing import util as multiprocessing_util
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.utils import timezone
 
 from tasks.exceptions import DeadlineExceeded, LostOwnership, TaskCancelled, TaskInterrupted
@@ -28,6 +33,44 @@ logger = logging.getLogger(__name__)
 
 INTERRUPT_SIGNAL = signal.SIGUSR1
 TICK_SECONDS = 0.25
+
+_heartbeat = {"pid": None, "db": None, "where": None}
+_heartbeat_lock = threading.Lock()
+
+
+def _where(settings_dict: dict) -> tuple:
+    return tuple(settings_dict.get(key) for key in ("HOST", "PORT", "NAME", "USER"))
+
+
+def heartbeat_connection():
+    """This process's connection for heartbeats, shared by its watchdog threads (one per running
+    task, so usually one at a time; psycopg serialises concurrent use). Opened on first use and
+    kept; a new one after `fork()` (a child never talks on its parent's socket) or when the
+    database settings point elsewhere (tests move them)."""
+    with _heartbeat_lock:
+        db = _heartbeat["db"]
+        where = _where(connections.settings[DEFAULT_DB_ALIAS])
+        if db is not None and (_heartbeat["pid"] != os.getpid() or _heartbeat["where"] != where):
+            if _heartbeat["pid"] == os.getpid():
+                db.close()
+            db = None
+        if db is None:
+            db = connections.create_connection(DEFAULT_DB_ALIAS)
+            db.inc_thread_sharing()  # used from each task's watchdog thread in turn
+            _heartbeat.update(pid=os.getpid(), db=db, where=where)
+            # Closed when the process ends: at interpreter exit, and in a django-q2 worker (a
+            # multiprocessing child, which skips atexit) when it stops.
+            multiprocessing_util.Finalize(None, close_heartbeat_connection, exitpriority=10)
+        return db
+
+
+def close_heartbeat_connection() -> None:
+    """Close this process's heartbeat connection (before dropping a test database, at exit)."""
+    with _heartbeat_lock:
+        db, pid = _heartbeat["db"], _heartbeat["pid"]
+        _heartbeat.update(pid=None, db=None, where=None)
+    if db is not None and pid == os.getpid():
+        db.close()
 
 
 class Watchdog:
@@ -102,34 +145,35 @@ class Watchdog:
     # --- watchdog thread ------------------------------------------------------------------
     def _loop(self) -> None:
         with task_log_context(self.task_id):
-            next_beat = 0.0
-            try:
-                while not self._stop.is_set():
-                    now = time.monotonic()
-                    if now >= next_beat:
-                        self._beat()
-                        next_beat = now + settings.PRESSROOM_HEARTBEAT_SECONDS
-                    if self.reason is None and self.deadline is not None and timezone.now() >= self.deadline:
-                        self._stop_with(DeadlineExceeded)
-                    if self.reason is not None and self._interruptible and not self._signalled:
-                        self._signal_main()
-                    self._stop.wait(TICK_SECONDS)
-            finally:
-                connection.close()
+            next_beat = time.monotonic() + settings.PRESSROOM_HEARTBEAT_SECONDS
+            while not self._stop.is_set():
+                now = time.monotonic()
+                if now >= next_beat:
+                    self._beat()
+                    next_beat = now + settings.PRESSROOM_HEARTBEAT_SECONDS
+                if self.reason is None and self.deadline is not None and timezone.now() >= self.deadline:
+                    self._stop_with(DeadlineExceeded)
+                if self.reason is not None and self._interruptible and not self._signalled:
+                    self._signal_main()
+                self._stop.wait(TICK_SECONDS)
 
     def _beat(self) -> None:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE tasks_generationtask SET heartbeat_at = %s WHERE id = %s AND worker = %s AND status = %s "
-                    "RETURNING cancel_requested_at",
-                    [timezone.now(), self.task_id, self.worker, Status.RUNNING],
-                )
-                row = cursor.fetchone()
-        except DatabaseError:
-            logger.warning("Heartbeat failed; the database may be restarting", exc_info=True)
-            connection.close()
-            return
+        db = heartbeat_connection()
+        for attempt in (1, 2):  # a kept connection may have died meanwhile (a restart): try a new one once
+            try:
+                with db.cursor() as cursor:
+                    cursor.execute(
+                        "UPDATE tasks_generationtask SET heartbeat_at = %s WHERE id = %s AND worker = %s "
+                        "AND status = %s RETURNING cancel_requested_at",
+                        [timezone.now(), self.task_id, self.worker, Status.RUNNING],
+                    )
+                    row = cursor.fetchone()
+                break
+            except DatabaseError:
+                db.close()  # the next try connects again
+                if attempt == 2:
+                    logger.warning("Heartbeat failed; the database may be restarting", exc_info=True)
+                    return
         if row is None:
             self._stop_with(LostOwnership)
         elif row[0] is not None:

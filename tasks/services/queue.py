@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from tasks.events import emit
+from tasks.events import append_events, draft_event
 from tasks.models import EventKind, GenerationTask, Phase, Status
 from tasks.transitions import change_status
 
@@ -43,14 +43,17 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
         task.started_at = task.started_at or now
         task.deadline_at = now + timedelta(seconds=task.timeout_seconds)
         task.error = ""
+        task.event_sequence += 1  # the row is locked: the started event's number, reserved in the same UPDATE
         task.save(
             update_fields=[
                 "status", "phase", "attempts", "worker", "heartbeat_at", "started_at", "deadline_at", "error",
-                "updated_at",
+                "event_sequence", "updated_at",
             ]
         )
-        emit(task, EventKind.STATUS, message=f"Attempt {task.attempts} of {task.max_attempts} started.",
-             data={"attempt": task.attempts, "worker": worker})
+        started = draft_event(task, EventKind.STATUS,
+                              message=f"Attempt {task.attempts} of {task.max_attempts} started.",
+                              data={"attempt": task.attempts, "worker": worker})
+        append_events(task, [started], last_sequence=task.event_sequence)
     return task
 
 

@@ -49,16 +49,15 @@ def reconcile_tasks(*, pending_wakeups: int | None = None) -> ReconcileReport:
     # A run past its deadline by more than the staleness window is hung even if its watchdog
     # thread still beats (a main thread stuck in C code); it is ended here.
     overdue_before = now - timedelta(seconds=settings.PRESSROOM_HEARTBEAT_STALE_SECONDS)
-    with transaction.atomic():
-        vanished = list(
-            GenerationTask.objects.select_for_update(skip_locked=True).filter(
-                Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True) | Q(deadline_at__lt=overdue_before),
-                status=Status.RUNNING,
-            )
-        )
-        for task in vanished:
-            _settle(task, now, report)
-    due = GenerationTask.objects.filter(status=Status.QUEUED, available_at__lte=now).count()
+    stale = Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True) | Q(deadline_at__lt=overdue_before)
+    # Usually there is nothing to recover: look first without a transaction or locks (one
+    # statement), and lock only when there is.
+    if GenerationTask.objects.filter(stale, status=Status.RUNNING).exists():
+        _settle_vanished(now, stale, report)
+    if pending_wakeups is not None and pending_wakeups >= MAX_WAKEUPS_PER_PASS:
+        due = 0  # as many wake-ups wait as a pass would add: no need to count the due tasks
+    else:
+        due = GenerationTask.objects.filter(status=Status.QUEUED, available_at__lte=now).count()
     if due:
         pending = _pending_wakeups() if pending_wakeups is None else pending_wakeups
         report.wakeups = max(0, min(due, MAX_WAKEUPS_PER_PASS) - pending)
@@ -70,6 +69,13 @@ def reconcile_tasks(*, pending_wakeups: int | None = None) -> ReconcileReport:
             len(report.requeued), len(report.failed), len(report.timed_out), len(report.cancelled),
         )
     return report
+
+
+def _settle_vanished(now, stale: Q, report: ReconcileReport) -> None:
+    with transaction.atomic():
+        vanished = list(GenerationTask.objects.select_for_update(skip_locked=True).filter(stale, status=Status.RUNNING))
+        for task in vanished:
+            _settle(task, now, report)
 
 
 def _settle(task: GenerationTask, now, report: ReconcileReport) -> None:

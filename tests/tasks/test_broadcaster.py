@@ -1,0 +1,206 @@
+"""The process's event broadcaster: one channel-layer instance on one background loop, reused by
+every broadcast, in order, and a broadcaster of its own in a forked child (a django-q2 worker).
+
+Runs against the configured layer (PostgreSQL without REDIS_URL, Redis with it); a second layer
+instance, on the test's own loop, receives what the broadcaster sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import channel_layers
+from django.conf import settings as django_settings
+from django.db import connection
+
+from tasks import broadcaster as broadcaster_module
+from tasks.broadcaster import broadcaster
+from tasks.events import emit, task_group
+from tasks.models import GenerationTask
+from tests.factories import submit_task
+from tests.seed import ensure_seed_data
+
+pytestmark = pytest.mark.django_db(transaction=True)
+TIMEOUT = 10
+
+
+@pytest.fixture(autouse=True)
+def fresh_broadcaster():
+    """Each test starts with no broadcaster running and leaves none behind."""
+    ensure_seed_data()
+    broadcaster().close()
+    yield
+    broadcaster().close()
+
+
+def receive_while(action, group: str, count: int) -> list[dict]:
+    """Join `group` on a layer instance of this test's own, run the sync `action` in a thread
+    (as a worker's code runs: no event loop there), and return the first `count` messages."""
+
+    def in_thread():
+        try:
+            action()
+        finally:
+            connection.close()
+
+    async def scenario():
+        layer = channel_layers.make_backend("default")
+        try:
+            channel = await layer.new_channel()
+            await layer.group_add(group, channel)
+            await asyncio.to_thread(in_thread)
+            return [await asyncio.wait_for(layer.receive(channel), TIMEOUT) for _ in range(count)]
+        finally:
+            await layer.close_pools()
+
+    return async_to_sync(scenario)()
+
+
+def test_every_broadcast_of_a_process_goes_through_one_layer_instance_in_order(monkeypatch):
+    built = []
+    make_backend = channel_layers.make_backend
+
+    def counting(name):
+        layer = make_backend(name)
+        built.append(layer)
+        return layer
+
+    monkeypatch.setattr(channel_layers, "make_backend", counting)
+    sent_before = broadcaster().sent
+    task = submit_task()  # its `created` event is the process's first broadcast
+    assert broadcaster().flush(TIMEOUT)
+
+    def emit_three():
+        for number in range(3):
+            emit(GenerationTask.objects.get(pk=task.pk), "log", message=f"event {number}")
+        assert broadcaster().flush(TIMEOUT)
+
+    received = receive_while(emit_three, task_group(task.pk), 3)
+    monkeypatch.setattr(channel_layers, "make_backend", make_backend)
+    assert [message["event"]["message"] for message in received] == ["event 0", "event 1", "event 2"]
+    assert [message["event"]["sequence"] for message in received] == [2, 3, 4]
+    assert len(built) == 2, "the receiver's instance and one for all of the process's broadcasts"
+    assert broadcaster().layer is built[0]
+    assert broadcaster().sent == sent_before + 4
+
+
+def test_a_forked_child_broadcasts_through_a_layer_of_its_own_and_leaves_the_parents_working():
+    task = submit_task()
+    group = task_group(task.pk)
+    parents = broadcaster()
+    assert parents.flush(TIMEOUT)  # the task's `created` event
+    sent_before = parents.sent
+
+    def parent_then_child_then_parent():
+        parents.send([group], {"type": "task.event", "event": {"message": "parent before"}})
+        assert parents.flush(TIMEOUT)
+        pid = os.fork()
+        if pid == 0:  # the child: a django-q2 worker forked from its cluster
+            code = 1
+            try:
+                child = broadcaster()
+                child.send([group], {"type": "task.event", "event": {"message": "child"}})
+                sent = child.flush(TIMEOUT) and child.sent == 1
+                code = 0 if sent and child is not parents and child.layer is not parents.layer else 2
+                child.close()
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, "the child sent through a broadcaster of its own"
+        parents.send([group], {"type": "task.event", "event": {"message": "parent after"}})
+        assert parents.flush(TIMEOUT)
+
+    received = receive_while(parent_then_child_then_parent, group, 3)
+    assert [message["event"]["message"] for message in received] == ["parent before", "child", "parent after"]
+    assert broadcaster() is parents and parents.sent == sent_before + 2
+
+
+def test_changing_the_layer_configuration_rebuilds_the_broadcasters_layer(settings):
+    task = submit_task()
+    emit(task, "log", message="first")
+    assert broadcaster().flush(TIMEOUT)
+    first = broadcaster().layer
+    settings.CHANNEL_LAYERS = {"default": {**settings.CHANNEL_LAYERS["default"],
+                                           "CONFIG": {**settings.CHANNEL_LAYERS["default"]["CONFIG"]}}}
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["expiry"] = 30
+    emit(GenerationTask.objects.get(pk=task.pk), "log", message="second")
+    assert broadcaster().flush(TIMEOUT)
+    assert broadcaster().layer is not first and broadcaster().layer is not None
+
+
+def test_a_full_queue_drops_broadcasts_instead_of_blocking_the_worker(monkeypatch):
+    monkeypatch.setattr(broadcaster_module, "QUEUE_LIMIT", 2)
+    caster = broadcaster()
+    gate = asyncio.Event()
+
+    async def held(group, message):  # a layer whose server does not answer
+        await gate.wait()
+
+    caster.send(["warm-up"], {"type": "task.event", "event": {}})
+    assert caster.flush(TIMEOUT)
+    monkeypatch.setattr(caster.layer, "group_send", held)
+    if hasattr(caster.layer, "group_send_many"):
+        monkeypatch.setattr(caster.layer, "group_send_many", held)
+    for number in range(5):
+        caster.send(["g"], {"type": "task.event", "event": {"sequence": number}})
+    try:
+        assert not caster.flush(0.5)
+        assert caster.dropped >= 2
+    finally:
+        caster._running.loop.call_soon_threadsafe(gate.set)
+
+
+@pytest.mark.skipif("Postgres" not in django_settings.CHANNEL_LAYERS["default"]["BACKEND"],
+                    reason="about the PostgreSQL layer")
+def test_a_postgres_group_send_to_a_group_nobody_joined_is_one_query(monkeypatch):
+    """Every event goes to two groups, and most tasks run with nobody watching."""
+    layer = channel_layers.make_backend("default")
+    lookups, sends = [], []
+    retrieve, send = layer.django_db.retrieve_group_channels, layer.django_db.send_to_channel
+
+    async def counting_retrieve(group_key):
+        lookups.append(group_key)
+        return await retrieve(group_key)
+
+    async def counting_send(*args, **kwargs):
+        sends.append(args)
+        return await send(*args, **kwargs)
+
+    monkeypatch.setattr(layer.django_db, "retrieve_group_channels", counting_retrieve)
+    monkeypatch.setattr(layer.django_db, "send_to_channel", counting_send)
+
+    async def scenario():
+        try:
+            await layer.group_send("task.nobody-watches", {"type": "task.event", "event": {}})
+        finally:
+            await layer.close_pools()
+
+    async_to_sync(scenario)()
+    assert len(lookups) == 1 and sends == []
+
+
+@pytest.mark.skipif("Postgres" not in django_settings.CHANNEL_LAYERS["default"]["BACKEND"],
+                    reason="about the PostgreSQL layer")
+def test_the_postgres_layer_sends_to_several_groups_with_one_lookup():
+    """What the broadcaster uses for every event (its task's group and the all-tasks group):
+    only the joined group gets the message, and nobody joined costs one query."""
+    layer, receiver = channel_layers.make_backend("default"), channel_layers.make_backend("default")
+
+    async def scenario():
+        try:
+            channel = await receiver.new_channel()
+            await receiver.group_add("task.watched", channel)
+            await layer.group_send_many(["task.unwatched", "task.watched"], {"type": "task.event", "event": "x"})
+            assert (await asyncio.wait_for(receiver.receive(channel), TIMEOUT))["event"] == "x"
+            await layer.group_send_many(["task.unwatched", "tasks.nobody"], {"type": "task.event", "event": "y"})
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(receiver.receive(channel), 1)
+            await receiver.group_discard("task.watched", channel)
+        finally:
+            await layer.close_pools()
+            await receiver.close_pools()
+
+    async_to_sync(scenario)()

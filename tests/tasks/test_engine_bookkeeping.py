@@ -1,0 +1,153 @@
+"""What the engine's bookkeeping costs per task, in round trips, and what it records.
+
+The engine benchmark's pipeline (`bench.stages.BENCH_STAGES`: five stages that do nothing) runs
+in-process, so every statement counted is the engine's own: the claim, entering the first stage,
+and per stage one write that stores its checkpoint, reports its progress and enters the next
+stage (after the last, records the outcome). Every statement is a round trip to the database
+(BEGIN and COMMIT included), so these upper bounds are a promise about round trips, not time.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tasks.engine.runner import run_claimed_task
+from tasks.models import GenerationTask, StageCheckpoint, TaskEvent
+from tasks.services import claim_next_task
+from tests.factories import submit_task
+from tests.seed import ensure_seed_data
+
+STAGES = ["research", "draft", "qa", "image", "format"]
+# Before issue 13: 98 statements in 13 transactions for claim + run (each stage entered and
+# completed in a transaction of its own, each with a full-row SELECT … FOR UPDATE, each event a
+# SAVEPOINT, an UPDATE of the sequence, an INSERT and a RELEASE).
+# Now: the claim (BEGIN, SELECT … FOR UPDATE SKIP LOCKED, UPDATE, INSERT, COMMIT), the checkpoints
+# read, and six single-statement writes that commit by themselves: 12.
+MAX_STATEMENTS_PER_TASK = 14
+MAX_TRANSACTIONS_PER_TASK = 7
+
+
+@pytest.fixture
+def bench_pipeline(transactional_db, settings):
+    ensure_seed_data()
+    settings.PRESSROOM_TASK_TYPES = {"blog_post": "bench.stages.BENCH_STAGES"}
+    return settings
+
+
+def run_one(worker: str = "worker-1") -> GenerationTask:
+    task = claim_next_task(worker=worker)
+    run_claimed_task(task.pk, worker=worker, claimed=task)
+    task.refresh_from_db()
+    return task
+
+
+def test_a_five_stage_task_takes_a_bounded_number_of_statements_and_transactions(bench_pipeline):
+    submit_task()
+    with CaptureQueriesContext(connection) as captured:
+        task = run_one()
+    assert task.status == "completed"
+    statements = [query["sql"] for query in captured.captured_queries]
+    savepoints = [sql for sql in statements if sql.upper().startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) <= MAX_STATEMENTS_PER_TASK, "\n".join(statements)
+    assert committed_writes(statements) <= MAX_TRANSACTIONS_PER_TASK, "\n".join(statements)
+    assert savepoints == [], "an event is one INSERT in its transaction, with no savepoint around it"
+
+
+def committed_writes(statements: list[str]) -> int:
+    """Transactions that wrote: each COMMIT of a BEGIN … COMMIT block that wrote, and each
+    writing statement outside one (it commits by itself)."""
+    count, in_transaction, wrote = 0, False, False
+    for sql in statements:
+        verb = sql.split(None, 1)[0].upper()
+        if verb == "BEGIN":
+            in_transaction, wrote = True, False
+        elif verb == "COMMIT":
+            count += wrote
+            in_transaction = False
+        elif verb in ("INSERT", "UPDATE", "DELETE", "WITH"):
+            wrote = True
+            count += not in_transaction
+    return count
+
+
+def test_the_events_a_task_records_are_the_same_kinds_messages_and_states_in_order(bench_pipeline):
+    task = run_one_after_submit()
+    events = list(TaskEvent.objects.filter(task=task).order_by("sequence")
+                  .values_list("sequence", "kind", "status", "phase", "progress", "message"))
+    expected = [("created", "queued", "", 0, "Task queued."),
+                ("status", "running", "", 0, "Attempt 1 of 3 started.")]
+    for number, stage in enumerate(STAGES, start=1):
+        previous = 20 * (number - 1)
+        expected.append(("phase", "running", stage, previous, f"Stage {stage} started."))
+        expected.append(("progress", "running", stage, min(99, 20 * number), f"Stage {stage} done."))
+    expected.append(("status", "completed", "", 100, "Completed."))
+    assert [event[1:] for event in events] == expected
+    assert [event[0] for event in events] == list(range(1, len(expected) + 1))
+    assert task.event_sequence == len(expected)
+    assert list(StageCheckpoint.objects.filter(task=task).values_list("stage", flat=True)) == STAGES
+
+
+def run_one_after_submit() -> GenerationTask:
+    submitted = submit_task()
+    done = run_one()
+    assert done.pk == submitted.pk
+    return done
+
+
+def test_a_cancelled_task_is_not_advanced_by_the_stage_that_was_running(bench_pipeline, monkeypatch):
+    """The guard of the transaction that completes a stage: a cancellation that arrives while
+    the stage runs keeps its checkpoint and the next stage from being written."""
+    from bench import stages as bench_stages
+    from tasks.engine.stages import Stage
+
+    def cancel_during_run(ctx):
+        GenerationTask.objects.filter(pk=ctx.task.pk).update(cancel_requested_at=ctx.task.started_at)
+
+    monkeypatch.setattr(bench_stages, "BENCH_STAGES", [Stage("research", run=lambda ctx: None),
+                                                       Stage("draft", run=cancel_during_run),
+                                                       Stage("qa", run=lambda ctx: None)])
+    task = run_one_after_submit()
+    assert task.status == "cancelled"
+    assert list(StageCheckpoint.objects.filter(task=task).values_list("stage", flat=True)) == ["research"]
+    last = TaskEvent.objects.filter(task=task).order_by("-sequence").first()
+    assert (last.kind, last.status, last.message) == ("status", "cancelled", "Cancelled during stage draft.")
+    assert not TaskEvent.objects.filter(task=task, message="Stage qa started.").exists()
+
+
+def test_heartbeats_of_successive_tasks_share_one_database_connection(transactional_db, settings):
+    """A watchdog thread lives for one task; the connection it beats through is the process's,
+    kept between tasks instead of opened and closed for each."""
+    from tasks.engine.watchdog import heartbeat_connection
+
+    ensure_seed_data()
+    settings.PRESSROOM_TASK_TYPES = {"blog_post": "tests.tasks.stages.TEST_STAGES"}
+    settings.PRESSROOM_HEARTBEAT_SECONDS = 0.2
+    backends = []
+    for _ in range(2):
+        submitted = submit_task(metadata={"sleep": {"research": 0.6}})
+        task = run_one()
+        assert task.pk == submitted.pk and task.status == "completed"
+        db = heartbeat_connection()
+        assert db.connection is not None, "the task's heartbeats went through the process's connection"
+        backends.append(db.connection.info.backend_pid)
+    assert backends[0] == backends[1], "the second task beat on the connection the first one opened"
+
+
+def test_a_worker_process_keeps_its_database_connection_between_jobs(transactional_db, monkeypatch, settings):
+    """django-q2 calls `close_old_connections()` around every job; a worker (set up by
+    `on_worker_spawn`) keeps its connection for PRESSROOM_WORKER_CONN_MAX_AGE instead of opening
+    a new one, and a new PostgreSQL server process, for every task."""
+    from django.db import close_old_connections
+
+    from tasks.jobs import on_worker_spawn
+
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)  # the web processes' default
+    settings.PRESSROOM_WORKER_CONN_MAX_AGE = 60
+    on_worker_spawn(proc_name="Process-1:1")
+    connection.ensure_connection()
+    first = connection.connection.info.backend_pid
+    close_old_connections()  # between two jobs
+    connection.ensure_connection()
+    assert connection.connection.info.backend_pid == first
