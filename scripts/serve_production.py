@@ -37,7 +37,7 @@ sys.path.insert(0, str(BASE_DIR))
 
 from config.env import env_bool, env_int, env_networks, env_str  # noqa: E402  (reads the environment only)
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
-from scripts.supervisor import PYTHON, StopSignals, manage, serve, start  # noqa: E402
+from scripts.supervisor import PYTHON, StopSignals, manage, metrics_environment, serve, start  # noqa: E402
 
 STOP_GRACE_SECONDS = 30
 START_TIMEOUT_SECONDS = 90
@@ -94,6 +94,7 @@ def main() -> int:
     if web_port == ws_port:
         sys.exit("serve: PORT and PRESSROOM_WS_PORT must differ.")
 
+    env = metrics_environment(env)  # /metrics sums what Gunicorn's workers, Daphne and the cluster observe
     manage("migrate", "--noinput", env=env)
     manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
     signals = StopSignals()

@@ -36,6 +36,7 @@ from tasks.exceptions import (
     TransientError,
 )
 from tasks.logging import task_log_context
+from tasks.metrics import timed_stage
 from tasks.models import EventKind, GenerationTask, Phase, StageCheckpoint, Status
 from tasks.services.queue import wake_workers
 from tasks.services.requeue import after_failed_run, requeue_or_give_up
@@ -75,7 +76,7 @@ def _run_stages(ctx: StageContext, watchdog: Watchdog) -> str:
                 continue
             stage_name = stage.name
             _enter_stage(ctx, stage)
-            with watchdog.interruptible():
+            with timed_stage(stage.name), watchdog.interruptible():
                 output = stage.run(ctx)
             _complete_stage(ctx, stage, output)
         return _record_outcome(ctx.task, worker, Status.COMPLETED, "")
