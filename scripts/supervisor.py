@@ -6,7 +6,6 @@ stopped too and the exit status is 1.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
