@@ -20,9 +20,11 @@ in (the providers call `observe_provider_call`).
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 
 from django_q.exceptions import TimeoutException
 from prometheus_client import Counter, Gauge, Histogram
@@ -30,6 +32,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from tasks.exceptions import DeadlineExceeded, LostOwnership, PermanentError, TaskCancelled, TransientError
+
+# prometheus-client writes a process's values into this folder as each metric below is created, so
+# it must exist first. A process started without `make run`/`make serve` (a lone `manage.py
+# qcluster` on a worker machine) creates it; emptying it is left to whoever starts all the
+# processes that share it, since one process cannot know whether the others' files are stale.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 # Stages are model calls (seconds to minutes) or bookkeeping (milliseconds).
 STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, float("inf"))
@@ -50,8 +59,9 @@ PROVIDER_ERRORS = Counter(
     "Provider calls that failed (an error status, a broken connection, an unreadable answer), by provider.",
     ["provider"],
 )
-# livesum: the open sockets of the processes still alive (the serving scripts mark a dead
-# process's files; see config/metrics.py).
+# livesum: summed over the processes whose files are "live". A Daphne that exits leaves its file
+# behind until `prometheus_client.multiprocess.mark_process_dead(pid)` removes it; under make
+# run/serve a Daphne that exits stops everything, and the folder is emptied at the next start.
 WEBSOCKET_CONNECTIONS = Gauge(
     "pressroom_websocket_connections",
     "WebSocket connections open now.",
