@@ -15,7 +15,8 @@ The answer is 200 with every check "ok", or 503 naming the failed checks (with t
 the details, which may name hosts, go to the log only). Every check is
 bounded by PRESSROOM_READYZ_TIMEOUT_SECONDS (a statement timeout, socket timeouts, a receive
 timeout); connecting to PostgreSQL is bounded by the connect_timeout settings.py gives psycopg.
-A check that raises anything is a failed check, never a 500.
+A check that raises anything is a failed check, never a 500; once the database has failed, the
+checks that would go through it again are reported failed without waiting on it a second time.
 """
 
 from __future__ import annotations
@@ -155,11 +156,27 @@ def _detail(error: Exception) -> str:
     return " ".join(f"{type(error).__name__}: {error}".split())[:500]
 
 
+def _on_the_database() -> set[str]:
+    """The checks that go through PostgreSQL in this configuration (no Redis: the broker, the
+    cluster statuses in the database cache, the PostgreSQL channel layer)."""
+    names = set()
+    if not settings.Q_CLUSTER.get("redis"):
+        names |= {"broker", "cluster"}
+    if "Postgres" in settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", ""):
+        names.add("channel_layer")
+    return names
+
+
 @never_cache
 @require_safe
 def readyz(request):
     checks, failed = {}, []
     for name, check in CHECKS.items():
+        if "database" in failed and name in _on_the_database():
+            # Trying would wait for the same unreachable server again (up to its connect timeout).
+            checks[name] = "failed (database unavailable)"
+            failed.append(name)
+            continue
         try:
             check()
         except Exception as error:  # noqa: BLE001 (any failure is "not ready", named, never a 500)

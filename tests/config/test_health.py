@@ -62,6 +62,22 @@ def test_readyz_is_503_naming_the_database_when_it_is_down(client, stopped_datab
     assert "127.0.0.1" not in response.content.decode(), "hosts and ports stay in the log"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_without_redis_a_database_outage_fails_the_checks_that_need_it_without_waiting_again(
+        client, stopped_database, settings):
+    settings.Q_CLUSTER = {**{k: v for k, v in settings.Q_CLUSTER.items() if k != "redis"}, "orm": "default"}
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tasks.channel_layer.PostgresChannelLayer",
+                                           "CONFIG": {"database": "default"}}}
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {
+        "database": "failed (OperationalError)",
+        "broker": "failed (database unavailable)",
+        "channel_layer": "failed (database unavailable)",
+        "cluster": "failed (database unavailable)",
+    }
+
+
 @pytest.mark.django_db
 def test_readyz_is_503_naming_the_broker_when_redis_is_down(client, settings):
     dead = f"redis://127.0.0.1:{free_port()}/0"
