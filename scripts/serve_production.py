@@ -104,7 +104,9 @@ def main() -> int:
     processes = {
         "web server (Gunicorn)": start(
             [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{bind}:{web_port}",
-             "--workers", str(workers), "--access-logfile", "-", "--graceful-timeout", "20",
+             # No Gunicorn access log: each request's line, with its request id and in the log
+             # format of the rest (JSON in production), is config/request_id.py's.
+             "--workers", str(workers), "--graceful-timeout", "20",
              # X-Forwarded-Proto only from the configured proxies (none by default); the client's
              # address is config/client_address.py's, so Daphne gets no --proxy-headers either.
              f"--forwarded-allow-ips={','.join(proxies)}"], env=web_env,
