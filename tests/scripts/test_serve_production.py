@@ -140,6 +140,9 @@ def test_make_serve_runs_gunicorn_daphne_and_the_cluster_and_sigterm_stops_them_
         assert _websocket_close_code(f"{run.ws}/ws/tasks", origin=run.web) == 4401
         assert _websocket_close_code(f"{run.ws}/ws/tasks", origin="http://127.0.0.1:1") == 4403  # not a page of ours
 
+        # Ready under Gunicorn (WSGI: the channel-layer round trip runs on a loop of its own) once
+        # the cluster reported in.
+        run.wait_until(lambda: _get(f"{run.web}/readyz")[0] == 200)
         # Daphne counted those sockets in its own files; a Gunicorn worker's /metrics sums them.
         values = _metrics(run.web)
         assert values["pressroom_websocket_connections_opened_total"] >= 2, values
