@@ -67,3 +67,10 @@ class ClientAddressMiddleware:
         request.META.setdefault(PEER_KEY, request.META.get("REMOTE_ADDR", ""))
         request.META["REMOTE_ADDR"] = client_address(request)
         return self.get_response(request)
+
+
+def peer_is_trusted_proxy(request) -> bool:
+    """Whether the socket's peer is one of PRESSROOM_TRUSTED_PROXIES: headers only such a proxy
+    writes (X-Forwarded-For, X-Request-ID) are believed from it alone."""
+    peer = request.META.get(PEER_KEY) or request.META.get("REMOTE_ADDR") or ""
+    return _is_trusted(_address(peer), _networks(tuple(settings.PRESSROOM_TRUSTED_PROXIES)))

@@ -70,6 +70,17 @@ def env_money(name: str) -> Decimal | None:
     return value or None
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """One of a few words (case-insensitive); anything else stops the start with the variable's name."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {raw!r}.")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

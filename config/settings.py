@@ -16,7 +16,8 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
-    env_bool, env_int, env_list, env_money, env_networks, env_rate, env_str, parse_database_url, websocket_origin,
+    env_bool, env_choice, env_int, env_list, env_money, env_networks, env_rate, env_str, parse_database_url,
+    websocket_origin,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.request_id.RequestIdMiddleware",  # first: every line of a request, even a refused one, has its id
     "config.client_address.ClientAddressMiddleware",  # REMOTE_ADDR := the client (PRESSROOM_TRUSTED_PROXIES)
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",  # before anything that may answer (WhiteNoise, Common)
@@ -134,6 +136,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minim
 # process when it starts (tasks.jobs.on_worker_spawn); the web processes keep the value above.
 PRESSROOM_WORKER_CONN_MAX_AGE = env_int("PRESSROOM_WORKER_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Without it libpq waits forever for an unreachable host; DATABASE_URL may give another value.
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # An optional read replica: the public blog's and public API's reads go there (config/db_router.py),
 # except for DATABASE_REPLICA_LAG_SECONDS after any change of the blog, when they stay on the primary.
@@ -492,16 +496,54 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Pressroom <pressroom@localhost>")
 
+# --- Operations: /metrics and /readyz (config/metrics.py, config/health.py) ------------------
+# /metrics is off (404) until a bearer token or scraper networks are set; with both, both are needed.
+PRESSROOM_METRICS_TOKEN = env_str("PRESSROOM_METRICS_TOKEN", "").strip()
+if PRESSROOM_METRICS_TOKEN and (len(PRESSROOM_METRICS_TOKEN) < 16 or not PRESSROOM_METRICS_TOKEN.isascii()
+                                or not PRESSROOM_METRICS_TOKEN.isprintable() or " " in PRESSROOM_METRICS_TOKEN):
+    raise ImproperlyConfigured(
+        "PRESSROOM_METRICS_TOKEN must be at least 16 printable ASCII characters without spaces "
+        "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')."
+    )
+PRESSROOM_METRICS_NETWORKS = env_networks("PRESSROOM_METRICS_NETWORKS")
+# prometheus-client's multiprocess mode: the folder where every process of this machine writes its
+# observed values (the serving scripts set and empty it); unset: each process sees only its own.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+# Collectors that read values at scrape time: dotted paths of prometheus_client Collector classes
+# (built without arguments). Apps add theirs here, e.g. webhook deliveries.
+PRESSROOM_METRICS_COLLECTORS = [
+    "tasks.metrics.TaskCollector",
+    "publishing.webhooks.metrics.WebhookDeliveriesCollector",
+]
+# Each readiness check gives up after this long; a cluster counts as alive when its last status is
+# at most PRESSROOM_READYZ_CLUSTER_SECONDS old.
+PRESSROOM_READYZ_TIMEOUT_SECONDS = env_int("PRESSROOM_READYZ_TIMEOUT_SECONDS", 2, minimum=1)
+PRESSROOM_READYZ_CLUSTER_SECONDS = env_int("PRESSROOM_READYZ_CLUSTER_SECONDS", 10, minimum=1)
+
 # --- Logging --------------------------------------------------------------------------------
+# One JSON object per line in production (for a log collector), readable lines in development;
+# both carry the task id and the request id (tasks/logging.py, config/request_id.py).
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+PRESSROOM_LOG_FORMAT = env_choice("PRESSROOM_LOG_FORMAT", "text" if DEBUG else "json", ("json", "text"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d task=%(task_id)s %(message)s"},
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s %(process)d task=%(task_id)s request=%(request_id)s "
+                      "%(message)s",
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(process)d %(task_id)s %(request_id)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",  # ISO 8601 in UTC
+        },
     },
-    "filters": {"task_id": {"()": "tasks.logging.TaskIdFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["task_id"]}},
+    "filters": {"log_context": {"()": "tasks.logging.LogContextFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": PRESSROOM_LOG_FORMAT, "filters": ["log_context"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},

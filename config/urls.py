@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config import api, health
+from config import api, health, metrics
 from config.auth import CurrentUserView, LogoutView, TokenObtainView, TokenRefreshView
 from publishing.media import media
 
@@ -35,6 +35,7 @@ urlpatterns = [
     path("api/", include((api_patterns, "api"))),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     # Uploaded media in every mode, each file only to those who may see it (publishing.media).
     re_path(r"^media/(?P<path>.*)$", media, name="media"),
     path("", include("publishing.urls")),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.supervisor import PYTHON, StopSignals, manage, serve, start  # noqa: E402
+from scripts.supervisor import PYTHON, StopSignals, manage, metrics_environment, serve, start  # noqa: E402
 
 STOP_GRACE_SECONDS = 20
 START_TIMEOUT_SECONDS = 60
@@ -30,8 +30,9 @@ def main() -> int:
     signals = StopSignals()
     # No --proxy-headers: Daphne would believe X-Forwarded-For from any peer; the project reads it
     # only from PRESSROOM_TRUSTED_PROXIES (config/client_address.py).
-    web = start([PYTHON, "-m", "daphne", "-b", host, "-p", port, "config.asgi:application"])
-    cluster = start([PYTHON, "manage.py", "qcluster"])
+    env = metrics_environment(dict(os.environ))  # /metrics sums what the web server and the workers observe
+    web = start([PYTHON, "-m", "daphne", "-b", host, "-p", port, "config.asgi:application"], env=env)
+    cluster = start([PYTHON, "manage.py", "qcluster"], env=env)
     processes = {"web server": web, "task cluster": cluster}
 
     shown_host = f"[{host}]" if ":" in host else host

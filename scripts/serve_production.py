@@ -37,7 +37,7 @@ sys.path.insert(0, str(BASE_DIR))
 
 from config.env import env_bool, env_int, env_networks, env_str  # noqa: E402  (reads the environment only)
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
-from scripts.supervisor import PYTHON, StopSignals, manage, serve, start  # noqa: E402
+from scripts.supervisor import PYTHON, StopSignals, manage, metrics_environment, serve, start  # noqa: E402
 
 STOP_GRACE_SECONDS = 30
 START_TIMEOUT_SECONDS = 90
@@ -94,6 +94,7 @@ def main() -> int:
     if web_port == ws_port:
         sys.exit("serve: PORT and PRESSROOM_WS_PORT must differ.")
 
+    env = metrics_environment(env)  # /metrics sums what Gunicorn's workers, Daphne and the cluster observe
     manage("migrate", "--noinput", env=env)
     manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
     signals = StopSignals()
@@ -103,7 +104,9 @@ def main() -> int:
     processes = {
         "web server (Gunicorn)": start(
             [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{bind}:{web_port}",
-             "--workers", str(workers), "--access-logfile", "-", "--graceful-timeout", "20",
+             # No Gunicorn access log: each request's line, with its request id and in the log
+             # format of the rest (JSON in production), is config/request_id.py's.
+             "--workers", str(workers), "--graceful-timeout", "20",
              # X-Forwarded-Proto only from the configured proxies (none by default); the client's
              # address is config/client_address.py's, so Daphne gets no --proxy-headers either.
              f"--forwarded-allow-ips={','.join(proxies)}"], env=web_env,

@@ -6,6 +6,7 @@ stopped too and the exit status is 1.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,23 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+
+
+def metrics_environment(env: dict[str, str]) -> dict[str, str]:
+    """`env` with PROMETHEUS_MULTIPROC_DIR set (its own value, or <PRESSROOM_VAR_DIR>/metrics), the
+    folder created and emptied: every child writes its Prometheus values there and /metrics sums
+    them (config/metrics.py). It is emptied here, before any child starts, and never by a child,
+    or the previous run's counters (and dead processes' open-socket gauges) would be added in."""
+    var_dir = Path(env.get("PRESSROOM_VAR_DIR") or BASE_DIR / "var")
+    directory = Path(env.get("PROMETHEUS_MULTIPROC_DIR") or var_dir / "metrics").resolve()
+    if directory.exists():
+        for entry in directory.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    directory.mkdir(parents=True, exist_ok=True)
+    return {**env, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
 
 
 def manage(*args: str, env: dict[str, str] | None = None) -> None:

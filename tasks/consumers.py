@@ -44,6 +44,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from tasks import metrics
 from tasks.events import ALL_TASKS_GROUP, event_payload, task_group
 from tasks.models import GenerationTask, Status, TaskEvent
 from tasks.visibility import TaskVisibility
@@ -159,6 +160,7 @@ class _TaskWatcher(AsyncWebsocketConsumer):
         self.joined: list[str] = []
         offered = self.scope.get("subprotocols") or []
         await self.accept(subprotocol=BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None)
+        metrics.websocket_opened(self)
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -206,6 +208,7 @@ class _TaskWatcher(AsyncWebsocketConsumer):
         return False
 
     async def disconnect(self, code):
+        metrics.websocket_closed(self)
         self.user = None
         watchdog = getattr(self, "watchdog", None)
         if watchdog is not None and watchdog is not asyncio.current_task():

@@ -41,6 +41,7 @@ from content.providers.base import (
 from content.providers.prompts import critique_prompt, outline_prompt, revise_prompt, system_prompt, write_prompt
 from content.textstats import count_words
 from tasks.exceptions import PermanentError, StageError, TransientError
+from tasks.metrics import observe_provider_call
 
 if TYPE_CHECKING:
     from tasks.models import ModelCatalogEntry
@@ -101,7 +102,7 @@ class ChatTextModel(TextModel):
         endpoint = http.checked_url(self.endpoint, what=f"The base URL of {self.label}",
                                     fix="fix it in admin → Model catalog")
         try:
-            with http.client(timeout=self.timeout) as client:
+            with observe_provider_call(self.entry.provider), http.client(timeout=self.timeout) as client:
                 with client.stream("POST", endpoint, json=body, headers=headers) as response:
                     http.raise_for_status(response, provider=self.label, key_variable=self.entry.api_key_env)
                     if "text/event-stream" not in response.headers.get("content-type", ""):

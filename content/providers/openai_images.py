@@ -18,6 +18,7 @@ from content.providers import http
 from content.providers.base import Image, ImageGenerator, StopCheck, Usage, api_key_from_environment, no_stop_check
 from content.providers.pexels import download_image, open_image
 from tasks.exceptions import PermanentError
+from tasks.metrics import observe_provider_call
 
 KEY_VARIABLE = "OPENAI_API_KEY"
 DEFAULT_MODEL = "gpt-image-1"
@@ -55,7 +56,7 @@ class OpenAIImageGenerator(ImageGenerator):
         stop()
         body = {"model": self.model, "prompt": prompt, "size": size, "n": 1}
         try:
-            with http.client(timeout=self.timeout) as client:
+            with observe_provider_call("openai_images"), http.client(timeout=self.timeout) as client:
                 response = client.post(
                     f"{self.base_url}/images/generations", json=body, headers={"Authorization": f"Bearer {key}"}
                 )

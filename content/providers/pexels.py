@@ -18,6 +18,7 @@ from PIL import ImageOps, UnidentifiedImageError
 from content.providers import http
 from content.providers.base import Image, ImageSource, StopCheck, api_key_from_environment, no_stop_check
 from tasks.exceptions import PermanentError
+from tasks.metrics import observe_provider_call
 
 KEY_VARIABLE = "PEXELS_API_KEY"
 CARD_SIZE = (1200, 630)
@@ -71,7 +72,7 @@ class PexelsImageSource(ImageSource):
         stop()
         queries = _queries(title=title, topic=topic, category=category, keywords=keywords)
         try:
-            with http.client(timeout=self.timeout) as client:
+            with observe_provider_call("pexels"), http.client(timeout=self.timeout) as client:
                 photo = None
                 for query in queries:
                     photo = self._first_photo(client, query, key=key)

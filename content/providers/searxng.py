@@ -14,6 +14,7 @@ from content.providers import http
 from content.providers.base import Brief, ResearchSource, Source, StopCheck, no_stop_check
 from content.providers.research import excerpt
 from tasks.exceptions import PermanentError
+from tasks.metrics import observe_provider_call
 
 MAX_RESULTS = 5
 
@@ -31,7 +32,8 @@ class SearxngSource(ResearchSource):
             return []
         stop()
         try:
-            with http.client(timeout=self.timeout, headers={"Accept": "application/json"}) as client:
+            with observe_provider_call("searxng"), \
+                    http.client(timeout=self.timeout, headers={"Accept": "application/json"}) as client:
                 response = client.get(f"{base_url}/search", params={"q": query, "format": "json"})
         except httpx.HTTPError as error:
             raise http.transport_error(error, provider="SearXNG") from error

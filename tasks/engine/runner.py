@@ -40,6 +40,7 @@ from tasks.exceptions import (
     TransientError,
 )
 from tasks.logging import task_log_context
+from tasks.metrics import timed_stage
 from tasks.models import EventKind, GenerationTask, Phase, Status
 from tasks.services.queue import wake_workers
 from tasks.services.requeue import after_failed_run, requeue_or_give_up
@@ -81,7 +82,7 @@ def _run_stages(ctx: StageContext, watchdog: Watchdog) -> str:
         _enter_first_stage(ctx, pending[0])
         for index, stage in enumerate(pending):
             stage_name = stage.name
-            with watchdog.interruptible():
+            with timed_stage(stage.name), watchdog.interruptible():
                 output = stage.run(ctx)
             following = pending[index + 1] if index + 1 < len(pending) else None
             _complete_stage(ctx, stage, output, following)

@@ -81,7 +81,7 @@ def _check_serves_and_stops(run: MakeRun) -> None:
     try:
         run.wait_until_serving()
         assert _get(f"{run.base}/healthz") == 200
-        assert _get(f"{run.base}/readyz") == 200
+        run.wait_until(lambda: _get(f"{run.base}/readyz") == 200)  # ready once the task cluster reported in
         assert _get(f"{run.base}/") == 200
         assert f"{run.base}/admin/" in run.output
         assert f"{run.base}/ " in run.output or f"{run.base}/\n" in run.output
@@ -101,6 +101,8 @@ def test_make_run_serves_admin_and_health_with_database_url(tmp_path, scratch_da
     assert "Demo logins (shown once; stored hashed):" in run.output
     assert "embedded PostgreSQL" not in run.output
     assert not (tmp_path / "var" / "postgres").exists(), "an embedded server was started despite DATABASE_URL"
+    # The web server and the cluster wrote their Prometheus values where make run pointed them.
+    assert list((tmp_path / "var" / "metrics").glob("*.db")), "no multiprocess metrics files under var/metrics"
 
 
 def test_make_run_without_database_url_uses_its_own_postgres_and_is_harmless_twice(tmp_path):

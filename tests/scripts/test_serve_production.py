@@ -8,6 +8,7 @@ processes dies on its own. Refusals of a development environment need no server.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -26,6 +27,7 @@ from tests.scripts.make_target import BASE_DIR, MakeTarget
 
 STOP_TIMEOUT = 60
 SERVING = "Send SIGTERM or press Ctrl-C to stop."
+METRICS_TOKEN = "serve-metrics-token-0123456789ab"
 
 pytestmark = pytest.mark.slow
 
@@ -52,8 +54,20 @@ def _production_env(tmp_path: Path, database_url: str) -> dict[str, str]:
         PORT=str(free_port()),
         PRESSROOM_WS_PORT=str(free_port()),
         PRESSROOM_WEB_WORKERS="2",
+        PRESSROOM_METRICS_TOKEN=METRICS_TOKEN,
     )
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # make serve picks <PRESSROOM_VAR_DIR>/metrics
     return env
+
+
+def _metrics(url: str) -> dict[str, float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    request = urllib.request.Request(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    return {sample.name: sample.value for family in text_string_to_metric_families(text)
+            for sample in family.samples if not sample.labels}
 
 
 class MakeServe(MakeTarget):
@@ -125,6 +139,20 @@ def test_make_serve_runs_gunicorn_daphne_and_the_cluster_and_sigterm_stops_them_
         # Without a proxy the pages (Gunicorn's port) open their sockets on Daphne's port: allowed.
         assert _websocket_close_code(f"{run.ws}/ws/tasks", origin=run.web) == 4401
         assert _websocket_close_code(f"{run.ws}/ws/tasks", origin="http://127.0.0.1:1") == 4403  # not a page of ours
+
+        # Ready under Gunicorn (WSGI: the channel-layer round trip runs on a loop of its own) once
+        # the cluster reported in.
+        run.wait_until(lambda: _get(f"{run.web}/readyz")[0] == 200)
+        # Daphne counted those sockets in its own files; a Gunicorn worker's /metrics sums them.
+        values = _metrics(run.web)
+        assert values["pressroom_websocket_connections_opened_total"] >= 2, values
+        assert values["pressroom_websocket_connections"] == 0, values
+        assert (tmp_path / "var" / "metrics").is_dir()
+        # Production logs are JSON lines; each request's line carries the id echoed to the client.
+        request_lines = [json.loads(line) for line in run.output.splitlines()
+                         if line.startswith("{") and '"pressroom.request"' in line]
+        assert any(line["path"] == "/" and line["status"] == 200 for line in request_lines), run.output[-3000:]
+        assert all(len(line["request_id"]) == 32 for line in request_lines)
 
         run.process.send_signal(signal.SIGTERM)  # to make alone: it passes it on
         run.wait()  # make itself then ends by the signal it was sent (-15): GNU make re-raises it

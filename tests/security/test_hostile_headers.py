@@ -38,6 +38,7 @@ HOSTILE_HEADERS = {
     "X-Forwarded-For": [NUL, f"1.2.3.4, {NUL}", "not-an-ip", "999.999.999.999", ", , ,", LONG],
     "X-Forwarded-Proto": [NUL, f"https{NUL}", "gopher", LONG],
     "Referer": [NUL, "http://[::1", f"https://evil.example/{NUL}", LONG],
+    "X-Request-ID": [NUL, f"id{NUL}", "a\nb", "a\r\nSet-Cookie: x=1", "ü" * 10, LONG],
     "Host": [NUL, "evil.example", "localhost:99999", "[::1", "a" * 300, "localhost:abc", "localhost@evil"],
 }
 URLS = {
