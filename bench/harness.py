@@ -371,6 +371,20 @@ def start_daphne(*, env: dict, port: int, log_dir: Path, name: str = "daphne") -
     return daphne
 
 
+def start_production_web(*, env: dict, port: int, log_dir: Path, name: str = "gunicorn") -> tuple[ManagedProcess, int]:
+    """The web process of `make serve` on 127.0.0.1:`port`: the same Gunicorn command line, worker
+    count (PRESSROOM_WEB_WORKERS, default 2 × cores + 1 sync workers of one thread each) and
+    environment (DATABASE_CONN_MAX_AGE 60) as scripts/serve_production.py gives it. Returns it
+    once it answers /healthz, with its worker count."""
+    from scripts.serve_production import web_command, web_environment, web_workers
+
+    workers = web_workers()
+    command = web_command(bind="127.0.0.1", port=port, workers=workers, proxies=[])
+    web = ManagedProcess(name, command, env=web_environment(env), log_dir=log_dir)
+    wait_for_healthz(web, port)
+    return web, workers
+
+
 def start_cluster(name: str, *, env: dict, log_dir: Path) -> ManagedProcess:
     return ManagedProcess(name, [sys.executable, "manage.py", "qcluster"], env=env, log_dir=log_dir)
 
