@@ -155,7 +155,7 @@ if REDIS_URL:
 else:
     # A database cache keeps throttles and idempotency shared by every process and machine.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pressroom_cache",
+        "default": {"BACKEND": "config.cache.PostgresDatabaseCache", "LOCATION": "pressroom_cache",
                     "KEY_FUNCTION": "config.cache.storable_key"}  # throttle keys hold what clients send
     }
     # channels_postgres on the "default" connection's settings, read when the layer is built

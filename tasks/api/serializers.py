@@ -9,9 +9,9 @@ refused rather than coerced.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
+import copy
 import json
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -232,9 +232,20 @@ class TaskOutput(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_fields(self):
+        # ModelSerializer derives these fields from the model for every instance it makes, which
+        # cost more than the rest of a task's serialization; they are the same every time, so they
+        # are derived once per class and copied (fields are bound to one serializer each).
+        cls = type(self)
+        if "_model_fields" not in cls.__dict__:
+            cls._model_fields = super().get_fields()
+        return copy.deepcopy(cls._model_fields)
+
     @extend_schema_field(TaskPostOutput(allow_null=True))
     def get_post(self, task) -> dict | None:
         summaries = getattr(self.parent, "post_summaries", None)
+        if summaries is None:
+            summaries = self.context.get("post_summaries")
         if summaries is None:
             summaries = post_summaries([task.pk])
         summary = summaries.get(task.pk)
