@@ -40,8 +40,8 @@ class PostgresDatabaseCache(DatabaseCache):
     it in a transaction of its own: five round trips, paid by every throttled request when the
     throttle stores its history. PostgreSQL's `INSERT … ON CONFLICT DO UPDATE` writes the value in
     one, and cannot race with a concurrent writer of the same key. The table grows only when a key
-    is new (`xmax = 0` on the returned row), so only then is it counted and, past MAX_ENTRIES,
-    culled as Django does. Reads, `add`, `touch` and deletes are Django's.
+    is new (`xmax = 0` on the written row), so only then is it counted, in the same statement,
+    and, past MAX_ENTRIES, culled as Django does. Reads, `add`, `touch` and deletes are Django's.
     """
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
@@ -53,15 +53,15 @@ class PostgresDatabaseCache(DatabaseCache):
         connection = connections[db]
         table = connection.ops.quote_name(self._table)
         with connection.cursor() as cursor:
+            # The count reads the table as it was before the insert (a data-modifying CTE's rows
+            # are not visible to the rest of its statement), hence + 1 for a new key.
             cursor.execute(
-                f"INSERT INTO {table} (cache_key, value, expires) VALUES (%s, %s, %s) "
+                f"WITH written AS (INSERT INTO {table} (cache_key, value, expires) VALUES (%s, %s, %s) "
                 "ON CONFLICT (cache_key) DO UPDATE SET value = EXCLUDED.value, expires = EXCLUDED.expires "
-                "RETURNING (xmax = 0)",
+                f"RETURNING (xmax = 0) AS inserted) "
+                f"SELECT CASE WHEN inserted THEN (SELECT count(*) FROM {table}) + 1 ELSE 0 END FROM written",
                 [key, encoded, connection.ops.adapt_datetimefield_value(expires.replace(microsecond=0))],
             )
-            if not cursor.fetchone()[0]:
-                return
-            cursor.execute(f"SELECT COUNT(*) FROM {table}")
             count = cursor.fetchone()[0]
             if count > self._max_entries:
                 self._cull(db, cursor, timezone.now().replace(microsecond=0), count)

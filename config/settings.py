@@ -249,7 +249,7 @@ LOGIN_URL = "admin:login"
 # django-axes first: it refuses a locked-out (username, client address) before any password check.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "config.backends.PermissionsInOneQueryBackend",  # Django's ModelBackend, permissions in one query
 ]
 
 # The reverse proxies whose X-Forwarded-For is believed (config/client_address.py); empty: none,

@@ -235,11 +235,13 @@ class TaskOutput(serializers.ModelSerializer):
     def get_fields(self):
         # ModelSerializer derives these fields from the model for every instance it makes, which
         # cost more than the rest of a task's serialization; they are the same every time, so they
-        # are derived once per class and copied (fields are bound to one serializer each).
+        # are derived once per class. Each serializer binds copies of its own (binding sets the
+        # field's name and parent); shallow copies do, because an output serializer's fields only
+        # read their settings, and copying them deeply cost as much again as serializing the task.
         cls = type(self)
         if "_model_fields" not in cls.__dict__:
             cls._model_fields = super().get_fields()
-        return copy.deepcopy(cls._model_fields)
+        return {name: copy.copy(field) for name, field in cls._model_fields.items()}
 
     @extend_schema_field(TaskPostOutput(allow_null=True))
     def get_post(self, task) -> dict | None:
