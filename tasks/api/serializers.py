@@ -97,6 +97,13 @@ class RejectUnknownFieldsMixin:
 class BriefInput(RejectUnknownFieldsMixin, serializers.Serializer):
     """The fields of a brief that may be set at creation and changed while the task is queued."""
 
+    def get_fields(self):
+        # DRF deep-copies the declared fields for every instance, which cost more than validating
+        # a brief. Each serializer still binds fields of its own (binding sets their name and
+        # parent); shallow copies suffice, because these fields only read their settings (limits,
+        # choices, validators) while validating.
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
+
     title = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     topic = StrictCharField(min_length=TOPIC_MIN_LENGTH, max_length=TOPIC_MAX_LENGTH)
     word_count = StrictIntegerField(min_value=WORD_COUNT_MIN, max_value=WORD_COUNT_MAX, default=1000)
