@@ -22,6 +22,8 @@ class EnqueueResult:
     latencies_ms: list[float]
     created_responses: int
     tasks_in_database: int
+    web_workers: int
+    wakeup_jobs: int
 
     @property
     def per_second(self) -> float:
@@ -98,7 +100,8 @@ def results_table(results: list[BrokerResults]) -> str:
     def row(label: str, values) -> None:
         rows.append((label, list(values)))
 
-    row("**POST /api/tasks** (no cluster running)", ["" for _ in results])
+    row("**POST /api/tasks** (Gunicorn as `make serve` runs it; no cluster running)", ["" for _ in results])
+    row("Gunicorn sync workers (one thread each)", (str(r.enqueue.web_workers) if r.enqueue else "—" for r in results))
     row("requests/s", (_num(r.enqueue and r.enqueue.per_second) for r in results))
     row("latency p50 / p95 (ms)", (
         f"{_num(r.enqueue.percentile_ms(50))} / {_num(r.enqueue.percentile_ms(95))}" if r.enqueue else "—"
@@ -107,6 +110,9 @@ def results_table(results: list[BrokerResults]) -> str:
     row("201 responses / tasks in the database", (
         f"{r.enqueue.created_responses} / {r.enqueue.tasks_in_database} of {r.enqueue.tasks}" if r.enqueue else "—"
         for r in results
+    ))
+    row("wake-up jobs in the broker's queue", (
+        f"{r.enqueue.wakeup_jobs} of {r.enqueue.tasks}" if r.enqueue else "—" for r in results
     ))
     row("**Engine**, trivial 5-stage tasks", ["" for _ in results])
     _run_rows(row, [r.engine for r in results], "first `started_at` → last `finished_at`")

@@ -7,9 +7,11 @@ For each broker, in one run on one machine, against a database of its own (`pres
 the server DATABASE_URL names, created and migrated here; its task tables are emptied between
 phases):
 
-1. **Enqueue.** A real Daphne serves the app (settings `bench.settings`: five stages that do
-   nothing); N tasks are POSTed to /api/tasks by 16 concurrent clients with a JWT, no cluster
-   running. Reports requests/s and latency, and checks N responses were 201 and N tasks exist.
+1. **Enqueue.** The production web server serves the app (settings `bench.settings`: five stages
+   that do nothing): Gunicorn with the command line, worker count (PRESSROOM_WEB_WORKERS, default
+   2 × cores + 1 sync workers) and DATABASE_CONN_MAX_AGE (60) of `make serve`. N tasks are POSTed
+   to /api/tasks by 16 concurrent clients with a JWT, no cluster running. Reports requests/s and
+   latency, and checks N responses were 201, N tasks exist and N wake-up jobs wait in the queue.
 2. **Engine.** One `manage.py qcluster` with `--workers` workers runs those N tasks. Wall time is
    from the first task's `started_at` to the last `finished_at` (and from the cluster's launch);
    worker RSS is sampled every 0.2 s.

@@ -1,6 +1,7 @@
 """The three measurements of the engine benchmark, each against an emptied benchmark database.
 
-`measure_enqueue` POSTs tasks to a real Daphne; `measure_engine` lets one cluster run them;
+`measure_enqueue` POSTs tasks to the production web server (Gunicorn as `make serve` runs it);
+`measure_engine` lets one cluster run them;
 `measure_plain` lets the same cluster configuration run as many no-op django-q2 jobs. Each
 returns what it measured or raises `BenchError` when something was lost or did not finish.
 """
@@ -28,7 +29,7 @@ from bench.harness import (
     log,
     run_checked,
     start_cluster,
-    start_daphne,
+    start_production_web,
     wait_until,
 )
 from bench.engine_report import EnqueueResult, RunResult
@@ -75,29 +76,45 @@ def submit_tasks(port: int, token: str, *, count: int, clients: int, timeout: fl
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+def wakeup_jobs(env: dict, db: psycopg.Connection) -> int:
+    """Wake-up jobs waiting in the run's queue: one per created task, or some were lost."""
+    queue = env["PRESSROOM_QUEUE_NAME"]
+    if env.get("REDIS_URL"):
+        import redis
+
+        client = redis.Redis.from_url(env["REDIS_URL"], socket_connect_timeout=5, socket_timeout=10)
+        try:
+            return client.llen(f"django_q:{queue}:q")
+        finally:
+            client.close()
+    return db.execute("SELECT count(*) FROM django_q_ormq WHERE key = %s", [queue]).fetchone()[0]
+
+
 def measure_enqueue(env: dict, db: psycopg.Connection, args, *, password: str, log_dir: Path) -> EnqueueResult:
     port = free_port()
-    daphne = start_daphne(env=env, port=port, log_dir=log_dir)
+    web, workers = start_production_web(env=env, port=port, log_dir=log_dir)
     try:
         status, body = http_json(port, "POST", "/api/auth/token", {"username": BENCH_USER, "password": password})
         if status != 200:
             raise BenchError(f"POST /api/auth/token answered {status}: {body}")
-        log(f"POSTing {args.tasks} tasks from {args.clients} clients to Daphne on 127.0.0.1:{port}")
+        log(f"POSTing {args.tasks} tasks from {args.clients} clients to Gunicorn ({workers} workers) "
+            f"on 127.0.0.1:{port}")
         answers, seconds = submit_tasks(port, body["access"], count=args.tasks, clients=args.clients,
                                         timeout=args.timeout)
     finally:
-        daphne.stop()
+        web.stop()
     statuses = [status for status, _ in answers]
     stored = db.execute("SELECT count(*) FROM tasks_generationtask").fetchone()[0]
     result = EnqueueResult(
         tasks=args.tasks, clients=args.clients, seconds=seconds, latencies_ms=[ms for _, ms in answers],
-        created_responses=statuses.count(201), tasks_in_database=stored,
+        created_responses=statuses.count(201), tasks_in_database=stored, web_workers=workers,
+        wakeup_jobs=wakeup_jobs(env, db),
     )
-    if result.created_responses != args.tasks or stored != args.tasks:
+    if result.created_responses != args.tasks or stored != args.tasks or result.wakeup_jobs != args.tasks:
         histogram = {code: statuses.count(code) for code in sorted(set(statuses))}
         raise BenchError(
-            f"Lost tasks: responses by status {histogram} (0 = no answer), {stored} tasks in the database, "
-            f"expected {args.tasks}. Daphne's log:\n{daphne.tail()}"
+            f"Lost tasks: responses by status {histogram} (0 = no answer), {stored} tasks and "
+            f"{result.wakeup_jobs} wake-up jobs in the queue, expected {args.tasks}. Gunicorn's log:\n{web.tail()}"
         )
     return result
 

@@ -2,7 +2,8 @@
 
     python bench/pipeline_throughput.py [--articles 5] [--words 1000] [--latency 2] [--write-docs]
 
-Measures, against a database of its own (`pressroom_bench_pipeline` on DATABASE_URL's server):
+Measures, against a database of its own (`pressroom_bench_pipeline` on DATABASE_URL's server, or
+`--database-name`):
 
 1. **Offline articles**: seconds per `--words`-word blog post through all five stages with the
    built-in offline providers (writer, QA loop, image, format), and the peak RSS of the process
@@ -35,7 +36,9 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.harness import ensure_database, reset_tables, server_version, with_database_name  # noqa: E402
+from bench.harness import (  # noqa: E402
+    add_database_argument, ensure_database, reset_tables, server_version, with_database_name,
+)
 from bench.report import DOCS_PAGE, command_line, measured_at, write_docs_section  # noqa: E402
 
 MARKER = "pipeline-benchmark"
@@ -46,11 +49,11 @@ def briefs_with_notes() -> list[tuple[str, str]]:
             ("Standing desks at work", STANDING_DESKS)]
 
 
-def prepare_database() -> str:
+def prepare_database(name: str) -> str:
     base = os.environ.get("DATABASE_URL")
     if not base:
         sys.exit("Set DATABASE_URL (or run `make bench`, which provides the embedded PostgreSQL).")
-    url = with_database_name(base, "pressroom_bench_pipeline")
+    url = with_database_name(base, name)
     ensure_database(url)
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings"}
     env.pop("REDIS_URL", None)
@@ -122,9 +125,10 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=2.0)
     parser.add_argument("--fake-runs", type=int, default=3)
     parser.add_argument("--write-docs", action="store_true")
+    add_database_argument(parser, "pressroom_bench_pipeline")
     args = parser.parse_args()
 
-    url = prepare_database()
+    url = prepare_database(args.database_name)
     media = tempfile.mkdtemp(prefix="pressroom-bench-media-")
     os.environ.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings", "MEDIA_ROOT": media})
     os.environ.pop("REDIS_URL", None)

@@ -174,7 +174,7 @@ if REDIS_URL:
 else:
     # A database cache keeps throttles and idempotency shared by every process and machine.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pressroom_cache",
+        "default": {"BACKEND": "config.cache.PostgresDatabaseCache", "LOCATION": "pressroom_cache",
                     "KEY_FUNCTION": "config.cache.storable_key"}  # throttle keys hold what clients send
     }
     # channels_postgres on the "default" connection's settings, read when the layer is built
@@ -270,7 +270,7 @@ LOGIN_URL = "admin:login"
 # django-axes first: it refuses a locked-out (username, client address) before any password check.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "config.backends.PermissionsInOneQueryBackend",  # Django's ModelBackend, permissions in one query
 ]
 
 # The reverse proxies whose X-Forwarded-For is believed (config/client_address.py); empty: none,

@@ -71,6 +71,25 @@ def web_workers() -> int:
     return env_int("PRESSROOM_WEB_WORKERS", 2 * (os.cpu_count() or 1) + 1, minimum=1)
 
 
+def web_environment(env: dict[str, str]) -> dict[str, str]:
+    """Gunicorn's environment: each sync worker keeps its one database connection for 60 s unless
+    DATABASE_CONN_MAX_AGE says otherwise (Daphne's threads would hoard them, so only Gunicorn's)."""
+    return {"DATABASE_CONN_MAX_AGE": "60", **env}
+
+
+def web_command(*, bind: str, port: int, workers: int, proxies: list[str]) -> list[str]:
+    """The Gunicorn command line of the web process; bench/ starts the same one to measure the API."""
+    return [
+        PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{bind}:{port}",
+        # No Gunicorn access log: each request's line, with its request id and in the log format of
+        # the rest (JSON in production), is config/request_id.py's.
+        "--workers", str(workers), "--graceful-timeout", "20",
+        # X-Forwarded-Proto only from the configured proxies (none by default); the client's
+        # address is config/client_address.py's, so Daphne gets no --proxy-headers either.
+        f"--forwarded-allow-ips={','.join(proxies)}",
+    ]
+
+
 def daphne_environment(env: dict[str, str], web_port: int) -> dict[str, str]:
     """Daphne's environment: the origins of the pages Gunicorn serves (http://<each ALLOWED_HOSTS
     name>:PORT) join CSRF_TRUSTED_ORIGINS there, so that without a proxy those pages may open their
@@ -100,16 +119,9 @@ def main() -> int:
     signals = StopSignals()
 
     bind = f"[{host}]" if ":" in host else host
-    web_env = {"DATABASE_CONN_MAX_AGE": "60", **env}  # only Gunicorn's: Daphne's threads would hoard them
     processes = {
         "web server (Gunicorn)": start(
-            [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{bind}:{web_port}",
-             # No Gunicorn access log: each request's line, with its request id and in the log
-             # format of the rest (JSON in production), is config/request_id.py's.
-             "--workers", str(workers), "--graceful-timeout", "20",
-             # X-Forwarded-Proto only from the configured proxies (none by default); the client's
-             # address is config/client_address.py's, so Daphne gets no --proxy-headers either.
-             f"--forwarded-allow-ips={','.join(proxies)}"], env=web_env,
+            web_command(bind=bind, port=web_port, workers=workers, proxies=proxies), env=web_environment(env),
         ),
         "WebSocket server (Daphne)": start(
             [PYTHON, "-m", "daphne", "-b", host, "-p", str(ws_port), "config.asgi:application"],

@@ -27,8 +27,13 @@ def visible_tasks(user):
     return GenerationTask.objects.visible_to(user).select_related("model", "created_by")
 
 
-def task_body(task: GenerationTask, request) -> dict:
-    return TaskOutput(task, context={"request": request}).data
+def task_body(task: GenerationTask, request, *, post_summaries: dict | None = None) -> dict:
+    """The task as the API shows it. `post_summaries` ({task id: post}) spares the post lookup when
+    the caller already knows, e.g. `{}` for a task created by this very request."""
+    context = {"request": request}
+    if post_summaries is not None:
+        context["post_summaries"] = post_summaries
+    return TaskOutput(task, context=context).data
 
 
 # No docstrings on these classes: drf-spectacular would show them as the description of every

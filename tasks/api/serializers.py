@@ -9,9 +9,9 @@ refused rather than coerced.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
+import copy
 import json
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -96,6 +96,13 @@ class RejectUnknownFieldsMixin:
 
 class BriefInput(RejectUnknownFieldsMixin, serializers.Serializer):
     """The fields of a brief that may be set at creation and changed while the task is queued."""
+
+    def get_fields(self):
+        # DRF deep-copies the declared fields for every instance, which cost more than validating
+        # a brief. Each serializer still binds fields of its own (binding sets their name and
+        # parent); shallow copies suffice, because these fields only read their settings (limits,
+        # choices, validators) while validating.
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
     title = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     topic = StrictCharField(min_length=TOPIC_MIN_LENGTH, max_length=TOPIC_MAX_LENGTH)
@@ -232,9 +239,22 @@ class TaskOutput(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_fields(self):
+        # ModelSerializer derives these fields from the model for every instance it makes, which
+        # cost more than the rest of a task's serialization; they are the same every time, so they
+        # are derived once per class. Each serializer binds copies of its own (binding sets the
+        # field's name and parent); shallow copies do, because an output serializer's fields only
+        # read their settings, and copying them deeply cost as much again as serializing the task.
+        cls = type(self)
+        if "_model_fields" not in cls.__dict__:
+            cls._model_fields = super().get_fields()
+        return {name: copy.copy(field) for name, field in cls._model_fields.items()}
+
     @extend_schema_field(TaskPostOutput(allow_null=True))
     def get_post(self, task) -> dict | None:
         summaries = getattr(self.parent, "post_summaries", None)
+        if summaries is None:
+            summaries = self.context.get("post_summaries")
         if summaries is None:
             summaries = post_summaries([task.pk])
         summary = summaries.get(task.pk)

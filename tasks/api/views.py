@@ -104,7 +104,7 @@ class TaskCollectionApi(GenericAPIView):
         serializer = TaskCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         task, created = task_create(created_by=request.user, brief=serializer.validated_data, idempotency_key=key)
-        body = task_body(task, request)
+        body = task_body(task, request, post_summaries={} if created else None)  # a new task has no post
         headers = {"Location": body["url"]}
         if not created:
             headers["Idempotent-Replayed"] = "true"

@@ -341,3 +341,26 @@ def test_outline_parser_accepts_headings_and_section_objects():
 def test_article_cleanup_drops_a_fence_and_a_preamble_and_keeps_a_title():
     assert clean_article("Sure! Here it is:\n\n```markdown\n# T\n\nBody.\n```", title="X") == "# T\n\nBody.\n"
     assert clean_article("Intro.\n\n## Part\n\nText.", title="X") == "# X\n\nIntro.\n\n## Part\n\nText.\n"
+
+
+def test_calls_after_the_first_load_no_certificates(provider, server, with_key, monkeypatch):
+    # httpx loads certifi's whole bundle into a new SSL context for every client it builds unless
+    # given one: ~15 ms of CPU per model call. The process's context is built once.
+    import ssl
+
+    server.script(Reply(ARTICLE), Reply(ARTICLE), Reply(ARTICLE))
+    model = make_model(provider, server)
+    model.write(BRIEF, RESEARCH, OUTLINE)
+    loads = []
+    load_verify_locations = ssl.SSLContext.load_verify_locations
+
+    def counting(self, *args, **kwargs):
+        loads.append(args or kwargs)
+        return load_verify_locations(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
+    model.write(BRIEF, RESEARCH, OUTLINE)
+    make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE)
+
+    assert len(server.requests) == 3
+    assert loads == []
