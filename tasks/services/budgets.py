@@ -83,7 +83,7 @@ class BudgetExceeded(DomainError):
     code = "budget_exceeded"
 
     def __init__(self, status: BudgetStatus):
-        self.status = status
+        self.budget = status
         whose = "the site's monthly budget" if status.scope == SITE else "your monthly budget"
         remedy = ("The site's budget is set by PRESSROOM_MONTHLY_BUDGET." if status.scope == SITE
                   else "A reviewer can raise your budget.")
@@ -95,7 +95,7 @@ class BudgetExceeded(DomainError):
 
     @property
     def details(self) -> dict:
-        return {"budget": self.status.as_dict()}
+        return {"budget": self.budget.as_dict()}
 
 
 def month_start(now: datetime | None = None) -> datetime:

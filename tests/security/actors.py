@@ -126,7 +126,19 @@ def admin_objects(users: dict) -> dict:
         "django_q.ormq": OrmQ.objects.create(key="pressroom", payload="x", lock=timezone.now()).pk,
         **axes_rows(users["editor"].username),
         **token_rows(users["editor"]),
+        **webhook_rows(),
     }
+
+
+def webhook_rows() -> dict:
+    """A webhook subscription and one recorded delivery attempt (superusers manage them)."""
+    from publishing.models import WebhookDelivery, WebhookSubscription
+
+    subscription = WebhookSubscription.objects.create(name="CRM", url="https://hooks.example.com/pressroom",
+                                                      events=["task.completed"])
+    delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="e-1",
+                                              payload={"event": "task.completed"}, scheduled_at=timezone.now())
+    return {"publishing.webhooksubscription": subscription.pk, "publishing.webhookdelivery": delivery.pk}
 
 
 def token_rows(user) -> dict:

@@ -306,6 +306,17 @@ ADMIN = {
     "publishing_tag_changelist": "302 200 200 200 403 200",
     "publishing_tag_delete": "302 403 403 403 403 200",
     "publishing_tag_history": "302 200 200 200 403 200",
+    # Webhooks: superusers manage subscriptions; delivery attempts are a read-only history.
+    "publishing_webhookdelivery_add": "302 403 403 403 403 403",
+    "publishing_webhookdelivery_change": "302 403 403 403 403 200",
+    "publishing_webhookdelivery_changelist": "302 403 403 403 403 200",
+    "publishing_webhookdelivery_delete": "302 403 403 403 403 403",
+    "publishing_webhookdelivery_history": "302 403 403 403 403 200",
+    "publishing_webhooksubscription_add": "302 403 403 403 403 200",
+    "publishing_webhooksubscription_change": "302 403 403 403 403 200",
+    "publishing_webhooksubscription_changelist": "302 403 403 403 403 200",
+    "publishing_webhooksubscription_delete": "302 403 403 403 403 200",
+    "publishing_webhooksubscription_history": "302 403 403 403 403 200",
     # Users' cost budgets: Reviewers and superusers set them; nobody deletes one (its history stays).
     "tasks_costbudget_add": "302 403 403 200 403 200",
     "tasks_costbudget_change": "302 403 403 200 403 200",

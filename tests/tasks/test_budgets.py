@@ -260,7 +260,7 @@ def test_a_retry_over_budget_is_refused(editor, reviewer, priced):
     with pytest.raises(BudgetExceeded) as refused:
         task_retry(task=task, by=editor)
 
-    assert refused.value.status.scope == "user"
+    assert refused.value.budget.scope == "user"
     task.refresh_from_db()
     assert task.status == "failed"
     budget_set(user=editor, monthly_limit=Decimal("10"), by=reviewer)
