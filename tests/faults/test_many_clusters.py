@@ -14,8 +14,10 @@ What the engine promises, and what is asserted:
   (tests/faults/checks.py `assert_nothing_lost`);
 - a task no worker lost ran each stage exactly once, in one attempt;
 - a task the killed cluster held was requeued once (attempt 2); a stage it had checkpointed never
-  ran again; only the stage in flight at the kill may have run twice (its first run died before
-  its checkpoint, so the successor runs it from the last checkpoint) — at most one stage per task;
+  ran again; exactly the stage in flight at the kill (read while the cluster was frozen: begun,
+  not checkpointed) ran twice, since its first run died before its checkpoint and the successor
+  runs it again from the last checkpoint. That is the slow task's draft, and for the other task
+  held whatever stage it was in, or none when the kill struck between two stages;
 - all three clusters took part.
 """
 
