@@ -41,7 +41,6 @@ import psycopg  # noqa: E402
 
 from bench.fake_model import NOTES, TOPIC, FixedLatencyModel  # noqa: E402
 from bench.harness import (  # noqa: E402
-    BenchError,
     add_database_argument,
     benchmark_database_url,
     database_description,

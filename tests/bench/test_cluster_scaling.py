@@ -19,7 +19,7 @@ from bench.harness import BASE_DIR, database_name, with_database_name
     ["--clusters", "0"], ["--clusters", "1,1"], ["--clusters", "a,b"], ["--clusters", "17"], ["--clusters", ""],
     ["--tasks", "0"], ["--workers", "0"], ["--latency", "-1"], ["--database-name", "pressroom"],
 ])
-def test_nonsense_arguments_are_refused(argv, capsys):
+def test_nonsense_arguments_are_refused(argv):
     with pytest.raises(SystemExit) as exit_:
         parse_args(argv)
     assert exit_.value.code == 2
