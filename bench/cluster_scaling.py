@@ -12,9 +12,10 @@ tasks (all five stages: research with pasted notes and the internal-posts search
 and critique from the model, QA held to its first round with `PRESSROOM_QA_MAX_ROUNDS=0` so every
 task makes exactly three calls, the offline image, format).
 
-For each cluster count C in `--clusters`, with the task tables emptied first: `--tasks` tasks are
-queued (no cluster running), then C `manage.py qcluster` processes with `--workers` workers each
-start together on the same queue, and every task must reach a final state within `--timeout` s.
+For each cluster count C in `--clusters`, with the task tables emptied first: C `manage.py qcluster`
+processes with `--workers` workers each start on the same queue, and once every one of them says
+it is running, `--tasks` tasks are queued (so no cluster has a head start), and every task must
+reach a final state within `--timeout` s.
 Throughput is tasks / (last `finished_at` − first `started_at`) × 60. The ideal is what the model's
 latency alone allows: C × workers tasks at a time, each waiting 3 × latency. Speed-up is against
 the first row; efficiency is speed-up / (workers there / workers in the first row).
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -63,6 +65,7 @@ MODEL_KEY = "bench-fixed-latency"
 CALLS_PER_TASK = 3  # outline, article, critique (QA held to its first round)
 FINISHED = ("completed", "failed", "cancelled", "timed_out")
 MAX_CLUSTERS = 16
+READY = re.compile(r"Q Cluster \S+ (\[\S+\] )?running\.")  # what django-q2 logs once its workers are up
 PREAMBLE = """## Throughput with more task clusters
 
 ```sh
@@ -185,10 +188,20 @@ def run_once(clusters: int, args, *, env: dict, database_url: str, model: FixedL
     result = ScalingRun(clusters=clusters, workers=args.workers, tasks=args.tasks)
     reset_tables(database_url)
     env = {**env, "PRESSROOM_QUEUE_NAME": f"{env['PRESSROOM_QUEUE_NAME']}-{clusters}"}
-    log(f"=== {clusters} cluster(s) × {args.workers} workers: queueing {args.tasks} tasks ===")
-    queue_tasks(args.tasks, env, log_dir=log_dir, name=f"queue-{clusters}")
+    log(f"=== {clusters} cluster(s) × {args.workers} workers ===")
     calls_before = len(model.requests)
-    started = [start_cluster(f"cluster-{clusters}-{n}", env=env, log_dir=log_dir) for n in range(clusters)]
+    # INFO for the cluster's "running" line (a few lines per task besides: nothing next to the model's wait).
+    started = [start_cluster(f"cluster-{clusters}-{n}", env={**env, "LOG_LEVEL": "INFO"}, log_dir=log_dir)
+               for n in range(clusters)]
+
+    def all_running() -> bool:
+        for cluster in started:
+            cluster.ensure_running()
+        return all(READY.search(cluster.output()) for cluster in started)
+
+    wait_until(all_running, timeout=180, what=f"{clusters} cluster(s) to start")
+    log(f"Queueing {args.tasks} tasks")
+    queue_tasks(args.tasks, env, log_dir=log_dir, name=f"queue-{clusters}")
     with psycopg.connect(database_url, autocommit=True, connect_timeout=10) as db:
         def all_final() -> bool:
             for cluster in started:
@@ -282,7 +295,7 @@ def main(argv: list[str]) -> int:
         machine.append(database_description(database_url))
         body = (
             f"Run {measured_at()}: `{command_line('cluster_scaling.py', argv, make_target='bench-scale')}` — "
-            f"{args.tasks} blog-post tasks per row, {args.workers} workers per cluster, fake model "
+            f"{args.tasks} blog-post tasks per row, workers per cluster: {args.workers}, fake model "
             f"{args.latency:g} s per call, production settings.\n\n"
             + "".join(f"- {line}\n" for line in machine) + "\n" + table + "\n" + "".join(f"- {n}\n" for n in notes)
         )
