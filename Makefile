@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 DEVDB := $(PY) scripts/devdb.py run --
 
-.PHONY: run serve test test-fast bench bench-blog bench-load bench-search manage demo-passwords clean-var
+.PHONY: run serve test test-fast bench bench-blog bench-load bench-search bench-scale manage demo-passwords clean-var
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pressroom needs Python >= 3.11 (set PYTHON=python3.11 or newer)")'
@@ -50,6 +50,11 @@ bench-load: $(INSTALLED)
 
 bench-search: $(INSTALLED)
 	@$(DEVDB) $(PY) bench/search_scale.py --write-docs $(ARGS)
+
+# Tasks per minute through the real pipeline (a fake model of fixed latency) with 1, 2 and 4 task
+# clusters on one queue, e.g. `make bench-scale ARGS="--tasks 60 --workers 2"`.
+bench-scale: $(INSTALLED)
+	@$(DEVDB) $(PY) bench/cluster_scaling.py --write-docs $(ARGS)
 
 # Any manage.py command against the same database, e.g. `make manage CMD="queue_status"`.
 manage: $(INSTALLED)

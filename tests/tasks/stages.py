@@ -9,6 +9,11 @@ metadata keys, each mapping a stage name to a value:
 - `call_failures`: a call inside the stage fails transiently this many times, then succeeds;
 - `crash`: the stage raises an unexpected exception with this message;
 - `hang`: seconds the stage hangs with signals blocked, as code stuck inside a C call would.
+One key is a flag for all stages:
+- `record_runs`: each execution of a stage's `run` first inserts a row into STAGE_RUNS_TABLE
+  (committed at once, outside the engine), so a test can count how often a stage really ran,
+  including a run whose worker was killed before its checkpoint (create the table first with
+  `create_stage_runs_table()`).
 Each stage stores its output as a ContentVersion in `persist`, so tests can count outputs.
 """
 
@@ -17,9 +22,31 @@ from __future__ import annotations
 import signal
 import time
 
+from django.db import connection
+
 from content.models import ContentVersion
 from tasks.engine import Stage, call_with_retries
 from tasks.exceptions import PermanentError, TransientError
+
+
+STAGE_RUNS_TABLE = "test_stage_run"
+
+
+def create_stage_runs_table() -> None:
+    """The table `record_runs` writes to: a test-only table outside the migrations, one row per
+    execution of a stage (not per checkpoint), with the attempt and the worker that ran it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {STAGE_RUNS_TABLE} (id bigserial PRIMARY KEY, task_id uuid NOT NULL, "
+            "stage text NOT NULL, attempt integer NOT NULL, worker text NOT NULL, "
+            "started_at timestamptz NOT NULL DEFAULT clock_timestamp())"
+        )
+
+
+def _record_run(ctx, name: str) -> None:
+    with connection.cursor() as cursor:  # autocommit: durable before the stage does anything else
+        cursor.execute(f"INSERT INTO {STAGE_RUNS_TABLE} (task_id, stage, attempt, worker) VALUES (%s, %s, %s, %s)",
+                       [ctx.task.pk, name, ctx.attempt, ctx.worker])
 
 
 def _setting(ctx, key: str, stage: str, default=None):
@@ -28,6 +55,8 @@ def _setting(ctx, key: str, stage: str, default=None):
 
 def _run(name: str):
     def run(ctx):
+        if ctx.task.metadata.get("record_runs"):
+            _record_run(ctx, name)
         seconds = _setting(ctx, "sleep", name, 0)
         if seconds:
             steps = max(1, int(seconds / 0.2))

@@ -2,7 +2,10 @@
 
 The cluster publishes (tasks.events.broadcast in its worker processes) and the Daphne servers
 subscribe, through each channel layer in turn: PostgreSQL (REDIS_URL unset in their environment)
-and Redis (skipped when Redis is unreachable). This process's own settings stay as they started;
+and Redis (a `redis-server` of the test's own, as the fault tests start one: on a shared Redis,
+anything that empties the database, such as another test run's cache.clear(), also drops the
+channel layer's group memberships, and the servers would miss broadcasts; skipped when
+`redis-server` is not installed). This process's own settings stay as they started;
 it only creates the task, reads the sockets and compares them with the TaskEvent rows. Every wait
 is bounded and every process is stopped in a fixture.
 """
@@ -10,6 +13,7 @@ is bounded and every process is stopped in a fixture.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import time
 from urllib.parse import urlsplit
@@ -21,12 +25,12 @@ from websockets.sync.client import connect
 
 from tasks.models import GenerationTask, TaskEvent
 from tests.factories import submit_task
+from tests.faults.servers import RedisServer
 from tests.processes import Cluster, WebServer, wait_for
 from tests.seed import ensure_seed_data
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-REDIS_URL = "redis://127.0.0.1:6379/7"
 FINISHED = ("completed", "failed", "cancelled", "timed_out")
 
 
@@ -36,7 +40,8 @@ def seeded():
 
 
 @pytest.fixture
-def processes(tmp_path):
+def processes(tmp_path, layer_env):
+    """Start Daphnes and clusters; all are stopped at the end, before the layer's own Redis."""
     started = []
 
     def start(kind, **kwargs):
@@ -52,16 +57,15 @@ def processes(tmp_path):
 @pytest.fixture(params=["postgres", "redis"])
 def layer_env(request, monkeypatch) -> dict:
     """Environment for the subprocesses that selects the channel layer (and broker) under test."""
+    monkeypatch.delenv("REDIS_URL", raising=False)  # the subprocesses inherit os.environ
     if request.param == "postgres":
-        monkeypatch.delenv("REDIS_URL", raising=False)  # the subprocesses inherit os.environ
         return {}
-    try:
-        import redis
-
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception as error:  # noqa: BLE001 - any failure means "no Redis here"
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {error}")
-    return {"REDIS_URL": REDIS_URL}
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    server = RedisServer()
+    request.addfinalizer(server.stop)
+    server.start()
+    return {"REDIS_URL": server.url}
 
 
 def open_socket(server: WebServer, path: str, user):
