@@ -8,10 +8,11 @@ one asyncio loop, and one layer instance lives on that loop for the life of the 
 connections (channels_redis pools per loop; the PostgreSQL layer's pool is the instance's) are
 opened once and reused.
 
-Messages go through one FIFO queue drained by one coroutine, one message at a time, so a task's
-events reach the layer in the order they were committed; `send()` only enqueues and never waits
-for the network (the event row is already durable: a watcher that misses a broadcast catches up
-from the database). The queue is bounded; past `QUEUE_LIMIT` waiting messages (the layer's
+Messages go through one FIFO queue drained by one coroutine, in order, so a task's events reach
+the layer in the order they were committed (what queued up meanwhile is handed over as one batch,
+up to `BATCH_LIMIT`: on the PostgreSQL layer one lookup of the groups' members for the batch);
+`send()` only enqueues and never waits for the network (the event row is already durable: a
+watcher that misses a broadcast catches up from the database). The queue is bounded; past `QUEUE_LIMIT` waiting messages (the layer's
 server is away) new ones are dropped with a warning rather than growing memory.
 
 Life cycle:
@@ -36,6 +37,7 @@ from multiprocessing import util as multiprocessing_util
 logger = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 10_000
+BATCH_LIMIT = 100  # queued messages handed to the layer at once (one member lookup on PostgreSQL)
 FLUSH_AT_EXIT_SECONDS = 5.0
 
 
@@ -169,21 +171,41 @@ class Broadcaster:
 
     async def _drain(self, running: _Sender) -> None:
         while True:
-            groups, message = await running.queue.get()
+            batch = [await running.queue.get()]
+            while len(batch) < BATCH_LIMIT and not running.queue.empty():
+                batch.append(running.queue.get_nowait())
             try:
-                send_many = getattr(running.layer, "group_send_many", None)  # the PostgreSQL layer's
+                await self._send_batch(running.layer, batch)
+            finally:
+                for _ in batch:
+                    running.queue.task_done()
+
+    async def _send_batch(self, layer, batch: list[tuple[list[str], dict]]) -> None:
+        """Send what waited, in order: in one call when the layer takes batches (the PostgreSQL
+        layer's `group_send_batch`: one lookup of the groups' members for the whole batch), else,
+        or when that fails, message by message, so one failing message loses only itself."""
+        send_batch = getattr(layer, "group_send_batch", None)
+        if send_batch is not None and len(batch) > 1:
+            try:
+                await send_batch(batch)
+                self.sent += len(batch)
+                return
+            except Exception:
+                logger.warning("Broadcast of %s queued events in one batch failed; sending them one by one",
+                               len(batch), exc_info=True)
+        for groups, message in batch:
+            try:
+                send_many = getattr(layer, "group_send_many", None)  # the PostgreSQL layer's
                 if send_many is not None:
                     await send_many(groups, message)
                 else:
                     for group in groups:
-                        await running.layer.group_send(group, message)
+                        await layer.group_send(group, message)
                 self.sent += 1
             except Exception:  # the event row is durable; watchers catch up from the database
                 event = message.get("event", {})
                 logger.warning("Broadcast of event %s/%s failed", event.get("task"), event.get("sequence"),
                                exc_info=True)
-            finally:
-                running.queue.task_done()
 
     async def _shutdown(self, running: _Sender, timeout: float) -> None:
         try:

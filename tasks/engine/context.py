@@ -45,7 +45,13 @@ class StageContext:
         return checkpoint.data if checkpoint else None
 
     def completed_stages(self) -> set[str]:
-        """Stages done in this revision round, and those a revision keeps from an earlier one."""
+        """Stages done in this revision round, and those a revision keeps from an earlier one.
+
+        None on a task's very first run (attempt 1 of revision 0), without asking the database:
+        checkpoints are written only by a run of the task, and the claim that started this run
+        is the task's first (`attempts` only ever grows, by one per claim)."""
+        if self.task.attempts == 1 and self.task.revision == 0:
+            return set()
         rows = StageCheckpoint.objects.filter(task_id=self.task.pk).values_list("stage", "revision")
         kept = {stage.name for stage in self.stages if not stage.on_revision}
         return {name for name, revision in rows if revision == self.task.revision or name in kept}

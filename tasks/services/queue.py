@@ -9,8 +9,8 @@ at once and no task is claimed twice; concurrency is bounded by the worker count
 from __future__ import annotations
 
 import functools
+import json
 import logging
-from datetime import timedelta
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
@@ -20,9 +20,8 @@ from django_q.conf import Conf
 from django_q.models import OrmQ
 from django_q.tasks import async_task
 
-from tasks.events import append_events, draft_event
+from tasks.events import broadcast_after_commit, draft_event
 from tasks.models import EventKind, GenerationTask, Phase, Status
-from tasks.transitions import change_status
 
 logger = logging.getLogger(__name__)
 
@@ -30,37 +29,62 @@ RUN_NEXT_TASK = "tasks.jobs.run_next_task"
 
 
 def claim_next_task(*, worker: str) -> GenerationTask | None:
-    """Make the next due queued task this worker's running task, or return None."""
+    """Make the next due queued task this worker's running task, or return None.
+
+    One statement, which commits by itself outside a transaction: the next due queued task is
+    picked and locked (`FOR UPDATE SKIP LOCKED`, so concurrent workers never pick the same row),
+    made running
+    (attempt +1, this worker, heartbeat now, a deadline of now + `timeout_seconds`) with the
+    started event's sequence number reserved, and its "Attempt n of m started." event inserted,
+    all in one `WITH` query: no transaction of five round trips (BEGIN, SELECT, UPDATE, INSERT,
+    COMMIT). The `status = queued` of the UPDATE is the transition table's queued → running; the
+    event is broadcast once the statement has committed.
+    """
     now = timezone.now()
-    with transaction.atomic():
-        task = (
-            GenerationTask.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.QUEUED, available_at__lte=now)
-            .order_by("-priority", "created_at")
-            .first()
-        )
-        if task is None:
-            return None
-        change_status(task, Status.RUNNING)
-        task.phase = Phase.NONE
-        task.attempts += 1
-        task.worker = worker
-        task.heartbeat_at = now
-        task.started_at = task.started_at or now
-        task.deadline_at = now + timedelta(seconds=task.timeout_seconds)
-        task.error = ""
-        task.event_sequence += 1  # the row is locked: the started event's number, reserved in the same UPDATE
-        task.save(
-            update_fields=[
-                "status", "phase", "attempts", "worker", "heartbeat_at", "started_at", "deadline_at", "error",
-                "event_sequence", "updated_at",
-            ]
-        )
-        started = draft_event(task, EventKind.STATUS,
-                              message=f"Attempt {task.attempts} of {task.max_attempts} started.",
-                              data={"attempt": task.attempts, "worker": worker})
-        append_events(task, [started], last_sequence=task.event_sequence)
+    claimed = list(GenerationTask.objects.raw(CLAIM_SQL, {
+        "queued": Status.QUEUED, "running": Status.RUNNING, "now": now, "worker": worker, "phase": Phase.NONE,
+        "kind": EventKind.STATUS,
+    }))
+    if not claimed:
+        return None
+    task = claimed[0]
+    message, data = task.__dict__.pop("started_message"), task.__dict__.pop("started_data")
+    data = json.loads(data) if isinstance(data, str) else data  # Django reads jsonb as text; only fields decode it
+    started = draft_event(task, EventKind.STATUS, message=message, data=data)
+    started.sequence, started.created_at = task.event_sequence, now
+    broadcast_after_commit(task, [started])
     return task
+
+
+# The claim (`claim_next_task`). `picked` matches the order of the queue's index (priority, then
+# age); the UPDATE's own `status = queued` re-checks the row it locked. The event's message and
+# data are made here, from the attempt the UPDATE counted, and returned for the broadcast.
+CLAIM_SQL = """
+WITH picked AS (
+    SELECT id FROM tasks_generationtask
+    WHERE status = %(queued)s AND available_at <= %(now)s
+    ORDER BY priority DESC, created_at
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE tasks_generationtask AS t
+    SET status = %(running)s, phase = %(phase)s, attempts = t.attempts + 1, worker = %(worker)s,
+        heartbeat_at = %(now)s, started_at = COALESCE(t.started_at, %(now)s),
+        deadline_at = %(now)s + t.timeout_seconds * interval '1 second', error = '',
+        event_sequence = t.event_sequence + 1, updated_at = %(now)s
+    FROM picked
+    WHERE t.id = picked.id AND t.status = %(queued)s
+    RETURNING t.*
+), started AS (
+    INSERT INTO tasks_taskevent (task_id, sequence, kind, status, phase, progress, message, data, created_at)
+    SELECT id, event_sequence, %(kind)s, status, phase, progress,
+           format('Attempt %%s of %%s started.', attempts, max_attempts),
+           jsonb_build_object('attempt', attempts, 'worker', %(worker)s::text), %(now)s
+    FROM claimed
+    RETURNING message, data
+)
+SELECT claimed.*, started.message AS started_message, started.data AS started_data FROM claimed, started
+"""
 
 
 def wake_workers(count: int = 1, *, not_before=None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -136,14 +137,15 @@ def test_a_full_queue_drops_broadcasts_instead_of_blocking_the_worker(monkeypatc
     caster = broadcaster()
     gate = asyncio.Event()
 
-    async def held(group, message):  # a layer whose server does not answer
+    async def held(*args):  # a layer whose server does not answer
         await gate.wait()
 
     caster.send(["warm-up"], {"type": "task.event", "event": {}})
     assert caster.flush(TIMEOUT)
     monkeypatch.setattr(caster.layer, "group_send", held)
-    if hasattr(caster.layer, "group_send_many"):
-        monkeypatch.setattr(caster.layer, "group_send_many", held)
+    for name in ("group_send_many", "group_send_batch"):
+        if hasattr(caster.layer, name):
+            monkeypatch.setattr(caster.layer, name, held)
     for number in range(5):
         caster.send(["g"], {"type": "task.event", "event": {"sequence": number}})
     try:
@@ -199,6 +201,67 @@ def test_the_postgres_layer_sends_to_several_groups_with_one_lookup():
             with pytest.raises(asyncio.TimeoutError):
                 await asyncio.wait_for(receiver.receive(channel), 1)
             await receiver.group_discard("task.watched", channel)
+        finally:
+            await layer.close_pools()
+            await receiver.close_pools()
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.skipif("Postgres" not in django_settings.CHANNEL_LAYERS["default"]["BACKEND"],
+                    reason="about the PostgreSQL layer")
+def test_what_queues_up_while_the_broadcaster_sends_goes_to_the_layer_as_one_batch_in_order(monkeypatch):
+    """A worker commits events faster than one query each: what waits is handed to the
+    PostgreSQL layer at once (one lookup of the groups' members), in the order it was queued."""
+    caster = broadcaster()
+    caster.send(["warm-up"], {"type": "task.event", "event": {}})
+    assert caster.flush(TIMEOUT)
+    layer, gate, entered, batches = caster.layer, asyncio.Event(), threading.Event(), []
+    send_batch = layer.group_send_batch
+
+    async def held(groups, message):  # the layer is busy with one message while the others queue
+        entered.set()
+        await gate.wait()
+
+    async def recording(batch):
+        batches.append([message["event"]["sequence"] for _, message in batch])
+        await send_batch(batch)
+
+    monkeypatch.setattr(layer, "group_send_many", held)
+    monkeypatch.setattr(layer, "group_send_batch", recording)
+    caster.send(["tasks.all"], {"type": "task.event", "event": {"sequence": -1}})
+    assert entered.wait(TIMEOUT)
+    for number in range(30):
+        caster.send([f"task.{number}", "tasks.all"], {"type": "task.event", "event": {"sequence": number}})
+    caster._running.loop.call_soon_threadsafe(gate.set)
+    assert caster.flush(TIMEOUT)
+    assert batches == [list(range(30))], "the 30 that waited went as one batch, in order"
+    assert caster.sent >= 31
+
+
+@pytest.mark.skipif("Postgres" not in django_settings.CHANNEL_LAYERS["default"]["BACKEND"],
+                    reason="about the PostgreSQL layer")
+def test_the_postgres_layer_sends_a_batch_with_one_lookup_to_the_joined_groups_in_order(monkeypatch):
+    layer, receiver = channel_layers.make_backend("default"), channel_layers.make_backend("default")
+    pools = []
+    get_pool = layer.django_db.get_db_pool
+
+    async def counting_pool(*args, **kwargs):
+        pools.append(args)
+        return await get_pool(*args, **kwargs)
+
+    async def scenario():
+        try:
+            channel = await receiver.new_channel()
+            await receiver.group_add("task.watched", channel)
+            monkeypatch.setattr(layer.django_db, "get_db_pool", counting_pool)
+            await layer.group_send_batch([(["task.a", "tasks.nobody"], {"type": "task.event", "event": n})
+                                          for n in range(10)])
+            assert len(pools) == 1, "nobody joined: one lookup for the ten messages"
+            await layer.group_send_batch([(["task.watched" if n % 2 else "task.b", "tasks.nobody"],
+                                           {"type": "task.event", "event": n}) for n in range(6)])
+            got = [(await asyncio.wait_for(receiver.receive(channel), TIMEOUT))["event"] for _ in range(3)]
+            assert got == [1, 3, 5]
         finally:
             await layer.close_pools()
             await receiver.close_pools()

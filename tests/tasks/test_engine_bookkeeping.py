@@ -23,9 +23,12 @@ STAGES = ["research", "draft", "qa", "image", "format"]
 # Before issue 13: 98 statements in 13 transactions for claim + run (each stage entered and
 # completed in a transaction of its own, each with a full-row SELECT … FOR UPDATE, each event a
 # SAVEPOINT, an UPDATE of the sequence, an INSERT and a RELEASE).
-# Now: the claim (BEGIN, SELECT … FOR UPDATE SKIP LOCKED, UPDATE, INSERT, COMMIT), the checkpoints
-# read, and six single-statement writes that commit by themselves: 12.
-MAX_STATEMENTS_PER_TASK = 14
+# Then (the first lean engine): the claim in a transaction of five statements (BEGIN, SELECT …
+# FOR UPDATE SKIP LOCKED, UPDATE, INSERT, COMMIT), the checkpoints read, and six single-statement
+# writes: 12.
+# Now: the claim is one statement that commits by itself, a first attempt reads no checkpoints,
+# and the six writes: 7, plus the test's own `refresh_from_db`.
+MAX_STATEMENTS_PER_TASK = 8
 MAX_TRANSACTIONS_PER_TASK = 7
 
 
@@ -151,3 +154,86 @@ def test_a_worker_process_keeps_its_database_connection_between_jobs(transaction
     close_old_connections()  # between two jobs
     connection.ensure_connection()
     assert connection.connection.info.backend_pid == first
+
+
+def test_a_claim_is_one_statement_that_records_the_run_and_its_started_event(bench_pipeline):
+    """The claim picks, updates and records its event in one statement that commits by itself;
+    the row, the returned task, the stored event and what is announced after commit agree."""
+    from datetime import timedelta
+
+    from tasks.signals import task_state_changed
+
+    submitted = submit_task()
+    announced = []
+
+    def receiver(sender, event, **kwargs):
+        announced.append(event)
+
+    task_state_changed.connect(receiver)
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            task = claim_next_task(worker="worker-7")
+    finally:
+        task_state_changed.disconnect(receiver)
+    assert len(captured.captured_queries) == 1 and committed_writes(
+        [query["sql"] for query in captured.captured_queries]) == 1
+    assert task.pk == submitted.pk and isinstance(task, GenerationTask)
+    assert not hasattr(task, "started_message"), "the event's columns are not left on the task"
+    stored = GenerationTask.objects.get(pk=task.pk)
+    for field in ("status", "phase", "attempts", "worker", "heartbeat_at", "started_at", "deadline_at", "error",
+                  "event_sequence", "title", "created_by_id"):
+        assert getattr(task, field) == getattr(stored, field), field
+    assert (stored.status, stored.attempts, stored.worker, stored.event_sequence) == ("running", 1, "worker-7", 2)
+    assert stored.deadline_at == stored.heartbeat_at + timedelta(seconds=stored.timeout_seconds)
+    assert stored.started_at == stored.heartbeat_at
+    event = TaskEvent.objects.get(task=task, sequence=2)
+    assert (event.kind, event.status, event.message, event.data) == (
+        "status", "running", "Attempt 1 of 3 started.", {"attempt": 1, "worker": "worker-7"})
+    assert [(e["sequence"], e["message"], e["data"], e["owner"]) for e in announced] == [
+        (2, "Attempt 1 of 3 started.", {"attempt": 1, "worker": "worker-7"}, stored.created_by_id)]
+    assert announced[0]["created_at"] == event.created_at.isoformat()
+
+
+def test_a_second_claim_keeps_the_first_start_and_counts_the_attempt(bench_pipeline):
+    from django.utils import timezone
+
+    submitted = submit_task()
+    first = claim_next_task(worker="worker-1")
+    GenerationTask.objects.filter(pk=submitted.pk).update(status="queued", worker="", available_at=timezone.now())
+    second = claim_next_task(worker="worker-2")
+    assert second.pk == submitted.pk and second.attempts == 2 and second.worker == "worker-2"
+    assert second.started_at == first.started_at, "started_at is the first run's"
+    assert TaskEvent.objects.get(task=second, sequence=second.event_sequence).message == "Attempt 2 of 3 started."
+
+
+def test_a_claim_skips_a_task_another_worker_holds_locked(bench_pipeline):
+    """`FOR UPDATE SKIP LOCKED` inside the claim's statement: a row locked by another claim in
+    flight is passed over, never claimed twice."""
+    import threading
+
+    from django.db import connections, transaction
+
+    first, second = submit_task(), submit_task()
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                GenerationTask.objects.select_for_update().get(pk=first.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        claimed = claim_next_task(worker="worker-2")
+    finally:
+        release.set()
+        holder.join(10)
+    assert claimed.pk == second.pk
+    assert GenerationTask.objects.get(pk=first.pk).status == "queued"
+    assert claim_next_task(worker="worker-3").pk == first.pk
+    assert claim_next_task(worker="worker-4") is None
