@@ -67,15 +67,17 @@ def notifications_queue(*, payload: dict) -> list[PendingNotification]:
     reason = _reason(payload)
     if reason is None or not settings.PRESSROOM_NOTIFY_EMAILS:
         return []
+    # Who is concerned first: with nobody to tell (no reviewer or admin with an address), the task
+    # is not read at all — this runs after every finished task, in the worker that finished it.
+    concerned = reviewers() if reason == NotificationReason.AWAITS_REVIEW else admins()
+    recipients = list(concerned.values_list("pk", flat=True))
+    if not recipients:
+        return []
     task = GenerationTask.objects.filter(pk=payload["task"]).only("id", "title", "topic", "approval_status").first()
     if task is None:
         return []
-    if reason == NotificationReason.AWAITS_REVIEW:
-        if task.approval_status != ApprovalStatus.PENDING:
-            return []
-        recipients = list(reviewers().values_list("pk", flat=True))
-    else:
-        recipients = list(admins().values_list("pk", flat=True))
+    if reason == NotificationReason.AWAITS_REVIEW and task.approval_status != ApprovalStatus.PENDING:
+        return []
     summary = f"{task}"[:300]
     if payload.get("message") and reason != NotificationReason.AWAITS_REVIEW:
         summary = f"{summary} — {payload['message']}"[:500]
