@@ -38,16 +38,20 @@ import json
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
+from asgiref.sync import SyncToAsync
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.consumer import get_handler_name
 from django.conf import settings
+from django.db import connections
 
 from tasks.events import ALL_TASKS_GROUP, event_payload, task_group
 from tasks.models import GenerationTask, Status, TaskEvent
 from tasks.visibility import TaskVisibility
-from tasks.ws_auth import BEARER_SUBPROTOCOL, current_user
+from tasks.ws_auth import BEARER_SUBPROTOCOL, credentials_user, current_user, has_credentials
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
@@ -61,6 +65,8 @@ MAX_FRAME_BYTES = 4096
 CATCH_UP_BATCH = 500
 SNAPSHOT_MAX_TASKS = 200
 SNAPSHOT_RECENT_FINISHED = 50
+RECENT_FRAMES = 1024  # encoded event frames kept for the other watchers of the same event
+_recent_frames: OrderedDict[tuple[str, int], str] = OrderedDict()
 
 SNAPSHOT_FIELDS = (
     "id", "title", "topic", "status", "phase", "progress", "approval_status", "event_sequence", "error",
@@ -74,7 +80,7 @@ class FrameError(Exception):
         self.code = code
 
 
-# --- Reads (run in a worker thread through database_sync_to_async) ----------------------------
+# --- Reads (run on the consumers' database thread: `socket_read`) -----------------------------
 
 def task_state(task: GenerationTask) -> dict:
     return {
@@ -106,24 +112,85 @@ def client_event(payload: dict) -> dict:
     }
 
 
-@database_sync_to_async
-def _load_task(task_id) -> GenerationTask | None:
-    return GenerationTask.objects.only(*SNAPSHOT_FIELDS).filter(pk=task_id).first()
+class _SocketDatabaseRead(SyncToAsync):
+    """channels' `database_sync_to_async` for the consumers' reads, keeping the thread's connection.
+
+    channels closes the worker thread's connection after every call when DATABASE_CONN_MAX_AGE is
+    0 (as Django does after each request), so each read of a socket opened a new PostgreSQL
+    connection: four per handshake, and one per access re-check, all on the one thread channels
+    runs these reads on (thread-sensitive). A socket lives for minutes, not for a request, and
+    that thread serves only the sockets: its connection is kept between reads and closed only
+    once it is broken (a database restart), or when older than a positive CONN_MAX_AGE, as
+    Django would. Reads run in autocommit, so nothing is left open in between.
+    """
+
+    def thread_handler(self, loop, *args, **kwargs):
+        _close_broken_connections()
+        try:
+            return super().thread_handler(loop, *args, **kwargs)
+        finally:
+            _close_broken_connections()
 
 
-@database_sync_to_async
-def _visibility(user) -> TaskVisibility:
-    return TaskVisibility.of(user)
+def _close_broken_connections() -> None:
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is None:
+            continue
+        if conn.settings_dict["CONN_MAX_AGE"] != 0:
+            conn.close_if_unusable_or_obsolete()  # Django's own rule, lifetime included
+        elif conn.errors_occurred and not conn.is_usable():
+            conn.close()
 
 
-@database_sync_to_async
+def socket_read(function):
+    """Run `function` on the consumers' database thread (see `_SocketDatabaseRead`)."""
+    return _SocketDatabaseRead(function)
+
+
+def event_frame(payload: dict) -> str:
+    """The text frame of an event, encoded once per process however many sockets it goes to.
+
+    An event is immutable once committed (task, sequence name it), and every watcher gets the same
+    frame, so the last few encodings are kept: the first socket to send an event encodes it, the
+    other watchers of the task reuse the text.
+    """
+    key = (payload["task"], payload["sequence"])
+    frame = _recent_frames.get(key)
+    if frame is None:
+        frame = json.dumps({"type": "event", "event": client_event(payload)}, separators=(",", ":"))
+        _recent_frames[key] = frame
+        if len(_recent_frames) > RECENT_FRAMES:
+            _recent_frames.popitem(last=False)
+    return frame
+
+
+@socket_read
+def _open_task(scope, task_id) -> tuple[object, TaskVisibility, GenerationTask | None]:
+    """(user, what they may see, the task or None) in the handshake's one trip to the database;
+    (None, …) when the credentials name nobody who may use them."""
+    user = credentials_user(scope)
+    if user is None:
+        return None, TaskVisibility(), None
+    return user, TaskVisibility.of(user), GenerationTask.objects.only(*SNAPSHOT_FIELDS).filter(pk=task_id).first()
+
+
+@socket_read
+def _open_all_tasks(scope) -> tuple[object, TaskVisibility, list[dict]]:
+    """(user, what they may see, the snapshot of their tasks) in the handshake's one trip to the database."""
+    user = credentials_user(scope)
+    if user is None:
+        return None, TaskVisibility(), []
+    visibility = TaskVisibility.of(user)
+    return user, visibility, _visible_task_states(visibility)
+
+
+@socket_read
 def _access_now(scope) -> TaskVisibility | None:
     """What the connection's user may see as of now, read afresh; None when their authentication is gone."""
     user = current_user(scope)
     return TaskVisibility.of(user) if user is not None else None
 
 
-@database_sync_to_async
 def _visible_task_states(visibility: TaskVisibility) -> list[dict]:
     """The user's queued and running tasks, then the most recently updated others."""
     visible = visibility.filter(GenerationTask.objects.only(*SNAPSHOT_FIELDS)).order_by("-updated_at")
@@ -134,7 +201,7 @@ def _visible_task_states(visibility: TaskVisibility) -> list[dict]:
     return [task_state(task) for task in active + others]
 
 
-@database_sync_to_async
+@socket_read
 def _events_between(task_id, after: int, before: int | None) -> list[dict]:
     """Up to CATCH_UP_BATCH events of the task with after < sequence (< before), in order."""
     events = TaskEvent.objects.filter(task_id=task_id, sequence__gt=after)
@@ -159,17 +226,26 @@ class _TaskWatcher(AsyncWebsocketConsumer):
         self.joined: list[str] = []
         offered = self.scope.get("subprotocols") or []
         await self.accept(subprotocol=BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None)
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        if not has_credentials(self.scope):  # no token, an invalid one, or no session cookie
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        if await self.start(user):
+        user = await self.start()
+        if user is not None:
+            self.scope["user"] = user  # whom the re-checks compare the credentials' user with
             self.user = user
             self.watchdog = asyncio.create_task(self.recheck_periodically())
 
-    async def start(self, user) -> bool:
-        """Check access, join groups, send the snapshot; close with a code and return False if refused."""
+    async def start(self):
+        """Join the groups, then in one trip to the database read the user, their access and the
+        snapshot, and send it; return the user, or close with a code and return None if refused.
+
+        The groups are joined first so that every event committed after the read reaches this
+        socket too (see the module's docstring); a refused socket leaves them when it closes.
+        """
         raise NotImplementedError
+
+    async def refuse(self, code: int) -> None:
+        await self.close(code=code)
 
     def refusal(self, visibility: TaskVisibility) -> int | None:
         """The close code once the still-authenticated user may see only what `visibility` allows, or None to go on."""
@@ -205,6 +281,27 @@ class _TaskWatcher(AsyncWebsocketConsumer):
             await self.close(code=code)
         return False
 
+    async def dispatch(self, message):
+        """channels' dispatch without the database clean-up it runs around every message.
+
+        channels (≥ 4.2) calls `close_old_connections` in the sync worker thread before each
+        message a consumer handles: one trip to that thread per live event per watcher (a
+        thousand trips for an event watched by a thousand sockets, one after another on the one
+        thread), each closing the thread's connection when DATABASE_CONN_MAX_AGE is 0. Most
+        messages here touch no database at all, and the reads that do look after their own
+        connection (`socket_read`).
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def websocket_disconnect(self, message):
+        """As channels' own, without its `close_old_connections` (see `dispatch`); the groups
+        are left in `disconnect`."""
+        await self.disconnect(message["code"])
+        raise StopConsumer()
+
     async def disconnect(self, code):
         self.user = None
         watchdog = getattr(self, "watchdog", None)
@@ -221,7 +318,7 @@ class _TaskWatcher(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(content, separators=(",", ":")))
 
     async def send_event(self, payload: dict) -> None:
-        await self.send_json({"type": "event", "event": client_event(payload)})
+        await self.send(text_data=event_frame(payload))
 
     # --- client frames ---
     async def receive(self, text_data=None, bytes_data=None):
@@ -262,40 +359,32 @@ class TaskConsumer(_TaskWatcher):
 
     client_types = frozenset({"ping", "catch_up"})
 
-    async def start(self, user) -> bool:
+    async def start(self):
         try:
             task_id = uuid.UUID(self.scope["url_route"]["kwargs"]["task_id"])
         except ValueError:
-            await self.close(code=CLOSE_NOT_FOUND)
-            return False
+            return await self.refuse(CLOSE_NOT_FOUND)
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         after = None
         if "after" in query:
             raw = query["after"][0]
             after = int(raw) if raw.isascii() and raw.isdigit() else None
             if after is None:
-                await self.close(code=CLOSE_BAD_REQUEST)
-                return False
-        task = await _load_task(task_id)
-        if task is None:
-            await self.close(code=CLOSE_NOT_FOUND)
-            return False
-        if not (await _visibility(user)).allows(task.created_by_id):
-            await self.close(code=CLOSE_NOT_FOUND)  # as the API: not told apart from a missing task
-            return False
+                return await self.refuse(CLOSE_BAD_REQUEST)
+        await self.join(task_group(task_id))
+        user, visibility, task = await _open_task(self.scope, task_id)
+        if user is None:
+            return await self.refuse(CLOSE_UNAUTHENTICATED)
+        if task is None or not visibility.allows(task.created_by_id):
+            return await self.refuse(CLOSE_NOT_FOUND)  # as the API: "not yours" is told as "no such task"
         self.task_id = task_id
         self.owner_id = task.created_by_id
-        await self.join(task_group(task_id))
-        task = await _load_task(task_id)  # read again now that live events reach us
-        if task is None:  # deleted in between
-            await self.close(code=CLOSE_NOT_FOUND)
-            return False
         await self.send_json({"type": "snapshot", "task": task_state(task)})
         self.last_sent = task.event_sequence
         if after is not None:
             self.last_sent = after
             await self.send_stored_events(after=after)
-        return True
+        return user
 
     def refusal(self, visibility: TaskVisibility) -> int | None:
         return None if visibility.allows(self.owner_id) else CLOSE_FORBIDDEN
@@ -335,13 +424,14 @@ class TaskConsumer(_TaskWatcher):
 class AllTasksConsumer(_TaskWatcher):
     """`/ws/tasks`: a snapshot of the user's tasks, then live events of every task they may see."""
 
-    async def start(self, user) -> bool:
-        self.visibility = await _visibility(user)
+    async def start(self):
         await self.join(ALL_TASKS_GROUP)
-        tasks = await _visible_task_states(self.visibility)
+        user, self.visibility, tasks = await _open_all_tasks(self.scope)
+        if user is None:
+            return await self.refuse(CLOSE_UNAUTHENTICATED)
         await self.send_json({"type": "snapshot", "tasks": tasks})
         self.last_sent = {task["id"]: task["last_event_sequence"] for task in tasks}
-        return True
+        return user
 
     def refusal(self, visibility: TaskVisibility) -> int | None:
         self.visibility = visibility  # events of tasks no longer visible stop here

@@ -1,0 +1,194 @@
+"""What a task WebSocket costs the server (issue 13: 1,000 clients connected in seconds, events
+pushed to them in milliseconds): the database work of a handshake and of the access re-checks,
+and the encoding of a live event for its many watchers (tasks/consumers.py).
+
+The helpers and the fixtures every file here uses are in `tests/tasks/websocket_support.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels import consumer as channels_consumer
+from channels.generic import websocket as channels_websocket
+from django.db import connection, connections
+from django.db.backends.signals import connection_created
+
+from tasks import consumers
+from tests.factories import submit_task
+from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
+    arecord, events, next_frame, opened, own_channel_layer, run, seeded
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# The user (token or session), their permissions (has_perm: the user's own, then their groups'),
+# and the task: nothing twice.
+TASK_HANDSHAKE_STATEMENTS = 4
+
+
+@pytest.fixture
+def new_connections():
+    """The database connections opened from now on, counted."""
+    opened_ = []
+
+    def count(sender, connection, **kwargs):
+        opened_.append(connection.alias)
+
+    connection_created.connect(count)
+    yield opened_
+    connection_created.disconnect(count)
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The trips to the consumers' database thread, by the function they ran."""
+    trips = []
+    original = consumers._SocketDatabaseRead.thread_handler
+
+    def counted(self, loop, *args, **kwargs):
+        trips.append(self.func.__name__)
+        return original(self, loop, *args, **kwargs)
+
+    monkeypatch.setattr(consumers._SocketDatabaseRead, "thread_handler", counted)
+    return trips
+
+
+class Statements(list):
+    """The SQL run on a connection while counting (an execute wrapper: no database access of its own)."""
+
+    def __call__(self, execute, sql, params, many, context):
+        self.append(sql)
+        return execute(sql, params, many, context)
+
+
+@pytest.mark.parametrize("who", ["editor", "reviewer"])
+def test_a_task_handshake_is_one_trip_to_the_database_with_a_bounded_number_of_statements(
+    request, who, editor, reads
+):
+    user = request.getfixturevalue(who)
+    task = submit_task(created_by=editor)
+    statements = Statements()
+    # The consumers' reads run on this (the test's main) thread: asgiref's async_to_sync runs the
+    # scenario's loop in another thread and sends thread-sensitive calls back here.
+    database = connections["default"]
+
+    async def scenario():
+        with database.execute_wrapper(statements):
+            ws = await opened(f"/ws/tasks/{task.pk}", user)
+            assert (await next_frame(ws))["type"] == "snapshot"
+        await ws.disconnect()
+        assert reads == ["_open_task"]
+        assert len(statements) <= TASK_HANDSHAKE_STATEMENTS, statements
+
+    run(scenario)
+
+
+def test_the_list_handshake_is_one_trip_to_the_database(editor, reads):
+    submit_task(created_by=editor)
+
+    async def scenario():
+        ws = await opened("/ws/tasks", editor)
+        assert len((await next_frame(ws))["tasks"]) == 1
+        await ws.disconnect()
+        assert reads == ["_open_all_tasks"]
+
+    run(scenario)
+
+
+def test_handshakes_and_re_checks_reuse_one_database_connection(settings, editor, new_connections, reads):
+    """With DATABASE_CONN_MAX_AGE=0 (the default), channels closes the connection after each read;
+    the sockets' reads keep theirs instead of opening one per handshake and per re-check."""
+    settings.PRESSROOM_WS_RECHECK_SECONDS = 0.05
+    assert connection.settings_dict["CONN_MAX_AGE"] == 0
+    task = submit_task(created_by=editor)
+    new_connections.clear()  # the task's own (its insert, the queue's enqueue)
+
+    async def scenario():
+        sockets = []
+        for _ in range(5):
+            ws = await opened(f"/ws/tasks/{task.pk}", editor)
+            assert (await next_frame(ws))["type"] == "snapshot"
+            sockets.append(ws)
+        await asyncio.sleep(0.3)  # a few re-checks of each
+        for ws in sockets:
+            await ws.disconnect()
+        assert reads.count("_open_task") == 5 and reads.count("_access_now") >= 10, reads
+
+    run(scenario)
+    assert len(new_connections) <= 1, new_connections
+
+
+def test_a_broken_connection_is_dropped_and_the_next_read_opens_a_new_one(editor):
+    task = submit_task(created_by=editor)
+    database = connections["default"]  # the consumers' reads run on this thread (see above)
+
+    async def scenario():
+        ws = await opened(f"/ws/tasks/{task.pk}", editor)
+        assert (await next_frame(ws))["type"] == "snapshot"
+        await ws.disconnect()
+
+        def break_connection():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+        with pytest.raises(Exception):
+            await consumers.socket_read(break_connection)()
+        assert database.connection is None  # closed after the failed read, not left broken
+        ws = await opened(f"/ws/tasks/{task.pk}", editor)
+        assert (await next_frame(ws))["type"] == "snapshot"
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_a_live_event_is_encoded_once_for_all_its_watchers(monkeypatch, editor, reviewer):
+    encoded = []
+    original = consumers.client_event
+
+    def counted(payload):
+        encoded.append(payload["sequence"])
+        return original(payload)
+
+    monkeypatch.setattr(consumers, "client_event", counted)
+    task = submit_task(created_by=editor)
+
+    async def scenario():
+        watchers = [await opened(f"/ws/tasks/{task.pk}", user) for user in (editor, editor, reviewer)]
+        for ws in watchers:
+            assert (await next_frame(ws))["type"] == "snapshot"
+        event = await arecord(task, "for everyone")
+        received = [await events(ws, 1) for ws in watchers]
+        assert received == [received[0]] * 3 and received[0][0]["message"] == "for everyone"
+        assert encoded == [event.sequence]
+        for ws in watchers:
+            await ws.disconnect()
+
+    run(scenario)
+
+
+def test_live_events_make_no_trip_to_the_database_thread(monkeypatch, editor):
+    """channels' own dispatch sends every message through the sync thread first (its
+    `close_old_connections`): a trip per event per watcher. The consumers skip it."""
+    trips = []
+
+    async def counted():
+        trips.append("close_old_connections")
+
+    monkeypatch.setattr(channels_consumer, "aclose_old_connections", counted)
+    monkeypatch.setattr(channels_websocket, "aclose_old_connections", counted)
+    task = submit_task(created_by=editor)
+
+    async def scenario():
+        watchers = [await opened(f"/ws/tasks/{task.pk}", editor) for _ in range(3)]
+        for ws in watchers:
+            assert (await next_frame(ws))["type"] == "snapshot"
+        for number in range(2):
+            await arecord(task, f"event {number}")
+        for ws in watchers:
+            assert len(await events(ws, 2)) == 2
+            await ws.disconnect()
+
+    run(scenario)
+    assert trips == []
