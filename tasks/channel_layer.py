@@ -16,6 +16,12 @@ LISTENs on one connection. It is used as is, with three changes that make it wor
   long-lived instance of an ASGI server keeps its pool on the server's loop.
 - Leaving a group deletes the membership through that pool. The library does this with a
   Django database alias named "channels_postgres", which this project does not define.
+- A group message is stored once per receiving *process*, not once per member channel, as
+  channels_redis does: the row names the process (`specific.<prefix>!`) and carries the list of
+  its member channels, and that process's listener hands the one decoded message to each of them.
+  The library inserts a row per member, so an event watched by 1,000 sockets of one Daphne was
+  1,000 inserts, 1,000 NOTIFYs of ~1 KiB and 1,000 decodes on the receiving side before the
+  last watcher had it (issue 13); now it is one of each per Daphne process.
 
 `close_pools()` closes the pool and the LISTEN connection; channels_redis has a method of the
 same name, so callers need not care which layer they hold.
@@ -24,7 +30,11 @@ same name, so callers need not care which layer they hold.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import time
+from collections import defaultdict
+from datetime import timedelta
 
 import psycopg
 import psycopg_pool
@@ -38,6 +48,8 @@ logger = logging.getLogger(__name__)
 # broadcast's own instance needs exactly one.
 DEFAULT_POOL_OPTIONS = {"min_size": 1, "max_size": 10}
 RELISTEN_DELAY_SECONDS = 1
+NOTIFY_CHANNEL = "channels_postgres_messages"  # the library's trigger NOTIFYs here
+MEMBERS_KEY = "__asgi_channel__"  # the member channels of a per-process group message, as in channels_redis
 
 
 class _InstanceDatabaseLayer(DatabaseLayer):
@@ -79,6 +91,16 @@ class _InstanceDatabaseLayer(DatabaseLayer):
         async with pool.connection() as conn:
             cursor = await conn.execute(query, (utc_now(), self.own_channels))
             return await cursor.fetchall()
+
+    async def insert_messages(self, rows: list[tuple[str, bytes]], expire: int) -> None:
+        """Store (channel, message) rows in one statement; the table's trigger NOTIFYs each."""
+        expires = utc_now() + timedelta(seconds=expire)
+        query = sql.SQL("INSERT INTO {} (channel, message, expire) VALUES (%s, %s, %s)").format(
+            sql.Identifier(MESSAGE_TABLE)
+        )
+        pool = await self.get_db_pool(self.db_params)
+        async with pool.connection() as conn, conn.cursor() as cursor:
+            await cursor.executemany(query, [(channel, message, expires) for channel, message in rows])
 
     async def delete_channel_group(self, group_key: str, channel: str) -> None:
         pool = await self.get_db_pool(self.db_params)
@@ -146,6 +168,76 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
             self._channel_advisory_locks[channel] = True
             return True
         return await super()._get_or_create_channel_advisory_lock(channel)
+
+    # --- one message per receiving process -----------------------------------------------------
+
+    async def group_send(self, group: str, message: dict) -> None:
+        """Store `message` once per process that has members in `group` (see the module's docstring)."""
+        assert self.require_valid_group_name(group), "Group name not valid"
+        channels = await self.django_db.retrieve_group_channels(self._group_key(group))
+        if not channels:
+            return  # nobody watches (the usual case: see _WithoutEmptyGroupWarnings)
+        members: dict[str, list[str]] = defaultdict(list)
+        for channel in channels:
+            members[self.non_local_name(channel)].append(channel)
+        rows = [
+            (key, self.serialize({**message, MEMBERS_KEY: names}) if key.endswith("!") else self.serialize(message))
+            for key, names in members.items()
+        ]
+        await self.django_db.insert_messages(rows, self.expiry)
+
+    def _ours(self, channel: str) -> bool:
+        """A process key (`specific.<prefix>!`) of this instance's channels."""
+        return channel.endswith(f".{self.client_prefix}!")
+
+    async def _deliver(self, payload: str) -> None:
+        """Put one notification's message where it belongs: each member's queue for a process
+        message, else the channel's own queue (the library's way, decoded when received)."""
+        parts = payload.split(":")
+        channel = parts[1]
+        if not self._ours(channel):
+            if self._channel_advisory_locks.get(channel, False):
+                self._get_or_create_queue(channel).put_nowait(payload)
+            return
+        if len(parts) == 4:
+            if float(parts[3]) < time.time():
+                return  # expired on the way
+            raw = base64.b64decode(parts[2])
+        else:  # too large for a NOTIFY: read (and delete) the row
+            row = await self.django_db.delete_message_returning_message(int(parts[0]))
+            if row is None:
+                return
+            raw = row[0]
+        message = self.deserialize(raw)
+        for member in message.pop(MEMBERS_KEY, ()):
+            self._get_or_create_queue(member).put_nowait(message)
+
+    async def _get_message_from_channel(self, channel: str, queue: asyncio.Queue) -> dict:
+        while True:
+            item = await queue.get()
+            if isinstance(item, dict):  # delivered decoded by _deliver, shared by the process's members
+                return item
+            parts = item.split(":")
+            if len(parts) == 4:
+                if float(parts[3]) < time.time():
+                    continue
+                return self.deserialize(base64.b64decode(parts[2]))
+            row = await self.django_db.delete_message_returning_message(int(parts[0]))
+            return self.deserialize(row[0])
+
+    async def listen_to_all_channels(self) -> None:
+        """The library's listener with per-process delivery (`_deliver`): first what waits in the
+        table for this instance's channels, then each NOTIFY as it comes."""
+        waiting = await self.django_db.retrieve_non_expired_queued_messages()
+        waiting.sort(key=lambda row: int(row[0]))
+        for message_id, channel, message, expires in waiting:
+            await self._deliver(f"{message_id}:{channel}:{base64.b64encode(message).decode()}:{expires}")
+        conninfo = psycopg.conninfo.make_conninfo("", **self.db_params)
+        async with await psycopg.AsyncConnection.connect(conninfo=conninfo, autocommit=True) as connection:
+            await connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self.listener_task_is_running.set()
+            async for notification in connection.notifies():
+                await self._deliver(notification.payload)
 
     async def _listen(self) -> None:
         """LISTEN for as long as the layer lives, connecting again when the connection is lost
