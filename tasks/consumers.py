@@ -37,8 +37,12 @@ import asyncio
 import json
 import logging
 import time
+import functools
+import queue
+import threading
 import uuid
 from collections import OrderedDict
+from concurrent.futures import Executor, Future
 from urllib.parse import parse_qs
 
 from asgiref.sync import SyncToAsync
@@ -112,17 +116,69 @@ def client_event(payload: dict) -> dict:
     }
 
 
-class _SocketDatabaseRead(SyncToAsync):
-    """channels' `database_sync_to_async` for the consumers' reads, keeping the thread's connection.
+class SocketReadThreads(Executor):
+    """The threads the consumers read the database on, each keeping its connection while busy.
 
-    channels closes the worker thread's connection after every call when DATABASE_CONN_MAX_AGE is
-    0 (as Django does after each request), so each read of a socket opened a new PostgreSQL
-    connection: four per handshake, and one per access re-check, all on the one thread channels
-    runs these reads on (thread-sensitive). A socket lives for minutes, not for a request, and
-    that thread serves only the sockets: its connection is kept between reads and closed only
-    once it is broken (a database restart), or when older than a positive CONN_MAX_AGE, as
-    Django would. Reads run in autocommit, so nothing is left open in between.
+    channels runs every `database_sync_to_async` call of a process on one thread
+    (thread-sensitive), so a burst of handshakes queues behind each other's round trips: ~50
+    handshakes/s before issue 13. The sockets' reads touch no shared state but the database, so
+    they run here on PRESSROOM_WS_DB_THREADS threads at once instead, each with its own
+    connection (Django's connections are per thread). And where channels closes the connection
+    after every call when DATABASE_CONN_MAX_AGE is 0 (as Django does after each request: one
+    new PostgreSQL connection per read), a thread keeps its connection between reads, closes it
+    once it is broken (a database restart; `_close_broken_connections`) and when it has had no
+    work for IDLE_SECONDS: a busy server reuses a few connections, an idle one holds none.
     """
+
+    IDLE_SECONDS = 2.0
+
+    def __init__(self, threads: int):
+        self.size = threads
+        self._work: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        self._work.put((future, fn, args, kwargs))
+        with self._lock:
+            if len(self._threads) < self.size:
+                thread = threading.Thread(target=self._serve, name=f"socket-read-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                future, fn, args, kwargs = self._work.get(timeout=self.IDLE_SECONDS)
+            except queue.Empty:
+                connections.close_all()  # idle: hold no connection
+                continue
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as error:  # noqa: BLE001 (handed to the awaiting coroutine)
+                future.set_exception(error)
+
+
+_read_threads: SocketReadThreads | None = None
+
+
+def read_threads() -> SocketReadThreads:
+    global _read_threads
+    if _read_threads is None:
+        _read_threads = SocketReadThreads(settings.PRESSROOM_WS_DB_THREADS)
+    return _read_threads
+
+
+class _SocketDatabaseRead(SyncToAsync):
+    """channels' `database_sync_to_async` for the consumers, on `SocketReadThreads`: a broken
+    connection is closed before and after each read, a working one is kept."""
+
+    def __init__(self, function):
+        super().__init__(function, thread_sensitive=False, executor=read_threads())
 
     def thread_handler(self, loop, *args, **kwargs):
         _close_broken_connections()
@@ -143,16 +199,21 @@ def _close_broken_connections() -> None:
 
 
 def socket_read(function):
-    """Run `function` on the consumers' database thread (see `_SocketDatabaseRead`)."""
-    return _SocketDatabaseRead(function)
+    """A coroutine function running `function` on the sockets' read threads (`SocketReadThreads`)."""
+
+    async def read(*args, **kwargs):
+        return await _SocketDatabaseRead(function)(*args, **kwargs)
+
+    read.func = function
+    return functools.wraps(function)(read)
 
 
 def event_frame(payload: dict) -> str:
     """The text frame of an event, encoded once per process however many sockets it goes to.
 
-    An event is immutable once committed (task, sequence name it), and every watcher gets the same
-    frame, so the last few encodings are kept: the first socket to send an event encodes it, the
-    other watchers of the task reuse the text.
+    An event is immutable once committed (task and sequence name it), and every watcher gets the
+    same frame, so the last few encodings are kept: the first socket to send an event encodes it,
+    the other watchers of the task reuse the text.
     """
     key = (payload["task"], payload["sequence"])
     frame = _recent_frames.get(key)
@@ -165,13 +226,21 @@ def event_frame(payload: dict) -> str:
 
 
 @socket_read
-def _open_task(scope, task_id) -> tuple[object, TaskVisibility, GenerationTask | None]:
-    """(user, what they may see, the task or None) in the handshake's one trip to the database;
-    (None, …) when the credentials name nobody who may use them."""
+def _open_task(scope, task_id) -> tuple[object, GenerationTask | None]:
+    """(user, the task if they may see it, else None) in the handshake's one trip to the database;
+    (None, None) when the credentials name nobody who may use them.
+
+    An active user sees their own tasks whatever their permissions (tasks.visibility), so the
+    permission queries of `TaskVisibility.of` run only for someone else's task: a handshake on
+    one's own task is two statements (the user, the task).
+    """
     user = credentials_user(scope)
     if user is None:
-        return None, TaskVisibility(), None
-    return user, TaskVisibility.of(user), GenerationTask.objects.only(*SNAPSHOT_FIELDS).filter(pk=task_id).first()
+        return None, None
+    task = GenerationTask.objects.only(*SNAPSHOT_FIELDS).filter(pk=task_id).first()
+    if task is None or (task.created_by_id != user.pk and not TaskVisibility.of(user).allows(task.created_by_id)):
+        return user, None
+    return user, task
 
 
 @socket_read
@@ -372,11 +441,11 @@ class TaskConsumer(_TaskWatcher):
             if after is None:
                 return await self.refuse(CLOSE_BAD_REQUEST)
         await self.join(task_group(task_id))
-        user, visibility, task = await _open_task(self.scope, task_id)
+        user, task = await _open_task(self.scope, task_id)
         if user is None:
             return await self.refuse(CLOSE_UNAUTHENTICATED)
-        if task is None or not visibility.allows(task.created_by_id):
-            return await self.refuse(CLOSE_NOT_FOUND)  # as the API: "not yours" is told as "no such task"
+        if task is None:  # as the API: "not yours" is told as "no such task"
+            return await self.refuse(CLOSE_NOT_FOUND)
         self.task_id = task_id
         self.owner_id = task.created_by_id
         await self.send_json({"type": "snapshot", "task": task_state(task)})

@@ -8,6 +8,7 @@ The helpers and the fixtures every file here uses are in `tests/tasks/websocket_
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from channels import consumer as channels_consumer
@@ -18,14 +19,14 @@ from django.db.backends.signals import connection_created
 from tasks import consumers
 from tests.factories import submit_task
 from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
-    arecord, events, next_frame, opened, own_channel_layer, run, seeded
+    TIMEOUT, arecord, events, next_frame, opened, own_channel_layer, run, seeded
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The user (token or session), their permissions (has_perm: the user's own, then their groups'),
-# and the task: nothing twice.
-TASK_HANDSHAKE_STATEMENTS = 4
+# The user (token or session) and the task; for someone else's task also the user's permissions
+# (has_perm: the user's own, then their groups'). Nothing twice.
+TASK_HANDSHAKE_STATEMENTS = {"own task": 2, "another's task": 4}
 
 
 @pytest.fixture
@@ -41,20 +42,6 @@ def new_connections():
     connection_created.disconnect(count)
 
 
-@pytest.fixture
-def reads(monkeypatch):
-    """The trips to the consumers' database thread, by the function they ran."""
-    trips = []
-    original = consumers._SocketDatabaseRead.thread_handler
-
-    def counted(self, loop, *args, **kwargs):
-        trips.append(self.func.__name__)
-        return original(self, loop, *args, **kwargs)
-
-    monkeypatch.setattr(consumers._SocketDatabaseRead, "thread_handler", counted)
-    return trips
-
-
 class Statements(list):
     """The SQL run on a connection while counting (an execute wrapper: no database access of its own)."""
 
@@ -63,24 +50,39 @@ class Statements(list):
         return execute(sql, params, many, context)
 
 
-@pytest.mark.parametrize("who", ["editor", "reviewer"])
+@pytest.fixture
+def statements():
+    return Statements()
+
+
+@pytest.fixture
+def reads(monkeypatch, statements):
+    """The trips to the sockets' read threads, by the function they ran; their SQL in `statements`."""
+    trips = []
+    original = consumers._SocketDatabaseRead.thread_handler
+
+    def counted(self, loop, *args, **kwargs):
+        trips.append(self.func.__name__)
+        with connections["default"].execute_wrapper(statements):  # this read's thread's connection
+            return original(self, loop, *args, **kwargs)
+
+    monkeypatch.setattr(consumers._SocketDatabaseRead, "thread_handler", counted)
+    return trips
+
+
+@pytest.mark.parametrize("who, whose", [("editor", "own task"), ("reviewer", "another's task")])
 def test_a_task_handshake_is_one_trip_to_the_database_with_a_bounded_number_of_statements(
-    request, who, editor, reads
+    request, who, whose, editor, reads, statements
 ):
     user = request.getfixturevalue(who)
     task = submit_task(created_by=editor)
-    statements = Statements()
-    # The consumers' reads run on this (the test's main) thread: asgiref's async_to_sync runs the
-    # scenario's loop in another thread and sends thread-sensitive calls back here.
-    database = connections["default"]
 
     async def scenario():
-        with database.execute_wrapper(statements):
-            ws = await opened(f"/ws/tasks/{task.pk}", user)
-            assert (await next_frame(ws))["type"] == "snapshot"
+        ws = await opened(f"/ws/tasks/{task.pk}", user)
+        assert (await next_frame(ws))["type"] == "snapshot"
         await ws.disconnect()
         assert reads == ["_open_task"]
-        assert len(statements) <= TASK_HANDSHAKE_STATEMENTS, statements
+        assert len(statements) <= TASK_HANDSHAKE_STATEMENTS[whose], statements
 
     run(scenario)
 
@@ -97,9 +99,9 @@ def test_the_list_handshake_is_one_trip_to_the_database(editor, reads):
     run(scenario)
 
 
-def test_handshakes_and_re_checks_reuse_one_database_connection(settings, editor, new_connections, reads):
+def test_handshakes_and_re_checks_reuse_the_read_threads_connections(settings, editor, new_connections, reads):
     """With DATABASE_CONN_MAX_AGE=0 (the default), channels closes the connection after each read;
-    the sockets' reads keep theirs instead of opening one per handshake and per re-check."""
+    the sockets' read threads keep theirs instead of opening one per handshake and per re-check."""
     settings.PRESSROOM_WS_RECHECK_SECONDS = 0.05
     assert connection.settings_dict["CONN_MAX_AGE"] == 0
     task = submit_task(created_by=editor)
@@ -117,28 +119,32 @@ def test_handshakes_and_re_checks_reuse_one_database_connection(settings, editor
         assert reads.count("_open_task") == 5 and reads.count("_access_now") >= 10, reads
 
     run(scenario)
-    assert len(new_connections) <= 1, new_connections
+    assert len(new_connections) <= consumers.read_threads().size, new_connections
 
 
-def test_a_broken_connection_is_dropped_and_the_next_read_opens_a_new_one(editor):
-    task = submit_task(created_by=editor)
-    database = connections["default"]  # the consumers' reads run on this thread (see above)
+def test_a_read_thread_drops_a_broken_connection_and_the_next_read_opens_a_new_one():
+    """As after a database restart: every read thread's connection is cut once; each first read
+    fails, and the next reads work (the broken connection is not kept)."""
+    threads = consumers.read_threads().size
+    together = threading.Barrier(threads)
+
+    def on_every_thread(sql):
+        def read():
+            together.wait(TIMEOUT)  # so that each thread runs exactly one of these reads
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+            return connection.connection is not None
+        return read
 
     async def scenario():
-        ws = await opened(f"/ws/tasks/{task.pk}", editor)
-        assert (await next_frame(ws))["type"] == "snapshot"
-        await ws.disconnect()
-
-        def break_connection():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
-
-        with pytest.raises(Exception):
-            await consumers.socket_read(break_connection)()
-        assert database.connection is None  # closed after the failed read, not left broken
-        ws = await opened(f"/ws/tasks/{task.pk}", editor)
-        assert (await next_frame(ws))["type"] == "snapshot"
-        await ws.disconnect()
+        await asyncio.gather(*[consumers.socket_read(on_every_thread("SELECT 1"))() for _ in range(threads)])
+        cut = await asyncio.gather(*[
+            consumers.socket_read(on_every_thread("SELECT pg_terminate_backend(pg_backend_pid())"))()
+            for _ in range(threads)
+        ], return_exceptions=True)
+        assert all(isinstance(outcome, Exception) for outcome in cut), cut
+        again = await asyncio.gather(*[consumers.socket_read(on_every_thread("SELECT 1"))() for _ in range(threads)])
+        assert again == [True] * threads
 
     run(scenario)
 
