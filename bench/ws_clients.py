@@ -237,6 +237,7 @@ async def drive_clients(args, *, port: int, token: str, task_ids: list[str], sta
             await receive(pipe, "ready", 60)
         log(f"Connecting {args.clients} clients to {len(task_ids)} tasks from {shares} client process(es), "
             f"{settings['concurrency'] * shares} handshakes at a time")
+        cpu_before = sum(sampler.process.cpu_times()[:2])
         started = time.perf_counter()
         for pipe in pipes:
             pipe.send("go")
@@ -246,6 +247,7 @@ async def drive_clients(args, *, port: int, token: str, task_ids: list[str], sta
                                                   await receive(pipe, "connected", args.connect_budget + 30)):
                 outcomes[client.number] = (seconds, failure)
         result.connect_seconds = time.perf_counter() - started
+        result.daphne_cpu_connecting = sum(sampler.process.cpu_times()[:2]) - cpu_before
         times = sorted(seconds for seconds, _ in outcomes.values() if seconds is not None)
         result.connected = len(times)
         if times:

@@ -35,6 +35,7 @@ class LayerResult:
     connect_p50: float | None = None
     connect_p95: float | None = None
     handshakes_per_second: float | None = None
+    daphne_cpu_connecting: float | None = None  # Daphne's CPU seconds while the clients connected
     client_processes: int = 1
     client_lag_ms: dict = field(default_factory=dict)  # phase → the client loops' wake-up delays
     failures: dict = field(default_factory=dict)
@@ -95,6 +96,9 @@ def results_table(results: list[LayerResult]) -> str:
          [f"{r.connected} / {r.clients} ({r.connect_seconds:.1f})" for r in results]),
         ("**handshakes per second** (connected ÷ connect time)", [f"**{_n(r.handshakes_per_second)}**"
                                                                  for r in results]),
+        ("Daphne CPU time per handshake (ms)", [_n(r.daphne_cpu_connecting * 1000 / r.connected, 1)
+                                                if r.connected and r.daphne_cpu_connecting is not None else "—"
+                                                for r in results]),
         ("handshake + snapshot per client p50 / p95 (s)", [f"{_n(r.connect_p50, 2)} / {_n(r.connect_p95, 2)}"
                                                           for r in results]),
         ("connect failures", [", ".join(f"{k}: {v}" for k, v in r.failures.items()) or "none" for r in results]),
