@@ -186,11 +186,12 @@ def has_credentials(scope) -> bool:
 def credentials_user(scope):
     """The user the connection's credentials name as of now (read from the database: a token's user,
     or the session's), or None when they name nobody who may use them any more: the access token
-    was revoked or its user deactivated or deleted, the session ended (logged out, flushed,
+    expired or was revoked, its user was deactivated or deleted, the session ended (logged out, flushed,
     expired, password changed). A plain function: call it in a worker thread."""
     token = scope.get("access_token")
     if token is not None:
-        user = token_user(token)
+        still_valid = access_token(token.token)  # expiry again: a re-check at the token's expiry must fail
+        user = token_user(still_valid) if still_valid is not None else None
     else:
         session_key = scope.get("session_key")
         user = _session_user(session_key) if session_key else None
