@@ -39,6 +39,7 @@ import logging
 import time
 import functools
 import queue
+import random
 import threading
 import uuid
 from collections import OrderedDict
@@ -254,10 +255,19 @@ def _open_all_tasks(scope) -> tuple[object, TaskVisibility, list[dict]]:
 
 
 @socket_read
-def _access_now(scope) -> TaskVisibility | None:
-    """What the connection's user may see as of now, read afresh; None when their authentication is gone."""
+def _access_now(scope, owner_id=None) -> TaskVisibility | None:
+    """What the connection's user may see as of now, read afresh; None when their authentication is gone.
+
+    `owner_id`: the owner of the one task the caller asks about (the single-task socket). When
+    that is the user, their permissions are not read (an active user sees their own tasks), and
+    the visibility returned answers only that question.
+    """
     user = current_user(scope)
-    return TaskVisibility.of(user) if user is not None else None
+    if user is None:
+        return None
+    if owner_id is not None and owner_id == user.pk:
+        return TaskVisibility(user_id=user.pk)
+    return TaskVisibility.of(user)
 
 
 def _visible_task_states(visibility: TaskVisibility) -> list[dict]:
@@ -324,17 +334,21 @@ class _TaskWatcher(AsyncWebsocketConsumer):
         """Check access every PRESSROOM_WS_RECHECK_SECONDS, and when the access token expires."""
         token = self.scope.get("access_token")
         expires = token["exp"] if token is not None else None
+        # The first check comes at a random point of the first period (never later than one
+        # period, as promised): sockets opened together (a reconnecting crowd, a benchmark)
+        # would otherwise all re-check together, one period later, again and again.
+        delay = settings.PRESSROOM_WS_RECHECK_SECONDS * random.random()
         while self.user is not None:
-            delay = settings.PRESSROOM_WS_RECHECK_SECONDS
             if expires is not None:
                 delay = min(delay, max(0.0, expires - time.time()))
             await asyncio.sleep(delay)
             await self.recheck()
+            delay = settings.PRESSROOM_WS_RECHECK_SECONDS
 
     async def recheck(self) -> bool:
         """Check that the user may still watch (see the module's docstring); close and return False if not."""
         try:
-            visibility = await _access_now(self.scope)
+            visibility = await _access_now(self.scope, getattr(self, "owner_id", None))
         except Exception as error:  # noqa: BLE001 (a database outage: fail closed, the client reconnects)
             logger.warning("WebSocket %s: access could not be checked again (%s); closing.",
                            self.scope.get("path"), error)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 from channels import consumer as channels_consumer
@@ -198,3 +199,36 @@ def test_live_events_make_no_trip_to_the_database_thread(monkeypatch, editor):
 
     run(scenario)
     assert trips == []
+
+
+def test_sockets_opened_together_re_check_at_spread_times_within_one_period(settings, monkeypatch, editor):
+    """A crowd that connects at once (a restart's reconnections, the benchmark) would otherwise
+    re-check at once, one period later and every period after: a burst of reads that delays the
+    live events of every socket of the process."""
+    settings.PRESSROOM_WS_RECHECK_SECONDS = 1
+    first_checks: dict[bytes, float] = {}  # the socket's query string → its first re-check
+    original = consumers._access_now
+
+    async def timed(scope, *args):
+        first_checks.setdefault(scope["query_string"].split(b"&")[0], time.monotonic())
+        return await original(scope, *args)
+
+    monkeypatch.setattr(consumers, "_access_now", timed)
+    task = submit_task(created_by=editor)
+
+    async def scenario():
+        sockets, opened_at = [], {}
+        for number in range(10):
+            ws = await opened(f"/ws/tasks/{task.pk}?n={number}", editor)
+            assert (await next_frame(ws))["type"] == "snapshot"
+            opened_at[f"n={number}".encode()] = time.monotonic()  # just after its watchdog started
+            sockets.append(ws)
+        await asyncio.sleep(1.3)
+        for ws in sockets:
+            await ws.disconnect()
+        assert first_checks.keys() == opened_at.keys()
+        delays = sorted(first_checks[key] - opened_at[key] for key in opened_at)
+        assert delays[-1] <= 1.1, delays  # each within its first period
+        assert delays[-1] - delays[0] > 0.3, delays  # and not all one period after opening
+
+    run(scenario)
