@@ -1,6 +1,7 @@
 """WebSocket fan-out benchmark: event latency and Daphne memory with many watchers per task.
 
-    python bench/websocket_fanout.py [--clients 1000] [--tasks 10] [--layer postgres|redis|both] [--write-docs]
+    python bench/websocket_fanout.py [--clients 1000] [--tasks 10] [--layer postgres|redis|both]
+                                     [--client-processes 4] [--write-docs]
 
 For each channel layer (`postgres`: REDIS_URL unset, channels_postgres and the ORM broker;
 `redis`: REDIS_URL set, channels_redis and the Redis broker), in one run on one machine, against
@@ -9,8 +10,10 @@ a database of its own (`pressroom_bench_ws` on DATABASE_URL's server, created an
 1. One Daphne (settings `bench.ws_settings`: five stages sleeping 0.5 s each, so a task emits its
    events over a few seconds) serves the app; `--tasks` tasks are POSTed with a JWT while no
    cluster runs, so they wait queued.
-2. `--clients` WebSocket clients (asyncio + `websockets`, in this process) open
-   `/ws/tasks/<id>?token=...`, spread evenly over the tasks, and each waits for its snapshot.
+2. `--clients` WebSocket clients (asyncio + `websockets`, spread over `--client-processes`
+   processes so that the clients' own loops keep up) open `/ws/tasks/<id>?token=...`, spread
+   evenly over the tasks, and each waits for its snapshot. Connect time = from the signal to
+   start until every client has its snapshot; handshakes per second = connected ÷ that time.
 3. Only once every client is connected (or the connect budget is spent) one `qcluster` with
    `--workers` workers starts and runs the tasks; every client records the receive time of every
    frame. When all tasks have finished and every client has its task's last event (or a drain
@@ -22,6 +25,8 @@ a database of its own (`pressroom_bench_ws` on DATABASE_URL's server, created an
    task with a sequence above the snapshot's `last_event_sequence`; missing, duplicate and
    out-of-order events are counted.
 5. Daphne's RSS (psutil) before the clients connect, with all of them connected, and its peak.
+6. Each client process's event-loop lag (how late a 10 ms sleep wakes up), while connecting and
+   while the tasks run: the share of the latency that is the clients' own, not the server's.
 
 Every wait has a timeout; processes run in their own process groups and are stopped in `finally`
 (also on Ctrl-C / SIGTERM). Only 127.0.0.1 is used.
@@ -82,7 +87,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--layer", choices=["postgres", "redis", "both"], default="both")
     add_database_argument(parser, "pressroom_bench_ws")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help="Redis for the redis layer (own db index)")
-    parser.add_argument("--connect-concurrency", type=int, default=100, help="handshakes in flight at once")
+    parser.add_argument("--connect-concurrency", type=int, default=100,
+                        help="handshakes in flight at once (all client processes together)")
+    parser.add_argument("--port", type=int, default=0,
+                        help="Daphne's port on 127.0.0.1 (the redis layer's run uses the next one); default: a free one")
+    parser.add_argument("--client-processes", type=int, default=4, help="processes the clients are spread over")
     parser.add_argument("--connect-budget", type=float, default=90, help="seconds for all clients to connect")
     parser.add_argument("--connect-timeout", type=float, default=30, help="seconds per handshake + snapshot")
     parser.add_argument("--run-timeout", type=float, default=120, help="seconds for the tasks to finish")
@@ -90,8 +99,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--write-docs", action="store_true", help=f"rewrite the results section of {DOCS_PAGE}")
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args(argv)
-    if min(args.clients, args.tasks, args.workers) < 1:
-        parser.error("--clients, --tasks and --workers must be positive")
+    if min(args.clients, args.tasks, args.workers, args.client_processes, args.connect_concurrency) < 1:
+        parser.error("--clients, --tasks, --workers, --client-processes and --connect-concurrency must be positive")
+    if args.port and not 1 <= args.port <= 65534:
+        parser.error("--port must be between 1 and 65534")
     return args
 
 
@@ -147,13 +158,13 @@ def run_layer(layer: str, args, *, env: dict, database_url: str, token: str, run
     env = {**env, "PRESSROOM_QUEUE_NAME": queue, "PRESSROOM_BENCH_CACHE_PREFIX": f"bench-ws-{run_id}"}
     if layer == "redis":
         env["REDIS_URL"] = args.redis_url
-    result = LayerResult(layer=layer, clients=args.clients, tasks=args.tasks)
+    result = LayerResult(layer=layer, clients=args.clients, tasks=args.tasks, client_processes=args.client_processes)
     log(f"=== {layer} channel layer (queue {queue}) ===")
     sampler = None
     try:
         with psycopg.connect(database_url, autocommit=True, connect_timeout=10) as db:
             reset_tables(database_url)
-            port = free_port()
+            port = args.port + ["postgres", "redis"].index(layer) if args.port else free_port()
             daphne = start_daphne(env=env, port=port, log_dir=log_dir, name=f"daphne-{layer}")
             process = psutil.Process(daphne.pid)
             result.daphne_nofile = process.rlimit(psutil.RLIMIT_NOFILE)[0]
@@ -250,8 +261,8 @@ def main(argv: list[str]) -> int:
                                       if layers == ["postgres", "redis"] else layers)
         machine.append(database_description(database_url))
         machine.append(f"{args.clients} clients over {args.tasks} tasks, {args.workers} workers, five stages of "
-                       f"{args.stage_seconds} s; websockets {__import__('websockets').__version__} client in one "
-                       "asyncio process")
+                       f"{args.stage_seconds} s; websockets {__import__('websockets').__version__} clients in "
+                       f"{args.client_processes} asyncio process(es)")
         body = (f"Measured {measured_at()} with `{command}` on:\n\n" + "".join(f"- {m}\n" for m in machine) + "\n"
                 + table + "\n\n" + "".join(f"- {n}\n" for n in notes))
         write_docs_section(DOCS_PAGE, body, marker=MARKER, preamble=PREAMBLE)

@@ -1,8 +1,9 @@
 """The watchers of the WebSocket fan-out benchmark: asyncio clients in the measuring process, and
 a sampler of the Daphne they connect to.
 
-`drive_clients` connects every client, starts the run once they are all connected, waits for it
-and for late events, then closes them; `analyse` compares what each client received with the
+`drive_clients` connects every client (from several processes: one asyncio loop parsing the frames
+of 1,000 sockets falls behind, and its lag would count as server latency), starts the run once
+they are all connected, waits for it and for late events, then closes them; `analyse` compares what each client received with the
 TaskEvent rows of its task. Only 127.0.0.1 is used; every wait has a timeout.
 """
 
@@ -17,7 +18,7 @@ from datetime import datetime
 
 import psycopg
 
-from bench.harness import log
+from bench.harness import BenchError, log
 from bench.report import nearest_rank
 from bench.ws_report import LayerResult
 
@@ -75,7 +76,28 @@ class Client:
     failure: str | None = None
     frames: list = field(default_factory=list)  # (receive wall time, raw text)
     closed_by_server: str | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+# --- one client process -----------------------------------------------------------------------
+
+class LoopLag:
+    """How late this process's event loop wakes up: a 10 ms sleep timed again and again.
+
+    The clients measure latency with their own clock on their own loop; when that loop is busy
+    (1,000 sockets' frames to parse), every receive time is late by the lag, which would be
+    counted against the server. The samples are kept per phase (connecting, running)."""
+
+    INTERVAL = 0.01
+
+    def __init__(self):
+        self.samples: dict[str, list[float]] = {"connect": [], "run": []}
+        self.phase = "connect"
+
+    async def run(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(self.INTERVAL)
+            self.samples[self.phase].append((time.perf_counter() - before - self.INTERVAL) * 1000)
 
 
 async def run_client(client: Client, uri: str, semaphore: asyncio.Semaphore, timeout: float,
@@ -133,66 +155,138 @@ async def _receive(ws, client: Client) -> None:
         client.closed_by_server = f"code {ws.close_code}"
 
 
-async def drive_clients(args, *, port: int, token: str, task_ids: list[str], start_run, wait_run,
-                        sampler: DaphneSampler, result: LayerResult, event_max: callable) -> list[Client]:
-    semaphore = asyncio.Semaphore(args.connect_concurrency)
+def _last_sequence(client: Client) -> int:
+    return json.loads(client.frames[-1][1]).get("event", {}).get("sequence", 0) if client.frames else 0
+
+
+async def _client_process_main(pipe, clients: list[Client], uris: list[str], settings: dict) -> None:
+    """One client process: connect its share when told, report, wait for the run, drain, report."""
+    lag = LoopLag()
+    lag_task = asyncio.ensure_future(lag.run())
     stop = asyncio.Event()
     connected: list[Client] = []
-    clients = [Client(number=n, task=task_ids[n % len(task_ids)]) for n in range(args.clients)]
-    runners = [
-        asyncio.ensure_future(run_client(c, f"ws://127.0.0.1:{port}/ws/tasks/{c.task}?token={token}", semaphore,
-                                         args.connect_timeout, stop, connected))
-        for c in clients
-    ]
+    semaphore = asyncio.Semaphore(settings["concurrency"])
+    pipe.send(("ready", None))
+    await asyncio.to_thread(pipe.recv)  # "go": every process starts connecting at once
+    runners = [asyncio.ensure_future(run_client(c, uri, semaphore, settings["connect_timeout"], stop, connected))
+               for c, uri in zip(clients, uris)]
+    deadline = time.perf_counter() + settings["connect_budget"]
+    while time.perf_counter() < deadline and any(c.failure is None and c.connect_seconds is None for c in clients):
+        await asyncio.sleep(0.02)
+    lag.phase = "run"
+    pipe.send(("connected", [(c.connect_seconds, c.failure) for c in clients]))
+    maxima = await asyncio.to_thread(pipe.recv)  # the run is over: each task's last sequence
+    drain_deadline = time.perf_counter() + settings["drain_timeout"]
+    while time.perf_counter() < drain_deadline:
+        if all(_last_sequence(c) >= maxima.get(c.task, 0) for c in connected):
+            break
+        await asyncio.sleep(0.1)
+    stop.set()
+    done, still = await asyncio.wait(runners, timeout=15)
+    for runner in still:
+        runner.cancel()
+    if still:
+        await asyncio.wait(still, timeout=5)
+    lag_task.cancel()
+    pipe.send(("results", (clients, lag.samples)))
+
+
+def client_process(pipe, clients: list[Client], uris: list[str], settings: dict) -> None:
+    """Entry point of a client process (multiprocessing, spawned)."""
     try:
-        log(f"Connecting {args.clients} clients to {len(task_ids)} tasks ({args.connect_concurrency} handshakes "
-            "at a time)")
+        asyncio.run(_client_process_main(pipe, clients, uris, settings))
+    finally:
+        pipe.close()
+
+
+# --- the clients of a run, over several processes ---------------------------------------------
+
+async def drive_clients(args, *, port: int, token: str, task_ids: list[str], start_run, wait_run,
+                        sampler: DaphneSampler, result: LayerResult, event_max: callable) -> list[Client]:
+    """Connect every client (in `args.client_processes` processes, so that the clients' own event
+    loops keep up), start the run once all are connected, wait for it and for late events, and
+    return every client with what it received."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # this process has threads (the sampler)
+    clients = [Client(number=n, task=task_ids[n % len(task_ids)]) for n in range(args.clients)]
+    processes, pipes = [], []
+    shares = max(1, min(args.client_processes, args.clients))
+    settings = {"concurrency": max(1, args.connect_concurrency // shares), "connect_timeout": args.connect_timeout,
+                "connect_budget": args.connect_budget, "drain_timeout": args.drain_timeout}
+    try:
+        for index in range(shares):
+            share = clients[index::shares]
+            uris = [f"ws://127.0.0.1:{port}/ws/tasks/{c.task}?token={token}" for c in share]
+            parent_end, child_end = context.Pipe()
+            process = context.Process(target=client_process, args=(child_end, share, uris, settings), daemon=True)
+            process.start()
+            child_end.close()
+            processes.append(process)
+            pipes.append(parent_end)
+
+        async def receive(pipe, expected: str, timeout: float):
+            if not await asyncio.to_thread(pipe.poll, timeout):
+                raise BenchError(f"a client process sent no {expected!r} within {timeout:.0f} s")
+            kind, value = await asyncio.to_thread(pipe.recv)
+            if kind != expected:
+                raise BenchError(f"a client process sent {kind!r}, not {expected!r}")
+            return value
+
+        for pipe in pipes:
+            await receive(pipe, "ready", 60)
+        log(f"Connecting {args.clients} clients to {len(task_ids)} tasks from {shares} client process(es), "
+            f"{settings['concurrency'] * shares} handshakes at a time")
+        cpu_before = sum(sampler.process.cpu_times()[:2])
         started = time.perf_counter()
-        deadline = started + args.connect_budget
-        while time.perf_counter() < deadline:
-            settled = sum(1 for c in clients if c.failure or c.connect_seconds is not None)
-            if settled == len(clients):
-                break
-            await asyncio.sleep(0.1)
+        for pipe in pipes:
+            pipe.send("go")
+        outcomes = {}
+        for index, pipe in enumerate(pipes):
+            for client, (seconds, failure) in zip(clients[index::shares],
+                                                  await receive(pipe, "connected", args.connect_budget + 30)):
+                outcomes[client.number] = (seconds, failure)
         result.connect_seconds = time.perf_counter() - started
-        result.connected = len(connected)
-        times = sorted(c.connect_seconds for c in connected)
+        result.daphne_cpu_connecting = sum(sampler.process.cpu_times()[:2]) - cpu_before
+        times = sorted(seconds for seconds, _ in outcomes.values() if seconds is not None)
+        result.connected = len(times)
         if times:
-            result.connect_p50 = times[len(times) // 2]
+            result.connect_p50 = nearest_rank(times, 50)
             result.connect_p95 = nearest_rank(times, 95)
-        pending = len(clients) - len(connected) - sum(1 for c in clients if c.failure)
-        for c in clients:
-            if c.failure:
-                kind = c.failure.split(":")[0] + ": " + c.failure.split(":")[1].strip() if ":" in c.failure else c.failure
+            result.handshakes_per_second = len(times) / result.connect_seconds
+        for seconds, failure in outcomes.values():
+            if failure:
+                kind = ": ".join(part.strip() for part in failure.split(":")[:2])
                 result.failures[kind] = result.failures.get(kind, 0) + 1
+        pending = sum(1 for seconds, failure in outcomes.values() if seconds is None and not failure)
         if pending:
             result.failures[f"still connecting after {args.connect_budget:.0f} s"] = pending
         await asyncio.sleep(1)  # let Daphne settle before reading its memory
         result.rss_connected = sampler.rss() / 2**20
-        log(f"{len(connected)} of {args.clients} connected in {result.connect_seconds:.1f} s; "
-            f"Daphne RSS {result.rss_connected:.0f} MiB; failures {result.failures or 'none'}")
+        log(f"{result.connected} of {args.clients} connected in {result.connect_seconds:.1f} s "
+            f"({result.handshakes_per_second or 0:.0f} handshakes/s); Daphne RSS {result.rss_connected:.0f} MiB; "
+            f"failures {result.failures or 'none'}")
 
         await asyncio.to_thread(start_run)
         run_started = time.perf_counter()
         await asyncio.to_thread(wait_run)
         result.run_seconds = time.perf_counter() - run_started
-        # Drain: until every connected client has its task's last event, or the drain timeout.
         maxima = await asyncio.to_thread(event_max)
-        drain_deadline = time.perf_counter() + args.drain_timeout
-        while time.perf_counter() < drain_deadline:
-            behind = [c for c in connected if not c.frames or
-                      json.loads(c.frames[-1][1]).get("event", {}).get("sequence", 0) < maxima.get(c.task, 0)]
-            if not behind:
-                break
-            await asyncio.sleep(0.2)
-        return clients
+        for pipe in pipes:
+            pipe.send(maxima)
+        returned: list[Client] = []
+        for pipe in pipes:
+            share, lag = await receive(pipe, "results", args.drain_timeout + 60)
+            returned.extend(share)
+            for phase, samples in lag.items():
+                result.client_lag_ms.setdefault(phase, []).extend(samples)
+        return sorted(returned, key=lambda c: c.number)
     finally:
-        stop.set()
-        done, still = await asyncio.wait(runners, timeout=15)
-        for runner in still:
-            runner.cancel()
-        if still:
-            await asyncio.wait(still, timeout=5)
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=5)
 
 
 def analyse(clients: list[Client], events: dict, result: LayerResult) -> None:

@@ -34,6 +34,10 @@ class LayerResult:
     connect_seconds: float = 0.0
     connect_p50: float | None = None
     connect_p95: float | None = None
+    handshakes_per_second: float | None = None
+    daphne_cpu_connecting: float | None = None  # Daphne's CPU seconds while the clients connected
+    client_processes: int = 1
+    client_lag_ms: dict = field(default_factory=dict)  # phase → the client loops' wake-up delays
     failures: dict = field(default_factory=dict)
     events_expected: int = 0
     events_received: int = 0
@@ -55,6 +59,10 @@ class LayerResult:
 
     def pct(self, p: float) -> float | None:
         return nearest_rank(self.latencies_ms, p) if self.latencies_ms else None
+
+    def lag(self, phase: str, p: float) -> float | None:
+        samples = self.client_lag_ms.get(phase)
+        return nearest_rank(samples, p) if samples else None
 
 
 LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d )?(\d\d:\d\d:\d\d)[,.]\d+ (WARNING|ERROR|CRITICAL) (\S+) .*?task=\S+ (.*)$")
@@ -86,13 +94,22 @@ def results_table(results: list[LayerResult]) -> str:
     rows = [
         ("clients connected / asked (connect time, s)",
          [f"{r.connected} / {r.clients} ({r.connect_seconds:.1f})" for r in results]),
+        ("**handshakes per second** (connected ÷ connect time)", [f"**{_n(r.handshakes_per_second)}**"
+                                                                 for r in results]),
+        ("Daphne CPU time per handshake (ms)", [_n(r.daphne_cpu_connecting * 1000 / r.connected, 1)
+                                                if r.connected and r.daphne_cpu_connecting is not None else "—"
+                                                for r in results]),
         ("handshake + snapshot per client p50 / p95 (s)", [f"{_n(r.connect_p50, 2)} / {_n(r.connect_p95, 2)}"
                                                           for r in results]),
         ("connect failures", [", ".join(f"{k}: {v}" for k, v in r.failures.items()) or "none" for r in results]),
         ("events received / expected", [f"{r.events_received:,} / {r.events_expected:,}" for r in results]),
         ("missing / duplicate / out of order", [f"{r.missing} / {r.duplicates} / {r.out_of_order}" for r in results]),
         ("**latency `created_at` → client, p50 (ms)**", [f"**{_n(r.pct(50))}**" for r in results]),
-        ("latency p95 / max (ms)", [f"{_n(r.pct(95))} / {_n(r.pct(100))}" for r in results]),
+        ("**latency p95** / max (ms)", [f"**{_n(r.pct(95))}** / {_n(r.pct(100))}" for r in results]),
+        ("client event-loop lag while running, p50 / p95 / max (ms)",
+         [f"{_n(r.lag('run', 50), 1)} / {_n(r.lag('run', 95), 1)} / {_n(r.lag('run', 100), 1)}" for r in results]),
+        ("client event-loop lag while connecting, p95 / max (ms)",
+         [f"{_n(r.lag('connect', 95), 1)} / {_n(r.lag('connect', 100), 1)}" for r in results]),
         ("Daphne RSS before / all connected / peak (MiB)",
          [f"{r.rss_before:.0f} / {r.rss_connected:.0f} / {r.rss_peak:.0f}" for r in results]),
         ("Daphne RSS per connected client (KiB)",
@@ -115,8 +132,10 @@ def notes_for(results: list[LayerResult], args) -> list[str]:
         "Latency = the client's receive time − the event's `time` (`TaskEvent.created_at`), both on this "
         "machine's clock. `created_at` is set inside the transaction that writes the event and the "
         "broadcast runs on commit, so the figure includes the rest of that transaction and slightly "
-        "overstates commit → client. The clients run in one asyncio process on the same 2 cores as "
-        "Daphne, PostgreSQL, Redis and the workers, so their own scheduling is in the figure too.",
+        f"overstates commit → client. The clients run in {args.client_processes} asyncio process(es) on the "
+        "same cores as Daphne, PostgreSQL, Redis and the workers, so their own scheduling is in the figure "
+        "too: the client event-loop lag (how late a 10 ms sleep of a client process wakes up) bounds "
+        "that share.",
         f"For comparison, the reviewed system polls every {low:.0f}–{high:.0f} s: a poller sees an event on "
         f"average half an interval after it happened ({low / 2:.1f}–{high / 2:.1f} s), at worst a whole "
         f"interval ({low:.0f}–{high:.0f} s), and every watcher's poll is a request whether or not anything changed.",

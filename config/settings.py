@@ -458,6 +458,9 @@ PRESSROOM_WEBSOCKET_URL = websocket_origin(env_str("PRESSROOM_WEBSOCKET_URL", ""
 # How often an open task WebSocket checks again that its user may still watch (tasks/consumers.py);
 # an access token's expiry ends the socket at once anyway.
 PRESSROOM_WS_RECHECK_SECONDS = env_int("PRESSROOM_WS_RECHECK_SECONDS", 30, minimum=1)
+# Threads (and at most as many database connections) a Daphne process reads on for its
+# WebSockets' handshakes and access re-checks (tasks/consumers.py, SocketReadThreads).
+PRESSROOM_WS_DB_THREADS = env_int("PRESSROOM_WS_DB_THREADS", 2, minimum=1)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -18,8 +18,14 @@ one that makes it cheaper:
   on the server's loop.
 - Leaving a group deletes the membership through that pool. The library does this with a
   Django database alias named "channels_postgres", which this project does not define.
-- A group send looks the group's members up once instead of twice, and `group_send_many`
-  looks up the members of several groups at once.
+- A group message is stored once per receiving *process*, not once per member channel, as
+  channels_redis does: the row names the process (`specific.<prefix>!`) and carries the list of
+  its member channels, and that process's listener hands the one decoded message to each of them.
+  The library inserts a row per member, so an event watched by 1,000 sockets of one Daphne was
+  1,000 inserts, 1,000 NOTIFYs of ~1 KiB and 1,000 decodes on the receiving side before the
+  last watcher had it (issue 13); now it is one of each per Daphne process.
+- A group send looks the group's members up once, and `group_send_batch` looks up the members
+  of every group of several messages at once (the broadcaster's batches).
 
 `close_pools()` closes the pool and the LISTEN connection; channels_redis has a method of the
 same name, so callers need not care which layer they hold.
@@ -28,7 +34,11 @@ same name, so callers need not care which layer they hold.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import time
+from collections import defaultdict
+from datetime import timedelta
 
 import psycopg
 import psycopg_pool
@@ -42,6 +52,8 @@ logger = logging.getLogger(__name__)
 # broadcaster's instance, which sends one message at a time, needs exactly one.
 DEFAULT_POOL_OPTIONS = {"min_size": 1, "max_size": 10}
 RELISTEN_DELAY_SECONDS = 1
+NOTIFY_CHANNEL = "channels_postgres_messages"  # the library's trigger NOTIFYs here
+MEMBERS_KEY = "__asgi_channel__"  # the member channels of a per-process group message, as in channels_redis
 
 
 class _InstanceDatabaseLayer(DatabaseLayer):
@@ -83,6 +95,16 @@ class _InstanceDatabaseLayer(DatabaseLayer):
         async with pool.connection() as conn:
             cursor = await conn.execute(query, (utc_now(), self.own_channels))
             return await cursor.fetchall()
+
+    async def insert_messages(self, rows: list[tuple[str, bytes]], expire: int) -> None:
+        """Store (channel, message) rows in one statement; the table's trigger NOTIFYs each."""
+        expires = utc_now() + timedelta(seconds=expire)
+        query = sql.SQL("INSERT INTO {} (channel, message, expire) VALUES (%s, %s, %s)").format(
+            sql.Identifier(MESSAGE_TABLE)
+        )
+        pool = await self.get_db_pool(self.db_params)
+        async with pool.connection() as conn, conn.cursor() as cursor:
+            await cursor.executemany(query, [(channel, message, expires) for channel, message in rows])
 
     async def delete_channel_group(self, group_key: str, channel: str) -> None:
         pool = await self.get_db_pool(self.db_params)
@@ -151,6 +173,81 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
             return True
         return await super()._get_or_create_channel_advisory_lock(channel)
 
+    # --- one message per receiving process -----------------------------------------------------
+
+    def _process_rows(self, channels: list[str], message: dict) -> list[tuple[str, bytes]]:
+        """The rows that deliver `message` to `channels`: one per receiving process (its key
+        `specific.<prefix>!` and its member channels), one per channel of any other kind."""
+        members: dict[str, list[str]] = defaultdict(list)
+        for channel in channels:
+            members[self.non_local_name(channel)].append(channel)
+        return [
+            (key, self.serialize({**message, MEMBERS_KEY: names}) if key.endswith("!") else self.serialize(message))
+            for key, names in members.items()
+        ]
+
+    async def group_send(self, group: str, message: dict) -> None:
+        """Store `message` once per process that has members in `group` (see the module's
+        docstring), after one lookup of the members: a single query when nobody has joined (the
+        usual case, a task nobody watches)."""
+        assert self.require_valid_group_name(group), "Group name not valid"
+        channels = await self.django_db.retrieve_group_channels(self._group_key(group))
+        if channels:
+            await self.django_db.insert_messages(self._process_rows(channels, message), self.expiry)
+
+    def _ours(self, channel: str) -> bool:
+        """A process key (`specific.<prefix>!`) of this instance's channels."""
+        return channel.endswith(f".{self.client_prefix}!")
+
+    async def _deliver(self, payload: str) -> None:
+        """Put one notification's message where it belongs: each member's queue for a process
+        message, else the channel's own queue (the library's way, decoded when received)."""
+        parts = payload.split(":")
+        channel = parts[1]
+        if not self._ours(channel):
+            if self._channel_advisory_locks.get(channel, False):
+                self._get_or_create_queue(channel).put_nowait(payload)
+            return
+        if len(parts) == 4:
+            if float(parts[3]) < time.time():
+                return  # expired on the way
+            raw = base64.b64decode(parts[2])
+        else:  # too large for a NOTIFY: read (and delete) the row
+            row = await self.django_db.delete_message_returning_message(int(parts[0]))
+            if row is None:
+                return
+            raw = row[0]
+        message = self.deserialize(raw)
+        for member in message.pop(MEMBERS_KEY, ()):
+            self._get_or_create_queue(member).put_nowait(message)
+
+    async def _get_message_from_channel(self, channel: str, queue: asyncio.Queue) -> dict:
+        while True:
+            item = await queue.get()
+            if isinstance(item, dict):  # delivered decoded by _deliver, shared by the process's members
+                return item
+            parts = item.split(":")
+            if len(parts) == 4:
+                if float(parts[3]) < time.time():
+                    continue
+                return self.deserialize(base64.b64decode(parts[2]))
+            row = await self.django_db.delete_message_returning_message(int(parts[0]))
+            return self.deserialize(row[0])
+
+    async def listen_to_all_channels(self) -> None:
+        """The library's listener with per-process delivery (`_deliver`): first what waits in the
+        table for this instance's channels, then each NOTIFY as it comes."""
+        waiting = await self.django_db.retrieve_non_expired_queued_messages()
+        waiting.sort(key=lambda row: int(row[0]))
+        for message_id, channel, message, expires in waiting:
+            await self._deliver(f"{message_id}:{channel}:{base64.b64encode(message).decode()}:{expires}")
+        conninfo = psycopg.conninfo.make_conninfo("", **self.db_params)
+        async with await psycopg.AsyncConnection.connect(conninfo=conninfo, autocommit=True) as connection:
+            await connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self.listener_task_is_running.set()
+            async for notification in connection.notifies():
+                await self._deliver(notification.payload)
+
     async def _listen(self) -> None:
         """LISTEN for as long as the layer lives, connecting again when the connection is lost
         (a database restart); messages sent meanwhile are still in the table and are read then."""
@@ -162,16 +259,6 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
                 logger.warning("The channel layer lost its LISTEN connection; connecting again", exc_info=True)
                 await asyncio.sleep(RELISTEN_DELAY_SECONDS)
 
-    async def group_send(self, group: str, message: dict) -> None:
-        """Send to the group's channels, looking them up once: one query when nobody has joined
-        (the usual case, a task nobody watches; every event goes to two groups). The library
-        looks the members up twice, first under the group's bare name, where no member ever is."""
-        self.require_valid_group_name(group)
-        group_key = self._group_key(group)
-        if not await self.django_db.retrieve_group_channels(group_key):
-            return
-        await self.django_db.send_to_channel(group_key, self.serialize(message), self.expiry)
-
     async def group_send_many(self, groups: list[str], message: dict) -> None:
         """`group_send` to several groups with one lookup of their members (the broadcaster
         sends every event to its task's group and to the all-tasks group)."""
@@ -179,25 +266,26 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
 
     async def group_send_batch(self, batch: list[tuple[list[str], dict]]) -> None:
         """`group_send_many` for several messages, sent in order, with one lookup of the members
-        of all their groups: the broadcaster hands over what queued up while it was sending (a
-        worker commits events faster than one query each), so nobody watching costs one query
-        per batch instead of one per event."""
+        of all their groups and one INSERT of all their rows: the broadcaster hands over what
+        queued up while it was sending (a worker commits events faster than one query each), so
+        nobody watching costs one query per batch instead of one per event."""
         keyed = [([self._group_key(group) for group in groups if self.require_valid_group_name(group)], message)
                  for groups, message in batch]
-        query = sql.SQL("SELECT DISTINCT group_key FROM {} WHERE group_key = ANY(%s)").format(
+        every_key = sorted({key for keys, _ in keyed for key in keys})
+        query = sql.SQL("SELECT DISTINCT group_key, channel FROM {} WHERE group_key = ANY(%s)").format(
             sql.Identifier(GROUP_CHANNEL_TABLE))
         pool = await self.django_db.get_db_pool(self.django_db.db_params)
         async with pool.connection() as conn:
-            every_key = sorted({key for keys, _ in keyed for key in keys})
-            joined = {row[0] for row in await (await conn.execute(query, (every_key,))).fetchall()}
-        if not joined:
+            found = await (await conn.execute(query, (every_key,))).fetchall()
+        if not found:
             return
-        for keys, message in keyed:
-            targets = [key for key in keys if key in joined]
-            if targets:
-                serialized = self.serialize(message)
-                for key in targets:
-                    await self.django_db.send_to_channel(key, serialized, self.expiry)
+        members: dict[str, list[str]] = defaultdict(list)
+        for group_key, channel in found:
+            members[group_key].append(channel)
+        rows = [row for keys, message in keyed for key in keys if members.get(key)
+                for row in self._process_rows(members[key], message)]
+        if rows:
+            await self.django_db.insert_messages(rows, self.expiry)
 
     async def close_pools(self) -> None:
         listener, self._listener = self._listener, None

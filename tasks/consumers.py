@@ -34,21 +34,30 @@ Imports flow from `tasks` only: the consumers read tasks and events, never conte
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+import queue
+import random
+import threading
 import time
 import uuid
+from collections import OrderedDict
+from concurrent.futures import Executor, Future
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
+from asgiref.sync import SyncToAsync
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import connections
 
 from tasks import metrics
 from tasks.events import ALL_TASKS_GROUP, event_payload, task_group
 from tasks.models import GenerationTask, Status, TaskEvent
 from tasks.visibility import TaskVisibility
-from tasks.ws_auth import BEARER_SUBPROTOCOL, current_user
+from tasks.ws_auth import BEARER_SUBPROTOCOL, credentials_user, current_user, has_credentials
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
@@ -62,6 +71,8 @@ MAX_FRAME_BYTES = 4096
 CATCH_UP_BATCH = 500
 SNAPSHOT_MAX_TASKS = 200
 SNAPSHOT_RECENT_FINISHED = 50
+RECENT_FRAMES = 1024  # encoded event frames kept for the other watchers of the same event
+_recent_frames: OrderedDict[tuple[str, int], str] = OrderedDict()
 
 SNAPSHOT_FIELDS = (
     "id", "title", "topic", "status", "phase", "progress", "approval_status", "event_sequence", "error",
@@ -75,7 +86,7 @@ class FrameError(Exception):
         self.code = code
 
 
-# --- Reads (run in a worker thread through database_sync_to_async) ----------------------------
+# --- Reads (run on the consumers' database thread: `socket_read`) -----------------------------
 
 def task_state(task: GenerationTask) -> dict:
     return {
@@ -107,24 +118,159 @@ def client_event(payload: dict) -> dict:
     }
 
 
-@database_sync_to_async
-def _load_task(task_id) -> GenerationTask | None:
-    return GenerationTask.objects.only(*SNAPSHOT_FIELDS).filter(pk=task_id).first()
+class SocketReadThreads(Executor):
+    """The threads the consumers read the database on, each keeping its connection while busy.
+
+    channels runs every `database_sync_to_async` call of a process on one thread
+    (thread-sensitive), so a burst of handshakes queues behind each other's round trips: ~50
+    handshakes/s before issue 13. The sockets' reads touch no shared state but the database, so
+    they run here on PRESSROOM_WS_DB_THREADS threads at once instead, each with its own
+    connection (Django's connections are per thread). And where channels closes the connection
+    after every call when DATABASE_CONN_MAX_AGE is 0 (as Django does after each request: one
+    new PostgreSQL connection per read), a thread keeps its connection between reads, closes it
+    once it is broken (a database restart; `_close_broken_connections`) and when it has had no
+    work for IDLE_SECONDS: a busy server reuses a few connections, an idle one holds none.
+    """
+
+    IDLE_SECONDS = 2.0
+
+    def __init__(self, threads: int):
+        self.size = threads
+        self._work: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        self._work.put((future, fn, args, kwargs))
+        with self._lock:
+            if len(self._threads) < self.size:
+                thread = threading.Thread(target=self._serve, name=f"socket-read-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                future, fn, args, kwargs = self._work.get(timeout=self.IDLE_SECONDS)
+            except queue.Empty:
+                connections.close_all()  # idle: hold no connection
+                continue
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as error:  # noqa: BLE001 (handed to the awaiting coroutine)
+                future.set_exception(error)
 
 
-@database_sync_to_async
-def _visibility(user) -> TaskVisibility:
+_read_threads: SocketReadThreads | None = None
+
+
+def read_threads() -> SocketReadThreads:
+    global _read_threads
+    if _read_threads is None:
+        _read_threads = SocketReadThreads(settings.PRESSROOM_WS_DB_THREADS)
+    return _read_threads
+
+
+class _SocketDatabaseRead(SyncToAsync):
+    """channels' `database_sync_to_async` for the consumers, on `SocketReadThreads`: a broken
+    connection is closed before and after each read, a working one is kept."""
+
+    def __init__(self, function):
+        super().__init__(function, thread_sensitive=False, executor=read_threads())
+
+    def thread_handler(self, loop, *args, **kwargs):
+        _close_broken_connections()
+        try:
+            return super().thread_handler(loop, *args, **kwargs)
+        finally:
+            _close_broken_connections()
+
+
+def _close_broken_connections() -> None:
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is None:
+            continue
+        if conn.settings_dict["CONN_MAX_AGE"] != 0:
+            conn.close_if_unusable_or_obsolete()  # Django's own rule, lifetime included
+        elif conn.errors_occurred and not conn.is_usable():
+            conn.close()
+
+
+def socket_read(function):
+    """A coroutine function running `function` on the sockets' read threads (`SocketReadThreads`)."""
+
+    async def read(*args, **kwargs):
+        return await _SocketDatabaseRead(function)(*args, **kwargs)
+
+    read.func = function
+    return functools.wraps(function)(read)
+
+
+def event_frame(payload: dict) -> str:
+    """The text frame of an event, encoded once per process however many sockets it goes to.
+
+    An event is immutable once committed (task and sequence name it), and every watcher gets the
+    same frame, so the last few encodings are kept: the first socket to send an event encodes it,
+    the other watchers of the task reuse the text.
+    """
+    key = (payload["task"], payload["sequence"])
+    frame = _recent_frames.get(key)
+    if frame is None:
+        frame = json.dumps({"type": "event", "event": client_event(payload)}, separators=(",", ":"))
+        _recent_frames[key] = frame
+        if len(_recent_frames) > RECENT_FRAMES:
+            _recent_frames.popitem(last=False)
+    return frame
+
+
+@socket_read
+def _open_task(scope, task_id) -> tuple[object, GenerationTask | None]:
+    """(user, the task if they may see it, else None) in the handshake's one trip to the database;
+    (None, None) when the credentials name nobody who may use them.
+
+    An active user sees their own tasks whatever their permissions (tasks.visibility), so the
+    permission queries of `TaskVisibility.of` run only for someone else's task: a handshake on
+    one's own task is two statements (the user, the task).
+    """
+    user = credentials_user(scope)
+    if user is None:
+        return None, None
+    task = GenerationTask.objects.only(*SNAPSHOT_FIELDS).filter(pk=task_id).first()
+    if task is None or (task.created_by_id != user.pk and not TaskVisibility.of(user).allows(task.created_by_id)):
+        return user, None
+    return user, task
+
+
+@socket_read
+def _open_all_tasks(scope) -> tuple[object, TaskVisibility, list[dict]]:
+    """(user, what they may see, the snapshot of their tasks) in the handshake's one trip to the database."""
+    user = credentials_user(scope)
+    if user is None:
+        return None, TaskVisibility(), []
+    visibility = TaskVisibility.of(user)
+    return user, visibility, _visible_task_states(visibility)
+
+
+@socket_read
+def _access_now(scope, owner_id=None) -> TaskVisibility | None:
+    """What the connection's user may see as of now, read afresh; None when their authentication is gone.
+
+    `owner_id`: the owner of the one task the caller asks about (the single-task socket). When
+    that is the user, their permissions are not read (an active user sees their own tasks), and
+    the visibility returned answers only that question.
+    """
+    user = current_user(scope)
+    if user is None:
+        return None
+    if owner_id is not None and owner_id == user.pk:
+        return TaskVisibility(user_id=user.pk)
     return TaskVisibility.of(user)
 
 
-@database_sync_to_async
-def _access_now(scope) -> TaskVisibility | None:
-    """What the connection's user may see as of now, read afresh; None when their authentication is gone."""
-    user = current_user(scope)
-    return TaskVisibility.of(user) if user is not None else None
-
-
-@database_sync_to_async
 def _visible_task_states(visibility: TaskVisibility) -> list[dict]:
     """The user's queued and running tasks, then the most recently updated others."""
     visible = visibility.filter(GenerationTask.objects.only(*SNAPSHOT_FIELDS)).order_by("-updated_at")
@@ -135,7 +281,7 @@ def _visible_task_states(visibility: TaskVisibility) -> list[dict]:
     return [task_state(task) for task in active + others]
 
 
-@database_sync_to_async
+@socket_read
 def _events_between(task_id, after: int, before: int | None) -> list[dict]:
     """Up to CATCH_UP_BATCH events of the task with after < sequence (< before), in order."""
     events = TaskEvent.objects.filter(task_id=task_id, sequence__gt=after)
@@ -161,17 +307,26 @@ class _TaskWatcher(AsyncWebsocketConsumer):
         offered = self.scope.get("subprotocols") or []
         await self.accept(subprotocol=BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None)
         metrics.websocket_opened(self)
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        if not has_credentials(self.scope):  # no token, an invalid one, or no session cookie
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        if await self.start(user):
+        user = await self.start()
+        if user is not None:
+            self.scope["user"] = user  # whom the re-checks compare the credentials' user with
             self.user = user
             self.watchdog = asyncio.create_task(self.recheck_periodically())
 
-    async def start(self, user) -> bool:
-        """Check access, join groups, send the snapshot; close with a code and return False if refused."""
+    async def start(self):
+        """Join the groups, then in one trip to the database read the user, their access and the
+        snapshot, and send it; return the user, or close with a code and return None if refused.
+
+        The groups are joined first so that every event committed after the read reaches this
+        socket too (see the module's docstring); a refused socket leaves them when it closes.
+        """
         raise NotImplementedError
+
+    async def refuse(self, code: int) -> None:
+        await self.close(code=code)
 
     def refusal(self, visibility: TaskVisibility) -> int | None:
         """The close code once the still-authenticated user may see only what `visibility` allows, or None to go on."""
@@ -181,17 +336,21 @@ class _TaskWatcher(AsyncWebsocketConsumer):
         """Check access every PRESSROOM_WS_RECHECK_SECONDS, and when the access token expires."""
         token = self.scope.get("access_token")
         expires = token["exp"] if token is not None else None
+        # The first check comes at a random point of the first period (never later than one
+        # period, as promised): sockets opened together (a reconnecting crowd, a benchmark)
+        # would otherwise all re-check together, one period later, again and again.
+        delay = settings.PRESSROOM_WS_RECHECK_SECONDS * random.random()
         while self.user is not None:
-            delay = settings.PRESSROOM_WS_RECHECK_SECONDS
             if expires is not None:
                 delay = min(delay, max(0.0, expires - time.time()))
             await asyncio.sleep(delay)
             await self.recheck()
+            delay = settings.PRESSROOM_WS_RECHECK_SECONDS
 
     async def recheck(self) -> bool:
         """Check that the user may still watch (see the module's docstring); close and return False if not."""
         try:
-            visibility = await _access_now(self.scope)
+            visibility = await _access_now(self.scope, getattr(self, "owner_id", None))
         except Exception as error:  # noqa: BLE001 (a database outage: fail closed, the client reconnects)
             logger.warning("WebSocket %s: access could not be checked again (%s); closing.",
                            self.scope.get("path"), error)
@@ -206,6 +365,27 @@ class _TaskWatcher(AsyncWebsocketConsumer):
             self.user = None  # from now on nothing more is sent
             await self.close(code=code)
         return False
+
+    async def dispatch(self, message):
+        """channels' dispatch without the database clean-up it runs around every message.
+
+        channels (≥ 4.2) calls `close_old_connections` in the sync worker thread before each
+        message a consumer handles: one trip to that thread per live event per watcher (a
+        thousand trips for an event watched by a thousand sockets, one after another on the one
+        thread), each closing the thread's connection when DATABASE_CONN_MAX_AGE is 0. Most
+        messages here touch no database at all, and the reads that do look after their own
+        connection (`socket_read`).
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def websocket_disconnect(self, message):
+        """As channels' own, without its `close_old_connections` (see `dispatch`); the groups
+        are left in `disconnect`."""
+        await self.disconnect(message["code"])
+        raise StopConsumer()
 
     async def disconnect(self, code):
         metrics.websocket_closed(self)
@@ -224,7 +404,7 @@ class _TaskWatcher(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(content, separators=(",", ":")))
 
     async def send_event(self, payload: dict) -> None:
-        await self.send_json({"type": "event", "event": client_event(payload)})
+        await self.send(text_data=event_frame(payload))
 
     # --- client frames ---
     async def receive(self, text_data=None, bytes_data=None):
@@ -265,40 +445,32 @@ class TaskConsumer(_TaskWatcher):
 
     client_types = frozenset({"ping", "catch_up"})
 
-    async def start(self, user) -> bool:
+    async def start(self):
         try:
             task_id = uuid.UUID(self.scope["url_route"]["kwargs"]["task_id"])
         except ValueError:
-            await self.close(code=CLOSE_NOT_FOUND)
-            return False
+            return await self.refuse(CLOSE_NOT_FOUND)
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         after = None
         if "after" in query:
             raw = query["after"][0]
             after = int(raw) if raw.isascii() and raw.isdigit() else None
             if after is None:
-                await self.close(code=CLOSE_BAD_REQUEST)
-                return False
-        task = await _load_task(task_id)
-        if task is None:
-            await self.close(code=CLOSE_NOT_FOUND)
-            return False
-        if not (await _visibility(user)).allows(task.created_by_id):
-            await self.close(code=CLOSE_NOT_FOUND)  # as the API: not told apart from a missing task
-            return False
+                return await self.refuse(CLOSE_BAD_REQUEST)
+        await self.join(task_group(task_id))
+        user, task = await _open_task(self.scope, task_id)
+        if user is None:
+            return await self.refuse(CLOSE_UNAUTHENTICATED)
+        if task is None:  # as the API: "not yours" is told as "no such task"
+            return await self.refuse(CLOSE_NOT_FOUND)
         self.task_id = task_id
         self.owner_id = task.created_by_id
-        await self.join(task_group(task_id))
-        task = await _load_task(task_id)  # read again now that live events reach us
-        if task is None:  # deleted in between
-            await self.close(code=CLOSE_NOT_FOUND)
-            return False
         await self.send_json({"type": "snapshot", "task": task_state(task)})
         self.last_sent = task.event_sequence
         if after is not None:
             self.last_sent = after
             await self.send_stored_events(after=after)
-        return True
+        return user
 
     def refusal(self, visibility: TaskVisibility) -> int | None:
         return None if visibility.allows(self.owner_id) else CLOSE_FORBIDDEN
@@ -338,13 +510,14 @@ class TaskConsumer(_TaskWatcher):
 class AllTasksConsumer(_TaskWatcher):
     """`/ws/tasks`: a snapshot of the user's tasks, then live events of every task they may see."""
 
-    async def start(self, user) -> bool:
-        self.visibility = await _visibility(user)
+    async def start(self):
         await self.join(ALL_TASKS_GROUP)
-        tasks = await _visible_task_states(self.visibility)
+        user, self.visibility, tasks = await _open_all_tasks(self.scope)
+        if user is None:
+            return await self.refuse(CLOSE_UNAUTHENTICATED)
         await self.send_json({"type": "snapshot", "tasks": tasks})
         self.last_sent = {task["id"]: task["last_event_sequence"] for task in tasks}
-        return True
+        return user
 
     def refusal(self, visibility: TaskVisibility) -> int | None:
         self.visibility = visibility  # events of tasks no longer visible stop here

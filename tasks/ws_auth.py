@@ -1,10 +1,12 @@
 """Who may open a WebSocket: the origin check and the authentication in front of the consumers.
 
 `OriginCheck` refuses a handshake that a browser makes from a page of another site (Django's
-CSRF protection does not cover WebSockets). `TokenOrSessionAuth` puts the user in the scope: from
-a JWT access token when the client gives one, else from the session cookie. The consumers
-(tasks/consumers.py) decide what a missing or unauthorised user gets; this module never closes a
-connection on authentication grounds, so that clients always learn why with a close code.
+CSRF protection does not cover WebSockets). `TokenOrSessionAuth` puts the credentials in the
+scope: a JWT access token when the client gives one, else the session cookie's key; the
+consumers read the user they name (`credentials_user`) in the one trip to the database a
+handshake makes, with the task it asks for. The consumers (tasks/consumers.py) decide what a
+missing or unauthorised user gets; this module never closes a connection on authentication
+grounds, so that clients always learn why with a close code.
 """
 
 from __future__ import annotations
@@ -14,11 +16,9 @@ from importlib import import_module
 from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit
 
-from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib import auth
-from django.contrib.auth.models import AnonymousUser
+from django.http import parse_cookie
 from django.http.request import HttpRequest, split_domain_port, validate_host
 from django.utils.http import is_same_domain
 
@@ -144,27 +144,30 @@ def _bearer_token(subprotocols: Iterable[str]) -> str | None:
     return None
 
 
-def validated_token(raw_token: str | bytes):
-    """(user, validated token) for a valid access token, by the same rules as the API (signature,
-    type, expiry, then simplejwt's user lookup: active, and any revocation check it is configured
-    for), read afresh from the database; (None, None) otherwise."""
+def access_token(raw_token: str | bytes):
+    """The validated access token, or None: signature, type and expiry by the same rules as the API
+    (simplejwt), all checked without the database, so that a handshake with a bad token costs no
+    read. Whether its user may still use it is `token_user`'s question."""
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+    from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+
+    raw = raw_token.encode() if isinstance(raw_token, str) else raw_token
+    try:
+        return JWTAuthentication().get_validated_token(raw)
+    except (InvalidToken, TokenError):
+        return None
+
+
+def token_user(token):
+    """The user of a validated access token as of now, by simplejwt's user lookup (the same as the
+    API's: the user exists and is active, and any revocation check it is configured for), or None."""
     from rest_framework.exceptions import AuthenticationFailed
     from rest_framework_simplejwt.authentication import JWTAuthentication
 
-    authentication = JWTAuthentication()
-    raw = raw_token.encode() if isinstance(raw_token, str) else raw_token
     try:
-        token = authentication.get_validated_token(raw)
-        return authentication.get_user(token), token
+        return JWTAuthentication().get_user(token)
     except AuthenticationFailed:  # includes simplejwt's InvalidToken
-        return None, None
-
-
-@database_sync_to_async
-def user_for_token(raw_token: str):
-    """(user, validated token) for a valid access token; else (anonymous, None)."""
-    user, token = validated_token(raw_token)
-    return (user, token) if user is not None else (AnonymousUser(), None)
+        return None
 
 
 def _session_user(session_key: str):
@@ -175,39 +178,67 @@ def _session_user(session_key: str):
     return auth.get_user(request)
 
 
-def current_user(scope):
-    """The connection's user as of now, read again from the database (never the scope's cached
-    object), or None when its authentication is gone: the access token expired or was revoked, the
-    session ended (logged out, flushed, expired), the user was deactivated or is someone else now.
-    A plain function: call it in a worker thread (database_sync_to_async)."""
-    connected = scope.get("user")
+def has_credentials(scope) -> bool:
+    """Whether the connection offered anything that may authenticate it (decided without the database)."""
+    return scope.get("access_token") is not None or bool(scope.get("session_key"))
+
+
+def credentials_user(scope):
+    """The user the connection's credentials name as of now (read from the database: a token's user,
+    or the session's), or None when they name nobody who may use them any more: the access token
+    expired or was revoked, its user was deactivated or deleted, the session ended (logged out, flushed,
+    expired, password changed). A plain function: call it in a worker thread."""
     token = scope.get("access_token")
     if token is not None:
-        user, _ = validated_token(token.token)
+        still_valid = access_token(token.token)  # expiry again: a re-check at the token's expiry must fail
+        user = token_user(still_valid) if still_valid is not None else None
     else:
-        session = scope.get("session")
-        session_key = session.session_key if session is not None else None
+        session_key = scope.get("session_key")
         user = _session_user(session_key) if session_key else None
-    if user is None or not user.is_authenticated or not user.is_active or connected is None or user.pk != connected.pk:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    return user
+
+
+def current_user(scope):
+    """The connection's user as of now, read again from the database (never the scope's cached
+    object), or None when its authentication is gone (see `credentials_user`) or names someone
+    other than the user the connection was opened for. A plain function: call it in a worker
+    thread."""
+    connected = scope.get("user")
+    user = credentials_user(scope)
+    if user is None or connected is None or user.pk != connected.pk:
         return None
     return user
 
 
 class TokenOrSessionAuth:
-    """Set scope["user"] from a JWT access token if one is offered, else from the session.
+    """Put the connection's credentials in the scope: a JWT access token if one is offered, else
+    the session cookie's key. The user they name is read by the consumer (`credentials_user`), in
+    the same trip to the database as the task it asks for, and put in scope["user"] then.
 
-    A token that is offered but invalid or expired leaves the user anonymous: the session is not
-    consulted then, so a client never ends up as someone other than the token says. The validated
-    token is kept in scope["access_token"] (None for a session), for the consumers' re-checks.
+    Nothing here reads the database: the token's signature, type and expiry are checked here
+    (scope["access_token"] is the validated token, None if it is invalid), the session only by
+    the consumer. A token that is offered but invalid leaves the connection without credentials:
+    the session is not consulted then, so a client never ends up as someone other than the token
+    says.
     """
 
     def __init__(self, inner):
         self.inner = inner
-        self.by_session = AuthMiddlewareStack(inner)
 
     async def __call__(self, scope, receive, send):
         token = offered_token(scope)
         if token is None:
-            return await self.by_session({**scope, "access_token": None}, receive, send)
-        user, validated = await user_for_token(token) if token else (AnonymousUser(), None)
-        return await self.inner({**scope, "user": user, "access_token": validated}, receive, send)
+            credentials = {"access_token": None, "session_key": session_key(scope)}
+        else:
+            credentials = {"access_token": access_token(token) if token else None, "session_key": None}
+        return await self.inner({**scope, **credentials, "user": None}, receive, send)
+
+
+def session_key(scope) -> str | None:
+    """The session key of the handshake's session cookie, if it sent one."""
+    cookie = header(scope, b"cookie")
+    if not cookie:
+        return None
+    return parse_cookie(cookie).get(settings.SESSION_COOKIE_NAME) or None

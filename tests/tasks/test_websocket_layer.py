@@ -148,3 +148,55 @@ def test_the_postgres_layer_listens_again_after_losing_its_connection(editor):
         await ws.disconnect()
 
     run(scenario)
+
+
+@postgres_layer_only
+def test_a_group_message_is_stored_once_per_receiving_process_and_reaches_every_member():
+    """channels_postgres stores one row (and NOTIFY) per member channel; here one per process, as
+    channels_redis does, and that process hands it to each of its members."""
+
+    def stored() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT channel FROM channels_postgres_message ORDER BY id")
+            return [row[0] for row in cursor.fetchall()]
+
+    async def scenario():
+        here, there = channel_layers.make_backend("default"), channel_layers.make_backend("default")
+        try:
+            mine = [await here.new_channel() for _ in range(3)]
+            theirs = await there.new_channel()
+            for channel in mine + [theirs]:
+                await here.group_add("task.watchers", channel)
+            receiving = [asyncio.ensure_future(here.receive(channel)) for channel in mine]
+            receiving.append(asyncio.ensure_future(there.receive(theirs)))
+            await asyncio.sleep(0.5)  # both listeners are up (nothing waits in the table yet)
+            await here.group_send("task.watchers", {"type": "task.event", "event": {"sequence": 7}})
+            received = await asyncio.wait_for(asyncio.gather(*receiving), TIMEOUT)
+            assert received == [{"type": "task.event", "event": {"sequence": 7}}] * 4
+            assert sorted(await database_sync_to_async(stored)()) == sorted(
+                {here.non_local_name(mine[0]), there.non_local_name(theirs)}
+            )
+        finally:
+            await here.close_pools()
+            await there.close_pools()
+
+    run(scenario)
+
+
+@postgres_layer_only
+def test_a_group_message_too_large_for_a_notify_reaches_every_member_of_the_process():
+    async def scenario():
+        layer = channel_layers.make_backend("default")
+        try:
+            members = [await layer.new_channel() for _ in range(2)]
+            for channel in members:
+                await layer.group_add("task.large", channel)
+            receiving = [asyncio.ensure_future(layer.receive(channel)) for channel in members]
+            await asyncio.sleep(0.5)
+            await layer.group_send("task.large", {"type": "task.event", "event": "x" * 10_000})
+            received = await asyncio.wait_for(asyncio.gather(*receiving), TIMEOUT)
+            assert [message["event"] for message in received] == ["x" * 10_000] * 2
+        finally:
+            await layer.close_pools()
+
+    run(scenario)

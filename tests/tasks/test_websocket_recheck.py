@@ -37,8 +37,8 @@ def checks(monkeypatch):
     done = []
     original = consumers._access_now
 
-    async def counted(scope):
-        result = await original(scope)
+    async def counted(scope, *args):
+        result = await original(scope, *args)
         done.append(result)
         return result
 
