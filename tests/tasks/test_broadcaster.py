@@ -134,6 +134,8 @@ def test_changing_the_layer_configuration_rebuilds_the_broadcasters_layer(settin
 
 def test_a_full_queue_drops_broadcasts_instead_of_blocking_the_worker(monkeypatch):
     monkeypatch.setattr(broadcaster_module, "QUEUE_LIMIT", 2)
+    # One message at a time in the layer's hands: of five, at most one is being sent and two wait.
+    monkeypatch.setattr(broadcaster_module, "BATCH_LIMIT", 1)
     caster = broadcaster()
     gate = asyncio.Event()
 
