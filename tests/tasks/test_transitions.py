@@ -57,17 +57,34 @@ def test_approval_transition_pairs(current, new):
 
 def test_no_module_assigns_a_status_except_through_the_table():
     """Every writer of a task's `status` / `approval_status` goes through `change_status` /
-    `change_approval`. A webhook delivery attempt's own status (`delivery.status`) is not a task's."""
-    import re
+    `change_approval`: no Python assignment to such an attribute anywhere else (read from the
+    syntax tree, so SQL text and comparisons do not count). Two assignments are not changes: a
+    webhook delivery attempt's own status (`delivery.status`), and copying back the `row` a
+    guarded UPDATE returned (`tasks/engine/bookkeeping.py`, after `change_status` checked the
+    change)."""
+    import ast
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
     offenders = []
-    pattern = re.compile(r"(?<!delivery)\.(status|approval_status)\s*=(?!=)|\b(status|approval_status)\s*,\s*\w+\.finished_at\s*=")
+
+    def targets(node):
+        if isinstance(node, (ast.Tuple, ast.List)):
+            for element in node.elts:
+                yield from targets(element)
+        else:
+            yield node
+
     for path in [*root.glob("tasks/**/*.py"), *root.glob("content/**/*.py"), *root.glob("publishing/**/*.py")]:
         if "migrations" in path.parts or path.name == "transitions.py":
             continue
-        for number, line in enumerate(path.read_text().splitlines(), start=1):
-            if pattern.search(line):
-                offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+        for node in ast.walk(ast.parse(path.read_text())):
+            assigned = (node.targets if isinstance(node, ast.Assign)
+                        else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id == "row":
+                continue
+            for target in (t for group in assigned for t in targets(group)):
+                if (isinstance(target, ast.Attribute) and target.attr in ("status", "approval_status")
+                        and not (isinstance(target.value, ast.Name) and target.value.id == "delivery")):
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(node)[:120]}")
     assert offenders == []
