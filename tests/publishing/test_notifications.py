@@ -20,13 +20,6 @@ DIGEST_JOB = "publishing.webhooks.jobs.send_digest"
 
 
 @pytest.fixture
-def enqueued(monkeypatch):
-    calls = []
-    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kwargs: calls.append((func, args, kwargs)))
-    return calls
-
-
-@pytest.fixture
 def people(db):
     reviewer = make_user("rita")
     reviewer.email = "rita@example.com"

@@ -29,14 +29,6 @@ SECRET = "whsec_test-secret-of-some-length"
 
 
 @pytest.fixture
-def enqueued(monkeypatch):
-    """The django-q2 jobs enqueued, as (func, args, kwargs), instead of sending them to the broker."""
-    calls = []
-    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kwargs: calls.append((func, args, kwargs)))
-    return calls
-
-
-@pytest.fixture
 def allow_private(settings):
     settings.PRESSROOM_FETCH_ALLOW_PRIVATE = True  # the receiver listens on 127.0.0.1
 
