@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from config.env import (
     env_bool, env_choice, env_int, env_list, env_money, env_networks, env_rate, env_str, parse_database_url,
@@ -151,23 +152,21 @@ DATABASE_REPLICA_LAG_SECONDS = env_int("DATABASE_REPLICA_LAG_SECONDS", 5, minimu
 DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]  # without a replica it sends everything to default
 
 REDIS_URL = env_str("REDIS_URL")
-REDIS_LAYER_OPTIONS = {"socket_timeout": 30, "max_connections": 1000}  # see CHANNEL_LAYERS below
+# Options of the channel layer's Redis connections (see CHANNEL_LAYERS below). redis-py's asyncio
+# client retries nothing by default: after a Redis restart, every pooled connection is dead and
+# failed the next WebSocket or broadcast that drew it; one retry reconnects.
+REDIS_LAYER_OPTIONS = {"socket_timeout": 30, "max_connections": 1000, "retry_on_error": [RedisConnectionError]}
 
 # --- Cache, channel layer, queue broker: Redis when REDIS_URL is set, else PostgreSQL --------
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
                           "KEY_FUNCTION": "config.cache.storable_key"}}
-    # redis-py 8 gives every connection a 5 s read timeout by default, the same as channels_redis'
-    # BRPOP wait, so an idle socket's receive loop died with "Timeout reading" (1011 to the
-    # client) every ~5 s; the timeout is set above the wait. The pool is sized for connect bursts.
-    # redis-py's asyncio client retries nothing by default: after a Redis restart, every pooled
-    # connection is dead and failed the next WebSocket that drew it (1011); one retry reconnects.
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
-    REDIS_LAYER_OPTIONS["retry_on_error"] = [RedisConnectionError]
+    # redis-py 8 gives every connection a 5 s read timeout by default; with channels_redis' list
+    # layer (its 5 s BRPOP wait) an idle socket died with "Timeout reading" (1011 to the client),
+    # so the layer's timeout stays above any wait. The pool is sized for connect bursts.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "tasks.redis_layer.RedisChannelLayer",  # channels_redis pub/sub (tasks/redis_layer.py)
             "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_LAYER_OPTIONS}]},
         }
     }

@@ -21,8 +21,9 @@ def _redis_reachable() -> bool:
 @pytest.mark.skipif(not _redis_reachable() and not os.environ.get("CI"), reason="no Redis on 127.0.0.1:6379")
 def test_an_idle_redis_subscriber_outlives_the_layers_five_second_wait():
     """redis-py 8's default 5 s read timeout equals channels_redis' BRPOP wait; with the client's
-    default an idle receive died with "Timeout reading" after 5 s (a 1011 close for a quiet page)."""
-    from channels_redis.core import RedisChannelLayer
+    default an idle receive of the list layer died with "Timeout reading" after 5 s (a 1011 close
+    for a quiet page). The layer in use now (pub/sub) must outlive it too."""
+    from tasks.redis_layer import RedisChannelLayer
 
     address = settings.REDIS_URL or "redis://127.0.0.1:6379/6"
     hosts = [{"address": address, **settings.REDIS_LAYER_OPTIONS}]

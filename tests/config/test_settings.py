@@ -63,3 +63,12 @@ def test_the_postgres_channel_layer_is_built_when_redis_is_not_configured():
     result = _manage("shell", "-c", code, REDIS_URL="")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "PostgresChannelLayer"
+
+
+def test_the_redis_pub_sub_channel_layer_is_built_when_redis_is_configured():
+    """channels_redis's pub/sub layer: one PUBLISH per group message, no per-member receive loop
+    (tasks/redis_layer.py); the list layer put the push p95 at 170-240 ms for 1,000 watchers."""
+    code = "from channels.layers import get_channel_layer; l = get_channel_layer(); print(type(l).__mro__[1].__module__)"
+    result = _manage("shell", "-c", code, REDIS_URL="redis://127.0.0.1:6399/0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "channels_redis.pubsub"

@@ -1,0 +1,159 @@
+"""The Redis channel layer (tasks/redis_layer.py): channels_redis's pub/sub layer as configured.
+
+Each test runs against a `redis-server` of its own (no persistence, a free port), so Redis's
+command counters and client list are the test's alone. Two layer instances stand for two
+processes (two Daphnes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+
+import pytest
+import redis
+from django.conf import settings
+
+from tasks.redis_layer import RedisChannelLayer
+from tests.faults.servers import RedisServer
+
+TIMEOUT = 5
+
+pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
+
+
+@pytest.fixture
+def server():
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def layer_on(server: RedisServer) -> RedisChannelLayer:
+    """A layer as settings build it when REDIS_URL is set, on the test's server."""
+    return RedisChannelLayer(hosts=[{"address": server.url, **settings.REDIS_LAYER_OPTIONS}])
+
+
+def calls(server: RedisServer, command: str) -> int:
+    stats = redis.Redis.from_url(server.url).info("commandstats")
+    return stats.get(f"cmdstat_{command}", {}).get("calls", 0)
+
+
+def run(scenario) -> None:
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+async def until(condition, *, timeout: float = TIMEOUT) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+def test_a_group_message_is_published_once_and_reaches_every_member_of_every_process(server):
+    async def scenario():
+        here, there = layer_on(server), layer_on(server)
+        try:
+            mine = [await here.new_channel() for _ in range(3)]
+            theirs = await there.new_channel()
+            for channel in mine:
+                await here.group_add("task.7", channel)
+            await there.group_add("task.7", theirs)
+            receiving = [asyncio.ensure_future(here.receive(channel)) for channel in mine]
+            receiving.append(asyncio.ensure_future(there.receive(theirs)))
+            published_before = calls(server, "publish")
+            await here.group_send("task.7", {"type": "task.event", "event": {"sequence": 7}})
+            received = await asyncio.wait_for(asyncio.gather(*receiving), TIMEOUT)
+            assert received == [{"type": "task.event", "event": {"sequence": 7}}] * 4
+            assert calls(server, "publish") - published_before == 1
+        finally:
+            await here.close_pools()
+            await there.close_pools()
+
+    run(scenario)
+
+
+def test_a_channel_that_left_its_group_gets_nothing_and_the_last_one_out_unsubscribes(server):
+    admin = redis.Redis.from_url(server.url)
+
+    def subscribers() -> int:
+        [(_, count)] = admin.pubsub_numsub("asgi__group__task.8")
+        return count
+
+    async def scenario():
+        layer = layer_on(server)
+        try:
+            staying, leaving = await layer.new_channel(), await layer.new_channel()
+            await layer.group_add("task.8", staying)
+            await layer.group_add("task.8", leaving)
+            assert subscribers() == 1  # one subscription per process, however many members
+            await layer.group_discard("task.8", leaving)
+            await layer.group_send("task.8", {"type": "task.event", "n": 1})
+            assert (await asyncio.wait_for(layer.receive(staying), TIMEOUT))["n"] == 1
+            with contextlib.suppress(asyncio.TimeoutError):
+                message = await asyncio.wait_for(layer.receive(leaving), 0.5)
+                pytest.fail(f"a channel that left its group received {message}")
+            await layer.group_discard("task.8", staying)
+            assert subscribers() == 0
+        finally:
+            await layer.close_pools()
+
+    run(scenario)
+
+
+def test_members_receive_again_after_redis_restarts(server):
+    """A restart loses what was published meanwhile (the events are in the database); the
+    subscriber connection comes back with its subscriptions, and later messages arrive."""
+
+    async def scenario():
+        watching, sending = layer_on(server), layer_on(server)
+        try:
+            member = await watching.new_channel()
+            await watching.group_add("task.9", member)
+            await sending.group_send("task.9", {"type": "task.event", "n": 1})
+            assert (await asyncio.wait_for(watching.receive(member), TIMEOUT))["n"] == 1
+
+            server.stop()
+            server.start()
+            received = asyncio.ensure_future(watching.receive(member))
+            admin = redis.Redis.from_url(server.url)
+            await until(lambda: admin.pubsub_numsub("asgi__group__task.9")[0][1] == 1, timeout=15)
+            await sending.group_send("task.9", {"type": "task.event", "n": 2})
+            assert (await asyncio.wait_for(received, TIMEOUT))["n"] == 2
+        finally:
+            await watching.close_pools()
+            await sending.close_pools()
+
+    run(scenario)
+
+
+def test_closing_the_layer_closes_its_connections(server):
+    admin = redis.Redis.from_url(server.url)
+
+    def clients() -> int:
+        return len(admin.client_list()) - 1  # without the admin connection itself
+
+    async def scenario():
+        layer = layer_on(server)
+        channel = await layer.new_channel()
+        await layer.group_add("task.10", channel)
+        await layer.send(channel, {"type": "ping"})
+        assert (await asyncio.wait_for(layer.receive(channel), TIMEOUT)) == {"type": "ping"}
+        assert clients() >= 1
+        await layer.close_pools()
+        await until(lambda: clients() == 0)
+        await layer.close_pools()  # closing twice, or a layer never used, is harmless
+
+    run(scenario)
+
+
+def test_asking_for_a_method_the_layer_lacks_needs_no_event_loop(server):
+    """The broadcaster looks for optional batch methods; the library's proxy resolved every
+    unknown name on the running loop's layer and raised "no running event loop" outside one."""
+    layer = layer_on(server)
+    assert not hasattr(layer, "group_send_batch")
+    assert callable(layer.close_pools)
