@@ -62,6 +62,7 @@ from bench.harness import (  # noqa: E402
     server_version,
     stop_all,
 )
+from bench.noop import DURABLE_FLOOR  # noqa: E402
 from bench.phases import BENCH_USER, measure_enqueue, measure_engine, measure_plain  # noqa: E402
 from bench.report import DOCS_PAGE, command_line, machine_description, write_docs_section  # noqa: E402
 
@@ -126,6 +127,10 @@ def run_broker(broker: str, args, *, env: dict, database_url: str, redis_url: st
             plain_env = {**env, "PRESSROOM_QUEUE_NAME": f"{queue}-plain"}
             results.plain = measure_plain(plain_env, db, args, broker=broker, log_dir=log_dir)
             log(f"Plain django-q2: {results.plain.per_second:.1f} tasks/s")
+            reset_tables(database_url)
+            floor_env = {**env, "PRESSROOM_QUEUE_NAME": f"{queue}-floor"}
+            results.floor = measure_plain(floor_env, db, args, broker=broker, log_dir=log_dir, func=DURABLE_FLOOR)
+            log(f"Durable floor: {results.floor.per_second:.1f} jobs/s")
             reset_tables(database_url)
     finally:
         stop_all()

@@ -33,7 +33,7 @@ from bench.harness import (
     wait_until,
 )
 from bench.engine_report import EnqueueResult, RunResult
-from bench.noop import NOOP
+from bench.noop import FLOOR_TABLE, FLOOR_TABLE_SQL, NOOP
 
 BENCH_USER = "bench"
 FINISHED_FAILED = ("failed", "cancelled", "timed_out")
@@ -179,28 +179,34 @@ def measure_engine(env: dict, db: psycopg.Connection, args, *, broker: str, log_
     )
 
 
-def measure_plain(env: dict, db: psycopg.Connection, args, *, broker: str, log_dir: Path) -> RunResult:
-    log(f"Plain django-q2: enqueueing {args.tasks} no-op jobs")
+def measure_plain(env: dict, db: psycopg.Connection, args, *, broker: str, log_dir: Path,
+                  func: str = NOOP) -> RunResult:
+    """N plain django-q2 jobs of `func` (the no-op, or `bench.noop.durable_floor`) on one cluster."""
+    name = func.rsplit(".", 1)[-1]
+    if func != NOOP:
+        db.execute(FLOOR_TABLE_SQL)
+        db.execute(f"TRUNCATE {FLOOR_TABLE}")
+    log(f"Plain django-q2: enqueueing {args.tasks} {name} jobs")
     started = time.perf_counter()
-    run_checked("enqueue-noop", [sys.executable, "-m", "bench.noop", str(args.tasks)], env=env,
+    run_checked(f"enqueue-{name}", [sys.executable, "-m", "bench.noop", str(args.tasks), func], env=env,
                 timeout=args.timeout, log_dir=log_dir)
     enqueue_seconds = time.perf_counter() - started
     count_sql = "SELECT count(*) FILTER (WHERE success), count(*) FILTER (WHERE NOT success) FROM django_q_task WHERE func = %s"
 
     def done() -> bool:
-        succeeded, failed = db.execute(count_sql, [NOOP]).fetchone()
+        succeeded, failed = db.execute(count_sql, [func]).fetchone()
         if failed:
-            raise BenchError(f"{failed} no-op jobs failed.")
+            raise BenchError(f"{failed} {name} jobs failed.")
         return succeeded >= args.tasks
 
-    log(f"Plain django-q2: one cluster with {args.workers} workers runs the {args.tasks} no-op jobs")
-    cluster, sampler, launched = run_cluster_until(f"plain-{broker}", env, done=done, timeout=args.timeout,
+    log(f"Plain django-q2: one cluster with {args.workers} workers runs the {args.tasks} {name} jobs")
+    cluster, sampler, launched = run_cluster_until(f"{name}-{broker}", env, done=done, timeout=args.timeout,
                                                    log_dir=log_dir)
     first, last, succeeded = db.execute(
-        "SELECT min(stopped), max(stopped), count(*) FROM django_q_task WHERE func = %s AND success", [NOOP]
+        "SELECT min(stopped), max(stopped), count(*) FROM django_q_task WHERE func = %s AND success", [func]
     ).fetchone()
     if succeeded != args.tasks:
-        raise BenchError(f"Plain django-q2: {succeeded} results, expected {args.tasks}.")
+        raise BenchError(f"Plain django-q2 ({name}): {succeeded} results, expected {args.tasks}.")
     return RunResult(
         tasks=args.tasks, seconds=(last - first).total_seconds(), seconds_with_start=(last - launched).total_seconds(),
         peak_worker_mib=sampler.peak_worker_mib, peak_cluster_mib=sampler.peak_cluster_mib,
