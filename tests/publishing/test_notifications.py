@@ -139,3 +139,21 @@ def test_the_sweep_forgets_lines_mailed_more_than_a_month_ago(people):
                    for name, days in (("old", 31), ("recent", 29)))
     jobs.recover()
     assert list(PendingNotification.objects.values_list("summary", flat=True)) == ["recent"]
+
+
+def test_who_is_concerned_is_read_afresh_for_every_task(people, enqueued, django_capture_on_commit_callbacks):
+    """The recipients' query is built once per process; its answer is not kept: a reviewer who
+    joins the role, or an address cleared, counts from the next task on."""
+    first, second = make_task(topic="Before the newcomer"), make_task(topic="After the newcomer")
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(first, "completed", "Completed.")
+    newcomer = make_user("nina")
+    newcomer.email = "nina@example.com"
+    newcomer.save()
+    newcomer.groups.add(role("Reviewers"))
+    people["reviewer"].email = ""
+    people["reviewer"].save()
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(second, "completed", "Completed.")
+    lines = PendingNotification.objects.order_by("id").values_list("recipient__username", "task__topic")
+    assert list(lines) == [("rita", "Before the newcomer"), ("nina", "After the newcomer")]
