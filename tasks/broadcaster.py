@@ -84,6 +84,11 @@ class Broadcaster:
     # --- any thread -----------------------------------------------------------------------
     def send(self, groups: list[str], message: dict) -> None:
         """Queue `message` for `groups`; returns at once. Does nothing without a channel layer."""
+        self.send_many([(groups, message)])
+
+    def send_many(self, items: list[tuple[list[str], dict]]) -> None:
+        """Queue each `(groups, message)` of `items`, in order, with one wake-up of the loop (the
+        events of one transition reach the layer together: one batch, one round trip)."""
         key = _layer_key()
         if key is None:
             return
@@ -93,7 +98,7 @@ class Broadcaster:
             if self._running is None:
                 self._start_locked(key)
             running = self._running
-            running.loop.call_soon_threadsafe(self._enqueue, running, groups, message)
+            running.loop.call_soon_threadsafe(self._enqueue, running, items)
 
     def flush(self, timeout: float = FLUSH_AT_EXIT_SECONDS) -> bool:
         """Wait until every message queued so far was handed to the layer; False on timeout."""
@@ -161,13 +166,14 @@ class Broadcaster:
         running.loop.call_soon(ready.set)
         running.loop.run_forever()
 
-    def _enqueue(self, running: _Sender, groups: list[str], message: dict) -> None:
-        try:
-            running.queue.put_nowait((groups, message))
-        except asyncio.QueueFull:
-            self.dropped += 1
-            logger.warning("Broadcast queue full (%s waiting): event %s dropped; watchers catch up from the database",
-                           QUEUE_LIMIT, message.get("event", {}).get("sequence"))
+    def _enqueue(self, running: _Sender, items: list[tuple[list[str], dict]]) -> None:
+        for groups, message in items:
+            try:
+                running.queue.put_nowait((groups, message))
+            except asyncio.QueueFull:
+                self.dropped += 1
+                logger.warning("Broadcast queue full (%s waiting): event %s dropped; watchers catch up from the "
+                               "database", QUEUE_LIMIT, message.get("event", {}).get("sequence"))
 
     async def _drain(self, running: _Sender) -> None:
         while True:

@@ -111,8 +111,8 @@ def broadcast_after_commit(task: GenerationTask, events: list[TaskEvent]) -> Non
 
 
 def _after_commit(payloads: list[dict]) -> None:
+    broadcast(*payloads)
     for payload in payloads:
-        broadcast(payload)
         if payload["kind"] in STATE_CHANGE_KINDS:
             announce_state_change(payload)
 
@@ -124,14 +124,18 @@ def announce_state_change(payload: dict) -> None:
             logger.error("Receiver %r of task_state_changed failed: %s", receiver, result, exc_info=result)
 
 
-def broadcast(payload: dict) -> None:
-    """Send an event to the task's watchers and to the all-tasks group; never raises, never waits.
+def broadcast(*payloads: dict) -> None:
+    """Send events to their tasks' watchers and to the all-tasks group; never raises, never waits.
 
-    The process's broadcaster (`tasks.broadcaster`) sends it from its own event loop through one
-    long-lived layer instance, in the order events were committed.
+    The process's broadcaster (`tasks.broadcaster`) sends them from its own event loop through
+    one long-lived layer instance, in the order events were committed; the events of one
+    transition are handed over together.
     """
     try:
-        message = {"type": "task.event", "event": payload}
-        broadcaster().send([task_group(payload["task"]), ALL_TASKS_GROUP], message)
-    except Exception:  # the event row is durable; watchers catch up from the database
-        logger.warning("Broadcast of event %s/%s failed", payload["task"], payload["sequence"], exc_info=True)
+        broadcaster().send_many([
+            ([task_group(payload["task"]), ALL_TASKS_GROUP], {"type": "task.event", "event": payload})
+            for payload in payloads
+        ])
+    except Exception:  # the event rows are durable; watchers catch up from the database
+        logger.warning("Broadcast of events %s failed", [(p["task"], p["sequence"]) for p in payloads],
+                       exc_info=True)

@@ -152,8 +152,32 @@ def test_closing_the_layer_closes_its_connections(server):
 
 
 def test_asking_for_a_method_the_layer_lacks_needs_no_event_loop(server):
-    """The broadcaster looks for optional batch methods; the library's proxy resolved every
-    unknown name on the running loop's layer and raised "no running event loop" outside one."""
+    """The broadcaster looks for optional methods with getattr(); the library's proxy resolved
+    every unknown name on the running loop's layer and raised "no running event loop" outside one."""
     layer = layer_on(server)
-    assert not hasattr(layer, "group_send_batch")
-    assert callable(layer.close_pools)
+    assert not hasattr(layer, "receive_many")
+    assert callable(layer.group_send_batch) and callable(layer.close_pools)
+
+
+def test_a_batch_reaches_every_group_in_order_in_one_pipeline(server):
+    """The broadcaster hands over what it queued (a transition's events, each to its task's group
+    and the all-tasks group) in one call: every message to every one of its groups, in order."""
+
+    async def scenario():
+        layer = layer_on(server)
+        try:
+            task_watcher, all_watcher = await layer.new_channel(), await layer.new_channel()
+            await layer.group_add("task.11", task_watcher)
+            await layer.group_add("tasks.all", all_watcher)
+            published_before = calls(server, "publish")
+            await layer.group_send_batch([
+                (["task.11", "tasks.all"], {"type": "task.event", "n": n}) for n in range(1, 4)
+            ])
+            for channel in (task_watcher, all_watcher):
+                received = [await asyncio.wait_for(layer.receive(channel), TIMEOUT) for _ in range(3)]
+                assert [message["n"] for message in received] == [1, 2, 3]
+            assert calls(server, "publish") - published_before == 6
+        finally:
+            await layer.close_pools()
+
+    run(scenario)
