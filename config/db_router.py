@@ -60,10 +60,16 @@ def public_reads(enabled: bool = True):
         _public_reads.reset(token)
 
 
-def mark_public_reads() -> None:
+def mark_public_reads(enabled: bool = True) -> None:
     """From now on until the enclosing `public_reads()` block ends, reads of public content may go
-    to the replica. For a middleware that decides only once the view is known (`process_view`)."""
-    _public_reads.set(True)
+    to the replica (or, with `enabled=False`, no longer). For a middleware that decides only once
+    the view is known (`process_view`), or that has found the replica gone (`process_exception`)."""
+    _public_reads.set(enabled)
+
+
+def reading_public() -> bool:
+    """Whether the current request's reads are marked for the replica."""
+    return _public_reads.get()
 
 
 class PrimaryReplicaRouter:

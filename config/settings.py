@@ -148,6 +148,9 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"] = parse_database_url(DATABASE_REPLICA_URL)
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    # Public reads fall back to the primary when the replica does not answer (publishing/replica.py):
+    # a short connect timeout keeps the request that finds it down from waiting long.
+    DATABASES["replica"]["OPTIONS"].setdefault("connect_timeout", 3)
 DATABASE_REPLICA_LAG_SECONDS = env_int("DATABASE_REPLICA_LAG_SECONDS", 5, minimum=0)
 DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]  # without a replica it sends everything to default
 

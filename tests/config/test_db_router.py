@@ -226,3 +226,57 @@ def test_a_gunicorn_with_database_replica_url_reads_the_blog_from_a_different_da
         connections.close_all()
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{replica_name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def replica_state():
+    """The process's replica-down marker, cleared before and after the test."""
+    from publishing import replica as replica_module
+
+    replica_module._replica_down_until = 0.0
+    yield replica_module
+    replica_module._replica_down_until = 0.0
+    connections["replica"].close()
+
+
+def test_public_reads_use_the_primary_while_the_replica_cannot_be_reached(
+        replica, published, replica_state, monkeypatch, caplog):
+    from tests.processes import free_port
+
+    connections["replica"].close()
+    monkeypatch.setitem(connections["replica"].settings_dict, "PORT", str(free_port()))  # nothing listens
+    for path in ("/posts/composting/", "/api/posts", "/category/gardening/"):
+        with CaptureQueriesContext(connections["default"]) as on_primary:
+            response = Client().get(path)
+        assert response.status_code == 200, response.content[:500]
+        assert b"Composting at home" in response.content
+        assert [q for q in on_primary.captured_queries if '"publishing_post' in q["sql"]], path
+    assert time.monotonic() < replica_state._replica_down_until  # tried again only after the window
+    assert [r.message for r in caplog.records if "read replica" in r.message][:1], "the outage is logged"
+    assert len([r for r in caplog.records if "read replica" in r.message]) == 1, "once per outage"
+
+    monkeypatch.undo()
+    replica_state._replica_down_until = 0.0  # the window has passed
+    caches["blog_pages"].clear()
+    with Captured() as captured:
+        assert Client().get("/posts/composting/").status_code == 200
+    assert captured.touching("replica", "publishing_post"), "back on the replica once it answers"
+
+
+@pytest.mark.parametrize("path", ["/posts/composting/", "/", "/api/posts", "/feeds/rss/"])
+def test_a_public_view_that_loses_the_replica_mid_request_is_served_from_the_primary(
+        replica, published, replica_state, path):
+    from django.db import OperationalError
+
+    def replica_gone(execute, sql, params, many, context):
+        if '"publishing_' in sql:
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    connections["replica"].ensure_connection()
+    with connections["replica"].execute_wrapper(replica_gone), Captured() as captured:
+        response = Client().get(path)
+    assert response.status_code == 200, response.content[:500]
+    assert b"Composting at home" in response.content
+    assert captured.touching("default", "publishing_post")
+    assert time.monotonic() < replica_state._replica_down_until
