@@ -17,7 +17,7 @@ from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from tasks.events import emit
+from tasks.events import append_events, draft_event, emit
 from tasks.exceptions import DomainError, InvalidTransition
 from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCatalogEntry, Phase, Status
 from tasks.selectors import model_unavailable_reason
@@ -128,11 +128,14 @@ def task_create(
     try:
         with transaction.atomic():
             budget_check(user=created_by, estimate=brief["estimated_cost"] or 0)
+            # The row is inserted with its first event's sequence number taken, which spares
+            # `emit`'s UPDATE to reserve it: no one else can write events of a task not yet committed.
             task = GenerationTask.objects.create(
                 **brief, created_by=created_by, idempotency_key=idempotency_key, idempotency_fingerprint=fingerprint,
-                available_at=timezone.now(),
+                available_at=timezone.now(), event_sequence=1,
             )
-            emit(task, EventKind.CREATED, message="Task queued.", data={"priority": task.priority})
+            created = draft_event(task, EventKind.CREATED, message="Task queued.", data={"priority": task.priority})
+            append_events(task, [created], last_sequence=1)
             wake_workers(1)
     except (IntegrityError, BudgetExceeded):
         if not idempotency_key:
