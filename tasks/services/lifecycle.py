@@ -17,6 +17,7 @@ from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from config.rows import one_row
 from tasks.events import append_events, draft_event, emit
 from tasks.exceptions import DomainError, InvalidTransition
 from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCatalogEntry, Phase, Status
@@ -49,7 +50,8 @@ def brief_fingerprint(brief: dict) -> str:
 
 
 def default_model() -> ModelCatalogEntry:
-    return ModelCatalogEntry.objects.get(is_default=True)
+    # Every creation without a model asks: by SQL written once, not a query built per request.
+    return one_row(ModelCatalogEntry, '"is_default"')
 
 
 def estimate_cost(brief: dict):
