@@ -33,10 +33,13 @@ def granted_permissions_sql() -> str:
     def column(meta, model) -> str:
         return next(field.column for field in meta.fields if field.related_model is model)
 
+    permission, content_type = Permission._meta, ContentType._meta
     return (
-        f'SELECT DISTINCT ct."{ContentType._meta.get_field("app_label").column}", p."{Permission._meta.get_field("codename").column}" '
-        f'FROM "{Permission._meta.db_table}" p JOIN "{ContentType._meta.db_table}" ct ON ct."{ContentType._meta.pk.column}" = p."{Permission._meta.get_field("content_type").column}" '
-        f'WHERE p."{Permission._meta.pk.column}" IN ('
+        f'SELECT DISTINCT ct."{content_type.get_field("app_label").column}", '
+        f'p."{permission.get_field("codename").column}" '
+        f'FROM "{permission.db_table}" p JOIN "{content_type.db_table}" ct '
+        f'ON ct."{content_type.pk.column}" = p."{permission.get_field("content_type").column}" '
+        f'WHERE p."{permission.pk.column}" IN ('
         f'SELECT up."{column(user_permissions, Permission)}" FROM "{user_permissions.db_table}" up '
         f'WHERE up."{column(user_permissions, user_model)}" = %s '
         f'UNION ALL SELECT gp."{column(group_permissions, Permission)}" FROM "{group_permissions.db_table}" gp '
