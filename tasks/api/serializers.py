@@ -9,7 +9,6 @@ refused rather than coerced.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Mapping
 
@@ -40,6 +39,14 @@ METADATA_MAX_BYTES = 50_000
 TAG_MAX_LENGTH = 50
 EVENTS_LIMIT_DEFAULT = 100
 EVENTS_LIMIT_MAX = 500
+
+
+def unbound_copy(field: serializers.Field) -> serializers.Field:
+    """A shallow copy of a field for a serializer to bind; what `copy.copy` makes, without its
+    `__reduce_ex__` round, which cost a serializer with many fields a tenth of a millisecond."""
+    clone = object.__new__(type(field))
+    clone.__dict__.update(field.__dict__)
+    return clone
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -102,7 +109,7 @@ class BriefInput(RejectUnknownFieldsMixin, serializers.Serializer):
         # a brief. Each serializer still binds fields of its own (binding sets their name and
         # parent); shallow copies suffice, because these fields only read their settings (limits,
         # choices, validators) while validating.
-        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
+        return {name: unbound_copy(field) for name, field in self._declared_fields.items()}
 
     title = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     topic = StrictCharField(min_length=TOPIC_MIN_LENGTH, max_length=TOPIC_MAX_LENGTH)
@@ -248,7 +255,7 @@ class TaskOutput(serializers.ModelSerializer):
         cls = type(self)
         if "_model_fields" not in cls.__dict__:
             cls._model_fields = super().get_fields()
-        return {name: copy.copy(field) for name, field in cls._model_fields.items()}
+        return {name: unbound_copy(field) for name, field in cls._model_fields.items()}
 
     @extend_schema_field(TaskPostOutput(allow_null=True))
     def get_post(self, task) -> dict | None:

@@ -17,7 +17,8 @@ from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from tasks.events import emit
+from config.rows import one_row
+from tasks.events import append_events, draft_event, emit
 from tasks.exceptions import DomainError, InvalidTransition
 from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCatalogEntry, Phase, Status
 from tasks.selectors import model_unavailable_reason
@@ -49,7 +50,8 @@ def brief_fingerprint(brief: dict) -> str:
 
 
 def default_model() -> ModelCatalogEntry:
-    return ModelCatalogEntry.objects.get(is_default=True)
+    # Every creation without a model asks: by SQL written once, not a query built per request.
+    return one_row(ModelCatalogEntry, '"is_default"')
 
 
 def estimate_cost(brief: dict):
@@ -128,11 +130,14 @@ def task_create(
     try:
         with transaction.atomic():
             budget_check(user=created_by, estimate=brief["estimated_cost"] or 0)
+            # The row is inserted with its first event's sequence number taken, which spares
+            # `emit`'s UPDATE to reserve it: no one else can write events of a task not yet committed.
             task = GenerationTask.objects.create(
                 **brief, created_by=created_by, idempotency_key=idempotency_key, idempotency_fingerprint=fingerprint,
-                available_at=timezone.now(),
+                available_at=timezone.now(), event_sequence=1,
             )
-            emit(task, EventKind.CREATED, message="Task queued.", data={"priority": task.priority})
+            created = draft_event(task, EventKind.CREATED, message="Task queued.", data={"priority": task.priority})
+            append_events(task, [created], last_sequence=1)
             wake_workers(1)
     except (IntegrityError, BudgetExceeded):
         if not idempotency_key:

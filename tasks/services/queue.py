@@ -12,7 +12,7 @@ import functools
 import json
 import logging
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
@@ -131,6 +131,20 @@ class TransactionalOrmBroker(ORM):
     @staticmethod
     def get_connection(list_key: str | None = None):
         return OrmQ.objects.using(Conf.ORM)
+
+    def enqueue(self, task) -> int:
+        # The stock broker's row (key, payload, lock=now), inserted by SQL written once per process:
+        # every task creation enqueues, and the ORM spent ~0.2 ms of CPU building the INSERT.
+        with connections[Conf.ORM].cursor() as cursor:
+            cursor.execute(_ormq_insert_sql(), [self.list_key or Conf.CLUSTER_NAME, task, timezone.now()])
+            return cursor.fetchone()[0]
+
+
+@functools.cache
+def _ormq_insert_sql() -> str:
+    meta = OrmQ._meta
+    columns = ", ".join(f'"{meta.get_field(name).column}"' for name in ("key", "payload", "lock"))
+    return f'INSERT INTO "{meta.db_table}" ({columns}) VALUES (%s, %s, %s) RETURNING "{meta.pk.column}"'
 
 
 def enqueues_in_transaction() -> bool:

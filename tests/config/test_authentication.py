@@ -1,0 +1,62 @@
+"""The API's JWT user lookup and the permission backend read by SQL written once per process:
+the same user, the same refusals and exactly the permissions Django's own backend grants."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group, Permission
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from config.backends import PermissionsInOneQueryBackend
+from config.rows import one_row
+from tasks.models import ModelCatalogEntry
+from tests.api_errors import error_of
+
+pytestmark = pytest.mark.django_db
+
+
+def _me(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    return client.get("/api/auth/me")
+
+
+def test_a_token_authenticates_its_user(editor):
+    response = _me(editor)
+    assert response.status_code == 200, response.content
+    assert response.json()["username"] == editor.username
+
+
+def test_a_token_of_a_deleted_user_is_refused_as_user_not_found(editor):
+    token = AccessToken.for_user(editor)
+    editor.delete()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    error_of(client.get("/api/auth/me"), 401, "user_not_found")
+
+
+def test_the_backend_grants_what_djangos_grants_directly_and_through_groups(editor):
+    group = Group.objects.create(name="Extra")
+    group.permissions.add(Permission.objects.get(codename="delete_generationtask"))
+    editor.groups.add(group)
+    editor.user_permissions.add(Permission.objects.get(codename="view_modelcatalogentry"))
+
+    ours = PermissionsInOneQueryBackend().get_all_permissions(get_user_model().objects.get(pk=editor.pk))
+    djangos = ModelBackend().get_all_permissions(get_user_model().objects.get(pk=editor.pk))
+
+    assert ours == djangos
+    assert {"tasks.delete_generationtask", "tasks.view_modelcatalogentry"} <= ours
+
+
+def test_one_row_answers_as_get_does():
+    default = ModelCatalogEntry.objects.get(is_default=True)
+
+    row = one_row(ModelCatalogEntry, '"is_default"')
+
+    assert row == default and row.key == default.key and row.input_price_per_million == default.input_price_per_million
+    assert not row._state.adding and row._state.db == "default"
+    with pytest.raises(ModelCatalogEntry.DoesNotExist):
+        one_row(ModelCatalogEntry, '"key" = %s', ["no-such-model"])
+    with pytest.raises(ModelCatalogEntry.MultipleObjectsReturned):
+        one_row(ModelCatalogEntry, "true")
