@@ -191,6 +191,8 @@ def test_a_gunicorn_with_database_replica_url_reads_the_blog_from_a_different_da
     replica_url = primary_url.replace(f"/{primary_name}", f"/{replica_name}", 1)
     connections.close_all()  # a template database must have no other session
     with psycopg.connect(server_url, autocommit=True) as admin:
+        # ... including the event broadcaster's pool (PostgreSQL layer) of earlier tests here.
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [primary_name])
         admin.execute(f'DROP DATABASE IF EXISTS "{replica_name}"')
         admin.execute(f'CREATE DATABASE "{replica_name}" TEMPLATE "{primary_name}"')
     server = None
