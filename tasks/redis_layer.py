@@ -8,10 +8,10 @@ channels_redis's list-based layer (`channels_redis.core.RedisChannelLayer`, used
 also stores a group message once per process, but every waiting consumer of a process takes part
 in its receive loop: each one, every time a message arrives, starts two asyncio tasks (the shared
 receive lock and its own buffer) and cancels the one that lost, and only the lock's holder pops
-the process's list, in three round trips per message (clean-up script, pop, backup removal). With
-1,000 sockets watching ten tasks of one Daphne, that churn put the push latency's p95 at 170–240 ms
-against 38 ms on the PostgreSQL layer; on this layer it is ~50 ms (docs/performance.md,
-"WebSocket fan-out").
+the process's list, in four round trips per message (clean-up script, pop, backup copy, backup
+removal). With 1,000 sockets watching ten tasks of one Daphne, that churn put the push latency's
+p95 at 173–259 ms; on this layer it was 51–104 ms in four runs the same morning
+(docs/performance.md, "Issue 13's targets").
 
 What pub/sub gives up, and why that is safe here: a message published while a process's
 subscriber connection is down (Redis restarting) is not kept for it. Neither was it with the list
