@@ -77,7 +77,7 @@ class PrimaryReplicaRouter:
 
     def db_for_read(self, model, **hints):
         alias = replica_alias()
-        if alias is None or not _public_reads.get():
+        if alias is None or not reading_public():
             return DEFAULT_DB_ALIAS
         if model._meta.app_label in PRIMARY_ONLY_APPS:
             return DEFAULT_DB_ALIAS

@@ -107,6 +107,8 @@ class PublicReadsMiddleware:
         alias = replica_alias()
         if alias is None or not reading_public() or not isinstance(exception, (OperationalError, InterfaceError)):
             return None
+        if not connections[alias].errors_occurred:
+            return None  # the primary failed (the cache table, a session): not the replica's outage
         _replica_failed(alias, exception)
         mark_public_reads(False)  # for the rest of this request, rendering included
         match = request.resolver_match

@@ -268,11 +268,12 @@ def test_public_reads_use_the_primary_while_the_replica_cannot_be_reached(
 @pytest.mark.parametrize("path", ["/posts/composting/", "/", "/api/posts", "/feeds/rss/"])
 def test_a_public_view_that_loses_the_replica_mid_request_is_served_from_the_primary(
         replica, published, replica_state, path):
-    from django.db import OperationalError
+    import psycopg
 
     def replica_gone(execute, sql, params, many, context):
         if '"publishing_' in sql:
-            raise OperationalError("server closed the connection unexpectedly")
+            with connections["replica"].wrap_database_errors:  # as a failing query on it is reported
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
         return execute(sql, params, many, context)
 
     connections["replica"].ensure_connection()
@@ -282,3 +283,17 @@ def test_a_public_view_that_loses_the_replica_mid_request_is_served_from_the_pri
     assert b"Composting at home" in response.content
     assert captured.touching("default", "publishing_post")
     assert time.monotonic() < replica_state._replica_down_until
+
+
+def test_a_connection_error_that_did_not_come_through_the_replica_is_left_to_django(replica, replica_state, rf):
+    """A public request whose primary fails (the cache table, a session) is not a replica outage:
+    nothing is run again and the replica stays in use."""
+    from django.db import OperationalError
+
+    from publishing.replica import PublicReadsMiddleware
+
+    middleware = PublicReadsMiddleware(lambda request: None)
+    connections["replica"].errors_occurred = False
+    with public_reads(True):
+        assert middleware.process_exception(rf.get("/posts/composting/"), OperationalError("primary gone")) is None
+    assert replica_state._replica_down_until == 0.0
