@@ -58,6 +58,7 @@ from bench.report import (  # noqa: E402
     machine_description,
     measured_at,
     package_version,
+    report_body,
     write_docs_section,
 )
 
@@ -276,12 +277,13 @@ def main(argv: list[str]) -> int:
     print(result)
     if args.write_docs:
         machine = machine_description(postgres=server_version(database_url))
-        body = (
+        body = report_body(
             f"Run {measured_at()}: `{command_line('blog_pages.py', argv)}` — {args.posts:,} posts, Gunicorn "
             f"{package_version('gunicorn')} with {args.web_workers} sync workers and one Daphne "
             f"{package_version('daphne')} process in turn on the same machine, wrk {args.connections} connections "
             f"× {args.seconds} s per row, production settings (DEBUG=0, persistent connections), PostgreSQL as the "
-            "cache.\n\n" + "".join(f"- {line}\n" for line in machine) + "\n" + result
+            "cache.",
+            machine, result,
         )
         write_docs_section(DOCS_PAGE, body, marker=MARKER)
         log(f"Wrote {DOCS_PAGE}")

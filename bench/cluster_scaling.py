@@ -58,7 +58,9 @@ from bench.harness import (  # noqa: E402
     start_cluster,
     wait_until,
 )
-from bench.report import DOCS_PAGE, command_line, machine_description, measured_at, write_docs_section  # noqa: E402
+from bench.report import (  # noqa: E402
+    DOCS_PAGE, command_line, machine_description, measured_at, report_body, write_docs_section,
+)
 
 MARKER = "cluster-scaling"
 MODEL_KEY = "bench-fixed-latency"
@@ -293,11 +295,11 @@ def main(argv: list[str]) -> int:
     if args.write_docs:
         machine = machine_description(postgres=server_version(database_url), redis=redis, brokers=[args.broker])
         machine.append(database_description(database_url))
-        body = (
+        body = report_body(
             f"Run {measured_at()}: `{command_line('cluster_scaling.py', argv, make_target='bench-scale')}` — "
             f"{args.tasks} blog-post tasks per row, workers per cluster: {args.workers}, fake model "
-            f"{args.latency:g} s per call, production settings.\n\n"
-            + "".join(f"- {line}\n" for line in machine) + "\n" + table + "\n" + "".join(f"- {n}\n" for n in notes)
+            f"{args.latency:g} s per call, production settings.",
+            machine, table, notes,
         )
         write_docs_section(DOCS_PAGE, body, marker=MARKER, preamble=PREAMBLE)
         log(f"Wrote {DOCS_PAGE}")

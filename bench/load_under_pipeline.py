@@ -74,7 +74,9 @@ from bench.harness import (  # noqa: E402
     wait_until,
 )
 from bench.load_report import FINISHED, MARKER, PREAMBLE, LoadResult, notes_for, results_tables  # noqa: E402
-from bench.report import DOCS_PAGE, command_line, machine_description, measured_at, write_docs_section  # noqa: E402
+from bench.report import (  # noqa: E402
+    DOCS_PAGE, command_line, machine_description, measured_at, report_body, write_docs_section,
+)
 from scripts.serve_production import web_workers  # noqa: E402
 
 BENCH_USER = "bench_load"
@@ -302,12 +304,12 @@ def main(argv: list[str]) -> int:
                                       packages={"Django": "Django", "django-q2": "django-q2", "Daphne": "daphne",
                                                 "Gunicorn": "gunicorn"})
         machine.append(database_description(database_url))
-        body = (
+        body = report_body(
             f"Run {measured_at()}: `{command_line('load_under_pipeline.py', argv, make_target='bench-load')}` — "
             f"{args.posts:,} posts; Gunicorn with {args.web_workers} sync workers; a cluster of {args.workers} "
             f"workers; wrk {args.connections} connections × {args.duration} s per row; fake model "
-            f"{args.latency:g} s per call; production settings, PostgreSQL as cache, broker and channel layer.\n\n"
-            + "".join(f"- {line}\n" for line in machine) + "\n" + tables + "\n" + "".join(f"- {n}\n" for n in notes)
+            f"{args.latency:g} s per call; production settings, PostgreSQL as cache, broker and channel layer.",
+            machine, tables, notes,
         )
         write_docs_section(DOCS_PAGE, body, marker=MARKER, preamble=PREAMBLE)
         log(f"Wrote {DOCS_PAGE}")

@@ -87,6 +87,15 @@ def command_line(script: str, argv: list[str], *, make_target: str | None = None
     return command
 
 
+def report_body(intro: str, machine: list[str], result: str, notes: list[str] | tuple = ()) -> str:
+    """A docs section's text: what was run (`intro`), the machine (a bullet per line), the result,
+    then the notes (a bullet each, after a blank line)."""
+    body = f"{intro}\n\n" + "".join(f"- {line}\n" for line in machine) + "\n" + result
+    if notes:
+        body += "\n" + "".join(f"- {note}\n" for note in notes)
+    return body
+
+
 def write_docs_section(path: Path, body: str, *, marker: str, preamble: str = "") -> None:
     """Replace what lies between the `<!-- {marker}:start/end -->` markers. A page without them gets
     `preamble` (a heading and what the benchmark does) and the marked section appended."""
