@@ -82,17 +82,12 @@ def metrics_registry():
     from prometheus_client import REGISTRY, CollectorRegistry
     from prometheus_client.multiprocess import MultiProcessCollector
 
-    directory = settings.PROMETHEUS_MULTIPROC_DIR
-    if directory:
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=directory)
-        for path in settings.PRESSROOM_METRICS_COLLECTORS:
-            registry.register(import_string(path)())
-        return registry
-    # One process: its own values (and the default process/platform collectors), plus the database's.
     registry = CollectorRegistry()
-    registry.register(_Forward(REGISTRY))
-    for path in settings.PRESSROOM_METRICS_COLLECTORS:
+    if settings.PROMETHEUS_MULTIPROC_DIR:
+        MultiProcessCollector(registry, path=settings.PROMETHEUS_MULTIPROC_DIR)
+    else:  # one process: its own values (and the default process/platform collectors)
+        registry.register(_Forward(REGISTRY))
+    for path in settings.PRESSROOM_METRICS_COLLECTORS:  # plus the database's
         registry.register(import_string(path)())
     return registry
 
