@@ -199,24 +199,27 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
         """A process key (`specific.<prefix>!`) of this instance's channels."""
         return channel.endswith(f".{self.client_prefix}!")
 
+    async def _message_bytes(self, payload: str) -> bytes | None:
+        """The message a notification's payload (`id:channel[:base64:expires]`) carries: inline
+        when it fit in the NOTIFY, else read (and deleted) from its row. None when it expired on
+        the way or its row is gone."""
+        parts = payload.split(":")
+        if len(parts) == 4:
+            return None if float(parts[3]) < time.time() else base64.b64decode(parts[2])
+        row = await self.django_db.delete_message_returning_message(int(parts[0]))
+        return None if row is None else row[0]
+
     async def _deliver(self, payload: str) -> None:
         """Put one notification's message where it belongs: each member's queue for a process
         message, else the channel's own queue (the library's way, decoded when received)."""
-        parts = payload.split(":")
-        channel = parts[1]
+        channel = payload.split(":")[1]
         if not self._ours(channel):
             if self._channel_advisory_locks.get(channel, False):
                 self._get_or_create_queue(channel).put_nowait(payload)
             return
-        if len(parts) == 4:
-            if float(parts[3]) < time.time():
-                return  # expired on the way
-            raw = base64.b64decode(parts[2])
-        else:  # too large for a NOTIFY: read (and delete) the row
-            row = await self.django_db.delete_message_returning_message(int(parts[0]))
-            if row is None:
-                return
-            raw = row[0]
+        raw = await self._message_bytes(payload)
+        if raw is None:
+            return
         message = self.deserialize(raw)
         for member in message.pop(MEMBERS_KEY, ()):
             self._get_or_create_queue(member).put_nowait(message)
@@ -226,13 +229,9 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
             item = await queue.get()
             if isinstance(item, dict):  # delivered decoded by _deliver, shared by the process's members
                 return item
-            parts = item.split(":")
-            if len(parts) == 4:
-                if float(parts[3]) < time.time():
-                    continue
-                return self.deserialize(base64.b64decode(parts[2]))
-            row = await self.django_db.delete_message_returning_message(int(parts[0]))
-            return self.deserialize(row[0])
+            raw = await self._message_bytes(item)
+            if raw is not None:
+                return self.deserialize(raw)
 
     async def listen_to_all_channels(self) -> None:
         """The library's listener with per-process delivery (`_deliver`): first what waits in the
