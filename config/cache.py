@@ -5,7 +5,8 @@ Throttles key their counters on what the client sends (the address DRF reads fro
 key, which PostgreSQL's cache table cannot store (a 500 on the next request) and memcached would
 refuse. Such a key is replaced by its digest, here, once for every user of the cache; ordinary
 keys are left as Django builds them. Without Redis the cache is a PostgreSQL table, written by
-`PostgresDatabaseCache` in one statement per `set`.
+`PostgresDatabaseCache` in one statement per `set`; with Redis it is Django's Redis cache, with
+one redis-py client per connection pool (`RedisCache`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends import redis as django_redis
 from django.core.cache.backends.db import DatabaseCache
 from django.db import connections, router
 from django.utils import timezone
@@ -65,3 +67,33 @@ class PostgresDatabaseCache(DatabaseCache):
             count = cursor.fetchone()[0]
             if count > self._max_entries:
                 self._cull(db, cursor, timezone.now().replace(microsecond=0), count)
+
+
+class RedisCacheClient(django_redis.RedisCacheClient):
+    """Django's Redis cache client, handing out one redis-py client per connection pool.
+
+    Django's builds a new `redis.Redis` for every cache call, and redis-py's constructor copies its
+    table of ~170 response callbacks into a new case-insensitive dict each time: ~0.15 ms of CPU
+    per call, two calls per throttled API request. A client holds no connection of its own (it
+    borrows one from the pool per command, and the pool starts afresh in a forked process), so one
+    per pool serves every thread.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))  # pools live as long as this object: ids stay theirs
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
+class RedisCache(django_redis.RedisCache):
+    """Django's Redis cache with `RedisCacheClient` above (the cache with `REDIS_URL` set)."""
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = RedisCacheClient

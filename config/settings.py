@@ -162,7 +162,7 @@ REDIS_LAYER_OPTIONS = {"socket_timeout": 30, "max_connections": 1000, "retry_on_
 
 # --- Cache, channel layer, queue broker: Redis when REDIS_URL is set, else PostgreSQL --------
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+    CACHES = {"default": {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL,
                           "KEY_FUNCTION": "config.cache.storable_key"}}
     # redis-py 8 gives every connection a 5 s read timeout by default; with channels_redis' list
     # layer (its 5 s BRPOP wait) an idle socket died with "Timeout reading" (1011 to the client),

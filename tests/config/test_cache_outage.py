@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def redis_down():
     """The default cache is a Redis server that is not there (a closed port on loopback)."""
     unreachable = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.RedisCache",
         "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }

@@ -164,7 +164,7 @@ def test_publishing_and_unpublishing_invalidate_cached_pages_in_other_processes(
 
 REDIS_FOR_TESTS = os.environ.get("REDIS_URL", "")
 SHARED_CACHES = {
-    "redis": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_FOR_TESTS,
+    "redis": {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_FOR_TESTS,
               "KEY_FUNCTION": "config.cache.storable_key"},
     "database": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "pressroom_cache",
                  "KEY_FUNCTION": "config.cache.storable_key"},
