@@ -2,8 +2,10 @@
 
 Every API request with a token reads its user; simplejwt builds that query through the ORM each
 time (~0.3 ms of CPU, several times the round trip). Here the same row comes through
-`config.rows.one_row`. The id is prepared by the user model's field as the ORM prepares it, and
-every refusal (unknown user, inactive user, changed password) is simplejwt's, with its messages.
+`config.rows.one_row_with`, together with the user's permissions (`config.backends`: every API
+write checks one, which then costs no query of its own). The id is prepared by the user model's
+field as the ORM prepares it, and every refusal (unknown user, inactive user, changed password) is
+simplejwt's, with its messages.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
 
-from config.rows import one_row
+from config.backends import granted_permission_names_sql, remember_granted_permissions
+from config.rows import one_row_with
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
@@ -31,7 +34,10 @@ class UserRows:
     def get(self, **lookup):
         [(name, value)] = lookup.items()
         field = self.model._meta.get_field(name)
-        return one_row(self.model, f'"{field.column}" = %s', [field.get_prep_value(value)])
+        user, granted = one_row_with(self.model, granted_permission_names_sql(), f'"{field.column}" = %s',
+                                     [field.get_prep_value(value)])
+        remember_granted_permissions(user, granted)
+        return user
 
 
 class JWTScheme(SimpleJWTScheme):

@@ -7,7 +7,8 @@ so that is a round trip per request for nothing. Here both come in one query, wr
 per process: building the same query through the ORM cost ~0.6 ms of CPU per request, more than
 the round trip. What is granted is exactly what Django grants: active users only, superusers
 everything (Django's own path), read fresh per request and cached on the user object for the rest
-of the request as Django caches it.
+of the request as Django caches it. The API's token authentication reads them with the user's row
+(`config.authentication`), so an API write checks its permission without a query of its own.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from django.db import connections, router
 
 
 @cache
-def granted_permissions_sql() -> str:
-    """The app label and codename of each permission granted to a user (%s), directly or through
-    one of their groups; table and column names from the models' metadata."""
+def granted_permissions_sql(user: str = "%s") -> str:
+    """The app label and codename of each permission granted to a user, directly or through one of
+    their groups; `user` is the SQL that gives the user's id (a parameter, given twice, by default;
+    a column of an enclosing query in `granted_permission_names_sql`). Table and column names come
+    from the models' metadata."""
     user_model = get_user_model()
     user_permissions = user_model.user_permissions.through._meta
     user_groups = user_model.groups.through._meta
@@ -35,17 +38,34 @@ def granted_permissions_sql() -> str:
 
     permission, content_type = Permission._meta, ContentType._meta
     return (
-        f'SELECT DISTINCT ct."{content_type.get_field("app_label").column}", '
-        f'p."{permission.get_field("codename").column}" '
+        f'SELECT DISTINCT ct."{content_type.get_field("app_label").column}" AS app_label, '
+        f'p."{permission.get_field("codename").column}" AS codename '
         f'FROM "{permission.db_table}" p JOIN "{content_type.db_table}" ct '
         f'ON ct."{content_type.pk.column}" = p."{permission.get_field("content_type").column}" '
         f'WHERE p."{permission.pk.column}" IN ('
         f'SELECT up."{column(user_permissions, Permission)}" FROM "{user_permissions.db_table}" up '
-        f'WHERE up."{column(user_permissions, user_model)}" = %s '
+        f'WHERE up."{column(user_permissions, user_model)}" = {user} '
         f'UNION ALL SELECT gp."{column(group_permissions, Permission)}" FROM "{group_permissions.db_table}" gp '
         f'JOIN "{user_groups.db_table}" ug ON ug."{column(user_groups, Group)}" = gp."{column(group_permissions, Group)}" '
-        f'WHERE ug."{column(user_groups, user_model)}" = %s)'
+        f'WHERE ug."{column(user_groups, user_model)}" = {user})'
     )
+
+
+@cache
+def granted_permission_names_sql() -> str:
+    """An SQL array of the "app_label.codename" of every permission granted to the user of the row
+    its enclosing query reads from the user table: that user's permissions, in the same trip."""
+    meta = get_user_model()._meta
+    granted = granted_permissions_sql(user=f'"{meta.db_table}"."{meta.pk.column}"')
+    return f"ARRAY(SELECT granted.app_label || '.' || granted.codename FROM ({granted}) AS granted)"
+
+
+def remember_granted_permissions(user_obj, names) -> None:
+    """Keep `names` (read by `granted_permission_names_sql` with the user's row, this request) as
+    the permissions `get_all_permissions` would read for `user_obj`: only for whom it reads them
+    itself (an active user who is not a superuser)."""
+    if user_obj.is_active and not user_obj.is_superuser and not user_obj.is_anonymous:
+        user_obj._perm_cache = set(names)
 
 
 class PermissionsInOneQueryBackend(ModelBackend):

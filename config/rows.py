@@ -16,21 +16,31 @@ from django.db import connections, router
 
 
 @cache
-def _select(model, where: str) -> tuple[str, tuple[str, ...]]:
+def _select(model, where: str, extra: str) -> tuple[str, tuple[str, ...]]:
     fields = model._meta.concrete_fields
     for field in fields:
         if field.get_db_converters(connections[router.db_for_read(model)]):
             raise TypeError(f"{model.__name__}.{field.name} needs a conversion from the database; use the ORM.")
-    columns = ", ".join(f'"{field.column}"' for field in fields)
+    columns = ", ".join([f'"{field.column}"' for field in fields] + ([extra] if extra else []))
     return f'SELECT {columns} FROM "{model._meta.db_table}" WHERE {where} LIMIT 2', tuple(f.attname for f in fields)
 
 
-def one_row(model, where: str, params=(), *, lookup: str = ""):
+def one_row(model, where: str, params=()):
     """The one `model` row matching `where` (SQL with %s placeholders; column names quoted), as
     `model.objects.get(...)` would return it: `DoesNotExist` when there is none and
-    `MultipleObjectsReturned` when there are several, with the ORM's messages (`lookup` names the
-    condition in the latter)."""
-    sql, names = _select(model, where)
+    `MultipleObjectsReturned` when there are several, with the ORM's messages."""
+    instance, _ = _one(model, where, params, extra="")
+    return instance
+
+
+def one_row_with(model, extra: str, where: str, params=()):
+    """`one_row`, and the value of `extra`, one more SQL expression read in the same query (a
+    correlated subquery, say): (instance, value)."""
+    return _one(model, where, params, extra=extra)
+
+
+def _one(model, where: str, params, *, extra: str):
+    sql, names = _select(model, where, extra)
     using = router.db_for_read(model)
     with connections[using].cursor() as cursor:
         cursor.execute(sql, list(params))
@@ -39,4 +49,5 @@ def one_row(model, where: str, params=(), *, lookup: str = ""):
         raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
     if len(rows) > 1:
         raise model.MultipleObjectsReturned(f"get() returned more than one {model._meta.object_name} -- it returned 2!")
-    return model.from_db(using, names, rows[0])
+    row = rows[0]
+    return model.from_db(using, names, row[:len(names)]), (row[len(names)] if extra else None)

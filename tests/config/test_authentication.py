@@ -5,9 +5,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from config.authentication import JWTAuthentication
 from config.backends import PermissionsInOneQueryBackend
 from config.rows import one_row
 from tasks.models import ModelCatalogEntry
@@ -60,3 +63,47 @@ def test_one_row_answers_as_get_does():
         one_row(ModelCatalogEntry, '"key" = %s', ["no-such-model"])
     with pytest.raises(ModelCatalogEntry.MultipleObjectsReturned):
         one_row(ModelCatalogEntry, "true")
+
+
+def test_a_tokens_user_comes_with_exactly_the_permissions_djangos_backend_grants(editor):
+    group = Group.objects.create(name="Extra")
+    group.permissions.add(Permission.objects.get(codename="delete_generationtask"))
+    editor.groups.add(group)
+    editor.user_permissions.add(Permission.objects.get(codename="view_modelcatalogentry"))
+    authentication = JWTAuthentication()
+
+    user = authentication.get_user(authentication.get_validated_token(str(AccessToken.for_user(editor))))
+
+    assert user._perm_cache == ModelBackend().get_all_permissions(get_user_model().objects.get(pk=editor.pk))
+    assert {"tasks.delete_generationtask", "tasks.view_modelcatalogentry"} <= user._perm_cache
+
+
+def test_a_superusers_permissions_are_left_to_djangos_own_path(admin_user):
+    authentication = JWTAuthentication()
+
+    user = authentication.get_user(authentication.get_validated_token(str(AccessToken.for_user(admin_user))))
+
+    assert not hasattr(user, "_perm_cache")
+    assert user.has_perm("tasks.delete_generationtask")
+
+
+def test_an_api_write_checks_its_permission_without_a_query_of_its_own(editor):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(editor)}")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/tasks", {"topic": "Permissions in one trip"}, format="json")
+
+    assert response.status_code == 201, response.content
+    reading_permissions = [query["sql"] for query in queries if '"auth_permission"' in query["sql"]]
+    assert len(reading_permissions) == 1 and '"auth_user"' in reading_permissions[0]
+
+
+def test_a_permission_taken_away_counts_from_the_next_request(editor):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(editor)}")
+    assert client.post("/api/tasks", {"topic": "Allowed"}, format="json").status_code == 201
+
+    editor.groups.clear()
+
+    error_of(client.post("/api/tasks", {"topic": "No longer allowed"}, format="json"), 403)
