@@ -17,7 +17,7 @@ from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from config.rows import one_row
+from config.rows import insert_row, one_row
 from tasks.events import append_events, draft_event, emit
 from tasks.exceptions import DomainError, InvalidTransition
 from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCatalogEntry, Phase, Status
@@ -132,10 +132,10 @@ def task_create(
             budget_check(user=created_by, estimate=brief["estimated_cost"] or 0)
             # The row is inserted with its first event's sequence number taken, which spares
             # `emit`'s UPDATE to reserve it: no one else can write events of a task not yet committed.
-            task = GenerationTask.objects.create(
+            task = insert_row(GenerationTask(
                 **brief, created_by=created_by, idempotency_key=idempotency_key, idempotency_fingerprint=fingerprint,
                 available_at=timezone.now(), event_sequence=1,
-            )
+            ))
             created = draft_event(task, EventKind.CREATED, message="Task queued.", data={"priority": task.priority})
             append_events(task, [created], last_sequence=1)
             wake_workers(1)
