@@ -44,16 +44,39 @@ FINISHED_FAILED = ("failed", "cancelled", "timed_out")
 def submit_tasks(port: int, token: str, *, count: int, clients: int, timeout: float) -> tuple[list, float]:
     """POST `count` briefs from `clients` threads, each on one keep-alive connection.
     Returns [(status, latency_ms)] and the seconds from the first request to the last answer."""
+    requests = [("POST", "/api/tasks", json.dumps({"topic": f"Benchmark task {number}", "title": f"Benchmark {number}"}))
+                for number in range(count)]
+    return send_concurrently(port, token, requests, clients=clients, timeout=timeout)
+
+
+def warm_up(port: int, token: str, *, workers: int, clients: int, timeout: float) -> None:
+    """`WARM_UP_PER_WORKER` × `workers` authenticated GET /api/auth/me before the measurement, so
+    that each Gunicorn worker has opened its database connection and run the API's code once, as
+    on a server that has been up for a while; they are not counted."""
+    requests = [("GET", "/api/auth/me", None)] * (WARM_UP_PER_WORKER * workers)
+    answers, _ = send_concurrently(port, token, requests, clients=clients, timeout=timeout)
+    refused = [status for status, _ in answers if status != 200]
+    if refused:
+        raise BenchError(f"{len(refused)} warm-up requests were not answered 200: {sorted(set(refused))}")
+
+
+WARM_UP_PER_WORKER = 20
+
+
+def send_concurrently(port: int, token: str, requests: list[tuple[str, str, str | None]], *, clients: int,
+                      timeout: float) -> tuple[list, float]:
+    """Send (method, path, body) requests with the token from `clients` threads, each on one
+    keep-alive connection. Returns [(status, latency_ms)] in the requests' order (0: no answer)
+    and the seconds from the first request to the last answer."""
     local = threading.local()
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
-    def post(number: int) -> tuple[int, float]:
-        body = json.dumps({"topic": f"Benchmark task {number}", "title": f"Benchmark {number}"})
+    def send(method: str, path: str, body: str | None) -> tuple[int, float]:
         started = time.perf_counter()
         try:
             if getattr(local, "conn", None) is None:
                 local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
-            local.conn.request("POST", "/api/tasks", body, headers)
+            local.conn.request(method, path, body, headers)
             response = local.conn.getresponse()
             response.read()
             status = response.status
@@ -66,11 +89,11 @@ def submit_tasks(port: int, token: str, *, count: int, clients: int, timeout: fl
     pool = ThreadPoolExecutor(max_workers=clients, thread_name_prefix="client")
     try:
         started = time.perf_counter()
-        futures = [pool.submit(post, number) for number in range(count)]
+        futures = [pool.submit(send, *request) for request in requests]
         done, pending = wait(futures, timeout=timeout)
         seconds = time.perf_counter() - started
         if pending:
-            raise BenchError(f"{len(pending)} of {count} POSTs had no answer after {timeout:.0f}s.")
+            raise BenchError(f"{len(pending)} of {len(requests)} requests had no answer after {timeout:.0f}s.")
         return [future.result() for future in futures], seconds
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
@@ -97,8 +120,9 @@ def measure_enqueue(env: dict, db: psycopg.Connection, args, *, password: str, l
         status, body = http_json(port, "POST", "/api/auth/token", {"username": BENCH_USER, "password": password})
         if status != 200:
             raise BenchError(f"POST /api/auth/token answered {status}: {body}")
+        warm_up(port, body["access"], workers=workers, clients=args.clients, timeout=args.timeout)
         log(f"POSTing {args.tasks} tasks from {args.clients} clients to Gunicorn ({workers} workers) "
-            f"on 127.0.0.1:{port}")
+            f"on 127.0.0.1:{port}, after {WARM_UP_PER_WORKER * workers} warm-up GETs")
         answers, seconds = submit_tasks(port, body["access"], count=args.tasks, clients=args.clients,
                                         timeout=args.timeout)
     finally:
