@@ -6,8 +6,9 @@ same query every time. `one_row` writes such a query once per process (columns a
 model's metadata) and turns its row into an instance as the ORM would (`Model.from_db`, which also
 marks it as loaded from that database). It serves only models whose columns need no conversion
 from the database (no JSON or custom fields), which it checks when it writes the query.
-`insert_row` inserts a new instance as `save()` would, by an INSERT written once per model (the
-ORM spent ~0.4 ms of CPU assembling a task's 45-column INSERT for every creation).
+`insert_row` inserts a new instance as `save()` would, and `insert_rows` several as
+`bulk_create` would, by an INSERT written once per model (the ORM spent ~0.4 ms of CPU assembling
+a task's 45-column INSERT for every creation, and ~0.25 ms on its first event's).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def insert_row(instance: models.Model, *, using: str | None = None) -> models.Mo
     if instance._get_pk_val(meta) is None:
         instance._set_pk_val(meta.pk.get_pk_value_on_save(instance))
     pk_set = instance._get_pk_val(meta) is not None
-    sql, fields, returning = _insert(model, using, pk_set)
+    sql, fields, returning = _insert(model, using, pk_set, rows=1, by_save=True)
     connection = connections[using]
     values = [field.pre_save(instance, True) for field in fields]
     if any(hasattr(value, "resolve_expression") for value in values):
@@ -90,11 +91,50 @@ def insert_row(instance: models.Model, *, using: str | None = None) -> models.Mo
     return instance
 
 
+def insert_rows(instances: list[models.Model], *, using: str | None = None) -> list[models.Model]:
+    """Insert `instances` (new rows of one model) in one INSERT as `bulk_create` would: no save()
+    and no signals, each field's `pre_save` and database preparation, the pks the database made
+    read back in order, `_state` marked as saved. Written once per model, database and number of
+    rows; refused (TypeError) for the models `insert_row` refuses, except for a `save` of their own,
+    which bulk_create does not call either."""
+    if not instances:
+        return instances
+    model = type(instances[0])
+    meta = model._meta
+    using = using or router.db_for_write(model)
+    for instance in instances:
+        if type(instance) is not model:
+            raise TypeError("insert_rows inserts rows of one model.")
+        if instance._get_pk_val(meta) is None:
+            instance._set_pk_val(meta.pk.get_pk_value_on_save(instance))
+        instance._prepare_related_fields_for_save(operation_name="bulk_create")
+    pk_set = {instance._get_pk_val(meta) is not None for instance in instances}
+    if len(pk_set) > 1:
+        raise TypeError("insert_rows inserts rows that all have a pk, or none; use bulk_create().")
+    sql, fields, returning = _insert(model, using, pk_set.pop(), rows=len(instances), by_save=False)
+    connection = connections[using]
+    params = []
+    for instance in instances:
+        values = [field.pre_save(instance, True) for field in fields]
+        if any(hasattr(value, "resolve_expression") for value in values):
+            raise TypeError("insert_rows inserts values, not expressions; use bulk_create().")
+        params += [field.get_db_prep_save(value, connection) for field, value in zip(fields, values)]
+    with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if returning:
+            for instance, row in zip(instances, cursor.fetchall(), strict=True):
+                for field, value in zip(returning, row):
+                    setattr(instance, field.attname, value)
+    for instance in instances:
+        instance._state.db, instance._state.adding = using, False
+    return instances
+
+
 @cache
-def _insert(model, using: str, pk_set: bool) -> tuple[str, tuple, tuple]:
+def _insert(model, using: str, pk_set: bool, *, rows: int, by_save: bool) -> tuple[str, tuple, tuple]:
     meta = model._meta
     connection = connections[using]
-    if model.save is not models.Model.save or meta.parents or meta.proxy:
+    if (by_save and model.save is not models.Model.save) or meta.parents or meta.proxy:
         raise TypeError(f"{model.__name__} is saved otherwise than by one INSERT; use save().")
     fields = tuple(field for field in meta.local_concrete_fields if pk_set or field is not meta.auto_field)
     for field in fields:
@@ -103,8 +143,8 @@ def _insert(model, using: str, pk_set: bool) -> tuple[str, tuple, tuple]:
     returning = tuple(meta.db_returning_fields) if connection.features.can_return_columns_from_insert else ()
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(_placeholder(model, field, connection) for field in fields)
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
+    row = "(" + ", ".join(_placeholder(model, field, connection) for field in fields) + ")"
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * rows)}"
     if returning:
         sql += " RETURNING " + ", ".join(quote(field.column) for field in returning)
     elif not pk_set:

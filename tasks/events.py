@@ -15,6 +15,7 @@ import logging
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config.rows import insert_rows
 from tasks.broadcaster import broadcaster
 from tasks.models import EventKind, GenerationTask, TaskEvent
 from tasks.signals import task_state_changed
@@ -97,7 +98,7 @@ def append_events(task: GenerationTask, events: list[TaskEvent], *, last_sequenc
     for offset, event in enumerate(events):
         event.sequence = first + offset
         event.created_at = now
-    TaskEvent.objects.bulk_create(events)
+    insert_rows(events)  # bulk_create's INSERT, written once per number of events
     task.event_sequence = last_sequence
     broadcast_after_commit(task, events)
     return events

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.signals import post_save, pre_save
 from django.forms.models import model_to_dict
 
-from config.rows import insert_row
+from config.rows import insert_row, insert_rows
 from tasks.models import GenerationTask, ModelCatalogEntry, TaskEvent
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +89,30 @@ def test_an_unsaved_related_object_is_refused_as_save_refuses_it(editor):
 def test_a_model_with_a_save_of_its_own_is_refused(editor):
     with pytest.raises(TypeError, match="use save"):
         insert_row(TaskEvent(sequence=1, kind="created", status="queued", message="x"))
+
+
+def test_rows_are_inserted_together_as_bulk_create_inserts_them(editor):
+    task = insert_row(_task(editor))
+    drafts = [TaskEvent(task_id=task.pk, sequence=number, kind="log", status="queued", message=f"line {number}",
+                        data={"n": number}, created_at=AVAILABLE_AT) for number in (1, 2, 3)]
+
+    inserted = insert_rows(drafts)
+
+    assert inserted is drafts and all(event.pk and not event._state.adding for event in drafts)
+    stored = list(TaskEvent.objects.filter(task=task).order_by("sequence").values_list("pk", "message", "data"))
+    assert stored == [(event.pk, event.message, event.data) for event in drafts]
+
+
+def test_rows_inserted_together_send_no_save_signals(editor):
+    seen = []
+
+    def before(sender, **kwargs):
+        seen.append(sender)
+
+    pre_save.connect(before, sender=Group)
+    try:
+        insert_rows([Group(name="One"), Group(name="Two")])
+    finally:
+        pre_save.disconnect(before, sender=Group)
+
+    assert seen == [] and Group.objects.filter(name__in=["One", "Two"]).count() == 2
