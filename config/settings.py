@@ -487,6 +487,8 @@ PRESSROOM_WEBHOOK_MAX_ATTEMPTS = env_int("PRESSROOM_WEBHOOK_MAX_ATTEMPTS", 5, mi
 PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = env_int("PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=0)
 PRESSROOM_WEBHOOK_RETRY_MAX_SECONDS = env_int("PRESSROOM_WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=0)
 PRESSROOM_WEBHOOK_DISABLE_AFTER = env_int("PRESSROOM_WEBHOOK_DISABLE_AFTER", 15, minimum=1)
+# Days that finished webhook attempts and sent notification lines are kept (publishing.jobs.housekeeping).
+PRESSROOM_DELIVERY_HISTORY_DAYS = env_int("PRESSROOM_DELIVERY_HISTORY_DAYS", 90, minimum=1)
 # Notifications to reviewers and admins are gathered for this many seconds into one digest email.
 PRESSROOM_NOTIFY_DIGEST_SECONDS = env_int("PRESSROOM_NOTIFY_DIGEST_SECONDS", 60, minimum=0)
 PRESSROOM_NOTIFY_EMAILS = env_bool("PRESSROOM_NOTIFY_EMAILS", True)

@@ -41,3 +41,11 @@ def _revoke_on_credential_change(sender, instance, raw=False, **kwargs):
     if not raw and getattr(instance, "_pressroom_revoke_tokens", False):
         instance._pressroom_revoke_tokens = False
         revoke_refresh_tokens(instance)
+
+
+def expired_tokens_flush() -> int:
+    """Delete the refresh tokens that have expired (and their blacklist entries), as simplejwt's
+    `flushexpiredtokens` does: an expired token is refused whether it is listed or not, and the
+    lists would otherwise grow by every sign-in. Returns how many were deleted."""
+    deleted, _ = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
+
+from config.tokens import expired_tokens_flush
 from publishing.services.posts import record_due_publications as _record_due_publications
+from publishing.webhooks.notifications import notification_history_prune
+from publishing.webhooks.services import webhook_history_prune
 
 
 def record_due_publications() -> int:
     """Record scheduled posts that went live (run by a one-off schedule and a minute sweep)."""
     return _record_due_publications()
+
+
+def housekeeping() -> dict:
+    """The daily sweep of what would otherwise grow for ever: webhook attempts and notification
+    lines older than PRESSROOM_DELIVERY_HISTORY_DAYS, and expired refresh tokens. Returns what it
+    deleted."""
+    kept = timedelta(days=settings.PRESSROOM_DELIVERY_HISTORY_DAYS)
+    return {
+        "webhook_deliveries": webhook_history_prune(older_than=kept),
+        "notifications": notification_history_prune(older_than=kept),
+        "expired_tokens": expired_tokens_flush(),
+    }

@@ -169,3 +169,10 @@ def notification_digests_recover(*, now=None) -> int:
     recipients = (PendingNotification.objects.filter(sent_at__isnull=True, created_at__lte=overdue)
                   .values_list("recipient_id", flat=True).distinct()[:20])
     return sum(1 for recipient_id in list(recipients) if notification_digest_send(recipient_id=recipient_id))
+
+
+def notification_history_prune(*, older_than: timedelta) -> int:
+    """Delete notification lines sent more than `older_than` ago (unsent ones wait for their
+    digest). Returns how many were deleted."""
+    deleted, _ = PendingNotification.objects.filter(sent_at__lt=timezone.now() - older_than).delete()
+    return deleted

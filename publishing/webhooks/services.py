@@ -23,7 +23,7 @@ import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from publishing.webhooks.events import encode_body, event_id, webhook_body, webhook_event_name
@@ -60,6 +60,16 @@ def webhook_deliveries_create(*, payload: dict) -> list[WebhookDelivery]:
         for delivery in deliveries:
             enqueue_job_at(DELIVER_JOB, delivery.pk, at=now, name="deliver_webhook")
     return deliveries
+
+
+def webhook_history_prune(*, older_than: timedelta) -> int:
+    """Delete delivery attempts that finished (sent, failed or cancelled) more than `older_than`
+    ago; pending attempts are never touched. Returns how many were deleted."""
+    cutoff = timezone.now() - older_than
+    deleted, _ = WebhookDelivery.objects.exclude(status=DeliveryStatus.PENDING).filter(
+        Q(finished_at__lt=cutoff) | Q(finished_at__isnull=True, created_at__lt=cutoff),
+    ).delete()
+    return deleted
 
 
 def retry_delay(attempt: int) -> float:
