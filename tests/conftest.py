@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from publishing.roles import EDITORS, REVIEWERS
 from tests.factories import make_user
+from tests.faults.servers import RedisServer
 from tests.seed import ensure_seed_data
 
 
@@ -132,3 +133,15 @@ def other_editor_client(other_editor):
 @pytest.fixture
 def reviewer_client(reviewer):
     return _client_for(reviewer)
+
+
+@pytest.fixture
+def redis_server():
+    """A `redis-server` of the test's own (no persistence, a free port), stopped afterwards; tests
+    that use it are marked `needs_redis_server` (tests/faults/servers.py)."""
+    server = RedisServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

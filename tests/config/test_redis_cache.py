@@ -6,34 +6,24 @@ Each test runs against a `redis-server` of its own (no persistence, a free port)
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 import redis
 
 from config.cache import RedisCache
-from tests.faults.servers import RedisServer
+from tests.faults.servers import RedisServer, needs_redis_server
 
-pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
-
-
-@pytest.fixture
-def server():
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+pytestmark = needs_redis_server
 
 
-def cache_on(server: RedisServer) -> RedisCache:
+
+def cache_on(redis_server: RedisServer) -> RedisCache:
     """The default cache as settings build it when REDIS_URL is set, on the test's server."""
-    return RedisCache(server.url, {"KEY_FUNCTION": "config.cache.storable_key", "KEY_PREFIX": "t"})
+    return RedisCache(redis_server.url, {"KEY_FUNCTION": "config.cache.storable_key", "KEY_PREFIX": "t"})
 
 
-def test_the_cache_stores_reads_counts_and_forgets(server):
-    cache = cache_on(server)
+def test_the_cache_stores_reads_counts_and_forgets(redis_server):
+    cache = cache_on(redis_server)
 
     cache.set("history", [1.5, 2.5], 30)
     assert cache.get("history") == [1.5, 2.5]
@@ -43,11 +33,11 @@ def test_the_cache_stores_reads_counts_and_forgets(server):
     assert cache.get_many(["history", "fresh", "missing"]) == {"history": [1.5, 2.5], "fresh": 5}
     cache.delete("history")
     assert cache.get("history", "gone") == "gone"
-    assert redis.Redis.from_url(server.url).ttl("t:1:fresh") > 0  # the default timeout is kept
+    assert redis.Redis.from_url(redis_server.url).ttl("t:1:fresh") > 0  # the default timeout is kept
 
 
-def test_every_call_is_served_by_the_one_client_of_its_pool(server):
-    cache = cache_on(server)
+def test_every_call_is_served_by_the_one_client_of_its_pool(redis_server):
+    cache = cache_on(redis_server)
 
     first = cache._cache.get_client(write=True)
     cache.set("key", "value")
@@ -58,8 +48,8 @@ def test_every_call_is_served_by_the_one_client_of_its_pool(server):
     assert cache._cache._clients == {id(first.connection_pool): first}
 
 
-def test_a_forked_process_uses_the_cache_on_connections_of_its_own(server):
-    cache = cache_on(server)
+def test_a_forked_process_uses_the_cache_on_connections_of_its_own(redis_server):
+    cache = cache_on(redis_server)
     cache.set("before-fork", "parent")  # the parent's pool now holds a connection
 
     child = os.fork()

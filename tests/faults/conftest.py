@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.faults.servers import PG_BIN, PostgresServer, RedisServer
+from tests.faults.servers import PG_BIN, PostgresServer
 from tests.seed import ensure_seed_data
 
 DATABASE_NAME = "pressroom_faults"
@@ -103,16 +103,6 @@ def processes(tmp_path):
     yield start
     for process in reversed(started):
         process.kill()
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.processes import free_port, wait_for
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -72,6 +74,9 @@ class PostgresServer:
         except subprocess.SubprocessError:
             pass
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+needs_redis_server = pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
 
 
 class RedisServer:

@@ -9,37 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 
 import pytest
 import redis
 from django.conf import settings
 
 from tasks.redis_layer import RedisChannelLayer
-from tests.faults.servers import RedisServer
+from tests.faults.servers import RedisServer, needs_redis_server
 
 TIMEOUT = 5
 
-pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
+pytestmark = needs_redis_server
 
 
-@pytest.fixture
-def server():
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
-
-def layer_on(server: RedisServer) -> RedisChannelLayer:
+def layer_on(redis_server: RedisServer) -> RedisChannelLayer:
     """A layer as settings build it when REDIS_URL is set, on the test's server."""
-    return RedisChannelLayer(hosts=[{"address": server.url, **settings.REDIS_LAYER_OPTIONS}])
+    return RedisChannelLayer(hosts=[{"address": redis_server.url, **settings.REDIS_LAYER_OPTIONS}])
 
 
-def calls(server: RedisServer, command: str) -> int:
-    stats = redis.Redis.from_url(server.url).info("commandstats")
+def calls(redis_server: RedisServer, command: str) -> int:
+    stats = redis.Redis.from_url(redis_server.url).info("commandstats")
     return stats.get(f"cmdstat_{command}", {}).get("calls", 0)
 
 
@@ -54,9 +44,9 @@ async def until(condition, *, timeout: float = TIMEOUT) -> None:
         await asyncio.sleep(0.05)
 
 
-def test_a_group_message_is_published_once_and_reaches_every_member_of_every_process(server):
+def test_a_group_message_is_published_once_and_reaches_every_member_of_every_process(redis_server):
     async def scenario():
-        here, there = layer_on(server), layer_on(server)
+        here, there = layer_on(redis_server), layer_on(redis_server)
         try:
             mine = [await here.new_channel() for _ in range(3)]
             theirs = await there.new_channel()
@@ -65,11 +55,11 @@ def test_a_group_message_is_published_once_and_reaches_every_member_of_every_pro
             await there.group_add("task.7", theirs)
             receiving = [asyncio.ensure_future(here.receive(channel)) for channel in mine]
             receiving.append(asyncio.ensure_future(there.receive(theirs)))
-            published_before = calls(server, "publish")
+            published_before = calls(redis_server, "publish")
             await here.group_send("task.7", {"type": "task.event", "event": {"sequence": 7}})
             received = await asyncio.wait_for(asyncio.gather(*receiving), TIMEOUT)
             assert received == [{"type": "task.event", "event": {"sequence": 7}}] * 4
-            assert calls(server, "publish") - published_before == 1
+            assert calls(redis_server, "publish") - published_before == 1
         finally:
             await here.close_pools()
             await there.close_pools()
@@ -77,15 +67,15 @@ def test_a_group_message_is_published_once_and_reaches_every_member_of_every_pro
     run(scenario)
 
 
-def test_a_channel_that_left_its_group_gets_nothing_and_the_last_one_out_unsubscribes(server):
-    admin = redis.Redis.from_url(server.url)
+def test_a_channel_that_left_its_group_gets_nothing_and_the_last_one_out_unsubscribes(redis_server):
+    admin = redis.Redis.from_url(redis_server.url)
 
     def subscribers() -> int:
         [(_, count)] = admin.pubsub_numsub("asgi__group__task.8")
         return count
 
     async def scenario():
-        layer = layer_on(server)
+        layer = layer_on(redis_server)
         try:
             staying, leaving = await layer.new_channel(), await layer.new_channel()
             await layer.group_add("task.8", staying)
@@ -105,22 +95,22 @@ def test_a_channel_that_left_its_group_gets_nothing_and_the_last_one_out_unsubsc
     run(scenario)
 
 
-def test_members_receive_again_after_redis_restarts(server):
+def test_members_receive_again_after_redis_restarts(redis_server):
     """A restart loses what was published meanwhile (the events are in the database); the
     subscriber connection comes back with its subscriptions, and later messages arrive."""
 
     async def scenario():
-        watching, sending = layer_on(server), layer_on(server)
+        watching, sending = layer_on(redis_server), layer_on(redis_server)
         try:
             member = await watching.new_channel()
             await watching.group_add("task.9", member)
             await sending.group_send("task.9", {"type": "task.event", "n": 1})
             assert (await asyncio.wait_for(watching.receive(member), TIMEOUT))["n"] == 1
 
-            server.stop()
-            server.start()
+            redis_server.stop()
+            redis_server.start()
             received = asyncio.ensure_future(watching.receive(member))
-            admin = redis.Redis.from_url(server.url)
+            admin = redis.Redis.from_url(redis_server.url)
             await until(lambda: admin.pubsub_numsub("asgi__group__task.9")[0][1] == 1, timeout=15)
             await sending.group_send("task.9", {"type": "task.event", "n": 2})
             assert (await asyncio.wait_for(received, TIMEOUT))["n"] == 2
@@ -131,14 +121,14 @@ def test_members_receive_again_after_redis_restarts(server):
     run(scenario)
 
 
-def test_closing_the_layer_closes_its_connections(server):
-    admin = redis.Redis.from_url(server.url)
+def test_closing_the_layer_closes_its_connections(redis_server):
+    admin = redis.Redis.from_url(redis_server.url)
 
     def clients() -> int:
         return len(admin.client_list()) - 1  # without the admin connection itself
 
     async def scenario():
-        layer = layer_on(server)
+        layer = layer_on(redis_server)
         channel = await layer.new_channel()
         await layer.group_add("task.10", channel)
         await layer.send(channel, {"type": "ping"})
@@ -151,32 +141,32 @@ def test_closing_the_layer_closes_its_connections(server):
     run(scenario)
 
 
-def test_asking_for_a_method_the_layer_lacks_needs_no_event_loop(server):
+def test_asking_for_a_method_the_layer_lacks_needs_no_event_loop(redis_server):
     """The broadcaster looks for optional methods with getattr(); the library's proxy resolved
     every unknown name on the running loop's layer and raised "no running event loop" outside one."""
-    layer = layer_on(server)
+    layer = layer_on(redis_server)
     assert not hasattr(layer, "receive_many")
     assert callable(layer.group_send_batch) and callable(layer.close_pools)
 
 
-def test_a_batch_reaches_every_group_in_order_in_one_pipeline(server):
+def test_a_batch_reaches_every_group_in_order_in_one_pipeline(redis_server):
     """The broadcaster hands over what it queued (a transition's events, each to its task's group
     and the all-tasks group) in one call: every message to every one of its groups, in order."""
 
     async def scenario():
-        layer = layer_on(server)
+        layer = layer_on(redis_server)
         try:
             task_watcher, all_watcher = await layer.new_channel(), await layer.new_channel()
             await layer.group_add("task.11", task_watcher)
             await layer.group_add("tasks.all", all_watcher)
-            published_before = calls(server, "publish")
+            published_before = calls(redis_server, "publish")
             await layer.group_send_batch([
                 (["task.11", "tasks.all"], {"type": "task.event", "n": n}) for n in range(1, 4)
             ])
             for channel in (task_watcher, all_watcher):
                 received = [await asyncio.wait_for(layer.receive(channel), TIMEOUT) for _ in range(3)]
                 assert [message["n"] for message in received] == [1, 2, 3]
-            assert calls(server, "publish") - published_before == 6
+            assert calls(redis_server, "publish") - published_before == 6
         finally:
             await layer.close_pools()
 
