@@ -174,15 +174,13 @@ def test_database_replica_url_adds_the_replica_alias():
     assert result.stdout.strip().splitlines()[-1].split() == ["replica", "pressroom", "replica.internal", "5433"]
 
 
-@pytest.mark.slow
-def test_a_gunicorn_with_database_replica_url_reads_the_blog_from_a_different_database(tmp_path, published):
-    """The deployment's shape: a second database (a copy of the test database, then changed, as a
-    replica that has not received a write), named by DATABASE_REPLICA_URL to a Gunicorn. Blog and
-    public API show the replica's rows; right after a change, the primary's; once the lag allowance
-    has passed, the replica's again."""
+@pytest.fixture
+def replica_database(published):
+    """A second database on the test server, named by the URL this yields: a copy of the test
+    database in which the post has another title, as a replica that has not received a write."""
     import psycopg
 
-    from tests.processes import GunicornServer, test_database_url
+    from tests.processes import test_database_url
 
     primary_url = test_database_url()
     primary_name = connections["default"].settings_dict["NAME"]
@@ -195,39 +193,90 @@ def test_a_gunicorn_with_database_replica_url_reads_the_blog_from_a_different_da
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [primary_name])
         admin.execute(f'DROP DATABASE IF EXISTS "{replica_name}"')
         admin.execute(f'CREATE DATABASE "{replica_name}" TEMPLATE "{primary_name}"')
-    server = None
     try:
         with psycopg.connect(replica_url, autocommit=True) as replica_db:
             replica_db.execute("UPDATE publishing_post SET title = 'Title on the replica' WHERE slug = 'composting'")
-        server = GunicornServer(tmp_path, name="gunicorn-replica", port=18530, env={
-            "DATABASE_REPLICA_URL": replica_url, "DATABASE_REPLICA_LAG_SECONDS": "3"})
+        yield replica_url
+    finally:
+        connections.close_all()
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{replica_name}" WITH ALLOW_CONNECTIONS true')
+            admin.execute(f'DROP DATABASE IF EXISTS "{replica_name}" WITH (FORCE)')
+
+
+def _page(server, path: str) -> str:
+    with urlopen(f"{server.url}{path}", timeout=10) as response:
+        return response.read().decode()
+
+
+@pytest.mark.slow
+def test_a_gunicorn_with_database_replica_url_reads_the_blog_from_a_different_database(tmp_path, replica_database):
+    """The deployment's shape: a second database named by DATABASE_REPLICA_URL to a Gunicorn. Blog
+    and public API show the replica's rows; right after a change, the primary's; once the lag
+    allowance has passed, the replica's again."""
+    from tests.processes import GunicornServer
+
+    server = GunicornServer(tmp_path, name="gunicorn-replica", port=18530, env={
+        "DATABASE_REPLICA_URL": replica_database, "DATABASE_REPLICA_LAG_SECONDS": "3"})
+    try:
         server.wait_until_ready()
         time.sleep(3)  # the blog version of the post's creation is older than the allowance now
 
-        def get(path: str) -> str:
-            with urlopen(f"{server.url}{path}", timeout=10) as response:
-                return response.read().decode()
-
-        assert "Title on the replica" in get("/posts/composting/")
-        assert "Title on the replica" in get("/api/posts/composting")
-        assert "Title on the replica" in get("/api/posts")
+        assert "Title on the replica" in _page(server, "/posts/composting/")
+        assert "Title on the replica" in _page(server, "/api/posts/composting")
+        assert "Title on the replica" in _page(server, "/api/posts")
 
         post = Post.objects.get(slug="composting")  # through the primary, as an editor's change
         post.title = "Title on the primary"
         post.save()
-        assert "Title on the primary" in get("/posts/composting/")  # the writer sees the change at once
+        assert "Title on the primary" in _page(server, "/posts/composting/")  # the writer sees the change at once
         time.sleep(3.5)
         # The allowance passed: reads are on the replica again, which (not replicating) never got it.
         # (The post page rendered from the primary stays in the page cache under this version: it
         # is the newer content, which a replicating replica holds by now.)
-        assert "Title on the replica" in get("/")
-        assert "Title on the replica" in get("/api/posts/composting")
+        assert "Title on the replica" in _page(server, "/")
+        assert "Title on the replica" in _page(server, "/api/posts/composting")
     finally:
-        if server is not None:
-            server.stop()
-        connections.close_all()
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{replica_name}" WITH (FORCE)')
+        server.stop()
+
+
+@pytest.mark.slow
+def test_a_gunicorn_whose_replica_goes_down_serves_the_blog_from_the_primary_then_returns_to_it(
+        tmp_path, replica_database):
+    """The replica refuses connections and its sessions are cut (kept connections die mid-use, as
+    at a replica's restart): every public page still answers 200, from the primary, the outage is
+    logged once, and once the replica is back the process reads from it again after the retry
+    window."""
+    import psycopg
+
+    from publishing.replica import REPLICA_RETRY_SECONDS
+    from tests.processes import GunicornServer
+
+    replica_name = replica_database.rsplit("/", 1)[1].split("?")[0]
+    admin_url = replica_database.replace(f"/{replica_name}", "/postgres", 1)
+    server = GunicornServer(tmp_path, name="gunicorn-replica-down", env={
+        "DATABASE_REPLICA_URL": replica_database, "DATABASE_REPLICA_LAG_SECONDS": "1",
+        "DATABASE_CONN_MAX_AGE": "60", "PRESSROOM_BLOG_CACHE_SECONDS": "0"})
+    try:
+        server.wait_until_ready()
+        time.sleep(1.5)  # past the lag allowance of the post's creation
+        assert "Title on the replica" in _page(server, "/posts/composting/")  # the kept replica connection is open
+
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{replica_name}" WITH ALLOW_CONNECTIONS false')
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [replica_name])
+        for path in ["/posts/composting/", "/api/posts/composting", "/", "/api/posts", "/feeds/rss/"] * 2:
+            assert "Composting at home" in _page(server, path), path  # the primary's title; urlopen raises on a 500
+        assert server.output.count("The read replica does not answer") == 1, server.output[-3000:]
+
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{replica_name}" WITH ALLOW_CONNECTIONS true')
+        assert "Composting at home" in _page(server, "/posts/composting/")  # still within the retry window
+        time.sleep(REPLICA_RETRY_SECONDS + 0.5)
+        assert "Title on the replica" in _page(server, "/posts/composting/")
+        assert "Title on the replica" in _page(server, "/api/posts")
+    finally:
+        server.stop()
 
 
 @pytest.fixture
