@@ -6,12 +6,27 @@ time (~0.3 ms of CPU, several times the round trip). Here the same row comes thr
 write checks one, which then costs no query of its own). The id is prepared by the user model's
 field as the ORM prepares it, and every refusal (unknown user, inactive user, changed password) is
 simplejwt's, with its messages.
+
+A token's signature is checked once per process, not on every request (`VALIDATED_TOKENS`): a
+token that validated is kept by its exact bytes, and a later request with the same bytes only has
+its expiry checked again. Everything else the check decides (signature, algorithm, claims, type)
+follows from those bytes and the settings; what can change meanwhile — the user's password,
+activity, permissions — is read fresh on every request by `get_user`. Tokens that can be
+blacklisted are not kept.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import BlacklistMixin, Token
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from config.backends import granted_permission_names_sql, remember_granted_permissions
 from config.rows import one_row_with
@@ -23,6 +38,56 @@ class JWTAuthentication(authentication.JWTAuthentication):
         # simplejwt's get_user, the only reader of `user_model`, reads the user with
         # `user_model.objects.get(<USER_ID_FIELD>=...)` and then checks it.
         self.user_model = UserRows(self.user_model)
+
+
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        token = VALIDATED_TOKENS.get(raw_token)
+        if token is not None:
+            try:
+                token.check_exp(current_time=aware_utcnow())
+                return token
+            except TokenError:
+                VALIDATED_TOKENS.forget(raw_token)  # expired: simplejwt's own check says so below
+        token = super().get_validated_token(raw_token)
+        if not isinstance(token, BlacklistMixin):
+            VALIDATED_TOKENS.keep(raw_token, token)
+        return token
+
+
+class ValidatedTokens:
+    """The tokens this process validated lately, by their bytes: at most `size`, the oldest
+    forgotten first; safe across threads (Daphne serves the API from several)."""
+
+    def __init__(self, size: int):
+        self.size, self._tokens, self._lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, raw_token: bytes) -> Token | None:
+        with self._lock:
+            return self._tokens.get(raw_token)
+
+    def keep(self, raw_token: bytes, token: Token) -> None:
+        with self._lock:
+            self._tokens[raw_token] = token
+            self._tokens.move_to_end(raw_token)
+            while len(self._tokens) > self.size:
+                self._tokens.popitem(last=False)
+
+    def forget(self, raw_token: bytes | None = None) -> None:
+        with self._lock:
+            if raw_token is None:
+                self._tokens.clear()
+            else:
+                self._tokens.pop(raw_token, None)
+
+
+VALIDATED_TOKENS = ValidatedTokens(size=2048)
+
+
+@receiver(setting_changed, dispatch_uid="config.authentication.validated_tokens")
+def _forget_validated_tokens(setting, **kwargs):
+    """A test that changes the signing settings must not find tokens checked under the old ones."""
+    if setting in {"SIMPLE_JWT", "SECRET_KEY"}:
+        VALIDATED_TOKENS.forget()
 
 
 class UserRows:

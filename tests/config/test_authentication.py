@@ -1,6 +1,10 @@
 """The API's JWT user lookup and the permission backend read by SQL written once per process:
 the same user, the same refusals and exactly the permissions Django's own backend grants."""
 
+import time
+from datetime import timedelta
+from unittest.mock import patch
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
@@ -8,9 +12,10 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.tokens import AccessToken
 
-from config.authentication import JWTAuthentication
+from config.authentication import VALIDATED_TOKENS, JWTAuthentication, ValidatedTokens
 from config.backends import PermissionsInOneQueryBackend
 from config.rows import one_row
 from tasks.models import ModelCatalogEntry
@@ -107,3 +112,41 @@ def test_a_permission_taken_away_counts_from_the_next_request(editor):
     editor.groups.clear()
 
     error_of(client.post("/api/tasks", {"topic": "No longer allowed"}, format="json"), 403)
+
+
+def _me_with(raw_token: str):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_token}")
+    return client.get("/api/auth/me")
+
+
+def test_a_tokens_signature_is_checked_once_per_process_and_its_expiry_on_every_request(editor):
+    token = AccessToken.for_user(editor)
+    token.set_exp(lifetime=timedelta(seconds=2))
+    raw = str(token)
+
+    with patch.object(TokenBackend, "decode", autospec=True, side_effect=TokenBackend.decode) as decode:
+        assert _me_with(raw).status_code == 200
+        assert _me_with(raw).status_code == 200
+        assert decode.call_count == 1
+        time.sleep(2.1)
+        error_of(_me_with(raw), 401, "token_not_valid")
+
+
+def test_a_forged_token_is_refused_even_beside_a_validated_one(editor):
+    raw = str(AccessToken.for_user(editor))
+    assert _me_with(raw).status_code == 200
+    header, payload, signature = raw.split(".")
+
+    error_of(_me_with(f"{header}.{payload}.{signature[:-4]}AAAA"), 401, "token_not_valid")
+
+
+def test_the_validated_tokens_are_bounded_and_forgotten_when_the_signing_settings_change(editor, settings):
+    tokens = ValidatedTokens(size=2)
+    for name in (b"one", b"two", b"three"):
+        tokens.keep(name, AccessToken.for_user(editor))
+    assert tokens.get(b"one") is None and tokens.get(b"three") is not None
+
+    VALIDATED_TOKENS.keep(b"kept", AccessToken.for_user(editor))
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT}
+    assert VALIDATED_TOKENS.get(b"kept") is None
