@@ -74,13 +74,16 @@ def insert_row(instance: models.Model, *, using: str | None = None) -> models.Mo
         instance._set_pk_val(meta.pk.get_pk_value_on_save(instance))
     pk_set = instance._get_pk_val(meta) is not None
     sql, fields, returning = _insert(model, using, pk_set, rows=1, by_save=True)
-    connection = connections[using]
-    values = [field.pre_save(instance, True) for field in fields]
-    if any(hasattr(value, "resolve_expression") for value in values):
+    if any(hasattr(getattr(instance, field.attname), "resolve_expression") for field in fields):
         instance.save(force_insert=True, using=using)
         return instance
-    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values)]
+    connection = connections[using]
+    # As save_base: the signal first (its receivers may still change the instance), then the values.
     pre_save.send(sender=model, instance=instance, raw=False, using=using, update_fields=None)
+    values = [field.pre_save(instance, True) for field in fields]
+    if any(hasattr(value, "resolve_expression") for value in values):
+        raise TypeError(f"A pre_save receiver set an expression on a {model.__name__}; use save().")
+    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values)]
     with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
         cursor.execute(sql, params)
         if returning:

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
+from django.db.models import Value
 from django.db.models.signals import post_save, pre_save
 from django.forms.models import model_to_dict
 
@@ -67,6 +68,28 @@ def test_the_save_signals_are_sent_as_save_sends_them(editor):
         post_save.disconnect(after, sender=GenerationTask)
 
     assert seen == [("pre", True, False, "default", None), ("post", False, True, False, "default", None)]
+
+
+def test_what_a_pre_save_receiver_changes_is_stored_as_save_stores_it(editor):
+    def retitle(sender, instance, **kwargs):
+        instance.title = "Changed by a receiver"
+
+    pre_save.connect(retitle, sender=GenerationTask)
+    try:
+        task = insert_row(_task(editor))
+    finally:
+        pre_save.disconnect(retitle, sender=GenerationTask)
+
+    assert GenerationTask.objects.get(pk=task.pk).title == "Changed by a receiver"
+
+
+def test_a_value_that_is_an_expression_is_inserted_through_save(editor):
+    task = _task(editor)
+    task.word_count = Value(800)
+
+    insert_row(task)
+
+    assert GenerationTask.objects.get(pk=task.pk).word_count == 800
 
 
 def test_a_duplicate_raises_the_orms_integrity_error_and_stores_nothing(editor):
