@@ -77,19 +77,10 @@ def insert_row(instance: models.Model, *, using: str | None = None) -> models.Mo
     if any(hasattr(getattr(instance, field.attname), "resolve_expression") for field in fields):
         instance.save(force_insert=True, using=using)
         return instance
-    connection = connections[using]
     # As save_base: the signal first (its receivers may still change the instance), then the values.
     pre_save.send(sender=model, instance=instance, raw=False, using=using, update_fields=None)
-    values = [field.pre_save(instance, True) for field in fields]
-    if any(hasattr(value, "resolve_expression") for value in values):
-        raise TypeError(f"A pre_save receiver set an expression on a {model.__name__}; use save().")
-    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values)]
-    with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if returning:
-            for field, value in zip(returning, cursor.fetchone()):
-                setattr(instance, field.attname, value)
-    instance._state.db, instance._state.adding = using, False
+    _execute([instance], sql, fields, returning, using=using,
+             refusal=f"A pre_save receiver set an expression on a {model.__name__}; use save().")
     post_save.send(sender=model, instance=instance, created=True, update_fields=None, raw=False, using=using)
     return instance
 
@@ -115,12 +106,21 @@ def insert_rows(instances: list[models.Model], *, using: str | None = None) -> l
     if len(pk_set) > 1:
         raise TypeError("insert_rows inserts rows that all have a pk, or none; use bulk_create().")
     sql, fields, returning = _insert(model, using, pk_set.pop(), rows=len(instances), by_save=False)
+    _execute(instances, sql, fields, returning, using=using,
+             refusal="insert_rows inserts values, not expressions; use bulk_create().")
+    return instances
+
+
+def _execute(instances: list, sql: str, fields: tuple, returning: tuple, *, using: str, refusal: str) -> None:
+    """Run the INSERT `sql` of `instances`: each field's `pre_save` value prepared for the database
+    as the ORM prepares it (TypeError `refusal` for an expression), the returned columns set on the
+    instances in order, and their `_state` marked as saved."""
     connection = connections[using]
     params = []
     for instance in instances:
         values = [field.pre_save(instance, True) for field in fields]
         if any(hasattr(value, "resolve_expression") for value in values):
-            raise TypeError("insert_rows inserts values, not expressions; use bulk_create().")
+            raise TypeError(refusal)
         params += [field.get_db_prep_save(value, connection) for field, value in zip(fields, values)]
     with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -130,7 +130,6 @@ def insert_rows(instances: list[models.Model], *, using: str | None = None) -> l
                     setattr(instance, field.attname, value)
     for instance in instances:
         instance._state.db, instance._state.adding = using, False
-    return instances
 
 
 @cache
