@@ -1,0 +1,38 @@
+"""Django's PostgreSQL backend, with a connection health check that needs no round trip.
+
+With `CONN_HEALTH_CHECKS`, Django checks a persistent connection before its first use in each
+request by sending `SELECT 1`: one more statement for PostgreSQL and one more round trip for every
+request that touches the database. A connection the server ended (a restart, an idle timeout,
+`pg_terminate_backend`) has its socket readable before anything is sent: the server's last
+message, or the end of the stream. So a connection that psycopg reports open, outside any
+transaction, with nothing waiting to be read, is usable as it is; in any other case (data waiting,
+an error earlier in the request, a transaction left open) Django's `SELECT 1` decides.
+"""
+
+from __future__ import annotations
+
+import select
+
+from django.db.backends.postgresql import base
+from psycopg import pq
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def is_usable(self) -> bool:
+        if self.connection is None:
+            return False
+        if self.connection.closed or self.connection.pgconn.status != pq.ConnStatus.OK:
+            return False
+        if self.connection.pgconn.transaction_status == pq.TransactionStatus.IDLE and not _readable(self.connection):
+            return True
+        return super().is_usable()
+
+
+def _readable(connection) -> bool:
+    """True when the server has sent something the connection has not read (or closed it)."""
+    try:
+        poller = select.poll()  # not select(): a process with a thousand sockets has fds past 1024
+        poller.register(connection.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True  # let the query find out

@@ -1,0 +1,104 @@
+"""config.postgresql: Django's backend, with a health check that sends nothing to a healthy connection.
+
+Each test works on a connection of its own (not the test's transaction), and asks PostgreSQL what
+that connection's server process last ran (`pg_stat_activity.query`) to tell whether the check
+sent a statement.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import connection, connections
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def own_connection():
+    conn = connections.create_connection("default")
+    conn.settings_dict = {**conn.settings_dict, "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}
+    conn.ensure_connection()
+    yield conn
+    conn.close()
+
+
+def backend_pid(conn) -> int:
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def last_statement(pid: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid])
+        return cursor.fetchone()[0]
+
+
+def terminate(pid: int, conn) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    deadline = time.monotonic() + 10
+    while not _socket_readable(conn) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _socket_readable(conn) -> bool:
+    from config.postgresql.base import _readable
+
+    return _readable(conn.connection)
+
+
+def test_settings_use_the_backend(own_connection):
+    assert type(own_connection).__module__ == "config.postgresql.base"
+
+
+def test_a_healthy_idle_connection_is_usable_without_a_statement(own_connection):
+    pid = backend_pid(own_connection)
+    with own_connection.cursor() as cursor:
+        cursor.execute("SELECT 'marker'")
+
+    assert own_connection.is_usable() is True
+    assert last_statement(pid) == "SELECT 'marker'"
+
+
+def test_a_connection_the_server_ended_is_not_usable(own_connection):
+    terminate(backend_pid(own_connection), own_connection)
+
+    assert own_connection.is_usable() is False
+
+
+def test_an_open_transaction_is_checked_by_select_1(own_connection):
+    pid = backend_pid(own_connection)
+    own_connection.connection.execute("BEGIN")  # a transaction the request left open
+
+    assert own_connection.is_usable() is True
+    assert last_statement(pid) == "SELECT 1"
+    own_connection.connection.execute("ROLLBACK")
+
+
+def test_a_closed_connection_is_not_usable(own_connection):
+    own_connection.connection.close()
+
+    assert own_connection.is_usable() is False
+
+
+def test_the_next_request_reconnects_after_the_server_ended_the_connection(own_connection):
+    """What a request does at its start (request_started → close_if_unusable_or_obsolete, then the
+    health check before the first query): the dead connection is replaced, not used and failed."""
+    old_pid = backend_pid(own_connection)
+    terminate(old_pid, own_connection)
+
+    own_connection.close_if_unusable_or_obsolete()
+    new_pid = backend_pid(own_connection)
+
+    assert new_pid != old_pid
+
+
+def test_a_request_on_a_healthy_connection_keeps_it(own_connection):
+    pid = backend_pid(own_connection)
+
+    own_connection.close_if_unusable_or_obsolete()
+
+    assert backend_pid(own_connection) == pid
