@@ -46,7 +46,8 @@ def _bounded_cursor():
     """A cursor in a transaction whose statements give up after the readiness timeout."""
     milliseconds = int(settings.PRESSROOM_READYZ_TIMEOUT_SECONDS * 1000)
     cursor = connection.cursor()
-    cursor.execute("SET LOCAL statement_timeout = %s", [milliseconds])
+    # set_config(…, true) is SET LOCAL as a function: a utility statement takes no bound parameter.
+    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(milliseconds)])
     return cursor
 
 

@@ -147,6 +147,9 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
         settings_dict = dict(connections[database].settings_dict)
         settings_dict["PSYCOPG_OPTIONS"] = {**DEFAULT_POOL_OPTIONS, **config.pop("PSYCOPG_OPTIONS", {})}
         super().__init__(**config, **settings_dict)
+        # Django's connection parameters carry psycopg's prepare_threshold, which is not a libpq
+        # option: the layer's connections (a few fixed statements) are made from a conninfo string.
+        self.db_params.pop("prepare_threshold", None)
         self.django_db = _InstanceDatabaseLayer(
             settings_dict["PSYCOPG_OPTIONS"], self.db_params, logger=library_logger,
             own_channels=f"%.{self.client_prefix}!%",

@@ -102,3 +102,29 @@ def test_a_request_on_a_healthy_connection_keeps_it(own_connection):
     own_connection.close_if_unusable_or_obsolete()
 
     assert backend_pid(own_connection) == pid
+
+
+def test_a_statement_run_five_times_is_prepared_on_its_connection(own_connection):
+    """DATABASE_PREPARED_STATEMENTS (on by default): parameters bound by the server, and a
+    statement PostgreSQL has parsed and planned five times is prepared for the connection's life."""
+    statement = "SELECT %s::int + 1 AS answer_for_the_prepare_test"
+    with own_connection.cursor() as cursor:
+        for number in range(6):
+            cursor.execute(statement, [number])
+            assert cursor.fetchone() == (number + 1,)
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+
+    assert any("answer_for_the_prepare_test" in text and "$1" in text for text in prepared), prepared
+
+
+def test_the_channel_layer_connects_without_the_prepare_setting(settings):
+    """psycopg's prepare_threshold is a connection argument, not a libpq option: the channel
+    layer, which connects from a conninfo string, leaves it out."""
+    from tasks.channel_layer import PostgresChannelLayer
+
+    assert settings.DATABASES["default"]["OPTIONS"]["prepare_threshold"] == 5
+    layer = PostgresChannelLayer()
+
+    assert "prepare_threshold" not in layer.db_params
+    assert "prepare_threshold" not in layer.django_db.db_params

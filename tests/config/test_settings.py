@@ -72,3 +72,19 @@ def test_the_redis_pub_sub_channel_layer_is_built_when_redis_is_configured():
     result = _manage("shell", "-c", code, REDIS_URL="redis://127.0.0.1:6399/0")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "channels_redis.pubsub"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("", "True 5"),  # the default
+    ("1", "True 5"),
+    ("0", "None None"),  # behind a transaction-pooling PgBouncer older than 1.21
+])
+def test_prepared_statements_are_on_unless_turned_off(value, expected):
+    code = ("from django.conf import settings; o = settings.DATABASES['default']['OPTIONS']; "
+            "print(o.get('server_side_binding'), o.get('prepare_threshold'))")
+    env = {"DATABASE_PREPARED_STATEMENTS": value} if value else {}
+    clean = {k: v for k, v in os.environ.items() if k != "DATABASE_PREPARED_STATEMENTS"}
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=BASE_DIR, env={**clean, **env},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
