@@ -41,7 +41,7 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
     event is broadcast once the statement has committed.
     """
     now = timezone.now()
-    claimed = list(GenerationTask.objects.raw(CLAIM_SQL, {
+    claimed = list(GenerationTask.objects.raw(claim_sql(), {
         "queued": Status.QUEUED, "running": Status.RUNNING, "now": now, "worker": worker, "phase": Phase.NONE,
         "kind": EventKind.STATUS,
     }))
@@ -74,7 +74,7 @@ WITH picked AS (
         event_sequence = t.event_sequence + 1, updated_at = %(now)s
     FROM picked
     WHERE t.id = picked.id AND t.status = %(queued)s
-    RETURNING t.*
+    RETURNING {task_columns}
 ), started AS (
     INSERT INTO tasks_taskevent (task_id, sequence, kind, status, phase, progress, message, data, created_at)
     SELECT id, event_sequence, %(kind)s, status, phase, progress,
@@ -85,6 +85,15 @@ WITH picked AS (
 )
 SELECT claimed.*, started.message AS started_message, started.data AS started_data FROM claimed, started
 """
+
+
+@functools.cache
+def claim_sql() -> str:
+    """CLAIM_SQL returning the task's columns by name, as this code's model has them: with
+    prepared statements, a `t.*` would fail ("cached plan must not change result type") on every
+    connection that prepared it before a migration added a column."""
+    columns = ", ".join(f't."{field.column}"' for field in GenerationTask._meta.concrete_fields)
+    return CLAIM_SQL.replace("{task_columns}", columns)
 
 
 def wake_workers(count: int = 1, *, not_before=None) -> None:

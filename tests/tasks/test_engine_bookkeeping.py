@@ -240,3 +240,27 @@ def test_a_claim_skips_a_task_another_worker_holds_locked(bench_pipeline):
     assert GenerationTask.objects.get(pk=first.pk).status == "queued"
     assert claim_next_task(worker="worker-3").pk == first.pk
     assert claim_next_task(worker="worker-4") is None
+
+
+def test_the_claim_survives_a_column_added_after_its_statement_was_prepared(bench_pipeline):
+    """With prepared statements a claim returning `t.*` failed on every connection that had
+    prepared it once a migration added a column ("cached plan must not change result type"):
+    it names its columns."""
+    from django.db import connections
+
+    from tasks.models import Status
+
+    for _ in range(7):  # prepared from the fifth run on
+        submitted = submit_task()
+        assert claim_next_task(worker="worker-1").pk == submitted.pk
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("ALTER TABLE tasks_generationtask ADD COLUMN added_by_a_later_release integer")
+        submitted = submit_task()
+        claimed = claim_next_task(worker="worker-1")
+        assert claimed.pk == submitted.pk and claimed.status == Status.RUNNING
+    finally:
+        with other.cursor() as cursor:
+            cursor.execute("ALTER TABLE tasks_generationtask DROP COLUMN IF EXISTS added_by_a_later_release")
+        other.close()
