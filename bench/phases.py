@@ -8,6 +8,7 @@ returns what it measured or raises `BenchError` when something was lost or did n
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
@@ -113,7 +114,10 @@ def wakeup_jobs(env: dict, db: psycopg.Connection) -> int:
     return db.execute("SELECT count(*) FROM django_q_ormq WHERE key = %s", [queue]).fetchone()[0]
 
 
-def measure_enqueue(env: dict, db: psycopg.Connection, args, *, password: str, log_dir: Path) -> EnqueueResult:
+def measure_enqueue(env: dict, db: psycopg.Connection, args, *, password: str, log_dir: Path,
+                    around_submit=contextlib.nullcontext) -> EnqueueResult:
+    """`around_submit()`: a context manager entered for the measured submission alone (after the
+    warm-up), e.g. to sample CPU (bench/create_throughput.py)."""
     port = free_port()
     web, workers = start_production_web(env=env, port=port, log_dir=log_dir)
     try:
@@ -123,8 +127,9 @@ def measure_enqueue(env: dict, db: psycopg.Connection, args, *, password: str, l
         warm_up(port, body["access"], workers=workers, clients=args.clients, timeout=args.timeout)
         log(f"POSTing {args.tasks} tasks from {args.clients} clients to Gunicorn ({workers} workers) "
             f"on 127.0.0.1:{port}, after {WARM_UP_PER_WORKER * workers} warm-up GETs")
-        answers, seconds = submit_tasks(port, body["access"], count=args.tasks, clients=args.clients,
-                                        timeout=args.timeout)
+        with around_submit():
+            answers, seconds = submit_tasks(port, body["access"], count=args.tasks, clients=args.clients,
+                                            timeout=args.timeout)
     finally:
         web.stop()
     statuses = [status for status, _ in answers]

@@ -140,10 +140,12 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Statements sent with their parameters apart (server-side binding), and prepared once a connection
 # has run one five times: PostgreSQL then parses and plans each of the engine's and the API's
 # fixed statements once per connection instead of on every call. Off for a transaction-pooling
-# PgBouncer older than 1.21, which cannot keep a connection's prepared statements.
+# PgBouncer older than 1.21, which cannot keep a connection's prepared statements. A query whose
+# best plan depends on its values runs under config.postgresql.planned_for_its_values.
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
+PREPARED_STATEMENT_OPTIONS = {"server_side_binding": True, "prepare_threshold": 5}
 if DATABASE_PREPARED_STATEMENTS:
-    DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
+    DATABASES["default"]["OPTIONS"].update(PREPARED_STATEMENT_OPTIONS)
 # Without it libpq waits forever for an unreachable host; DATABASE_URL may give another value.
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -156,7 +158,7 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
     if DATABASE_PREPARED_STATEMENTS:
-        DATABASES["replica"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
+        DATABASES["replica"]["OPTIONS"].update(PREPARED_STATEMENT_OPTIONS)
     # Public reads fall back to the primary when the replica does not answer (publishing/replica.py):
     # a short connect timeout keeps the request that finds it down from waiting long.
     DATABASES["replica"]["OPTIONS"].setdefault("connect_timeout", 3)

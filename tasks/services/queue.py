@@ -42,7 +42,7 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
     """
     now = timezone.now()
     claimed = list(GenerationTask.objects.raw(claim_sql(), {
-        "queued": Status.QUEUED, "running": Status.RUNNING, "now": now, "worker": worker, "phase": Phase.NONE,
+        "now": now, "worker": worker, "phase": Phase.NONE,
         "kind": EventKind.STATUS,
     }))
     if not claimed:
@@ -62,18 +62,18 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
 CLAIM_SQL = """
 WITH picked AS (
     SELECT id FROM tasks_generationtask
-    WHERE status = %(queued)s AND available_at <= %(now)s
+    WHERE status = {queued} AND available_at <= %(now)s
     ORDER BY priority DESC, created_at
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
     UPDATE tasks_generationtask AS t
-    SET status = %(running)s, phase = %(phase)s, attempts = t.attempts + 1, worker = %(worker)s,
+    SET status = {running}, phase = %(phase)s, attempts = t.attempts + 1, worker = %(worker)s,
         heartbeat_at = %(now)s, started_at = COALESCE(t.started_at, %(now)s),
         deadline_at = %(now)s + t.timeout_seconds * interval '1 second', error = '',
         event_sequence = t.event_sequence + 1, updated_at = %(now)s
     FROM picked
-    WHERE t.id = picked.id AND t.status = %(queued)s
+    WHERE t.id = picked.id AND t.status = {queued}
     RETURNING {task_columns}
 ), started AS (
     INSERT INTO tasks_taskevent (task_id, sequence, kind, status, phase, progress, message, data, created_at)
@@ -89,11 +89,18 @@ SELECT claimed.*, started.message AS started_message, started.data AS started_da
 
 @functools.cache
 def claim_sql() -> str:
-    """CLAIM_SQL returning the task's columns by name, as this code's model has them: with
-    prepared statements, a `t.*` would fail ("cached plan must not change result type") on every
-    connection that prepared it before a migration added a column."""
+    """CLAIM_SQL as prepared statements need it: the task's columns by name, as this code's model
+    has them (a `t.*` would fail with "cached plan must not change result type" on every connection
+    that prepared it before a migration added a column), and the two statuses written in, not
+    bound: a plan made for any `status = $1` (PostgreSQL's generic plan of a prepared statement)
+    cannot use the queue's partial index, which holds the queued rows alone, and would sort them all."""
     columns = ", ".join(f't."{field.column}"' for field in GenerationTask._meta.concrete_fields)
-    return CLAIM_SQL.replace("{task_columns}", columns)
+    statuses = {"{queued}": Status.QUEUED.value, "{running}": Status.RUNNING.value}
+    sql = CLAIM_SQL.replace("{task_columns}", columns)
+    for placeholder, status in statuses.items():
+        assert status.isidentifier(), status  # a constant of the code, written in as a literal
+        sql = sql.replace(placeholder, f"'{status}'")
+    return sql
 
 
 def wake_workers(count: int = 1, *, not_before=None) -> None:

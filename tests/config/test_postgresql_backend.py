@@ -128,3 +128,34 @@ def test_the_channel_layer_connects_without_the_prepare_setting(settings):
 
     assert "prepare_threshold" not in layer.db_params
     assert "prepare_threshold" not in layer.django_db.db_params
+
+
+def plan_cache_mode() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        return cursor.fetchone()[0]
+
+
+def test_statements_inside_are_planned_for_their_values_and_only_there():
+    from config.postgresql.base import planned_for_its_values
+
+    with planned_for_its_values():
+        inside = plan_cache_mode()
+
+    assert (inside, plan_cache_mode()) == ("force_custom_plan", "auto")
+
+
+def test_without_prepared_statements_nothing_is_sent(settings):
+    from django.test.utils import CaptureQueriesContext
+
+    from config.postgresql.base import planned_for_its_values
+
+    options = connection.settings_dict["OPTIONS"]
+    connection.settings_dict["OPTIONS"] = {key: value for key, value in options.items() if key != "prepare_threshold"}
+    try:
+        with CaptureQueriesContext(connection) as captured, planned_for_its_values():
+            pass
+    finally:
+        connection.settings_dict["OPTIONS"] = options
+
+    assert captured.captured_queries == []

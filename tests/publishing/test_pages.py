@@ -356,9 +356,10 @@ def test_pages_read_the_database_a_few_times_only(client, garden, formatted_post
     for number in range(12):
         _post(f"filler-{number}", ago=timedelta(days=10 + number), category=garden["category"],
               tags=[garden["compost"]])
-    # Each budget counts the read of the blog's version in the shared cache (publishing.caching).
+    # Each budget counts the read of the blog's version in the shared cache (publishing.caching), and
+    # a post's the setting that has its related posts planned for their values (config.postgresql).
     for path, budget in (("/", 3), ("/?page=2", 3), ("/category/gardening/", 4), ("/tag/compost/", 4),
-                         ("/posts/compost-basics/", 6), (formatted_post.get_absolute_url(), 7)):
+                         ("/posts/compost-basics/", 7), (formatted_post.get_absolute_url(), 8)):
         with django_assert_max_num_queries(budget):
             assert client.get(path).status_code == 200, path
 
@@ -395,3 +396,20 @@ def test_the_migration_rederives_existing_bodies_without_their_title():
     import_module("publishing.migrations.0006_post_body_without_title").rederive(apps, None)
     post.refresh_from_db()
     assert post.body_html.strip() == "<p>The text.</p>"
+
+
+def test_related_posts_are_planned_for_the_post_at_hand(garden):
+    """Prepared, the related-posts query was given one generic plan after five runs for a post,
+    which took 57 ms instead of 11 on a 1,000-post blog: it is planned for its values each time."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from publishing import selectors
+
+    post = Post.objects.get(slug="compost-basics")
+    with CaptureQueriesContext(connection) as captured:
+        related = selectors.related_posts(post)
+
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert "set_config('plan_cache_mode', 'force_custom_plan', true)" in statements[-2]
+    assert [p.slug for p in related][:1] == ["soil-health"]

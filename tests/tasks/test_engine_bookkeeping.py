@@ -264,3 +264,29 @@ def test_the_claim_survives_a_column_added_after_its_statement_was_prepared(benc
         with other.cursor() as cursor:
             cursor.execute("ALTER TABLE tasks_generationtask DROP COLUMN IF EXISTS added_by_a_later_release")
         other.close()
+
+
+def test_the_claim_uses_the_queue_index_even_as_a_generic_plan(bench_pipeline):
+    """A prepared statement run often gets one plan for any values (PostgreSQL's generic plan).
+    The claim's statuses are written in, so that plan still reads the partial index of queued
+    tasks instead of every task with that status, sorted."""
+    from django.db import connections
+
+    from tasks.services.queue import claim_sql
+
+    placeholders = {"%(now)s": "$1::timestamptz", "%(worker)s": "$2::text", "%(phase)s": "$3::text",
+                    "%(kind)s": "$4::text", "%%": "%"}
+    sql = claim_sql()
+    for placeholder, parameter in placeholders.items():
+        sql = sql.replace(placeholder, parameter)
+    conn = connections.create_connection("default")
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+            cursor.execute(f"PREPARE generic_claim AS {sql}")
+            cursor.execute("EXPLAIN EXECUTE generic_claim(now(), 'w', '', 'status')")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+    finally:
+        conn.close()
+
+    assert "task_queue_order" in plan, plan

@@ -1,0 +1,54 @@
+"""The task-creation benchmark (bench/create_throughput.py): the CPU of every process is split by
+group around the submission, and a tiny run end to end stores every task and names each group."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import psycopg
+import pytest
+
+from bench.create_throughput import cpu_split, process_cpu_seconds
+from bench.harness import BASE_DIR, database_name, with_database_name
+
+
+def test_this_process_and_the_database_server_are_told_apart():
+    groups = {group for group, _ in process_cpu_seconds().values()}
+    assert process_cpu_seconds()[os.getpid()][0] == "client (this script)"
+    assert "PostgreSQL" in groups  # the suite's own server runs on this machine
+
+
+def test_the_cpu_spent_inside_the_block_is_counted_to_its_process_group():
+    spent: Counter = Counter()
+    with cpu_split(spent):
+        deadline = time.process_time() + 0.3
+        while time.process_time() < deadline:
+            pass
+    assert 0.25 <= spent["client (this script)"] <= 1.0
+    assert spent["Gunicorn"] == 0
+
+
+@pytest.fixture
+def bench_database():
+    url = os.environ["DATABASE_URL"]
+    name = f"{database_name(url)}_bench_create"
+    yield name
+    with psycopg.connect(with_database_name(url, "postgres"), autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.slow
+def test_a_small_run_creates_every_task_and_splits_their_cpu(bench_database):
+    command = [sys.executable, "bench/create_throughput.py", "--tasks", "40", "--clients", "4", "--broker", "orm",
+               "--timeout", "120", "--database-name", bench_database]
+
+    run = subprocess.run(command, cwd=BASE_DIR, capture_output=True, text=True, timeout=600)
+
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-3000:]
+    assert "40 creates from 4 clients" in output and "40 tasks and 40 wake-up jobs stored" in output, output[-3000:]
+    assert "Gunicorn " in output and "PostgreSQL " in output and "ms in all" in output, output[-3000:]
