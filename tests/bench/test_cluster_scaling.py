@@ -4,15 +4,13 @@ with each run, and the table has one row per cluster count."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
-import psycopg
 import pytest
 
 from bench.cluster_scaling import parse_args
-from bench.harness import BASE_DIR, database_name, with_database_name
+from bench.harness import BASE_DIR
 
 
 @pytest.mark.parametrize("argv", [
@@ -32,14 +30,6 @@ def test_redis_broker_needs_a_redis_url(monkeypatch):
     assert parse_args(["--broker", "redis", "--redis-url", "redis://127.0.0.1:6379/9"]).redis_url.endswith("/9")
 
 
-@pytest.fixture
-def bench_database():
-    """A benchmark database named after this run's own, dropped afterwards."""
-    url = os.environ["DATABASE_URL"]
-    name = f"{database_name(url)}_bench_scale"
-    yield name
-    with psycopg.connect(with_database_name(url, "postgres"), autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.slow

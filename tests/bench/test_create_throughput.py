@@ -9,11 +9,10 @@ import sys
 import time
 from collections import Counter
 
-import psycopg
 import pytest
 
 from bench.create_throughput import cpu_split, process_cpu_seconds
-from bench.harness import BASE_DIR, database_name, with_database_name
+from bench.harness import BASE_DIR
 
 
 def test_this_process_and_the_database_server_are_told_apart():
@@ -32,13 +31,6 @@ def test_the_cpu_spent_inside_the_block_is_counted_to_its_process_group():
     assert spent["Gunicorn"] == 0
 
 
-@pytest.fixture
-def bench_database():
-    url = os.environ["DATABASE_URL"]
-    name = f"{database_name(url)}_bench_create"
-    yield name
-    with psycopg.connect(with_database_name(url, "postgres"), autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.slow

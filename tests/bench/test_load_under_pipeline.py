@@ -3,15 +3,13 @@ cluster, fake model and wrk runs fit together, and every task it queues reaches 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 
-import psycopg
 import pytest
 
-from bench.harness import BASE_DIR, database_name, with_database_name
+from bench.harness import BASE_DIR
 
 pytestmark = [
     pytest.mark.slow,
@@ -19,14 +17,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def bench_database():
-    """A benchmark database named after this run's own, dropped afterwards."""
-    url = os.environ["DATABASE_URL"]
-    name = f"{database_name(url)}_bench_load"
-    yield name
-    with psycopg.connect(with_database_name(url, "postgres"), autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_the_load_benchmark_measures_both_phases_and_every_task_reaches_a_final_state(bench_database):
