@@ -289,7 +289,7 @@ def measure(args, argv: list[str], url: str, deadline: Deadline) -> int:
     call_command("collectstatic", verbosity=0, interactive=False)
     params = SeedParameters(posts=args.posts)
     with connection.cursor() as cursor:
-        cursor.execute("SET statement_timeout = %s", [f"{max(1, int(deadline.left()))}s"])
+        cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{max(1, int(deadline.left()))}s"])
     raw = connection.connection  # psycopg connection, autocommit as Django keeps it
     log("Seeding (or reusing) the generated posts")
     if seed(raw, params, refresh_sql=REFRESH_SQL, log=log, timeout=deadline.left()):

@@ -10,13 +10,16 @@ number of ranked candidates, not of all matching posts.
 from __future__ import annotations
 
 from django.core.paginator import Paginator
+from django.db import router
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.postgresql.base import planned_for_its_values
 from publishing.api.public import THROTTLED, PublicReadMixin
+from publishing.models import Post
 from publishing.search import clean_query, safe_headline, search_posts
 from publishing.search_views import RESULTS_PER_PAGE, search_params
 
@@ -45,10 +48,12 @@ class PostSearchApi(PublicReadMixin, APIView):
         q = clean_query(request.query_params.get("q", ""))  # SearchQueryTooLong → 400
         if not q:
             return Response({"count": 0, "results": []})
-        page = Paginator(search_posts(q, **search_params(request.query_params)), RESULTS_PER_PAGE).get_page(
-            request.query_params.get("page"))
-        return Response({"count": page.paginator.count, "results": [{
-            "id": str(post.pk), "slug": post.slug, "title": post.title, "excerpt": post.excerpt,
-            "headline": str(safe_headline(post.headline)), "rank": round(float(post.rank), 6),
-            "published_at": post.published_at.isoformat(), "url": request.build_absolute_uri(post.get_absolute_url()),
-        } for post in page]})
+        with planned_for_its_values(router.db_for_read(Post)):  # as the search page: planned for its words
+            page = Paginator(search_posts(q, **search_params(request.query_params)), RESULTS_PER_PAGE).get_page(
+                request.query_params.get("page"))
+            return Response({"count": page.paginator.count, "results": [{
+                "id": str(post.pk), "slug": post.slug, "title": post.title, "excerpt": post.excerpt,
+                "headline": str(safe_headline(post.headline)), "rank": round(float(post.rank), 6),
+                "published_at": post.published_at.isoformat(),
+                "url": request.build_absolute_uri(post.get_absolute_url()),
+            } for post in page]})

@@ -318,3 +318,18 @@ def test_filter_options_escape_names_and_keep_the_selection(client):
     html = client.get("/search/", {"q": "anything", "tag": "bold"}).content.decode()
     assert '<option value="bold" selected>&lt;b&gt;bold&lt;/b&gt;</option>' in html
     assert '<option value="fish">Fish &amp; chips</option>' in html
+
+
+@pytest.mark.parametrize("path", ["/search/?q=compost", "/api/posts/search?q=compost"])
+def test_a_search_is_planned_for_its_words(client, blog, path):
+    """Prepared, the search's statements got generic plans after five runs: at 20,000 posts the
+    page's median for a word in every post went from 29 to 46 ms. They are planned each time."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path).status_code == 200
+
+    statements = [query["sql"] for query in captured.captured_queries]
+    setting = next(n for n, sql in enumerate(statements) if "set_config('plan_cache_mode'" in sql)
+    assert any("search_vector" in sql for sql in statements[setting + 1:])
