@@ -1,9 +1,9 @@
 """`POST /api/tasks` alone, long enough to be read: requests/s, and the CPU each create costs in
-the Gunicorn workers, in PostgreSQL and in this client (user + system time from /proc).
+the Gunicorn workers, in PostgreSQL and in this client (user + system time, through psutil as the engine benchmark reads it).
 
 The engine benchmark's first phase (Gunicorn as `make serve` runs it, 16 clients with a JWT after
 the warm-up, every answer 201 and every task and wake-up job checked), without the cluster phases,
-so that it can run for thousands of tasks. The CPU of every process is read from /proc just
+so that it can run for thousands of tasks. The CPU of every process is read (psutil) just
 before and after the submission; its sum per create tells what 300 requests/s asks of the cores
 (two saturated cores give 6.7 ms per create at 300/s).
 
@@ -22,29 +22,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import psutil  # noqa: E402
 import psycopg  # noqa: E402
 
 from bench import engine_throughput  # noqa: E402
 from bench.harness import benchmark_database_url, delete_redis_keys, log, reset_tables, run_guarded, stop_all  # noqa: E402
 from bench.phases import measure_enqueue  # noqa: E402
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
 def process_cpu_seconds() -> dict[int, tuple[str, float]]:
-    """Every process's (group, user + system CPU seconds): gunicorn, postgres, this client, other."""
+    """Every process's (group, user + system CPU seconds): Gunicorn, PostgreSQL, this client, other."""
     seen = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for process in psutil.process_iter(["cmdline", "cpu_times"]):
+        command, times = " ".join(process.info["cmdline"] or []), process.info["cpu_times"]
+        if times is None:  # ended meanwhile, or not ours to read
             continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:  # ended meanwhile
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        seconds = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-        if int(entry) == os.getpid():
+        if process.pid == os.getpid():
             group = "client (this script)"
         elif "gunicorn" in command:
             group = "Gunicorn"
@@ -52,7 +44,7 @@ def process_cpu_seconds() -> dict[int, tuple[str, float]]:
             group = "PostgreSQL"
         else:
             group = "other"
-        seen[int(entry)] = (group, seconds)
+        seen[process.pid] = (group, times.user + times.system)
     return seen
 
 
