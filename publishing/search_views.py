@@ -12,7 +12,6 @@ from html import escape
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.db import router
 from django.shortcuts import render
 from django.utils.safestring import SafeString, mark_safe
 
@@ -78,7 +77,7 @@ def search_page(request):
     if q:
         # The estimate that picks the ranking, and the ranking itself, depend on the words searched:
         # planned for them each time, never by a prepared statement's generic plan.
-        with planned_for_its_values(router.db_for_read(Post)):
+        with planned_for_its_values(Post):
             results = search_posts(q, **filters)
             page = Paginator(results, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
             context["results_complete"] = results.complete

@@ -14,7 +14,7 @@ from __future__ import annotations
 import select
 from contextlib import contextmanager
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.db.backends.postgresql import base
 from psycopg import pq
 
@@ -41,8 +41,9 @@ def _readable(connection) -> bool:
 
 
 @contextmanager
-def planned_for_its_values(using: str = DEFAULT_DB_ALIAS):
-    """Run what is inside with every statement planned for its own parameter values.
+def planned_for_its_values(model=None):
+    """Run what is inside with every statement on the database that reads of `model` use (the
+    router's choice; the default database without one) planned for its own parameter values.
 
     A prepared statement (DATABASE_PREPARED_STATEMENTS) that has run five times may be given one
     generic plan, made without its values, when PostgreSQL estimates that plan no dearer. For a
@@ -52,6 +53,7 @@ def planned_for_its_values(using: str = DEFAULT_DB_ALIAS):
     here if none is; inside one, it holds to that one's end):
     the statements stay prepared (parsed once) and are planned each time, as without preparing.
     """
+    using = router.db_for_read(model) if model is not None else DEFAULT_DB_ALIAS
     if connections[using].settings_dict["OPTIONS"].get("prepare_threshold") is None:
         yield
         return

@@ -10,7 +10,6 @@ number of ranked candidates, not of all matching posts.
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.db import router
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -48,7 +47,7 @@ class PostSearchApi(PublicReadMixin, APIView):
         q = clean_query(request.query_params.get("q", ""))  # SearchQueryTooLong → 400
         if not q:
             return Response({"count": 0, "results": []})
-        with planned_for_its_values(router.db_for_read(Post)):  # as the search page: planned for its words
+        with planned_for_its_values(Post):  # as the search page: planned for its words
             page = Paginator(search_posts(q, **search_params(request.query_params)), RESULTS_PER_PAGE).get_page(
                 request.query_params.get("page"))
             return Response({"count": page.paginator.count, "results": [{
