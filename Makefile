@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 DEVDB := $(PY) scripts/devdb.py run --
 
-.PHONY: run serve test test-fast bench bench-blog bench-load bench-search bench-scale manage demo-passwords clean-var
+.PHONY: run serve serve-workers test test-fast bench bench-blog bench-load bench-search bench-scale manage demo-passwords clean-var
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pressroom needs Python >= 3.11 (set PYTHON=python3.11 or newer)")'
@@ -23,6 +23,11 @@ run: $(INSTALLED)
 # SECRET_KEY and ALLOWED_HOSTS (README, "Serving in production").
 serve: $(INSTALLED)
 	@$(DEVDB) $(PY) scripts/serve_production.py
+
+# A machine that only runs tasks: the cluster, and a /metrics server when PRESSROOM_METRICS_TOKEN or
+# PRESSROOM_METRICS_NETWORKS is set (README, "Processes and machines").
+serve-workers: $(INSTALLED)
+	@$(DEVDB) $(PY) scripts/serve_workers.py
 
 test: $(INSTALLED)
 	@$(DEVDB) $(PY) -m pytest $(ARGS)

@@ -43,8 +43,8 @@ STOP_GRACE_SECONDS = 30
 START_TIMEOUT_SECONDS = 90
 
 
-def production_environment() -> dict[str, str]:
-    """The environment the three processes get; exits with an explanation when it is not fit."""
+def production_environment(*, command: str = "make serve") -> dict[str, str]:
+    """The environment the processes get; exits with an explanation when it is not fit."""
     env = dict(os.environ)
     problems = []
     if "DEBUG" not in env:
@@ -56,7 +56,7 @@ def production_environment() -> dict[str, str]:
         except ImproperlyConfigured as error:
             debug, problems = False, [str(error)]
         if debug:
-            problems.append("DEBUG is on; `make serve` is for production (set DEBUG=0, or use `make run`).")
+            problems.append(f"DEBUG is on; `{command}` is for production (set DEBUG=0, or use `make run`).")
     if not env.get("SECRET_KEY", "").strip():
         problems.append("SECRET_KEY is not set (e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))').")
     if not env.get("ALLOWED_HOSTS", "").strip(","):
