@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 DEVDB := $(PY) scripts/devdb.py run --
 
-.PHONY: run serve serve-workers test test-fast bench bench-blog bench-load bench-search bench-scale manage demo-passwords clean-var
+.PHONY: run serve serve-workers test test-fast bench bench-blog bench-load bench-search bench-scale bench-admin manage demo-passwords clean-var
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pressroom needs Python >= 3.11 (set PYTHON=python3.11 or newer)")'
@@ -60,6 +60,10 @@ bench-search: $(INSTALLED)
 # clusters on one queue, e.g. `make bench-scale ARGS="--tasks 60 --workers 2"`.
 bench-scale: $(INSTALLED)
 	@$(DEVDB) $(PY) bench/cluster_scaling.py --write-docs $(ARGS)
+
+# The admin's task lists and the task API at 50,000 tasks, as served and with generic plans.
+bench-admin: $(INSTALLED)
+	@$(DEVDB) $(PY) bench/admin_plans.py --write-docs $(ARGS)
 
 # Any manage.py command against the same database, e.g. `make manage CMD="queue_status"`.
 manage: $(INSTALLED)

@@ -13,6 +13,7 @@ so it reaches for models only inside the views.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import wraps
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
@@ -21,6 +22,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats
 
+from config.postgresql.base import planned_for_its_values
+
+READING_METHODS = frozenset({"GET", "HEAD"})
 # (app_label, object_name) of bookkeeping tables that only the pipeline writes.
 INTERNAL_MODELS = {("tasks", "TaskEvent"), ("tasks", "StageCheckpoint")}
 ANALYTICS_PERMISSION = "content.view_approvalevent"
@@ -42,6 +46,30 @@ class PressroomAdminSite(admin.AdminSite):
     site_header = "Pressroom"
     site_title = "Pressroom"
     index_title = "Editorial oversight"
+
+    def admin_view(self, view, cacheable=False):
+        """Every admin page that only reads runs planned for its values (`planned_for_its_values`).
+
+        With prepared statements a changelist's query, prepared after five pages, may get one
+        generic plan for every filter value. At 50,000 tasks an editor's list of running tasks
+        then took 99 ms instead of 61 (a forced generic plan: 198 ms), because the plan made for
+        the common statuses walks the whole list to find the rare ones. Admin pages are few and
+        their queries depend on their filters, so they are planned each time; the template is
+        rendered inside too, since a changelist's rows are read while it renders. Forms that write
+        (POST) are left as they are: their services own their transactions.
+        """
+
+        @wraps(view)
+        def planned(request, *args, **kwargs):
+            if request.method not in READING_METHODS:
+                return view(request, *args, **kwargs)
+            with planned_for_its_values():
+                response = view(request, *args, **kwargs)
+                if not getattr(response, "is_rendered", True):
+                    response.render()
+            return response
+
+        return super().admin_view(planned, cacheable)
 
     def get_urls(self):
         # Before the admin's own patterns: their catch-all would answer this path with a 404.

@@ -49,14 +49,28 @@ def planned_for_its_values(model=None):
     generic plan, made without its values, when PostgreSQL estimates that plan no dearer. For a
     query whose best plan depends on the values that estimate can be far off: the post page's
     related-posts query, prepared for one post, took 57 ms instead of 11 with its generic plan.
-    Inside, `plan_cache_mode` is `force_custom_plan` until the transaction ends (one is opened
-    here if none is; inside one, it holds to that one's end):
-    the statements stay prepared (parsed once) and are planned each time, as without preparing.
+    Inside, `plan_cache_mode` is `force_custom_plan` until the transaction ends: the statements
+    stay prepared (parsed once) and are planned each time, as without preparing.
+
+    Outside a transaction one is opened here for the block, and an error inside rolls it back.
+    Inside one (a caller's `atomic`, a test's) the setting is made in it and holds to its end;
+    no block of its own is opened there, so an error raised inside (a 404, a 403) reaches the
+    caller's transaction untouched instead of marking it for rollback.
     """
     using = router.db_for_read(model) if model is not None else DEFAULT_DB_ALIAS
-    if connections[using].settings_dict["OPTIONS"].get("prepare_threshold") is None:
+    connection = connections[using]
+    if connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
         yield
         return
-    with transaction.atomic(using=using, savepoint=False), connections[using].cursor() as cursor:
-        cursor.execute("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+    if connection.in_atomic_block:
+        _plan_for_values(connection)
         yield
+        return
+    with transaction.atomic(using=using):
+        _plan_for_values(connection)
+        yield
+
+
+def _plan_for_values(connection) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")

@@ -23,6 +23,7 @@ from config.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from config.api import BoundedJSONParser
+from config.postgresql.base import planned_for_its_values
 from config.api_schema import ErrorOutput
 from tasks.api.filters import StableOrderingFilter, TaskFilter
 from tasks.api.operations import TaskOperationApi, TaskPostOperationApi, task_body, visible_tasks
@@ -87,8 +88,12 @@ class TaskCollectionApi(GenericAPIView):
 
     @extend_schema(tags=["tasks"], summary="List the tasks you may see", responses=TaskOutput(many=True))
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(TaskOutput(page, many=True, context={"request": request}).data)
+        # Planned for its filters, as the admin's lists (config/admin_site.py): at 50,000 tasks a
+        # generic plan made the list of running tasks take 34 ms instead of 16.
+        tasks = self.filter_queryset(self.get_queryset())  # a bad filter is its 400 before the block
+        with planned_for_its_values(GenerationTask):
+            page = self.paginate_queryset(tasks)
+            return self.get_paginated_response(TaskOutput(page, many=True, context={"request": request}).data)
 
     @extend_schema(
         tags=["tasks"],

@@ -145,6 +145,31 @@ def test_statements_inside_are_planned_for_their_values_and_only_there():
     assert (inside, plan_cache_mode()) == ("force_custom_plan", "auto")
 
 
+def test_an_error_inside_rolls_back_the_block_it_opened():
+    from config.postgresql.base import planned_for_its_values
+
+    with pytest.raises(LookupError), planned_for_its_values():
+        assert connection.in_atomic_block
+        raise LookupError
+
+    assert not connection.in_atomic_block
+    assert plan_cache_mode() == "auto"
+
+
+def test_inside_a_callers_transaction_it_holds_to_that_ones_end_and_an_error_leaves_it_usable():
+    """An admin page that answers 403 from inside the block must not doom the transaction around
+    it (a test's, or a caller's `atomic`): no block of its own is opened there."""
+    from django.db import transaction
+
+    from config.postgresql.base import planned_for_its_values
+
+    with transaction.atomic():
+        with pytest.raises(LookupError), planned_for_its_values():
+            raise LookupError
+        assert plan_cache_mode() == "force_custom_plan"  # the caller's transaction still runs queries
+    assert plan_cache_mode() == "auto"
+
+
 def test_without_prepared_statements_nothing_is_sent(settings):
     from django.test.utils import CaptureQueriesContext
 

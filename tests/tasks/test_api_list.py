@@ -165,3 +165,18 @@ def test_unauthenticated_requests_are_a_401(api_client, method, path):
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_the_list_is_planned_for_its_filters(editor_client, editor):
+    """Prepared, the list's statements would share one generic plan for every filter value: at
+    50,000 tasks the running ones took 34 ms instead of 16. They are planned each time."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    submit_task(created_by=editor)
+    with CaptureQueriesContext(connection) as captured:
+        assert ids(editor_client.get("/api/tasks?status=queued"))
+
+    statements = [query["sql"] for query in captured.captured_queries]
+    setting = next(n for n, sql in enumerate(statements) if "set_config('plan_cache_mode'" in sql)
+    assert all(n > setting for n, sql in enumerate(statements) if 'FROM "tasks_generationtask"' in sql)

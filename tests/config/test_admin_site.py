@@ -1,0 +1,64 @@
+"""The admin site's pages that only read run planned for their values (config/admin_site.py,
+`PressroomAdminSite.admin_view`): with prepared statements a changelist's filters would otherwise
+share one generic plan. The dashboard and feedback analytics have their own tests in publishing."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import make_task
+from tests.tasks.admin_support import client_for
+
+pytestmark = pytest.mark.django_db
+
+SETTING = "set_config('plan_cache_mode', 'force_custom_plan', true)"
+
+
+def statements_of(client, method: str, url: str, data=None) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = getattr(client, method)(url, data or {})
+    assert response.status_code in (200, 302), response.status_code
+    return [query["sql"] for query in captured.captured_queries]
+
+
+@pytest.mark.parametrize("url", [
+    reverse("admin:tasks_generationtask_changelist") + "?status__exact=running",
+    reverse("admin:index"),
+])
+def test_a_page_that_reads_reads_its_tasks_planned_for_their_values(editor, url):
+    make_task(created_by=editor, status="running")
+
+    statements = statements_of(client_for(editor), "get", url)
+
+    setting = next(number for number, sql in enumerate(statements) if SETTING in sql)
+    task_reads = [number for number, sql in enumerate(statements) if 'FROM "tasks_generationtask"' in sql]
+    assert task_reads and min(task_reads) > setting, "the tasks were read before the setting, or not at all"
+
+
+def test_the_changelist_rows_rendered_after_the_view_returned_are_read_under_it_too(editor):
+    """A changelist reads its rows while its template renders, after the view has returned."""
+    task = make_task(created_by=editor, title="Rendered under the setting")
+
+    statements = statements_of(client_for(editor), "get", reverse("admin:tasks_generationtask_changelist"))
+
+    setting = next(number for number, sql in enumerate(statements) if SETTING in sql)
+    rows = [number for number, sql in enumerate(statements)
+            if 'FROM "tasks_generationtask"' in sql and "LIMIT" in sql]
+    assert rows and min(rows) > setting
+    assert task.title in client_for(editor).get(reverse("admin:tasks_generationtask_changelist")).content.decode()
+
+
+def test_a_form_that_writes_runs_as_before(editor):
+    queued = make_task(created_by=editor)
+    done = make_task(created_by=editor, status="completed", finished_at=timezone.now())
+
+    statements = statements_of(client_for(editor), "post", reverse("admin:tasks_generationtask_changelist"),
+                               {"action": "cancel_tasks", "_selected_action": [str(queued.pk), str(done.pk)]})
+
+    assert not any(SETTING in sql for sql in statements)
+    queued.refresh_from_db()
+    assert queued.status == "cancelled"
