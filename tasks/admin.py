@@ -144,15 +144,19 @@ class GenerationTaskAdmin(BoundedLookupsMixin, admin.ModelAdmin):
         "age_cell",
     )
     list_display_links = ("title_cell",)
+    # The model filter lists the catalog (a few rows, which every editor may see) rather than the
+    # models tasks use, which took a scan of the task table: 17 ms at 50,000 tasks (make bench-admin).
+    # The creator filter still lists only the creators of tasks the viewer may see.
     list_filter = (
         ReviewQueueFilter, "status", "phase", "approval_status", "task_type",
-        ("model", admin.RelatedOnlyFieldListFilter), "priority", ("created_by", admin.RelatedOnlyFieldListFilter),
+        "model", "priority", ("created_by", admin.RelatedOnlyFieldListFilter),
         "created_at",
     )
     search_fields = ("title", "topic", "primary_keyword", "id")
     date_hierarchy = "created_at"
     list_select_related = ("model", "created_by")
     list_per_page = 50
+    show_full_result_count = False  # a filtered list does not count the whole table as well
     readonly_fields = RUN_FIELDS + COST_FIELDS + METADATA_FIELDS + ("cost_estimate",)
     fieldsets = (
         ("Brief", {"fields": ("seen_sequence", *BRIEF_FIELDS)}),
