@@ -76,7 +76,36 @@ class PressroomAdminSite(admin.AdminSite):
         analytics = path(
             "feedback-analytics/", self.admin_view(self.feedback_analytics_view), name="feedback_analytics"
         )
-        return [analytics, *super().get_urls()]
+        urls = super().get_urls()
+        return [analytics, *(path(str(url.pattern), self.admin_view(self.view_on_site), name=url.name)
+                             if getattr(url, "name", None) == "view_on_site" else url for url in urls)]
+
+    def view_on_site(self, request, content_type_id, object_id):
+        """The admin's "View on site" redirect, for those who may see the object in the admin.
+
+        Django's (`contenttypes.views.shortcut`) redirects any staff member to any object's page,
+        so one without the right to see a post in the admin still learned where a draft would be
+        published. Here the object must be among those its admin shows the user (else 404, as for
+        an object that does not exist) and the user must have the right to view it (else 403,
+        as its change page answers); then Django's redirect follows.
+        """
+        from django.contrib.contenttypes.models import ContentType
+        from django.contrib.contenttypes.views import shortcut
+        from django.http import Http404
+
+        try:
+            model = ContentType.objects.get_for_id(int(content_type_id)).model_class()
+        except (ContentType.DoesNotExist, ValueError, OverflowError):
+            raise Http404("No such object.") from None
+        model_admin = self.get_model_admin(model) if model is not None and self.is_registered(model) else None
+        if model_admin is None:
+            raise Http404("No such object.")
+        obj = model_admin.get_object(request, object_id)
+        if obj is None:
+            raise Http404("No such object.")
+        if not model_admin.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        return shortcut(request, content_type_id, object_id)
 
     def get_app_list(self, request, app_label=None):
         app_list = super().get_app_list(request, app_label)

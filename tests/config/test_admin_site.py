@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from publishing.models import Post
 from tests.factories import make_task
 from tests.tasks.admin_support import client_for
 
@@ -62,3 +63,52 @@ def test_a_form_that_writes_runs_as_before(editor):
     assert not any(SETTING in sql for sql in statements)
     queued.refresh_from_db()
     assert queued.status == "cancelled"
+
+
+# --- "View on site" -----------------------------------------------------------------------------
+
+def view_on_site(model, object_id) -> str:
+    from django.contrib.contenttypes.models import ContentType
+
+    return reverse("admin:view_on_site", args=[ContentType.objects.get_for_model(model).pk, object_id])
+
+
+def test_view_on_site_redirects_whoever_may_see_the_object_in_the_admin(editor):
+    post = Post.objects.create(title="On site", slug="on-site")
+
+    response = client_for(editor).get(view_on_site(type(post), post.pk))
+
+    assert response.status_code == 302 and response["Location"].endswith(post.get_absolute_url())
+
+
+def test_view_on_site_tells_a_staff_member_without_the_right_nothing_of_the_object():
+    from tests.factories import make_user
+
+    post = Post.objects.create(title="A draft", slug="draft-address")
+    staff = make_user("plain-staff")
+
+    response = client_for(staff).get(view_on_site(type(post), post.pk))
+
+    assert response.status_code == 403
+    assert "draft-address" not in response.get("Location", "") + response.content.decode()
+
+
+def test_view_on_site_of_a_task_the_editor_may_not_see_is_not_found(editor, other_editor):
+    from tasks.models import GenerationTask
+
+    theirs = make_task(created_by=other_editor)
+
+    assert client_for(editor).get(view_on_site(GenerationTask, theirs.pk)).status_code == 404
+
+
+@pytest.mark.parametrize("content_type_id, object_id", [
+    ("abc", "1"), ("99999999999999999999", "1"), ("-1", "1"), ("0", "1"),
+    ("{post_type}", "not-a-uuid"), ("{post_type}", "1" * 5000), ("{post_type}", "%00"), ("{post_type}", "../..")
+])
+def test_view_on_site_answers_hostile_addresses_with_a_404(editor, content_type_id, object_id):
+    from django.contrib.contenttypes.models import ContentType
+
+    content_type_id = content_type_id.format(post_type=ContentType.objects.get_for_model(Post).pk)
+    response = client_for(editor).get(f"/admin/r/{content_type_id}/{object_id}/")
+
+    assert response.status_code == 404

@@ -346,7 +346,7 @@ ADMIN = {
     "tasks_taskevent_changelist": "302 200 200 200 403 200",
     "tasks_taskevent_delete": "302 403 403 403 403 403",
     "tasks_taskevent_history": "302 200 302 200 302 200",
-    "view_on_site": "302 302 302 302 302 302",
+    "view_on_site": "302 302 302 302 403 302",
 }
 
 
