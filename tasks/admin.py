@@ -156,7 +156,6 @@ class GenerationTaskAdmin(BoundedLookupsMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("model", "created_by")
     list_per_page = 50
-    show_full_result_count = False  # a filtered list does not count the whole table as well
     readonly_fields = RUN_FIELDS + COST_FIELDS + METADATA_FIELDS + ("cost_estimate",)
     fieldsets = (
         ("Brief", {"fields": ("seen_sequence", *BRIEF_FIELDS)}),

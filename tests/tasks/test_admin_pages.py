@@ -179,11 +179,9 @@ def test_the_diff_page_shows_two_versions_side_by_side(superuser):
         ("replace", "Two.", "Three.")]
 
 
-def test_the_task_list_filters_by_any_catalog_model_and_counts_the_tasks_once(editor):
-    """At 50,000 tasks (make bench-admin) listing the models tasks use scanned the task table, and
-    a filtered list counted all the viewer's tasks besides its own rows: the model filter lists the
-    catalog, which every editor may see, and only the filtered rows (and the review queue's, for
-    its link) are counted."""
+def test_the_task_list_filters_by_any_catalog_model(editor):
+    """At 50,000 tasks (make bench-admin) listing the models tasks use scanned the task table: the
+    model filter lists the catalog, which every editor may see, including models no task uses."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -192,11 +190,8 @@ def test_the_task_list_filters_by_any_catalog_model_and_counts_the_tasks_once(ed
     unused = ModelCatalogEntry.objects.exclude(key="offline").filter(enabled=True).first()
     make_task(created_by=editor, status="running")
     with CaptureQueriesContext(connection) as captured:
-        response = client_for(editor).get(reverse("admin:tasks_generationtask_changelist"), {"status__exact": "running"})
+        response = client_for(editor).get(reverse("admin:tasks_generationtask_changelist"))
 
     assert response.status_code == 200
     assert f"model__id__exact={unused.pk}" in response.content.decode(), "a model no task uses is offered too"
-    counts = [query["sql"] for query in captured.captured_queries
-              if query["sql"].startswith('SELECT COUNT(*) AS "__count" FROM "tasks_generationtask"')]
-    assert any("'running'" in sql for sql in counts)
-    assert [sql for sql in counts if '"status"' not in sql] == [], "the list counted every task it may show as well"
+    assert not any('DISTINCT "tasks_generationtask"."model_id"' in query["sql"] for query in captured.captured_queries)
