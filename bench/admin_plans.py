@@ -39,9 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import (  # noqa: E402
     BenchError,
     add_database_argument,
+    django_in_this_process,
     ensure_database,
     log,
-    production_environment,
     static_root,
     with_database_name,
 )
@@ -76,16 +76,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if not 1000 <= args.tasks <= 1_000_000 or not 1 <= args.repeats <= 100:
         parser.error("--tasks 1,000–1,000,000, --repeats 1–100")
     return args
-
-
-def setup_django(url: str, static_folder: str) -> None:
-    env = production_environment(url, DJANGO_SETTINGS_MODULE="config.settings", ALLOWED_HOSTS="testserver",
-                                 SECURE_SSL_REDIRECT="0", STATIC_ROOT=static_folder, DATABASE_CONN_MAX_AGE="600")
-    os.environ.clear()
-    os.environ.update(env)
-    import django
-
-    django.setup()
 
 
 # --- the tasks ------------------------------------------------------------------------------------
@@ -237,7 +227,7 @@ def main(argv: list[str]) -> int:
     if ensure_database(url):
         log(f"Created database {args.database_name}")
     with static_root() as static_folder:
-        setup_django(url, static_folder)
+        django_in_this_process(url, SECURE_SSL_REDIRECT="0", STATIC_ROOT=static_folder, DATABASE_CONN_MAX_AGE="600")
         from django.core.management import call_command
         log("Migrating")
         call_command("migrate", verbosity=0, interactive=False)

@@ -2,7 +2,8 @@
 it starts, and bounded waits.
 
 Everything here talks to PostgreSQL with psycopg and to the servers over 127.0.0.1, without
-importing Django, so the measuring process stays small and the processes it measures are exactly
+importing Django (only `django_in_this_process`, for the benchmarks that measure views in-process,
+sets it up when called), so the measuring process stays small and the processes it measures are exactly
 the ones a deployment runs (`daphne`, `gunicorn`, `manage.py qcluster`). Every process is started
 in a process group of its own and registered, so `stop_all()` (called from `finally` and `atexit`)
 ends them all, whatever went wrong; every wait has a deadline. Only `bench/` imports this module.
@@ -78,6 +79,19 @@ def production_environment(database_url: str, **overrides: str) -> dict[str, str
     )
     env.update(overrides)
     return env
+
+
+def django_in_this_process(database_url: str, **overrides: str) -> None:
+    """Django set up in this process, in production mode, for benchmarks that measure views through
+    the test client without a server in between (`overrides` as for `production_environment`).
+    Imported here, when called, so the other benchmarks' processes stay without Django."""
+    env = production_environment(database_url, DJANGO_SETTINGS_MODULE="config.settings", ALLOWED_HOSTS="testserver")
+    env.update(overrides)
+    os.environ.clear()
+    os.environ.update(env)
+    import django
+
+    django.setup()
 
 
 @contextmanager

@@ -38,9 +38,9 @@ from bench.harness import (  # noqa: E402
     add_database_argument,
     database_name,
     database_server,
+    django_in_this_process,
     ensure_database,
     log,
-    production_environment,
     static_root,
     with_database_name,
 )
@@ -88,17 +88,8 @@ class Deadline:
 def setup_django(url: str, static_folder: str) -> None:
     """Django in this process, in production mode: the search page is measured through the test
     client, without a server in between."""
-    env = production_environment(
-        url, DJANGO_SETTINGS_MODULE="config.settings", ALLOWED_HOSTS="testserver",
-        # The search itself is measured, not the blog's page cache (publishing/caching.py).
-        PRESSROOM_BLOG_CACHE_SECONDS="0",
-        STATIC_ROOT=static_folder,
-    )
-    os.environ.clear()
-    os.environ.update(env)
-    import django
-
-    django.setup()
+    # The search itself is measured, not the blog's page cache (publishing/caching.py).
+    django_in_this_process(url, PRESSROOM_BLOG_CACHE_SECONDS="0", STATIC_ROOT=static_folder)
 
 
 # --- the queries ------------------------------------------------------------------------------
