@@ -196,6 +196,14 @@ class GenerationTask(models.Model):
             models.Index(fields=["status", "-created_at"], name="task_status_created"),
             models.Index(fields=["-created_at"], name="task_created"),
             models.Index(fields=["created_by", "-created_at"], name="task_owner_created"),
+            # The review queue (the dashboard's panel, the task list's "Awaiting review" and its
+            # count), longest-waiting first: without it every completed task was read to find the
+            # few awaiting a decision (15 ms for the panel's five at 50,000 tasks; 0.07 ms with it).
+            models.Index(
+                fields=["finished_at", "created_at"],
+                name="task_awaiting_review",
+                condition=models.Q(status="completed", approval_status="pending"),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
