@@ -16,8 +16,8 @@ variable there is nothing to scrape and only the cluster runs.
 Like `make serve` it refuses development mode (DEBUG on, no SECRET_KEY or ALLOWED_HOSTS: the
 settings need the latter with DEBUG off, and the metrics server checks the scraper's Host against
 it). It neither migrates nor collects static files: that is done once per release, from any one
-machine.
-SIGINT or SIGTERM stops both; if one exits on its own, the other is stopped and the exit status is 1.
+machine. SIGINT or SIGTERM stops both; if one exits on its own, the other is stopped and the exit
+status is 1.
 """
 
 from __future__ import annotations
