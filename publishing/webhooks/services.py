@@ -18,11 +18,12 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -48,18 +49,34 @@ def webhook_deliveries_create(*, payload: dict) -> list[WebhookDelivery]:
     name = webhook_event_name(payload)
     if name is None:
         return []
-    subscriptions = list(WebhookSubscription.objects.filter(active=True, events__contains=[name]).only("pk"))
-    if not subscriptions:
+    subscription_ids = _subscribed_ids(name)
+    if not subscription_ids:
         return []
     body, identifier, now = webhook_body(name, payload), event_id(payload), timezone.now()
     with transaction.atomic():
         deliveries = WebhookDelivery.objects.bulk_create(
-            [WebhookDelivery(subscription_id=subscription.pk, event=name, event_id=identifier, payload=body,
-                             attempt=1, scheduled_at=now) for subscription in subscriptions],
+            [WebhookDelivery(subscription_id=subscription_id, event=name, event_id=identifier, payload=body,
+                             attempt=1, scheduled_at=now) for subscription_id in subscription_ids],
         )
         for delivery in deliveries:
             enqueue_job_at(DELIVER_JOB, delivery.pk, at=now, name="deliver_webhook")
     return deliveries
+
+
+@cache
+def _subscribed_ids_sql(name: str) -> tuple[str, tuple]:
+    """The query of the active subscriptions to event `name`, built through the ORM once per
+    process and event. It runs after every state change (twice per task, in the worker that made
+    the change), and building it each time cost about 0.25 ms of the worker's CPU."""
+    subscribed = WebhookSubscription.objects.filter(active=True, events__contains=[name])
+    return subscribed.values_list("pk", flat=True).query.sql_with_params()
+
+
+def _subscribed_ids(name: str) -> list[int]:
+    sql, params = _subscribed_ids_sql(name)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def webhook_history_prune(*, older_than: timedelta) -> int:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tasks.events import emit
@@ -46,14 +46,10 @@ def reconcile_tasks(*, pending_wakeups: int | None = None) -> ReconcileReport:
     report = ReconcileReport()
     now = timezone.now()
     stale_before = now - timedelta(seconds=settings.PRESSROOM_HEARTBEAT_STALE_SECONDS)
-    # A run past its deadline by more than the staleness window is hung even if its watchdog
-    # thread still beats (a main thread stuck in C code); it is ended here.
-    overdue_before = now - timedelta(seconds=settings.PRESSROOM_HEARTBEAT_STALE_SECONDS)
-    stale = Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True) | Q(deadline_at__lt=overdue_before)
     # Usually there is nothing to recover: look first without a transaction or locks (one
     # statement), and lock only when there is.
-    if GenerationTask.objects.filter(stale, status=Status.RUNNING).exists():
-        _settle_vanished(now, stale, report)
+    if _lost_run_ids(stale_before, first_only=True):
+        _settle_vanished(now, stale_before, report)
     if pending_wakeups is not None and pending_wakeups >= MAX_WAKEUPS_PER_PASS:
         due = 0  # as many wake-ups wait as a pass would add: no need to count the due tasks
     else:
@@ -71,10 +67,34 @@ def reconcile_tasks(*, pending_wakeups: int | None = None) -> ReconcileReport:
     return report
 
 
-def _settle_vanished(now, stale: Q, report: ReconcileReport) -> None:
+@cache
+def _lost_runs_sql() -> str:
+    """The running tasks whose run is lost, for a cut-off `before` (now minus the staleness
+    window): no heartbeat since `before`, or a deadline before it — a run past its deadline by
+    more than the window is hung even if its watchdog thread still beats (a main thread stuck in C
+    code). SQL written once per process, with `before` as both parameters: every wake-up job asks
+    before it claims, and the ORM spent about 0.25 ms of the worker's CPU building the query each
+    time. The status is written in, so that a prepared statement's generic plan still reads the
+    partial index of running tasks' heartbeats."""
+    meta = GenerationTask._meta
+    pk, status, heartbeat, deadline = (
+        f'"{meta.get_field(name).column}"' for name in ("id", "status", "heartbeat_at", "deadline_at")
+    )
+    return (f'SELECT {pk} FROM "{meta.db_table}" WHERE {status} = \'{Status.RUNNING.value}\' '
+            f"AND ({heartbeat} < %s OR {heartbeat} IS NULL OR {deadline} < %s)")
+
+
+def _lost_run_ids(before, *, first_only: bool = False, lock: bool = False) -> list:
+    sql = _lost_runs_sql() + (" LIMIT 1" if first_only else "") + (" FOR UPDATE SKIP LOCKED" if lock else "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [before, before])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _settle_vanished(now, stale_before, report: ReconcileReport) -> None:
     with transaction.atomic():
-        vanished = list(GenerationTask.objects.select_for_update(skip_locked=True).filter(stale, status=Status.RUNNING))
-        for task in vanished:
+        lost = _lost_run_ids(stale_before, lock=True)
+        for task in GenerationTask.objects.filter(pk__in=lost):
             _settle(task, now, report)
 
 
