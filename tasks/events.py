@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 ALL_TASKS_GROUP = "tasks.all"
 STATE_CHANGE_KINDS = frozenset({EventKind.STATUS, EventKind.APPROVAL, EventKind.PUBLICATION})
+KNOWN_KINDS = frozenset(EventKind.values)  # `EventKind.values` builds a new list on every call
 
 
 def task_group(task_id) -> str:
@@ -77,7 +78,7 @@ def emit(task: GenerationTask, kind: str, *, message: str = "", data: dict | Non
 def draft_event(task: GenerationTask, kind: str, *, message: str = "", data: dict | None = None,
                 **state) -> TaskEvent:
     """An unsaved event of `task`; `state` (status, phase, progress) overrides the task's own."""
-    if kind not in EventKind.values:
+    if kind not in KNOWN_KINDS:
         raise ValueError(f"Unknown event kind {kind!r}")
     return TaskEvent(
         task_id=task.pk, kind=kind, message=message[:2000], data=data or {},

@@ -54,6 +54,7 @@ RECORD_OUTCOME_FOR_SECONDS = 60
 # A requeued task waits at most this long inside a wake-up job; longer backoffs are left to the
 # reconciler's periodic wake-ups.
 WAIT_IN_JOB_MAX_SECONDS = 30
+PHASES = frozenset(Phase.values)  # `Phase.values` builds a new list on every call
 
 
 def run_claimed_task(task_id, *, worker: str, claimed: GenerationTask | None = None) -> str:
@@ -119,7 +120,7 @@ def _where(prefix: str, stage_name: str) -> str:
 
 
 def _phase_of(ctx: StageContext, stage) -> str:
-    return stage.shown_phase if stage.shown_phase in Phase.values else ctx.task.phase
+    return stage.shown_phase if stage.shown_phase in PHASES else ctx.task.phase
 
 
 def _started_event(ctx: StageContext, stage) -> dict:
