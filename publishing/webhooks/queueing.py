@@ -4,7 +4,9 @@ A job due now, or within `WAIT_IN_JOB_MAX_SECONDS`, goes straight to the broker 
 `not_before`, the engine's own way: the job waits that long before it works); one due later is a
 django-q2 one-off `Schedule`, which the cluster's scheduler turns into a job when it is due, so no
 worker sits idle through a backoff of minutes. An enqueue that fails is logged: the row it was
-for stays pending and is visible in the admin.
+for stays pending and is visible in the admin. A job that succeeds leaves no django-q2 result
+(`save: False`), as the engine's wake-ups do not (`tasks.services.queue.wake_workers`): its
+outcome is the delivery's or the notification's own row.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def enqueue_job_at(func: str, argument: int, *, at: datetime, name: str) -> None
                 from django_q.tasks import async_task
 
                 kwargs = {"not_before": at.isoformat()} if delay > 0 else {}
-                async_task(func, argument, **kwargs, q_options={"task_name": name})
+                async_task(func, argument, **kwargs, q_options={"task_name": name, "save": False})
             else:
                 from django_q.models import Schedule
 

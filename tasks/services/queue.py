@@ -111,6 +111,11 @@ def wake_workers(count: int = 1, *, not_before=None) -> None:
     INSERT each. With Redis they are pushed once the transaction commits (a worker must never wake
     before the task row is visible), through the process's broker; a push that fails is logged and
     left to the reconciler, which wakes workers for due tasks that got no job.
+
+    A wake-up that succeeds leaves no django-q2 result (`save: False`; one that fails still does):
+    what it did is the task's own record, and with a save limit the cluster's monitor reads every
+    kept result, locked, to prune one, for each result it saves — more CPU per task than a worker
+    spends running it.
     """
     if count <= 0:
         return
@@ -119,7 +124,7 @@ def wake_workers(count: int = 1, *, not_before=None) -> None:
     def enqueue():
         broker = enqueue_broker()
         for _ in range(count):
-            async_task(RUN_NEXT_TASK, **kwargs, q_options={"task_name": "run_next_task", "broker": broker})
+            async_task(RUN_NEXT_TASK, **kwargs, q_options={"task_name": "run_next_task", "broker": broker, "save": False})
 
     if enqueues_in_transaction():
         enqueue()

@@ -81,7 +81,7 @@ def test_a_state_change_records_a_delivery_for_each_active_subscription_to_its_e
         wanted, "task.completed", 1, DeliveryStatus.PENDING)
     assert delivery.payload["type"] == "task.completed" and delivery.payload["task"]["id"] == str(task.pk)
     assert enqueued == [("publishing.webhooks.jobs.deliver_webhook", (delivery.pk,),
-                         {"q_options": {"task_name": "deliver_webhook"}})]
+                         {"q_options": {"task_name": "deliver_webhook", "save": False}})]
 
 
 def test_progress_events_record_no_delivery(enqueued, django_capture_on_commit_callbacks):
