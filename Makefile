@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 DEVDB := $(PY) scripts/devdb.py run --
 
-.PHONY: run serve serve-workers test test-fast bench bench-blog bench-load bench-search bench-scale bench-admin manage demo-passwords clean-var
+.PHONY: run serve serve-workers test test-fast bench bench-blog bench-load bench-search bench-scale bench-admin bench-kept manage demo-passwords clean-var
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pressroom needs Python >= 3.11 (set PYTHON=python3.11 or newer)")'
@@ -64,6 +64,10 @@ bench-scale: $(INSTALLED)
 # The admin's task lists and the task API at 50,000 tasks, as served and with generic plans.
 bench-admin: $(INSTALLED)
 	@$(DEVDB) $(PY) bench/admin_plans.py --write-docs $(ARGS)
+
+# The engine with django-q2's kept results at their save limit, as on a site that has been up a while.
+bench-kept: $(INSTALLED)
+	@$(DEVDB) $(PY) bench/kept_results.py --write-docs $(ARGS)
 
 # Any manage.py command against the same database, e.g. `make manage CMD="queue_status"`.
 manage: $(INSTALLED)

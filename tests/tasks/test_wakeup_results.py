@@ -1,8 +1,8 @@
 """A wake-up job that succeeds leaves no django-q2 result; one that fails still does.
 
 Every task is one wake-up job, and with a save limit django-q2's monitor reads and locks every
-kept result to prune one, each time it saves a result: with the 1,000 the settings keep, more CPU
-per task than the worker that ran it spent. What a wake-up did is the task's own record. These run
+kept result to prune one, each time it saves a result: with the 1,000 the settings keep, as much
+CPU per task as the worker that ran it (bench/kept_results.py). What a wake-up did is the task's own record. These run
 the job's package, as the broker holds it, through django-q2's own monitor code.
 """
 
