@@ -187,6 +187,16 @@ def notes_for(results: list[BrokerResults]) -> list[str]:
         "plain django-q2 is bound by the broker (the pusher fetches one job per `SELECT` + `UPDATE`; the "
         "monitor saves each result under a lock), so its workers wait and its figure is the broker's cost per "
         "job more than the workers'; the engine's tasks pass through the same broker.",
+        "Every cluster here, the baselines' too, is `manage.py qcluster` as Pressroom runs it: its processes keep "
+        "their database connections (`PRESSROOM_WORKER_CONN_MAX_AGE`). With Django's default `CONN_MAX_AGE` of 0, "
+        "django-q2's own command has the ORM broker open a new PostgreSQL connection for every poll and "
+        "acknowledgement; on 2026-12-01 that made a plain no-op job cost 22–25 ms of worker time on the `orm` "
+        "broker instead of 2.6 (docs/performance.md, \"Issue 13's targets\").",
+        "Results: the engine's wake-up jobs leave no django-q2 result when they succeed (`save: False`, as "
+        "`tasks.services.queue.wake_workers` enqueues them); the no-op and floor jobs are saved, as django-q2 "
+        "does by default, and counted by their results (the save limit is raised to hold them all and the "
+        "results table starts empty in each phase, so for each save the monitor reads at most the N results "
+        "of the phase and deletes none; `make bench-kept` measures a table at its limit).",
         "Worker CPU = user + system CPU time of the worker processes (sampled every 0.2 s, so a recycled "
         "worker's last fraction of a second is missed) per task or job: work done in the workers "
         "themselves, without waits and without what PostgreSQL or Redis do for them.",

@@ -58,11 +58,21 @@ def reconcile() -> dict:
     }
 
 
+def keep_cluster_connections() -> None:
+    """Keep this process's database connection between jobs and polls for
+    PRESSROOM_WORKER_CONN_MAX_AGE seconds (health-checked before reuse), not the web's
+    DATABASE_CONN_MAX_AGE (0 by default): django-q2 closes a connection that may not outlive its
+    use after every job, and its ORM broker before every poll and acknowledgement. This process
+    only, and those forked from it: `manage.py qcluster` calls it before the cluster forks its
+    pusher, monitor and workers (`config/management/commands/qcluster.py`), and every worker again
+    when it starts."""
+    connection.settings_dict["CONN_MAX_AGE"] = settings.PRESSROOM_WORKER_CONN_MAX_AGE
+
+
 def on_worker_spawn(sender=None, proc_name=None, **kwargs) -> None:
     """A worker process started (cluster start or a replacement): keep its database connection
-    between jobs (`PRESSROOM_WORKER_CONN_MAX_AGE`; health-checked before reuse) and recover what
-    was lost."""
-    connection.settings_dict["CONN_MAX_AGE"] = settings.PRESSROOM_WORKER_CONN_MAX_AGE  # this process only
+    between jobs (`keep_cluster_connections`) and recover what was lost."""
+    keep_cluster_connections()
     try:
         close_old_connections()
         reconcile()
