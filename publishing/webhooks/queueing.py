@@ -4,9 +4,9 @@ A job due now, or within `WAIT_IN_JOB_MAX_SECONDS`, goes straight to the broker 
 `not_before`, the engine's own way: the job waits that long before it works); one due later is a
 django-q2 one-off `Schedule`, which the cluster's scheduler turns into a job when it is due, so no
 worker sits idle through a backoff of minutes. An enqueue that fails is logged: the row it was
-for stays pending and is visible in the admin. A job that succeeds leaves no django-q2 result
-(`save: False`), as the engine's wake-ups do not (`tasks.services.queue.wake_workers`): its
-outcome is the delivery's or the notification's own row.
+for stays pending and is visible in the admin. A job that succeeds, sent now or by a schedule,
+leaves no django-q2 result (`save: False`), as the engine's wake-ups do not
+(`tasks.services.queue.wake_workers`): its outcome is the delivery's or the notification's own row.
 """
 
 from __future__ import annotations
@@ -38,16 +38,19 @@ def enqueue_job_at(func: str, argument: int, *, at: datetime, name: str) -> None
     def enqueue():
         delay = (at - timezone.now()).total_seconds()
         try:
+            q_options = {"task_name": name, "save": False}
             if delay <= WAIT_IN_JOB_MAX_SECONDS:
                 from django_q.tasks import async_task
 
                 kwargs = {"not_before": at.isoformat()} if delay > 0 else {}
-                async_task(func, argument, **kwargs, q_options={"task_name": name, "save": False})
+                async_task(func, argument, **kwargs, q_options=q_options)
             else:
                 from django_q.models import Schedule
 
-                Schedule.objects.create(func=func, args=repr((argument,)), schedule_type=Schedule.ONCE, repeats=-1,
-                                        next_run=at, name=f"{name}-{argument}-{at.timestamp()}"[:100])
+                # The scheduler passes a schedule's keyword arguments, q_options among them, to async_task.
+                Schedule.objects.create(func=func, args=repr((argument,)), kwargs=f"q_options={q_options!r}",
+                                        schedule_type=Schedule.ONCE, repeats=-1, next_run=at,
+                                        name=f"{name}-{argument}-{at.timestamp()}"[:100])
         except Exception:
             logger.warning("Could not enqueue %s(%s)", func, argument, exc_info=True)
 

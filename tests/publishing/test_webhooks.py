@@ -167,6 +167,30 @@ def test_a_backoff_longer_than_a_job_may_wait_becomes_a_one_off_schedule(
     assert retry.scheduled_at - timezone.now() > timedelta(seconds=590)
 
 
+def test_a_scheduled_attempt_is_enqueued_by_the_scheduler_to_leave_no_result(
+        allow_private, enqueued, settings, django_capture_on_commit_callbacks, monkeypatch):
+    from django_q import scheduler as django_q_scheduler
+
+    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 600
+    with Receiver(SECRET, statuses=[500]) as receiver:
+        subscribe(receiver.url)
+        with django_capture_on_commit_callbacks(execute=True):
+            finish(make_task())
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver(WebhookDelivery.objects.get().pk)
+    retry = WebhookDelivery.objects.get(attempt=2)
+    Schedule.objects.filter(func="publishing.webhooks.jobs.deliver_webhook").update(next_run=timezone.now())
+    sent = []
+    monkeypatch.setattr(django_q_scheduler, "async_task", lambda func, *args, **kwargs: sent.append((func, args, kwargs)))
+    monkeypatch.setattr(django_q_scheduler, "close_old_django_connections", lambda: None)  # the test's transaction
+
+    django_q_scheduler.scheduler()
+
+    [(args, kwargs)] = [(args, kwargs) for func, args, kwargs in sent if func == "publishing.webhooks.jobs.deliver_webhook"]
+    assert args == (retry.pk,)
+    assert kwargs["q_options"]["save"] is False and kwargs["q_options"]["task_name"] == "deliver_webhook"
+
+
 def test_the_last_attempt_failing_schedules_no_more(allow_private, enqueued, settings,
                                                     django_capture_on_commit_callbacks):
     settings.PRESSROOM_WEBHOOK_MAX_ATTEMPTS = 2
