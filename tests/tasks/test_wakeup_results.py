@@ -12,6 +12,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 from django_q.brokers import get_broker
+from django_q.conf import Conf
 from django_q.models import Failure, OrmQ, Success
 from django_q.monitor import save_task
 from django_q.signing import SignedPackage
@@ -27,10 +28,19 @@ def _keep_the_tests_connection(monkeypatch):
 
 
 @pytest.fixture
-def wakeup_package(db):
-    """The package of one wake-up job, read back from the ORM broker's queue."""
-    assert enqueues_in_transaction(), "these tests read the job from the ORM broker's table"
+def orm_broker(monkeypatch):
+    """The ORM broker, whatever REDIS_URL says: the package is the same on either, and the ORM
+    broker's table lets the test read it back."""
+    monkeypatch.setattr(Conf, "ORM", "default")
     enqueue_broker.cache_clear()
+    yield
+    enqueue_broker.cache_clear()
+
+
+@pytest.fixture
+def wakeup_package(db, orm_broker):
+    """The package of one wake-up job, read back from the ORM broker's queue."""
+    assert enqueues_in_transaction()
     with transaction.atomic():
         wake_workers(1)
     package = SignedPackage.loads(OrmQ.objects.get().payload)
