@@ -151,8 +151,9 @@ def test_a_receiver_failing_twice_gets_three_attempts_with_the_configured_backof
     assert subscription.consecutive_failures == 0 and subscription.active
 
 
-def test_a_backoff_longer_than_a_job_may_wait_becomes_a_one_off_schedule(
-        allow_private, enqueued, settings, django_capture_on_commit_callbacks):
+@pytest.fixture
+def retry_after_a_long_backoff(allow_private, enqueued, settings, django_capture_on_commit_callbacks):
+    """A first attempt that failed with a 10-minute backoff: its retry, left to a one-off schedule."""
     settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 600
     with Receiver(SECRET, statuses=[500]) as receiver:
         subscribe(receiver.url)
@@ -160,25 +161,20 @@ def test_a_backoff_longer_than_a_job_may_wait_becomes_a_one_off_schedule(
             finish(make_task())
         with django_capture_on_commit_callbacks(execute=True):
             deliver(WebhookDelivery.objects.get().pk)
-    retry = WebhookDelivery.objects.get(attempt=2)
+    return WebhookDelivery.objects.get(attempt=2)
+
+
+def test_a_backoff_longer_than_a_job_may_wait_becomes_a_one_off_schedule(retry_after_a_long_backoff):
+    retry = retry_after_a_long_backoff
     schedule = Schedule.objects.get(func="publishing.webhooks.jobs.deliver_webhook")
     assert schedule.schedule_type == Schedule.ONCE and schedule.args == repr((retry.pk,))
     assert abs((schedule.next_run - retry.scheduled_at).total_seconds()) < 1
     assert retry.scheduled_at - timezone.now() > timedelta(seconds=590)
 
 
-def test_a_scheduled_attempt_is_enqueued_by_the_scheduler_to_leave_no_result(
-        allow_private, enqueued, settings, django_capture_on_commit_callbacks, monkeypatch):
+def test_a_scheduled_attempt_is_enqueued_by_the_scheduler_to_leave_no_result(retry_after_a_long_backoff, monkeypatch):
     from django_q import scheduler as django_q_scheduler
 
-    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 600
-    with Receiver(SECRET, statuses=[500]) as receiver:
-        subscribe(receiver.url)
-        with django_capture_on_commit_callbacks(execute=True):
-            finish(make_task())
-        with django_capture_on_commit_callbacks(execute=True):
-            deliver(WebhookDelivery.objects.get().pk)
-    retry = WebhookDelivery.objects.get(attempt=2)
     Schedule.objects.filter(func="publishing.webhooks.jobs.deliver_webhook").update(next_run=timezone.now())
     sent = []
     monkeypatch.setattr(django_q_scheduler, "async_task", lambda func, *args, **kwargs: sent.append((func, args, kwargs)))
@@ -187,7 +183,7 @@ def test_a_scheduled_attempt_is_enqueued_by_the_scheduler_to_leave_no_result(
     django_q_scheduler.scheduler()
 
     [(args, kwargs)] = [(args, kwargs) for func, args, kwargs in sent if func == "publishing.webhooks.jobs.deliver_webhook"]
-    assert args == (retry.pk,)
+    assert args == (retry_after_a_long_backoff.pk,)
     assert kwargs["q_options"]["save"] is False and kwargs["q_options"]["task_name"] == "deliver_webhook"
 
 
