@@ -33,7 +33,22 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false, yes/no), got {raw!r}.")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+# Upper bounds of the integer variables (`env_int(..., maximum=...)`), so that an absurd value
+# stops the start with the variable's name instead of failing later: a duration of more than ten
+# years overflows Python's dates and timers once added to now (and an attempt's deadline is an int4
+# column), a count past a column's range wraps around in PostgreSQL, a port past 65535 binds nothing.
+SECONDS_MAX = 10 * 365 * 24 * 3600
+MINUTES_MAX = SECONDS_MAX // 60
+DAYS_MAX = SECONDS_MAX // 86400
+NETWORK_TIMEOUT_MAX = 3600  # a socket or statement timeout: an hour is already more than any wait here
+COUNT_MAX = 100  # attempts, retries, rounds: each runs its work again
+PROCESSES_MAX = 1024  # processes or threads one machine starts
+THRESHOLD_MAX = 1_000_000  # failures counted before acting on them
+BYTES_MAX = 1 << 30  # what one fetched page may hold in memory
+PORT_MAX = 65535
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -41,8 +56,10 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}.") from None
-    if minimum is not None and value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}.")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        bounds = (f"between {minimum} and {maximum}" if minimum is not None and maximum is not None
+                  else f"at least {minimum}" if maximum is None else f"at most {maximum}")
+        raise ImproperlyConfigured(f"{name} must be {bounds}, got {value}.")
     return value
 
 

@@ -17,8 +17,9 @@ from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from config.env import (
-    env_bool, env_choice, env_int, env_list, env_money, env_networks, env_rate, env_str, parse_database_url,
-    websocket_origin,
+    BYTES_MAX, COUNT_MAX, DAYS_MAX, MINUTES_MAX, NETWORK_TIMEOUT_MAX, PORT_MAX, PROCESSES_MAX, SECONDS_MAX,
+    THRESHOLD_MAX, env_bool, env_choice, env_int, env_list, env_money, env_networks, env_rate, env_str,
+    parse_database_url, websocket_origin,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -131,11 +132,11 @@ if not DATABASE_URL:
         "PostgreSQL under ./var/."
     )
 DATABASES = {"default": parse_database_url(DATABASE_URL)}
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0, maximum=SECONDS_MAX)
 # django-q2 closes a worker's connection after every job unless it may live longer: a task would
 # open a new PostgreSQL connection (a new server process) for each run. Applied in each worker
 # process when it starts (tasks.jobs.on_worker_spawn); the web processes keep the value above.
-PRESSROOM_WORKER_CONN_MAX_AGE = env_int("PRESSROOM_WORKER_CONN_MAX_AGE", 60, minimum=0)
+PRESSROOM_WORKER_CONN_MAX_AGE = env_int("PRESSROOM_WORKER_CONN_MAX_AGE", 60, minimum=0, maximum=SECONDS_MAX)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Statements sent with their parameters apart (server-side binding), and prepared once a connection
 # has run one five times: PostgreSQL then parses and plans each of the engine's and the API's
@@ -162,7 +163,7 @@ if DATABASE_REPLICA_URL:
     # Public reads fall back to the primary when the replica does not answer (publishing/replica.py):
     # a short connect timeout keeps the request that finds it down from waiting long.
     DATABASES["replica"]["OPTIONS"].setdefault("connect_timeout", 3)
-DATABASE_REPLICA_LAG_SECONDS = env_int("DATABASE_REPLICA_LAG_SECONDS", 5, minimum=0)
+DATABASE_REPLICA_LAG_SECONDS = env_int("DATABASE_REPLICA_LAG_SECONDS", 5, minimum=0, maximum=SECONDS_MAX)
 DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]  # without a replica it sends everything to default
 
 REDIS_URL = env_str("REDIS_URL")
@@ -202,24 +203,26 @@ CACHES["blog_pages"] = {
     "LOCATION": "pressroom-blog-pages",
     "OPTIONS": {"MAX_ENTRIES": 2000},
 }
-PRESSROOM_BLOG_CACHE_SECONDS = env_int("PRESSROOM_BLOG_CACHE_SECONDS", 600, minimum=0)
-PRESSROOM_BLOG_CDN_MAX_AGE = env_int("PRESSROOM_BLOG_CDN_MAX_AGE", 0, minimum=0)
+PRESSROOM_BLOG_CACHE_SECONDS = env_int("PRESSROOM_BLOG_CACHE_SECONDS", 600, minimum=0, maximum=SECONDS_MAX)
+PRESSROOM_BLOG_CDN_MAX_AGE = env_int("PRESSROOM_BLOG_CDN_MAX_AGE", 0, minimum=0, maximum=SECONDS_MAX)
 
 # Generation tasks: deadlines, workers, heartbeats, retries (see tasks/engine/).
-PRESSROOM_TASK_TIMEOUT = env_int("PRESSROOM_TASK_TIMEOUT", 900, minimum=1)
-PRESSROOM_TASK_TIMEOUT_MAX = env_int("PRESSROOM_TASK_TIMEOUT_MAX", 3600, minimum=PRESSROOM_TASK_TIMEOUT)
-PRESSROOM_WORKERS = env_int("PRESSROOM_WORKERS", 2, minimum=1)
-PRESSROOM_MAX_ATTEMPTS = env_int("PRESSROOM_MAX_ATTEMPTS", 3, minimum=1)
-PRESSROOM_HEARTBEAT_SECONDS = env_int("PRESSROOM_HEARTBEAT_SECONDS", 5, minimum=1)
-PRESSROOM_HEARTBEAT_STALE_SECONDS = env_int(
-    "PRESSROOM_HEARTBEAT_STALE_SECONDS", 30, minimum=2 * PRESSROOM_HEARTBEAT_SECONDS
+PRESSROOM_TASK_TIMEOUT = env_int("PRESSROOM_TASK_TIMEOUT", 900, minimum=1, maximum=SECONDS_MAX)
+PRESSROOM_TASK_TIMEOUT_MAX = env_int(
+    "PRESSROOM_TASK_TIMEOUT_MAX", 3600, minimum=PRESSROOM_TASK_TIMEOUT, maximum=SECONDS_MAX
 )
-PRESSROOM_RETRY_BASE_SECONDS = env_int("PRESSROOM_RETRY_BASE_SECONDS", 2, minimum=0)
-PRESSROOM_RETRY_MAX_SECONDS = env_int("PRESSROOM_RETRY_MAX_SECONDS", 300, minimum=0)
-PRESSROOM_CALL_RETRIES = env_int("PRESSROOM_CALL_RETRIES", 3, minimum=0)
+PRESSROOM_WORKERS = env_int("PRESSROOM_WORKERS", 2, minimum=1, maximum=PROCESSES_MAX)
+PRESSROOM_MAX_ATTEMPTS = env_int("PRESSROOM_MAX_ATTEMPTS", 3, minimum=1, maximum=COUNT_MAX)
+PRESSROOM_HEARTBEAT_SECONDS = env_int("PRESSROOM_HEARTBEAT_SECONDS", 5, minimum=1, maximum=SECONDS_MAX // 2)
+PRESSROOM_HEARTBEAT_STALE_SECONDS = env_int(
+    "PRESSROOM_HEARTBEAT_STALE_SECONDS", 30, minimum=2 * PRESSROOM_HEARTBEAT_SECONDS, maximum=SECONDS_MAX
+)
+PRESSROOM_RETRY_BASE_SECONDS = env_int("PRESSROOM_RETRY_BASE_SECONDS", 2, minimum=0, maximum=SECONDS_MAX)
+PRESSROOM_RETRY_MAX_SECONDS = env_int("PRESSROOM_RETRY_MAX_SECONDS", 300, minimum=0, maximum=SECONDS_MAX)
+PRESSROOM_CALL_RETRIES = env_int("PRESSROOM_CALL_RETRIES", 3, minimum=0, maximum=COUNT_MAX)
 # Content pipeline (content/): quality loop, images, research sources.
-PRESSROOM_QA_THRESHOLD = env_int("PRESSROOM_QA_THRESHOLD", 70, minimum=0)
-PRESSROOM_QA_MAX_ROUNDS = env_int("PRESSROOM_QA_MAX_ROUNDS", 3, minimum=0)
+PRESSROOM_QA_THRESHOLD = env_int("PRESSROOM_QA_THRESHOLD", 70, minimum=0, maximum=100)
+PRESSROOM_QA_MAX_ROUNDS = env_int("PRESSROOM_QA_MAX_ROUNDS", 3, minimum=0, maximum=COUNT_MAX)
 # The four-eyes rule: nobody approves a task they created. Off (0) only for one-person sites.
 PRESSROOM_FOUR_EYES = env_bool("PRESSROOM_FOUR_EYES", True)
 PRESSROOM_SHOW_PROVENANCE = env_bool("PRESSROOM_SHOW_PROVENANCE", True)  # "How this post was made" on posts
@@ -228,8 +231,10 @@ PRESSROOM_IMAGE_GENERATOR = env_str("PRESSROOM_IMAGE_GENERATOR", "openai_images"
 PRESSROOM_OPENAI_IMAGES_URL = env_str("PRESSROOM_OPENAI_IMAGES_URL", "https://api.openai.com/v1")
 PRESSROOM_PEXELS_URL = env_str("PRESSROOM_PEXELS_URL", "https://api.pexels.com/v1")
 PRESSROOM_SEARXNG_URL = env_str("PRESSROOM_SEARXNG_URL", "")  # e.g. http://searxng:8080; empty: off
-PRESSROOM_FETCH_TIMEOUT_SECONDS = env_int("PRESSROOM_FETCH_TIMEOUT_SECONDS", 10, minimum=1)
-PRESSROOM_FETCH_MAX_BYTES = env_int("PRESSROOM_FETCH_MAX_BYTES", 2_000_000, minimum=1024)
+PRESSROOM_FETCH_TIMEOUT_SECONDS = env_int(
+    "PRESSROOM_FETCH_TIMEOUT_SECONDS", 10, minimum=1, maximum=NETWORK_TIMEOUT_MAX
+)
+PRESSROOM_FETCH_MAX_BYTES = env_int("PRESSROOM_FETCH_MAX_BYTES", 2_000_000, minimum=1024, maximum=BYTES_MAX)
 # Fetching from loopback/private addresses is refused; tests that serve pages from 127.0.0.1
 # turn this on explicitly. Never enable it in production.
 PRESSROOM_FETCH_ALLOW_PRIVATE = env_bool("PRESSROOM_FETCH_ALLOW_PRIVATE", False)
@@ -294,8 +299,10 @@ PRESSROOM_TRUSTED_PROXIES = env_networks("PRESSROOM_TRUSTED_PROXIES")
 # address, on /admin/login/ and POST /api/auth/token alike, for PRESSROOM_LOGIN_COOLOFF_MINUTES
 # after the last failure. Per username *and* address, so nobody can lock a victim out from
 # everywhere; guessing many usernames from one address is slowed by the `auth` throttle.
-AXES_FAILURE_LIMIT = env_int("PRESSROOM_LOGIN_FAILURE_LIMIT", 5, minimum=1)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("PRESSROOM_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_FAILURE_LIMIT = env_int("PRESSROOM_LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=THRESHOLD_MAX)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=env_int("PRESSROOM_LOGIN_COOLOFF_MINUTES", 15, minimum=1, maximum=MINUTES_MAX)
+)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"  # a plain string (axes' default is a lazy object the debug page chokes on)
 AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
@@ -336,8 +343,8 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 1, minimum=1)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1, maximum=MINUTES_MAX)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 1, minimum=1, maximum=DAYS_MAX)),
     "UPDATE_LAST_LOGIN": True,
     # A refresh token works once: refreshing returns a new one and blacklists the old (config/tokens.py
     # also blacklists a user's refresh tokens on password change and deactivation).
@@ -448,7 +455,7 @@ if DEBUG:
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0, maximum=SECONDS_MAX)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SESSION_COOKIE_SECURE = not DEBUG
@@ -470,10 +477,10 @@ if not SECURE_SSL_REDIRECT and not DEBUG:
 PRESSROOM_WEBSOCKET_URL = websocket_origin(env_str("PRESSROOM_WEBSOCKET_URL", ""))
 # How often an open task WebSocket checks again that its user may still watch (tasks/consumers.py);
 # an access token's expiry ends the socket at once anyway.
-PRESSROOM_WS_RECHECK_SECONDS = env_int("PRESSROOM_WS_RECHECK_SECONDS", 30, minimum=1)
+PRESSROOM_WS_RECHECK_SECONDS = env_int("PRESSROOM_WS_RECHECK_SECONDS", 30, minimum=1, maximum=SECONDS_MAX)
 # Threads (and at most as many database connections) a Daphne process reads on for its
 # WebSockets' handshakes and access re-checks (tasks/consumers.py, SocketReadThreads).
-PRESSROOM_WS_DB_THREADS = env_int("PRESSROOM_WS_DB_THREADS", 2, minimum=1)
+PRESSROOM_WS_DB_THREADS = env_int("PRESSROOM_WS_DB_THREADS", 2, minimum=1, maximum=PROCESSES_MAX)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -493,25 +500,31 @@ CONTENT_SECURITY_POLICY = {
 # A delivery that fails is tried again after RETRY_BASE seconds, doubling per attempt up to
 # RETRY_MAX, at most MAX_ATTEMPTS times in all; DISABLE_AFTER failed attempts in a row (over all
 # of a subscription's deliveries) disable the subscription until an admin re-enables it.
-PRESSROOM_WEBHOOK_TIMEOUT_SECONDS = env_int("PRESSROOM_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
-PRESSROOM_WEBHOOK_MAX_ATTEMPTS = env_int("PRESSROOM_WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
-PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = env_int("PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=0)
-PRESSROOM_WEBHOOK_RETRY_MAX_SECONDS = env_int("PRESSROOM_WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=0)
-PRESSROOM_WEBHOOK_DISABLE_AFTER = env_int("PRESSROOM_WEBHOOK_DISABLE_AFTER", 15, minimum=1)
+PRESSROOM_WEBHOOK_TIMEOUT_SECONDS = env_int(
+    "PRESSROOM_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=NETWORK_TIMEOUT_MAX
+)
+PRESSROOM_WEBHOOK_MAX_ATTEMPTS = env_int("PRESSROOM_WEBHOOK_MAX_ATTEMPTS", 5, minimum=1, maximum=COUNT_MAX)
+PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = env_int(
+    "PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=0, maximum=SECONDS_MAX
+)
+PRESSROOM_WEBHOOK_RETRY_MAX_SECONDS = env_int(
+    "PRESSROOM_WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=0, maximum=SECONDS_MAX
+)
+PRESSROOM_WEBHOOK_DISABLE_AFTER = env_int("PRESSROOM_WEBHOOK_DISABLE_AFTER", 15, minimum=1, maximum=THRESHOLD_MAX)
 # Days that finished webhook attempts and sent notification lines are kept (publishing.jobs.housekeeping).
-PRESSROOM_DELIVERY_HISTORY_DAYS = env_int("PRESSROOM_DELIVERY_HISTORY_DAYS", 90, minimum=1)
+PRESSROOM_DELIVERY_HISTORY_DAYS = env_int("PRESSROOM_DELIVERY_HISTORY_DAYS", 90, minimum=1, maximum=DAYS_MAX)
 # Notifications to reviewers and admins are gathered for this many seconds into one digest email.
-PRESSROOM_NOTIFY_DIGEST_SECONDS = env_int("PRESSROOM_NOTIFY_DIGEST_SECONDS", 60, minimum=0)
+PRESSROOM_NOTIFY_DIGEST_SECONDS = env_int("PRESSROOM_NOTIFY_DIGEST_SECONDS", 60, minimum=0, maximum=SECONDS_MAX)
 PRESSROOM_NOTIFY_EMAILS = env_bool("PRESSROOM_NOTIFY_EMAILS", True)
 # Django's email settings; development prints emails on the console.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=PORT_MAX)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1, maximum=NETWORK_TIMEOUT_MAX)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Pressroom <pressroom@localhost>")
 
 # --- Operations: /metrics and /readyz (config/metrics.py, config/health.py) ------------------
@@ -535,8 +548,10 @@ PRESSROOM_METRICS_COLLECTORS = [
 ]
 # Each readiness check gives up after this long; a cluster counts as alive when its last status is
 # at most PRESSROOM_READYZ_CLUSTER_SECONDS old.
-PRESSROOM_READYZ_TIMEOUT_SECONDS = env_int("PRESSROOM_READYZ_TIMEOUT_SECONDS", 2, minimum=1)
-PRESSROOM_READYZ_CLUSTER_SECONDS = env_int("PRESSROOM_READYZ_CLUSTER_SECONDS", 10, minimum=1)
+PRESSROOM_READYZ_TIMEOUT_SECONDS = env_int(
+    "PRESSROOM_READYZ_TIMEOUT_SECONDS", 2, minimum=1, maximum=NETWORK_TIMEOUT_MAX
+)
+PRESSROOM_READYZ_CLUSTER_SECONDS = env_int("PRESSROOM_READYZ_CLUSTER_SECONDS", 10, minimum=1, maximum=SECONDS_MAX)
 
 # --- Logging --------------------------------------------------------------------------------
 # One JSON object per line in production (for a log collector), readable lines in development;

@@ -15,6 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from config.env import PORT_MAX, env_int, env_str  # noqa: E402  (reads the environment only)
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from scripts.supervisor import PYTHON, StopSignals, manage, metrics_environment, serve, start  # noqa: E402
 
 STOP_GRACE_SECONDS = 20
@@ -22,8 +24,11 @@ START_TIMEOUT_SECONDS = 60
 
 
 def main() -> int:
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = os.environ.get("PORT", "8000")
+    try:
+        host = env_str("HOST", "127.0.0.1")
+        port = str(env_int("PORT", 8000, minimum=1, maximum=PORT_MAX))
+    except ImproperlyConfigured as error:
+        sys.exit(f"serve: {error}")
     manage("migrate", "--noinput")
     manage("create_demo_accounts")
 

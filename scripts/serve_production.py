@@ -35,7 +35,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from config.env import env_bool, env_int, env_networks, env_str  # noqa: E402  (reads the environment only)
+from config.env import PORT_MAX, PROCESSES_MAX, env_bool, env_int, env_networks, env_str  # noqa: E402  (reads the environment only)
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from scripts.supervisor import PYTHON, StopSignals, manage, metrics_environment, serve, start  # noqa: E402
 
@@ -68,7 +68,7 @@ def production_environment(*, command: str = "make serve") -> dict[str, str]:
 
 def web_workers() -> int:
     """PRESSROOM_WEB_WORKERS, or 2 x cores + 1 (Gunicorn's own advice for sync workers)."""
-    return env_int("PRESSROOM_WEB_WORKERS", 2 * (os.cpu_count() or 1) + 1, minimum=1)
+    return env_int("PRESSROOM_WEB_WORKERS", 2 * (os.cpu_count() or 1) + 1, minimum=1, maximum=PROCESSES_MAX)
 
 
 def web_environment(env: dict[str, str]) -> dict[str, str]:
@@ -104,8 +104,8 @@ def main() -> int:
     env = production_environment()
     try:
         host = env_str("HOST", "127.0.0.1")
-        web_port = env_int("PORT", 8000, minimum=1)
-        ws_port = env_int("PRESSROOM_WS_PORT", 8001, minimum=1)
+        web_port = env_int("PORT", 8000, minimum=1, maximum=PORT_MAX)
+        ws_port = env_int("PRESSROOM_WS_PORT", 8001, minimum=1, maximum=PORT_MAX)
         workers = web_workers()
         proxies = env_networks("PRESSROOM_TRUSTED_PROXIES")
     except ImproperlyConfigured as error:

@@ -48,8 +48,8 @@ def worker_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         PRESSROOM_METRICS_PORT=str(free_port()),
         PRESSROOM_WORKERS="2",
         **FAST_ENGINE_ENV,
-        **extra,
     )
+    env.update(extra)
     return env
 
 
@@ -150,3 +150,11 @@ def test_serve_workers_refuses_a_development_environment(tmp_path):
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode != 0
         assert "serve: refusing to start" in result.stderr and reason in result.stderr
+
+
+def test_serve_workers_refuses_a_metrics_port_past_65535(tmp_path):
+    env = worker_env(tmp_path, PRESSROOM_METRICS_PORT="70000")
+    result = subprocess.run([sys.executable, "scripts/serve_workers.py"], cwd=BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "serve: PRESSROOM_METRICS_PORT must be between 1 and 65535, got 70000." in result.stderr
