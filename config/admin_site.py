@@ -8,6 +8,10 @@ the model list; internal tables (task events, stage checkpoints) leave the model
 everyone but superusers. The numbers come from the selectors in `publishing.dashboard`; the
 charts are drawn by `publishing.charts`. This module is imported while the app registry loads,
 so it reaches for models only inside the views.
+
+Every ModelAdmin registered here, the apps' and those of django-q2, simplejwt, axes and
+django.contrib.auth alike, answers a lookup it cannot run with the admin's "?e=1" instead of a 500
+(`BoundedLookupsMixin`, mixed in by `PressroomAdminSite.register`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from functools import wraps
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -42,10 +47,31 @@ def money(value) -> str:
     return f"${value:,.{places}f}"
 
 
+class BoundedLookupsMixin:
+    """A changelist lookup that names a real field but a value no `datetime` holds
+    (`?created_at__year=99999999999999`, `?created_at__year=0`) passes the admin's own checks and
+    fails only while the list is counted, as `OverflowError` or `ValueError`: here it is the
+    admin's "?e=1" (invalid lookup) instead of a 500."""
+
+    def get_changelist_instance(self, request):
+        try:
+            return super().get_changelist_instance(request)
+        except (OverflowError, ValueError) as error:
+            raise IncorrectLookupParameters(f"Lookup out of range: {error}") from None
+
+
 class PressroomAdminSite(admin.AdminSite):
     site_header = "Pressroom"
     site_title = "Pressroom"
     index_title = "Editorial oversight"
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every admin class gets `BoundedLookupsMixin`, whichever app registers it."""
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, BoundedLookupsMixin):
+            admin_class = type(admin_class.__name__, (BoundedLookupsMixin, admin_class),
+                               {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__})
+        return super().register(model_or_iterable, admin_class, **options)
 
     def admin_view(self, view, cacheable=False):
         """Every admin page that only reads runs planned for its values (`planned_for_its_values`).

@@ -1,10 +1,11 @@
-"""Refuse a NUL character in any query parameter or request header with 400, before a view or the
-database sees it.
+"""Refuse a NUL character in any query parameter, path or request header with 400, before a view or
+the database sees it.
 
 PostgreSQL cannot store or compare text containing NUL, so `?status__exact=%00` in an admin list
 filter, `term=%00` in the admin autocomplete or any API filter would end in a 500 DataError. No
 page of the admin or the editorial API has a use for NUL in a URL: this is the one place that says
-so. Under /api/ the answer has the API's error shape. The public blog and the public posts API
+so, for the path too (`/admin/django_q/success/%00/change/` reached the database as a primary
+key). Under /api/ the answer has the API's error shape. The public blog and the public posts API
 (`/api/posts…`) are left alone: they promise readers an answer for any query (a search for NUL
 answers 200, a NUL page number gives a page) and clean text queries themselves.
 
@@ -24,6 +25,7 @@ from django.http import HttpResponseBadRequest, JsonResponse
 from config.api import error_body
 
 MESSAGE = "Query parameters must not contain NUL characters."
+PATH_MESSAGE = "The path must not contain NUL characters."
 HEADER_MESSAGE = "Request headers must not contain NUL characters."
 GUARDED = ("/admin/", "/api/")
 PUBLIC = ("/api/posts",)
@@ -35,11 +37,19 @@ class RejectNulQueryMiddleware:
 
     def __call__(self, request):
         guarded = request.path.startswith(GUARDED) and not request.path.startswith(PUBLIC)
-        if guarded and any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
-            if request.path.startswith("/api/"):
-                return JsonResponse(error_body("invalid", MESSAGE), status=400)
-            return HttpResponseBadRequest(MESSAGE)
+        if not guarded:
+            return self.get_response(request)
+        if "\x00" in request.path:
+            return _refusal(request.path, PATH_MESSAGE)
+        if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
+            return _refusal(request.path, MESSAGE)
         return self.get_response(request)
+
+
+def _refusal(path: str, message: str):
+    if path.startswith("/api/"):
+        return JsonResponse(error_body("invalid", message), status=400)
+    return HttpResponseBadRequest(message)
 
 
 def nul_in_headers(environ) -> bool:

@@ -43,7 +43,6 @@ from content.services.review import (
 )
 from tasks.admin import AppendOnlyAdminMixin, GenerationTaskAdmin, VisibleTaskRowsMixin
 from tasks.admin_actions import TaskAction
-from tasks.admin_lookups import BoundedLookupsMixin
 from tasks.forms import format_usd
 from tasks.models import GenerationTask
 from tasks.models.task import WORD_COUNT_MAX, WORD_COUNT_MIN
@@ -96,7 +95,7 @@ def render_quality_report(report: dict) -> str:
 
 
 @admin.register(ContentVersion)
-class ContentVersionAdmin(BoundedLookupsMixin, AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
+class ContentVersionAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
     list_display = (
         "task",
         "number",
@@ -135,7 +134,7 @@ class ContentVersionAdmin(BoundedLookupsMixin, AppendOnlyAdminMixin, VisibleTask
 
 
 @admin.register(ApprovalEvent)
-class ApprovalEventAdmin(BoundedLookupsMixin, AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
+class ApprovalEventAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
     list_display = ("created_at", "task", "version", "decision", "actor", "short_feedback", "reason_list")
     list_filter = ("decision", "created_at")
     search_fields = ("feedback", "task__topic", "actor__username")

@@ -18,21 +18,20 @@ from content.html import sanitize_html
 from publishing.models import Category, Post, PostChange, Tag
 from publishing.selectors import carried_versions
 from publishing.services.posts import check_post_change, post_delete_by_person, post_save_by_person
-from tasks.admin_lookups import BoundedLookupsMixin
 from tasks.exceptions import DomainError
 
 PUBLISH_PERMISSION = "publishing.publish_post"
 
 
 @admin.register(Category)
-class CategoryAdmin(BoundedLookupsMixin, admin.ModelAdmin):
+class CategoryAdmin(admin.ModelAdmin):
     list_display = ("name", "slug")
     search_fields = ("name",)
     prepopulated_fields = {"slug": ("name",)}
 
 
 @admin.register(Tag)
-class TagAdmin(BoundedLookupsMixin, admin.ModelAdmin):
+class TagAdmin(admin.ModelAdmin):
     list_display = ("name", "slug")
     search_fields = ("name",)
     prepopulated_fields = {"slug": ("name",)}
@@ -61,7 +60,7 @@ class PostForm(forms.ModelForm):
 
 
 @admin.register(Post)
-class PostAdmin(BoundedLookupsMixin, admin.ModelAdmin):
+class PostAdmin(admin.ModelAdmin):
     """Hand-written posts are written here; posts made from a task are shown read-only (they change
     only through the review and publishing verbs, on the task's page)."""
 
@@ -142,7 +141,7 @@ class PostAdmin(BoundedLookupsMixin, admin.ModelAdmin):
 
 
 @admin.register(PostChange)
-class PostChangeAdmin(BoundedLookupsMixin, admin.ModelAdmin):
+class PostChangeAdmin(admin.ModelAdmin):
     """The audit trail of hand-written posts: read-only, append-only."""
 
     list_display = ("created_at", "post_title", "kind", "actor", "published_at")

@@ -40,7 +40,6 @@ from tasks.admin_history import (  # noqa: F401 (the mixins: re-exported for con
     TaskEventInline,
     VisibleTaskRowsMixin,
 )
-from tasks.admin_lookups import BoundedLookupsMixin
 from tasks.exceptions import DomainError
 from tasks.forms import BLOG_ONLY_FIELDS, TaskBriefForm, format_usd
 from tasks.models import (
@@ -132,7 +131,7 @@ class SetPriorityForm(forms.Form):
 
 
 @admin.register(GenerationTask)
-class GenerationTaskAdmin(BoundedLookupsMixin, admin.ModelAdmin):
+class GenerationTaskAdmin(admin.ModelAdmin):
     form = TaskBriefForm
     # Seven narrow columns fit 1280 px beside the admin's sidebars: model, creator, priority and
     # type ride on the title cell's second line (each is also a filter).

@@ -14,7 +14,6 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 
-from tasks.admin_lookups import BoundedLookupsMixin
 from tasks.exceptions import DomainError
 from tasks.forms import format_usd
 from tasks.models import CostBudget, CostBudgetChange
@@ -49,7 +48,7 @@ class CostBudgetForm(forms.ModelForm):
 
 
 @admin.register(CostBudget)
-class CostBudgetAdmin(BoundedLookupsMixin, admin.ModelAdmin):
+class CostBudgetAdmin(admin.ModelAdmin):
     form = CostBudgetForm
     list_display = ("user", "limit_cell", "spent_cell", "updated_by", "updated_at")
     list_select_related = ("user", "updated_by")

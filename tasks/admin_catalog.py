@@ -7,7 +7,6 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from tasks.admin_lookups import BoundedLookupsMixin
 from tasks.models import ModelCatalogEntry
 
 
@@ -22,7 +21,7 @@ class CatalogChangelistForm(forms.ModelForm):
 
 
 @admin.register(ModelCatalogEntry)
-class ModelCatalogEntryAdmin(BoundedLookupsMixin, admin.ModelAdmin):
+class ModelCatalogEntryAdmin(admin.ModelAdmin):
     list_display = (
         "key",
         "display_name",

@@ -11,7 +11,6 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.text import Truncator
 
-from tasks.admin_lookups import BoundedLookupsMixin
 from tasks.models import GenerationTask, StageCheckpoint, TaskEvent
 
 MESSAGE_PREVIEW_CHARS = 80
@@ -69,7 +68,7 @@ class StageCheckpointInline(AppendOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(TaskEvent)
-class TaskEventAdmin(BoundedLookupsMixin, AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
+class TaskEventAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
     list_display = ("task", "sequence", "kind", "status", "phase", "progress", "short_message", "created_at")
     list_filter = ("kind", "status", "phase")
     search_fields = ("message", "task__topic", "task__title")
@@ -83,7 +82,7 @@ class TaskEventAdmin(BoundedLookupsMixin, AppendOnlyAdminMixin, VisibleTaskRowsM
 
 
 @admin.register(StageCheckpoint)
-class StageCheckpointAdmin(BoundedLookupsMixin, AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
+class StageCheckpointAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
     list_display = ("task", "stage", "attempt", "completed_at")
     list_filter = ("stage",)
     search_fields = ("stage", "task__topic", "task__title")

@@ -18,7 +18,6 @@ from django.utils.html import format_html
 from publishing.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from publishing.webhooks.services import webhook_subscription_enable
 from tasks import url_guard
-from tasks.admin_lookups import BoundedLookupsMixin
 from tasks.exceptions import TransientError
 
 SECRET_MIN_LENGTH = 16
@@ -82,7 +81,7 @@ class SubscriptionStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(BoundedLookupsMixin, admin.ModelAdmin):
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
     form = WebhookSubscriptionForm
     list_display = ("name", "url", "event_list", "state", "consecutive_failures", "updated_at")
     list_filter = (SubscriptionStateFilter, "created_at")
@@ -122,7 +121,7 @@ class WebhookSubscriptionAdmin(BoundedLookupsMixin, admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(BoundedLookupsMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(admin.ModelAdmin):
     """Every attempt of every delivery: read-only history."""
 
     list_display = ("created_at", "event", "subscription", "attempt", "status", "response_code", "duration_ms",

@@ -94,6 +94,24 @@ def test_nul_in_an_admin_query_parameter_is_a_400(url, superuser):
     assert b"NUL" in response.content
 
 
+
+@pytest.mark.parametrize("url", [
+    "/admin/django_q/success/%00/change/",  # a text primary key: the NUL reached PostgreSQL (a 500)
+    "/admin/django_q/failure/%00/delete/",
+    "/admin/tasks/generationtask/%00/change/",
+    "/admin/r/1/%00/",
+])
+def test_nul_in_an_admin_path_is_a_400(url, superuser):
+    response = client_for(superuser).get(url)
+
+    assert response.status_code == 400
+    assert response.content == b"The path must not contain NUL characters."
+
+
+def test_nul_in_an_editorial_api_path_is_a_400_in_the_error_shape(editor_client):
+    assert_api_400(editor_client.get("/api/tasks/%00/events"), mentions="The path must not contain NUL")
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
