@@ -162,7 +162,7 @@ def measure(broker: str, args, *, env: dict, database_url: str, log_dir: Path) -
                         monitor_cpu=cpu.seconds("monitor"), worker_cpu=cpu.seconds("worker"))
 
 
-def report(results: list[WindowResult], args) -> str:
+def report(results: list[WindowResult]) -> str:
     lines = [
         "| broker | tasks/s | monitor CPU per task (ms) | workers' CPU per task (ms) | results saved in the run |",
         "|---|---|---|---|---|",
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run_guarded(run, log_prefix="pressroom-bench-kept-", keep_logs=args.keep_logs)
     if results is None:
         return 1
-    table = report(results, args)
+    table = report(results)
     print(table)
     if args.write_docs:
         body = docs_body(table, args, argv=argv, database_url=database_url, brokers=[r.broker for r in results])

@@ -14,7 +14,7 @@ from bench.kept_results import WindowResult, parse_args, report
 
 def test_the_table_gives_tasks_per_second_and_cpu_per_task():
     result = WindowResult(broker="redis", saved=0, completed=1500, seconds=10.0, monitor_cpu=0.3, worker_cpu=7.5)
-    assert report([result], parse_args([])).splitlines()[2] == "| redis | 150.0 | 0.20 | 5.00 | 0 |"
+    assert report([result]).splitlines()[2] == "| redis | 150.0 | 0.20 | 5.00 | 0 |"
 
 
 @pytest.mark.parametrize("argv", [["--tasks", "100"], ["--window", "0"], ["--window", "500"], ["--workers", "0"],
