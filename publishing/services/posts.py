@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from config.locks import PUBLIC_NAMES, advisory_xact_lock
 from content.exceptions import PermissionDenied
 from content.models import ApprovalEvent, ContentVersion, Decision
 from content.providers.base import Source
@@ -195,6 +196,9 @@ def task_publish(*, task: GenerationTask, by, at: datetime | None = None) -> Pos
     task = _locked_task(task)
     check_publish(by, task)
     version = approved_version(task)
+    # A free slug, and a category or tag that does not exist yet, are chosen by one publication
+    # at a time: two at once found the same name free and the second failed on its unique key.
+    advisory_xact_lock(PUBLIC_NAMES)
     now = timezone.now()
     scheduled = at is not None and at > now
     post = Post.objects.select_for_update().filter(task_id=task.pk).first()

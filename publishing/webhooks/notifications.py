@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from config.locks import NOTIFICATION_DIGESTS, advisory_xact_lock
 from publishing.webhooks.models import NotificationReason, PendingNotification
 from publishing.webhooks.queueing import enqueue_job_at
 from tasks.models import ApprovalStatus, GenerationTask
@@ -38,7 +39,6 @@ logger = logging.getLogger(__name__)
 DIGEST_JOB = "publishing.webhooks.jobs.send_digest"
 REVIEW_PERMISSION = "content.review_content"
 SENT_KEPT_DAYS = 30
-_LOCK_NAMESPACE = 7_013_000  # pg_advisory_xact_lock(namespace, user id): one digest per recipient at a time
 
 
 def _reason(payload: dict) -> str | None:
@@ -76,8 +76,7 @@ def _recipient_ids(reason: str) -> list[int]:
 
 
 def _lock_recipient(user_id: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, int(user_id) % 2**31])
+    advisory_xact_lock(NOTIFICATION_DIGESTS, user_id)  # one digest per recipient at a time
 
 
 def notifications_queue(*, payload: dict) -> list[PendingNotification]:

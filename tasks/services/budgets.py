@@ -33,15 +33,12 @@ from django.db.models import Case, DecimalField, F, OuterRef, Subquery, Sum, Val
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from config.locks import BUDGETS, advisory_xact_lock
 from tasks.exceptions import DomainError
 from tasks.models import FINISHED_STATUSES, CostBudget, CostBudgetChange, GenerationTask
 from tasks.models.budgets import LIMIT_DECIMAL_PLACES, LIMIT_MAX_DIGITS
 
 SITE, USER = "site", "user"
-# pg_advisory_xact_lock(class, object): the class names Pressroom's budgets, the object the
-# budget (0: the site's, else the user's id folded into a positive int4; a shared slot between
-# two users only makes them wait for each other).
-LOCK_CLASS = 0x50524247  # "PRBG"
 INT4_MAX = 2**31 - 1
 LIMIT_MAX = Decimal(10) ** (LIMIT_MAX_DIGITS - LIMIT_DECIMAL_PLACES) - Decimal("0.01")
 MONEY = DecimalField(max_digits=14, decimal_places=6)
@@ -171,8 +168,7 @@ def budget_statuses(user, *, estimate: Decimal = ZERO, now: datetime | None = No
 
 
 def _lock(budget_id: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, budget_id])
+    advisory_xact_lock(BUDGETS, budget_id)  # 0: the site's budget, else the user's id + 1
 
 
 def budget_check(*, user, estimate: Decimal, now: datetime | None = None) -> list[BudgetStatus]:

@@ -196,3 +196,39 @@ def test_a_post_is_never_given_the_slug_the_search_endpoint_uses():
 
     assert "search" in RESERVED_POST_SLUGS
     assert _free_slug(Post, "Search", 200, reserved=RESERVED_POST_SLUGS) == "search-2"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_posts_of_the_same_title_published_at_once_get_two_slugs(editor, reviewer):
+    # Two tasks with the same title, category and tags, published by two people at the same
+    # moment: each allocates its slug (and the new category and tags) while the other does. Before,
+    # both found "composting-at-home" free, and the second INSERT failed on the unique slug (a 500).
+    import threading
+
+    from django.db import connection
+
+    tasks = [completed_task(created_by=editor) for _ in range(2)]
+    for task in tasks:
+        task_approve(task=task, by=reviewer)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def publish(task):
+        try:
+            barrier.wait(timeout=10)
+            task_publish(task=task, by=reviewer)
+        except Exception as error:  # noqa: BLE001 - the test reports whatever went wrong
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=publish, args=(task,)) for task in tasks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert sorted(Post.objects.values_list("slug", flat=True)) == ["composting-at-home", "composting-at-home-2"]
+    assert Category.objects.filter(name="Gardening").count() == 1
+    assert all(post.category.name == "Gardening" for post in Post.objects.select_related("category"))

@@ -1,0 +1,32 @@
+"""Transaction-scoped PostgreSQL advisory locks: the one way Pressroom makes two transactions take
+turns where a constraint can refuse the loser but cannot order them.
+
+`advisory_xact_lock(namespace, key)` waits for `pg_advisory_xact_lock(namespace, key)`, which is
+held until the surrounding transaction ends (so it is called inside one). Each rule that takes
+turns has its namespace here, so two rules never share a lock by accident:
+
+- `BUDGETS`: a month's spend is summed before a task is queued (`tasks.services.budgets`); key 0
+  is the site's budget, any other a user's.
+- `NOTIFICATION_DIGESTS`: one pending digest per recipient (`publishing.webhooks.notifications`);
+  the key is the recipient's id.
+- `PUBLIC_NAMES`: a new post's slug, and a new category or tag, are chosen while no other
+  publication chooses one (`publishing.services.posts`); one key.
+"""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+
+BUDGETS = 0x50524247  # "PRBG"
+NOTIFICATION_DIGESTS = 7_013_000
+PUBLIC_NAMES = 0x5052504E  # "PRPN"
+KEYS = 2**31  # both arguments are int4: a key is folded into 0 … 2**31 - 1
+
+
+def advisory_xact_lock(namespace: int, key: int = 0) -> None:
+    """Wait until this transaction holds the lock (`namespace`, `key`); it is released when the
+    transaction ends. Two keys that fold onto one slot only make their holders wait for each other."""
+    if transaction.get_autocommit():
+        raise transaction.TransactionManagementError("An advisory lock is taken inside the transaction it guards.")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, int(key) % KEYS])
