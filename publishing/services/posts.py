@@ -16,6 +16,7 @@ minute; the post's row lock and `live_recorded_at` make sure that happens exactl
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 
 from django.core.files.base import ContentFile
@@ -110,11 +111,15 @@ RESERVED_POST_SLUGS = frozenset({"search"})
 
 
 def _free_slug(model, name: str, limit: int, *, fallback: str = "item", reserved=frozenset()) -> str:
-    """A slug of `name` that no row of `model` has yet and that is not `reserved`: `base`, then
-    `base-2`, `base-3`…"""
+    """A slug of `name` that no row of `model` has yet and that is not `reserved`: `base`, then the
+    first free of `base-2`, `base-3`… The slugs taken are read in one query (before, one query per
+    namesake: the 500th "Weekly roundup" asked 500 times, under the publications' lock)."""
     base = slugify(name)[: limit - 8].strip("-") or fallback
+    pattern = re.compile(rf"{re.escape(base)}(-[0-9]+)?")
+    taken = set(reserved) | {slug for slug in model.objects.filter(slug__startswith=base).values_list("slug", flat=True)
+                             if pattern.fullmatch(slug)}
     slug, n = base, 2
-    while slug in reserved or model.objects.filter(slug=slug).exists():
+    while slug in taken:
         slug, n = f"{base}-{n}", n + 1
     return slug
 

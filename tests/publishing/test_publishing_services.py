@@ -198,6 +198,18 @@ def test_a_post_is_never_given_the_slug_the_search_endpoint_uses():
     assert _free_slug(Post, "Search", 200, reserved=RESERVED_POST_SLUGS) == "search-2"
 
 
+@pytest.mark.django_db
+def test_a_free_slug_is_found_in_one_query_however_many_namesakes(django_assert_num_queries):
+    from publishing.services.posts import _free_slug
+
+    for slug in ["weekly", "weekly-2", "weekly-3", "weekly-5", "weekly-roundup", "weekly-2-notes"]:
+        Post.objects.create(title=slug, slug=slug, body="x")
+    with django_assert_num_queries(1):
+        assert _free_slug(Post, "Weekly", 200) == "weekly-4"  # the first gap; other names do not count
+    assert _free_slug(Post, "Weekly roundup", 200) == "weekly-roundup-2"
+    assert _free_slug(Post, "Something new", 200) == "something-new"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_posts_of_the_same_title_published_at_once_get_two_slugs(editor, reviewer):
     # Two tasks with the same title, category and tags, published by two people at the same
