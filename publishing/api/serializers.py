@@ -9,6 +9,7 @@ from rest_framework import serializers
 from content.api.serializers import feedback_field
 from publishing.services.posts import PUBLISH_YEAR_MAX as YEAR_MAX
 from publishing.services.posts import PUBLISH_YEAR_MIN as YEAR_MIN
+from publishing.services.posts import publishable_year
 from tasks.api.serializers import RejectUnknownFieldsMixin
 
 
@@ -19,7 +20,7 @@ class AwareDateTimeField(serializers.DateTimeField):
     default_error_messages = {
         "invalid": "Give an ISO 8601 date and time, e.g. 2030-01-31T09:00:00+01:00.",
         "naive": "Include the time zone, e.g. 2030-01-31T09:00:00+01:00 or 2030-01-31T08:00:00Z.",
-        "range": f"The year must be from {YEAR_MIN} to {YEAR_MAX}.",
+        "range": f"The year must be from {YEAR_MIN} to {YEAR_MAX}, in UTC too.",
     }
 
     def to_internal_value(self, value):
@@ -33,7 +34,7 @@ class AwareDateTimeField(serializers.DateTimeField):
             self.fail("invalid")
         if parsed.tzinfo is None:
             self.fail("naive")
-        if not YEAR_MIN <= parsed.year <= YEAR_MAX:
+        if not publishable_year(parsed):
             self.fail("range")
         return parsed
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -172,9 +173,20 @@ def _clean_time(at) -> datetime | None:
         raise DomainError("The publication time must be a date and time.", fields={"at": ["A date and time."]})
     if timezone.is_naive(at):
         raise DomainError("Give the publication time with its time zone.", fields={"at": ["Include a time zone."]})
-    if not (PUBLISH_YEAR_MIN <= at.year <= PUBLISH_YEAR_MAX):
+    if not publishable_year(at):
         raise DomainError("The publication time is out of range.", fields={"at": ["Out of range."]})
     return at
+
+
+def publishable_year(at: datetime) -> bool:
+    """Whether the aware `at` falls in PUBLISH_YEAR_MIN … PUBLISH_YEAR_MAX in UTC, as it is stored:
+    9999-12-31T23:59:59-23:59 is in year 9999 where it was written and in year 10000 in UTC, which
+    PostgreSQL stores and Python cannot read back (every list showing the post failed)."""
+    try:
+        year = at.astimezone(dt_timezone.utc).year
+    except OverflowError:  # past datetime.max or before datetime.min once in UTC
+        return False
+    return PUBLISH_YEAR_MIN <= at.year <= PUBLISH_YEAR_MAX and PUBLISH_YEAR_MIN <= year <= PUBLISH_YEAR_MAX
 
 
 def _schedule_record(at: datetime) -> None:

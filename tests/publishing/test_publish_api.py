@@ -142,6 +142,8 @@ def test_republishing_a_newly_approved_version_keeps_the_post_and_its_url(review
     {"at": "1999-12-31T23:00:00Z"},
     {"at": "0001-01-01T00:00:00+00:00"},
     {"at": "10000-01-01T00:00:00Z"},
+    {"at": "9999-12-31T23:59:59-23:59"},  # year 10000 in UTC: stored, it broke every list showing the task
+    {"at": "2000-01-01T00:00:00+23:59"},  # year 1999 in UTC
     {"at": "2030-02-30T09:00:00Z"},
     {"at": "tomorrow"},
     {"at": "2030-01-31T09:00:00Z\x00"},

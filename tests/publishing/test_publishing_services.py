@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.utils import timezone
@@ -244,3 +245,12 @@ def test_two_posts_of_the_same_title_published_at_once_get_two_slugs(editor, rev
     assert sorted(Post.objects.values_list("slug", flat=True)) == ["composting-at-home", "composting-at-home-2"]
     assert Category.objects.filter(name="Gardening").count() == 1
     assert all(post.category.name == "Gardening" for post in Post.objects.select_related("category"))
+
+
+def test_a_time_past_year_9999_in_utc_is_refused_and_nothing_is_scheduled(approved, reviewer):
+    from tasks.exceptions import DomainError
+
+    at = datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt_timezone(-timedelta(hours=23, minutes=59)))
+    with pytest.raises(DomainError, match="out of range"):
+        task_publish(task=approved, by=reviewer, at=at)
+    assert not Post.objects.filter(task=approved).exists()
