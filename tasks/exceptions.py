@@ -28,6 +28,14 @@ class InvalidTransition(DomainError):
     code = "invalid_transition"
 
 
+class NoLongerExists(DomainError):
+    """The object was deleted while the operation was on its way (404 Not Found): it was found,
+    then someone else's delete committed before its row could be locked."""
+
+    status_code = 404
+    code = "not_found"
+
+
 class AppendOnlyViolation(DomainError):
     """Audit rows and events are written once; nobody edits or deletes them."""
 

@@ -28,8 +28,8 @@ from content.services.versions import version_create
 from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition
 from tasks.models import ApprovalStatus, EventKind, GenerationTask, Status, TaskType
+from tasks.services.lifecycle import locked_task, task_requeue_for_revision
 from tasks.models.task import WORD_COUNT_MAX, WORD_COUNT_MIN
-from tasks.services.lifecycle import task_requeue_for_revision
 from tasks.transitions import change_approval
 
 REVIEW_PERMISSION = "content.review_content"
@@ -145,10 +145,6 @@ CHECKS = {
 
 
 # --- helpers ---------------------------------------------------------------------------------
-def _locked(task: GenerationTask) -> GenerationTask:
-    return GenerationTask.objects.select_for_update().get(pk=task.pk)
-
-
 def _clean_text(value, *, field: str, max_length: int, required: bool = False) -> str:
     if value is None:
         value = ""
@@ -204,7 +200,7 @@ def task_approve(*, task: GenerationTask, by, feedback: str = "", seen_version: 
     """Approve the task's current version (the one the reviewer read, when `seen_version` says
     which); it may then be published."""
     feedback = _clean_text(feedback, field="feedback", max_length=FEEDBACK_MAX_LENGTH)
-    task = _locked(task)
+    task = locked_task(task)
     check_approve(by, task)
     version = _decided_version(task, seen_version)
     _set_approval(task, ApprovalStatus.APPROVED)
@@ -239,7 +235,7 @@ def task_reject(*, task: GenerationTask, by, feedback: str, reasons, revise: boo
         if not revise:
             raise DomainError("Target words apply only to a revision request.",
                               fields={"target_words": ["Request a revision to set a target."]})
-    task = _locked(task)
+    task = locked_task(task)
     check_reject(by, task)
     if revise and task.task_type != TaskType.BLOG_POST:
         raise InvalidTransition("Only a blog post can be revised by the writer; reject it without a revision.")
@@ -260,7 +256,7 @@ def task_reject(*, task: GenerationTask, by, feedback: str, reasons, revise: boo
 def task_revoke_approval(*, task: GenerationTask, by, feedback: str = "") -> ApprovalEvent:
     """Withdraw an approval; a published (or scheduled) post of the task is unpublished."""
     feedback = _clean_text(feedback, field="feedback", max_length=FEEDBACK_MAX_LENGTH)
-    task = _locked(task)
+    task = locked_task(task)
     check_revoke_approval(by, task)
     version = current_version(task)
     _set_approval(task, ApprovalStatus.PENDING)
@@ -299,7 +295,7 @@ def task_edit_draft(*, task: GenerationTask, by, title: str | None = None, body:
                     excerpt: str | None = None, base_version: int | None = None) -> ContentVersion:
     """A person's change of title, body or excerpt becomes a new version (phase `edit`), scored by
     the QA rubric without rewriting; the approval returns to pending."""
-    task = _locked(task)
+    task = locked_task(task)
     check_edit(by, task)
     base = current_version(task)
     if base_version is not None and base_version != base.number:
@@ -330,7 +326,7 @@ def task_restore_version(*, task: GenerationTask, by, number) -> ContentVersion:
     """A new version copying version `number` (phase `restore`); the approval returns to pending."""
     if isinstance(number, bool) or not isinstance(number, int) or number < 1:
         raise DomainError("The version number must be a positive whole number.", fields={"number": ["Invalid."]})
-    task = _locked(task)
+    task = locked_task(task)
     check_restore(by, task)
     source = ContentVersion.objects.filter(task_id=task.pk, number=number).first()
     if source is None:

@@ -19,7 +19,7 @@ from django.utils.module_loading import import_string
 
 from config.rows import insert_row, one_row
 from tasks.events import append_events, draft_event, emit
-from tasks.exceptions import DomainError, InvalidTransition
+from tasks.exceptions import DomainError, InvalidTransition, NoLongerExists
 from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCatalogEntry, Phase, Status
 from tasks.selectors import model_unavailable_reason
 from tasks.services.budgets import BudgetExceeded, budget_check
@@ -60,8 +60,14 @@ def estimate_cost(brief: dict):
     return estimator(task_type=brief.get("task_type", "blog_post"), brief=brief)
 
 
-def _locked(task: GenerationTask) -> GenerationTask:
-    return GenerationTask.objects.select_for_update().get(pk=task.pk)
+def locked_task(task: GenerationTask) -> GenerationTask:
+    """`task` as it is now, its row locked until the transaction ends: every verb of every app
+    changes a task through this. A task deleted since the caller found it is `NoLongerExists` (404),
+    not the ORM's DoesNotExist (a 500 when a delete raced an approval, a cancel or an edit)."""
+    try:
+        return GenerationTask.objects.select_for_update().get(pk=task.pk)
+    except GenerationTask.DoesNotExist:
+        raise NoLongerExists("This task was deleted meanwhile.") from None
 
 
 def with_research(metadata: dict | None, *, research_text: str | None = None,
@@ -74,6 +80,8 @@ def with_research(metadata: dict | None, *, research_text: str | None = None,
     here or already in `metadata`, text of at most `RESEARCH_NOTES_MAX` characters: so the admin
     forms, the API and any other caller of `task_create` or `task_update` map and check them alike.
     """
+    if metadata is not None and not isinstance(metadata, dict):
+        raise DomainError("metadata must be a JSON object.")
     metadata = dict(metadata or {})
     if research_text is None and source_urls is None and "research" not in metadata:
         return metadata
@@ -178,7 +186,7 @@ def task_update(*, task: GenerationTask, by, changes: dict, seen_sequence: int |
     unknown = set(changes) - EDITABLE_WHILE_QUEUED
     if unknown:
         raise DomainError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
-    task = _locked(task)
+    task = locked_task(task)
     if seen_sequence is not None and task.event_sequence != seen_sequence:
         raise StaleChange(
             f"This task changed while the form was open (it is {task.get_status_display().lower()} now): "
@@ -212,7 +220,7 @@ def task_update(*, task: GenerationTask, by, changes: dict, seen_sequence: int |
 @transaction.atomic
 def task_cancel(*, task: GenerationTask, by) -> GenerationTask:
     """Cancel a queued task at once, or ask the worker of a running task to stop."""
-    task = _locked(task)
+    task = locked_task(task)
     now = timezone.now()
     if task.status == Status.QUEUED:
         change_status(task, Status.CANCELLED)
@@ -242,7 +250,7 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
     again, so it is checked against this month's budgets of the task's creator and the site, as
     if it could cost its whole estimate once more (`budgets.BudgetExceeded`, 409).
     """
-    task = _locked(task)
+    task = locked_task(task)
     if task.status not in RETRYABLE_STATUSES:
         raise InvalidTransition(
             f"Only failed, timed-out or cancelled tasks can be retried; this one is {task.get_status_display().lower()}."
@@ -295,7 +303,7 @@ def task_requeue_for_revision(*, task: GenerationTask, by) -> GenerationTask:
 @transaction.atomic
 def task_delete(*, task: GenerationTask, by) -> None:
     """Delete a queued or finished task with its events and versions (never a running one)."""
-    task = _locked(task)
+    task = locked_task(task)
     if task.status == Status.RUNNING:
         raise InvalidTransition("A running task cannot be deleted; cancel it first.")
     if task.status not in (Status.QUEUED, *FINISHED_STATUSES):
