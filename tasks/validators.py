@@ -9,6 +9,7 @@ API's parser (`config.api.BoundedJSONParser`) and the admin's JSON fields (`task
 
 from __future__ import annotations
 
+import math
 import re
 
 from tasks import url_guard
@@ -26,7 +27,8 @@ def validate_public_http_url(url: str) -> str:
 
 def unstorable_text(data) -> tuple[str | None, str] | None:
     """The top-level field (None: a top-level key itself or a bare value) and a description of the
-    first key or string value PostgreSQL cannot store (NUL, a lone surrogate), or None.
+    first key or value PostgreSQL cannot store (NUL, a lone surrogate, a number that is not
+    finite), or None.
 
     Walked with a stack, not recursion: the data may be nested as deep as `json` allows.
     """
@@ -46,4 +48,8 @@ def unstorable_text(data) -> tuple[str | None, str] | None:
                 return field, "a NUL character"
             if _LONE_SURROGATE.search(item):
                 return field, "a lone surrogate"
+        elif isinstance(item, float) and not math.isfinite(item):
+            # `json` reads 1e400 as infinity (and the admin's JSON field accepts NaN and
+            # Infinity), which Django writes as a token jsonb rejects.
+            return field, "a number that is not finite (NaN, or too large)"
     return None

@@ -95,8 +95,15 @@ def test_a_nul_in_any_field_of_an_admin_add_form_is_a_form_error_and_nothing_is_
         ('{"note": "\\ud800"}', "lone surrogate"),
         ('{"\\udfff": 1}', "lone surrogate"),
         ('{"a": ' * 5_000 + "1" + "}" * 5_000, "nested too deeply"),
+        ('{"a": Infinity}', "not finite"),  # the admin's JSON field reads NaN and Infinity; jsonb cannot
+        ('{"a": NaN}', "not finite"),
+        ('{"a": [1e400]}', "not finite"),
+        ("99999999999999999999", "must be a JSON object"),  # not an object: a TypeError (500) before
+        ('"x"', "must be a JSON object"),
+        ("[]", "must be a JSON object"),
     ],
-    ids=["nul-value", "nul-key", "nul-deep", "surrogate-value", "surrogate-key", "5000-deep"],
+    ids=["nul-value", "nul-key", "nul-deep", "surrogate-value", "surrogate-key", "5000-deep", "infinity", "nan",
+         "1e400", "number", "string", "list"],
 )
 def test_unstorable_json_in_the_metadata_field_is_a_form_error_and_nothing_is_stored(superuser, metadata, problem):
     response = client_for(superuser).post(reverse(TASK_ADD), task_form(metadata=metadata))

@@ -65,6 +65,28 @@ def test_nul_or_lone_surrogate_in_metadata_is_a_400_and_nothing_is_stored(metada
     assert not GenerationTask.objects.exists()
 
 
+@pytest.mark.parametrize("raw", ['{"x": 1e400}', '{"x": -1e400}', '{"research": {"urls": [1e400]}}'])
+def test_a_number_too_large_for_json_in_metadata_is_a_400_and_nothing_is_stored(raw, editor_client):
+    # `json` reads 1e400 as infinity, which jsonb cannot store (a 500 before).
+    body = json.dumps(BRIEF)[:-1] + f', "metadata": {raw}}}'
+
+    response = editor_client.post("/api/tasks", data=body, content_type="application/json")
+
+    error = assert_api_400(response, mentions="not finite")
+    assert list(error["fields"]) == ["metadata"]
+    assert not GenerationTask.objects.exists()
+
+
+def test_a_number_too_large_in_a_change_of_metadata_is_a_400_and_nothing_changes(editor_client):
+    task_id = editor_client.post("/api/tasks", BRIEF, format="json").json()["id"]
+    body = '{"metadata": {"x": 1e400}}'
+
+    response = editor_client.patch(f"/api/tasks/{task_id}", data=body, content_type="application/json")
+
+    assert_api_400(response, mentions="not finite")
+    assert GenerationTask.objects.get(pk=task_id).metadata == {}
+
+
 def test_nul_in_the_estimate_model_is_a_400(editor_client):
     body = json.dumps({**BRIEF, "model": "offline\x00"})
 
