@@ -15,6 +15,7 @@ from content.services.review import BODY_MAX_LENGTH, EXCERPT_MAX_LENGTH, FEEDBAC
 from tasks.api.serializers import CatalogModelField, RejectUnknownFieldsMixin, StrictIntegerField
 from tasks.models import TaskType
 from tasks.models.task import WORD_COUNT_MAX, WORD_COUNT_MIN
+from tasks.services.budgets import AMOUNT_DECIMALS, AMOUNT_DIGITS
 
 
 class VersionSummaryOutput(serializers.ModelSerializer):
@@ -66,9 +67,9 @@ class MaximumOutput(TotalsOutput):
 class BudgetEstimateOutput(serializers.Serializer):
     scope = serializers.ChoiceField(choices=["site", "user"], help_text="The site's budget or your own.")
     limit = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
-    spent = serializers.DecimalField(max_digits=14, decimal_places=6, coerce_to_string=True,
+    spent = serializers.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_DECIMALS, coerce_to_string=True,
                                      help_text="Committed this month before this brief.")
-    remaining = serializers.DecimalField(max_digits=14, decimal_places=6, coerce_to_string=True)
+    remaining = serializers.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_DECIMALS, coerce_to_string=True)
     would_exceed = serializers.BooleanField(help_text="Creating this brief now would be refused (409).")
 
 

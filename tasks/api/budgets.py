@@ -25,7 +25,9 @@ from tasks.api.permissions import TaskActionPermission
 from tasks.api.serializers import RejectUnknownFieldsMixin, StrictCharField
 from tasks.models import CostBudget, CostBudgetChange
 from tasks.models.budgets import LIMIT_DECIMAL_PLACES, LIMIT_MAX_DIGITS, REASON_MAX_LENGTH
-from tasks.services.budgets import SITE, USER, budget_set, budget_statuses, month_spend
+from tasks.services.budgets import (
+    AMOUNT_DECIMALS, AMOUNT_DIGITS, SITE, USER, budget_set, budget_statuses, month_spend,
+)
 
 VIEW_ANY_BUDGET = "tasks.view_costbudget"
 CHANGES_SHOWN = 50  # the whole history is on the budget's admin page
@@ -67,8 +69,8 @@ class BudgetChangeOutput(serializers.ModelSerializer):
 class BudgetStatusOutput(serializers.Serializer):
     scope = serializers.ChoiceField(choices=[SITE, USER])
     limit = serializers.DecimalField(max_digits=12, decimal_places=2)
-    spent = serializers.DecimalField(max_digits=14, decimal_places=6)
-    remaining = serializers.DecimalField(max_digits=14, decimal_places=6)
+    spent = serializers.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_DECIMALS)
+    remaining = serializers.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_DECIMALS)
 
 
 class BudgetOutput(serializers.Serializer):
@@ -76,7 +78,7 @@ class BudgetOutput(serializers.Serializer):
     username = serializers.CharField()
     monthly_limit = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True,
                                              help_text="The personal limit; null: none.")
-    spent_this_month = serializers.DecimalField(max_digits=14, decimal_places=6, help_text=(
+    spent_this_month = serializers.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_DECIMALS, help_text=(
         "What the user's tasks created this month committed: finished ones their cost, queued and running "
         "ones at least their estimate."))
     budgets = BudgetStatusOutput(many=True, help_text="The limits in force for this user: the site's, their own.")

@@ -41,7 +41,11 @@ from tasks.models.budgets import LIMIT_DECIMAL_PLACES, LIMIT_MAX_DIGITS
 SITE, USER = "site", "user"
 INT4_MAX = 2**31 - 1
 LIMIT_MAX = Decimal(10) ** (LIMIT_MAX_DIGITS - LIMIT_DECIMAL_PLACES) - Decimal("0.01")
-MONEY = DecimalField(max_digits=14, decimal_places=6)
+# Sums and what remains of a limit: a limit holds up to 10 integer digits and a task's cost 6
+# decimals, so a month's spend or the remainder of the largest limit (and its sign) need 20 digits
+# (with 14, a limit of 100,000,000 USD made every read of that budget fail on quantize).
+AMOUNT_DIGITS, AMOUNT_DECIMALS = 20, 6
+MONEY = DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_DECIMALS)
 ZERO = Decimal("0")
 
 

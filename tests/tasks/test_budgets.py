@@ -129,6 +129,23 @@ def test_a_malformed_budget_is_a_400_that_changes_nothing(editor, reviewer_clien
     assert not CostBudget.objects.exists() and not CostBudgetChange.objects.exists()
 
 
+@pytest.mark.parametrize("limit", ["100000000", "9999999999.99"])
+def test_the_largest_limits_are_read_back_by_the_budget_and_the_estimate(editor, editor_client, reviewer_client,
+                                                                          limit):
+    # With 14 digits for what remains, a limit of 100,000,000 was stored and then every read of
+    # that budget and every estimate of that user answered 500.
+    assert reviewer_client.put(f"/api/budgets/{editor.pk}", {"monthly_limit": limit}, format="json").status_code == 200
+
+    budget = reviewer_client.get(f"/api/budgets/{editor.pk}")
+    estimate = editor_client.post("/api/tasks/estimate", {"topic": "Composting at home"}, format="json")
+
+    assert budget.status_code == 200, budget.content
+    assert [(status["limit"], status["remaining"]) for status in budget.json()["budgets"]] == [
+        (f"{Decimal(limit):.2f}", f"{Decimal(limit):.6f}")]
+    assert estimate.status_code == 200, estimate.content
+    assert [status["would_exceed"] for status in estimate.json()["budgets"]] == [False]
+
+
 def test_an_unknown_or_absurd_user_id_is_a_404(reviewer_client):
     assert reviewer_client.put("/api/budgets/2147483647", {"monthly_limit": 5}, format="json").status_code == 404
     assert reviewer_client.get("/api/budgets/999999999999999999").status_code == 404
