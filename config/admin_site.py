@@ -10,8 +10,11 @@ charts are drawn by `publishing.charts`. This module is imported while the app r
 so it reaches for models only inside the views.
 
 Every ModelAdmin registered here, the apps' and those of django-q2, simplejwt, axes and
-django.contrib.auth alike, answers a lookup it cannot run with the admin's "?e=1" instead of a 500
-(`BoundedLookupsMixin`, mixed in by `PressroomAdminSite.register`).
+django.contrib.auth alike, follows the site's rules (`SiteRulesMixin`, mixed in by
+`PressroomAdminSite.register`): a lookup it cannot run is the admin's "?e=1", a service's refusal
+(`DomainError`) while saving or deleting is a message on the page, a save never brings back a row
+another admin deleted meanwhile, and a list action on a selection that names no row of the list
+does nothing and says so; none of them is a 500.
 """
 
 from __future__ import annotations
@@ -19,15 +22,18 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import wraps
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats
 
 from config.postgresql.base import planned_for_its_values
+from tasks.exceptions import DomainError, NoLongerExists
 
 READING_METHODS = frozenset({"GET", "HEAD"})
 # (app_label, object_name) of bookkeeping tables that only the pipeline writes.
@@ -47,17 +53,59 @@ def money(value) -> str:
     return f"${value:,.{places}f}"
 
 
-class BoundedLookupsMixin:
-    """A changelist lookup that names a real field but a value no `datetime` holds
-    (`?created_at__year=99999999999999`, `?created_at__year=0`) passes the admin's own checks and
-    fails only while the list is counted, as `OverflowError` or `ValueError`: here it is the
-    admin's "?e=1" (invalid lookup) instead of a 500."""
+class SiteRulesMixin:
+    """What every admin of the site does, whichever app wrote it (see the module's docstring)."""
 
     def get_changelist_instance(self, request):
+        # A lookup that names a real field but a value no `datetime` holds
+        # (`?created_at__year=99999999999999`, `?created_at__year=0`) passes the admin's own checks
+        # and fails only while the list is counted.
         try:
             return super().get_changelist_instance(request)
         except (OverflowError, ValueError) as error:
             raise IncorrectLookupParameters(f"Lookup out of range: {error}") from None
+
+    def save_model(self, request, obj, form, change):
+        # Another admin's delete may have committed since this form was loaded: Django's save()
+        # would update no row and insert it again (a deleted post came back, public). The row is
+        # locked for the rest of the save, so a delete now waits for it.
+        if change and not type(obj)._default_manager.select_for_update().filter(pk=obj.pk).exists():
+            raise NoLongerExists(f"This {self.opts.verbose_name} was deleted meanwhile; nothing was saved.")
+        super().save_model(request, obj, form, change)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # A service refused the save (the task moved on since the page was loaded, the object was
+        # deleted meanwhile...): nothing was written (the admin's transaction rolled back).
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[object_id],
+                current_app=self.admin_site.name,
+            ))
+
+    def response_action(self, request, queryset):
+        # Django filters `pk__in` with the posted selection as it is: a value that is no key of
+        # this list ("x" for a UUID, 40 digits for a bigint, a NUL) failed inside the query.
+        pk = self.model._meta.pk
+        try:
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                if "\x00" in value:
+                    raise ValidationError("NUL")
+                pk.clean(value, None)
+        except (ValidationError, ValueError, TypeError, OverflowError):
+            self.message_user(request, "The selection names no item of this list; nothing was done.",
+                              messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
 
 
 class PressroomAdminSite(admin.AdminSite):
@@ -66,10 +114,10 @@ class PressroomAdminSite(admin.AdminSite):
     index_title = "Editorial oversight"
 
     def register(self, model_or_iterable, admin_class=None, **options):
-        """Every admin class gets `BoundedLookupsMixin`, whichever app registers it."""
+        """Every admin class gets `SiteRulesMixin`, whichever app registers it."""
         admin_class = admin_class or admin.ModelAdmin
-        if not issubclass(admin_class, BoundedLookupsMixin):
-            admin_class = type(admin_class.__name__, (BoundedLookupsMixin, admin_class),
+        if not issubclass(admin_class, SiteRulesMixin):
+            admin_class = type(admin_class.__name__, (SiteRulesMixin, admin_class),
                                {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__})
         return super().register(model_or_iterable, admin_class, **options)
 

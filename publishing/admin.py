@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.db import IntegrityError, transaction
 from django.utils.safestring import mark_safe
 
+from config.locks import PUBLIC_NAMES, advisory_xact_lock
 from content.html import sanitize_html
 from publishing.models import Category, Post, PostChange, Tag
 from publishing.selectors import carried_versions
@@ -23,15 +25,30 @@ from tasks.exceptions import DomainError
 PUBLISH_PERMISSION = "publishing.publish_post"
 
 
+class PublicNameAdminMixin:
+    """Categories and tags are also created by publications (`publishing.services.posts`), under
+    the `PUBLIC_NAMES` lock; a save here takes it too, so the two never insert one name at once.
+    A name a publication created after this form was checked is a message, not a 500."""
+
+    def save_model(self, request, obj, form, change):
+        advisory_xact_lock(PUBLIC_NAMES)
+        try:
+            with transaction.atomic():
+                super().save_model(request, obj, form, change)
+        except IntegrityError:
+            raise DomainError(f"A {self.opts.verbose_name} with this name or slug was created meanwhile; "
+                              "nothing was saved.") from None
+
+
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(PublicNameAdminMixin, admin.ModelAdmin):
     list_display = ("name", "slug")
     search_fields = ("name",)
     prepopulated_fields = {"slug": ("name",)}
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(PublicNameAdminMixin, admin.ModelAdmin):
     list_display = ("name", "slug")
     search_fields = ("name",)
     prepopulated_fields = {"slug": ("name",)}

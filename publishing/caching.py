@@ -102,7 +102,10 @@ def _bump_or_log() -> None:
     the save that changed the blog: pages cached per process expire after
     `PRESSROOM_BLOG_CACHE_SECONDS`, and the next change that reaches the cache bumps it."""
     try:
-        bump_blog_version()
+        # In a savepoint: with the database cache, a failed write (a deadlock, say) would otherwise
+        # leave the transaction of the save that changed the blog aborted, and that save failing.
+        with transaction.atomic():
+            bump_blog_version()
     except Exception:
         logger.error("The blog's shared cache is unavailable; its pages were not invalidated", exc_info=True)
 

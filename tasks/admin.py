@@ -23,7 +23,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.templatetags.admin_list import results
 from django.core.exceptions import PermissionDenied
 from django.forms import Script
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -465,25 +465,8 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as error:
-            # The task moved on between page load and save, say: nothing was written.
-            self.message_user(request, str(error), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-    def delete_view(self, request, object_id, extra_context=None):
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except DomainError as error:
-            self.message_user(request, str(error), messages.ERROR)
-            change_url = reverse(
-                f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
-                args=[object_id],
-                current_app=self.admin_site.name,
-            )
-            return HttpResponseRedirect(change_url)
+    # A refusal while saving or deleting (the task moved on since the page was loaded) is a message
+    # on the page, as on every admin of the site (config/admin_site.py, SiteRulesMixin).
 
     def get_deleted_objects(self, objs, request):
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)

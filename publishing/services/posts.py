@@ -34,8 +34,9 @@ from content.services.review import approval_revoked
 from publishing.models import Category, Post, PostChange, PostChangeKind, Tag
 from publishing.search import post_refresh_search_vector
 from tasks.events import emit
-from tasks.exceptions import DomainError, InvalidTransition
+from tasks.exceptions import DomainError, InvalidTransition, NoLongerExists
 from tasks.models import ApprovalStatus, EventKind, GenerationTask, Status, TaskType
+from tasks.services.lifecycle import locked_task
 
 logger = logging.getLogger(__name__)
 
@@ -80,10 +81,6 @@ def check_unpublish(user, task) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------------
-def _locked_task(task) -> GenerationTask:
-    return GenerationTask.objects.select_for_update().get(pk=task.pk)
-
-
 def _category(name: str) -> Category | None:
     name = " ".join(name.split())[:100]
     if not name:
@@ -210,7 +207,7 @@ def task_publish(*, task: GenerationTask, by, at: datetime | None = None) -> Pos
     """Publish the approved version now, or at `at` when that is in the future. A task that was
     published before keeps its post (and URL): the post is updated in place."""
     at = _clean_time(at)
-    task = _locked_task(task)
+    task = locked_task(task)
     check_publish(by, task)
     version = approved_version(task)
     # A free slug, and a category or tag that does not exist yet, are chosen by one publication
@@ -244,7 +241,7 @@ def task_publish(*, task: GenerationTask, by, at: datetime | None = None) -> Pos
 def task_unpublish(*, task: GenerationTask, by, reason: str = "") -> Post:
     """Take the task's post off the blog (or cancel its scheduled publication); the post and its
     slug stay, to be published again later."""
-    task = _locked_task(task)
+    task = locked_task(task)
     check_unpublish(by, task)
     return _unpublish(task, by=by, feedback=reason, why="")
 
@@ -329,8 +326,8 @@ def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool, was_
     if post.task_id is not None and adding:
         raise InvalidTransition("Posts of generation tasks are created by publishing the task.")
     check_post_change(by, post, changed=set(changed), was_public=was_public, adding=adding)
-    if not adding:
-        Post.objects.select_for_update().filter(pk=post.pk).first()
+    if not adding and Post.objects.select_for_update().filter(pk=post.pk).first() is None:
+        raise NoLongerExists("This post was deleted meanwhile; nothing was saved.")
     if "published_at" in changed:
         post.live_recorded_at = timezone.now() if post.is_public else None
     post.save()

@@ -279,3 +279,52 @@ def test_an_editor_posting_the_publish_form_gets_an_error_and_nothing_is_publish
     response = _task_action(editor, task, "publish")
     assert any(m.level_tag == "error" for m in response.context["messages"])
     assert not Post.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_category_added_while_a_publication_creates_the_same_name_is_a_message_not_a_500(superuser):
+    # Another session (a publication) holds the publications' name lock and has inserted "Gardening"
+    # without committing yet. The admin's form finds the name free; its save waits for the lock and,
+    # once the other commits, finds the name taken: a message. Before, it did not take the lock, its
+    # INSERT waited on the unique key instead and failed with an IntegrityError (a 500).
+    import threading
+    import time
+
+    import psycopg
+
+    from config.locks import PUBLIC_NAMES
+    from tests import processes
+
+    other = psycopg.connect(processes.test_database_url())
+    other.execute("SELECT pg_advisory_xact_lock(%s, 0)", [PUBLIC_NAMES])
+    other.execute("INSERT INTO publishing_category (id, name, slug, description) "
+                  "VALUES (gen_random_uuid(), 'Gardening', 'gardening', '')")
+    answers = []
+
+    def add_in_the_admin():
+        try:
+            answers.append(_client(superuser).post(reverse("admin:publishing_category_add"),
+                                                   {"name": "Gardening", "slug": "gardening"}, follow=True))
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    admin_request = threading.Thread(target=add_in_the_admin)
+    try:
+        admin_request.start()
+        deadline = time.monotonic() + 10
+        waiting = 0
+        while not waiting and time.monotonic() < deadline:  # until the admin's save waits on something
+            time.sleep(0.05)
+            waiting = other.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0]
+        other.commit()
+    finally:
+        other.close()
+        admin_request.join(30)
+
+    [response] = answers
+    assert response.status_code == 200
+    assert [str(message) for message in response.context["messages"]] == [
+        "A category with this name or slug was created meanwhile; nothing was saved."]
+    assert list(Category.objects.values_list("name", flat=True)) == ["Gardening"]

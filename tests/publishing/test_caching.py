@@ -208,3 +208,21 @@ def test_a_gunicorn_process_serves_each_change_made_elsewhere_with_either_shared
         assert "Changed behind the cache" not in _get(f"{server.url}/")[1]
     finally:
         server.stop()
+
+
+def test_a_failed_version_bump_leaves_the_save_that_changed_the_blog_intact(monkeypatch, caplog):
+    # With the database cache, the bump is a statement in the saving transaction: one that fails
+    # (a deadlock against another writer, say) aborted that transaction, and the save failed after
+    # the error had been logged as harmless.
+    from django.db import connection, transaction
+
+    def failing_bump():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+
+    monkeypatch.setattr(caching, "bump_blog_version", failing_bump)
+    with transaction.atomic():
+        post = _post("kept", title="Kept")
+        assert Post.objects.filter(pk=post.pk).exists()  # the transaction still answers
+    assert Post.objects.get(pk=post.pk).title == "Kept"
+    assert "pages were not invalidated" in caplog.text
