@@ -10,8 +10,7 @@ view, add and change (`publishing.roles`), editors none.
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from tasks.exceptions import DomainError
@@ -70,13 +69,8 @@ class CostBudgetAdmin(admin.ModelAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         return type(form.__name__, (form,), {"changed_by": request.user})
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as error:
-            # Refused by the service after the form passed (a concurrent change, say): nothing saved.
-            self.message_user(request, str(error), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+    # A refusal by the service after the form passed (a concurrent change, say) is a message, as
+    # on every admin of the site (config/admin_site.py, SiteRulesMixin).
 
     def has_delete_permission(self, request, obj=None):
         return False  # the history must stay; an empty limit removes the personal limit
