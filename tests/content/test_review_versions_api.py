@@ -91,7 +91,7 @@ def test_restoring_a_version_answers_201_with_a_copy_as_the_new_version(slash, e
     assert version["body"] == BODY
 
 
-@pytest.mark.parametrize("number", [9, 10**20])
+@pytest.mark.parametrize("number", [9, 10**20, "9" * 5000], ids=["9", "20-digits", "5000-digits"])  # 5,000: a ValueError before
 def test_restoring_a_missing_version_is_a_400(editor_client, editor, number):
     task = edited_task(editor_client, created_by=editor)
 

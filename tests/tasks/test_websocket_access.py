@@ -120,7 +120,8 @@ def test_an_unknown_or_malformed_task_id_is_closed_with_4404(editor, task_id):
     run(scenario)
 
 
-@pytest.mark.parametrize("after", ["-1", "x", "", "1.5"])
+@pytest.mark.parametrize("after", ["-1", "x", "", "1.5", "9" * 31, "9" * 5000], ids=["-1", "x", "empty", "1.5",
+                                                                            "31-digits", "5000-digits"])
 def test_a_malformed_after_parameter_is_closed_with_4400(editor, after):
     task = submit_task(created_by=editor)
 

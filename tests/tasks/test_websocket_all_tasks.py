@@ -99,6 +99,7 @@ def test_malformed_frames_get_error_frames_and_the_socket_stays_usable(editor, p
         ({"text_data": json.dumps({"no": "type"})}, "unknown_type"),
         ({"bytes_data": b'{"type": "ping"}'}, "bad_frame"),
         ({"text_data": json.dumps({"type": "ping", "pad": "x" * 5 * 1024})}, "bad_frame"),
+        ({"text_data": '{"type": "\ud800"}'}, "unknown_type"),  # a lone surrogate: UnicodeEncodeError before
     ]
     if path == "/ws/tasks":
         bad.append(({"text_data": json.dumps({"type": "catch_up", "after": 0})}, "unknown_type"))
