@@ -109,7 +109,17 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+            super().save_model(request, obj, form, change)
+            return
+        # The failure state (count, when and why disabled) is the delivery jobs' to write: a failure
+        # recorded while this page was open (or its URL's DNS lookup ran) must not be undone by
+        # writing back the copy the page loaded. Only what the form changed is written, and the
+        # failure state only when ticking Active again re-enabled the subscription (form.clean).
+        fields = [name for name in form.changed_data if name in WebhookSubscriptionForm.Meta.fields]
+        if "active" in fields and obj.active:
+            fields += ["consecutive_failures", "disabled_at", "disabled_reason"]
+        if fields:
+            obj.save(update_fields=[*fields, "updated_at"])
 
     @admin.action(description="Re-enable and reset the failure count")
     def reenable(self, request, queryset):

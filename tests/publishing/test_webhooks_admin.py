@@ -169,3 +169,37 @@ def test_a_name_resolving_to_a_private_address_is_refused_at_save(client):
     assert not WebhookSubscription.objects.exists()
     # a name that does not resolve yet is accepted: the guard runs again at every send
     assert client.post(ADD, form(url="https://hooks.offline.example.com/in")).status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_the_form_keeps_a_disable_recorded_while_the_page_was_open(client, monkeypatch):
+    # The delivery jobs disable a subscription after its 15th failure in a row. When that happens
+    # while an admin's save of the same subscription is under way (its URL's DNS lookup, say), the
+    # save wrote back the whole copy it had loaded: active again, 14 failures, no reason.
+    import psycopg
+
+    from tasks import url_guard
+    from tests import processes
+
+    subscription = WebhookSubscription.objects.create(name="Analytics", url="https://hooks.example.com/pressroom",
+                                                      events=["task.completed"], secret="whsec_a-long-enough-secret",
+                                                      consecutive_failures=14)
+    real_lookup = url_guard.public_addresses
+
+    def lookup_while_a_delivery_fails(url):
+        with psycopg.connect(processes.test_database_url(), autocommit=True) as jobs:
+            jobs.execute("UPDATE publishing_webhooksubscription SET active = false, consecutive_failures = 15, "
+                         "disabled_at = now(), disabled_reason = '15 failed attempts in a row; HTTP 500' "
+                         "WHERE id = %s", [subscription.pk])
+        return real_lookup(url)
+
+    monkeypatch.setattr(url_guard, "public_addresses", lookup_while_a_delivery_fails)
+
+    response = client.post(reverse("admin:publishing_webhooksubscription_change", args=[subscription.pk]),
+                           form(name="Analytics, renamed"))
+
+    assert response.status_code == 302
+    subscription.refresh_from_db()
+    assert (subscription.name, subscription.active, subscription.consecutive_failures) == (
+        "Analytics, renamed", False, 15)
+    assert subscription.disabled_at is not None and "15 failed attempts" in subscription.disabled_reason
