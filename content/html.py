@@ -71,4 +71,6 @@ def without_sources_section(html: str) -> str:
 def without_citations_except(html: str, numbers: set[int]) -> str:
     """The HTML with the format stage's citation links `[n]` kept only for the sources in `numbers`
     (a citation of a source the page does not list would point nowhere)."""
-    return CITATION_LINK.sub(lambda match: match.group(0) if int(match.group(1)) in numbers else "", html or "")
+    # Compared as text: the HTML may come from a model, and `int()` of a 5,000-digit "number" raises.
+    kept = {str(number) for number in numbers if isinstance(number, int) and not isinstance(number, bool)}
+    return CITATION_LINK.sub(lambda match: match.group(0) if match.group(1) in kept else "", html or "")

@@ -36,5 +36,12 @@ def test_the_format_stages_citation_links_are_read_back_by_the_blog():
     assert "#source-1" in kept and "#source-3" not in kept
 
 
+def test_a_citation_link_of_a_number_no_source_has_is_dropped_however_long():
+    # Generated HTML is untrusted: a link to "#source-<5,000 digits>" made int() raise at publication.
+    html = sanitize_html(f'<p>Frosts {citation_link(1)} and <sup><a href="#source-{"9" * 5000}">[9]</a></sup>.</p>')
+    kept = without_citations_except(html, {1, None, True})
+    assert "#source-1" in kept and "#source-9" not in kept
+
+
 def test_other_patterns_embed_the_one_citation_pattern():
     assert CITATION.fullmatch("[12]") and not CITATION.fullmatch("[12](") and not CITATION.match("[12](x)")
