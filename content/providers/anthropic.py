@@ -12,7 +12,7 @@ from __future__ import annotations
 import httpx
 
 from content.providers import http
-from content.providers.base import StopCheck, TextResult, TruncatedAnswer, Usage
+from content.providers.base import StopCheck, TextResult, TruncatedAnswer, Usage, token_count
 from content.providers.chat import ChatTextModel
 from tasks.exceptions import PermanentError, TransientError
 
@@ -65,8 +65,8 @@ class AnthropicModel(ChatTextModel):
             kind = payload.get("type") or event
             if kind == "message_start":
                 message_usage = _object(_object(payload, "message", self.label, data), "usage", self.label, data)
-                usage.input_tokens = int(message_usage.get("input_tokens") or 0)
-                usage.output_tokens = int(message_usage.get("output_tokens") or 0)
+                usage.input_tokens = token_count(message_usage.get("input_tokens"), provider=self.label)
+                usage.output_tokens = token_count(message_usage.get("output_tokens"), provider=self.label)
             elif kind == "content_block_start":
                 block = _object(payload, "content_block", self.label, data)
                 if block.get("type") == "text" and block.get("text"):
@@ -80,7 +80,7 @@ class AnthropicModel(ChatTextModel):
                 # output_tokens here is the running total for the message, not an increment.
                 output = _object(payload, "usage", self.label, data).get("output_tokens")
                 if output is not None:
-                    usage.output_tokens = int(output)
+                    usage.output_tokens = token_count(output, provider=self.label)
             elif kind == "message_stop":
                 stopped = True
                 break
@@ -98,10 +98,11 @@ class AnthropicModel(ChatTextModel):
         if not isinstance(body, dict) or not isinstance(body.get("content"), list):
             raise PermanentError(f"{self.label} answered without content: {raw[:160]!r}")
         blocks = [block for block in body["content"] if isinstance(block, dict) and block.get("type") == "text"]
-        usage = body.get("usage") or {}
+        usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
         return self._result(
             "".join(block.get("text") or "" for block in blocks),
-            Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)),
+            Usage(token_count(usage.get("input_tokens"), provider=self.label),
+                  token_count(usage.get("output_tokens"), provider=self.label)),
             str(body.get("stop_reason") or ""),
         )
 

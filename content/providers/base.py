@@ -91,6 +91,23 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / CHARACTERS_PER_TOKEN)
 
 
+# More tokens than any one call can use: a larger count in a provider's answer is not a count.
+TOKENS_MAX = 100_000_000
+
+
+def token_count(value, *, provider: str) -> int:
+    """A token count from a provider's usage block (None or absent: 0). Anything but a whole
+    number from 0 to TOKENS_MAX (text, a negative, 1e400 read as infinity, 10**30) fails the call
+    permanently, naming it: it would be charged as a cost, or fail later in a column."""
+    if value is None:
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= TOKENS_MAX:
+        raise PermanentError(f"{provider} reported a token count that is not one: {str(value)[:40]!r}.")
+    return value
+
+
 @dataclass
 class Usage:
     input_tokens: int = 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import httpx
 
 from content.providers import http
-from content.providers.base import StopCheck, TextResult, TruncatedAnswer, Usage, estimate_tokens
+from content.providers.base import StopCheck, TextResult, TruncatedAnswer, Usage, estimate_tokens, token_count
 from content.providers.chat import ChatTextModel
 from tasks.exceptions import PermanentError, TransientError
 
@@ -100,7 +100,8 @@ class OpenAICompatibleModel(ChatTextModel):
 
     def _usage(self, usage: dict | None, messages: list[dict], text: str) -> Usage:
         if isinstance(usage, dict) and "completion_tokens" in usage:
-            return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+            return Usage(token_count(usage.get("prompt_tokens"), provider=self.label),
+                         token_count(usage.get("completion_tokens"), provider=self.label))
         # Some servers (older Ollama, proxies) send no usage: estimate it (about four characters a
         # token) so that the stage still records a plausible cost instead of zero.
         prompt = sum(estimate_tokens(message["content"]) for message in messages)

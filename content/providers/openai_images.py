@@ -15,7 +15,9 @@ import httpx
 from django.conf import settings
 
 from content.providers import http
-from content.providers.base import Image, ImageGenerator, StopCheck, Usage, api_key_from_environment, no_stop_check
+from content.providers.base import (
+    Image, ImageGenerator, StopCheck, Usage, api_key_from_environment, no_stop_check, token_count,
+)
 from content.providers.pexels import download_image, open_image
 from tasks.exceptions import PermanentError
 from tasks.metrics import observe_provider_call
@@ -75,8 +77,9 @@ class OpenAIImageGenerator(ImageGenerator):
         except httpx.HTTPError as error:
             raise http.transport_error(error, provider=self.label) from error
         picture = open_image(content, provider=self.label)
-        usage = answer.get("usage") or {}
-        tokens = Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0))
+        usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
+        tokens = Usage(token_count(usage.get("input_tokens"), provider=self.label),
+                       token_count(usage.get("output_tokens"), provider=self.label))
         cost = (tokens.input_tokens * self.input_price + tokens.output_tokens * self.output_price) / 1_000_000
         return Image(
             content=content,

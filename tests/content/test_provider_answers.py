@@ -100,6 +100,16 @@ def test_a_malformed_stream_chunk_is_transient_like_a_dropped_stream(provider, s
         make_model(provider, server).critique(BRIEF, ARTICLE)
 
 
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "one-body"])
+@pytest.mark.parametrize("tokens", ["many", -5, 10**30, 2.5, True], ids=["text", "negative", "10**30", "fraction",
+                                                                       "boolean"])
+def test_a_token_count_that_is_not_one_fails_the_call_permanently_naming_it(provider, server, tokens, streamed):
+    # Charged as a cost, a negative count paid the budget back; 10**30 failed later in its column.
+    server.script(Reply(ARTICLE, input_tokens=tokens, streamed=streamed))
+    with pytest.raises(PermanentError, match=r"reported a token count that is not one: "):
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+
+
 def test_an_empty_answer_is_reported_with_its_tokens_and_retried(provider, server):
     server.script(Reply("", chunks=[" "], input_tokens=400, output_tokens=3))
     model, heard = listening(provider, server)
