@@ -8,6 +8,8 @@ Only `Post.objects.published()` is ever listed — drafts, scheduled and unpubli
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -22,7 +24,32 @@ FEED_ITEMS = 20
 SITE_TITLE = "Pressroom"
 
 
-class _FullContentRss(Rss201rev2Feed):
+# What XML 1.0 cannot hold, though HTML and the database can: control characters other than tab,
+# newline and carriage return (Django's XML writer raises on them), lone surrogates, U+FFFE/U+FFFF.
+# A post's title, body or category with one (a model's output, a pasted text) made every feed
+# listing it answer 500, the site-wide ones included.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(value):
+    if isinstance(value, str):
+        return _NOT_XML.sub("", value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_xml_text(part) for part in value)
+    return value
+
+
+class _XmlTextOnly:
+    """A feed generator that drops what XML cannot hold from every text it is given."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*map(_xml_text, args), **{key: _xml_text(value) for key, value in kwargs.items()})
+
+    def add_item(self, *args, **kwargs):
+        super().add_item(*map(_xml_text, args), **{key: _xml_text(value) for key, value in kwargs.items()})
+
+
+class _FullContentRss(_XmlTextOnly, Rss201rev2Feed):
     """RSS 2.0 with the full post in `content:encoded` (the description holds the excerpt)."""
 
     def rss_attributes(self):
@@ -34,7 +61,7 @@ class _FullContentRss(Rss201rev2Feed):
             handler.addQuickElement("content:encoded", item["content"])
 
 
-class _FullContentAtom(Atom1Feed):
+class _FullContentAtom(_XmlTextOnly, Atom1Feed):
     """Atom with the full post as `<content type="html">`."""
 
     def add_item_elements(self, handler, item):

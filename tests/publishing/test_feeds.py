@@ -149,3 +149,18 @@ def test_feed_content_lists_the_public_sources_only(client):
         content = dict(read)["Cited"]
         assert 'href="https://example.com/guide"' in content and "A practical guide" in content
         assert "Editor&#x27;s notes" not in content and "Editor's notes" not in content
+
+
+@pytest.mark.parametrize("url", ["/feeds/rss/", "/feeds/atom/", "/category/odd/feeds/rss/", "/tag/odd/feeds/atom/"])
+def test_control_characters_in_a_post_are_left_out_of_the_feeds(client, url):
+    # XML 1.0 cannot hold them, the database and HTML can: a title or body with one (a model's
+    # output, a pasted text) made every feed listing the post answer 500, the site-wide ones too.
+    category = Category.objects.create(name="Odd\x0bcategory", slug="odd")
+    tag = Tag.objects.create(name="odd\x1ftag", slug="odd")
+    _post("odd", timezone.now(), title="Vertical\x0btab \x1fand unit separator", category=category, tags=[tag],
+          body="A form\x0cfeed and an\x1b escape.", excerpt="An\x08 excerpt")
+
+    [(title, content)] = (_rss if "rss" in url else _atom)(client, url)  # parsed as XML: well-formed
+
+    assert title == "Verticaltab and unit separator"
+    assert "A formfeed and an escape." in content
