@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 
-# Non-capturing, so that other patterns can embed it (`CITATION.pattern`) and split on it.
-CITATION = re.compile(r"\[\d+\](?!\()")
+# Non-capturing, so that other patterns can embed it (`CITATION.pattern`) and split on it. At most
+# nine digits: no source list is that long, and the text may come from a model or a person (a
+# "[9999…]" of 5,000 digits made int() raise while a draft edit was formatted: a 500).
+CITATION = re.compile(r"\[\d{1,9}\](?!\()")
 # Citations as models group them, "[1, 2]" or "[1–3]": not words, whoever counts words.
 CITATION_GROUP = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
 # The format stage's HTML for citation n (`citation_link`), as it comes back from the sanitizer.

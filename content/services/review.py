@@ -275,6 +275,9 @@ def _version_from_text(task, *, by, phase: str, title: str, body: str, excerpt: 
     """A whole new version from a person's text: formatted as the format stage does, scored by
     the QA rubric (never rewritten), keeping the base version's featured image."""
     research = research_from(research_data(task))
+    # One line, as a heading is: str.splitlines() also breaks at \v, \f, \x1c-\x1e, \x85, U+2028
+    # and U+2029, and the title was cut there, the rest moving into the body at every edit.
+    title = " ".join(title.splitlines()).strip()
     formatted = format_article(f"# {title}\n\n{_without_title(body)}", fallback_title=title,
                                sources=list(research.sources))
     report = score_article(formatted.body, brief_of(task), research)
