@@ -26,7 +26,7 @@ from content.api.serializers import (
     VersionSummaryOutput,
 )
 from content.costs import estimate
-from content.selectors import audit_trail, version_diff
+from content.selectors import DIFF_MAX_LINES, audit_trail, version_diff
 from tasks.api.permissions import TaskActionPermission
 from tasks.models import GenerationTask
 from tasks.services.budgets import budget_statuses
@@ -46,10 +46,20 @@ def visible_task(request, task_id) -> GenerationTask:
 
 def unified_diff(rows: list[dict], *, a: int, b: int) -> str:
     """The side-by-side rows of `version_diff` as a unified diff (the two texts are the rows'
-    left lines without inserts and right lines without deletes)."""
+    left lines without inserts and right lines without deletes). As in the rows, lines past
+    DIFF_MAX_LINES a side are not matched: they follow as one last hunk, removed and added."""
     left = [row["left"] for row in rows if row["kind"] != "insert"]
     right = [row["right"] for row in rows if row["kind"] != "delete"]
-    return "\n".join(difflib.unified_diff(left, right, fromfile=f"version {a}", tofile=f"version {b}", lineterm=""))
+    header = [f"--- version {a}", f"+++ version {b}"]
+    lines = list(difflib.unified_diff(left[:DIFF_MAX_LINES], right[:DIFF_MAX_LINES], fromfile=f"version {a}",
+                                      tofile=f"version {b}", lineterm=""))
+    rest_left, rest_right = left[DIFF_MAX_LINES:], right[DIFF_MAX_LINES:]
+    if rest_left != rest_right:
+        lines = (lines or header) + [
+            f"@@ -{DIFF_MAX_LINES + 1},{len(rest_left)} +{DIFF_MAX_LINES + 1},{len(rest_right)} @@",
+            *(f"-{line}" for line in rest_left), *(f"+{line}" for line in rest_right),
+        ]
+    return "\n".join(lines)
 
 
 class VersionListApi(APIView):
