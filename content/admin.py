@@ -25,6 +25,7 @@ from django.utils.text import Truncator
 
 from content.html import render_markdown, sanitize_html
 from content.models import ApprovalEvent, ContentVersion, ReasonCode
+from content.providers.base import Source
 from content.selectors import (
     ARTICLE_PHASES,
     IMAGE_PHASES,
@@ -64,6 +65,9 @@ def render_article(version: ContentVersion, request=None) -> str:
         "body_has_title": "<h1" in body_html,
         # The format stage writes the numbered sources into the body; older versions list them apart.
         "body_lists_sources": ">Sources</h2>" in body_html,
+        # Read from stored JSON, linked only to http(s) (a `javascript:` URL was printed as a link).
+        "sources": [source for source in map(Source.from_stored, version.sources or [])
+                    if source is not None] if isinstance(version.sources, list) else [],
     }, request=request)
 
 

@@ -136,16 +136,11 @@ def public_sources(post: Post) -> list[dict]:
     """The post's sources a reader may see: never the editor's private pasted notes."""
     listed = []
     for raw in post.sources or []:
-        if not isinstance(raw, dict):
+        source = Source.from_stored(raw)
+        if source is None:
             continue
-        try:
-            source = Source(number=int(raw.get("number") or 0), title=str(raw.get("title") or ""),
-                            url=str(raw.get("url") or ""), kind=str(raw.get("kind") or "web"))
-        except (TypeError, ValueError):
-            continue
-        url = source.url if source.url.startswith(("https://", "http://")) else ""
-        if not source.is_private and (source.title or url):
-            listed.append({"number": source.number, "title": source.title or url, "url": url})
+        if not source.is_private and (source.title or source.link):
+            listed.append({"number": source.number, "title": source.title or source.link, "url": source.link})
     return listed
 
 

@@ -64,6 +64,25 @@ class Source:
         quotes that page and is citable. The one rule for writers, the rubric and the blog."""
         return self.kind == "pasted" and not self.url
 
+    @property
+    def link(self) -> str:
+        """The URL when a page may link to it (http or https), else "": a stored `javascript:` or
+        `data:` URL is never printed as a link."""
+        return self.url if self.url.startswith(("https://", "http://")) else ""
+
+    @classmethod
+    def from_stored(cls, raw) -> Source | None:
+        """A source as versions and posts store it (a JSON object), or None when the entry cannot
+        be read as one: stored JSON may hold anything (a string, a number that is a list)."""
+        if not isinstance(raw, dict):
+            return None
+        try:
+            return cls(number=int(raw.get("number") or 0), title=str(raw.get("title") or ""),
+                       url=str(raw.get("url") or ""), quote=str(raw.get("quote") or ""),
+                       kind=str(raw.get("kind") or "web"))
+        except (TypeError, ValueError, OverflowError):
+            return None
+
 
 @dataclass(frozen=True)
 class Research:

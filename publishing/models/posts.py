@@ -28,6 +28,7 @@ from content.html import (
     without_leading_h1,
     without_sources_section,
 )
+from content.providers.base import Source
 from tasks.models import AppendOnlyModel
 
 
@@ -68,7 +69,7 @@ def derive_body_html(*, body: str, formatted: str = "", sources=()) -> str:
     print the same body.
     """
     if formatted:
-        numbers = {source.get("number") for source in sources or () if isinstance(source, dict)}
+        numbers = {source.number for source in map(Source.from_stored, sources or ()) if source is not None}
         html = without_sources_section(without_leading_h1(sanitize_html(formatted)))
         return without_citations_except(html, numbers)
     return without_leading_h1(render_markdown(body))

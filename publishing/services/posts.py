@@ -139,7 +139,9 @@ def _fill_from_version(post: Post, version: ContentVersion, task: GenerationTask
     post.body = version.body
     post.excerpt = version.excerpt
     post.seo = dict(version.seo or {})
-    post.sources = [source for source in (version.sources or []) if not Source(**source).is_private]
+    # Entries that cannot be read as sources are left out (the blog's reader skips them too).
+    post.sources = [raw for raw in (version.sources if isinstance(version.sources, list) else [])
+                    if (source := Source.from_stored(raw)) is not None and not source.is_private]
     post.version = version
     post.task = task
     post.image_alt = version.image_alt or version.title[:300]
