@@ -84,6 +84,24 @@ def test_version_page_shows_the_body_once_rendered_with_the_markdown_on_demand(s
     assert "&quot;score&quot;" not in page, "no raw JSON"
 
 
+def test_version_page_links_only_http_sources_and_skips_entries_that_are_not_sources(superuser):
+    # A stored `javascript:` URL was printed as a link on the task and version pages.
+    version = make_version(make_task(), body="It is *fast* [1].", sources=[
+        {"number": 1, "title": "Guide", "url": "https://example.org/guide"},
+        {"number": 2, "title": "Trap", "url": "javascript:alert(1)"},
+        {"number": 3, "title": "Data", "url": " data:text/html,<b>x</b>"},
+        "not a source", {"number": [4], "title": "List"},
+    ])
+
+    response = _client(superuser).get(reverse("admin:content_contentversion_change", args=[version.pk]))
+
+    assert response.status_code == 200
+    sources = re.search(r'<section class="article-preview__sources">.*?</section>', response.content.decode(),
+                        re.S).group(0)
+    assert re.findall(r'href="([^"]*)"', sources) == ["https://example.org/guide"]
+    assert re.findall(r'<li value="(\d+)">', sources) == ["1", "2", "3"]
+
+
 def test_version_page_shows_the_quality_report_as_a_table_of_checks(superuser):
     report = {
         "score": 72, "word_count": 950, "word_range": [900, 1100],

@@ -36,6 +36,30 @@ def test_editing_the_draft_answers_201_with_the_new_version(slash, editor_client
     assert task.approval_status == "pending"
 
 
+@pytest.mark.parametrize("separator", ["\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029", "\r"])
+def test_a_line_separator_in_an_edited_title_is_a_space_not_a_cut(editor_client, editor, separator):
+    # str.splitlines() breaks at each of these: the title was cut there and the rest moved into
+    # the body, a little more at every edit.
+    task = completed_task(created_by=editor)
+
+    response = editor_client.patch(f"/api/tasks/{task.pk}/draft", {"title": f"Good{separator}News"}, format="json")
+
+    assert response.status_code == 201, response.content
+    version = response.json()
+    assert version["title"] == "Good News"
+    assert version["body"].startswith("# Good News\n\nComposting turns")  # nothing of the title moved below it
+
+
+def test_a_citation_of_thousands_of_digits_in_an_edit_is_text_not_a_500(editor_client, editor):
+    task = completed_task(created_by=editor)
+    body = NEW_BODY + " Text [" + "9" * 5000 + "]."
+
+    response = editor_client.patch(f"/api/tasks/{task.pk}/draft", {"body": body}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert "9" * 5000 in response.json()["body"]
+
+
 def test_editing_from_a_stale_base_version_is_a_409(editor_client, editor):
     task = completed_task(created_by=editor)
     assert editor_client.patch(f"/api/tasks/{task.pk}/draft", {"title": "First edit"}).status_code == 201
@@ -177,3 +201,50 @@ def test_diff_with_a_missing_version_is_a_404(editor_client, editor, a, b):
     task = completed_task(created_by=editor)
 
     error_of(editor_client.get(f"/api/tasks/{task.pk}/versions/{a}/diff/{b}"), 404, "not_found")
+
+
+def _diff_versions(task, left_body: str, right_body: str) -> tuple[int, int]:
+    from content.services.versions import version_create
+
+    numbers = []
+    for body in (left_body, right_body):
+        numbers.append(version_create(task=task, phase="edit", title="Composting at home", body=body).number)
+    return tuple(numbers)
+
+
+def test_a_diff_of_thousands_of_repeated_lines_is_whole_and_shows_them_equal(editor_client, editor):
+    # 20,000 lines of "x" against the same plus one line took 30 s to match exactly (a request
+    # anyone who sees the task could repeat); past DIFF_EXACT_LINES lines difflib's heuristic
+    # matches, and lines side by side that are the same are still shown as equal.
+    from content.selectors import DIFF_EXACT_LINES
+
+    task = completed_task(created_by=editor)
+    lines = DIFF_EXACT_LINES + 500
+    a, b = _diff_versions(task, "x\n" * lines, "x\n" * lines + "y")
+
+    diff = editor_client.get(f"/api/tasks/{task.pk}/versions/{a}/diff/{b}").json()
+
+    assert [row for row in diff["rows"] if row["kind"] != "equal"] == [{"kind": "insert", "left": "", "right": "y"}]
+    assert len(diff["rows"]) == lines + 3  # the title, the blank line after it, the lines and "y"
+    assert diff["unified"].endswith("\n+y")
+
+
+def test_lines_past_the_limit_are_shown_unmatched_in_the_rows_and_in_the_unified_text(editor_client, editor,
+                                                                                          monkeypatch):
+    from content import selectors
+    from content.api import views
+
+    monkeypatch.setattr(selectors, "DIFF_MAX_LINES", 4)
+    monkeypatch.setattr(views, "DIFF_MAX_LINES", 4)
+    task = completed_task(created_by=editor)
+    a, b = _diff_versions(task, "one\ntwo\nthree\nfour\nfive", "one\ntwo\nTHREE\nfour\nfive\nsix")
+
+    diff = editor_client.get(f"/api/tasks/{task.pk}/versions/{a}/diff/{b}").json()
+
+    assert [(row["kind"], row["left"], row["right"]) for row in diff["rows"]] == [
+        ("equal", "# Composting at home", "# Composting at home"), ("equal", "", ""),
+        ("equal", "one", "one"), ("equal", "two", "two"),  # the first four lines of each side, matched
+        ("replace", "three", "THREE"), ("equal", "four", "four"), ("equal", "five", "five"),  # the rest, side by side
+        ("insert", "", "six"),
+    ]
+    assert diff["unified"].endswith("@@ -5,3 +5,4 @@\n-three\n-four\n-five\n+THREE\n+four\n+five\n+six")

@@ -81,6 +81,22 @@ def test_private_pasted_notes_are_not_listed_as_a_source(editor, reviewer):
     assert [source["title"] for source in post.sources] == ["Guide"]
 
 
+def test_sources_that_cannot_be_read_as_sources_are_left_out_of_the_post(editor, reviewer, client):
+    # Stored JSON may hold anything: each of these made Source(**entry) raise at publication (a 500).
+    task = completed_task(created_by=editor)
+    base = current_version(task)
+    guide = {"number": 2, "title": "Guide", "url": "https://example.org", "quote": "", "kind": "web"}
+    version_create(task=task, phase="restore", title=base.title, body=base.body + " [2]", body_html=base.body_html,
+                   sources=["https://example.org", 5, None, {"number": [1], "title": "List"}, {"title": "No number"},
+                            {"number": "9" * 5000, "title": "Long"}, {**guide, "extra": 1}])
+    task_approve(task=task, by=reviewer)
+
+    post = task_publish(task=task, by=reviewer)
+
+    assert [source.get("title") for source in post.sources] == ["No number", "Guide"]  # number 0, and a source
+    assert client.get(f"/posts/{post.slug}/").status_code == 200
+
+
 def test_editor_cannot_publish(approved, editor):
     with pytest.raises(PermissionDenied):
         task_publish(task=approved, by=editor)
