@@ -21,7 +21,7 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -332,7 +332,17 @@ def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool, was_
         raise NoLongerExists("This post was deleted meanwhile; nothing was saved.")
     if "published_at" in changed:
         post.live_recorded_at = timezone.now() if post.is_public else None
-    post.save()
+    if adding or "slug" in changed:
+        advisory_xact_lock(PUBLIC_NAMES)  # a publication may be choosing this slug right now
+    try:
+        with transaction.atomic():
+            post.save()
+    except IntegrityError:
+        # The form found the slug free; a publication (or another person) took it since.
+        if Post.objects.filter(slug=post.slug).exclude(pk=post.pk).exists():
+            raise DomainError(f"The address /posts/{post.slug}/ was taken meanwhile; nothing was saved.",
+                              fields={"slug": ["Taken meanwhile."]}) from None
+        raise
     post_refresh_search_vector(post)  # tags saved later (the admin's form) refresh it again
     if adding and post.published_at is None:
         kind = PostChangeKind.CREATED

@@ -270,3 +270,18 @@ def test_a_time_past_year_9999_in_utc_is_refused_and_nothing_is_scheduled(approv
     with pytest.raises(DomainError, match="out of range"):
         task_publish(task=approved, by=reviewer, at=at)
     assert not Post.objects.filter(task=approved).exists()
+
+
+def test_a_hand_written_post_whose_slug_was_taken_since_its_form_was_checked_is_refused(reviewer):
+    # The form found the slug free; a publication took it before the save (both now choose slugs
+    # under the publications' lock, so only one committed in between remains possible).
+    from publishing.services.posts import post_save_by_person
+    from tasks.exceptions import DomainError
+
+    Post.objects.create(title="Taken", slug="taken", body="x")
+    post = Post(title="Mine", slug="taken", body="Text.")
+
+    with pytest.raises(DomainError, match="/posts/taken/ was taken meanwhile") as refused:
+        post_save_by_person(post=post, by=reviewer, changed={"title", "slug", "body"}, adding=True, was_public=False)
+    assert refused.value.fields == {"slug": ["Taken meanwhile."]}
+    assert list(Post.objects.values_list("title", flat=True)) == ["Taken"]
