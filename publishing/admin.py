@@ -12,32 +12,27 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.db import IntegrityError, transaction
 from django.utils.safestring import mark_safe
 
-from config.locks import PUBLIC_NAMES, advisory_xact_lock
 from content.html import sanitize_html
 from publishing.models import Category, Post, PostChange, Tag
 from publishing.selectors import carried_versions
-from publishing.services.posts import check_post_change, post_delete_by_person, post_save_by_person
+from publishing.services.posts import (
+    check_post_change, post_delete_by_person, post_save_by_person, save_under_name_lock,
+)
 from tasks.exceptions import DomainError
 
 PUBLISH_PERMISSION = "publishing.publish_post"
 
 
 class PublicNameAdminMixin:
-    """Categories and tags are also created by publications (`publishing.services.posts`), under
-    the `PUBLIC_NAMES` lock; a save here takes it too, so the two never insert one name at once.
-    A name a publication created after this form was checked is a message, not a 500."""
+    """Categories and tags are also created by publications (`publishing.services.posts`): a save
+    here takes turns with them (`save_under_name_lock`), and a name a publication created after
+    this form was checked is a message, not a 500."""
 
     def save_model(self, request, obj, form, change):
-        advisory_xact_lock(PUBLIC_NAMES)
-        try:
-            with transaction.atomic():
-                super().save_model(request, obj, form, change)
-        except IntegrityError:
-            raise DomainError(f"A {self.opts.verbose_name} with this name or slug was created meanwhile; "
-                              "nothing was saved.") from None
+        save_under_name_lock(obj, DomainError(f"A {self.opts.verbose_name} with this name or slug was created "
+                                              "meanwhile; nothing was saved."))
 
 
 @admin.register(Category)

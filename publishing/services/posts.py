@@ -24,6 +24,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from psycopg.errors import UniqueViolation
 
 from config.locks import PUBLIC_NAMES, advisory_xact_lock
 from content.exceptions import PermissionDenied
@@ -102,6 +103,20 @@ def _tags(names) -> list[Tag]:
         if tag not in tags:
             tags.append(tag)
     return tags
+
+
+def save_under_name_lock(obj, refusal: DomainError) -> None:
+    """Save `obj`, a post, category or tag whose name or slug must be unique, under the
+    publications' name lock (`PUBLIC_NAMES`), so that it never takes turns with a publication
+    choosing the same one; a name or slug taken since the caller checked it raises `refusal`."""
+    advisory_xact_lock(PUBLIC_NAMES)
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError as error:
+        if isinstance(error.__cause__, UniqueViolation):
+            raise refusal from None
+        raise
 
 
 # `/api/posts/search` is the search endpoint, so no post made here is called "search".
@@ -332,17 +347,11 @@ def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool, was_
         raise NoLongerExists("This post was deleted meanwhile; nothing was saved.")
     if "published_at" in changed:
         post.live_recorded_at = timezone.now() if post.is_public else None
-    if adding or "slug" in changed:
-        advisory_xact_lock(PUBLIC_NAMES)  # a publication may be choosing this slug right now
-    try:
-        with transaction.atomic():
-            post.save()
-    except IntegrityError:
-        # The form found the slug free; a publication (or another person) took it since.
-        if Post.objects.filter(slug=post.slug).exclude(pk=post.pk).exists():
-            raise DomainError(f"The address /posts/{post.slug}/ was taken meanwhile; nothing was saved.",
-                              fields={"slug": ["Taken meanwhile."]}) from None
-        raise
+    if adding or "slug" in changed:  # a publication may be choosing this slug right now
+        save_under_name_lock(post, DomainError(f"The address /posts/{post.slug}/ was taken meanwhile; nothing "
+                                               "was saved.", fields={"slug": ["Taken meanwhile."]}))
+    else:
+        post.save()
     post_refresh_search_vector(post)  # tags saved later (the admin's form) refresh it again
     if adding and post.published_at is None:
         kind = PostChangeKind.CREATED
