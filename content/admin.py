@@ -25,7 +25,7 @@ from django.utils.text import Truncator
 
 from content.html import render_markdown, sanitize_html
 from content.models import ApprovalEvent, ContentVersion, ReasonCode
-from content.providers.base import Source
+from content.providers.base import stored_sources
 from content.selectors import (
     ARTICLE_PHASES,
     IMAGE_PHASES,
@@ -66,8 +66,7 @@ def render_article(version: ContentVersion, request=None) -> str:
         # The format stage writes the numbered sources into the body; older versions list them apart.
         "body_lists_sources": ">Sources</h2>" in body_html,
         # Read from stored JSON, linked only to http(s) (a `javascript:` URL was printed as a link).
-        "sources": [source for source in map(Source.from_stored, version.sources or [])
-                    if source is not None] if isinstance(version.sources, list) else [],
+        "sources": stored_sources(version.sources),
     }, request=request)
 
 

@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 
 from config.postgresql.base import planned_for_its_values
 from content.models import ApprovalEvent, Decision
-from content.providers.base import Source
+from content.providers.base import stored_sources
 from publishing.models import Category, Post, Tag
 from publishing.services import posts
 from tasks.exceptions import DomainError
@@ -135,10 +135,7 @@ def related_posts(post: Post, *, limit: int = RELATED_LIMIT) -> list[Post]:
 def public_sources(post: Post) -> list[dict]:
     """The post's sources a reader may see: never the editor's private pasted notes."""
     listed = []
-    for raw in post.sources or []:
-        source = Source.from_stored(raw)
-        if source is None:
-            continue
+    for source in stored_sources(post.sources):
         if not source.is_private and (source.title or source.link):
             listed.append({"number": source.number, "title": source.title or source.link, "url": source.link})
     return listed

@@ -84,6 +84,12 @@ class Source:
             return None
 
 
+def stored_sources(value) -> list[Source]:
+    """The entries of a stored sources list (a version's or a post's JSON) that read as sources."""
+    return [source for source in map(Source.from_stored, value if isinstance(value, list) else [])
+            if source is not None]
+
+
 @dataclass(frozen=True)
 class Research:
     notes: str  # Markdown notes that the writer uses

@@ -28,7 +28,7 @@ from content.html import (
     without_leading_h1,
     without_sources_section,
 )
-from content.providers.base import Source
+from content.providers.base import stored_sources
 from tasks.models import AppendOnlyModel
 
 
@@ -69,7 +69,7 @@ def derive_body_html(*, body: str, formatted: str = "", sources=()) -> str:
     print the same body.
     """
     if formatted:
-        numbers = {source.number for source in map(Source.from_stored, sources or ()) if source is not None}
+        numbers = {source.number for source in stored_sources(sources)}
         html = without_sources_section(without_leading_h1(sanitize_html(formatted)))
         return without_citations_except(html, numbers)
     return without_leading_h1(render_markdown(body))
