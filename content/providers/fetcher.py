@@ -17,7 +17,6 @@ sources (`content.providers.research`) import it.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -30,6 +29,7 @@ from content.providers import http
 from content.providers.base import StopCheck, no_stop_check
 from tasks import url_guard
 from tasks.exceptions import PermanentError, TransientError
+from tasks.http_deadline import ExchangeDeadline
 from tasks.url_guard import IPAddress
 
 MAX_REDIRECTS = 3
@@ -74,10 +74,12 @@ def _checked_target(url: str) -> _Target:
     )
 
 
-def _open(client: httpx.Client, target: _Target) -> httpx.Response:
+def _open(client: httpx.Client, target: _Target, deadline: ExchangeDeadline) -> httpx.Response:
     """A streamed GET of the target, connected to its checked addresses in turn (as a client
     would to a host name), never to an address that was not checked."""
-    extensions = {"sni_hostname": target.server_name} if target.url.scheme == "https" else {}
+    extensions = {"trace": deadline.trace}
+    if target.url.scheme == "https":
+        extensions["sni_hostname"] = target.server_name
     failure = None
     for address in target.addresses:
         request = client.build_request(
@@ -111,14 +113,15 @@ def fetch_page(url: str, *, stop: StopCheck = no_stop_check) -> Page:
     Each network step (connect, each read) waits at most PRESSROOM_FETCH_TIMEOUT_SECONDS, and
     the whole fetch, redirects included, at most twice that."""
     timeout = settings.PRESSROOM_FETCH_TIMEOUT_SECONDS
-    deadline = time.monotonic() + 2 * timeout
     headers = {"User-Agent": USER_AGENT, "Accept": "text/html, application/xhtml+xml, text/plain;q=0.8"}
     current = url
     try:
-        with http.client(timeout=timeout, headers=headers) as client:
+        with ExchangeDeadline(2 * timeout) as deadline, http.client(timeout=timeout, headers=headers) as client:
             for _hop in range(MAX_REDIRECTS + 1):
                 stop()
-                response = _open(client, _checked_target(current))
+                if deadline.passed():
+                    raise _too_slow(current)
+                response = _open(client, _checked_target(current), deadline)
                 try:
                     location = response.headers.get("location")
                     if response.status_code in REDIRECT_STATUSES and location:
@@ -133,6 +136,8 @@ def fetch_page(url: str, *, stop: StopCheck = no_stop_check) -> Page:
             else:
                 raise PermanentError(f"{_shown(url)} redirected more than {MAX_REDIRECTS} times.")
     except httpx.HTTPError as error:
+        if deadline.expired:
+            raise _too_slow(current) from None
         raise http.transport_error(error, provider=_shown(current)) from error
     text = _decode(content, charset, sniff_meta=kind == "html")
     title, paragraphs = extract_html(text) if kind == "html" else extract_plain_text(text)
@@ -165,14 +170,20 @@ def _page_kind(response: httpx.Response, url: str) -> tuple[str, str | None]:
     return PAGE_TYPES[media_type], response.charset_encoding
 
 
-def _read_capped(response: httpx.Response, url: str, *, deadline: float, stop: StopCheck) -> tuple[bytes, bool]:
+def _too_slow(url: str) -> TransientError:
+    return TransientError(f"{_shown(url)} took too long to load (more than twice "
+                          f"PRESSROOM_FETCH_TIMEOUT_SECONDS, {settings.PRESSROOM_FETCH_TIMEOUT_SECONDS} s).")
+
+
+def _read_capped(response: httpx.Response, url: str, *, deadline: ExchangeDeadline,
+                 stop: StopCheck) -> tuple[bytes, bool]:
     """At most PRESSROOM_FETCH_MAX_BYTES of the (decoded) body; what lies beyond is not read."""
     limit = settings.PRESSROOM_FETCH_MAX_BYTES
     buffer = bytearray()
     for chunk in response.iter_bytes():
         stop()
-        if time.monotonic() > deadline:
-            raise TransientError(f"{_shown(url)} took too long to load.")
+        if deadline.passed():
+            raise _too_slow(url)
         buffer += chunk[: limit - len(buffer)]
         if len(buffer) >= limit:
             return bytes(buffer), True

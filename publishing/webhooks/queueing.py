@@ -2,8 +2,10 @@
 
 A job due now, or within `WAIT_IN_JOB_MAX_SECONDS`, goes straight to the broker (with
 `not_before`, the engine's own way: the job waits that long before it works); one due later is a
-django-q2 one-off `Schedule`, which the cluster's scheduler turns into a job when it is due, so no
-worker sits idle through a backoff of minutes. An enqueue that fails is logged: the row it was
+django-q2 one-off `Schedule`, which the cluster's scheduler (it looks every 30 s) turns into a job
+when it is due. The workers that wait are the ones that run tasks, so the wait is kept short: with
+30 s, two failing subscriptions held both workers of a default cluster through their first backoff
+and a new task waited half a minute. An enqueue that fails is logged: the row it was
 for stays pending and is visible in the admin. A job that succeeds, sent now or by a schedule,
 leaves no django-q2 result (`save: False`), as the engine's wake-ups do not
 (`tasks.services.queue.wake_workers`): its outcome is the delivery's or the notification's own row.
@@ -17,9 +19,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from tasks.engine.runner import WAIT_IN_JOB_MAX_SECONDS
-
 logger = logging.getLogger(__name__)
+
+WAIT_IN_JOB_MAX_SECONDS = 5
 
 
 def wait_until(not_before: str | None) -> None:

@@ -32,6 +32,7 @@ from publishing.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookS
 from publishing.webhooks.queueing import enqueue_job_at
 from publishing.webhooks.signing import SIGNATURE_HEADER, signature_header
 from tasks import url_guard
+from tasks.http_deadline import ExchangeDeadline
 from tasks.exceptions import TransientError
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,8 @@ def _shown(text: str, limit: int = 300) -> str:
 
 
 def _post(url: str, body: bytes, headers: dict) -> SendResult:
-    """POST `body` to `url` through the outbound URL guard, connected to a checked address."""
+    """POST `body` to `url` through the outbound URL guard, connected to a checked address; the
+    whole exchange, every address tried included, ends within twice the step timeout."""
     try:
         addresses = url_guard.public_addresses(url)
     except ValidationError as error:
@@ -120,12 +122,16 @@ def _post(url: str, body: bytes, headers: dict) -> SendResult:
         return SendResult(False, error=str(error))
     parsed = httpx.URL(url.strip())
     host_header = parsed.netloc.decode("ascii")
-    extensions = {"sni_hostname": parsed.raw_host.decode("ascii")} if parsed.scheme == "https" else {}
     timeout = settings.PRESSROOM_WEBHOOK_TIMEOUT_SECONDS
-    deadline = time.monotonic() + 2 * timeout
     failure: Exception | None = None
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+    with ExchangeDeadline(2 * timeout) as deadline, \
+            httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        extensions = {"trace": deadline.trace}
+        if parsed.scheme == "https":
+            extensions["sni_hostname"] = parsed.raw_host.decode("ascii")
         for address in addresses[:MAX_ADDRESSES]:
+            if deadline.passed():
+                break
             request = client.build_request("POST", parsed.copy_with(host=str(address)), content=body,
                                            headers={**headers, "Host": host_header}, extensions=extensions)
             try:
@@ -134,12 +140,14 @@ def _post(url: str, body: bytes, headers: dict) -> SendResult:
                 failure = error
                 continue
             except httpx.HTTPError as error:
+                if deadline.expired:
+                    break
                 return SendResult(False, error=_shown(f"{type(error).__name__}: {error}"))
             try:
                 answer = bytearray()
                 for chunk in response.iter_raw():
                     answer += chunk[: RESPONSE_READ_MAX_BYTES - len(answer)]
-                    if len(answer) >= RESPONSE_READ_MAX_BYTES or time.monotonic() > deadline:
+                    if len(answer) >= RESPONSE_READ_MAX_BYTES or deadline.passed():
                         break
             except httpx.HTTPError:
                 pass  # the status line is what counts; a broken body only shortens the error text
@@ -153,6 +161,9 @@ def _post(url: str, body: bytes, headers: dict) -> SendResult:
                                   error=f"HTTP {code}: redirects are not followed; give the final URL.")
             text = bytes(answer).decode("utf-8", errors="replace")
             return SendResult(False, response_code=code, error=_shown(f"HTTP {code}: {text}" if text else f"HTTP {code}"))
+    if deadline.passed():
+        return SendResult(False, error=f"No answer within {deadline.seconds} s: an attempt may take at most "
+                                       f"twice PRESSROOM_WEBHOOK_TIMEOUT_SECONDS ({timeout} s).")
     return SendResult(False, error=_shown(f"Could not connect: {failure}" if failure else "Could not connect."))
 
 
@@ -163,7 +174,7 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
                                              started_at__isnull=True).update(started_at=now)
     if not claimed:
         return None
-    return WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
+    return WebhookDelivery.objects.select_related("subscription").filter(pk=delivery_id).first()  # None: deleted
 
 
 def webhook_delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
@@ -177,8 +188,7 @@ def webhook_delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=DeliveryStatus.CANCELLED, finished_at=timezone.now(),
             error="Not sent: the subscription is switched off.")
-        delivery.refresh_from_db()
-        return delivery
+        return WebhookDelivery.objects.filter(pk=delivery.pk).first()
     body = encode_body(delivery.payload)
     timestamp = int(time.time())
     headers = {
@@ -196,24 +206,36 @@ def webhook_delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
         logger.exception("Webhook delivery %s failed unexpectedly", delivery.pk)
         result = SendResult(False, error=_shown(f"{type(error).__name__}: {error}"))
     duration_ms = int((time.monotonic() - started) * 1000)
-    return _record_attempt(delivery, result, duration_ms=duration_ms)
+    if _record_attempt(delivery, result, duration_ms=duration_ms):
+        return delivery
+    return WebhookDelivery.objects.filter(pk=delivery.pk).first()  # as the sweep recorded it, or None if deleted
 
 
 @transaction.atomic
-def _record_attempt(delivery: WebhookDelivery, result: SendResult, *, duration_ms: int) -> WebhookDelivery:
+def _record_attempt(delivery: WebhookDelivery, result: SendResult, *, duration_ms: int) -> bool:
+    """Record how a started attempt ended, once: the first to record it (the worker that sent it,
+    or the sweep that gave it up for lost) decides, and a later report changes nothing (False).
+    An attempt whose subscription was deleted meanwhile is gone with it and records nothing."""
     now = timezone.now()
     delivery.status = DeliveryStatus.SUCCEEDED if result.succeeded else DeliveryStatus.FAILED
     delivery.response_code = result.response_code
     delivery.error = result.error[:1000]
     delivery.finished_at = now
     delivery.duration_ms = duration_ms
-    delivery.save(update_fields=["status", "response_code", "error", "finished_at", "duration_ms"])
-    subscription = WebhookSubscription.objects.select_for_update().get(pk=delivery.subscription_id)
+    recorded = WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
+        status=delivery.status, response_code=delivery.response_code, error=delivery.error,
+        finished_at=now, duration_ms=duration_ms)
+    subscription = (WebhookSubscription.objects.select_for_update().filter(pk=delivery.subscription_id).first()
+                    if recorded else None)
+    if subscription is None:
+        logger.info("Webhook delivery %s was recorded or deleted meanwhile; its late outcome (%s) is not kept",
+                    delivery.pk, delivery.status)
+        return False
     if result.succeeded:
         if subscription.consecutive_failures:
             subscription.consecutive_failures = 0
             subscription.save(update_fields=["consecutive_failures", "updated_at"])
-        return delivery
+        return True
     subscription.consecutive_failures = F("consecutive_failures") + 1
     subscription.save(update_fields=["consecutive_failures", "updated_at"])
     subscription.refresh_from_db(fields=["consecutive_failures"])
@@ -230,7 +252,7 @@ def _record_attempt(delivery: WebhookDelivery, result: SendResult, *, duration_m
             payload=delivery.payload, attempt=delivery.attempt + 1, scheduled_at=due,
         )
         enqueue_job_at(DELIVER_JOB, following.pk, at=due, name="deliver_webhook")
-    return delivery
+    return True
 
 
 def _disable(subscription: WebhookSubscription, *, reason: str, at) -> None:
@@ -260,13 +282,8 @@ def webhook_deliveries_recover(*, now=None) -> dict:
     abandoned = 0
     for delivery in (WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, started_at__lte=started_before)
                      .order_by("started_at")[:SWEEP_BATCH]):
-        with transaction.atomic():
-            if WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
-                    status=DeliveryStatus.FAILED) != 1:
-                continue  # recorded meanwhile
-            _record_attempt(delivery, SendResult(False, error="The worker stopped during this attempt."),
-                            duration_ms=int((now - delivery.started_at).total_seconds() * 1000))
-            abandoned += 1
+        abandoned += _record_attempt(delivery, SendResult(False, error="The worker stopped during this attempt."),
+                                     duration_ms=int((now - delivery.started_at).total_seconds() * 1000))
     return {"sent": len(lost), "abandoned": abandoned}
 
 

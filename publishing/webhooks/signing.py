@@ -36,4 +36,6 @@ def verify_signature(secret: str, header: str, body: bytes, *, tolerance: int = 
         return False
     if abs((time.time() if now is None else now) - timestamp) > tolerance:
         return False
-    return hmac.compare_digest(signature(secret, timestamp, body), parts.get("v1", ""))
+    # bytes: `compare_digest` raises on text with non-ASCII characters, which a header may hold
+    expected = signature(secret, timestamp, body)
+    return hmac.compare_digest(expected.encode(), parts.get("v1", "").encode("ascii", "replace"))

@@ -127,6 +127,24 @@ def test_slow_page_times_out_as_transient(pages, allow_private, settings, monkey
     assert time.monotonic() - started < 3
 
 
+def drip_headers(exchange):
+    """A server that sends its status line and headers a byte every 0.2 s: each byte restarts a
+    per-read timeout, so only a limit on the whole fetch ends it (8 s of headers here)."""
+    head = b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nX-Padding: " + b"p" * 40 + b"\r\n\r\n"
+    for byte in head:
+        if not exchange.wait(0.2) or not exchange.write(bytes([byte])):
+            return
+
+
+def test_a_page_whose_headers_drip_in_is_cut_off_at_twice_the_timeout(pages, allow_private, settings, monkeypatch):
+    settings.PRESSROOM_FETCH_TIMEOUT_SECONDS = 1
+    monkeypatch.setattr(pages, "handle", drip_headers)
+    started = time.monotonic()
+    with pytest.raises(TransientError, match="took too long to load"):
+        fetch_page(f"{pages.url}/article")
+    assert time.monotonic() - started < 3.5
+
+
 
 # --- The guard, on every request and redirect ----------------------------------------------------
 

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 from django_q.models import Schedule
 
-from publishing.webhooks import jobs
+from publishing.webhooks import jobs, services
 from publishing.webhooks.events import webhook_event_name
 from publishing.webhooks.metrics import WebhookDeliveriesCollector
 from publishing.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
@@ -119,7 +119,7 @@ def test_the_delivery_is_signed_and_a_standard_library_receiver_verifies_it(
 
 def test_a_receiver_failing_twice_gets_three_attempts_with_the_configured_backoff(
         allow_private, enqueued, settings, django_capture_on_commit_callbacks):
-    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 4
+    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 2
     settings.PRESSROOM_WEBHOOK_MAX_ATTEMPTS = 5
     with Receiver(SECRET, statuses=[500, 503]) as receiver:
         subscription = subscribe(receiver.url)
@@ -140,9 +140,9 @@ def test_a_receiver_failing_twice_gets_three_attempts_with_the_configured_backof
         (1, "failed", 500), (2, "failed", 503), (3, "succeeded", 200)]
     assert "HTTP 500" in first.error and len(first.error) <= 1000
     assert len({a.event_id for a in attempts}) == 1
-    # backoff: 4 s after the first failure, 8 s after the second
-    assert abs((second.scheduled_at - first.finished_at).total_seconds() - 4) < 1
-    assert abs((third.scheduled_at - second.finished_at).total_seconds() - 8) < 1
+    # backoff: 2 s after the first failure, 4 s after the second
+    assert abs((second.scheduled_at - first.finished_at).total_seconds() - 2) < 1
+    assert abs((third.scheduled_at - second.finished_at).total_seconds() - 4) < 1
     retries = [call for call in enqueued if call[1] != (first.pk,)]
     assert [(call[1], "not_before" in call[2]) for call in retries] == [((second.pk,), True), ((third.pk,), True)]
     assert [d["headers"]["pressroom-delivery-attempt"] for d in receiver.deliveries] == ["1", "2", "3"]
@@ -151,10 +151,11 @@ def test_a_receiver_failing_twice_gets_three_attempts_with_the_configured_backof
     assert subscription.consecutive_failures == 0 and subscription.active
 
 
-@pytest.fixture
-def retry_after_a_long_backoff(allow_private, enqueued, settings, django_capture_on_commit_callbacks):
-    """A first attempt that failed with a 10-minute backoff: its retry, left to a one-off schedule."""
-    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 600
+@pytest.fixture(params=[600, 30])
+def retry_after_a_long_backoff(request, allow_private, enqueued, settings, django_capture_on_commit_callbacks):
+    """A first attempt that failed with a 10-minute backoff, or the default 30 s: its retry, left
+    to a one-off schedule (a job waiting 30 s would hold a worker that runs tasks)."""
+    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = request.param
     with Receiver(SECRET, statuses=[500]) as receiver:
         subscribe(receiver.url)
         with django_capture_on_commit_callbacks(execute=True):
@@ -164,12 +165,13 @@ def retry_after_a_long_backoff(allow_private, enqueued, settings, django_capture
     return WebhookDelivery.objects.get(attempt=2)
 
 
-def test_a_backoff_longer_than_a_job_may_wait_becomes_a_one_off_schedule(retry_after_a_long_backoff):
+def test_a_backoff_longer_than_a_job_may_wait_becomes_a_one_off_schedule(retry_after_a_long_backoff, enqueued):
     retry = retry_after_a_long_backoff
     schedule = Schedule.objects.get(func="publishing.webhooks.jobs.deliver_webhook")
     assert schedule.schedule_type == Schedule.ONCE and schedule.args == repr((retry.pk,))
     assert abs((schedule.next_run - retry.scheduled_at).total_seconds()) < 1
-    assert retry.scheduled_at - timezone.now() > timedelta(seconds=590)
+    assert retry.scheduled_at - timezone.now() > timedelta(seconds=20)
+    assert [call for call in enqueued if call[1] == (retry.pk,)] == []  # no job waits for it
 
 
 def test_a_scheduled_attempt_is_enqueued_by_the_scheduler_to_leave_no_result(retry_after_a_long_backoff, monkeypatch):
@@ -288,6 +290,53 @@ def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt(allow_private, e
     assert delivery.duration_ms < 2400
 
 
+def test_a_receiver_dripping_its_headers_is_cut_off_at_twice_the_timeout(allow_private, enqueued, settings):
+    """Each byte restarts httpx's read timeout: only the attempt's own limit ends it."""
+    settings.PRESSROOM_WEBHOOK_TIMEOUT_SECONDS = 1
+    with Receiver(SECRET, drip=0.2) as receiver:
+        subscription = subscribe(receiver.url)
+        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_d",
+                                                  payload={"id": "evt_d"}, scheduled_at=timezone.now())
+        delivery = deliver(delivery.pk)
+    assert delivery.status == DeliveryStatus.FAILED and delivery.response_code is None
+    assert delivery.error.startswith("No answer within 2 s")
+    assert delivery.duration_ms < 3000
+
+
+@pytest.fixture
+def started_attempt(allow_private, enqueued, settings):
+    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 0
+    subscription = subscribe("http://127.0.0.1:1/")
+    return WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_s",
+                                          payload={"id": "evt_s"}, scheduled_at=timezone.now())
+
+
+def test_an_outcome_reported_after_the_sweep_gave_the_attempt_up_changes_nothing(started_attempt, monkeypatch):
+    """A worker stalled past the sweep's patience (suspended, or a clock jump) reports at last:
+    the sweep's record stands and its retry is the only one."""
+    def send_while_the_sweep_runs(url, body, headers):
+        later = timezone.now() + services.STALE_AFTER + timedelta(minutes=1)
+        assert services.webhook_deliveries_recover(now=later)["abandoned"] == 1
+        return services.SendResult(True, response_code=200)
+
+    monkeypatch.setattr(services, "_post", send_while_the_sweep_runs)
+    delivery = deliver(started_attempt.pk)
+    assert (delivery.status, delivery.error) == (DeliveryStatus.FAILED, "The worker stopped during this attempt.")
+    assert list(WebhookDelivery.objects.order_by("attempt").values_list("attempt", "status")) == [
+        (1, DeliveryStatus.FAILED), (2, DeliveryStatus.PENDING)]
+    assert WebhookSubscription.objects.get().consecutive_failures == 1
+
+
+def test_an_attempt_whose_subscription_is_deleted_meanwhile_ends_quietly(started_attempt, monkeypatch):
+    def send_while_an_admin_deletes(url, body, headers):
+        WebhookSubscription.objects.all().delete()
+        return services.SendResult(False, error="HTTP 500")
+
+    monkeypatch.setattr(services, "_post", send_while_an_admin_deletes)
+    assert jobs.deliver_webhook(started_attempt.pk) == "not pending"
+    assert not WebhookDelivery.objects.exists()
+
+
 def test_approval_and_publication_events_are_delivered_with_their_decision(enqueued, reviewer, editor,
                                                                            django_capture_on_commit_callbacks):
     from tests.editorial import completed_task
@@ -337,6 +386,8 @@ def test_the_readme_recipe_verifies_a_real_delivery(allow_private, enqueued):
     [got] = receiver.deliveries
     assert namespace["verify"](SECRET, got["headers"]["pressroom-signature"], got["body"]) is True
     assert namespace["verify"](SECRET, got["headers"]["pressroom-signature"], got["body"][:-1]) is False
+    timestamp = got["headers"]["pressroom-signature"].split(",")[0]
+    assert namespace["verify"](SECRET, f"{timestamp},v1=é", got["body"]) is False  # not a TypeError
 
 
 def test_the_minute_sweep_sends_attempts_whose_job_was_lost_and_fails_those_a_worker_abandoned(
@@ -402,5 +453,5 @@ def test_the_project_verifier_agrees_with_the_standard_library_recipe():
     assert verify(SECRET, header, body) and verify_signature(SECRET, header, body)
     stale = signature_header(SECRET, now - 301, body)
     assert not verify(SECRET, stale, body) and not verify_signature(SECRET, stale, body)
-    for bad in ("", "t=abc,v1=00", "v1=00", f"t={now}"):
+    for bad in ("", "t=abc,v1=00", "v1=00", f"t={now}", f"t={now},v1=é", f"t={now},v1=\u2603" * 2):
         assert not verify(SECRET, bad, body) and not verify_signature(SECRET, bad, body)

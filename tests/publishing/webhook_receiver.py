@@ -28,14 +28,16 @@ def verify(secret: str, header: str, body: bytes, tolerance: int = TOLERANCE_SEC
     if abs(time.time() - timestamp) > tolerance:
         return False
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, fields.get("v1", ""))
+    return hmac.compare_digest(expected.encode(), fields.get("v1", "").encode("ascii", "replace"))
 
 
 class Receiver:
-    def __init__(self, secret: str, statuses=(), *, delay: float = 0.0, location: str = "", answer: bytes = b""):
+    def __init__(self, secret: str, statuses=(), *, delay: float = 0.0, location: str = "", answer: bytes = b"",
+                 drip: float = 0.0):
         self.secret = secret
         self.statuses = list(statuses)
         self.delay = delay
+        self.drip = drip  # > 0: the status line and headers are sent a byte at a time, this far apart
         self.location = location
         self.answer = answer
         self.deliveries: list[dict] = []
@@ -61,6 +63,9 @@ class Receiver:
                 })
                 if receiver.delay:
                     time.sleep(receiver.delay)
+                if receiver.drip:
+                    self._drip_headers()
+                    return
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 if receiver.location:
@@ -72,6 +77,16 @@ class Receiver:
                     self.wfile.write(answer)
                 except OSError:
                     pass
+
+            def _drip_headers(self):
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Padding: " + b"p" * 40 + b"\r\n\r\n"
+                for byte in head:  # bounded: ~60 bytes, and it ends when the client hangs up
+                    time.sleep(receiver.drip)
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:
+                        return
 
             def log_message(self, format, *args):
                 return None
