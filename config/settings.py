@@ -582,5 +582,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "daphne": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # every failure is a row in the admin; the log keeps lockouts
+        # httpx logs each request's full URL at INFO: webhook URLs carry their receivers' secrets in
+        # paths and queries (Slack-style), and some providers take keys in the query
+        "httpx": {"level": "WARNING"},
     },
 }

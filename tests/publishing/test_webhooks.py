@@ -7,6 +7,7 @@ a broker (`enqueued`), so no test waits through a real backoff.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -288,6 +289,17 @@ def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt(allow_private, e
     assert delivery.status == DeliveryStatus.FAILED and delivery.response_code is None
     assert "timeout" in delivery.error.lower()
     assert delivery.duration_ms < 2400
+
+
+def test_a_delivery_url_and_its_secrets_stay_out_of_the_log(allow_private, enqueued, caplog):
+    caplog.set_level(logging.DEBUG)
+    with Receiver(SECRET) as receiver:
+        subscription = subscribe(f"{receiver.url}/T000/B000/XXXXSECRETPATH?token=s3cr3t-query")
+        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_l",
+                                                  payload={"id": "evt_l"}, scheduled_at=timezone.now())
+        delivery = deliver(delivery.pk)
+    assert delivery.status == DeliveryStatus.SUCCEEDED and receiver.deliveries
+    assert "SECRETPATH" not in caplog.text and "s3cr3t" not in caplog.text
 
 
 def test_a_receiver_dripping_its_headers_is_cut_off_at_twice_the_timeout(allow_private, enqueued, settings):
