@@ -8,6 +8,7 @@ Every call returns its token usage so cost can be recorded per stage.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from abc import ABC, abstractmethod
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tasks.exceptions import PermanentError
+from tasks.exceptions import PermanentError, StageError, TransientError
 
 # Called by providers between streamed chunks and before slow steps; raises to stop the work
 # (cancellation, deadline). Providers must call it at least once per received chunk.
@@ -344,6 +345,36 @@ class ResearchSource(ABC):
     def gather(self, *, brief: Brief, inputs: dict, stop: StopCheck = no_stop_check) -> list[Source]:
         """Sources for the brief (numbering is assigned by the caller; use 0). `inputs` is the
         task's `metadata["research"]` ({"text": "...", "urls": [...]}); ignore what does not apply."""
+
+
+def redacted(error: StageError, secret: str | None) -> StageError:
+    """`error` with `secret` blanked out of its message: some APIs echo the key they were sent
+    (in a 401, or a 500's body), and a stage error is shown to editors, stored in events and
+    versions, and logged. The same error when it does not hold the key."""
+    message = str(error)
+    if not secret or secret not in message:
+        return error
+    message = message.replace(secret, "***")
+    if isinstance(error, TransientError):
+        return TransientError(message, retry_after=error.retry_after)
+    return type(error)(message)
+
+
+def key_kept_out_of_errors(key_variable: str):
+    """Decorate a provider call so the key in `key_variable` never leaves it inside an error."""
+    def decorate(call):
+        @functools.wraps(call)
+        def guarded(*args, **kwargs):
+            try:
+                return call(*args, **kwargs)
+            except StageError as error:
+                blanked = redacted(error, os.environ.get(key_variable, "").strip())
+                if blanked is error:
+                    raise
+            # Raised outside the handler so that the original, which holds the key, is not chained.
+            raise blanked
+        return guarded
+    return decorate
 
 
 def api_key_from_environment(variable: str) -> str:

@@ -37,6 +37,7 @@ from content.providers.base import (
     estimate_tokens,
     no_listener,
     no_stop_check,
+    redacted,
 )
 from content.providers.prompts import critique_prompt, outline_prompt, revise_prompt, system_prompt, write_prompt
 from content.textstats import count_words
@@ -216,11 +217,11 @@ class ChatTextModel(TextModel):
         try:
             return self.chat(messages, max_tokens=max_tokens, stop=stop)
         except StageError as error:
-            redacted = _redacted(error, self._api_key)
-            if redacted is error:
+            blanked = redacted(error, self._api_key)
+            if blanked is error:
                 raise
         # Raised outside the handler so that the original, which holds the key, is not chained.
-        raise redacted
+        raise blanked
 
     def _cut_off(self, cut: TruncatedAnswer, max_tokens: int) -> TruncatedAnswer:
         """The permanent failure of an answer cut off even at the largest limit tried."""
@@ -239,17 +240,6 @@ def _whole_sentences(text: str) -> str:
     text = text.strip()
     ends = [match.end() for match in re.finditer(r"[.!?][\"'”’)\]]*(?=\s|$)", text)]
     return text[: ends[-1]].strip() if ends else ""
-
-
-def _redacted(error: StageError, secret: str | None) -> StageError:
-    """The same error with the key blanked out: some APIs echo the key they rejected."""
-    message = str(error)
-    if not secret or secret not in message:
-        return error
-    message = message.replace(secret, "***")
-    if isinstance(error, TransientError):
-        return TransientError(message, retry_after=error.retry_after)
-    return type(error)(message)
 
 
 # --- Reading answers ---------------------------------------------------------------------------

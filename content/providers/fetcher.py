@@ -17,6 +17,8 @@ sources (`content.providers.research`) import it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -107,38 +109,48 @@ class Page:
         return "\n\n".join(self.paragraphs)
 
 
-def fetch_page(url: str, *, stop: StopCheck = no_stop_check) -> Page:
-    """The readable text of the page at `url`, with every guard of this module applied.
-
-    Each network step (connect, each read) waits at most PRESSROOM_FETCH_TIMEOUT_SECONDS, and
-    the whole fetch, redirects included, at most twice that."""
+@contextmanager
+def guarded_get(url: str, *, headers: dict, stop: StopCheck = no_stop_check) -> Iterator[tuple[httpx.Response, str]]:
+    """A streamed GET of `url` with every guard of this module, for pages and for images alike:
+    `tasks.url_guard` on the URL and on every redirect (followed by hand, at most MAX_REDIRECTS),
+    connections only to checked addresses, each network step within
+    PRESSROOM_FETCH_TIMEOUT_SECONDS and the whole exchange, reading the body included, within twice
+    that. Yields the final answer (not a redirect) and its URL; a network failure or the time
+    limit, also while the caller reads the body, becomes a stage error naming the URL."""
     timeout = settings.PRESSROOM_FETCH_TIMEOUT_SECONDS
-    headers = {"User-Agent": USER_AGENT, "Accept": "text/html, application/xhtml+xml, text/plain;q=0.8"}
     current = url
-    try:
-        with ExchangeDeadline(2 * timeout) as deadline, http.client(timeout=timeout, headers=headers) as client:
-            for _hop in range(MAX_REDIRECTS + 1):
-                stop()
-                if deadline.passed():
-                    raise _too_slow(current)
-                response = _open(client, _checked_target(current), deadline)
-                try:
-                    location = response.headers.get("location")
-                    if response.status_code in REDIRECT_STATUSES and location:
-                        current = urljoin(current, location.strip())
-                        continue
-                    _check_status(response, current)
-                    kind, charset = _page_kind(response, current)
-                    content, truncated = _read_capped(response, current, deadline=deadline, stop=stop)
-                finally:
-                    response.close()
-                break
-            else:
+    with ExchangeDeadline(2 * timeout) as deadline:
+        try:
+            with http.client(timeout=timeout, headers=headers) as client:
+                for _hop in range(MAX_REDIRECTS + 1):
+                    stop()
+                    if deadline.passed():
+                        raise _too_slow(current)
+                    response = _open(client, _checked_target(current), deadline)
+                    try:
+                        location = response.headers.get("location")
+                        if response.status_code in REDIRECT_STATUSES and location:
+                            current = urljoin(current, location.strip())
+                            continue
+                        yield response, current
+                    finally:
+                        response.close()
+                    return
                 raise PermanentError(f"{_shown(url)} redirected more than {MAX_REDIRECTS} times.")
-    except httpx.HTTPError as error:
-        if deadline.expired:
-            raise _too_slow(current) from None
-        raise http.transport_error(error, provider=_shown(current)) from error
+        except httpx.HTTPError as error:
+            if deadline.expired:
+                raise _too_slow(current) from None
+            raise http.transport_error(error, provider=_shown(current)) from error
+
+
+def fetch_page(url: str, *, stop: StopCheck = no_stop_check) -> Page:
+    """The readable text of the page at `url`, with every guard of this module applied
+    (`guarded_get`)."""
+    headers = {"User-Agent": USER_AGENT, "Accept": "text/html, application/xhtml+xml, text/plain;q=0.8"}
+    with guarded_get(url, headers=headers, stop=stop) as (response, current):
+        _check_status(response, current)
+        kind, charset = _page_kind(response, current)
+        content, truncated = _read_capped(response, stop=stop)
     text = _decode(content, charset, sniff_meta=kind == "html")
     title, paragraphs = extract_html(text) if kind == "html" else extract_plain_text(text)
     if not paragraphs:
@@ -175,15 +187,12 @@ def _too_slow(url: str) -> TransientError:
                           f"PRESSROOM_FETCH_TIMEOUT_SECONDS, {settings.PRESSROOM_FETCH_TIMEOUT_SECONDS} s).")
 
 
-def _read_capped(response: httpx.Response, url: str, *, deadline: ExchangeDeadline,
-                 stop: StopCheck) -> tuple[bytes, bool]:
+def _read_capped(response: httpx.Response, *, stop: StopCheck) -> tuple[bytes, bool]:
     """At most PRESSROOM_FETCH_MAX_BYTES of the (decoded) body; what lies beyond is not read."""
     limit = settings.PRESSROOM_FETCH_MAX_BYTES
     buffer = bytearray()
     for chunk in response.iter_bytes():
         stop()
-        if deadline.passed():
-            raise _too_slow(url)
         buffer += chunk[: limit - len(buffer)]
         if len(buffer) >= limit:
             return bytes(buffer), True

@@ -16,7 +16,8 @@ from django.conf import settings
 
 from content.providers import http
 from content.providers.base import (
-    Image, ImageGenerator, StopCheck, Usage, api_key_from_environment, no_stop_check, token_count,
+    Image, ImageGenerator, StopCheck, Usage, api_key_from_environment, key_kept_out_of_errors, no_stop_check,
+    token_count,
 )
 from content.providers.pexels import download_image, open_image
 from tasks.exceptions import PermanentError
@@ -53,6 +54,7 @@ class OpenAIImageGenerator(ImageGenerator):
     def label(self) -> str:
         return f"OpenAI Images ({self.model})"
 
+    @key_kept_out_of_errors(KEY_VARIABLE)
     def generate(self, *, prompt: str, size: str = "1024x1024", stop: StopCheck = no_stop_check) -> Image:
         key = api_key_from_environment(KEY_VARIABLE)
         stop()
@@ -71,7 +73,7 @@ class OpenAIImageGenerator(ImageGenerator):
                     content = _decode(item["b64_json"], provider=self.label)
                 elif item.get("url"):
                     source_url = item["url"]
-                    content = download_image(client, source_url, provider=self.label, stop=stop)
+                    content = download_image(source_url, provider=self.label, stop=stop)
                 else:
                     raise PermanentError(f"{self.label} answered without an image: {response.text[:160]!r}")
         except httpx.HTTPError as error:

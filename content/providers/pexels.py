@@ -16,7 +16,15 @@ from PIL import Image as PillowImage
 from PIL import ImageOps, UnidentifiedImageError
 
 from content.providers import http
-from content.providers.base import Image, ImageSource, StopCheck, api_key_from_environment, no_stop_check
+from content.providers.fetcher import guarded_get
+from content.providers.base import (
+    Image,
+    ImageSource,
+    StopCheck,
+    api_key_from_environment,
+    key_kept_out_of_errors,
+    no_stop_check,
+)
 from tasks.exceptions import PermanentError
 from tasks.metrics import observe_provider_call
 
@@ -26,12 +34,16 @@ THUMBNAIL_SIZE = (400, 210)
 JPEG_QUALITY = 85
 MAX_IMAGE_BYTES = 25_000_000  # large2x photos are well under this; anything bigger is not a photo we want
 RESULTS_PER_QUERY = 5
+IMAGE_USER_AGENT = "Pressroom-Images/1.0 (downloads the featured image a provider chose)"
 
 
-def download_image(client: httpx.Client, url: str, *, provider: str, stop: StopCheck) -> bytes:
-    """The bytes at `url` (redirects followed: image hosts are CDNs), at most MAX_IMAGE_BYTES."""
+def download_image(url: str, *, provider: str, stop: StopCheck) -> bytes:
+    """The bytes at `url`, at most MAX_IMAGE_BYTES. The address comes from a provider's answer, so
+    it is fetched as a research page is (`fetcher.guarded_get`): only public addresses, on every
+    redirect too (image hosts are CDNs that redirect), within twice PRESSROOM_FETCH_TIMEOUT_SECONDS.
+    The provider's key is never sent there."""
     buffer = bytearray()
-    with client.stream("GET", url, follow_redirects=True) as response:
+    with guarded_get(url, headers={"User-Agent": IMAGE_USER_AGENT, "Accept": "image/*"}, stop=stop) as (response, _):
         http.raise_for_status(response, provider=provider)
         for chunk in response.iter_bytes():
             stop()
@@ -65,6 +77,7 @@ class PexelsImageSource(ImageSource):
         self.base_url = (base_url or settings.PRESSROOM_PEXELS_URL).rstrip("/")
         self.timeout = timeout if timeout is not None else http.DEFAULT_TIMEOUT
 
+    @key_kept_out_of_errors(KEY_VARIABLE)
     def featured_image(
         self, *, title: str, topic: str, category: str, keywords: tuple[str, ...], stop: StopCheck = no_stop_check
     ) -> Image:
@@ -85,7 +98,7 @@ class PexelsImageSource(ImageSource):
                 url = src.get("large2x") or src.get("landscape") or src.get("large") or src.get("original")
                 if not url:
                     raise PermanentError(f"Pexels listed photo {photo.get('id')} without a download address.")
-                content = download_image(client, url, provider="Pexels", stop=stop)
+                content = download_image(url, provider="Pexels", stop=stop)
         except httpx.HTTPError as error:
             raise http.transport_error(error, provider="Pexels") from error
         picture = open_image(content, provider="Pexels")

@@ -1,4 +1,7 @@
-"""Image providers against local servers speaking the Pexels and OpenAI Images protocols."""
+"""Image providers against local servers speaking the Pexels and OpenAI Images protocols.
+
+The servers, image hosts included, listen on 127.0.0.1: image downloads pass the outbound URL
+guard like research pages, so these tests allow private addresses unless they test the guard."""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from PIL import Image as PillowImage
 
 from content.providers.openai_images import OpenAIImageGenerator
 from content.providers.pexels import PexelsImageSource
-from tasks.exceptions import PermanentError
+from tasks import url_guard
+from tasks.exceptions import PermanentError, TransientError
 from tests.content.fake_servers import PHOTO_COLORS, OpenAIImagesServer, PexelsServer
 
 PEXELS_KEY = "pexels-secret-key"
@@ -24,6 +28,11 @@ def decoded(content: bytes) -> PillowImage.Image:
 
 def assert_color_near(pixel, color):
     assert all(abs(got - want) < 20 for got, want in zip(pixel, color)), (pixel, color)
+
+
+@pytest.fixture(autouse=True)
+def image_hosts_on_loopback(allow_private):
+    """Every test's image host is on 127.0.0.1 (the guard tests below switch this off again)."""
 
 
 @pytest.fixture
@@ -126,3 +135,72 @@ def test_openai_images_without_key_is_permanent_and_sends_nothing(settings, monk
         with pytest.raises(PermanentError, match="OPENAI_API_KEY"):
             OpenAIImageGenerator().generate(prompt="A compost heap")
     assert server.requests == []
+
+
+# --- Image addresses come from answers: the outbound guard applies ----------------------------
+
+
+def test_a_pexels_photo_at_an_internal_address_is_refused_unfetched(pexels, settings):
+    settings.PRESSROOM_FETCH_ALLOW_PRIVATE = False  # the search API (configured) is still reached
+    with pytest.raises(PermanentError, match="127.0.0.1: it is not a public address"):
+        featured()
+    assert [request.path for request in pexels.requests] == ["/v1/search"]
+
+
+def test_an_image_redirecting_to_an_internal_address_is_refused(settings, openai_key, monkeypatch):
+    settings.PRESSROOM_FETCH_ALLOW_PRIVATE = False
+    real = url_guard.is_public_address
+    monkeypatch.setattr(url_guard, "is_public_address", lambda address: str(address) == "127.0.0.1" or real(address))
+
+    class RedirectingImages(OpenAIImagesServer):
+        def handle(self, exchange):
+            if exchange.request.path == "/files/generated.png":
+                exchange.respond(302, "", headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+            else:
+                super().handle(exchange)
+
+    with RedirectingImages(as_url=True) as server:
+        settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
+        with pytest.raises(PermanentError, match="169.254.169.254: it is not a public address"):
+            OpenAIImageGenerator().generate(prompt="A compost heap")
+    assert [request.path for request in server.requests] == ["/v1/images/generations", "/files/generated.png"]
+
+
+# --- Keys echoed by a provider never reach an error ---------------------------------------------
+
+
+class EchoingPexels(PexelsServer):
+    """Answers every search with `status` and the key it was sent, as some APIs do."""
+
+    def __init__(self, status: int):
+        super().__init__()
+        self.status = status
+
+    def handle(self, exchange):
+        key = exchange.request.headers.get("authorization", "")
+        exchange.respond_json(self.status, {"error": f"Something went wrong with key {key}"})
+
+
+@pytest.mark.parametrize("status, error", [(401, PermanentError), (500, TransientError)])
+def test_pexels_errors_never_hold_the_key_it_echoed(settings, monkeypatch, status, error):
+    monkeypatch.setenv("PEXELS_API_KEY", PEXELS_KEY)
+    with EchoingPexels(status) as server:
+        settings.PRESSROOM_PEXELS_URL = f"{server.url}/v1"
+        with pytest.raises(error) as caught:
+            featured()
+    assert PEXELS_KEY not in str(caught.value) and "***" in str(caught.value)
+    assert caught.value.__context__ is None and caught.value.__cause__ is None  # the original is not chained
+
+
+@pytest.mark.parametrize("status, error", [(401, PermanentError), (503, TransientError)])
+def test_openai_images_errors_never_hold_the_key_it_echoed(settings, openai_key, status, error):
+    class Echoing(OpenAIImagesServer):
+        def handle(self, exchange):
+            key = exchange.request.headers.get("authorization", "")
+            exchange.respond_json(status, {"error": {"message": f"Incorrect API key provided: {key}"}})
+
+    with Echoing() as server:
+        settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
+        with pytest.raises(error) as caught:
+            OpenAIImageGenerator().generate(prompt="A compost heap")
+    assert OPENAI_KEY not in str(caught.value) and "***" in str(caught.value)
