@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from django.contrib.syndication.views import Feed
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -122,9 +123,18 @@ class LatestPostsAtom(LatestPostsRss):
     subtitle = LatestPostsRss.description
 
 
+def _public(subject, posts):
+    """`subject`, a category or tag, if it has a published post: like its archive page, a feed of
+    one with none is a 404, so a name only drafts use stays private."""
+    if not posts.exists():
+        raise Http404("No published posts here.")
+    return subject
+
+
 class CategoryRss(LatestPostsRss):
     def get_object(self, request, slug: str):
-        return get_object_or_404(Category, slug=slug)
+        category = get_object_or_404(Category, slug=slug)
+        return _public(category, self.posts(category))
 
     def title(self, obj):
         return f"{SITE_TITLE}: {obj.name}"
@@ -145,7 +155,8 @@ class CategoryAtom(CategoryRss):
 
 class TagRss(LatestPostsRss):
     def get_object(self, request, slug: str):
-        return get_object_or_404(Tag, slug=slug)
+        tag = get_object_or_404(Tag, slug=slug)
+        return _public(tag, self.posts(tag))
 
     def title(self, obj):
         return f"{SITE_TITLE}: {obj.name}"

@@ -84,7 +84,16 @@ def test_category_and_tag_feeds_filter(client, posts):
     assert [t for t, _ in _atom(client, "/category/garden/feeds/atom/")] == ["Older"]
     assert [t for t, _ in _rss(client, "/tag/soil/feeds/rss/")] == ["Older"]
     assert [t for t, _ in _atom(client, "/tag/stars/feeds/atom/")] == ["Newer"]
-    assert _rss(client, "/tag/draft-only/feeds/rss/") == []
+
+
+def test_feeds_of_a_name_only_drafts_use_are_not_found_like_its_archive(client, posts):
+    """A tag or category with no published post stays private: its page and its feeds are 404."""
+    Category.objects.create(name="Secret product Falcon", slug="falcon")
+    for url in ("/tag/draft-only/", "/tag/draft-only/feeds/rss/", "/tag/draft-only/feeds/atom/",
+                "/category/falcon/", "/category/falcon/feeds/rss/", "/category/falcon/feeds/atom/"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert b"Falcon" not in response.content and b"Unused" not in response.content
 
 
 def test_unknown_category_or_tag_feed_is_not_found(client, posts):
@@ -136,8 +145,8 @@ def test_unpublished_task_post_leaves_feeds_and_sitemap(client, editor, reviewer
     task_unpublish(task=task, by=reviewer, reason="Withdrawn")
     assert _rss(client, "/feeds/rss/") == [] and _atom(client, "/feeds/atom/") == []
     assert _sitemap(client) == {}
-    if post.category:
-        assert _rss(client, f"/category/{post.category.slug}/feeds/rss/") == []
+    if post.category:  # its only post gone, the category is private again
+        assert client.get(f"/category/{post.category.slug}/feeds/rss/").status_code == 404
 
 
 def test_feed_content_lists_the_public_sources_only(client):
