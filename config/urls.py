@@ -1,6 +1,8 @@
 """URL map: the admin (oversight hub), the API, health probes and the public blog."""
 
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -30,12 +32,19 @@ api_patterns = [
     re_path(r"^.*$", api.api_not_found),
 ]
 
+def favicon(request):
+    """Pages that name no icon (feeds, the sitemap, API answers) still get one when a browser asks.
+    The address is looked up per request: with hashed static files it exists only after collectstatic."""
+    return HttpResponsePermanentRedirect(static("pressroom/favicon.svg"))
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
+    path("favicon.ico", favicon, name="favicon"),
     # Uploaded media in every mode, each file only to those who may see it (publishing.media).
     re_path(r"^media/(?P<path>.*)$", media, name="media"),
     path("", include("publishing.urls")),

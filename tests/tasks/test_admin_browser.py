@@ -215,3 +215,64 @@ def test_reviewer_compares_two_versions_side_by_side(hub, chromium):  # noqa: F8
 
     assert changed == [["Larger radiators let the pump run at 50 °C instead of 70 °C.",
                         "Larger radiators let the pump run at 45 °C instead of 70 °C."]]
+
+
+LONG_WORD = "Compostingwithoutasinglespace" * 6  # 174 characters (titles hold 200), no place to break
+
+
+def _contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two computed CSS colours (`rgb(…)`/`rgba(…)`)."""
+    def luminance(colour: str) -> float:
+        red, green, blue = (float(part) / 255 for part in colour[colour.index("(") + 1:].rstrip(")").split(",")[:3])
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def _page_width(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_task_pages_fit_a_phone_long_words_wrap_and_labels_read(hub, chromium, scheme):  # noqa: F811
+    server, editor, _, _ = hub
+
+    def approved_task_with_a_long_title():
+        task = _completed_task(editor, title=LONG_WORD)
+        GenerationTask.objects.filter(pk=task.pk).update(approval_status="approved")
+        return task
+
+    task = _outside_the_browser_loop(approved_task_with_a_long_title)
+    context = chromium.new_context(viewport=VIEWPORT, color_scheme=scheme)
+    page = context.new_page()
+    failed = []
+    page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+    _log_in(page, server.url, editor)
+    task_page = f"{server.url}{reverse('admin:tasks_generationtask_change', args=[task.pk])}"
+    try:
+        page.goto(task_page)
+        assert _page_width(page) <= VIEWPORT["width"], "a long word pushes the task page sideways"
+        _shot(page, f"admin-task-long-title-{scheme}")
+        preview_title = page.locator(".article-preview__seo-title").first
+        colours = preview_title.evaluate("e => [getComputedStyle(e).color, getComputedStyle(document.body).backgroundColor]")
+        assert _contrast(*colours) >= 4.5, f"search preview title {colours}"
+
+        page.goto(f"{server.url}{reverse('admin:tasks_generationtask_changelist')}")
+        label = page.locator(".task-approval--approved").first
+        colours = label.evaluate("e => [getComputedStyle(e).color, getComputedStyle(document.body).backgroundColor]")
+        assert _contrast(*colours) >= 4.5, f"the Approved label {colours}"
+
+        page.set_viewport_size({"width": 390, "height": 844})
+        for path in (task_page, f"{server.url}/admin/"):
+            page.goto(path)
+            assert _page_width(page) <= 390, f"{path} scrolls sideways on a phone"
+        _shot(page, f"admin-dashboard-phone-{scheme}")
+        page.goto(task_page)
+        _shot(page, f"admin-task-phone-{scheme}")
+    finally:
+        context.close()
+    assert failed == [], f"answered 4xx/5xx: {failed}"  # the favicon included
