@@ -281,7 +281,7 @@ def _outline_from_json(text: str) -> tuple[str, list[str]] | None:
         return None
     try:
         data = json.loads(text[start:end + 1])
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict):
         return None
