@@ -199,7 +199,9 @@ def _decode(content: bytes, charset: str | None, *, sniff_meta: bool) -> str:
         charset = match.group(1).decode("ascii") if match else None
     try:
         return content.decode(charset or "utf-8", errors="replace")
-    except LookupError:
+    except Exception:  # noqa: BLE001 - the page names the codec: any failure of it (unknown:
+        # LookupError; "undefined", "idna": UnicodeError; "punycode": UnicodeDecodeError...) is
+        # the page's mistake, read past as most browsers do.
         return content.decode("utf-8", errors="replace")
 
 
