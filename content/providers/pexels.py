@@ -13,7 +13,7 @@ import io
 import httpx
 from django.conf import settings
 from PIL import Image as PillowImage
-from PIL import ImageOps, UnidentifiedImageError
+from PIL import ImageOps
 
 from content.providers import http
 from content.providers.base import Image, ImageSource, StopCheck, api_key_from_environment, no_stop_check
@@ -25,6 +25,7 @@ CARD_SIZE = (1200, 630)
 THUMBNAIL_SIZE = (400, 210)
 JPEG_QUALITY = 85
 MAX_IMAGE_BYTES = 25_000_000  # large2x photos are well under this; anything bigger is not a photo we want
+MAX_IMAGE_PIXELS = 40_000_000  # large2x photos and generated images are a few million; ~160 MB as RGBA
 RESULTS_PER_QUERY = 5
 
 
@@ -42,12 +43,25 @@ def download_image(client: httpx.Client, url: str, *, provider: str, stop: StopC
 
 
 def open_image(content: bytes, *, provider: str) -> PillowImage.Image:
+    """The picture in `content`, decoded, if it is a readable image of at most MAX_IMAGE_PIXELS.
+
+    The size is checked from the header, before the pixels are decoded: Pillow only refuses
+    images above about 179 million pixels, and a 13000×13000 PNG of a few kilobytes costs
+    about 1 GB once loaded. Pillow's decoders fail in many ways on a corrupt file (ValueError,
+    SyntaxError, struct.error, EOFError...), all of which mean the same here."""
     try:
         image = PillowImage.open(io.BytesIO(content))
+        width, height = image.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise PermanentError(f"{provider} sent an image of {width}×{height} pixels; more than "
+                                 f"{MAX_IMAGE_PIXELS:,} pixels are refused.")
         image.load()
-    except (UnidentifiedImageError, OSError, PillowImage.DecompressionBombError) as error:
-        raise PermanentError(f"{provider} sent something that is not a readable image ({error}).") from None
-    return ImageOps.exif_transpose(image)
+        return ImageOps.exif_transpose(image)
+    except PermanentError:
+        raise
+    except Exception as error:  # noqa: BLE001 - see the docstring
+        raise PermanentError(f"{provider} sent something that is not a readable image "
+                             f"({type(error).__name__}: {error}).") from None
 
 
 def encode_jpeg(image: PillowImage.Image, size: tuple[int, int]) -> bytes:

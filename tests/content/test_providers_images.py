@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import struct
 
 import pytest
 from PIL import Image as PillowImage
+from PIL import ImageFile
 
 from content.providers.openai_images import OpenAIImageGenerator
 from content.providers.pexels import PexelsImageSource
@@ -126,3 +128,33 @@ def test_openai_images_without_key_is_permanent_and_sends_nothing(settings, monk
         with pytest.raises(PermanentError, match="OPENAI_API_KEY"):
             OpenAIImageGenerator().generate(prompt="A compost heap")
     assert server.requests == []
+
+
+# Files Pillow identifies, then fails to decode with ValueError rather than OSError.
+CORRUPT_IMAGES = {
+    "ppm-maxval": b"P6\n2 2\n70000\n" + bytes(24),
+    "sgi-mode": struct.pack(">hbbHHHH", 474, 0, 1, 3, 2, 2, 7).ljust(512, b"\0") + bytes(64),
+}
+
+
+@pytest.mark.parametrize("content", CORRUPT_IMAGES.values(), ids=CORRUPT_IMAGES.keys())
+def test_openai_images_refuses_a_corrupt_image_permanently(settings, openai_key, monkeypatch, content):
+    with OpenAIImagesServer() as server:
+        monkeypatch.setattr(server, "image_for", lambda size: content)
+        settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
+        with pytest.raises(PermanentError, match=r"OpenAI Images \(gpt-image-1\) sent something that is not a "
+                                                 r"readable image \(ValueError: "):
+            OpenAIImageGenerator().generate(prompt="A compost heap")
+
+
+def test_an_image_of_too_many_pixels_is_refused_before_it_is_decoded(settings, openai_key, monkeypatch):
+    # 8000×5001 one-bit pixels: a 6 KB PNG, about 120 MB once decoded to RGB.
+    output = io.BytesIO()
+    PillowImage.new("1", (8000, 5001)).save(output, format="PNG")
+    with OpenAIImagesServer() as server:
+        monkeypatch.setattr(server, "image_for", lambda size: output.getvalue())
+        settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
+        monkeypatch.setattr(ImageFile.ImageFile, "load", lambda image: pytest.fail("the pixels were decoded"))
+        with pytest.raises(PermanentError, match=r"sent an image of 8000×5001 pixels; more than 40,000,000 pixels "
+                                                 "are refused"):
+            OpenAIImageGenerator().generate(prompt="A compost heap")
