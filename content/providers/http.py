@@ -150,6 +150,21 @@ def stream_chunk(data: str, *, provider: str) -> dict:
     return chunk
 
 
+def unexpected_shape(provider: str, what: str) -> PermanentError:
+    """An answer that is JSON, but with a field of the wrong type (text that is a number, an
+    object that is a list...): the provider is not speaking the protocol, so retrying cannot help."""
+    return PermanentError(f"{provider} answered in an unexpected shape: {what}.")
+
+
+def text_field(value, *, provider: str, what: str) -> str:
+    """`value` if it is text, "" if it is absent (None); an `unexpected_shape` error otherwise."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise unexpected_shape(provider, f"{what} is {type(value).__name__}, not text")
+    return value
+
+
 def parse_json(text: str, *, provider: str):
     try:
         return json.loads(text)

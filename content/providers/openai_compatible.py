@@ -70,8 +70,10 @@ class OpenAICompatibleModel(ChatTextModel):
                 delta = choice.get("delta") or {}
                 if not isinstance(delta, dict):
                     raise http.malformed_chunk(self.label, "its delta is not an object", data)
-                if isinstance(delta.get("content"), str):
-                    parts.append(delta["content"])
+                content = delta.get("content")
+                if content is not None and not isinstance(content, str):
+                    raise http.malformed_chunk(self.label, "its delta content is not text", data)
+                parts.append(content or "")
                 finish_reason = finish_reason or str(choice.get("finish_reason") or "")
             if chunk.get("usage"):
                 usage = chunk["usage"]
@@ -86,9 +88,10 @@ class OpenAICompatibleModel(ChatTextModel):
         body = http.parse_json(raw, provider=self.label)
         try:
             choice = body["choices"][0]
-            text = choice["message"]["content"] or ""
+            content = choice["message"]["content"]
         except (KeyError, IndexError, TypeError):
             raise PermanentError(f"{self.label} answered without a message: {raw[:160]!r}") from None
+        text = http.text_field(content, provider=self.label, what="its message content")
         usage = self._usage(body.get("usage"), messages, text)
         return self._result(text, usage, str(choice.get("finish_reason") or ""))
 

@@ -67,10 +67,14 @@ class OpenAIImageGenerator(ImageGenerator):
                 stop()
                 item = _first_item(answer, provider=self.label)
                 source_url = ""
-                if item.get("b64_json"):
-                    content = _decode(item["b64_json"], provider=self.label)
-                elif item.get("url"):
-                    source_url = item["url"]
+                inline = http.text_field(item.get("b64_json"), provider=self.label, what="the image's b64_json")
+                address = http.text_field(item.get("url"), provider=self.label, what="the image's url")
+                revised_prompt = http.text_field(item.get("revised_prompt"), provider=self.label,
+                                                 what="the image's revised_prompt")
+                if inline:
+                    content = _decode(inline, provider=self.label)
+                elif address:
+                    source_url = address
                     content = download_image(client, source_url, provider=self.label, stop=stop)
                 else:
                     raise PermanentError(f"{self.label} answered without an image: {response.text[:160]!r}")
@@ -86,7 +90,7 @@ class OpenAIImageGenerator(ImageGenerator):
             content_type=CONTENT_TYPES.get(picture.format or "", "image/png"),
             width=picture.width,
             height=picture.height,
-            alt=(item.get("revised_prompt") or prompt).strip()[:300],
+            alt=(revised_prompt or prompt).strip()[:300],
             credit=f"Generated with {self.model}",
             source_url=source_url,
             usage=tokens,

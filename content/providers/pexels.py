@@ -96,23 +96,29 @@ class PexelsImageSource(ImageSource):
                 if photo is None:
                     raise PermanentError(f"Pexels found no photo for {' / '.join(queries) or 'an empty query'!r}.")
                 src = photo.get("src") or {}
+                if not isinstance(src, dict):
+                    raise http.unexpected_shape("Pexels", f"the photo's src is {type(src).__name__}, not an object")
                 url = src.get("large2x") or src.get("landscape") or src.get("large") or src.get("original")
+                url = http.text_field(url, provider="Pexels", what="the photo's download address")
                 if not url:
-                    raise PermanentError(f"Pexels listed photo {photo.get('id')} without a download address.")
+                    raise PermanentError(f"Pexels listed photo {str(photo.get('id'))[:40]} without a download "
+                                         "address.")
+                credit = {name: http.text_field(photo.get(name), provider="Pexels", what=f"the photo's {name}").strip()
+                          for name in ("alt", "photographer", "photographer_url", "url")}
                 content = download_image(client, url, provider="Pexels", stop=stop)
         except httpx.HTTPError as error:
             raise http.transport_error(error, provider="Pexels") from error
         picture = open_image(content, provider="Pexels")
-        photographer = (photo.get("photographer") or "").strip()
+        photographer = credit["photographer"]
         return Image(
             content=encode_jpeg(picture, CARD_SIZE),
             content_type="image/jpeg",
             width=CARD_SIZE[0],
             height=CARD_SIZE[1],
-            alt=(photo.get("alt") or "").strip() or title or topic,
+            alt=credit["alt"] or title or topic,
             credit=f"Photo by {photographer} on Pexels" if photographer else "Photo from Pexels",
-            credit_url=photo.get("photographer_url") or "",
-            source_url=photo.get("url") or "",
+            credit_url=credit["photographer_url"],
+            source_url=credit["url"],
             thumbnail=encode_jpeg(picture, THUMBNAIL_SIZE),
         )
 

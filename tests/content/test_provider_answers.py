@@ -110,6 +110,25 @@ def test_a_token_count_that_is_not_one_fails_the_call_permanently_naming_it(prov
         make_model(provider, server).critique(BRIEF, ARTICLE)
 
 
+@pytest.mark.parametrize("content", [[{"type": "text", "text": "Hi"}], {"text": "Hi"}, 12345],
+                         ids=["list", "object", "number"])
+def test_answer_text_of_the_wrong_type_fails_permanently_naming_the_provider(provider, server, content):
+    # OpenAI's message.content, Anthropic's text block's text.
+    server.script(Reply(content, streamed=False))
+    with pytest.raises(PermanentError, match=r"^.*\(Test model\) answered in an unexpected shape: .* is "
+                                             rf"{type(content).__name__}, not text\.$"):
+        make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE)
+
+
+@pytest.mark.parametrize("piece", [{"evil": "<script>alert(1)</script>"}, ["a", {"b": 1}], 7],
+                         ids=["object", "list", "number"])
+def test_streamed_text_of_the_wrong_type_is_a_malformed_chunk_never_stored(provider, server, piece):
+    # OpenAI's delta.content, Anthropic's text_delta text: once stored as str(piece), the article.
+    server.script(Reply("", chunks=["# Title\n\n", piece]))
+    with pytest.raises(TransientError, match=r"sent a malformed stream chunk \(its (delta content|text) is not text"):
+        make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE)
+
+
 DEEP = "[" * 100_000 + "]" * 100_000  # JSON nested deeper than Python's parser can follow
 
 

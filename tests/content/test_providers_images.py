@@ -89,6 +89,17 @@ def test_pexels_alt_falls_back_to_the_title(pexels, monkeypatch):
     assert featured().alt == "Composting at home"
 
 
+@pytest.mark.parametrize("fields", [
+    {"src": "https://images.pexels.com/photos/1.jpeg"}, {"src": {"large2x": 12345}}, {"alt": 5},
+    {"photographer": ["x"]}, {"photographer_url": {"a": 1}}, {"url": ["x"]},
+], ids=["src-text", "src-number", "alt-number", "photographer-list", "photographer_url-object", "url-list"])
+def test_pexels_photo_fields_of_the_wrong_type_fail_permanently(pexels, monkeypatch, fields):
+    photo = pexels.photo
+    monkeypatch.setattr(pexels, "photo", lambda index: {**photo(index), **fields})
+    with pytest.raises(PermanentError, match=r"^Pexels answered in an unexpected shape: the photo's "):
+        featured()
+
+
 @pytest.fixture
 def openai_key(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
@@ -119,6 +130,16 @@ def test_openai_images_downloads_an_image_given_by_url_without_the_key(settings,
     assert download.path == "/files/generated.png" and "authorization" not in download.headers
     assert (image.width, image.height, image.content_type) == (1024, 1024, "image/png")
     assert image.source_url.startswith(server.url)
+
+
+@pytest.mark.parametrize("item", [{"b64_json": 12345}, {"url": 12345}, {"revised_prompt": 7}],
+                         ids=["b64_json", "url", "revised_prompt"])
+def test_openai_images_fields_of_the_wrong_type_fail_permanently(settings, openai_key, item):
+    with OpenAIImagesServer(item=item) as server:
+        settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
+        with pytest.raises(PermanentError, match=rf"^OpenAI Images \(gpt-image-1\) answered in an unexpected "
+                                                 rf"shape: the image's {next(iter(item))} is int, not text\.$"):
+            OpenAIImageGenerator().generate(prompt="A compost heap")
 
 
 def test_openai_images_without_key_is_permanent_and_sends_nothing(settings, monkeypatch):
