@@ -15,6 +15,7 @@ from content.providers import http
 from content.providers.base import StopCheck, TextResult, TruncatedAnswer, Usage, token_count
 from content.providers.chat import ChatTextModel
 from tasks.exceptions import PermanentError, TransientError
+from tasks.validators import storable_text
 
 ANTHROPIC_VERSION = "2023-06-01"
 # Error event types that mean "busy, try later" — the in-stream forms of HTTP 529, 429, 500 and
@@ -108,6 +109,7 @@ class AnthropicModel(ChatTextModel):
         )
 
     def _result(self, text: str, usage: Usage, stop_reason: str) -> TextResult:
+        text = storable_text(text)
         if stop_reason == "max_tokens":
             raise TruncatedAnswer(f"{self.label} stopped at its token limit (stop_reason \"max_tokens\").",
                                   text=text, usage=usage)

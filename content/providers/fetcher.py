@@ -31,6 +31,7 @@ from tasks import url_guard
 from tasks.exceptions import PermanentError, TransientError
 from tasks.http_deadline import ExchangeDeadline
 from tasks.url_guard import IPAddress
+from tasks.validators import storable_text
 
 MAX_REDIRECTS = 3
 MAX_ADDRESSES = 4  # of a host's addresses, tried in turn when a connection fails
@@ -139,7 +140,7 @@ def fetch_page(url: str, *, stop: StopCheck = no_stop_check) -> Page:
         if deadline.expired:
             raise _too_slow(current) from None
         raise http.transport_error(error, provider=_shown(current)) from error
-    text = _decode(content, charset, sniff_meta=kind == "html")
+    text = storable_text(_decode(content, charset, sniff_meta=kind == "html"))
     title, paragraphs = extract_html(text) if kind == "html" else extract_plain_text(text)
     if not paragraphs:
         raise PermanentError(

@@ -15,6 +15,7 @@ from content.providers import http
 from content.providers.base import StopCheck, TextResult, TruncatedAnswer, Usage, estimate_tokens, token_count
 from content.providers.chat import ChatTextModel
 from tasks.exceptions import PermanentError, TransientError
+from tasks.validators import storable_text
 
 TEMPERATURE = 0.7
 # Error types that OpenAI-compatible servers put inside a stream and that a retry can cure.
@@ -96,6 +97,7 @@ class OpenAICompatibleModel(ChatTextModel):
         return self._result(text, usage, str(choice.get("finish_reason") or ""))
 
     def _result(self, text: str, usage: Usage, finish_reason: str) -> TextResult:
+        text = storable_text(text)
         if finish_reason == "length":
             raise TruncatedAnswer(f"{self.label} stopped at its token limit (finish_reason \"length\").",
                                   text=text, usage=usage)

@@ -21,6 +21,7 @@ from content.providers.base import (
 from content.providers.pexels import download_image, open_image
 from tasks.exceptions import PermanentError
 from tasks.metrics import observe_provider_call
+from tasks.validators import storable_text
 
 KEY_VARIABLE = "OPENAI_API_KEY"
 DEFAULT_MODEL = "gpt-image-1"
@@ -69,12 +70,12 @@ class OpenAIImageGenerator(ImageGenerator):
                 source_url = ""
                 inline = http.text_field(item.get("b64_json"), provider=self.label, what="the image's b64_json")
                 address = http.text_field(item.get("url"), provider=self.label, what="the image's url")
-                revised_prompt = http.text_field(item.get("revised_prompt"), provider=self.label,
-                                                 what="the image's revised_prompt")
+                revised_prompt = storable_text(http.text_field(item.get("revised_prompt"), provider=self.label,
+                                                               what="the image's revised_prompt"))
                 if inline:
                     content = _decode(inline, provider=self.label)
                 elif address:
-                    source_url = address
+                    source_url = storable_text(address)
                     content = download_image(client, source_url, provider=self.label, stop=stop)
                 else:
                     raise PermanentError(f"{self.label} answered without an image: {response.text[:160]!r}")

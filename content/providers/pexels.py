@@ -19,6 +19,7 @@ from content.providers import http
 from content.providers.base import Image, ImageSource, StopCheck, api_key_from_environment, no_stop_check
 from tasks.exceptions import PermanentError
 from tasks.metrics import observe_provider_call
+from tasks.validators import storable_text
 
 KEY_VARIABLE = "PEXELS_API_KEY"
 CARD_SIZE = (1200, 630)
@@ -103,7 +104,8 @@ class PexelsImageSource(ImageSource):
                 if not url:
                     raise PermanentError(f"Pexels listed photo {str(photo.get('id'))[:40]} without a download "
                                          "address.")
-                credit = {name: http.text_field(photo.get(name), provider="Pexels", what=f"the photo's {name}").strip()
+                credit = {name: storable_text(http.text_field(photo.get(name), provider="Pexels",
+                                                              what=f"the photo's {name}")).strip()
                           for name in ("alt", "photographer", "photographer_url", "url")}
                 content = download_image(client, url, provider="Pexels", stop=stop)
         except httpx.HTTPError as error:

@@ -100,6 +100,12 @@ def test_a_page_declaring_a_charset_that_cannot_decode_it_is_read_as_utf8(pages,
     assert page.paragraphs == ("Compost needs air \u2014 turn it weekly.", "\ufffd")
 
 
+def test_nul_and_lone_surrogates_in_a_page_are_dropped(pages, allow_private):
+    body = "<html><title>Com&#0;post\x00</title><p>Turn\x00 it &#xD800;weekly.</p></html>".encode()
+    page = fetch_page(pages.add("/nul", Page(body=body)))
+    assert (page.title, page.paragraphs) == ("Com\ufffdpost", ("Turn it \ufffdweekly.",))
+
+
 def test_content_that_is_not_a_web_page_is_refused(pages, allow_private):
     with pytest.raises(PermanentError, match="application/octet-stream, not a web page"):
         fetch_page(f"{pages.url}/binary")

@@ -129,6 +129,19 @@ def test_streamed_text_of_the_wrong_type_is_a_malformed_chunk_never_stored(provi
         make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE)
 
 
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "one-body"])
+def test_nul_and_lone_surrogates_in_an_answer_are_dropped_before_it_is_stored(provider, server, streamed):
+    # PostgreSQL refuses NUL in text; a lone surrogate has no UTF-8 form.
+    server.script(Reply(ARTICLE.replace("easy", "ea\x00sy\ud800"), streamed=streamed))
+    assert make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE).text == ARTICLE + "\n"
+
+
+def test_nul_and_lone_surrogates_escaped_in_an_outline_are_dropped(provider, server):
+    server.script(Reply('{"title": "Com\\u0000post\\ud800", "sections": ["Gre\\u0000ens", "Turning", "Ready"]}'))
+    outline = make_model(provider, server).outline(BRIEF, RESEARCH)
+    assert (outline.outline.title, outline.outline.sections) == ("Compost", ("Greens", "Turning", "Ready"))
+
+
 DEEP = "[" * 100_000 + "]" * 100_000  # JSON nested deeper than Python's parser can follow
 
 
