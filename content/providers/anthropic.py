@@ -15,6 +15,7 @@ from content.providers import http
 from content.providers.base import StopCheck, TextResult, TruncatedAnswer, Usage, token_count
 from content.providers.chat import ChatTextModel
 from tasks.exceptions import PermanentError, TransientError
+from tasks.validators import storable_text
 
 ANTHROPIC_VERSION = "2023-06-01"
 # Error event types that mean "busy, try later" — the in-stream forms of HTTP 529, 429, 500 and
@@ -69,12 +70,12 @@ class AnthropicModel(ChatTextModel):
                 usage.output_tokens = token_count(message_usage.get("output_tokens"), provider=self.label)
             elif kind == "content_block_start":
                 block = _object(payload, "content_block", self.label, data)
-                if block.get("type") == "text" and block.get("text"):
-                    parts.append(str(block["text"]))
+                if block.get("type") == "text":
+                    parts.append(_text(block, self.label, data))
             elif kind == "content_block_delta":
                 delta = _object(payload, "delta", self.label, data)
                 if delta.get("type") == "text_delta":
-                    parts.append(str(delta.get("text") or ""))
+                    parts.append(_text(delta, self.label, data))
             elif kind == "message_delta":
                 stop_reason = str(_object(payload, "delta", self.label, data).get("stop_reason") or stop_reason)
                 # output_tokens here is the running total for the message, not an increment.
@@ -100,13 +101,15 @@ class AnthropicModel(ChatTextModel):
         blocks = [block for block in body["content"] if isinstance(block, dict) and block.get("type") == "text"]
         usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
         return self._result(
-            "".join(block.get("text") or "" for block in blocks),
+            "".join(http.text_field(block.get("text"), provider=self.label, what="a text block's text")
+                    for block in blocks),
             Usage(token_count(usage.get("input_tokens"), provider=self.label),
                   token_count(usage.get("output_tokens"), provider=self.label)),
             str(body.get("stop_reason") or ""),
         )
 
     def _result(self, text: str, usage: Usage, stop_reason: str) -> TextResult:
+        text = storable_text(text)
         if stop_reason == "max_tokens":
             raise TruncatedAnswer(f"{self.label} stopped at its token limit (stop_reason \"max_tokens\").",
                                   text=text, usage=usage)
@@ -118,6 +121,15 @@ class AnthropicModel(ChatTextModel):
         if kind in TRANSIENT_ERROR_TYPES:
             return TransientError(message)
         return PermanentError(message)
+
+
+def _text(payload: dict, provider: str, data: str) -> str:
+    """`payload["text"]` when it is text (or absent: ""); a malformed chunk otherwise, never the
+    str() of an object stored as the article."""
+    text = payload.get("text")
+    if text is not None and not isinstance(text, str):
+        raise http.malformed_chunk(provider, "its text is not text", data)
+    return text or ""
 
 
 def _object(payload: dict, name: str, provider: str, data: str) -> dict:

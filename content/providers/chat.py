@@ -43,6 +43,7 @@ from content.providers.prompts import critique_prompt, outline_prompt, revise_pr
 from content.textstats import count_words
 from tasks.exceptions import PermanentError, StageError, TransientError
 from tasks.metrics import observe_provider_call
+from tasks.validators import storable_text
 
 if TYPE_CHECKING:
     from tasks.models import ModelCatalogEntry
@@ -271,7 +272,7 @@ def _outline_from_json(text: str) -> tuple[str, list[str]] | None:
         return None
     try:
         data = json.loads(text[start:end + 1])
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict):
         return None
@@ -315,6 +316,8 @@ def parse_outline(text: str, *, fallback_title: str, provider: str) -> Outline:
     """The outline in a model's answer: the JSON asked for, else a Markdown list or headings."""
     cleaned = _strip_fence(text)
     title, headings = _outline_from_json(cleaned) or _outline_from_markdown(cleaned)
+    # The answer's text is storable already; JSON escapes (\u0000) in it are not, once read.
+    title, headings = storable_text(title), [storable_text(heading) for heading in headings]
     sections = _body_sections(headings)
     if not sections:
         raise PermanentError(f"{provider} returned an outline that could not be read: {text.strip()[:160]!r}")

@@ -33,6 +33,7 @@ from tasks import url_guard
 from tasks.exceptions import PermanentError, TransientError
 from tasks.http_deadline import ExchangeDeadline
 from tasks.url_guard import IPAddress
+from tasks.validators import storable_text
 
 MAX_REDIRECTS = 3
 MAX_ADDRESSES = 4  # of a host's addresses, tried in turn when a connection fails
@@ -151,7 +152,7 @@ def fetch_page(url: str, *, stop: StopCheck = no_stop_check) -> Page:
         _check_status(response, current)
         kind, charset = _page_kind(response, current)
         content, truncated = _read_capped(response, stop=stop)
-    text = _decode(content, charset, sniff_meta=kind == "html")
+    text = storable_text(_decode(content, charset, sniff_meta=kind == "html"))
     title, paragraphs = extract_html(text) if kind == "html" else extract_plain_text(text)
     if not paragraphs:
         raise PermanentError(
@@ -208,7 +209,9 @@ def _decode(content: bytes, charset: str | None, *, sniff_meta: bool) -> str:
         charset = match.group(1).decode("ascii") if match else None
     try:
         return content.decode(charset or "utf-8", errors="replace")
-    except LookupError:
+    except Exception:  # noqa: BLE001 - the page names the codec: any failure of it (unknown:
+        # LookupError; "undefined", "idna": UnicodeError; "punycode": UnicodeDecodeError...) is
+        # the page's mistake, read past as most browsers do.
         return content.decode("utf-8", errors="replace")
 
 

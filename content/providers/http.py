@@ -59,16 +59,18 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def _error_message(response: httpx.Response) -> str:
+    # RecursionError: JSON nested deeper than the parser (or str()) can follow is an unreadable
+    # body like any other, so the status alone decides whether the call is retried.
     try:
         body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        if isinstance(body, dict):
+            error = body.get("error", body)
+            if isinstance(error, dict):
+                return str(error.get("message") or error.get("type") or error)[:200]
+            return str(error)[:200]
+        return str(body)[:200]
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return response.text[:200].strip()
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict):
-            return str(error.get("message") or error.get("type") or error)[:200]
-        return str(error)[:200]
-    return str(body)[:200]
 
 
 def raise_for_status(response: httpx.Response, *, provider: str, key_variable: str = "") -> None:
@@ -141,15 +143,30 @@ def stream_chunk(data: str, *, provider: str) -> dict:
     """One SSE chunk's JSON object; a `malformed_chunk` error when it is not JSON or not an object."""
     try:
         chunk = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser follows
         raise malformed_chunk(provider, "invalid JSON", data) from None
     if not isinstance(chunk, dict):
         raise malformed_chunk(provider, "not a JSON object", data)
     return chunk
 
 
+def unexpected_shape(provider: str, what: str) -> PermanentError:
+    """An answer that is JSON, but with a field of the wrong type (text that is a number, an
+    object that is a list...): the provider is not speaking the protocol, so retrying cannot help."""
+    return PermanentError(f"{provider} answered in an unexpected shape: {what}.")
+
+
+def text_field(value, *, provider: str, what: str) -> str:
+    """`value` if it is text, "" if it is absent (None); an `unexpected_shape` error otherwise."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise unexpected_shape(provider, f"{what} is {type(value).__name__}, not text")
+    return value
+
+
 def parse_json(text: str, *, provider: str):
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, ValueError):
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser follows
         raise PermanentError(f"{provider} sent malformed JSON: {text[:120]!r}") from None

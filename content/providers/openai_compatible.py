@@ -15,6 +15,7 @@ from content.providers import http
 from content.providers.base import StopCheck, TextResult, TruncatedAnswer, Usage, estimate_tokens, token_count
 from content.providers.chat import ChatTextModel
 from tasks.exceptions import PermanentError, TransientError
+from tasks.validators import storable_text
 
 TEMPERATURE = 0.7
 # Error types that OpenAI-compatible servers put inside a stream and that a retry can cure.
@@ -70,8 +71,10 @@ class OpenAICompatibleModel(ChatTextModel):
                 delta = choice.get("delta") or {}
                 if not isinstance(delta, dict):
                     raise http.malformed_chunk(self.label, "its delta is not an object", data)
-                if isinstance(delta.get("content"), str):
-                    parts.append(delta["content"])
+                content = delta.get("content")
+                if content is not None and not isinstance(content, str):
+                    raise http.malformed_chunk(self.label, "its delta content is not text", data)
+                parts.append(content or "")
                 finish_reason = finish_reason or str(choice.get("finish_reason") or "")
             if chunk.get("usage"):
                 usage = chunk["usage"]
@@ -86,13 +89,15 @@ class OpenAICompatibleModel(ChatTextModel):
         body = http.parse_json(raw, provider=self.label)
         try:
             choice = body["choices"][0]
-            text = choice["message"]["content"] or ""
+            content = choice["message"]["content"]
         except (KeyError, IndexError, TypeError):
             raise PermanentError(f"{self.label} answered without a message: {raw[:160]!r}") from None
+        text = http.text_field(content, provider=self.label, what="its message content")
         usage = self._usage(body.get("usage"), messages, text)
         return self._result(text, usage, str(choice.get("finish_reason") or ""))
 
     def _result(self, text: str, usage: Usage, finish_reason: str) -> TextResult:
+        text = storable_text(text)
         if finish_reason == "length":
             raise TruncatedAnswer(f"{self.label} stopped at its token limit (finish_reason \"length\").",
                                   text=text, usage=usage)

@@ -22,6 +22,7 @@ from content.providers.base import (
 from content.providers.pexels import download_image, open_image
 from tasks.exceptions import PermanentError
 from tasks.metrics import observe_provider_call
+from tasks.validators import storable_text
 
 KEY_VARIABLE = "OPENAI_API_KEY"
 DEFAULT_MODEL = "gpt-image-1"
@@ -69,10 +70,14 @@ class OpenAIImageGenerator(ImageGenerator):
                 stop()
                 item = _first_item(answer, provider=self.label)
                 source_url = ""
-                if item.get("b64_json"):
-                    content = _decode(item["b64_json"], provider=self.label)
-                elif item.get("url"):
-                    source_url = item["url"]
+                inline = http.text_field(item.get("b64_json"), provider=self.label, what="the image's b64_json")
+                address = http.text_field(item.get("url"), provider=self.label, what="the image's url")
+                revised_prompt = storable_text(http.text_field(item.get("revised_prompt"), provider=self.label,
+                                                               what="the image's revised_prompt"))
+                if inline:
+                    content = _decode(inline, provider=self.label)
+                elif address:
+                    source_url = storable_text(address)
                     content = download_image(source_url, provider=self.label, stop=stop)
                 else:
                     raise PermanentError(f"{self.label} answered without an image: {response.text[:160]!r}")
@@ -88,7 +93,7 @@ class OpenAIImageGenerator(ImageGenerator):
             content_type=CONTENT_TYPES.get(picture.format or "", "image/png"),
             width=picture.width,
             height=picture.height,
-            alt=(item.get("revised_prompt") or prompt).strip()[:300],
+            alt=(revised_prompt or prompt).strip()[:300],
             credit=f"Generated with {self.model}",
             source_url=source_url,
             usage=tokens,

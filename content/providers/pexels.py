@@ -13,7 +13,7 @@ import io
 import httpx
 from django.conf import settings
 from PIL import Image as PillowImage
-from PIL import ImageOps, UnidentifiedImageError
+from PIL import ImageOps
 
 from content.providers import http
 from content.providers.fetcher import guarded_get
@@ -27,12 +27,14 @@ from content.providers.base import (
 )
 from tasks.exceptions import PermanentError
 from tasks.metrics import observe_provider_call
+from tasks.validators import storable_text
 
 KEY_VARIABLE = "PEXELS_API_KEY"
 CARD_SIZE = (1200, 630)
 THUMBNAIL_SIZE = (400, 210)
 JPEG_QUALITY = 85
 MAX_IMAGE_BYTES = 25_000_000  # large2x photos are well under this; anything bigger is not a photo we want
+MAX_IMAGE_PIXELS = 40_000_000  # large2x photos and generated images are a few million; ~160 MB as RGBA
 RESULTS_PER_QUERY = 5
 IMAGE_USER_AGENT = "Pressroom-Images/1.0 (downloads the featured image a provider chose)"
 
@@ -54,12 +56,25 @@ def download_image(url: str, *, provider: str, stop: StopCheck) -> bytes:
 
 
 def open_image(content: bytes, *, provider: str) -> PillowImage.Image:
+    """The picture in `content`, decoded, if it is a readable image of at most MAX_IMAGE_PIXELS.
+
+    The size is checked from the header, before the pixels are decoded: Pillow only refuses
+    images above about 179 million pixels, and a 13000×13000 PNG of a few kilobytes costs
+    about 1 GB once loaded. Pillow's decoders fail in many ways on a corrupt file (ValueError,
+    SyntaxError, struct.error, EOFError...), all of which mean the same here."""
     try:
         image = PillowImage.open(io.BytesIO(content))
+        width, height = image.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise PermanentError(f"{provider} sent an image of {width}×{height} pixels; more than "
+                                 f"{MAX_IMAGE_PIXELS:,} pixels are refused.")
         image.load()
-    except (UnidentifiedImageError, OSError, PillowImage.DecompressionBombError) as error:
-        raise PermanentError(f"{provider} sent something that is not a readable image ({error}).") from None
-    return ImageOps.exif_transpose(image)
+        return ImageOps.exif_transpose(image)
+    except PermanentError:
+        raise
+    except Exception as error:  # noqa: BLE001 - see the docstring
+        raise PermanentError(f"{provider} sent something that is not a readable image "
+                             f"({type(error).__name__}: {error}).") from None
 
 
 def encode_jpeg(image: PillowImage.Image, size: tuple[int, int]) -> bytes:
@@ -95,23 +110,30 @@ class PexelsImageSource(ImageSource):
                 if photo is None:
                     raise PermanentError(f"Pexels found no photo for {' / '.join(queries) or 'an empty query'!r}.")
                 src = photo.get("src") or {}
+                if not isinstance(src, dict):
+                    raise http.unexpected_shape("Pexels", f"the photo's src is {type(src).__name__}, not an object")
                 url = src.get("large2x") or src.get("landscape") or src.get("large") or src.get("original")
+                url = http.text_field(url, provider="Pexels", what="the photo's download address")
                 if not url:
-                    raise PermanentError(f"Pexels listed photo {photo.get('id')} without a download address.")
+                    raise PermanentError(f"Pexels listed photo {str(photo.get('id'))[:40]} without a download "
+                                         "address.")
+                credit = {name: storable_text(http.text_field(photo.get(name), provider="Pexels",
+                                                              what=f"the photo's {name}")).strip()
+                          for name in ("alt", "photographer", "photographer_url", "url")}
                 content = download_image(url, provider="Pexels", stop=stop)
         except httpx.HTTPError as error:
             raise http.transport_error(error, provider="Pexels") from error
         picture = open_image(content, provider="Pexels")
-        photographer = (photo.get("photographer") or "").strip()
+        photographer = credit["photographer"]
         return Image(
             content=encode_jpeg(picture, CARD_SIZE),
             content_type="image/jpeg",
             width=CARD_SIZE[0],
             height=CARD_SIZE[1],
-            alt=(photo.get("alt") or "").strip() or title or topic,
+            alt=credit["alt"] or title or topic,
             credit=f"Photo by {photographer} on Pexels" if photographer else "Photo from Pexels",
-            credit_url=photo.get("photographer_url") or "",
-            source_url=photo.get("url") or "",
+            credit_url=credit["photographer_url"],
+            source_url=credit["url"],
             thumbnail=encode_jpeg(picture, THUMBNAIL_SIZE),
         )
 

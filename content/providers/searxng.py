@@ -15,6 +15,7 @@ from content.providers.base import Brief, ResearchSource, Source, StopCheck, no_
 from content.providers.research import excerpt
 from tasks.exceptions import PermanentError
 from tasks.metrics import observe_provider_call
+from tasks.validators import storable_text
 
 MAX_RESULTS = 5
 
@@ -51,10 +52,13 @@ class SearxngSource(ResearchSource):
         for result in results:
             if not isinstance(result, dict):
                 continue
-            url, title = str(result.get("url") or ""), " ".join(str(result.get("title") or "").split())
+            url, title, content = (result.get(name) for name in ("url", "title", "content"))
+            if not all(isinstance(value, str) or value is None for value in (url, title, content)):
+                continue  # one odd result among many: skipped, like one without a title
+            url, title = storable_text(url or ""), " ".join(storable_text(title or "").split())
             if not title or not url.startswith(("http://", "https://")):
                 continue
-            quote = excerpt(result.get("content") or "")
+            quote = excerpt(storable_text(content or ""))
             sources.append(Source(number=0, title=title, url=url, quote=quote, kind="search"))
             if len(sources) == MAX_RESULTS:
                 break

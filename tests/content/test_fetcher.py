@@ -85,6 +85,27 @@ def test_plain_text_pages_are_read(pages, allow_private):
     assert page.paragraphs[1] == "Worms do most of the work in a cold compost heap."
 
 
+@pytest.mark.parametrize("declared", [
+    {"content_type": "text/html; charset=undefined"},
+    {"content_type": "text/html; charset=idna"},
+    {"content_type": "text/html; charset=punycode"},
+    {"content_type": "text/html; charset=rot13"},
+    {"content_type": "text/html", "meta": '<meta charset="undefined">'},
+], ids=["undefined", "idna", "punycode", "rot13", "meta-undefined"])
+def test_a_page_declaring_a_charset_that_cannot_decode_it_is_read_as_utf8(pages, allow_private, declared):
+    body = ("<html><head>" + declared.get("meta", "") + "<title>Caf\u00e9 notes</title></head><body>"
+            "<p>Compost needs air \u2014 turn it weekly.</p>").encode() + b"<p>\xff</p></body></html>"
+    page = fetch_page(pages.add("/charset", Page(body=body, content_type=declared["content_type"])))
+    assert page.title == "Caf\u00e9 notes"
+    assert page.paragraphs == ("Compost needs air \u2014 turn it weekly.", "\ufffd")
+
+
+def test_nul_and_lone_surrogates_in_a_page_are_dropped(pages, allow_private):
+    body = "<html><title>Com&#0;post\x00</title><p>Turn\x00 it &#xD800;weekly.</p></html>".encode()
+    page = fetch_page(pages.add("/nul", Page(body=body)))
+    assert (page.title, page.paragraphs) == ("Com\ufffdpost", ("Turn it \ufffdweekly.",))
+
+
 def test_content_that_is_not_a_web_page_is_refused(pages, allow_private):
     with pytest.raises(PermanentError, match="application/octet-stream, not a web page"):
         fetch_page(f"{pages.url}/binary")

@@ -15,7 +15,7 @@ from content.costs import price
 from content.models import ContentVersion
 from content.providers.base import Brief
 from tasks.models import ModelCatalogEntry, TaskEvent
-from tests.content.fake_servers import Malformed, OpenAIChatServer, Reply
+from tests.content.fake_servers import Malformed, OpenAIChatServer, PexelsServer, Reply
 from tests.content.test_pipeline import (  # noqa: F401 - `pipeline` is a fixture
     OUTLINE_JSON,
     fake_model,
@@ -134,3 +134,36 @@ def test_the_qa_loop_stops_when_a_revision_comes_back_unchanged(pipeline, monkey
     assert ContentVersion.objects.get(task=task, phase="format").title == "Short"
     assert (done.input_tokens, done.output_tokens) == (2600, 181)
     assert done.actual_cost == price(model, 2600, 181) > Decimal(0)
+
+
+def test_a_draft_answer_of_the_wrong_type_fails_the_task_naming_the_provider_and_is_charged(
+        pipeline, monkeypatch, article):
+    replies = [Reply(OUTLINE_JSON, input_tokens=100, output_tokens=50),
+               Reply({"text": article}, streamed=False, input_tokens=1000, output_tokens=900)]
+    with OpenAIChatServer(*replies) as server:
+        model = fake_model(server, monkeypatch)
+        task = submit_task(model=model, max_attempts=3, **BRIEF)
+        done = run_one()
+    assert (done.status, done.attempts) == ("failed", 1)
+    assert done.error == ("OpenAI-compatible API (Fake GPT) answered in an unexpected shape: its message content "
+                          "is dict, not text. (stage draft)")
+    assert [e.data["answer"] for e in answer_events(task)] == ["unstored"]
+    assert (done.input_tokens, done.output_tokens) == (100, 50), "the outline received was paid for"
+
+
+def test_a_pexels_photo_of_the_wrong_shape_falls_back_to_the_offline_image(pipeline, monkeypatch, article):
+    monkeypatch.setenv("PEXELS_API_KEY", "pexels-key")
+    with OpenAIChatServer(Reply(OUTLINE_JSON), Reply(article), Reply("Solid piece.")) as server, \
+            PexelsServer() as pexels:
+        photo = pexels.photo
+        monkeypatch.setattr(pexels, "photo", lambda index: {**photo(index), "src": "https://images.pexels.com/1.jpeg"})
+        pipeline.PRESSROOM_IMAGE_PROVIDER = "pexels"
+        pipeline.PRESSROOM_PEXELS_URL = f"{pexels.url}/v1"
+        task = submit_task(model=fake_model(server, monkeypatch), **BRIEF)
+        done = run_one()
+    assert done.status == "completed", done.error
+    image = ContentVersion.objects.get(task=task, phase="image")
+    assert image.quality_report["warnings"] == [
+        "pexels: Pexels answered in an unexpected shape: the photo's src is str, not an object.; "
+        "used a generated image instead."]
+    assert image.image.name

@@ -15,7 +15,7 @@ from content.providers import http
 from content.providers.base import AnswerNotice, TruncatedAnswer, Usage
 from content.providers.chat import CRITIQUE_MAX_TOKENS
 from tasks.exceptions import PermanentError, TransientError
-from tests.content.fake_servers import Malformed, OpenAIChatServer, Reply
+from tests.content.fake_servers import Malformed, OpenAIChatServer, Raw, Reply
 from tests.content.test_providers_chat import (
     ARTICLE,
     BRIEF,
@@ -108,6 +108,65 @@ def test_a_token_count_that_is_not_one_fails_the_call_permanently_naming_it(prov
     server.script(Reply(ARTICLE, input_tokens=tokens, streamed=streamed))
     with pytest.raises(PermanentError, match=r"reported a token count that is not one: "):
         make_model(provider, server).critique(BRIEF, ARTICLE)
+
+
+@pytest.mark.parametrize("content", [[{"type": "text", "text": "Hi"}], {"text": "Hi"}, 12345],
+                         ids=["list", "object", "number"])
+def test_answer_text_of_the_wrong_type_fails_permanently_naming_the_provider(provider, server, content):
+    # OpenAI's message.content, Anthropic's text block's text.
+    server.script(Reply(content, streamed=False))
+    with pytest.raises(PermanentError, match=r"^.*\(Test model\) answered in an unexpected shape: .* is "
+                                             rf"{type(content).__name__}, not text\.$"):
+        make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE)
+
+
+@pytest.mark.parametrize("piece", [{"evil": "<script>alert(1)</script>"}, ["a", {"b": 1}], 7],
+                         ids=["object", "list", "number"])
+def test_streamed_text_of_the_wrong_type_is_a_malformed_chunk_never_stored(provider, server, piece):
+    # OpenAI's delta.content, Anthropic's text_delta text: once stored as str(piece), the article.
+    server.script(Reply("", chunks=["# Title\n\n", piece]))
+    with pytest.raises(TransientError, match=r"sent a malformed stream chunk \(its (delta content|text) is not text"):
+        make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE)
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "one-body"])
+def test_nul_and_lone_surrogates_in_an_answer_are_dropped_before_it_is_stored(provider, server, streamed):
+    # PostgreSQL refuses NUL in text; a lone surrogate has no UTF-8 form.
+    server.script(Reply(ARTICLE.replace("easy", "ea\x00sy\ud800"), streamed=streamed))
+    assert make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE).text == ARTICLE + "\n"
+
+
+def test_nul_and_lone_surrogates_escaped_in_an_outline_are_dropped(provider, server):
+    server.script(Reply('{"title": "Com\\u0000post\\ud800", "sections": ["Gre\\u0000ens", "Turning", "Ready"]}'))
+    outline = make_model(provider, server).outline(BRIEF, RESEARCH)
+    assert (outline.outline.title, outline.outline.sections) == ("Compost", ("Greens", "Turning", "Ready"))
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # JSON nested deeper than Python's parser can follow
+
+
+def test_an_error_body_nested_too_deep_to_parse_keeps_a_server_error_transient(provider, server):
+    server.script(Raw(500, '{"error": ' + DEEP + "}"))
+    with pytest.raises(TransientError, match=r"answered HTTP 500: \{\"error\": \[\[\["):
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+
+
+def test_a_stream_chunk_nested_too_deep_to_parse_is_a_malformed_chunk(provider, server):
+    server.script(Raw(200, f"data: {DEEP}\n\n", content_type="text/event-stream"))
+    with pytest.raises(TransientError, match=r"sent a malformed stream chunk \(invalid JSON\)"):
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+
+
+def test_a_body_nested_too_deep_to_parse_is_malformed_json(provider, server):
+    server.script(Raw(200, DEEP))
+    with pytest.raises(PermanentError, match="sent malformed JSON"):
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+
+
+def test_an_outline_nested_too_deep_to_parse_is_one_that_cannot_be_read(provider, server):
+    server.script(Reply('{"sections": ' + DEEP + "}"))
+    with pytest.raises(PermanentError, match="could not be read"):
+        make_model(provider, server).outline(BRIEF, RESEARCH)
 
 
 def test_an_empty_answer_is_reported_with_its_tokens_and_retried(provider, server):

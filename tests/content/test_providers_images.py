@@ -6,9 +6,11 @@ guard like research pages, so these tests allow private addresses unless they te
 from __future__ import annotations
 
 import io
+import struct
 
 import pytest
 from PIL import Image as PillowImage
+from PIL import ImageFile
 
 from content.providers.openai_images import OpenAIImageGenerator
 from content.providers.pexels import PexelsImageSource
@@ -96,6 +98,17 @@ def test_pexels_alt_falls_back_to_the_title(pexels, monkeypatch):
     assert featured().alt == "Composting at home"
 
 
+@pytest.mark.parametrize("fields", [
+    {"src": "https://images.pexels.com/photos/1.jpeg"}, {"src": {"large2x": 12345}}, {"alt": 5},
+    {"photographer": ["x"]}, {"photographer_url": {"a": 1}}, {"url": ["x"]},
+], ids=["src-text", "src-number", "alt-number", "photographer-list", "photographer_url-object", "url-list"])
+def test_pexels_photo_fields_of_the_wrong_type_fail_permanently(pexels, monkeypatch, fields):
+    photo = pexels.photo
+    monkeypatch.setattr(pexels, "photo", lambda index: {**photo(index), **fields})
+    with pytest.raises(PermanentError, match=r"^Pexels answered in an unexpected shape: the photo's "):
+        featured()
+
+
 @pytest.fixture
 def openai_key(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
@@ -126,6 +139,16 @@ def test_openai_images_downloads_an_image_given_by_url_without_the_key(settings,
     assert download.path == "/files/generated.png" and "authorization" not in download.headers
     assert (image.width, image.height, image.content_type) == (1024, 1024, "image/png")
     assert image.source_url.startswith(server.url)
+
+
+@pytest.mark.parametrize("item", [{"b64_json": 12345}, {"url": 12345}, {"revised_prompt": 7}],
+                         ids=["b64_json", "url", "revised_prompt"])
+def test_openai_images_fields_of_the_wrong_type_fail_permanently(settings, openai_key, item):
+    with OpenAIImagesServer(item=item) as server:
+        settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
+        with pytest.raises(PermanentError, match=rf"^OpenAI Images \(gpt-image-1\) answered in an unexpected "
+                                                 rf"shape: the image's {next(iter(item))} is int, not text\.$"):
+            OpenAIImageGenerator().generate(prompt="A compost heap")
 
 
 def test_openai_images_without_key_is_permanent_and_sends_nothing(settings, monkeypatch):
@@ -204,3 +227,32 @@ def test_openai_images_errors_never_hold_the_key_it_echoed(settings, openai_key,
         with pytest.raises(error) as caught:
             OpenAIImageGenerator().generate(prompt="A compost heap")
     assert OPENAI_KEY not in str(caught.value) and "***" in str(caught.value)
+
+# Files Pillow identifies, then fails to decode with ValueError rather than OSError.
+CORRUPT_IMAGES = {
+    "ppm-maxval": b"P6\n2 2\n70000\n" + bytes(24),
+    "sgi-mode": struct.pack(">hbbHHHH", 474, 0, 1, 3, 2, 2, 7).ljust(512, b"\0") + bytes(64),
+}
+
+
+@pytest.mark.parametrize("content", CORRUPT_IMAGES.values(), ids=CORRUPT_IMAGES.keys())
+def test_openai_images_refuses_a_corrupt_image_permanently(settings, openai_key, monkeypatch, content):
+    with OpenAIImagesServer() as server:
+        monkeypatch.setattr(server, "image_for", lambda size: content)
+        settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
+        with pytest.raises(PermanentError, match=r"OpenAI Images \(gpt-image-1\) sent something that is not a "
+                                                 r"readable image \(ValueError: "):
+            OpenAIImageGenerator().generate(prompt="A compost heap")
+
+
+def test_an_image_of_too_many_pixels_is_refused_before_it_is_decoded(settings, openai_key, monkeypatch):
+    # 8000×5001 one-bit pixels: a 6 KB PNG, about 120 MB once decoded to RGB.
+    output = io.BytesIO()
+    PillowImage.new("1", (8000, 5001)).save(output, format="PNG")
+    with OpenAIImagesServer() as server:
+        monkeypatch.setattr(server, "image_for", lambda size: output.getvalue())
+        settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
+        monkeypatch.setattr(ImageFile.ImageFile, "load", lambda image: pytest.fail("the pixels were decoded"))
+        with pytest.raises(PermanentError, match=r"sent an image of 8000×5001 pixels; more than 40,000,000 pixels "
+                                                 "are refused"):
+            OpenAIImageGenerator().generate(prompt="A compost heap")

@@ -120,6 +120,15 @@ def test_searxng_results_become_search_sources(settings):
     assert first.quote.startswith("Snippet 1:") and len(first.quote) <= 301
 
 
+def test_searxng_results_with_fields_of_the_wrong_type_are_skipped(settings):
+    odd = [{"url": "https://example.org/a", "title": "A", "content": {"x": 1}},
+           {"url": ["https://example.org/b"], "title": "B"}, {"url": "https://example.org/c", "title": 3}]
+    with SearxngServer(results=2, odd_results=odd) as server:
+        settings.PRESSROOM_SEARXNG_URL = server.url
+        sources = SearxngSource().gather(brief=BRIEF, inputs={})
+    assert [source.url for source in sources] == ["https://example.org/result-1", "https://example.org/result-2"]
+
+
 def test_searxng_without_json_format_explains_the_fix(settings):
     with SearxngServer() as server:
         settings.PRESSROOM_SEARXNG_URL = server.url

@@ -1,5 +1,5 @@
 """Chat APIs (OpenAI, Anthropic) answering from a script: one behaviour (`Reply`, `Fail`, `Hang`,
-`Malformed`, `StreamError`) per request."""
+`Malformed`, `StreamError`, `Raw`) per request."""
 
 from __future__ import annotations
 
@@ -85,6 +85,16 @@ class StreamError:
     message: str = "Overloaded"
 
 
+@dataclass
+class Raw:
+    """Answer HTTP `status` with `body` exactly as given, whatever the protocol says (a hostile
+    server): `content_type` "text/event-stream" makes it a stream."""
+
+    status: int
+    body: str
+    content_type: str = "application/json"
+
+
 class _ScriptedChatServer(FakeServer):
     endpoint = ""
 
@@ -105,7 +115,9 @@ class _ScriptedChatServer(FakeServer):
             if not exchange.wait(behaviour.seconds):
                 return
             behaviour = behaviour.then or Reply("Sorry for the wait.")
-        if isinstance(behaviour, Fail):
+        if isinstance(behaviour, Raw):
+            exchange.respond(behaviour.status, behaviour.body, content_type=behaviour.content_type)
+        elif isinstance(behaviour, Fail):
             self.fail(exchange, behaviour)
         elif isinstance(behaviour, Reply) and not behaviour.streamed:
             self.answer_json(exchange, behaviour)

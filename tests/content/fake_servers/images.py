@@ -71,11 +71,13 @@ class PexelsServer(FakeServer):
 
 
 class OpenAIImagesServer(FakeServer):
-    """`POST /v1/images/generations`: the image inline as b64_json (gpt-image-1) or as a URL."""
+    """`POST /v1/images/generations`: the image inline as b64_json (gpt-image-1) or as a URL;
+    `item` overrides fields of the answer's image (a hostile server's wrong types)."""
 
-    def __init__(self, *, as_url: bool = False):
+    def __init__(self, *, as_url: bool = False, item: dict | None = None):
         super().__init__()
         self.as_url = as_url
+        self.item = item or {}
 
     def image_for(self, size: str) -> bytes:
         width, height = (int(part) for part in size.split("x"))
@@ -91,7 +93,7 @@ class OpenAIImagesServer(FakeServer):
                 item = {"b64_json": base64.b64encode(self.image_for(size)).decode("ascii")}
             exchange.respond_json(200, {
                 "created": int(time.time()),
-                "data": [item],
+                "data": [item | self.item],
                 "usage": {"input_tokens": 12, "output_tokens": 4160, "total_tokens": 4172,
                           "input_tokens_details": {"text_tokens": 12, "image_tokens": 0}},
             })

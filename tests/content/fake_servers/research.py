@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from tests.content.fake_servers.base import FakeServer
 
 class SearxngServer(FakeServer):
-    """`GET /search?q=...&format=json` as SearXNG answers it."""
+    """`GET /search?q=...&format=json` as SearXNG answers it; `odd_results` come first, as given."""
 
-    def __init__(self, *, results: int = 7):
+    def __init__(self, *, results: int = 7, odd_results: list | None = None):
         super().__init__()
         self.result_count = results
+        self.odd_results = odd_results or []
 
     def handle(self, exchange):
         request = exchange.request
@@ -19,7 +20,7 @@ class SearxngServer(FakeServer):
             exchange.respond(403, "Forbidden")
             return
         query = request.query.get("q", [""])[0]
-        results = [
+        results = self.odd_results + [
             {
                 "url": f"https://example.org/result-{index}",
                 "title": f"Result {index} about {query}",
