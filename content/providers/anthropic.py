@@ -60,7 +60,7 @@ class AnthropicModel(ChatTextModel):
         usage = Usage()
         stopped = False
         stop_reason = ""
-        for event, data in http.iter_sse(response):
+        for event, data in http.iter_sse(response, provider=self.label):
             stop()
             payload = http.stream_chunk(data, provider=self.label)
             kind = payload.get("type") or event

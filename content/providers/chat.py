@@ -108,8 +108,7 @@ class ChatTextModel(TextModel):
                 with client.stream("POST", endpoint, json=body, headers=headers) as response:
                     http.raise_for_status(response, provider=self.label, key_variable=self.entry.api_key_env)
                     if "text/event-stream" not in response.headers.get("content-type", ""):
-                        response.read()
-                        return read_body(response.text)
+                        return read_body(http.read_answer(response, provider=self.label))
                     return read_stream(response)
         except httpx.HTTPError as error:
             raise http.transport_error(error, provider=self.label) from error

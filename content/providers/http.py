@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import functools
 import json
+import re
 import ssl
 import time
 from collections.abc import Iterator
@@ -23,6 +24,11 @@ from tasks.exceptions import PermanentError, TransientError
 from tasks.models.catalog import base_url_problem
 
 TRANSIENT_STATUSES = {408, 409, 425, 429}
+# The largest answer read from a provider, decompressed: an inline 1536×1024 PNG in base64 is
+# about 4 MB, a long article's answer well under 1 MB.
+ANSWER_MAX_BYTES = 16_000_000
+ERROR_BODY_MAX_BYTES = 64_000  # of an error answer, for its message
+_LINE_END = re.compile(r"\r\n|\r|\n")
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=10.0)
 
 
@@ -58,11 +64,11 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _error_message(response: httpx.Response) -> str:
+def _error_message(text: str) -> str:
     # RecursionError: JSON nested deeper than the parser (or str()) can follow is an unreadable
     # body like any other, so the status alone decides whether the call is retried.
     try:
-        body = response.json()
+        body = json.loads(text)
         if isinstance(body, dict):
             error = body.get("error", body)
             if isinstance(error, dict):
@@ -70,16 +76,14 @@ def _error_message(response: httpx.Response) -> str:
             return str(error)[:200]
         return str(body)[:200]
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        return response.text[:200].strip()
+        return text[:200].strip()
 
 
 def raise_for_status(response: httpx.Response, *, provider: str, key_variable: str = "") -> None:
     status = response.status_code
     if 200 <= status < 300:
         return
-    if response.is_stream_consumed is False:
-        response.read()
-    detail = _error_message(response)
+    detail = _error_message(_text(_read_start(response, ERROR_BODY_MAX_BYTES), response))
     message = f"{provider} answered HTTP {status}" + (f": {detail}" if detail else "")
     if status in TRANSIENT_STATUSES or status >= 500:
         raise TransientError(message, retry_after=parse_retry_after(response.headers.get("retry-after")))
@@ -87,6 +91,48 @@ def raise_for_status(response: httpx.Response, *, provider: str, key_variable: s
         hint = f" Check the key in {key_variable}." if key_variable else ""
         raise PermanentError(f"{provider} rejected the credentials (HTTP {status}).{hint}" + (f" {detail}" if detail else ""))
     raise PermanentError(message)
+
+
+def _read_start(response: httpx.Response, limit: int) -> bytes:
+    """At most `limit` bytes of the (decompressed) body, for an error message."""
+    start = bytearray()
+    for chunk in response.iter_bytes():
+        start += chunk[: limit - len(start)]
+        if len(start) >= limit:
+            break
+    return bytes(start)
+
+
+def _text(body: bytes, response: httpx.Response) -> str:
+    try:
+        return body.decode(response.encoding or "utf-8", errors="replace")
+    except (LookupError, UnicodeError):  # a charset that cannot decode, or cannot replace (idna)
+        return body.decode("utf-8", errors="replace")
+
+
+def _too_large(provider: str) -> PermanentError:
+    return PermanentError(f"{provider} sent an answer larger than {ANSWER_MAX_BYTES:,} bytes; it was not read "
+                          "to the end (no answer of a model or image API is that large).")
+
+
+def read_answer(response: httpx.Response, *, provider: str) -> str:
+    """The whole body of a streamed response as text, decompressed and read at most
+    ANSWER_MAX_BYTES: a few compressed megabytes can inflate to gigabytes in the worker."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > ANSWER_MAX_BYTES:
+            raise _too_large(provider)
+    return _text(bytes(body), response)
+
+
+def request_answer(client: httpx.Client, method: str, url: str, *, provider: str, key_variable: str = "",
+                   **options) -> str:
+    """The body of a successful request, as text (`read_answer`); HTTP statuses classified by
+    `raise_for_status`."""
+    with client.stream(method, url, **options) as response:
+        raise_for_status(response, provider=provider, key_variable=key_variable)
+        return read_answer(response, provider=provider)
 
 
 def checked_url(url: str, *, what: str, fix: str) -> str:
@@ -111,10 +157,34 @@ def transport_error(error: httpx.HTTPError, *, provider: str) -> TransientError 
     return PermanentError(f"{provider} request failed: {error}")
 
 
-def iter_sse(response: httpx.Response) -> Iterator[tuple[str, str]]:
+def _sse_lines(texts: Iterator[str], *, provider: str) -> Iterator[str]:
+    """The lines of a stream of text, ended by CR, LF or CRLF as the SSE format says (a CRLF may
+    be split between two chunks). A stream longer than ANSWER_MAX_BYTES characters in all, a
+    single line included, is refused before it is all held in memory."""
+    parts: list[str] = []
+    size, skip_lf = 0, False
+    for text in texts:
+        size += len(text)
+        if size > ANSWER_MAX_BYTES:
+            raise _too_large(provider)
+        if skip_lf and text.startswith("\n"):
+            text = text[1:]
+        start = 0
+        for end in _LINE_END.finditer(text):
+            parts.append(text[start:end.start()])
+            yield "".join(parts)
+            parts, start = [], end.end()
+        if start < len(text):
+            parts.append(text[start:])
+        skip_lf = text.endswith("\r")  # a lone CR ended the last line; its LF may come next
+    if parts:
+        yield "".join(parts)
+
+
+def iter_sse(response: httpx.Response, *, provider: str) -> Iterator[tuple[str, str]]:
     """Yield (event, data) pairs of a text/event-stream response, per the SSE format."""
     event, data = "", []
-    for line in response.iter_lines():
+    for line in _sse_lines(response.iter_text(), provider=provider):
         if line == "":
             if data:
                 yield event or "message", "\n".join(data)

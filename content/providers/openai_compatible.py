@@ -56,7 +56,7 @@ class OpenAICompatibleModel(ChatTextModel):
         usage = None
         finish_reason = ""
         done = False
-        for _event, data in http.iter_sse(response):
+        for _event, data in http.iter_sse(response, provider=self.label):
             stop()
             if data.strip() == "[DONE]":
                 done = True

@@ -62,11 +62,10 @@ class OpenAIImageGenerator(ImageGenerator):
         body = {"model": self.model, "prompt": prompt, "size": size, "n": 1}
         try:
             with observe_provider_call("openai_images"), http.client(timeout=self.timeout) as client:
-                response = client.post(
-                    f"{self.base_url}/images/generations", json=body, headers={"Authorization": f"Bearer {key}"}
-                )
-                http.raise_for_status(response, provider=self.label, key_variable=KEY_VARIABLE)
-                answer = http.parse_json(response.text, provider=self.label)
+                text = http.request_answer(client, "POST", f"{self.base_url}/images/generations", json=body,
+                                           headers={"Authorization": f"Bearer {key}"}, provider=self.label,
+                                           key_variable=KEY_VARIABLE)
+                answer = http.parse_json(text, provider=self.label)
                 stop()
                 item = _first_item(answer, provider=self.label)
                 source_url = ""
@@ -80,7 +79,7 @@ class OpenAIImageGenerator(ImageGenerator):
                     source_url = storable_text(address)
                     content = download_image(source_url, provider=self.label, stop=stop)
                 else:
-                    raise PermanentError(f"{self.label} answered without an image: {response.text[:160]!r}")
+                    raise PermanentError(f"{self.label} answered without an image: {text[:160]!r}")
         except httpx.HTTPError as error:
             raise http.transport_error(error, provider=self.label) from error
         picture = open_image(content, provider=self.label)

@@ -138,16 +138,15 @@ class PexelsImageSource(ImageSource):
         )
 
     def _first_photo(self, client: httpx.Client, query: str, *, key: str) -> dict | None:
-        response = client.get(
-            f"{self.base_url}/search",
+        text = http.request_answer(
+            client, "GET", f"{self.base_url}/search",
             params={"query": query, "orientation": "landscape", "per_page": RESULTS_PER_QUERY},
-            headers={"Authorization": key},
+            headers={"Authorization": key}, provider="Pexels", key_variable=KEY_VARIABLE,
         )
-        http.raise_for_status(response, provider="Pexels", key_variable=KEY_VARIABLE)
-        body = http.parse_json(response.text, provider="Pexels")
+        body = http.parse_json(text, provider="Pexels")
         photos = body.get("photos") if isinstance(body, dict) else None
         if not isinstance(photos, list):
-            raise PermanentError(f"Pexels answered a search without a photo list: {response.text[:120]!r}")
+            raise PermanentError(f"Pexels answered a search without a photo list: {text[:120]!r}")
         return next((photo for photo in photos if isinstance(photo, dict)), None)
 
 

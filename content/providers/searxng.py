@@ -35,19 +35,20 @@ class SearxngSource(ResearchSource):
         try:
             with observe_provider_call("searxng"), \
                     http.client(timeout=self.timeout, headers={"Accept": "application/json"}) as client:
-                response = client.get(f"{base_url}/search", params={"q": query, "format": "json"})
+                with client.stream("GET", f"{base_url}/search", params={"q": query, "format": "json"}) as response:
+                    if response.status_code == 403:
+                        raise PermanentError(
+                            "SearXNG refused the JSON search (HTTP 403): enable the json format under "
+                            "search.formats in its settings.yml."
+                        )
+                    http.raise_for_status(response, provider="SearXNG")
+                    text = http.read_answer(response, provider="SearXNG")
         except httpx.HTTPError as error:
             raise http.transport_error(error, provider="SearXNG") from error
-        if response.status_code == 403:
-            raise PermanentError(
-                "SearXNG refused the JSON search (HTTP 403): enable the json format under search.formats "
-                "in its settings.yml."
-            )
-        http.raise_for_status(response, provider="SearXNG")
-        body = http.parse_json(response.text, provider="SearXNG")
+        body = http.parse_json(text, provider="SearXNG")
         results = body.get("results") if isinstance(body, dict) else None
         if not isinstance(results, list):
-            raise PermanentError(f"SearXNG answered without a result list: {response.text[:120]!r}")
+            raise PermanentError(f"SearXNG answered without a result list: {text[:120]!r}")
         sources = []
         for result in results:
             if not isinstance(result, dict):

@@ -8,6 +8,8 @@ request; and every answer received and thrown away reaches the listener with its
 
 from __future__ import annotations
 
+import gzip
+
 import httpx
 import pytest
 
@@ -207,3 +209,42 @@ def test_a_url_without_a_protocol_is_a_permanent_transport_error():
     error = httpx.UnsupportedProtocol("Request URL is missing an 'http://' or 'https://' protocol.")
     assert type(http.transport_error(error, provider="P")) is PermanentError
     assert type(http.transport_error(httpx.ConnectError("refused"), provider="P")) is TransientError
+
+
+# --- Answers too large to hold -----------------------------------------------------------------
+
+
+@pytest.fixture
+def one_megabyte_answers(monkeypatch):
+    monkeypatch.setattr(http, "ANSWER_MAX_BYTES", 1_000_000)
+
+
+def test_a_compressed_answer_that_inflates_past_the_limit_is_refused(provider, server, one_megabyte_answers):
+    """A 3 MB answer sent as 3 kB of gzip: the worker stops reading at the limit."""
+    bomb = gzip.compress(b" " * 3_000_000)
+    server.script(Raw(200, bomb, headers={"Content-Encoding": "gzip"}))
+    with pytest.raises(PermanentError, match="sent an answer larger than 1,000,000 bytes"):
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+
+
+def test_a_stream_line_that_never_ends_is_refused_at_the_limit(provider, server, one_megabyte_answers):
+    server.script(Raw(200, "data: " + "x" * 3_000_000, content_type="text/event-stream"))
+    with pytest.raises(PermanentError, match="sent an answer larger than 1,000,000 bytes"):
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+
+
+def test_an_error_answer_is_read_only_as_far_as_its_message_needs(provider, server, one_megabyte_answers):
+    """A 500 whose body inflates to 3 MB is still a server error, retried, not a refusal."""
+    body = gzip.compress(b'{"error": {"message": "Overloaded, try later"}}' + b" " * 3_000_000)
+    server.script(Raw(500, body, headers={"Content-Encoding": "gzip"}))
+    with pytest.raises(TransientError, match="answered HTTP 500"):
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_stream_lines_end_at_cr_lf_or_crlf_even_split_between_chunks(ending):
+    stream = f"data: one{ending}data: two{ending}{ending}data: three{ending}{ending}"
+    chunks = [stream[index:index + 1] for index in range(len(stream))]  # a byte at a time: CR and LF apart
+    response = httpx.Response(200, content=iter(chunk.encode() for chunk in chunks),
+                              headers={"Content-Type": "text/event-stream"})
+    assert list(http.iter_sse(response, provider="Test")) == [("message", "one\ntwo"), ("message", "three")]

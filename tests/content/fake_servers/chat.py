@@ -91,8 +91,9 @@ class Raw:
     server): `content_type` "text/event-stream" makes it a stream."""
 
     status: int
-    body: str
+    body: str | bytes
     content_type: str = "application/json"
+    headers: dict = field(default_factory=dict)  # e.g. a Content-Encoding the body really has
 
 
 class _ScriptedChatServer(FakeServer):
@@ -116,7 +117,8 @@ class _ScriptedChatServer(FakeServer):
                 return
             behaviour = behaviour.then or Reply("Sorry for the wait.")
         if isinstance(behaviour, Raw):
-            exchange.respond(behaviour.status, behaviour.body, content_type=behaviour.content_type)
+            exchange.respond(behaviour.status, behaviour.body, content_type=behaviour.content_type,
+                             headers=behaviour.headers)
         elif isinstance(behaviour, Fail):
             self.fail(exchange, behaviour)
         elif isinstance(behaviour, Reply) and not behaviour.streamed:
