@@ -97,9 +97,10 @@ def notifications_queue(*, payload: dict) -> list[PendingNotification]:
         return []
     if reason == NotificationReason.AWAITS_REVIEW and task.approval_status != ApprovalStatus.PENDING:
         return []
-    summary = f"{task}"[:300]
+    # One line of the digest each: a line break in a title or a message would forge lines.
+    summary = " ".join(f"{task}".split())[:300]
     if payload.get("message") and reason != NotificationReason.AWAITS_REVIEW:
-        summary = f"{summary} — {payload['message']}"[:500]
+        summary = f"{summary} — {' '.join(str(payload['message']).split())}"[:500]
     due = timezone.now() + timedelta(seconds=settings.PRESSROOM_NOTIFY_DIGEST_SECONDS)
     added = []
     for recipient_id in recipients:

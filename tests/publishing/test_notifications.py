@@ -222,3 +222,18 @@ def test_a_digest_the_mail_server_refuses_does_not_stop_the_sweep_for_the_others
     assert email.to == ["rita@example.com"]
     assert list(PendingNotification.objects.filter(sent_at__isnull=True).values_list("recipient__username", flat=True)
                 ) == ["ada"]  # kept for the next sweep
+
+
+def test_line_breaks_in_a_title_or_failure_message_cannot_forge_lines_in_a_digest(
+        people, enqueued, settings, django_capture_on_commit_callbacks):
+    settings.PRESSROOM_NOTIFY_DIGEST_SECONDS = 0
+    task = make_task(topic="A topic long enough", title="Ours\r\n- Forged\nline\u2028and\x85more")
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(task, "failed", "Provider down.\r\n- Forged: click http://evil.example")
+
+    [line] = PendingNotification.objects.all()
+    assert line.summary == "Ours - Forged line and more — Provider down. - Forged: click http://evil.example"
+    jobs.send_digest(people["admin"].pk)
+    [email] = mail.outbox
+    assert [text for text in email.body.splitlines() if "Forged" in text] == [
+        f"- {line.summary} ({line.created_at:%Y-%m-%d %H:%M %Z}) /admin/tasks/generationtask/{task.pk}/change/"]
