@@ -7,7 +7,9 @@ PRESSROOM_NOTIFY_DIGEST_SECONDS later; lines added meanwhile ride along, so ten 
 within the window make one email listing ten. Adding a line and sending a digest both take the
 recipient's advisory lock, so a line is either in the digest being sent or starts the next one,
 never stranded between the two. The digest is sent inside that transaction: if the mail server
-refuses it, nothing is marked sent and the job fails visibly in django-q2.
+refuses it, nothing is marked sent and the job fails visibly in django-q2 (the minute sweep tries
+again, one recipient's failure not stopping the others'). An address no mail header can carry
+(`config.email_addresses`) is never tried: its lines are marked sent with a warning logged.
 
 Who: reviewers are active users holding `content.review_content` through their groups or
 directly (the Reviewers group), admins are active superusers; users without an email address get
@@ -29,6 +31,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from config.email_addresses import header_refusal
 from config.locks import NOTIFICATION_DIGESTS, advisory_xact_lock
 from publishing.webhooks.models import NotificationReason, PendingNotification
 from publishing.webhooks.queueing import enqueue_job_at
@@ -94,9 +97,10 @@ def notifications_queue(*, payload: dict) -> list[PendingNotification]:
         return []
     if reason == NotificationReason.AWAITS_REVIEW and task.approval_status != ApprovalStatus.PENDING:
         return []
-    summary = f"{task}"[:300]
+    # One line of the digest each: a line break in a title or a message would forge lines.
+    summary = " ".join(f"{task}".split())[:300]
     if payload.get("message") and reason != NotificationReason.AWAITS_REVIEW:
-        summary = f"{summary} — {payload['message']}"[:500]
+        summary = f"{summary} — {' '.join(str(payload['message']).split())}"[:500]
     due = timezone.now() + timedelta(seconds=settings.PRESSROOM_NOTIFY_DIGEST_SECONDS)
     added = []
     for recipient_id in recipients:
@@ -152,8 +156,13 @@ def notification_digest_send(*, recipient_id: int) -> int:
     recipient = get_user_model().objects.filter(pk=recipient_id).first()
     now = timezone.now()
     if recipient is not None and recipient.is_active and recipient.email and settings.PRESSROOM_NOTIFY_EMAILS:
-        subject, body = _digest_text(lines)
-        send_mail(subject, body, None, [recipient.email])
+        refusal = header_refusal(recipient.email)
+        if refusal:  # it would fail at every send: the lines are dropped, not retried forever
+            logger.warning("Notification digest of %d line(s) for user %s not sent: %s",
+                           len(lines), recipient_id, refusal)
+        else:
+            subject, body = _digest_text(lines)
+            send_mail(subject, body, None, [recipient.email])
     PendingNotification.objects.filter(pk__in=[line.pk for line in lines]).update(sent_at=now)
     return len(lines)
 
@@ -167,7 +176,13 @@ def notification_digests_recover(*, now=None) -> int:
     overdue = now - timedelta(seconds=settings.PRESSROOM_NOTIFY_DIGEST_SECONDS) - timedelta(minutes=5)
     recipients = (PendingNotification.objects.filter(sent_at__isnull=True, created_at__lte=overdue)
                   .values_list("recipient_id", flat=True).distinct()[:20])
-    return sum(1 for recipient_id in list(recipients) if notification_digest_send(recipient_id=recipient_id))
+    sent = 0
+    for recipient_id in list(recipients):
+        try:
+            sent += bool(notification_digest_send(recipient_id=recipient_id))
+        except Exception:  # the mail server refused this one: its lines wait for the next sweep
+            logger.exception("Notification digest for user %s not sent; the next sweep tries again.", recipient_id)
+    return sent
 
 
 def notification_history_prune(*, older_than: timedelta) -> int:

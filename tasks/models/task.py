@@ -161,6 +161,15 @@ class GenerationTask(models.Model):
     error = models.TextField(blank=True)
     estimated_cost = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     actual_cost = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))
+    # The monthly budgets (`tasks/services/budgets.py`) count a task in the month it was last
+    # queued (created, retried, sent back for a revision), and a queued or running one at what it
+    # had spent before that queueing plus its estimate.
+    queued_at = models.DateTimeField(
+        default=timezone.now, help_text="When the task was last queued: created, retried or sent back for a revision."
+    )
+    cost_at_queueing = models.DecimalField(
+        max_digits=12, decimal_places=6, default=Decimal("0"), help_text="What the task had spent when last queued."
+    )
     input_tokens = models.PositiveBigIntegerField(default=0)
     output_tokens = models.PositiveBigIntegerField(default=0)
 
@@ -196,6 +205,9 @@ class GenerationTask(models.Model):
             models.Index(fields=["status", "-created_at"], name="task_status_created"),
             models.Index(fields=["-created_at"], name="task_created"),
             models.Index(fields=["created_by", "-created_at"], name="task_owner_created"),
+            # The monthly budgets: a month's tasks, the site's or one user's.
+            models.Index(fields=["queued_at"], name="task_queued"),
+            models.Index(fields=["created_by", "queued_at"], name="task_owner_queued"),
             # The review queue (the dashboard's panel, the task list's "Awaiting review" and its
             # count), longest-waiting first: without it every completed task was read to find the
             # few awaiting a decision (15 ms for the panel's five at 50,000 tasks; 0.07 ms with it).

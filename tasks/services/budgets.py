@@ -3,17 +3,20 @@
 Two limits apply to a new task: the site's (`PRESSROOM_MONTHLY_BUDGET`, USD; unset or 0: none)
 and its creator's personal one (`CostBudget`, which reviewers set with `budget_set`; none by
 default). A month is a calendar month in the site's time zone (`TIME_ZONE`), and its spend is
-what the tasks *created* in it have committed: a finished task's `actual_cost`, and for a queued
-or running one the larger of what it spent so far and its `estimated_cost`, since the money is
-as good as spent once the task is queued. (The dashboard's "Spend" card counts version costs by
-the day they were made instead; this figure is the one a budget can refuse on before anything
-runs.)
+what the tasks last *queued* in it (`queued_at`: created, retried or sent back for a revision)
+have committed: a finished task's `actual_cost`, and for a queued or running one what it had
+spent before this run (`cost_at_queueing`) plus its `estimated_cost` (or what it spent, if more),
+since the money is as good as spent once the task is queued. A task counts whole in one month:
+retried in a later month, it moves there with what it spent before. (The dashboard's "Spend"
+card counts version costs by the day they were made instead; this figure is the one a budget can
+refuse on before anything runs.)
 
 `budget_check` is what `task_create` and `task_retry` call inside their transaction: it takes a
 transaction-scoped PostgreSQL advisory lock for each budget that applies (the site's, the
 user's) before it sums that budget's month, so of two concurrent creations under one budget the
 second waits for the first to commit and counts its task; an over-budget brief raises
-`BudgetExceeded` (409). `task_update` checks the rise when a queued brief's estimate grows. A
+`BudgetExceeded` (409). A retry is checked as what the month will hold once it is queued: the
+month without the task, plus what the task already spent, plus the new run's estimate. `task_update` checks the rise when a queued brief's estimate grows. A
 reviewer's revision request is not checked (the review service calls
 `task_requeue_for_revision`): it is the decision of someone who may raise the budget anyway,
 and its cost still lands on the task.
@@ -108,24 +111,31 @@ def month_start(now: datetime | None = None) -> datetime:
 
 COMMITTED = Case(
     When(status__in=FINISHED_STATUSES, then=F("actual_cost")),
-    default=Greatest(F("actual_cost"), Coalesce(F("estimated_cost"), Value(ZERO))),
+    default=Greatest(F("actual_cost"), F("cost_at_queueing") + Coalesce(F("estimated_cost"), Value(ZERO))),
     output_field=MONEY,
 )
 
 
-def month_spend(*, user=None, now: datetime | None = None) -> Decimal:
-    """What the tasks created this month (all of them, or `user`'s) have committed."""
-    tasks = GenerationTask.objects.filter(created_at__gte=month_start(now))
+def month_spend(*, user=None, now: datetime | None = None, retrying: GenerationTask | None = None) -> Decimal:
+    """What the tasks last queued this month (all of them, or `user`'s) have committed.
+
+    With `retrying`, the month as it will be once that task is queued again, but for the new
+    run's estimate: without the task as it stands, plus what it spent so far.
+    """
+    tasks = GenerationTask.objects.filter(queued_at__gte=month_start(now))
     if user is not None:
         tasks = tasks.filter(created_by=user)
-    return tasks.aggregate(total=Coalesce(Sum(COMMITTED), Value(ZERO), output_field=MONEY))["total"]
+    if retrying is not None:
+        tasks = tasks.exclude(pk=retrying.pk)
+    spent = tasks.aggregate(total=Coalesce(Sum(COMMITTED), Value(ZERO), output_field=MONEY))["total"]
+    return spent + retrying.actual_cost if retrying is not None else spent
 
 
 def with_month_spend(budgets, *, now: datetime | None = None):
     """`CostBudget` rows annotated with `month_spend` (what their user committed this month), in
     the same query: the admin's list shows it for a page of budgets at once."""
     spent = (
-        GenerationTask.objects.filter(created_by=OuterRef("user"), created_at__gte=month_start(now))
+        GenerationTask.objects.filter(created_by=OuterRef("user"), queued_at__gte=month_start(now))
         .order_by().values("created_by").annotate(total=Sum(COMMITTED)).values("total")
     )
     return budgets.annotate(month_spend=Coalesce(Subquery(spent, output_field=MONEY), Value(ZERO), output_field=MONEY))
@@ -150,11 +160,12 @@ def user_limit(user) -> Decimal | None:
 
 
 def budget_statuses(user, *, estimate: Decimal = ZERO, now: datetime | None = None,
-                    lock: bool = False) -> list[BudgetStatus]:
+                    lock: bool = False, retrying: GenerationTask | None = None) -> list[BudgetStatus]:
     """The budgets that apply to `user` (the site's first, then their own), each with this month's
     spend and what a brief costing `estimate` would do; empty when neither is set.
 
-    With `lock`, each budget's advisory lock is taken before its month is summed (see `budget_check`).
+    With `lock`, each budget's advisory lock is taken before its month is summed (see `budget_check`);
+    with `retrying`, the spend is the month's once that task is queued again (see `month_spend`).
     """
     estimate = Decimal(estimate or 0)
     statuses = []
@@ -162,12 +173,12 @@ def budget_statuses(user, *, estimate: Decimal = ZERO, now: datetime | None = No
     if site_limit is not None:
         if lock:
             _lock(0)
-        statuses.append(BudgetStatus(SITE, site_limit, month_spend(now=now), estimate))
+        statuses.append(BudgetStatus(SITE, site_limit, month_spend(now=now, retrying=retrying), estimate))
     limit = user_limit(user)
     if limit is not None:
         if lock:
             _lock(user.pk % INT4_MAX + 1)
-        statuses.append(BudgetStatus(USER, limit, month_spend(user=user, now=now), estimate))
+        statuses.append(BudgetStatus(USER, limit, month_spend(user=user, now=now, retrying=retrying), estimate))
     return statuses
 
 
@@ -175,7 +186,8 @@ def _lock(budget_id: int) -> None:
     advisory_xact_lock(BUDGETS, budget_id)  # 0: the site's budget, else the user's id + 1
 
 
-def budget_check(*, user, estimate: Decimal, now: datetime | None = None) -> list[BudgetStatus]:
+def budget_check(*, user, estimate: Decimal, now: datetime | None = None,
+                 retrying: GenerationTask | None = None) -> list[BudgetStatus]:
     """Refuse (`BudgetExceeded`) a brief costing `estimate` that a budget of `user`'s cannot take.
 
     Call it inside the transaction that queues the task: each budget that applies is locked (a
@@ -183,11 +195,12 @@ def budget_check(*, user, estimate: Decimal, now: datetime | None = None) -> lis
     deadlock) before its month is summed, and stays locked until that transaction ends, so a
     concurrent creation sums the month only after this one's task is committed. Without any
     budget set it costs one query (is there a personal limit?) and locks nothing. A limit set
-    while a creation is under way applies from the next one.
+    while a creation is under way applies from the next one. `retrying` is the task a retry
+    queues again, `estimate` its new run's.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("budget_check must run inside the transaction that queues the task.")
-    statuses = budget_statuses(user, estimate=estimate, now=now, lock=True)
+    statuses = budget_statuses(user, estimate=estimate, now=now, lock=True, retrying=retrying)
     for status in statuses:
         if status.would_exceed:
             raise BudgetExceeded(status)

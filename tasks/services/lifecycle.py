@@ -248,7 +248,8 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
     counting every run the task ever had. `model` runs the retry on another catalog model (the
     one that failed may lack its key); a model that cannot run here is refused. A retry spends
     again, so it is checked against this month's budgets of the task's creator and the site, as
-    if it could cost its whole estimate once more (`budgets.BudgetExceeded`, 409).
+    if it could cost its whole estimate once more on top of what it spent; it then counts in this
+    month (`budgets.BudgetExceeded`, 409).
     """
     task = locked_task(task)
     if task.status not in RETRYABLE_STATUSES:
@@ -265,7 +266,7 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
                                              "model": model})
         emit(task, EventKind.LOG, message=f"Model changed by {by} for the retry: {previous} → {model.key}.",
              data={"changed": ["model"], "model": model.key})
-    budget_check(user=task.created_by, estimate=task.estimated_cost or 0)
+    budget_check(user=task.created_by, estimate=task.estimated_cost or 0, retrying=task)
     _queue_again(task)
     emit(task, EventKind.STATUS, message=f"Requeued by {by}; it resumes after its last finished stage.")
     wake_workers(1)
@@ -273,8 +274,13 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
 
 
 def _queue_again(task: GenerationTask) -> None:
-    """Put a finished task back in the queue, due now, with a fresh budget of attempts, and save it."""
-    requeue(task, available_at=timezone.now())
+    """Put a finished task back in the queue, due now, with a fresh budget of attempts, and save it.
+
+    The monthly budgets count it from now on in this month, at what it spent so far plus its estimate."""
+    now = timezone.now()
+    requeue(task, available_at=now)
+    task.queued_at = now
+    task.cost_at_queueing = task.actual_cost
     task.phase = Phase.NONE
     task.error = ""
     task.cancel_requested_at = None

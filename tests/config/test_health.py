@@ -127,3 +127,15 @@ def test_readyz_channel_check_times_out_instead_of_hanging(client, settings, mon
 @pytest.mark.django_db
 def test_readyz_refuses_writes(client):
     assert client.post("/readyz").status_code == 405
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_a_write_is_405_with_allow_even_under_csrf_checks(path, method):
+    from django.test import Client
+
+    response = getattr(Client(enforce_csrf_checks=True), method)(path)
+
+    assert response.status_code == 405, response.content[:200]
+    assert response["Allow"] == "GET, HEAD"

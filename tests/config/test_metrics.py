@@ -222,3 +222,13 @@ def test_malformed_metrics_networks_stop_the_start_by_name():
     result = _manage("check", PRESSROOM_METRICS_NETWORKS="10.0.0.0/8, not-a-network")
     assert result.returncode != 0
     assert "PRESSROOM_METRICS_NETWORKS: 'not-a-network' is not an IP address" in result.stderr
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_a_write_is_405_with_allow_even_under_csrf_checks(token, method):
+    from django.test import Client
+
+    response = getattr(Client(enforce_csrf_checks=True), method)("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+
+    assert response.status_code == 405, response.content[:200]
+    assert response["Allow"] == "GET, HEAD"

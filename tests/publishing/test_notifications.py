@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.utils import timezone
 
 from publishing.webhooks import jobs
@@ -157,3 +158,82 @@ def test_who_is_concerned_is_read_afresh_for_every_task(people, enqueued, django
         finish(second, "completed", "Completed.")
     lines = PendingNotification.objects.order_by("id").values_list("recipient__username", "task__topic")
     assert list(lines) == [("rita", "Before the newcomer"), ("nina", "After the newcomer")]
+
+
+FORGING_ADDRESS = '"a\x0bBcc:victim@evil.example"@example.com'  # Django's EmailValidator accepts it
+
+
+class SerializingBackend(locmem.EmailBackend):
+    """The outbox, after writing each message as the SMTP backend does (where headers are checked)."""
+
+    def send_messages(self, messages):
+        for message in messages:
+            message.message().as_bytes(linesep="\r\n")
+        return super().send_messages(messages)
+
+
+def test_an_address_no_header_can_hold_is_skipped_with_a_warning_and_the_others_still_get_theirs(
+        people, enqueued, settings, django_capture_on_commit_callbacks, caplog):
+    from datetime import timedelta
+
+    settings.PRESSROOM_NOTIFY_DIGEST_SECONDS = 60
+    settings.EMAIL_BACKEND = f"{__name__}.SerializingBackend"
+    forger = make_user("forger")
+    forger.email = FORGING_ADDRESS
+    forger.save()
+    forger.groups.add(role("Reviewers"))
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(make_task(topic="A piece for two reviewers"), "completed", "Completed.")
+    PendingNotification.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+
+    assert jobs.recover()["digests"] == 2
+
+    [email] = mail.outbox
+    assert email.to == ["rita@example.com"]
+    assert not PendingNotification.objects.filter(sent_at__isnull=True).exists()  # not retried every minute
+    assert any(record.levelname == "WARNING" and f"user {forger.pk}" in record.getMessage()
+               for record in caplog.records)
+    assert jobs.recover()["digests"] == 0
+
+
+def test_a_digest_the_mail_server_refuses_does_not_stop_the_sweep_for_the_others(
+        people, enqueued, settings, django_capture_on_commit_callbacks, monkeypatch):
+    from datetime import timedelta
+
+    from publishing.webhooks import notifications
+
+    settings.PRESSROOM_NOTIFY_DIGEST_SECONDS = 60
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(make_task(topic="A failure for the admin"), "failed", "Provider down.")
+        finish(make_task(topic="A piece for review"), "completed", "Completed.")
+    PendingNotification.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+    real_send = notifications.send_mail
+
+    def refusing_the_admin(subject, body, sender, to):
+        if to == ["ada@example.com"]:
+            raise OSError("mail server refused")
+        return real_send(subject, body, sender, to)
+
+    monkeypatch.setattr(notifications, "send_mail", refusing_the_admin)
+
+    assert jobs.recover()["digests"] == 1
+
+    [email] = mail.outbox
+    assert email.to == ["rita@example.com"]
+    assert list(PendingNotification.objects.filter(sent_at__isnull=True).values_list("recipient__username", flat=True)
+                ) == ["ada"]  # kept for the next sweep
+
+
+def test_line_breaks_in_a_title_or_failure_message_cannot_forge_lines_in_a_digest(
+        people, enqueued, settings, django_capture_on_commit_callbacks):
+    settings.PRESSROOM_NOTIFY_DIGEST_SECONDS = 0
+    task = make_task(topic="A topic long enough", title="Ours\r\n- Forged\nline\u2028and\x85more")
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(task, "failed", "Provider down.\r\n- Forged: click http://evil.example")
+
+    [line] = PendingNotification.objects.all()
+    assert line.summary == "Ours - Forged line and more — Provider down. - Forged: click http://evil.example"
+    jobs.send_digest(people["admin"].pk)
+    [email] = mail.outbox
+    assert [text for text in email.body.splitlines() if "Forged" in text] == [
+        f"- {line.summary} ({line.created_at:%Y-%m-%d %H:%M %Z}) /admin/tasks/generationtask/{task.pk}/change/"]

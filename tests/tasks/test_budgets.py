@@ -284,25 +284,64 @@ def test_a_retry_over_budget_is_refused(editor, reviewer, priced):
     assert task_retry(task=task, by=editor).status == "queued"
 
 
+def test_a_queued_retry_commits_its_new_estimate_on_top_of_what_the_task_spent(editor, reviewer, priced):
+    task = submit_task(created_by=editor, **BRIEF)
+    GenerationTask.objects.filter(pk=task.pk).update(status="failed", finished_at=timezone.now(), actual_cost=priced)
+    budget_set(user=editor, monthly_limit=(priced * 5 / 2).quantize(Decimal("0.01")), by=reviewer)
+
+    task_retry(task=task, by=editor)
+
+    assert month_spend(user=editor) == priced * 2  # the first run's cost and the new run's estimate
+    other = submit_task(created_by=reviewer, **BRIEF)
+    GenerationTask.objects.filter(pk=other.pk).update(created_by=editor, status="failed", finished_at=timezone.now())
+    with pytest.raises(BudgetExceeded):
+        task_retry(task=other, by=editor)  # 2 committed + 1 more is past 2.5
+
+
+def test_a_task_retried_in_a_later_month_counts_in_the_month_of_its_retry(editor, editor_client, reviewer, priced):
+    last_month = month_start() - timedelta(days=3)
+    first, second = submit_task(created_by=editor, **BRIEF), submit_task(created_by=editor, **BRIEF)
+    GenerationTask.objects.filter(pk__in=[first.pk, second.pk]).update(
+        status="failed", created_at=last_month, queued_at=last_month, finished_at=last_month,
+        actual_cost=priced / 4)
+    budget_set(user=editor, monthly_limit=(priced * 2).quantize(Decimal("0.01")), by=reviewer)
+    assert month_spend(user=editor) == 0
+
+    assert editor_client.post(f"/api/tasks/{first.pk}/retry", format="json").status_code == 200
+    assert month_spend(user=editor) == priced / 4 + priced  # what it spent last month moves with it
+    refused = editor_client.post(f"/api/tasks/{second.pk}/retry", format="json")
+
+    assert refused.status_code == 409, refused.content
+    error = refused.json()["error"]
+    assert error["code"] == "budget_exceeded"
+    assert error["budget"]["scope"] == "user"
+    assert Decimal(error["budget"]["spent"]) == priced / 4 + priced + priced / 4
+    assert Decimal(error["budget"]["estimate"]) == priced
+    second.refresh_from_db()
+    assert second.status == "failed"
+
+
 def test_a_month_counts_finished_tasks_at_cost_and_unfinished_ones_at_least_at_their_estimate(editor):
     now = timezone.now()
     model = offline_model()
 
-    def task(status, estimated, actual, created_at=None):
+    def task(status, estimated, actual, queued_at=None, cost_at_queueing="0"):
         row = GenerationTask.objects.create(topic="A brief", model=model, created_by=editor, status=status,
                                             estimated_cost=Decimal(estimated), actual_cost=Decimal(actual),
+                                            cost_at_queueing=Decimal(cost_at_queueing),
                                             finished_at=now if status in ("completed", "failed") else None)
-        if created_at is not None:
-            GenerationTask.objects.filter(pk=row.pk).update(created_at=created_at)
+        if queued_at is not None:
+            GenerationTask.objects.filter(pk=row.pk).update(created_at=queued_at, queued_at=queued_at)
 
     task("completed", "0.50", "0.30")  # finished: what it cost
     task("failed", "0.50", "0.00")  # failed before spending anything
     task("queued", "0.40", "0.00")  # queued: its estimate
     task("running", "0.20", "0.35")  # running past its estimate: what it spent
-    task("completed", "9", "9", created_at=month_start(now) - timedelta(seconds=1))  # last month
+    task("running", "0.10", "0.60", cost_at_queueing="0.55")  # a retry: spent before, plus its estimate
+    task("completed", "9", "9", queued_at=month_start(now) - timedelta(seconds=1))  # last month
 
-    assert month_spend(user=editor, now=now) == Decimal("1.05")
-    assert month_spend(now=now) == Decimal("1.05")
+    assert month_spend(user=editor, now=now) == Decimal("1.70")
+    assert month_spend(now=now) == Decimal("1.70")
     assert month_spend(user=make_user(), now=now) == 0
 
 

@@ -44,3 +44,17 @@ def test_queue_status_as_json(capsys):
     assert data["queued_by_priority"] == {"5": 2, "0": 1}
     assert data["running"][0]["worker"] == "host:1:abc"
     assert data["failures_24h_count"] == 2
+
+
+def test_control_characters_in_a_title_or_error_are_printed_escaped_not_sent_to_the_terminal(capsys):
+    now = timezone.now()
+    make_task(status="running", worker="host:1:abc", heartbeat_at=now, phase="draft",
+              title="Fine\x1b[2J\x1b[HQueue empty\r\x9b31m\x07")
+    make_task(status="failed", finished_at=now, error="Refused\x1b]0;owned\x07\nForged line\x7f")
+
+    call_command("queue_status")
+    out = capsys.readouterr().out
+
+    assert not any(char in out for char in "\x1b\x07\x9b\x7f\r")
+    assert "Fine\\x1b[2J\\x1b[HQueue empty\\r\\x9b31m\\x07" in out
+    assert "Refused\\x1b]0;owned\\x07\\nForged line\\x7f" in out

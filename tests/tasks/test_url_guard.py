@@ -62,6 +62,13 @@ MALFORMED_URLS = [
     ("http://example.com:99999/", "is not a valid URL"),
     ("http://[::1/", "is not a valid URL"),
     ("http://%31%32%37.0.0.1/", "is not a valid URL"),
+    # urlsplit drops a tab or a line break without a word; httpx refuses them at every send.
+    ("http://example.com/o\tk", "control characters"),
+    ("http://exam\nple.com/", "control characters"),
+    ("http://example.com/a\r\nX-Forged: 1", "control characters"),
+    ("http://example.com/\x01", "control characters"),
+    ("http://example.com/\x7f", "control characters"),
+    ("http://example.com/a\x85b", "control characters"),
 ]
 
 REFUSED_URLS = [(url, NOT_PUBLIC) for url in NOT_PUBLIC_URLS] + MALFORMED_URLS

@@ -1,6 +1,7 @@
 """`manage.py queue_status`: the state of the task queue at a glance (or as JSON with --json)."""
 
 import json
+import unicodedata
 from dataclasses import asdict
 
 from django.core.management.base import BaseCommand
@@ -16,6 +17,14 @@ def _age(seconds: float | None) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f}m"
     return f"{seconds / 3600:.1f}h"
+
+
+def _shown(text: str) -> str:
+    """`text` with its control characters (C0, C1, DEL) and line separators escaped (`\\x1b`): a
+    title or an error is written by users and providers, and an escape sequence in it would
+    rewrite the operator's terminal."""
+    return "".join(char.encode("unicode_escape").decode("ascii")
+                   if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text)
 
 
 class Command(BaseCommand):
@@ -42,8 +51,8 @@ class Command(BaseCommand):
             flag = " [cancel requested]" if task.cancel_requested else ""
             write(
                 f"  {task.id}  {task.phase or '-':8} {task.progress:3}%  attempt {task.attempts}  "
-                f"worker {task.worker}  heartbeat {_age(task.heartbeat_age)} ago{flag}  {task.title[:50]}"
+                f"worker {_shown(task.worker)}  heartbeat {_age(task.heartbeat_age)} ago{flag}  {_shown(task.title[:50])}"
             )
         write(f"Failed or timed out in the last 24 h: {failure_count}")
         for failure in overview.failures_24h:
-            write(f"  {failure.id}  {failure.status:9} {failure.finished_at:%Y-%m-%d %H:%M}  {failure.error[:100]}")
+            write(f"  {failure.id}  {failure.status:9} {failure.finished_at:%Y-%m-%d %H:%M}  {_shown(failure.error[:100])}")
