@@ -21,7 +21,8 @@ AVAILABLE_AT = datetime(2026, 12, 1, 8, 0, tzinfo=dt_timezone.utc)
 def _task(editor, **fields) -> GenerationTask:
     return GenerationTask(
         topic="Rows", title="Inserted", created_by=editor, model=ModelCatalogEntry.objects.get(is_default=True),
-        tags=["a", "b"], metadata={"research": {"text": "notes"}}, available_at=AVAILABLE_AT, **fields,
+        tags=["a", "b"], metadata={"research": {"text": "notes"}}, available_at=AVAILABLE_AT, queued_at=AVAILABLE_AT,
+        **fields,
     )
 
 
