@@ -4,7 +4,9 @@ The one definition for everything that writes, checks or formats citations — t
 prompts, the offline writer), the quality checks, the format stage and the blog. `[3](https://…)`
 is a Markdown link whose text happens to be a number, not a citation. The format stage turns
 citation n into a link to the numbered Sources list (`citation_link`); `CITATION_LINK` reads that
-HTML back (`content.html.without_citations_except`). A leaf module: it imports nothing of Pressroom.
+HTML back (`content.html.without_citations_except`). The Sources section those numbers point to
+is recognised here too (`without_sources_section`): the format stage rebuilds it, and it is not
+part of a piece's words. A leaf module: it imports nothing of Pressroom.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ CITATION_GROUP = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
 # The format stage's HTML for citation n (`citation_link`), as it comes back from the sanitizer.
 CITATION_LINK = re.compile(r'<sup><a href="#source-(\d+)"[^>]*>\[\d+\]</a></sup>')
 _CITATION_AND_SPACE = re.compile(rf"\s*{CITATION.pattern}")
+# The numbered list the format stage appends at the very end (`content.formatting.sources_section`).
+_SOURCES_SECTION = re.compile(r"\n## Sources\n.*\Z", re.DOTALL)
 
 
 def number_of(citation: str) -> int:
@@ -46,3 +50,10 @@ def citations_kept(text: str, numbers: set[int]) -> str:
 def citation_link(number: int) -> str:
     """Citation `number` as the format stage writes it in HTML: a link to the Sources list item."""
     return f'<sup><a href="#source-{number}">[{number}]</a></sup>'
+
+
+def without_sources_section(markdown: str) -> str:
+    """The article without the Sources section the format stage appended (a writer or a
+    reviser works on the text, a word count counts it; the section is rebuilt from what the text
+    cites)."""
+    return _SOURCES_SECTION.sub("", (markdown or "").strip()).strip()

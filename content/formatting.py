@@ -15,10 +15,18 @@ from dataclasses import asdict, dataclass
 
 from django.utils.text import slugify
 
-from content.citations import CITATION, cited_numbers, citation_link, citations_kept, number_of, without_citations
+from content.citations import (
+    CITATION,
+    cited_numbers,
+    citation_link,
+    citations_kept,
+    number_of,
+    without_citations,
+    without_sources_section,
+)
 from content.html import render_markdown, sanitize_html
 from content.providers.base import Source
-from content.textstats import count_words, plain_text
+from content.textstats import article_word_count, plain_text
 
 SEO_TITLE_MAX = 60
 META_DESCRIPTION_MAX = 160
@@ -28,7 +36,6 @@ SLUG_MAX = 80
 
 _HEADING = re.compile(r"<h([23])>(.*?)</h\1>", re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
-_SOURCES_SECTION = re.compile(r"\n## Sources\n.*\Z", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -73,12 +80,6 @@ def first_paragraph(markdown: str) -> str:
         if block and not block.startswith(("#", "-", "*", ">", "|", "```")) and not re.match(r"\d+[.)]\s", block):
             return " ".join(plain_text(without_citations(block)).split())
     return " ".join(plain_text(without_citations(markdown)).split())
-
-
-def without_sources_section(markdown: str) -> str:
-    """The article without the Sources section the format stage appended (a writer or a
-    reviser works on the text; the section is rebuilt from what the text cites)."""
-    return _SOURCES_SECTION.sub("", markdown.strip()).strip()
 
 
 def sources_section(sources: list[Source], cited: set[int]) -> str:
@@ -149,10 +150,11 @@ def format_article(markdown: str, *, fallback_title: str, sources: list[Source])
     rendered, toc = _heading_ids(rendered)
     body_html = sanitize_html(rendered)  # again: the ids and links added above pass the allowlist too
     excerpt = shorten(first_paragraph(body), EXCERPT_MAX)
-    words = count_words(body)
+    final = f"# {title}\n\n{full_body}"
+    words = article_word_count(final)
     return Formatted(
         title=title,
-        body=f"# {title}\n\n{full_body}",
+        body=final,
         body_html=body_html,
         excerpt=excerpt,
         meta_description=shorten(excerpt, META_DESCRIPTION_MAX),

@@ -368,7 +368,7 @@ def format_persist(ctx, output: dict) -> dict:
     version = version_create(
         task=ctx.task, phase=VersionPhase.FORMAT, title=formatted.title, body=formatted.body,
         body_html=formatted.body_html, excerpt=formatted.excerpt, seo=formatted.seo(), sources=sources,
-        word_count=formatted.word_count, copy_image_from=with_image, quality_score=with_image.quality_score,
+        copy_image_from=with_image, quality_score=with_image.quality_score,
         model_key=article.model_key, is_outline=article.is_outline,
         quality_report=ContentVersion.objects.filter(task_id=ctx.task.pk, phase=VersionPhase.QA)
         .order_by("-number").values_list("quality_report", flat=True).first() or {},

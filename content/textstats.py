@@ -1,8 +1,12 @@
 """Counting a Markdown article the way a reader would: words, sentences, syllables, readability.
 
-One definition used by the writer (to hit the target length), the QA rubric (to score it) and
-the versions (their `word_count`). Markdown syntax, citation markers like `[3]`, URLs and code
-fences are not words.
+`article_word_count` is the one rule for how long a piece is, used by the writers (to hit the
+target length), the QA rubric (to score it), the versions (their `word_count`, which the admin and
+the task pages show beside the report's) and reading times. A piece's words are those a reader
+reads: the title, headings, prose, list items and link text. Markdown syntax, citation markers
+like `[3]`, URLs, code fences and the Sources section the format stage appends are not words: the
+section is rebuilt from the citations, so counting it would make the formatted piece longer than
+the draft QA measured. `count_words` counts any fragment (a sentence, a title, a note) the same way.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from content.citations import CITATION_GROUP
+from content.citations import CITATION_GROUP, without_sources_section
 
 _CODE_FENCE = re.compile(r"```.*?```", re.DOTALL)
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -49,6 +53,11 @@ def words(markdown: str) -> list[str]:
 
 def count_words(markdown: str) -> int:
     return len(words(markdown))
+
+
+def article_word_count(markdown: str) -> int:
+    """How many words a piece has (the module's docstring says which count)."""
+    return count_words(without_sources_section(markdown))
 
 
 def sentences(markdown: str) -> list[str]:

@@ -15,7 +15,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.safestring import SafeString, mark_safe
 
 from content.formatting import WORDS_PER_MINUTE, shorten
-from content.textstats import count_words
+from content.textstats import article_word_count
 
 POSTS_PER_PAGE = 10
 SITE_NAME = "Pressroom"
@@ -40,7 +40,7 @@ def reading_minutes(post) -> int:
     minutes = (post.seo or {}).get("reading_time_minutes") if isinstance(post.seo, dict) else None
     if isinstance(minutes, int) and minutes > 0:
         return minutes
-    return max(1, math.ceil(count_words(post.body or "") / WORDS_PER_MINUTE))
+    return max(1, math.ceil(article_word_count(post.body or "") / WORDS_PER_MINUTE))
 
 
 def with_reading_time(posts):

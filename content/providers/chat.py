@@ -40,7 +40,7 @@ from content.providers.base import (
     redacted,
 )
 from content.providers.prompts import critique_prompt, outline_prompt, revise_prompt, system_prompt, write_prompt
-from content.textstats import count_words
+from content.textstats import article_word_count
 from tasks.exceptions import PermanentError, StageError, TransientError
 from tasks.metrics import observe_provider_call
 from tasks.validators import storable_text
@@ -154,7 +154,7 @@ class ChatTextModel(TextModel):
             {"role": "system", "content": system_prompt(brief)},
             {"role": "user", "content": revise_prompt(brief, research, article, revision)},
         ]
-        words = max(revision.target_words or 0, brief.word_count, count_words(article))
+        words = max(revision.target_words or 0, brief.word_count, article_word_count(article))
         result = self._complete(messages, max_tokens=self._article_budget(words, messages), stop=stop)
         return TextResult(text=clean_article(result.text, title=_title_of(article)), usage=result.usage)
 

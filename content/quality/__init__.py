@@ -9,7 +9,7 @@ up to 100:
 | relevance | 30 | every paragraph has ≥ 30 % of its content words from the brief's and the research material's vocabulary (8 % without material), none under the 12 % (3 %) floor, and the title names the subject; off-topic paragraphs are named |
 | grounding | 20 | ≥ 35 % of sentences draw on the material (a citation sharing ≥ 2 words with its source, or ≥ 2 material words beyond the brief), the public sources are cited, every number or "studies show" claim carries a matching `[n]`; no material: 0, "unsupported" |
 | generic | 10 | ≤ 10 % of sentences would fit any topic (no topic word, ≥ 75 % function/filler words); 0 at 40 % |
-| word_count | 10 | the count is within target ± tolerance; the score falls linearly to 0 at two tolerances outside |
+| word_count | 10 | the count (`textstats.article_word_count`) is within target ± tolerance; the score falls linearly to 0 at two tolerances outside |
 | structure | 8 | a `# Title`, an introduction before the first section, ≥ 3 `##` sections, a conclusion |
 | keyword | 5 | the primary keyword appears, in the title or introduction, at 0.5–2.5 % density |
 | readability | 4 | Flesch reading ease inside the band for the audience/tone (academic 30–60, else 45–80) |

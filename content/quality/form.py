@@ -14,8 +14,8 @@ from content.providers.base import Brief, Research
 from content.quality.report import Check
 from content.textstats import (
     STOPWORDS,
+    article_word_count,
     average_sentence_length,
-    count_words,
     flesch_reading_ease,
     sentences,
     trigram_limit,
@@ -72,7 +72,7 @@ def _readability_band(brief: Brief) -> tuple[float, float]:
 
 def word_count_check(article: str, brief: Brief) -> Check:
     """Full marks inside the brief's range, linearly down to 0 at two tolerances outside it."""
-    word_count = count_words(article)
+    word_count = article_word_count(article)
     low, high = brief.word_range
     within = low <= word_count <= high
     margin = max(1.0, brief.word_count * brief.word_count_tolerance / 100)

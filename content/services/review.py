@@ -288,7 +288,7 @@ def _version_from_text(task, *, by, phase: str, title: str, body: str, excerpt: 
     return version_create(
         task=task, phase=phase, title=formatted.title, body=formatted.body, body_html=formatted.body_html,
         excerpt=excerpt or formatted.excerpt, seo=formatted.seo(), sources=sources,
-        word_count=formatted.word_count, copy_image_from=base, created_by=by,
+        copy_image_from=base, created_by=by,
         quality_score=report.score, quality_report=report.as_dict() | {"scored": "as edited; not rewritten"},
     )
 
@@ -344,7 +344,7 @@ def task_restore_version(*, task: GenerationTask, by, number) -> ContentVersion:
         raise InvalidTransition(f"Version {number} is already the current version.")
     version = version_create(
         task=task, phase=VersionPhase.RESTORE, title=source.title, body=source.body, body_html=source.body_html,
-        excerpt=source.excerpt, seo=source.seo, sources=source.sources, word_count=source.word_count,
+        excerpt=source.excerpt, seo=source.seo, sources=source.sources,
         copy_image_from=source, created_by=by, quality_score=source.quality_score,
         quality_report=source.quality_report, model_key=source.model_key, is_outline=source.is_outline,
     )

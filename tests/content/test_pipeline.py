@@ -270,3 +270,15 @@ def test_an_image_task_on_the_offline_model_uses_the_offline_generator_whatever_
     assert done.status == "completed", done.error
     version = ContentVersion.objects.get(task=task)
     assert version.quality_report["generator"] == "offline" and version.image.name
+
+
+def test_a_formatted_piece_has_the_word_count_its_quality_report_gives(pipeline):
+    """The admin and the task page show a version's count beside its report's: one rule gives both
+    (the format stage's title line once counted on one side only)."""
+    task = submit_task(topic="Heat pumps for older homes", word_count=300, primary_keyword="heat pump",
+                       metadata=research_inputs(HEAT_PUMPS))
+    done = run_one()
+    assert done.status == "completed", done.error
+    scored = ContentVersion.objects.filter(task=task, phase__in=["qa", "format"]).order_by("number")
+    assert scored.filter(phase="format").exists()
+    assert [(v.phase, v.word_count) for v in scored] == [(v.phase, v.quality_report["word_count"]) for v in scored]

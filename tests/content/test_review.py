@@ -18,7 +18,7 @@ from content.services.review import (
     task_revoke_approval,
 )
 from tasks.exceptions import DomainError, InvalidTransition
-from tasks.models import GenerationTask, TaskEvent
+from tasks.models import GenerationTask, StageCheckpoint, TaskEvent
 from tasks.signals import task_state_changed
 from tests.editorial import completed_task
 
@@ -304,3 +304,15 @@ def test_restoring_an_outline_keeps_it_an_outline(task, editor, reviewer):
     assert restored.is_outline and restored.model_key == "offline"
     with pytest.raises(InvalidTransition, match="outline"):
         task_approve(task=task, by=reviewer)
+
+
+def test_an_edit_has_the_word_count_its_quality_report_gives(task, editor):
+    """The edit's body ends with the rebuilt Sources section; neither count includes it."""
+    StageCheckpoint.objects.create(task=task, stage="research", attempt=1, data={"notes": "", "sources": [
+        {"number": 1, "title": "Compost guide", "url": "https://example.org/compost", "quote": "", "kind": "web"}]})
+    before = current_version(task)
+    body = before.body.replace("roughly equal parts.", "roughly equal parts, as the guide says [1].")
+    version = task_edit_draft(task=task, by=editor, title="Composting in a small flat", body=body,
+                              base_version=before.number)
+    assert "\n## Sources\n\n1. [Compost guide]" in version.body
+    assert version.word_count == version.quality_report["word_count"]

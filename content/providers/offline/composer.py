@@ -25,7 +25,7 @@ from content.providers.base import Brief
 from content.providers.offline.material import Material, Passage, normalized
 from content.providers.offline.outline import subject, title_case, title_for
 from content.providers.offline.ranking import Ranker, key_phrase
-from content.textstats import count_words
+from content.textstats import article_word_count, count_words
 
 NEAR_REPEAT = 0.7  # cosine similarity above which a sentence adds nothing to one already chosen
 MIN_SECTION_SENTENCES = 2
@@ -77,7 +77,7 @@ class Article:
 
     @property
     def words(self) -> int:
-        return count_words(self.render())
+        return article_word_count(self.render())
 
     @property
     def intro(self) -> Part:
