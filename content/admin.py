@@ -30,12 +30,14 @@ from content.selectors import (
     ARTICLE_PHASES,
     IMAGE_PHASES,
     audit_trail,
+    awaiting_review,
     current_version,
     review_actions,
     reviewable_phases,
     version_diff,
 )
 from content.services.review import (
+    four_eyes_note,
     task_approve,
     task_edit_draft,
     task_reject,
@@ -300,6 +302,16 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
             if restore.form().fields["number"].choices:
                 actions.append(restore)
         return actions + super().task_actions(request, task)
+
+    def task_panel_notes(self, request, task: GenerationTask) -> dict[str, str]:
+        """The four-eyes rule, when it is what keeps Approve and Reject off the Review panel."""
+        notes = super().task_panel_notes(request, task)
+        note = four_eyes_note(request.user, task)
+        return {**notes, "review": note} if note else notes
+
+    def review_queue(self, request, queryset):
+        """Only the tasks the viewer may decide, as the dashboard's "Awaiting your review"."""
+        return awaiting_review(request.user, queryset)
 
     def task_page_sections(self, request, task: GenerationTask) -> list[tuple[str, str]]:
         version = current_version(task)

@@ -1,7 +1,8 @@
 """Reads of the editorial workflow: the version under review, what a user may do now, diffs.
 
 `review_actions` asks the same rules the review verbs enforce (`content.services.review`), so a
-page never offers a button whose action the service would refuse.
+page never offers a button whose action the service would refuse; `awaiting_review`, the queue the
+dashboard and the task list show, leaves out by the same four-eyes rule what a reviewer may not decide.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import difflib
 
 from content.models import ApprovalEvent, ContentVersion, Decision, VersionPhase
 from tasks.exceptions import DomainError
-from tasks.models import StageCheckpoint, TaskType
+from tasks.models import GenerationTask, StageCheckpoint, TaskType
 
 # The phases of a version that is the piece as a whole (what a reviewer judges and a post carries).
 ARTICLE_PHASES = (VersionPhase.FORMAT, VersionPhase.EDIT, VersionPhase.RESTORE)
@@ -75,6 +76,20 @@ def review_actions(user, task) -> list[str]:
             continue
         allowed.append(action)
     return allowed
+
+
+def awaiting_review(user, tasks=None):
+    """Completed tasks whose current version waits for a decision, among `tasks` (default: those `user` sees).
+
+    For a reviewer these are the tasks they may decide: under the four-eyes rule, not the ones they
+    created, which another reviewer decides. An editor, who decides none, sees their own waiting.
+    Unordered: the dashboard and the task list order it themselves.
+    """
+    from content.services import review  # the verbs own the rules; this only asks them
+
+    tasks = GenerationTask.objects.visible_to(user) if tasks is None else tasks
+    tasks = tasks.awaiting_decision()
+    return review.without_own_tasks(user, tasks) if user.has_perm(review.REVIEW_PERMISSION) else tasks
 
 
 # Matching lines costs up to the product of the two lengths when lines repeat: two versions of

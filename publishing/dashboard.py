@@ -24,9 +24,10 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
+from content import selectors as content_selectors
 from content.models import ApprovalEvent, ContentVersion, Decision
 from publishing.models import Post
-from tasks.models import FINISHED_STATUSES, ApprovalStatus, GenerationTask, Status
+from tasks.models import FINISHED_STATUSES, GenerationTask, Status
 from tasks.services.budgets import SITE, USER, month_spend, user_limit
 
 PANEL_ROWS = 10
@@ -54,11 +55,12 @@ def running_tasks(user, *, limit: int = PANEL_ROWS):
 def awaiting_review(user, *, limit: int = PANEL_ROWS):
     """Completed tasks whose current version waits for a decision, the one waiting longest first.
 
-    For a reviewer that is every such task ("awaiting my review"); an editor sees their own.
+    For a reviewer that is every such task they may decide ("awaiting my review": under the
+    four-eyes rule, not their own); an editor sees their own. The queue is `content.selectors.awaiting_review`,
+    which the task list's review queue shows too.
     """
     return (
-        visible_tasks(user)
-        .filter(status=Status.COMPLETED, approval_status=ApprovalStatus.PENDING)
+        content_selectors.awaiting_review(user)
         .select_related("model", "created_by")
         .order_by("finished_at", "created_at")[:limit]
     )

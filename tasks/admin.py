@@ -43,7 +43,6 @@ from tasks.admin_history import (  # noqa: F401 (the mixins: re-exported for con
 from tasks.exceptions import DomainError
 from tasks.forms import BLOG_ONLY_FIELDS, TaskBriefForm, format_usd
 from tasks.models import (
-    ApprovalStatus,
     GenerationTask,
     ModelCatalogEntry,
     StageCheckpoint,
@@ -111,17 +110,21 @@ METADATA_FIELDS = BASE_METADATA_FIELDS + _pipeline_fields(editable=False)
 
 
 class ReviewQueueFilter(admin.SimpleListFilter):
-    """Completed tasks whose current version waits for a decision, oldest first (see `get_ordering`)."""
+    """The task admin's `review_queue`, oldest first (see `get_ordering`)."""
 
     title = "queue"
     parameter_name = REVIEW_QUEUE_PARAM
+
+    def __init__(self, request, params, model, model_admin):
+        self.model_admin = model_admin
+        super().__init__(request, params, model, model_admin)
 
     def lookups(self, request, model_admin):
         return [("awaiting", "Awaiting review")]
 
     def queryset(self, request, queryset):
         if self.value() == "awaiting":
-            return queryset.filter(status=Status.COMPLETED, approval_status=ApprovalStatus.PENDING)
+            return self.model_admin.review_queue(request, queryset)
         return queryset
 
 
@@ -238,6 +241,13 @@ class GenerationTaskAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
 
+    def review_queue(self, request, queryset):
+        """The tasks of `queryset` whose current version waits for a decision (the "Review queue").
+
+        `content.admin` narrows it to the ones the viewer may decide, as the dashboard does.
+        """
+        return queryset.awaiting_decision()
+
     def get_ordering(self, request):
         if request.GET.get(REVIEW_QUEUE_PARAM) == "awaiting":
             return ("finished_at", "created_at")  # the longest-waiting decision first
@@ -251,8 +261,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
                                current_app=self.admin_site.name),
             "server_now": timezone.now().isoformat(),
         }
-        awaiting = self.get_queryset(request).filter(
-            status=Status.COMPLETED, approval_status=ApprovalStatus.PENDING).count()
+        awaiting = self.review_queue(request, self.get_queryset(request)).count()
         context = {"live_task_list": live, "review_queue_count": awaiting,
                    "review_queue_param": REVIEW_QUEUE_PARAM, **(extra_context or {})}
         return super().changelist_view(request, context)
@@ -419,6 +428,10 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             ))
         return actions
 
+    def task_panel_notes(self, request, task: GenerationTask) -> dict[str, str]:
+        """A sentence per action panel on why a verb is not offered now; subclasses add theirs."""
+        return {}
+
     def live_panel_context(self, task: GenerationTask) -> dict:
         """What the change page's live-progress panel shows and where its script listens."""
         now = timezone.now()
@@ -441,7 +454,8 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         live = render_to_string("admin/tasks/generationtask/live_progress_panel.html",
                                 {"live": self.live_panel_context(task), "task": task}, request=request)
         return [
-            ("actions", render_action_panels(self, request, task, self.task_actions(request, task))),
+            ("actions", render_action_panels(self, request, task, self.task_actions(request, task),
+                                             self.task_panel_notes(request, task))),
             ("live", live),
         ]
 

@@ -70,16 +70,21 @@ def action_url(admin, task: GenerationTask, verb: str) -> str:
                    current_app=admin.admin_site.name)
 
 
-def render_action_panels(admin, request, task: GenerationTask, actions: list[TaskAction]) -> str:
-    """The page's action forms, grouped by panel in the order of PANELS."""
+def render_action_panels(admin, request, task: GenerationTask, actions: list[TaskAction],
+                         notes: dict[str, str] | None = None) -> str:
+    """The page's action forms, grouped by panel in the order of PANELS.
+
+    `notes` maps a panel to one sentence on why a verb one might look for is not offered.
+    """
+    notes = notes or {}
     panels = []
     for key, title in PANELS.items():
         forms_here = [
             {"action": action, "form": action.form(), "url": action_url(admin, task, action.verb)}
             for action in actions if action.panel == key
         ]
-        if forms_here:
-            panels.append({"key": key, "title": title, "actions": forms_here})
+        if forms_here or notes.get(key):
+            panels.append({"key": key, "title": title, "actions": forms_here, "note": notes.get(key, "")})
     return render_to_string(
         "admin/tasks/generationtask/action_panels.html", {"panels": panels, "task": task}, request=request,
     )

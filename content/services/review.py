@@ -64,18 +64,55 @@ def _check_reviewable(task) -> None:
         raise InvalidTransition("This task has no finished version to review.")
 
 
-def _check_decision(user, task, action: str) -> None:
-    _check_reviewer(user, task, action)
+def _check_four_eyes(user, task, action: str) -> None:
+    """The four-eyes rule (`PRESSROOM_FOUR_EYES`): nobody decides on a task they created.
+
+    `without_own_tasks` is the same rule for a queryset: keep the two side by side.
+    """
     if settings.PRESSROOM_FOUR_EYES and task.created_by_id is not None and task.created_by_id == user.pk:
         raise PermissionDenied(
             f"The four-eyes rule: you created this task, so another reviewer must {action} it."
         )
+
+
+def without_own_tasks(user, tasks):
+    """The tasks of the queryset `tasks` that the four-eyes rule lets `user` decide on (all when it is off)."""
+    if not settings.PRESSROOM_FOUR_EYES:
+        return tasks
+    return tasks.exclude(created_by_id=user.pk)  # a task with no creator stays, as in `_check_four_eyes`
+
+
+def _check_undecided(task) -> None:
     _check_reviewable(task)
     if task.approval_status != ApprovalStatus.PENDING:
         raise InvalidTransition(
             f"This task is already {task.get_approval_status_display().lower()}; "
             "a new decision needs a new version (edit, restore or revision) or a revoked approval."
         )
+
+
+def _check_decision(user, task, action: str) -> None:
+    _check_reviewer(user, task, action)
+    _check_four_eyes(user, task, action)
+    _check_undecided(task)
+
+
+def four_eyes_note(user, task) -> str:
+    """Why the task page offers `user` neither Approve nor Reject, when the four-eyes rule alone is why.
+
+    The rule's own refusal, so that the page says what the verbs would; "" when `user` may decide,
+    or could not anyway (not a reviewer, or nothing waits for a decision).
+    """
+    try:
+        _check_reviewer(user, task, "approve or reject")
+        _check_undecided(task)
+    except DomainError:
+        return ""
+    try:
+        _check_four_eyes(user, task, "approve or reject")
+    except PermissionDenied as refusal:
+        return str(refusal)
+    return ""
 
 
 OUTLINE_NOT_APPROVABLE = ("This version is an outline: write the text (edit it) or run it with a model "

@@ -95,6 +95,13 @@ class GenerationTaskQuerySet(models.QuerySet):
     def queued(self):
         return self.filter(status=Status.QUEUED)
 
+    def awaiting_decision(self):
+        """Completed tasks whose current version waits for a reviewer (index `task_awaiting_review`).
+
+        Who may take the decision is `content`'s rule: see `content.selectors.awaiting_review`.
+        """
+        return self.filter(status=Status.COMPLETED, approval_status=ApprovalStatus.PENDING)
+
     def in_queue_order(self):
         return self.order_by("-priority", "created_at")
 

@@ -11,6 +11,7 @@ from content.exceptions import PermissionDenied
 from content.models import ApprovalEvent
 from content.selectors import current_version, review_actions
 from content.services.review import (
+    four_eyes_note,
     task_approve,
     task_edit_draft,
     task_reject,
@@ -54,6 +55,18 @@ def test_four_eyes_rule_refuses_approving_ones_own_task(reviewer):
     with pytest.raises(PermissionDenied, match="four-eyes"):
         task_approve(task=own, by=reviewer)
     assert "approve" not in review_actions(reviewer, own)
+
+
+def test_four_eyes_note_is_given_only_when_the_rule_alone_keeps_a_reviewer_from_deciding(task, reviewer, editor):
+    own = completed_task(created_by=reviewer)
+    decided = completed_task(created_by=reviewer)
+    GenerationTask.objects.filter(pk=decided.pk).update(approval_status="approved")
+    decided.refresh_from_db()
+
+    assert "four-eyes" in four_eyes_note(reviewer, own)
+    assert four_eyes_note(reviewer, task) == ""  # someone else's: Approve and Reject are offered
+    assert four_eyes_note(reviewer, decided) == ""  # nothing waits for a decision anyway
+    assert four_eyes_note(editor, task) == ""  # not a reviewer: the rule is not why
 
 
 def test_four_eyes_rule_can_be_turned_off(reviewer, settings):

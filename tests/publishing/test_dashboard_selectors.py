@@ -85,6 +85,17 @@ def test_awaiting_review_lists_completed_pending_tasks_oldest_first(reviewer, ed
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("four_eyes", [True, False])
+def test_awaiting_review_leaves_out_a_reviewers_own_tasks_only_under_the_four_eyes_rule(
+        reviewer, editor, settings, four_eyes):
+    settings.PRESSROOM_FOUR_EYES = four_eyes
+    others = _finished("completed", NOW - timedelta(days=1), created_by=editor)
+    own = _finished("completed", NOW - timedelta(hours=1), created_by=reviewer)
+
+    assert list(dashboard.awaiting_review(reviewer)) == ([others] if four_eyes else [others, own])
+
+
+@pytest.mark.django_db
 def test_failures_are_those_of_the_last_24_hours_newest_first_with_their_error(reviewer):
     timed_out = _finished("timed_out", NOW - timedelta(hours=2), error="No heartbeat for 90 s.")
     failed = _finished("failed", NOW - timedelta(hours=1), error="The model refused the prompt.")

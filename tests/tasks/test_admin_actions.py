@@ -174,6 +174,36 @@ def test_editors_see_no_review_forms_and_reviewers_see_approve_and_reject(editor
     assert {"approve", "reject"} <= verbs(as_reviewer)
 
 
+def _review_panel(page: str) -> str:
+    match = re.search(r'data-panel="review".*?(?=data-panel=|</section>)', page, re.S)
+    return match.group(0) if match else ""
+
+
+def test_a_reviewer_on_their_own_task_is_told_the_four_eyes_rule_keeps_approve_and_reject_off(reviewer):
+    own = make_task(created_by=reviewer, status="completed", finished_at=timezone.now())
+    make_version(own, phase="format", body="# Title\n\nText.")
+
+    panel = _review_panel(client_for(reviewer).get(reverse("admin:tasks_generationtask_change", args=[own.pk]))
+                          .content.decode())
+
+    assert not set(re.findall(r'data-verb="([a-z_]+)"', panel)) & {"approve", "reject"}
+    assert "you created this task, so another reviewer must approve or reject it." in panel
+
+
+def test_the_review_panel_has_no_four_eyes_note_when_the_reviewer_may_decide(editor, reviewer, settings):
+    others = make_task(created_by=editor, status="completed", finished_at=timezone.now())
+    own = make_task(created_by=reviewer, status="completed", finished_at=timezone.now())
+    for task in (others, own):
+        make_version(task, phase="format", body="# Title\n\nText.")
+    settings.PRESSROOM_FOUR_EYES = False
+    client = client_for(reviewer)
+
+    for task in (others, own):
+        panel = _review_panel(client.get(reverse("admin:tasks_generationtask_change", args=[task.pk])).content.decode())
+        assert {"approve", "reject"} <= set(re.findall(r'data-verb="([a-z_]+)"', panel))
+        assert "four-eyes" not in panel
+
+
 @pytest.mark.parametrize("verb, data, decision", [
     ("approve", {"approve-feedback": "Good."}, "approved"),
     ("reject", {"reject-feedback": "Too thin.", "reject-reasons": ["length", "sources"]}, "rejected"),

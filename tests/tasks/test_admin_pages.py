@@ -153,6 +153,30 @@ def test_review_queue_lists_completed_tasks_pending_approval_oldest_first(superu
     assert changelist_rows(response) == [older, newer]
 
 
+@pytest.mark.parametrize("four_eyes", [True, False])
+def test_review_queue_leaves_out_a_reviewers_own_tasks_only_under_the_four_eyes_rule(
+        reviewer, editor, settings, four_eyes):
+    settings.PRESSROOM_FOUR_EYES = four_eyes
+    now = timezone.now()
+    others = make_task(status="completed", finished_at=now - timedelta(hours=1), created_by=editor)
+    own = make_task(status="completed", finished_at=now, created_by=reviewer)
+
+    response = client_for(reviewer).get(reverse("admin:tasks_generationtask_changelist"), {"review": "awaiting"})
+
+    expected = [others] if four_eyes else [others, own]
+    assert changelist_rows(response) == expected
+    assert f"Review queue ({len(expected)})" in response.content.decode()
+
+
+def test_an_editors_review_queue_is_their_own_tasks_waiting_for_a_reviewer(editor, other_editor):
+    mine = make_task(status="completed", finished_at=timezone.now(), created_by=editor)
+    make_task(status="completed", finished_at=timezone.now(), created_by=other_editor)
+
+    response = client_for(editor).get(reverse("admin:tasks_generationtask_changelist"), {"review": "awaiting"})
+
+    assert changelist_rows(response) == [mine]
+
+
 def test_row_endpoint_renders_a_new_tasks_row_and_204_when_the_filters_exclude_it(editor):
     task = make_task(created_by=editor, title="Fresh task")
     url = reverse("admin:tasks_generationtask_row", args=[task.pk])
