@@ -64,12 +64,16 @@ def _check_reviewable(task) -> None:
         raise InvalidTransition("This task has no finished version to review.")
 
 
-def _check_four_eyes(user, task, action: str) -> None:
+def four_eyes_forbids(user_id, task) -> bool:
     """The four-eyes rule (`PRESSROOM_FOUR_EYES`): nobody decides on a task they created.
 
     `without_own_tasks` is the same rule for a queryset: keep the two side by side.
     """
-    if settings.PRESSROOM_FOUR_EYES and task.created_by_id is not None and task.created_by_id == user.pk:
+    return bool(settings.PRESSROOM_FOUR_EYES and task.created_by_id is not None and task.created_by_id == user_id)
+
+
+def _check_four_eyes(user, task, action: str) -> None:
+    if four_eyes_forbids(user.pk, task):
         raise PermissionDenied(
             f"The four-eyes rule: you created this task, so another reviewer must {action} it."
         )

@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from config.email_addresses import header_refusal
 from config.locks import NOTIFICATION_DIGESTS, advisory_xact_lock
+from content.services.review import four_eyes_forbids
 from publishing.webhooks.models import NotificationReason, PendingNotification
 from publishing.webhooks.queueing import enqueue_job_at
 from tasks.models import ApprovalStatus, GenerationTask
@@ -92,11 +93,15 @@ def notifications_queue(*, payload: dict) -> list[PendingNotification]:
     recipients = _recipient_ids(reason)
     if not recipients:
         return []
-    task = GenerationTask.objects.filter(pk=payload["task"]).only("id", "title", "topic", "approval_status").first()
+    task = (GenerationTask.objects.filter(pk=payload["task"])
+            .only("id", "title", "topic", "approval_status", "created_by").first())
     if task is None:
         return []
-    if reason == NotificationReason.AWAITS_REVIEW and task.approval_status != ApprovalStatus.PENDING:
-        return []
+    if reason == NotificationReason.AWAITS_REVIEW:
+        if task.approval_status != ApprovalStatus.PENDING:
+            return []
+        # a reviewer's own task is another reviewer's to decide: it is not their duty to hear of it
+        recipients = [recipient for recipient in recipients if not four_eyes_forbids(recipient, task)]
     # One line of the digest each: a line break in a title or a message would forge lines.
     summary = " ".join(f"{task}".split())[:300]
     if payload.get("message") and reason != NotificationReason.AWAITS_REVIEW:

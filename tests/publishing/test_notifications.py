@@ -237,3 +237,14 @@ def test_line_breaks_in_a_title_or_failure_message_cannot_forge_lines_in_a_diges
     [email] = mail.outbox
     assert [text for text in email.body.splitlines() if "Forged" in text] == [
         f"- {line.summary} ({line.created_at:%Y-%m-%d %H:%M %Z}) /admin/tasks/generationtask/{task.pk}/change/"]
+
+
+@pytest.mark.parametrize("four_eyes", [True, False])
+def test_a_reviewer_hears_of_their_own_task_only_when_they_may_decide_on_it(
+        people, enqueued, settings, django_capture_on_commit_callbacks, four_eyes):
+    settings.PRESSROOM_FOUR_EYES = four_eyes
+    task = make_task(topic="Composting by a reviewer", created_by=people["reviewer"])
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(task, "completed", "Completed.")
+    told = set(PendingNotification.objects.values_list("recipient_id", flat=True))
+    assert told == (set() if four_eyes else {people["reviewer"].pk})
