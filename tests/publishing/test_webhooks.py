@@ -46,6 +46,12 @@ def finish(task, status: str = "completed", message: str = "Completed.") -> None
     emit(task, EventKind.STATUS, message=message)
 
 
+def pending_attempt(subscription: WebhookSubscription, event_id: str) -> WebhookDelivery:
+    """A first attempt due now, as a state change records it."""
+    return WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id=event_id,
+                                          payload={"id": event_id}, scheduled_at=timezone.now())
+
+
 def deliver(delivery_id: int) -> WebhookDelivery:
     jobs.deliver_webhook(delivery_id)
     return WebhookDelivery.objects.get(pk=delivery_id)
@@ -239,8 +245,7 @@ def test_a_subscription_that_keeps_failing_is_disabled_and_can_be_re_enabled(
 def test_an_attempt_due_after_its_subscription_was_switched_off_is_cancelled_unsent(allow_private, enqueued):
     with Receiver(SECRET) as receiver:
         subscription = subscribe(receiver.url)
-        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_x",
-                                                  payload={"id": "evt_x"}, scheduled_at=timezone.now())
+        delivery = pending_attempt(subscription, "evt_x")
         WebhookSubscription.objects.filter(pk=subscription.pk).update(active=False)
         delivery = deliver(delivery.pk)
     assert delivery.status == DeliveryStatus.CANCELLED and receiver.deliveries == []
@@ -249,8 +254,7 @@ def test_an_attempt_due_after_its_subscription_was_switched_off_is_cancelled_uns
 def test_a_second_job_for_the_same_attempt_sends_nothing(allow_private, enqueued):
     with Receiver(SECRET) as receiver:
         subscription = subscribe(receiver.url)
-        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_y",
-                                                  payload={"id": "evt_y"}, scheduled_at=timezone.now())
+        delivery = pending_attempt(subscription, "evt_y")
         assert jobs.deliver_webhook(delivery.pk) == "succeeded"
         assert jobs.deliver_webhook(delivery.pk) == "not pending"
     assert len(receiver.deliveries) == 1
@@ -260,8 +264,7 @@ def test_the_guard_refuses_a_loopback_url_at_send_when_private_addresses_are_not
     settings.PRESSROOM_FETCH_ALLOW_PRIVATE = False
     with Receiver(SECRET) as receiver:
         subscription = subscribe(receiver.url)  # saved around the admin form's check, as old rows could be
-        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_z",
-                                                  payload={"id": "evt_z"}, scheduled_at=timezone.now())
+        delivery = pending_attempt(subscription, "evt_z")
         delivery = deliver(delivery.pk)
     assert delivery.status == DeliveryStatus.FAILED and delivery.response_code is None
     assert delivery.error.startswith("Refused:") and "not a public address" in delivery.error
@@ -271,8 +274,7 @@ def test_the_guard_refuses_a_loopback_url_at_send_when_private_addresses_are_not
 def test_redirects_are_not_followed(allow_private, enqueued):
     with Receiver(SECRET, statuses=[302], location="http://127.0.0.1:1/elsewhere") as receiver:
         subscription = subscribe(receiver.url)
-        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_r",
-                                                  payload={"id": "evt_r"}, scheduled_at=timezone.now())
+        delivery = pending_attempt(subscription, "evt_r")
         delivery = deliver(delivery.pk)
     assert (delivery.status, delivery.response_code) == (DeliveryStatus.FAILED, 302)
     assert "redirects are not followed" in delivery.error
@@ -283,8 +285,7 @@ def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt(allow_private, e
     settings.PRESSROOM_WEBHOOK_TIMEOUT_SECONDS = 1
     with Receiver(SECRET, delay=2.5) as receiver:
         subscription = subscribe(receiver.url)
-        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_t",
-                                                  payload={"id": "evt_t"}, scheduled_at=timezone.now())
+        delivery = pending_attempt(subscription, "evt_t")
         delivery = deliver(delivery.pk)
     assert delivery.status == DeliveryStatus.FAILED and delivery.response_code is None
     assert "timeout" in delivery.error.lower()
@@ -295,8 +296,7 @@ def test_a_delivery_url_and_its_secrets_stay_out_of_the_log(allow_private, enque
     caplog.set_level(logging.DEBUG)
     with Receiver(SECRET) as receiver:
         subscription = subscribe(f"{receiver.url}/T000/B000/XXXXSECRETPATH?token=s3cr3t-query")
-        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_l",
-                                                  payload={"id": "evt_l"}, scheduled_at=timezone.now())
+        delivery = pending_attempt(subscription, "evt_l")
         delivery = deliver(delivery.pk)
     assert delivery.status == DeliveryStatus.SUCCEEDED and receiver.deliveries
     assert "SECRETPATH" not in caplog.text and "s3cr3t" not in caplog.text
@@ -307,8 +307,7 @@ def test_a_receiver_dripping_its_headers_is_cut_off_at_twice_the_timeout(allow_p
     settings.PRESSROOM_WEBHOOK_TIMEOUT_SECONDS = 1
     with Receiver(SECRET, drip=0.2) as receiver:
         subscription = subscribe(receiver.url)
-        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_d",
-                                                  payload={"id": "evt_d"}, scheduled_at=timezone.now())
+        delivery = pending_attempt(subscription, "evt_d")
         delivery = deliver(delivery.pk)
     assert delivery.status == DeliveryStatus.FAILED and delivery.response_code is None
     assert delivery.error.startswith("No answer within 2 s")
@@ -319,8 +318,7 @@ def test_a_receiver_dripping_its_headers_is_cut_off_at_twice_the_timeout(allow_p
 def started_attempt(allow_private, enqueued, settings):
     settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 0
     subscription = subscribe("http://127.0.0.1:1/")
-    return WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_s",
-                                          payload={"id": "evt_s"}, scheduled_at=timezone.now())
+    return pending_attempt(subscription, "evt_s")
 
 
 def test_an_outcome_reported_after_the_sweep_gave_the_attempt_up_changes_nothing(started_attempt, monkeypatch):
@@ -447,8 +445,7 @@ def test_the_minute_sweep_is_scheduled_by_the_migration():
 def test_an_answer_with_nul_bytes_and_garbage_is_recorded_cut_and_cleaned(allow_private, enqueued):
     with Receiver(SECRET, statuses=[500], answer=b"\x00\xff\xfebroken\x00" * 5000) as receiver:
         subscription = subscribe(receiver.url)
-        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_n",
-                                                  payload={"id": "evt_n"}, scheduled_at=timezone.now())
+        delivery = pending_attempt(subscription, "evt_n")
         delivery = deliver(delivery.pk)
     assert (delivery.status, delivery.response_code) == (DeliveryStatus.FAILED, 500)
     assert "\x00" not in delivery.error and "broken" in delivery.error and len(delivery.error) <= 310
