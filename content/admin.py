@@ -45,7 +45,7 @@ from content.services.review import (
     task_revoke_approval,
 )
 from tasks.admin import AppendOnlyAdminMixin, GenerationTaskAdmin, VisibleTaskRowsMixin
-from tasks.admin_actions import TaskAction
+from tasks.admin_actions import RefusedAction, TaskAction
 from tasks.forms import format_usd
 from tasks.models import GenerationTask
 from tasks.models.task import WORD_COUNT_MAX, WORD_COUNT_MIN
@@ -159,8 +159,14 @@ class ApprovalEventAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.Model
 # --- The review verbs' forms ----------------------------------------------------------------
 
 class SeenVersionForm(forms.Form):
-    """A decision names the version the reviewer read, so a newer one is never decided unseen."""
+    """A decision names the version the reviewer read, so a newer one is never decided unseen.
 
+    Shown again after a refusal, the form names the version on the page it is shown on (the
+    current one), which the reviewer reads there. An edit's `base_version` stays as posted: the
+    text typed was based on it, and saving it over a newer version would silently drop that one.
+    """
+
+    page_state_fields = ("seen_version",)
     seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, version: ContentVersion | None = None, **kwargs):
@@ -313,7 +319,8 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
         """Only the tasks the viewer may decide, as the dashboard's "Awaiting your review"."""
         return awaiting_review(request.user, queryset)
 
-    def task_page_sections(self, request, task: GenerationTask) -> list[tuple[str, str]]:
+    def task_page_sections(self, request, task: GenerationTask,
+                           refused: RefusedAction | None = None) -> list[tuple[str, str]]:
         version = current_version(task)
         versions = list(task.versions.select_related("created_by").order_by("number"))
         for v in versions:
@@ -326,7 +333,7 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
         article = render_article(version, request) if version is not None else ""
         previous = [v.number for v in versions if version is None or v.number < version.number]
         sections = [section("article", version=version, article=mark_safe(article))]  # noqa: S308 (rendered above)
-        sections += super().task_page_sections(request, task)
+        sections += super().task_page_sections(request, task, refused)
         if version is not None:
             sections.append(section("quality", quality=mark_safe(render_quality_report(version.quality_report))))  # noqa: S308
         sections.append(section(

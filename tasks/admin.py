@@ -31,7 +31,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from tasks.admin_actions import RetryForm, TaskAction, action_view, cancel_action, render_action_panels, retry_action
+from tasks.admin_actions import (
+    RefusedAction,
+    RetryForm,
+    TaskAction,
+    action_view,
+    cancel_action,
+    render_action_panels,
+    retry_action,
+)
 from tasks.admin_budgets import CostBudgetAdmin  # noqa: F401 (registered on import)
 from tasks.admin_catalog import ModelCatalogEntryAdmin  # noqa: F401 (registered on import)
 from tasks.admin_history import (  # noqa: F401 (the mixins: re-exported for content.admin)
@@ -445,24 +453,27 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             "socket_path": f"{TASKS_SOCKET_PATH}/{task.pk}",
         }
 
-    def task_page_sections(self, request, task: GenerationTask) -> list[tuple[str, str]]:
+    def task_page_sections(self, request, task: GenerationTask,
+                           refused: RefusedAction | None = None) -> list[tuple[str, str]]:
         """The sections above the brief and the bookkeeping, in page order, as (name, HTML).
 
-        Here: the action forms and the live progress; `content.admin` puts the article first and
-        adds the quality report, the versions and the audit trail.
+        Here: the action forms (a `refused` one shown again as typed) and the live progress;
+        `content.admin` puts the article first and adds the quality report, the versions and the
+        audit trail.
         """
         live = render_to_string("admin/tasks/generationtask/live_progress_panel.html",
                                 {"live": self.live_panel_context(task), "task": task}, request=request)
         return [
             ("actions", render_action_panels(self, request, task, self.task_actions(request, task),
-                                             self.task_panel_notes(request, task))),
+                                             self.task_panel_notes(request, task), refused)),
             ("live", live),
         ]
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["live_panel"] = self.live_panel_context(obj)
-            context["task_sections"] = [html for _, html in self.task_page_sections(request, obj)]
+            refused = context.get("refused_action")  # set by `action_view` when it shows a refusal
+            context["task_sections"] = [html for _, html in self.task_page_sections(request, obj, refused)]
             if obj.status != Status.QUEUED:
                 # Nothing on the form can change once a worker took the brief: no Save buttons.
                 context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)

@@ -281,6 +281,28 @@ def test_an_editor_posting_the_publish_form_gets_an_error_and_nothing_is_publish
     assert not Post.objects.exists()
 
 
+def test_a_refused_schedule_is_shown_again_with_the_time_typed_and_the_error_beside_it(editor, reviewer):
+    import re
+
+    from content.services.review import task_approve
+    from tests.editorial import completed_task
+
+    task = completed_task(created_by=editor)
+    task_approve(task=task, by=reviewer)
+    past = timezone.localtime(timezone.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+
+    response = _client(reviewer).post(reverse("admin:tasks_generationtask_action", args=[task.pk, "schedule"]),
+                                      {"schedule-at": past})
+
+    assert response.status_code == 200
+    form = re.search(r'<form [^>]*data-verb="schedule">.*?</form>', response.content.decode(), re.S).group(0)
+    assert f'name="schedule-at" value="{past}"' in form
+    assert "Choose a time in the future, or publish now." in form
+    assert not Post.objects.exists()
+    brief_form = re.search(r'<form [^>]*id="generationtask_form"[^>]*>', response.content.decode()).group(0)
+    assert f'action="{reverse("admin:tasks_generationtask_change", args=[task.pk])}"' in brief_form
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_category_added_while_a_publication_creates_the_same_name_is_a_message_not_a_500(superuser):
     # Another session (a publication) holds the publications' name lock and has inserted "Gardening"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -10,9 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from content.models import ApprovalEvent
+from content.selectors import current_version
+from content.services.review import task_edit_draft
 from tasks.exceptions import DomainError
 from tasks.models import GenerationTask, ModelCatalogEntry, StageCheckpoint, TaskEvent
 from tasks.services import task_retry
+from tests.editorial import completed_task
 from tests.factories import make_task, make_version, offline_model
 from tests.tasks.admin_support import client_for
 
@@ -229,3 +233,77 @@ def test_a_refused_review_is_an_error_message_and_writes_nothing(editor, reviewe
 
     assert not ApprovalEvent.objects.filter(task=task).exists()
     assert any(m.level_tag == "error" and "Reject" in str(m) for m in response.context["messages"])
+
+
+# --- A refused action form comes back as typed -------------------------------------------------
+
+def _action_form(page: str, verb: str) -> str:
+    """The HTML of one action form on the task page."""
+    return re.search(rf'<form [^>]*data-verb="{verb}">.*?</form>', page, re.S).group(0)
+
+
+def _field_text(form_html: str, name: str) -> str:
+    return html.unescape(re.search(rf'<textarea name="{name}"[^>]*>(.*?)</textarea>', form_html, re.S).group(1))
+
+
+def test_a_stale_edit_is_shown_again_with_the_typed_text_and_nothing_is_saved(editor):
+    task = completed_task(created_by=editor)
+    base = current_version(task)
+    url = reverse("admin:tasks_generationtask_action", args=[task.pk, "edit"])
+    page_in_tab_1 = client_for(editor).get(reverse("admin:tasks_generationtask_change", args=[task.pk]))
+    assert f'name="edit-base_version" value="{base.number}"' in page_in_tab_1.content.decode()
+    task_edit_draft(task=task, by=editor, title="Composting in a flat", base_version=base.number)  # tab 2
+    typed = base.body + "\n\nA long paragraph on worms & <bins>, written\nover several lines in tab 1.\n"
+
+    response = client_for(editor).post(url, {"edit-title": base.title, "edit-excerpt": base.excerpt,
+                                             "edit-body": typed, "edit-base_version": str(base.number)})
+
+    assert response.status_code == 200
+    form = _action_form(response.content.decode(), "edit")
+    assert _field_text(form, "edit-body").strip() == typed.strip()
+    assert "This piece changed while you were editing" in html.unescape(form)
+    assert f'name="edit-base_version" value="{base.number}"' in form, "a second submit is refused again"
+    assert current_version(task).title == "Composting in a flat"
+    assert "worms" not in current_version(task).body
+    assert task.versions.count() == base.number + 1
+
+
+def test_a_reject_without_reasons_is_shown_again_with_the_feedback_and_the_error(editor, reviewer):
+    task = completed_task(created_by=editor)
+    feedback = "The introduction repeats the title.\nThe second section needs a source.\nShorter, please."
+
+    response = client_for(reviewer).post(reverse("admin:tasks_generationtask_action", args=[task.pk, "reject"]),
+                                         {"reject-feedback": feedback, "reject-seen_version": "3"})
+
+    assert response.status_code == 200
+    form = _action_form(response.content.decode(), "reject")
+    assert _field_text(form, "reject-feedback").strip() == feedback
+    assert "This field is required." in form
+    assert any(m.level_tag == "error" and "Reject" in str(m) for m in response.context["messages"])
+    assert not ApprovalEvent.objects.filter(task=task).exists()
+    task.refresh_from_db()
+    assert task.approval_status == "pending"
+
+
+def test_a_decision_refused_for_a_newer_version_comes_back_naming_the_version_now_shown(editor, reviewer):
+    task = completed_task(created_by=editor)
+    read = current_version(task).number
+    newer = task_edit_draft(task=task, by=editor, title="Composting in a flat", base_version=read)
+    url = reverse("admin:tasks_generationtask_action", args=[task.pk, "reject"])
+    client = client_for(reviewer)
+
+    refused = client.post(url, {"reject-feedback": "Too thin.", "reject-reasons": ["length"],
+                                "reject-seen_version": str(read)})
+
+    form = _action_form(refused.content.decode(), "reject")
+    assert "changed while you were reading it" in form
+    assert _field_text(form, "reject-feedback").strip() == "Too thin."
+    assert re.search(r'<input [^>]*value="length"[^>]* checked', form)
+    assert f'name="reject-seen_version" value="{newer.number}"' in form
+    assert not ApprovalEvent.objects.filter(task=task, decision="rejected").exists()
+
+    decided = client.post(url, {"reject-feedback": "Too thin.", "reject-reasons": ["length"],
+                                "reject-seen_version": str(newer.number)})
+
+    assert decided.status_code == 302
+    assert ApprovalEvent.objects.get(task=task, decision="rejected").version == newer

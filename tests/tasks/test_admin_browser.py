@@ -200,6 +200,46 @@ def test_reviewer_approves_from_the_task_page(hub, chromium):  # noqa: F811
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
+def test_refused_reject_and_stale_edit_come_back_with_what_was_typed(hub, chromium):  # noqa: F811
+    from content.services.review import task_edit_draft
+
+    server, editor, reviewer, task = hub
+    page = _signed_in_page(chromium, server, reviewer, reverse("admin:tasks_generationtask_change", args=[task.pk]))
+    feedback = "The introduction repeats the title.\nThe radiator section needs a source."
+    page.fill("textarea[name=reject-feedback]", feedback)
+    page.click("button[name=reject]")
+    page.wait_for_selector(".task-action--refused")
+    kept_feedback = page.input_value("textarea[name=reject-feedback]")
+    reject_errors = page.locator(".task-action--reject .errorlist").all_text_contents()
+    _shot(page, "task-page-refused-reject")
+
+    _outside_the_browser_loop(lambda: task_edit_draft(  # another tab saves an edit meanwhile
+        task=GenerationTask.objects.get(pk=task.pk), by=editor, title="Heat pumps in old houses", base_version=2))
+    page.click(".task-action--edit summary")
+    body = page.input_value("textarea[name=edit-body]") + "\n\nA long paragraph typed in this tab.\n"
+    page.fill("textarea[name=edit-body]", body)
+    page.click("button[name=edit]")
+    page.wait_for_selector("details.task-action--edit.task-action--refused[open]")
+    kept_body = page.input_value("textarea[name=edit-body]")
+    edit_errors = page.locator(".task-action--edit .errorlist").all_text_contents()
+    page.locator(".task-action--edit").scroll_into_view_if_needed()
+    _shot(page, "task-page-refused-edit")
+    page.context.close()
+
+    assert kept_feedback == feedback
+    assert any("This field is required." in text for text in reject_errors), reject_errors
+    assert kept_body.strip() == body.strip()
+    assert any("changed while you were editing" in text for text in edit_errors), edit_errors
+    decisions, bodies = _outside_the_browser_loop(lambda: (
+        list(ApprovalEvent.objects.filter(task=task).values_list("decision", flat=True)),
+        list(GenerationTask.objects.get(pk=task.pk).versions.values_list("body", flat=True)),
+    ))
+    assert decisions == ["edited"], "only the other tab's edit; no rejection"
+    assert not any("typed in this tab" in text for text in bodies)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
 def test_reviewer_compares_two_versions_side_by_side(hub, chromium):  # noqa: F811
     server, _, reviewer, task = hub
     page = _signed_in_page(chromium, server, reviewer, reverse("admin:tasks_generationtask_change", args=[task.pk]))
