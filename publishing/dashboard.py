@@ -7,7 +7,7 @@ the site's time zone. Spend is the sum of `ContentVersion.cost` by the version's
 a version records what one model call cost when it was made, while a task's `actual_cost` is a
 running total that retries and revisions keep adding to, and would put a month's spend on the
 day the task last finished. The monthly budget card is the exception: it shows the budgets'
-own measure (`tasks.services.budgets`), the spend committed by the tasks created this month, site-wide
+own measure (`tasks.services.budgets`), the spend committed by the tasks last queued this month, site-wide
 and the viewer's own, whatever the viewer may see. The page layout and the charts live in `config.admin_site`.
 Imports flow publishing -> content -> tasks.
 """

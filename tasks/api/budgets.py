@@ -79,8 +79,8 @@ class BudgetOutput(serializers.Serializer):
     monthly_limit = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True,
                                              help_text="The personal limit; null: none.")
     spent_this_month = serializers.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_DECIMALS, help_text=(
-        "What the user's tasks created this month committed: finished ones their cost, queued and running "
-        "ones at least their estimate."))
+        "What the user's tasks last queued this month (created, retried or sent back for a revision) committed: "
+        "finished ones their cost, queued and running ones what they spent before plus their estimate."))
     budgets = BudgetStatusOutput(many=True, help_text="The limits in force for this user: the site's, their own.")
     updated_by = serializers.CharField(allow_null=True)
     updated_at = serializers.DateTimeField(allow_null=True)

@@ -32,8 +32,8 @@ class CostBudget(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cost_budget")
     monthly_limit = limit_field(
         "monthly limit (USD)",
-        help_text="What this user's tasks created in one calendar month may cost together; empty: no personal "
-        "limit. 0 allows only free models.",
+        help_text="What this user's tasks last queued in one calendar month may cost together; empty: no "
+        "personal limit. 0 allows only free models.",
     )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",

@@ -277,6 +277,16 @@ def test_provenance_names_the_model_and_the_approval_date_but_no_person(client, 
     assert reviewer.username not in html and formatted_post.task.created_by.username not in html
 
 
+def test_provenance_of_a_post_citing_nothing_public_says_so_in_words(client, editor, reviewer):
+    task = completed_task(created_by=editor)
+    version_create(task=task, phase="format", title="Composting", body="Greens and browns.",
+                   body_html="<p>Greens and browns.</p>", sources=[])
+    task_approve(task=task, by=reviewer)
+    post = task_publish(task=task, by=reviewer)
+    note = main(client.get(post.get_absolute_url()).content.decode()).split('id="provenance-title"', 1)[1]
+    assert "It cites no public sources." in note and "0 public sources" not in note
+
+
 def test_provenance_is_hidden_by_the_setting(client, formatted_post, settings):
     settings.PRESSROOM_SHOW_PROVENANCE = False
     html = client.get(formatted_post.get_absolute_url()).content.decode()
