@@ -22,6 +22,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.templatetags.admin_list import results
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.forms import Script
 from django.http import HttpResponse
 from django.template.loader import render_to_string
@@ -61,7 +62,14 @@ from tasks.models import (
 from tasks.models.task import PRIORITY_MAX, PRIORITY_MIN
 from tasks.selectors import format_duration, phase_timeline  # noqa: F401 (format_duration: re-exported)
 from tasks.services import task_cancel, task_create, task_delete, task_retry, task_update
-from tasks.services.lifecycle import EDITABLE_WHILE_QUEUED, RETRYABLE_STATUSES, default_model, estimate_cost
+from tasks.services.lifecycle import (
+    EDITABLE_WHILE_QUEUED,
+    KEPT_FOR_THE_RECORD,
+    RETRYABLE_STATUSES,
+    default_model,
+    estimate_cost,
+    tasks_kept_for_the_record,
+)
 
 TITLE_PREVIEW_CHARS = 60
 # The WebSocket routes of `tasks.consumers` live in the ASGI router, where `reverse()` cannot see.
@@ -494,8 +502,15 @@ class GenerationTaskAdmin(admin.ModelAdmin):
     # on the page, as on every admin of the site (config/admin_site.py, SiteRulesMixin).
 
     def get_deleted_objects(self, objs, request):
+        """Django's list of what a delete takes along, with the site's rules: a task's own history
+        goes with it, and a task whose audit trail or post must be kept is named with that reason
+        (Django would say the user lacks permission to delete approval events, even a superuser)."""
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
         perms_needed -= {model._meta.verbose_name for model in self.cascading_history}
+        chosen = objs if isinstance(objs, QuerySet) else GenerationTask.objects.filter(pk__in=[obj.pk for obj in objs])
+        kept = list(tasks_kept_for_the_record(chosen))
+        if kept:
+            return deleted, model_count, set(), [f"“{task}” {KEPT_FOR_THE_RECORD}" for task in kept]
         return deleted, model_count, perms_needed, protected
 
 

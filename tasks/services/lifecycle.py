@@ -12,7 +12,8 @@ import json
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -306,6 +307,20 @@ def task_requeue_for_revision(*, task: GenerationTask, by) -> GenerationTask:
     return task
 
 
+KEPT_FOR_THE_RECORD = "has an editorial audit trail or a post made from it, which must be kept"
+
+
+def tasks_kept_for_the_record(tasks):
+    """Of the queryset `tasks`, those the database keeps: rows of other apps protect them (their
+    approval events, their post: `on_delete=PROTECT` or `RESTRICT`), so `task_delete` refuses them."""
+    keeping = [relation.name for relation in GenerationTask._meta.related_objects
+               if relation.on_delete in (models.PROTECT, models.RESTRICT)]
+    kept = Q()
+    for name in keeping:
+        kept |= Q(**{f"{name}__isnull": False})
+    return tasks.filter(kept).distinct() if keeping else tasks.none()
+
+
 @transaction.atomic
 def task_delete(*, task: GenerationTask, by) -> None:
     """Delete a queued or finished task with its events and versions (never a running one)."""
@@ -318,6 +333,4 @@ def task_delete(*, task: GenerationTask, by) -> None:
         with transaction.atomic():
             task.delete()
     except (ProtectedError, RestrictedError):
-        raise InvalidTransition(
-            "This task has an editorial audit trail or a post made from it, which must be kept; it cannot be deleted."
-        ) from None
+        raise InvalidTransition(f"This task {KEPT_FOR_THE_RECORD}; it cannot be deleted.") from None

@@ -276,3 +276,21 @@ def test_the_task_pages_article_header_names_the_writer_and_marks_an_outline(sup
     page = _client(reviewer).get(reverse("admin:tasks_generationtask_change", args=[task.pk])).content.decode()
     header = re.search(r'<h2 id="task-article-title">(.*?)</h2>', page, re.DOTALL).group(1)
     assert "Outline" not in header and "written by fake-gpt" in header
+
+
+def test_bulk_delete_names_the_tasks_whose_audit_trail_must_be_kept_instead_of_a_permission(superuser, reviewer):
+    """Django's page would say the superuser lacks permission to delete approval events; the
+    reason is the rule that keeps them, and the other selected tasks can still go."""
+    kept = make_task(status="completed", finished_at=timezone.now(), title="Reviewed piece")
+    _approval(kept, actor=reviewer, decision="approved", feedback="Good to go.")
+    plain = make_task(status="failed", finished_at=timezone.now(), title="Failed piece")
+    client = _client(superuser)
+    changelist = reverse("admin:tasks_generationtask_changelist")
+
+    page = client.post(changelist, {"action": "delete_selected", "_selected_action": [kept.pk, plain.pk]})
+
+    html = page.content.decode()
+    assert page.status_code == 200 and "permission" not in html
+    assert "Reviewed piece" in html and "editorial audit trail or a post made from it" in html
+    client.post(changelist, {"action": "delete_selected", "_selected_action": [plain.pk], "post": "yes"})
+    assert list(GenerationTask.objects.values_list("title", flat=True)) == ["Reviewed piece"]
