@@ -22,6 +22,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.text import capfirst
 
 from tasks.exceptions import DomainError
 from tasks.forms import CatalogModelChoiceField, CatalogSelect
@@ -151,8 +152,9 @@ def action_view(admin, request, object_id: str, verb: str):
 
 
 def _problems(form: forms.Form) -> str:
-    return "; ".join(
-        f"{form.fields[name].label or name}: {' '.join(errors)}" if name in form.fields else " ".join(errors)
+    """The form's errors as sentences: "Reasons: This field is required. Title: …"."""
+    return " ".join(
+        f"{capfirst(form.fields[name].label or name)}: {' '.join(errors)}" if name in form.fields else " ".join(errors)
         for name, errors in form.errors.items()
     )
 

@@ -16,11 +16,13 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.utils.html import format_html, format_html_join
 
 from tasks.api.serializers import SOURCE_URLS_MAX
 from tasks.exceptions import DomainError
 from tasks.models import GenerationTask, ModelCatalogEntry, TaskType
+from tasks.models.task import WORD_COUNT_MIN
 from tasks.selectors import model_unavailable_reason
 from tasks.services.budgets import BudgetExceeded, budget_statuses
 from tasks.services.lifecycle import RESEARCH_NOTES_MAX, estimate_cost, with_research
@@ -185,6 +187,14 @@ class TaskBriefForm(forms.ModelForm):
         if "tags" in self.fields:
             self.fields["tags"].widget = SuggestingInput(suggestions=self.vocabulary.get("tags", ()), comma_separated=True)
             self.fields["tags"].help_text = "Comma-separated; the blog's tags are suggested, new ones are created on publish."
+        if "tags" in self.fields:  # "Item 2 in the array did not validate:" says nothing to an editor
+            self.fields["tags"].error_messages["item_invalid"] = "Tag %(nth)s:"
+        if "word_count" in self.fields:
+            # The brief's own floor, not the 0 of a PositiveIntegerField: -5 and 99 get the same answer.
+            count = self.fields["word_count"]
+            count.validators = [validator for validator in count.validators
+                                if not isinstance(validator, MinValueValidator)] + [MinValueValidator(WORD_COUNT_MIN)]
+            count.widget.attrs["min"] = WORD_COUNT_MIN
         if "task_type" in self.fields:
             self.fields["task_type"].widget.attrs["data-blog-only-fields"] = " ".join(BLOG_ONLY_FIELDS)
         if "timeout_seconds" in self.fields:

@@ -232,7 +232,8 @@ def test_a_refused_review_is_an_error_message_and_writes_nothing(editor, reviewe
                                       {"reject-feedback": "", "reject-reasons": []}, follow=True)
 
     assert not ApprovalEvent.objects.filter(task=task).exists()
-    assert any(m.level_tag == "error" and "Reject" in str(m) for m in response.context["messages"])
+    [message] = [str(m) for m in response.context["messages"] if m.level_tag == "error"]
+    assert message == "Reject: Feedback: This field is required. Reasons: This field is required."
 
 
 # --- A refused action form comes back as typed -------------------------------------------------

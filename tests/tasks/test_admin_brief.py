@@ -173,6 +173,22 @@ def test_the_form_refuses_a_private_source_url_with_a_field_error(editor):
     assert not GenerationTask.objects.exists()
 
 
+@pytest.mark.parametrize("word_count", ["-5", "0", "99"])
+def test_a_word_count_below_the_floor_names_the_floor_the_brief_has(editor, word_count):
+    response = client_for(editor).post(reverse("admin:tasks_generationtask_add"), brief_data(word_count=word_count))
+
+    assert response.context["adminform"].form.errors["word_count"] == [
+        "Ensure this value is greater than or equal to 100."]
+    assert not GenerationTask.objects.exists()
+
+
+def test_a_tag_too_long_is_named_as_a_tag(editor):
+    response = client_for(editor).post(reverse("admin:tasks_generationtask_add"), brief_data(tags="soil, " + "x" * 300))
+
+    [message] = response.context["adminform"].form.errors["tags"]
+    assert message.startswith("Tag 2: ") and "array" not in message
+
+
 def test_the_model_select_disables_a_model_whose_key_is_unset_and_says_why(editor, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     keyed = ModelCatalogEntry.objects.filter(api_key_env="OPENAI_API_KEY", enabled=True).first()
