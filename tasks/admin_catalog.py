@@ -44,6 +44,14 @@ class ModelCatalogEntryAdmin(admin.ModelAdmin):
         ("Metadata", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
+    def get_actions(self, request):
+        """Django names the bulk delete after the plural, "model catalog": here it deletes entries."""
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            function, name, _ = actions["delete_selected"]
+            actions["delete_selected"] = (function, name, "Delete selected catalog entries")
+        return actions
+
     def get_changelist_form(self, request, **kwargs):
         kwargs.setdefault("form", CatalogChangelistForm)
         return super().get_changelist_form(request, **kwargs)

@@ -55,3 +55,9 @@ def test_the_admin_form_refuses_an_openai_compatible_entry_without_a_base_url(su
     data["base_url"] = "http://127.0.0.1:11434/v1"
     response = client_for(superuser).post(reverse("admin:tasks_modelcatalogentry_add"), data)
     assert response.status_code == 302 and ModelCatalogEntry.objects.filter(key="house-llm").exists()
+
+
+def test_the_bulk_delete_of_the_catalog_speaks_of_entries(superuser):
+    response = client_for(superuser).get(reverse("admin:tasks_modelcatalogentry_changelist"))
+    choices = dict(response.context["action_form"].fields["action"].choices)
+    assert choices["delete_selected"] == "Delete selected catalog entries"
