@@ -197,7 +197,7 @@ class RejectForm(SeenVersionForm):
 class EditForm(forms.Form):
     title = forms.CharField(max_length=300)
     excerpt = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    body = forms.CharField(label="body (Markdown)", widget=forms.Textarea(attrs={"rows": 20}))
+    body = forms.CharField(label="Body (Markdown)", widget=forms.Textarea(attrs={"rows": 20}))
     base_version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, version: ContentVersion, **kwargs):
@@ -209,7 +209,7 @@ class EditForm(forms.Form):
 
 
 class RestoreForm(forms.Form):
-    number = forms.TypedChoiceField(coerce=int, label="version")
+    number = forms.TypedChoiceField(coerce=int, label="Version")
 
     def __init__(self, *args, task: GenerationTask, current: ContentVersion | None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -24,7 +24,7 @@ from tasks.models import GenerationTask
 
 class ScheduleForm(forms.Form):
     at = forms.DateTimeField(
-        label="publish at", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        label="Publish at", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
         help_text="In the site's time zone.",
     )

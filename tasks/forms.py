@@ -162,7 +162,7 @@ class TaskBriefForm(forms.ModelForm):
         help_text="Notes or excerpts for the research stage; the writer may cite them.",
     )
     source_urls = forms.CharField(
-        label="source URLs", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Source URLs", required=False, widget=forms.Textarea(attrs={"rows": 3}),
         help_text=f"Public http(s) pages the research stage fetches and cites, one per line (at most {SOURCE_URLS_MAX}).",
     )
     seen_sequence = forms.IntegerField(required=False, widget=forms.HiddenInput)
