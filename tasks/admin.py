@@ -357,7 +357,12 @@ class GenerationTaskAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return ADD_FIELDSETS
-        return super().get_fieldsets(request, obj)
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj.task_type == TaskType.IMAGE_GENERATION:  # a target word count or a tone says nothing of an image
+            fieldsets = [(name, {**options, "fields": tuple(field for field in options["fields"]
+                                                           if field not in BLOG_ONLY_FIELDS)})
+                         for name, options in fieldsets]
+        return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         readonly = tuple(super().get_readonly_fields(request, obj))

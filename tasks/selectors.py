@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Min
 from django.utils import timezone
 
+from tasks.engine.stages import stages_for
+from tasks.exceptions import PermanentError
 from tasks.models import GenerationTask, ModelCatalogEntry, Phase, Status
 
 
@@ -133,6 +135,17 @@ def phase_spans(events) -> dict[str, dict]:
     return spans
 
 
+def _phases_of(task: GenerationTask) -> list[Phase]:
+    """The phases the task's type runs, in pipeline order (an image task: its image); every phase
+    when its pipeline cannot be loaded, so the page still shows what the events say."""
+    try:
+        shown = {stage.shown_phase for stage in stages_for(task.task_type)}
+    except PermanentError:
+        shown = set()
+    every = [phase for phase in Phase if phase != Phase.NONE]
+    return [phase for phase in every if phase.value in shown] or every
+
+
 def phase_timeline(task: GenerationTask, *, now) -> list[dict]:
     """The pipeline's phases in order, each with its state and the time it ran (or has run so far).
 
@@ -144,7 +157,7 @@ def phase_timeline(task: GenerationTask, *, now) -> list[dict]:
     events = task.events.order_by("sequence").values_list("phase", "status", "created_at")
     spans = phase_spans(events)
     timeline = []
-    for phase in (phase for phase in Phase if phase != Phase.NONE):
+    for phase in _phases_of(task):
         span = spans.get(phase.value)
         if span is None:
             state, duration, closed, running_since = "pending", "", 0.0, None

@@ -214,6 +214,15 @@ def test_an_image_task_drops_the_blog_only_fields(editor):
         "image_generation", 1000, "", [], {})
 
 
+def test_an_image_task_page_shows_no_blog_only_field(editor):
+    image = make_task(created_by=editor, task_type="image_generation", status="completed",
+                      finished_at=timezone.now())
+
+    html = client_for(editor).get(reverse("admin:tasks_generationtask_change", args=[image.pk])).content.decode()
+
+    assert "Topic" in html and "Target word count" not in html and "Tone" not in html and "Strict mode" not in html
+
+
 def test_saving_a_form_opened_before_the_task_changed_is_refused_and_changes_nothing(editor):
     task = make_task(created_by=editor, topic="Old topic")
     client = client_for(editor)

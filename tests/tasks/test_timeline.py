@@ -61,3 +61,12 @@ def test_the_timeline_of_a_task_someone_else_created_is_a_404(running_task, othe
     client = APIClient()
     client.force_authenticate(other_editor)
     assert client.get(reverse("api:task_timeline", kwargs={"task_id": running_task.pk})).status_code == 404
+
+
+def test_a_task_type_shows_only_the_phases_its_pipeline_runs():
+    blog = make_task(task_type="blog_post")
+    image = make_task(task_type="image_generation")
+    now = timezone.now()
+
+    assert [step["phase"] for step in phase_timeline(blog, now=now)] == ["research", "draft", "qa", "image", "format"]
+    assert [step["phase"] for step in phase_timeline(image, now=now)] == ["image"]
