@@ -3,26 +3,24 @@ refuses it, and for the notification digests, which skip it.
 
 Django's `EmailValidator` accepts control characters inside a quoted local part
 (`"a\\x0bBcc:victim@evil.example"@example.com`); Python's email package then turns them into line
-breaks and refuses to write the header (`HeaderParseError`) at every send. Imports: none of the
-apps.
+breaks and refuses to write the header (`HeaderParseError`) at every send. Control characters are
+`tasks.control_characters`' rule, the one URLs and `queue_status` follow too.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from email.errors import HeaderParseError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail.message import sanitize_address
 
-# C0 and C1 controls (DEL among them) and the Unicode line and paragraph separators.
-_LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
+from tasks.control_characters import has_control_characters
 
 
 def header_refusal(address: str) -> str:
     """Why `address` cannot be a mail header's recipient ("" when it can)."""
-    if any(unicodedata.category(char) in _LINE_BREAKING for char in address):
+    if has_control_characters(address):
         return "An email address cannot contain control characters or line breaks."
     try:
         sanitize_address(address, settings.DEFAULT_CHARSET)

@@ -3,8 +3,8 @@
 A URL an editor types (a brief's research sources) or, later, a webhook target is a request the
 server makes for them, so it must not reach this machine or a private network. `check_url` is the
 rule without DNS, for refusing a brief when it is submitted: http or https, a host, no user name
-or password, no control character (a tab or line break `urlsplit` would drop silently, and httpx
-refuse at every send), and a host that is not `localhost`, `*.localhost`, `*.local`, `*.internal`
+or password, no control character (`tasks.control_characters`: a tab or line break `urlsplit` would
+drop silently and httpx refuse at every send, or a Unicode line separator), and a host that is not `localhost`, `*.localhost`, `*.local`, `*.internal`
 or a literal address that is not public, in every form a resolver accepts (`127.1`, `2130706433`,
 `0x7f.1`, `017700000001`, `0`, IPv4-mapped and NAT64 IPv6). `public_addresses` is the same rule
 plus DNS, for the moment of fetching (every request and every redirect): every address the host
@@ -13,7 +13,7 @@ resolves to must be public, and the caller connects only to those addresses.
 Refusals are `ValidationError`s whose message names the host as given, never what a name resolves
 to: that would tell an editor about the internal network. PRESSROOM_FETCH_ALLOW_PRIVATE (tests
 serving pages from 127.0.0.1) lifts the address rule here and nowhere else. This module imports
-the standard library, Django settings and `tasks.exceptions`; `content` and webhooks import it.
+the standard library, Django settings, `tasks.control_characters` and `tasks.exceptions`; `content` and webhooks import it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from urllib.parse import quote, urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from tasks.control_characters import CONTROL_CHARACTERS
 from tasks.exceptions import TransientError
 
 MAX_URL_LENGTH = 2000
@@ -36,7 +37,6 @@ LOCAL_SUFFIXES = (".localhost", ".local", ".internal")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NUMERIC_HOST = re.compile(r"[0-9a-fA-FxX.]+")
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
 
 
 def _shown(text: str, limit: int = 100) -> str:
@@ -98,8 +98,8 @@ def check_url(url: str) -> str:
     url = url.strip()
     if len(url) > MAX_URL_LENGTH:
         raise ValidationError(f"URLs longer than {MAX_URL_LENGTH} characters are not fetched.", code="too_long")
-    if _CONTROL_CHARACTER.search(url):  # urlsplit drops a tab or line break silently; httpx refuses them
-        shown = _CONTROL_CHARACTER.sub(lambda match: quote(match.group()), _shown(url))  # %09, %0A…
+    if CONTROL_CHARACTERS.search(url):  # urlsplit drops a tab or line break silently; httpx refuses them
+        shown = CONTROL_CHARACTERS.sub(lambda match: quote(match.group()), _shown(url))  # %09, %0A…
         raise ValidationError(f"URLs with control characters (a tab, a line break…) are not fetched: {shown}",
                               code="control_characters")
     try:

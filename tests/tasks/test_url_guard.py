@@ -69,6 +69,9 @@ MALFORMED_URLS = [
     ("http://example.com/\x01", "control characters"),
     ("http://example.com/\x7f", "control characters"),
     ("http://example.com/a\x85b", "control characters"),
+    # A Unicode line or paragraph separator breaks a log line or a header as a newline does.
+    ("http://example.com/a\u2028b", "control characters"),
+    ("http://example.com/\u2029?q=1", "control characters"),
 ]
 
 REFUSED_URLS = [(url, NOT_PUBLIC) for url in NOT_PUBLIC_URLS] + MALFORMED_URLS

@@ -1,11 +1,11 @@
 """`manage.py queue_status`: the state of the task queue at a glance (or as JSON with --json)."""
 
 import json
-import unicodedata
 from dataclasses import asdict
 
 from django.core.management.base import BaseCommand
 
+from tasks.control_characters import escaped_control_characters
 from tasks.selectors import failures_in_last_day, queue_overview
 
 
@@ -20,11 +20,9 @@ def _age(seconds: float | None) -> str:
 
 
 def _shown(text: str) -> str:
-    """`text` with its control characters (C0, C1, DEL) and line separators escaped (`\\x1b`): a
-    title or an error is written by users and providers, and an escape sequence in it would
-    rewrite the operator's terminal."""
-    return "".join(char.encode("unicode_escape").decode("ascii")
-                   if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text)
+    """`text` with its control characters escaped (`\\x1b`): a title or an error is written by users
+    and providers, and an escape sequence in it would rewrite the operator's terminal."""
+    return escaped_control_characters(text)
 
 
 class Command(BaseCommand):
