@@ -39,7 +39,8 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NUMERIC_HOST = re.compile(r"[0-9a-fA-FxX.]+")
 
 
-def _shown(text: str, limit: int = 100) -> str:
+def shown(text: str, limit: int = 100) -> str:
+    """`text` as a message quotes it: cut at `limit` characters."""
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -87,7 +88,7 @@ def _is_local_name(host: str) -> bool:
 
 
 def _not_public(host: str) -> ValidationError:
-    return ValidationError(f"Refusing to fetch {_shown(host)}: it is not a public address.", code="private_address")
+    return ValidationError(f"Refusing to fetch {shown(host)}: it is not a public address.", code="private_address")
 
 
 def check_url(url: str) -> str:
@@ -99,25 +100,25 @@ def check_url(url: str) -> str:
     if len(url) > MAX_URL_LENGTH:
         raise ValidationError(f"URLs longer than {MAX_URL_LENGTH} characters are not fetched.", code="too_long")
     if CONTROL_CHARACTERS.search(url):  # urlsplit drops a tab or line break silently; httpx refuses them
-        shown = CONTROL_CHARACTERS.sub(lambda match: quote(match.group()), _shown(url))  # %09, %0A…
-        raise ValidationError(f"URLs with control characters (a tab, a line break…) are not fetched: {shown}",
+        quoted = CONTROL_CHARACTERS.sub(lambda match: quote(match.group()), shown(url))  # %09, %0A…
+        raise ValidationError(f"URLs with control characters (a tab, a line break…) are not fetched: {quoted}",
                               code="control_characters")
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
     except ValueError:
-        raise ValidationError(f"{_shown(url)!r} is not a valid URL.", code="invalid") from None
+        raise ValidationError(f"{shown(url)!r} is not a valid URL.", code="invalid") from None
     if parts.scheme.lower() not in ALLOWED_SCHEMES:
         raise ValidationError(
-            f"Only http and https URLs can be fetched, not {_shown(parts.scheme) or 'this'}: {_shown(url)}",
+            f"Only http and https URLs can be fetched, not {shown(parts.scheme) or 'this'}: {shown(url)}",
             code="scheme_not_allowed",
         )
     host = (hostname or "").rstrip(".")
     if not host:
-        raise ValidationError(f"The URL has no host: {_shown(url)}", code="no_host")
+        raise ValidationError(f"The URL has no host: {shown(url)}", code="no_host")
     if "%" in host and ":" not in host:  # a percent-encoded name; only an IPv6 zone may hold "%"
-        raise ValidationError(f"{_shown(url)!r} is not a valid URL.", code="invalid")
+        raise ValidationError(f"{shown(url)!r} is not a valid URL.", code="invalid")
     if parts.username is not None or parts.password is not None:
         raise ValidationError("URLs with a user name or password are not fetched.", code="credentials")
     if settings.PRESSROOM_FETCH_ALLOW_PRIVATE:
@@ -143,12 +144,12 @@ def public_addresses(url: str) -> tuple[IPAddress, ...]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise TransientError(f"Could not resolve the host of {_shown(url, 200)}: {error}") from None
+        raise TransientError(f"Could not resolve the host of {shown(url, 200)}: {error}") from None
     addresses = tuple(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))
     if not addresses:
-        raise TransientError(f"The host of {_shown(url, 200)} resolved to no address.")
+        raise TransientError(f"The host of {shown(url, 200)} resolved to no address.")
     if not settings.PRESSROOM_FETCH_ALLOW_PRIVATE and not all(map(is_public_address, addresses)):
         raise ValidationError(
-            f"Refusing to fetch {_shown(host)}: it resolves to a private or local address.", code="private_address"
+            f"Refusing to fetch {shown(host)}: it resolves to a private or local address.", code="private_address"
         )
     return addresses

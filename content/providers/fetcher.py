@@ -2,16 +2,16 @@
 
 Fetching such a URL is a server-side request on their behalf, so every request and every
 redirect goes through `tasks.url_guard` (http and https only; every address the host resolves to
-must be public unless PRESSROOM_FETCH_ALLOW_PRIVATE), and the connection goes to the address that
-was checked (so a second DNS answer cannot swap in an internal one). Redirects are followed by
+must be public unless PRESSROOM_FETCH_ALLOW_PRIVATE), and the connection goes to an address that
+was checked (`tasks.checked_http`, so a second DNS answer cannot swap in an internal one). Redirects are followed by
 hand, at most three; only HTML and plain text are read, at most PRESSROOM_FETCH_MAX_BYTES, and
 reduced to a title and paragraphs.
 
 Failures are classified per URL: a refused or unusable URL (bad scheme, private address, HTTP
 404, not a web page, no readable text) is a `PermanentError` that names it, so the editor can fix
 the brief; a network failure (DNS, timeout, lost connection, HTTP 429/5xx) is a `TransientError`.
-This module imports `base`, `http`, `tasks.url_guard` and the standard library; the research
-sources (`content.providers.research`) import it.
+This module imports `base`, `http`, `tasks.checked_http`, `tasks.http_deadline` and the standard
+library; the research sources (`content.providers.research`) and image downloads import it.
 """
 
 from __future__ import annotations
@@ -29,14 +29,12 @@ from django.core.exceptions import ValidationError
 
 from content.providers import http
 from content.providers.base import StopCheck, no_stop_check
-from tasks import url_guard
+from tasks.checked_http import CheckedURL, checked_url, send_to_checked_addresses
 from tasks.exceptions import PermanentError, TransientError
 from tasks.http_deadline import ExchangeDeadline
-from tasks.url_guard import IPAddress
 from tasks.validators import storable_text
 
 MAX_REDIRECTS = 3
-MAX_ADDRESSES = 4  # of a host's addresses, tried in turn when a connection fails
 PAGE_TYPES = {"text/html": "html", "application/xhtml+xml": "html", "text/plain": "text"}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 USER_AGENT = "Pressroom-Research/1.0 (fetches pages an editor cited in a brief)"
@@ -46,53 +44,12 @@ def _shown(url: str) -> str:
     return url if len(url) <= 200 else url[:200] + "…"
 
 
-@dataclass(frozen=True)
-class _Target:
-    """Where to connect for a URL: its checked addresses, with the name kept for Host and TLS."""
-
-    url: httpx.URL  # the URL as given, with the host name
-    addresses: tuple[IPAddress, ...]
-    host_header: str
-    server_name: str
-
-    def connect_url(self, address: IPAddress) -> httpx.URL:
-        return self.url.copy_with(host=str(address))
-
-
-def _checked_target(url: str) -> _Target:
-    """Where to connect for `url`, once `tasks.url_guard` has let it and its addresses pass."""
+def _checked(url: str) -> CheckedURL:
+    """`url` once `tasks.url_guard` has let it and its addresses pass; a refusal names the URL."""
     try:
-        addresses = url_guard.public_addresses(url)
+        return checked_url(url)
     except ValidationError as error:
         raise PermanentError(error.messages[0]) from None
-    try:
-        parsed = httpx.URL(url.strip())
-    except httpx.InvalidURL:
-        raise PermanentError(f"{_shown(url)!r} is not a valid URL.") from None
-    return _Target(
-        url=parsed,
-        addresses=addresses[:MAX_ADDRESSES],
-        host_header=parsed.netloc.decode("ascii"),
-        server_name=parsed.raw_host.decode("ascii"),
-    )
-
-
-def _open(client: httpx.Client, target: _Target, deadline: ExchangeDeadline) -> httpx.Response:
-    """A streamed GET of the target, connected to its checked addresses in turn (as a client
-    would to a host name), never to an address that was not checked."""
-    extensions = {"trace": deadline.trace}
-    if target.url.scheme == "https":
-        extensions["sni_hostname"] = target.server_name
-    failure = None
-    for address in target.addresses:
-        request = client.build_request(
-            "GET", target.connect_url(address), headers={"Host": target.host_header}, extensions=extensions
-        )
-        try:
-            return client.send(request, stream=True)
-        except httpx.ConnectError as error:
-            failure = error
-    raise failure
 
 
 # --- Fetching and reading pages --------------------------------------------------------------
@@ -127,7 +84,7 @@ def guarded_get(url: str, *, headers: dict, stop: StopCheck = no_stop_check) -> 
                     stop()
                     if deadline.passed():
                         raise _too_slow(current)
-                    response = _open(client, _checked_target(current), deadline)
+                    response = send_to_checked_addresses(client, "GET", _checked(current), deadline)
                     try:
                         location = response.headers.get("location")
                         if response.status_code in REDIRECT_STATUSES and location:
@@ -139,7 +96,7 @@ def guarded_get(url: str, *, headers: dict, stop: StopCheck = no_stop_check) -> 
                     return
                 raise PermanentError(f"{_shown(url)} redirected more than {MAX_REDIRECTS} times.")
         except httpx.HTTPError as error:
-            if deadline.expired:
+            if deadline.passed():
                 raise _too_slow(current) from None
             raise http.transport_error(error, provider=_shown(current)) from error
 

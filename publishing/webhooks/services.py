@@ -5,8 +5,8 @@ A state change becomes one `WebhookDelivery` row per active subscription to its 
 by a django-q2 job (`publishing.webhooks.jobs.deliver_webhook`) after commit. An attempt is
 claimed once (a duplicate job finds it taken), and the POST goes through `tasks.url_guard`
 again at send time: the URL must still resolve to public addresses only, and the connection goes
-to the checked address with the name kept for Host and TLS (no second DNS answer can swap in an
-internal one). Redirects are not followed: a 3xx is a failed attempt. A failed attempt schedules
+to a checked address with the name kept for Host and TLS (`tasks.checked_http`: no second DNS
+answer can swap in an internal one). Redirects are not followed: a 3xx is a failed attempt. A failed attempt schedules
 the next one after an exponential backoff, up to PRESSROOM_WEBHOOK_MAX_ATTEMPTS; every failed
 attempt counts towards the subscription's failures in a row, and PRESSROOM_WEBHOOK_DISABLE_AFTER
 of them switch it off (a success resets the count). Imports flow publishing -> tasks.
@@ -31,7 +31,7 @@ from publishing.webhooks.events import encode_body, event_id, webhook_body, webh
 from publishing.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from publishing.webhooks.queueing import enqueue_job_at
 from publishing.webhooks.signing import SIGNATURE_HEADER, signature_header
-from tasks import url_guard
+from tasks.checked_http import checked_url, send_to_checked_addresses
 from tasks.http_deadline import ExchangeDeadline
 from tasks.exceptions import TransientError
 
@@ -40,7 +40,6 @@ logger = logging.getLogger(__name__)
 DELIVER_JOB = "publishing.webhooks.jobs.deliver_webhook"
 USER_AGENT = "Pressroom-Webhooks/1.0"
 RESPONSE_READ_MAX_BYTES = 4096  # of a receiver's answer, for the error shown in the admin
-MAX_ADDRESSES = 4
 
 
 # --- recording deliveries --------------------------------------------------------------------
@@ -112,59 +111,51 @@ def _shown(text: str, limit: int = 300) -> str:
 
 
 def _post(url: str, body: bytes, headers: dict) -> SendResult:
-    """POST `body` to `url` through the outbound URL guard, connected to a checked address; the
-    whole exchange, every address tried included, ends within twice the step timeout."""
+    """POST `body` to `url` through the outbound URL guard, connected to a checked address
+    (`tasks.checked_http`); the whole exchange, every address tried included, ends within twice
+    the step timeout."""
     try:
-        addresses = url_guard.public_addresses(url)
+        target = checked_url(url)
     except ValidationError as error:
         return SendResult(False, error=f"Refused: {error.messages[0]}")
     except TransientError as error:
         return SendResult(False, error=str(error))
-    parsed = httpx.URL(url.strip())
-    host_header = parsed.netloc.decode("ascii")
     timeout = settings.PRESSROOM_WEBHOOK_TIMEOUT_SECONDS
-    failure: Exception | None = None
     with ExchangeDeadline(2 * timeout) as deadline, \
             httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-        extensions = {"trace": deadline.trace}
-        if parsed.scheme == "https":
-            extensions["sni_hostname"] = parsed.raw_host.decode("ascii")
-        for address in addresses[:MAX_ADDRESSES]:
+        try:
+            response = send_to_checked_addresses(client, "POST", target, deadline, headers=headers, content=body)
+        except httpx.ConnectError as error:
             if deadline.passed():
-                break
-            request = client.build_request("POST", parsed.copy_with(host=str(address)), content=body,
-                                           headers={**headers, "Host": host_header}, extensions=extensions)
-            try:
-                response = client.send(request, stream=True)
-            except httpx.ConnectError as error:
-                failure = error
-                continue
-            except httpx.HTTPError as error:
-                if deadline.expired:
+                return _too_slow(deadline, timeout)
+            return SendResult(False, error=_shown(f"Could not connect: {error}"))
+        except httpx.HTTPError as error:
+            if deadline.expired:
+                return _too_slow(deadline, timeout)
+            return SendResult(False, error=_shown(f"{type(error).__name__}: {error}"))
+        try:
+            answer = bytearray()
+            for chunk in response.iter_raw():
+                answer += chunk[: RESPONSE_READ_MAX_BYTES - len(answer)]
+                if len(answer) >= RESPONSE_READ_MAX_BYTES or deadline.passed():
                     break
-                return SendResult(False, error=_shown(f"{type(error).__name__}: {error}"))
-            try:
-                answer = bytearray()
-                for chunk in response.iter_raw():
-                    answer += chunk[: RESPONSE_READ_MAX_BYTES - len(answer)]
-                    if len(answer) >= RESPONSE_READ_MAX_BYTES or deadline.passed():
-                        break
-            except httpx.HTTPError:
-                pass  # the status line is what counts; a broken body only shortens the error text
-            finally:
-                response.close()
-            code = response.status_code
-            if 200 <= code < 300:
-                return SendResult(True, response_code=code)
-            if 300 <= code < 400:
-                return SendResult(False, response_code=code,
-                                  error=f"HTTP {code}: redirects are not followed; give the final URL.")
-            text = bytes(answer).decode("utf-8", errors="replace")
-            return SendResult(False, response_code=code, error=_shown(f"HTTP {code}: {text}" if text else f"HTTP {code}"))
-    if deadline.passed():
-        return SendResult(False, error=f"No answer within {deadline.seconds} s: an attempt may take at most "
-                                       f"twice PRESSROOM_WEBHOOK_TIMEOUT_SECONDS ({timeout} s).")
-    return SendResult(False, error=_shown(f"Could not connect: {failure}" if failure else "Could not connect."))
+        except httpx.HTTPError:
+            pass  # the status line is what counts; a broken body only shortens the error text
+        finally:
+            response.close()
+    code = response.status_code
+    if 200 <= code < 300:
+        return SendResult(True, response_code=code)
+    if 300 <= code < 400:
+        return SendResult(False, response_code=code,
+                          error=f"HTTP {code}: redirects are not followed; give the final URL.")
+    text = bytes(answer).decode("utf-8", errors="replace")
+    return SendResult(False, response_code=code, error=_shown(f"HTTP {code}: {text}" if text else f"HTTP {code}"))
+
+
+def _too_slow(deadline: ExchangeDeadline, timeout: float) -> SendResult:
+    return SendResult(False, error=f"No answer within {deadline.seconds} s: an attempt may take at most "
+                                   f"twice PRESSROOM_WEBHOOK_TIMEOUT_SECONDS ({timeout} s).")
 
 
 def _claim(delivery_id: int) -> WebhookDelivery | None:
