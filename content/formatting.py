@@ -124,7 +124,7 @@ def _heading_ids(html: str) -> tuple[str, list[dict]]:
     def add_id(match: re.Match) -> str:
         level, inner = match.group(1), match.group(2)
         text = _TAG.sub("", inner).strip()
-        base = slugify(text)[:60] or "section"
+        base = slugify(text, allow_unicode=True)[:60].strip("-") or "section"
         anchor, n = base, 2
         while anchor in used:
             anchor, n = f"{base}-{n}", n + 1
@@ -159,7 +159,7 @@ def format_article(markdown: str, *, fallback_title: str, sources: list[Source])
         excerpt=excerpt,
         meta_description=shorten(excerpt, META_DESCRIPTION_MAX),
         seo_title=shorten(title, SEO_TITLE_MAX),
-        slug=slugify(title)[:SLUG_MAX].strip("-") or "post",
+        slug=slugify(title, allow_unicode=True)[:SLUG_MAX].strip("-") or "post",
         reading_time_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
         toc=[entry for entry in toc if entry["title"] != "Sources"],
         word_count=words,

@@ -1,5 +1,6 @@
 from django.contrib.sitemaps.views import sitemap
-from django.urls import path
+from django.urls import path, register_converter
+from django.urls.converters import StringConverter
 
 from publishing import feeds, seo, views
 from publishing.caching import cached_blog_page as cached
@@ -7,18 +8,28 @@ from publishing.search_views import search_page
 
 app_name = "publishing"
 
+
+class AnySlugConverter(StringConverter):
+    """A slug in any script (`salads`, `σαλάτες`, `東京`), as `slugify(allow_unicode=True)` makes
+    them; Django's `<slug:>` takes ASCII only."""
+
+    regex = r"[-\w]+"
+
+
+register_converter(AnySlugConverter, "anyslug")
+
 urlpatterns = [
     path("", cached(views.post_list), name="post_list"),
-    path("posts/<slug:slug>/", cached(views.post_detail), name="post_detail"),
-    path("category/<slug:slug>/", cached(views.category_archive), name="category"),
-    path("tag/<slug:slug>/", cached(views.tag_archive), name="tag"),
+    path("posts/<anyslug:slug>/", cached(views.post_detail), name="post_detail"),
+    path("category/<anyslug:slug>/", cached(views.category_archive), name="category"),
+    path("tag/<anyslug:slug>/", cached(views.tag_archive), name="tag"),
     path("search/", cached(search_page), name="search"),
     path("feeds/rss/", cached(feeds.LatestPostsRss()), name="feed_rss"),
     path("feeds/atom/", cached(feeds.LatestPostsAtom()), name="feed_atom"),
-    path("category/<slug:slug>/feeds/rss/", cached(feeds.CategoryRss()), name="category_feed_rss"),
-    path("category/<slug:slug>/feeds/atom/", cached(feeds.CategoryAtom()), name="category_feed_atom"),
-    path("tag/<slug:slug>/feeds/rss/", cached(feeds.TagRss()), name="tag_feed_rss"),
-    path("tag/<slug:slug>/feeds/atom/", cached(feeds.TagAtom()), name="tag_feed_atom"),
+    path("category/<anyslug:slug>/feeds/rss/", cached(feeds.CategoryRss()), name="category_feed_rss"),
+    path("category/<anyslug:slug>/feeds/atom/", cached(feeds.CategoryAtom()), name="category_feed_atom"),
+    path("tag/<anyslug:slug>/feeds/rss/", cached(feeds.TagRss()), name="tag_feed_rss"),
+    path("tag/<anyslug:slug>/feeds/atom/", cached(feeds.TagAtom()), name="tag_feed_atom"),
     path("sitemap.xml", cached(sitemap), {"sitemaps": seo.SITEMAPS}, name="sitemap"),
     path("robots.txt", seo.robots_txt, name="robots_txt"),
 ]

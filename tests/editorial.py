@@ -22,8 +22,10 @@ Greens and browns, in roughly equal parts.
 """
 
 
-def completed_task(*, created_by, title: str = "Composting at home", body: str = ARTICLE, **fields) -> GenerationTask:
-    """A blog_post task that completed with research, draft and format versions (format is current)."""
+def completed_task(*, created_by, title: str = "Composting at home", body: str = ARTICLE,
+                   slug: str = "composting-at-home", **fields) -> GenerationTask:
+    """A blog_post task that completed with research, draft and format versions (format is current);
+    `slug` is the format stage's, empty for none."""
     fields.setdefault("topic", "Composting at home")
     fields.setdefault("category", "Gardening")
     fields.setdefault("tags", ["compost", "soil"])
@@ -34,7 +36,7 @@ def completed_task(*, created_by, title: str = "Composting at home", body: str =
     version_create(task=task, phase="draft", title=title, body=body)
     version_create(task=task, phase="format", title=title, body=body, body_html="<p>Composting turns kitchen scraps "
                    "into soil.</p>", excerpt="Composting turns kitchen scraps into soil.",
-                   seo={"slug": "composting-at-home", "seo_title": title, "meta_description": "Compost.",
+                   seo={"slug": slug, "seo_title": title, "meta_description": "Compost.",
                         "reading_time_minutes": 1, "toc": []},
                    sources=[{"number": 1, "title": "Compost guide", "url": "https://example.org/compost",
                              "quote": "", "kind": "web"}])

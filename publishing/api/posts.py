@@ -41,6 +41,10 @@ class SlugFilter(django_filters.CharFilter):
 
     field_class = forms.SlugField
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_unicode", True)  # slugs are in any script: `σαλάτες`, `東京`
+        super().__init__(*args, **kwargs)
+
 
 class PostFilter(django_filters.FilterSet):
     category = SlugFilter(field_name="category__slug", help_text="A category's slug.")

@@ -35,7 +35,7 @@ from tasks.models import AppendOnlyModel
 class Category(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100, unique=True)
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True, allow_unicode=True)
     description = models.TextField(blank=True)
 
     class Meta:
@@ -49,7 +49,7 @@ class Category(models.Model):
 class Tag(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=50, unique=True)
-    slug = models.SlugField(max_length=50, unique=True)
+    slug = models.SlugField(max_length=50, unique=True, allow_unicode=True)
 
     class Meta:
         ordering = ["name"]
@@ -91,7 +91,7 @@ class Post(models.Model):
         help_text="The content version that was published.",
     )
     title = models.CharField(max_length=300)
-    slug = models.SlugField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=200, unique=True, allow_unicode=True)
     body = models.TextField("body (Markdown)", blank=True)
     body_html = models.TextField("body (sanitized HTML)", blank=True, editable=False)
     excerpt = models.TextField(blank=True)

@@ -127,7 +127,7 @@ def _free_slug(model, name: str, limit: int, *, fallback: str = "item", reserved
     """A slug of `name` that no row of `model` has yet and that is not `reserved`: `base`, then the
     first free of `base-2`, `base-3`… The slugs taken are read in one query (before, one query per
     namesake: the 500th "Weekly roundup" asked 500 times, under the publications' lock)."""
-    base = slugify(name)[: limit - 8].strip("-") or fallback
+    base = slugify(name, allow_unicode=True)[: limit - 8].strip("-") or fallback
     pattern = re.compile(rf"{re.escape(base)}(-[0-9]+)?")
     taken = set(reserved) | {slug for slug in model.objects.filter(slug__startswith=base).values_list("slug", flat=True)
                              if pattern.fullmatch(slug)}
