@@ -27,10 +27,10 @@ from django.contrib.admin import helpers
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import formats
+from django.utils import formats, timezone
 
 from config.postgresql.base import planned_for_its_values
 from tasks.exceptions import DomainError, NoLongerExists
@@ -150,8 +150,10 @@ class PressroomAdminSite(admin.AdminSite):
         analytics = path(
             "feedback-analytics/", self.admin_view(self.feedback_analytics_view), name="feedback_analytics"
         )
+        running_row = path("dashboard/running/<str:task_id>/", self.admin_view(self.running_row_view),
+                           name="dashboard_running_row")
         urls = super().get_urls()
-        return [analytics, *(path(str(url.pattern), self.admin_view(self.view_on_site), name=url.name)
+        return [analytics, running_row, *(path(str(url.pattern), self.admin_view(self.view_on_site), name=url.name)
                              if getattr(url, "name", None) == "view_on_site" else url for url in urls)]
 
     def view_on_site(self, request, content_type_id, object_id):
@@ -196,16 +198,30 @@ class PressroomAdminSite(admin.AdminSite):
         context = {"dashboard": self.dashboard_context(request), **(extra_context or {})}
         return super().index(request, context)
 
+    def running_row_view(self, request, task_id):
+        """The dashboard's "Running now" row (`<tr>`) of a task that live-progress.js saw start; 204
+        when it is not running, not the viewer's to see, or not a task."""
+        from publishing import dashboard
+
+        task = dashboard.running_task(request.user, task_id)
+        if task is None:
+            return HttpResponse(status=204)
+        return TemplateResponse(request, "admin/dashboard_running_row.html", {"row": self._running_row(task)})
+
+    def _running_row(self, task) -> dict:
+        from tasks.models import GenerationTask
+
+        # The task list's own state cell: live-progress.js updates it here as it does there.
+        return {"task": task, "state": self.get_model_admin(GenerationTask).state_cell(task)}
+
     def dashboard_context(self, request) -> dict:
         from publishing import dashboard
         from publishing.charts import Series, bar_chart
         from tasks.admin import TASKS_SOCKET_PATH
-        from tasks.models import GenerationTask, Status
+        from tasks.models import Status
 
         user = request.user
-        task_admin = self.get_model_admin(GenerationTask)
-        # The task list's own state cell: live-progress.js updates it here as it does there.
-        running = [{"task": task, "state": task_admin.state_cell(task)} for task in dashboard.running_tasks(user)]
+        running = [self._running_row(task) for task in dashboard.running_tasks(user)]
         finished = dashboard.finished_per_day(user)
         days = [formats.date_format(day, "D j M") for day in finished.days]
         ticks = [
@@ -246,7 +262,9 @@ class PressroomAdminSite(admin.AdminSite):
             "can_review": dashboard.can_review(user),
             "queue": dashboard.queue_depth(user),
             "running": running,
-            "live": {"tasks_url": reverse("api:task_list"), "socket_path": TASKS_SOCKET_PATH},
+            "live": {"tasks_url": reverse("api:task_list"), "socket_path": TASKS_SOCKET_PATH,
+                     "row_url": reverse(f"{self.name}:dashboard_running_row", args=["TASK_ID"]),
+                     "server_now": timezone.now().isoformat()},
             "awaiting_review": dashboard.awaiting_review(user),
             "failures": dashboard.recent_failures(user),
             "published": dashboard.recently_published(),

@@ -14,6 +14,7 @@ Imports flow publishing -> content -> tasks.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -50,6 +51,16 @@ def queue_depth(user) -> list[dict]:
 def running_tasks(user, *, limit: int = PANEL_ROWS):
     """Running tasks, the longest-running first."""
     return visible_tasks(user).filter(status=Status.RUNNING).select_related("model").order_by("started_at")[:limit]
+
+
+def running_task(user, task_id: str) -> GenerationTask | None:
+    """The running task `task_id` if the viewer may see it (the dashboard's live "Running now"
+    adds its row when it starts), else None; also for an id that is not a UUID."""
+    try:
+        pk = uuid.UUID(str(task_id))
+    except ValueError:
+        return None
+    return visible_tasks(user).filter(status=Status.RUNNING, pk=pk).select_related("model").first()
 
 
 def awaiting_review(user, *, limit: int = PANEL_ROWS):

@@ -307,3 +307,43 @@ def test_the_review_queue_is_read_from_its_own_index(reviewer):
         plan = dashboard.awaiting_review(reviewer).explain()
 
     assert "task_awaiting_review" in plan and "Sort" not in plan, plan
+
+
+# --- "Running now", live -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_with_nothing_running_the_dashboard_still_follows_tasks_and_knows_where_to_get_a_new_row(editor):
+    html = _client(editor).get(reverse("admin:index")).content.decode()
+
+    assert re.search(r'<script src="/static/tasks/live-progress\.js" defer>', html)
+    assert 'data-add-rows="running"' in html
+    assert f'data-row-url="{reverse("admin:dashboard_running_row", args=["TASK_ID"])}"' in html
+    assert re.search(r'<table class="dash-table" hidden>\s*<thead>', html)
+    assert '<p class="dash-empty" id="dash-running-empty">Nothing is running.</p>' in html
+
+
+@pytest.mark.django_db
+def test_the_running_row_of_a_task_the_viewer_may_see_is_its_live_cells(editor):
+    task = make_task(status="running", phase="draft", progress=40, created_by=editor, title="Started later")
+
+    response = _client(editor).get(reverse("admin:dashboard_running_row", args=[task.pk]))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.strip().startswith("<tr>") and "Started later" in html
+    assert reverse("admin:tasks_generationtask_change", args=[task.pk]) in html
+    assert f'data-task-id="{task.pk}" data-field="progress" data-value="40"' in html
+
+
+@pytest.mark.django_db
+def test_no_running_row_for_a_task_not_running_not_the_viewers_or_not_a_task(editor, other_editor):
+    queued = make_task(status="queued", created_by=editor)
+    someone_elses = make_task(status="running", created_by=other_editor)
+    client = _client(editor)
+
+    for task_id in (queued.pk, someone_elses.pk, "not-a-uuid", "0" * 5000):
+        response = client.get(reverse("admin:dashboard_running_row", args=[task_id]))
+        assert (response.status_code, response.content) == (204, b""), task_id
+    anonymous = Client().get(reverse("admin:dashboard_running_row", args=[queued.pk]))
+    assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]

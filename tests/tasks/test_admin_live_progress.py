@@ -483,3 +483,81 @@ def test_when_the_server_restarts_the_page_reconnects_and_catches_up_on_missed_e
 
 def _after(socket_url: str) -> int:
     return int(parse_qs(urlsplit(socket_url).query)["after"][0])
+
+
+def _in_a_thread_of_its_own(work):
+    """`work()`'s result, run where no event loop runs: Playwright's sync API runs one in this thread,
+    where Django refuses queries. The thread's database connection is closed before it ends."""
+    import threading
+
+    result, failure = [], []
+
+    def run():
+        try:
+            result.append(work())
+        except Exception as error:  # re-raised in the test's thread
+            failure.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+@pytest.fixture
+def idle_site(tmp_path):
+    """An editor, Daphne and a one-worker cluster, and no task yet."""
+    ensure_seed_data()
+    editor = make_user("dashboard-watcher")
+    editor.groups.add(Group.objects.get(name=EDITORS))
+    server, cluster = WebServer(tmp_path), Cluster(tmp_path, workers=1)
+    try:
+        server.wait_until_ready()
+        yield server, cluster, editor
+    finally:
+        cluster.stop()
+        server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_dashboard_adds_a_task_that_starts_while_it_is_open_and_follows_it_to_the_end(idle_site, chromium,
+                                                                                           tmp_path):
+    server, cluster, editor = idle_site
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    _log_in(page, server.url, editor)  # the login lands on the dashboard, with nothing running
+    page.evaluate("() => { window.__notReloaded = true; }")
+    empty_at_first = page.is_visible("#dash-running-empty") and page.is_hidden("#dash-running-rows")
+
+    task = _in_a_thread_of_its_own(lambda: submit_task(
+        created_by=editor, topic="Started after the dashboard opened",
+        metadata={"sleep": {"research": 1, "draft": 3, "qa": 1, "image": 1, "format": 1}}))
+    status = f"#dash-running-rows .task-status[data-task-id='{task.pk}']"
+    try:
+        page.wait_for_selector(status, timeout=60_000)
+        page.screenshot(path=tmp_path / "dashboard-running.png")
+        page.wait_for_function(f"() => document.querySelector(\"{status}\").dataset.value === 'completed'",
+                               timeout=90_000)
+    except Exception as error:
+        page.screenshot(path=tmp_path / "dashboard-failure.png")
+        raise AssertionError(f"{error}\n{_logs(server, cluster)}") from None
+    page.screenshot(path=tmp_path / "dashboard-finished.png")
+    seen = {
+        "kept": page.evaluate("window.__notReloaded === true"),
+        "empty_note_hidden": page.is_hidden("#dash-running-empty"),
+        "rows": page.eval_on_selector_all("#dash-running-rows tr", "rows => rows.length"),
+        "link": page.get_attribute("#dash-running-rows a", "href"),
+        "cells": page.eval_on_selector_all(f".task-live[data-task-id='{task.pk}'] .task-live__text",
+                                           "cells => cells.map(c => c.textContent)"),
+    }
+    context.close()
+
+    assert empty_at_first, "the dashboard opened with nothing running"
+    assert seen == {"kept": True, "empty_note_hidden": True, "rows": 1,
+                    "link": reverse("admin:tasks_generationtask_change", args=[task.pk]),
+                    "cells": ["Completed", "—", "100%"]}

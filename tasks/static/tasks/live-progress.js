@@ -385,9 +385,11 @@
   }
 
   /**
-   * The changelist: status, phase and progress cells of the visible rows, found by task id, and
-   * rows for new tasks: on the event that creates a task it does not show, it asks the server for
-   * that task's row with the list's own query string (204 when the list's filters exclude it).
+   * A live list of tasks: status, phase and progress cells of the visible rows, found by task id,
+   * and rows for tasks it does not show yet, which it asks the server for (204 when the list does
+   * not take that task). The changelist (`addRows` "created") asks when a task is created, with the
+   * list's own query string so that its filters apply, and puts the row first; the dashboard's
+   * "Running now" (`addRows` "running") asks when a task starts running and puts it last.
    */
   class TaskList {
     constructor(config) {
@@ -395,6 +397,7 @@
       this.rows = new Map(); // task id → {sequence, cells: {status, phase, progress}}
       this.asked = new Set(); // task ids whose row was asked for
       this.shownSince = Date.parse(config.serverNow) || Date.now();
+      this.addsWhenRunning = config.addRows === "running";
       for (const cell of document.querySelectorAll(".task-live[data-task-id][data-field]")) this.register(cell);
       this.pollEvery = 5000;
     }
@@ -422,7 +425,8 @@
     async poll() {
       const page = await getJson(`${this.config.tasksUrl}?page_size=100`);
       for (const task of page.results || []) {
-        if (!this.rows.has(String(task.id)) && Date.parse(task.created_at) >= this.shownSince) this.addRow(task.id);
+        const belongs = this.addsWhenRunning ? task.status === "running" : Date.parse(task.created_at) >= this.shownSince;
+        if (!this.rows.has(String(task.id)) && belongs) this.addRow(task.id);
         this.applySnapshot(task);
       }
     }
@@ -431,7 +435,8 @@
       if (message.type === "snapshot" && Array.isArray(message.tasks)) message.tasks.forEach((task) => this.applySnapshot(task));
       else if (message.type === "event" && message.event) {
         const event = message.event;
-        if (event.kind === "created" && !this.rows.has(String(event.task))) this.addRow(event.task);
+        const belongs = this.addsWhenRunning ? event.status === "running" : event.kind === "created";
+        if (belongs && !this.rows.has(String(event.task))) this.addRow(event.task);
         else this.update(event.task, event);
       }
     }
@@ -445,7 +450,7 @@
         credentials: "same-origin", headers: { Accept: "text/html" },
       }).catch(() => null);
       if (!response || response.status !== 200) return;
-      const body = document.querySelector("#result_list tbody");
+      const body = document.querySelector(this.config.rows || "#result_list tbody");
       if (!body) {
         window.location.reload(); // the list was empty: there is no table to add to yet
         return;
@@ -455,7 +460,12 @@
       const row = template.content.querySelector("tr");
       if (!row || this.rows.has(id)) return;
       row.classList.add("task-row--new");
-      body.prepend(row);
+      if (this.addsWhenRunning) body.append(row);
+      else body.prepend(row);
+      const table = body.closest("table");
+      if (table) table.hidden = false;
+      const empty = this.config.empty && document.querySelector(this.config.empty);
+      if (empty) empty.hidden = true;
       for (const cell of row.querySelectorAll(".task-live[data-task-id][data-field]")) this.register(cell);
     }
 
@@ -494,8 +504,8 @@
     if (panel) new TaskPanel(panel).start();
     const list = document.querySelector("[data-live-task-list]");
     if (list) {
-      const { socketPath, socketOrigin, tasksUrl, rowUrl, serverNow } = list.dataset;
-      new TaskList({ socketPath, socketOrigin, tasksUrl, rowUrl, serverNow, notice: list }).start();
+      const { socketPath, socketOrigin, tasksUrl, rowUrl, serverNow, addRows, rows, empty } = list.dataset;
+      new TaskList({ socketPath, socketOrigin, tasksUrl, rowUrl, serverNow, addRows, rows, empty, notice: list }).start();
     }
   }
 
