@@ -57,6 +57,10 @@ OUTLINE_MAX_TOKENS = 800
 CRITIQUE_MAX_TOKENS = 700
 # An answer cut off at its token limit is asked for once more with this many times the limit.
 TRUNCATION_RETRY_FACTOR = 2
+# More characters than any tokenizer puts into one token on average (English runs at about 4, a
+# run of spaces or of one repeated character at up to 16 or so): an answer longer than its token
+# limit times this came from a provider that ignored the limit.
+MAX_CHARACTERS_PER_TOKEN = 16
 
 _FENCE = re.compile(r"^```[\w-]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
 # An article inside a fence after a preamble; greedy, so a code block inside it stays whole.
@@ -187,11 +191,13 @@ class ChatTextModel(TextModel):
         the stage permanently. With `keep_partial` (the critique: advice, usable in part) a cut
         answer is kept up to its last whole sentence instead, with a notice. An empty answer is
         reported and retried (transient)."""
+        limit = max_tokens
         try:
             result = self._chat(messages, max_tokens=max_tokens, stop=stop)
         except TruncatedAnswer as cut:
             kept = _whole_sentences(cut.text) if keep_partial else ""
             if kept:
+                self._check_length(kept, cut.usage, max_tokens)
                 self.listener(AnswerNotice("truncated", f"{self.label}'s critique was cut off at its token limit "
                                            f"({max_tokens:,} tokens); kept up to its last whole sentence."))
                 return TextResult(text=kept, usage=cut.usage)
@@ -200,10 +206,12 @@ class ChatTextModel(TextModel):
                 raise self._cut_off(cut, max_tokens) from None
             self._reject("truncated", f"{self.label}'s answer was cut off at its token limit ({max_tokens:,} tokens); "
                          f"asking again with a limit of {larger:,}.", cut.usage)
+            limit = larger
             try:
                 result = self._chat(messages, max_tokens=larger, stop=stop)
             except TruncatedAnswer as again:
                 raise self._cut_off(again, larger) from None
+        self._check_length(result.text, result.usage, limit)
         if not result.text.strip():
             # Usually a refusal or a filtered answer; another try often succeeds, and retries are bounded.
             message = f"{self.label} returned no text."
@@ -229,6 +237,16 @@ class ChatTextModel(TextModel):
                    "(the model's context window in the catalog) or shorten the target length.")
         self._reject("truncated", message, cut.usage)
         return TruncatedAnswer(message, text=cut.text, usage=cut.usage, max_tokens=max_tokens)
+
+    def _check_length(self, text: str, usage: Usage, max_tokens: int) -> None:
+        """Refuse an answer longer than `max_tokens` tokens can be: a provider that ignores the
+        limit could otherwise hand the pipeline an article of up to the 16 MB an answer may have,
+        which would be stored, versioned and published."""
+        if len(text) > max_tokens * MAX_CHARACTERS_PER_TOKEN:
+            message = (f"{self.label} returned {len(text):,} characters for a limit of {max_tokens:,} tokens: it "
+                       "ignored the limit, so the answer is not used.")
+            self._reject("oversized", message, usage)
+            raise PermanentError(message)
 
     def _reject(self, reason: str, message: str, usage: Usage) -> None:
         """Tell the stage about an answer received and thrown away: the provider charged for it."""

@@ -83,6 +83,26 @@ def test_a_draft_cut_off_twice_fails_the_task_at_once_and_its_tokens_are_charged
     assert done.actual_cost == price(model, 2100, 2150) > 0
 
 
+def test_a_draft_longer_than_its_token_limit_allows_fails_the_task_and_is_charged_not_stored(
+        pipeline, monkeypatch, article):
+    """A provider that ignores max_tokens: without the check, a 16 MB answer became the article."""
+    endless = article + "\n\n" + "More words that nobody asked for. " * 1_000  # 16 × the limit is ~14,000
+    replies = [Reply(OUTLINE_JSON, input_tokens=100, output_tokens=50),
+               Reply(endless, input_tokens=1000, output_tokens=9_000)]
+    with OpenAIChatServer(*replies) as server:
+        model = fake_model(server, monkeypatch)
+        task = submit_task(model=model, max_attempts=3, **BRIEF)
+        done = run_one()
+    limit = server.requests[1].json["max_tokens"]
+    assert len(endless) > 16 * limit, "the answer is longer than any tokenizer makes of the limit"
+    assert (done.status, done.attempts) == ("failed", 1)
+    assert done.error == (f"OpenAI-compatible API (Fake GPT) returned {len(endless):,} characters for a limit of "
+                          f"{limit:,} tokens: it ignored the limit, so the answer is not used. (stage draft)")
+    assert [e.data["answer"] for e in answer_events(task)][0] == "oversized"
+    assert phases(task) == ["research"], "no oversized article is stored"
+    assert (done.input_tokens, done.output_tokens) == (1100, 9_050), "what the provider charged is counted"
+
+
 def test_a_malformed_stream_chunk_is_retried_like_a_dropped_stream(pipeline, monkeypatch, article):
     with OpenAIChatServer(Malformed(), Reply(OUTLINE_JSON), Reply(article), Reply("Solid piece.")) as server:
         task = submit_task(model=fake_model(server, monkeypatch), **BRIEF)
