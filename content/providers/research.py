@@ -9,6 +9,7 @@ research sources share. This module imports `base`, `fetcher` and the standard l
 from __future__ import annotations
 
 import re
+from collections import Counter
 from urllib.parse import urlsplit
 
 from content.providers.base import Brief, ResearchSource, Source, StopCheck, no_stop_check
@@ -54,15 +55,40 @@ def relevant_passage(paragraphs: list[str] | tuple[str, ...], query: str, *, lim
     if len(best) <= limit:
         return best
     sentences = _SENTENCE_BREAK.split(best)
-    windows = []
+    start, end = _best_window(sentences, terms, limit)
+    return excerpt(" ".join(sentences[start:end]), limit)
+
+
+def _best_window(sentences: list[str], terms: set[str], limit: int) -> tuple[int, int]:
+    """The run of sentences `sentences[start:end]` sharing most words with `terms` (the first on a
+    tie), where each run starts at a sentence and takes the following ones while, joined by
+    spaces, they fit in `limit` characters (its first sentence always).
+
+    One pass with two ends: every sentence is read once and enters and leaves the run once, so a
+    hostile page of a million one-word sentences costs a million steps, not a million runs of a
+    hundred sentences each, tokenized again for every run.
+    """
+    found = [tuple(terms & _terms(sentence)) for sentence in sentences]  # mostly (), which is shared
+    in_run: Counter[str] = Counter()  # query word → sentences of the run that have it
+    best, best_score = (0, 1), -1
+    end = length = 0  # the run is sentences[start:end], `length` characters joined
     for start in range(len(sentences)):
-        window = sentences[start]
-        for sentence in sentences[start + 1:]:
-            if len(window) + 1 + len(sentence) > limit:
-                break
-            window += " " + sentence
-        windows.append(window)
-    return excerpt(max(windows, key=lambda window: len(terms & _terms(window))), limit)
+        if end <= start:  # the run is empty: it takes its first sentence, however long
+            end, length = start + 1, len(sentences[start])
+            in_run.update(found[start])
+        while end < len(sentences) and length + 1 + len(sentences[end]) <= limit:
+            length += 1 + len(sentences[end])
+            in_run.update(found[end])
+            end += 1
+        score = len(in_run)
+        if score > best_score:
+            best, best_score = (start, end), score
+        for word in found[start]:  # the next run starts one sentence later
+            in_run[word] -= 1
+            if not in_run[word]:
+                del in_run[word]
+        length -= len(sentences[start]) + 1
+    return best
 
 
 # --- Pasted notes ---------------------------------------------------------------------------
