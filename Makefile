@@ -29,12 +29,14 @@ serve: $(INSTALLED)
 serve-workers: $(INSTALLED)
 	@$(DEVDB) $(PY) scripts/serve_workers.py
 
+# The tests that start no process on two pytest-xdist workers, then the slow ones one at a time
+# (scripts/run_tests.py); ARGS go to both runs.
 test: $(INSTALLED)
-	@$(DEVDB) $(PY) -m pytest $(ARGS)
+	@$(DEVDB) $(PY) scripts/run_tests.py $(ARGS)
 
 # The suite without the tests marked slow (browsers, clusters, `make run`/`make serve`); CI runs `make test`.
 test-fast: $(INSTALLED)
-	@$(DEVDB) $(PY) -m pytest -m "not slow" $(ARGS)
+	@$(DEVDB) $(PY) scripts/run_tests.py --fast-only $(ARGS)
 
 # Engine, pipeline and WebSocket fan-out benchmarks; write their results into docs/performance.md, e.g.
 # `make bench ARGS="--tasks 200 --broker orm"`.

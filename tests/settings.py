@@ -11,6 +11,17 @@ import uuid
 
 os.environ.setdefault("PRESSROOM_QUEUE_NAME", f"pressroom-test-{uuid.uuid4().hex[:8]}")
 
+# Under pytest-xdist (`make test` runs the tests that start no process on two workers), each worker
+# has a Redis database of its own, as it has a PostgreSQL test database of its own: every test
+# empties the cache, and Redis empties a whole database at once.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST_WORKER.startswith("gw") and os.environ.get("REDIS_URL"):
+    from urllib.parse import urlsplit, urlunsplit
+
+    _redis = urlsplit(os.environ["REDIS_URL"])
+    _base = int(_redis.path.strip("/") or 0)
+    os.environ["REDIS_URL"] = urlunsplit(_redis._replace(path=f"/{_base + 1 + int(_XDIST_WORKER[2:])}"))
+
 from config.settings import *  # noqa: E402,F401,F403
 
 # Production's PBKDF2 is slow on purpose (about 0.3 s a password here); fixtures create hundreds
@@ -26,3 +37,9 @@ if "replica" not in DATABASES:
         **DATABASES["default"],
         "TEST": {"NAME": DATABASES["default"].get("TEST", {}).get("NAME") or f"test_{DATABASES['default']['NAME']}"},
     }
+
+# Redis pub/sub channels are shared by all of a server's databases: under pytest-xdist each
+# worker's channel layer publishes under a prefix of its own, or one worker's sockets would hear
+# the other's events.
+if _XDIST_WORKER.startswith("gw") and REDIS_URL:  # noqa: F405 - from config.settings
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"asgi-{_XDIST_WORKER}"  # noqa: F405

@@ -16,7 +16,10 @@ def test_an_unmarked_test_that_starts_a_process_fails(starter, tmp_path):
         starter(tmp_path)
 
 
-def test_make_test_fast_runs_everything_not_marked_slow_and_make_test_everything():
+def test_make_test_and_make_test_fast_run_the_suite_through_run_tests():
+    """What each run selects is tests/scripts/test_run_tests.py's to check."""
     recipes = (BASE_DIR / "Makefile").read_text()
-    assert '$(PY) -m pytest -m "not slow" $(ARGS)' in recipes.split("\ntest-fast:", 1)[1].split("\n\n", 1)[0]
-    assert recipes.split("\ntest:", 1)[1].split("\n\n", 1)[0].rstrip().endswith("$(PY) -m pytest $(ARGS)")
+    fast = recipes.split("\ntest-fast:", 1)[1].split("\n\n", 1)[0]
+    whole = recipes.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert fast.rstrip().endswith("$(PY) scripts/run_tests.py --fast-only $(ARGS)")
+    assert whole.rstrip().endswith("$(PY) scripts/run_tests.py $(ARGS)")

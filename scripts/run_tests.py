@@ -1,0 +1,42 @@
+"""The suite as `make test` runs it: two pytest runs, one after the other.
+
+    python scripts/run_tests.py [--fast-only] [PYTEST ARGS...]
+
+1. The tests that start no process (`-m "not slow"`) on PRESSROOM_TEST_WORKERS pytest-xdist
+   workers (default 2): each worker has a test database of its own (pytest-django), a Redis
+   database and channel-layer prefix of its own (tests/settings.py), and nothing else to share.
+2. The tests marked slow (clusters, servers, browsers, `make run`/`make serve`) one at a time:
+   their processes' heartbeats, timeouts and screenshots assume a machine they do not share with
+   another test.
+
+Both runs get the same PYTEST ARGS, and both always run; a run that selects no test (pytest's exit
+status 5, e.g. `make test ARGS=tests/config/test_env.py`, which has no slow test) counts as
+passed. The exit status is the first failing run's, else 0. `--fast-only` is `make test-fast`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+NO_TESTS_COLLECTED = 5
+
+
+def pytest(*args: str) -> int:
+    status = subprocess.call([sys.executable, "-m", "pytest", *args])
+    return 0 if status == NO_TESTS_COLLECTED else status
+
+
+def main(argv: list[str]) -> int:
+    fast_only = "--fast-only" in argv
+    args = [arg for arg in argv if arg != "--fast-only"]
+    workers = os.environ.get("PRESSROOM_TEST_WORKERS", "2")
+    statuses = [pytest("-m", "not slow", "-n", workers, *args)]
+    if not fast_only:
+        statuses.append(pytest("-m", "slow", *args))
+    return next((status for status in statuses if status), 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
