@@ -27,7 +27,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
@@ -152,8 +152,9 @@ class PressroomAdminSite(admin.AdminSite):
         )
         running_row = path("dashboard/running/<str:task_id>/", self.admin_view(self.running_row_view),
                            name="dashboard_running_row")
+        queue = path("dashboard/queue/", self.admin_view(self.queue_view), name="dashboard_queue")
         urls = super().get_urls()
-        return [analytics, running_row, *(path(str(url.pattern), self.admin_view(self.view_on_site), name=url.name)
+        return [analytics, running_row, queue, *(path(str(url.pattern), self.admin_view(self.view_on_site), name=url.name)
                              if getattr(url, "name", None) == "view_on_site" else url for url in urls)]
 
     def view_on_site(self, request, content_type_id, object_id):
@@ -207,6 +208,13 @@ class PressroomAdminSite(admin.AdminSite):
         if task is None:
             return HttpResponse(status=204)
         return TemplateResponse(request, "admin/dashboard_running_row.html", {"row": self._running_row(task)})
+
+    def queue_view(self, request):
+        """The dashboard's Queue panel as JSON, `{"counts": {status: tasks}}` over the tasks the
+        viewer may see: live-progress.js reads it again when a task is created or changes status."""
+        from publishing import dashboard
+
+        return JsonResponse({"counts": {row["status"]: row["count"] for row in dashboard.queue_depth(request.user)}})
 
     def _running_row(self, task) -> dict:
         from tasks.models import GenerationTask
@@ -264,6 +272,7 @@ class PressroomAdminSite(admin.AdminSite):
             "running": running,
             "live": {"tasks_url": reverse("api:task_list"), "socket_path": TASKS_SOCKET_PATH,
                      "row_url": reverse(f"{self.name}:dashboard_running_row", args=["TASK_ID"]),
+                     "queue_url": reverse(f"{self.name}:dashboard_queue"),
                      "server_now": timezone.now().isoformat()},
             "awaiting_review": dashboard.awaiting_review(user),
             "failures": dashboard.recent_failures(user),

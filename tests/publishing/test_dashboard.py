@@ -318,6 +318,8 @@ def test_with_nothing_running_the_dashboard_still_follows_tasks_and_knows_where_
 
     assert re.search(r'<script src="/static/tasks/live-progress\.js" defer>', html)
     assert 'data-add-rows="running"' in html
+    assert f'data-queue-url="{reverse("admin:dashboard_queue")}"' in html
+    assert '<span class="dash-stat__value" data-queue-status="running">0</span>' in html
     assert f'data-row-url="{reverse("admin:dashboard_running_row", args=["TASK_ID"])}"' in html
     assert re.search(r'<table class="dash-table" hidden>\s*<thead>', html)
     assert '<p class="dash-empty" id="dash-running-empty">Nothing is running.</p>' in html
@@ -347,3 +349,16 @@ def test_no_running_row_for_a_task_not_running_not_the_viewers_or_not_a_task(edi
         assert (response.status_code, response.content) == (204, b""), task_id
     anonymous = Client().get(reverse("admin:dashboard_running_row", args=[queued.pk]))
     assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
+
+
+@pytest.mark.django_db
+def test_the_queue_counts_are_read_again_as_json_over_the_viewers_tasks(editor, other_editor):
+    make_task(status="running", created_by=editor)
+    make_task(status="queued", created_by=editor)
+    make_task(status="queued", created_by=other_editor)
+
+    response = _client(editor).get(reverse("admin:dashboard_queue"))
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert response.json() == {"counts": {"queued": 1, "running": 1, "completed": 0, "failed": 0,
+                                          "cancelled": 0, "timed_out": 0}}

@@ -283,6 +283,7 @@ ADMIN = {
     # The sample task is not running: its row is for no one (tests/publishing/test_dashboard.py
     # has the running one, seen by its owner and no other editor).
     "dashboard_running_row": "302 204 204 204 204 204",
+    "dashboard_queue": "302 200 200 200 200 200",  # counts of what each may see, like the index
     "feedback_analytics": "302 200 200 200 403 200",
     "index": "302 200 200 200 200 200",
     "jsi18n": "302 200 200 200 200 200",

@@ -508,6 +508,9 @@ def _in_a_thread_of_its_own(work):
     return result[0]
 
 
+QUEUE_TILE = "document.querySelector('[data-queue-status=%s]').textContent"
+
+
 @pytest.fixture
 def idle_site(tmp_path):
     """An editor, Daphne and a one-worker cluster, and no task yet."""
@@ -525,14 +528,14 @@ def idle_site(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_the_dashboard_adds_a_task_that_starts_while_it_is_open_and_follows_it_to_the_end(idle_site, chromium,
-                                                                                           tmp_path):
+def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(idle_site, chromium, tmp_path):
     server, cluster, editor = idle_site
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     _log_in(page, server.url, editor)  # the login lands on the dashboard, with nothing running
     page.evaluate("() => { window.__notReloaded = true; }")
     empty_at_first = page.is_visible("#dash-running-empty") and page.is_hidden("#dash-running-rows")
+    tiles_at_first = page.evaluate(f"() => [{QUEUE_TILE % 'queued'}, {QUEUE_TILE % 'running'}]")
 
     task = _in_a_thread_of_its_own(lambda: submit_task(
         created_by=editor, topic="Started after the dashboard opened",
@@ -540,9 +543,12 @@ def test_the_dashboard_adds_a_task_that_starts_while_it_is_open_and_follows_it_t
     status = f"#dash-running-rows .task-status[data-task-id='{task.pk}']"
     try:
         page.wait_for_selector(status, timeout=60_000)
+        page.wait_for_function(f"() => {QUEUE_TILE % 'running'} === '1'", timeout=30_000)
         page.screenshot(path=tmp_path / "dashboard-running.png")
         page.wait_for_function(f"() => document.querySelector(\"{status}\").dataset.value === 'completed'",
                                timeout=90_000)
+        page.wait_for_function(f"() => {QUEUE_TILE % 'completed'} === '1' && {QUEUE_TILE % 'running'} === '0'",
+                               timeout=30_000)
     except Exception as error:
         page.screenshot(path=tmp_path / "dashboard-failure.png")
         raise AssertionError(f"{error}\n{_logs(server, cluster)}") from None
@@ -558,6 +564,7 @@ def test_the_dashboard_adds_a_task_that_starts_while_it_is_open_and_follows_it_t
     context.close()
 
     assert empty_at_first, "the dashboard opened with nothing running"
+    assert tiles_at_first == ["0", "0"]
     assert seen == {"kept": True, "empty_note_hidden": True, "rows": 1,
                     "link": reverse("admin:tasks_generationtask_change", args=[task.pk]),
                     "cells": ["Completed", "—", "100%"]}

@@ -389,7 +389,8 @@
    * and rows for tasks it does not show yet, which it asks the server for (204 when the list does
    * not take that task). The changelist (`addRows` "created") asks when a task is created, with the
    * list's own query string so that its filters apply, and puts the row first; the dashboard's
-   * "Running now" (`addRows` "running") asks when a task starts running and puts it last.
+   * "Running now" (`addRows` "running") asks when a task starts running and puts it last, and
+   * reads its Queue counts again (`queueUrl`) when a task is created or changes status.
    */
   class TaskList {
     constructor(config) {
@@ -422,7 +423,21 @@
       return socketUrl(this.config.socketPath, this.config.socketOrigin);
     }
 
+    /** The dashboard's Queue counts, read again at most once a second while tasks change status. */
+    recount() {
+      if (!this.config.queueUrl || this.recountTimer) return;
+      this.recountTimer = window.setTimeout(async () => {
+        this.recountTimer = null;
+        const answer = await getJson(this.config.queueUrl).catch(() => null);
+        for (const [status, count] of Object.entries((answer && answer.counts) || {})) {
+          const value = document.querySelector(`[data-queue-status="${status}"]`);
+          if (value) value.textContent = String(count);
+        }
+      }, 1000);
+    }
+
     async poll() {
+      this.recount();
       const page = await getJson(`${this.config.tasksUrl}?page_size=100`);
       for (const task of page.results || []) {
         const belongs = this.addsWhenRunning ? task.status === "running" : Date.parse(task.created_at) >= this.shownSince;
@@ -435,6 +450,7 @@
       if (message.type === "snapshot" && Array.isArray(message.tasks)) message.tasks.forEach((task) => this.applySnapshot(task));
       else if (message.type === "event" && message.event) {
         const event = message.event;
+        if (event.kind === "created" || event.kind === "status") this.recount();
         const belongs = this.addsWhenRunning ? event.status === "running" : event.kind === "created";
         if (belongs && !this.rows.has(String(event.task))) this.addRow(event.task);
         else this.update(event.task, event);
@@ -504,8 +520,9 @@
     if (panel) new TaskPanel(panel).start();
     const list = document.querySelector("[data-live-task-list]");
     if (list) {
-      const { socketPath, socketOrigin, tasksUrl, rowUrl, serverNow, addRows, rows, empty } = list.dataset;
-      new TaskList({ socketPath, socketOrigin, tasksUrl, rowUrl, serverNow, addRows, rows, empty, notice: list }).start();
+      const { socketPath, socketOrigin, tasksUrl, rowUrl, serverNow, addRows, rows, empty, queueUrl } = list.dataset;
+      new TaskList({ socketPath, socketOrigin, tasksUrl, rowUrl, serverNow, addRows, rows, empty, queueUrl, notice: list })
+        .start();
     }
   }
 
