@@ -237,12 +237,33 @@ class _PageText(HTMLParser):
         self._flush()
 
 
+# What ends a comment for CPython's parser (`html.parser.commentclose`).
+_COMMENT_CLOSE = re.compile(r"--\s*>")
+
+
+def parseable_html(html: str) -> str:
+    """`html` with the markup that can never be closed written as text (`&lt;`), which is how it
+    reads anyway: every `<` after the page's last `>`, every `<!--` after its last comment end,
+    and every `<![` (a marked section, which HTML outside SVG and MathML does not have).
+
+    CPython's `HTMLParser` before gh-135462 (CVE-2025-6069; fixed in CPython releases later than
+    the 3.11.7 this was measured on) looks for the end of such an opener from every one of them
+    to the end of the page: 60 kB of `<a ` took 34 s of CPU, and 2 MB would have taken hours. And
+    a `<![` that is not followed by a name raised `AssertionError` out of the parser.
+    """
+    last_tag_end = html.rfind(">")
+    head, tail = html[: last_tag_end + 1], html[last_tag_end + 1:].replace("<", "&lt;")
+    last_comment_end = max((match.end() for match in _COMMENT_CLOSE.finditer(head)), default=0)
+    head = head[:last_comment_end] + head[last_comment_end:].replace("<!--", "&lt;!--")
+    return (head + tail).replace("<![", "&lt;![")
+
+
 def extract_html(html: str) -> tuple[str, tuple[str, ...]]:
     """(title, paragraphs) of an HTML page: the text of its <article> if it has one with text,
     else of its <main>, else of the whole page; never scripts, styles, navigation, headers,
     footers, asides or forms. The title is the <title>, else the first <h1>."""
     parser = _PageText()
-    parser.feed(html)
+    parser.feed(parseable_html(html))
     parser.close()
     title = " ".join("".join(parser.title).split()) or " ".join("".join(parser.heading).split())
     for region in ("article", "main"):

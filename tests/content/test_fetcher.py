@@ -260,3 +260,40 @@ def test_html_text_comes_from_the_article_when_it_has_one():
     html = "<title>T</title><nav>menu</nav><article><p>" + "Soil. " * 50 + "</p></article><p>elsewhere</p>"
     title, paragraphs = extract_html(html)
     assert title == "T" and paragraphs == (("Soil. " * 50).strip(),)
+
+
+# --- Hostile markup: CPython's parser before gh-135462 ------------------------------------------
+
+INTRO = "<html><body><p>The intro paragraph says what the page is about.</p>"
+
+
+def test_markup_that_can_never_close_is_written_as_text_and_the_rest_left_alone():
+    from content.providers.fetcher import parseable_html
+
+    assert parseable_html("<p>a</p> 1 < 2 <b") == "<p>a</p> 1 &lt; 2 &lt;b"
+    assert parseable_html("<!-- old --><p>a</p><!-- open <p>b</p>") == (
+        "<!-- old --><p>a</p>&lt;!-- open <p>b</p>")
+    assert parseable_html("<![if !IE]><p>a</p><![endif]>") == "&lt;![if !IE]><p>a</p>&lt;![endif]>"
+    page = "<!DOCTYPE html><html><!-- note --><p class='x'>a &amp; b</p><script>if (a < b) {}</script></html>"
+    assert parseable_html(page) == page
+
+
+@pytest.mark.parametrize("opener", ["<a ", "<!--", "</", "<?", "<!x", "<![", "<a b='"])
+def test_a_page_of_openers_that_never_close_is_read_as_one_run_of_text(opener, monkeypatch):
+    """Before, the parser looked for each opener's end from every one of them to the end of the
+    page (60 kB of `<a ` took 34 s) and handed each back as a piece of text of its own."""
+    from content.providers import fetcher
+
+    pieces = []
+    handle_data = fetcher._PageText.handle_data
+    monkeypatch.setattr(fetcher._PageText, "handle_data", lambda self, data: pieces.append(data) or handle_data(self, data))
+
+    title, paragraphs = extract_html(INTRO + opener * 5000)
+
+    assert paragraphs[0] == "The intro paragraph says what the page is about."
+    assert len(pieces) <= 3, f"{len(pieces)} pieces"
+
+
+def test_a_marked_section_without_a_name_is_text_not_an_error():
+    title, paragraphs = extract_html(INTRO + "<p>Then <![ this.</p>")  # raised AssertionError before
+    assert paragraphs == ("The intro paragraph says what the page is about.", "Then <![ this.")
