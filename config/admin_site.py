@@ -28,6 +28,7 @@ from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
@@ -210,11 +211,24 @@ class PressroomAdminSite(admin.AdminSite):
         return TemplateResponse(request, "admin/dashboard_running_row.html", {"row": self._running_row(task)})
 
     def queue_view(self, request):
-        """The dashboard's Queue panel as JSON, `{"counts": {status: tasks}}` over the tasks the
-        viewer may see: live-progress.js reads it again when a task is created or changes status."""
+        """What the dashboard reads again when a task is created or changes status, over the tasks
+        the viewer may see: `{"counts": {status: tasks}, "panels": {"awaiting": html, "failures":
+        html}}`, the Queue counts and the two lists as the index renders them."""
         from publishing import dashboard
 
-        return JsonResponse({"counts": {row["status"]: row["count"] for row in dashboard.queue_depth(request.user)}})
+        d = self._dashboard_lists(request.user)
+        panels = {name: render_to_string(f"admin/dashboard_{name}.html", {"d": d}, request=request)
+                  for name in ("awaiting", "failures")}
+        counts = {row["status"]: row["count"] for row in dashboard.queue_depth(request.user)}
+        return JsonResponse({"counts": counts, "panels": panels})
+
+    @staticmethod
+    def _dashboard_lists(user) -> dict:
+        """The dashboard's awaiting-review and failures lists, and whose tasks they show."""
+        from publishing import dashboard
+
+        return {"scope": "all" if user.has_perm("tasks.view_all_tasks") else "own",
+                "awaiting_review": dashboard.awaiting_review(user), "failures": dashboard.recent_failures(user)}
 
     def _running_row(self, task) -> dict:
         from tasks.models import GenerationTask
@@ -266,7 +280,7 @@ class PressroomAdminSite(admin.AdminSite):
             for row in dashboard.budget_overview(user)
         ]
         return {
-            "scope": "all" if user.has_perm("tasks.view_all_tasks") else "own",
+            **self._dashboard_lists(user),
             "can_review": dashboard.can_review(user),
             "queue": dashboard.queue_depth(user),
             "running": running,
@@ -274,8 +288,6 @@ class PressroomAdminSite(admin.AdminSite):
                      "row_url": reverse(f"{self.name}:dashboard_running_row", args=["TASK_ID"]),
                      "queue_url": reverse(f"{self.name}:dashboard_queue"),
                      "server_now": timezone.now().isoformat()},
-            "awaiting_review": dashboard.awaiting_review(user),
-            "failures": dashboard.recent_failures(user),
             "published": dashboard.recently_published(),
             "cost_today": money(costs["today"]),
             "cost_month": money(costs["month"]),

@@ -360,5 +360,22 @@ def test_the_queue_counts_are_read_again_as_json_over_the_viewers_tasks(editor, 
     response = _client(editor).get(reverse("admin:dashboard_queue"))
 
     assert response.status_code == 200 and response["Content-Type"] == "application/json"
-    assert response.json() == {"counts": {"queued": 1, "running": 1, "completed": 0, "failed": 0,
-                                          "cancelled": 0, "timed_out": 0}}
+    assert response.json()["counts"] == {"queued": 1, "running": 1, "completed": 0, "failed": 0,
+                                         "cancelled": 0, "timed_out": 0}
+
+
+@pytest.mark.django_db
+def test_the_awaiting_review_and_failures_lists_are_read_again_as_the_index_renders_them(editor, other_editor):
+    now = timezone.now()
+    _finished("completed", now - timedelta(minutes=5), created_by=editor, title="Mine <b>waiting</b>")
+    _finished("failed", now - timedelta(minutes=2), created_by=editor, title="Mine broken", error="Said <no>.")
+    _finished("completed", now, created_by=other_editor, title="Someone else's")
+    client = _client(editor)
+
+    panels = client.get(reverse("admin:dashboard_queue")).json()["panels"]
+    index = client.get(reverse("admin:index")).content.decode()
+
+    assert "Mine &lt;b&gt;waiting&lt;/b&gt;" in panels["awaiting"] and "Someone else" not in panels["awaiting"]
+    assert "Mine broken" in panels["failures"] and "Said &lt;no&gt;." in panels["failures"]
+    for name, html in panels.items():
+        assert f'<div data-dashboard-panel="{name}">{html}</div>' in index

@@ -549,6 +549,7 @@ def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(id
                                timeout=90_000)
         page.wait_for_function(f"() => {QUEUE_TILE % 'completed'} === '1' && {QUEUE_TILE % 'running'} === '0'",
                                timeout=30_000)
+        page.wait_for_selector("[data-dashboard-panel=awaiting] a", timeout=30_000)  # it waits for review now
     except Exception as error:
         page.screenshot(path=tmp_path / "dashboard-failure.png")
         raise AssertionError(f"{error}\n{_logs(server, cluster)}") from None
@@ -558,6 +559,7 @@ def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(id
         "empty_note_hidden": page.is_hidden("#dash-running-empty"),
         "rows": page.eval_on_selector_all("#dash-running-rows tr", "rows => rows.length"),
         "link": page.get_attribute("#dash-running-rows a", "href"),
+        "awaiting": page.get_attribute("[data-dashboard-panel=awaiting] a", "href"),
         "cells": page.eval_on_selector_all(f".task-live[data-task-id='{task.pk}'] .task-live__text",
                                            "cells => cells.map(c => c.textContent)"),
     }
@@ -567,4 +569,5 @@ def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(id
     assert tiles_at_first == ["0", "0"]
     assert seen == {"kept": True, "empty_note_hidden": True, "rows": 1,
                     "link": reverse("admin:tasks_generationtask_change", args=[task.pk]),
+                    "awaiting": reverse("admin:tasks_generationtask_change", args=[task.pk]),
                     "cells": ["Completed", "—", "100%"]}

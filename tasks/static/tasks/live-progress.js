@@ -390,7 +390,7 @@
    * not take that task). The changelist (`addRows` "created") asks when a task is created, with the
    * list's own query string so that its filters apply, and puts the row first; the dashboard's
    * "Running now" (`addRows` "running") asks when a task starts running and puts it last, and
-   * reads its Queue counts again (`queueUrl`) when a task is created or changes status.
+   * reads its Queue counts and lists again (`queueUrl`) when a task is created or changes status.
    */
   class TaskList {
     constructor(config) {
@@ -423,7 +423,10 @@
       return socketUrl(this.config.socketPath, this.config.socketOrigin);
     }
 
-    /** The dashboard's Queue counts, read again at most once a second while tasks change status. */
+    /**
+     * The dashboard's Queue counts and its awaiting-review and failures lists, read again at most
+     * once a second while tasks change status; the lists come rendered (and escaped) by the server.
+     */
     recount() {
       if (!this.config.queueUrl || this.recountTimer) return;
       this.recountTimer = window.setTimeout(async () => {
@@ -432,6 +435,10 @@
         for (const [status, count] of Object.entries((answer && answer.counts) || {})) {
           const value = document.querySelector(`[data-queue-status="${status}"]`);
           if (value) value.textContent = String(count);
+        }
+        for (const [name, html] of Object.entries((answer && answer.panels) || {})) {
+          const panel = document.querySelector(`[data-dashboard-panel="${name}"]`);
+          if (panel && typeof html === "string") panel.innerHTML = html;
         }
       }, 1000);
     }
