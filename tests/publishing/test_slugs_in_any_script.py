@@ -79,3 +79,15 @@ def test_the_posts_api_filters_by_and_finds_slugs_in_any_script(client, editor, 
     assert [item["slug"] for item in by_tag.json()["results"]] == ["компост-дома"]
     assert refused.status_code == 400
     assert (detail.status_code, detail.json()["title"]) == (200, "Компост дома")
+
+
+@pytest.mark.parametrize("path", [
+    "/posts/%ED%A0%80/",  # a lone surrogate's UTF-8, which no text can hold
+    "/posts/%FF%FE/",  # not UTF-8 at all
+    "/tag/%F0%9F%98%80/",  # an emoji: no slug has one
+    "/category/ＡＢＣ/",  # fullwidth letters: a word, but no category's slug
+    "/posts/" + "я" * 5000 + "/",
+    "/tag/%E2%80%A8/",  # a line separator
+])
+def test_addresses_no_slug_can_have_are_not_found(client, path):
+    assert client.get(path).status_code == 404
