@@ -155,8 +155,9 @@ class PressroomAdminSite(admin.AdminSite):
                            name="dashboard_running_row")
         queue = path("dashboard/queue/", self.admin_view(self.queue_view), name="dashboard_queue")
         urls = super().get_urls()
-        return [analytics, running_row, queue, *(path(str(url.pattern), self.admin_view(self.view_on_site), name=url.name)
-                             if getattr(url, "name", None) == "view_on_site" else url for url in urls)]
+        return [analytics, running_row, queue,
+                *(path(str(url.pattern), self.admin_view(self.view_on_site), name=url.name)
+                  if getattr(url, "name", None) == "view_on_site" else url for url in urls)]
 
     def view_on_site(self, request, content_type_id, object_id):
         """The admin's "View on site" redirect, for those who may see the object in the admin.

@@ -2,18 +2,20 @@
 
 A URL an editor types (a brief's research sources) or, later, a webhook target is a request the
 server makes for them, so it must not reach this machine or a private network. `check_url` is the
-rule without DNS, for refusing a brief when it is submitted: http or https, a host, no user name
-or password, no control character (`tasks.control_characters`: a tab or line break `urlsplit` would
-drop silently and httpx refuse at every send, or a Unicode line separator), and a host that is not `localhost`, `*.localhost`, `*.local`, `*.internal`
-or a literal address that is not public, in every form a resolver accepts (`127.1`, `2130706433`,
-`0x7f.1`, `017700000001`, `0`, IPv4-mapped and NAT64 IPv6). `public_addresses` is the same rule
-plus DNS, for the moment of fetching (every request and every redirect): every address the host
-resolves to must be public, and the caller connects only to those addresses.
+rule without DNS, for refusing a brief when it is submitted: http or https, a host, no user name or
+password, no control character (`tasks.control_characters`: a tab or line break `urlsplit` would
+drop silently and httpx refuse at every send, or a Unicode line separator), and a host that is not
+`localhost`, `*.localhost`, `*.local`, `*.internal` or a literal address that is not public, in
+every form a resolver accepts (`127.1`, `2130706433`, `0x7f.1`, `017700000001`, `0`, IPv4-mapped and
+NAT64 IPv6). `public_addresses` is the same rule plus DNS, for the moment of fetching (every request
+and every redirect): every address the host resolves to must be public, and the caller connects only
+to those addresses.
 
 Refusals are `ValidationError`s whose message names the host as given, never what a name resolves
 to: that would tell an editor about the internal network. PRESSROOM_FETCH_ALLOW_PRIVATE (tests
-serving pages from 127.0.0.1) lifts the address rule here and nowhere else. This module imports
-the standard library, Django settings, `tasks.control_characters` and `tasks.exceptions`; `content` and webhooks import it.
+serving pages from 127.0.0.1) lifts the address rule here and nowhere else. This module imports the
+standard library, Django settings, `tasks.control_characters` and `tasks.exceptions`; `content` and
+webhooks import it.
 """
 
 from __future__ import annotations

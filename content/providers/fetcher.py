@@ -1,11 +1,11 @@
 """Fetching the web page at a URL an editor gave, safely, and reading its text.
 
-Fetching such a URL is a server-side request on their behalf, so every request and every
-redirect goes through `tasks.url_guard` (http and https only; every address the host resolves to
-must be public unless PRESSROOM_FETCH_ALLOW_PRIVATE), and the connection goes to an address that
-was checked (`tasks.checked_http`, so a second DNS answer cannot swap in an internal one). Redirects are followed by
-hand, at most three; only HTML and plain text are read, at most PRESSROOM_FETCH_MAX_BYTES, and
-reduced to a title and paragraphs.
+Fetching such a URL is a server-side request on their behalf, so every request and every redirect
+goes through `tasks.url_guard` (http and https only; every address the host resolves to must be
+public unless PRESSROOM_FETCH_ALLOW_PRIVATE), and the connection goes to an address that was checked
+(`tasks.checked_http`, so a second DNS answer cannot swap in an internal one). Redirects are
+followed by hand, at most three; only HTML and plain text are read, at most
+PRESSROOM_FETCH_MAX_BYTES, and reduced to a title and paragraphs.
 
 Failures are classified per URL: a refused or unusable URL (bad scheme, private address, HTTP
 404, not a web page, no readable text) is a `PermanentError` that names it, so the editor can fix
