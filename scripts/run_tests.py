@@ -11,7 +11,8 @@
 
 Both runs get the same PYTEST ARGS, and both always run; a run that selects no test (pytest's exit
 status 5, e.g. `make test ARGS=tests/config/test_env.py`, which has no slow test) counts as
-passed. The exit status is the first failing run's, else 0. `--fast-only` is `make test-fast`.
+passed, unless no run selects any (5, as pytest answers). The exit status is the first failing
+run's, else 0. `--fast-only` is `make test-fast`.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ NO_TESTS_COLLECTED = 5
 
 
 def pytest(*args: str) -> int:
-    status = subprocess.call([sys.executable, "-m", "pytest", *args])
-    return 0 if status == NO_TESTS_COLLECTED else status
+    return subprocess.call([sys.executable, "-m", "pytest", *args])
 
 
 def main(argv: list[str]) -> int:
@@ -35,7 +35,9 @@ def main(argv: list[str]) -> int:
     statuses = [pytest("-m", "not slow", "-n", workers, *args)]
     if not fast_only:
         statuses.append(pytest("-m", "slow", *args))
-    return next((status for status in statuses if status), 0)
+    if all(status == NO_TESTS_COLLECTED for status in statuses):
+        return NO_TESTS_COLLECTED  # ARGS that select nothing at all (a `-k` typo) are a failure, as for pytest
+    return next((status for status in statuses if status not in (0, NO_TESTS_COLLECTED)), 0)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,14 @@ def test_a_run_that_selects_no_test_counts_as_passed(run_tests):
     assert module.main(["tests/faults"]) == 3
 
 
+def test_args_that_select_no_test_in_either_run_fail_as_pytest_fails_them(run_tests):
+    module, calls, answers = run_tests
+    answers[:] = [5, 5]  # `-k` with a typo: before, this passed with no test run at all
+    assert module.main(["-k", "no_such_test"]) == 5
+    answers[:] = [5]
+    assert module.main(["--fast-only", "-k", "no_such_test"]) == 5
+
+
 def test_fast_only_is_the_first_run_and_the_workers_can_be_set(run_tests, monkeypatch):
     module, calls, answers = run_tests
     monkeypatch.setenv("PRESSROOM_TEST_WORKERS", "4")
