@@ -15,8 +15,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psutil
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+KILL_WAIT_SECONDS = 5  # for a SIGKILLed process to be gone
 
 
 def metrics_environment(env: dict[str, str]) -> dict[str, str]:
@@ -72,7 +75,10 @@ def wait_until_serving(urls: list[str], processes: dict[str, subprocess.Popen], 
 
 
 def stop(processes: dict[str, subprocess.Popen], grace_seconds: float) -> None:
-    """SIGTERM every child, wait up to `grace_seconds` for all of them, then SIGKILL the rest."""
+    """SIGTERM every child and give them `grace_seconds` to exit with every process they started;
+    then SIGKILL what is left: a child, and any process it started that outlived it (a task cluster
+    killed in a hung shutdown would leave its sentinel, pusher, monitor and workers running)."""
+    started = _descendants(processes.values())  # known while the children live
     for process in processes.values():
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -81,8 +87,43 @@ def stop(processes: dict[str, subprocess.Popen], grace_seconds: float) -> None:
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            started += _descendants([process])
             process.kill()
             process.wait()
+    _end(started, deadline)
+
+
+def _descendants(processes) -> list[psutil.Process]:
+    found = []
+    for process in processes:
+        try:
+            found += psutil.Process(process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def _running(process: psutil.Process) -> bool:
+    try:  # is_running() also tells a reused pid from the process it was
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _end(processes: list[psutil.Process], deadline: float) -> None:
+    """Wait until `deadline` for `processes` to exit, then SIGKILL those still running."""
+    while any(_running(process) for process in processes) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    killed = [process for process in processes if _running(process)]
+    for process in killed:
+        print(f"serve: killing {process.pid}, which outlived the process that started it.", file=sys.stderr, flush=True)
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    stop_waiting = time.monotonic() + KILL_WAIT_SECONDS
+    while any(_running(process) for process in killed) and time.monotonic() < stop_waiting:
+        time.sleep(0.05)
 
 
 class StopSignals:
