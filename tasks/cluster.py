@@ -12,15 +12,28 @@ SIGKILLed, and its sentinel, pusher, monitor and workers lived on as orphans.
 `SignalSafeCluster` only records a signal in its handler. Its main loop sees the record and calls
 `stop()` once, from ordinary code, where taking a lock is safe. A signal that arrives while the
 cluster is starting takes effect as soon as it has started.
+
+Should the sentinel itself die (the OOM killer, a bug), django-q2 leaves its pusher, monitor and
+workers running unguarded: still taking jobs, with nobody to enforce their timeouts. On Linux this
+process is their subreaper, so they become its children when the sentinel dies, and it ends them
+before it exits with an error.
 """
 
 from __future__ import annotations
 
+import ctypes
+import logging
+import sys
 import time
 
+import psutil
 from django_q.cluster import Cluster
 
+logger = logging.getLogger(__name__)
+
 POLL_SECONDS = 0.1
+ORPHANS_GRACE_SECONDS = 5
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 
 
 class ClusterDied(Exception):
@@ -40,9 +53,40 @@ class SignalSafeCluster(Cluster):
     def run_until_stopped(self) -> None:
         """Start the cluster, run it until SIGINT or SIGTERM, then stop it and wait for its workers
         to finish their jobs. Raises ClusterDied if the sentinel exits on its own."""
+        _become_subreaper()
         self.start()
         while not self.stop_requested and self.sentinel.is_alive():
             time.sleep(POLL_SECONDS)
         if not self.stop_requested:
+            _end_orphans()
             raise ClusterDied(f"the cluster's sentinel exited with status {self.sentinel.exitcode}")
         self.stop()
+
+
+def _become_subreaper() -> None:
+    """Linux only: processes orphaned below this one (the sentinel's, should it die) become its
+    children rather than init's. Elsewhere nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        logger.warning("Could not become the subreaper of the cluster's processes (errno %s).", ctypes.get_errno())
+
+
+def _end_orphans() -> None:
+    """SIGTERM this process's children (what a dead sentinel left: pusher, monitor, workers), and
+    SIGKILL those still running after ORPHANS_GRACE_SECONDS."""
+    orphans = psutil.Process().children()
+    for orphan in orphans:
+        logger.error("Ending %s, left running by the cluster's dead sentinel.", orphan.pid)
+        try:
+            orphan.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, still_running = psutil.wait_procs(orphans, timeout=ORPHANS_GRACE_SECONDS)
+    for orphan in still_running:
+        try:
+            orphan.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(still_running, timeout=ORPHANS_GRACE_SECONDS)

@@ -115,14 +115,17 @@ def test_sigint_then_sigterm_a_moment_later_stop_the_cluster_and_all_it_started(
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_cluster_whose_sentinel_dies_exits_with_an_error(tmp_path):
-    cluster = Cluster(tmp_path, workers=1)
+def test_a_cluster_whose_sentinel_dies_ends_what_it_left_and_exits_with_an_error(tmp_path):
+    cluster = Cluster(tmp_path, workers=2)
     try:
         wait_for(lambda: RUNNING in cluster.output, timeout=60, message=f"the cluster to start\n{cluster.output}")
+        family = _family(cluster.process.pid)
         sentinel = psutil.Process(cluster.process.pid).children()[0]
         sentinel.kill()
 
         assert cluster.process.wait(timeout=STOP_TIMEOUT) == 1
         assert "CommandError: the cluster's sentinel exited with status -9" in cluster.output
+        assert cluster.output.count("left running by the cluster's dead sentinel") == 4  # pusher, monitor, 2 workers
+        assert not any(_running(process) for process in family), "the dead sentinel's workers kept running"
     finally:
         cluster.kill()
