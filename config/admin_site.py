@@ -42,6 +42,9 @@ INTERNAL_MODELS = {("tasks", "TaskEvent"), ("tasks", "StageCheckpoint")}
 ANALYTICS_PERMISSION = "content.view_approvalevent"
 OUTCOME_TONES = {"completed": "completed", "failed": "failed", "cancelled": "cancelled", "timed_out": "timed-out"}
 TICK_EVERY_DAYS = 5
+# The dashboard's parts read again (`queue_view`) when a task is created or changes status; each is
+# templates/admin/dashboard_<name>.html, included by the index in a `data-dashboard-panel` element.
+LIVE_PANELS = ("awaiting", "failures", "spend", "budget", "outcomes", "costs")
 ANALYTICS_CHART_WIDTH = 800  # the analytics chart has a page of its own: wider, so its text stays in scale
 
 
@@ -213,13 +216,13 @@ class PressroomAdminSite(admin.AdminSite):
 
     def queue_view(self, request):
         """What the dashboard reads again when a task is created or changes status, over the tasks
-        the viewer may see: `{"counts": {status: tasks}, "panels": {"awaiting": html, "failures":
-        html}}`, the Queue counts and the two lists as the index renders them."""
+        the viewer may see: `{"counts": {status: tasks}, "panels": {name: html}}`, the Queue counts
+        and every panel of LIVE_PANELS as the index renders it."""
         from publishing import dashboard
 
-        d = self._dashboard_lists(request.user)
+        d = {**self._dashboard_lists(request.user), **self._dashboard_figures(request.user)}
         panels = {name: render_to_string(f"admin/dashboard_{name}.html", {"d": d}, request=request)
-                  for name in ("awaiting", "failures")}
+                  for name in LIVE_PANELS}
         counts = {row["status"]: row["count"] for row in dashboard.queue_depth(request.user)}
         return JsonResponse({"counts": counts, "panels": panels})
 
@@ -231,20 +234,13 @@ class PressroomAdminSite(admin.AdminSite):
         return {"scope": "all" if user.has_perm("tasks.view_all_tasks") else "own",
                 "awaiting_review": dashboard.awaiting_review(user), "failures": dashboard.recent_failures(user)}
 
-    def _running_row(self, task) -> dict:
-        from tasks.models import GenerationTask
-
-        # The task list's own state cell: live-progress.js updates it here as it does there.
-        return {"task": task, "state": self.get_model_admin(GenerationTask).state_cell(task)}
-
-    def dashboard_context(self, request) -> dict:
+    @staticmethod
+    def _dashboard_figures(user) -> dict:
+        """The dashboard's spend, budgets and two charts over the tasks `user` may see."""
         from publishing import dashboard
         from publishing.charts import Series, bar_chart
-        from tasks.admin import TASKS_SOCKET_PATH
         from tasks.models import Status
 
-        user = request.user
-        running = [self._running_row(task) for task in dashboard.running_tasks(user)]
         finished = dashboard.finished_per_day(user)
         days = [formats.date_format(day, "D j M") for day in finished.days]
         ticks = [
@@ -280,8 +276,24 @@ class PressroomAdminSite(admin.AdminSite):
              "limit": money(row.limit) if row.limit is not None else "", "remaining": money(row.remaining)}
             for row in dashboard.budget_overview(user)
         ]
+        return {"cost_today": money(costs["today"]), "cost_month": money(costs["month"]), "budgets": budgets,
+                "outcomes_chart": outcomes_chart, "cost_chart": cost_chart}
+
+    def _running_row(self, task) -> dict:
+        from tasks.models import GenerationTask
+
+        # The task list's own state cell: live-progress.js updates it here as it does there.
+        return {"task": task, "state": self.get_model_admin(GenerationTask).state_cell(task)}
+
+    def dashboard_context(self, request) -> dict:
+        from publishing import dashboard
+        from tasks.admin import TASKS_SOCKET_PATH
+
+        user = request.user
+        running = [self._running_row(task) for task in dashboard.running_tasks(user)]
         return {
             **self._dashboard_lists(user),
+            **self._dashboard_figures(user),
             "can_review": dashboard.can_review(user),
             "queue": dashboard.queue_depth(user),
             "running": running,
@@ -290,11 +302,6 @@ class PressroomAdminSite(admin.AdminSite):
                      "queue_url": reverse(f"{self.name}:dashboard_queue"),
                      "server_now": timezone.now().isoformat()},
             "published": dashboard.recently_published(),
-            "cost_today": money(costs["today"]),
-            "cost_month": money(costs["month"]),
-            "budgets": budgets,
-            "outcomes_chart": outcomes_chart,
-            "cost_chart": cost_chart,
             "analytics_url": (
                 reverse(f"{self.name}:feedback_analytics") if user.has_perm(ANALYTICS_PERMISSION) else ""
             ),

@@ -379,3 +379,26 @@ def test_the_awaiting_review_and_failures_lists_are_read_again_as_the_index_rend
     assert "Mine broken" in panels["failures"] and "Said &lt;no&gt;." in panels["failures"]
     for name, html in panels.items():
         assert f'<div data-dashboard-panel="{name}">{html}</div>' in index
+
+
+@pytest.mark.django_db
+def test_spend_budgets_and_both_charts_are_read_again_as_work_is_queued_and_finished(editor, other_editor):
+    client = _client(editor)
+    before = client.get(reverse("admin:dashboard_queue")).json()["panels"]
+
+    make_task(status="queued", created_by=editor, estimated_cost=Decimal("1.5"), queued_at=timezone.now())
+    done = _finished("completed", timezone.now(), created_by=editor)
+    make_version(done, cost=Decimal("0.042"))
+    make_version(_finished("completed", timezone.now(), created_by=other_editor), cost=Decimal("7"))
+    after = client.get(reverse("admin:dashboard_queue")).json()["panels"]
+
+    assert 'data-cost="today">$0<' in before["spend"] and 'data-cost="today">$0.04<' in after["spend"]
+    assert 'data-cost="month">$0.04<' in after["spend"]  # the other editor's $7 is not this editor's to see
+    yours = re.compile(r'data-budget="user">.*?data-budget-spent>([^<]*)<', re.DOTALL)
+    assert yours.search(before["budget"]).group(1) == "$0" and yours.search(after["budget"]).group(1) == "$1.50"
+    assert "No task finished in the last 30 days" in before["outcomes"]
+    assert 'by outcome. Total: 1' in after["outcomes"]
+    assert "Nothing spent in the last 30 days" in before["costs"] and "Nothing spent" not in after["costs"]
+    index = client.get(reverse("admin:index")).content.decode()
+    for name, html in after.items():
+        assert f'<div data-dashboard-panel="{name}">{html}</div>' in index

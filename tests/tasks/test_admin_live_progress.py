@@ -536,6 +536,7 @@ def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(id
     page.evaluate("() => { window.__notReloaded = true; }")
     empty_at_first = page.is_visible("#dash-running-empty") and page.is_hidden("#dash-running-rows")
     tiles_at_first = page.evaluate(f"() => [{QUEUE_TILE % 'queued'}, {QUEUE_TILE % 'running'}]")
+    chart_at_first = page.text_content("[data-dashboard-panel=outcomes]")
 
     task = _in_a_thread_of_its_own(lambda: submit_task(
         created_by=editor, topic="Started after the dashboard opened",
@@ -550,6 +551,7 @@ def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(id
         page.wait_for_function(f"() => {QUEUE_TILE % 'completed'} === '1' && {QUEUE_TILE % 'running'} === '0'",
                                timeout=30_000)
         page.wait_for_selector("[data-dashboard-panel=awaiting] a", timeout=30_000)  # it waits for review now
+        page.wait_for_selector("[data-dashboard-panel=outcomes] svg[aria-label*='Total: 1']", timeout=30_000)
     except Exception as error:
         page.screenshot(path=tmp_path / "dashboard-failure.png")
         raise AssertionError(f"{error}\n{_logs(server, cluster)}") from None
@@ -567,6 +569,7 @@ def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(id
 
     assert empty_at_first, "the dashboard opened with nothing running"
     assert tiles_at_first == ["0", "0"]
+    assert "No task finished in the last 30 days" in chart_at_first
     assert seen == {"kept": True, "empty_note_hidden": True, "rows": 1,
                     "link": reverse("admin:tasks_generationtask_change", args=[task.pk]),
                     "awaiting": reverse("admin:tasks_generationtask_change", args=[task.pk]),

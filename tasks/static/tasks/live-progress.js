@@ -390,7 +390,7 @@
    * not take that task). The changelist (`addRows` "created") asks when a task is created, with the
    * list's own query string so that its filters apply, and puts the row first; the dashboard's
    * "Running now" (`addRows` "running") asks when a task starts running and puts it last, and
-   * reads its Queue counts and lists again (`queueUrl`) when a task is created or changes status.
+   * reads its Queue counts and panels again (`queueUrl`) when a task is created or changes status.
    */
   class TaskList {
     constructor(config) {
@@ -424,8 +424,9 @@
     }
 
     /**
-     * The dashboard's Queue counts and its awaiting-review and failures lists, read again at most
-     * once a second while tasks change status; the lists come rendered (and escaped) by the server.
+     * The dashboard's Queue counts and its panels (awaiting review, failures, spend, budgets, the
+     * two charts), read again at most once a second while tasks change status; the panels come
+     * rendered (and escaped) by the server.
      */
     recount() {
       if (!this.config.queueUrl || this.recountTimer) return;
