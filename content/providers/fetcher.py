@@ -243,8 +243,10 @@ _COMMENT_CLOSE = re.compile(r"--\s*>")
 
 def parseable_html(html: str) -> str:
     """`html` with the markup that can never be closed written as text (`&lt;`), which is how it
-    reads anyway: every `<` after the page's last `>`, every `<!--` after its last comment end,
-    and every `<![` (a marked section, which HTML outside SVG and MathML does not have).
+    reads anyway: every `<` after the page's last `>` and every `<!--` after its last comment end.
+    A `<![` (a marked section, which HTML outside SVG and MathML does not have) becomes `<! [`, which
+    the parser reads as browsers read `<![`: a bogus comment, up to the next `>`. So the
+    downlevel-revealed conditionals of old pages (`<![if !IE]>`, `<![endif]>`) show nothing.
 
     CPython's `HTMLParser` before gh-135462 (CVE-2025-6069; fixed in CPython releases later than
     the 3.11.7 this was measured on) looks for the end of such an opener from every one of them
@@ -255,7 +257,7 @@ def parseable_html(html: str) -> str:
     head, tail = html[: last_tag_end + 1], html[last_tag_end + 1:].replace("<", "&lt;")
     last_comment_end = max((match.end() for match in _COMMENT_CLOSE.finditer(head)), default=0)
     head = head[:last_comment_end] + head[last_comment_end:].replace("<!--", "&lt;!--")
-    return (head + tail).replace("<![", "&lt;![")
+    return head.replace("<![", "<! [") + tail
 
 
 def extract_html(html: str) -> tuple[str, tuple[str, ...]]:

@@ -273,7 +273,7 @@ def test_markup_that_can_never_close_is_written_as_text_and_the_rest_left_alone(
     assert parseable_html("<p>a</p> 1 < 2 <b") == "<p>a</p> 1 &lt; 2 &lt;b"
     assert parseable_html("<!-- old --><p>a</p><!-- open <p>b</p>") == (
         "<!-- old --><p>a</p>&lt;!-- open <p>b</p>")
-    assert parseable_html("<![if !IE]><p>a</p><![endif]>") == "&lt;![if !IE]><p>a</p>&lt;![endif]>"
+    assert parseable_html("<![if !IE]><p>a</p><![endif]>") == "<! [if !IE]><p>a</p><! [endif]>"
     page = "<!DOCTYPE html><html><!-- note --><p class='x'>a &amp; b</p><script>if (a < b) {}</script></html>"
     assert parseable_html(page) == page
 
@@ -294,6 +294,12 @@ def test_a_page_of_openers_that_never_close_is_read_as_one_run_of_text(opener, m
     assert len(pieces) <= 3, f"{len(pieces)} pieces"
 
 
-def test_a_marked_section_without_a_name_is_text_not_an_error():
-    title, paragraphs = extract_html(INTRO + "<p>Then <![ this.</p>")  # raised AssertionError before
-    assert paragraphs == ("The intro paragraph says what the page is about.", "Then <![ this.")
+def test_a_marked_section_is_read_as_browsers_read_it_a_comment_up_to_the_next_bracket():
+    # `<![` without a name raised AssertionError out of the parser before.
+    title, paragraphs = extract_html(INTRO + "<p>Then <![ this.</p><p>And this.</p>")
+    assert paragraphs == ("The intro paragraph says what the page is about.", "Then", "And this.")
+
+
+def test_the_conditionals_of_old_pages_show_nothing():
+    title, paragraphs = extract_html(INTRO + "<![if !IE]><p>For every browser.</p><![endif]>")
+    assert paragraphs == ("The intro paragraph says what the page is about.", "For every browser.")
