@@ -42,9 +42,10 @@ INTERNAL_MODELS = {("tasks", "TaskEvent"), ("tasks", "StageCheckpoint")}
 ANALYTICS_PERMISSION = "content.view_approvalevent"
 OUTCOME_TONES = {"completed": "completed", "failed": "failed", "cancelled": "cancelled", "timed_out": "timed-out"}
 TICK_EVERY_DAYS = 5
-# The dashboard's parts read again (`queue_view`) when a task is created or changes status; each is
+# The dashboard's parts read again (`queue_view`) when a task is created, changes status, is
+# decided on or published; each is
 # templates/admin/dashboard_<name>.html, included by the index in a `data-dashboard-panel` element.
-LIVE_PANELS = ("awaiting", "failures", "spend", "budget", "outcomes", "costs")
+LIVE_PANELS = ("awaiting", "failures", "published", "spend", "budget", "outcomes", "costs")
 ANALYTICS_CHART_WIDTH = 800  # the analytics chart has a page of its own: wider, so its text stays in scale
 
 
@@ -215,8 +216,8 @@ class PressroomAdminSite(admin.AdminSite):
         return TemplateResponse(request, "admin/dashboard_running_row.html", {"row": self._running_row(task)})
 
     def queue_view(self, request):
-        """What the dashboard reads again when a task is created or changes status, over the tasks
-        the viewer may see: `{"counts": {status: tasks}, "panels": {name: html}}`, the Queue counts
+        """What the dashboard reads again when a task is created, changes status, is decided on or
+        published, over the tasks the viewer may see: `{"counts": {status: tasks}, "panels": {name: html}}`, the Queue counts
         and every panel of LIVE_PANELS as the index renders it."""
         from publishing import dashboard
 
@@ -228,11 +229,13 @@ class PressroomAdminSite(admin.AdminSite):
 
     @staticmethod
     def _dashboard_lists(user) -> dict:
-        """The dashboard's awaiting-review and failures lists, and whose tasks they show."""
+        """The dashboard's awaiting-review and failures lists, whose tasks they show, and the
+        recently published posts."""
         from publishing import dashboard
 
         return {"scope": "all" if user.has_perm("tasks.view_all_tasks") else "own",
-                "awaiting_review": dashboard.awaiting_review(user), "failures": dashboard.recent_failures(user)}
+                "awaiting_review": dashboard.awaiting_review(user), "failures": dashboard.recent_failures(user),
+                "published": dashboard.recently_published()}
 
     @staticmethod
     def _dashboard_figures(user) -> dict:
@@ -301,7 +304,6 @@ class PressroomAdminSite(admin.AdminSite):
                      "row_url": reverse(f"{self.name}:dashboard_running_row", args=["TASK_ID"]),
                      "queue_url": reverse(f"{self.name}:dashboard_queue"),
                      "server_now": timezone.now().isoformat()},
-            "published": dashboard.recently_published(),
             "analytics_url": (
                 reverse(f"{self.name}:feedback_analytics") if user.has_perm(ANALYTICS_PERMISSION) else ""
             ),

@@ -402,3 +402,16 @@ def test_spend_budgets_and_both_charts_are_read_again_as_work_is_queued_and_fini
     index = client.get(reverse("admin:index")).content.decode()
     for name, html in after.items():
         assert f'<div data-dashboard-panel="{name}">{html}</div>' in index
+
+
+@pytest.mark.django_db
+def test_recently_published_posts_are_read_again(editor):
+    client = _client(editor)
+    before = client.get(reverse("admin:dashboard_queue")).json()["panels"]["published"]
+    Post.objects.create(title="Fresh <i>post</i>", slug="fresh-post", published_at=timezone.now() - timedelta(minutes=1))
+    Post.objects.create(title="Tomorrow's post", slug="tomorrows-post", published_at=timezone.now() + timedelta(days=1))
+
+    after = client.get(reverse("admin:dashboard_queue")).json()["panels"]["published"]
+
+    assert "Nothing published yet." in before
+    assert 'href="/posts/fresh-post/">Fresh &lt;i&gt;post&lt;/i&gt;</a>' in after and "Tomorrow" not in after

@@ -16,6 +16,8 @@
   "use strict";
 
   const FINISHED = ["completed", "failed", "cancelled", "timed_out"];
+  // Events after which the dashboard reads its counts and panels again (TaskList.recount).
+  const RECOUNTED_ON = new Set(["created", "status", "approval", "publication"]);
   const PHASE_LABELS = { "": "—", research: "Research", draft: "Draft", qa: "Quality check", image: "Image", format: "Format" };
   const STATUS_LABELS = {
     queued: "Queued", running: "Running", completed: "Completed",
@@ -390,7 +392,8 @@
    * not take that task). The changelist (`addRows` "created") asks when a task is created, with the
    * list's own query string so that its filters apply, and puts the row first; the dashboard's
    * "Running now" (`addRows` "running") asks when a task starts running and puts it last, and
-   * reads its Queue counts and panels again (`queueUrl`) when a task is created or changes status.
+   * reads its Queue counts and panels again (`queueUrl`) when a task is created, changes status, is
+   * decided on or published (RECOUNTED_ON).
    */
   class TaskList {
     constructor(config) {
@@ -424,9 +427,9 @@
     }
 
     /**
-     * The dashboard's Queue counts and its panels (awaiting review, failures, spend, budgets, the
-     * two charts), read again at most once a second while tasks change status; the panels come
-     * rendered (and escaped) by the server.
+     * The dashboard's Queue counts and its panels (awaiting review, failures, recently published,
+     * spend, budgets, the two charts), read again at most once a second while tasks change; the
+     * panels come rendered (and escaped) by the server.
      */
     recount() {
       if (!this.config.queueUrl || this.recountTimer) return;
@@ -458,7 +461,7 @@
       if (message.type === "snapshot" && Array.isArray(message.tasks)) message.tasks.forEach((task) => this.applySnapshot(task));
       else if (message.type === "event" && message.event) {
         const event = message.event;
-        if (event.kind === "created" || event.kind === "status") this.recount();
+        if (RECOUNTED_ON.has(event.kind)) this.recount();
         const belongs = this.addsWhenRunning ? event.status === "running" : event.kind === "created";
         if (belongs && !this.rows.has(String(event.task))) this.addRow(event.task);
         else this.update(event.task, event);
