@@ -125,14 +125,11 @@ def _post(url: str, body: bytes, headers: dict) -> SendResult:
             httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
         try:
             response = send_to_checked_addresses(client, "POST", target, deadline, headers=headers, content=body)
-        except httpx.ConnectError as error:
+        except httpx.HTTPError as error:
             if deadline.passed():
                 return _too_slow(deadline, timeout)
-            return SendResult(False, error=_shown(f"Could not connect: {error}"))
-        except httpx.HTTPError as error:
-            if deadline.expired:
-                return _too_slow(deadline, timeout)
-            return SendResult(False, error=_shown(f"{type(error).__name__}: {error}"))
+            what = "Could not connect" if isinstance(error, httpx.ConnectError) else type(error).__name__
+            return SendResult(False, error=_shown(f"{what}: {error}"))
         try:
             answer = bytearray()
             for chunk in response.iter_raw():
