@@ -43,8 +43,8 @@ ANALYTICS_PERMISSION = "content.view_approvalevent"
 OUTCOME_TONES = {"completed": "completed", "failed": "failed", "cancelled": "cancelled", "timed_out": "timed-out"}
 TICK_EVERY_DAYS = 5
 # The dashboard's parts read again (`queue_view`) when a task is created, changes status, is
-# decided on or published; each is
-# templates/admin/dashboard_<name>.html, included by the index in a `data-dashboard-panel` element.
+# decided on or published; each is templates/admin/dashboard_<name>.html, included by the index in
+# a `data-dashboard-panel` element.
 LIVE_PANELS = ("awaiting", "failures", "published", "spend", "budget", "outcomes", "costs")
 ANALYTICS_CHART_WIDTH = 800  # the analytics chart has a page of its own: wider, so its text stays in scale
 
@@ -217,8 +217,8 @@ class PressroomAdminSite(admin.AdminSite):
 
     def queue_view(self, request):
         """What the dashboard reads again when a task is created, changes status, is decided on or
-        published, over the tasks the viewer may see: `{"counts": {status: tasks}, "panels": {name: html}}`, the Queue counts
-        and every panel of LIVE_PANELS as the index renders it."""
+        published, over the tasks the viewer may see: `{"counts": {status: tasks}, "panels": {name:
+        html}}`, the Queue counts and every panel of LIVE_PANELS as the index renders it."""
         from publishing import dashboard
 
         d = {**self._dashboard_lists(request.user), **self._dashboard_figures(request.user)}

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+import psutil
 from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -96,6 +97,15 @@ class Cluster:
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def still_running(process: psutil.Process) -> bool:
+    """Whether `process` has not exited: gone, a reused pid and a zombie (this machine's init reaps
+    no orphan) all count as exited."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.2, message: str = "condition"):

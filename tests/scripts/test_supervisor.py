@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from scripts.supervisor import stop
+from tests.processes import still_running
 
 pytestmark = pytest.mark.slow
 
@@ -31,8 +32,8 @@ CHILD_ON_SIGTERM = {
 }
 
 
-def _start_child(*, child_on_sigterm: str, grandchild_ignores_sigterm: bool) -> tuple[subprocess.Popen, int]:
-    """A child and the grandchild it started; returns the child and the grandchild's pid."""
+def _start_child(*, child_on_sigterm: str, grandchild_ignores_sigterm: bool) -> tuple[subprocess.Popen, psutil.Process]:
+    """A child and the grandchild it started."""
     grandchild = textwrap.dedent(f"""
         import signal, time
         if {grandchild_ignores_sigterm}:
@@ -49,14 +50,7 @@ def _start_child(*, child_on_sigterm: str, grandchild_ignores_sigterm: bool) -> 
         time.sleep(60)
     """)
     process = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True)
-    return process, int(process.stdout.readline())
-
-
-def _running(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+    return process, psutil.Process(int(process.stdout.readline()))
 
 
 def test_a_child_that_ignores_sigterm_is_killed_after_the_grace_with_what_it_started(capsys):
@@ -66,9 +60,9 @@ def test_a_child_that_ignores_sigterm_is_killed_after_the_grace_with_what_it_sta
     stop({"stubborn server": child}, grace_seconds=GRACE_SECONDS)
 
     assert child.returncode == -9
-    assert not _running(grandchild), "the grandchild outlived the child killed after the grace"
+    assert not still_running(grandchild), "the grandchild outlived the child killed after the grace"
     assert time.monotonic() - started >= GRACE_SECONDS
-    assert f"serve: killing {grandchild}, which outlived the process that started it." in capsys.readouterr().err
+    assert f"serve: killing {grandchild.pid}, which outlived the process that started it." in capsys.readouterr().err
 
 
 def test_what_a_stopped_child_left_behind_is_killed_after_the_grace():
@@ -77,7 +71,7 @@ def test_what_a_stopped_child_left_behind_is_killed_after_the_grace():
     stop({"server": child}, grace_seconds=GRACE_SECONDS)
 
     assert child.returncode == -15
-    assert not _running(grandchild), "an orphan of the stopped child outlived the stop"
+    assert not still_running(grandchild), "an orphan of the stopped child outlived the stop"
 
 
 def test_children_that_stop_with_their_own_processes_are_not_waited_for_or_killed(capsys):
@@ -87,6 +81,6 @@ def test_children_that_stop_with_their_own_processes_are_not_waited_for_or_kille
     stop({"server": child}, grace_seconds=30)
 
     assert child.returncode == 0
-    assert not _running(grandchild)
+    assert not still_running(grandchild)
     assert time.monotonic() - started < 10
     assert "serve: killing" not in capsys.readouterr().err

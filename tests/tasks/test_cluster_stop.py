@@ -23,7 +23,7 @@ import psutil
 import pytest
 
 from tasks.cluster import SignalSafeCluster
-from tests.processes import Cluster, wait_for
+from tests.processes import Cluster, still_running, wait_for
 
 STOP_TIMEOUT = 20
 ATTEMPTS = 6
@@ -75,13 +75,6 @@ def _family(pid: int) -> list[psutil.Process]:
     return [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
 
 
-def _running(process: psutil.Process) -> bool:
-    try:
-        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
 def _signals_in_quick_succession(pid: int, gap_seconds: float) -> None:
     os.kill(pid, signal.SIGINT)
     started = time.perf_counter()
@@ -107,7 +100,7 @@ def test_sigint_then_sigterm_a_moment_later_stop_the_cluster_and_all_it_started(
             except subprocess.TimeoutExpired:
                 raise AssertionError(f"attempt {attempt}: the cluster hung in its stop\n{cluster.output[-3000:]}")
             assert cluster.process.returncode == 0, cluster.output[-3000:]
-            wait_for(lambda: not any(_running(process) for process in family), timeout=10,
+            wait_for(lambda: not any(still_running(process) for process in family), timeout=10,
                      message=f"attempt {attempt}: every process of the cluster to exit")
         finally:
             cluster.kill()
@@ -126,6 +119,6 @@ def test_a_cluster_whose_sentinel_dies_ends_what_it_left_and_exits_with_an_error
         assert cluster.process.wait(timeout=STOP_TIMEOUT) == 1
         assert "CommandError: the cluster's sentinel exited with status -9" in cluster.output
         assert cluster.output.count("left running by the cluster's dead sentinel") == 4  # pusher, monitor, 2 workers
-        assert not any(_running(process) for process in family), "the dead sentinel's workers kept running"
+        assert not any(still_running(process) for process in family), "the dead sentinel's workers kept running"
     finally:
         cluster.kill()
