@@ -29,7 +29,7 @@ serve: $(INSTALLED)
 serve-workers: $(INSTALLED)
 	@$(DEVDB) $(PY) scripts/serve_workers.py
 
-# The tests that start no process on two pytest-xdist workers, then the slow ones one at a time
+# Two pytest runs on two pytest-xdist workers: the tests that start no process, then the slow ones
 # (scripts/run_tests.py); ARGS go to both runs.
 test: $(INSTALLED)
 	@$(DEVDB) $(PY) scripts/run_tests.py $(ARGS)

@@ -1,7 +1,10 @@
-"""`make test`'s two runs (scripts/run_tests.py): the tests that start no process on xdist workers,
-then the slow ones alone; both always run, and a run that selects nothing counts as passed."""
+"""`make test`'s two runs (scripts/run_tests.py): the tests that start no process, then the slow
+ones, each on xdist workers; both always run, and a run that selects nothing counts as passed. And
+the workers' Redis databases (tests/settings.py), which the processes their tests start share."""
 
 import importlib.util
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,12 +30,13 @@ def run_tests(monkeypatch):
     return module, calls, answers
 
 
-def test_the_quick_tests_run_on_two_workers_then_the_slow_ones_alone_with_the_same_args(run_tests):
+def test_the_quick_tests_then_the_slow_ones_run_on_two_workers_with_the_same_args(run_tests):
     module, calls, answers = run_tests
     answers[:] = [0, 0]
 
     assert module.main(["-x", "tests/publishing"]) == 0
-    assert calls == [["-m", "not slow", "-n", "2", "-x", "tests/publishing"], ["-m", "slow", "-x", "tests/publishing"]]
+    assert calls == [["-m", "not slow", "-n", "2", "-x", "tests/publishing"],
+                     ["-m", "slow", "-n", "2", "--dist", "worksteal", "-x", "tests/publishing"]]
 
 
 def test_both_runs_always_run_and_the_first_failure_is_the_exit_status(run_tests):
@@ -66,3 +70,36 @@ def test_fast_only_is_the_first_run_and_the_workers_can_be_set(run_tests, monkey
 
     assert module.main(["--fast-only", "-k", "audit"]) == 0
     assert calls == [["-m", "not slow", "-n", "4", "-k", "audit"]]
+
+
+def _redis_url_under(environment: dict) -> str:
+    """REDIS_URL as a process started with `environment` sees it once it has loaded the test settings,
+    and as a process that it starts in turn sees it: 'mine|child's'."""
+    script = (
+        "import os, subprocess, sys\n"
+        "import tests.settings\n"
+        "child = subprocess.run([sys.executable, '-c', 'import os, tests.settings; print(os.environ[\"REDIS_URL\"])'],"
+        " capture_output=True, text=True, check=True).stdout.strip()\n"
+        "print(os.environ['REDIS_URL'] + '|' + child)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=SCRIPT.parents[1], capture_output=True, text=True,
+                            env=environment, timeout=60)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_each_worker_has_a_redis_database_of_its_own_and_what_its_tests_start_shares_it():
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("PYTEST_XDIST_WORKER", "PRESSROOM_TEST_REDIS_MOVED")}
+    environment["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+
+    assert _redis_url_under(environment) == "redis://127.0.0.1:6379/0|redis://127.0.0.1:6379/0"  # no xdist
+    assert _redis_url_under({**environment, "PYTEST_XDIST_WORKER": "gw0"}) == (
+        "redis://127.0.0.1:6379/1|redis://127.0.0.1:6379/1")  # the cluster a test starts: the worker's broker
+    assert _redis_url_under({**environment, "PYTEST_XDIST_WORKER": "gw1"}) == (
+        "redis://127.0.0.1:6379/2|redis://127.0.0.1:6379/2")
+    assert _redis_url_under({**environment, "PYTEST_XDIST_WORKER": "gw1", "REDIS_URL": "redis://127.0.0.1:6379/15"}) == (
+        "redis://127.0.0.1:6379/1|redis://127.0.0.1:6379/1")  # wraps at 16
+    own_server = {**environment, "PYTEST_XDIST_WORKER": "gw1", "PRESSROOM_TEST_REDIS_MOVED": "1",
+                  "REDIS_URL": "redis://127.0.0.1:16390/0"}  # a server a test starts for its processes
+    assert _redis_url_under(own_server) == "redis://127.0.0.1:16390/0|redis://127.0.0.1:16390/0"
