@@ -14,18 +14,21 @@ os.environ.setdefault("PRESSROOM_QUEUE_NAME", f"pressroom-test-{uuid.uuid4().hex
 # Under pytest-xdist (`make test` runs both of its runs on two workers), each worker has a Redis
 # database of its own, as it has a PostgreSQL test database of its own: every test empties the
 # cache, and Redis empties a whole database at once. The numbers wrap at Redis's default 16
-# databases (a REDIS_URL ending /15 gives the workers /0 and /1). Only the worker moves: the
-# processes its tests start (clusters, servers: tests/cluster_settings.py) inherit its REDIS_URL,
-# or the one a test gives them, and keep it, so they share the worker's broker, cache and layer.
+# databases (a REDIS_URL ending /15 gives the workers /0 and /1). Only the worker itself moves,
+# and records it in PRESSROOM_TEST_STARTED_BY_WORKER: the processes its tests start (clusters,
+# servers: tests/cluster_settings.py) inherit that and keep the REDIS_URL they inherit, or the one a
+# test gives them (tests/faults/' own servers), so they share the worker's broker, cache and layer.
 REDIS_DATABASES = 16
 _XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-if _XDIST_WORKER.startswith("gw") and os.environ.get("REDIS_URL") and not os.environ.get("PRESSROOM_TEST_REDIS_MOVED"):
-    from urllib.parse import urlsplit, urlunsplit
+if _XDIST_WORKER.startswith("gw") and not os.environ.get("PRESSROOM_TEST_STARTED_BY_WORKER"):
+    os.environ["PRESSROOM_TEST_STARTED_BY_WORKER"] = _XDIST_WORKER
+    if os.environ.get("REDIS_URL"):
+        from urllib.parse import urlsplit, urlunsplit
 
-    _redis = urlsplit(os.environ["REDIS_URL"])
-    _base = int(_redis.path.strip("/") or 0)
-    os.environ["REDIS_URL"] = urlunsplit(_redis._replace(path=f"/{(_base + 1 + int(_XDIST_WORKER[2:])) % REDIS_DATABASES}"))
-    os.environ["PRESSROOM_TEST_REDIS_MOVED"] = "1"
+        _redis = urlsplit(os.environ["REDIS_URL"])
+        _base = int(_redis.path.strip("/") or 0)
+        _database = (_base + 1 + int(_XDIST_WORKER[2:])) % REDIS_DATABASES
+        os.environ["REDIS_URL"] = urlunsplit(_redis._replace(path=f"/{_database}"))
 
 from config.settings import *  # noqa: E402,F401,F403
 

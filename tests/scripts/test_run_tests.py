@@ -72,15 +72,17 @@ def test_fast_only_is_the_first_run_and_the_workers_can_be_set(run_tests, monkey
     assert calls == [["-m", "not slow", "-n", "4", "-k", "audit"]]
 
 
-def _redis_url_under(environment: dict) -> str:
+def _redis_url_under(environment: dict, *, given_to_child: str | None = None) -> str:
     """REDIS_URL as a process started with `environment` sees it once it has loaded the test settings,
-    and as a process that it starts in turn sees it: 'mine|child's'."""
+    and as a process that it starts in turn (with `given_to_child` as its REDIS_URL, if any) sees
+    it: 'mine|child's', '' where it has none."""
     script = (
         "import os, subprocess, sys\n"
         "import tests.settings\n"
-        "child = subprocess.run([sys.executable, '-c', 'import os, tests.settings; print(os.environ[\"REDIS_URL\"])'],"
-        " capture_output=True, text=True, check=True).stdout.strip()\n"
-        "print(os.environ['REDIS_URL'] + '|' + child)\n"
+        f"given = {given_to_child!r}\n"
+        "child = subprocess.run([sys.executable, '-c', 'import os, tests.settings; print(os.environ.get(\"REDIS_URL\", \"\"))'],"
+        " env={**os.environ, **({'REDIS_URL': given} if given else {})}, capture_output=True, text=True, check=True)\n"
+        "print(os.environ.get('REDIS_URL', '') + '|' + child.stdout.strip())\n"
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=SCRIPT.parents[1], capture_output=True, text=True,
                             env=environment, timeout=60)
@@ -90,16 +92,19 @@ def _redis_url_under(environment: dict) -> str:
 
 def test_each_worker_has_a_redis_database_of_its_own_and_what_its_tests_start_shares_it():
     environment = {key: value for key, value in os.environ.items()
-                   if key not in ("PYTEST_XDIST_WORKER", "PRESSROOM_TEST_REDIS_MOVED")}
-    environment["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+                   if key not in ("PYTEST_XDIST_WORKER", "PRESSROOM_TEST_STARTED_BY_WORKER", "REDIS_URL")}
+    with_redis = {**environment, "REDIS_URL": "redis://127.0.0.1:6379/0"}
 
-    assert _redis_url_under(environment) == "redis://127.0.0.1:6379/0|redis://127.0.0.1:6379/0"  # no xdist
-    assert _redis_url_under({**environment, "PYTEST_XDIST_WORKER": "gw0"}) == (
+    assert _redis_url_under(with_redis) == "redis://127.0.0.1:6379/0|redis://127.0.0.1:6379/0"  # no xdist
+    assert _redis_url_under({**with_redis, "PYTEST_XDIST_WORKER": "gw0"}) == (
         "redis://127.0.0.1:6379/1|redis://127.0.0.1:6379/1")  # the cluster a test starts: the worker's broker
-    assert _redis_url_under({**environment, "PYTEST_XDIST_WORKER": "gw1"}) == (
+    assert _redis_url_under({**with_redis, "PYTEST_XDIST_WORKER": "gw1"}) == (
         "redis://127.0.0.1:6379/2|redis://127.0.0.1:6379/2")
-    assert _redis_url_under({**environment, "PYTEST_XDIST_WORKER": "gw1", "REDIS_URL": "redis://127.0.0.1:6379/15"}) == (
+    assert _redis_url_under({**with_redis, "PYTEST_XDIST_WORKER": "gw1", "REDIS_URL": "redis://127.0.0.1:6379/15"}) == (
         "redis://127.0.0.1:6379/1|redis://127.0.0.1:6379/1")  # wraps at 16
-    own_server = {**environment, "PYTEST_XDIST_WORKER": "gw1", "PRESSROOM_TEST_REDIS_MOVED": "1",
-                  "REDIS_URL": "redis://127.0.0.1:16390/0"}  # a server a test starts for its processes
-    assert _redis_url_under(own_server) == "redis://127.0.0.1:16390/0|redis://127.0.0.1:16390/0"
+    # A Redis server a test starts for its processes (tests/faults/), with or without REDIS_URL for the run.
+    own_server = "redis://127.0.0.1:16390/0"
+    assert _redis_url_under({**with_redis, "PYTEST_XDIST_WORKER": "gw1"}, given_to_child=own_server) == (
+        f"redis://127.0.0.1:6379/2|{own_server}")
+    assert _redis_url_under({**environment, "PYTEST_XDIST_WORKER": "gw1"}, given_to_child=own_server) == (
+        f"|{own_server}")
