@@ -20,6 +20,7 @@ from content.pipeline import _research_notes
 from content.providers import offline
 from content.providers.base import TOKENS_PER_WORD, Brief, KeywordChange, Research, Revision, Source
 from content.providers.offline import OfflineTextModel
+from content.providers.offline.ranking import Ranker, key_phrase
 from content.providers.registry import text_model_for
 from content.providers.research import PastedTextSource
 from content.textstats import count_words
@@ -164,6 +165,20 @@ def test_a_listicle_numbers_its_sections():
     assert len(headings) >= 3
     assert all(re.match(rf"{n}\. ", h) for n, h in enumerate(headings[:-1], start=1))
 
+
+
+def test_a_heading_is_never_a_number_written_as_a_word():
+    # A section that says "ten" twice and nothing else twice was headed "Ten" (seen in the whole
+    # journey's screenshots); numbers in words, like digits, are no part of a heading's phrase.
+    section = ["One millimetre of rain on ten square metres of roof gives about ten litres of water.",
+               "A diverter on the downpipe sends water to the barrel and lets the overflow return to the drain."]
+    elsewhere = ["A small shed roof can fill a two hundred litre barrel after a single heavy summer storm.",
+                 "Two barrels linked at the base double the storage without taking up more ground.",
+                 "Gardeners in dry regions often save a third of their summer water bill with one barrel."]
+    ranker = Ranker([*section, *elsewhere], "Collecting rainwater in barrels for a small garden")
+    assert key_phrase(section, elsewhere, ranker) == "water"
+    barrels = ["A two hundred litre barrel fills after one storm.", "A full two hundred litre barrel is heavy."]
+    assert key_phrase(barrels, section, ranker) == "litre barrel"
 
 # --- determinism, usage, critique, stopping -----------------------------------------------------
 def test_same_input_gives_the_same_output(model):

@@ -35,6 +35,13 @@ _NOT_NOUNS = frozenset("""enough large small big many much often well good bette
 mature year years month months week weeks day days time times part parts thing things lot kind
 rather first last same different important possible likely able cheap cheaper expensive easy hard new old warm hot cold
 """.split())
+# Numbers written as words count as numbers: like digits they are no part of a heading's phrase
+# ("ten square metres" gives "square metres", never a heading "Ten").
+NUMBER_WORDS = frozenset("""zero two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand
+thousands million millions billion billions trillion trillions dozen dozens second third fourth fifth sixth seventh
+eighth ninth tenth eleventh twelfth twentieth hundredth thousandth thirds fourths fifths tenths half halves
+""".split())
 _CLAUSE_BREAK = re.compile(r"[.,;:!?()\"“”]+(?:\s|$)|\s[–—-]\s")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*[A-Za-z0-9]|[0-9]+(?:[.,][0-9]+)?%?|[A-Za-z]")
 
@@ -140,7 +147,8 @@ def _phrases(texts: Iterable[str]) -> dict[str, tuple[int, str]]:
     for clause in clauses:
         run: list[str] = []
         for token in [*_TOKEN.findall(clause), ""]:
-            if token and token.lower() not in STOPWORDS and len(token) > 2 and not token[0].isdigit():
+            if token and token.lower() not in STOPWORDS and token.lower() not in NUMBER_WORDS and len(token) > 2 \
+                    and not token[0].isdigit():
                 run.append(token)
                 continue
             for size in (1, 2, 3, 4):
