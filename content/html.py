@@ -31,6 +31,7 @@ ALLOWED_ATTRIBUTES = {
     "code": {"class"},
 }
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+_CITATION_LINK_AND_SPACE = re.compile(rf"\s*{CITATION_LINK.pattern}")
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table").enable(
     "strikethrough"
@@ -70,7 +71,8 @@ def without_sources_section(html: str) -> str:
 
 def without_citations_except(html: str, numbers: set[int]) -> str:
     """The HTML with the format stage's citation links `[n]` kept only for the sources in `numbers`
-    (a citation of a source the page does not list would point nowhere)."""
+    (a citation of a source the page does not list would point nowhere); a removed link takes the
+    space before it along ("hard work [1]." becomes "hard work.", not "hard work .")."""
     # Compared as text: the HTML may come from a model, and `int()` of a 5,000-digit "number" raises.
     kept = {str(number) for number in numbers if isinstance(number, int) and not isinstance(number, bool)}
-    return CITATION_LINK.sub(lambda match: match.group(0) if match.group(1) in kept else "", html or "")
+    return _CITATION_LINK_AND_SPACE.sub(lambda match: match.group(0) if match.group(1) in kept else "", html or "")

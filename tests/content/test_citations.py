@@ -36,6 +36,13 @@ def test_the_format_stages_citation_links_are_read_back_by_the_blog():
     assert "#source-1" in kept and "#source-3" not in kept
 
 
+def test_a_dropped_citation_link_takes_the_space_before_it_along():
+    # The blog drops the links to the editor's private notes: "hard work [1]." read "hard work ." there.
+    html = sanitize_html(f"<p>It is hard work {citation_link(1)}. It pays {citation_link(2)}.</p>")
+    kept = without_citations_except(html, {2})
+    assert kept.startswith("<p>It is hard work. It pays <sup>") and "#source-2" in kept
+
+
 def test_a_citation_link_of_a_number_no_source_has_is_dropped_however_long():
     # Generated HTML is untrusted: a link to "#source-<5,000 digits>" made int() raise at publication.
     html = sanitize_html(f'<p>Frosts {citation_link(1)} and <sup><a href="#source-{"9" * 5000}">[9]</a></sup>.</p>')
