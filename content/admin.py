@@ -23,6 +23,7 @@ from django.urls import path, reverse
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
+from content.formatting import toc_tree
 from content.html import render_markdown, sanitize_html
 from content.models import ApprovalEvent, ContentVersion, ReasonCode
 from content.providers.base import stored_sources
@@ -62,7 +63,7 @@ def render_article(version: ContentVersion, request=None) -> str:
     return render_to_string("admin/content/article_preview.html", {
         "version": version,
         "seo": seo,
-        "toc": seo.get("toc") or [],
+        "toc": toc_tree(seo.get("toc")),
         "body_html": mark_safe(body_html),  # noqa: S308 (sanitized just above)
         "body_has_title": "<h1" in body_html,
         # The format stage writes the numbered sources into the body; older versions list them apart.

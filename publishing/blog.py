@@ -14,7 +14,7 @@ from django.core.paginator import Page, Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.safestring import SafeString, mark_safe
 
-from content.formatting import WORDS_PER_MINUTE, shorten
+from content.formatting import WORDS_PER_MINUTE, shorten, toc_tree
 from content.textstats import article_word_count
 
 POSTS_PER_PAGE = 10
@@ -51,13 +51,13 @@ def with_reading_time(posts):
 
 
 def table_of_contents(post) -> list[dict]:
-    """The post's headings that the body carries anchors for (the format stage's `toc`)."""
+    """The post's headings that the body carries anchors for (the format stage's `toc`), each
+    subsection under its section (`content.formatting.toc_tree`)."""
     entries = (post.seo or {}).get("toc") if isinstance(post.seo, dict) else None
-    return [
-        {"id": str(entry["id"]), "title": str(entry.get("title") or ""), "level": 3 if entry.get("level") == 3 else 2}
-        for entry in entries or []
-        if isinstance(entry, dict) and entry.get("id") and f'id="{entry["id"]}"' in (post.body_html or "")
-    ]
+    return toc_tree([
+        entry for entry in entries if isinstance(entry, dict) and entry.get("id")
+        and f'id="{entry["id"]}"' in (post.body_html or "")
+    ] if isinstance(entries, list) else [])
 
 
 def description_of(post) -> str:

@@ -102,6 +102,19 @@ def test_version_page_links_only_http_sources_and_skips_entries_that_are_not_sou
     assert re.findall(r'<li value="(\d+)">', sources) == ["1", "2", "3"]
 
 
+def test_version_page_lists_each_subsection_under_its_section_in_the_contents(superuser):
+    version = make_version(make_task(), body="## Greens\n\nA.\n\n### Grass\n\nB.\n\n## Browns\n\nC.", seo={"toc": [
+        {"id": "greens", "title": "Greens", "level": 2}, {"id": "grass", "title": "Grass", "level": 3},
+        {"id": "browns", "title": "Browns", "level": 2}, {"title": "no anchor"}]})
+
+    response = _client(superuser).get(reverse("admin:content_contentversion_change", args=[version.pk]))
+
+    toc = re.search(r'<nav class="article-preview__toc".*?</nav>', response.content.decode(), re.S).group(0)
+    assert re.search(r"<ol>.*</ol>", toc, re.S).group(0) == (
+        '<ol><li><a href="#greens">Greens</a><ol><li><a href="#grass">Grass</a></li></ol></li>'
+        '<li><a href="#browns">Browns</a></li></ol>')
+
+
 def test_version_page_shows_the_quality_report_as_a_table_of_checks(superuser):
     report = {
         "score": 72, "word_count": 950, "word_range": [900, 1100],

@@ -1,6 +1,6 @@
 """The format stage: sanitized HTML, citations linked to sources, SEO limits, table of contents."""
 
-from content.formatting import META_DESCRIPTION_MAX, SEO_TITLE_MAX, format_article, shorten
+from content.formatting import META_DESCRIPTION_MAX, SEO_TITLE_MAX, format_article, shorten, toc_tree
 from content.providers.base import Source
 from tests.html_safety import assert_inert, elements
 
@@ -54,6 +54,20 @@ def test_headings_get_ids_for_the_table_of_contents():
         ("the-basics", 2), ("in-detail", 3), ("the-basics-2", 2), ("conclusion", 2)]
     ids = [attrs.get("id") for tag, attrs in elements(formatted.body_html) if tag == "h2"]
     assert ids == ["the-basics", "the-basics-2", "conclusion", "sources"]
+
+
+def test_the_table_of_contents_lists_each_subsection_under_its_section():
+    text = "# T\n\n### Before any section\n\nA.\n\n## One\n\nB.\n\n### One a\n\nC.\n\n### One b\n\nD.\n\n## Two\n\nE."
+    tree = toc_tree(format_article(text, fallback_title="x", sources=SOURCES).toc)
+    assert [(e["id"], [c["id"] for c in e["children"]]) for e in tree] == [
+        ("before-any-section", []), ("one", ["one-a", "one-b"]), ("two", [])]
+
+
+def test_a_stored_table_of_contents_that_is_not_one_gives_none():
+    # Stored JSON: a version's seo may have been written by an older format stage or by hand.
+    assert toc_tree(None) == toc_tree({"id": "x"}) == toc_tree("one") == []
+    assert toc_tree([{"title": "no id"}, 7, {"id": 5, "title": None, "level": "3"}]) == [
+        {"id": "5", "title": "", "children": []}]
 
 
 def test_shorten_cuts_at_a_word_boundary():

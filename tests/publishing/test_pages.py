@@ -177,6 +177,21 @@ def test_post_page_shows_meta_tags_toc_and_links(client, garden):
     assert 'href="#greens"' in body and "not-in-body" not in body
 
 
+def test_the_contents_number_the_sections_and_list_each_subsection_under_its_own(client, garden):
+    post = garden["middle"]
+    post.seo = {"toc": [{"id": "greens", "title": "Greens", "level": 2}, {"id": "grass", "title": "Grass", "level": 3},
+                        {"id": "browns", "title": "Browns", "level": 2}]}
+    post.body = "Intro.\n\n## Greens\n\nA.\n\n### Grass\n\nB.\n\n## Browns\n\nC."
+    post.save()
+    Post.objects.filter(pk=post.pk).update(body_html=post.body_html.replace("<h2>Greens", '<h2 id="greens">Greens')
+                                           .replace("<h3>", '<h3 id="grass">').replace("<h2>Browns", '<h2 id="browns">Browns'))
+    toc = main(client.get("/posts/compost-basics/").content.decode()).split('id="toc-title"', 1)[1].split("</nav>")[0]
+    # One numbered list of the two sections; the subsection in a list of its own inside the first.
+    assert re.sub(r"\s+", "", toc.split("</h2>", 1)[1]) == (
+        '<ol><li><ahref="#greens">Greens</a><ol><li><ahref="#grass">Grass</a></li></ol></li>'
+        '<li><ahref="#browns">Browns</a></li></ol>')
+
+
 def test_related_and_neighbours_show_only_published_posts_shared_tags_first(client, garden):
     _post("unrelated", ago=timedelta(days=5), title="Bicycle repair", excerpt="Chains.")
     html = main(client.get("/posts/compost-basics/").content.decode())
