@@ -306,6 +306,21 @@ def test_unpublished_posts_are_not_found_on_the_bounded_path(bounded, editor, re
     assert slugs("vermicomposting") == []
 
 
+def test_headline_shows_the_opening_once_and_not_the_title(client):
+    # The format stage's excerpt is the body's first paragraph: the snippet showed it twice, with
+    # the body's "# Title" line between ("… storm. Rainwater barrels…small gardens A rainwater …").
+    _post("barrels", title="Rain barrels", excerpt="A rainwater barrel collects the water off a roof.",
+          body="# Rain barrels\n\nA rainwater barrel collects the water off a roof [1].\n\n## Lids\n\nLids stop "
+               "mosquitoes.")
+    _post("own-words", title="Soft water", excerpt="Why plants like rainwater best.",
+          body="# Soft water\n\nTap water carries chlorine; rainwater does not.")
+    results = {r["slug"]: r["headline"] for r in client.get("/api/posts/search", {"q": "rainwater"}).json()["results"]}
+    assert results["barrels"].count("<mark>rainwater</mark>") == 1 and "Rain barrels" not in results["barrels"]
+    assert "off a roof.\n" in results["barrels"] and "Lids stop mosquitoes" in results["barrels"], "no citation"
+    # An excerpt of the editor's own words is not in the body: it stays.
+    assert results["own-words"].count("<mark>rainwater</mark>") == 2 and "Soft water" not in results["own-words"]
+
+
 def test_headline_marks_a_word_deep_in_a_long_body(client):
     _post("long", title="Long read", body="Filler words here. " * 400 + "Then the zucchini appears.")
     html = client.get("/search/", {"q": "zucchini"}).content.decode()
