@@ -55,6 +55,7 @@ RECENT_WINDOW = 100
 HEADLINE_CHARS = 2000
 HEADLINE_LEAD = 200
 EXCERPT_PROBE_CHARS = 40  # an excerpt whose start the body's opening holds is the body's own
+EXCERPT_SEARCH_CHARS = 1000  # the opening: a title line and the start of the first paragraph
 # What the result list never shows: left in the table (the vectors and body are long).
 UNSHOWN_FIELDS = ("body", "body_html", "seo", "sources", "search_vector", "search_head")
 
@@ -191,28 +192,29 @@ def _filtered(*, category, tag, date_from, date_to):
     return posts
 
 
-def _body_without_title():
-    """The body without its leading `# Title` line: the result shows the title already."""
-    body = Coalesce(F("body"), Value(""), output_field=TextField())
-    return Func(body, Value(r"^\s*#[ \t][^\n]*"), Value(""), function="regexp_replace", output_field=TextField())
+def _without_title(text):
+    """`text` without a leading `# Title` line: the result shows the title already."""
+    return Func(text, Value(r"^\s*#[ \t][^\n]*"), Value(""), function="regexp_replace", output_field=TextField())
 
 
-def _excerpt_unless_from_body(body):
+def _excerpt_unless_from_body():
     """The excerpt, or nothing when it is the body's own first paragraph (the format stage's
-    excerpt: its plain text, citations left out), which the snippet would show twice."""
+    excerpt: its plain text, citations left out), which the snippet would show twice. Only the
+    body's opening is read: a regular expression over a whole long body costs per result."""
     text = TextField()
     excerpt = Coalesce(F("excerpt"), Value(""), output_field=text)
-    opening = Func(Func(body, Value(1), Value(HEADLINE_CHARS), function="substr", output_field=text),
+    opening = Func(Func(F("body"), Value(1), Value(EXCERPT_SEARCH_CHARS), function="substr", output_field=text),
                    Value(r"\s*\[\d{1,9}\]"), Value(""), Value("g"), function="regexp_replace", output_field=text)
     probe = Func(excerpt, Value(EXCERPT_PROBE_CHARS), function="left", output_field=text)
     found = Func(opening, probe, function="strpos", output_field=IntegerField())
     return Case(When(GreaterThan(found, 0), then=Value("")), default=excerpt, output_field=text)
 
 
-def _body_slice(body, word: str):
-    """HEADLINE_CHARS of `body`, starting a little before the first place `word` (lower case)
+def _body_slice(word: str):
+    """HEADLINE_CHARS of the body, starting a little before the first place `word` (lower case)
     occurs in it, or at the start: ts_headline reads the whole text it is given, and a long body
     costs a millisecond or more per result."""
+    body = Coalesce(F("body"), Value(""), output_field=TextField())
     if not word:
         return Func(body, Value(1), Value(HEADLINE_CHARS), function="substr", output_field=TextField())
     found = Func(Func(body, function="lower", output_field=TextField()), Value(word), function="strpos")
@@ -236,8 +238,7 @@ MARKDOWN_SYNTAX = r"\s*\[\d{1,9}\](?!\()|\]\([^)]*\)|[#*_`\[\]]+"
 
 def _with_rank_and_headline(posts, tsquery, text: str = ""):
     text_field = TextField()
-    body = _body_without_title()
-    document = Concat(_excerpt_unless_from_body(body), Value("\n\n"), _body_slice(body, _first_word(text)),
+    document = Concat(_excerpt_unless_from_body(), Value("\n\n"), _without_title(_body_slice(_first_word(text))),
                       output_field=text_field)
     document = Func(document, Value(MARKDOWN_SYNTAX), Value(""), Value("g"), function="regexp_replace",
                     output_field=text_field)
