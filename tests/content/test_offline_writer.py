@@ -180,6 +180,16 @@ def test_a_heading_is_never_a_number_written_as_a_word():
     barrels = ["A two hundred litre barrel fills after one storm.", "A full two hundred litre barrel is heavy."]
     assert key_phrase(barrels, section, ranker) == "litre barrel"
 
+
+def test_a_heading_is_never_a_negation():
+    # The whole journey's first section was headed "Cannot" once numbers were no longer headings.
+    section = ["Barrels need a tight lid so that mosquitoes cannot lay eggs on the standing water.",
+               "In winter the lid cannot stop ice, and the barrel can’t hold water that freezes."]
+    elsewhere = ["A rainwater barrel collects the water that runs off a roof.", "Plants prefer rainwater because it is soft."]
+    ranker = Ranker([*section, *elsewhere], "Collecting rainwater in barrels for a small garden")
+    assert key_phrase(section, elsewhere, ranker) == "lid"
+    assert key_phrase(section[1:] * 2, elsewhere, ranker) not in {"can’t", "cannot"}
+
 # --- determinism, usage, critique, stopping -----------------------------------------------------
 def test_same_input_gives_the_same_output(model):
     the_research = research(HEAT_PUMPS, WEB, POST)

@@ -29,7 +29,8 @@ hers him his how i if in into is it its itself just like may me might more most 
 off often on once one only or other our ours out over own per same she should so some such than that the their
 theirs them then there these they this those through to too under until up upon very was way we well were what
 when where which while who whom why will with within without would yet you your yours get got make many new
-use used using
+use used using cannot can't won't don't doesn't didn't isn't aren't wasn't weren't shouldn't wouldn't couldn't
+mustn't hasn't haven't hadn't
 """.split())
 _NOT_NOUNS = frozenset("""enough large small big many much often well good better best less more high low long short
 mature year years month months week weeks day days time times part parts thing things lot kind
@@ -59,7 +60,12 @@ def stem(word: str) -> str:
 def terms(text: str) -> list[str]:
     """The content words of `text`, stemmed, in order."""
     return [stem(token) for token in _TOKEN.findall(text)
-            if token.lower() not in STOPWORDS and len(token) > 2 and not token[0].isdigit()]
+            if _folded(token) not in STOPWORDS and len(token) > 2 and not token[0].isdigit()]
+
+
+def _folded(token: str) -> str:
+    """A token as the word lists spell it: lower case, with a straight apostrophe ("can’t")."""
+    return token.lower().replace("’", "'")
 
 
 def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
@@ -147,7 +153,7 @@ def _phrases(texts: Iterable[str]) -> dict[str, tuple[int, str]]:
     for clause in clauses:
         run: list[str] = []
         for token in [*_TOKEN.findall(clause), ""]:
-            if token and token.lower() not in STOPWORDS and token.lower() not in NUMBER_WORDS and len(token) > 2 \
+            if token and _folded(token) not in STOPWORDS and _folded(token) not in NUMBER_WORDS and len(token) > 2 \
                     and not token[0].isdigit():
                 run.append(token)
                 continue
