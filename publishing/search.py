@@ -192,9 +192,13 @@ def _filtered(*, category, tag, date_from, date_to):
     return posts
 
 
-def _without_title(text):
-    """`text` without a leading `# Title` line: the result shows the title already."""
-    return Func(text, Value(r"^\s*#[ \t][^\n]*"), Value(""), function="regexp_replace", output_field=TextField())
+def _snippet_text(text):
+    """`text` without a leading `# Title` line (the result shows the title already), and each
+    other heading ended with a full stop, so that a snippet does not run it into the sentence
+    after it ("Lids Barrels need a tight lid" reads "Lids. Barrels need a tight lid")."""
+    untitled = Func(text, Value(r"^\s*#[ \t][^\n]*"), Value(""), function="regexp_replace", output_field=TextField())
+    return Func(untitled, Value(HEADING_LINE), Value(r"\1\2.\3"), Value("g"), function="regexp_replace",
+                output_field=TextField())
 
 
 def _excerpt_unless_from_body():
@@ -233,12 +237,14 @@ def _first_word(text: str) -> str:
 
 # Markdown a snippet should not show: citations `[3]` (with the space before), link targets `](…)`,
 # heading marks, emphasis, code ticks.
+# A Markdown heading line that ends without punctuation: its start, its text, its end.
+HEADING_LINE = r"(^|\n)#{1,6}[ \t]+([^\n]*[^.!?:;\s])[ \t]*(\n|$)"
 MARKDOWN_SYNTAX = r"\s*\[\d{1,9}\](?!\()|\]\([^)]*\)|[#*_`\[\]]+"
 
 
 def _with_rank_and_headline(posts, tsquery, text: str = ""):
     text_field = TextField()
-    document = Concat(_excerpt_unless_from_body(), Value("\n\n"), _without_title(_body_slice(_first_word(text))),
+    document = Concat(_excerpt_unless_from_body(), Value("\n\n"), _snippet_text(_body_slice(_first_word(text))),
                       output_field=text_field)
     document = Func(document, Value(MARKDOWN_SYNTAX), Value(""), Value("g"), function="regexp_replace",
                     output_field=text_field)
