@@ -63,7 +63,7 @@ def render_article(version: ContentVersion, request=None) -> str:
     return render_to_string("admin/content/article_preview.html", {
         "version": version,
         "seo": seo,
-        "toc": toc_tree(seo.get("toc")),
+        "toc": toc_tree(seo.get("toc"), body_html),
         "body_html": mark_safe(body_html),  # noqa: S308 (sanitized just above)
         "body_has_title": "<h1" in body_html,
         # The format stage writes the numbered sources into the body; older versions list them apart.

@@ -135,14 +135,14 @@ def _heading_ids(html: str) -> tuple[str, list[dict]]:
     return _HEADING.sub(add_id, html), toc
 
 
-def toc_tree(entries) -> list[dict]:
+def toc_tree(entries, html: str) -> list[dict]:
     """A table of contents (`Formatted.toc`: id, title and level of each heading) as the pages
-    list it: each level-3 heading under the level-2 heading before it, in `children`, so that a
-    numbered list numbers the sections only. Entries are stored JSON: one without an id is
-    passed over."""
+    list it: the headings `html` carries anchors for, each level-3 heading under the level-2
+    heading before it, in `children`, so that a numbered list numbers the sections only. Entries
+    are stored JSON: one without an id is passed over."""
     tree: list[dict] = []
     for entry in entries if isinstance(entries, list) else []:
-        if not isinstance(entry, dict) or not entry.get("id"):
+        if not isinstance(entry, dict) or not entry.get("id") or f'id="{entry["id"]}"' not in (html or ""):
             continue
         item = {"id": str(entry["id"]), "title": str(entry.get("title") or ""), "children": []}
         if entry.get("level") == 3 and tree:

@@ -54,10 +54,7 @@ def table_of_contents(post) -> list[dict]:
     """The post's headings that the body carries anchors for (the format stage's `toc`), each
     subsection under its section (`content.formatting.toc_tree`)."""
     entries = (post.seo or {}).get("toc") if isinstance(post.seo, dict) else None
-    return toc_tree([
-        entry for entry in entries if isinstance(entry, dict) and entry.get("id")
-        and f'id="{entry["id"]}"' in (post.body_html or "")
-    ] if isinstance(entries, list) else [])
+    return toc_tree(entries, post.body_html)
 
 
 def description_of(post) -> str:

@@ -235,10 +235,10 @@ def _first_word(text: str) -> str:
     return ""
 
 
-# Markdown a snippet should not show: citations `[3]` (with the space before), link targets `](…)`,
-# heading marks, emphasis, code ticks.
 # A Markdown heading line that ends without punctuation: its start, its text, its end.
 HEADING_LINE = r"(^|\n)#{1,6}[ \t]+([^\n]*[^.!?:;\s])[ \t]*(\n|$)"
+# Markdown a snippet should not show: citations `[3]` (with the space before), link targets `](…)`,
+# heading marks, emphasis, code ticks.
 MARKDOWN_SYNTAX = r"\s*\[\d{1,9}\](?!\()|\]\([^)]*\)|[#*_`\[\]]+"
 
 

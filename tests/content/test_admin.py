@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from content.formatting import format_article
 from content.models import ApprovalEvent, ContentVersion
 from tasks.models import GenerationTask, TaskEvent
 from tests.factories import make_task, make_version
@@ -103,9 +104,9 @@ def test_version_page_links_only_http_sources_and_skips_entries_that_are_not_sou
 
 
 def test_version_page_lists_each_subsection_under_its_section_in_the_contents(superuser):
-    version = make_version(make_task(), body="## Greens\n\nA.\n\n### Grass\n\nB.\n\n## Browns\n\nC.", seo={"toc": [
-        {"id": "greens", "title": "Greens", "level": 2}, {"id": "grass", "title": "Grass", "level": 3},
-        {"id": "browns", "title": "Browns", "level": 2}, {"title": "no anchor"}]})
+    formatted = format_article("## Greens\n\nA.\n\n### Grass\n\nB.\n\n## Browns\n\nC.", fallback_title="T", sources=[])
+    version = make_version(make_task(), body=formatted.body, body_html=formatted.body_html, seo={"toc": [
+        *formatted.toc, {"title": "no id"}, {"id": "not-in-the-body", "title": "Gone", "level": 2}]})
 
     response = _client(superuser).get(reverse("admin:content_contentversion_change", args=[version.pk]))
 

@@ -58,15 +58,17 @@ def test_headings_get_ids_for_the_table_of_contents():
 
 def test_the_table_of_contents_lists_each_subsection_under_its_section():
     text = "# T\n\n### Before any section\n\nA.\n\n## One\n\nB.\n\n### One a\n\nC.\n\n### One b\n\nD.\n\n## Two\n\nE."
-    tree = toc_tree(format_article(text, fallback_title="x", sources=SOURCES).toc)
+    formatted = format_article(text, fallback_title="x", sources=SOURCES)
+    tree = toc_tree(formatted.toc, formatted.body_html)
     assert [(e["id"], [c["id"] for c in e["children"]]) for e in tree] == [
         ("before-any-section", []), ("one", ["one-a", "one-b"]), ("two", [])]
 
 
-def test_a_stored_table_of_contents_that_is_not_one_gives_none():
+def test_a_stored_table_of_contents_lists_only_entries_the_body_has_anchors_for():
     # Stored JSON: a version's seo may have been written by an older format stage or by hand.
-    assert toc_tree(None) == toc_tree({"id": "x"}) == toc_tree("one") == []
-    assert toc_tree([{"title": "no id"}, 7, {"id": 5, "title": None, "level": "3"}]) == [
+    html = '<h2 id="5">Five</h2><h2 id="x">X</h2>'
+    assert toc_tree(None, html) == toc_tree({"id": "x"}, html) == toc_tree("one", html) == []
+    assert toc_tree([{"title": "no id"}, 7, {"id": 5, "title": None, "level": "3"}, {"id": "gone"}], html) == [
         {"id": "5", "title": "", "children": []}]
 
 
