@@ -37,6 +37,7 @@ from django.db.models.lookups import GreaterThan
 from django.db.models.signals import m2m_changed, post_save
 from django.utils.safestring import SafeString, mark_safe
 
+from content.citations import CITATION
 from publishing.models import Post, Tag
 from tasks.exceptions import DomainError
 
@@ -208,7 +209,7 @@ def _excerpt_unless_from_body():
     text = TextField()
     excerpt = Coalesce(F("excerpt"), Value(""), output_field=text)
     opening = Func(Func(F("body"), Value(1), Value(EXCERPT_SEARCH_CHARS), function="substr", output_field=text),
-                   Value(r"\s*\[\d{1,9}\]"), Value(""), Value("g"), function="regexp_replace", output_field=text)
+                   Value(CITATION_AND_SPACE), Value(""), Value("g"), function="regexp_replace", output_field=text)
     probe = Func(excerpt, Value(EXCERPT_PROBE_CHARS), function="left", output_field=text)
     found = Func(opening, probe, function="strpos", output_field=IntegerField())
     return Case(When(GreaterThan(found, 0), then=Value("")), default=excerpt, output_field=text)
@@ -235,11 +236,12 @@ def _first_word(text: str) -> str:
     return ""
 
 
+CITATION_AND_SPACE = rf"\s*{CITATION.pattern}"  # the one citation pattern, in PostgreSQL's regular expressions too
 # A Markdown heading line that ends without punctuation: its start, its text, its end.
 HEADING_LINE = r"(^|\n)#{1,6}[ \t]+([^\n]*[^.!?:;\s])[ \t]*(\n|$)"
 # Markdown a snippet should not show: citations `[3]` (with the space before), link targets `](…)`,
 # heading marks, emphasis, code ticks.
-MARKDOWN_SYNTAX = r"\s*\[\d{1,9}\](?!\()|\]\([^)]*\)|[#*_`\[\]]+"
+MARKDOWN_SYNTAX = rf"{CITATION_AND_SPACE}|\]\([^)]*\)|[#*_`\[\]]+"
 
 
 def _with_rank_and_headline(posts, tsquery, text: str = ""):
