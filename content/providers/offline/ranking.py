@@ -153,8 +153,8 @@ def _phrases(texts: Iterable[str]) -> dict[str, tuple[int, str]]:
     for clause in clauses:
         run: list[str] = []
         for token in [*_TOKEN.findall(clause), ""]:
-            if token and _folded(token) not in STOPWORDS and _folded(token) not in NUMBER_WORDS and len(token) > 2 \
-                    and not token[0].isdigit():
+            word = _folded(token)
+            if word and word not in STOPWORDS and word not in NUMBER_WORDS and len(word) > 2 and not word[0].isdigit():
                 run.append(token)
                 continue
             for size in (1, 2, 3, 4):
