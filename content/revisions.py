@@ -23,10 +23,10 @@ def review_revision(
 
     `length` brings the article to the reviewer's `target_words`, else to the brief's word count
     (a given `target_words` sets the length whatever the reasons); `structure` adds the sections
-    the article lacks, at least one; `sources` cites the research sources not cited yet;
-    `off_topic` keeps to the topic and places its keyword; `tone` asks for the brief's tone and
-    names its audience. `quality`, `factual_error` and `other` are carried as reasons with the
-    feedback. Unknown reason codes raise ValueError.
+    the article lacks, at least one, those the feedback names first; `sources` cites the
+    research sources not cited yet; `off_topic` keeps to the topic and places its keyword;
+    `tone` asks for the brief's tone and names its audience. `quality`, `factual_error` and
+    `other` are carried as reasons with the feedback. Unknown reason codes raise ValueError.
     """
     reasons = tuple(dict.fromkeys(reasons))
     unknown = [reason for reason in reasons if reason not in REVIEW_REASONS]
@@ -39,7 +39,7 @@ def review_revision(
     tone = "tone" in reasons
     return Revision(
         target_words=target_words,
-        add_sections=missing_sections(brief, structure, at_least=1) if "structure" in reasons else (),
+        add_sections=missing_sections(brief, structure, at_least=1, asked=feedback) if "structure" in reasons else (),
         keyword=KeywordChange.PLACE if off_topic and brief.primary_keyword else None,
         mention_audience=tone and bool(brief.target_audience),
         cite_sources="sources" in reasons,

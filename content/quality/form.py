@@ -210,19 +210,31 @@ def _names_no_audience(brief: Brief, article: str) -> bool:
     return bool(audience) and audience not in " ".join(article.split()).lower()
 
 
-def missing_sections(brief: Brief, structure: dict, *, at_least: int = 0) -> tuple[str, ...]:
+def missing_sections(brief: Brief, structure: dict, *, at_least: int = 0, asked: str = "") -> tuple[str, ...]:
     """Headings of the sections an article lacks: body sections up to three (and at least
     `at_least` new ones), then a conclusion if it has none. `structure` is the structure check's
-    details."""
+    details; `asked` is what a reviewer wrote, and the angles it names come first ("it needs a
+    section on costs" asks for costs before common questions)."""
     present = {heading.lower() for heading in structure["sections"]}
     subject = brief.topic.strip().rstrip(".?!")
-    candidates = [f"{subject}: {angle}" for angle in EXTRA_ANGLES]
+    said = set(re.findall(r"[a-z]+(?:-[a-z]+)*", asked.lower()))
+    angles = sorted(EXTRA_ANGLES, key=lambda angle: not said & ANGLE_WORDS[angle])
+    candidates = [f"{subject}: {angle}" for angle in angles]
     fresh = [heading for heading in candidates if heading.lower() not in present]
     wanted = max(at_least, 3 - len(structure["sections"]))
     headings = tuple(fresh[:wanted])
     return headings + (() if structure["has_conclusion"] else ("Conclusion",))
 
 
-# Angles for sections a writer is asked to add, in order of preference.
-EXTRA_ANGLES = ("common questions", "practical steps", "what to watch next", "common mistakes",
-                "costs and trade-offs", "how to get started")
+# Angles for sections a writer is asked to add, in order of preference, and the words by which a
+# reviewer asks for each.
+ANGLE_WORDS = {
+    "common questions": frozenset({"question", "questions", "faq", "faqs"}),
+    "practical steps": frozenset({"step", "steps", "step-by-step", "how-to", "instructions"}),
+    "what to watch next": frozenset({"future", "outlook", "trends"}),
+    "common mistakes": frozenset({"mistake", "mistakes", "pitfall", "pitfalls"}),
+    "costs and trade-offs": frozenset({"cost", "costs", "price", "prices", "money", "budget", "trade-off",
+                                       "trade-offs", "savings"}),
+    "how to get started": frozenset({"start", "started", "beginners", "beginner", "newcomers"}),
+}
+EXTRA_ANGLES = tuple(ANGLE_WORDS)

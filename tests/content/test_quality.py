@@ -174,6 +174,16 @@ def test_reviewer_structure_adds_at_least_one_section_the_article_lacks():
     assert revision.add_sections == ("Heat pumps: practical steps", "Conclusion")
 
 
+def test_reviewer_structure_asks_first_for_the_section_the_feedback_names():
+    revision = review_revision(brief=brief(), article=article(), reasons=["structure"],
+                               feedback="It needs a section on costs.")
+    assert revision.add_sections == ("Heat pumps: costs and trade-offs",)
+    sparse = article(sections=("How they work",)).split("## Conclusion")[0]
+    revision = review_revision(brief=brief(), article=sparse, reasons=["structure"],
+                               feedback="Tell beginners how to start, and warn of the common mistakes.")
+    assert revision.add_sections == ("Heat pumps: common mistakes", "Heat pumps: how to get started", "Conclusion")
+
+
 def test_reviewer_reasons_map_to_concrete_changes():
     revision = review_revision(brief=brief(target_audience="homeowners"), article=article(),
                                reasons=["sources", "off_topic", "tone"], feedback="  Cite the grant study.  ")
