@@ -28,6 +28,7 @@ from django.urls import reverse
 
 from publishing.roles import EDITORS, REVIEWERS
 from tests.conftest import role
+from tests.content.notes import RAINWATER
 from tests.factories import PASSWORD, make_user
 from tests.processes import Cluster, WebServer
 from tests.seed import ensure_seed_data
@@ -39,21 +40,6 @@ REAL_PIPELINE = {"DJANGO_SETTINGS_MODULE": "tests.settings"}  # not tests.cluste
 
 TITLE = "Rainwater barrels for small gardens"
 SEARCH_WORD = "rainwater"
-NOTES = """\
-A rainwater barrel collects the water that runs off a roof through the downpipe.
-One millimetre of rain on ten square metres of roof gives about ten litres of water.
-A small shed roof can fill a two hundred litre barrel after a single heavy summer storm.
-Plants prefer rainwater because it is soft and free of the chlorine found in tap water.
-Barrels need a tight lid so that mosquitoes cannot lay eggs on the standing water.
-A diverter on the downpipe sends water to the barrel and lets the overflow return to the drain.
-Raising the barrel on blocks gives enough pressure to fill a watering can from the tap.
-Two barrels linked at the base double the storage without taking up more ground.
-In winter the barrel should be emptied or the diverter closed, because ice can split the plastic.
-Gardeners in dry regions often save a third of their summer water bill with one barrel.
-Dark barrels keep algae from growing, since light cannot reach the water inside.
-Cleaning the gutter every autumn keeps leaves and moss out of the stored rainwater.
-A barrel under a greenhouse roof waters tomatoes and cucumbers through the hottest weeks.
-"""
 REJECTION = "Too long for a quick guide, and it needs a section on costs."
 REASONS = ["length", "structure"]
 TARGET_WORDS = 150
@@ -194,7 +180,7 @@ def test_a_post_goes_from_brief_to_blog_through_admin_blog_and_api(journey, chro
     editor.fill("input[name=word_count]", "300")
     editor.fill("input[name=category]", "Gardening")
     editor.fill("input[name=tags]", "water, garden")
-    editor.fill("textarea[name=research_notes]", NOTES)
+    editor.fill("textarea[name=research_notes]", RAINWATER)
     shot_of(editor, "01-editor-new-task-form")
     editor.click("input[name=_save]")
     editor.wait_for_url(f"{base}{task_pages}")

@@ -84,3 +84,21 @@ Heat pumps need an annual service, much like a boiler, to keep them running effi
 def research_inputs(notes: str) -> dict:
     """A task's `metadata` with the notes pasted into its brief."""
     return {"research": {"text": notes.strip()}}
+
+
+# The whole journey's brief, "Collecting rainwater in barrels for a small garden", one fact a line.
+RAINWATER = """\
+A rainwater barrel collects the water that runs off a roof through the downpipe.
+One millimetre of rain on ten square metres of roof gives about ten litres of water.
+A small shed roof can fill a two hundred litre barrel after a single heavy summer storm.
+Plants prefer rainwater because it is soft and free of the chlorine found in tap water.
+Barrels need a tight lid so that mosquitoes cannot lay eggs on the standing water.
+A diverter on the downpipe sends water to the barrel and lets the overflow return to the drain.
+Raising the barrel on blocks gives enough pressure to fill a watering can from the tap.
+Two barrels linked at the base double the storage without taking up more ground.
+In winter the barrel should be emptied or the diverter closed, because ice can split the plastic.
+Gardeners in dry regions often save a third of their summer water bill with one barrel.
+Dark barrels keep algae from growing, since light cannot reach the water inside.
+Cleaning the gutter every autumn keeps leaves and moss out of the stored rainwater.
+A barrel under a greenhouse roof waters tomatoes and cucumbers through the hottest weeks.
+"""

@@ -26,7 +26,7 @@ from content.providers.research import PastedTextSource
 from content.textstats import count_words
 from tasks.exceptions import TaskCancelled
 from tasks.models import ModelCatalogEntry
-from tests.content.notes import COMPOSTING, HEAT_PUMPS
+from tests.content.notes import COMPOSTING, HEAT_PUMPS, RAINWATER
 
 INSTRUCTION = "Mention our spring discount in the introduction."
 WEB = Source(0, "Heat pumps in cold climates - Example Energy", "https://example.org/cold",
@@ -190,6 +190,26 @@ def test_a_heading_is_never_a_negation():
     assert key_phrase(section, elsewhere, ranker) == "lid"
     assert key_phrase(section[1:] * 2, elsewhere, ranker) not in {"can’t", "cannot"}
 
+def test_a_heading_is_never_a_word_seen_only_where_a_verb_stands():
+    # "Keeps" headed a heat pump section: the word said most, but always as a verb. A one-word
+    # heading must appear at least once where a noun stands (after "a", "the", "of", a number …).
+    section = ["Running costs depend on how well the house keeps its heat.",
+               "An annual service keeps the pump running efficiently."]
+    elsewhere = ["A heat pump moves heat from the outside air into a home.",
+                 "Ground source heat pumps collect heat through pipes buried in a garden."]
+    ranker = Ranker([*section, *elsewhere], "Heat pumps for older homes")
+    assert key_phrase(section, elsewhere, ranker) != "keeps"
+    nouns = ["The lid keeps mosquitoes out of the barrel.", "A tight lid keeps the water clean."]
+    assert key_phrase(nouns, elsewhere, ranker) == "lid"
+
+
+def test_a_theme_is_said_in_more_than_one_sentence():
+    # "layer upon layer" says "layer" twice in one sentence; it is no theme of the section.
+    section = ["Add the scraps layer upon layer so that the worms can reach them.", "Worms need moisture."]
+    ranker = Ranker([*section, "A heap needs air."], "Composting at home")
+    assert key_phrase(section, ["A heap needs air."], ranker) == "worms"
+
+
 # --- determinism, usage, critique, stopping -----------------------------------------------------
 def test_same_input_gives_the_same_output(model):
     the_research = research(HEAT_PUMPS, WEB, POST)
@@ -253,6 +273,36 @@ def test_revision_adds_requested_sections_before_the_conclusion(model):
     assert "Worm Composting" in headings and headings[-1] == "Conclusion"
     section = revised.split("## Worm Composting", 1)[1].split("\n## ", 1)[0]
     assert "worm" in section.lower() and all(flat(s) in flat(COMPOSTING) for s in prose_sentences(section))
+
+
+def test_an_asked_for_heading_heads_only_material_that_speaks_to_it(model):
+    # The quality loop asks for "<topic>: common questions", "…: practical steps", "…: what to
+    # watch next". The notes hold no questions and nothing about what comes next, and one sentence
+    # on first steps: only that section takes the heading asked for; the rest are headed by what
+    # their sentences say, or as further points, never by a promise they do not keep.
+    the_brief = brief(primary_keyword="")
+    the_research = research(HEAT_PUMPS, the_brief=the_brief)
+    article = write(the_brief, the_research).text
+    asked = tuple(f"Heat pumps for older homes: {angle}" for angle in
+                  ("common questions", "practical steps", "what to watch next"))
+    revised = model.revise(the_brief, the_research, article, Revision(add_sections=asked)).text
+    headings = re.findall(r"^## (.+)$", revised, flags=re.MULTILINE)
+    assert asked[0] not in headings and asked[2] not in headings
+    steps = revised.split(f"## {asked[1]}\n", 1)[1].split("\n## ", 1)[0]
+    assert "first steps" in steps
+    assert "Also Worth Knowing" in headings and headings[-1] == "Conclusion"
+    assert len(headings) > len(re.findall(r"^## ", article, flags=re.MULTILINE))
+    assert all(flat(s) in flat(HEAT_PUMPS) for s in prose_sentences(revised))
+
+
+def test_material_for_no_asked_for_heading_goes_into_one_section_of_further_points(model):
+    the_brief = Brief(topic="Collecting rainwater in barrels for a small garden", word_count=300)
+    the_research = research(RAINWATER, the_brief=the_brief)
+    article = write(the_brief, the_research).text
+    asked = tuple(f"{the_brief.topic}: {angle}" for angle in ("common questions", "what to watch next"))
+    revised = model.revise(the_brief, the_research, article, Revision(add_sections=asked)).text
+    headings = re.findall(r"^## (.+)$", revised, flags=re.MULTILINE)
+    assert headings.count("Also Worth Knowing") == 1 and not set(asked) & set(headings)
 
 
 def test_revision_cites_the_public_sources_not_cited_yet(model):

@@ -29,12 +29,13 @@ hers him his how i if in into is it its itself just like may me might more most 
 off often on once one only or other our ours out over own per same she should so some such than that the their
 theirs them then there these they this those through to too under until up upon very was way we well were what
 when where which while who whom why will with within without would yet you your yours get got make many new
-use used using cannot can't won't don't doesn't didn't isn't aren't wasn't weren't shouldn't wouldn't couldn't
+use used using every cannot can't won't don't doesn't didn't isn't aren't wasn't weren't shouldn't wouldn't couldn't
 mustn't hasn't haven't hadn't
 """.split())
 _NOT_NOUNS = frozenset("""enough large small big many much often well good better best less more high low long short
 mature year years month months week weeks day days time times part parts thing things lot kind
 rather first last same different important possible likely able cheap cheaper expensive easy hard new old warm hot cold
+cool side
 """.split())
 # Numbers written as words count as numbers: like digits they are no part of a heading's phrase
 # ("ten square metres" gives "square metres", never a heading "Ten").
@@ -43,6 +44,16 @@ sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eigh
 thousands million millions billion billions trillion trillions dozen dozens second third fourth fifth sixth seventh
 eighth ninth tenth eleventh twelfth twentieth hundredth thousandth thirds fourths fifths tenths half halves
 """.split())
+# Words after which the next word is a noun ("a diverter", "of water", "two barrels"): a heading of
+# one word must appear after one of them at least once, so that a verb ("the house keeps its
+# heat", "to keep them warm") never heads a section. "that" and "to" are left out: verbs follow them.
+_NOUN_CUES = frozenset("""a an the this these those its their our your his her my each every some any no of in on
+at from with into for by about through under over without within between per upon across around behind beside
+near among during against towards toward
+""".split()) | NUMBER_WORDS
+# Words that follow a verb, never a noun ("the lid keeps the water clean"): a phrase ever followed
+# by one of them ends on a verb and heads nothing.
+_OBJECT_CUES = frozenset("a an the this these those its their our your his her my them him us".split())
 _CLAUSE_BREAK = re.compile(r"[.,;:!?()\"“”]+(?:\s|$)|\s[–—-]\s")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*[A-Za-z0-9]|[0-9]+(?:[.,][0-9]+)?%?|[A-Za-z]")
 
@@ -117,51 +128,76 @@ class Ranker:
         return self.to_brief(text) > 0 or self.to_material(text) >= CENTROID_FLOOR
 
 
-def key_phrase(texts: Iterable[str], elsewhere: Iterable[str], ranker: Ranker, *, avoid: Iterable[str] = ()) -> str:
+def key_phrase(texts: Iterable[str], elsewhere: Iterable[str], ranker: Ranker, *, avoid: Iterable[str] = (),
+               themes_only: bool = False) -> str:
     """The phrase (one to four content words in a row, as written) that `texts` say most and
     the rest of the material least; "" when none stands out. Phrases made only of the brief's
-    own words, or already in `avoid` (other headings), are passed over: a heading should say
-    what its section adds."""
-    avoided = {" ".join(terms(phrase)) for phrase in avoid}
+    own words, or found in `avoid` (other headings, the title), are passed over: a heading should
+    say what its section adds. With `themes_only`, a phrase said once never stands out."""
+    avoided = [f" {' '.join(terms(phrase))} " for phrase in avoid]
     here, there = _phrases(texts), _phrases(elsewhere)
     best, best_score = "", 0.0
-    repeated = any(count > 1 for count, _ in here.values())
-    for key, (count, shown) in sorted(here.items()):
+    repeated = themes_only or any(count > 1 for count, *_ in here.values())
+    for key, (count, shown, after_cue, ends_on_verb) in sorted(here.items()):
         if repeated and count < 2:
             continue  # a theme is something the section says more than once
         words = key.split()
-        if key in avoided or set(words) <= ranker.query_terms or not _names_a_thing(shown):
+        if any(f" {key} " in taken for taken in avoided) or set(words) <= ranker.query_terms or not _names_a_thing(shown):
             continue
+        if ends_on_verb or len(words) == 1 and not after_cue:
+            continue  # a verb ("keeps"), or a phrase ending on one ("lid keeps")
         rarity = sum(ranker.idf.get(word, ranker.unseen_idf) for word in words) / len(words)
-        score = count * rarity * len(words) ** 1.5 / (1 + there.get(key, (0, ""))[0])
+        score = count * rarity * len(words) ** 1.5 / (1 + there.get(key, (0,))[0])
         if count >= 1 and score > best_score:
             best, best_score = shown, score
     return best
+
+
+# Words that qualify what a heading is about without naming it: "common questions", "practical
+# steps", "what to watch next".
+_QUALIFIERS = frozenset("common practical next watch key main basic general other further final".split())
+
+
+def named_terms(heading: str, ranker: Ranker) -> set[str]:
+    """The words (stemmed) by which `heading` names what its section is about: not the brief's
+    own words, which every sentence of the piece may share, and not qualifiers."""
+    return {term for term in terms(heading)
+            if term not in ranker.query_terms and term not in _QUALIFIERS and term not in _NOT_NOUNS}
 
 
 def _names_a_thing(phrase: str) -> bool:
     """Whether a phrase can stand as a heading: it ends on a word that can be a noun (not an
     adverb, not one of the common adjectives and quantifiers)."""
     last = phrase.split()[-1].lower()
-    return not (last.endswith("ly") or last in _NOT_NOUNS or last.endswith(("ing", "ed")) and len(phrase.split()) == 1)
+    return not (last.endswith("ly") or last in _NOT_NOUNS or stem(last) in _NOT_NOUNS or last.endswith(("ing", "ed")) and len(phrase.split()) == 1)
 
 
-def _phrases(texts: Iterable[str]) -> dict[str, tuple[int, str]]:
-    """Runs of one to four content words in `texts`: stemmed key → (count, first spelling)."""
-    found: dict[str, tuple[int, str]] = {}
-    clauses = (clause for text in texts for clause in _CLAUSE_BREAK.split(CITATION.sub(" ", text)))
-    for clause in clauses:
-        run: list[str] = []
-        for token in [*_TOKEN.findall(clause), ""]:
-            word = _folded(token)
-            if word and word not in STOPWORDS and word not in NUMBER_WORDS and len(word) > 2 and not word[0].isdigit():
-                run.append(token)
-                continue
-            for size in (1, 2, 3, 4):
-                for start in range(len(run) - size + 1):
-                    words = run[start:start + size]
-                    key = " ".join(stem(word) for word in words)
-                    count, shown = found.get(key, (0, " ".join(words)))
-                    found[key] = (count + 1, shown)
-            run = []
+def _phrases(texts: Iterable[str]) -> dict[str, tuple[int, str, bool, bool]]:
+    """Runs of one to four content words in `texts`: stemmed key → (the number of texts saying
+    it, its first spelling, whether it ever followed a noun cue such as "a", "of" or a number,
+    whether it was ever followed by an object cue such as "the" or "its")."""
+    found: dict[str, tuple[int, str, bool, bool]] = {}
+    for text in texts:
+        seen: dict[str, tuple[str, bool]] = {}  # a phrase counts once per text ("side by side")
+        for clause in _CLAUSE_BREAK.split(CITATION.sub(" ", text)):
+            run: list[str] = []
+            before = ""  # the word before the run
+            for token in [*_TOKEN.findall(clause), ""]:
+                word = _folded(token)
+                if word and word not in STOPWORDS and word not in NUMBER_WORDS and len(word) > 2 and not word[0].isdigit():
+                    run.append(token)
+                    continue
+                for size in (1, 2, 3, 4):
+                    for start in range(len(run) - size + 1):
+                        words = run[start:start + size]
+                        key = " ".join(stem(word) for word in words)
+                        cued = start == 0 and (before in _NOUN_CUES or before[:1].isdigit())
+                        ends_on_verb = start + size == len(run) and word in _OBJECT_CUES
+                        shown, after_cue, verb = seen.get(key, (" ".join(words), False, False))
+                        seen[key] = (shown, after_cue or cued, verb or ends_on_verb)
+                run = []
+                before = word
+        for key, (shown, cued, verb) in seen.items():
+            count, first, after_cue, ends_on_verb = found.get(key, (0, shown, False, False))
+            found[key] = (count + 1, first, after_cue or cued, ends_on_verb or verb)
     return found

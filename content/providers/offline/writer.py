@@ -46,7 +46,7 @@ from content.providers.offline.composer import (
     select,
 )
 from content.providers.offline.material import Material, Passage, collect, normalized
-from content.providers.offline.ranking import Ranker
+from content.providers.offline.ranking import Ranker, key_phrase, named_terms, terms
 from content.textstats import count_words
 
 # Fewer usable sentences than this make no article: an introduction and one section at least.
@@ -54,6 +54,9 @@ MIN_SENTENCES = 3
 # "Reduce" the keyword: cut sentences carrying it while it makes up more than this share of words.
 KEYWORD_SHARE_MAX = 0.025
 LENGTH_SLACK = 0.02  # a revision to a length stops within 2 % of it
+# The heading of an asked-for section whose material neither speaks to the heading asked for nor
+# shares a theme of its own: what it holds, and no more.
+MORE_HEADING = "Also Worth Knowing"
 
 
 def estimate_usage(prompt_text: str, output_text: str) -> Usage:
@@ -131,7 +134,8 @@ class OfflineTextModel(TextModel):
             _drop(piece, lambda sentence: not ranker.on_topic(sentence))
         stop()
         unused = self._unused(piece, material, ranker)
-        for heading in revision.add_sections:
+        # Sections the material speaks to take their material first.
+        for heading in sorted(revision.add_sections, key=lambda h: not _speaks_to(h, unused, ranker)):
             self._add_section(piece, heading.strip(), unused, ranker, material, brief)
         if revision.cite_sources:
             self._cite_sources(piece, unused, ranker, material)
@@ -185,8 +189,14 @@ class OfflineTextModel(TextModel):
 
     def _add_section(self, piece: Article, heading: str, unused: list[Passage], ranker: Ranker,
                      material: Material, brief: Brief) -> None:
-        plain = re.sub(r"^\d+[.)]\s*", "", heading.lstrip("#").strip())
-        if not plain or plain.lower() in {re.sub(r"^\d+[.)]\s*", "", p.heading).lower() for p in piece.parts}:
+        """A section before the conclusion, of unused material (or the second half of the
+        longest section when none is left). It takes the requested heading only when its material
+        speaks to it — shares a word the heading names its subject by ("costs", "worm
+        composting") — and is otherwise headed by what its own sentences say, as the composer
+        heads sections: a heading promising "common questions" over sentences that answer none
+        would pretend."""
+        plain = _unnumbered(heading.lstrip("#").strip())
+        if not plain or plain.lower() in {_unnumbered(p.heading).lower() for p in piece.parts}:
             return
         if is_conclusion(plain):
             if piece.conclusion() is None and unused:
@@ -194,8 +204,11 @@ class OfflineTextModel(TextModel):
                 unused.remove(closing)
                 piece.parts.append(Part(plain, [Paragraph([_cited(closing, piece, material)])]))
             return
+        named = named_terms(plain, ranker)
+        about = [p for p in unused if _speaks_to(plain, [p], ranker)]
         budget = max(40, brief.word_count // (len(piece.sections()) + 3))
-        fitting = sorted(unused, key=lambda p: (-(ranker.similarity(p.text, plain) + ranker.score(p.text)), p.position))
+        fitting = sorted(about or unused,
+                         key=lambda p: (-(ranker.similarity(p.text, plain) + ranker.score(p.text)), p.position))
         chosen = select(fitting, ranker, words=budget, ceiling=budget * 2, already=_all_sentences(piece))
         if chosen:
             for passage in chosen:
@@ -208,6 +221,15 @@ class OfflineTextModel(TextModel):
                 return
             half = len(donor.paragraphs) // 2
             paragraphs, donor.paragraphs = donor.paragraphs[half:], donor.paragraphs[:half]
+        texts = [sentence for paragraph in paragraphs for sentence in paragraph.sentences]
+        if not named & {term for text in texts for term in terms(text)}:
+            elsewhere = [s for s in _all_sentences(piece) if s not in texts]
+            taken = [piece.title, plan.subject(brief), *(part.heading for part in piece.parts[1:])]
+            plain = plan.title_case(key_phrase(texts, elsewhere, ranker, avoid=taken, themes_only=True)) or MORE_HEADING
+            same = next((part for part in piece.sections() if _unnumbered(part.heading) == plain), None)
+            if same is not None:
+                same.paragraphs += paragraphs  # one section of further points, never two
+                return
         numbered = piece.sections() and all(re.match(r"^\d+[.)]\s", p.heading) for p in piece.sections())
         shown = f"{len(piece.sections()) + 1}. {plain}" if numbered else plain
         conclusion = piece.conclusion()
@@ -298,6 +320,16 @@ class OfflineTextModel(TextModel):
             weakest = min(cuttable, key=lambda s: (ranker.score(s), -len(s)))
             _drop(piece, lambda sentence, gone=weakest: sentence == gone, limit=1)
             words = piece.words
+
+
+def _speaks_to(heading: str, passages: list[Passage], ranker: Ranker) -> bool:
+    """Whether any of `passages` shares a word by which `heading` names its subject."""
+    named = named_terms(heading, ranker)
+    return any(named & set(terms(passage.text)) for passage in passages)
+
+
+def _unnumbered(heading: str) -> str:
+    return re.sub(r"^\d+[.)]\s*", "", heading)
 
 
 def _all_sentences(piece: Article) -> list[str]:
