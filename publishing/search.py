@@ -45,7 +45,15 @@ CONFIG = "english"  # also written into REFRESH_SQL and migration 0005
 MAX_QUERY_LENGTH = 200
 # ts_rank_cd weights in the order {D, C, B, A}: title 1.0, excerpt and tags 0.4, body 0.2.
 WEIGHTS = [0.1, 0.2, 0.4, 1.0]
-HEADLINE_OPTIONS = "StartSel=<mark>, StopSel=</mark>, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter= … "
+# A value keeps its spaces only when quoted: unquoted, the fragments were glued ("People…compost").
+FRAGMENT_DELIMITER = " … "
+HEADLINE_OPTIONS = ("StartSel=<mark>, StopSel=</mark>, MaxWords=35, MinWords=15, MaxFragments=2, "
+                    f'FragmentDelimiter="{FRAGMENT_DELIMITER}"')
+# A word written after each sentence's end in the text a headline is cut from: ts_headline ends a
+# fragment on a word, so a fragment ending on this word ended a sentence, and one ending on any
+# other word cut into one. `safe_headline` takes the marks out again.
+SENTENCE_MARK = "pressroomsentenceend"
+SENTENCE_ENDS = r"([.!?…])(\s|$)"
 SUGGESTION_THRESHOLD = 0.3
 SUGGESTIONS = 5
 # Beyond this many (estimated) matches, ranking is bounded: see `search_posts` and docs/performance.md.
@@ -163,8 +171,14 @@ def _escaped(expression):
 
 
 def safe_headline(raw: str | None) -> SafeString:
-    """Keep only the <mark> tags of a headline; everything else is text, escaped exactly once."""
-    parts = re.split(r"(</?mark>)", raw or "")
+    """Keep only the <mark> tags of a headline; everything else is text, escaped exactly once.
+    A headline that starts inside a sentence begins with "… " and one that stops inside a
+    sentence ends with " …" (fragments between are joined by " … "), so that a cut never reads
+    as the end of what was said; the sentence marks are taken out."""
+    raw = (raw or "").strip()
+    starts_a_sentence, ends_a_sentence = raw.startswith(SENTENCE_MARK), raw.endswith(SENTENCE_MARK)
+    raw = re.sub(rf"\s*\b{SENTENCE_MARK}\b", "", raw).strip()
+    parts = re.split(r"(</?mark>)", raw)
     out, open_mark = [], False
     for part in parts:
         if part == "<mark>" and not open_mark:
@@ -177,7 +191,14 @@ def safe_headline(raw: str | None) -> SafeString:
             out.append(html.escape(html.unescape(part)))
     if open_mark:
         out.append("</mark>")
-    return mark_safe("".join(out))
+    shown = "".join(out)
+    if not shown:
+        return mark_safe(shown)
+    if not starts_a_sentence and re.sub(r"</?mark>", "", shown)[:1].islower():
+        shown = f"… {shown}"
+    if not ends_a_sentence:
+        shown = f"{shown} …"
+    return mark_safe(shown)
 
 
 def _filtered(*, category, tag, date_from, date_to):
@@ -250,6 +271,8 @@ def _with_rank_and_headline(posts, tsquery, text: str = ""):
                       output_field=text_field)
     document = Func(document, Value(MARKDOWN_SYNTAX), Value(""), Value("g"), function="regexp_replace",
                     output_field=text_field)
+    document = Func(document, Value(SENTENCE_ENDS), Value(rf"\1 {SENTENCE_MARK}\2"), Value("g"),
+                    function="regexp_replace", output_field=text_field)
     return posts.select_related("category").defer(*UNSHOWN_FIELDS).annotate(
         rank=SearchRank(F("search_vector"), tsquery, weights=WEIGHTS, cover_density=True),
         headline=Headline(Func(Value(CONFIG), template="%(expressions)s::regconfig"), _escaped(document), tsquery,

@@ -24,7 +24,7 @@ from publishing.search_views import RESULTS_PER_PAGE, search_params
 
 RESULT = inline_serializer("SearchResult", many=True, fields={
     "id": serializers.UUIDField(), "slug": serializers.CharField(), "title": serializers.CharField(),
-    "excerpt": serializers.CharField(), "headline": serializers.CharField(help_text="HTML: escaped text, <mark> around matches."),
+    "excerpt": serializers.CharField(), "headline": serializers.CharField(help_text="HTML: escaped text, <mark> around matches, \" … \" where it skips text or cuts into a sentence."),
     "rank": serializers.FloatField(), "published_at": serializers.DateTimeField(), "url": serializers.URLField(),
 })
 

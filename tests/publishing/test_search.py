@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from content.services.review import task_approve, task_edit_draft
 from publishing.models import Category, Post, Tag
-from publishing.search import post_refresh_search_vector, search_posts, suggest_titles
+from publishing.search import SENTENCE_MARK, post_refresh_search_vector, search_posts, suggest_titles
 from publishing.services.posts import task_publish, task_unpublish
 from tests.editorial import completed_task
 
@@ -320,6 +320,27 @@ def test_headline_shows_the_opening_once_and_not_the_title(client):
     assert "Lids.\n\nLids stop mosquitoes" in results["barrels"], "a heading ends before the sentence after it"
     # An excerpt of the editor's own words is not in the body: it stays.
     assert results["own-words"].count("<mark>rainwater</mark>") == 2 and "Soft water" not in results["own-words"]
+
+
+def test_headline_says_where_it_cuts_into_a_sentence(client):
+    # Two fragments were glued ("…within a season. People…compost heap"), a snippet cut off
+    # mid-sentence ended as if the sentence did ("…often expect it to be hard"), and one that
+    # reached a sentence's end lost its full stop (ts_headline's fragments end on a word).
+    filler = "Filler words follow here. " * 40
+    _post("cut", title="Worm bins", body="# Worm bins\n\nPeople who try worm bins for the first time often expect "
+          f"it to be hard work, messy and slow. {filler}Near the end, the bins need shade in a hot summer.")
+    _post("middle", title="Shade", body="# Shade\n\nOne long sentence " + "that runs on and on " * 30
+          + "until the barrels stand by a tall hedge of beech and yew " + "and on and on " * 30 + "to its end.")
+    search = lambda q: client.get("/api/posts/search", {"q": q}).json()["results"][0]["headline"]  # noqa: E731
+    two_ends = search("bins")
+    assert two_ends.startswith("People who try worm <mark>bins</mark>")
+    assert two_ends.endswith("the <mark>bins</mark> need shade in a hot summer."), "its own full stop, no ellipsis"
+    first, last = two_ends.split(" … ")
+    assert not last.startswith(("…", " ")) and not first.endswith((" ", "…")), "one delimiter, spaced"
+    inside = search("hedge")
+    assert inside.startswith("… ") and inside.endswith(" …") and "<mark>hedge</mark>" in inside
+    page = client.get("/search/", {"q": "bins"}).content.decode()
+    assert "hot summer.</p>" in page and SENTENCE_MARK not in page + two_ends + inside
 
 
 def test_headline_marks_a_word_deep_in_a_long_body(client):
