@@ -20,13 +20,14 @@ from content.pipeline import _research_notes
 from content.providers import offline
 from content.providers.base import TOKENS_PER_WORD, Brief, KeywordChange, Research, Revision, Source
 from content.providers.offline import OfflineTextModel
+from content.providers.offline import outline as plan
 from content.providers.offline.ranking import Ranker, key_phrase
 from content.providers.registry import text_model_for
 from content.providers.research import PastedTextSource
 from content.textstats import count_words
 from tasks.exceptions import TaskCancelled
 from tasks.models import ModelCatalogEntry
-from tests.content.notes import COMPOSTING, HEAT_PUMPS, RAINWATER
+from tests.content.notes import COMPOSTING, HEAT_PUMPS, RAINWATER, STANDING_DESKS
 
 INSTRUCTION = "Mention our spring discount in the introduction."
 WEB = Source(0, "Heat pumps in cold climates - Example Energy", "https://example.org/cold",
@@ -165,6 +166,15 @@ def test_a_listicle_numbers_its_sections():
     assert len(headings) >= 3
     assert all(re.match(rf"{n}\. ", h) for n, h in enumerate(headings[:-1], start=1))
 
+
+def test_a_listicle_title_names_its_subject_as_the_topic_does():
+    # The keyword is singular ("standing desk"); the title read "2 Things to Know About Standing Desk".
+    the_brief = Brief(topic="Standing desks at work", word_count=800, primary_keyword="standing desk",
+                      style="listicle")
+    title = write(the_brief, research(STANDING_DESKS, the_brief=the_brief)).text.splitlines()[0]
+    assert re.fullmatch(r"# \d+ Things to Know About Standing Desks", title), title
+    assert plan.subject(replace(the_brief, topic="Choosing a standing desk")) == "standing desk"
+    assert plan.subject(replace(the_brief, topic="Desks", primary_keyword="")) == "Desks"
 
 
 def test_a_heading_is_never_a_number_written_as_a_word():

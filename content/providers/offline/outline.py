@@ -94,8 +94,15 @@ def section_count(word_count: int) -> int:
 
 
 def subject(brief: Brief) -> str:
-    """What the piece is about, as a short phrase: the keyword, else the topic."""
-    return " ".join((brief.primary_keyword or brief.topic).split()).rstrip(".?!")
+    """What the piece is about, as a short phrase: the keyword, else the topic. A keyword the
+    topic uses in the plural is the plural ("standing desk" in "Standing desks at work" gives
+    "standing desks"): keywords are mostly singular, and "About Standing Desk" reads wrong."""
+    keyword = " ".join(brief.primary_keyword.split()).rstrip(".?!")
+    topic = " ".join(brief.topic.split()).rstrip(".?!")
+    if not keyword:
+        return topic
+    plural = re.search(rf"(?<!\w){re.escape(keyword)}(e?s)(?!\w)", topic, flags=re.IGNORECASE)
+    return keyword + plural.group(1) if plural else keyword
 
 
 def title_case(text: str) -> str:
