@@ -356,6 +356,7 @@ def _watch_task_finish(site, chromium, tmp_path, *, init_script: str = "", midwa
             midway()
         page.wait_for_function(f"() => Number({PANEL_BAR}.getAttribute('aria-valuenow')) >= 40", timeout=60_000)
         page.screenshot(path=tmp_path / "task-page-running.png")
+        cancel_while_running = page.is_visible(CANCEL_BUTTON) and page.is_visible("[data-panel=task]")
         page.wait_for_function(f"() => {PANEL_STATUS} === 'completed'", timeout=90_000)
         list_page.wait_for_function(
             f"() => document.querySelector('.task-status[data-task-id=\"{task.pk}\"]').dataset.value === 'completed'",
@@ -389,10 +390,14 @@ def _watch_task_finish(site, chromium, tmp_path, *, init_script: str = "", midwa
             f".task-live[data-task-id='{task.pk}'] .task-live__text", "cells => cells.map(c => c.textContent)"
         ),
         "list_kept": list_page.evaluate("window.__notReloaded === true"),
+        "cancel": (cancel_while_running, page.is_visible(CANCEL_BUTTON), page.is_visible("[data-panel=task]")),
         "list_transport": list_page.evaluate("window.pressroomLive.transport"),
     }
     context.close()
     return result
+
+
+CANCEL_BUTTON = "form[data-verb=cancel] button"
 
 
 def _assert_watched_to_completion(watched: dict) -> None:
@@ -408,6 +413,7 @@ def _assert_watched_to_completion(watched: dict) -> None:
     for phase, _, duration in watched["phases"]:
         # At least the stage's own sleep; no upper bound, which a loaded machine would break.
         assert int(duration.removesuffix(" s")) >= STAGE_SECONDS[phase], (phase, duration)
+    assert watched["cancel"] == (True, False, False), "Cancel is offered while the task runs, withdrawn once it ended"
     assert watched["list_kept"], "the changelist was not reloaded"
     assert watched["list_cells"] == ["Completed", "—", "100%"]
 

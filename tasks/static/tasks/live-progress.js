@@ -16,6 +16,20 @@
   "use strict";
 
   const FINISHED = ["completed", "failed", "cancelled", "timed_out"];
+
+  /** The page's Cancel form was for the run that just ended: take it away (and its panel and
+   * the actions' section, when nothing else is in them) rather than leave a button whose only
+   * answer is a refusal. */
+  function withdrawCancel() {
+    for (const form of document.querySelectorAll('form[data-verb="cancel"]')) {
+      const action = form.closest(".task-action") || form;
+      action.hidden = true;
+      const panel = form.closest("[data-panel]");
+      if (panel && !panel.querySelector(".task-action:not([hidden]), .task-actions__note")) panel.hidden = true;
+      const section = form.closest(".task-actions");
+      if (section && !section.querySelector("[data-panel]:not([hidden])")) section.hidden = true;
+    }
+  }
   // Events after which the dashboard reads its counts and panels again (TaskList.recount).
   const RECOUNTED_ON = new Set(["created", "status", "approval", "publication"]);
   const PHASE_LABELS = { "": "—", research: "Research", draft: "Draft", qa: "Quality check", image: "Image", format: "Format" };
@@ -297,7 +311,8 @@
       else if (["failed", "timed_out"].includes(event.status)) this.state.error = event.message;
     }
 
-    /** Once the task is done: stop listening, read its final error, and offer a reload. */
+    /** Once the task is done: stop listening, withdraw its Cancel button, read its final error,
+     * and offer a reload. */
     async finishIfDone() {
       if (!this.isDone() || this.finishing) return;
       this.finishing = true;
@@ -307,6 +322,7 @@
       if (!this.watchedRunning) return;
       // The rest of the page (article, versions, actions) was rendered before the run: say so.
       this.part("ended").hidden = false;
+      withdrawCancel();
       try {
         const task = await getJson(this.urls.task);
         if (task.last_event_sequence >= this.state.sequence) {
