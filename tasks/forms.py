@@ -25,7 +25,7 @@ from tasks.models import GenerationTask, ModelCatalogEntry, TaskType
 from tasks.models.task import WORD_COUNT_MIN
 from tasks.selectors import model_unavailable_reason
 from tasks.services.budgets import BudgetExceeded, budget_statuses
-from tasks.services.lifecycle import RESEARCH_NOTES_MAX, estimate_cost, with_research
+from tasks.services.lifecycle import RESEARCH_NOTES_HELP, RESEARCH_NOTES_MAX, estimate_cost, with_research
 from tasks.validators import unstorable_text, validate_public_http_url
 
 # Fields that only a blog post uses; an image task is a title, a topic, a model and a priority.
@@ -158,11 +158,11 @@ class TaskBriefForm(forms.ModelForm):
     creator = None
 
     research_notes = forms.CharField(
-        required=False, max_length=RESEARCH_NOTES_MAX, widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Notes or excerpts for the research stage; the writer may cite them.",
+        required=False, max_length=RESEARCH_NOTES_MAX, widget=forms.Textarea(attrs={"rows": 10, "class": "vLargeTextField"}),
+        help_text=RESEARCH_NOTES_HELP,
     )
     source_urls = forms.CharField(
-        label="Source URLs", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Source URLs", required=False, widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}),
         help_text=f"Public http(s) pages the research stage fetches and cites, one per line (at most {SOURCE_URLS_MAX}).",
     )
     seen_sequence = forms.IntegerField(required=False, widget=forms.HiddenInput)

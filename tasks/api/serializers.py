@@ -19,7 +19,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tasks.exceptions import DomainError
-from tasks.services.lifecycle import RESEARCH_NOTES_MAX, with_research
+from tasks.services.lifecycle import RESEARCH_NOTES_HELP, RESEARCH_NOTES_MAX, with_research
 from tasks.validators import MAX_URL_LENGTH, validate_public_http_url
 from tasks.models import GenerationTask, ModelCatalogEntry, Style, TaskEvent, TaskType, Tone
 from tasks.models.task import (
@@ -136,7 +136,7 @@ class BriefInput(RejectUnknownFieldsMixin, serializers.Serializer):
     metadata = serializers.DictField(required=False, default=dict, help_text="Free-form JSON object.")
     research_notes = StrictCharField(
         required=False, allow_blank=True, max_length=RESEARCH_NOTES_MAX, write_only=True,
-        help_text="Notes or excerpts the editor pastes for the research stage.",
+        help_text=RESEARCH_NOTES_HELP,
     )
     source_urls = serializers.ListField(
         child=StrictCharField(max_length=MAX_URL_LENGTH), max_length=SOURCE_URLS_MAX, required=False,

@@ -35,6 +35,10 @@ EDITABLE_WHILE_QUEUED = {
 }
 RETRYABLE_STATUSES = (Status.FAILED, Status.TIMED_OUT, Status.CANCELLED)
 RESEARCH_NOTES_MAX = 20_000  # characters of pasted notes (`metadata["research"]["text"]`)
+# What the form and the API say of the notes: the writers' prompts and the offline writer keep them
+# private (used, never cited, listed or named), unlike the source URLs' pages.
+RESEARCH_NOTES_HELP = ("Notes or excerpts for the research stage. The writer uses what they say but keeps them "
+                       "private: never cited, listed or named.")
 
 
 class IdempotencyConflict(DomainError):
