@@ -144,6 +144,15 @@ class ReviewQueueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CreatorFilter(admin.RelatedOnlyFieldListFilter):
+    """The users who created tasks; a task whose creator's account was deleted (`SET_NULL`) is
+    listed under "Deleted user" rather than Django's bare "-"."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.empty_value_display = "Deleted user"
+
+
 class SetPriorityForm(forms.Form):
     priority = forms.IntegerField(min_value=PRIORITY_MIN, max_value=PRIORITY_MAX,
                                   help_text=f"{PRIORITY_MIN} to {PRIORITY_MAX}; higher runs first.")
@@ -167,7 +176,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
     # The creator filter still lists only the creators of tasks the viewer may see.
     list_filter = (
         ReviewQueueFilter, "status", "phase", "approval_status", "task_type",
-        "model", "priority", ("created_by", admin.RelatedOnlyFieldListFilter),
+        "model", "priority", ("created_by", CreatorFilter),
         "created_at",
     )
     search_fields = ("title", "topic", "primary_keyword", "id")

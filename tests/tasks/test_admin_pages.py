@@ -219,3 +219,13 @@ def test_the_task_list_filters_by_any_catalog_model(editor):
     assert response.status_code == 200
     assert f"model__id__exact={unused.pk}" in response.content.decode(), "a model no task uses is offered too"
     assert not any('DISTINCT "tasks_generationtask"."model_id"' in query["sql"] for query in captured.captured_queries)
+
+
+def test_the_creator_filter_names_tasks_whose_creator_was_deleted(superuser, editor):
+    gone = make_task(created_by=None)
+    make_task(created_by=editor)
+    url = reverse("admin:tasks_generationtask_changelist")
+    page = client_for(superuser).get(url).content.decode()
+    assert "created_by__isnull=True" in page and "Deleted user</a>" in page
+    rows = changelist_rows(client_for(superuser).get(url, {"created_by__isnull": "True"}))
+    assert [row.pk for row in rows] == [gone.pk]
