@@ -138,21 +138,32 @@ def test_axe_finds_no_serious_or_critical_violations_in_light_or_dark(blog_site,
     assert found == {}
 
 
+EAGER_IMAGES = "() => document.querySelectorAll('img[loading=lazy]').forEach(img => { img.loading = 'eager'; })"
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_pages_fit_360_px_and_screenshots_are_taken_light_and_dark(blog_site, chromium):  # noqa: F811
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     pages = {**_pages(blog_site), "404": None}
-    overflowing = {}
+    overflowing, broken = {}, {}
     for width in (360, 1280):
         for scheme in ("light", "dark"):
             context = chromium.new_context(viewport={"width": width, "height": 800}, color_scheme=scheme)
             page = context.new_page()
             for name, path in pages.items():
                 _open(page, blog_site, name, path)
+                # Lazy images below the fold never load for a full-page screenshot, and those in view
+                # may still be loading: load them all and wait, so the screenshot shows the page.
+                page.evaluate(EAGER_IMAGES)
+                page.wait_for_function("() => [...document.images].every(img => img.complete)", timeout=15_000)
+                if missing := page.evaluate("() => document.images.length ? [...document.images]"
+                                            ".filter(img => !img.naturalWidth).map(img => img.src) : []"):
+                    broken[f"{name} {width} {scheme}"] = missing
                 page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}-{scheme}.png"), full_page=True)
                 scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
                 if scroll_width > width:
                     overflowing[f"{name} {width} {scheme}"] = scroll_width
             context.close()
     assert overflowing == {}
+    assert broken == {}, "every image on every page loads"

@@ -124,6 +124,14 @@ def test_home_lists_published_posts_newest_first_with_meta_and_links(client, gar
     assert not any(title in html for title in HIDDEN)
 
 
+def test_a_card_cuts_a_long_excerpt_at_a_word(client):
+    # The cards' four-line clamp alone cut a long excerpt inside a word ("and m…").
+    words = [f"word{n}" for n in range(40)]
+    _post("long-excerpt", excerpt=" ".join(words))
+    body = main(client.get("/").content.decode())
+    assert f"{' '.join(words[:24])} …</p>" in body and words[24] not in body
+
+
 def test_home_shows_thumbnails_with_alt_text(client, media):
     post = Post(title="Pictured", slug="pictured", published_at=NOW() - timedelta(hours=1),
                 image_alt="A heap of leaves")
