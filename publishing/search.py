@@ -176,8 +176,9 @@ def safe_headline(raw: str | None) -> SafeString:
     sentence ends with " …" (fragments between are joined by " … "), so that a cut never reads
     as the end of what was said; the sentence marks are taken out."""
     raw = (raw or "").strip()
-    starts_a_sentence, ends_a_sentence = raw.startswith(SENTENCE_MARK), raw.endswith(SENTENCE_MARK)
-    raw = re.sub(rf"\s*\b{SENTENCE_MARK}\b", "", raw).strip()
+    bare = re.sub(r"</?mark>", "", raw)  # a search for the mark's own word marks the marks
+    starts_a_sentence, ends_a_sentence = bare.startswith(SENTENCE_MARK), bare.endswith(SENTENCE_MARK)
+    raw = re.sub(rf"\s*(?:<mark>)?\b{SENTENCE_MARK}\b(?:</mark>)?", "", raw).strip()
     parts = re.split(r"(</?mark>)", raw)
     out, open_mark = [], False
     for part in parts:

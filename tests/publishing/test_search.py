@@ -341,6 +341,9 @@ def test_headline_says_where_it_cuts_into_a_sentence(client):
     assert inside.startswith("… ") and inside.endswith(" …") and "<mark>hedge</mark>" in inside
     page = client.get("/search/", {"q": "bins"}).content.decode()
     assert "hot summer.</p>" in page and SENTENCE_MARK not in page + two_ends + inside
+    marks_searched = search(f"bins or {SENTENCE_MARK}")
+    assert SENTENCE_MARK not in marks_searched and "<mark></mark>" not in marks_searched
+    assert marks_searched.endswith("."), marks_searched
 
 
 def test_headline_marks_a_word_deep_in_a_long_body(client):
