@@ -195,7 +195,7 @@ def safe_headline(raw: str | None) -> SafeString:
     shown = "".join(out)
     if not shown:
         return mark_safe(shown)
-    if not starts_a_sentence and re.sub(r"</?mark>", "", shown)[:1].islower():
+    if not starts_a_sentence and bare[:1].islower():
         shown = f"… {shown}"
     if not ends_a_sentence:
         shown = f"{shown} …"

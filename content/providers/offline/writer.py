@@ -205,7 +205,7 @@ class OfflineTextModel(TextModel):
                 piece.parts.append(Part(plain, [Paragraph([_cited(closing, piece, material)])]))
             return
         named = named_terms(plain, ranker)
-        about = [p for p in unused if _speaks_to(plain, [p], ranker)]
+        about = [p for p in unused if _names_any(named, p.text)]
         budget = max(40, brief.word_count // (len(piece.sections()) + 3))
         fitting = sorted(about or unused,
                          key=lambda p: (-(ranker.similarity(p.text, plain) + ranker.score(p.text)), p.position))
@@ -222,7 +222,7 @@ class OfflineTextModel(TextModel):
             half = len(donor.paragraphs) // 2
             paragraphs, donor.paragraphs = donor.paragraphs[half:], donor.paragraphs[:half]
         texts = [sentence for paragraph in paragraphs for sentence in paragraph.sentences]
-        if not named & {term for text in texts for term in terms(text)}:
+        if not any(_names_any(named, text) for text in texts):
             elsewhere = [s for s in _all_sentences(piece) if s not in texts]
             taken = [piece.title, plan.subject(brief), *(part.heading for part in piece.parts[1:])]
             plain = plan.title_case(key_phrase(texts, elsewhere, ranker, avoid=taken, themes_only=True)) or MORE_HEADING
@@ -325,7 +325,12 @@ class OfflineTextModel(TextModel):
 def _speaks_to(heading: str, passages: list[Passage], ranker: Ranker) -> bool:
     """Whether any of `passages` shares a word by which `heading` names its subject."""
     named = named_terms(heading, ranker)
-    return any(named & set(terms(passage.text)) for passage in passages)
+    return any(_names_any(named, passage.text) for passage in passages)
+
+
+def _names_any(named: set[str], text: str) -> bool:
+    """Whether `text` uses one of the `named` words (stemmed, as `named_terms` gives them)."""
+    return not named.isdisjoint(terms(text))
 
 
 def _unnumbered(heading: str) -> str:
