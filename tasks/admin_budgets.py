@@ -46,6 +46,14 @@ class CostBudgetForm(forms.ModelForm):
         return limit
 
 
+def _spend_against_limit(spent, limit):
+    """"$12.35 (31 % of the limit)"; past the limit, in the error colour."""
+    if not limit:  # no personal limit, or 0 (free models only): a share means nothing
+        return format_usd(spent)
+    return format_html('<span class="budget-spend{}">{} ({} % of the limit)</span>',
+                       " budget-spend--over" if spent > limit else "", format_usd(spent), f"{spent / limit * 100:.0f}")
+
+
 @admin.register(CostBudget)
 class CostBudgetAdmin(admin.ModelAdmin):
     form = CostBudgetForm
@@ -53,6 +61,9 @@ class CostBudgetAdmin(admin.ModelAdmin):
     list_select_related = ("user", "updated_by")
     search_fields = ("user__username",)
     readonly_fields = ("spent_this_month", "updated_by", "updated_at", "history")
+
+    class Media:
+        css = {"all": ("tasks/budget-admin.css",)}
 
     def get_fieldsets(self, request, obj=None):
         first = ("user", "monthly_limit", "reason") if obj is None else ("monthly_limit", "reason")
@@ -82,13 +93,13 @@ class CostBudgetAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return with_month_spend(super().get_queryset(request))
 
-    @admin.display(description="committed this month")
+    @admin.display(description="committed this month", ordering="month_spend")
     def spent_cell(self, budget: CostBudget) -> str:
-        return format_usd(budget.month_spend)
+        return _spend_against_limit(budget.month_spend, budget.monthly_limit)
 
     @admin.display(description="committed this month")
     def spent_this_month(self, budget: CostBudget) -> str:
-        return format_usd(month_spend(user=budget.user))
+        return _spend_against_limit(month_spend(user=budget.user), budget.monthly_limit)
 
     @admin.display(description="changes")
     def history(self, budget: CostBudget) -> str:

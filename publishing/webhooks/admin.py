@@ -2,34 +2,74 @@
 
 The form runs the outbound URL guard (`tasks.url_guard`) when a subscription is saved, so a
 loopback, private or malformed URL, or a name resolving to such an address, is a form error, not
-a row; the guard runs again, with DNS, at every send. A subscription switched off by failures carries a badge in the list, a list
-filter finds them, and the "Re-enable" action (or ticking Active again) switches it back on with
-its failure count reset. Delivery attempts are read-only history.
+a row; the guard runs again, with DNS, at every send. A subscription switched off by failures
+carries a badge in the list and says so, and why, at the top of its page; a list filter finds
+them, and the "Re-enable" action (or ticking Active again) switches it back on with its failure
+count reset. The list shows each subscription's newest attempt, its page the last ten; delivery
+attempts are read-only history.
 """
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
 from django.templatetags.static import static
-from django.utils.html import format_html
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
+from django.utils.timesince import timesince
 
-from publishing.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+from publishing.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 from publishing.webhooks.services import webhook_subscription_enable
 from tasks import url_guard
 from tasks.exceptions import TransientError
 
 SECRET_MIN_LENGTH = 16
+RECENT_ATTEMPTS = 10  # shown on a subscription's page; the deliveries list has them all
+ERROR_PREVIEW_CHARS = 120
+
+
+def _attempts_url(subscription: WebhookSubscription) -> str:
+    return f"{reverse('admin:publishing_webhookdelivery_changelist')}?subscription__id__exact={subscription.pk}"
+
+
+def _when(moment, *, seconds: bool = True) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def _ago(moment) -> str:
+    return "just now" if timezone.now() - moment < timedelta(minutes=1) else f"{timesince(moment, depth=1)} ago"
+
+
+def _breakable_url(url: str):
+    """The URL with a line-break opportunity after each slash, so a narrow column breaks it there."""
+    return mark_safe("/<wbr>".join(conditional_escape(part) for part in url.split("/")))
 
 
 class WebhookSubscriptionForm(forms.ModelForm):
-    events = forms.MultipleChoiceField(choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple,
-                                       help_text="The events this URL receives.")
+    events = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple(attrs={"class": "radiolist"}),
+        help_text="The events this URL receives.",
+    )
 
     class Meta:
         model = WebhookSubscription
         fields = ("name", "url", "events", "secret", "active")
+        widgets = {  # wide enough to read a whole URL and secret
+            "url": forms.TextInput(attrs={"class": "vURLField"}),
+            "secret": forms.TextInput(attrs={"class": "vURLField", "autocomplete": "off", "spellcheck": "false"}),
+        }
+        help_texts = {
+            "active": "Events are delivered only while this is ticked. Ticking it on a subscription disabled "
+                      "after failures switches it back on with its failure count reset.",
+        }
 
     def clean_url(self):
         """The guard's rule, and its DNS lookup when the name resolves now: a name pointing at a
@@ -83,15 +123,36 @@ class SubscriptionStateFilter(admin.SimpleListFilter):
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
     form = WebhookSubscriptionForm
-    list_display = ("name", "url", "event_list", "state", "consecutive_failures", "updated_at")
+    list_display = ("name_cell", "event_list", "state", "last_attempt")
     list_filter = (SubscriptionStateFilter, "created_at")
     search_fields = ("name", "url")
-    readonly_fields = ("consecutive_failures", "disabled_at", "disabled_reason", "created_by", "created_at",
-                       "updated_at")
+    readonly_fields = ("state", "consecutive_failures", "disabled_reason", "recent_attempts", "created_by",
+                       "created_at", "updated_at")
     actions = ("reenable",)
 
-    def get_fields(self, request, obj=None):
-        return ("name", "url", "events", "secret", "active", *self.readonly_fields)
+    class Media:
+        css = {"all": ("publishing/webhooks-admin.css",)}
+
+    def get_fieldsets(self, request, obj=None):
+        receiver = (None, {"fields": ("name", "url", "events", "secret", "active")})
+        if obj is None:
+            return (receiver,)
+        # A subscription switched off by failures says so, and why, before anything else.
+        health = ("Delivery health", {"fields": ("state", "consecutive_failures", "disabled_reason", "recent_attempts")})
+        record = ("Record", {"fields": ("created_by", "created_at", "updated_at")})
+        return (health, receiver, record) if obj.disabled_at is not None else (receiver, health, record)
+
+    def get_queryset(self, request):
+        latest = WebhookDelivery.objects.filter(subscription=OuterRef("pk")).order_by("-created_at", "-id")
+        return super().get_queryset(request).annotate(
+            last_status=Subquery(latest.values("status")[:1]),
+            last_response_code=Subquery(latest.values("response_code")[:1]),
+            last_attempted_at=Subquery(latest.values("created_at")[:1]),
+        )
+
+    @admin.display(description="subscription", ordering="name")
+    def name_cell(self, obj):
+        return format_html('{}<span class="webhook-url">{}</span>', obj.name, _breakable_url(obj.url))
 
     @admin.display(description="Events")
     def event_list(self, obj) -> str:
@@ -100,11 +161,51 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     @admin.display(description="State")
     def state(self, obj):
         if obj.disabled_at is not None:
-            return format_html('<img src="{}" alt=""> <strong>Disabled after failures</strong> since {}',
-                               static("admin/img/icon-alert.svg"), f"{obj.disabled_at:%Y-%m-%d %H:%M}")
+            return format_html(
+                '<span class="webhook-state webhook-state--disabled"><img src="{}" alt=""> '
+                '<strong>Disabled after failures</strong><span class="webhook-note">since {}</span></span>',
+                static("admin/img/icon-alert.svg"), _when(obj.disabled_at, seconds=False))
         if not obj.active:
-            return format_html('<img src="{}" alt=""> Switched off', static("admin/img/icon-no.svg"))
-        return format_html('<img src="{}" alt=""> Active', static("admin/img/icon-yes.svg"))
+            return format_html('<span class="webhook-state"><img src="{}" alt=""> Switched off by hand</span>',
+                               static("admin/img/icon-no.svg"))
+        failing = (format_html('<span class="webhook-note">{} failed in a row</span>', obj.consecutive_failures)
+                   if obj.consecutive_failures else "")
+        return format_html('<span class="webhook-state"><img src="{}" alt=""> Active{}</span>',
+                           static("admin/img/icon-yes.svg"), failing)
+
+    @admin.display(description="last attempt")
+    def last_attempt(self, obj):
+        """The newest attempt's outcome and age, linking to all of this subscription's attempts."""
+        if obj.last_status is None:
+            return "—"
+        outcome = DeliveryStatus(obj.last_status).label
+        if obj.last_response_code is not None:
+            outcome = f"{outcome} · HTTP {obj.last_response_code}"
+        return format_html(
+            '<a class="webhook-outcome webhook-outcome--{}" href="{}">{}</a><span class="webhook-note">{}</span>',
+            obj.last_status, _attempts_url(obj), outcome, _ago(obj.last_attempted_at))
+
+    @admin.display(description="recent attempts")
+    def recent_attempts(self, obj):
+        attempts = list(obj.deliveries.order_by("-created_at", "-id")[:RECENT_ATTEMPTS])
+        if not attempts:
+            return "None yet."
+        rows = format_html_join("", (
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td>'
+            '<td class="webhook-outcome webhook-outcome--{}">{}</td><td>{}</td><td>{}</td></tr>'
+        ), (
+            (reverse("admin:publishing_webhookdelivery_change", args=[attempt.pk]),
+             _when(attempt.created_at), attempt.event, attempt.attempt,
+             attempt.status, attempt.get_status_display(),
+             "—" if attempt.response_code is None else attempt.response_code,
+             Truncator(attempt.error).chars(ERROR_PREVIEW_CHARS) or "—")
+            for attempt in attempts
+        ))
+        return format_html(
+            '<table class="webhook-attempts"><thead><tr><th>attempted</th><th>event</th><th>attempt</th>'
+            '<th>status</th><th>response</th><th>error</th></tr></thead><tbody>{}</tbody></table>'
+            '<p><a href="{}">All attempts of this subscription</a></p>',
+            rows, _attempts_url(obj))
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -134,13 +235,60 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     """Every attempt of every delivery: read-only history."""
 
-    list_display = ("created_at", "event", "subscription", "attempt", "status", "response_code", "duration_ms",
-                    "error")
+    list_display = ("attempted", "event_name", "subscription", "outcome", "duration")
     list_filter = ("status", "event", "subscription", "created_at")
     search_fields = ("event_id", "subscription__name")
     list_select_related = ("subscription",)
-    fields = ("subscription", "event", "event_id", "attempt", "status", "response_code", "error", "scheduled_at",
-              "started_at", "finished_at", "duration_ms", "created_at", "payload")
+    fields = ("subscription", "event", "event_id", "task_link", "attempt", "status", "response_code", "error",
+              "scheduled_at", "started_at", "finished_at", "duration", "created_at", "payload_json")
+
+    class Media:
+        css = {"all": ("publishing/webhooks-admin.css",)}
+
+    @admin.display(description="attempted", ordering="created_at")
+    def attempted(self, delivery: WebhookDelivery) -> str:
+        return _when(delivery.created_at)
+
+    @admin.display(description="event", ordering="event")
+    def event_name(self, delivery: WebhookDelivery):
+        return format_html('{}<span class="webhook-note">attempt {}</span>', delivery.event, delivery.attempt)
+
+    @admin.display(description="outcome", ordering="status")
+    def outcome(self, delivery: WebhookDelivery):
+        """Status and response code, over the start of the error (or, while pending, when it is due)."""
+        code = "" if delivery.response_code is None else f" · HTTP {delivery.response_code}"
+        if delivery.error:
+            note = format_html('<span class="webhook-note">{}</span>',
+                               Truncator(delivery.error).chars(ERROR_PREVIEW_CHARS))
+        elif delivery.status == DeliveryStatus.PENDING:
+            note = format_html('<span class="webhook-note">due {}</span>', _when(delivery.scheduled_at))
+        else:
+            note = ""
+        return format_html('<span class="webhook-outcome webhook-outcome--{}">{}{}</span>{}',
+                           delivery.status, delivery.get_status_display(), code, note)
+
+    @admin.display(description="duration", ordering="duration_ms")
+    def duration(self, delivery: WebhookDelivery) -> str:
+        return "—" if delivery.duration_ms is None else f"{delivery.duration_ms:,} ms"
+
+    @admin.display(description="task")
+    def task_link(self, delivery: WebhookDelivery):
+        """The task the event is about, from the body that was sent (the task may be gone since)."""
+        task = delivery.payload.get("task") if isinstance(delivery.payload, dict) else None
+        task_id = task.get("id") if isinstance(task, dict) else None
+        if not isinstance(task_id, str):
+            return "—"
+        try:
+            url = reverse("admin:tasks_generationtask_change", args=[task_id])
+        except NoReverseMatch:
+            return task_id
+        return format_html('<a href="{}">{}</a>', url, task_id)
+
+    @admin.display(description="payload")
+    def payload_json(self, delivery: WebhookDelivery):
+        """The body as sent (keys in the order PostgreSQL keeps them), indented to be read."""
+        return format_html('<pre class="webhook-payload">{}</pre>',
+                           json.dumps(delivery.payload, indent=2, ensure_ascii=False))
 
     def has_add_permission(self, request):
         return False

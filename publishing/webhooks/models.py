@@ -110,7 +110,7 @@ class WebhookDelivery(models.Model):
         indexes = [models.Index(fields=["subscription", "-created_at"], name="webhook_delivery_recent")]
 
     def __str__(self) -> str:
-        return f"{self.event} → {self.subscription_id} (attempt {self.attempt})"
+        return f"{self.event} → {self.subscription} (attempt {self.attempt})"
 
 
 class NotificationReason(models.TextChoices):

@@ -74,6 +74,48 @@ def test_add_change_and_list_pages_render_with_filters_and_the_disabled_badge(cl
     assert client.get(reverse("admin:publishing_webhookdelivery_change", args=[delivery.pk])).status_code == 200
 
 
+def test_the_list_shows_each_subscriptions_newest_attempt_linking_to_its_attempts(client,
+                                                                                 django_assert_max_num_queries):
+    broken, quiet = disabled_subscription(), WebhookSubscription.objects.create(
+        name="Quiet", url="https://quiet.example.com/", events=["task.failed"])
+    other = WebhookSubscription.objects.create(name="Other", url="https://other.example.com/", events=["task.failed"])
+    now = timezone.now()
+    for attempt, (status, code) in enumerate([("failed", 500), ("failed", 502)], start=1):
+        WebhookDelivery.objects.create(subscription=broken, event="task.failed", event_id="evt_1", payload={},
+                                       attempt=attempt, status=status, response_code=code, scheduled_at=now)
+    WebhookDelivery.objects.create(subscription=other, event="task.failed", event_id="evt_1", payload={},
+                                   status="succeeded", response_code=200, scheduled_at=now)
+    client.get(LIST)  # sessions and permissions warm up
+
+    with django_assert_max_num_queries(8):  # one query for the rows and their newest attempts
+        listing = client.get(LIST)
+    attempts = client.get(reverse("admin:publishing_webhookdelivery_changelist"),
+                          {"subscription__id__exact": broken.pk})
+
+    rows = {row.name: row for row in listing.context["cl"].result_list}
+    assert (rows["Broken receiver"].last_status, rows["Broken receiver"].last_response_code) == ("failed", 502)
+    assert rows["Quiet"].last_status is None and quiet.pk
+    html = listing.content.decode()
+    assert f'href="{reverse("admin:publishing_webhookdelivery_changelist")}?subscription__id__exact={broken.pk}"' in html
+    assert "Failed · HTTP 502" in html and "Succeeded · HTTP 200" in html
+    assert [row.attempt for row in attempts.context["cl"].result_list] == [2, 1]
+
+
+def test_an_attempt_page_links_the_task_and_shows_the_body_indented(client):
+    subscription = disabled_subscription()
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscription, event="task.failed", event_id="evt_1", scheduled_at=timezone.now(),
+        payload={"type": "task.failed", "task": {"id": "3f2c9a4e-5b1d-4e8a-9c7f-0d6b2a1e8f34"},
+                 "message": "<script>alert(1)</script>"})
+    page = client.get(reverse("admin:publishing_webhookdelivery_change", args=[delivery.pk])).content.decode()
+    task_url = reverse("admin:tasks_generationtask_change", args=["3f2c9a4e-5b1d-4e8a-9c7f-0d6b2a1e8f34"])
+    assert f'<a href="{task_url}">3f2c9a4e-5b1d-4e8a-9c7f-0d6b2a1e8f34</a>' in page
+    assert '<pre class="webhook-payload">{\n  &quot;' in page, "indented, a key per line"
+    assert "\n  &quot;message&quot;: &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;" in page
+    assert "<script>alert(1)</script>" not in page
+    assert "task.failed → Broken receiver (attempt 1)" in page
+
+
 def test_a_valid_subscription_is_saved_with_its_creator(client, superuser):
     response = client.post(ADD, form(events=["task.completed", "post.published"]))
     assert response.status_code == 302

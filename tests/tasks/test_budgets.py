@@ -474,6 +474,25 @@ def test_the_budget_list_shows_each_users_spend_this_month_in_one_query(reviewer
     assert spent == {users[0]: priced * 2, users[1]: priced, users[2]: priced}
 
 
+def test_the_budget_pages_show_spend_against_the_limit_and_flag_a_budget_past_it(editor, reviewer):
+    budget_set(user=editor, monthly_limit=Decimal("10"), by=reviewer)
+    GenerationTask.objects.filter(pk=submit_task(created_by=editor, model=offline_model()).pk).update(
+        actual_cost=Decimal("12.5"), status="completed", finished_at=timezone.now(), progress=100)
+    client = client_for(reviewer)
+
+    listing = client.get(reverse("admin:tasks_costbudget_changelist")).content.decode()
+    page = client.get(reverse("admin:tasks_costbudget_change", args=[CostBudget.objects.get(user=editor).pk]))
+
+    over = '<span class="budget-spend budget-spend--over">$12.50 (125 % of the limit)</span>'
+    assert over in listing and over in page.content.decode()
+
+
+def test_a_budget_of_nothing_shows_the_spend_without_a_share(editor, reviewer):
+    budget_set(user=editor, monthly_limit=Decimal("0"), by=reviewer)
+    page = client_for(reviewer).get(reverse("admin:tasks_costbudget_changelist")).content.decode()
+    assert "$0.00" in page and "% of the limit" not in page
+
+
 def test_a_twin_request_that_finds_the_budget_full_gets_the_twins_task(editor, reviewer, priced, monkeypatch):
     """Two requests with one Idempotency-Key at once: the second waits for the first's budget lock
     and finds the month full, with the first's task. It is a replay, not a refusal."""
