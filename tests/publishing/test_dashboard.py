@@ -18,15 +18,18 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from config.admin_site import money
 from content.models import ApprovalEvent
 from publishing.models import Post
 from publishing.roles import EDITORS, REVIEWERS
-from tasks.models import ModelCatalogEntry
+from tasks.models import GenerationTask, ModelCatalogEntry
+from tasks.services.budgets import month_spend
 from tests.factories import PASSWORD, make_task, make_user, make_version
 from tests.seed import ensure_seed_data
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 SCREENSHOTS = BASE_DIR / "var" / "screenshots"
+SITE_BUDGET = "5.00"
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 
 
@@ -183,12 +186,15 @@ def _seed_a_month_of_work(reviewer):
                              error="The provider answered 429 Too Many Requests." if status == "failed" else "",
                              **({"model": model} if model else {}))
             with _frozen(finished):
-                make_version(task, cost=Decimal(rng.randint(1, 90)) / 1000)
+                version = make_version(task, cost=Decimal(rng.randint(1, 90)) / 1000)
                 if status == "completed" and rng.random() < 0.5:
                     ApprovalEvent.objects.create(
                         task=task, decision="rejected", actor=reviewer, feedback="Please revise.",
                         reasons=rng.sample(reasons[: 4 if model else 8], rng.randint(1, 2)),
                     )
+            # As the pipeline leaves a finished task: queued before it ran, costing what it wrote.
+            GenerationTask.objects.filter(pk=task.pk).update(queued_at=finished - timedelta(minutes=10),
+                                                             actual_cost=version.cost)
     _finished("failed", now - timedelta(hours=2), created_by=writer, title="A piece the provider refused",
               error="The provider answered 401 Unauthorized: check OPENAI_API_KEY.")
     make_task(status="running", phase="draft", progress=45, created_by=writer, title="A piece being written now",
@@ -238,10 +244,11 @@ def dashboard_site(tmp_path):
     reviewer = make_user("dash-reviewer")
     reviewer.groups.add(Group.objects.get(name=REVIEWERS))
     _seed_a_month_of_work(reviewer)
-    server = WebServer(tmp_path)
+    site_spend = money(month_spend())  # read here: the browser's thread may not query
+    server = WebServer(tmp_path, env={"PRESSROOM_MONTHLY_BUDGET": SITE_BUDGET})
     try:
         server.wait_until_ready()
-        yield server, reviewer
+        yield server, reviewer, site_spend
     finally:
         server.stop()
 
@@ -249,7 +256,7 @@ def dashboard_site(tmp_path):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_reviewer_sees_the_dashboard_charts_drawn_in_the_browser(dashboard_site, chromium):
-    server, reviewer = dashboard_site
+    server, reviewer, site_spend = dashboard_site
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -263,6 +270,7 @@ def test_a_reviewer_sees_the_dashboard_charts_drawn_in_the_browser(dashboard_sit
 
     charts = page.evaluate(CHART_BARS, ".dash__charts")
     page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+    site_budget = [page.locator(f"[data-budget=site] [data-budget-{part}]").text_content() for part in ("spent", "limit")]
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
 
     assert len(charts) == 2, server.output[-3000:]
@@ -272,6 +280,7 @@ def test_a_reviewer_sees_the_dashboard_charts_drawn_in_the_browser(dashboard_sit
     assert page.locator(".dash__charts svg.chart").first.is_visible()
     assert page.locator("[data-live-task-list]").count() == 1
     assert overflow <= 0, "the dashboard fits 1280 px"
+    assert site_budget == [site_spend, f"${SITE_BUDGET}"]
     assert not errors
 
     dark = chromium.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark")
