@@ -9,8 +9,9 @@ class PressroomConfig(AppConfig):
     verbose_name = "Pressroom"
 
     def ready(self) -> None:
-        # Connects the receivers that end a user's tokens on password change and deactivation.
-        from config import admin_axes, admin_users, tokens  # noqa: F401
+        # Connects the receivers that end a user's tokens on password change and deactivation, and
+        # registers the system checks of Pressroom's settings.
+        from config import admin_axes, admin_users, checks, tokens  # noqa: F401
 
         admin_axes.register()  # axes' admin with its cleanup action mended (config/admin_axes.py)
         admin_users.register()  # auth's user admin, refusing addresses no mail header can carry

@@ -133,20 +133,30 @@ def parse_database_url(url: str) -> dict:
     }
 
 
+def _origin(name: str, url: str, *, schemes: set[str], example: str) -> str:
+    """`url` as an origin (scheme and host, no trailing slash); "" stays "". A path, query or
+    another scheme stops the start with the variable's name."""
+    url = url.strip().rstrip("/")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in schemes or not parts.netloc or parts.path or parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"{name} must be an origin like {example} (got {url!r}).")
+    return url
+
+
 def websocket_origin(url: str) -> str:
     """Check a WebSocket origin such as ``wss://ws.example.com`` (or ``ws://127.0.0.1:8001``) and
     return it without a trailing slash; "" stays "" (the page's own origin). A path, query or
     other scheme is refused: the address goes into the CSP's connect-src and the pages add
     /ws/... themselves."""
-    url = url.strip().rstrip("/")
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    if parts.scheme not in {"ws", "wss"} or not parts.netloc or parts.path or parts.query or parts.fragment:
-        raise ImproperlyConfigured(
-            f"PRESSROOM_WEBSOCKET_URL must be an origin like wss://ws.example.com (got {url!r})."
-        )
-    return url
+    return _origin("PRESSROOM_WEBSOCKET_URL", url, schemes={"ws", "wss"}, example="wss://ws.example.com")
+
+
+def site_origin(url: str) -> str:
+    """Check the site's public origin such as ``https://pressroom.example.com``, which emails put
+    before the paths they link to (they have no request to take a host from)."""
+    return _origin("PRESSROOM_SITE_URL", url, schemes={"http", "https"}, example="https://pressroom.example.com")
 
 
 RATE_FORM = "<n>/<second|minute|hour|day>, e.g. 20/minute"

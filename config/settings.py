@@ -19,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from config.env import (
     BYTES_MAX, COUNT_MAX, DAYS_MAX, MINUTES_MAX, NETWORK_TIMEOUT_MAX, PORT_MAX, PROCESSES_MAX, SECONDS_MAX,
     THRESHOLD_MAX, env_bool, env_choice, env_int, env_list, env_money, env_networks, env_rate, env_str,
-    parse_database_url, websocket_origin,
+    parse_database_url, site_origin, websocket_origin,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -516,6 +516,13 @@ PRESSROOM_DELIVERY_HISTORY_DAYS = env_int("PRESSROOM_DELIVERY_HISTORY_DAYS", 90,
 # Notifications to reviewers and admins are gathered for this many seconds into one digest email.
 PRESSROOM_NOTIFY_DIGEST_SECONDS = env_int("PRESSROOM_NOTIFY_DIGEST_SECONDS", 60, minimum=0, maximum=SECONDS_MAX)
 PRESSROOM_NOTIFY_EMAILS = env_bool("PRESSROOM_NOTIFY_EMAILS", True)
+# The site's public origin, put before the admin paths an email links to (an email is sent by a
+# worker, with no request to take the host from). In development, `make run`'s own address; in
+# production it must be set, or the emails carry bare paths (`manage.py check --deploy` says so).
+PRESSROOM_SITE_URL = site_origin(env_str(
+    "PRESSROOM_SITE_URL",
+    f"http://{env_str('HOST', '127.0.0.1')}:{env_int('PORT', 8000, minimum=1, maximum=PORT_MAX)}" if DEBUG else "",
+))
 # Django's email settings; development prints emails on the console.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

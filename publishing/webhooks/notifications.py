@@ -143,8 +143,8 @@ def _digest_text(lines: list[PendingNotification]) -> tuple[str, str]:
             continue
         body.append(f"{heading} ({len(group)}):")
         for line in group:
-            path = reverse("admin:tasks_generationtask_change", args=[line.task_id])
-            body.append(f"- {line.summary} ({line.created_at:%Y-%m-%d %H:%M %Z}) {path}")
+            link = settings.PRESSROOM_SITE_URL + reverse("admin:tasks_generationtask_change", args=[line.task_id])
+            body.append(f"- {line.summary} ({line.created_at:%Y-%m-%d %H:%M %Z}) {link}")
         body.append("")
     body.append("You get these emails because of your role in Pressroom (Reviewers, or admin).")
     return subject, "\n".join(body)

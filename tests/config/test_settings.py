@@ -13,11 +13,12 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "f3c9a1e0d7b24c6a8e5f1b3d9c7a2e4f6b8d0c1a3e5f7b9d2c4a6e8f0b1d3c5e7a9",
     "ALLOWED_HOSTS": "press.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://press.example.com",
+    "PRESSROOM_SITE_URL": "https://press.example.com",
 }
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "PRESSROOM_SITE_URL"}}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=BASE_DIR, env={**clean, **env}, capture_output=True, text=True,
         timeout=120,
@@ -36,6 +37,23 @@ def test_check_deploy_is_clean_behind_a_proxy_that_redirects_to_https():
         **PRODUCTION_ENV, SECURE_SSL_REDIRECT="0", SECURE_PROXY_SSL_HEADER="1",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_warns_when_emails_would_link_to_no_site():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "PRESSROOM_SITE_URL"}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "(pressroom.W001) PRESSROOM_SITE_URL is not set" in result.stderr + result.stdout
+    quiet = _manage("check", "--deploy", "--fail-level", "WARNING", **env, PRESSROOM_NOTIFY_EMAILS="0")
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+
+
+@pytest.mark.parametrize("url", ["https://press.example.com/admin", "ftp://press.example.com", "press.example.com",
+                                 "https://press.example.com/?q=1"])
+def test_a_site_url_that_is_not_an_origin_stops_the_start(url):
+    result = _manage("check", **PRODUCTION_ENV | {"PRESSROOM_SITE_URL": url})
+    assert result.returncode != 0
+    assert "PRESSROOM_SITE_URL must be an origin like https://pressroom.example.com" in result.stderr
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])

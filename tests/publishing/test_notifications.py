@@ -52,6 +52,7 @@ def digest_jobs(enqueued) -> list:
 def test_ten_tasks_completing_within_the_window_make_one_digest_for_each_reviewer(
         people, enqueued, settings, django_capture_on_commit_callbacks):
     settings.PRESSROOM_NOTIFY_DIGEST_SECONDS = 5
+    settings.PRESSROOM_SITE_URL = "https://press.example.com"
     tasks = [make_task(topic=f"Composting lesson number {n}") for n in range(10)]
     for task in tasks:
         with django_capture_on_commit_callbacks(execute=True):
@@ -67,7 +68,7 @@ def test_ten_tasks_completing_within_the_window_make_one_digest_for_each_reviewe
     assert email.subject == "Pressroom: 10 tasks awaiting review"
     for n in range(10):
         assert f"Composting lesson number {n}" in email.body
-    assert f"/admin/tasks/generationtask/{tasks[0].pk}/change/" in email.body
+    assert f"https://press.example.com/admin/tasks/generationtask/{tasks[0].pk}/change/" in email.body, "a link"
     assert not PendingNotification.objects.filter(sent_at__isnull=True).exists()
     assert jobs.send_digest(people["reviewer"].pk) == 0 and len(mail.outbox) == 1  # a second job sends nothing
 
@@ -236,7 +237,8 @@ def test_line_breaks_in_a_title_or_failure_message_cannot_forge_lines_in_a_diges
     jobs.send_digest(people["admin"].pk)
     [email] = mail.outbox
     assert [text for text in email.body.splitlines() if "Forged" in text] == [
-        f"- {line.summary} ({line.created_at:%Y-%m-%d %H:%M %Z}) /admin/tasks/generationtask/{task.pk}/change/"]
+        f"- {line.summary} ({line.created_at:%Y-%m-%d %H:%M %Z}) "
+        f"{settings.PRESSROOM_SITE_URL}/admin/tasks/generationtask/{task.pk}/change/"]
 
 
 @pytest.mark.parametrize("four_eyes", [True, False])
