@@ -516,9 +516,9 @@ PRESSROOM_DELIVERY_HISTORY_DAYS = env_int("PRESSROOM_DELIVERY_HISTORY_DAYS", 90,
 # Notifications to reviewers and admins are gathered for this many seconds into one digest email.
 PRESSROOM_NOTIFY_DIGEST_SECONDS = env_int("PRESSROOM_NOTIFY_DIGEST_SECONDS", 60, minimum=0, maximum=SECONDS_MAX)
 PRESSROOM_NOTIFY_EMAILS = env_bool("PRESSROOM_NOTIFY_EMAILS", True)
-# The site's public origin, put before the admin paths an email links to (an email is sent by a
-# worker, with no request to take the host from). In development, `make run`'s own address; in
-# production it must be set, or the emails carry bare paths (`manage.py check --deploy` says so).
+# The site's public origin, put before the paths that emails and webhook bodies link to (they are
+# sent by workers, with no request to take the host from). In development, `make run`'s own
+# address; in production it must be set, or they carry bare paths (`check --deploy` says so).
 PRESSROOM_SITE_URL = site_origin(env_str(
     "PRESSROOM_SITE_URL",
     f"http://{env_str('HOST', '127.0.0.1')}:{env_int('PORT', 8000, minimum=1, maximum=PORT_MAX)}" if DEBUG else "",

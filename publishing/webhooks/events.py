@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 import uuid
 
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+
 from publishing.webhooks.models import WebhookEvent
 
 _STATUS_EVENTS = {
@@ -43,8 +46,18 @@ def event_id(payload: dict) -> str:
     return "evt_" + uuid.uuid5(_EVENT_ID_NAMESPACE, f"{payload['task']}:{payload['sequence']}").hex
 
 
+def _site_link(name: str, **kwargs) -> str | None:
+    """The page's address on the site (PRESSROOM_SITE_URL before its path; the path alone when
+    that is not set), or None when the arguments name no page."""
+    try:
+        return settings.PRESSROOM_SITE_URL + reverse(name, **kwargs)
+    except NoReverseMatch:
+        return None
+
+
 def webhook_body(name: str, payload: dict) -> dict:
-    """What a receiver gets: the event's name and id, when it happened, and the task's state."""
+    """What a receiver gets: the event's name and id, when it happened, the task's state and its
+    page in the admin, and for a publication the post (with its address once published)."""
     data = payload.get("data") or {}
     body = {
         "id": event_id(payload),
@@ -55,6 +68,7 @@ def webhook_body(name: str, payload: dict) -> dict:
             "status": payload.get("status"),
             "phase": payload.get("phase"),
             "progress": payload.get("progress"),
+            "url": _site_link("admin:tasks_generationtask_change", args=[payload["task"]]),
         },
         "message": payload.get("message", ""),
     }
@@ -65,6 +79,8 @@ def webhook_body(name: str, payload: dict) -> dict:
     if payload.get("kind") == "publication":
         body["post"] = {key: data.get(key) for key in ("post", "slug", "published_at")}
         body["post"]["id"] = body["post"].pop("post")
+        if name == WebhookEvent.POST_PUBLISHED and data.get("slug"):
+            body["post"]["url"] = _site_link("publishing:post_detail", kwargs={"slug": data["slug"]})
     return body
 
 

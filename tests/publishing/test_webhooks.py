@@ -347,13 +347,14 @@ def test_an_attempt_whose_subscription_is_deleted_meanwhile_ends_quietly(started
     assert not WebhookDelivery.objects.exists()
 
 
-def test_approval_and_publication_events_are_delivered_with_their_decision(enqueued, reviewer, editor,
+def test_approval_and_publication_events_are_delivered_with_their_decision(enqueued, reviewer, editor, settings,
                                                                            django_capture_on_commit_callbacks):
     from tests.editorial import completed_task
 
     from content.services.review import task_approve
     from publishing.services.posts import task_publish, task_unpublish
 
+    settings.PRESSROOM_SITE_URL = "https://press.example.com"
     subscribe("https://hooks.example.com/a", events=["task.approved", "post.published", "post.unpublished"])
     task = completed_task(created_by=editor)
     with django_capture_on_commit_callbacks(execute=True):
@@ -366,6 +367,10 @@ def test_approval_and_publication_events_are_delivered_with_their_decision(enque
     assert [b["type"] for b in bodies] == ["task.approved", "post.published", "post.unpublished"]
     assert bodies[0]["decision"]["actor"] == reviewer.username
     assert bodies[1]["post"]["slug"] and bodies[1]["post"]["id"]
+    assert {body["task"]["url"] for body in bodies} == {
+        f"https://press.example.com/admin/tasks/generationtask/{task.pk}/change/"}
+    assert bodies[1]["post"]["url"] == f"https://press.example.com/posts/{bodies[1]['post']['slug']}/"
+    assert "url" not in bodies[2]["post"], "an unpublished post has no page to link to"
 
 
 def test_the_metrics_collector_counts_finished_attempts_by_event_and_outcome():
