@@ -402,6 +402,7 @@ CORS_ALLOW_CREDENTIALS = False
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
+FORMAT_MODULE_PATH = ["config.formats"]  # dates as 2026-12-03 14:05 (config/formats/en/formats.py)
 USE_TZ = True
 
 STATIC_URL = "static/"

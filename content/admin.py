@@ -20,6 +20,7 @@ from django.http import Http404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
@@ -52,6 +53,7 @@ from tasks.models import GenerationTask
 from tasks.models.task import WORD_COUNT_MAX, WORD_COUNT_MIN
 
 FEEDBACK_PREVIEW_CHARS = 80
+TASK_PREVIEW_CHARS = 60  # a task named in a list of versions or decisions
 
 
 # --- Rendering a version --------------------------------------------------------------------
@@ -102,19 +104,9 @@ def render_quality_report(report: dict) -> str:
 
 @admin.register(ContentVersion)
 class ContentVersionAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
-    list_display = (
-        "task",
-        "number",
-        "phase",
-        "title",
-        "word_count",
-        "quality_score",
-        "model_key",
-        "is_outline",
-        "cost",
-        "created_by",
-        "created_at",
-    )
+    # What a version is (its task, number, phase, model, writer) under its title, so the list
+    # fits 1280 px beside the navigation and the filters.
+    list_display = ("version_cell", "word_count", "quality_score", "cost_cell", "created_at")
     list_filter = ("phase", "model_key", "is_outline")
     search_fields = ("title", "task__topic")
     list_select_related = ("task", "created_by")
@@ -129,6 +121,18 @@ class ContentVersionAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.Mode
     class Media:
         css = {"all": ("tasks/task-admin.css",)}
 
+    @admin.display(description="version", ordering="title")
+    def version_cell(self, version: ContentVersion):
+        facts = [Truncator(str(version.task)).chars(TASK_PREVIEW_CHARS), f"v{version.number}",
+                 version.get_phase_display(), version.model_key, "outline" if version.is_outline else "",
+                 str(version.created_by or "pipeline")]
+        return format_html('{}<span class="cell-note">{}</span>', version.title or "(untitled)",
+                           " · ".join(fact for fact in facts if fact))
+
+    @admin.display(description="cost", ordering="cost")
+    def cost_cell(self, version: ContentVersion) -> str:
+        return format_usd(version.cost)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         version = self.get_object(request, object_id)
         extra = dict(extra_context or {})
@@ -141,20 +145,28 @@ class ContentVersionAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.Mode
 
 @admin.register(ApprovalEvent)
 class ApprovalEventAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
-    list_display = ("created_at", "task", "version", "decision", "actor", "short_feedback", "reason_list")
+    list_display = ("created_at", "task_cell", "decision_cell", "feedback_cell")
     list_filter = ("decision", "created_at")
     search_fields = ("feedback", "task__topic", "actor__username")
     list_select_related = ("task", "version", "actor")
     date_hierarchy = "created_at"
     fields = ("created_at", "decision", "task", "version", "actor", "feedback", "reasons", "id")
 
-    @admin.display(description="feedback")
-    def short_feedback(self, event: ApprovalEvent) -> str:
-        return Truncator(event.feedback).chars(FEEDBACK_PREVIEW_CHARS)
+    @admin.display(description="task", ordering="task__title")
+    def task_cell(self, event: ApprovalEvent):
+        version = f"version {event.version.number}" if event.version else "no version"
+        return format_html('{}<span class="cell-note">{}</span>', Truncator(str(event.task)).chars(TASK_PREVIEW_CHARS),
+                           version)
 
-    @admin.display(description="reasons")
-    def reason_list(self, event: ApprovalEvent) -> str:
-        return ", ".join(event.reasons)
+    @admin.display(description="decision", ordering="decision")
+    def decision_cell(self, event: ApprovalEvent):
+        return format_html('{}<span class="cell-note">by {}</span>', event.get_decision_display(),
+                           event.actor or "the pipeline")
+
+    @admin.display(description="feedback")
+    def feedback_cell(self, event: ApprovalEvent):
+        reasons = format_html('<span class="cell-note">{}</span>', ", ".join(event.reasons)) if event.reasons else ""
+        return format_html("{}{}", Truncator(event.feedback).chars(FEEDBACK_PREVIEW_CHARS) or "—", reasons)
 
 
 # --- The review verbs' forms ----------------------------------------------------------------

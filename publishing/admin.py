@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from content.html import sanitize_html
@@ -77,7 +78,7 @@ class PostAdmin(admin.ModelAdmin):
     only through the review and publishing verbs, on the task's page)."""
 
     form = PostForm
-    list_display = ("title", "slug", "category", "origin", "published_at", "is_public", "updated_at")
+    list_display = ("title_cell", "category", "origin", "published_at", "is_public")  # edits: Post changes
     list_filter = ("category", "tags", "published_at")
     search_fields = ("title", "body")
     list_select_related = ("category", "task")
@@ -94,6 +95,10 @@ class PostAdmin(admin.ModelAdmin):
         ("Source", {"fields": ("task", "version", "carried")}),
         ("Metadata", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
+
+    @admin.display(description="title", ordering="title")
+    def title_cell(self, post: Post):
+        return format_html('{}<span class="cell-note">{}</span>', post.title, post.get_absolute_url())
 
     @admin.display(description="public", boolean=True)
     def is_public(self, post: Post) -> bool:

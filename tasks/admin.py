@@ -43,6 +43,7 @@ from tasks.admin_actions import (
 )
 from tasks.admin_budgets import CostBudgetAdmin  # noqa: F401 (registered on import)
 from tasks.admin_catalog import ModelCatalogEntryAdmin  # noqa: F401 (registered on import)
+from tasks.admin_schedules import ScheduleAdmin  # noqa: F401 (registered on import)
 from tasks.admin_history import (  # noqa: F401 (the mixins: re-exported for content.admin)
     AppendOnlyAdminMixin,
     StageCheckpointInline,

@@ -6,7 +6,9 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.html import format_html
 
+from tasks.forms import format_usd
 from tasks.models import ModelCatalogEntry
 
 
@@ -23,13 +25,11 @@ class CatalogChangelistForm(forms.ModelForm):
 @admin.register(ModelCatalogEntry)
 class ModelCatalogEntryAdmin(admin.ModelAdmin):
     list_display = (
-        "key",
-        "display_name",
+        "name_cell",
         "provider",
         "enabled",
         "is_default",
-        "input_price_per_million",
-        "output_price_per_million",
+        "price_cell",
         "context_window",
     )
     list_editable = ("enabled",)
@@ -43,6 +43,14 @@ class ModelCatalogEntryAdmin(admin.ModelAdmin):
         ("Prices and limits", {"fields": ("input_price_per_million", "output_price_per_million", "context_window")}),
         ("Metadata", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
+
+    @admin.display(description="model", ordering="display_name")
+    def name_cell(self, entry: ModelCatalogEntry):
+        return format_html('{}<span class="cell-note">{}</span>', entry.display_name, entry.key)
+
+    @admin.display(description="price per million tokens, in / out", ordering="input_price_per_million")
+    def price_cell(self, entry: ModelCatalogEntry) -> str:
+        return f"{format_usd(entry.input_price_per_million)} / {format_usd(entry.output_price_per_million)}"
 
     def get_actions(self, request):
         """Django names the bulk delete after the plural, "model catalog": here it deletes entries."""

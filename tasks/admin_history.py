@@ -9,11 +9,13 @@ where its task is (`VisibleTaskRowsMixin`, through `GenerationTask.objects.visib
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from tasks.models import GenerationTask, StageCheckpoint, TaskEvent
 
 MESSAGE_PREVIEW_CHARS = 80
+TASK_PREVIEW_CHARS = 60
 
 
 class AppendOnlyAdminMixin:
@@ -69,12 +71,23 @@ class StageCheckpointInline(AppendOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(TaskEvent)
 class TaskEventAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
-    list_display = ("task", "sequence", "kind", "status", "phase", "progress", "short_message", "created_at")
+    list_display = ("created_at", "task_cell", "kind", "state_cell", "short_message")
     list_filter = ("kind", "status", "phase")
     search_fields = ("message", "task__topic", "task__title")
     list_select_related = ("task",)
     # Newest first; the primary key follows insertion order and is indexed.
     ordering = ("-pk",)
+
+    @admin.display(description="task", ordering="task__title")
+    def task_cell(self, event: TaskEvent):
+        return format_html('{}<span class="cell-note">event {}</span>',
+                           Truncator(str(event.task)).chars(TASK_PREVIEW_CHARS), event.sequence)
+
+    @admin.display(description="state", ordering="status")
+    def state_cell(self, event: TaskEvent) -> str:
+        """The task's state the event left it in: "Running · Draft · 40 %"."""
+        parts = [event.get_status_display(), event.get_phase_display() if event.phase else "", f"{event.progress} %"]
+        return " · ".join(part for part in parts if part)
 
     @admin.display(description="message")
     def short_message(self, event: TaskEvent) -> str:
