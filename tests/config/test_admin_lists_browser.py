@@ -79,8 +79,6 @@ def test_every_list_shows_all_its_columns_at_1280_px(hub, chromium):  # noqa: F8
             " return box ? box.scrollWidth - box.clientWidth : 0; }")
         if hidden > 0:
             overflowing[path] = hidden
-            print(path, page.evaluate("() => [...document.querySelectorAll('#result_list thead th')].map(th => [th.className, th.getBoundingClientRect().width, getComputedStyle(th).whiteSpace])"),
-                  page.evaluate("() => [...document.querySelectorAll('#result_list tbody tr:first-child > *')].map(td => [td.className, Math.round(td.getBoundingClientRect().width), getComputedStyle(td).whiteSpace])"))
     page.context.close()
 
     assert overflowing == {}, f"px of table out of sight: {overflowing}"
