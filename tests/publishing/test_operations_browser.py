@@ -25,8 +25,8 @@ from tasks.services.budgets import budget_set
 from tests.factories import make_task, make_user
 from tests.processes import WebServer
 from tests.seed import ensure_seed_data
-from tests.tasks.test_admin_browser import VIEWPORT
-from tests.tasks.test_admin_live_progress import _log_in, chromium  # noqa: F401 (fixture)
+from tests.tasks.test_admin_browser import _signed_in_page
+from tests.tasks.test_admin_live_progress import chromium  # noqa: F401 (fixture)
 
 SCREENSHOTS = Path(__file__).parents[2] / "var" / "screenshots" / "operations"
 DISABLED_REASON = "5 failed attempts in a row; the last: HTTP 503 from https://hooks.example.com/pressroom"
@@ -90,12 +90,6 @@ def operations(tmp_path):
         server.stop()
 
 
-def _signed_in(chromium, server, user):  # noqa: F811
-    page = chromium.new_context(viewport=VIEWPORT).new_page()
-    _log_in(page, server.url, user)
-    return page
-
-
 def _row_texts(page) -> list[str]:
     return [" ".join(text.split()) for text in page.locator("#result_list tbody tr").all_inner_texts()]
 
@@ -104,9 +98,7 @@ def _row_texts(page) -> list[str]:
 @pytest.mark.django_db(transaction=True)
 def test_an_admin_sees_which_webhook_failed_and_what_it_answered(operations, chromium):  # noqa: F811
     server, admin, broken = operations
-    page = _signed_in(chromium, server, admin)
-
-    page.goto(f"{server.url}{reverse('admin:publishing_webhooksubscription_changelist')}")
+    page = _signed_in_page(chromium, server, admin, reverse("admin:publishing_webhooksubscription_changelist"))
     subscriptions = _row_texts(page)
     _shot(page, "webhook-subscriptions")
     page.goto(f"{server.url}{reverse('admin:publishing_webhooksubscription_changelist')}?state=disabled")
@@ -152,8 +144,7 @@ def test_an_admin_sees_which_webhook_failed_and_what_it_answered(operations, chr
 @pytest.mark.django_db(transaction=True)
 def test_a_reviewer_sees_a_budget_with_its_spend_and_history(operations, chromium):  # noqa: F811
     server, admin, _ = operations
-    page = _signed_in(chromium, server, admin)
-    page.goto(f"{server.url}{reverse('admin:tasks_costbudget_changelist')}")
+    page = _signed_in_page(chromium, server, admin, reverse("admin:tasks_costbudget_changelist"))
     budgets = _row_texts(page)
     _shot(page, "budgets")
     page.locator("#result_list tbody tr", has_text="ops-editor").first.locator("th a").click()
