@@ -38,7 +38,7 @@ class WebhookSubscription(models.Model):
     name = models.CharField(max_length=100, help_text="Who receives these events, for the admin list.")
     url = models.CharField(
         "URL", max_length=2000,
-        help_text="Public http(s) address that receives a POST per event; redirects are not followed.",
+        help_text="Public http(s) address that receives a POST per event; only 307 and 308 redirects are followed.",
     )
     events = ArrayField(models.CharField(max_length=32, choices=WebhookEvent.choices), default=list)
     secret = models.CharField(

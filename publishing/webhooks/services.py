@@ -6,7 +6,8 @@ by a django-q2 job (`publishing.webhooks.jobs.deliver_webhook`) after commit. An
 claimed once (a duplicate job finds it taken), and the POST goes through `tasks.url_guard`
 again at send time: the URL must still resolve to public addresses only, and the connection goes
 to a checked address with the name kept for Host and TLS (`tasks.checked_http`: no second DNS
-answer can swap in an internal one). Redirects are not followed: a 3xx is a failed attempt. A failed attempt schedules
+answer can swap in an internal one). A 307 or 308 redirect is followed, its target checked again,
+at most MAX_REDIRECTS times; another 3xx is a failed attempt. A failed attempt schedules
 the next one after an exponential backoff, up to PRESSROOM_WEBHOOK_MAX_ATTEMPTS; every failed
 attempt counts towards the subscription's failures in a row, and PRESSROOM_WEBHOOK_DISABLE_AFTER
 of them switch it off (a success resets the count). Imports flow publishing -> tasks.
@@ -19,6 +20,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from django.conf import settings
@@ -31,6 +33,7 @@ from publishing.webhooks.events import encode_body, event_id, webhook_body, webh
 from publishing.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from publishing.webhooks.queueing import enqueue_job_at
 from publishing.webhooks.signing import SIGNATURE_HEADER, signature_header
+from tasks import url_guard
 from tasks.checked_http import checked_url, send_to_checked_addresses
 from tasks.http_deadline import ExchangeDeadline
 from tasks.exceptions import TransientError
@@ -40,6 +43,8 @@ logger = logging.getLogger(__name__)
 DELIVER_JOB = "publishing.webhooks.jobs.deliver_webhook"
 USER_AGENT = "Pressroom-Webhooks/1.0"
 RESPONSE_READ_MAX_BYTES = 4096  # of a receiver's answer, for the error shown in the admin
+MAX_REDIRECTS = 3
+KEPT_POST_REDIRECTS = (307, 308)  # the redirects that keep the method and the body
 
 
 # --- recording deliveries --------------------------------------------------------------------
@@ -112,42 +117,71 @@ def _shown(text: str, limit: int = 300) -> str:
 
 def _post(url: str, body: bytes, headers: dict) -> SendResult:
     """POST `body` to `url` through the outbound URL guard, connected to a checked address
-    (`tasks.checked_http`); the whole exchange, every address tried included, ends within twice
-    the step timeout."""
-    try:
-        target = checked_url(url)
-    except ValidationError as error:
-        return SendResult(False, error=f"Refused: {error.messages[0]}")
-    except TransientError as error:
-        return SendResult(False, error=str(error))
+    (`tasks.checked_http`); the whole exchange, every address tried and every redirect followed
+    included, ends within twice the step timeout.
+
+    A 307 or 308 redirect (which keeps the method and the body) is followed, at most
+    MAX_REDIRECTS times, its target passing the guard again, but never from https to http (the
+    body would travel in clear); any other 3xx is a failed attempt: following it would turn the
+    POST into a GET without the event."""
     timeout = settings.PRESSROOM_WEBHOOK_TIMEOUT_SECONDS
+    current = url
     with ExchangeDeadline(2 * timeout) as deadline, \
             httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-        try:
-            response = send_to_checked_addresses(client, "POST", target, deadline, headers=headers, content=body)
-        except httpx.HTTPError as error:
+        for hop in range(MAX_REDIRECTS + 1):
+            where = f" (redirected to {url_guard.shown(current)})" if hop else ""
+            try:
+                target = checked_url(current)
+            except ValidationError as error:
+                return SendResult(False, error=f"Refused{where}: {error.messages[0]}")
+            except TransientError as error:
+                return SendResult(False, error=f"{error}{where}")
             if deadline.passed():
                 return _too_slow(deadline, timeout)
-            what = "Could not connect" if isinstance(error, httpx.ConnectError) else type(error).__name__
-            return SendResult(False, error=_shown(f"{what}: {error}"))
-        try:
-            answer = bytearray()
-            for chunk in response.iter_raw():
-                answer += chunk[: RESPONSE_READ_MAX_BYTES - len(answer)]
-                if len(answer) >= RESPONSE_READ_MAX_BYTES or deadline.passed():
-                    break
-        except httpx.HTTPError:
-            pass  # the status line is what counts; a broken body only shortens the error text
-        finally:
-            response.close()
-    code = response.status_code
+            try:
+                response = send_to_checked_addresses(client, "POST", target, deadline, headers=headers, content=body)
+            except httpx.HTTPError as error:
+                if deadline.passed():
+                    return _too_slow(deadline, timeout)
+                what = "Could not connect" if isinstance(error, httpx.ConnectError) else type(error).__name__
+                return SendResult(False, error=_shown(f"{what}{where}: {error}"))
+            code, location = response.status_code, (response.headers.get("location") or "").strip()
+            if code in KEPT_POST_REDIRECTS and location:
+                response.close()
+                following = urljoin(current, location)
+                if urlsplit(current).scheme == "https" and urlsplit(following).scheme != "https":
+                    return SendResult(False, response_code=code,
+                                      error=f"HTTP {code}: a redirect from https to http is not followed.")
+                current = following
+                continue
+            answer = _read_answer(response, deadline)
+            break
+        else:
+            return SendResult(False, response_code=code,
+                              error=f"HTTP {code}: redirected more than {MAX_REDIRECTS} times.")
     if 200 <= code < 300:
         return SendResult(True, response_code=code)
     if 300 <= code < 400:
         return SendResult(False, response_code=code,
-                          error=f"HTTP {code}: redirects are not followed; give the final URL.")
-    text = bytes(answer).decode("utf-8", errors="replace")
+                          error=f"HTTP {code}: only 307 and 308 redirects keep a POST and are followed; "
+                                f"give the final URL.")
+    text = answer.decode("utf-8", errors="replace")
     return SendResult(False, response_code=code, error=_shown(f"HTTP {code}: {text}" if text else f"HTTP {code}"))
+
+
+def _read_answer(response: httpx.Response, deadline: ExchangeDeadline) -> bytes:
+    """The start of a receiver's answer (RESPONSE_READ_MAX_BYTES), for the error shown in the admin."""
+    answer = bytearray()
+    try:
+        for chunk in response.iter_raw():
+            answer += chunk[: RESPONSE_READ_MAX_BYTES - len(answer)]
+            if len(answer) >= RESPONSE_READ_MAX_BYTES or deadline.passed():
+                break
+    except httpx.HTTPError:
+        pass  # the status line is what counts; a broken body only shortens the error text
+    finally:
+        response.close()
+    return bytes(answer)
 
 
 def _too_slow(deadline: ExchangeDeadline, timeout: float) -> SendResult:

@@ -7,8 +7,11 @@ a broker (`enqueued`), so no test waits through a real backoff.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from datetime import timedelta
+
+import httpx
 
 import pytest
 from django.utils import timezone
@@ -271,14 +274,63 @@ def test_the_guard_refuses_a_loopback_url_at_send_when_private_addresses_are_not
     assert receiver.deliveries == []
 
 
-def test_redirects_are_not_followed(allow_private, enqueued):
-    with Receiver(SECRET, statuses=[302], location="http://127.0.0.1:1/elsewhere") as receiver:
+@pytest.mark.parametrize("status", [301, 302, 303])
+def test_a_redirect_that_would_turn_the_post_into_a_get_is_not_followed(status, allow_private, enqueued):
+    with Receiver(SECRET, statuses=[status], location="/hooks/elsewhere") as receiver:
         subscription = subscribe(receiver.url)
         delivery = pending_attempt(subscription, "evt_r")
         delivery = deliver(delivery.pk)
-    assert (delivery.status, delivery.response_code) == (DeliveryStatus.FAILED, 302)
-    assert "redirects are not followed" in delivery.error
+    assert (delivery.status, delivery.response_code) == (DeliveryStatus.FAILED, status)
+    assert "only 307 and 308 redirects keep a POST and are followed" in delivery.error
+    assert [request["path"] for request in receiver.deliveries] == ["/hooks/pressroom"]
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_a_redirect_that_keeps_the_post_is_followed_with_the_same_signed_body(status, allow_private, enqueued):
+    with Receiver(SECRET, statuses=[status, 200], location="/hooks/moved") as receiver:
+        subscription = subscribe(receiver.url)
+        delivery = deliver(pending_attempt(subscription, "evt_m").pk)
+    assert (delivery.status, delivery.response_code) == (DeliveryStatus.SUCCEEDED, 200)
+    first, moved = receiver.deliveries
+    assert (first["path"], moved["path"]) == ("/hooks/pressroom", "/hooks/moved")
+    assert moved["verified"] and moved["body"] == first["body"]
+    assert moved["headers"]["pressroom-event-id"] == "evt_m"
+
+
+def test_redirects_are_followed_three_times_at_most(allow_private, enqueued):
+    with Receiver(SECRET, statuses=[307] * 5, location="/hooks/again") as receiver:
+        delivery = deliver(pending_attempt(subscribe(receiver.url), "evt_loop").pk)
+    assert (delivery.status, delivery.response_code) == (DeliveryStatus.FAILED, 307)
+    assert delivery.error == "HTTP 307: redirected more than 3 times."
+    assert len(receiver.deliveries) == 4
+
+
+@pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.5/hooks",
+                                    "http://localhost/hooks", "ftp://files.example.com/hooks"])
+def test_a_redirect_target_passes_the_guard_again(target, enqueued, monkeypatch):
+    """The first hop (the receiver, on loopback) is let through by address; the redirect's target
+    goes through the real guard, and nothing is sent to it."""
+    from tasks import url_guard
+
+    with Receiver(SECRET, statuses=[307], location=target) as receiver:
+        real = url_guard.public_addresses
+        monkeypatch.setattr(url_guard, "public_addresses", lambda url: (
+            (ipaddress.ip_address("127.0.0.1"),) if url == receiver.url else real(url)))
+        delivery = deliver(pending_attempt(subscribe(receiver.url), "evt_g").pk)
+    assert delivery.status == DeliveryStatus.FAILED and delivery.response_code is None
+    assert delivery.error.startswith(f"Refused (redirected to {target}): ")
     assert len(receiver.deliveries) == 1
+
+
+def test_a_redirect_from_https_to_http_is_not_followed(enqueued, monkeypatch):
+    """Sent over https, the event must not travel on in clear: the redirect's answer is refused
+    before anything is sent to its target (no TLS server needed: the first answer is faked)."""
+    answers = iter([httpx.Response(308, headers={"Location": "http://hooks.example.com/plain"})])
+    monkeypatch.setattr(services, "checked_url", lambda url: url)
+    monkeypatch.setattr(services, "send_to_checked_addresses", lambda *args, **kwargs: next(answers))
+    delivery = deliver(pending_attempt(subscribe("https://hooks.example.com/secure"), "evt_s").pk)
+    assert (delivery.status, delivery.response_code) == (DeliveryStatus.FAILED, 308)
+    assert delivery.error == "HTTP 308: a redirect from https to http is not followed."
 
 
 def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt(allow_private, enqueued, settings):
