@@ -6,7 +6,7 @@ a row; the guard runs again, with DNS, at every send. A subscription switched of
 carries a badge in the list and says so, and why, at the top of its page; a list filter finds
 them, and the "Re-enable" action (or ticking Active again) switches it back on with its failure
 count reset. The list shows each subscription's newest attempt, its page the last ten; delivery
-attempts are read-only history.
+attempts are read-only history, and "Send again" queues an event that ran out of attempts once more.
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from publishing.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
-from publishing.webhooks.services import webhook_subscription_enable
+from publishing.webhooks.services import ResendRefused, webhook_delivery_resend, webhook_subscription_enable
 from tasks import url_guard
 from tasks.exceptions import TransientError
 
 SECRET_MIN_LENGTH = 16
 RECENT_ATTEMPTS = 10  # shown on a subscription's page; the deliveries list has them all
 ERROR_PREVIEW_CHARS = 120
+REFUSALS_SHOWN = 5  # of a list action's refusals, in its message
 
 
 def _attempts_url(subscription: WebhookSubscription) -> str:
@@ -242,8 +243,30 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     fields = ("subscription", "event", "event_id", "task_link", "attempt", "status", "response_code", "error",
               "scheduled_at", "started_at", "finished_at", "duration", "created_at", "payload_json")
 
+    actions = ("resend",)
+
     class Media:
         css = {"all": ("publishing/webhooks-admin.css",)}
+
+    def has_resend_permission(self, request) -> bool:
+        return request.user.is_superuser  # whoever manages the subscriptions
+
+    @admin.action(description="Send again (after the receiver was fixed)", permissions=["resend"])
+    def resend(self, request, queryset):
+        sent, refusals = 0, []
+        for delivery in queryset.select_related("subscription"):
+            try:
+                webhook_delivery_resend(delivery=delivery)
+            except ResendRefused as refusal:
+                refusals.append(str(refusal))
+            else:
+                sent += 1
+        if sent:
+            self.message_user(request, f"Sent again: {sent} attempt{'s' if sent != 1 else ''} queued.", messages.SUCCESS)
+        if refusals:
+            more = f" And {len(refusals) - REFUSALS_SHOWN} more." if len(refusals) > REFUSALS_SHOWN else ""
+            self.message_user(request, "Not sent again. " + " ".join(refusals[:REFUSALS_SHOWN]) + more,
+                              messages.WARNING)
 
     @admin.display(description="attempted", ordering="created_at")
     def attempted(self, delivery: WebhookDelivery) -> str:

@@ -309,6 +309,36 @@ def webhook_deliveries_recover(*, now=None) -> dict:
     return {"sent": len(lost), "abandoned": abandoned}
 
 
+# --- sending an event again ---------------------------------------------------------------------
+class ResendRefused(Exception):
+    """Why an attempt is not sent again; its message is shown to the admin."""
+
+
+@transaction.atomic
+def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send an event that failed (or was cancelled) once more, as a new attempt due now, after an
+    admin fixed the receiver: the newest attempt of the event for its subscription, only while the
+    subscription is on. The new attempt carries the same event id and body, and is one try: it
+    is numbered past the automatic ones, so a failure schedules no further retry."""
+    subscription = WebhookSubscription.objects.select_for_update().get(pk=delivery.subscription_id)
+    which = f"Attempt {delivery.attempt} of {delivery.event_id} to {subscription}"
+    if not subscription.active:
+        raise ResendRefused(f"{which}: the subscription is switched off; switch it on first.")
+    newest = WebhookDelivery.objects.filter(subscription=subscription, event_id=delivery.event_id).order_by(
+        "-attempt").first()
+    if newest.pk != delivery.pk:
+        raise ResendRefused(f"{which}: attempt {newest.attempt} came after it.")
+    if delivery.status not in (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED):
+        raise ResendRefused(f"{which}: it is {delivery.get_status_display().lower()}.")
+    now = timezone.now()
+    again = WebhookDelivery.objects.create(
+        subscription=subscription, event=delivery.event, event_id=delivery.event_id, payload=delivery.payload,
+        attempt=max(delivery.attempt, settings.PRESSROOM_WEBHOOK_MAX_ATTEMPTS) + 1, scheduled_at=now,
+    )
+    enqueue_job_at(DELIVER_JOB, again.pk, at=now, name="deliver_webhook")
+    return again
+
+
 # --- switching subscriptions on -----------------------------------------------------------------
 @transaction.atomic
 def webhook_subscription_enable(*, subscription: WebhookSubscription) -> WebhookSubscription:

@@ -161,6 +161,64 @@ def test_a_receiver_failing_twice_gets_three_attempts_with_the_configured_backof
     assert subscription.consecutive_failures == 0 and subscription.active
 
 
+def test_an_event_that_ran_out_of_attempts_is_sent_again_once_the_receiver_is_fixed(
+        allow_private, enqueued, settings, django_capture_on_commit_callbacks):
+    settings.PRESSROOM_WEBHOOK_MAX_ATTEMPTS = 2
+    with Receiver(SECRET, statuses=[500, 500, 200]) as receiver:
+        subscribe(receiver.url)
+        with django_capture_on_commit_callbacks(execute=True):
+            finish(make_task())
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver(WebhookDelivery.objects.get(attempt=1).pk)
+        last = deliver(WebhookDelivery.objects.get(attempt=2).pk)
+        assert last.status == "failed" and not WebhookDelivery.objects.filter(attempt=3).exists()
+
+        with django_capture_on_commit_callbacks(execute=True):
+            again = services.webhook_delivery_resend(delivery=last)
+        assert (again.attempt, again.status, again.event_id, again.payload) == (3, "pending", last.event_id,
+                                                                               last.payload)
+        assert enqueued[-1][1] == (again.pk,)
+        again = deliver(again.pk)
+    assert (again.status, again.response_code) == ("succeeded", 200)
+    assert [d["headers"]["pressroom-delivery-attempt"] for d in receiver.deliveries] == ["1", "2", "3"]
+    assert len({d["headers"]["pressroom-event-id"] for d in receiver.deliveries}) == 1
+
+
+def test_a_resent_attempt_that_fails_again_schedules_no_retry(allow_private, enqueued, settings):
+    settings.PRESSROOM_WEBHOOK_MAX_ATTEMPTS = 5
+    with Receiver(SECRET, statuses=[500, 500]) as receiver:
+        subscription = subscribe(receiver.url)
+        failed = deliver(pending_attempt(subscription, "evt_once").pk)
+        newest = WebhookDelivery.objects.get(attempt=2)
+        WebhookDelivery.objects.filter(pk=newest.pk).update(status="cancelled")  # switched off meanwhile
+        newest.refresh_from_db()
+        again = deliver(services.webhook_delivery_resend(delivery=newest).pk)
+    assert failed.attempt == 1 and again.attempt == 6 and again.status == "failed"
+    assert not WebhookDelivery.objects.filter(attempt=7).exists()
+
+
+@pytest.mark.parametrize("case", ["switched off", "not the newest", "succeeded", "pending"])
+def test_resending_is_refused_where_it_would_duplicate_or_go_nowhere(case, enqueued):
+    subscription = subscribe("https://hooks.example.com/a")
+    first = pending_attempt(subscription, "evt_no")
+    WebhookDelivery.objects.filter(pk=first.pk).update(status="failed", finished_at=timezone.now())
+    if case == "switched off":
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(active=False)
+    elif case == "not the newest":
+        WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_no",
+                                       payload={}, attempt=2, scheduled_at=timezone.now())
+    elif case == "succeeded":
+        WebhookDelivery.objects.filter(pk=first.pk).update(status="succeeded")
+    else:
+        WebhookDelivery.objects.filter(pk=first.pk).update(status="pending", finished_at=None)
+    first.refresh_from_db()
+    expected = {"switched off": "the subscription is switched off", "not the newest": "attempt 2 came after it",
+                "succeeded": "it is succeeded", "pending": "it is pending"}[case]
+    with pytest.raises(services.ResendRefused, match=expected):
+        services.webhook_delivery_resend(delivery=first)
+    assert WebhookDelivery.objects.filter(event_id="evt_no").count() == (2 if case == "not the newest" else 1)
+
+
 @pytest.fixture(params=[600, 30])
 def retry_after_a_long_backoff(request, allow_private, enqueued, settings, django_capture_on_commit_callbacks):
     """A first attempt that failed with a 10-minute backoff, or the default 30 s: its retry, left

@@ -155,6 +155,30 @@ def test_the_re_enable_action_resets_the_failure_count(client):
             subscription.disabled_reason) == (True, 0, None, "")
 
 
+def test_the_send_again_action_queues_a_new_attempt_and_says_what_it_refused(client, monkeypatch,
+                                                                            django_capture_on_commit_callbacks):
+    enqueued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kwargs: enqueued.append(args))
+    receiver = WebhookSubscription.objects.create(name="Fixed receiver", url="https://fixed.example.com/",
+                                                  events=["task.failed"])
+    now = timezone.now()
+    failed, succeeded = (
+        WebhookDelivery.objects.create(subscription=receiver, event="task.failed", event_id=event_id, payload={},
+                                       status=status, response_code=code, scheduled_at=now, finished_at=now)
+        for event_id, status, code in (("evt_f", "failed", 500), ("evt_s", "succeeded", 200)))
+    deliveries = reverse("admin:publishing_webhookdelivery_changelist")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(deliveries, {"action": "resend", "_selected_action": [failed.pk, succeeded.pk]},
+                           follow=True).content.decode()
+
+    again = WebhookDelivery.objects.get(event_id="evt_f", status="pending")
+    assert again.attempt > failed.attempt and enqueued == [(again.pk,)]
+    assert "Sent again: 1 attempt queued." in page
+    assert "Not sent again. Attempt 1 of evt_s to Fixed receiver: it is succeeded." in page
+    assert WebhookDelivery.objects.filter(event_id="evt_s").count() == 1
+
+
 def test_ticking_active_on_a_disabled_subscription_re_enables_it(client):
     subscription = disabled_subscription()
     change = reverse("admin:publishing_webhooksubscription_change", args=[subscription.pk])
