@@ -27,7 +27,9 @@ from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from publishing.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
-from publishing.webhooks.services import ResendRefused, webhook_delivery_resend, webhook_subscription_enable
+from publishing.webhooks.services import (
+    ResendRefused, webhook_delivery_resend, webhook_subscription_enable, webhook_subscription_ping,
+)
 from tasks import url_guard
 from tasks.exceptions import TransientError
 
@@ -129,7 +131,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     search_fields = ("name", "url")
     readonly_fields = ("state", "consecutive_failures", "disabled_reason", "recent_attempts", "created_by",
                        "created_at", "updated_at")
-    actions = ("reenable",)
+    actions = ("reenable", "ping")
 
     class Media:
         css = {"all": ("publishing/webhooks-admin.css",)}
@@ -222,6 +224,20 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             fields += ["consecutive_failures", "disabled_at", "disabled_reason"]
         if fields:
             obj.save(update_fields=[*fields, "updated_at"])
+
+    @admin.action(description="Send a test event (ping)")
+    def ping(self, request, queryset):
+        count = 0
+        for subscription in queryset:
+            webhook_subscription_ping(subscription=subscription, by=request.user)
+            count += 1
+        self.message_user(
+            request,
+            format_html('Test event queued for {} subscription{}: its outcome shows in the list within seconds, '
+                        'every attempt under <a href="{}">Webhook deliveries</a>.', count, "s" if count != 1 else "",
+                        reverse("admin:publishing_webhookdelivery_changelist")),
+            messages.SUCCESS,
+        )
 
     @admin.action(description="Re-enable and reset the failure count")
     def reenable(self, request, queryset):

@@ -29,6 +29,12 @@ class WebhookEvent(models.TextChoices):
     POST_UNPUBLISHED = "post.unpublished", "post.unpublished — a post was taken down"
 
 
+# A test delivery an admin sends to check a receiver and its signature check; nobody subscribes to
+# it, and it is never retried nor counted against the subscription (`webhook_subscription_ping`).
+PING_EVENT = "ping"
+DELIVERY_EVENTS = [*WebhookEvent.choices, (PING_EVENT, "ping — a test sent from the admin")]
+
+
 def new_webhook_secret() -> str:
     """A random signing secret; the prefix tells it apart from other keys in a receiver's config."""
     return "whsec_" + secrets.token_urlsafe(32)
@@ -85,7 +91,7 @@ class DeliveryStatus(models.TextChoices):
 
 class WebhookDelivery(models.Model):
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.CharField(max_length=32, choices=WebhookEvent.choices)
+    event = models.CharField(max_length=32, choices=DELIVERY_EVENTS)
     event_id = models.CharField(max_length=64, help_text="The same for every attempt (Pressroom-Event-Id).")
     payload = models.JSONField()
     attempt = models.PositiveIntegerField(default=1)
@@ -104,7 +110,8 @@ class WebhookDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subscription", "event_id", "attempt"], name="webhook_delivery_attempt_once"),
             models.CheckConstraint(condition=Q(status__in=DeliveryStatus.values), name="webhook_delivery_status_valid"),
-            models.CheckConstraint(condition=Q(event__in=WebhookEvent.values), name="webhook_delivery_event_valid"),
+            models.CheckConstraint(condition=Q(event__in=[value for value, _ in DELIVERY_EVENTS]),
+                                   name="webhook_delivery_event_valid"),
             models.CheckConstraint(condition=Q(attempt__gte=1), name="webhook_delivery_attempt_positive"),
         ]
         indexes = [models.Index(fields=["subscription", "-created_at"], name="webhook_delivery_recent")]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -30,7 +31,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from publishing.webhooks.events import encode_body, event_id, webhook_body, webhook_event_name
-from publishing.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from publishing.webhooks.models import PING_EVENT, DeliveryStatus, WebhookDelivery, WebhookSubscription
 from publishing.webhooks.queueing import enqueue_job_at
 from publishing.webhooks.signing import SIGNATURE_HEADER, signature_header
 from tasks import url_guard
@@ -206,7 +207,7 @@ def webhook_delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
     if delivery is None:
         return None
     subscription = delivery.subscription
-    if not subscription.active:
+    if not subscription.active and delivery.event != PING_EVENT:  # a test may check a receiver before it is on
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=DeliveryStatus.CANCELLED, finished_at=timezone.now(),
             error="Not sent: the subscription is switched off.")
@@ -253,6 +254,8 @@ def _record_attempt(delivery: WebhookDelivery, result: SendResult, *, duration_m
         logger.info("Webhook delivery %s was recorded or deleted meanwhile; its late outcome (%s) is not kept",
                     delivery.pk, delivery.status)
         return False
+    if delivery.event == PING_EVENT:
+        return True  # a test: neither retried nor counted for or against the subscription
     if result.succeeded:
         if subscription.consecutive_failures:
             subscription.consecutive_failures = 0
@@ -337,6 +340,27 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     )
     enqueue_job_at(DELIVER_JOB, again.pk, at=now, name="deliver_webhook")
     return again
+
+
+# --- a test delivery ------------------------------------------------------------------------------
+@transaction.atomic
+def webhook_subscription_ping(*, subscription: WebhookSubscription, by) -> WebhookDelivery:
+    """Queue a test delivery (event `ping`) to `subscription`, switched on or not, signed like any
+    other: an admin checks that the receiver answers and verifies the signature. One try, not
+    counted for or against the subscription; the attempt shows in the deliveries list."""
+    now = timezone.now()
+    identifier = f"evt_ping_{uuid.uuid4().hex}"
+    body = {
+        "id": identifier,
+        "type": PING_EVENT,
+        "created_at": now.isoformat(),
+        "message": f"A test delivery sent from Pressroom's admin by {by.get_username()}.",
+        "subscription": {"name": subscription.name, "events": list(subscription.events)},
+    }
+    ping = WebhookDelivery.objects.create(subscription=subscription, event=PING_EVENT, event_id=identifier,
+                                          payload=body, attempt=1, scheduled_at=now)
+    enqueue_job_at(DELIVER_JOB, ping.pk, at=now, name="deliver_webhook")
+    return ping
 
 
 # --- switching subscriptions on -----------------------------------------------------------------

@@ -219,6 +219,27 @@ def test_resending_is_refused_where_it_would_duplicate_or_go_nowhere(case, enque
     assert WebhookDelivery.objects.filter(event_id="evt_no").count() == (2 if case == "not the newest" else 1)
 
 
+def test_a_test_event_reaches_a_switched_off_receiver_signed_and_counts_for_nothing(
+        allow_private, enqueued, superuser, django_capture_on_commit_callbacks):
+    with Receiver(SECRET, statuses=[200, 500]) as receiver:
+        subscription = subscribe(receiver.url, active=False, consecutive_failures=3)
+        with django_capture_on_commit_callbacks(execute=True):
+            ping = services.webhook_subscription_ping(subscription=subscription, by=superuser)
+        assert enqueued[-1][1] == (ping.pk,)
+        answered = deliver(ping.pk)
+        failing = deliver(services.webhook_subscription_ping(subscription=subscription, by=superuser).pk)
+    got = receiver.deliveries[0]
+    assert got["verified"] and got["headers"]["pressroom-event"] == "ping"
+    assert got["json"]["type"] == "ping" and got["json"]["subscription"] == {"name": "Receiver",
+                                                                            "events": ["task.completed"]}
+    assert superuser.username in got["json"]["message"]
+    assert (answered.status, answered.response_code) == ("succeeded", 200)
+    assert (failing.status, failing.response_code) == ("failed", 500)
+    assert WebhookDelivery.objects.count() == 2, "a failed test is not retried"
+    subscription.refresh_from_db()
+    assert (subscription.active, subscription.consecutive_failures, subscription.disabled_at) == (False, 3, None)
+
+
 @pytest.fixture(params=[600, 30])
 def retry_after_a_long_backoff(request, allow_private, enqueued, settings, django_capture_on_commit_callbacks):
     """A first attempt that failed with a 10-minute backoff, or the default 30 s: its retry, left

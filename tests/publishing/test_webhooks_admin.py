@@ -179,6 +179,22 @@ def test_the_send_again_action_queues_a_new_attempt_and_says_what_it_refused(cli
     assert WebhookDelivery.objects.filter(event_id="evt_s").count() == 1
 
 
+def test_the_test_event_action_queues_a_ping_for_each_subscription_chosen(client, monkeypatch,
+                                                                          django_capture_on_commit_callbacks):
+    enqueued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kwargs: enqueued.append(args))
+    chosen = [disabled_subscription(), WebhookSubscription.objects.create(
+        name="On", url="https://on.example.com/", events=["task.failed"])]
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(LIST, {"action": "ping", "_selected_action": [s.pk for s in chosen]},
+                           follow=True).content.decode()
+    pings = list(WebhookDelivery.objects.filter(event="ping").order_by("subscription__name"))
+    assert [(ping.subscription, ping.status) for ping in pings] == [(chosen[0], "pending"), (chosen[1], "pending")]
+    assert sorted(enqueued) == sorted((ping.pk,) for ping in pings)
+    assert "Test event queued for 2 subscriptions" in page
+    assert f'<a href="{reverse("admin:publishing_webhookdelivery_changelist")}">Webhook deliveries</a>' in page
+
+
 def test_ticking_active_on_a_disabled_subscription_re_enables_it(client):
     subscription = disabled_subscription()
     change = reverse("admin:publishing_webhooksubscription_change", args=[subscription.pk])
