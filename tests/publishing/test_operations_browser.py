@@ -101,6 +101,14 @@ def test_an_admin_sees_which_webhook_failed_and_what_it_answered(operations, chr
     page = _signed_in_page(chromium, server, admin, reverse("admin:publishing_webhooksubscription_changelist"))
     subscriptions = _row_texts(page)
     _shot(page, "webhook-subscriptions")
+    dark = page.context.browser.new_context(viewport=page.viewport_size, color_scheme="dark")
+    dark.add_cookies(page.context.cookies())
+    dark_page = dark.new_page()
+    dark_page.goto(f"{server.url}{reverse('admin:publishing_webhookdelivery_changelist')}")
+    _shot(dark_page, "webhook-deliveries-dark")
+    failed_colour, text_colour = (dark_page.locator(selector).first.evaluate("e => getComputedStyle(e).color")
+                                  for selector in (".webhook-outcome--failed", "td.field-subscription"))
+    dark.close()
     page.goto(f"{server.url}{reverse('admin:publishing_webhooksubscription_changelist')}?state=disabled")
     disabled_only = _row_texts(page)
     page.goto(f"{server.url}{reverse('admin:publishing_webhooksubscription_change', args=[broken.pk])}")
@@ -129,6 +137,7 @@ def test_an_admin_sees_which_webhook_failed_and_what_it_answered(operations, chr
     assert DISABLED_REASON in reason_shown
     assert len(recent) == 5 and all("Failed" in row and "503" in row for row in recent)
     assert len(deliveries) == 7
+    assert failed_colour != text_colour, "failures stand out in the dark theme too"
     assert sum("Failed · HTTP 503" in row for row in deliveries) == 5
     assert [row.split(" attempt ")[1][0] for row in deliveries if "task.approved" in row] == ["5", "4", "3", "2", "1"]
     assert any("Succeeded · HTTP 204" in row for row in deliveries)
