@@ -149,8 +149,13 @@ def _post(url: str, body: bytes, headers: dict) -> SendResult:
             code, location = response.status_code, (response.headers.get("location") or "").strip()
             if code in KEPT_POST_REDIRECTS and location:
                 response.close()
-                following = urljoin(current, location)
-                if urlsplit(current).scheme == "https" and urlsplit(following).scheme != "https":
+                try:
+                    following = urljoin(current, location)
+                    downgrade = urlsplit(current).scheme == "https" and urlsplit(following).scheme != "https"
+                except ValueError:  # "http://[oops/": not a URL urllib can read
+                    return SendResult(False, response_code=code,
+                                      error=_shown(f"HTTP {code}: the redirect's Location is not a URL: {location}"))
+                if downgrade:
                     return SendResult(False, response_code=code,
                                       error=f"HTTP {code}: a redirect from https to http is not followed.")
                 current = following

@@ -401,6 +401,19 @@ def test_a_redirect_target_passes_the_guard_again(target, enqueued, monkeypatch)
     assert len(receiver.deliveries) == 1
 
 
+@pytest.mark.parametrize(("location", "error"), [
+    ("http://[oops/hooks", "HTTP 307: the redirect's Location is not a URL: http://[oops/hooks"),
+    ("http://127.0.0.1:99999/hooks", "Refused (redirected to http://127.0.0.1:99999/hooks): "),
+    ("http://me:secret@127.0.0.1/hooks", "Refused (redirected to http://me:secret@127.0.0.1/hooks): URLs with a user"),
+])
+def test_a_redirect_to_something_that_is_no_url_is_a_failed_attempt_that_says_so(location, error, allow_private,
+                                                                                  enqueued):
+    with Receiver(SECRET, statuses=[307], location=location) as receiver:
+        delivery = deliver(pending_attempt(subscribe(receiver.url), "evt_bad").pk)
+    assert delivery.status == DeliveryStatus.FAILED and delivery.error.startswith(error), delivery.error
+    assert len(receiver.deliveries) == 1
+
+
 def test_a_redirect_from_https_to_http_is_not_followed(enqueued, monkeypatch):
     """Sent over https, the event must not travel on in clear: the redirect's answer is refused
     before anything is sent to its target (no TLS server needed: the first answer is faked)."""
