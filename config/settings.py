@@ -367,6 +367,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TaskPhaseEnum": "tasks.models.task.Phase",
         "VersionPhaseEnum": "content.models.versions.VersionPhase",
+        "TaskStatusEnum": "tasks.models.task.Status",
+        "WebhookEventEnum": "publishing.webhooks.models.WebhookEvent",
+        "WebhookDeliveryStatusEnum": "publishing.webhooks.models.DeliveryStatus",
     },
 }
 

@@ -16,7 +16,6 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
@@ -26,14 +25,13 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
+from publishing.webhooks import rules
 from publishing.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 from publishing.webhooks.services import (
-    ResendRefused, webhook_delivery_resend, webhook_subscription_enable, webhook_subscription_ping,
+    SUBSCRIPTION_FIELDS, ResendRefused, webhook_delivery_resend, webhook_subscription_create,
+    webhook_subscription_enable, webhook_subscription_ping, webhook_subscription_update,
 )
-from tasks import url_guard
-from tasks.exceptions import TransientError
 
-SECRET_MIN_LENGTH = 16
 RECENT_ATTEMPTS = 10  # shown on a subscription's page; the deliveries list has them all
 ERROR_PREVIEW_CHARS = 120
 REFUSALS_SHOWN = 5  # of a list action's refusals, in its message
@@ -75,26 +73,10 @@ class WebhookSubscriptionForm(forms.ModelForm):
         }
 
     def clean_url(self):
-        """The guard's rule, and its DNS lookup when the name resolves now: a name pointing at a
-        private address is refused here already. A lookup that fails is not an error yet (the
-        receiver may not be online); the guard runs again, with DNS, at every send."""
-        url = self.cleaned_data.get("url") or ""
-        try:
-            url = url_guard.check_url(url)
-            url_guard.public_addresses(url)
-        except ValidationError as error:
-            raise ValidationError(error.messages[0].replace("Refusing to fetch", "Refusing to deliver to")) from None
-        except TransientError:
-            pass
-        return url
+        return rules.delivery_url(self.cleaned_data.get("url"))
 
     def clean_secret(self):
-        secret = (self.cleaned_data.get("secret") or "").strip()
-        if len(secret) < SECRET_MIN_LENGTH:
-            raise ValidationError(f"Use a secret of at least {SECRET_MIN_LENGTH} characters (or keep the generated one).")
-        if not secret.isprintable() or any(character.isspace() for character in secret):
-            raise ValidationError("The secret may hold printable characters only, without spaces.")
-        return secret
+        return rules.signing_secret(self.cleaned_data.get("secret"))
 
     def clean(self):
         cleaned = super().clean()
@@ -211,19 +193,15 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             rows, _attempts_url(obj))
 
     def save_model(self, request, obj, form, change):
+        # Through the services, as the API writes: on a change only what the form changed, so a
+        # failure recorded while this page was open is not undone (webhook_subscription_update).
         if not change:
-            obj.created_by = request.user
-            super().save_model(request, obj, form, change)
+            saved = webhook_subscription_create(by=request.user, **{
+                name: form.cleaned_data[name] for name in SUBSCRIPTION_FIELDS})
+            obj.pk, obj._state.adding = saved.pk, False
             return
-        # The failure state (count, when and why disabled) is the delivery jobs' to write: a failure
-        # recorded while this page was open (or its URL's DNS lookup ran) must not be undone by
-        # writing back the copy the page loaded. Only what the form changed is written, and the
-        # failure state only when ticking Active again re-enabled the subscription (form.clean).
-        fields = [name for name in form.changed_data if name in WebhookSubscriptionForm.Meta.fields]
-        if "active" in fields and obj.active:
-            fields += ["consecutive_failures", "disabled_at", "disabled_reason"]
-        if fields:
-            obj.save(update_fields=[*fields, "updated_at"])
+        webhook_subscription_update(subscription=obj, **{
+            name: form.cleaned_data[name] for name in form.changed_data if name in SUBSCRIPTION_FIELDS})
 
     @admin.action(description="Send a test event (ping)")
     def ping(self, request, queryset):

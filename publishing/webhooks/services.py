@@ -37,7 +37,7 @@ from publishing.webhooks.signing import SIGNATURE_HEADER, signature_header
 from tasks import url_guard
 from tasks.checked_http import checked_url, send_to_checked_addresses
 from tasks.http_deadline import ExchangeDeadline
-from tasks.exceptions import TransientError
+from tasks.exceptions import DomainError, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -318,8 +318,11 @@ def webhook_deliveries_recover(*, now=None) -> dict:
 
 
 # --- sending an event again ---------------------------------------------------------------------
-class ResendRefused(Exception):
-    """Why an attempt is not sent again; its message is shown to the admin."""
+class ResendRefused(DomainError):
+    """Why an attempt is not sent again; its message is shown to the admin (the API's 409)."""
+
+    status_code = 409
+    code = "not_resendable"
 
 
 @transaction.atomic
@@ -345,6 +348,34 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     )
     enqueue_job_at(DELIVER_JOB, again.pk, at=now, name="deliver_webhook")
     return again
+
+
+# --- subscriptions ----------------------------------------------------------------------------
+SUBSCRIPTION_FIELDS = ("name", "url", "events", "secret", "active")
+
+
+def webhook_subscription_create(*, by, **fields) -> WebhookSubscription:
+    """A subscription from checked values (`publishing.webhooks.rules`); without a secret, a
+    generated one."""
+    values = {name: fields[name] for name in SUBSCRIPTION_FIELDS if fields.get(name) is not None}
+    return WebhookSubscription.objects.create(created_by=by, **values)
+
+
+@transaction.atomic
+def webhook_subscription_update(*, subscription: WebhookSubscription, **changes) -> WebhookSubscription:
+    """Write the changed fields only: the failure state (count, when and why disabled) is the
+    delivery jobs', so a failure recorded meanwhile is not undone. Switching a subscription that
+    failures disabled on again forgets its failures, as re-enabling does."""
+    subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    fields = [name for name in SUBSCRIPTION_FIELDS if name in changes]
+    for name in fields:
+        setattr(subscription, name, changes[name])
+    if changes.get("active") and subscription.disabled_at is not None:
+        subscription.consecutive_failures, subscription.disabled_at, subscription.disabled_reason = 0, None, ""
+        fields += ["consecutive_failures", "disabled_at", "disabled_reason"]
+    if fields:
+        subscription.save(update_fields=[*fields, "updated_at"])
+    return subscription
 
 
 # --- a test delivery ------------------------------------------------------------------------------

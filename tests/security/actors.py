@@ -19,6 +19,7 @@ from content.services.review import task_approve, task_edit_draft
 from publishing.models import Category, Post, PostChange, Tag
 from publishing.roles import EDITORS, REVIEWERS
 from publishing.services.posts import task_publish
+from publishing.webhooks.models import WebhookDelivery, WebhookSubscription
 from tasks.events import emit
 from tasks.models import CostBudget, CostBudgetChange, GenerationTask, ModelCatalogEntry, StageCheckpoint, TaskEvent
 from tasks.services.budgets import budget_set
@@ -84,7 +85,7 @@ def jwt_client(user) -> APIClient:
 
 
 FINGERPRINTED = (GenerationTask, ContentVersion, ApprovalEvent, TaskEvent, StageCheckpoint, Post, PostChange,
-                 Category, Tag, ModelCatalogEntry, CostBudget, CostBudgetChange)
+                 Category, Tag, ModelCatalogEntry, CostBudget, CostBudgetChange, WebhookSubscription, WebhookDelivery)
 
 
 def fingerprint() -> dict:

@@ -92,6 +92,20 @@ API = {
     ("user_budget", "GET"): Call("/api/budgets/{editor}", "queued", expected=answers(401, 200, 404, 200, 404, 200)),
     ("user_budget", "PUT"): Call("/api/budgets/{editor}", "queued", {"monthly_limit": "25.00", "reason": "More."},
                                  expected=answers(401, 403, 403, 200, 403, 200)),
+    # Webhooks: superusers only, as in the admin.
+    ("webhook_list", "GET"): Call("/api/webhooks", expected=answers(401, 403, 403, 403, 403, 200)),
+    ("webhook_list", "POST"): Call("/api/webhooks", body={"name": "Chat", "url": "https://93.184.215.14/hooks",
+                                                           "events": ["task.failed"]},
+                                   expected=answers(401, 403, 403, 403, 403, 201)),
+    ("webhook_detail", "GET"): Call("/api/webhooks/{webhook}", expected=answers(401, 403, 403, 403, 403, 200)),
+    ("webhook_detail", "PATCH"): Call("/api/webhooks/{webhook}", body={"name": "Renamed"},
+                                      expected=answers(401, 403, 403, 403, 403, 200)),
+    ("webhook_detail", "DELETE"): Call("/api/webhooks/{webhook}", expected=answers(401, 403, 403, 403, 403, 204)),
+    ("webhook_deliveries", "GET"): Call("/api/webhooks/{webhook}/deliveries",
+                                        expected=answers(401, 403, 403, 403, 403, 200)),
+    ("webhook_ping", "POST"): Call("/api/webhooks/{webhook}/ping", expected=answers(401, 403, 403, 403, 403, 202)),
+    ("webhook_delivery_resend", "POST"): Call("/api/webhook-deliveries/{delivery}/resend",
+                                              expected=answers(401, 403, 403, 403, 403, 202)),
     ("post_list", "GET"): Call("/api/posts", "published", expected=everyone(200)),
     ("post_search", "GET"): Call("/api/posts/search?q=compost", "published", expected=everyone(200)),
     ("post_detail", "GET"): Call("/api/posts/{slug}", "published", expected=everyone(200)),
@@ -101,7 +115,19 @@ API = {
 
 
 
-def perform(name: str, method: str, actor: str, users: dict, task):
+def _failed_webhook_delivery():
+    from django.utils import timezone
+
+    from publishing.webhooks.models import WebhookDelivery, WebhookSubscription
+
+    subscription = WebhookSubscription.objects.create(name="Receiver", url="https://93.184.215.14/hooks",
+                                                      events=["task.failed"])
+    delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.failed", event_id="evt_1",
+                                              payload={}, status="failed", scheduled_at=timezone.now())
+    return subscription, delivery
+
+
+def perform(name: str, method: str, actor: str, users: dict, task, webhook=None, delivery=None):
     """Send the operation as `actor`; the token endpoints get the actor's own credentials."""
     from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -114,7 +140,8 @@ def perform(name: str, method: str, actor: str, users: dict, task):
     current = task.versions.count()
     post = Post.objects.filter(task=task).first()
     path = call.path.format(task=task.pk, current=current, slug=post.slug if post else "none",
-                            editor=users["editor"].pk if users["editor"] else "none")
+                            editor=users["editor"].pk if users["editor"] else "none",
+                            webhook=webhook.pk if webhook else "none", delivery=delivery.pk if delivery else "none")
     body = call.body
     if name == "token_obtain":
         client = jwt_client(None)
@@ -133,8 +160,10 @@ def test_api_operation_answers_each_actor_as_the_rules_say(key, actor):
     users = make_actors()
     call = API[key]
     task = world(call.state, users["editor"])
+    webhook, delivery = _failed_webhook_delivery() if "{webhook}" in call.path or "{delivery}" in call.path else (
+        None, None)
     before = fingerprint()
-    response = perform(*key, actor, users, task)
+    response = perform(*key, actor, users, task, webhook, delivery)
     assert response.status_code == call.expected[actor], response.content[:500]
     if response.status_code >= 400 and key[1] != "GET":
         assert fingerprint() == before, "a refused request changed the database"
