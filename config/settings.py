@@ -370,6 +370,7 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "tasks.models.task.Status",
         "WebhookEventEnum": "publishing.webhooks.models.WebhookEvent",
         "WebhookDeliveryStatusEnum": "publishing.webhooks.models.DeliveryStatus",
+        "WebhookSubscriptionStateEnum": "publishing.webhooks.models.SubscriptionState",
     },
 }
 
@@ -556,6 +557,7 @@ PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
 PRESSROOM_METRICS_COLLECTORS = [
     "tasks.metrics.TaskCollector",
     "publishing.webhooks.metrics.WebhookDeliveriesCollector",
+    "publishing.webhooks.metrics.WebhookSubscriptionsCollector",
 ]
 # Each readiness check gives up after this long; a cluster counts as alive when its last status is
 # at most PRESSROOM_READYZ_CLUSTER_SECONDS old.

@@ -24,7 +24,7 @@ from config.api import BoundedJSONParser
 from config.api_schema import ErrorOutput
 from content.api.serializers import StrictBooleanField
 from publishing.webhooks import rules
-from publishing.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+from publishing.webhooks.models import SubscriptionState, WebhookDelivery, WebhookEvent, WebhookSubscription
 from publishing.webhooks.services import (
     webhook_delivery_resend, webhook_subscription_create, webhook_subscription_ping, webhook_subscription_update,
 )
@@ -74,17 +74,13 @@ class SubscriptionInput(RejectUnknownFieldsMixin, serializers.Serializer):
 
 
 class SubscriptionOutput(serializers.ModelSerializer):
-    state = serializers.SerializerMethodField(help_text="active, disabled (after failures) or paused (by hand).")
+    state = serializers.ChoiceField(choices=SubscriptionState.choices, read_only=True,
+                                    help_text="active, disabled (after failures) or paused (by hand).")
 
     class Meta:
         model = WebhookSubscription
         fields = ["id", "name", "url", "events", "active", "state", "consecutive_failures", "disabled_at",
                   "disabled_reason", "created_at", "updated_at"]
-
-    def get_state(self, subscription) -> str:
-        if subscription.disabled_at is not None:
-            return "disabled"
-        return "active" if subscription.active else "paused"
 
 
 class SubscriptionWithSecretOutput(SubscriptionOutput):

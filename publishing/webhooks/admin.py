@@ -26,7 +26,9 @@ from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from publishing.webhooks import rules
-from publishing.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
+from publishing.webhooks.models import (
+    DeliveryStatus, SubscriptionState, WebhookDelivery, WebhookEvent, WebhookSubscription, subscription_state_expression,
+)
 from publishing.webhooks.services import (
     SUBSCRIPTION_FIELDS, ResendRefused, webhook_delivery_resend, webhook_subscription_create,
     webhook_subscription_enable, webhook_subscription_ping, webhook_subscription_update,
@@ -93,15 +95,11 @@ class SubscriptionStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("active", "Active"), ("disabled", "Disabled after failures"), ("paused", "Switched off by hand")]
+        return SubscriptionState.choices
 
     def queryset(self, request, queryset):
-        if self.value() == "active":
-            return queryset.filter(active=True)
-        if self.value() == "disabled":
-            return queryset.filter(disabled_at__isnull=False)
-        if self.value() == "paused":
-            return queryset.filter(active=False, disabled_at__isnull=True)
+        if self.value() in SubscriptionState.values:
+            return queryset.alias(state_now=subscription_state_expression()).filter(state_now=self.value())
         return queryset
 
 

@@ -1,16 +1,20 @@
-"""Webhook deliveries for `/metrics`: a collector that reads the delivery table.
+"""Webhooks for `/metrics`: a collector that reads the delivery and subscription tables.
 
 Counted from the database, so the figure is the same whichever process serves `/metrics` and
 survives restarts. `outcome` is the attempt's status (succeeded, failed, cancelled; pending
-attempts are not finished and not counted). Listed in PRESSROOM_METRICS_COLLECTORS to be served.
+attempts are not finished and not counted); a subscription's `state` is active, disabled (after
+failures: what an alert watches) or paused (by hand). Listed in PRESSROOM_METRICS_COLLECTORS to
+be served.
 """
 
 from __future__ import annotations
 
 from django.db.models import Count
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from publishing.webhooks.models import DeliveryStatus, WebhookDelivery
+from publishing.webhooks.models import (
+    DeliveryStatus, SubscriptionState, WebhookDelivery, WebhookSubscription, subscription_state_expression,
+)
 
 
 class WebhookDeliveriesCollector:
@@ -23,4 +27,18 @@ class WebhookDeliveriesCollector:
                 .values("event", "status").annotate(count=Count("id")).order_by("event", "status"))
         for row in rows:
             family.add_metric([row["event"], row["status"]], row["count"])
+        yield family
+
+
+class WebhookSubscriptionsCollector:
+    """`pressroom_webhook_subscriptions{state}`: subscriptions by state."""
+
+    def collect(self):
+        family = GaugeMetricFamily("pressroom_webhook_subscriptions",
+                                   "Webhook subscriptions by state (disabled: switched off after failures).",
+                                   labels=["state"])
+        counts = dict(WebhookSubscription.objects.annotate(state_now=subscription_state_expression())
+                      .values("state_now").annotate(count=Count("id")).order_by().values_list("state_now", "count"))
+        for state in SubscriptionState.values:
+            family.add_metric([state], counts.get(state, 0))
         yield family

@@ -16,7 +16,7 @@ import secrets
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 
 
 class WebhookEvent(models.TextChoices):
@@ -38,6 +38,19 @@ DELIVERY_EVENTS = [*WebhookEvent.choices, (PING_EVENT, "ping — a test sent fro
 def new_webhook_secret() -> str:
     """A random signing secret; the prefix tells it apart from other keys in a receiver's config."""
     return "whsec_" + secrets.token_urlsafe(32)
+
+
+class SubscriptionState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DISABLED = "disabled", "Disabled after failures"
+    PAUSED = "paused", "Switched off by hand"
+
+
+def subscription_state_expression() -> Case:
+    """A subscription's state in SQL, as `WebhookSubscription.state` says it in Python."""
+    return Case(When(disabled_at__isnull=False, then=Value(SubscriptionState.DISABLED)),
+                When(active=True, then=Value(SubscriptionState.ACTIVE)),
+                default=Value(SubscriptionState.PAUSED), output_field=models.CharField())
 
 
 class WebhookSubscription(models.Model):
@@ -80,6 +93,12 @@ class WebhookSubscription(models.Model):
     @property
     def disabled_by_failures(self) -> bool:
         return self.disabled_at is not None
+
+    @property
+    def state(self) -> str:
+        if self.disabled_at is not None:
+            return SubscriptionState.DISABLED
+        return SubscriptionState.ACTIVE if self.active else SubscriptionState.PAUSED
 
 
 class DeliveryStatus(models.TextChoices):

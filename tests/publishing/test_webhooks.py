@@ -19,7 +19,7 @@ from django_q.models import Schedule
 
 from publishing.webhooks import jobs, services
 from publishing.webhooks.events import webhook_event_name
-from publishing.webhooks.metrics import WebhookDeliveriesCollector
+from publishing.webhooks.metrics import WebhookDeliveriesCollector, WebhookSubscriptionsCollector
 from publishing.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from publishing.webhooks.services import webhook_subscription_enable
 from tasks.events import emit
@@ -526,6 +526,17 @@ def test_the_metrics_collector_counts_finished_attempts_by_event_and_outcome():
     [family] = WebhookDeliveriesCollector().collect()
     samples = {(s.labels["event"], s.labels["outcome"]): s.value for s in family.samples if s.name.endswith("_total")}
     assert samples == {("task.completed", "failed"): 2, ("task.completed", "succeeded"): 1}
+
+
+def test_the_metrics_collector_counts_subscriptions_by_state_so_an_alert_can_watch_the_disabled_ones():
+    subscribe("https://hooks.example.com/a")
+    subscribe("https://hooks.example.com/b", active=False)
+    for name in ("c", "d"):
+        subscribe(f"https://hooks.example.com/{name}", active=False, consecutive_failures=15,
+                  disabled_at=timezone.now(), disabled_reason="15 failed attempts in a row")
+    [family] = WebhookSubscriptionsCollector().collect()
+    assert family.name == "pressroom_webhook_subscriptions" and family.type == "gauge"
+    assert {s.labels["state"]: s.value for s in family.samples} == {"active": 1, "paused": 1, "disabled": 2}
 
 
 def test_the_readme_recipe_verifies_a_real_delivery(allow_private, enqueued):
