@@ -64,7 +64,7 @@ class WebhookSubscriptionForm(forms.ModelForm):
 
     class Meta:
         model = WebhookSubscription
-        fields = ("name", "url", "events", "secret", "active")
+        fields = SUBSCRIPTION_FIELDS
         widgets = {  # wide enough to read a whole URL and secret
             "url": forms.TextInput(attrs={"class": "vURLField"}),
             "secret": forms.TextInput(attrs={"class": "vURLField", "autocomplete": "off", "spellcheck": "false"}),
@@ -117,7 +117,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         css = {"all": ("publishing/webhooks-admin.css",)}
 
     def get_fieldsets(self, request, obj=None):
-        receiver = (None, {"fields": ("name", "url", "events", "secret", "active")})
+        receiver = (None, {"fields": SUBSCRIPTION_FIELDS})
         if obj is None:
             return (receiver,)
         # A subscription switched off by failures says so, and why, before anything else.
@@ -143,14 +143,15 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
     @admin.display(description="State")
     def state(self, obj):
-        if obj.disabled_at is not None:
+        if obj.state == SubscriptionState.DISABLED:
             return format_html(
                 '<span class="webhook-state webhook-state--disabled"><img src="{}" alt=""> '
-                '<strong>Disabled after failures</strong><span class="webhook-note">since {}</span></span>',
-                static("admin/img/icon-alert.svg"), _when(obj.disabled_at, seconds=False))
-        if not obj.active:
-            return format_html('<span class="webhook-state"><img src="{}" alt=""> Switched off by hand</span>',
-                               static("admin/img/icon-no.svg"))
+                '<strong>{}</strong><span class="webhook-note">since {}</span></span>',
+                static("admin/img/icon-alert.svg"), SubscriptionState.DISABLED.label,
+                _when(obj.disabled_at, seconds=False))
+        if obj.state == SubscriptionState.PAUSED:
+            return format_html('<span class="webhook-state"><img src="{}" alt=""> {}</span>',
+                               static("admin/img/icon-no.svg"), SubscriptionState.PAUSED.label)
         failing = (format_html('<span class="webhook-note">{} failed in a row</span>', obj.consecutive_failures)
                    if obj.consecutive_failures else "")
         return format_html('<span class="webhook-state"><img src="{}" alt=""> Active{}</span>',
