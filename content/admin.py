@@ -47,13 +47,13 @@ from content.services.review import (
     task_revoke_approval,
 )
 from tasks.admin import AppendOnlyAdminMixin, GenerationTaskAdmin, VisibleTaskRowsMixin
+from tasks.admin_history import TASK_PREVIEW_CHARS
 from tasks.admin_actions import RefusedAction, TaskAction
 from tasks.forms import format_usd
 from tasks.models import GenerationTask
 from tasks.models.task import WORD_COUNT_MAX, WORD_COUNT_MIN
 
 FEEDBACK_PREVIEW_CHARS = 80
-TASK_PREVIEW_CHARS = 60  # a task named in a list of versions or decisions
 
 
 # --- Rendering a version --------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.utils.text import Truncator
 from tasks.models import GenerationTask, StageCheckpoint, TaskEvent
 
 MESSAGE_PREVIEW_CHARS = 80
-TASK_PREVIEW_CHARS = 60
+TASK_PREVIEW_CHARS = 60  # a task named in a list of its events, versions or decisions
 
 
 class AppendOnlyAdminMixin:
