@@ -46,9 +46,10 @@ def event_id(payload: dict) -> str:
     return "evt_" + uuid.uuid5(_EVENT_ID_NAMESPACE, f"{payload['task']}:{payload['sequence']}").hex
 
 
-def _site_link(name: str, **kwargs) -> str | None:
+def site_link(name: str, **kwargs) -> str | None:
     """The page's address on the site (PRESSROOM_SITE_URL before its path; the path alone when
-    that is not set), or None when the arguments name no page."""
+    that is not set), or None when the arguments name no page: what webhook bodies and
+    notification emails link to."""
     try:
         return settings.PRESSROOM_SITE_URL + reverse(name, **kwargs)
     except NoReverseMatch:
@@ -68,7 +69,7 @@ def webhook_body(name: str, payload: dict) -> dict:
             "status": payload.get("status"),
             "phase": payload.get("phase"),
             "progress": payload.get("progress"),
-            "url": _site_link("admin:tasks_generationtask_change", args=[payload["task"]]),
+            "url": site_link("admin:tasks_generationtask_change", args=[payload["task"]]),
         },
         "message": payload.get("message", ""),
     }
@@ -80,7 +81,7 @@ def webhook_body(name: str, payload: dict) -> dict:
         body["post"] = {key: data.get(key) for key in ("post", "slug", "published_at")}
         body["post"]["id"] = body["post"].pop("post")
         if name == WebhookEvent.POST_PUBLISHED and data.get("slug"):
-            body["post"]["url"] = _site_link("publishing:post_detail", kwargs={"slug": data["slug"]})
+            body["post"]["url"] = site_link("publishing:post_detail", kwargs={"slug": data["slug"]})
     return body
 
 

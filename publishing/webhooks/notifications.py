@@ -28,12 +28,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from config.email_addresses import header_refusal
 from config.locks import NOTIFICATION_DIGESTS, advisory_xact_lock
 from content.services.review import four_eyes_forbids
+from publishing.webhooks.events import site_link
 from publishing.webhooks.models import NotificationReason, PendingNotification
 from publishing.webhooks.queueing import enqueue_job_at
 from tasks.models import ApprovalStatus, GenerationTask
@@ -143,7 +143,7 @@ def _digest_text(lines: list[PendingNotification]) -> tuple[str, str]:
             continue
         body.append(f"{heading} ({len(group)}):")
         for line in group:
-            link = settings.PRESSROOM_SITE_URL + reverse("admin:tasks_generationtask_change", args=[line.task_id])
+            link = site_link("admin:tasks_generationtask_change", args=[line.task_id])
             body.append(f"- {line.summary} ({line.created_at:%Y-%m-%d %H:%M %Z}) {link}")
         body.append("")
     body.append("You get these emails because of your role in Pressroom (Reviewers, or admin).")
