@@ -6,7 +6,8 @@ are queued through `task_create` (as `bench.queue_tasks` does), then run one aft
 `tasks.jobs.run_next_task`, the function every wake-up job calls (its reconciler check, the claim,
 five no-op stages of `bench.stages`, the events, their broadcasts and the state-change receivers).
 Production settings as the benchmark's workers have them (`bench.settings`, DEBUG=0, the kept
-connection). It reports, per task after a warm-up:
+connection), except that log records below WARNING are dropped (the worker's INFO lines, one per
+transition, are not what is measured here). It reports, per task after a warm-up:
 
 - the whole process's CPU (`time.process_time()`: every thread, the broadcaster's and the
   watchdog's included),
@@ -21,8 +22,9 @@ measured tasks' main thread.
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/pressroom_create \
         .venv/bin/python bench/engine_cpu.py --tasks 300 [--redis-url redis://127.0.0.1:6379/13]
 
-The database must be migrated (`manage.py migrate`). The run's tasks are deleted at the start and
-the end, and its wake-up jobs (on a queue of its own name) at the end; its cache prefix is its own.
+The database must be migrated (`manage.py migrate`). The tasks of the user `bench-queue` (this
+script's and `bench.queue_tasks`') are deleted before and after the run, and the run's wake-up jobs
+(on a queue of its own name) after it; its cache prefix is its own.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     from tasks.jobs import run_next_task
     from tasks.models import GenerationTask
 
-    logging.disable(logging.INFO)  # one log line per transition would be measured too
+    logging.disable(logging.INFO)  # see the module's docstring
     if args.without_broadcasts:
         events.broadcast = lambda *payloads: None
 
