@@ -117,12 +117,16 @@ class Watchdog:
 
     @contextmanager
     def interruptible(self):
+        """Let a cancel or the deadline interrupt the block (a stage, a wait), then restore what
+        held before: a wait nested in a stage (`ctx.sleep` between a call's tries) leaves the rest
+        of the stage interruptible."""
         self.raise_if_stopped()
+        was = self._interruptible
         self._interruptible = True
         try:
             yield
         finally:
-            self._interruptible = False
+            self._interruptible = was
 
     @contextmanager
     def uninterruptible(self):

@@ -189,6 +189,28 @@ def test_cancelling_during_a_blocking_call_interrupts_it(live_db, engine_setting
     assert outputs(task) == ["research"]
 
 
+def test_a_stage_that_waited_between_tries_is_still_interrupted_by_a_cancel(live_db, engine_settings):
+    """A wait inside the stage (a call's backoff between tries, `ctx.sleep`) ends; the call the
+    stage makes next blocks, and a cancel still interrupts it rather than waiting it out."""
+    task = make_task(metadata={"sleep": {"draft": 0.4}, "block": {"draft": 30}})
+    canceller = _cancel_soon(task, 1.5)
+    started = time.monotonic()
+    done = run_one_after(task)
+    canceller.join()
+    assert time.monotonic() - started < 8
+    assert done.status == "cancelled"
+    assert outputs(task) == ["research"]
+
+
+def test_a_stage_that_waited_between_tries_is_still_interrupted_at_its_deadline(live_db, engine_settings):
+    task = make_task(metadata={"sleep": {"research": 0.4}, "block": {"research": 60}}, timeout_seconds=2)
+    started = time.monotonic()
+    done = run_one_after(task)
+    assert time.monotonic() - started < 10
+    assert done.status == "timed_out"
+    assert outputs(task) == []
+
+
 def test_cancelling_a_queued_task_ends_it_at_once(live_db, engine_settings):
     task = make_task()
     task_cancel(task=task, by="tester")
