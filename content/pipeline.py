@@ -29,7 +29,7 @@ from content.revisions import review_revision
 from content.selectors import revision_request
 from content.services.versions import version_create
 from tasks.engine import Stage, call_with_retries
-from tasks.exceptions import PermanentError, StageError, StageRejected, TransientError
+from tasks.exceptions import DeadlineExceeded, PermanentError, StageError, StageRejected, TaskCancelled, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -104,14 +104,17 @@ def text_model(ctx) -> TextModel:
 @contextmanager
 def charged_if_failed(ctx) -> Iterator[list[Usage]]:
     """Collect the usage of the answers a stage has accepted but not stored yet; if the stage
-    fails (a later call gives up, an answer is cut off), charge them before the error goes on."""
+    fails (a later call gives up, an answer is cut off) or is stopped (cancelled, past its
+    deadline), charge them before the error goes on: the provider was paid for them either way.
+    A worker that lost the task writes nothing, so it charges nothing."""
     accepted: list[Usage] = []
     try:
         yield accepted
-    except StageError as error:
+    except (StageError, TaskCancelled, DeadlineExceeded) as error:
         spent = sum(accepted, Usage())
         if spent.input_tokens or spent.output_tokens:
-            charge(ctx, spent, f"{len(accepted)} answer(s) received before the stage failed ({error}) are charged.",
+            ended = "failed" if isinstance(error, StageError) else "was stopped"
+            charge(ctx, spent, f"{len(accepted)} answer(s) received before the stage {ended} ({error}) are charged.",
                    answer="unstored")
         raise
 

@@ -2,19 +2,23 @@
 
 A cut-off draft is asked for again once (with an event), then fails the task at once; a malformed
 chunk is retried; a base URL that cannot be requested fails the task without a call; every answer
-received is charged, kept or not; the QA loop stops when a revision changes nothing.
+received is charged, kept or not, also when the stage is cancelled or times out; the QA loop stops when a revision changes nothing.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from content.costs import price
 from content.models import ContentVersion
 from content.providers.base import Brief
-from tasks.models import ModelCatalogEntry, TaskEvent
+from tasks.models import GenerationTask, ModelCatalogEntry, TaskEvent
+from tasks.services import task_cancel
 from tests.content.fake_servers import Malformed, OpenAIChatServer, PexelsServer, Reply
 from tests.content.test_pipeline import (  # noqa: F401 - `pipeline` is a fixture
     OUTLINE_JSON,
@@ -187,3 +191,42 @@ def test_a_pexels_photo_of_the_wrong_shape_falls_back_to_the_offline_image(pipel
         "pexels: Pexels answered in an unexpected shape: the photo's src is str, not an object.; "
         "used a generated image instead."]
     assert image.image.name
+
+
+@pytest.mark.parametrize("stop", ["cancel", "deadline"])
+def test_answers_received_before_a_stage_is_stopped_are_charged(pipeline, monkeypatch, article, stop):
+    """The outline came back and was paid for; the article is still streaming when the editor
+    cancels (or the deadline passes). The stage stores nothing, but the outline is charged."""
+    replies = [Reply(OUTLINE_JSON, input_tokens=100, output_tokens=50), Reply(article, delay=0.5)]
+    with OpenAIChatServer(*replies) as server:
+        model = fake_model(server, monkeypatch)
+        task = submit_task(model=model, **BRIEF)
+        if stop == "deadline":
+            GenerationTask.objects.filter(pk=task.pk).update(timeout_seconds=4)
+            canceller = None
+        else:
+            canceller = threading.Thread(target=_cancel_once_writing, args=(task, server))
+            canceller.start()
+        done = run_one()
+        if canceller:
+            canceller.join()
+    assert done.status == {"cancel": "cancelled", "deadline": "timed_out"}[stop]
+    assert len(server.requests) == 2, "the article was asked for"
+    [charged] = answer_events(task)
+    assert charged.data["answer"] == "unstored" and charged.data["stage"] == "draft"
+    assert "1 answer(s) received before the stage was stopped" in charged.message
+    assert (done.input_tokens, done.output_tokens) == (100, 50)
+    assert done.actual_cost == price(model, 100, 50) > Decimal(0)
+    assert phases(task) == ["research"]
+
+
+def _cancel_once_writing(task, server) -> None:
+    """Cancel `task` as its editor would, once the article's request has reached the server."""
+    try:
+        deadline = time.monotonic() + 30
+        while len(server.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        task_cancel(task=GenerationTask.objects.get(pk=task.pk), by="editor")
+    finally:
+        connection.close()
