@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from config.rows import insert_rows
 from tasks.broadcaster import broadcaster
+from tasks.control_characters import storable_text
 from tasks.models import EventKind, GenerationTask, TaskEvent
 from tasks.signals import task_state_changed
 
@@ -77,11 +78,12 @@ def emit(task: GenerationTask, kind: str, *, message: str = "", data: dict | Non
 
 def draft_event(task: GenerationTask, kind: str, *, message: str = "", data: dict | None = None,
                 **state) -> TaskEvent:
-    """An unsaved event of `task`; `state` (status, phase, progress) overrides the task's own."""
+    """An unsaved event of `task`; `state` (status, phase, progress) overrides the task's own.
+    The message may quote anything an exception said, so what PostgreSQL cannot store is dropped."""
     if kind not in KNOWN_KINDS:
         raise ValueError(f"Unknown event kind {kind!r}")
     return TaskEvent(
-        task_id=task.pk, kind=kind, message=message[:2000], data=data or {},
+        task_id=task.pk, kind=kind, message=storable_text(message[:2000]), data=data or {},
         status=state.get("status", task.status), phase=state.get("phase", task.phase),
         progress=state.get("progress", task.progress),
     )

@@ -6,6 +6,8 @@ shows its message. Subclasses in `content` and `publishing` derive from these.
 
 from __future__ import annotations
 
+from tasks.control_characters import storable_text
+
 
 class DomainError(Exception):
     status_code = 400
@@ -44,7 +46,15 @@ class AppendOnlyViolation(DomainError):
 
 
 class StageError(Exception):
-    """Base of the errors a stage (or a provider under it) raises to tell the engine what to do."""
+    """Base of the errors a stage (or a provider under it) raises to tell the engine what to do.
+
+    Its message is stored (the task's error, its events, a stage's warnings) and often quotes a
+    provider's answer or a fetched page, so it is made storable here, once: without the characters
+    PostgreSQL cannot store (`storable_text`; a NUL in a provider's error body stranded the task).
+    """
+
+    def __init__(self, message: str = ""):
+        super().__init__(storable_text(str(message)))
 
 
 class TransientError(StageError):

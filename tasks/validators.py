@@ -5,7 +5,8 @@ The URL rule itself lives in `tasks.url_guard`; at submit time it is applied wit
 is saved without waiting on a resolver), and the fetcher (`content.providers.fetcher`) applies it
 again, with DNS, to every request and redirect. The JSON rule (`unstorable_text`) is the one the
 API's parser (`config.api.BoundedJSONParser`) and the admin's JSON fields (`tasks.forms`) apply;
-`storable_text` is its cleaner for text that arrives from providers and is kept, not refused.
+`storable_text` (`tasks.control_characters`) is its cleaner for text that arrives from providers and
+is kept, not refused.
 """
 
 from __future__ import annotations
@@ -14,24 +15,17 @@ import math
 import re
 
 from tasks import url_guard
+from tasks.control_characters import storable_text
 from tasks.url_guard import MAX_URL_LENGTH
 
 __all__ = ["MAX_URL_LENGTH", "storable_text", "unstorable_text", "validate_public_http_url"]
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def validate_public_http_url(url: str) -> str:
     """The URL, stripped, if the research stage may fetch it; else a ValidationError saying why."""
     return url_guard.check_url(url)
-
-
-def storable_text(text: str) -> str:
-    """`text` without the characters PostgreSQL cannot store (NUL; a lone surrogate, which has no
-    UTF-8 form). For text from a provider, where refusing would fail a paid-for answer or a
-    whole research stage over one stray character."""
-    return _UNSTORABLE.sub("", text)
 
 
 def unstorable_text(data) -> tuple[str | None, str] | None:

@@ -26,6 +26,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.utils import timezone
 from django_q.exceptions import TimeoutException
 
+from tasks.control_characters import storable_text
 from tasks.engine.bookkeeping import guarded_update
 from tasks.engine.context import StageContext
 from tasks.engine.stages import stages_for
@@ -98,12 +99,14 @@ def _run_stages(ctx: StageContext, watchdog: Watchdog) -> str:
         logger.warning("The task is no longer this worker's; stopping without writing anything.")
         return "lost"
     except TransientError as error:
-        return _retry_or_fail(ctx.task, worker, f"{error}{_in(stage_name)}", retry_after=error.retry_after)
+        return _retry_or_fail(ctx.task, worker, f"{error}{_in(stage_name)}", stage_name=stage_name,
+                              retry_after=error.retry_after)
     except PermanentError as error:
         return _record_outcome(ctx.task, worker, Status.FAILED, f"{error}{_in(stage_name)}")
     except (OperationalError, InterfaceError) as error:
         logger.warning("Database connection lost: %s", error)
-        return _retry_or_fail(ctx.task, worker, f"Lost the database connection{_in(stage_name)}: {error}".strip())
+        return _retry_or_fail(ctx.task, worker, f"Lost the database connection{_in(stage_name)}: {error}".strip(),
+                              stage_name=stage_name)
     except Exception as error:
         logger.exception("Unexpected error%s", _in(stage_name))
         return _record_outcome(
@@ -201,22 +204,25 @@ def _guarded_write(task: GenerationTask, worker: str, write) -> str | None:
             time.sleep(1)
 
 
-def _record_outcome(task: GenerationTask, worker: str, status: str, error: str, *, message: str = "") -> str:
-    def write(locked: GenerationTask) -> str:
-        change_status(locked, status)
-        locked.error = error
-        locked.finished_at = timezone.now()
-        locked.heartbeat_at = None
-        if status == Status.COMPLETED:
-            locked.progress = 100
-            locked.phase = Phase.NONE
-        locked.save()
-        text = message or error or {Status.COMPLETED: "Completed."}.get(status, status)
-        emit(locked, EventKind.STATUS, message=text)
-        return status
+def _finish(locked: GenerationTask, status: str, error: str, *, message: str = "") -> str:
+    """End the locked task in `status` with its status event."""
+    change_status(locked, status)
+    locked.error = error
+    locked.finished_at = timezone.now()
+    locked.heartbeat_at = None
+    if status == Status.COMPLETED:
+        locked.progress = 100
+        locked.phase = Phase.NONE
+    locked.save()
+    text = message or error or {Status.COMPLETED: "Completed."}.get(status, status)
+    emit(locked, EventKind.STATUS, message=text)
+    return status
 
+
+def _record_outcome(task: GenerationTask, worker: str, status: str, error: str, *, message: str = "") -> str:
+    error = storable_text(error)  # it may quote any exception ("Unexpected error: …")
     connection.close_if_unusable_or_obsolete()
-    outcome = _guarded_write(task, worker, write)
+    outcome = _guarded_write(task, worker, lambda locked: _finish(locked, status, error, message=message))
     if outcome is None:
         logger.warning("Outcome %s not recorded: the task is no longer this worker's.", status)
         return "lost"
@@ -224,8 +230,16 @@ def _record_outcome(task: GenerationTask, worker: str, status: str, error: str, 
     return outcome
 
 
-def _retry_or_fail(task: GenerationTask, worker: str, error: str, *, retry_after: float | None = None) -> str:
+def _retry_or_fail(task: GenerationTask, worker: str, error: str, *, stage_name: str,
+                   retry_after: float | None = None) -> str:
+    """Requeue the task after a failure worth another attempt, or fail it when none is left; a
+    cancel asked for meanwhile (before the watchdog's next beat could stop the stage) wins: the
+    task ends cancelled, as the reconciler would settle it."""
+    error = storable_text(error)
+
     def write(locked: GenerationTask) -> str:
+        if locked.cancel_requested_at is not None:
+            return _finish(locked, Status.CANCELLED, "", message=_where("Cancelled", stage_name))
         decision = after_failed_run(locked, backoff=True, retry_after=retry_after)
         outcome = requeue_or_give_up(locked, decision, now=timezone.now(),
                                      give_up_error=f"Gave up after {locked.attempts} attempts. Last error: {error}")

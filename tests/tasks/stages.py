@@ -8,7 +8,12 @@ metadata keys, each mapping a stage name to a value:
 - `permanent`: the stage fails permanently with this message;
 - `call_failures`: a call inside the stage fails transiently this many times, then succeeds;
 - `crash`: the stage raises an unexpected exception with this message;
-- `hang`: seconds the stage hangs with signals blocked, as code stuck inside a C call would.
+- `hang`: seconds the stage hangs with signals blocked, as code stuck inside a C call would;
+- `cancel_then_transient`: the stage's task is cancelled (as an editor would, between two beats of
+  the watchdog), then the stage fails transiently;
+- `error_with_nul`: the stage fails with a message holding a NUL, as a provider's error body may
+  (metadata cannot hold one): `transient`, `permanent`, `unexpected` (a RuntimeError), or `retried`
+  (a call inside the stage fails transiently until its tries run out, each try logged).
 One key is a flag for all stages:
 - `record_runs`: each execution of a stage's `run` first inserts a row into STAGE_RUNS_TABLE
   (committed at once, outside the engine), so a test can count how often a stage really ran,
@@ -27,6 +32,8 @@ from django.db import connection
 from content.models import ContentVersion
 from tasks.engine import Stage, call_with_retries
 from tasks.exceptions import PermanentError, TransientError
+from tasks.models import GenerationTask
+from tasks.services import task_cancel
 
 
 STAGE_RUNS_TABLE = "test_stage_run"
@@ -70,6 +77,12 @@ def _run(name: str):
         blocking = _setting(ctx, "block", name, 0)
         if blocking:
             time.sleep(blocking)
+        if _setting(ctx, "cancel_then_transient", name):
+            task_cancel(task=GenerationTask.objects.get(pk=ctx.task.pk), by="editor")
+            raise TransientError(f"{name} is temporarily unavailable")
+        with_nul = _setting(ctx, "error_with_nul", name)
+        if with_nul:
+            _fail_with_nul(ctx, name, with_nul)
         if ctx.attempt <= _setting(ctx, "transient_until_attempt", name, 0):
             raise TransientError(f"{name} is temporarily unavailable", retry_after=_setting(ctx, "retry_after", name))
         message = _setting(ctx, "permanent", name)
@@ -92,6 +105,16 @@ def _run(name: str):
         return f"{name} output of attempt {ctx.attempt}"
 
     return run
+
+
+def _fail_with_nul(ctx, name: str, how: str) -> None:
+    message = f"{name} answered HTTP 400: bad\x00request"
+    if how == "retried":
+        def failing_call():
+            raise TransientError(message)
+
+        call_with_retries(ctx, failing_call, what=f"{name} call", retries=1)
+    raise {"transient": TransientError, "permanent": PermanentError, "unexpected": RuntimeError}[how](message)
 
 
 def _persist(name: str):

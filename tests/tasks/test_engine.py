@@ -119,6 +119,43 @@ def test_an_unexpected_exception_fails_the_task_with_its_type(live_db, engine_se
     assert done.error == "Unexpected error (stage qa): RuntimeError: boom"
 
 
+@pytest.mark.parametrize("how, status, error", [
+    ("transient", "queued", "draft answered HTTP 400: badrequest (stage draft)"),
+    ("retried", "queued", "draft answered HTTP 400: badrequest (stage draft)"),
+    ("permanent", "failed", "draft answered HTTP 400: badrequest (stage draft)"),
+    ("unexpected", "failed", "Unexpected error (stage draft): RuntimeError: draft answered HTTP 400: bad\x00request"),
+])
+def test_an_error_quoting_a_nul_is_recorded_without_it(live_db, engine_settings, how, status, error):
+    """PostgreSQL stores no NUL: a provider's error body holding one once left the task running
+    (the outcome's write failed) or failed a retryable call for good (its logged try did)."""
+    task = make_task(metadata={"error_with_nul": {"draft": how}}, max_attempts=3)
+    done = run_one_after(task)
+    assert (done.status, done.error) == (status, error.replace("\x00", ""))
+    assert outputs(task) == ["research"]
+    messages = list(TaskEvent.objects.filter(task=task).values_list("message", flat=True))
+    assert any("badrequest" in message for message in messages)
+    assert not any("\x00" in message for message in messages)
+
+
+def test_a_cancel_asked_for_before_a_transient_failure_ends_the_task_cancelled(live_db, engine_settings):
+    """The editor cancels; before the watchdog's next beat can stop the stage, its call fails in a
+    way worth retrying. The task ends cancelled rather than queued for a retry nobody wants."""
+    task = make_task(metadata={"cancel_then_transient": {"draft": True}}, max_attempts=3)
+    done = run_one_after(task)
+    assert (done.status, done.attempts, done.error) == ("cancelled", 1, "")
+    assert done.finished_at is not None
+    assert outputs(task) == ["research"]
+    last = TaskEvent.objects.filter(task=task).order_by("-sequence").first()
+    assert (last.status, last.message) == ("cancelled", "Cancelled during stage draft.")
+    assert claim_next_task(worker="eager") is None
+
+
+def test_a_cancel_asked_for_before_a_transient_failure_on_the_last_attempt_is_not_a_failure(
+        live_db, engine_settings):
+    done = run_one_after(make_task(metadata={"cancel_then_transient": {"draft": True}}, max_attempts=1))
+    assert (done.status, done.error) == ("cancelled", "")
+
+
 def test_a_transient_call_is_retried_inside_the_stage(live_db, engine_settings):
     task = make_task(metadata={"call_failures": {"draft": 2}})
     done = run_one_after(task)
