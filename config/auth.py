@@ -8,6 +8,7 @@ one, or all of the user's (config/tokens.py).
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.shortcuts import render
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -19,6 +20,7 @@ from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from config.tokens import revoke_refresh_tokens
@@ -96,12 +98,19 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
 class TokenRefreshInput(TokenRefreshSerializer):
     """A refresh token."""
 
-    # simplejwt's serializer, refusing (401) a token whose user was deleted instead of a 500.
+    # simplejwt's serializer, refusing (401) a token whose user was deleted instead of a 500, and
+    # taking turns: it checks that the token is not blacklisted, then blacklists it, so two
+    # refreshes of one token at the same moment both passed the check (a stolen token raced its
+    # owner into two sessions). The token's row is locked first, so the second finds it blacklisted.
     def validate(self, attrs):
-        try:
-            return super().validate(attrs)
-        except get_user_model().DoesNotExist:
-            raise exceptions.AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account") from None
+        with transaction.atomic():
+            jti = self.token_class(attrs["refresh"]).get(api_settings.JTI_CLAIM)  # verified, or a TokenError (401)
+            list(OutstandingToken.objects.select_for_update().filter(jti=jti).values_list("pk", flat=True))
+            try:
+                return super().validate(attrs)
+            except get_user_model().DoesNotExist:
+                raise exceptions.AuthenticationFailed(self.error_messages["no_active_account"],
+                                                      "no_active_account") from None
 
 
 @extend_schema(tags=["auth"], summary="Exchange a refresh token for a new access token and a new refresh token "
