@@ -29,6 +29,7 @@ HOSTILE_HEADERS = {
     "Authorization": [f"Bearer {NUL}abc", f"Bearer a{NUL}.b.c", "Bearer", "Bearer a b c", f"Bearer {LONG}",
                       f"Basic {NUL}", "Basic !!!not-base64", "Basic Og==", "Basic " + "QQ==" * 5000, NUL],
     "Cookie": [f"sessionid={NUL}abc", f"sessionid={NUL}{'a' * 31}", f"csrftoken={NUL}", f"sessionid={LONG}", "sessionid=\"unterminated",
+               'sessionid="\\000aaaaaaaaaaaa"', 'csrftoken="\\000aaaa"',  # a quoted octal escape decodes to a NUL
                f"{NUL}=x", "csrftoken=" + "x" * 64],
     "If-None-Match": [f'"{NUL}"', "*", "W/" * 5_000, '"' * 3, LONG],
     "If-Modified-Since": [NUL, "Mon, 99 Foo 99999 99:99:99 GMT", "Fri, 31 Dec 9999 23:59:59 GMT",

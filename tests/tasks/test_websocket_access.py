@@ -32,6 +32,20 @@ def test_a_connection_without_credentials_is_closed_with_4401(editor):
     run(scenario)
 
 
+def test_a_session_cookie_that_decodes_to_a_nul_is_no_session_and_closed_with_4401(editor):
+    """Django's cookie parser turns a quoted `\\000` into a NUL, which no session key holds (it
+    was a failed handshake: 1011, and a traceback in Daphne's log)."""
+    task = submit_task(created_by=editor)
+
+    async def scenario():
+        ws = communicator(f"/ws/tasks/{task.pk}", headers=[(b"cookie", b'sessionid="\\000aaaaaaaaaaaa"')])
+        assert await ws.connect(timeout=TIMEOUT) == (True, None)
+        assert await close_code(ws) == 4401
+        await ws.disconnect()
+
+    run(scenario)
+
+
 @pytest.mark.parametrize("kind", ["garbage", "empty", "expired", "refresh", "bearer-garbage"])
 def test_an_invalid_token_is_closed_with_4401_even_next_to_a_valid_session(editor, kind):
     task = submit_task(created_by=editor)
