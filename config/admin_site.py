@@ -356,3 +356,9 @@ class PressroomAdminSite(admin.AdminSite):
 
 class PressroomAdminConfig(AdminConfig):
     default_site = "config.admin_site.PressroomAdminSite"
+
+    def ready(self):
+        super().ready()
+        from config.admin_login import AdminLoginForm  # the auth forms import models: not before the registry
+
+        admin.site.login_form = AdminLoginForm
