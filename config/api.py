@@ -11,8 +11,10 @@ knowing about it.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
@@ -72,6 +74,12 @@ def error_body(code: str, message: str, fields: dict | None = None, **details) -
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):  # Django's limit, met when DRF reads the body
+        message = f"The request body is larger than the API accepts ({settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes)."
+        return Response(error_body("too_large", message), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        return Response(error_body("invalid", str(exc) or "The request has too many fields."),
+                        status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, str(exc), exc.fields, **exc.details), status=exc.status_code)
     if isinstance(exc, Http404):
@@ -107,6 +115,7 @@ def exception_handler(exc, context):
     return response
 
 
+@csrf_exempt  # it changes nothing; a POST with a bearer token and no CSRF cookie got Django's HTML 403
 def api_not_found(request, exception=None):
-    """404 for paths under /api/ that match no route, in the API's error shape."""
+    """404 for paths under /api/ that match no route, whatever the method, in the API's error shape."""
     return JsonResponse(error_body("not_found", "No API endpoint at this path."), status=status.HTTP_404_NOT_FOUND)

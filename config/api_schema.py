@@ -3,9 +3,9 @@
 Views declare the answers that are particular to them (a 409 of a state change, a 422 of a reused
 idempotency key); the answers any API view can give are added here, once, from what the view is:
 any request may be malformed (a query parameter with a NUL, a bad body: 400), a view that reads
-or checks credentials refuses bad ones (401), one that checks permissions refuses a role (403), an operation
-on an object (a path parameter) or a page (pagination) may find none (404), a throttled view says
-when to come back (429). Each comes with the API's one error body (`config.api.error_body`), so a
+or checks credentials refuses bad ones (401), one that checks permissions refuses a role (403), an
+operation on an object (a path parameter) or a page (pagination) may find none (404), a body may
+be too large (413), a throttled view says when to come back (429). Each comes with the API's one error body (`config.api.error_body`), so a
 client and the schema tests (tests/security/test_schema_fuzz.py) can check it.
 Kept apart from `config.api`, which DRF imports before drf-spectacular can be.
 """
@@ -52,6 +52,8 @@ class ApiAutoSchema(AutoSchema):
             refusals[403] = "Your role may not do this."
         if "{" in self.path or (self.method == "GET" and self._is_list_view() and self._get_paginator()):
             refusals[404] = "No such object among those you may see, or no such page."
+        if self.method in ("POST", "PUT", "PATCH"):
+            refusals[413] = "The request body is larger than the API accepts (DATA_UPLOAD_MAX_MEMORY_SIZE)."
         if view.get_throttles():
             refusals[429] = "Too many requests; `Retry-After` says when to try again."
         return refusals

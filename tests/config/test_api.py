@@ -2,6 +2,8 @@
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.factories import PASSWORD
 
@@ -61,6 +63,26 @@ def test_unknown_api_path_is_a_404_in_the_error_shape(api_client):
     assert response.json() == {
         "error": {"code": "not_found", "message": "No API endpoint at this path.", "fields": {}}
     }
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_unknown_api_path_is_a_404_in_the_error_shape_for_every_method(editor, method):
+    """With a bearer token and no CSRF cookie, as a script sends it (it was Django's HTML 403)."""
+    client = APIClient(enforce_csrf_checks=True)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(editor)}")
+    response = getattr(client, method)("/api/no-such-thing", {}, format="json")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/tasks", "/api/tasks/estimate", "/api/auth/token"])
+def test_a_body_past_the_upload_limit_is_a_413_in_the_error_shape(editor_client, settings, path):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    response = editor_client.post(path, {"topic": "Compost", "pad": "x" * 20_000}, format="json")
+    assert response.status_code == 413
+    assert response.json()["error"] == {
+        "code": "too_large", "message": "The request body is larger than the API accepts (10,000 bytes).", "fields": {}}
 
 
 def test_wrong_method_is_a_405_in_the_error_shape(api_client):
