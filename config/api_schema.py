@@ -5,8 +5,9 @@ idempotency key); the answers any API view can give are added here, once, from w
 any request may be malformed (a query parameter with a NUL, a bad body: 400), a view that reads
 or checks credentials refuses bad ones (401), one that checks permissions refuses a role (403), an
 operation on an object (a path parameter) or a page (pagination) may find none (404), a body may
-be too large (413), a throttled view says when to come back (429). Each comes with the API's one error body (`config.api.error_body`), so a
-client and the schema tests (tests/security/test_schema_fuzz.py) can check it.
+be too large (413), a throttled view says when to come back (429). Each comes with the API's one
+error body (`config.api.error_body`), so a client and the schema tests
+(tests/security/test_schema_fuzz.py) can check it.
 Kept apart from `config.api`, which DRF imports before drf-spectacular can be.
 """
 

@@ -2,7 +2,8 @@
 
 A cut-off draft is asked for again once (with an event), then fails the task at once; a malformed
 chunk is retried; a base URL that cannot be requested fails the task without a call; every answer
-received is charged, kept or not, also when the stage is cancelled or times out; the QA loop stops when a revision changes nothing.
+received is charged, kept or not, also when the stage is cancelled or times out; the QA loop stops
+when a revision changes nothing.
 """
 
 from __future__ import annotations

@@ -177,8 +177,15 @@ def test_a_hanging_stage_times_out(live_db, engine_settings):
     assert outputs(task) == ["research"]
 
 
-def test_a_stage_blocked_in_a_plain_call_is_interrupted_at_its_deadline(live_db, engine_settings):
-    task = make_task(metadata={"block": {"research": 60}}, timeout_seconds=2)
+# A stage that waited before it blocks (`ctx.sleep`, as between a call's tries) is interrupted alike:
+# the wait once left the rest of the stage uninterruptible, so the blocked call ran to its end.
+BLOCKED = {"plain": {}, "after a wait": {"sleep": 0.4}}
+
+
+@pytest.mark.parametrize("before", BLOCKED)
+def test_a_stage_blocked_in_a_plain_call_is_interrupted_at_its_deadline(live_db, engine_settings, before):
+    metadata = {key: {"research": value} for key, value in {**BLOCKED[before], "block": 60}.items()}
+    task = make_task(metadata=metadata, timeout_seconds=2)
     started = time.monotonic()
     done = run_one_after(task)
     assert time.monotonic() - started < 10
@@ -215,8 +222,9 @@ def test_cancelling_in_a_stage_stops_it_and_writes_nothing_after(live_db, engine
     assert last.status == "cancelled" and last.message == f"Cancelled during stage {stage}."
 
 
-def test_cancelling_during_a_blocking_call_interrupts_it(live_db, engine_settings):
-    task = make_task(metadata={"block": {"draft": 30}})
+@pytest.mark.parametrize("before", BLOCKED)
+def test_cancelling_during_a_blocking_call_interrupts_it(live_db, engine_settings, before):
+    task = make_task(metadata={key: {"draft": value} for key, value in {**BLOCKED[before], "block": 30}.items()})
     canceller = _cancel_soon(task, 1.5)
     started = time.monotonic()
     done = run_one_after(task)
@@ -224,28 +232,6 @@ def test_cancelling_during_a_blocking_call_interrupts_it(live_db, engine_setting
     assert time.monotonic() - started < 8
     assert done.status == "cancelled"
     assert outputs(task) == ["research"]
-
-
-def test_a_stage_that_waited_between_tries_is_still_interrupted_by_a_cancel(live_db, engine_settings):
-    """A wait inside the stage (a call's backoff between tries, `ctx.sleep`) ends; the call the
-    stage makes next blocks, and a cancel still interrupts it rather than waiting it out."""
-    task = make_task(metadata={"sleep": {"draft": 0.4}, "block": {"draft": 30}})
-    canceller = _cancel_soon(task, 1.5)
-    started = time.monotonic()
-    done = run_one_after(task)
-    canceller.join()
-    assert time.monotonic() - started < 8
-    assert done.status == "cancelled"
-    assert outputs(task) == ["research"]
-
-
-def test_a_stage_that_waited_between_tries_is_still_interrupted_at_its_deadline(live_db, engine_settings):
-    task = make_task(metadata={"sleep": {"research": 0.4}, "block": {"research": 60}}, timeout_seconds=2)
-    started = time.monotonic()
-    done = run_one_after(task)
-    assert time.monotonic() - started < 10
-    assert done.status == "timed_out"
-    assert outputs(task) == []
 
 
 def test_cancelling_a_queued_task_ends_it_at_once(live_db, engine_settings):
