@@ -85,6 +85,16 @@ def test_a_body_past_the_upload_limit_is_a_413_in_the_error_shape(editor_client,
         "code": "too_large", "message": "The request body is larger than the API accepts (10,000 bytes).", "fields": {}}
 
 
+def test_a_form_past_the_field_limit_is_a_400_in_the_error_shape(api_client, settings):
+    """The token endpoint also takes a form (multipart), where Django counts the fields."""
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    response = api_client.post("/api/auth/token", {f"field{i}": "x" for i in range(20)}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid", "fields": {},
+        "message": "The number of GET/POST parameters exceeded settings.DATA_UPLOAD_MAX_NUMBER_FIELDS."}
+
+
 def test_wrong_method_is_a_405_in_the_error_shape(api_client):
     response = api_client.get("/api/auth/token")
     assert response.status_code == 405
