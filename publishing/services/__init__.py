@@ -1,1 +1,2 @@
-"""Services of `publishing`: the publishing verbs (`publishing.services.posts`)."""
+"""Services of `publishing`: the publishing verbs (`publishing.services.posts`) and the sweep of
+media files no row names (`publishing.services.media_files`)."""
