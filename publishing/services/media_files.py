@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from itertools import islice
 
 from django.core.files.storage import default_storage
 from django.db.models import Q
@@ -69,13 +70,7 @@ def _files_under(storage, folder: str) -> Iterator[str]:
 
 
 def _batches(names: Iterator[str], size: int) -> Iterator[list[str]]:
-    batch: list[str] = []
-    for name in names:
-        batch.append(name)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
+    while batch := list(islice(names, size)):
         yield batch
 
 

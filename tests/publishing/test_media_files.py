@@ -142,3 +142,15 @@ def test_a_file_whose_age_cannot_be_read_is_kept(media_root, monkeypatch):
     monkeypatch.setattr(type(default_storage._wrapped), "get_modified_time", no_time)
     assert unreferenced_media_delete(older_than=timedelta(days=1)) == 0
     assert default_storage.exists(name)
+
+
+def test_names_are_asked_about_in_batches_and_every_batch_is_swept(media_root, editor, monkeypatch):
+    monkeypatch.setattr("publishing.services.media_files.BATCH_SIZE", 2)
+    task = completed_task(created_by=editor)
+    version = _with_image(task)  # two files a version names
+    strays = [default_storage.save(f"versions/2026/11/stray-{n}.png", ContentFile(PNG)) for n in range(5)]
+    _age_all(media_root)
+
+    assert unreferenced_media_delete(older_than=timedelta(days=1)) == 5
+    assert not any(default_storage.exists(name) for name in strays)
+    assert default_storage.exists(version.image.name) and default_storage.exists(version.thumbnail.name)
