@@ -132,7 +132,20 @@ def clean_query(raw) -> str:
             f"The search query is too long: at most {MAX_QUERY_LENGTH} characters, please.",
             fields={"q": [f"At most {MAX_QUERY_LENGTH} characters."]},
         )
-    return text
+    return _without_dangling_minus(text)
+
+
+def _without_dangling_minus(text: str) -> str:
+    """`text` with a `-` only where websearch reads it as "not" (right before a word or a quoted
+    phrase) or inside a hyphenated word: runs of it become one, a minus before nothing goes.
+    PostgreSQL stacks each minus that negates nothing, and 33 of them (`---…`, `- - -…`, a pasted
+    Markdown rule) overflow its parser ("tsquery stack too small"), a 500 for any reader."""
+    text = _MINUS_RUN.sub("-", text)
+    return " ".join(_DANGLING_MINUS.sub(" ", text).split())
+
+
+_MINUS_RUN = re.compile(r"-{2,}")
+_DANGLING_MINUS = re.compile(r'-(?![\w"])')
 
 
 def _split_last_word(text: str) -> tuple[str, str]:

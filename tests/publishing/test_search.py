@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from content.services.review import task_approve, task_edit_draft
 from publishing.models import Category, Post, Tag
-from publishing.search import SENTENCE_MARK, post_refresh_search_vector, search_posts, suggest_titles
+from publishing.search import (
+    CONFIG, MAX_QUERY_LENGTH, SENTENCE_MARK, clean_query, post_refresh_search_vector, search_posts, suggest_titles,
+)
 from publishing.services.posts import task_publish, task_unpublish
 from tests.editorial import completed_task
 
@@ -177,6 +181,8 @@ HOSTILE = [
     "'; DROP TABLE publishing_post; --", "1' OR '1'='1", "SELECT * FROM auth_user", "\x00", "com\x00post",
     "\x01\x02\x1f", "é", "naïve café", "日本語", "🙂", "compo🙂", "🙂 compo", "Ω≈ç√", "\u200b", "\ufeff",
     "a" * 200, "word " * 40, "ＡＢＣ", "x²", "١٢٣",
+    "-" * 33, "- " * 40, "compost " + "-" * 100, "compost\n\n---\n\n" + "-" * 80, "-(-!-" * 20, "-|-&-:" * 30,
+    "-- " * 60 + "compost", '-"' * 80, "ab-" * 66,
 ]
 
 
@@ -373,3 +379,26 @@ def test_a_search_is_planned_for_its_words(client, blog, path):
     statements = [query["sql"] for query in captured.captured_queries]
     setting = next(n for n, sql in enumerate(statements) if "set_config('plan_cache_mode'" in sql)
     assert any("search_vector" in sql for sql in statements[setting + 1:])
+
+
+@pytest.mark.parametrize(("raw", "cleaned"), [
+    ("compost -worms", "compost -worms"), ("compost --worms", "compost -worms"), ('-"red worms"', '-"red worms"'),
+    ("well-known bins", "well-known bins"), ("compost - worms", "compost worms"), ("compost -", "compost"),
+    ("-" * 40, ""), ("- - - worms", "worms"), ("-(-!-x", "( !-x"),
+])
+def test_a_minus_stays_only_where_it_negates_a_word_or_phrase(raw, cleaned):
+    assert clean_query(raw) == cleaned
+
+
+@pytest.mark.django_db
+def test_no_cleaned_query_overflows_postgresqls_query_parser():
+    """Runs of minus signs (alone, spaced, between punctuation) of every length up to the limit:
+    PostgreSQL parses each cleaned query (before: "tsquery stack too small" past 32)."""
+    rng = random.Random(13)
+    units = ["-", "- ", "-(", "-!", '-"', '"-', "-- ", "-'", "-|", "-&", "-:", "(-", "-_", "or -", "-x "]
+    queries = [(unit * n)[:MAX_QUERY_LENGTH] for unit in units for n in (16, 33, 100)]
+    for _ in range(300):
+        queries.append("".join(rng.choice(units) * rng.randint(1, 40) for _ in range(6))[:MAX_QUERY_LENGTH])
+    with connection.cursor() as cursor:
+        for query in queries:
+            cursor.execute("SELECT websearch_to_tsquery(%s::regconfig, %s)", [CONFIG, clean_query(query)])
