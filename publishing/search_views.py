@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from config.postgresql.base import planned_for_its_values
 from publishing import blog
 from publishing.models import Category, Post, Tag
+from publishing.selectors import public_names
 from publishing.search import SearchQueryTooLong, clean_query, safe_headline, search_posts, suggest_titles
 
 RESULTS_PER_PAGE = 10
@@ -63,8 +64,8 @@ def search_page(request):
     filters = search_params(request.GET)
     context = {
         "q": "", "filters": filters, "page": None, "suggestions": [], "error": "",
-        "category_options": _options(Category.objects.values_list("slug", "name"), filters["category"]),
-        "tag_options": _options(Tag.objects.values_list("slug", "name"), filters["tag"]),
+        "category_options": _options(public_names(Category).values_list("slug", "name"), filters["category"]),
+        "tag_options": _options(public_names(Tag).values_list("slug", "name"), filters["tag"]),
         "head": blog.head(request, title=f"Search · {blog.SITE_NAME}",
                           description=f"Search the posts of {blog.SITE_NAME}."),
     }

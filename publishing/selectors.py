@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, IntegerField, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from config.postgresql.base import planned_for_its_values
 from content.models import ApprovalEvent, Decision
@@ -91,6 +92,16 @@ def category_posts(category: Category):
 
 def tag_posts(tag: Tag):
     return blog_posts().filter(tags=tag)
+
+
+def public_names(model):
+    """The categories or tags (`model`) that at least one published post has, by slug, each with
+    `last_post`, when the newest of those posts changed: only these names are public (the sitemap,
+    the search page's filters); a name only drafts, scheduled or unpublished posts use stays private."""
+    now = timezone.now()
+    live = Q(posts__published_at__isnull=False, posts__published_at__lte=now)
+    return (model.objects.annotate(last_post=Max("posts__updated_at", filter=live))
+            .filter(last_post__isnull=False).order_by("slug"))
 
 
 def blog_post(slug: str) -> Post | None:

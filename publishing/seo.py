@@ -8,13 +8,12 @@ scheduled and unpublished posts never appear, nor do taxonomies only they use.
 from __future__ import annotations
 
 from django.contrib.sitemaps import Sitemap
-from django.db.models import Max, Q
 from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from publishing.models import Category, Post, Tag
+from publishing.selectors import public_names
 
 
 def _archive_url(name: str, prefix: str, slug: str) -> str:
@@ -39,18 +38,11 @@ class PostSitemap(Sitemap):
         return item.get_absolute_url()
 
 
-def _with_published_posts(model, relation: str):
-    now = timezone.now()
-    live = Q(**{f"{relation}__published_at__isnull": False, f"{relation}__published_at__lte": now})
-    return (model.objects.annotate(last_post=Max(f"{relation}__updated_at", filter=live))
-            .filter(last_post__isnull=False).order_by("slug"))
-
-
 class CategorySitemap(Sitemap):
     changefreq = "daily"
 
     def items(self):
-        return _with_published_posts(Category, "posts")
+        return public_names(Category)
 
     def lastmod(self, item):
         return item.last_post
@@ -61,7 +53,7 @@ class CategorySitemap(Sitemap):
 
 class TagSitemap(CategorySitemap):
     def items(self):
-        return _with_published_posts(Tag, "posts")
+        return public_names(Tag)
 
     def location(self, item) -> str:
         return _archive_url("tag", "tag", item.slug)
@@ -70,7 +62,7 @@ class TagSitemap(CategorySitemap):
 SITEMAPS = {"posts": PostSitemap, "categories": CategorySitemap, "tags": TagSitemap}
 
 
-@require_GET
+@require_safe
 def robots_txt(request):
     sitemap = request.build_absolute_uri(reverse("publishing:sitemap"))
     lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /api/", f"Sitemap: {sitemap}", ""]

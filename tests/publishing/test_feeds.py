@@ -134,6 +134,7 @@ def test_robots_points_to_the_sitemap(client):
     lines = response.content.decode().splitlines()
     assert "User-agent: *" in lines and "Disallow: /admin/" in lines and "Disallow: /api/" in lines
     assert "Sitemap: http://testserver/sitemap.xml" in lines
+    assert client.head("/robots.txt").status_code == 200  # crawlers and monitors ask with HEAD
 
 
 def test_unpublished_task_post_leaves_feeds_and_sitemap(client, editor, reviewer):

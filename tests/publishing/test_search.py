@@ -359,8 +359,9 @@ def test_headline_marks_a_word_deep_in_a_long_body(client):
 
 
 def test_filter_options_escape_names_and_keep_the_selection(client):
-    Tag.objects.create(name="<b>bold</b>", slug="bold")
-    Category.objects.create(name="Fish & chips", slug="fish")
+    tag = Tag.objects.create(name="<b>bold</b>", slug="bold")
+    category = Category.objects.create(name="Fish & chips", slug="fish")
+    _post("fried", title="Fried", body="Batter.", category=category).tags.add(tag)
     html = client.get("/search/", {"q": "anything", "tag": "bold"}).content.decode()
     assert '<option value="bold" selected>&lt;b&gt;bold&lt;/b&gt;</option>' in html
     assert '<option value="fish">Fish &amp; chips</option>' in html
@@ -402,3 +403,18 @@ def test_no_cleaned_query_overflows_postgresqls_query_parser():
     with connection.cursor() as cursor:
         for query in queries:
             cursor.execute("SELECT websearch_to_tsquery(%s::regconfig, %s)", [CONFIG, clean_query(query)])
+
+
+def test_the_filters_name_only_what_published_posts_use(client, editor, reviewer):
+    """A category or tag only a scheduled, draft or unpublished post uses stays private, as its
+    archive (404) and the sitemap keep it (found in a review: the filters listed every name)."""
+    _post("public", title="Something public", body="Text.", tags=["soil"])
+    task = completed_task(created_by=editor, category="Mergers", tags=["Acme takeover"])
+    task_approve(task=task, by=reviewer)
+    task_publish(task=task, by=reviewer, at=timezone.now() + timedelta(days=3))
+    _post("draft", title="Draft", body="Text.", published_at=None, tags=["Embargoed"])
+
+    assert client.get("/tag/acme-takeover/").status_code == 404
+    page = client.get("/search/").content.decode()
+    assert '<option value="soil">soil</option>' in page
+    assert [name for name in ("Acme takeover", "Mergers", "Embargoed") if name in page] == []
