@@ -61,10 +61,10 @@ def carried_versions(post: Post) -> list[dict]:
 
 
 def publish_actions(user, task) -> list[str]:
-    """The publishing verbs `user` may take on `task` now ("publish" and "schedule" share a rule:
-    either publishes the approved version, now or later; on a published task it is a republish)."""
+    """The publishing verbs `user` may take on `task` now ("publish" publishes the approved version
+    now, a republish on a published task; "schedule" publishes it later, while the post is not live)."""
     allowed = []
-    for action, check in (("publish", posts.check_publish), ("schedule", posts.check_publish),
+    for action, check in (("publish", posts.check_publish), ("schedule", posts.check_schedule),
                           ("unpublish", posts.check_unpublish)):
         try:
             check(user, task)

@@ -74,6 +74,20 @@ def check_publish(user, task) -> None:
         raise InvalidTransition(f"Version {version.number} is already published.")
 
 
+def check_schedule(user, task) -> None:
+    """Publishing the approved version at a later time is allowed: as publishing, and only while the
+    task's post is not on the blog. A post has one text and one publication time, so scheduling a
+    new version of a live post would take the live article down until then (and show the new text
+    at once): publish it now, or unpublish first."""
+    check_publish(user, task)
+    post = Post.objects.filter(task_id=task.pk).first()
+    if post is not None and post.is_public:
+        raise InvalidTransition(
+            "This task's post is on the blog now: publish the new version now, or unpublish the post first "
+            "and then schedule it."
+        )
+
+
 def check_unpublish(user, task) -> None:
     _check_publisher(user, task)
     post = Post.objects.filter(task_id=task.pk).first()
@@ -225,13 +239,13 @@ def task_publish(*, task: GenerationTask, by, at: datetime | None = None) -> Pos
     published before keeps its post (and URL): the post is updated in place."""
     at = _clean_time(at)
     task = locked_task(task)
-    check_publish(by, task)
+    now = timezone.now()
+    scheduled = at is not None and at > now
+    (check_schedule if scheduled else check_publish)(by, task)
     version = approved_version(task)
     # A free slug, and a category or tag that does not exist yet, are chosen by one publication
     # at a time: two at once found the same name free and the second failed on its unique key.
     advisory_xact_lock(PUBLIC_NAMES)
-    now = timezone.now()
-    scheduled = at is not None and at > now
     post = Post.objects.select_for_update().filter(task_id=task.pk).first()
     republish = post is not None
     if post is None:
@@ -297,14 +311,21 @@ def record_due_publications() -> int:
     )
     for post_id in due:
         with transaction.atomic():
+            # The task row before the post row, as every publishing verb takes them: the other way
+            # round, a verb on the same task at the same moment deadlocked with this sweep.
+            task_id = Post.objects.filter(pk=post_id).values_list("task_id", flat=True).first()
+            task = None
+            if task_id is not None:
+                task = GenerationTask.objects.select_for_update(skip_locked=True).filter(pk=task_id).first()
+                if task is None:  # a verb holds it now; the next sweep looks again
+                    continue
             post = (Post.objects.select_for_update(skip_locked=True)
                     .filter(pk=post_id, published_at__lte=timezone.now(), live_recorded_at__isnull=True).first())
             if post is None:
                 continue
             post.live_recorded_at = timezone.now()
             post.save(update_fields=["live_recorded_at", "updated_at"])
-            if post.task_id is not None:
-                task = GenerationTask.objects.select_for_update().get(pk=post.task_id)
+            if task is not None:
                 scheduling = (ApprovalEvent.objects.filter(task_id=task.pk, decision=Decision.SCHEDULED)
                               .select_related("actor").order_by("-created_at").first())
                 _record(task, by=scheduling.actor if scheduling else None, decision=Decision.PUBLISHED,
@@ -325,15 +346,22 @@ PUBLICATION_FIELDS = {"published_at"}
 
 def check_post_change(user, post: Post, *, changed: set[str], was_public: bool, adding: bool) -> None:
     """A post made from a task changes only through the verbs above; publishing a hand-written
-    post, or changing one that is public, needs the publish permission."""
+    post, or changing one that is public or scheduled (it goes live by itself), needs the publish
+    permission; no post takes a reserved slug."""
     if post.task_id is not None and not adding:
         raise InvalidTransition(
             "This post was made from a generation task: it changes only through review and publishing "
             "(edit the task's draft, approve it, then republish)."
         )
-    if (changed & PUBLICATION_FIELDS or was_public) and changed and not user.has_perm(PUBLISH_PERMISSION):
+    if post.slug in RESERVED_POST_SLUGS and (adding or "slug" in changed):
+        raise DomainError(f"The address /posts/{post.slug}/ is reserved (the API's search lives there); choose "
+                          "another slug.", fields={"slug": ["Reserved: choose another."]})
+    # A scheduled post goes live by itself: changing it is publishing what no publisher saw.
+    was_scheduled = not adding and Post.objects.filter(pk=post.pk, published_at__gt=timezone.now()).exists()
+    if (changed & PUBLICATION_FIELDS or was_public or was_scheduled) and changed and not user.has_perm(
+            PUBLISH_PERMISSION):
         raise PermissionDenied(
-            "Only holders of the publish permission may publish a post or change one that is public."
+            "Only holders of the publish permission may publish a post or change one that is public or scheduled."
         )
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from content.exceptions import PermissionDenied
@@ -15,13 +18,14 @@ from content.services.review import task_approve, task_edit_draft, task_revoke_a
 from content.services.versions import version_create
 from publishing.models import Category, Post, PostChange
 from publishing.selectors import carried_versions, publish_actions
+from publishing.services import posts as post_services
 from publishing.services.posts import (
     post_save_by_person,
     record_due_publications,
     task_publish,
     task_unpublish,
 )
-from tasks.exceptions import InvalidTransition
+from tasks.exceptions import DomainError, InvalidTransition
 from tasks.models import TaskEvent
 from tests.editorial import completed_task
 
@@ -285,3 +289,101 @@ def test_a_hand_written_post_whose_slug_was_taken_since_its_form_was_checked_is_
         post_save_by_person(post=post, by=reviewer, changed={"title", "slug", "body"}, adding=True, was_public=False)
     assert refused.value.fields == {"slug": ["Taken meanwhile."]}
     assert list(Post.objects.values_list("title", flat=True)) == ["Taken"]
+
+
+def test_scheduling_a_new_version_of_a_live_post_is_refused_and_the_live_post_stays(approved, editor, reviewer,
+                                                                                      client):
+    """A post has one text and one publication time: scheduling a correction of a live post took the
+    live article off the blog until then (found in a review). Publish now, or unpublish first."""
+    post = task_publish(task=approved, by=reviewer)
+    task_edit_draft(task=approved, by=editor, title="Composting in a small flat")
+    task_approve(task=approved, by=reviewer)
+    approved.refresh_from_db()
+    assert publish_actions(reviewer, approved) == ["publish", "unpublish"]
+
+    with pytest.raises(InvalidTransition, match="on the blog now: publish the new version now, or unpublish"):
+        task_publish(task=approved, by=reviewer, at=timezone.now() + timedelta(days=2))
+
+    assert client.get(f"/posts/{post.slug}/").status_code == 200
+    assert Post.objects.get().title == "Composting at home"
+    assert decisions(approved) == ["approved", "published", "edited", "approved"]
+    task_unpublish(task=approved, by=reviewer, reason="Holding the correction")
+    approved.refresh_from_db()
+    assert "schedule" in publish_actions(reviewer, approved)
+    assert task_publish(task=approved, by=reviewer, at=timezone.now() + timedelta(days=2)).is_scheduled
+
+
+def test_an_editor_cannot_change_a_hand_written_post_a_publisher_scheduled(editor, reviewer):
+    """It goes live by itself: an editor's change would publish text no publisher saw (found in a review)."""
+    post = Post(title="Launch notes", slug="launch-notes", body="Reviewed text.",
+                published_at=timezone.now() + timedelta(hours=1))
+    post_save_by_person(post=post, by=reviewer, changed={"title", "slug", "body", "published_at"}, adding=True,
+                        was_public=False)
+    post = Post.objects.get(pk=post.pk)
+    post.body = "Text no publisher has seen."
+    with pytest.raises(PermissionDenied, match="public or scheduled"):
+        post_save_by_person(post=post, by=editor, changed={"body"}, adding=False, was_public=False)
+    assert Post.objects.get(pk=post.pk).body == "Reviewed text."
+
+
+@pytest.mark.parametrize("adding", [True, False])
+def test_a_hand_written_post_cannot_take_the_slug_the_search_endpoint_uses(reviewer, adding):
+    post = Post(title="Search tips", slug="search" if adding else "search-tips", body="How to search.")
+    if not adding:
+        post_save_by_person(post=post, by=reviewer, changed={"title", "slug", "body"}, adding=True, was_public=False)
+        post.slug = "search"
+    with pytest.raises(DomainError, match="reserved") as refused:
+        post_save_by_person(post=post, by=reviewer, changed={"slug"} | ({"title", "body"} if adding else set()),
+                            adding=adding, was_public=False)
+    assert refused.value.fields == {"slug": ["Reserved: choose another."]}
+    assert not Post.objects.filter(slug="search").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unpublishing_while_the_go_live_sweep_records_the_same_post_does_not_deadlock(editor, reviewer, monkeypatch):
+    """The sweep locked the post and then the task, every verb the task and then the post: the two
+    at once deadlocked, and PostgreSQL failed one of them (found in a review)."""
+    task = completed_task(created_by=editor)
+    task_approve(task=task, by=reviewer)
+    post = task_publish(task=task, by=reviewer, at=timezone.now() + timedelta(hours=1))
+    Post.objects.filter(pk=post.pk).update(published_at=timezone.now() - timedelta(seconds=1))  # its time came
+
+    task_locked, post_saved = threading.Event(), threading.Event()
+    original_check, original_save = post_services.check_unpublish, Post.save
+
+    def check_then_wait(user, task):
+        original_check(user, task)  # the verb holds the task row now
+        task_locked.set()
+        post_saved.wait(3)
+
+    def save_then_pause(self, *args, **kwargs):
+        original_save(self, *args, **kwargs)
+        if threading.current_thread().name == "sweep":
+            post_saved.set()  # the sweep holds the post row; the old order asked for the task next
+            time.sleep(0.5)
+
+    monkeypatch.setattr(post_services, "check_unpublish", check_then_wait)
+    monkeypatch.setattr(Post, "save", save_then_pause)
+    errors = {}
+
+    def run(name, call):
+        try:
+            call()
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors[name] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=("unpublish", lambda: task_unpublish(task=task, by=reviewer, reason="x"))),
+        threading.Thread(target=run, args=("sweep", lambda: (task_locked.wait(10), record_due_publications())),
+                         name="sweep"),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == {}
+    assert Post.objects.get(pk=post.pk).published_at is None
+    assert record_due_publications() == 0
