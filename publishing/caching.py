@@ -14,7 +14,9 @@ it changes:
 `cached_blog_page` wraps a view with it:
 
 - `ETag` (the version and the whole URL, host and query string included) and `Last-Modified` (when the version
-  began); a conditional request that matches gets 304 without the view running.
+  began, a second later than the version before it); a request that revalidates with a matching
+  ETag gets 304 without the view running; one that names only a date (or `If-None-Match: *`) gets
+  304 only when the page exists, a page that does not stays a 404.
 - The rendered response is kept in a process-local cache (`blog_pages`) under a key holding the
   version: a new version makes every older entry unreachable at once, in every process, without
   a purge. An entry lives `PRESSROOM_BLOG_CACHE_SECONDS` at most.
@@ -29,7 +31,8 @@ not depend on who asks.
 
 When the shared cache cannot be reached (Redis stopped), the blog still answers: the page is
 rendered from the database as if nothing were cached, without ETag or page caching, until the
-cache is back.
+cache is back. A change made meanwhile could not bump the version: the bump is owed to a one-off
+django-q2 schedule (kept in PostgreSQL), which makes it once the cache answers again.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import hashlib
 import logging
 import time
 import uuid
+from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
@@ -48,13 +52,16 @@ from django.http import HttpResponseNotAllowed
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_etags
 
 from publishing.models import Category, Post, Tag
 
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "pressroom:blog:version"
+OWED_BUMP_SCHEDULE = "pressroom-blog-version-owed"
+OWED_BUMP_JOB = "publishing.jobs.blog_version_bump"
+OWED_BUMP_RETRY_SECONDS = 30
 PAGE_KEY_PREFIX = "pressroom:blog:page"
 
 
@@ -80,6 +87,11 @@ def _new_version() -> dict:
 def bump_blog_version() -> dict:
     """Start a new version: every cached page and ETag of the blog is out of date from now on."""
     version = _new_version()
+    previous = _shared().get(VERSION_KEY)
+    if isinstance(previous, dict) and isinstance(previous.get("since"), int):
+        # Last-Modified has whole seconds: a version begun in the same second as the one a client
+        # holds must still be newer, or If-Modified-Since answers 304 with the old page.
+        version["since"] = max(version["since"], previous["since"] + 1)
     _shared().set(VERSION_KEY, version, timeout=None)
     return version
 
@@ -99,8 +111,9 @@ def blog_version() -> dict:
 
 def _bump_or_log() -> None:
     """Bump the version; when the shared cache is unreachable (Redis down), log instead of failing
-    the save that changed the blog: pages cached per process expire after
-    `PRESSROOM_BLOG_CACHE_SECONDS`, and the next change that reaches the cache bumps it."""
+    the save that changed the blog, and owe the bump (`_owe_bump`): until it is made, the old
+    version's ETags still match, so a CDN or a client revalidating would keep a page the change
+    made wrong (an unpublished post) for as long as nothing else changes."""
     try:
         # In a savepoint: with the database cache, a failed write (a deadlock, say) would otherwise
         # leave the transaction of the save that changed the blog aborted, and that save failing.
@@ -108,6 +121,28 @@ def _bump_or_log() -> None:
             bump_blog_version()
     except Exception:
         logger.error("The blog's shared cache is unavailable; its pages were not invalidated", exc_info=True)
+        _owe_bump()
+
+
+def _owe_bump() -> None:
+    """Leave the bump to a one-off django-q2 schedule, `OWED_BUMP_RETRY_SECONDS` from now: it is
+    stored in PostgreSQL whichever broker runs the jobs, so the bump is made by whichever cluster
+    takes it once the cache answers again (and owed again if it still does not)."""
+    from django_q.models import Schedule
+
+    try:
+        with transaction.atomic():
+            Schedule.objects.get_or_create(name=OWED_BUMP_SCHEDULE, defaults={
+                "func": OWED_BUMP_JOB, "schedule_type": Schedule.ONCE, "repeats": -1,
+                "next_run": timezone.now() + timedelta(seconds=OWED_BUMP_RETRY_SECONDS),
+            })
+    except Exception:
+        logger.error("The owed invalidation of the blog's pages could not be scheduled", exc_info=True)
+
+
+def owed_bump_make() -> None:
+    """The owed bump (`publishing.jobs.blog_version_bump`): bump, or owe it again."""
+    _bump_or_log()
 
 
 def _bump_after_commit(**kwargs) -> None:
@@ -143,6 +178,11 @@ def _set_cache_headers(response, etag: str, last_modified: int) -> None:
     )
 
 
+def _names_an_etag(request) -> bool:
+    """Whether the request revalidates with an ETag it was given (not `*`, which any URL matches)."""
+    return parse_etags(request.META.get("HTTP_IF_NONE_MATCH", "")) not in ([], ["*"])
+
+
 def cached_blog_page(view):
     """Serve `view` (GET and HEAD only) with the blog's version: ETag/Last-Modified, 304s and a
     per-version page cache."""
@@ -157,10 +197,12 @@ def cached_blog_page(view):
             logger.warning("The blog's shared cache is unavailable; rendering uncached", exc_info=True)
             return view(request, *args, **kwargs)
         etag, last_modified = _etag(version, request), version["since"]
-        not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
-        if not_modified is not None:
-            _set_cache_headers(not_modified, etag, last_modified)
-            return not_modified
+        if _names_an_etag(request):
+            # Only a 200 of this URL under this version carried this ETag: the page exists, unchanged.
+            not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
+            if not_modified is not None:
+                _set_cache_headers(not_modified, etag, last_modified)
+                return not_modified
         key = f"{PAGE_KEY_PREFIX}:{etag.strip(chr(34))}"
         response = _pages().get(key)
         if response is None:
@@ -169,8 +211,12 @@ def cached_blog_page(view):
                 response = response.render()
             if response.status_code == 200 and not response.cookies and not response.streaming:
                 _pages().set(key, response, timeout=settings.PRESSROOM_BLOG_CACHE_SECONDS)
-        if response.status_code == 200:
-            _set_cache_headers(response, etag, last_modified)
-        return response
+        if response.status_code != 200:
+            return response  # a 404 stays a 404, whatever date or `*` the request names
+        _set_cache_headers(response, etag, last_modified)
+        conditional = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
+        if conditional is not response:
+            _set_cache_headers(conditional, etag, last_modified)
+        return conditional
 
     return wrapper

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 
 from config.tokens import expired_tokens_flush
+from publishing.caching import owed_bump_make
 from publishing.services.media_files import unreferenced_media_delete
 from publishing.services.posts import record_due_publications as _record_due_publications
 from publishing.webhooks.notifications import notification_history_prune
@@ -19,6 +20,11 @@ UNREFERENCED_MEDIA_GRACE = timedelta(days=1)
 def record_due_publications() -> int:
     """Record scheduled posts that went live (run by a one-off schedule and a minute sweep)."""
     return _record_due_publications()
+
+
+def blog_version_bump() -> None:
+    """Make a bump of the blog's version that a change could not make while the cache was down."""
+    owed_bump_make()
 
 
 def housekeeping() -> dict:

@@ -34,7 +34,7 @@ from django.db import connection, connections, router
 from django.db.models import Case, F, Func, IntegerField, Q, TextField, Value, When
 from django.db.models.functions import Coalesce, Concat, Greatest
 from django.db.models.lookups import GreaterThan
-from django.db.models.signals import m2m_changed, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.utils.safestring import SafeString, mark_safe
 
 from content.citations import CITATION
@@ -117,8 +117,19 @@ def _tag_saved(sender, instance, created, **kwargs) -> None:
         refresh_search_vectors(instance.posts.values_list("pk", flat=True))
 
 
+def _tag_deleting(sender, instance, **kwargs) -> None:
+    # Deleting a tag deletes its rows of the posts' tags without an m2m_changed signal.
+    instance._tagged_post_ids = list(instance.posts.values_list("pk", flat=True))
+
+
+def _tag_deleted(sender, instance, **kwargs) -> None:
+    refresh_search_vectors(getattr(instance, "_tagged_post_ids", ()))
+
+
 m2m_changed.connect(_tags_changed, sender=Post.tags.through, dispatch_uid="publishing.search.tags_changed")
 post_save.connect(_tag_saved, sender=Tag, dispatch_uid="publishing.search.tag_saved")
+pre_delete.connect(_tag_deleting, sender=Tag, dispatch_uid="publishing.search.tag_deleting")
+post_delete.connect(_tag_deleted, sender=Tag, dispatch_uid="publishing.search.tag_deleted")
 
 
 # --- queries -----------------------------------------------------------------------------------

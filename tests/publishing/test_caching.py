@@ -226,3 +226,74 @@ def test_a_failed_version_bump_leaves_the_save_that_changed_the_blog_intact(monk
         assert Post.objects.filter(pk=post.pk).exists()  # the transaction still answers
     assert Post.objects.get(pk=post.pk).title == "Kept"
     assert "pages were not invalidated" in caplog.text
+
+
+def test_a_change_in_the_same_second_is_not_answered_304_to_a_date(client, monkeypatch):
+    """Last-Modified has whole seconds: a version begun in the same second as the one a client
+    holds is a second later, or a reader asking by date alone keeps an unpublished post (found in a review)."""
+    from types import SimpleNamespace
+
+    clock = SimpleNamespace(now=1_800_000_000.1)
+    monkeypatch.setattr(caching, "time", SimpleNamespace(time=lambda: clock.now))
+    post = _post("soon-pulled", title="Soon pulled", published_at=timezone.now())
+    first = client.get("/feeds/rss/")
+    assert b"Soon pulled" in first.content
+
+    clock.now += 0.5
+    post.published_at = None
+    post.save()
+
+    again = client.get("/feeds/rss/", HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+    assert again.status_code == 200 and b"Soon pulled" not in again.content
+    assert again["Last-Modified"] != first["Last-Modified"]
+
+
+@pytest.mark.parametrize("headers", [{"HTTP_IF_NONE_MATCH": "*"},
+                                     {"HTTP_IF_MODIFIED_SINCE": "Fri, 31 Dec 9999 23:59:59 GMT"}])
+def test_a_page_that_does_not_exist_is_a_404_whatever_the_request_revalidates(client, headers):
+    """Found by a hostile test: conditions were checked before the view, so `*` or a date matched
+    any URL, and an unknown post answered 304."""
+    _post("there", published_at=timezone.now())
+    assert client.get("/posts/there/", **headers).status_code == 304
+    assert client.get("/posts/not-there/", **headers).status_code == 404
+    assert client.get("/tag/no-such-tag/", **headers).status_code == 404
+
+
+def test_a_bump_the_cache_outage_prevented_is_owed_and_made_once_the_cache_answers(client, monkeypatch):
+    """Found in a review: an unpublish while Redis was away left the old version current, so a CDN
+    revalidating the post's page got 304 for as long as nothing else changed."""
+    from django_q.models import Schedule
+
+    from publishing.jobs import blog_version_bump
+
+    post = _post("pulled", published_at=timezone.now())
+    first = client.get("/posts/pulled/")
+
+    class Unreachable:
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise ConnectionError("Redis is away")
+            return fail
+
+    reachable = caching._shared
+    monkeypatch.setattr(caching, "_shared", Unreachable)
+    post.published_at = None
+    post.save()
+    monkeypatch.setattr(caching, "_shared", reachable)
+    caches["blog_pages"].clear()
+    assert client.get("/posts/pulled/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304  # not yet made
+
+    owed = Schedule.objects.get(name=caching.OWED_BUMP_SCHEDULE)  # one, for both failed bumps
+    assert (owed.func, owed.schedule_type, owed.repeats) == ("publishing.jobs.blog_version_bump", Schedule.ONCE, -1)
+    assert owed.next_run > timezone.now()
+    owed.delete()  # what the cluster's scheduler does when it queues the job
+
+    monkeypatch.setattr(caching, "_shared", Unreachable)
+    blog_version_bump()  # the cache is still away: owed again
+    assert Schedule.objects.filter(name=caching.OWED_BUMP_SCHEDULE).count() == 1
+    Schedule.objects.filter(name=caching.OWED_BUMP_SCHEDULE).delete()
+    monkeypatch.setattr(caching, "_shared", reachable)
+
+    blog_version_bump()
+    assert client.get("/posts/pulled/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 404
+    assert not Schedule.objects.filter(name=caching.OWED_BUMP_SCHEDULE).exists()
