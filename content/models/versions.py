@@ -34,6 +34,11 @@ class ContentVersion(AppendOnlyModel):
     title = models.CharField(max_length=300, blank=True)
     body = models.TextField("body (Markdown)", blank=True)
     excerpt = models.TextField(blank=True)
+    excerpt_by_person = models.BooleanField(
+        default=False,
+        help_text="A person wrote the excerpt: later edits keep it until a person changes or clears it "
+                  "(else it is the body's first paragraph, written again with the body).",
+    )
     word_count = models.PositiveIntegerField(default=0)
     body_html = models.TextField("body (sanitized HTML)", blank=True, help_text="Set by the format stage.")
     seo = models.JSONField(

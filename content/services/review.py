@@ -328,7 +328,7 @@ def _version_from_text(task, *, by, phase: str, title: str, body: str, excerpt: 
                and f"[{s['number']}]" in formatted.body]
     return version_create(
         task=task, phase=phase, title=formatted.title, body=formatted.body, body_html=formatted.body_html,
-        excerpt=excerpt or formatted.excerpt, seo=formatted.seo(), sources=sources,
+        excerpt=excerpt or formatted.excerpt, excerpt_by_person=bool(excerpt), seo=formatted.seo(), sources=sources,
         copy_image_from=base, created_by=by,
         quality_score=report.score, quality_report=report.as_dict() | {"scored": "as edited; not rewritten"},
     )
@@ -355,7 +355,11 @@ def task_edit_draft(*, task: GenerationTask, by, title: str | None = None, body:
                               max_length=EXCERPT_MAX_LENGTH)
     if (new_title, _without_title(new_body), new_excerpt) == (base.title, _without_title(base.body), base.excerpt):
         raise DomainError("Nothing changed: the title, body and excerpt are those of the current version.")
-    keep_excerpt = new_excerpt if excerpt is not None and new_excerpt != base.excerpt else ""
+    # A person's excerpt stays until a person changes or clears it; an automatic one follows the body.
+    if excerpt is not None and new_excerpt != base.excerpt:
+        keep_excerpt = new_excerpt
+    else:
+        keep_excerpt = base.excerpt if base.excerpt_by_person else ""
     version = _version_from_text(task, by=by, phase=VersionPhase.EDIT, title=new_title, body=new_body,
                                  excerpt=keep_excerpt, base=base)
     _set_approval(task, ApprovalStatus.PENDING)
@@ -385,7 +389,7 @@ def task_restore_version(*, task: GenerationTask, by, number) -> ContentVersion:
         raise InvalidTransition(f"Version {number} is already the current version.")
     version = version_create(
         task=task, phase=VersionPhase.RESTORE, title=source.title, body=source.body, body_html=source.body_html,
-        excerpt=source.excerpt, seo=source.seo, sources=source.sources,
+        excerpt=source.excerpt, excerpt_by_person=source.excerpt_by_person, seo=source.seo, sources=source.sources,
         copy_image_from=source, created_by=by, quality_score=source.quality_score,
         quality_report=source.quality_report, model_key=source.model_key, is_outline=source.is_outline,
     )

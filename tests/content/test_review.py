@@ -163,6 +163,24 @@ def test_edit_makes_a_scored_version_and_returns_approval_to_pending(task, revie
     assert _approval_events(task) == ["approved", "edited"]
 
 
+def test_a_persons_excerpt_stays_through_later_edits_until_a_person_changes_or_clears_it(task, editor):
+    """Found by a hostile test: the next edit of the body or title (the admin form sends the excerpt
+    unchanged, the API none) put the automatic excerpt back."""
+    mine = task_edit_draft(task=task, by=editor, excerpt="Hand-written excerpt.")
+    assert (mine.excerpt, mine.excerpt_by_person) == ("Hand-written excerpt.", True)
+    by_api = task_edit_draft(task=task, by=editor, title="Composting in a flat")
+    by_form = task_edit_draft(task=task, by=editor, body=by_api.body.replace("roughly", "about"),
+                              excerpt="Hand-written excerpt.")
+    restored = task_restore_version(task=task, by=editor, number=by_api.number)
+    assert [v.excerpt for v in (by_api, by_form, restored)] == ["Hand-written excerpt."] * 3
+    assert restored.excerpt_by_person
+
+    cleared = task_edit_draft(task=task, by=editor, excerpt="")
+    assert cleared.excerpt.startswith("Composting turns kitchen scraps") and not cleared.excerpt_by_person
+    follows = task_edit_draft(task=task, by=editor, body=cleared.body.replace("Composting turns", "Compost makes"))
+    assert follows.excerpt.startswith("Compost makes") and not follows.excerpt_by_person
+
+
 def test_edit_from_a_stale_version_is_refused(task, editor):
     base = current_version(task).number
     task_edit_draft(task=task, by=editor, title="First change", base_version=base)
