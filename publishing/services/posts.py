@@ -251,9 +251,13 @@ def task_publish(*, task: GenerationTask, by, at: datetime | None = None) -> Pos
     if post is None:
         base = (version.seo or {}).get("slug") or version.title
         post = Post(slug=_free_slug(Post, base, SLUG_MAX, fallback="post", reserved=RESERVED_POST_SLUGS))
+    # A correction of a live post keeps its publication date (readers, feeds and search engines see it
+    # as updated: `updated_at`), so it does not jump to the top of the blog as if it were new.
+    correction = republish and not scheduled and post.is_public
     _fill_from_version(post, version, task)
-    post.published_at = at if scheduled else now
-    post.live_recorded_at = None if scheduled else now
+    if not correction:
+        post.published_at = at if scheduled else now
+        post.live_recorded_at = None if scheduled else now
     post.save()
     post.tags.set(_tags(task.tags))
     post_refresh_search_vector(post)

@@ -133,6 +133,16 @@ def test_republish_after_a_newer_approved_version_updates_the_same_post(approved
     assert (again.title, again.version) == ("Composting in a small flat", edited)
     assert [row["number"] for row in carried_versions(again)] == [3, edited.number]
     assert Post.objects.count() == 1
+    assert again.published_at == first.published_at and again.updated_at > first.updated_at  # a correction
+
+
+def test_a_post_published_again_after_unpublishing_gets_a_new_date(approved, editor, reviewer):
+    first = task_publish(task=approved, by=reviewer)
+    task_unpublish(task=approved, by=reviewer, reason="Checking a figure")
+    task_edit_draft(task=approved, by=editor, title="Composting in a small flat")
+    task_approve(task=approved, by=reviewer)
+    again = task_publish(task=approved, by=reviewer)
+    assert again.published_at > first.published_at and again.is_public
 
 
 def test_scheduled_post_is_invisible_until_its_time_and_recorded_once(approved, reviewer):
