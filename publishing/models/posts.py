@@ -143,6 +143,12 @@ class Post(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["task"], condition=models.Q(task__isnull=False), name="post_one_per_task"),
+            # A task's post is a copy of one of its versions; a hand-written post has neither.
+            models.CheckConstraint(condition=models.Q(task__isnull=True) | models.Q(version__isnull=False),
+                                   name="post_of_a_task_names_its_version"),
+            # Going live is recorded only for a post that has a publication time.
+            models.CheckConstraint(condition=models.Q(live_recorded_at__isnull=True) | models.Q(published_at__isnull=False),
+                                   name="post_live_recorded_only_when_published"),
         ]
 
     def __str__(self) -> str:

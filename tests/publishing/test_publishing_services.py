@@ -397,3 +397,13 @@ def test_unpublishing_while_the_go_live_sweep_records_the_same_post_does_not_dea
     assert errors == {}
     assert Post.objects.get(pk=post.pk).published_at is None
     assert record_due_publications() == 0
+
+
+def test_the_database_refuses_a_task_post_without_its_version_and_a_going_live_without_a_time(approved, reviewer):
+    from django.db import IntegrityError, transaction
+
+    post = task_publish(task=approved, by=reviewer)
+    for change in ({"version": None}, {"published_at": None}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Post.objects.filter(pk=post.pk).update(**change)
+    assert Post.objects.get(pk=post.pk).is_public
