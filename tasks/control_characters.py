@@ -7,6 +7,10 @@ must not break (a forged `Bcc:` header, a second log line), drive a terminal (`\
 dropped silently by a parser (`urlsplit` removes a tab). `config.email_addresses` refuses them in
 addresses, `tasks.url_guard` in URLs, and `queue_status` escapes them in what it prints.
 
+One-line text a person gives that pages show (a brief's title, topic, category and tags) also
+refuses the characters that change how the text around them is shown (`first_hidden_character`,
+applied by `tasks.validators.validate_shown_line`).
+
 Apart from those, two characters cannot be stored at all: PostgreSQL's text and jsonb hold no
 NUL, and a lone surrogate has no UTF-8 form. `storable_text` drops them from text that is kept
 rather than refused (a provider's answer or error, a fetched page); `tasks.validators` refuses
@@ -16,6 +20,7 @@ them in what a user sends.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -27,6 +32,23 @@ def has_control_characters(text: str) -> bool:
 def escaped_control_characters(text: str) -> str:
     """`text` with each control character written as its Python escape (`\\x1b`, `\\u2028`)."""
     return CONTROL_CHARACTERS.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
+# Characters that change how the text around them is shown: the bidirectional embeddings and
+# overrides (U+202A-U+202E) and isolates (U+2066-U+2069). "report\u202egpj.exe" shows as
+# "reportexe.jpg": in a title or a tag, a reviewer would approve one text and readers see another.
+LAYOUT_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def first_hidden_character(text: str) -> str | None:
+    """The first control or layout-changing character of `text`, named for a person
+    ("U+202E RIGHT-TO-LEFT OVERRIDE"), or None: the rule for one-line text a person gives that
+    pages show (a brief's title, topic, category and tags)."""
+    found = CONTROL_CHARACTERS.search(text) or LAYOUT_CONTROLS.search(text)
+    if found is None:
+        return None
+    character = found.group()
+    return f"U+{ord(character):04X} {unicodedata.name(character, 'CONTROL CHARACTER')}"
 
 
 UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")

@@ -26,7 +26,7 @@ from tasks.models.task import WORD_COUNT_MIN
 from tasks.selectors import model_unavailable_reason
 from tasks.services.budgets import BudgetExceeded, budget_statuses
 from tasks.services.lifecycle import RESEARCH_NOTES_HELP, RESEARCH_NOTES_MAX, estimate_cost, with_research
-from tasks.validators import unstorable_text, validate_public_http_url
+from tasks.validators import unstorable_text, validate_public_http_url, validate_shown_line
 
 # Fields that only a blog post uses; an image task is a title, a topic, a model and a priority.
 BLOG_ONLY_FIELDS = (
@@ -189,6 +189,10 @@ class TaskBriefForm(forms.ModelForm):
             self.fields["tags"].help_text = "Comma-separated; the blog's tags are suggested, new ones are created on publish."
         if "tags" in self.fields:  # "Item 2 in the array did not validate:" says nothing to an editor
             self.fields["tags"].error_messages["item_invalid"] = "Tag %(nth)s:"
+            # Checked here too, per tag: the model's check of the list reaches the form as its bare prefix.
+            tag = self.fields["tags"].base_field  # shared by the form's copies of the field
+            if validate_shown_line not in tag.validators:
+                tag.validators = [*tag.validators, validate_shown_line]
         if "word_count" in self.fields:
             # The brief's own floor, not the 0 of a PositiveIntegerField: -5 and 99 get the same answer.
             count = self.fields["word_count"]

@@ -14,13 +14,24 @@ from __future__ import annotations
 import math
 import re
 
+from django.core.exceptions import ValidationError
+
 from tasks import url_guard
-from tasks.control_characters import storable_text
+from tasks.control_characters import first_hidden_character, storable_text
 from tasks.url_guard import MAX_URL_LENGTH
 
-__all__ = ["MAX_URL_LENGTH", "storable_text", "unstorable_text", "validate_public_http_url"]
+__all__ = ["MAX_URL_LENGTH", "storable_text", "unstorable_text", "validate_public_http_url", "validate_shown_line"]
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def validate_shown_line(text: str) -> None:
+    """A ValidationError when one-line text that pages show (a brief's title, topic, category, a
+    tag) holds a control character or one that changes how the text around it is shown."""
+    hidden = first_hidden_character(text)
+    if hidden is not None:
+        raise ValidationError(f"Remove the invisible character {hidden}: it would break the line or change how "
+                              "the text around it is shown.", code="hidden_character")
 
 
 def validate_public_http_url(url: str) -> str:

@@ -20,7 +20,7 @@ from rest_framework import serializers
 
 from tasks.exceptions import DomainError
 from tasks.services.lifecycle import RESEARCH_NOTES_HELP, RESEARCH_NOTES_MAX, with_research
-from tasks.validators import MAX_URL_LENGTH, validate_public_http_url
+from tasks.validators import MAX_URL_LENGTH, validate_public_http_url, validate_shown_line
 from tasks.models import GenerationTask, ModelCatalogEntry, Style, TaskEvent, TaskType, Tone
 from tasks.models.task import (
     PRIORITY_MAX,
@@ -111,8 +111,9 @@ class BriefInput(RejectUnknownFieldsMixin, serializers.Serializer):
         # choices, validators) while validating.
         return {name: unbound_copy(field) for name, field in self._declared_fields.items()}
 
-    title = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
-    topic = StrictCharField(min_length=TOPIC_MIN_LENGTH, max_length=TOPIC_MAX_LENGTH)
+    title = StrictCharField(max_length=200, required=False, allow_blank=True, default="",
+                            validators=[validate_shown_line])
+    topic = StrictCharField(min_length=TOPIC_MIN_LENGTH, max_length=TOPIC_MAX_LENGTH, validators=[validate_shown_line])
     word_count = StrictIntegerField(min_value=WORD_COUNT_MIN, max_value=WORD_COUNT_MAX, default=1000)
     word_count_tolerance = StrictIntegerField(
         min_value=TOLERANCE_MIN, max_value=TOLERANCE_MAX, default=10,
@@ -123,11 +124,15 @@ class BriefInput(RejectUnknownFieldsMixin, serializers.Serializer):
     )
     style = serializers.ChoiceField(choices=Style.choices, default=Style.EDUCATIONAL.value)
     tone = serializers.ChoiceField(choices=Tone.choices, default=Tone.PROFESSIONAL.value)
-    target_audience = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
-    primary_keyword = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
-    category = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
+    target_audience = StrictCharField(max_length=200, required=False, allow_blank=True, default="",
+                                      validators=[validate_shown_line])
+    primary_keyword = StrictCharField(max_length=100, required=False, allow_blank=True, default="",
+                                      validators=[validate_shown_line])
+    category = StrictCharField(max_length=100, required=False, allow_blank=True, default="",
+                               validators=[validate_shown_line])
     tags = serializers.ListField(
-        child=StrictCharField(max_length=TAG_MAX_LENGTH), max_length=TAGS_MAX, required=False, default=list
+        child=StrictCharField(max_length=TAG_MAX_LENGTH, validators=[validate_shown_line]), max_length=TAGS_MAX,
+        required=False, default=list,
     )
     model = CatalogModelField(required=False, help_text="A model catalog key; the default model when omitted.")
     priority = StrictIntegerField(

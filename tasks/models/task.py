@@ -18,6 +18,7 @@ from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
+from tasks.validators import validate_shown_line
 from tasks.visibility import TaskVisibility
 
 TOPIC_MIN_LENGTH = 3
@@ -111,9 +112,9 @@ class GenerationTask(models.Model):
 
     # The brief.
     task_type = models.CharField(max_length=32, choices=TaskType.choices, default=TaskType.BLOG_POST)
-    title = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=200, blank=True, validators=[validate_shown_line])
     topic = models.CharField(
-        max_length=TOPIC_MAX_LENGTH, validators=[MinLengthValidator(TOPIC_MIN_LENGTH)]
+        max_length=TOPIC_MAX_LENGTH, validators=[MinLengthValidator(TOPIC_MIN_LENGTH), validate_shown_line]
     )
     word_count = models.PositiveIntegerField(
         "target word count",
@@ -130,10 +131,11 @@ class GenerationTask(models.Model):
     )
     style = models.CharField(max_length=32, choices=Style.choices, default=Style.EDUCATIONAL)
     tone = models.CharField(max_length=32, choices=Tone.choices, default=Tone.PROFESSIONAL)
-    target_audience = models.CharField(max_length=200, blank=True)
-    primary_keyword = models.CharField(max_length=100, blank=True)
-    category = models.CharField(max_length=100, blank=True)
-    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True, size=20)
+    target_audience = models.CharField(max_length=200, blank=True, validators=[validate_shown_line])
+    primary_keyword = models.CharField(max_length=100, blank=True, validators=[validate_shown_line])
+    category = models.CharField(max_length=100, blank=True, validators=[validate_shown_line])
+    tags = ArrayField(models.CharField(max_length=50, validators=[validate_shown_line]), default=list, blank=True,
+                      size=20)
     model = models.ForeignKey(
         "tasks.ModelCatalogEntry", on_delete=models.PROTECT, related_name="tasks", verbose_name="model"
     )

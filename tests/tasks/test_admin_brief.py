@@ -189,6 +189,16 @@ def test_a_tag_too_long_is_named_as_a_tag(editor):
     assert message.startswith("Tag 2: ") and "array" not in message
 
 
+def test_a_title_or_tag_with_a_layout_changing_character_is_a_field_error(editor):
+    response = client_for(editor).post(reverse("admin:tasks_generationtask_add"),
+                                       brief_data(title="Tips \u202eevil", tags="soil, \u2067x"))
+
+    errors = response.context["adminform"].form.errors
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in errors["title"][0]
+    assert errors["tags"][0].startswith("Tag 2: ") and "U+2067" in errors["tags"][0]
+    assert not GenerationTask.objects.exists()
+
+
 def test_the_model_select_disables_a_model_whose_key_is_unset_and_says_why(editor, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     keyed = ModelCatalogEntry.objects.filter(api_key_env="OPENAI_API_KEY", enabled=True).first()

@@ -65,3 +65,27 @@ def test_the_add_permission_decides_who_creates_tasks_and_staff_status_only_the_
     assert api.post("/api/tasks", BRIEF, format="json").status_code == 403
     admin.force_login(staff_without_role)
     assert admin.get("/admin/tasks/generationtask/add/").status_code == 403
+
+
+@pytest.mark.parametrize(("field", "value", "named"), [
+    ("title", "Composting \u202eevil\u202c tips", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    ("topic", "Composting at home\x01\x02", "U+0001"),
+    ("category", "Garden\u2066ing", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+    ("tags", ["soil", "\u202eRTL-override"], "U+202E"),
+    ("primary_keyword", "compost\nbins", "U+000A"),
+    ("target_audience", "Readers\x1b[31m", "U+001B"),
+])
+def test_a_brief_line_with_an_invisible_control_or_layout_character_is_refused_and_named(editor_client, field, value,
+                                                                                         named):
+    """Found by a hostile test: "\u202eevil" showed as "live" in the title a reviewer approved, and
+    C0 controls reached pages, meta tags and the digest email."""
+    response = editor_client.post("/api/tasks", {**BRIEF, field: value}, format="json")
+    assert_field_error(response, field)
+    assert named in str(response.json()["error"]["fields"][field])
+    assert not GenerationTask.objects.exists()
+
+
+def test_right_to_left_text_and_its_marks_are_welcome(editor_client):
+    response = editor_client.post("/api/tasks", {**BRIEF, "title": "التسميد في المنزل\u200f", "tags": ["סמל"]},
+                                  format="json")
+    assert response.status_code == 201, response.content
