@@ -9,6 +9,7 @@ headings get ids for the table of contents, and the HTML then goes through the o
 
 from __future__ import annotations
 
+import html as html_entities
 import math
 import re
 from dataclasses import asdict, dataclass
@@ -119,11 +120,16 @@ def _number_sources(html: str) -> str:
 
 
 def _heading_ids(html: str) -> tuple[str, list[dict]]:
+    """Give each `##`/`###` heading an id made from its text, and list them for the contents.
+
+    A TOC title is plain text, as the reader sees the heading ("Pros & cons", not the HTML's
+    "Pros &amp; cons"): the templates escape it once. The anchor is made from the same text, so
+    an `&` or a quote in a heading does not leak into the id as `amp` or `quot`."""
     toc, used = [], set()
 
     def add_id(match: re.Match) -> str:
         level, inner = match.group(1), match.group(2)
-        text = _TAG.sub("", inner).strip()
+        text = html_entities.unescape(_TAG.sub("", inner)).strip()
         base = slugify(text, allow_unicode=True)[:60].strip("-") or "section"
         anchor, n = base, 2
         while anchor in used:

@@ -56,6 +56,17 @@ def test_headings_get_ids_for_the_table_of_contents():
     assert ids == ["the-basics", "the-basics-2", "conclusion", "sources"]
 
 
+def test_a_heading_with_an_ampersand_quotes_or_a_tag_is_listed_in_the_contents_as_written():
+    # The TOC holds plain text (the templates escape it once); the anchor is made from that text.
+    text = '# T\n\n## Pros & cons\n\nA.\n\n## "Hot" composting\n\nB.\n\n## Quoted <b>heading</b>\n\nC.'
+    formatted = format_article(text, fallback_title="x", sources=[])
+    assert [(e["id"], e["title"]) for e in formatted.toc] == [
+        ("pros-cons", "Pros & cons"), ("hot-composting", '"Hot" composting'),
+        ("quoted-bheadingb", "Quoted <b>heading</b>")]
+    ids = [attrs.get("id") for tag, attrs in elements(formatted.body_html) if tag == "h2"]
+    assert ids == [e["id"] for e in formatted.toc]
+
+
 def test_the_table_of_contents_lists_each_subsection_under_its_section():
     text = "# T\n\n### Before any section\n\nA.\n\n## One\n\nB.\n\n### One a\n\nC.\n\n### One b\n\nD.\n\n## Two\n\nE."
     formatted = format_article(text, fallback_title="x", sources=SOURCES)
