@@ -16,15 +16,7 @@ from dataclasses import asdict, dataclass
 
 from django.utils.text import slugify
 
-from content.citations import (
-    CITATION,
-    cited_numbers,
-    citation_link,
-    citations_kept,
-    number_of,
-    without_citations,
-    without_sources_section,
-)
+from content.citations import cited_numbers, citations_kept, without_citations, without_sources_section
 from content.html import render_markdown, sanitize_html
 from content.providers.base import Source
 from content.textstats import article_word_count, plain_text
@@ -94,14 +86,6 @@ def sources_section(sources: list[Source], cited: set[int]) -> str:
     return "\n".join(lines)
 
 
-def _link_citations(html: str, numbers: set[int]) -> str:
-    def link(match: re.Match) -> str:
-        number = number_of(match.group(0))
-        return citation_link(number) if number in numbers else match.group(0)
-
-    return CITATION.sub(link, html)
-
-
 def _number_sources(html: str) -> str:
     """Give the Sources list items ids so citation links land on them."""
     marker = html.rfind(">Sources</h2>")
@@ -167,8 +151,7 @@ def format_article(markdown: str, *, fallback_title: str, sources: list[Source])
     cited = cited_numbers(body) & numbers
     section = sources_section(sources, cited)
     full_body = body + (f"\n\n{section}" if section else "")
-    rendered = render_markdown(full_body)
-    rendered = _link_citations(rendered, cited)
+    rendered = render_markdown(full_body, citations=cited)
     rendered = _number_sources(rendered) if section else rendered
     rendered, toc = _heading_ids(rendered)
     body_html = sanitize_html(rendered)  # again: the ids and links added above pass the allowlist too

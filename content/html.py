@@ -3,6 +3,9 @@
 Generated and edited text is untrusted. markdown-it-py renders it with raw HTML disabled (so a
 `<script>` in the source comes out as escaped text), then nh3 (Ammonia) keeps only an allowlist
 of tags and attributes and only http(s)/mailto links, and marks links `rel="noopener noreferrer"`.
+Citations `[n]` the format stage asks for become links while the Markdown is parsed, in the text
+a reader reads only: a `[1]` in an image's alt text, a link's title or text, or code stays as it
+is (rewriting the rendered HTML put links inside attribute values and broke the tags).
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import re
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
-from content.citations import CITATION_LINK
+from content.citations import CITATION, CITATION_LINK, citation_link, number_of
 
 ALLOWED_TAGS = {
     "a", "abbr", "blockquote", "br", "code", "del", "em", "figcaption", "figure", "h1", "h2", "h3",
@@ -33,9 +37,53 @@ ALLOWED_ATTRIBUTES = {
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 _CITATION_LINK_AND_SPACE = re.compile(rf"\s*{CITATION_LINK.pattern}")
 
+
+
+def _link_citations(state) -> None:
+    """Core rule: split the text tokens outside links at the citations of `env["citations"]`.
+
+    Only an inline block's own text tokens are looked at: an image's alt text is in the image
+    token's children, a link's title is an attribute and code is not text, so none is touched.
+    Runs before `text_join`, so an escaped `\\[1\\]` stays text."""
+    numbers = state.env.get("citations") if isinstance(state.env, dict) else None
+    if not numbers:
+        return
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children, in_link = [], 0
+        for token in block.children:
+            in_link += token.type == "link_open"
+            in_link -= token.type == "link_close"
+            if token.type != "text" or in_link or not CITATION.search(token.content):
+                children.append(token)
+                continue
+            position = 0
+            for match in CITATION.finditer(token.content):
+                if number_of(match.group(0)) not in numbers:
+                    continue
+                children.append(_text(token.content[position : match.start()]))
+                citation = Token("citation", "", 0)
+                citation.meta = {"number": number_of(match.group(0))}
+                children.append(citation)
+                position = match.end()
+            children.append(_text(token.content[position:]))
+        block.children = [token for token in children if token.type != "text" or token.content]
+
+
+def _text(content: str) -> Token:
+    return Token("text", "", 0, content=content)
+
+
+def _render_citation(self, tokens, idx, options, env) -> str:
+    return citation_link(tokens[idx].meta["number"])
+
+
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table").enable(
     "strikethrough"
 )
+_markdown.core.ruler.before("text_join", "citations", _link_citations)
+_markdown.add_render_rule("citation", _render_citation)
 
 
 def sanitize_html(html: str) -> str:
@@ -48,9 +96,10 @@ def sanitize_html(html: str) -> str:
     )
 
 
-def render_markdown(markdown: str) -> str:
-    """Render untrusted Markdown to HTML that is safe to print unescaped."""
-    return sanitize_html(_markdown.render(markdown or ""))
+def render_markdown(markdown: str, *, citations: set[int] = frozenset()) -> str:
+    """Render untrusted Markdown to HTML that is safe to print unescaped; the citations of the
+    sources in `citations` become links to the Sources list (`content.citations.citation_link`)."""
+    return sanitize_html(_markdown.render(markdown or "", {"citations": set(citations)}))
 
 
 _LEADING_H1 = re.compile(r"\A\s*<h1\b[^>]*>.*?</h1>\s*", re.DOTALL | re.IGNORECASE)

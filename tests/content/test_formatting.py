@@ -38,6 +38,20 @@ def test_citations_link_to_a_numbered_sources_section():
     assert formatted.body.rstrip().endswith("2. [NREL data](https://nrel.gov/d)")
 
 
+def test_a_citation_inside_an_attribute_code_or_a_link_stays_text_and_the_markup_stays_whole():
+    text = ('# T\n\nIntro ![A heap [1] of compost](https://example.com/heap.png) and a claim [1]. '
+            'See [the guide](https://example.com/guide "Guide [1] here"), [link [1] text](https://example.com/l) '
+            'and `items[1]`.\n\n```\nfirst = items[1]\n```\n')
+    formatted = format_article(text, fallback_title="x", sources=SOURCES)
+    assert_inert(formatted.body_html)
+    found = elements(formatted.body_html)
+    assert ("img", {"src": "https://example.com/heap.png", "alt": "A heap [1] of compost"}) in found
+    assert ("a", {"href": "https://example.com/guide", "title": "Guide [1] here", "rel": "noopener noreferrer"}) in found
+    assert ">link [1] text</a>" in formatted.body_html and "<code>items[1]</code>" in formatted.body_html
+    assert "<pre><code>first = items[1]\n</code></pre>" in formatted.body_html
+    assert formatted.body_html.count('href="#source-1"') == 1 and "a claim <sup>" in formatted.body_html
+
+
 def test_seo_fields_respect_their_limits():
     formatted = format_article(HOSTILE, fallback_title="x", sources=SOURCES)
     assert len(formatted.seo_title) <= SEO_TITLE_MAX and formatted.seo_title.endswith("…")
