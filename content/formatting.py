@@ -75,8 +75,13 @@ def first_paragraph(markdown: str) -> str:
     return " ".join(plain_text(without_citations(markdown)).split())
 
 
+def listed_sources(sources: list[Source], cited: set[int]) -> list[Source]:
+    """The sources the Sources section lists, in its order: those cited."""
+    return [s for s in sources if s.number in cited]
+
+
 def sources_section(sources: list[Source], cited: set[int]) -> str:
-    listed = [s for s in sources if s.number in cited] or []
+    listed = listed_sources(sources, cited)
     if not listed:
         return ""
     lines = ["## Sources", ""]
@@ -86,20 +91,20 @@ def sources_section(sources: list[Source], cited: set[int]) -> str:
     return "\n".join(lines)
 
 
-def _number_sources(html: str) -> str:
-    """Give the Sources list items ids so citation links land on them."""
+def _number_sources(html: str, numbers: list[int]) -> str:
+    """Give the Sources list items their sources' numbers, as ids the citation links land on and
+    as the numbers shown: the list holds only the cited sources, so an ordered list counting its
+    items would show source 3 as "2." (and `#source-3` would be nowhere) when 2 is not cited."""
     marker = html.rfind(">Sources</h2>")
     if marker == -1:
         return html
     head, tail = html[:marker], html[marker:]
-    counter = iter(range(1, 10_000))
+    listed = iter(numbers)
 
     def item(match: re.Match) -> str:
-        return f'<li id="source-{next(counter)}">'
+        number = next(listed, None)
+        return match.group(0) if number is None else f'<li id="source-{number}" value="{number}">'
 
-    start = re.search(r'<ol(?: start="(\d+)")?>', tail)
-    if start and start.group(1):
-        counter = iter(range(int(start.group(1)), 10_000))
     return head + re.sub(r"<li>", item, tail)
 
 
@@ -152,7 +157,7 @@ def format_article(markdown: str, *, fallback_title: str, sources: list[Source])
     section = sources_section(sources, cited)
     full_body = body + (f"\n\n{section}" if section else "")
     rendered = render_markdown(full_body, citations=cited)
-    rendered = _number_sources(rendered) if section else rendered
+    rendered = _number_sources(rendered, [s.number for s in listed_sources(sources, cited)]) if section else rendered
     rendered, toc = _heading_ids(rendered)
     body_html = sanitize_html(rendered)  # again: the ids and links added above pass the allowlist too
     excerpt = shorten(first_paragraph(body), EXCERPT_MAX)

@@ -31,7 +31,7 @@ ALLOWED_ATTRIBUTES = {
     "h2": {"id"},
     "h3": {"id"},
     "ol": {"start"},
-    "li": {"id"},
+    "li": {"id", "value"},
     "code": {"class"},
 }
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}

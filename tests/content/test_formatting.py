@@ -33,7 +33,7 @@ def test_model_output_comes_out_inert():
 
 def test_citations_link_to_a_numbered_sources_section():
     formatted = format_article(HOSTILE, fallback_title="x", sources=SOURCES)
-    assert '<a href="#source-1"' in formatted.body_html and '<li id="source-2">' in formatted.body_html
+    assert '<a href="#source-1"' in formatted.body_html and '<li id="source-2" value="2">' in formatted.body_html
     assert "[9]" not in formatted.body, "a citation of no source is dropped"
     assert formatted.body.rstrip().endswith("2. [NREL data](https://nrel.gov/d)")
 
@@ -50,6 +50,18 @@ def test_a_citation_inside_an_attribute_code_or_a_link_stays_text_and_the_markup
     assert ">link [1] text</a>" in formatted.body_html and "<code>items[1]</code>" in formatted.body_html
     assert "<pre><code>first = items[1]\n</code></pre>" in formatted.body_html
     assert formatted.body_html.count('href="#source-1"') == 1 and "a claim <sup>" in formatted.body_html
+
+
+def test_a_source_keeps_its_number_in_the_sources_list_when_one_before_it_is_not_cited():
+    # Sources 1 and 3 are cited, 2 is not: an ordered list would show 3 as "2." with the id source-2.
+    sources = [Source(n, f"Source {n}", f"https://example.com/{n}") for n in (1, 2, 3)]
+    formatted = format_article("# T\n\nClaim one [1]. Claim three [3].\n", fallback_title="x", sources=sources)
+    assert_inert(formatted.body_html)
+    items = [attrs for tag, attrs in elements(formatted.body_html) if tag == "li"]
+    assert items == [{"id": "source-1", "value": "1"}, {"id": "source-3", "value": "3"}]
+    assert '<a href="#source-3"' in formatted.body_html
+    item = formatted.body_html.split('id="source-3"', 1)[1].split("</li>", 1)[0]
+    assert 'href="https://example.com/3"' in item
 
 
 def test_seo_fields_respect_their_limits():
