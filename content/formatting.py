@@ -29,6 +29,8 @@ SLUG_MAX = 80
 
 _HEADING = re.compile(r"<h([23])>(.*?)</h\1>", re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
+_PLAIN_DESTINATION = re.compile(r"[^\s()<>\\\x00-\x1f\x7f]+")
+_UNSAFE_IN_DESTINATION = re.compile(r"[\s<>\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,20 @@ def sources_section(sources: list[Source], cited: set[int]) -> str:
         return ""
     lines = ["## Sources", ""]
     for source in listed:
-        label = source.title.replace("[", "(").replace("]", ")") or source.url
-        lines.append(f"{source.number}. [{label}]({source.url})" if source.url else f"{source.number}. {label}")
+        label = " ".join(source.title.replace("[", "(").replace("]", ")").split()) or source.url
+        url = _link_destination(source.url) if source.url else ""
+        lines.append(f"{source.number}. [{label}]({url})" if url else f"{source.number}. {label}")
     return "\n".join(lines)
+
+
+def _link_destination(url: str) -> str:
+    """`url` as a Markdown link destination that stays one: a source's URL may hold a space (which
+    ends a plain destination) or a parenthesis without its pair (which ends it early). Such a URL
+    goes in the `<…>` form, with whitespace and angle brackets percent-encoded."""
+    if _PLAIN_DESTINATION.fullmatch(url):
+        return url
+    encoded = _UNSAFE_IN_DESTINATION.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode()), url)
+    return "<" + encoded.replace("\\", "\\\\") + ">"
 
 
 def _number_sources(html: str, numbers: list[int]) -> str:

@@ -64,6 +64,20 @@ def test_a_source_keeps_its_number_in_the_sources_list_when_one_before_it_is_not
     assert 'href="https://example.com/3"' in item
 
 
+def test_a_source_url_with_a_space_a_lone_parenthesis_or_angle_brackets_is_still_a_link_in_the_sources_list():
+    sources = [Source(1, "Spaced", "https://example.com/my page"), Source(2, "Paren", "https://example.com/x)y"),
+               Source(3, "Angled", "https://example.com/<b>"), Source(4, "Two\n\nlines", "https://example.com/4")]
+    formatted = format_article("# T\n\nOne [1]. Two [2]. Three [3]. Four [4].\n", fallback_title="x", sources=sources)
+    assert_inert(formatted.body_html)
+    links = [attrs["href"] for tag, attrs in elements(formatted.body_html) if tag == "a" and not attrs["href"].startswith("#")]
+    assert links == ["https://example.com/my%20page", "https://example.com/x)y", "https://example.com/%3Cb%3E",
+                     "https://example.com/4"]
+    assert "](https://" not in formatted.body_html
+    assert [attrs["id"] for tag, attrs in elements(formatted.body_html) if tag == "li"] == [
+        "source-1", "source-2", "source-3", "source-4"]
+    assert ">Paren</a></li>" in formatted.body_html and ">Two lines</a></li>" in formatted.body_html
+
+
 def test_seo_fields_respect_their_limits():
     formatted = format_article(HOSTILE, fallback_title="x", sources=SOURCES)
     assert len(formatted.seo_title) <= SEO_TITLE_MAX and formatted.seo_title.endswith("…")
