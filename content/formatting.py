@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass
 
 from django.utils.text import slugify
 
-from content.citations import cited_numbers, citations_kept, without_citations, without_sources_section
+from content.citations import cited_numbers, citations_kept, without_sources_section
 from content.html import render_markdown, sanitize_html
 from content.providers.base import Source
-from content.textstats import article_word_count, plain_text
+from content.textstats import article_word_count, plain_text, text_blocks
 
 SEO_TITLE_MAX = 60
 META_DESCRIPTION_MAX = 160
@@ -70,11 +70,11 @@ def split_title(markdown: str, fallback: str) -> tuple[str, str]:
 
 
 def first_paragraph(markdown: str) -> str:
-    for block in re.split(r"\n\s*\n", markdown):
-        block = block.strip()
-        if block and not block.startswith(("#", "-", "*", ">", "|", "```")) and not re.match(r"\d+[.)]\s", block):
-            return " ".join(plain_text(without_citations(block)).split())
-    return " ".join(plain_text(without_citations(markdown)).split())
+    """The text of the first paragraph outside lists, quotes and tables, as a reader reads it (the
+    excerpt and meta description); the whole text when there is no such paragraph."""
+    blocks = text_blocks(markdown)
+    first = next((block.text for block in blocks if block.kind == "paragraph" and not block.nested), None)
+    return " ".join((first if first is not None else plain_text(markdown)).split())
 
 
 def listed_sources(sources: list[Source], cited: set[int]) -> list[Source]:

@@ -4,22 +4,40 @@
 target length), the QA rubric (to score it), the versions (their `word_count`, which the admin and
 the task pages show beside the report's) and reading times. A piece's words are those a reader
 reads: the title, headings, prose, list items and link text. Markdown syntax, citation markers
-like `[3]`, URLs, code fences and the Sources section the format stage appends are not words: the
-section is rebuilt from the citations, so counting it would make the formatted piece longer than
-the draft QA measured. `count_words` counts any fragment (a sentence, a title, a note) the same way.
+like `[3]`, URLs, images, code blocks, raw HTML tags and the Sources section the format stage
+appends are not words: the section is rebuilt from the citations, so counting it would make the
+formatted piece longer than the draft QA measured. `count_words` counts any fragment (a sentence,
+a title, a note) the same way.
+
+What a reader reads is taken from the Markdown as markdown-it parses it (`text_blocks`), not by
+regular expressions over the source: those left debris ("See Compost) for more.", "Read < now.",
+"!tracker", raw tags) in excerpts and meta descriptions, and broke `snake_case` and `5 * 3`. The
+format stage's excerpt is the first paragraph of the same blocks, so there is one rule for
+plain text.
 """
 
 from __future__ import annotations
 
+import html
 import re
+import textwrap
+from dataclasses import dataclass
 from functools import lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
 
 from content.citations import CITATION_GROUP, without_sources_section
 
 _CODE_FENCE = re.compile(r"```.*?```", re.DOTALL)
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _URL = re.compile(r"https?://\S+")
-_MARKUP = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)", re.MULTILINE)
+_CITATION_AND_SPACE = re.compile(rf"\s*{CITATION_GROUP.pattern}")
+# Raw HTML is parsed as HTML (the page shows it escaped, but its tags are not prose); the text of
+# these elements is not read at all.
+_UNREAD_ELEMENT = re.compile(r"<(script|style)\b", re.IGNORECASE)
+_reader = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False}).enable("table").enable(
+    "strikethrough"
+)
 _WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ0-9]+(?:['’][A-Za-z]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[A-Z0-9\"“‘(])")
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
@@ -37,14 +55,57 @@ def trigram_limit(word_count: int) -> int:
     return max(3, 3 * word_count // 1000)
 
 
+@dataclass(frozen=True)
+class TextBlock:
+    kind: str  # "paragraph", "heading", "th", "td" (a table cell) or "html" (a raw HTML block)
+    nested: bool  # inside a list item, a quote or a table
+    text: str
+
+
+@lru_cache(maxsize=1024)
+def text_blocks(markdown: str) -> tuple[TextBlock, ...]:
+    """The blocks of text a reader reads, in order; code blocks are left out, and so is any block
+    with no text (an image on its own, a rule)."""
+    blocks, tokens = [], _reader.parse(markdown or "")
+    for index, token in enumerate(tokens):
+        if token.type == "inline":
+            parent = tokens[index - 1]
+            block = TextBlock(parent.type.removesuffix("_open"), parent.level > 0, _inline_text(token.children or []))
+        elif token.type == "html_block":
+            block = TextBlock("html", token.level > 0, html.unescape(nh3.clean(token.content, tags=set())))
+        else:
+            continue
+        if block.text.strip():
+            blocks.append(block)
+    return tuple(blocks)
+
+
+def _inline_text(children) -> str:
+    parts, in_autolink, unread = [], False, None
+    for token in children:
+        if unread:
+            if token.type == "html_inline" and token.content.lower().startswith(f"</{unread}"):
+                unread = None
+        elif token.type == "link_open" and token.markup == "autolink":
+            in_autolink = True  # its text is the URL
+        elif token.type == "link_close":
+            in_autolink = False
+        elif token.type == "html_inline":
+            element = _UNREAD_ELEMENT.match(token.content)
+            unread = element.group(1).lower() if element else None
+        elif in_autolink:
+            continue
+        elif token.type in ("text", "text_special", "code_inline"):
+            parts.append(token.content)
+        elif token.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+    return _URL.sub("", _CITATION_AND_SPACE.sub("", "".join(parts))).strip()
+
+
 def plain_text(markdown: str) -> str:
-    """The readable text of a Markdown document: no code, links reduced to their text, no markup."""
-    text = _CODE_FENCE.sub(" ", markdown or "")
-    text = _LINK.sub(r"\1", text)
-    text = CITATION_GROUP.sub("", text)
-    text = _URL.sub("", text)
-    text = _MARKUP.sub("", text)
-    return text.replace("*", "").replace("_", " ").replace("`", "")
+    """The readable text of a Markdown document: no code, links reduced to their text, no images,
+    citations, URLs, raw HTML tags or markup; blocks separated by a blank line."""
+    return "\n\n".join(block.text for block in text_blocks(markdown or ""))
 
 
 def words(markdown: str) -> list[str]:
@@ -65,7 +126,8 @@ def sentences(markdown: str) -> list[str]:
     found = []
     source = _CODE_FENCE.sub(" ", markdown or "")
     for raw in re.split(r"\n\s*\n|\n(?=\s{0,3}(?:#{1,6}\s|>|[-*+]\s|\d+[.)]\s))", source):
-        block = " ".join(plain_text(raw).split())
+        # Dedented: a list item's second paragraph, read on its own, is not an indented code block.
+        block = " ".join(plain_text(textwrap.dedent(raw)).split())
         if not block:
             continue
         found.extend(part for part in _SENTENCE_END.split(block) if _WORD.search(part))

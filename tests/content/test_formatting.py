@@ -87,6 +87,15 @@ def test_seo_fields_respect_their_limits():
     assert formatted.reading_time_minutes == 1
 
 
+def test_the_excerpt_and_meta_description_are_the_first_paragraph_as_read():
+    text = ("# T\n\n## Intro\n\n![tracker](https://t.example/p.gif)\n\n**Compost** turns scraps into soil [1]. "
+            "See [Compost](https://en.example.org/wiki/Compost_(soil)), <https://example.com/x> and snake_case; "
+            '5 * 3 <a href=" onclick=alert(1)">raw anchor</a>.</script>\n\nSecond paragraph.')
+    formatted = format_article(text, fallback_title="x", sources=SOURCES)
+    expected = "Compost turns scraps into soil. See Compost, and snake_case; 5 * 3 raw anchor."
+    assert formatted.excerpt == formatted.meta_description == expected
+
+
 def test_headings_get_ids_for_the_table_of_contents():
     text = "# T\n\nIntro [1].\n\n## The basics\n\nA.\n\n### In detail\n\nB.\n\n## The basics\n\nC.\n\n## Conclusion\n\nD."
     formatted = format_article(text, fallback_title="x", sources=SOURCES)

@@ -8,7 +8,7 @@ import pytest
 from content.citations import without_sources_section
 from content.formatting import format_article
 from content.providers.base import Source
-from content.textstats import article_word_count, count_words
+from content.textstats import article_word_count, count_words, plain_text
 
 PIECE = """# Heat pumps in old houses
 
@@ -67,3 +67,23 @@ def test_formatting_keeps_the_count_of_the_draft_it_formats():
                                sources=[Source(1, "Energy Saving Trust: heat pumps", "https://example.org/est")])
     assert "## Sources" in formatted.body
     assert formatted.word_count == article_word_count(formatted.body) == article_word_count(draft)
+
+
+@pytest.mark.parametrize(("markdown", "read"), [
+    ("See [Compost](https://en.example.org/wiki/Compost_(soil)) for more.", "See Compost for more."),
+    ("Read <https://example.com/x> now.", "Read now."),
+    ("Name it snake_case.", "Name it snake_case."),
+    ("It costs 5 * 3 = 15 euros.", "It costs 5 * 3 = 15 euros."),
+    ("Intro ![tracker](https://t.example/p.gif) text.", "Intro text."),
+    ('A <a href=" onclick=alert(1)">raw anchor</a> here.</script>', "A raw anchor here."),
+    ("Inline <script>alert(1)</script>gone.", "Inline gone."),
+    ("<div onclick=\"steal()\">\nblock text\n</div>", "block text"),
+    ("Pros &amp; cons, *said* **she** [1, 2].", "Pros & cons, said she."),
+    ("Before\n\n~~~\nfenced code\n~~~\n\n    indented code\n\nafter `inline code`.", "Before after inline code."),
+])
+def test_plain_text_is_what_a_reader_reads(markdown, read):
+    assert " ".join(plain_text(markdown).split()) == read
+
+
+def test_markup_entities_and_raw_html_are_not_words():
+    assert count_words("Pros &amp; cons <span class='x'>here</span> <!-- a note to the editor -->") == 3
