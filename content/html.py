@@ -91,9 +91,25 @@ def sanitize_html(html: str) -> str:
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_images_of_this_site_only,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="noopener noreferrer",
     )
+
+
+# A path on this site: one slash, then anything but a second slash or a backslash (browsers read
+# "//host/x" and "/\\host/x" as another host), with no space or control character anywhere (the URL
+# parser drops tabs and line breaks, so "/<tab>/host" is "//host" too).
+_SITE_PATH = re.compile(r"/(?![/\\])[^\x00-\x20]*")
+
+
+def _images_of_this_site_only(element: str, attribute: str, value: str) -> str | None:
+    """An image in a body may only come from this site: one from elsewhere is a tracker in every feed
+    reader and API client that shows the body (the blog's CSP already blocks it on pages). Its
+    `src` is dropped; its alt text stays."""
+    if element == "img" and attribute == "src" and not _SITE_PATH.fullmatch(value):
+        return None
+    return value
 
 
 def render_markdown(markdown: str, *, citations: set[int] = frozenset()) -> str:

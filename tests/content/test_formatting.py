@@ -1,6 +1,9 @@
 """The format stage: sanitized HTML, citations linked to sources, SEO limits, table of contents."""
 
+import pytest
+
 from content.formatting import META_DESCRIPTION_MAX, SEO_TITLE_MAX, format_article, shorten, toc_tree
+from content.html import sanitize_html
 from content.providers.base import Source
 from tests.html_safety import assert_inert, elements
 
@@ -31,6 +34,28 @@ def test_model_output_comes_out_inert():
     assert tags <= {"p", "h2", "sup", "a", "ol", "li"}, tags
 
 
+@pytest.mark.parametrize("src", [
+    "https://tracker.example/pixel.png", "http://tracker.example/p.gif", "//tracker.example/p.png",
+    "data:image/png;base64,AAAA", "pixel.png",
+])
+def test_an_image_from_another_site_loses_its_source_and_keeps_its_alt_text(src):
+    """Found by a hostile test: `![t](https://evil.example/pixel.png)` reached feeds and the API's
+    body_html, so every feed reader loaded the tracker (the blog's CSP only blocked it on pages)."""
+    formatted = format_article(f"# T\n\nText ![A heap]({src}) more.", fallback_title="x", sources=[])
+    assert ("img", {"alt": "A heap"}) in elements(formatted.body_html)
+    assert "tracker" not in formatted.body_html and "src=" not in formatted.body_html
+
+
+@pytest.mark.parametrize("src", ["/\\tracker.example/p.png", "/\t/tracker.example/p.png", " //tracker.example/p.png"])
+def test_sanitizing_drops_a_source_a_browser_reads_as_another_host(src):
+    assert sanitize_html(f'<img src="{src}" alt="A heap">') == '<img alt="A heap">'
+
+
+def test_an_image_of_this_site_stays():
+    formatted = format_article("# T\n\n![A heap](/media/posts/2026/12/heap.png)", fallback_title="x", sources=[])
+    assert ("img", {"src": "/media/posts/2026/12/heap.png", "alt": "A heap"}) in elements(formatted.body_html)
+
+
 def test_citations_link_to_a_numbered_sources_section():
     formatted = format_article(HOSTILE, fallback_title="x", sources=SOURCES)
     assert '<a href="#source-1"' in formatted.body_html and '<li id="source-2" value="2">' in formatted.body_html
@@ -39,13 +64,13 @@ def test_citations_link_to_a_numbered_sources_section():
 
 
 def test_a_citation_inside_an_attribute_code_or_a_link_stays_text_and_the_markup_stays_whole():
-    text = ('# T\n\nIntro ![A heap [1] of compost](https://example.com/heap.png) and a claim [1]. '
+    text = ('# T\n\nIntro ![A heap [1] of compost](/media/heap.png) and a claim [1]. '
             'See [the guide](https://example.com/guide "Guide [1] here"), [link [1] text](https://example.com/l) '
             'and `items[1]`.\n\n```\nfirst = items[1]\n```\n')
     formatted = format_article(text, fallback_title="x", sources=SOURCES)
     assert_inert(formatted.body_html)
     found = elements(formatted.body_html)
-    assert ("img", {"src": "https://example.com/heap.png", "alt": "A heap [1] of compost"}) in found
+    assert ("img", {"src": "/media/heap.png", "alt": "A heap [1] of compost"}) in found
     assert ("a", {"href": "https://example.com/guide", "title": "Guide [1] here", "rel": "noopener noreferrer"}) in found
     assert ">link [1] text</a>" in formatted.body_html and "<code>items[1]</code>" in formatted.body_html
     assert "<pre><code>first = items[1]\n</code></pre>" in formatted.body_html
