@@ -24,7 +24,7 @@ from django.contrib.admin.templatetags.admin_list import results
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.forms import Script
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -266,6 +266,16 @@ class GenerationTaskAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The page's History button: the task's own history, its events (status changes, stages,
+        decisions, publications), not Django's log of admin form saves, which the verbs never write."""
+        task = self.get_object(request, admin.utils.unquote(object_id))
+        if task is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, task):
+            raise PermissionDenied
+        return HttpResponseRedirect(f"{reverse('admin:tasks_taskevent_changelist')}?task__id__exact={task.pk}")
 
     def review_queue(self, request, queryset):
         """The tasks of `queryset` whose current version waits for a decision (the "Review queue").

@@ -363,7 +363,7 @@ ADMIN = {
     "tasks_generationtask_changelist": "302 200 200 200 403 200",
     "tasks_generationtask_delete": "302 403 403 403 403 403",
     "tasks_generationtask_diff": "302 200 404 200 404 200",
-    "tasks_generationtask_history": "302 200 302 200 302 200",
+    "tasks_generationtask_history": "302 302 302 302 302 302",  # to the task's events, or the index
     "tasks_generationtask_row": "302 200 204 200 403 200",
     "tasks_modelcatalogentry_add": "302 403 403 403 403 200",
     "tasks_modelcatalogentry_change": "302 200 200 200 403 200",

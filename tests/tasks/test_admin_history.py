@@ -33,6 +33,23 @@ def test_task_events_cannot_be_added_changed_or_deleted_even_by_a_superuser(supe
     assert (event.message, event.sequence) == ("Queued", 1)
 
 
+def test_a_task_pages_history_button_leads_to_that_tasks_events(editor, other_editor):
+    """Found by a hostile test: it showed Django's log of admin form saves, empty for every task
+    (the verbs write events and the audit trail, not that log)."""
+    task, other = make_task(created_by=editor, topic="Composting at home"), make_task(created_by=editor)
+    for owner, sequence in ((task, 1), (task, 2), (other, 1)):
+        TaskEvent.objects.create(task=owner, sequence=sequence, kind="status", status="queued",
+                                 message=f"Event {sequence} of {owner.pk}")
+    client = client_for(editor)
+
+    response = client.get(reverse("admin:tasks_generationtask_history", args=[task.pk]), follow=True)
+
+    assert response.status_code == 200
+    assert [event.task_id for event in response.context["cl"].result_list] == [task.pk, task.pk]
+    hidden = client_for(other_editor).get(reverse("admin:tasks_generationtask_history", args=[task.pk]))
+    assert hidden.status_code == 302 and hidden["Location"] == reverse("admin:index")
+
+
 def test_stage_checkpoints_cannot_be_added_changed_or_deleted_even_by_a_superuser(superuser):
     task = make_task()
     checkpoint = StageCheckpoint.objects.create(task=task, stage="draft", attempt=1, data={"version": 2})
