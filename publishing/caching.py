@@ -13,7 +13,8 @@ it changes:
 
 `cached_blog_page` wraps a view with it:
 
-- `ETag` (the version and the whole URL, host and query string included) and `Last-Modified` (when the version
+- `ETag` (the version and the whole URL, host included, and of the query the parameters the view
+  reads: `cached_blog_page(view, reads=("page",))`) and `Last-Modified` (when the version
   began, a second later than the version before it); a request that revalidates with a matching
   ETag gets 304 without the view running; one that names only a date (or `If-None-Match: *`) gets
   304 only when the page exists, a page that does not stays a 404.
@@ -43,6 +44,7 @@ import time
 import uuid
 from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import caches
@@ -164,10 +166,19 @@ for _model in (Post, Category, Tag):
 m2m_changed.connect(_tags_changed, sender=Post.tags.through, dispatch_uid="publishing.caching.tags_changed")
 
 
-def _etag(version: dict, request) -> str:
-    # The whole URL: pages print absolute URLs (canonical, feeds, sitemap), so the host counts.
-    digest = hashlib.sha256(f"{version['token']}\0{request.build_absolute_uri()}".encode()).hexdigest()[:32]
+def _etag(version: dict, request, reads: tuple[str, ...]) -> str:
+    # The page's address: pages print absolute URLs (canonical, feeds, sitemap), so the host counts;
+    # of the query, only the parameters the view reads.
+    digest = hashlib.sha256(f"{version['token']}\0{_page_address(request, reads)}".encode()).hexdigest()[:32]
     return f'"{digest}"'
+
+
+def _page_address(request, reads: tuple[str, ...]) -> str:
+    """The absolute URL with only the query parameters in `reads`, in that order: `?utm_source=…` and
+    other parameters the view never reads neither make a page of their own (each one another copy
+    of a large post held in memory) nor miss the cached one."""
+    query = urlencode([(name, value) for name in reads for value in request.GET.getlist(name)])
+    return request.build_absolute_uri(request.path) + (f"?{query}" if query else "")
 
 
 def _set_cache_headers(response, etag: str, last_modified: int) -> None:
@@ -183,9 +194,10 @@ def _names_an_etag(request) -> bool:
     return parse_etags(request.META.get("HTTP_IF_NONE_MATCH", "")) not in ([], ["*"])
 
 
-def cached_blog_page(view):
+def cached_blog_page(view, *, reads: tuple[str, ...] = ()):
     """Serve `view` (GET and HEAD only) with the blog's version: ETag/Last-Modified, 304s and a
-    per-version page cache."""
+    per-version page cache; `reads` names the query parameters the view reads (the others do not
+    change the page)."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -196,7 +208,7 @@ def cached_blog_page(view):
         except Exception:  # the shared cache is down: a miss, never an error page
             logger.warning("The blog's shared cache is unavailable; rendering uncached", exc_info=True)
             return view(request, *args, **kwargs)
-        etag, last_modified = _etag(version, request), version["since"]
+        etag, last_modified = _etag(version, request, reads), version["since"]
         if _names_an_etag(request):
             # Only a 200 of this URL under this version carried this ETag: the page exists, unchanged.
             not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)

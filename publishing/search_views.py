@@ -38,6 +38,10 @@ def _slug(value) -> str:
     return value if value and len(value) <= 100 and all(ch.isalnum() or ch in "-_" for ch in value) else ""
 
 
+# Every query parameter the search page reads (its page cache keys on these only).
+QUERY_PARAMETERS = ("q", "category", "tag", "from", "to", "sort", "page")
+
+
 def search_params(params) -> dict:
     """The filters of a search request, invalid values dropped."""
     sort = params.get("sort", "relevance")

@@ -2,9 +2,8 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
-from publishing import feeds, seo, views
+from publishing import feeds, search_views, seo, views
 from publishing.caching import cached_blog_page as cached
-from publishing.search_views import search_page
 
 app_name = "publishing"
 
@@ -18,18 +17,20 @@ class AnySlugConverter(StringConverter):
 
 register_converter(AnySlugConverter, "anyslug")
 
+PAGE = ("page",)  # the one query parameter of lists and archives (`cached` keys pages on what a view reads)
+
 urlpatterns = [
-    path("", cached(views.post_list), name="post_list"),
+    path("", cached(views.post_list, reads=PAGE), name="post_list"),
     path("posts/<anyslug:slug>/", cached(views.post_detail), name="post_detail"),
-    path("category/<anyslug:slug>/", cached(views.category_archive), name="category"),
-    path("tag/<anyslug:slug>/", cached(views.tag_archive), name="tag"),
-    path("search/", cached(search_page), name="search"),
+    path("category/<anyslug:slug>/", cached(views.category_archive, reads=PAGE), name="category"),
+    path("tag/<anyslug:slug>/", cached(views.tag_archive, reads=PAGE), name="tag"),
+    path("search/", cached(search_views.search_page, reads=search_views.QUERY_PARAMETERS), name="search"),
     path("feeds/rss/", cached(feeds.LatestPostsRss()), name="feed_rss"),
     path("feeds/atom/", cached(feeds.LatestPostsAtom()), name="feed_atom"),
     path("category/<anyslug:slug>/feeds/rss/", cached(feeds.CategoryRss()), name="category_feed_rss"),
     path("category/<anyslug:slug>/feeds/atom/", cached(feeds.CategoryAtom()), name="category_feed_atom"),
     path("tag/<anyslug:slug>/feeds/rss/", cached(feeds.TagRss()), name="tag_feed_rss"),
     path("tag/<anyslug:slug>/feeds/atom/", cached(feeds.TagAtom()), name="tag_feed_atom"),
-    path("sitemap.xml", cached(sitemap), {"sitemaps": seo.SITEMAPS}, name="sitemap"),
+    path("sitemap.xml", cached(sitemap, reads=("p",)), {"sitemaps": seo.SITEMAPS}, name="sitemap"),
     path("robots.txt", seo.robots_txt, name="robots_txt"),
 ]

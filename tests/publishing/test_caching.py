@@ -297,3 +297,22 @@ def test_a_bump_the_cache_outage_prevented_is_owed_and_made_once_the_cache_answe
     blog_version_bump()
     assert client.get("/posts/pulled/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 404
     assert not Schedule.objects.filter(name=caching.OWED_BUMP_SCHEDULE).exists()
+
+
+def test_query_parameters_a_page_does_not_read_share_its_cached_copy(client):
+    """Found in a review: pages were cached under the whole query string, so `?a=1`, `?a=2`… each
+    held another copy of a large post in every web process (and a newsletter's `?utm_source=`
+    links never hit the cache)."""
+    _post("long", published_at=timezone.now(), body="word " * 2000)
+    first = client.get("/posts/long/?utm_source=newsletter")
+    tags = {client.get(f"/posts/long/?junk={n}")["ETag"] for n in range(20)}
+    assert tags == {first["ETag"]}
+    assert len(caches["blog_pages"]._cache) == 1
+
+
+def test_the_parameters_a_page_reads_each_make_their_page(client):
+    for n in range(25):
+        _post(f"p{n}", published_at=timezone.now())
+    home = {client.get("/", {"page": page, "utm_source": "x"})["ETag"] for page in (1, 2)}
+    search = {client.get("/search/", {"q": q, "junk": q})["ETag"] for q in ("p1", "p2")}
+    assert len(home) == 2 and len(search) == 2
