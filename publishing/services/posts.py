@@ -360,6 +360,8 @@ def check_post_change(user, post: Post, *, changed: set[str], was_public: bool, 
     if post.slug in RESERVED_POST_SLUGS and (adding or "slug" in changed):
         raise DomainError(f"The address /posts/{post.slug}/ is reserved (the API's search lives there); choose "
                           "another slug.", fields={"slug": ["Reserved: choose another."]})
+    if "published_at" in changed and post.published_at is not None and not publishable_year(post.published_at):
+        raise DomainError("The publication time is out of range.", fields={"published_at": ["Out of range."]})
     # A scheduled post goes live by itself: changing it is publishing what no publisher saw.
     was_scheduled = not adding and Post.objects.filter(pk=post.pk, published_at__gt=timezone.now()).exists()
     if (changed & PUBLICATION_FIELDS or was_public or was_scheduled) and changed and not user.has_perm(

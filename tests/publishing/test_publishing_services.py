@@ -407,3 +407,14 @@ def test_the_database_refuses_a_task_post_without_its_version_and_a_going_live_w
         with pytest.raises(IntegrityError), transaction.atomic():
             Post.objects.filter(pk=post.pk).update(**change)
     assert Post.objects.get(pk=post.pk).is_public
+
+
+def test_a_hand_written_post_dated_out_of_range_in_utc_is_refused(reviewer):
+    """Found in a review: the task verbs checked the year in UTC, hand-written posts did not; year 1
+    entered east of UTC is year 0 in UTC, which Python cannot read back (every list with the post failed)."""
+    east = dt_timezone(timedelta(hours=5))
+    post = Post(title="Ancient", slug="ancient", body="Old.", published_at=datetime(1, 1, 1, 2, 0, tzinfo=east))
+    with pytest.raises(DomainError, match="out of range"):
+        post_save_by_person(post=post, by=reviewer, changed={"title", "slug", "body", "published_at"}, adding=True,
+                            was_public=False)
+    assert not Post.objects.exists()
