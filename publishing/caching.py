@@ -75,25 +75,28 @@ def _pages():
     return caches["blog_pages"]
 
 
-def _new_version() -> dict:
-    """A fresh version: a unique token, when it began, and the next scheduled publication."""
+def _new_version(previous=None) -> dict:
+    """A fresh version: a unique token, when it began (`since`: the replica router's clock), its
+    `Last-Modified` and the next scheduled publication.
+
+    `Last-Modified` has whole seconds: a version begun in the same second as the one a client
+    holds must still be newer, or If-Modified-Since answers 304 with the old page; so it is a
+    second past the previous version's when that is not already behind the clock."""
     now = timezone.now()
     next_change = Post.objects.filter(published_at__gt=now).aggregate(at=Min("published_at"))["at"]
+    since = int(time.time())
+    before = previous.get("last_modified") if isinstance(previous, dict) else None
     return {
         "token": uuid.uuid4().hex,
-        "since": int(time.time()),
+        "since": since,
+        "last_modified": max(since, before + 1) if isinstance(before, int) else since,
         "next": next_change.timestamp() if next_change else None,
     }
 
 
 def bump_blog_version() -> dict:
     """Start a new version: every cached page and ETag of the blog is out of date from now on."""
-    version = _new_version()
-    previous = _shared().get(VERSION_KEY)
-    if isinstance(previous, dict) and isinstance(previous.get("since"), int):
-        # Last-Modified has whole seconds: a version begun in the same second as the one a client
-        # holds must still be newer, or If-Modified-Since answers 304 with the old page.
-        version["since"] = max(version["since"], previous["since"] + 1)
+    version = _new_version(_shared().get(VERSION_KEY))
     _shared().set(VERSION_KEY, version, timeout=None)
     return version
 
@@ -208,7 +211,7 @@ def cached_blog_page(view, *, reads: tuple[str, ...] = ()):
         except Exception:  # the shared cache is down: a miss, never an error page
             logger.warning("The blog's shared cache is unavailable; rendering uncached", exc_info=True)
             return view(request, *args, **kwargs)
-        etag, last_modified = _etag(version, request, reads), version["since"]
+        etag, last_modified = _etag(version, request, reads), version.get("last_modified", version["since"])
         if _names_an_etag(request):
             # Only a 200 of this URL under this version carried this ETag: the page exists, unchanged.
             not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
