@@ -378,10 +378,19 @@ def key_kept_out_of_errors(key_variable: str):
 
 
 def api_key_from_environment(variable: str) -> str:
-    """The API key held by `variable`; a clear permanent error naming the variable if unset."""
+    """The API key held by `variable`; a clear permanent error naming the variable if it is unset,
+    or if it holds a character outside printable ASCII, which no HTTP header can carry (httpx
+    would fail building the request with an error that names neither the provider nor the
+    variable). The message never shows the key."""
     if not variable:
         return ""
     value = os.environ.get(variable, "").strip()
     if not value:
         raise PermanentError(f"The API key variable {variable} is not set; set it in the environment of the workers.")
+    unfit = next((character for character in value if not " " <= character <= "~"), None)
+    if unfit is not None:
+        raise PermanentError(
+            f"The API key variable {variable} holds a character an HTTP header cannot carry (U+{ord(unfit):04X}), "
+            "such as a dash or a non-breaking space pasted with it; set it again to the key alone."
+        )
     return value

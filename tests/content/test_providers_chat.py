@@ -196,6 +196,16 @@ def test_missing_key_variable_fails_before_any_request(provider, server, monkeyp
     assert server.requests == []
 
 
+@pytest.mark.parametrize("pasted", ["\u2013", "\u00a0", "\x7f"], ids=["en-dash", "no-break-space", "delete"])
+def test_key_with_a_character_no_header_can_carry_fails_naming_the_variable_before_any_request(
+        provider, server, monkeypatch, pasted):
+    monkeypatch.setenv(KEY_VARIABLE, f"sk-test{pasted}0123")
+    server.script(Reply("never sent"))
+    with pytest.raises(PermanentError, match=f"{KEY_VARIABLE} holds a character an HTTP header cannot carry"):
+        make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE)
+    assert server.requests == []
+
+
 def test_stop_check_ends_a_slow_stream_promptly(provider, server, with_key):
     server.script(Reply(" ".join(f"word{index}" for index in range(50)), delay=0.2))
     stop = StopAfter(4)  # one check before the request, then three chunks

@@ -83,6 +83,13 @@ def test_pexels_without_key_is_permanent_and_sends_nothing(pexels, monkeypatch):
     assert pexels.requests == []
 
 
+def test_pexels_key_with_a_pasted_non_breaking_space_is_permanent_naming_the_variable(pexels, monkeypatch):
+    monkeypatch.setenv("PEXELS_API_KEY", "pexels\u00a0secret")
+    with pytest.raises(PermanentError, match="PEXELS_API_KEY holds a character an HTTP header cannot carry"):
+        featured()
+    assert pexels.requests == []
+
+
 def test_pexels_with_no_results_says_so(settings, monkeypatch):
     monkeypatch.setenv("PEXELS_API_KEY", PEXELS_KEY)
     with PexelsServer(photos=0) as server:
