@@ -3,8 +3,8 @@
 One POST to `{base_url}/v1/messages` per request with `stream: true`, read as server-sent events
 (message_start, content_block_delta, message_delta, message_stop, ping, error) so a cancellation
 takes effect between events. A malformed event is transient, like a dropped stream; `stop_reason:
-"max_tokens"` is an answer cut off at its token limit. System messages go in the top-level
-`system` field, as the API wants.
+"max_tokens"` is an answer cut off at its token limit, `stop_reason: "refusal"` one the model
+stopped as a refusal. System messages go in the top-level `system` field, as the API wants.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import httpx
 
 from content.providers import http
-from content.providers.base import StopCheck, TextResult, TruncatedAnswer, Usage, token_count
+from content.providers.base import FilteredAnswer, StopCheck, TextResult, TruncatedAnswer, Usage, token_count
 from content.providers.chat import ChatTextModel
 from tasks.exceptions import PermanentError, TransientError
 from tasks.validators import storable_text
@@ -113,6 +113,9 @@ class AnthropicModel(ChatTextModel):
         if stop_reason == "max_tokens":
             raise TruncatedAnswer(f"{self.label} stopped at its token limit (stop_reason \"max_tokens\").",
                                   text=text, usage=usage)
+        if stop_reason == "refusal":
+            raise FilteredAnswer(f"{self.label} refused to go on with its answer (stop_reason \"refusal\"); the "
+                                 "partial answer is not used. Rephrase the brief.", usage=usage)
         return TextResult(text=text, usage=usage)
 
     def _stream_error(self, error: dict) -> TransientError | PermanentError:

@@ -194,6 +194,17 @@ class TruncatedAnswer(PermanentError):
         self.max_tokens = max_tokens
 
 
+class FilteredAnswer(PermanentError):
+    """A model's answer stopped by the provider's content filter or the model's refusal
+    (`finish_reason: "content_filter"`, `stop_reason: "refusal"`): what came is partial, never an
+    article. Unlike a cut-off answer, a larger limit cannot mend it; the brief has to change.
+    Carries the usage the provider charged for it."""
+
+    def __init__(self, message: str, *, usage: Usage | None = None):
+        super().__init__(message)
+        self.usage = usage or Usage()
+
+
 # The reasons a reviewer may give for rejecting a version, each with its plain meaning (shown to
 # chat models next to the code, and to people wherever reasons are listed).
 REVIEW_REASONS: dict[str, str] = {

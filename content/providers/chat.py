@@ -24,6 +24,7 @@ from content.providers.base import (
     AnswerListener,
     AnswerNotice,
     Brief,
+    FilteredAnswer,
     Outline,
     OutlineResult,
     Research,
@@ -220,10 +221,14 @@ class ChatTextModel(TextModel):
         return result
 
     def _chat(self, messages: list[dict], *, max_tokens: int, stop: StopCheck) -> TextResult:
-        """`chat()`, with the key blanked out of any error it raises."""
+        """`chat()`, with the key blanked out of any error it raises. An answer stopped by the
+        content filter is reported with its tokens and fails the stage."""
         stop()
         try:
             return self.chat(messages, max_tokens=max_tokens, stop=stop)
+        except FilteredAnswer as filtered:
+            self._reject("filtered", str(filtered), filtered.usage)
+            raise
         except StageError as error:
             blanked = redacted(error, self._api_key)
             if blanked is error:

@@ -4,7 +4,8 @@ One streamed POST to `{base_url}/chat/completions` per request, read as server-s
 cancellation takes effect between chunks. Servers that ignore `stream` and answer with one JSON
 body are read too. Errors are classified by `http`; this module adds the stream's own failure
 modes (a malformed chunk and a stream cut short: transient; an error object inside the stream:
-by its type) and reads `finish_reason: "length"` as an answer cut off at its token limit.
+by its type) and reads `finish_reason: "length"` as an answer cut off at its token limit and
+`finish_reason: "content_filter"` as one stopped by the content filter.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import httpx
 
 from content.providers import http
-from content.providers.base import StopCheck, TextResult, TruncatedAnswer, Usage, estimate_tokens, token_count
+from content.providers.base import (
+    FilteredAnswer, StopCheck, TextResult, TruncatedAnswer, Usage, estimate_tokens, token_count,
+)
 from content.providers.chat import ChatTextModel
 from tasks.exceptions import PermanentError, TransientError
 from tasks.validators import storable_text
@@ -101,6 +104,10 @@ class OpenAICompatibleModel(ChatTextModel):
         if finish_reason == "length":
             raise TruncatedAnswer(f"{self.label} stopped at its token limit (finish_reason \"length\").",
                                   text=text, usage=usage)
+        if finish_reason == "content_filter":
+            raise FilteredAnswer(f"{self.label} stopped its answer at its content filter (finish_reason "
+                                 "\"content_filter\"); the partial answer is not used. Rephrase the brief.",
+                                 usage=usage)
         return TextResult(text=text, usage=usage)
 
     def _usage(self, usage: dict | None, messages: list[dict], text: str) -> Usage:

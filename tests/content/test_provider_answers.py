@@ -1,8 +1,9 @@
 """What the chat models do with answers they cannot use as they came, against the wire-protocol servers.
 
 An answer cut off at its token limit is reported and asked for once more with a larger limit, then
-fails permanently; a critique cut off is kept up to its last whole sentence; a malformed stream
-chunk is transient, like a dropped stream; a base URL that cannot be requested fails before any
+fails permanently; one stopped by the content filter fails permanently at once; a critique cut off
+is kept up to its last whole sentence; a malformed stream chunk is transient, like a dropped
+stream; a base URL that cannot be requested fails before any
 request; and every answer received and thrown away reaches the listener with its tokens.
 """
 
@@ -92,6 +93,17 @@ def test_a_critique_cut_off_is_kept_up_to_its_last_whole_sentence(provider, serv
     assert len(server.requests) == 1
     [notice] = heard
     assert notice.reason == "truncated" and notice.usage is None and "kept up to its last whole sentence" in notice.message
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "one-body"])
+def test_an_answer_stopped_by_the_content_filter_fails_permanently_and_is_reported_with_its_tokens(
+        provider, server, streamed):
+    server.script(Reply(CUT, filtered=True, streamed=streamed, input_tokens=500, output_tokens=40), Reply(ARTICLE))
+    model, heard = listening(provider, server)
+    with pytest.raises(PermanentError, match="the partial answer is not used. Rephrase the brief."):
+        model.write(BRIEF, RESEARCH, OUTLINE)
+    assert len(server.requests) == 1, "a larger limit cannot mend a filtered answer"
+    assert [(n.reason, n.usage) for n in heard] == [("filtered", Usage(500, 40))]
 
 
 @pytest.mark.parametrize("shape", [False, True], ids=["invalid-json", "wrong-shape"])

@@ -17,7 +17,8 @@ class Reply:
     `complete=False` ends the stream early (no finish, no [DONE] / message_stop); `usage=False`
     leaves the usage out; `streamed=False` answers one JSON body as if `stream` were ignored;
     `truncated=True` ends it as a model that hit its token limit does (`finish_reason: "length"`,
-    `stop_reason: "max_tokens"`), usage included."""
+    `stop_reason: "max_tokens"`), usage included; `filtered=True` as one stopped by the content
+    filter (`finish_reason: "content_filter"`, `stop_reason: "refusal"`)."""
 
     text: str
     chunks: list[str] | None = None
@@ -28,14 +29,15 @@ class Reply:
     complete: bool = True
     streamed: bool = True
     truncated: bool = False
+    filtered: bool = False
 
     @property
     def openai_finish(self) -> str:
-        return "length" if self.truncated else "stop"
+        return "length" if self.truncated else "content_filter" if self.filtered else "stop"
 
     @property
     def anthropic_stop(self) -> str:
-        return "max_tokens" if self.truncated else "end_turn"
+        return "max_tokens" if self.truncated else "refusal" if self.filtered else "end_turn"
 
     def pieces(self) -> list[str]:
         if self.chunks is not None:
