@@ -12,7 +12,7 @@ from __future__ import annotations
 import httpx
 
 from content.providers import http
-from content.providers.base import FilteredAnswer, StopCheck, TextResult, TruncatedAnswer, Usage, token_count
+from content.providers.base import FilteredAnswer, StopCheck, TextResult, TruncatedAnswer, Usage
 from content.providers.chat import ChatTextModel
 from tasks.exceptions import PermanentError, TransientError
 from tasks.validators import storable_text
@@ -52,12 +52,15 @@ class AnthropicModel(ChatTextModel):
         if system:
             body["system"] = system
         return self._post_streaming(
-            body, headers, read_body=self._read_body, read_stream=lambda response: self._read_stream(response, stop)
+            body, headers,
+            read_body=lambda text: self._read_body(text, messages),
+            read_stream=lambda response: self._read_stream(response, messages, stop),
         )
 
-    def _read_stream(self, response: httpx.Response, stop: StopCheck) -> TextResult:
+    def _read_stream(self, response: httpx.Response, messages: list[dict], stop: StopCheck) -> TextResult:
         parts: list[str] = []
-        usage = Usage()
+        # The counts as reported; None (not reported) is estimated by `_usage`.
+        input_tokens = output_tokens = None
         stopped = False
         stop_reason = ""
         for event, data in http.iter_sse(response, provider=self.label):
@@ -66,8 +69,9 @@ class AnthropicModel(ChatTextModel):
             kind = payload.get("type") or event
             if kind == "message_start":
                 message_usage = _object(_object(payload, "message", self.label, data), "usage", self.label, data)
-                usage.input_tokens = token_count(message_usage.get("input_tokens"), provider=self.label)
-                usage.output_tokens = token_count(message_usage.get("output_tokens"), provider=self.label)
+                # Its output_tokens is the count before any text (1 or so): the answer's own count
+                # comes with message_delta, and is estimated when it does not.
+                input_tokens = message_usage.get("input_tokens")
             elif kind == "content_block_start":
                 block = _object(payload, "content_block", self.label, data)
                 if block.get("type") == "text":
@@ -81,7 +85,7 @@ class AnthropicModel(ChatTextModel):
                 # output_tokens here is the running total for the message, not an increment.
                 output = _object(payload, "usage", self.label, data).get("output_tokens")
                 if output is not None:
-                    usage.output_tokens = token_count(output, provider=self.label)
+                    output_tokens = output
             elif kind == "message_stop":
                 stopped = True
                 break
@@ -92,19 +96,19 @@ class AnthropicModel(ChatTextModel):
         if not stopped:
             what = "before any text" if not text else "before the answer was complete"
             raise TransientError(f"{self.label} ended its stream {what}.")
-        return self._result(text, usage, stop_reason)
+        return self._result(text, self._usage(input_tokens, output_tokens, messages=messages, text=text), stop_reason)
 
-    def _read_body(self, raw: str) -> TextResult:
+    def _read_body(self, raw: str, messages: list[dict]) -> TextResult:
         body = http.parse_json(raw, provider=self.label)
         if not isinstance(body, dict) or not isinstance(body.get("content"), list):
             raise PermanentError(f"{self.label} answered without content: {raw[:160]!r}")
         blocks = [block for block in body["content"] if isinstance(block, dict) and block.get("type") == "text"]
         usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+        text = "".join(http.text_field(block.get("text"), provider=self.label, what="a text block's text")
+                       for block in blocks)
         return self._result(
-            "".join(http.text_field(block.get("text"), provider=self.label, what="a text block's text")
-                    for block in blocks),
-            Usage(token_count(usage.get("input_tokens"), provider=self.label),
-                  token_count(usage.get("output_tokens"), provider=self.label)),
+            text,
+            self._usage(usage.get("input_tokens"), usage.get("output_tokens"), messages=messages, text=text),
             str(body.get("stop_reason") or ""),
         )
 

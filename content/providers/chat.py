@@ -39,6 +39,7 @@ from content.providers.base import (
     no_listener,
     no_stop_check,
     redacted,
+    token_count,
 )
 from content.providers.prompts import critique_prompt, outline_prompt, revise_prompt, system_prompt, write_prompt
 from content.textstats import article_word_count
@@ -252,6 +253,20 @@ class ChatTextModel(TextModel):
                        "ignored the limit, so the answer is not used.")
             self._reject("oversized", message, usage)
             raise PermanentError(message)
+
+    def _usage(self, input_tokens, output_tokens, *, messages: list[dict], text: str) -> Usage:
+        """The usage the provider reported (`token_count`), with each side it left out (None)
+        estimated at about four characters a token: some servers (older Ollama, proxies, gateways)
+        send none, or only half, and the stage must still record a plausible cost, never zero."""
+        if input_tokens is None:
+            prompt = sum(estimate_tokens(message["content"]) for message in messages)
+        else:
+            prompt = token_count(input_tokens, provider=self.label)
+        if output_tokens is None:
+            completion = estimate_tokens(text)
+        else:
+            completion = token_count(output_tokens, provider=self.label)
+        return Usage(prompt, completion)
 
     def _reject(self, reason: str, message: str, usage: Usage) -> None:
         """Tell the stage about an answer received and thrown away: the provider charged for it."""

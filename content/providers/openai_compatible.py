@@ -13,9 +13,7 @@ from __future__ import annotations
 import httpx
 
 from content.providers import http
-from content.providers.base import (
-    FilteredAnswer, StopCheck, TextResult, TruncatedAnswer, Usage, estimate_tokens, token_count,
-)
+from content.providers.base import FilteredAnswer, StopCheck, TextResult, TruncatedAnswer, Usage
 from content.providers.chat import ChatTextModel
 from tasks.exceptions import PermanentError, TransientError
 from tasks.validators import storable_text
@@ -86,7 +84,7 @@ class OpenAICompatibleModel(ChatTextModel):
             # The connection closed cleanly but early: the answer is incomplete, whatever we have.
             what = "before any text" if not text else "before the answer was complete"
             raise TransientError(f"{self.label} ended its stream {what}.")
-        return self._result(text, self._usage(usage, messages, text), finish_reason)
+        return self._result(text, self._reported_usage(usage, messages, text), finish_reason)
 
     def _read_body(self, raw: str, messages: list[dict]) -> TextResult:
         body = http.parse_json(raw, provider=self.label)
@@ -96,7 +94,7 @@ class OpenAICompatibleModel(ChatTextModel):
         except (KeyError, IndexError, TypeError):
             raise PermanentError(f"{self.label} answered without a message: {raw[:160]!r}") from None
         text = http.text_field(content, provider=self.label, what="its message content")
-        usage = self._usage(body.get("usage"), messages, text)
+        usage = self._reported_usage(body.get("usage"), messages, text)
         return self._result(text, usage, str(choice.get("finish_reason") or ""))
 
     def _result(self, text: str, usage: Usage, finish_reason: str) -> TextResult:
@@ -110,14 +108,9 @@ class OpenAICompatibleModel(ChatTextModel):
                                  usage=usage)
         return TextResult(text=text, usage=usage)
 
-    def _usage(self, usage: dict | None, messages: list[dict], text: str) -> Usage:
-        if isinstance(usage, dict) and "completion_tokens" in usage:
-            return Usage(token_count(usage.get("prompt_tokens"), provider=self.label),
-                         token_count(usage.get("completion_tokens"), provider=self.label))
-        # Some servers (older Ollama, proxies) send no usage: estimate it (about four characters a
-        # token) so that the stage still records a plausible cost instead of zero.
-        prompt = sum(estimate_tokens(message["content"]) for message in messages)
-        return Usage(prompt, estimate_tokens(text))
+    def _reported_usage(self, usage, messages: list[dict], text: str) -> Usage:
+        usage = usage if isinstance(usage, dict) else {}
+        return self._usage(usage.get("prompt_tokens"), usage.get("completion_tokens"), messages=messages, text=text)
 
     def _stream_error(self, error) -> TransientError | PermanentError:
         if isinstance(error, dict):

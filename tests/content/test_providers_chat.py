@@ -206,6 +206,24 @@ def test_key_with_a_character_no_header_can_carry_fails_naming_the_variable_befo
     assert server.requests == []
 
 
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "one-body"])
+def test_usage_is_estimated_when_the_server_sends_none(provider, server, with_key, streamed):
+    server.script(Reply("x" * 400, chunks=["x" * 200, "x" * 200], usage=False, streamed=streamed))
+    result = make_model(provider, server).critique(BRIEF, ARTICLE)
+    assert result.usage.output_tokens == 100
+    assert result.usage.input_tokens > 100
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "one-body"])
+def test_the_side_of_the_usage_the_server_leaves_out_is_estimated(provider, server, with_key, streamed):
+    server.script(Reply("x" * 400, input_tokens=None, output_tokens=40, streamed=streamed),
+                  Reply("x" * 400, input_tokens=900, output_tokens=None, streamed=streamed))
+    model = make_model(provider, server)
+    first, second = model.critique(BRIEF, ARTICLE), model.critique(BRIEF, ARTICLE)
+    assert first.usage.input_tokens > 100 and first.usage.output_tokens == 40
+    assert second.usage.input_tokens == 900 and second.usage.output_tokens == 100
+
+
 def test_stop_check_ends_a_slow_stream_promptly(provider, server, with_key):
     server.script(Reply(" ".join(f"word{index}" for index in range(50)), delay=0.2))
     stop = StopAfter(4)  # one check before the request, then three chunks
@@ -307,11 +325,6 @@ def test_openai_compatible_server_without_key_gets_no_authorization(monkeypatch)
     assert "authorization" not in server.requests[0].headers
 
 
-def test_openai_usage_is_estimated_when_the_server_sends_none(with_key):
-    with OpenAIChatServer(Reply("x" * 400, chunks=["x" * 200, "x" * 200], usage=False)) as server:
-        result = make_model("openai", server).critique(BRIEF, ARTICLE)
-    assert result.usage.output_tokens == 100
-    assert result.usage.input_tokens > 100
 
 
 @pytest.mark.parametrize(

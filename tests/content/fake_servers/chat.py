@@ -15,7 +15,8 @@ class Reply:
     """Answer with `text`, streamed in `chunks` (default: word by word) `delay` seconds apart.
 
     `complete=False` ends the stream early (no finish, no [DONE] / message_stop); `usage=False`
-    leaves the usage out; `streamed=False` answers one JSON body as if `stream` were ignored;
+    leaves the usage out (all of it, streamed or not); a token count of None is sent as null;
+    `streamed=False` answers one JSON body as if `stream` were ignored;
     `truncated=True` ends it as a model that hit its token limit does (`finish_reason: "length"`,
     `stop_reason: "max_tokens"`), usage included; `filtered=True` as one stopped by the content
     filter (`finish_reason: "content_filter"`, `stop_reason: "refusal"`)."""
@@ -172,15 +173,17 @@ class OpenAIChatServer(_ScriptedChatServer):
         return f"data: {json.dumps(payload)}\n\n"
 
     def answer_json(self, exchange, reply):
-        exchange.respond_json(200, {
+        body = {
             "id": "chatcmpl-fake",
             "object": "chat.completion",
             "model": self.model_of(exchange),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text},
                          "finish_reason": reply.openai_finish}],
-            "usage": {"prompt_tokens": reply.input_tokens, "completion_tokens": reply.output_tokens,
-                      "total_tokens": _total(reply)},
-        })
+        }
+        if reply.usage:
+            body["usage"] = {"prompt_tokens": reply.input_tokens, "completion_tokens": reply.output_tokens,
+                             "total_tokens": _total(reply)}
+        exchange.respond_json(200, body)
 
     def stream(self, exchange, behaviour):
         write = exchange.write
@@ -232,11 +235,13 @@ class AnthropicServer(_ScriptedChatServer):
         return f"event: {name}\ndata: {json.dumps(payload)}\n\n"
 
     def answer_json(self, exchange, reply):
-        exchange.respond_json(200, {
+        body = {
             "id": "msg_fake", "type": "message", "role": "assistant", "model": self.model_of(exchange),
             "content": [{"type": "text", "text": reply.text}], "stop_reason": reply.anthropic_stop,
-            "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
-        })
+        }
+        if reply.usage:
+            body["usage"] = {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens}
+        exchange.respond_json(200, body)
 
     def stream(self, exchange, behaviour):
         write, event = exchange.write, self._event
@@ -246,9 +251,10 @@ class AnthropicServer(_ScriptedChatServer):
             "message": {
                 "id": "msg_fake", "type": "message", "role": "assistant", "model": self.model_of(exchange),
                 "content": [], "stop_reason": None, "stop_sequence": None,
-                "usage": {"input_tokens": input_tokens, "output_tokens": 1},
             },
         }
+        if not isinstance(behaviour, Reply) or behaviour.usage:
+            start["message"]["usage"] = {"input_tokens": input_tokens, "output_tokens": 1}
         block = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
         opening = event("message_start", start) + event("content_block_start", block) + event("ping", {"type": "ping"})
         if not write(opening):
