@@ -38,6 +38,9 @@ MAX_REDIRECTS = 3
 PAGE_TYPES = {"text/html": "html", "application/xhtml+xml": "html", "text/plain": "text"}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 USER_AGENT = "Pressroom-Research/1.0 (fetches pages an editor cited in a brief)"
+# How httpx's RemoteProtocolError begins when a redirect's Location is not a URL it can parse:
+# httpx builds the next request even when it follows no redirects, inside `send()`.
+HTTPX_UNREADABLE_LOCATION = "Invalid URL in location header"
 
 
 def _shown(url: str) -> str:
@@ -88,7 +91,7 @@ def guarded_get(url: str, *, headers: dict, stop: StopCheck = no_stop_check) -> 
                     try:
                         location = response.headers.get("location")
                         if response.status_code in REDIRECT_STATUSES and location:
-                            current = urljoin(current, location.strip())
+                            current = _redirect_target(current, location)
                             continue
                         yield response, current
                     finally:
@@ -98,7 +101,24 @@ def guarded_get(url: str, *, headers: dict, stop: StopCheck = no_stop_check) -> 
         except httpx.HTTPError as error:
             if deadline.passed():
                 raise _too_slow(current) from None
+            if isinstance(error, httpx.RemoteProtocolError) and str(error).startswith(HTTPX_UNREADABLE_LOCATION):
+                raise _unreadable_redirect(current, detail=str(error)) from None
             raise http.transport_error(error, provider=_shown(current)) from error
+
+
+def _redirect_target(url: str, location: str) -> str:
+    """Where a redirect from `url` leads; `_unreadable_redirect` when its Location cannot be read
+    as an address (`urljoin` raises ValueError for an unbalanced `[` or `]`)."""
+    try:
+        return urljoin(url, location.strip())
+    except ValueError:
+        raise _unreadable_redirect(url, detail=repr(_shown(location.strip()))) from None
+
+
+def _unreadable_redirect(url: str, *, detail: str) -> PermanentError:
+    """A redirect to an address that cannot be read is the page's own fault, like a 404: retrying
+    cannot mend it, and the research stage goes on without that URL."""
+    return PermanentError(f"{_shown(url)} redirected to an address that cannot be read: {detail}")
 
 
 def fetch_page(url: str, *, stop: StopCheck = no_stop_check) -> Page:

@@ -5,6 +5,7 @@ when a brief is submitted is refused, with the same words, when it would be fetc
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import time
 
@@ -165,6 +166,14 @@ def test_a_page_whose_headers_drip_in_is_cut_off_at_twice_the_timeout(pages, all
         fetch_page(f"{pages.url}/article")
     assert time.monotonic() - started < 3.5
 
+
+
+@pytest.mark.parametrize("location", ["http://[::1", "http://a]b/", "//[x", "http://[::1]:x/"])
+def test_a_redirect_to_an_address_that_cannot_be_read_is_permanent_naming_the_url(pages, allow_private, location):
+    start = pages.add("/odd-redirect", Page(302, headers={"Location": location}))
+    with pytest.raises(PermanentError, match=re.escape(start)):
+        fetch_page(start)
+    assert [request.path for request in pages.requests] == ["/odd-redirect"]
 
 
 # --- The guard, on every request and redirect ----------------------------------------------------
