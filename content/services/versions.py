@@ -24,12 +24,17 @@ from tasks.models import GenerationTask
 STORAGE_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
-
 def _web_url(url: str, limit: int = 500) -> str:
     """An image source's link as the pages will print it: http(s) only (never `javascript:` or
-    `data:`, whatever a provider answered), else none."""
+    `data:`, whatever a provider answered), else none. A link that cannot be read as a URL (an
+    unbalanced `[`, which makes `urlsplit` raise) is none too: the image is kept without it."""
     url = (url or "").strip()
-    return url if len(url) <= limit and urlsplit(url).scheme.lower() in ("http", "https") else ""
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return ""
+    return url if len(url) <= limit and scheme in ("http", "https") else ""
+
 
 def next_version_number(task_id) -> int:
     return (ContentVersion.objects.filter(task_id=task_id).aggregate(n=Max("number"))["n"] or 0) + 1
