@@ -313,7 +313,7 @@ class Image:
     """An image ready to store: encoded bytes and where it came from."""
 
     content: bytes
-    content_type: str  # image/png, image/jpeg, image/webp
+    content_type: str  # image/png, image/jpeg, image/webp, image/gif
     width: int
     height: int
     alt: str

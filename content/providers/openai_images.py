@@ -2,17 +2,21 @@
 
 The answer carries the image either inline (`b64_json`, what gpt-image-1 always sends) or as a
 short-lived URL (what the DALL·E models send by default); both are accepted. The key goes only to
-the API, never to the URL's image host. Width, height and format are read from the image itself.
+the API, never to the URL's image host. Width, height and format are read from the image itself;
+an image in a format pages cannot show (TIFF, BMP, ICO...) is stored as a PNG of the same pixels,
+so what is stored is always what its type says.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import io
 from decimal import Decimal
 
 import httpx
 from django.conf import settings
+from PIL import Image as PillowImage
 
 from content.providers import http
 from content.providers.base import (
@@ -28,6 +32,7 @@ KEY_VARIABLE = "OPENAI_API_KEY"
 DEFAULT_MODEL = "gpt-image-1"
 # Generation takes tens of seconds; the answer arrives in one piece at the end.
 GENERATION_TIMEOUT = httpx.Timeout(connect=10.0, read=240.0, write=30.0, pool=10.0)
+# The formats stored as they came, by Pillow's name; any other is stored as PNG.
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
 
 
@@ -83,13 +88,16 @@ class OpenAIImageGenerator(ImageGenerator):
         except httpx.HTTPError as error:
             raise http.transport_error(error, provider=self.label) from error
         picture = open_image(content, provider=self.label)
+        content_type = CONTENT_TYPES.get(picture.format or "")
+        if content_type is None:
+            content, content_type = _as_png(picture), "image/png"
         usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
         tokens = Usage(token_count(usage.get("input_tokens"), provider=self.label),
                        token_count(usage.get("output_tokens"), provider=self.label))
         cost = (tokens.input_tokens * self.input_price + tokens.output_tokens * self.output_price) / 1_000_000
         return Image(
             content=content,
-            content_type=CONTENT_TYPES.get(picture.format or "", "image/png"),
+            content_type=content_type,
             width=picture.width,
             height=picture.height,
             alt=(revised_prompt or prompt).strip()[:300],
@@ -105,6 +113,13 @@ def _first_item(answer, *, provider: str) -> dict:
     if not isinstance(data, list) or not data or not isinstance(data[0], dict):
         raise PermanentError(f"{provider} answered without an image.")
     return data[0]
+
+
+def _as_png(picture: PillowImage.Image) -> bytes:
+    """`picture` encoded as PNG; RGBA holds every mode Pillow reads (CMYK, 16-bit, palettes)."""
+    output = io.BytesIO()
+    picture.convert("RGBA").save(output, format="PNG")
+    return output.getvalue()
 
 
 def _decode(value: str, *, provider: str) -> bytes:

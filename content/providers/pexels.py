@@ -61,7 +61,9 @@ def open_image(content: bytes, *, provider: str) -> PillowImage.Image:
     The size is checked from the header, before the pixels are decoded: Pillow only refuses
     images above about 179 million pixels, and a 13000×13000 PNG of a few kilobytes costs
     about 1 GB once loaded. Pillow's decoders fail in many ways on a corrupt file (ValueError,
-    SyntaxError, struct.error, EOFError...), all of which mean the same here."""
+    SyntaxError, struct.error, EOFError...), all of which mean the same here. The picture is
+    turned upright as its EXIF orientation says, in place, so that it keeps its `format` (a
+    transposed copy has none)."""
     try:
         image = PillowImage.open(io.BytesIO(content))
         width, height = image.size
@@ -69,7 +71,8 @@ def open_image(content: bytes, *, provider: str) -> PillowImage.Image:
             raise PermanentError(f"{provider} sent an image of {width}×{height} pixels; more than "
                                  f"{MAX_IMAGE_PIXELS:,} pixels are refused.")
         image.load()
-        return ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)
+        return image
     except PermanentError:
         raise
     except Exception as error:  # noqa: BLE001 - see the docstring

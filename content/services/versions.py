@@ -22,6 +22,8 @@ from tasks.models import GenerationTask
 
 # Storage errors worth retrying: space (or quota) may come back; anything else is a fault to see.
 STORAGE_FULL = (errno.ENOSPC, errno.EDQUOT)
+# The file name's extension per image type, as the providers declare it (`Image.content_type`).
+IMAGE_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
 def _web_url(url: str, limit: int = 500) -> str:
@@ -71,7 +73,7 @@ def version_create(
         **fields,
     )
     if image is not None:
-        extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(image.content_type, "png")
+        extension = IMAGE_EXTENSIONS.get(image.content_type, "png")
         stem = f"{task.pk}-v{version.number}"
         version.image = ContentFile(image.content, name=f"{stem}.{extension}")
         if image.thumbnail:

@@ -137,6 +137,36 @@ def test_openai_images_decodes_the_inline_image(settings, openai_key):
     assert image.alt == "A compost heap at dawn"
 
 
+def encoded(format: str, size: tuple[int, int] = (64, 64)) -> bytes:
+    output = io.BytesIO()
+    PillowImage.new("RGB", size, (120, 80, 200)).save(output, format=format)
+    return output.getvalue()
+
+
+@pytest.mark.parametrize("format, content_type", [
+    ("JPEG", "image/jpeg"), ("WEBP", "image/webp"), ("GIF", "image/gif"), ("PNG", "image/png"),
+])
+def test_openai_images_stores_a_web_image_as_it_came_under_its_own_type(settings, openai_key, monkeypatch,
+                                                                         format, content_type):
+    with OpenAIImagesServer() as server:
+        monkeypatch.setattr(server, "image_for", lambda size: encoded(format))
+        settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
+        image = OpenAIImageGenerator().generate(prompt="A compost heap")
+    assert image.content == encoded(format) and image.content_type == content_type
+
+
+@pytest.mark.parametrize("format", ["TIFF", "BMP", "ICO", "PCX"])
+def test_openai_images_stores_an_image_in_a_format_pages_cannot_show_as_png(settings, openai_key, monkeypatch,
+                                                                             format):
+    with OpenAIImagesServer() as server:
+        monkeypatch.setattr(server, "image_for", lambda size: encoded(format))
+        settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
+        image = OpenAIImageGenerator().generate(prompt="A compost heap")
+    picture = decoded(image.content)
+    assert (image.content_type, picture.format, picture.size) == ("image/png", "PNG", (64, 64))
+    assert_color_near(picture.getpixel((10, 10)), (120, 80, 200))
+
+
 def test_openai_images_downloads_an_image_given_by_url_without_the_key(settings, openai_key):
     with OpenAIImagesServer(as_url=True) as server:
         settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"

@@ -22,6 +22,17 @@ def image(**fields) -> Image:
                     "alt": "A compost heap", **fields})
 
 
+@pytest.mark.parametrize("content_type, extension", [
+    ("image/png", "png"), ("image/jpeg", "jpg"), ("image/webp", "webp"), ("image/gif", "gif"),
+])
+def test_an_image_is_stored_under_the_extension_of_its_type(content_type, extension):
+    task = make_task()
+    version = version_create(task=task, phase="image", title="A heap", body="",
+                             image=image(content_type=content_type, thumbnail=b"thumb"))
+    assert version.image.name.endswith(f"{task.pk}-v1.{extension}")
+    assert version.thumbnail.name.endswith(f"{task.pk}-v1-thumb.{extension}")
+
+
 @pytest.mark.parametrize("url", ["http://[oops", "https://a]b/", "//[x"])
 def test_an_image_link_that_cannot_be_read_is_dropped_and_the_version_saved(url):
     version = version_create(task=make_task(), phase="image", title="A heap", body="",
