@@ -30,6 +30,7 @@ from content.selectors import revision_request
 from content.services.versions import version_create
 from tasks.engine import Stage, call_with_retries
 from tasks.exceptions import DeadlineExceeded, PermanentError, StageError, StageRejected, TaskCancelled, TransientError
+from tasks.services.lifecycle import SOURCE_URLS_MAX
 
 logger = logging.getLogger(__name__)
 
@@ -154,10 +155,11 @@ def research_run(ctx) -> dict:
     inputs = (ctx.task.metadata or {}).get("research") or {}
     gathered: list[Source] = []
     warnings: list[str] = []
+    urls = research_urls(inputs)
     for source in research_sources():
         # One call per URL, so a page that cannot be fetched drops only itself.
-        urls = list(inputs.get("urls") or [])
-        calls = [{**inputs, "urls": [url]} for url in urls] if source.name == "urls" and len(urls) > 1 else [inputs]
+        calls = ([{**inputs, "urls": [url]} for url in urls] if source.name == "urls" and len(urls) > 1
+                 else [{**inputs, "urls": urls}])
         for call_inputs in calls:
             try:
                 found = call_with_retries(
@@ -179,6 +181,16 @@ def research_run(ctx) -> dict:
     numbered = [replace(source, number=n) for n, source in enumerate(unique[:MAX_SOURCES], start=1)]
     notes = _research_notes(brief, numbered, pasted=str(inputs.get("text") or ""))
     return {"notes": notes, "sources": [asdict(s) for s in numbered], "warnings": warnings}
+
+
+def research_urls(inputs: dict) -> list[str]:
+    """The brief's URLs the research stage fetches: each once, at most SOURCE_URLS_MAX. The cut holds for
+    any stored brief, also one stored before the limit was checked at submission."""
+    urls = inputs.get("urls") or []
+    if isinstance(urls, str):
+        urls = [urls]
+    distinct = dict.fromkeys(str(url).strip() for url in urls if str(url).strip())
+    return list(distinct)[:SOURCE_URLS_MAX]
 
 
 def research_persist(ctx, output: dict) -> dict:

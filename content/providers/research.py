@@ -3,7 +3,8 @@
 Pasted notes are split into sources; the brief's URLs are fetched by `content.providers.fetcher`
 (which applies `tasks.url_guard` to every request and redirect) and each page is quoted by the
 passage most related to the topic. `excerpt` and `relevant_passage` are the quoting helpers other
-research sources share. This module imports `base`, `fetcher` and the standard library.
+research sources share. This module imports `base`, `fetcher`, the limit on a brief's URLs
+(`tasks.services.lifecycle.SOURCE_URLS_MAX`) and the standard library.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from urllib.parse import urlsplit
 
 from content.providers.base import Brief, ResearchSource, Source, StopCheck, no_stop_check
 from content.providers.fetcher import fetch_page
+from tasks.services.lifecycle import SOURCE_URLS_MAX
 
-MAX_URLS = 10
 QUOTE_CHARS = 300
 PASTED_TITLE = "Editor's notes"
 
@@ -132,7 +133,7 @@ class PastedTextSource(ResearchSource):
 
 
 class UrlSource(ResearchSource):
-    """The pages at the brief's URLs (`inputs["urls"]`, the first MAX_URLS), one source each,
+    """The pages at the brief's URLs (`inputs["urls"]`, the first SOURCE_URLS_MAX), one source each,
     quoting the passage most related to the topic."""
 
     name = "urls"
@@ -143,7 +144,7 @@ class UrlSource(ResearchSource):
             urls = [urls]
         query = " ".join(filter(None, [brief.topic, brief.title, brief.primary_keyword]))
         sources, seen = [], set()
-        for url in urls[:MAX_URLS]:
+        for url in urls[:SOURCE_URLS_MAX]:
             url = str(url).strip()
             if not url or url in seen:
                 continue

@@ -35,6 +35,9 @@ EDITABLE_WHILE_QUEUED = {
 }
 RETRYABLE_STATUSES = (Status.FAILED, Status.TIMED_OUT, Status.CANCELLED)
 RESEARCH_NOTES_MAX = 20_000  # characters of pasted notes (`metadata["research"]["text"]`)
+# Pages the research stage fetches for one brief (`metadata["research"]["urls"]`): each is an
+# outbound request, with retries, made on the editor's behalf.
+SOURCE_URLS_MAX = 10
 # What the form and the API say of the notes: the writers' prompts and the offline writer keep them
 # private (used, never cited, listed or named), unlike the source URLs' pages.
 RESEARCH_NOTES_HELP = ("Notes or excerpts for the research stage. The writer uses what they say but keeps them "
@@ -81,7 +84,8 @@ def with_research(metadata: dict | None, *, research_text: str | None = None,
     stage reads them ({"text": ..., "urls": [...]}); None leaves that part as it is.
 
     Every URL the research stage would fetch, given here or already in `metadata`, must be a public
-    http(s) address (`DomainError` naming the first refused one otherwise), and the notes, given
+    http(s) address (`DomainError` naming the first refused one otherwise), at most
+    `SOURCE_URLS_MAX` of them, and the notes, given
     here or already in `metadata`, text of at most `RESEARCH_NOTES_MAX` characters: so the admin
     forms, the API and any other caller of `task_create` or `task_update` map and check them alike.
     """
@@ -107,6 +111,8 @@ def with_research(metadata: dict | None, *, research_text: str | None = None,
     if "urls" in research:
         if not isinstance(research["urls"], list):
             raise DomainError('metadata["research"]["urls"] must be a list of URLs.')
+        if len(research["urls"]) > SOURCE_URLS_MAX:
+            raise DomainError(f"Give at most {SOURCE_URLS_MAX} source URLs (there are {len(research['urls'])}).")
         try:
             research["urls"] = [validate_public_http_url(url) for url in research["urls"]]
         except ValidationError as error:

@@ -20,6 +20,7 @@ from tasks.engine.runner import run_claimed_task
 from tasks.exceptions import DomainError
 from tasks.models import GenerationTask, ModelCatalogEntry, TaskEvent
 from tasks.services import claim_next_task
+from tasks.services.lifecycle import SOURCE_URLS_MAX
 from tests.content.fake_servers import Fail, OpenAIChatServer, PageServer, Reply
 from tests.content.notes import COMPOSTING, HEAT_PUMPS, research_inputs
 from tests.factories import submit_task
@@ -202,6 +203,20 @@ def test_research_fetches_a_local_page_only_when_explicitly_allowed(pipeline):
     assert blocked.sources == []
     assert any("not a public address" in w or "Refusing" in w for w in blocked.quality_report["warnings"])
     assert GenerationTask.objects.get(pk=refused.pk).status == "completed"
+
+
+def test_research_fetches_each_url_of_a_stored_brief_once_and_never_more_than_the_limit(pipeline):
+    """A brief stored with more URLs than submission allows (written before the rule, or around
+    it) is cut, not fetched whole: every URL is an outbound request made on the editor's behalf."""
+    pipeline.PRESSROOM_FETCH_ALLOW_PRIVATE = True
+    with PageServer() as pages:
+        urls = [f"{pages.url}/article?copy={n}" for n in range(SOURCE_URLS_MAX + 15)]
+        task = submit_task(topic="Composting at home")
+        GenerationTask.objects.filter(pk=task.pk).update(metadata={"research": {"urls": [urls[0], *urls]}})
+        done = run_one()
+        fetched = [request.query["copy"][0] for request in pages.requests if request.path == "/article"]
+    assert done.status == "completed", done.error
+    assert fetched == [str(n) for n in range(SOURCE_URLS_MAX)]
 
 
 def test_an_image_generation_task_stores_one_image_version(pipeline):

@@ -1,4 +1,5 @@
-"""Briefs that try to slip past the API's rules: numbers for text, research notes over the limit."""
+"""Briefs that try to slip past the API's rules: numbers for text, research notes or source URLs over
+the limit."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 
 from tasks.api.serializers import RESEARCH_NOTES_MAX
 from tasks.models import GenerationTask
+from tasks.services.lifecycle import SOURCE_URLS_MAX
 from tests.tasks.task_api import BRIEF, assert_field_error
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +42,20 @@ def test_research_notes_over_the_limit_are_refused_wherever_they_arrive(editor_c
 
 def test_research_notes_at_the_limit_in_metadata_are_accepted(editor_client):
     brief = {**BRIEF, "metadata": {"research": {"text": "x" * RESEARCH_NOTES_MAX}}}
+    assert editor_client.post("/api/tasks", brief, format="json").status_code == 201
+
+
+def test_more_source_urls_than_the_limit_in_metadata_are_refused(editor_client):
+    urls = [f"https://example.com/page-{n}" for n in range(SOURCE_URLS_MAX + 1)]
+    response = editor_client.post("/api/tasks", {**BRIEF, "metadata": {"research": {"urls": urls}}}, format="json")
+    assert response.status_code == 400, response.content
+    assert f"Give at most {SOURCE_URLS_MAX} source URLs (there are {SOURCE_URLS_MAX + 1})." in response.content.decode()
+    assert not GenerationTask.objects.exists()
+
+
+def test_source_urls_up_to_the_limit_in_metadata_are_accepted(editor_client):
+    urls = [f"https://example.com/page-{n}" for n in range(SOURCE_URLS_MAX)]
+    brief = {**BRIEF, "metadata": {"research": {"urls": urls}}}
     assert editor_client.post("/api/tasks", brief, format="json").status_code == 201
 
 
