@@ -50,10 +50,12 @@ def checked_url(url: str) -> CheckedURL:
 
 def send_to_checked_addresses(client: httpx.Client, method: str, target: CheckedURL, deadline: ExchangeDeadline,
                               *, headers: dict | None = None, content: bytes | None = None) -> httpx.Response:
-    """A streamed request to the first of `target`'s addresses that accepts a connection, never to
-    an address that was not checked; the caller closes the answer. Raises the last
-    `httpx.ConnectError` when none did, or when `deadline` passed before the next address was
-    tried, and any other `httpx.HTTPError` as it comes."""
+    """A streamed request to the first of `target`'s addresses that accepts a connection in time,
+    never to an address that was not checked; the caller closes the answer. An address that
+    refuses (`httpx.ConnectError`) or does not answer within the connect timeout
+    (`httpx.ConnectTimeout`: it drops packets, or the host is down) is passed over for the next.
+    Raises the last of those errors when none did, `httpx.ConnectError` when `deadline` passed
+    before any address was tried, and any other `httpx.HTTPError` as it comes."""
     extensions = {"trace": deadline.trace}
     if target.url.scheme == "https":
         extensions["sni_hostname"] = target.url.raw_host.decode("ascii")
@@ -65,6 +67,6 @@ def send_to_checked_addresses(client: httpx.Client, method: str, target: Checked
                                        headers={**(headers or {}), "Host": target.host_header}, extensions=extensions)
         try:
             return client.send(request, stream=True)
-        except httpx.ConnectError as error:
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
             failure = error
     raise failure

@@ -2,7 +2,10 @@
 
 import http.server
 import ipaddress
+import socket
 import threading
+import time
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -37,6 +40,25 @@ def server():
     httpd.server_close()
 
 
+@contextmanager
+def never_accepting(address: str, port: int):
+    """A port at `address` whose accept queue is full, so a new connection is never answered and
+    the client's connect timeout runs out (an address that drops packets)."""
+    listener = socket.socket()
+    listener.bind((address, port))
+    listener.listen(0)
+    fillers = [socket.socket() for _ in range(3)]
+    for filler in fillers:
+        filler.setblocking(False)
+        filler.connect_ex((address, port))
+    time.sleep(0.1)
+    try:
+        yield
+    finally:
+        for opened in (*fillers, listener):
+            opened.close()
+
+
 def target(port: int, *addresses: str) -> CheckedURL:
     return CheckedURL(url=httpx.URL(f"http://news.example:{port}/hook"),
                       addresses=tuple(ipaddress.ip_address(address) for address in addresses))
@@ -47,6 +69,21 @@ def test_the_request_goes_to_the_first_checked_address_that_answers_with_the_nam
     with ExchangeDeadline(10) as deadline, httpx.Client(timeout=5) as client:
         response = send_to_checked_addresses(client, "POST", target(port, "127.0.0.2", "127.0.0.1"), deadline,
                                              headers={"X-Test": "1"}, content=b"payload")
+        try:
+            response.read()
+        finally:
+            response.close()
+
+    assert (response.status_code, response.content) == (200, b"payload")
+    assert hosts == [f"news.example:{port}"]
+
+
+def test_an_address_that_does_not_answer_in_time_is_passed_over_for_the_next(server):
+    port, hosts = server
+    with (never_accepting("127.0.0.2", port), ExchangeDeadline(10) as deadline,
+          httpx.Client(timeout=httpx.Timeout(5, connect=0.5)) as client):
+        response = send_to_checked_addresses(client, "POST", target(port, "127.0.0.2", "127.0.0.1"), deadline,
+                                             content=b"payload")
         try:
             response.read()
         finally:
