@@ -128,7 +128,7 @@ def fetch_page(url: str, *, stop: StopCheck = no_stop_check) -> Page:
     with guarded_get(url, headers=headers, stop=stop) as (response, current):
         _check_status(response, current)
         kind, charset = _page_kind(response, current)
-        content, truncated = _read_capped(response, stop=stop)
+        content, truncated = _read_capped(response, current, stop=stop)
     text = storable_text(_decode(content, charset, sniff_meta=kind == "html"))
     title, paragraphs = extract_html(text) if kind == "html" else extract_plain_text(text)
     if not paragraphs:
@@ -165,11 +165,12 @@ def _too_slow(url: str) -> TransientError:
                           f"PRESSROOM_FETCH_TIMEOUT_SECONDS, {settings.PRESSROOM_FETCH_TIMEOUT_SECONDS} s).")
 
 
-def _read_capped(response: httpx.Response, *, stop: StopCheck) -> tuple[bytes, bool]:
-    """At most PRESSROOM_FETCH_MAX_BYTES of the (decoded) body; what lies beyond is not read."""
+def _read_capped(response: httpx.Response, url: str, *, stop: StopCheck) -> tuple[bytes, bool]:
+    """At most PRESSROOM_FETCH_MAX_BYTES of the (decompressed) body of the page at `url`; what lies
+    beyond is not read, nor decompressed (`http.decoded_chunks`)."""
     limit = settings.PRESSROOM_FETCH_MAX_BYTES
     buffer = bytearray()
-    for chunk in response.iter_bytes():
+    for chunk in http.decoded_chunks(response, source=_shown(url)):
         stop()
         buffer += chunk[: limit - len(buffer)]
         if len(buffer) >= limit:

@@ -6,16 +6,22 @@ variable), malformed bodies (a malformed *stream chunk* is transient, like a dro
 `malformed_chunk`), and configuration errors (a URL without a scheme or host, an
 invalid URL, a scheme other than http(s)): retrying cannot mend a setting, so the task fails at
 once with the reason. Messages name the provider and the status, never the key.
+
+Bodies are decompressed here (`decoded_chunks`), not by httpx, which undoes all of a body's
+codings in one step per received chunk: a few kilobytes of gzip, or of gzip inside gzip, became
+hundreds of megabytes in the worker before any size limit was looked at.
 """
 
 from __future__ import annotations
 
+import codecs
 import email.utils
 import functools
 import json
 import re
 import ssl
 import time
+import zlib
 from collections.abc import Iterator
 
 import httpx
@@ -30,6 +36,13 @@ ANSWER_MAX_BYTES = 16_000_000
 ERROR_BODY_MAX_BYTES = 64_000  # of an error answer, for its message
 _LINE_END = re.compile(r"\r\n|\r|\n")
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=10.0)
+# The content codings `decoded_chunks` undoes, offered on every request (httpx would also offer br
+# and zstd when their packages are installed), each with the zlib window bits that read it.
+ACCEPT_ENCODING = "gzip, deflate"
+_CODING_WINDOW_BITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+# The most a body grows by in one decompression step, so memory stays bounded whatever a few
+# compressed bytes inflate to.
+DECODED_CHUNK_BYTES = 64 * 1024
 
 
 @functools.cache
@@ -44,8 +57,50 @@ def tls_context() -> ssl.SSLContext:
 
 
 def client(*, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT, headers: dict | None = None) -> httpx.Client:
-    return httpx.Client(timeout=timeout, headers=headers or {}, follow_redirects=False, trust_env=False,
-                        verify=tls_context())
+    return httpx.Client(timeout=timeout, headers={"Accept-Encoding": ACCEPT_ENCODING, **(headers or {})},
+                        follow_redirects=False, trust_env=False, verify=tls_context())
+
+
+def decoded_chunks(response: httpx.Response, *, source: str) -> Iterator[bytes]:
+    """The body of a streamed `response`, decompressed from its Content-Encoding at most
+    DECODED_CHUNK_BYTES at a time, so a caller that stops at its size limit never holds more than
+    that limit and one chunk. One coding, gzip or deflate (`ACCEPT_ENCODING`), or none: a body
+    coded twice or more (`gzip, gzip`), or in another coding, is a `PermanentError` naming
+    `source` (the provider, or the URL), as is one that does not decompress. What follows the end
+    of the compressed data is not read."""
+    decompressor = _decompressor(response.headers.get("content-encoding", ""), source=source)
+    if decompressor is None:
+        yield from response.iter_raw()
+        return
+    for raw in response.iter_raw():
+        pending = raw
+        while True:
+            try:
+                decoded = decompressor.decompress(pending, DECODED_CHUNK_BYTES)
+            except zlib.error as error:
+                raise PermanentError(f"{source} sent a compressed body that cannot be decompressed "
+                                     f"({error}).") from None
+            if decoded:
+                yield decoded
+            pending = decompressor.unconsumed_tail
+            if not pending and len(decoded) < DECODED_CHUNK_BYTES:
+                break  # this chunk is used up and nothing of it is held back
+        if decompressor.eof:
+            return
+
+
+def _decompressor(content_encoding: str, *, source: str):
+    """A zlib decompressor for the one coding in `content_encoding`; None for none (or identity)."""
+    codings = [coding.strip().lower() for coding in content_encoding.split(",")]
+    codings = [coding for coding in codings if coding and coding != "identity"]
+    if not codings:
+        return None
+    if len(codings) > 1:
+        raise PermanentError(f"{source} sent a body compressed {len(codings)} times over ({', '.join(codings)}); "
+                             "only one gzip or deflate coding is read.")
+    if codings[0] not in _CODING_WINDOW_BITS:
+        raise PermanentError(f"{source} sent a body in the {codings[0][:40]!r} coding; only gzip and deflate are read.")
+    return zlib.decompressobj(_CODING_WINDOW_BITS[codings[0]])
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -83,7 +138,7 @@ def raise_for_status(response: httpx.Response, *, provider: str, key_variable: s
     status = response.status_code
     if 200 <= status < 300:
         return
-    detail = _error_message(_text(_read_start(response, ERROR_BODY_MAX_BYTES), response))
+    detail = _error_message(_text(_read_start(response, ERROR_BODY_MAX_BYTES, provider=provider), response))
     message = f"{provider} answered HTTP {status}" + (f": {detail}" if detail else "")
     if status in TRANSIENT_STATUSES or status >= 500:
         raise TransientError(message, retry_after=parse_retry_after(response.headers.get("retry-after")))
@@ -93,13 +148,17 @@ def raise_for_status(response: httpx.Response, *, provider: str, key_variable: s
     raise PermanentError(message)
 
 
-def _read_start(response: httpx.Response, limit: int) -> bytes:
-    """At most `limit` bytes of the (decompressed) body, for an error message."""
+def _read_start(response: httpx.Response, limit: int, *, provider: str) -> bytes:
+    """At most `limit` bytes of the (decompressed) body, for an error message; what cannot be
+    decompressed gives no message, so the status alone classifies the error."""
     start = bytearray()
-    for chunk in response.iter_bytes():
-        start += chunk[: limit - len(start)]
-        if len(start) >= limit:
-            break
+    try:
+        for chunk in decoded_chunks(response, source=provider):
+            start += chunk[: limit - len(start)]
+            if len(start) >= limit:
+                break
+    except PermanentError:
+        pass
     return bytes(start)
 
 
@@ -119,7 +178,7 @@ def read_answer(response: httpx.Response, *, provider: str) -> str:
     """The whole body of a streamed response as text, decompressed and read at most
     ANSWER_MAX_BYTES: a few compressed megabytes can inflate to gigabytes in the worker."""
     body = bytearray()
-    for chunk in response.iter_bytes():
+    for chunk in decoded_chunks(response, source=provider):
         body += chunk
         if len(body) > ANSWER_MAX_BYTES:
             raise _too_large(provider)
@@ -181,10 +240,21 @@ def _sse_lines(texts: Iterator[str], *, provider: str) -> Iterator[str]:
         yield "".join(parts)
 
 
+def _decoded_text(response: httpx.Response, *, provider: str) -> Iterator[str]:
+    """The body of a streamed `response` as text, piece by piece (`decoded_chunks`)."""
+    try:
+        decoder = codecs.getincrementaldecoder(response.encoding or "utf-8")(errors="replace")
+    except LookupError:  # a charset Python does not know
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    for chunk in decoded_chunks(response, source=provider):
+        yield decoder.decode(chunk)
+    yield decoder.decode(b"", final=True)
+
+
 def iter_sse(response: httpx.Response, *, provider: str) -> Iterator[tuple[str, str]]:
     """Yield (event, data) pairs of a text/event-stream response, per the SSE format."""
     event, data = "", []
-    for line in _sse_lines(response.iter_text(), provider=provider):
+    for line in _sse_lines(_decoded_text(response, provider=provider), provider=provider):
         if line == "":
             if data:
                 yield event or "message", "\n".join(data)

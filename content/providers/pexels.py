@@ -47,7 +47,7 @@ def download_image(url: str, *, provider: str, stop: StopCheck) -> bytes:
     buffer = bytearray()
     with guarded_get(url, headers={"User-Agent": IMAGE_USER_AGENT, "Accept": "image/*"}, stop=stop) as (response, _):
         http.raise_for_status(response, provider=provider)
-        for chunk in response.iter_bytes():
+        for chunk in http.decoded_chunks(response, source=url):
             stop()
             buffer += chunk
             if len(buffer) > MAX_IMAGE_BYTES:

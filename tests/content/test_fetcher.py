@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from content.providers.fetcher import extract_html, fetch_page
 from tasks import url_guard
 from tasks.exceptions import PermanentError, TransientError
-from tests.content.fake_servers import Page
+from tests.content.fake_servers import Page, gzip_bomb, peak_memory
 from tests.tasks.test_url_guard import NOT_PUBLIC_URLS, REFUSED_URLS
 
 
@@ -121,6 +121,29 @@ def test_a_page_is_read_only_up_to_the_size_cap(pages, allow_private, settings):
     assert 40_000 < len(page.text) <= 50_000
     assert "NEEDLE" not in page.text
 
+
+
+BOMB_BYTES = 50_000_000  # what the compressed pages below inflate to
+MEMORY_ALLOWED = 8_000_000  # a 500 kB page read, decoded and parsed, far below BOMB_BYTES
+
+
+def test_a_compressed_page_is_inflated_no_further_than_the_size_cap(pages, allow_private, settings):
+    settings.PRESSROOM_FETCH_MAX_BYTES = 500_000
+    body = gzip_bomb(b"<html><body><p>", BOMB_BYTES)
+    url = pages.add("/bomb", Page(body=body, headers={"Content-Encoding": "gzip"}))
+    peak = peak_memory(lambda: fetch_page(url))
+    assert peak < MEMORY_ALLOWED, f"a {len(body):,}-byte page took {peak:,} bytes of memory"
+    page = fetch_page(url)
+    assert page.truncated and len(page.text) <= 500_000
+
+
+@pytest.mark.parametrize("coding", ["gzip, gzip", "deflate, gzip", "br"])
+def test_a_page_compressed_twice_over_or_in_a_coding_not_offered_is_refused_naming_it(pages, allow_private, coding):
+    body = gzip_bomb(b"<html><body><p>", BOMB_BYTES, layers=2)
+    url = pages.add("/bomb", Page(body=body, headers={"Content-Encoding": coding}))
+    with pytest.raises(PermanentError, match=re.escape(url) + " sent a body (compressed 2 times over|in the 'br')"):
+        fetch_page(url)
+    assert peak_memory(lambda: fetch_page(url)) < MEMORY_ALLOWED
 
 
 def test_missing_page_is_a_permanent_error_naming_the_url(pages, allow_private):

@@ -18,7 +18,7 @@ from content.providers import http
 from content.providers.base import AnswerNotice, TruncatedAnswer, Usage
 from content.providers.chat import CRITIQUE_MAX_TOKENS
 from tasks.exceptions import PermanentError, TransientError
-from tests.content.fake_servers import Malformed, OpenAIChatServer, Raw, Reply
+from tests.content.fake_servers import Malformed, OpenAIChatServer, Raw, Reply, gzip_bomb, peak_memory
 from tests.content.test_providers_chat import (
     ARTICLE,
     BRIEF,
@@ -239,6 +239,28 @@ def test_a_compressed_answer_that_inflates_past_the_limit_is_refused(provider, s
     bomb = gzip.compress(b" " * 3_000_000)
     server.script(Raw(200, bomb, headers={"Content-Encoding": "gzip"}))
     with pytest.raises(PermanentError, match="sent an answer larger than 1,000,000 bytes"):
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/event-stream"], ids=["one-body", "streamed"])
+def test_a_compressed_answer_is_inflated_no_further_than_the_limit(provider, server, one_megabyte_answers,
+                                                                   content_type):
+    """50 MB sent as 50 kB of gzip: the worker holds about the limit, never the whole."""
+    server.script(Raw(200, gzip_bomb(b"data: ", 50_000_000), content_type=content_type,
+                      headers={"Content-Encoding": "gzip"}))
+    peak = peak_memory(lambda: make_model(provider, server).critique(BRIEF, ARTICLE))
+    assert peak < 8_000_000, f"a 50 MB answer took {peak:,} bytes of memory"
+
+
+@pytest.mark.parametrize("coding", ["gzip, gzip", "br"])
+def test_an_answer_compressed_twice_over_or_in_a_coding_not_offered_is_refused_an_error_keeps_its_status(
+        provider, server, coding):
+    body = gzip_bomb(b'{"choices": ', 50_000_000, layers=2)
+    server.script(Raw(200, body, headers={"Content-Encoding": coding}),
+                  Raw(503, body, headers={"Content-Encoding": coding}))
+    with pytest.raises(PermanentError, match=r"\(Test model\) sent a body (compressed 2 times over|in the 'br')"):
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+    with pytest.raises(TransientError, match="answered HTTP 503"):  # the body only gives the message
         make_model(provider, server).critique(BRIEF, ARTICLE)
 
 

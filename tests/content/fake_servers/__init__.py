@@ -10,7 +10,7 @@ answer from a script: a queue of behaviours (`Reply`, `Fail`, `Hang`, `Malformed
 One module per kind of server: `base` (the common server), `chat`, `images`, `research`.
 """
 
-from tests.content.fake_servers.base import Exchange, FakeServer, RecordedRequest
+from tests.content.fake_servers.base import Exchange, FakeServer, RecordedRequest, gzip_bomb, peak_memory
 from tests.content.fake_servers.chat import (
     AnthropicServer, Fail, Hang, Malformed, OpenAIChatServer, Raw, Reply, StreamError,
 )
@@ -20,5 +20,5 @@ from tests.content.fake_servers.research import ARTICLE_HTML, PLAIN_TEXT, Page, 
 __all__ = [
     "ARTICLE_HTML", "PHOTO_COLORS", "PLAIN_TEXT", "AnthropicServer", "Exchange", "Fail", "FakeServer", "Hang",
     "Malformed", "OpenAIChatServer", "OpenAIImagesServer", "Page", "PageServer", "PexelsServer", "Raw", "RecordedRequest",
-    "Reply", "SearxngServer", "StreamError", "make_image",
+    "Reply", "SearxngServer", "StreamError", "gzip_bomb", "make_image", "peak_memory",
 ]

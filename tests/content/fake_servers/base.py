@@ -6,11 +6,44 @@ from __future__ import annotations
 import json
 import threading
 import time
+import tracemalloc
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 SHUTDOWN_SECONDS = 5.0
+
+
+def gzip_bomb(prefix: bytes, size: int, *, layers: int = 1) -> bytes:
+    """`prefix` and then "a"s, `size` bytes in all, gzipped `layers` times over: about a thousandth
+    of `size` on the wire (far less with two layers). Built a megabyte at a time, so the test
+    itself never holds `size` bytes."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    parts, left = [compressor.compress(prefix)], size - len(prefix)
+    while left > 0:
+        block = min(left, 1_000_000)
+        parts.append(compressor.compress(b"a" * block))
+        left -= block
+    body = b"".join(parts) + compressor.flush()
+    for _ in range(layers - 1):
+        outer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        body = outer.compress(body) + outer.flush()
+    return body
+
+
+def peak_memory(call: Callable[[], object]) -> int:
+    """The most memory Python held at once (tracemalloc) while `call()` ran, whatever it raised."""
+    tracemalloc.start()
+    try:
+        try:
+            call()
+        except Exception:  # noqa: BLE001 - the memory is what is measured, not the outcome
+            pass
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 @dataclass(frozen=True)
