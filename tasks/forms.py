@@ -19,13 +19,18 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.utils.html import format_html, format_html_join
 
-from tasks.api.serializers import SOURCE_URLS_MAX
 from tasks.exceptions import DomainError
 from tasks.models import GenerationTask, ModelCatalogEntry, TaskType
 from tasks.models.task import WORD_COUNT_MIN
 from tasks.selectors import model_unavailable_reason
 from tasks.services.budgets import BudgetExceeded, budget_statuses
-from tasks.services.lifecycle import RESEARCH_NOTES_HELP, RESEARCH_NOTES_MAX, estimate_cost, with_research
+from tasks.services.lifecycle import (
+    RESEARCH_NOTES_HELP,
+    RESEARCH_NOTES_MAX,
+    SOURCE_URLS_MAX,
+    estimate_cost,
+    with_research,
+)
 from tasks.validators import unstorable_text, validate_public_http_url, validate_shown_line
 
 # Fields that only a blog post uses; an image task is a title, a topic, a model and a priority.

@@ -19,7 +19,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tasks.exceptions import DomainError
-from tasks.services.lifecycle import RESEARCH_NOTES_HELP, RESEARCH_NOTES_MAX, with_research
+from tasks.services.lifecycle import RESEARCH_NOTES_HELP, RESEARCH_NOTES_MAX, SOURCE_URLS_MAX, with_research
 from tasks.validators import MAX_URL_LENGTH, validate_public_http_url, validate_shown_line
 from tasks.models import GenerationTask, ModelCatalogEntry, Style, TaskEvent, TaskType, Tone
 from tasks.models.task import (
@@ -34,7 +34,6 @@ from tasks.models.task import (
 )
 
 TAGS_MAX = 20
-SOURCE_URLS_MAX = 10
 METADATA_MAX_BYTES = 50_000
 TAG_MAX_LENGTH = 50
 EVENTS_LIMIT_DEFAULT = 100
