@@ -1,7 +1,7 @@
 """Every list of the oversight hub in a real browser at 1280 px: its columns fit beside the
 navigation and the filters, so no column is pushed out of sight (an admin would have to find the
-table's own scroll bar to see it). Each list, with a few rows of realistic data, leaves a
-screenshot in var/screenshots/admin-lists/.
+table's own scroll bar to see it), even when a title or feedback is one 200-character word. Each
+list, with a few rows of realistic data, leaves a screenshot in var/screenshots/admin-lists/.
 
 Daphne serves the test database; all database work happens before the browser starts (see
 tests/tasks/test_admin_browser.py).
@@ -31,6 +31,8 @@ from tests.tasks.test_admin_live_progress import _log_in, chromium  # noqa: F401
 
 SCREENSHOTS = Path(__file__).parents[2] / "var" / "screenshots" / "admin-lists"
 LONG_TITLE = "Heat pumps in houses built before 1950: what to measure, what to replace and what to keep"
+# One unbroken word is wider than the whole list: a column must not grow to fit it.
+LONG_WORD = "Supercalifragilisticexpialidocious" * 6
 
 
 @pytest.fixture
@@ -41,6 +43,10 @@ def hub(tmp_path):
     task = completed_task(created_by=editor, title=LONG_TITLE)
     task_approve(task=task, by=reviewer, feedback="Clear, well sourced and the right length for the series.")
     task_publish(task=task, by=reviewer)
+    worded = completed_task(created_by=editor, title=f"Composting {LONG_WORD} piles", slug="composting-long-word",
+                            tags=["x" * 60, "compost"])
+    task_approve(task=worded, by=reviewer, feedback=f"Fine, though {LONG_WORD} is one word too long.")
+    task_publish(task=worded, by=reviewer)
     make_task(created_by=editor, title="A task that failed", status="failed", finished_at=timezone.now(),
               error="The provider answered 429 Too Many Requests: slow down and try again in 20 seconds.")
     subscription = WebhookSubscription.objects.create(
