@@ -3,8 +3,9 @@
 A reader searches from the home page and lands on the post; axe-core (vendored from npm in
 tests/vendor/axe.min.js, injected only into a context that bypasses the page's CSP) finds no
 serious or critical violation on the home, post, archive and search pages in light and dark; the
-pages fit 360 px without horizontal scrolling; screenshots at 360 and 1280 px, light and dark, go
-to var/screenshots/blog/ for a person to look at.
+pages fit 360 px without horizontal scrolling, and so does a hostile post (one unbroken word in its
+title, a heading and a source, a 50-character tag, a wide table, a long line of code); screenshots
+at 360 and 1280 px, light and dark, go to var/screenshots/blog/ for a person to look at.
 """
 
 from __future__ import annotations
@@ -49,6 +50,39 @@ def _article(title: str, subject: str) -> str:
             f"## Living with {subject}\n\n{paragraph * 2}\n")
 
 
+# A hostile post: one unbroken word in its title, a heading, a source's title and a 50-character
+# tag; a table wider than a phone and a line of code longer than one.
+LONG_WORD = "Vermicomposting" + "Supercalifragilisticexpialidocious" * 3
+LONG_TAG = "x" * 50
+LONG_ARTICLE = f"""# Composting {LONG_WORD} piles
+
+Vermiculite and {LONG_WORD} in one paragraph [1].
+
+## Why {LONG_WORD} matters
+
+| Material | Carbon | Nitrogen | Moisture | Turning | Weeks | Smell | Notes on what to watch for |
+|---|---|---|---|---|---|---|---|
+| Straw and dry autumn leaves | high | low | dry | weekly | twelve | none | shred first, they mat together |
+
+```
+compost --layers=greens,browns,greens,browns --water=moderate --turn-every=7d --temperature-target=60C
+```
+"""
+
+
+def _publish_long_post(editor, reviewer):
+    sources = [Source(1, f"The {LONG_WORD} handbook", url=f"https://example.org/{LONG_WORD}")]
+    title = f"Composting {LONG_WORD} piles"
+    task = completed_task(created_by=editor, title=title, topic=title, category="Gardening",
+                          tags=[LONG_TAG, "compost"])
+    formatted = format_article(LONG_ARTICLE, fallback_title=title, sources=sources)
+    version_create(task=task, phase="format", title=formatted.title, body=formatted.body,
+                   body_html=formatted.body_html, excerpt=formatted.excerpt, seo=formatted.seo(),
+                   sources=[asdict(source) for source in sources])
+    task_approve(task=task, by=reviewer)
+    return task_publish(task=task, by=reviewer)
+
+
 def _publish_articles() -> list:
     editor, reviewer = editor_and_reviewer("blog-editor", "blog-reviewer")
     sources = [Source(1, "Editor's notes", quote="Private.", kind="pasted"),
@@ -63,7 +97,7 @@ def _publish_articles() -> list:
                        sources=[asdict(source) for source in sources], image=image)
         task_approve(task=task, by=reviewer)
         posts.append(task_publish(task=task, by=reviewer))
-    return posts
+    return posts, _publish_long_post(editor, reviewer)
 
 
 @pytest.fixture
@@ -78,13 +112,14 @@ def blog_site(tmp_path, settings):
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media
     ensure_seed_data()
-    posts = _publish_articles()
+    posts, long_post = _publish_articles()
     not_found = Client().get("/no-such-page/")  # the server runs with DEBUG on: it would show its debug page
     assert not_found.status_code == 404
     server = WebServer(tmp_path, env={"MEDIA_ROOT": str(media)})
     try:
         server.wait_until_ready()
-        yield {"server": server, "posts": posts, "not_found_html": not_found.content.decode()}
+        yield {"server": server, "posts": posts, "long_post": long_post,
+               "long_tag": f"/tag/{long_post.tags.get(name=LONG_TAG).slug}/", "not_found_html": not_found.content.decode()}
     finally:
         server.stop()
 
@@ -167,3 +202,28 @@ def test_pages_fit_360_px_and_screenshots_are_taken_light_and_dark(blog_site, ch
             context.close()
     assert overflowing == {}
     assert broken == {}, "every image on every page loads"
+
+
+def _long_pages(site) -> dict[str, str]:
+    post = site["long_post"]
+    return {"long post": post.get_absolute_url(), "long tag": site["long_tag"],
+            "long search": "/search/?q=vermiculite", "home": "/", "search": "/search/",
+            "long neighbour": site["posts"][-1].get_absolute_url()}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_long_words_a_long_tag_a_wide_table_and_code_do_not_scroll_the_page_sideways_at_360_px(
+        blog_site, chromium):  # noqa: F811
+    pages = _long_pages(blog_site)
+    context = chromium.new_context(viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    overflowing = {}
+    for name, path in pages.items():
+        _open(page, blog_site, name, path)
+        page.screenshot(path=str(SCREENSHOTS / f"{name.replace(' ', '-')}-360.png"), full_page=True)
+        sizes = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        if sizes[0] > sizes[1]:
+            overflowing[name] = sizes
+    context.close()
+    assert overflowing == {}
