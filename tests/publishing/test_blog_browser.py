@@ -227,3 +227,22 @@ def test_long_words_a_long_tag_a_wide_table_and_code_do_not_scroll_the_page_side
             overflowing[name] = sizes
     context.close()
     assert overflowing == {}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_first_tab_shows_a_skip_link_that_moves_the_focus_to_the_content(blog_site, chromium):  # noqa: F811
+    context = chromium.new_context(viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    _open(page, blog_site, "post", blog_site["posts"][0].get_absolute_url())
+    page.keyboard.press("Tab")
+    skip = page.evaluate("() => { const el = document.activeElement, box = el.getBoundingClientRect();"
+                         " return [el.textContent.trim(), box.top, box.left, box.width, box.height]; }")
+    assert skip[0] == "Skip to content"
+    assert skip[1] >= 0 and skip[2] >= 0 and skip[3] > 20 and skip[4] > 10, "in sight once it has the focus"
+    page.screenshot(path=str(SCREENSHOTS / "skip-link-360.png"))
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.tagName") == "MAIN"
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.closest('main') !== null")
+    context.close()
