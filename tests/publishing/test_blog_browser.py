@@ -127,7 +127,7 @@ def blog_site(tmp_path, settings):
 def _pages(site) -> dict[str, str]:
     post = site["posts"][0]
     return {"home": "/", "post": post.get_absolute_url(), "category": f"/category/{post.category.slug}/",
-            "tag": "/tag/compost/", "search": "/search/?q=compost"}
+            "tag": "/tag/compost/", "search": "/search/?q=compost", "long-post": site["long_post"].get_absolute_url()}
 
 
 def _open(page, site, name: str, path: str | None) -> None:
@@ -245,4 +245,27 @@ def test_the_first_tab_shows_a_skip_link_that_moves_the_focus_to_the_content(blo
     assert page.evaluate("() => document.activeElement.tagName") == "MAIN"
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.closest('main') !== null")
+    context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_keyboard_reader_reaches_and_scrolls_a_wide_table_and_code(blog_site, chromium):  # noqa: F811
+    """Every region that scrolls sideways is reached by Tab and has a name, and a key scrolls it."""
+    context = chromium.new_context(viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    _open(page, blog_site, "long post", blog_site["long_post"].get_absolute_url())
+    scrolling = page.evaluate("""() => [...document.querySelectorAll('main *')]
+        .filter(el => el.scrollWidth > el.clientWidth && getComputedStyle(el).overflowX === 'auto')
+        .map(el => [el.tabIndex, el.getAttribute('aria-label') || '',
+                    (el.matches('table, pre') ? el : el.querySelector('table, pre'))?.tagName])""")
+    assert sorted(kind for _, _, kind in scrolling) == ["PRE", "TABLE"]
+    assert all(tab_index == 0 and name for tab_index, name, _ in scrolling), scrolling
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.firstElementChild?.tagName === 'TABLE'"):
+            break
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.activeElement.scrollLeft > 0")
+    page.locator(":focus").screenshot(path=str(SCREENSHOTS / "table-focus-360.png"))
     context.close()

@@ -1,0 +1,38 @@
+"""Template filters for the blog's post page: what the page adds around a post's sanitized HTML.
+
+The sanitizer (`content.html`) keeps no `tabindex`, `role` or `aria-*` attribute, and should not:
+they would be the writer's to set. What only the page knows (that a wide table or a long line of
+code scrolls inside the page's column) the page adds here, around the sanitized HTML, never in it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django import template
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeData, mark_safe
+
+register = template.Library()
+
+# After the sanitizer, a `<` in text or in an attribute value is escaped: these match only elements.
+_SCROLLING = re.compile(r"<(table|pre)\b[^>]*>.*?</\1>", re.DOTALL | re.IGNORECASE)
+_NAMES = {"table": "Table", "pre": "Code"}
+
+
+@register.filter(is_safe=True)
+def scroll_regions(html):
+    """Each table and code block in a region of its own that scrolls sideways, reached by Tab and
+    named ("Table 1", "Code 2"): a keyboard reader can scroll it with the arrow keys, and the page
+    itself never scrolls sideways. HTML not already marked safe is escaped, never trusted."""
+    if not isinstance(html, SafeData):
+        return conditional_escape(html)
+    counts = dict.fromkeys(_NAMES, 0)
+
+    def wrapped(match: re.Match) -> str:
+        kind = match.group(1).lower()
+        counts[kind] += 1
+        return format_html('<div class="scroll-region" role="region" tabindex="0" aria-label="{} {}">{}</div>',
+                           _NAMES[kind], counts[kind], mark_safe(match.group(0)))  # noqa: S308 (safe input)
+
+    return mark_safe(_SCROLLING.sub(wrapped, html))  # noqa: S308 (safe input, markup of our own)
