@@ -269,3 +269,22 @@ def test_a_keyboard_reader_reaches_and_scrolls_a_wide_table_and_code(blog_site, 
     page.wait_for_function("() => document.activeElement.scrollLeft > 0")
     page.locator(":focus").screenshot(path=str(SCREENSHOTS / "table-focus-360.png"))
     context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_landmarks_are_unique_and_scrolling_regions_focusable_by_axe(blog_site, chromium):  # noqa: F811
+    """Rules whose impact is below "serious" (landmark-unique is "moderate"), checked all the same."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    found = {}
+    for name, path in {**_pages(blog_site), **_long_pages(blog_site)}.items():
+        _open(page, blog_site, name, path)
+        page.add_script_tag(path=str(AXE))
+        violations = page.evaluate("""async () => (await axe.run(document, {runOnly: ['landmark-unique',
+            'scrollable-region-focusable', 'bypass', 'region', 'landmark-one-main']})).violations.map(
+            (v) => ({id: v.id, nodes: v.nodes.map((n) => n.target.join(' '))}))""")
+        if violations:
+            found[name] = violations
+    context.close()
+    assert found == {}
