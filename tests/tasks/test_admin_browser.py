@@ -300,6 +300,15 @@ def test_task_pages_fit_a_phone_long_words_wrap_and_labels_read(hub, chromium, s
         preview_title = page.locator(".article-preview__seo-title").first
         colours = preview_title.evaluate("e => [getComputedStyle(e).color, getComputedStyle(document.body).backgroundColor]")
         assert _contrast(*colours) >= 4.5, f"search preview title {colours}"
+        # The live panel's words on its own background: "Status: Completed", and an error as the
+        # panel shows one (added here: this task has none).
+        panel = page.locator(".live-progress").first
+        panel.evaluate("e => e.insertAdjacentHTML('beforeend', '<p class=\"live-progress__error\">Failed.</p>')")
+        for selector in (".live-progress__status", ".live-progress__error"):
+            colours = page.locator(selector).first.evaluate(
+                "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor === 'rgba(0, 0, 0, 0)'"
+                " ? getComputedStyle(e.closest('.live-progress')).backgroundColor : getComputedStyle(e).backgroundColor]")
+            assert _contrast(*colours) >= 4.5, f"{selector} {colours}"
 
         page.goto(f"{server.url}{reverse('admin:tasks_generationtask_changelist')}")
         label = page.locator(".task-approval--approved").first
