@@ -13,6 +13,7 @@ are append-only: their own pages only show them. Imports flow one way: this modu
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -21,6 +22,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
@@ -58,6 +60,15 @@ FEEDBACK_PREVIEW_CHARS = 80
 
 # --- Rendering a version --------------------------------------------------------------------
 
+def task_post_url(task_id) -> str:
+    """The address of the task's post, "" for none, through the `PRESSROOM_TASK_POST_SUMMARIES` hook
+    (`content` never imports `publishing`). A task's post keeps its address once it has one, so a
+    later version's SEO slug is not where the post is."""
+    hook = getattr(settings, "PRESSROOM_TASK_POST_SUMMARIES", "")
+    summary = import_string(hook)([task_id]).get(task_id) if hook else None
+    return summary["url"] if summary else ""
+
+
 def render_article(version: ContentVersion, request=None) -> str:
     """The version as the blog shows it (sanitized HTML: generated text is untrusted)."""
     body_html = sanitize_html(version.body_html) if version.body_html else render_markdown(version.body)
@@ -65,6 +76,7 @@ def render_article(version: ContentVersion, request=None) -> str:
     return render_to_string("admin/content/article_preview.html", {
         "version": version,
         "seo": seo,
+        "post_url": task_post_url(version.task_id),
         "toc": toc_tree(seo.get("toc"), body_html),
         "body_html": mark_safe(body_html),  # noqa: S308 (sanitized just above)
         "body_has_title": "<h1" in body_html,

@@ -350,3 +350,23 @@ def test_a_category_added_while_a_publication_creates_the_same_name_is_a_message
     assert [str(message) for message in response.context["messages"]] == [
         "A category with this name or slug was created meanwhile; nothing was saved."]
     assert list(Category.objects.values_list("name", flat=True)) == ["Gardening"]
+
+
+def test_the_search_result_preview_shows_the_address_of_the_tasks_post_not_a_later_versions_slug(editor, reviewer):
+    """A published task keeps its post's address; a later version's SEO slug would be a dead link."""
+    from content.services.review import task_approve
+    from content.services.versions import version_create
+    from publishing.services.posts import task_publish
+    from tests.editorial import completed_task
+
+    task = completed_task(created_by=editor)
+    task_approve(task=task, by=reviewer)
+    task_publish(task=task, by=reviewer)
+    newer = version_create(task=task, phase="format", title="Composting at home, revised", body="Revised.",
+                           seo={"slug": "composting-at-home-revised", "seo_title": "Composting, revised",
+                                "meta_description": "Revised."})
+    for url in (reverse("admin:tasks_generationtask_change", args=[task.pk]),
+                reverse("admin:content_contentversion_change", args=[newer.pk])):
+        page = _client(reviewer).get(url).content.decode()
+        assert '<div class="article-preview__seo-url">/posts/composting-at-home/</div>' in page, url
+        assert "/posts/composting-at-home-revised/" not in page, url
