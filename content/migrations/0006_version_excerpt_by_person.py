@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='contentversion',
             name='excerpt_by_person',
-            field=models.BooleanField(default=False, help_text="A person wrote the excerpt: later edits keep it until a person changes or clears it (else it is the body's first paragraph, written again with the body)."),
+            field=models.BooleanField(default=False, db_default=False, help_text="A person wrote the excerpt: later edits keep it until a person changes or clears it (else it is the body's first paragraph, written again with the body)."),
         ),
     ]

@@ -36,6 +36,7 @@ class ContentVersion(AppendOnlyModel):
     excerpt = models.TextField(blank=True)
     excerpt_by_person = models.BooleanField(
         default=False,
+        db_default=False,  # a worker still on the release before this column inserts without it
         help_text="A person wrote the excerpt: later edits keep it until a person changes or clears it "
                   "(else it is the body's first paragraph, written again with the body).",
     )

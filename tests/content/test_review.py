@@ -347,3 +347,13 @@ def test_an_edit_has_the_word_count_its_quality_report_gives(task, editor):
                               base_version=before.number)
     assert "\n## Sources\n\n1. [Compost guide]" in version.body
     assert version.word_count == version.quality_report["word_count"]
+
+
+@pytest.mark.django_db
+def test_the_excerpt_flag_has_a_database_default_for_workers_of_the_release_before():
+    """A rolling upgrade: a worker still on the code before the column inserts versions without it
+    (found by running the previous release's benchmark against the migrated database)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT column_default FROM information_schema.columns "
+                       "WHERE table_name = 'content_contentversion' AND column_name = 'excerpt_by_person'")
+        assert cursor.fetchone() == ("false",)
