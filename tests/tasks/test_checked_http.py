@@ -64,15 +64,20 @@ def target(port: int, *addresses: str) -> CheckedURL:
                       addresses=tuple(ipaddress.ip_address(address) for address in addresses))
 
 
+def _sent_and_read(client, to: CheckedURL, deadline, *, headers=None) -> httpx.Response:
+    """POST b"payload" to the first of `to`'s addresses that takes it; the answer read and closed."""
+    response = send_to_checked_addresses(client, "POST", to, deadline, headers=headers, content=b"payload")
+    try:
+        response.read()
+    finally:
+        response.close()
+    return response
+
+
 def test_the_request_goes_to_the_first_checked_address_that_answers_with_the_name_as_host(server):
     port, hosts = server
     with ExchangeDeadline(10) as deadline, httpx.Client(timeout=5) as client:
-        response = send_to_checked_addresses(client, "POST", target(port, "127.0.0.2", "127.0.0.1"), deadline,
-                                             headers={"X-Test": "1"}, content=b"payload")
-        try:
-            response.read()
-        finally:
-            response.close()
+        response = _sent_and_read(client, target(port, "127.0.0.2", "127.0.0.1"), deadline, headers={"X-Test": "1"})
 
     assert (response.status_code, response.content) == (200, b"payload")
     assert hosts == [f"news.example:{port}"]
@@ -82,12 +87,7 @@ def test_an_address_that_does_not_answer_in_time_is_passed_over_for_the_next(ser
     port, hosts = server
     with (never_accepting("127.0.0.2", port), ExchangeDeadline(10) as deadline,
           httpx.Client(timeout=httpx.Timeout(5, connect=0.5)) as client):
-        response = send_to_checked_addresses(client, "POST", target(port, "127.0.0.2", "127.0.0.1"), deadline,
-                                             content=b"payload")
-        try:
-            response.read()
-        finally:
-            response.close()
+        response = _sent_and_read(client, target(port, "127.0.0.2", "127.0.0.1"), deadline)
 
     assert (response.status_code, response.content) == (200, b"payload")
     assert hosts == [f"news.example:{port}"]
