@@ -11,6 +11,17 @@ import uuid
 
 os.environ.setdefault("PRESSROOM_QUEUE_NAME", f"pressroom-test-{uuid.uuid4().hex[:8]}")
 
+# Media of this run's own, never the MEDIA_ROOT of `make run` (var/media): the tests write images
+# there, and the daily housekeeping they run deletes every image no row of the test database names.
+# Made by the first process of the run (processes it starts inherit MEDIA_ROOT) and removed at its exit.
+if not os.environ.get("PRESSROOM_TEST_MEDIA_ROOT"):
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["PRESSROOM_TEST_MEDIA_ROOT"] = os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="pressroom-test-media-")
+    atexit.register(shutil.rmtree, os.environ["MEDIA_ROOT"], ignore_errors=True)
+
 # Under pytest-xdist (`make test` runs both of its runs on two workers), each worker has a Redis
 # database of its own, as it has a PostgreSQL test database of its own: every test empties the
 # cache, and Redis empties a whole database at once. The numbers wrap at Redis's default 16

@@ -63,7 +63,7 @@ def test_two_clusters_run_the_due_housekeeping_once_and_schedule_it_a_day_later(
     runs = list(Task.objects.filter(func="publishing.jobs.housekeeping"))
     assert len(runs) == 1, "the due schedule ran once, whichever cluster took it"
     assert runs[0].success, runs[0].result
-    assert runs[0].result == {"webhook_deliveries": 1, "notifications": 0, "expired_tokens": 1}
+    assert runs[0].result == {"webhook_deliveries": 1, "notifications": 0, "expired_tokens": 1, "unreferenced_media": 0}
     assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [recent.pk]
     assert not WebhookDelivery.objects.filter(pk=old.pk).exists()
     assert not OutstandingToken.objects.exists()

@@ -154,3 +154,12 @@ def test_names_are_asked_about_in_batches_and_every_batch_is_swept(media_root, e
     assert unreferenced_media_delete(older_than=timedelta(days=1)) == 5
     assert not any(default_storage.exists(name) for name in strays)
     assert default_storage.exists(version.image.name) and default_storage.exists(version.thumbnail.name)
+
+
+def test_the_test_run_never_sweeps_the_media_of_make_run():
+    """The sweep deletes every image no row of the database names: run against the test database,
+    it would delete the images of `make run` (var/media), so the tests have media of their own."""
+    from django.conf import settings as configured
+
+    assert "pressroom-test-media-" in str(configured.MEDIA_ROOT)
+    assert str(configured.MEDIA_ROOT) == os.environ["MEDIA_ROOT"]  # and the processes tests start share it
