@@ -38,6 +38,9 @@ LOCAL_SUFFIXES = (".localhost", ".local", ".internal")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Not public, though Python's `is_global` says so: the deprecated site-local block (RFC 3879; still
+# routed inside the sites that used it) and the IPv6 documentation block added by RFC 9637 (2024).
+_NOT_GLOBAL_IPV6 = (ipaddress.ip_network("fec0::/10"), ipaddress.ip_network("3fff::/20"))
 _NUMERIC_HOST = re.compile(r"[0-9a-fA-FxX.]+")
 
 
@@ -48,7 +51,7 @@ def shown(text: str, limit: int = 100) -> str:
 
 def is_public_address(address: IPAddress) -> bool:
     """Whether `address` is on the public internet: not loopback, private, shared (CGNAT
-    100.64/10), link-local, multicast, reserved or unspecified.
+    100.64/10), link-local, site-local, documentation, multicast, reserved or unspecified.
 
     An IPv4-mapped or NAT64 (64:ff9b::/96, what a DNS64 resolver answers for an IPv4-only host)
     address is judged by the IPv4 address it carries. 6to4 and Teredo addresses are refused
@@ -60,6 +63,8 @@ def is_public_address(address: IPAddress) -> bool:
             return is_public_address(address.ipv4_mapped)
         if address in _NAT64:
             return is_public_address(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if any(address in network for network in _NOT_GLOBAL_IPV6):
+            return False
     return address.is_global and not (
         address.is_private
         or address.is_loopback

@@ -42,6 +42,9 @@ NOT_PUBLIC_URLS = [
     "http://[fe80::1]/",
     "http://[fe80::1%25eth0]/",
     "http://[fc00::1]/",
+    "http://[fec0::1]/",  # site-local (deprecated, still routed inside a site)
+    "http://[feff::1]/",
+    "http://[3fff::1]/",  # documentation (RFC 9637)
     "http://[ff02::1]/",
     "http://[2002:7f00:1::]/",  # 6to4
     "http://[2001::1]/",  # Teredo
