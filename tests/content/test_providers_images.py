@@ -293,3 +293,25 @@ def test_an_image_of_too_many_pixels_is_refused_before_it_is_decoded(settings, o
         with pytest.raises(PermanentError, match=r"sent an image of 8000×5001 pixels; more than 40,000,000 pixels "
                                                  "are refused"):
             OpenAIImageGenerator().generate(prompt="A compost heap")
+
+
+def animated_gif_whose_last_frame_claims(width: int, height: int) -> bytes:
+    """Three 10×10 frames, the last one's image descriptor rewritten to `width`×`height`."""
+    frames = [PillowImage.new("RGB", (10, 10), (index * 80, 255 - index * 60, 40)) for index in range(3)]
+    output = io.BytesIO()
+    frames[0].save(output, format="GIF", save_all=True, append_images=frames[1:], duration=[100, 200, 300])
+    content = bytearray(output.getvalue())
+    last_descriptor = content.rindex(b"!\xf9\x04") + 8  # after the last frame's graphic control extension
+    assert content[last_descriptor:last_descriptor + 1] == b","
+    content[last_descriptor + 5:last_descriptor + 9] = struct.pack("<HH", width, height)
+    return bytes(content)
+
+
+def test_only_the_first_frame_of_an_animated_image_is_decoded(settings, openai_key, monkeypatch):
+    # The frame Pillow reads on opening is checked for size; a later frame is never decoded, so one
+    # that claims 30000×30000 pixels costs nothing and the card is made from the first frame.
+    with OpenAIImagesServer() as server:
+        monkeypatch.setattr(server, "image_for", lambda size: animated_gif_whose_last_frame_claims(30000, 30000))
+        settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
+        image = OpenAIImageGenerator().generate(prompt="A compost heap")
+    assert_color_near(decoded(image.content).convert("RGB").getpixel((5, 5)), (0, 255, 40))
