@@ -275,6 +275,17 @@ def _page_width(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
 
 
+def _text_under_object_tools(page) -> list:
+    """The subtitle's lines of text that overlap the floated object tools (History), as boxes."""
+    return page.evaluate("""() => {
+        const tools = document.querySelector('.object-tools').getBoundingClientRect();
+        const range = document.createRange();
+        range.selectNodeContents(document.querySelector('#content > h2'));
+        return [...range.getClientRects()].filter(line => line.right > tools.left && line.left < tools.right
+            && line.bottom > tools.top && line.top < tools.bottom).map(line => [line.left, line.top, line.right]);
+    }""")
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -296,6 +307,7 @@ def test_task_pages_fit_a_phone_long_words_wrap_and_labels_read(hub, chromium, s
     try:
         page.goto(task_page)
         assert _page_width(page) <= VIEWPORT["width"], "a long word pushes the task page sideways"
+        assert _text_under_object_tools(page) == [], "the title runs under the History button"
         _shot(page, f"admin-task-long-title-{scheme}")
         preview_title = page.locator(".article-preview__seo-title").first
         colours = preview_title.evaluate("e => [getComputedStyle(e).color, getComputedStyle(document.body).backgroundColor]")
