@@ -114,6 +114,17 @@ def blog_version() -> dict:
     return version
 
 
+def request_blog_version(request) -> dict:
+    """The version as this request first read it. The replica's choice (`publishing.replica`) and
+    the page's ETag and cache key must come from one reading: read twice, a change landing between
+    the two would have a page rendered from a replica that lacks it cached under the version that
+    has it, and served as current until the blog next changed."""
+    version = getattr(request, "_pressroom_blog_version", None)
+    if version is None:
+        version = request._pressroom_blog_version = blog_version()
+    return version
+
+
 def _bump_or_log() -> None:
     """Bump the version; when the shared cache is unreachable (Redis down), log instead of failing
     the save that changed the blog, and owe the bump (`_owe_bump`): until it is made, the old
@@ -207,7 +218,7 @@ def cached_blog_page(view, *, reads: tuple[str, ...] = ()):
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET", "HEAD"])  # the blog is read-only
         try:
-            version = blog_version()
+            version = request_blog_version(request)
         except Exception:  # the shared cache is down: a miss, never an error page
             logger.warning("The blog's shared cache is unavailable; rendering uncached", exc_info=True)
             return view(request, *args, **kwargs)

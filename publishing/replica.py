@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
 from config.db_router import mark_public_reads, public_reads, reading_public, replica_alias
-from publishing.caching import blog_version
+from publishing.caching import request_blog_version
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +50,11 @@ def is_public_read(request) -> bool:
     return match.namespace == BLOG_NAMESPACE or match.view_name in PUBLIC_API_VIEWS
 
 
-def replica_has_caught_up() -> bool:
-    """True when the blog last changed longer ago than the replica may lag behind."""
+def replica_has_caught_up(request) -> bool:
+    """True when the blog last changed longer ago than the replica may lag behind, by the version
+    the request's page is then cached under (`request_blog_version`)."""
     try:
-        since = blog_version()["since"]
+        since = request_blog_version(request)["since"]
     except Exception:  # the shared cache is down: nothing tells how fresh the replica is
         logger.warning("The blog's shared cache is unavailable; reading from the primary", exc_info=True)
         return False
@@ -97,7 +98,7 @@ class PublicReadsMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         alias = replica_alias()
-        if alias is not None and is_public_read(request) and replica_has_caught_up() and replica_answers(alias):
+        if alias is not None and is_public_read(request) and replica_has_caught_up(request) and replica_answers(alias):
             mark_public_reads()
         return None
 

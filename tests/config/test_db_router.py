@@ -138,6 +138,32 @@ def test_a_writer_reads_the_primary_until_the_replica_has_caught_up(settings, re
     assert captured.touching("replica", "publishing_post")
 
 
+def test_a_change_between_the_replica_choice_and_the_page_cache_is_not_cached_as_current(
+        settings, replica, published, monkeypatch):
+    """The blog changes after a request chose the replica and before its page is cached: the page,
+    read from a replica that may lack the change, is kept under the version the choice was made by,
+    not the new one, so the next reader gets a page rendered after the change."""
+    settings.DATABASE_REPLICA_LAG_SECONDS = 30
+    version = caching.blog_version()
+    caches["default"].set(caching.VERSION_KEY, {**version, "since": int(time.time()) - 31}, timeout=None)
+
+    def answers_and_then_the_blog_changes(alias):
+        caching.bump_blog_version()
+        return True
+
+    monkeypatch.setattr("publishing.replica.replica_answers", answers_and_then_the_blog_changes)
+    with Captured() as captured:
+        first = Client().get("/posts/composting/")
+    assert first.status_code == 200 and captured.touching("replica", "publishing_post")
+    monkeypatch.undo()
+
+    with Captured() as captured:
+        second = Client().get("/posts/composting/")
+    assert second.status_code == 200
+    assert second["ETag"] != first["ETag"]
+    assert captured.touching("default", "publishing_post"), "the replica's page was served under the new version"
+
+
 def test_reads_inside_a_transaction_on_the_primary_stay_there(replica, published):
     with Captured() as captured, public_reads():
         assert Post.objects.count() == 1  # outside a transaction: the replica
