@@ -62,11 +62,9 @@ class PostForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        adding = self.instance._state.adding
-        was_public = not adding and Post.objects.filter(pk=self.instance.pk).published().exists()
         try:
             check_post_change(self.request.user, self.instance, changed=set(self.changed_data),
-                              was_public=bool(was_public), adding=adding)
+                              adding=self.instance._state.adding)
         except DomainError as error:
             raise forms.ValidationError(str(error)) from None
         return cleaned
@@ -145,9 +143,7 @@ class PostAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        was_public = change and Post.objects.filter(pk=obj.pk).published().exists()
-        post_save_by_person(post=obj, by=request.user, changed=set(form.changed_data), adding=not change,
-                            was_public=was_public)
+        post_save_by_person(post=obj, by=request.user, changed=set(form.changed_data), adding=not change)
 
     def delete_model(self, request, obj):
         post_delete_by_person(post=obj, by=request.user)

@@ -348,7 +348,7 @@ def record_due_publications() -> int:
 PUBLICATION_FIELDS = {"published_at"}
 
 
-def check_post_change(user, post: Post, *, changed: set[str], was_public: bool, adding: bool) -> None:
+def check_post_change(user, post: Post, *, changed: set[str], adding: bool) -> None:
     """A post made from a task changes only through the verbs above; publishing a hand-written
     post, or changing one that is public or scheduled (it goes live by itself), needs the publish
     permission; no post takes a reserved slug."""
@@ -362,21 +362,22 @@ def check_post_change(user, post: Post, *, changed: set[str], was_public: bool, 
                           "another slug.", fields={"slug": ["Reserved: choose another."]})
     if "published_at" in changed and post.published_at is not None and not publishable_year(post.published_at):
         raise DomainError("The publication time is out of range.", fields={"published_at": ["Out of range."]})
-    # A scheduled post goes live by itself: changing it is publishing what no publisher saw.
-    was_scheduled = not adding and Post.objects.filter(pk=post.pk, published_at__gt=timezone.now()).exists()
-    if (changed & PUBLICATION_FIELDS or was_public or was_scheduled) and changed and not user.has_perm(
-            PUBLISH_PERMISSION):
+    # As stored, not as `post` has it now (the change may move or clear it). Public or scheduled
+    # alike: a scheduled post goes live by itself, so changing it is publishing what no publisher saw.
+    stored_at = None if adding else Post.objects.filter(pk=post.pk).values_list("published_at", flat=True).first()
+    public_or_scheduled = stored_at is not None
+    if (changed & PUBLICATION_FIELDS or public_or_scheduled) and changed and not user.has_perm(PUBLISH_PERMISSION):
         raise PermissionDenied(
             "Only holders of the publish permission may publish a post or change one that is public or scheduled."
         )
 
 
 @transaction.atomic
-def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool, was_public: bool) -> Post:
+def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool) -> Post:
     """Save a hand-written post a person changed, and record the change."""
     if post.task_id is not None and adding:
         raise InvalidTransition("Posts of generation tasks are created by publishing the task.")
-    check_post_change(by, post, changed=set(changed), was_public=was_public, adding=adding)
+    check_post_change(by, post, changed=set(changed), adding=adding)
     if not adding and Post.objects.select_for_update().filter(pk=post.pk).first() is None:
         raise NoLongerExists("This post was deleted meanwhile; nothing was saved.")
     if "published_at" in changed:

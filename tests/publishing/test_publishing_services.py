@@ -194,28 +194,27 @@ def test_a_post_from_a_task_cannot_be_changed_by_hand(approved, reviewer):
     post = task_publish(task=approved, by=reviewer)
     post.title = "Sneaky change"
     with pytest.raises(InvalidTransition, match="changes only through review"):
-        post_save_by_person(post=post, by=reviewer, changed={"title"}, adding=False, was_public=True)
+        post_save_by_person(post=post, by=reviewer, changed={"title"}, adding=False)
     assert Post.objects.get().title == "Composting at home"
 
 
 def test_editor_may_write_a_hand_written_draft_but_not_publish_it(editor):
     post = Post(title="Notes from the newsroom", slug="newsroom", body="Hello **world**.")
-    post_save_by_person(post=post, by=editor, changed={"title", "body"}, adding=True, was_public=False)
+    post_save_by_person(post=post, by=editor, changed={"title", "body"}, adding=True)
     assert PostChange.objects.get().kind == "created"
     post.published_at = timezone.now()
     with pytest.raises(PermissionDenied):
-        post_save_by_person(post=post, by=editor, changed={"published_at"}, adding=False, was_public=False)
+        post_save_by_person(post=post, by=editor, changed={"published_at"}, adding=False)
     assert Post.objects.get().published_at is None
 
 
 def test_changing_a_public_hand_written_post_needs_the_publish_permission(editor, reviewer):
     post = Post(title="Notes", slug="notes", body="Hello.", published_at=timezone.now())
-    post_save_by_person(post=post, by=reviewer, changed={"title", "body", "published_at"}, adding=True,
-                        was_public=False)
+    post_save_by_person(post=post, by=reviewer, changed={"title", "body", "published_at"}, adding=True)
     post.body = "Changed."
     with pytest.raises(PermissionDenied):
-        post_save_by_person(post=post, by=editor, changed={"body"}, adding=False, was_public=True)
-    post_save_by_person(post=post, by=reviewer, changed={"body"}, adding=False, was_public=True)
+        post_save_by_person(post=post, by=editor, changed={"body"}, adding=False)
+    post_save_by_person(post=post, by=reviewer, changed={"body"}, adding=False)
     assert list(PostChange.objects.order_by("created_at").values_list("kind", "actor__username")) == [
         ("published", "reviewer1"), ("edited", "reviewer1")]
     assert Post.objects.get().body_html.strip() == "<p>Changed.</p>"
@@ -296,7 +295,7 @@ def test_a_hand_written_post_whose_slug_was_taken_since_its_form_was_checked_is_
     post = Post(title="Mine", slug="taken", body="Text.")
 
     with pytest.raises(DomainError, match="/posts/taken/ was taken meanwhile") as refused:
-        post_save_by_person(post=post, by=reviewer, changed={"title", "slug", "body"}, adding=True, was_public=False)
+        post_save_by_person(post=post, by=reviewer, changed={"title", "slug", "body"}, adding=True)
     assert refused.value.fields == {"slug": ["Taken meanwhile."]}
     assert list(Post.objects.values_list("title", flat=True)) == ["Taken"]
 
@@ -327,12 +326,11 @@ def test_an_editor_cannot_change_a_hand_written_post_a_publisher_scheduled(edito
     """It goes live by itself: an editor's change would publish text no publisher saw (found in a review)."""
     post = Post(title="Launch notes", slug="launch-notes", body="Reviewed text.",
                 published_at=timezone.now() + timedelta(hours=1))
-    post_save_by_person(post=post, by=reviewer, changed={"title", "slug", "body", "published_at"}, adding=True,
-                        was_public=False)
+    post_save_by_person(post=post, by=reviewer, changed={"title", "slug", "body", "published_at"}, adding=True)
     post = Post.objects.get(pk=post.pk)
     post.body = "Text no publisher has seen."
     with pytest.raises(PermissionDenied, match="public or scheduled"):
-        post_save_by_person(post=post, by=editor, changed={"body"}, adding=False, was_public=False)
+        post_save_by_person(post=post, by=editor, changed={"body"}, adding=False)
     assert Post.objects.get(pk=post.pk).body == "Reviewed text."
 
 
@@ -340,11 +338,11 @@ def test_an_editor_cannot_change_a_hand_written_post_a_publisher_scheduled(edito
 def test_a_hand_written_post_cannot_take_the_slug_the_search_endpoint_uses(reviewer, adding):
     post = Post(title="Search tips", slug="search" if adding else "search-tips", body="How to search.")
     if not adding:
-        post_save_by_person(post=post, by=reviewer, changed={"title", "slug", "body"}, adding=True, was_public=False)
+        post_save_by_person(post=post, by=reviewer, changed={"title", "slug", "body"}, adding=True)
         post.slug = "search"
     with pytest.raises(DomainError, match="reserved") as refused:
         post_save_by_person(post=post, by=reviewer, changed={"slug"} | ({"title", "body"} if adding else set()),
-                            adding=adding, was_public=False)
+                            adding=adding)
     assert refused.value.fields == {"slug": ["Reserved: choose another."]}
     assert not Post.objects.filter(slug="search").exists()
 
@@ -415,6 +413,21 @@ def test_a_hand_written_post_dated_out_of_range_in_utc_is_refused(reviewer):
     east = dt_timezone(timedelta(hours=5))
     post = Post(title="Ancient", slug="ancient", body="Old.", published_at=datetime(1, 1, 1, 2, 0, tzinfo=east))
     with pytest.raises(DomainError, match="out of range"):
-        post_save_by_person(post=post, by=reviewer, changed={"title", "slug", "body", "published_at"}, adding=True,
-                            was_public=False)
+        post_save_by_person(post=post, by=reviewer, changed={"title", "slug", "body", "published_at"}, adding=True)
     assert not Post.objects.exists()
+
+
+def test_checking_a_change_of_a_hand_written_post_reads_the_stored_post_once(editor, reviewer):
+    from django.test.utils import CaptureQueriesContext
+
+    from publishing.services.posts import check_post_change
+
+    post = Post(title="Launch notes", slug="launch-notes", body="Text.", published_at=timezone.now() + timedelta(hours=1))
+    post_save_by_person(post=post, by=reviewer, changed={"title", "slug", "body", "published_at"}, adding=True)
+    editor.has_perm(post_services.PUBLISH_PERMISSION)  # its permissions are read (and kept) before
+    post.body = "Changed."
+
+    with CaptureQueriesContext(connection) as queries, pytest.raises(PermissionDenied, match="public or scheduled"):
+        check_post_change(editor, post, changed={"body"}, adding=False)
+
+    assert len([query for query in queries if '"publishing_post"' in query["sql"]]) == 1
