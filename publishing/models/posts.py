@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 
@@ -32,15 +33,31 @@ from content.providers.base import stored_sources
 from tasks.models import AppendOnlyModel
 
 
+def unique_name_whatever_its_case(noun: str, *, name: str) -> models.UniqueConstraint:
+    """One category (or tag) per name, whatever its letter case: "Gardening" and "gardening" are one
+    category on the blog, and publications find theirs by `name__iexact`.
+
+    `Upper`, not `Lower`, because `name__iexact` compares `UPPER()`s on PostgreSQL: the lookups and
+    the guard then agree on every script (Greek "ΟΔΟΣ" and "οδος" are equal in upper case only),
+    and the constraint's index serves the lookups. Django fills in only the constraint's own name
+    into `violation_error_message`, so the message cannot quote the name that is taken."""
+    return models.UniqueConstraint(
+        Upper("name"), name=name,
+        violation_error_message=f"A {noun} with this name already exists: names that differ only in letter "
+                                f"case (“Gardening”, “gardening”) are the same {noun}.",
+    )
+
+
 class Category(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True, allow_unicode=True)
     description = models.TextField(blank=True)
 
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "categories"
+        constraints = [unique_name_whatever_its_case("category", name="category_name_unique_any_case")]
 
     def __str__(self) -> str:
         return self.name
@@ -48,11 +65,12 @@ class Category(models.Model):
 
 class Tag(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=50, unique=True)
+    name = models.CharField(max_length=50)
     slug = models.SlugField(max_length=50, unique=True, allow_unicode=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [unique_name_whatever_its_case("tag", name="tag_name_unique_any_case")]
 
     def __str__(self) -> str:
         return self.name
