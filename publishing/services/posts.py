@@ -96,14 +96,27 @@ def check_unpublish(user, task) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+def _named(model, name: str, limit: int):
+    """The category or tag called `name` in any letter case (one at most: the database sees to it),
+    made when there is none. Publications make theirs under the name lock, but a row made by any
+    other way between the look-up and the insert is found again, not a 500."""
+    found = model.objects.filter(name__iexact=name).first()
+    if found is not None:
+        return found
+    slug = _free_slug(model, name, limit)
+    try:
+        with transaction.atomic():
+            return model.objects.create(name=name, slug=slug)
+    except IntegrityError:
+        found = model.objects.filter(name__iexact=name).first()
+        if found is None:  # the slug was taken, not the name
+            raise
+        return found
+
+
 def _category(name: str) -> Category | None:
     name = " ".join(name.split())[:100]
-    if not name:
-        return None
-    found = Category.objects.filter(name__iexact=name).first()
-    if found:
-        return found
-    return Category.objects.create(name=name, slug=_free_slug(Category, name, 100))
+    return _named(Category, name, 100) if name else None
 
 
 def _tags(names) -> list[Tag]:
@@ -112,8 +125,7 @@ def _tags(names) -> list[Tag]:
         name = " ".join(str(raw).split())[:50]
         if not name:
             continue
-        tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(
-            name=name, slug=_free_slug(Tag, name, 50))
+        tag = _named(Tag, name, 50)
         if tag not in tags:
             tags.append(tag)
     return tags

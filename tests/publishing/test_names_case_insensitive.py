@@ -1,6 +1,6 @@
 """A category or tag name is one name whatever its letter case: "Gardening" and "gardening" are the
-same category. The database refuses a second one, the admin says so, and migration 0016 merges the
-namesakes made before."""
+same category. The database refuses a second one, the admin says so, a publication racing another
+finds the row the other made, and migration 0016 merges the namesakes made before."""
 
 from __future__ import annotations
 
@@ -12,8 +12,12 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 
+from content.services.review import task_approve
 from publishing.caching import owed_bump_make
 from publishing.models import Category, Post, Tag
+from publishing.services import posts as post_services
+from publishing.services.posts import task_publish
+from tests.editorial import completed_task
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +72,30 @@ def test_renaming_to_a_namesake_in_the_admin_is_a_form_error_and_recasing_its_ow
     assert "already exists" in refused.context["adminform"].form.non_field_errors()[0]
     assert recased.status_code == 302
     assert sorted(model.objects.values_list("name", flat=True)) == ["COOKING", "Gardening"]
+
+
+def test_a_publication_finds_the_category_and_tag_another_made_after_its_look_up(editor, reviewer, monkeypatch):
+    # Between the publication's look-up (no "Gardening", no "Soil") and its insert, another session
+    # makes "GARDENING" and "SOIL". Before, the insert made a second category of the name (with the
+    # database's guard, an IntegrityError, a 500); now it is refused in a savepoint and the other's
+    # row is found again.
+    free_slug = post_services._free_slug
+
+    def made_meanwhile(model, name, limit, **kwargs):
+        if model in (Category, Tag) and name.lower() in {"gardening", "soil"}:
+            model.objects.create(name=name.upper(), slug=f"{name.lower()}-elsewhere")
+        return free_slug(model, name, limit, **kwargs)
+
+    monkeypatch.setattr(post_services, "_free_slug", made_meanwhile)
+    task = completed_task(created_by=editor, category="Gardening", tags=["Soil", "compost"])
+    task_approve(task=task, by=reviewer)
+
+    post = task_publish(task=task, by=reviewer)
+
+    assert list(Category.objects.values_list("name", "slug")) == [("GARDENING", "gardening-elsewhere")]
+    assert post.category.name == "GARDENING"
+    assert sorted(post.tags.values_list("name", flat=True)) == ["SOIL", "compost"]
+    assert Tag.objects.count() == 2
 
 
 # --- migration 0016 ----------------------------------------------------------------------------
