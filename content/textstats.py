@@ -60,6 +60,7 @@ class TextBlock:
     kind: str  # "paragraph", "heading", "th", "td" (a table cell) or "html" (a raw HTML block)
     nested: bool  # inside a list item, a quote or a table
     text: str
+    level: int = 0  # a heading's level (1 for `# Title`), 0 for any other block
 
 
 @lru_cache(maxsize=1024)
@@ -70,7 +71,9 @@ def text_blocks(markdown: str) -> tuple[TextBlock, ...]:
     for index, token in enumerate(tokens):
         if token.type == "inline":
             parent = tokens[index - 1]
-            block = TextBlock(parent.type.removesuffix("_open"), parent.level > 0, _inline_text(token.children or []))
+            kind = parent.type.removesuffix("_open")
+            level = int(parent.tag[1:]) if kind == "heading" else 0
+            block = TextBlock(kind, parent.level > 0, _inline_text(token.children or []), level)
         elif token.type == "html_block":
             block = TextBlock("html", token.level > 0, html.unescape(nh3.clean(token.content, tags=set())))
         else:
