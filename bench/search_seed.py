@@ -10,7 +10,9 @@ stemmer leaves alone) drawn from two distributions:
   repeat their commonest words far less than bodies do.
 
 Rows go in with COPY; one UPDATE per chunk then computes the search columns with the very SQL the
-application uses (`publishing.search.REFRESH_SQL`). A `bench_search_seed` table records the
+application uses (`publishing.search.REFRESH_SQL`). A body is plain sentences, one paragraph with no
+Markdown, so its readable text (`body_text`, which snippets are cut from) is the body itself: the
+first post checks that against `derive_body_text`. A `bench_search_seed` table records the
 parameters, so a second run with the same ones reuses the data.
 """
 
@@ -140,6 +142,8 @@ def seed(conn, params: SeedParameters, *, refresh_sql: str, log, timeout: float)
     True when it seeded. `conn` is a psycopg connection in autocommit mode."""
     if stored_parameters(conn) == _normalised(params):
         return False
+    from publishing.models.posts import derive_body_text  # Django is set up by now
+
     started = time.monotonic()
 
     def check_time(what: str) -> None:
@@ -165,13 +169,15 @@ def seed(conn, params: SeedParameters, *, refresh_sql: str, log, timeout: float)
     with conn.transaction(), conn.cursor() as cursor:
         post_tags: list[tuple[str, str]] = []
         with cursor.copy(
-            "COPY publishing_post (id, title, slug, body, body_html, excerpt, featured_image, thumbnail, image_alt,"
-            " image_credit, image_credit_url, seo, sources, category_id, published_at, live_recorded_at,"
+            "COPY publishing_post (id, title, slug, body, body_html, body_text, excerpt, featured_image, thumbnail,"
+            " image_alt, image_credit, image_credit_url, seo, sources, category_id, published_at, live_recorded_at,"
             " created_at, updated_at) FROM STDIN"
         ) as copy:
             for n, (row, tags) in enumerate(generate_rows(params, vocabulary, category_ids, tag_ids)):
                 pk, title, slug, body, excerpt, category_id, published = row
-                copy.write_row((pk, title, slug, body, "", excerpt, "", "", "", "", "", "{}", "[]", category_id,
+                if n == 0 and derive_body_text(body) != body:
+                    raise ValueError("A generated body is not its own readable text: write body_text as derived.")
+                copy.write_row((pk, title, slug, body, "", body, excerpt, "", "", "", "", "", "{}", "[]", category_id,
                                 published, published, now, now))
                 post_ids.append(pk)
                 post_tags.extend((pk, tag) for tag in tags)

@@ -3,7 +3,8 @@
 A post is public only when `published_at` is set and not in the future; a post with no
 `published_at` is a draft, one with a future `published_at` is scheduled. `body_html` is the
 sanitized rendering of `body` (for a post made from a task, the sanitized HTML of the version it
-carries): templates print it as is, so nothing else may write it.
+carries): templates print it as is, so nothing else may write it. `body_text`, the body's readable
+text that search snippets are cut from, is derived with it.
 
 A post made from a task changes only through the publishing verbs (`publishing.services.posts`),
 which copy an approved version into it; its history is the task's audit trail. A hand-written
@@ -22,6 +23,7 @@ from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 
+from content.citations import without_sources_section as without_sources_section_markdown
 from content.html import (
     render_markdown,
     sanitize_html,
@@ -30,6 +32,7 @@ from content.html import (
     without_sources_section,
 )
 from content.providers.base import stored_sources
+from content.textstats import text_blocks
 from tasks.models import AppendOnlyModel
 
 
@@ -93,6 +96,35 @@ def derive_body_html(*, body: str, formatted: str = "", sources=()) -> str:
     return without_leading_h1(render_markdown(body))
 
 
+# A heading ending with none of these gets a full stop in `body_text`.
+_SENTENCE_ENDS = (".", "!", "?", ":", ";", "…")
+
+
+def derive_body_text(body: str) -> str:
+    """The readable text of `body`, which search snippets are cut from: its blocks of text as
+    `content.textstats` reads them (the one rule for a Markdown document's text: no code, markup,
+    tables' pipes, raw HTML tags, images, URLs or citations), each on one line, a blank line
+    between blocks, without the format stage's Sources section (the page lists the public sources
+    itself; the section may name the editor's private notes).
+
+    A snippet shows the title already, so a leading `# Title` goes, as it goes from `body_html`;
+    a heading without punctuation ends with a full stop, so that a snippet does not run it into
+    the sentence after it ("Lids Barrels need a tight lid" reads "Lids. Barrels need a tight lid").
+    Derived in Python at save time: regular expressions over the Markdown in SQL left its syntax
+    in snippets.
+    """
+    blocks = list(text_blocks(without_sources_section_markdown(body)))
+    if blocks and blocks[0].kind == "heading" and blocks[0].level == 1:
+        blocks = blocks[1:]
+    texts = []
+    for block in blocks:
+        text = " ".join(block.text.split())
+        if block.kind == "heading" and not text.endswith(_SENTENCE_ENDS):
+            text += "."
+        texts.append(text)
+    return "\n\n".join(texts)
+
+
 class PostQuerySet(models.QuerySet):
     def published(self):
         return self.filter(published_at__isnull=False, published_at__lte=timezone.now())
@@ -112,6 +144,11 @@ class Post(models.Model):
     slug = models.SlugField(max_length=200, unique=True, allow_unicode=True)
     body = models.TextField("body (Markdown)", blank=True)
     body_html = models.TextField("body (sanitized HTML)", blank=True, editable=False)
+    body_text = models.TextField(
+        "body (readable text)", blank=True, editable=False, default="",
+        db_default="",  # a process still on the release before this column inserts posts without it
+        help_text="The body's readable text, for search snippets (see derive_body_text).",
+    )
     excerpt = models.TextField(blank=True)
     featured_image = models.ImageField(upload_to="posts/%Y/%m/", blank=True)
     thumbnail = models.ImageField(upload_to="posts/%Y/%m/thumbnails/", blank=True)
@@ -173,12 +210,13 @@ class Post(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        # body_html is derived, never edited (see derive_body_html).
+        # body_html and body_text are derived, never edited (see derive_body_html, derive_body_text).
         formatted = self.version.body_html if self.version_id and self.version.body_html else ""
         self.body_html = derive_body_html(body=self.body, formatted=formatted, sources=self.sources)
+        self.body_text = derive_body_text(self.body)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "body" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "body_html"}
+            kwargs["update_fields"] = {*update_fields, "body_html", "body_text"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
