@@ -9,8 +9,9 @@ below follow tag changes made elsewhere (the admin saves tags after the post).
 
 A query has `websearch_to_tsquery` semantics (quoted phrases, `or`, `-exclusion`), and its last
 bare word also matches as a prefix ("compo" finds "composting"). Only published posts are ever
-searched. Ranking is `ts_rank_cd` with the weights; snippets come from `ts_headline`, HTML-escaped
-except for the `<mark>` tags. When nothing matches, `suggest_titles` offers the published titles
+searched. Ranking is `ts_rank_cd` with the weights; snippets come from `ts_headline` over the
+excerpt and the body's readable text (`Post.body_text`, derived at save time, so no Markdown shows),
+HTML-escaped except for the `<mark>` tags. When nothing matches, `suggest_titles` offers the published titles
 closest by trigram similarity (`pg_trgm`).
 
 At 100,000 posts a word in every post cannot be ranked by reading every vector within a page's
@@ -37,7 +38,6 @@ from django.db.models.lookups import GreaterThan
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.utils.safestring import SafeString, mark_safe
 
-from content.citations import CITATION
 from publishing.models import Post, Tag
 from tasks.exceptions import DomainError
 
@@ -64,9 +64,9 @@ RECENT_WINDOW = 100
 HEADLINE_CHARS = 2000
 HEADLINE_LEAD = 200
 EXCERPT_PROBE_CHARS = 40  # an excerpt whose start the body's opening holds is the body's own
-EXCERPT_SEARCH_CHARS = 1000  # the opening: a title line and the start of the first paragraph
-# What the result list never shows: left in the table (the vectors and body are long).
-UNSHOWN_FIELDS = ("body", "body_html", "seo", "sources", "search_vector", "search_head")
+EXCERPT_SEARCH_CHARS = 1000  # the opening: the first paragraph, perhaps after a heading
+# What the result list never shows: left in the table (the vectors and bodies are long).
+UNSHOWN_FIELDS = ("body", "body_html", "body_text", "seo", "sources", "search_vector", "search_head")
 
 # The head (title A, excerpt and tags B) and the full vector (the head, then the body as C), in one
 # statement; migrations 0005 and 0006 fill existing rows with copies of these expressions.
@@ -239,33 +239,23 @@ def _filtered(*, category, tag, date_from, date_to):
     return posts
 
 
-def _snippet_text(text):
-    """`text` without a leading `# Title` line (the result shows the title already), and each
-    other heading ended with a full stop, so that a snippet does not run it into the sentence
-    after it ("Lids Barrels need a tight lid" reads "Lids. Barrels need a tight lid")."""
-    untitled = Func(text, Value(r"^\s*#[ \t][^\n]*"), Value(""), function="regexp_replace", output_field=TextField())
-    return Func(untitled, Value(HEADING_LINE), Value(r"\1\2.\3"), Value("g"), function="regexp_replace",
-                output_field=TextField())
-
-
 def _excerpt_unless_from_body():
     """The excerpt, or nothing when it is the body's own first paragraph (the format stage's
-    excerpt: its plain text, citations left out), which the snippet would show twice. Only the
-    body's opening is read: a regular expression over a whole long body costs per result."""
+    excerpt: its plain text, as `body_text` holds it), which the snippet would show twice. Only
+    the body's opening is read: a search through a whole long body costs per result."""
     text = TextField()
     excerpt = Coalesce(F("excerpt"), Value(""), output_field=text)
-    opening = Func(Func(F("body"), Value(1), Value(EXCERPT_SEARCH_CHARS), function="substr", output_field=text),
-                   Value(CITATION_AND_SPACE), Value(""), Value("g"), function="regexp_replace", output_field=text)
+    opening = Func(F("body_text"), Value(1), Value(EXCERPT_SEARCH_CHARS), function="substr", output_field=text)
     probe = Func(excerpt, Value(EXCERPT_PROBE_CHARS), function="left", output_field=text)
     found = Func(opening, probe, function="strpos", output_field=IntegerField())
     return Case(When(GreaterThan(found, 0), then=Value("")), default=excerpt, output_field=text)
 
 
 def _body_slice(word: str):
-    """HEADLINE_CHARS of the body, starting a little before the first place `word` (lower case)
-    occurs in it, or at the start: ts_headline reads the whole text it is given, and a long body
-    costs a millisecond or more per result."""
-    body = Coalesce(F("body"), Value(""), output_field=TextField())
+    """HEADLINE_CHARS of the body's readable text, starting a little before the first place `word`
+    (lower case) occurs in it, or at the start: ts_headline reads the whole text it is given, and a
+    long body costs a millisecond or more per result."""
+    body = Coalesce(F("body_text"), Value(""), output_field=TextField())
     if not word:
         return Func(body, Value(1), Value(HEADLINE_CHARS), function="substr", output_field=TextField())
     found = Func(Func(body, function="lower", output_field=TextField()), Value(word), function="strpos")
@@ -282,20 +272,11 @@ def _first_word(text: str) -> str:
     return ""
 
 
-CITATION_AND_SPACE = rf"\s*{CITATION.pattern}"  # the one citation pattern, in PostgreSQL's regular expressions too
-# A Markdown heading line that ends without punctuation: its start, its text, its end.
-HEADING_LINE = r"(^|\n)#{1,6}[ \t]+([^\n]*[^.!?:;\s])[ \t]*(\n|$)"
-# Markdown a snippet should not show: citations `[3]` (with the space before), link targets `](…)`,
-# heading marks, emphasis, code ticks.
-MARKDOWN_SYNTAX = rf"{CITATION_AND_SPACE}|\]\([^)]*\)|[#*_`\[\]]+"
-
-
 def _with_rank_and_headline(posts, tsquery, text: str = ""):
     text_field = TextField()
-    document = Concat(_excerpt_unless_from_body(), Value("\n\n"), _snippet_text(_body_slice(_first_word(text))),
+    # The body's readable text (`Post.body_text`), not its Markdown: no syntax to take out here.
+    document = Concat(_excerpt_unless_from_body(), Value("\n\n"), _body_slice(_first_word(text)),
                       output_field=text_field)
-    document = Func(document, Value(MARKDOWN_SYNTAX), Value(""), Value("g"), function="regexp_replace",
-                    output_field=text_field)
     document = Func(document, Value(SENTENCE_ENDS), Value(rf"\1 {SENTENCE_MARK}\2"), Value("g"),
                     function="regexp_replace", output_field=text_field)
     return posts.select_related("category").defer(*UNSHOWN_FIELDS).annotate(

@@ -82,7 +82,7 @@ _WORD = re.compile(r"[^\W_]{3,}")
 
 def blog_posts():
     """Published posts, newest first, with what a list shows (category; no search vector)."""
-    return (Post.objects.published().select_related("category").defer("search_vector", "body_html")
+    return (Post.objects.published().select_related("category").defer("search_vector", "body_html", "body_text")
             .order_by("-published_at", "-created_at"))
 
 

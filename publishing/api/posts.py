@@ -28,7 +28,7 @@ from publishing.selectors import public_sources
 from tasks.api.filters import StableOrderingFilter
 
 # The list leaves out what only the detail shows (and the search vector nobody shows).
-LIST_DEFERRED = ("body", "body_html", "sources", "search_vector")
+LIST_DEFERRED = ("body", "body_html", "body_text", "sources", "search_vector")
 
 
 def public_posts():

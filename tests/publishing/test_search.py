@@ -90,8 +90,10 @@ def test_headline_marks_matches_and_escapes_the_post_text(client):
     html = client.get("/search/", {"q": "tomatoes"}).content.decode()
     main = html.split("<main", 1)[1]
     assert "<mark>tomatoes</mark>" in main
-    assert "<script>" not in main and "<b>" not in main
-    assert "&lt;script&gt;" in main and "&amp;" in main
+    # Raw HTML's tags are not the post's readable text (`Post.body_text`): the snippet leaves them
+    # out, and the script's text with them; text that reads like a tag is escaped.
+    assert "<script>" not in main and "<b>" not in main and "alert" not in main and "&lt;script&gt;" not in main
+    assert "&lt;mark&gt; text" in main and "&amp;" in main
     assert main.count("<mark>") == main.count("</mark>") == 1
     api = client.get("/api/posts/search", {"q": "tomatoes"}).json()
     assert api["count"] == 1
@@ -427,3 +429,62 @@ def test_deleting_a_tag_takes_its_name_out_of_its_posts_search(blog):
     assert slugs("zanzibar") == ["worms"]
     Tag.objects.get(name="Zanzibar").delete()
     assert slugs("zanzibar") == []
+
+
+
+WATER_BUTTS = """Water butts
+===========
+
+A water butt saves rain for dry weeks.
+
+### Sizes
+
+| Size | Litres |
+|------|--------|
+| Small butt | 100 |
+
+> A butt fills fast in spring.
+
+- Clean the butt yearly.
+- Keep a lid on.
+
+```
+butt --drain
+```
+
+<div class="note">A <em>butt</em> needs a tap.</div>
+
+## Why a butt?
+
+Plants prefer rainwater.
+"""
+
+
+def test_headline_shows_no_markdown_of_tables_quotes_lists_code_or_html(client):
+    # Snippets were cut from the Markdown with regular expressions: "| Small butt | 100 |",
+    # "|------|", "> A butt", "- Clean", "<div class=…>" and the code showed.
+    _post("butts", title="Water butts", body=WATER_BUTTS)
+    _post("rainfall", title="Rainfall", body="# Rainfall\n\n| Month | Rain |\n|-------|------|\n| June | 40 mm |\n\n"
+          "> Drizzle counts too.\n\n- Measure at dawn.\n- Write it down.\n")
+    search = lambda q: client.get("/api/posts/search", {"q": q}).json()["results"][0]["headline"]  # noqa: E731
+    assert search("drizzle") == "Month\n\nRain\n\nJune\n\n40 mm\n\n<mark>Drizzle</mark> counts too.\n\nMeasure at dawn.\n\nWrite it down."
+    butts = search("butt")
+    assert "<mark>butt</mark> fills fast" in butts and "Small <mark>butt</mark>" in butts
+    assert "A <mark>butt</mark> needs a tap." in butts, "the text of raw HTML, without its tags"
+    assert not [syntax for syntax in ("|", "---", "&gt;", "- ", "```", "--drain", "&lt;", "class=", "<em>", "#", "===")
+                if syntax in butts]
+
+
+def test_headline_leaves_out_the_title_however_it_is_written(client):
+    # The body's own title line was left out only when written `# Title`: an underlined one stayed,
+    # with its underline ("Water butts ===========").
+    _post("butts", title="Water butts", body=WATER_BUTTS)
+    headline = client.get("/api/posts/search", {"q": "butts"}).json()["results"][0]["headline"]
+    assert "<mark>" in headline and "Water" not in headline and "=" not in headline
+
+
+def test_headline_ends_each_heading_with_a_full_stop(client):
+    _post("butts", title="Water butts", body=WATER_BUTTS)
+    headline = client.get("/api/posts/search", {"q": "sizes or rainwater"}).json()["results"][0]["headline"]
+    assert "<mark>Sizes</mark>.\n\n<mark>Size</mark>" in headline, "any level of heading"
+    assert "Why a butt?\n\nPlants prefer <mark>rainwater</mark>." in headline, "its own question mark, no full stop"
