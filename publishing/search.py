@@ -1,7 +1,9 @@
 """Full-text search of the public blog (PostgreSQL).
 
-Each post carries a weighted `search_vector`: title (A), excerpt and tag names (B), body (C), built
-with the `english` configuration so that "composting" finds "compost" and "composts" (the blog is
+Each post carries a weighted `search_vector`: title (A), excerpt and tag names (B), body (C: its
+readable text, `body_text`, so that neither Markdown, URLs nor the Sources section, which may name
+the editor's private notes, can be found), built with the `english` configuration so that
+"composting" finds "compost" and "composts" (the blog is
 written in English; stemming matters more to readers than exact forms, and stop words such as
 "the" would only make every vector longer). `post_refresh_search_vector` rebuilds it from the row
 as stored; the publishing verbs call it after a post and its tags are saved, and the receivers
@@ -69,10 +71,11 @@ EXCERPT_SEARCH_CHARS = 1000  # the opening: the first paragraph, perhaps after a
 UNSHOWN_FIELDS = ("body", "body_html", "body_text", "seo", "sources", "search_vector", "search_head")
 
 # The head (title A, excerpt and tags B) and the full vector (the head, then the body as C), in one
-# statement; migrations 0005 and 0006 fill existing rows with copies of these expressions.
+# statement; migrations 0005 and 0006 filled existing rows with copies of these expressions (from the
+# Markdown body, before `body_text`), 0017 with this one.
 REFRESH_SQL = """
 UPDATE publishing_post AS p SET search_head = h.head,
-    search_vector = h.head || setweight(to_tsvector('english', coalesce(p.body, '')), 'C')
+    search_vector = h.head || setweight(to_tsvector('english', coalesce(p.body_text, '')), 'C')
 FROM (
     SELECT q.id, setweight(to_tsvector('english', coalesce(q.title, '')), 'A')
         || setweight(to_tsvector('english', coalesce(q.excerpt, '') || ' ' || coalesce((

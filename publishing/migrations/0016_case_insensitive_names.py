@@ -7,9 +7,25 @@ ones (`publishing.models.posts.unique_name_whatever_its_case`).
 """
 
 import django.db.models.functions.text
-from django.db import migrations, models, transaction
+from django.db import connection, migrations, models, transaction
 from django.db.models import Count
 from django.db.models.functions import Upper
+
+
+# `publishing.search.REFRESH_SQL` as it was at this migration (the body was then searched as
+# Markdown; 0017 searches its readable text, a column this migration does not have yet).
+REFRESH_SQL = """
+UPDATE publishing_post AS p SET search_head = h.head,
+    search_vector = h.head || setweight(to_tsvector('english', coalesce(p.body, '')), 'C')
+FROM (
+    SELECT q.id, setweight(to_tsvector('english', coalesce(q.title, '')), 'A')
+        || setweight(to_tsvector('english', coalesce(q.excerpt, '') || ' ' || coalesce((
+            SELECT string_agg(t.name, ' ') FROM publishing_post_tags pt
+            JOIN publishing_tag t ON t.id = pt.tag_id WHERE pt.post_id = q.id), '')), 'B') AS head
+    FROM publishing_post AS q WHERE q.id = ANY(%s::uuid[])
+) AS h
+WHERE p.id = h.id
+"""
 
 
 def _oldest(rows):
@@ -25,7 +41,6 @@ def merge_namesakes(apps, schema_editor):
     its posts gain the others' posts (a post tagged with two namesakes keeps one tag), the others
     go, and the retagged posts' search vectors are rebuilt (they hold the tags' names)."""
     from publishing.caching import owed_bump_make
-    from publishing.search import refresh_search_vectors
 
     Category = apps.get_model("publishing", "Category")
     Tag = apps.get_model("publishing", "Tag")
@@ -51,7 +66,9 @@ def merge_namesakes(apps, schema_editor):
                 retagged |= posts
             model.objects.filter(pk__in=others).delete()
             merged = True
-    refresh_search_vectors(retagged)
+    if retagged:
+        with connection.cursor() as cursor:
+            cursor.execute(REFRESH_SQL, [[str(pk) for pk in retagged]])
     if merged:
         # Pages and ETags of the blog still show the merged rows; signals do not fire in migrations.
         transaction.on_commit(owed_bump_make)

@@ -100,12 +100,14 @@ def derive_body_html(*, body: str, formatted: str = "", sources=()) -> str:
 _SENTENCE_ENDS = (".", "!", "?", ":", ";", "…")
 
 
-def derive_body_text(body: str) -> str:
-    """The readable text of `body`, which search snippets are cut from: its blocks of text as
-    `content.textstats` reads them (the one rule for a Markdown document's text: no code, markup,
-    tables' pipes, raw HTML tags, images, URLs or citations), each on one line, a blank line
-    between blocks, without the format stage's Sources section (the page lists the public sources
-    itself; the section may name the editor's private notes).
+def derive_body_text(body: str, *, formatted: str = "") -> str:
+    """The readable text of `body`, which the search vector is built and search snippets are cut
+    from: its blocks of text as `content.textstats` reads them (the one rule for a Markdown
+    document's text: no code, markup, tables' pipes, raw HTML tags, images, URLs or citations),
+    each on one line, a blank line between blocks. For a post made from a task (`formatted`, as
+    for `derive_body_html`) the format stage's Sources section goes, as it goes from the page (the
+    page lists the public sources itself; the section may name the editor's private notes); a
+    hand-written post's own "Sources" heading is text the page shows, and stays.
 
     A snippet shows the title already, so a leading `# Title` goes, as it goes from `body_html`;
     a heading without punctuation ends with a full stop, so that a snippet does not run it into
@@ -113,7 +115,7 @@ def derive_body_text(body: str) -> str:
     Derived in Python at save time: regular expressions over the Markdown in SQL left its syntax
     in snippets.
     """
-    blocks = list(text_blocks(without_sources_section_markdown(body)))
+    blocks = list(text_blocks(without_sources_section_markdown(body) if formatted else body or ""))
     if blocks and blocks[0].kind == "heading" and blocks[0].level == 1:
         blocks = blocks[1:]
     texts = []
@@ -213,7 +215,7 @@ class Post(models.Model):
         # body_html and body_text are derived, never edited (see derive_body_html, derive_body_text).
         formatted = self.version.body_html if self.version_id and self.version.body_html else ""
         self.body_html = derive_body_html(body=self.body, formatted=formatted, sources=self.sources)
-        self.body_text = derive_body_text(self.body)
+        self.body_text = derive_body_text(self.body, formatted=formatted)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "body" in update_fields:
             kwargs["update_fields"] = {*update_fields, "body_html", "body_text"}

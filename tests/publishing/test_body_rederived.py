@@ -1,4 +1,4 @@
-"""Migrations 0012 and 0016 derive the stored body of posts again, by today's rule (0016 for every
+"""Migrations 0012 and 0017 derive the stored body of posts again, by today's rule (0017 for every
 post, and its readable text too)."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tests.editorial import completed_task, editor_and_reviewer
 pytestmark = pytest.mark.django_db
 
 rederive = importlib.import_module("publishing.migrations.0012_rederive_body_html").rederive
-migration_0016 = importlib.import_module("publishing.migrations.0016_post_body_text")
+migration_0017 = importlib.import_module("publishing.migrations.0017_post_body_text")
 
 
 def test_posts_published_before_the_rule_lose_the_space_left_by_a_private_citation():
@@ -58,7 +58,7 @@ def test_hand_written_posts_saved_before_the_column_get_their_text_and_lose_exte
     # As a post saved before stored it: the external image's source kept, no readable text yet.
     Post.objects.filter(pk=post.pk).update(body_html="<p>Kale grows in <em>winter</em>.</p>\n" + PIXEL, body_text="")
 
-    migration_0016.derive_again(apps, schema_editor=None)
+    migration_0017.derive_again(apps, schema_editor=None)
 
     stored = Post.objects.get(pk=post.pk)
     assert stored.body_text == "Kale grows in winter."
@@ -82,7 +82,7 @@ def test_posts_made_from_a_task_get_their_text_without_the_sources_section():
     assert "## Sources" in current.body and "Editor's notes" in current.body
     Post.objects.filter(pk=post.pk).update(body_text="")
 
-    migration_0016.derive_again(apps, schema_editor=None)
+    migration_0017.derive_again(apps, schema_editor=None)
 
     stored = Post.objects.get(pk=post.pk)
     assert stored.body_text == "It is hard work. It pays."
@@ -90,15 +90,15 @@ def test_posts_made_from_a_task_get_their_text_without_the_sources_section():
 
 
 def test_every_batch_is_derived_and_current_rows_are_not_written(monkeypatch):
-    monkeypatch.setattr(migration_0016, "BATCH", 2)
+    monkeypatch.setattr(migration_0017, "BATCH", 2)
     for n in range(5):
         Post.objects.create(title=f"Post {n}", slug=f"post-{n}", body=f"Text {n}.\n\n![](https://t.example/{n}.gif)")
     Post.objects.update(body_text="", body_html=PIXEL)
 
-    migration_0016.derive_again(apps, schema_editor=None)
+    migration_0017.derive_again(apps, schema_editor=None)
     assert sorted(Post.objects.values_list("body_text", flat=True)) == [f"Text {n}." for n in range(5)]
     assert not Post.objects.filter(body_html__contains="t.example").exists()
 
     with CaptureQueriesContext(connection) as captured:
-        migration_0016.derive_again(apps, schema_editor=None)
+        migration_0017.derive_again(apps, schema_editor=None)
     assert not [query for query in captured.captured_queries if query["sql"].startswith("UPDATE")]

@@ -17,10 +17,12 @@ def test_the_text_has_no_markdown_no_title_and_headings_that_end_as_sentences():
             "## Lids\n\n| Size | Litres |\n|---|---|\n| Small | 100 |\n\n> Fill it in spring.\n\n- Clean it.\n- Cover it.\n\n"
             "```\nbarrel --drain\n```\n\n<div class=\"note\">A <em>tap</em> helps.</div>\n\n## Why a lid?\n\n"
             "![Pixel](https://tracker.example/p.gif)\n\nMosquitoes.\n\n## Sources\n\n1. [Editor's notes](https://x.org)\n")
-    assert derive_body_text(body) == (
-        "A barrel collects the water off a roof, see the guide.\n\nLids.\n\nSize\n\nLitres\n\nSmall\n\n100\n\n"
-        "Fill it in spring.\n\nClean it.\n\nCover it.\n\nA tap helps.\n\nWhy a lid?\n\nMosquitoes."
-    )
+    text = ("A barrel collects the water off a roof, see the guide.\n\nLids.\n\nSize\n\nLitres\n\nSmall\n\n100\n\n"
+            "Fill it in spring.\n\nClean it.\n\nCover it.\n\nA tap helps.\n\nWhy a lid?\n\nMosquitoes.")
+    # Made from a task: the format stage's Sources section goes, as it goes from the page.
+    assert derive_body_text(body, formatted="<p>A barrel…</p>") == text
+    # Written by hand: a "Sources" heading is the author's own text, which the page shows.
+    assert derive_body_text(body) == text + "\n\nSources.\n\nEditor's notes"
 
 
 def test_only_a_leading_first_level_heading_is_the_title():

@@ -488,3 +488,28 @@ def test_headline_ends_each_heading_with_a_full_stop(client):
     headline = client.get("/api/posts/search", {"q": "sizes or rainwater"}).json()["results"][0]["headline"]
     assert "<mark>Sizes</mark>.\n\n<mark>Size</mark>" in headline, "any level of heading"
     assert "Why a butt?\n\nPlants prefer <mark>rainwater</mark>." in headline, "its own question mark, no full stop"
+
+
+def test_the_words_of_a_private_note_listed_in_sources_never_find_the_post(editor, reviewer):
+    """The writer cited the editor's pasted notes; the format stage listed them in the body's
+    Sources section, which the page leaves out. Searching their title's words must not reveal that
+    the post drew on them."""
+    from dataclasses import asdict
+
+    from content.formatting import format_article
+    from content.providers.base import Source
+    from content.services.versions import version_create
+
+    sources = [Source(1, "Quibbleton interview transcript", quote="Off the record.", kind="pasted"),
+               Source(2, "A practical guide", url="https://example.org/guide")]
+    task = completed_task(created_by=editor, title="Rain barrels")
+    formatted = format_article("# Rain barrels\n\nBarrels need lids [1]. Clean them yearly [2].",
+                               fallback_title="x", sources=sources)
+    assert "Quibbleton" in formatted.body  # listed in the body's Sources section
+    version_create(task=task, phase="format", title=formatted.title, body=formatted.body,
+                   body_html=formatted.body_html, seo=formatted.seo(), sources=[asdict(s) for s in sources])
+    task_approve(task=task, by=reviewer)
+    post = task_publish(task=task, by=reviewer)
+    assert slugs("lids") == [post.slug]
+    assert slugs("quibbleton") == []
+    assert slugs("transcript") == []

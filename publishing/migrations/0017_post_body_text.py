@@ -2,7 +2,9 @@
 
 Search snippets were cut from the Markdown `body` with regular expressions in SQL, which left
 tables' pipes, quote marks, list markers, raw HTML tags and code in them; they are cut from
-`body_text` now (`derive_body_text`, the one rule for a document's readable text). `body_html` is
+`body_text` now (`derive_body_text`, the one rule for a document's readable text). The search
+vector reads `body_text` too (`publishing.search.REFRESH_SQL`), so every post's is built again: a
+word of the Sources section, which may name the editor's private notes, found the post. `body_html` is
 derived again for every post, hand-written ones too: the sanitizer now drops the `src` of an image
 from another site, and posts saved before kept such images (a tracker in every feed reader and API
 client). Deriving loses nothing: both columns are derived, never edited (`Post.save`).
@@ -25,6 +27,7 @@ DERIVED = ("body_html", "body_text")
 
 def derive_again(apps, schema_editor):
     from publishing.models.posts import derive_body_html, derive_body_text
+    from publishing.search import refresh_search_vectors
 
     Post = apps.get_model("publishing", "Post")
     posts = (Post.objects.select_related("version").order_by("pk")
@@ -38,12 +41,14 @@ def derive_again(apps, schema_editor):
             for post in batch:
                 formatted = post.version.body_html if post.version and post.version.body_html else ""
                 derived = {"body_html": derive_body_html(body=post.body, formatted=formatted, sources=post.sources),
-                           "body_text": derive_body_text(post.body)}
+                           "body_text": derive_body_text(post.body, formatted=formatted)}
                 if any(getattr(post, field) != value for field, value in derived.items()):
                     for field, value in derived.items():
                         setattr(post, field, value)
                     changed.append(post)
             Post.objects.bulk_update(changed, DERIVED)
+            # The body's part of the search vector is its readable text now, every post's.
+            refresh_search_vectors([post.pk for post in batch])
         if len(batch) < BATCH:
             return
         last = batch[-1].pk
@@ -53,7 +58,7 @@ class Migration(migrations.Migration):
     atomic = False  # see the docstring: each batch commits on its own
 
     dependencies = [
-        ("publishing", "0015_post_invariants"),
+        ("publishing", "0016_case_insensitive_names"),
     ]
 
     operations = [
