@@ -15,7 +15,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.filters import SearchFilter
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -25,7 +24,7 @@ from rest_framework.views import APIView
 from config.api import BoundedJSONParser
 from config.postgresql.base import planned_for_its_values
 from config.api_schema import ErrorOutput
-from tasks.api.filters import StableOrderingFilter, TaskFilter
+from tasks.api.filters import BoundedSearchFilter, StableOrderingFilter, TaskFilter
 from tasks.api.operations import TaskOperationApi, TaskPostOperationApi, task_body, visible_tasks
 from tasks.api.permissions import TaskActionPermission
 from tasks.api.serializers import (
@@ -72,7 +71,7 @@ class TaskCollectionApi(GenericAPIView):
     parser_classes = [BoundedJSONParser]
     serializer_class = TaskCreateInput  # what OPTIONS describes for POST; each method names its own
     queryset = GenerationTask.objects.none()  # names the model for the schema; get_queryset() is what runs
-    filter_backends = [DjangoFilterBackend, SearchFilter, StableOrderingFilter]
+    filter_backends = [DjangoFilterBackend, BoundedSearchFilter, StableOrderingFilter]
     filterset_class = TaskFilter
     search_fields = ["title", "topic"]
     ordering_fields = ["created_at", "priority", "status", "progress", "updated_at"]
