@@ -201,3 +201,16 @@ def test_a_search_of_200_characters_still_searches(editor_client, editor):
 
     assert ids(editor_client.get("/api/tasks", {"search": " ".join(["garden"] * 28) + " gard"})) == [str(task.pk)]
 
+
+def test_a_field_named_again_in_the_ordering_orders_once(editor, rf):
+    """`ordering=priority,priority,…` a thousand times over was resolved a thousand times per
+    statement (2.7 s a request); each field counts once, at its first mention."""
+    from rest_framework.request import Request
+
+    from tasks.api.filters import StableOrderingFilter
+    from tasks.api.views import TaskCollectionApi
+
+    request = Request(rf.get("/api/tasks", {"ordering": ",".join(["-priority", "status", "priority"] * 500)}))
+    ordering = StableOrderingFilter().get_ordering(request, GenerationTask.objects.all(), TaskCollectionApi())
+
+    assert ordering == ["-priority", "status", "pk"]
