@@ -171,11 +171,14 @@ class BriefInput(RejectUnknownFieldsMixin, serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         """Pasted notes and URLs travel to the research stage in `metadata["research"]`, mapped by
-        the same service function the admin's task form goes through."""
+        the same service function the admin's task form goes through. A change that sends them
+        without `metadata` changes them in the task's stored metadata (the context's `metadata`),
+        keeping the rest of it: the notes alone keep the URLs, and the other keys stay."""
         notes, urls = attrs.pop("research_notes", None), attrs.pop("source_urls", None)
         if notes is not None or urls is not None:
+            metadata = attrs["metadata"] if "metadata" in attrs else self.context.get("metadata")
             try:
-                attrs["metadata"] = with_research(attrs.get("metadata"), research_text=notes, source_urls=urls)
+                attrs["metadata"] = with_research(metadata, research_text=notes, source_urls=urls)
             except DomainError as error:
                 raise serializers.ValidationError({"source_urls": [str(error)]}) from None
         return attrs

@@ -133,7 +133,8 @@ class TaskDetailApi(TaskOperationApi):
     )
     def patch(self, request, task_id):
         task = self.get_task(task_id)
-        task = task_update(task=task, by=request.user, changes=self.validated(TaskUpdateInput, partial=True))
+        changes = self.validated(TaskUpdateInput, partial=True, context={"metadata": task.metadata})
+        task = task_update(task=task, by=request.user, changes=changes)
         return Response(task_body(task, request))
 
     @extend_schema(

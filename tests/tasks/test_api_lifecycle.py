@@ -73,6 +73,47 @@ def test_patch_changes_only_the_fields_sent(editor_client, editor):
     assert (task.topic, task.word_count, task.style) == ("A new topic", 3000, "technical")
 
 
+def _queued_task_with_research(editor_client) -> str:
+    response = editor_client.post("/api/tasks", {
+        "topic": "Heat pumps", "research_notes": "Notes pasted by the editor.",
+        "source_urls": ["https://example.com/heat-pumps"], "metadata": {"campaign": "winter"},
+    }, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()["id"]
+
+
+def test_patch_of_the_research_notes_alone_keeps_the_urls_and_the_rest_of_the_metadata(editor_client):
+    task_id = _queued_task_with_research(editor_client)
+
+    response = editor_client.patch(f"/api/tasks/{task_id}", {"research_notes": "Better notes."}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert GenerationTask.objects.get(pk=task_id).metadata == {
+        "campaign": "winter", "research": {"text": "Better notes.", "urls": ["https://example.com/heat-pumps"]},
+    }
+
+
+def test_patch_of_the_source_urls_alone_keeps_the_notes_and_the_rest_of_the_metadata(editor_client):
+    task_id = _queued_task_with_research(editor_client)
+
+    response = editor_client.patch(f"/api/tasks/{task_id}", {"source_urls": ["https://example.org/a"]}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert GenerationTask.objects.get(pk=task_id).metadata == {
+        "campaign": "winter", "research": {"text": "Notes pasted by the editor.", "urls": ["https://example.org/a"]},
+    }
+
+
+def test_patch_of_the_metadata_with_research_notes_replaces_the_metadata(editor_client):
+    task_id = _queued_task_with_research(editor_client)
+
+    response = editor_client.patch(f"/api/tasks/{task_id}", {"metadata": {"campaign": "spring"},
+                                                               "research_notes": "New notes."}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert GenerationTask.objects.get(pk=task_id).metadata == {"campaign": "spring", "research": {"text": "New notes."}}
+
+
 @pytest.mark.parametrize(
     "field, value",
     [("status", "completed"), ("task_type", "image_generation"), ("priority", 1.5), ("word_count", 99),
