@@ -1,7 +1,7 @@
 """URL map: the admin (oversight hub), the API, health probes and the public blog."""
 
 from django.contrib import admin
-from django.http import HttpResponsePermanentRedirect
+from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -9,6 +9,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from config import api, health, metrics
 from config.auth import CurrentUserView, LogoutView, TokenObtainView, TokenRefreshView
 from publishing.media import media
+
+
+class SwaggerUiView(SpectacularSwaggerSplitView):
+    """Swagger UI's page and its initialising script. OPTIONS names the methods: DRF's own answer
+    (a description of the view) goes to the page's HTML renderer, which has no template for it
+    (a 500)."""
+
+    def options(self, request, *args, **kwargs):
+        return HttpResponse(headers={"Allow": ", ".join(self.allowed_methods)})
+
 
 admin.site.site_header = "Pressroom"
 admin.site.site_title = "Pressroom"
@@ -23,7 +33,7 @@ api_patterns = [
     # The split view serves Swagger UI's initialising script from ?script (no inline script, for the CSP).
     re_path(
         r"^docs/?$",
-        SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api/swagger_ui.html"),
+        SwaggerUiView.as_view(url_name="api:schema", template_name="api/swagger_ui.html"),
         name="docs",
     ),
     path("", include("content.api.urls")),  # before tasks: /tasks/estimate is not a task id

@@ -140,6 +140,17 @@ def test_interactive_docs_page_renders_from_our_own_static_files(editor_client):
     assert [asset for asset in assets if asset.startswith(("http:", "https:", "//"))] == []
 
 
+@pytest.mark.parametrize("path", ["/api/docs", "/api/docs/", "/api/docs?script"])
+def test_options_on_the_docs_page_names_its_methods(path, api_client, editor_client):
+    """DRF answers OPTIONS with a description of the view, which the page's HTML renderer has no
+    template for: a 500 (TemplateDoesNotExist) for anyone."""
+    for client in (api_client, editor_client):
+        response = client.options(path)
+
+        assert response.status_code == 200
+        assert set(response["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "OPTIONS"}
+
+
 def test_api_requires_authentication_by_default(api_client):
     response = api_client.get("/api/auth/me")
     assert response.status_code == 401
