@@ -24,20 +24,41 @@ from tasks.exceptions import DomainError
 from tasks.validators import unstorable_text
 
 
+JSON_MAX_DEPTH = 100  # levels of arrays and objects in a body, the body itself included
+
+
+def nested_deeper_than(data, limit: int) -> bool:
+    """Whether `data` has arrays or objects more than `limit` levels deep (walked with a stack)."""
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 class BoundedJSONParser(JSONParser):
     """DRF's JSON parser, answering a too deeply nested body, or a string (key or value) with a NUL
     character or a lone surrogate, with 400 instead of a 500.
 
     `json` raises `RecursionError` (not a `ValueError`) on a body like `[[[[...]]]]` thousands
     deep, which DRF's parser lets through. Nothing the API accepts nests that deep, so such a body
-    is malformed input like any other. The default parser of every API view (settings).
+    is malformed input like any other. What parses is held to JSON_MAX_DEPTH levels too: where
+    parsing stops depends on the stack it runs on, and 850 levels of a task's metadata, stored,
+    could not be shown by the admin's task page, which renders them from a deeper one. The
+    default parser of every API view (settings).
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
+        too_deep = f"JSON parse error - the body is nested too deeply (more than {JSON_MAX_DEPTH} levels)."
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
+            raise exceptions.ParseError(too_deep) from None
+        if nested_deeper_than(data, JSON_MAX_DEPTH):
+            raise exceptions.ParseError(too_deep)
         found = unstorable_text(data)
         if found:
             field, problem = found

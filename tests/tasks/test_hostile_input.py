@@ -45,6 +45,30 @@ def test_deeply_nested_metadata_is_a_400_and_nothing_is_stored(editor_client):
     assert not GenerationTask.objects.exists()
 
 
+def test_metadata_nested_past_the_limit_is_a_400_even_when_python_can_parse_it(editor_client):
+    """850 levels parse at the API's stack depth and were stored, but the admin's page of the
+    finished task renders them from a deeper one: RecursionError, a 500 on that page for good."""
+    body = json.dumps(BRIEF)[:-1] + ', "metadata": {"a": ' + "[" * 850 + "]" * 850 + "}}"
+
+    response = editor_client.post("/api/tasks", data=body, content_type="application/json")
+
+    assert_api_400(response, mentions="nested too deeply")
+    assert not GenerationTask.objects.exists()
+
+
+def test_metadata_as_deep_as_the_api_takes_shows_on_the_admin_task_page(editor_client, superuser):
+    from config.api import JSON_MAX_DEPTH
+
+    inner = JSON_MAX_DEPTH - 2  # the body and the metadata object are levels too
+    body = json.dumps(BRIEF)[:-1] + ', "metadata": {"a": ' + "[" * inner + "]" * inner + "}}"
+
+    response = editor_client.post("/api/tasks", data=body, content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    page = client_for(superuser).get(f"/admin/tasks/generationtask/{response.json()['id']}/change/")
+    assert page.status_code == 200
+
+
 @pytest.mark.parametrize(
     ("metadata", "problem"),
     [
