@@ -23,6 +23,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from config.authentication import read_token
 from config.tokens import revoke_refresh_tokens
 
 LOCKOUT_MESSAGE = "Too many failed logins for this account from your address. Try again in {minutes} minutes."
@@ -104,7 +105,7 @@ class TokenRefreshInput(TokenRefreshSerializer):
     # owner into two sessions). The token's row is locked first, so the second finds it blacklisted.
     def validate(self, attrs):
         with transaction.atomic():
-            jti = self.token_class(attrs["refresh"]).get(api_settings.JTI_CLAIM)  # verified, or a TokenError (401)
+            jti = read_token(self.token_class, attrs["refresh"]).get(api_settings.JTI_CLAIM)  # or a TokenError (401)
             list(OutstandingToken.objects.select_for_update().filter(jti=jti).values_list("pk", flat=True))
             try:
                 return super().validate(attrs)
@@ -148,7 +149,7 @@ class LogoutView(APIView):
         data = LogoutInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            token = RefreshToken(data.validated_data["refresh"])
+            token = read_token(RefreshToken, data.validated_data["refresh"])
         except TokenError as error:
             raise InvalidToken(error.args[0]) from None
         token.blacklist()

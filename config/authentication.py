@@ -24,7 +24,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import BlacklistMixin, Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
@@ -48,10 +48,28 @@ class JWTAuthentication(authentication.JWTAuthentication):
                 return token
             except TokenError:
                 VALIDATED_TOKENS.forget(raw_token)  # expired: simplejwt's own check says so below
-        token = super().get_validated_token(raw_token)
+        try:
+            token = super().get_validated_token(raw_token)
+        except UNREADABLE_CLAIMS:
+            raise InvalidToken("Token is invalid") from None
         if not isinstance(token, BlacklistMixin):
             VALIDATED_TOKENS.keep(raw_token, token)
         return token
+
+
+# What simplejwt raises, outside its own TokenError, for a signed token whose claims are of the
+# wrong kind: an `exp` past year 9999 (OverflowError from the datetime it becomes). Only a holder
+# of the signing key can make one; it is an invalid token (401), never a 500.
+UNREADABLE_CLAIMS = (OverflowError, ValueError, TypeError)
+
+
+def read_token(token_class: type[Token], raw: str) -> Token:
+    """`token_class(raw)` (signature, type and expiry checked), a token whose claims cannot be
+    read refused as simplejwt refuses any invalid one (TokenError)."""
+    try:
+        return token_class(raw)
+    except UNREADABLE_CLAIMS:
+        raise TokenError("Token is invalid") from None
 
 
 class ValidatedTokens:
@@ -99,8 +117,11 @@ class UserRows:
     def get(self, **lookup):
         [(name, value)] = lookup.items()
         field = self.model._meta.get_field(name)
-        user, granted = one_row_with(self.model, granted_permission_names_sql(), f'"{field.column}" = %s',
-                                     [field.get_prep_value(value)])
+        try:
+            prepared = field.get_prep_value(value)
+        except (ValueError, TypeError):  # a signed user id that is no id ("abc", a list): nobody's
+            raise self.DoesNotExist from None
+        user, granted = one_row_with(self.model, granted_permission_names_sql(), f'"{field.column}" = %s', [prepared])
         remember_granted_permissions(user, granted)
         return user
 

@@ -150,3 +150,30 @@ def test_the_validated_tokens_are_bounded_and_forgotten_when_the_signing_setting
     VALIDATED_TOKENS.keep(b"kept", AccessToken.for_user(editor))
     settings.SIMPLE_JWT = {**settings.SIMPLE_JWT}
     assert VALIDATED_TOKENS.get(b"kept") is None
+
+
+def _signed_with(editor, token_class=AccessToken, **claims) -> str:
+    token = token_class.for_user(editor)
+    for name, value in claims.items():
+        token[name] = value
+    return str(token)
+
+
+@pytest.mark.parametrize("claims", [{"user_id": "abc"}, {"user_id": ["1"]}, {"user_id": {"id": 1}}, {"exp": 10**30}],
+                         ids=["user_id-text", "user_id-list", "user_id-object", "exp-past-year-9999"])
+def test_a_signed_token_with_claims_of_the_wrong_kind_is_a_401(editor, claims):
+    """Such a token needs the signing key, but a 500 is never the answer: the user id went to
+    the id column's int() (ValueError, TypeError), and the expiry to a datetime past year 9999
+    (OverflowError), all outside simplejwt's own TokenError."""
+    response = _me_with(_signed_with(editor, **claims))
+
+    assert error_of(response, 401)["code"] in {"user_not_found", "token_not_valid"}
+
+
+def test_a_signed_refresh_token_expiring_past_year_9999_is_a_401_on_refresh_and_logout(editor):
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    raw = _signed_with(editor, RefreshToken, exp=10**30)
+
+    for path in ("/api/auth/token/refresh", "/api/auth/logout"):
+        assert error_of(APIClient().post(path, {"refresh": raw}, format="json"), 401)["code"] == "token_not_valid"
