@@ -11,6 +11,8 @@ knowing about it.
 
 from __future__ import annotations
 
+import codecs
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, JsonResponse
@@ -19,6 +21,7 @@ from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
+from rest_framework.utils import json
 
 from tasks.exceptions import DomainError
 from tasks.validators import unstorable_text
@@ -39,9 +42,26 @@ def nested_deeper_than(data, limit: int) -> bool:
     return False
 
 
+class RepeatedKey(ValueError):
+    pass
+
+
+def _object_without_repeated_keys(pairs: list) -> dict:
+    """A JSON object as a dict, refusing a key given twice: `json` would keep the last value and
+    say nothing, while a proxy, a log or the client's own code may have read the first (an
+    `approved` both false and true)."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen = set()
+        repeated = next(key for key, _value in pairs if key in seen or seen.add(key))
+        raise RepeatedKey(f"the key {json.dumps(repeated)} is given twice in one object.")
+    return data
+
+
 class BoundedJSONParser(JSONParser):
     """DRF's JSON parser, answering a too deeply nested body, or a string (key or value) with a NUL
-    character or a lone surrogate, with 400 instead of a 500.
+    character or a lone surrogate, or with a key given twice in one object, with 400 instead of a
+    500 or a silent choice of the last value.
 
     `json` raises `RecursionError` (not a `ValueError`) on a body like `[[[[...]]]]` thousands
     deep, which DRF's parser lets through. Nothing the API accepts nests that deep, so such a body
@@ -52,11 +72,16 @@ class BoundedJSONParser(JSONParser):
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
+        # DRF's own parse, with one more rule: a key given twice in one object is refused.
         too_deep = f"JSON parse error - the body is nested too deeply (more than {JSON_MAX_DEPTH} levels)."
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            data = super().parse(stream, media_type, parser_context)
+            data = json.load(codecs.getreader(encoding)(stream), parse_constant=json.strict_constant,
+                             object_pairs_hook=_object_without_repeated_keys)
         except RecursionError:
             raise exceptions.ParseError(too_deep) from None
+        except ValueError as error:  # RepeatedKey too
+            raise exceptions.ParseError(f"JSON parse error - {error}") from None
         if nested_deeper_than(data, JSON_MAX_DEPTH):
             raise exceptions.ParseError(too_deep)
         found = unstorable_text(data)

@@ -69,6 +69,31 @@ def test_metadata_as_deep_as_the_api_takes_shows_on_the_admin_task_page(editor_c
     assert page.status_code == 200
 
 
+@pytest.mark.parametrize("raw", [
+    '{"topic": "Why tests should fail first", "priority": 1, "priority": 99}',
+    '{"topic": "Why tests should fail first", "metadata": {"research": {"urls": [], "urls": ["https://example.com/"]}}}',
+], ids=["top-level", "nested"])
+def test_a_key_given_twice_in_one_object_is_a_400_and_nothing_is_stored(raw, editor_client):
+    """Python's parser keeps the last of two values and says nothing; a proxy, a log or the
+    client's own code may have read the first. The body is ambiguous, so it is refused."""
+    response = editor_client.post("/api/tasks", data=raw, content_type="application/json")
+
+    assert_api_400(response, mentions="twice")
+    assert not GenerationTask.objects.exists()
+
+
+def test_a_key_given_twice_in_a_decision_is_a_400_and_decides_nothing(reviewer_client, editor):
+    from tests.factories import submit_task
+
+    task = submit_task(created_by=editor)
+    response = reviewer_client.post(f"/api/tasks/{task.pk}/approve", data='{"approved": false, "approved": true}',
+                                    content_type="application/json")
+
+    assert_api_400(response, mentions="approved")
+    task.refresh_from_db()
+    assert task.approval_status == "pending"
+
+
 @pytest.mark.parametrize(
     ("metadata", "problem"),
     [
