@@ -147,9 +147,12 @@ def _bearer_token(subprotocols: Iterable[str]) -> str | None:
 def access_token(raw_token: str | bytes):
     """The validated access token, or None: signature, type and expiry by the same rules as the API
     (simplejwt), all checked without the database, so that a handshake with a bad token costs no
-    read. Whether its user may still use it is `token_user`'s question."""
-    from rest_framework_simplejwt.authentication import JWTAuthentication
+    read. Whether its user may still use it is `token_user`'s question. The API's own class
+    (`config.authentication`), so that a signed token whose claims are of the wrong kind (an `exp`
+    past year 9999) is refused here as there."""
     from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+
+    from config.authentication import JWTAuthentication
 
     raw = raw_token.encode() if isinstance(raw_token, str) else raw_token
     try:
@@ -160,9 +163,11 @@ def access_token(raw_token: str | bytes):
 
 def token_user(token):
     """The user of a validated access token as of now, by simplejwt's user lookup (the same as the
-    API's: the user exists and is active, and any revocation check it is configured for), or None."""
+    API's, with its reading of the id: the user exists and is active, and any revocation check it
+    is configured for; a user id that is no id, "abc", names nobody), or None."""
     from rest_framework.exceptions import AuthenticationFailed
-    from rest_framework_simplejwt.authentication import JWTAuthentication
+
+    from config.authentication import JWTAuthentication
 
     try:
         return JWTAuthentication().get_user(token)

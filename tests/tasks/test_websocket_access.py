@@ -70,6 +70,27 @@ def test_an_invalid_token_is_closed_with_4401_even_next_to_a_valid_session(edito
     run(scenario)
 
 
+@pytest.mark.parametrize("claims", [{"user_id": "abc"}, {"user_id": ["1"]}, {"exp": 10**30}],
+                         ids=["user_id-text", "user_id-list", "exp-past-year-9999"])
+def test_a_signed_token_with_claims_of_the_wrong_kind_is_closed_with_4401(editor, claims):
+    """As the API answers it with 401 (tests/config/test_authentication.py): the user id went to
+    the id column's int() (a 1011 close) and the expiry to a datetime past year 9999 (a failed
+    handshake, 500)."""
+    task = submit_task(created_by=editor)
+    token = AccessToken.for_user(editor)
+    for name, value in claims.items():
+        token[name] = value
+
+    async def scenario():
+        ws = communicator(f"/ws/tasks/{task.pk}", token=str(token))
+        connected, _ = await ws.connect(timeout=TIMEOUT)
+        assert connected
+        assert await close_code(ws) == 4401
+        await ws.disconnect()
+
+    run(scenario)
+
+
 def test_an_access_token_in_the_query_string_authenticates(editor):
     task = submit_task(created_by=editor)
 
