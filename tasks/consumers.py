@@ -25,8 +25,9 @@ socket whose task the user may no longer see closes with 4403; the list socket s
 events of tasks the user may no longer see (an active user always sees their own tasks, so it
 never closes for that alone).
 
-Client frames: `{"type": "ping"}` and, on the single-task route, `{"type": "catch_up", "after": N}`;
-anything else gets an error frame, and the socket stays open.
+Client frames: `{"type": "ping"}` and, on the single-task route, `{"type": "catch_up", "after": N}`
+(at most CATCH_UP_LIMIT in CATCH_UP_WINDOW_SECONDS per socket); anything else, or a catch-up over
+the limit, gets an error frame, and the socket stays open.
 
 Imports flow from `tasks` only: the consumers read tasks and events, never content or publishing.
 """
@@ -69,6 +70,11 @@ logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 4096
 CATCH_UP_BATCH = 500
+# A socket's catch-ups in any CATCH_UP_WINDOW_SECONDS: each re-reads the user, their access and up
+# to every event of the task, so a client repeating them turned 30-byte frames into thousands of
+# event frames and queries. A client that lost events needs one after each gap, not dozens.
+CATCH_UP_LIMIT = 10
+CATCH_UP_WINDOW_SECONDS = 60.0
 SNAPSHOT_MAX_TASKS = 200
 SNAPSHOT_RECENT_FINISHED = 50
 RECENT_FRAMES = 1024  # encoded event frames kept for the other watchers of the same event
@@ -504,8 +510,20 @@ class TaskConsumer(_TaskWatcher):
         after = _sequence(frame.get("after"))
         if after is None:
             raise FrameError("bad_frame", '"after" must be a non-negative integer.')
+        self.count_catch_up()
         if await self.recheck():
             await self.send_stored_events(after=after)
+
+    def count_catch_up(self) -> None:
+        """Note a catch-up, or refuse it (an error frame; the socket stays open) when the socket
+        already made CATCH_UP_LIMIT of them in the last CATCH_UP_WINDOW_SECONDS."""
+        now = time.monotonic()
+        recent = [at for at in getattr(self, "catch_ups", ()) if now - at < CATCH_UP_WINDOW_SECONDS]
+        if len(recent) >= CATCH_UP_LIMIT:
+            wait = max(1, int(CATCH_UP_WINDOW_SECONDS - (now - recent[0])) + 1)
+            raise FrameError("too_many_catch_ups", f"At most {CATCH_UP_LIMIT} catch-ups in "
+                             f"{CATCH_UP_WINDOW_SECONDS:.0f} seconds; try again in {wait} s.")
+        self.catch_ups = [*recent, now]
 
 
 class AllTasksConsumer(_TaskWatcher):

@@ -189,3 +189,31 @@ def test_a_catch_up_frame_resends_stored_events_and_live_ones_continue_without_d
         await ws.disconnect()
 
     run(scenario)
+
+
+def test_catch_ups_past_the_limit_get_an_error_frame_and_the_socket_stays_open(editor):
+    """Each catch-up re-reads access and the task's events: repeated, 30-byte frames brought back
+    thousands of event frames. Past CATCH_UP_LIMIT in the window the frame is refused."""
+    from tasks.consumers import CATCH_UP_LIMIT
+
+    task = submit_task(created_by=editor)
+    record(task, "two")
+
+    async def scenario():
+        ws = await opened(f"/ws/tasks/{task.pk}", editor)
+        await next_frame(ws)
+        for _ in range(CATCH_UP_LIMIT):
+            await ws.send_json_to({"type": "catch_up", "after": 0})
+            assert [e["sequence"] for e in await events(ws, 2)] == [1, 2]
+        await ws.send_json_to({"type": "catch_up", "after": 0})
+        refused = await next_frame(ws)
+        assert refused["type"] == "error" and refused["error"]["code"] == "too_many_catch_ups"
+        assert "At most 10 catch-ups in 60 seconds" in refused["error"]["message"]
+        assert await ws.receive_nothing(0.3)
+        await ws.send_json_to({"type": "ping"})
+        assert (await next_frame(ws))["type"] == "pong"
+        await arecord(task, "three")
+        assert [e["sequence"] for e in await events(ws, 1)] == [3]
+        await ws.disconnect()
+
+    run(scenario)
