@@ -76,14 +76,18 @@ class CatalogModelChoiceField(forms.ModelChoiceField):
 
 class StorableJSONField(forms.JSONField):
     """Django's JSON form field, refusing what PostgreSQL cannot store (a NUL or a lone surrogate
-    in a key or a string) and JSON nested so deep that parsing it overflows, as the API's parser
-    does (`tasks.validators.unstorable_text`), with a form error instead of a 500."""
+    in a key or a string), JSON nested so deep that parsing it overflows and an integer of more
+    digits than Python reads (`sys.get_int_max_str_digits`, a ValueError that Django's field does
+    not catch), as the API's parser does (`tasks.validators.unstorable_text`), with a form error
+    instead of a 500."""
 
     def to_python(self, value):
         try:
             converted = super().to_python(value)
         except RecursionError:
             raise ValidationError("This JSON is nested too deeply.", code="invalid") from None
+        except ValueError:  # json.JSONDecodeError is caught by Django; this is the digit limit
+            raise ValidationError("This JSON holds a number too long to read.", code="invalid") from None
         found = unstorable_text(converted)
         if found:
             raise ValidationError(f"Contains {found[1]}, which cannot be stored.", code="invalid")
@@ -93,7 +97,7 @@ class StorableJSONField(forms.JSONField):
         # A refused value is shown again as typed: parsed, it may not even be printable (a lone surrogate).
         try:
             value = super().bound_data(data, initial)
-        except RecursionError:
+        except (RecursionError, ValueError):
             return forms.fields.InvalidJSONInput(data)
         if self.disabled or isinstance(value, forms.fields.InvalidJSONInput) or not unstorable_text(value):
             return value
