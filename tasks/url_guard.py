@@ -11,11 +11,16 @@ NAT64 IPv6). `public_addresses` is the same rule plus DNS, for the moment of fet
 and every redirect): every address the host resolves to must be public, and the caller connects only
 to those addresses.
 
+A URL must also be one the sender can send (`_sendable`): httpx, which makes every request, refuses
+a host name it cannot encode (`xn--`, the "ﬁ" ligature) or an IPvFuture literal, percent-encodes a
+space into the name, and connects to port 0 as given; such a URL was accepted and then failed at
+every fetch or delivery until its subscription was switched off.
+
 Refusals are `ValidationError`s whose message names the host as given, never what a name resolves
 to: that would tell an editor about the internal network. PRESSROOM_FETCH_ALLOW_PRIVATE (tests
 serving pages from 127.0.0.1) lifts the address rule here and nowhere else. This module imports the
-standard library, Django settings, `tasks.control_characters` and `tasks.exceptions`; `content` and
-webhooks import it.
+standard library, httpx, Django settings, `tasks.control_characters` and `tasks.exceptions`;
+`content` and webhooks import it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import re
 import socket
 from urllib.parse import quote, urlsplit
 
+import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
@@ -42,6 +48,9 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # routed inside the sites that used it) and the IPv6 documentation block added by RFC 9637 (2024).
 _NOT_GLOBAL_IPV6 = (ipaddress.ip_network("fec0::/10"), ipaddress.ip_network("3fff::/20"))
 _NUMERIC_HOST = re.compile(r"[0-9a-fA-FxX.]+")
+# A host as httpx sends it (IDNA-encoded): letters, digits, dots, hyphens and the underscore some
+# real names hold; or an IPv6 literal without its brackets, with its zone when it has one.
+_SENDABLE_HOST = re.compile(rb"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+(?:%25[A-Za-z0-9._-]+)?")
 
 
 def shown(text: str, limit: int = 100) -> str:
@@ -128,12 +137,26 @@ def check_url(url: str) -> str:
         raise ValidationError(f"{shown(url)!r} is not a valid URL.", code="invalid")
     if parts.username is not None or parts.password is not None:
         raise ValidationError("URLs with a user name or password are not fetched.", code="credentials")
+    if parts.port == 0:
+        raise ValidationError(f"Port 0 cannot be connected to: {shown(url)}", code="invalid")
+    if not _sendable(url):
+        raise ValidationError(f"{shown(url)!r} is not a valid URL.", code="invalid")
     if settings.PRESSROOM_FETCH_ALLOW_PRIVATE:
         return url
     address = literal_address(host)
     if _is_local_name(host) or (address is not None and not is_public_address(address)):
         raise _not_public(host)
     return url
+
+
+def _sendable(url: str) -> bool:
+    """Whether httpx, which sends every request, takes `url` with a host it can put on the wire."""
+    try:
+        parsed = httpx.URL(url)
+        parsed.host  # noqa: B018 - decodes the name: a malformed A-label ("xn--") raises here, as at every send
+    except (httpx.InvalidURL, UnicodeError):  # idna's IDNAError is a UnicodeError, not an InvalidURL
+        return False
+    return bool(_SENDABLE_HOST.fullmatch(parsed.raw_host))
 
 
 def public_addresses(url: str) -> tuple[IPAddress, ...]:

@@ -26,3 +26,13 @@ def test_metadata_with_an_integer_too_long_to_read_is_a_form_error(editor, metad
     assert response.status_code == 200
     assert "metadata" in response.context["adminform"].form.errors
     assert not GenerationTask.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["https://example.com:0/notes", "https://xn--/", "https://exa mple.com/"])
+def test_a_source_url_no_fetch_could_reach_is_a_form_error(editor, url):
+    response = client_for(editor).post(reverse(TASK_ADD), brief_data(timeout_seconds="900", metadata="{}",
+                                                                      source_urls=url))
+
+    assert response.status_code == 200
+    assert "source_urls" in response.context["adminform"].form.errors
+    assert not GenerationTask.objects.exists()
