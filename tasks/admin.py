@@ -20,11 +20,12 @@ import uuid
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.templatetags.admin_list import results
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.forms import Script
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -306,11 +307,15 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         """One changelist row (`<tr>`) for a task live-progress.js has not seen yet.
 
         The list's own query string comes along, so a task that its filters or search exclude is
-        answered with 204 and stays out of the list. Like the list itself, it needs the view permission.
+        answered with 204 and stays out of the list; filters the list cannot apply (which it answers
+        with its "?e=1" page) with 400. Like the list itself, it needs the view permission.
         """
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return HttpResponseBadRequest("The list's filters cannot be applied.")
         task = changelist.get_queryset(request).filter(pk=object_id).first() if _is_uuid(object_id) else None
         if task is None:
             return HttpResponse(status=204)

@@ -1,0 +1,43 @@
+"""The task list's live parts against hostile query strings: the row endpoint that
+live-progress.js calls with the list's own query string answers a filter the list cannot apply
+(an unknown field, a value of the wrong type, a date no calendar has) with 400, as the list
+itself refuses it, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import make_task
+from tests.tasks.admin_support import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("query", [
+    "foo=bar",
+    "created_at__year=0",
+    "created_at__year=99999999999",
+    "created_at__day=31&created_at__month=2&created_at__year=2020",
+    "created_at__gte=garbage",
+    "id__exact=xyz",
+    "priority__exact=1e400",
+    "model__id__exact=x",
+])
+def test_a_row_asked_for_with_a_filter_the_list_cannot_apply_is_a_400(editor, query):
+    task = make_task(created_by=editor)
+    url = reverse("admin:tasks_generationtask_row", args=[task.pk])
+
+    response = client_for(editor).get(f"{url}?{query}")
+
+    assert response.status_code == 400
+
+
+def test_a_row_asked_for_with_the_lists_valid_filters_is_still_rendered(editor):
+    task = make_task(created_by=editor)
+    url = reverse("admin:tasks_generationtask_row", args=[task.pk])
+
+    response = client_for(editor).get(f"{url}?status__exact={task.status}&o=-1")
+
+    assert response.status_code == 200
+    assert str(task.pk) in response.content.decode()
