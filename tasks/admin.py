@@ -80,6 +80,9 @@ TASKS_SOCKET_PATH = "/ws/tasks"
 APPROVAL_APPLIES = (Status.COMPLETED,)
 REVIEW_QUEUE_PARAM = "review"
 AGE_UNITS = ((86400, "d"), (3600, "h"), (60, "min"), (1, "s"))
+# A list action's refusals: one warning per reason, naming a few of the tasks it applies to.
+REFUSAL_REASONS_SHOWN = 5
+REFUSED_TASKS_NAMED = 3
 
 BRIEF_FIELDS = (
     "task_type",
@@ -357,15 +360,21 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         })
 
     def _apply_to_each(self, request, queryset, verb, *, done: str = "") -> None:
-        """Run a lifecycle verb on each task; a task the verb refuses is reported and skipped."""
-        succeeded = 0
+        """Run a lifecycle verb on each task; the tasks the verb refuses are skipped and reported
+        once per reason (an action over a whole list of finished tasks was one warning per task)."""
+        succeeded, refused = 0, {}
         for task in queryset:
             try:
                 verb(task=task, by=request.user)
             except DomainError as error:
-                self.message_user(request, f"{task}: {error}", messages.WARNING)
+                refused.setdefault(str(error), []).append(task)
             else:
                 succeeded += 1
+        for reason, tasks in list(refused.items())[:REFUSAL_REASONS_SHOWN]:
+            self.message_user(request, f"{_named(tasks)}: {reason}", messages.WARNING)
+        if len(refused) > REFUSAL_REASONS_SHOWN:
+            others = sum(len(tasks) for tasks in list(refused.values())[REFUSAL_REASONS_SHOWN:])
+            self.message_user(request, f"{others} more task(s) were refused for other reasons.", messages.WARNING)
         if succeeded and done:
             self.message_user(request, f"{succeeded} task(s) {done}.", messages.SUCCESS)
 
@@ -542,6 +551,14 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         if kept:
             return deleted, model_count, set(), [f"“{task}” {KEPT_FOR_THE_RECORD}" for task in kept]
         return deleted, model_count, perms_needed, protected
+
+
+def _named(tasks: list[GenerationTask]) -> str:
+    """"Title" for one task; "12 tasks (Title, Title, Title, …)" for several."""
+    if len(tasks) == 1:
+        return str(tasks[0])
+    names = ", ".join(Truncator(str(task)).chars(TITLE_PREVIEW_CHARS) for task in tasks[:REFUSED_TASKS_NAMED])
+    return f"{len(tasks)} tasks ({names}{', …' if len(tasks) > REFUSED_TASKS_NAMED else ''})"
 
 
 def _is_uuid(value: str) -> bool:

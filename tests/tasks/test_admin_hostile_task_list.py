@@ -41,3 +41,26 @@ def test_a_row_asked_for_with_the_lists_valid_filters_is_still_rendered(editor):
 
     assert response.status_code == 200
     assert str(task.pk) in response.content.decode()
+
+
+def test_a_list_action_refused_for_many_tasks_says_so_once_per_reason(editor):
+    """Cancel over a whole list of finished tasks (select across) was one warning per task: 12
+    identical lines here, 50,000 carried in the session on a long list."""
+    from django.utils import timezone
+
+    finished = [make_task(created_by=editor, status="completed", finished_at=timezone.now()) for _ in range(12)]
+    queued = make_task(created_by=editor)
+
+    response = client_for(editor).post(
+        reverse("admin:tasks_generationtask_changelist"),
+        {"action": "cancel_tasks", "select_across": "1", "index": "0",
+         "_selected_action": [str(task.pk) for task in [*finished, queued]]},
+        follow=True,
+    )
+
+    warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("12 tasks (")
+    assert "only queued or running tasks can be cancelled" in warnings[0]
+    queued.refresh_from_db()
+    assert queued.status == "cancelled"
