@@ -80,6 +80,9 @@ class WebhookSubscriptionForm(forms.ModelForm):
     def clean_secret(self):
         return rules.signing_secret(self.cleaned_data.get("secret"))
 
+    def clean_events(self):
+        return list(dict.fromkeys(self.cleaned_data.get("events") or []))  # each once, as the API keeps them
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("active") and self.instance.disabled_at is not None:

@@ -67,3 +67,15 @@ def test_deliverable_urls_with_ports_idn_and_ipv6_are_still_saved(client, url):
 
     assert response.status_code == 302
     assert WebhookSubscription.objects.get().url == url
+
+
+def test_an_event_ticked_twice_in_the_body_is_stored_once(client):
+    """The form's checkboxes send each event once; a crafted body sent one three times, and the
+    subscription then listed it three times (the API keeps each once)."""
+    body = {**form("https://hooks.example.com/pressroom"),
+            "events": ["task.completed", "task.failed", "task.completed", "task.completed"]}
+
+    response = client.post(ADD, body)
+
+    assert response.status_code == 302
+    assert WebhookSubscription.objects.get().events == ["task.completed", "task.failed"]
