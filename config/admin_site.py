@@ -13,8 +13,9 @@ Every ModelAdmin registered here, the apps' and those of django-q2, simplejwt, a
 django.contrib.auth alike, follows the site's rules (`SiteRulesMixin`, mixed in by
 `PressroomAdminSite.register`): a lookup it cannot run is the admin's "?e=1", a service's refusal
 (`DomainError`) while saving or deleting is a message on the page, a save never brings back a row
-another admin deleted meanwhile, and a list action on a selection that names no row of the list
-does nothing and says so; none of them is a 500.
+another admin deleted meanwhile, a list action on a selection that names no row of the list
+does nothing and says so, and a date and time prefilled from an add form's query string is read
+as the form reads it or left out; none of them is a 500.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import wraps
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db import models
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -69,6 +72,24 @@ class SiteRulesMixin:
             return super().get_changelist_instance(request)
         except (OverflowError, ValueError) as error:
             raise IncorrectLookupParameters(f"Lookup out of range: {error}") from None
+
+    def get_changeform_initial_data(self, request):
+        # Django prefills an add form from the query string as it is: a date and time there is a
+        # string, which the split date-time widget read as a datetime and failed on (a 500 for
+        # `/admin/publishing/post/add/?published_at=2027-01-02 10:30`, valid or not). Such a value
+        # is read as the form would read it, and left out when it is no date and time.
+        initial = super().get_changeform_initial_data(request)
+        for name, value in list(initial.items()):
+            try:
+                field = self.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if isinstance(field, models.DateTimeField) and isinstance(value, str):
+                try:
+                    initial[name] = forms.DateTimeField().clean(value)
+                except (ValidationError, OverflowError, ValueError):
+                    del initial[name]
+        return initial
 
     def save_model(self, request, obj, form, change):
         # Another admin's delete may have committed since this form was loaded: Django's save()
