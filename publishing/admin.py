@@ -51,7 +51,14 @@ class TagAdmin(PublicNameAdminMixin, admin.ModelAdmin):
 
 
 class PostForm(forms.ModelForm):
-    """Asks the publishing rules before anything is saved, so a refusal is a form error."""
+    """Asks the publishing rules before anything is saved, so a refusal is a form error and what
+    was typed stays on the page.
+
+    The rules judge the post as it would be saved, so they are asked once the form's values are
+    on the instance (`_post_clean`): asked in `clean()`, they saw the post as it was, a
+    publication time out of range or a reserved slug passed, the save refused it, and the admin
+    sent the user to an empty form.
+    """
 
     request = None  # set by PostAdmin.get_form
     image_credit_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
@@ -60,14 +67,18 @@ class PostForm(forms.ModelForm):
         model = Post
         fields = "__all__"
 
-    def clean(self):
-        cleaned = super().clean()
+    def _post_clean(self):
+        super()._post_clean()  # the form's values onto the instance, and the model's own checks
+        if self.errors:
+            return
         try:
             check_post_change(self.request.user, self.instance, changed=set(self.changed_data),
                               adding=self.instance._state.adding)
         except DomainError as error:
-            raise forms.ValidationError(str(error)) from None
-        return cleaned
+            self.add_error(None, str(error))
+            for name, messages in error.fields.items():
+                if name in self.fields:
+                    self.add_error(name, messages)
 
 
 @admin.register(Post)
