@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from content.admin import GenerationTaskWithHistoryAdmin
+from content.services.review import FEEDBACK_MAX_LENGTH
 from publishing.models import Category, Tag
 from publishing.selectors import publish_actions, task_post
 from publishing.services.posts import task_publish, task_unpublish
@@ -37,7 +38,8 @@ class ScheduleForm(forms.Form):
 
 
 class UnpublishForm(forms.Form):
-    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # Kept in the append-only audit trail: held to what any decision's feedback may be, as the API holds it.
+    reason = forms.CharField(required=False, max_length=FEEDBACK_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 def _publish(request, task, data) -> str:
