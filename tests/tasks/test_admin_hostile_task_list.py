@@ -1,12 +1,13 @@
-"""The task list's live parts against hostile query strings: the row endpoint that
+"""The task list against hostile query strings and selections: the row endpoint that
 live-progress.js calls with the list's own query string answers a filter the list cannot apply
 (an unknown field, a value of the wrong type, a date no calendar has) with 400, as the list
-itself refuses it, never a 500."""
+itself refuses it, never a 500; a list action refused for many tasks says so once per reason."""
 
 from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import make_task
 from tests.tasks.admin_support import client_for
@@ -46,8 +47,6 @@ def test_a_row_asked_for_with_the_lists_valid_filters_is_still_rendered(editor):
 def test_a_list_action_refused_for_many_tasks_says_so_once_per_reason(editor):
     """Cancel over a whole list of finished tasks (select across) was one warning per task: 12
     identical lines here, 50,000 carried in the session on a long list."""
-    from django.utils import timezone
-
     finished = [make_task(created_by=editor, status="completed", finished_at=timezone.now()) for _ in range(12)]
     queued = make_task(created_by=editor)
 
