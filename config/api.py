@@ -24,22 +24,7 @@ from rest_framework.response import Response
 from rest_framework.utils import json
 
 from tasks.exceptions import DomainError
-from tasks.validators import unstorable_text
-
-
-JSON_MAX_DEPTH = 100  # levels of arrays and objects in a body, the body itself included
-
-
-def nested_deeper_than(data, limit: int) -> bool:
-    """Whether `data` has arrays or objects more than `limit` levels deep (walked with a stack)."""
-    stack = [(data, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > limit:
-                return True
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return False
+from tasks.validators import JSON_MAX_DEPTH, nested_deeper_than, unstorable_text
 
 
 class RepeatedKey(ValueError):

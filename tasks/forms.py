@@ -31,7 +31,9 @@ from tasks.services.lifecycle import (
     estimate_cost,
     with_research,
 )
-from tasks.validators import unstorable_text, validate_public_http_url, validate_shown_line
+from tasks.validators import (
+    JSON_MAX_DEPTH, nested_deeper_than, unstorable_text, validate_public_http_url, validate_shown_line
+)
 
 # Fields that only a blog post uses; an image task is a title, a topic, a model and a priority.
 BLOG_ONLY_FIELDS = (
@@ -78,7 +80,8 @@ class StorableJSONField(forms.JSONField):
     """Django's JSON form field, refusing what PostgreSQL cannot store (a NUL or a lone surrogate
     in a key or a string), JSON nested so deep that parsing it overflows and an integer of more
     digits than Python reads (`sys.get_int_max_str_digits`, a ValueError that Django's field does
-    not catch), as the API's parser does (`tasks.validators.unstorable_text`), with a form error
+    not catch), and JSON deeper than JSON_MAX_DEPTH (pages render it recursively), as the API's
+    parser does (`tasks.validators.unstorable_text`, `nested_deeper_than`), with a form error
     instead of a 500."""
 
     def to_python(self, value):
@@ -88,6 +91,9 @@ class StorableJSONField(forms.JSONField):
             raise ValidationError("This JSON is nested too deeply.", code="invalid") from None
         except ValueError:  # json.JSONDecodeError is caught by Django; this is the digit limit
             raise ValidationError("This JSON holds a number too long to read.", code="invalid") from None
+        if nested_deeper_than(converted, JSON_MAX_DEPTH):
+            raise ValidationError(f"This JSON is nested too deeply (more than {JSON_MAX_DEPTH} levels).",
+                                  code="invalid")
         found = unstorable_text(converted)
         if found:
             raise ValidationError(f"Contains {found[1]}, which cannot be stored.", code="invalid")
@@ -99,7 +105,8 @@ class StorableJSONField(forms.JSONField):
             value = super().bound_data(data, initial)
         except (RecursionError, ValueError):
             return forms.fields.InvalidJSONInput(data)
-        if self.disabled or isinstance(value, forms.fields.InvalidJSONInput) or not unstorable_text(value):
+        if self.disabled or isinstance(value, forms.fields.InvalidJSONInput) or not (
+                unstorable_text(value) or nested_deeper_than(value, JSON_MAX_DEPTH)):
             return value
         return forms.fields.InvalidJSONInput(data)
 

@@ -39,6 +39,23 @@ def validate_public_http_url(url: str) -> str:
     return url_guard.check_url(url)
 
 
+# Levels of arrays and objects in JSON from outside (an API body, the body itself included; a form
+# field's value): what is stored must be shown again by pages that render it recursively.
+JSON_MAX_DEPTH = 100
+
+
+def nested_deeper_than(data, limit: int) -> bool:
+    """Whether `data` has arrays or objects more than `limit` levels deep (walked with a stack)."""
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 def unstorable_text(data) -> tuple[str | None, str] | None:
     """The top-level field (None: a top-level key itself or a bare value) and a description of the
     first key or value PostgreSQL cannot store (NUL, a lone surrogate, a number that is not

@@ -3,6 +3,8 @@ digits than Python converts) is a form error with nothing stored, never a 500.""
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from django.urls import reverse
 
@@ -35,4 +37,19 @@ def test_a_source_url_no_fetch_could_reach_is_a_form_error(editor, url):
 
     assert response.status_code == 200
     assert "source_urls" in response.context["adminform"].form.errors
+    assert not GenerationTask.objects.exists()
+
+
+def test_metadata_nested_deeper_than_the_api_allows_is_a_form_error_shown_as_typed(editor):
+    """The admin's own task page renders the metadata recursively: what parses at 150 levels would
+    be stored and then break that page, as 850 levels through the API did."""
+    from tasks.validators import JSON_MAX_DEPTH
+
+    metadata = '{"a": ' * (JSON_MAX_DEPTH + 50) + "1" + "}" * (JSON_MAX_DEPTH + 50)
+    response = client_for(editor).post(reverse(TASK_ADD), brief_data(timeout_seconds="900", metadata=metadata))
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["metadata"] == [f"This JSON is nested too deeply (more than {JSON_MAX_DEPTH} levels)."]
+    assert html.escape(metadata) in response.content.decode()  # the textarea holds what was typed
     assert not GenerationTask.objects.exists()

@@ -57,7 +57,7 @@ def test_metadata_nested_past_the_limit_is_a_400_even_when_python_can_parse_it(e
 
 
 def test_metadata_as_deep_as_the_api_takes_shows_on_the_admin_task_page(editor_client, superuser):
-    from config.api import JSON_MAX_DEPTH
+    from tasks.validators import JSON_MAX_DEPTH
 
     inner = JSON_MAX_DEPTH - 2  # the body and the metadata object are levels too
     body = json.dumps(BRIEF)[:-1] + ', "metadata": {"a": ' + "[" * inner + "]" * inner + "}}"
