@@ -204,6 +204,12 @@ def _clean_text(value, *, field: str, max_length: int, required: bool = False) -
     return value
 
 
+def clean_feedback(value, *, required: bool = False) -> str:
+    """A decision's feedback or reason, as every decision takes it: text without NUL, stripped,
+    at most FEEDBACK_MAX_LENGTH characters (a DomainError naming the field otherwise)."""
+    return _clean_text(value, field="feedback", max_length=FEEDBACK_MAX_LENGTH, required=required)
+
+
 def _record(task, *, by, decision: str, version, message: str, feedback: str = "", reasons=(),
             revision_requested: bool = False, target_words: int | None = None) -> ApprovalEvent:
     event = ApprovalEvent.objects.create(

@@ -31,7 +31,7 @@ from content.exceptions import PermissionDenied
 from content.models import ApprovalEvent, ContentVersion, Decision
 from content.providers.base import Source
 from content.selectors import approved_version
-from content.services.review import approval_revoked
+from content.services.review import approval_revoked, clean_feedback
 from publishing.models import Category, Post, PostChange, PostChangeKind, Tag
 from publishing.search import post_refresh_search_vector
 from tasks.events import emit
@@ -288,6 +288,7 @@ def task_publish(*, task: GenerationTask, by, at: datetime | None = None) -> Pos
 def task_unpublish(*, task: GenerationTask, by, reason: str = "") -> Post:
     """Take the task's post off the blog (or cancel its scheduled publication); the post and its
     slug stay, to be published again later."""
+    reason = clean_feedback(reason)
     task = locked_task(task)
     check_unpublish(by, task)
     return _unpublish(task, by=by, feedback=reason, why="")

@@ -178,6 +178,18 @@ def test_unpublish_takes_the_post_off_and_keeps_its_slug(approved, reviewer):
     assert again.slug == post.slug and again.is_public
 
 
+@pytest.mark.parametrize("reason, message", [("x" * 5001, "too long"), ("bad\x00", "NUL")])
+def test_an_unpublish_reason_the_audit_trail_cannot_keep_is_refused_and_the_post_stays_up(
+        approved, reviewer, reason, message):
+    """The admin form and the API hold the reason to FEEDBACK_MAX_LENGTH; the verb does too, for
+    any other caller (a 2,000,000-character reason was kept in the append-only trail for good)."""
+    post = task_publish(task=approved, by=reviewer)
+    with pytest.raises(DomainError, match=message):
+        task_unpublish(task=approved, by=reviewer, reason=reason)
+    assert Post.objects.get(pk=post.pk).is_public
+    assert decisions(approved) == ["approved", "published"]
+
+
 def test_unpublishing_a_task_without_a_post_is_refused(approved, reviewer):
     with pytest.raises(InvalidTransition):
         task_unpublish(task=approved, by=reviewer)
