@@ -156,7 +156,14 @@ def _sendable(url: str) -> bool:
         parsed.host  # noqa: B018 - decodes the name: a malformed A-label ("xn--") raises here, as at every send
     except (httpx.InvalidURL, UnicodeError):  # idna's IDNAError is a UnicodeError, not an InvalidURL
         return False
-    return bool(_SENDABLE_HOST.fullmatch(parsed.raw_host))
+    raw_host = parsed.raw_host
+    if not _SENDABLE_HOST.fullmatch(raw_host):
+        return False
+    if b":" in raw_host:  # an IPv6 literal
+        return True
+    # A name as DNS can hold it: labels of 1 to 63 bytes (no "a..b", no ".com"), 253 in all.
+    labels = raw_host.removesuffix(b".").split(b".")
+    return len(raw_host.removesuffix(b".")) <= 253 and all(1 <= len(label) <= 63 for label in labels)
 
 
 def public_addresses(url: str) -> tuple[IPAddress, ...]:

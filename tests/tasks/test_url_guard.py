@@ -65,6 +65,11 @@ MALFORMED_URLS = [
     ("http://example.com:99999/", "is not a valid URL"),
     ("http://[::1/", "is not a valid URL"),
     ("http://%31%32%37.0.0.1/", "is not a valid URL"),
+    # Names DNS cannot hold: an empty label, a label over 63 bytes, over 253 in all.
+    ("https://a..b.example/", "is not a valid URL"),
+    ("https://.com/", "is not a valid URL"),
+    ("https://" + "a" * 64 + ".example/", "is not a valid URL"),
+    ("https://" + ("a" * 60 + ".") * 5 + "example/", "is not a valid URL"),
     # urlsplit drops a tab or a line break without a word; httpx refuses them at every send.
     ("http://example.com/o\tk", "control characters"),
     ("http://exam\nple.com/", "control characters"),
@@ -85,6 +90,7 @@ PUBLIC_URLS = [
     "http://[2606:4700::1111]/",
     "http://[64:ff9b::808:808]/",  # NAT64 of a public address, as a DNS64 resolver answers
     "http://cafe.be/",  # a name made of hex digits is still a name
+    "https://" + "a" * 63 + ".example./",  # the longest label, and the root's dot
 ]
 
 
