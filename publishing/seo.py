@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_safe
 
 from publishing.models import Category, Post, Tag
-from publishing.selectors import public_names
+from publishing.selectors import public_names_with_last_post
 
 
 def _archive_url(name: str, prefix: str, slug: str) -> str:
@@ -42,7 +42,7 @@ class CategorySitemap(Sitemap):
     changefreq = "daily"
 
     def items(self):
-        return public_names(Category)
+        return public_names_with_last_post(Category)
 
     def lastmod(self, item):
         return item.last_post
@@ -53,7 +53,7 @@ class CategorySitemap(Sitemap):
 
 class TagSitemap(CategorySitemap):
     def items(self):
-        return public_names(Tag)
+        return public_names_with_last_post(Tag)
 
     def location(self, item) -> str:
         return _archive_url("tag", "tag", item.slug)
