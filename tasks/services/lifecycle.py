@@ -44,6 +44,20 @@ RESEARCH_NOTES_HELP = ("Notes or excerpts for the research stage. The writer use
                        "private: never cited, listed or named.")
 
 
+class ModelUnavailable(DomainError):
+    """The catalog model a task would run on cannot run here (`model_unavailable_reason`): disabled
+    since, or its key missing. A 400 on `model`, as a brief naming a disabled model is."""
+
+    code = "invalid"
+
+
+def check_model_runs(model: ModelCatalogEntry) -> None:
+    reason = model_unavailable_reason(model)
+    if reason:
+        message = f"{model.display_name} cannot run here: {reason}. Choose another model."
+        raise ModelUnavailable(message, fields={"model": [message]})
+
+
 class IdempotencyConflict(DomainError):
     """The same Idempotency-Key was sent earlier with a different request body."""
 
@@ -257,7 +271,9 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
 
     It gets a fresh budget of attempts (`PRESSROOM_MAX_ATTEMPTS` more runs); `attempts` keeps
     counting every run the task ever had. `model` runs the retry on another catalog model (the
-    one that failed may lack its key); a model that cannot run here is refused. A retry spends
+    one that failed may lack its key). The model the retry would run on, its own or `model`, must
+    be able to run here (`check_model_runs`): a model disabled in the catalog since the task was
+    created is refused as a new brief naming it would be, not queued to fail. A retry spends
     again, so it is checked against this month's budgets of the task's creator and the site, as
     if it could cost its whole estimate once more on top of what it spent; it then counts in this
     month (`budgets.BudgetExceeded`, 409).
@@ -267,10 +283,8 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
         raise InvalidTransition(
             f"Only failed, timed-out or cancelled tasks can be retried; this one is {task.get_status_display().lower()}."
         )
+    check_model_runs(model if model is not None else task.model)
     if model is not None and model.pk != task.model_id:
-        reason = model_unavailable_reason(model)
-        if reason:
-            raise DomainError(f"{model.display_name} cannot run here: {reason}. Choose another model.")
         previous = task.model.key
         task.model = model
         task.estimated_cost = estimate_cost({"task_type": task.task_type, "word_count": task.word_count,

@@ -139,6 +139,36 @@ def test_retry_on_a_model_that_cannot_run_is_refused(editor, monkeypatch):
         task_retry(task=task, by=editor, model=keyed)
 
 
+def _failed_on_a_model_disabled_since(editor) -> GenerationTask:
+    house = ModelCatalogEntry.objects.create(key="house-llm", display_name="House LLM",
+                                             provider="openai_compatible", base_url="https://llm.example.com/v1")
+    task = make_task(created_by=editor, model=house, status="failed", finished_at=timezone.now())
+    ModelCatalogEntry.objects.filter(pk=house.pk).update(enabled=False)
+    return task
+
+
+def test_retry_on_the_tasks_own_model_disabled_since_is_refused_on_the_task_page(editor):
+    task = _failed_on_a_model_disabled_since(editor)
+
+    response = client_for(editor).post(reverse("admin:tasks_generationtask_action", args=[task.pk, "retry"]),
+                                    {"retry-model": ""}, follow=True)
+
+    task.refresh_from_db()
+    assert task.status == "failed"
+    assert any("House LLM cannot run here: disabled in the catalog" in str(m) for m in response.context["messages"])
+
+
+def test_retry_action_skips_a_task_whose_model_was_disabled_since(editor):
+    task = _failed_on_a_model_disabled_since(editor)
+
+    page = _run_action(client_for(editor), "retry_tasks", [task])
+
+    task.refresh_from_db()
+    assert task.status == "failed"
+    assert "House LLM cannot run here: disabled in the catalog" in page
+    assert "queued again" not in page
+
+
 def test_an_action_not_possible_now_is_refused_with_a_message(editor):
     task = make_task(created_by=editor, status="queued")
 

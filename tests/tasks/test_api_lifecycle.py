@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from tasks.api.serializers import TaskUpdateInput
-from tasks.models import GenerationTask, TaskEvent
+from tasks.models import GenerationTask, ModelCatalogEntry, TaskEvent
 from tasks.services.lifecycle import EDITABLE_WHILE_QUEUED
 from tests.factories import submit_task
 from tests.tasks.task_api import SLASHES, assert_field_error, set_status
@@ -190,6 +190,24 @@ def test_retry_of_a_failed_task_queues_it_again(slash, editor_client, editor):
     assert response.json()["error"] == ""
     task.refresh_from_db()
     assert task.status == "queued" and task.finished_at is None
+
+
+def test_retry_on_a_model_disabled_since_is_a_400_on_model_as_creating_with_it_is(editor_client, editor):
+    house = ModelCatalogEntry.objects.create(key="house-llm", display_name="House LLM",
+                                             provider="openai_compatible", base_url="https://llm.example.com/v1")
+    task = submit_task(created_by=editor, model=house)
+    set_status(task, status="failed", finished_at=timezone.now(), error="boom")
+    ModelCatalogEntry.objects.filter(pk=house.pk).update(enabled=False)
+
+    response = editor_client.post(f"/api/tasks/{task.pk}/retry")
+
+    assert_field_error(response, "model")
+    assert response.json()["error"]["message"] == (
+        "House LLM cannot run here: disabled in the catalog. Choose another model.")
+    task.refresh_from_db()
+    assert task.status == "failed"
+    assert_field_error(editor_client.post("/api/tasks", {"topic": "Heat pumps", "model": "house-llm"},
+                                          format="json"), "model")
 
 
 def test_retry_of_a_queued_task_is_a_409(editor_client, editor):
