@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, Q, Subquery
 from django.dispatch import Signal
 
 from content.exceptions import PermissionDenied
@@ -23,7 +24,13 @@ from content.formatting import format_article
 from content.models import ApprovalEvent, ContentVersion, Decision, ReasonCode, VersionPhase
 from content.pipeline import brief_of, research_from
 from content.quality import score_article
-from content.selectors import current_version, research_data, reviewable_phases
+from content.selectors import (
+    ARTICLE_PHASES,
+    IMAGE_PHASES,
+    current_version,
+    research_data,
+    reviewable_phases,
+)
 from content.services.versions import version_create
 from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition
@@ -64,26 +71,57 @@ def _check_reviewable(task) -> None:
         raise InvalidTransition("This task has no finished version to review.")
 
 
-def four_eyes_forbids(user_id, task) -> bool:
-    """The four-eyes rule (`PRESSROOM_FOUR_EYES`): nobody decides on a task they created.
+def _current_author_id(task):
+    """Who wrote the task's current version: None when the pipeline did (or there is none)."""
+    version = current_version(task)
+    return version.created_by_id if version is not None else None
+
+
+def four_eyes_reason(user_id, task) -> str:
+    """Why the four-eyes rule (`PRESSROOM_FOUR_EYES`) keeps `user_id` from deciding on `task`, or "".
+
+    Nobody decides on a task they created, nor on a version they wrote: a reviewer who rewrites
+    someone else's piece through the draft edit (or restores a version, which is theirs too) is
+    its author now, and another reviewer must decide on it. A version the pipeline wrote has no
+    author. Rejecting is refused as approving is: one rule for "may decide", which the review
+    queue and the notifications follow too; an author takes their text back by restoring or
+    editing again, not by deciding on it.
 
     `without_own_tasks` is the same rule for a queryset: keep the two side by side.
     """
-    return bool(settings.PRESSROOM_FOUR_EYES and task.created_by_id is not None and task.created_by_id == user_id)
+    if not settings.PRESSROOM_FOUR_EYES or user_id is None:
+        return ""
+    if task.created_by_id == user_id:
+        return "you created this task"
+    if _current_author_id(task) == user_id:
+        return "you wrote the current version"
+    return ""
+
+
+def four_eyes_forbids(user_id, task) -> bool:
+    """Whether the four-eyes rule keeps `user_id` from approving or rejecting `task` (`four_eyes_reason`)."""
+    return bool(four_eyes_reason(user_id, task))
 
 
 def _check_four_eyes(user, task, action: str) -> None:
-    if four_eyes_forbids(user.pk, task):
-        raise PermissionDenied(
-            f"The four-eyes rule: you created this task, so another reviewer must {action} it."
-        )
+    reason = four_eyes_reason(user.pk, task)
+    if reason:
+        raise PermissionDenied(f"The four-eyes rule: {reason}, so another reviewer must {action} it.")
 
 
 def without_own_tasks(user, tasks):
-    """The tasks of the queryset `tasks` that the four-eyes rule lets `user` decide on (all when it is off)."""
+    """The tasks of the queryset `tasks` that the four-eyes rule lets `user` decide on (all when it is off):
+    `four_eyes_reason` for a queryset. A task with no creator stays, and so does one whose current
+    version the pipeline wrote."""
     if not settings.PRESSROOM_FOUR_EYES:
         return tasks
-    return tasks.exclude(created_by_id=user.pk)  # a task with no creator stays, as in `_check_four_eyes`
+    current = ContentVersion.objects.filter(task_id=OuterRef("pk")).filter(
+        Q(task__task_type=TaskType.IMAGE_GENERATION, phase__in=IMAGE_PHASES)
+        | (~Q(task__task_type=TaskType.IMAGE_GENERATION) & Q(phase__in=ARTICLE_PHASES))
+    ).order_by("-number")
+    return (tasks.exclude(created_by_id=user.pk)
+            .alias(current_author_id=Subquery(current.values("created_by_id")[:1]))
+            .filter(Q(current_author_id__isnull=True) | ~Q(current_author_id=user.pk)))
 
 
 def _check_undecided(task) -> None:

@@ -308,3 +308,24 @@ def test_bulk_delete_names_the_tasks_whose_audit_trail_must_be_kept_instead_of_a
     assert "Reviewed piece" in html and "editorial audit trail or a post made from it" in html
     client.post(changelist, {"action": "delete_selected", "_selected_action": [plain.pk], "post": "yes"})
     assert list(GenerationTask.objects.values_list("title", flat=True)) == ["Reviewed piece"]
+
+
+def test_a_reviewer_who_rewrote_the_draft_is_offered_no_approve_and_an_approve_post_is_refused(reviewer, editor):
+    from content.services.review import task_edit_draft
+    from tests.editorial import completed_task
+
+    task = completed_task(created_by=editor)
+    task_edit_draft(task=task, by=reviewer, body="Compost is what I say it is.")
+    client = _client(reviewer)
+
+    page = client.get(reverse("admin:tasks_generationtask_change", args=[task.pk])).content.decode()
+    approve = client.post(reverse("admin:tasks_generationtask_action", args=[task.pk, "approve"]),
+                          {"approve-feedback": "Good."}, follow=True)
+
+    assert not {"approve", "reject"} & set(re.findall(r'data-verb="([a-z_]+)"', page))
+    assert "you wrote the current version, so another reviewer must approve or reject it." in page
+    assert not ApprovalEvent.objects.filter(task=task, decision="approved").exists()
+    task.refresh_from_db()
+    assert task.approval_status == "pending"
+    assert any("is not possible on this task now" in str(m) for m in approve.context["messages"])
+

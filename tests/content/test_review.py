@@ -9,8 +9,9 @@ from django.db import connection
 
 from content.exceptions import PermissionDenied
 from content.models import ApprovalEvent
-from content.selectors import current_version, review_actions
+from content.selectors import awaiting_review, current_version, review_actions
 from content.services.review import (
+    four_eyes_forbids,
     four_eyes_note,
     task_approve,
     task_edit_draft,
@@ -67,6 +68,31 @@ def test_four_eyes_note_is_given_only_when_the_rule_alone_keeps_a_reviewer_from_
     assert four_eyes_note(reviewer, task) == ""  # someone else's: Approve and Reject are offered
     assert four_eyes_note(reviewer, decided) == ""  # nothing waits for a decision anyway
     assert four_eyes_note(editor, task) == ""  # not a reviewer: the rule is not why
+
+
+def test_four_eyes_rule_keeps_the_author_of_the_current_version_from_deciding_in_the_verb_and_the_lists(
+        task, reviewer):
+    assert list(awaiting_review(reviewer)) == [task]
+    task_edit_draft(task=task, by=reviewer, body="Compost is what I say it is.")
+
+    assert four_eyes_forbids(reviewer.pk, task)
+    assert list(awaiting_review(reviewer)) == [], "the queryset form agrees with the verb"
+    assert not {"approve", "reject"} & set(review_actions(reviewer, task))
+    assert "you wrote the current version, so another reviewer must approve or reject it" in four_eyes_note(
+        reviewer, task)
+    with pytest.raises(PermissionDenied, match="you wrote the current version, so another reviewer must approve it"):
+        task_approve(task=task, by=reviewer)
+    with pytest.raises(PermissionDenied, match="you wrote the current version"):
+        task_reject(task=task, by=reviewer, feedback="Mine, after all.", reasons=["quality"])
+
+
+def test_once_someone_else_writes_a_newer_version_the_rewriting_reviewer_may_decide_again(task, reviewer, editor):
+    task_edit_draft(task=task, by=reviewer, body="Compost is what I say it is.")
+    task_edit_draft(task=task, by=editor, body="Composting turns kitchen scraps into soil, slowly.")
+
+    assert not four_eyes_forbids(reviewer.pk, task)
+    assert list(awaiting_review(reviewer)) == [task]
+    task_approve(task=task, by=reviewer)
 
 
 def test_four_eyes_rule_can_be_turned_off(reviewer, settings):

@@ -7,13 +7,16 @@ all in the usual error body.
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from content.models import ApprovalEvent
 from content.services.versions import version_create
+from publishing.roles import REVIEWERS
 from tests.api_errors import error_of
 from tests.content.review_api import REJECTION, completed_task
-from tests.factories import make_task
+from tests.factories import make_task, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +89,31 @@ def test_approving_your_own_task_is_refused_under_the_four_eyes_rule(reviewer_cl
     assert "four-eyes" in error["message"]
     task.refresh_from_db()
     assert task.approval_status == "pending"
+
+
+def test_a_reviewer_who_rewrote_the_draft_may_not_approve_or_reject_it_another_reviewer_may(
+        reviewer_client, reviewer, editor):
+    task = completed_task(created_by=editor)
+    rewrite = reviewer_client.patch(f"/api/tasks/{task.pk}/draft", {"body": "Compost is what I say it is."},
+                                    format="json")
+    assert rewrite.status_code == 201, rewrite.content
+
+    approve = error_of(reviewer_client.post(f"/api/tasks/{task.pk}/approve", {"approved": True}), 403,
+                       "permission_denied")
+    reject = error_of(reviewer_client.post(f"/api/tasks/{task.pk}/approve", REJECTION), 403, "permission_denied")
+
+    assert approve["message"] == ("The four-eyes rule: you wrote the current version, so another reviewer must "
+                                  "approve it.")
+    assert "you wrote the current version, so another reviewer must reject it" in reject["message"]
+    assert reviewer_client.post(f"/api/tasks/{task.pk}/publish").status_code != 200
+    task.refresh_from_db()
+    assert task.approval_status == "pending"
+    assert not ApprovalEvent.objects.filter(task=task, decision__in=["approved", "rejected"]).exists()
+    second = make_user("reviewer2")
+    second.groups.add(Group.objects.get(name=REVIEWERS))
+    client = APIClient()
+    client.force_authenticate(second)
+    assert client.post(f"/api/tasks/{task.pk}/approve", {"approved": True}).status_code == 200
 
 
 def test_approving_your_own_task_is_allowed_when_the_four_eyes_rule_is_off(reviewer_client, reviewer, settings):
