@@ -14,6 +14,8 @@ the transaction and `publishing` (which content never imports) answers it.
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
@@ -44,6 +46,13 @@ EDIT_PERMISSION = "tasks.change_generationtask"
 FEEDBACK_MAX_LENGTH = 5000
 TITLE_MAX_LENGTH = 300
 BODY_MAX_LENGTH = 200_000
+# Lines of a person's body. markdown-it reads Markdown line by line (every line of a paragraph is
+# tried against each rule that could end it), so an edit costs about 30 µs a line for each of
+# the few times the edit path parses it: "y\n" * 99,000 (198 kB, under BODY_MAX_LENGTH) took
+# 12-50 s, under the task's row lock. A 200,000-character article of prose has a few thousand
+# lines at most; a paragraph may be one long line.
+BODY_MAX_LINES = 5_000
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line breaks of CommonMark, not str.splitlines()'s
 EXCERPT_MAX_LENGTH = 1000
 
 # Sent inside the revoking transaction with `task`, `by` and `event` (the ApprovalEvent).
@@ -224,7 +233,7 @@ CHECKS = {
 
 
 # --- helpers ---------------------------------------------------------------------------------
-def _clean_text(value, *, field: str, max_length: int, required: bool = False) -> str:
+def _clean_text(value, *, field: str, max_length: int, required: bool = False, max_lines: int | None = None) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -238,6 +247,13 @@ def _clean_text(value, *, field: str, max_length: int, required: bool = False) -
         raise DomainError(
             f"{field.capitalize()} is too long ({len(value):,} characters; at most {max_length:,}).",
             fields={field: [f"At most {max_length:,} characters."]},
+        )
+    lines = len(_LINE_BREAK.findall(value)) + 1 if max_lines is not None else 0
+    if max_lines is not None and lines > max_lines:
+        raise DomainError(
+            f"{field.capitalize()} has too many lines ({lines:,}; at most {max_lines:,}): "
+            "write each paragraph on one line, or join its lines.",
+            fields={field: [f"At most {max_lines:,} lines."]},
         )
     return value
 
@@ -393,8 +409,9 @@ def task_edit_draft(*, task: GenerationTask, by, title: str | None = None, body:
         )
     new_title = _clean_text(base.title if title is None else title, field="title", max_length=TITLE_MAX_LENGTH,
                             required=True)
+    # A person's body only: the current version's, kept as it is, is the pipeline's or was let in.
     new_body = _clean_text(base.body if body is None else body, field="body", max_length=BODY_MAX_LENGTH,
-                           required=True)
+                           required=True, max_lines=None if body is None else BODY_MAX_LINES)
     new_excerpt = _clean_text(base.excerpt if excerpt is None else excerpt, field="excerpt",
                               max_length=EXCERPT_MAX_LENGTH)
     if (new_title, _without_title(new_body), new_excerpt) == (base.title, _without_title(base.body), base.excerpt):

@@ -329,3 +329,20 @@ def test_a_reviewer_who_rewrote_the_draft_is_offered_no_approve_and_an_approve_p
     assert task.approval_status == "pending"
     assert any("is not possible on this task now" in str(m) for m in approve.context["messages"])
 
+
+def test_the_admins_draft_edit_refuses_a_body_of_more_lines_than_an_edit_may_have(editor):
+    import html
+
+    from content.selectors import current_version
+    from tests.editorial import completed_task
+
+    task = completed_task(created_by=editor)
+    base = current_version(task)
+
+    response = _client(editor).post(reverse("admin:tasks_generationtask_action", args=[task.pk, "edit"]),
+                                    {"edit-title": base.title, "edit-excerpt": base.excerpt,
+                                     "edit-body": "y\n" * 99_000, "edit-base_version": str(base.number)})
+
+    assert response.status_code == 200
+    assert "Body has too many lines (99,000; at most 5,000)" in html.unescape(response.content.decode())
+    assert current_version(task) == base

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
+from markdown_it import MarkdownIt
 
 from content.models import ContentVersion
 from tests.api_errors import error_of
@@ -94,6 +95,41 @@ def test_malformed_draft_edit_is_a_field_level_400(editor_client, editor, body, 
 
     assert field in error["fields"]
     assert ContentVersion.objects.filter(task=task).count() == 2
+
+
+@pytest.fixture
+def markdown_parses(monkeypatch) -> list[int]:
+    """The length of each text markdown-it parses from now on."""
+    parses, parse = [], MarkdownIt.parse
+
+    def counted(self, src, env=None):
+        parses.append(len(src))
+        return parse(self, src, env)
+
+    monkeypatch.setattr(MarkdownIt, "parse", counted)
+    return parses
+
+
+def test_a_body_of_more_lines_than_an_edit_may_have_is_a_400_before_any_of_it_is_parsed(
+        editor_client, editor, markdown_parses):
+    task = completed_task(created_by=editor)
+    markdown_parses.clear()
+
+    error = error_of(editor_client.patch(f"/api/tasks/{task.pk}/draft", {"body": "y\n" * 99_000}, format="json"), 400)
+
+    assert error["message"] == ("Body has too many lines (99,000; at most 5,000): write each paragraph on one line, "
+                                "or join its lines.")
+    assert error["fields"] == {"body": ["At most 5,000 lines."]}
+    assert markdown_parses == []
+    assert ContentVersion.objects.filter(task=task).count() == 2
+
+
+def test_a_body_of_as_many_lines_as_an_edit_may_have_is_taken(editor_client, editor):
+    task = completed_task(created_by=editor)
+
+    response = editor_client.patch(f"/api/tasks/{task.pk}/draft", {"body": "y\r\n" * 4_999 + "y"}, format="json")
+
+    assert response.status_code == 201, response.content
 
 
 def test_an_edit_that_changes_nothing_is_a_400(editor_client, editor):
