@@ -107,6 +107,14 @@ def four_eyes_reason(user_id, task) -> str:
     return ""
 
 
+def four_eyes_barred(task) -> set:
+    """The ids of everyone the four-eyes rule keeps from deciding on `task` (`four_eyes_reason`),
+    read at once: its creator and the author of its current version."""
+    if not settings.PRESSROOM_FOUR_EYES:
+        return set()
+    return {user_id for user_id in (task.created_by_id, _current_author_id(task)) if user_id is not None}
+
+
 def four_eyes_forbids(user_id, task) -> bool:
     """Whether the four-eyes rule keeps `user_id` from approving or rejecting `task` (`four_eyes_reason`)."""
     return bool(four_eyes_reason(user_id, task))

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from config.email_addresses import header_refusal
 from config.locks import NOTIFICATION_DIGESTS, advisory_xact_lock
-from content.services.review import four_eyes_forbids
+from content.services.review import four_eyes_barred
 from publishing.webhooks.events import site_link
 from publishing.webhooks.models import NotificationReason, PendingNotification
 from publishing.webhooks.queueing import enqueue_job_at
@@ -101,7 +101,8 @@ def notifications_queue(*, payload: dict) -> list[PendingNotification]:
         if task.approval_status != ApprovalStatus.PENDING:
             return []
         # a reviewer's own task is another reviewer's to decide: it is not their duty to hear of it
-        recipients = [recipient for recipient in recipients if not four_eyes_forbids(recipient, task)]
+        barred = four_eyes_barred(task)  # one read of the current version's author, not one per reviewer
+        recipients = [recipient for recipient in recipients if recipient not in barred]
     # One line of the digest each: a line break in a title or a message would forge lines.
     summary = " ".join(f"{task}".split())[:300]
     if payload.get("message") and reason != NotificationReason.AWAITS_REVIEW:

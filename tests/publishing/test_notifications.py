@@ -250,3 +250,24 @@ def test_a_reviewer_hears_of_their_own_task_only_when_they_may_decide_on_it(
         finish(task, "completed", "Completed.")
     told = set(PendingNotification.objects.values_list("recipient_id", flat=True))
     assert told == (set() if four_eyes else {people["reviewer"].pk})
+
+
+def test_the_current_versions_author_is_read_once_however_many_reviewers_there_are(
+        people, enqueued, settings, django_capture_on_commit_callbacks):
+    """The four-eyes filter runs in the worker after every finished task: one read of who wrote
+    the current version, not one per reviewer."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.PRESSROOM_FOUR_EYES = True
+    for index in range(5):
+        reviewer = make_user(f"reviewer-{index}")
+        reviewer.email = f"reviewer-{index}@example.com"
+        reviewer.save()
+        reviewer.groups.add(role("Reviewers"))
+    task = make_task(topic="Composting", created_by=people["editor"])
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        finish(task, "completed", "Completed.")
+    assert PendingNotification.objects.count() == 6  # rita and the five
+    version_reads = [q["sql"] for q in queries.captured_queries if 'FROM "content_contentversion"' in q["sql"]]
+    assert len(version_reads) == 1, version_reads
