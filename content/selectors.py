@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 
+from django.db.models import OuterRef, Q
+
 from content.models import ApprovalEvent, ContentVersion, Decision, VersionPhase
 from tasks.exceptions import DomainError
 from tasks.models import GenerationTask, StageCheckpoint, TaskType
@@ -27,6 +29,15 @@ def current_version(task) -> ContentVersion | None:
     return (
         ContentVersion.objects.filter(task_id=task.pk, phase__in=reviewable_phases(task)).order_by("-number").first()
     )
+
+
+def current_versions_first():
+    """`current_version` for each task of a queryset: the whole versions of the outer task
+    (`OuterRef("pk")`), the current one first, for a `Subquery(...[:1])`."""
+    is_image = Q(task__task_type=TaskType.IMAGE_GENERATION)
+    return (ContentVersion.objects.filter(task_id=OuterRef("pk"))
+            .filter((is_image & Q(phase__in=IMAGE_PHASES)) | (~is_image & Q(phase__in=ARTICLE_PHASES)))
+            .order_by("-number"))
 
 
 def approved_version(task) -> ContentVersion | None:

@@ -18,7 +18,7 @@ import re
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q, Subquery
 from django.dispatch import Signal
 
 from content.exceptions import PermissionDenied
@@ -26,13 +26,7 @@ from content.formatting import format_article
 from content.models import ApprovalEvent, ContentVersion, Decision, ReasonCode, VersionPhase
 from content.pipeline import brief_of, research_from
 from content.quality import score_article
-from content.selectors import (
-    ARTICLE_PHASES,
-    IMAGE_PHASES,
-    current_version,
-    research_data,
-    reviewable_phases,
-)
+from content.selectors import current_version, current_versions_first, research_data, reviewable_phases
 from content.services.versions import version_create
 from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition
@@ -132,12 +126,8 @@ def without_own_tasks(user, tasks):
     version the pipeline wrote."""
     if not settings.PRESSROOM_FOUR_EYES:
         return tasks
-    current = ContentVersion.objects.filter(task_id=OuterRef("pk")).filter(
-        Q(task__task_type=TaskType.IMAGE_GENERATION, phase__in=IMAGE_PHASES)
-        | (~Q(task__task_type=TaskType.IMAGE_GENERATION) & Q(phase__in=ARTICLE_PHASES))
-    ).order_by("-number")
     return (tasks.exclude(created_by_id=user.pk)
-            .alias(current_author_id=Subquery(current.values("created_by_id")[:1]))
+            .alias(current_author_id=Subquery(current_versions_first().values("created_by_id")[:1]))
             .filter(Q(current_author_id__isnull=True) | ~Q(current_author_id=user.pk)))
 
 
