@@ -15,8 +15,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.db.models import IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Subquery
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -31,11 +30,10 @@ from content.html import render_markdown, sanitize_html
 from content.models import ApprovalEvent, ContentVersion, ReasonCode
 from content.providers.base import stored_sources
 from content.selectors import (
-    ARTICLE_PHASES,
-    IMAGE_PHASES,
     audit_trail,
     awaiting_review,
     current_version,
+    current_versions_first,
     review_actions,
     reviewable_phases,
     version_diff,
@@ -284,14 +282,10 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
 
     def get_queryset(self, request):
         """Each row with the quality score and word count of its current version (one query)."""
-        def current(field: str, phases) -> Subquery:
-            versions = ContentVersion.objects.filter(task=OuterRef("pk"), phase__in=phases).order_by("-number")
-            return Subquery(versions.values(field)[:1], output_field=IntegerField())
-
-        queryset = super().get_queryset(request)
-        return queryset.annotate(
-            current_quality=Coalesce(current("quality_score", ARTICLE_PHASES), current("quality_score", IMAGE_PHASES)),
-            current_words=current("word_count", ARTICLE_PHASES),
+        current = current_versions_first()
+        return super().get_queryset(request).annotate(
+            current_quality=Subquery(current.values("quality_score")[:1]),
+            current_words=Subquery(current.values("word_count")[:1]),
         )
 
     @admin.display(description="quality", ordering="current_quality")

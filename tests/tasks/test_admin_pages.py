@@ -141,6 +141,19 @@ def test_list_shows_approval_only_for_completed_tasks_with_quality_words_cost_an
     assert f'title="{failed.title}"' in page
 
 
+def test_list_shows_the_quality_of_the_current_version_which_for_an_image_is_a_new_image_after_a_restore(superuser):
+    image = make_task(status="completed", finished_at=timezone.now(), title="Image one", task_type="image_generation")
+    make_version(image, phase="image", quality_score=40)
+    make_version(image, phase="restore", quality_score=40)
+    make_version(image, phase="image", quality_score=90)  # generated again after the restore: the current one
+
+    response = client_for(superuser).get(reverse("admin:tasks_generationtask_changelist"))
+
+    row, = changelist_rows(response)
+    admin_page = response.context["cl"].model_admin
+    assert (admin_page.quality_cell(row), admin_page.words_cell(row)) == ("90", "—")
+
+
 def test_review_queue_lists_completed_tasks_pending_approval_oldest_first(superuser):
     now = timezone.now()
     newer = make_task(status="completed", finished_at=now)
