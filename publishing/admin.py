@@ -16,10 +16,10 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from content.html import sanitize_html
-from publishing.models import Category, Post, PostChange, Tag
+from publishing.models import Category, Post, PostChange, SlugRedirect, Tag
 from publishing.selectors import carried_versions
 from publishing.services.posts import (
-    check_post_change, post_delete_by_person, post_save_by_person, save_under_name_lock,
+    check_post_change, post_delete_by_person, post_save_by_person, public_name_save_by_person,
 )
 from tasks.exceptions import DomainError
 
@@ -28,12 +28,11 @@ PUBLISH_PERMISSION = "publishing.publish_post"
 
 class PublicNameAdminMixin:
     """Categories and tags are also created by publications (`publishing.services.posts`): a save
-    here takes turns with them (`save_under_name_lock`), and a name a publication created after
-    this form was checked is a message, not a 500."""
+    here takes turns with them (`public_name_save_by_person`), a name a publication created after
+    this form was checked is a message, not a 500, and a changed slug leaves a redirect."""
 
     def save_model(self, request, obj, form, change):
-        save_under_name_lock(obj, DomainError(f"A {self.opts.verbose_name} with this name or slug was created "
-                                              "meanwhile; nothing was saved."))
+        public_name_save_by_person(obj, changed=set(form.changed_data), adding=not change)
 
 
 @admin.register(Category)
@@ -181,6 +180,31 @@ class PostChangeAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SlugRedirect)
+class SlugRedirectAdmin(admin.ModelAdmin):
+    """The old addresses that redirect to a post, category or tag, made when a person changed its
+    slug. Read-only; deleting one lets its address answer 404 again."""
+
+    list_display = ("slug", "target", "created_at")
+    search_fields = ("slug",)
+    list_select_related = ("post", "category", "tag")
+    fields = ("slug", "post", "category", "tag", "created_at")
+
+    @admin.display(description="now at")
+    def target(self, redirect: SlugRedirect) -> str:
+        if redirect.post_id:
+            return f"post /posts/{redirect.post.slug}/"
+        if redirect.category_id:
+            return f"category /category/{redirect.category.slug}/"
+        return f"tag /tag/{redirect.tag.slug}/"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 

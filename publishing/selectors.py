@@ -124,6 +124,16 @@ def blog_post(slug: str) -> Post | None:
             .prefetch_related("tags").filter(slug=slug).first())
 
 
+def redirected_post(slug: str) -> Post | None:
+    """The published post that was at `slug` before its slug changed (`SlugRedirect`), if any."""
+    return Post.objects.published().filter(old_slugs__slug=slug).only("slug").first()
+
+
+def redirected_public_name(model, slug: str):
+    """The category or tag (`model`) that was at `slug` before its slug changed, if any."""
+    return model.objects.filter(old_slugs__slug=slug).only("slug").first()
+
+
 def neighbours(post: Post) -> tuple[Post | None, Post | None]:
     """The published posts just before and just after `post` (by `published_at`, then id)."""
     published = Post.objects.published().only("slug", "title", "published_at")

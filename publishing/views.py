@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from publishing import blog, selectors
@@ -32,7 +32,10 @@ def post_list(request):
 def post_detail(request, slug: str):
     post = selectors.blog_post(slug)
     if post is None:
-        raise Http404("No such post.")
+        moved = selectors.redirected_post(slug)
+        if moved is None:
+            raise Http404("No such post.")
+        return redirect(moved, permanent=True)
     description = blog.description_of(post)
     previous, following = selectors.neighbours(post)
     context = {
@@ -67,8 +70,22 @@ def _archive(request, *, heading: str, kind: str, subject, posts, feeds: list[di
     })
 
 
+def _public_name_or_redirect(model, slug: str, url_name: str):
+    """The category or tag at `slug`; else a permanent redirect from its old address to `url_name`
+    with its slug now; else 404."""
+    found = model.objects.filter(slug=slug).first()
+    if found is not None:
+        return found, None
+    moved = selectors.redirected_public_name(model, slug)
+    if moved is None:
+        raise Http404(f"No such {model._meta.verbose_name}.")
+    return None, redirect(url_name, slug=moved.slug, permanent=True)
+
+
 def category_archive(request, slug: str):
-    category = get_object_or_404(Category, slug=slug)
+    category, moved = _public_name_or_redirect(Category, slug, "publishing:category")
+    if moved:
+        return moved
     return _archive(request, heading=f"In {category.name}", kind="category", subject=category,
                     posts=selectors.category_posts(category),
                     feeds=_feeds(category.name, "publishing:category_feed_rss", "publishing:category_feed_atom",
@@ -76,6 +93,8 @@ def category_archive(request, slug: str):
 
 
 def tag_archive(request, slug: str):
-    tag = get_object_or_404(Tag, slug=slug)
+    tag, moved = _public_name_or_redirect(Tag, slug, "publishing:tag")
+    if moved:
+        return moved
     return _archive(request, heading=f"Tagged {tag.name}", kind="tag", subject=tag, posts=selectors.tag_posts(tag),
                     feeds=_feeds(tag.name, "publishing:tag_feed_rss", "publishing:tag_feed_atom", slug=tag.slug))

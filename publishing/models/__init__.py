@@ -1,11 +1,11 @@
 """Models of the `publishing` app, re-exported here."""
 
-from publishing.models.posts import Category, Post, PostChange, PostChangeKind, PostQuerySet, Tag
+from publishing.models.posts import Category, Post, PostChange, PostChangeKind, PostQuerySet, SlugRedirect, Tag
 from publishing.webhooks.models import (
     DeliveryStatus, NotificationReason, PendingNotification, WebhookDelivery, WebhookEvent, WebhookSubscription,
 )
 
 __all__ = [
     "Category", "DeliveryStatus", "NotificationReason", "PendingNotification", "Post", "PostChange", "PostChangeKind",
-    "PostQuerySet", "Tag", "WebhookDelivery", "WebhookEvent", "WebhookSubscription",
+    "PostQuerySet", "SlugRedirect", "Tag", "WebhookDelivery", "WebhookEvent", "WebhookSubscription",
 ]

@@ -233,6 +233,38 @@ class Post(models.Model):
         return self.published_at is not None and self.published_at > timezone.now()
 
 
+class SlugRedirect(models.Model):
+    """An address a post, category or tag had before a person changed its slug: the blog answers
+    it with a permanent redirect to where the page is now, so links already shared keep working.
+
+    Exactly one target. A page that has the slug now always wins: a redirect is asked only when no
+    page has it, and a slug a page takes again stops redirecting (`slug_redirect_record`).
+    """
+
+    post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.CASCADE, related_name="old_slugs")
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.CASCADE, related_name="old_slugs")
+    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.CASCADE, related_name="old_slugs")
+    slug = models.SlugField(max_length=200, allow_unicode=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(post__isnull=False, category__isnull=True, tag__isnull=True)
+                           | models.Q(post__isnull=True, category__isnull=False, tag__isnull=True)
+                           | models.Q(post__isnull=True, category__isnull=True, tag__isnull=False)),
+                name="slug_redirect_one_target",
+            ),
+            # One target per old address of each kind of page.
+            *(models.UniqueConstraint(fields=["slug"], condition=models.Q(**{f"{kind}__isnull": False}),
+                                      name=f"slug_redirect_{kind}_unique")
+              for kind in ("post", "category", "tag")),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
 class PostChangeKind(models.TextChoices):
     CREATED = "created", "Created"
     EDITED = "edited", "Edited"

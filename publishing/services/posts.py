@@ -32,7 +32,7 @@ from content.models import ApprovalEvent, ContentVersion, Decision
 from content.providers.base import Source
 from content.selectors import approved_version
 from content.services.review import approval_revoked, clean_feedback
-from publishing.models import Category, Post, PostChange, PostChangeKind, Tag
+from publishing.models import Category, Post, PostChange, PostChangeKind, SlugRedirect, Tag
 from publishing.search import post_refresh_search_vector
 from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition, NoLongerExists
@@ -143,6 +143,28 @@ def save_under_name_lock(obj, refusal: DomainError) -> None:
         if isinstance(error.__cause__, UniqueViolation):
             raise refusal from None
         raise
+
+
+def slug_redirect_record(obj, *, old_slug: str) -> None:
+    """Remember that `obj`, a post, category or tag, was at `old_slug` before a person changed its
+    slug: that address now redirects to the new one. The slug it has now stops redirecting
+    anywhere, so a page that takes back an old address is shown, not redirected away from."""
+    kind = {Post: "post", Category: "category", Tag: "tag"}[type(obj)]
+    of_kind = SlugRedirect.objects.filter(**{f"{kind}__isnull": False})
+    of_kind.filter(slug__in={obj.slug, old_slug}).delete()
+    if old_slug and old_slug != obj.slug:
+        SlugRedirect.objects.create(slug=old_slug, **{kind: obj})
+
+
+@transaction.atomic
+def public_name_save_by_person(obj, *, changed: set[str], adding: bool) -> None:
+    """Save a category or tag a person added or changed; a changed slug leaves a redirect from the
+    old address."""
+    old_slug = None if adding else type(obj).objects.filter(pk=obj.pk).values_list("slug", flat=True).first()
+    save_under_name_lock(obj, DomainError(f"A {obj._meta.verbose_name} with this name or slug was created "
+                                          "meanwhile; nothing was saved."))
+    if old_slug is not None and "slug" in changed:
+        slug_redirect_record(obj, old_slug=old_slug)
 
 
 # `/api/posts/search` is the search endpoint, so no post made here is called "search".
@@ -391,13 +413,16 @@ def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool) -> P
     if post.task_id is not None and adding:
         raise InvalidTransition("Posts of generation tasks are created by publishing the task.")
     check_post_change(by, post, changed=set(changed), adding=adding)
-    if not adding and Post.objects.select_for_update().filter(pk=post.pk).first() is None:
+    stored = None if adding else Post.objects.select_for_update().filter(pk=post.pk).only("slug").first()
+    if not adding and stored is None:
         raise NoLongerExists("This post was deleted meanwhile; nothing was saved.")
     if "published_at" in changed:
         post.live_recorded_at = timezone.now() if post.is_public else None
     if adding or "slug" in changed:  # a publication may be choosing this slug right now
         save_under_name_lock(post, DomainError(f"The address /posts/{post.slug}/ was taken meanwhile; nothing "
                                                "was saved.", fields={"slug": ["Taken meanwhile."]}))
+        if stored is not None:
+            slug_redirect_record(post, old_slug=stored.slug)
     else:
         post.save()
     post_refresh_search_vector(post)  # tags saved later (the admin's form) refresh it again
