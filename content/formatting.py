@@ -19,7 +19,7 @@ from django.utils.text import slugify
 from content.citations import cited_numbers, citations_kept, without_sources_section
 from content.html import render_markdown, sanitize_html
 from content.providers.base import Source
-from content.textstats import article_word_count, plain_text, text_blocks
+from content.textstats import article_word_count, text_blocks
 
 SEO_TITLE_MAX = 60
 META_DESCRIPTION_MAX = 160
@@ -69,12 +69,14 @@ def split_title(markdown: str, fallback: str) -> tuple[str, str]:
     return fallback, markdown.strip()
 
 
-def first_paragraph(markdown: str) -> str:
+def first_paragraph(article: str, *, title: str) -> str:
     """The text of the first paragraph outside lists, quotes and tables, as a reader reads it (the
-    excerpt and meta description); the whole text when there is no such paragraph."""
-    blocks = text_blocks(markdown)
+    excerpt and meta description); the whole text when there is no such paragraph. `article` is
+    the piece as the word count reads it, `# {title}` and the body, so both read one parse of it
+    (`text_blocks` keeps it): the title's own blocks are left out here."""
+    blocks = text_blocks(article)[len(text_blocks(f"# {title}")):]
     first = next((block.text for block in blocks if block.kind == "paragraph" and not block.nested), None)
-    return " ".join((first if first is not None else plain_text(markdown)).split())
+    return " ".join((first if first is not None else "\n\n".join(block.text for block in blocks)).split())
 
 
 def listed_sources(sources: list[Source], cited: set[int]) -> list[Source]:
@@ -173,9 +175,9 @@ def format_article(markdown: str, *, fallback_title: str, sources: list[Source])
     rendered = _number_sources(rendered, [s.number for s in listed_sources(sources, cited)]) if section else rendered
     rendered, toc = _heading_ids(rendered)
     body_html = sanitize_html(rendered)  # again: the ids and links added above pass the allowlist too
-    excerpt = shorten(first_paragraph(body), EXCERPT_MAX)
     final = f"# {title}\n\n{full_body}"
     words = article_word_count(final)
+    excerpt = shorten(first_paragraph(without_sources_section(final), title=title), EXCERPT_MAX)
     return Formatted(
         title=title,
         body=final,

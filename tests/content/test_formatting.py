@@ -1,6 +1,7 @@
 """The format stage: sanitized HTML, citations linked to sources, SEO limits, table of contents."""
 
 import pytest
+from markdown_it import MarkdownIt
 
 from content.formatting import META_DESCRIPTION_MAX, SEO_TITLE_MAX, format_article, shorten, toc_tree
 from content.html import sanitize_html
@@ -119,6 +120,28 @@ def test_the_excerpt_and_meta_description_are_the_first_paragraph_as_read():
     formatted = format_article(text, fallback_title="x", sources=SOURCES)
     expected = "Compost turns scraps into soil. See Compost, and snake_case; 5 * 3 raw anchor."
     assert formatted.excerpt == formatted.meta_description == expected
+
+
+def test_without_a_paragraph_the_excerpt_is_the_whole_text_after_the_title():
+    formatted = format_article("# Lists only\n\n- Compost scraps\n- Turn the heap", fallback_title="x", sources=[])
+
+    assert formatted.excerpt == "Compost scraps Turn the heap"
+
+
+def test_a_body_is_parsed_once_into_html_and_once_for_its_text(monkeypatch):
+    parsed, parse = [], MarkdownIt.parse
+
+    def counted(self, src, env=None):
+        parsed.append(src)
+        return parse(self, src, env)
+
+    monkeypatch.setattr(MarkdownIt, "parse", counted)
+    body = "Unique words for this test: " + " ".join(f"w{n}" for n in range(200)) + " [1]."
+
+    formatted = format_article(f"# A title seen once\n\n{body}", fallback_title="x", sources=SOURCES)
+
+    assert [len(src) >= len(body) for src in parsed].count(True) == 2  # the title alone is tiny
+    assert formatted.word_count == 4 + 5 + 200
 
 
 def test_headings_get_ids_for_the_table_of_contents():
