@@ -18,7 +18,7 @@ import re
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Subquery
+from django.db.models import Exists, OuterRef
 from django.dispatch import Signal
 
 from content.exceptions import PermissionDenied
@@ -26,7 +26,7 @@ from content.formatting import format_article
 from content.models import ApprovalEvent, ContentVersion, Decision, ReasonCode, VersionPhase
 from content.pipeline import brief_of, research_from
 from content.quality import score_article
-from content.selectors import current_version, current_versions_first, research_data, reviewable_phases
+from content.selectors import current_version, research_data, reviewable_phases
 from content.services.versions import version_create
 from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition
@@ -74,39 +74,41 @@ def _check_reviewable(task) -> None:
         raise InvalidTransition("This task has no finished version to review.")
 
 
-def _current_author_id(task):
-    """Who wrote the task's current version: None when the pipeline did (or there is none)."""
-    version = current_version(task)
-    return version.created_by_id if version is not None else None
+def _wrote_a_version(user_id, task) -> bool:
+    return ContentVersion.objects.filter(task_id=task.pk, created_by_id=user_id).exists()
 
 
 def four_eyes_reason(user_id, task) -> str:
     """Why the four-eyes rule (`PRESSROOM_FOUR_EYES`) keeps `user_id` from deciding on `task`, or "".
 
-    Nobody decides on a task they created, nor on a version they wrote: a reviewer who rewrites
-    someone else's piece through the draft edit (or restores a version, which is theirs too) is
-    its author now, and another reviewer must decide on it. A version the pipeline wrote has no
-    author. Rejecting is refused as approving is: one rule for "may decide", which the review
-    queue and the notifications follow too; an author takes their text back by restoring or
-    editing again, not by deciding on it.
+    Nobody decides on a task they created, nor on a piece they wrote any version of: a reviewer
+    who rewrites someone else's piece through the draft edit (or restores a version, which is
+    theirs too) is one of its authors now, and stays one when someone else edits it after them (a
+    trivial newer edit by another must not hand them the decision on their own text). A version
+    the pipeline wrote has no author. Rejecting is refused as approving is: one rule for "may
+    decide", which the review queue and the notifications follow too; an author takes their text
+    back by restoring or editing again, not by deciding on it.
 
-    `without_own_tasks` is the same rule for a queryset: keep the two side by side.
+    `four_eyes_barred` and `without_own_tasks` are the same rule for all users and for a queryset:
+    keep the three side by side.
     """
     if not settings.PRESSROOM_FOUR_EYES or user_id is None:
         return ""
     if task.created_by_id == user_id:
         return "you created this task"
-    if _current_author_id(task) == user_id:
-        return "you wrote the current version"
+    if _wrote_a_version(user_id, task):
+        return "you wrote a version of this piece"
     return ""
 
 
 def four_eyes_barred(task) -> set:
     """The ids of everyone the four-eyes rule keeps from deciding on `task` (`four_eyes_reason`),
-    read at once: its creator and the author of its current version."""
+    read at once: its creator and everyone who wrote a version of it."""
     if not settings.PRESSROOM_FOUR_EYES:
         return set()
-    return {user_id for user_id in (task.created_by_id, _current_author_id(task)) if user_id is not None}
+    authors = ContentVersion.objects.filter(task_id=task.pk, created_by__isnull=False).values_list(
+        "created_by_id", flat=True)
+    return {task.created_by_id, *authors} - {None}
 
 
 def four_eyes_forbids(user_id, task) -> bool:
@@ -122,13 +124,12 @@ def _check_four_eyes(user, task, action: str) -> None:
 
 def without_own_tasks(user, tasks):
     """The tasks of the queryset `tasks` that the four-eyes rule lets `user` decide on (all when it is off):
-    `four_eyes_reason` for a queryset. A task with no creator stays, and so does one whose current
-    version the pipeline wrote."""
+    `four_eyes_reason` for a queryset. A task with no creator stays, and so does one whose versions
+    the pipeline wrote."""
     if not settings.PRESSROOM_FOUR_EYES:
         return tasks
-    return (tasks.exclude(created_by_id=user.pk)
-            .alias(current_author_id=Subquery(current_versions_first().values("created_by_id")[:1]))
-            .filter(Q(current_author_id__isnull=True) | ~Q(current_author_id=user.pk)))
+    return tasks.exclude(created_by_id=user.pk).exclude(
+        Exists(ContentVersion.objects.filter(task_id=OuterRef("pk"), created_by_id=user.pk)))
 
 
 def _check_undecided(task) -> None:

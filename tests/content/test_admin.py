@@ -323,7 +323,7 @@ def test_a_reviewer_who_rewrote_the_draft_is_offered_no_approve_and_an_approve_p
                           {"approve-feedback": "Good."}, follow=True)
 
     assert not {"approve", "reject"} & set(re.findall(r'data-verb="([a-z_]+)"', page))
-    assert "you wrote the current version, so another reviewer must approve or reject it." in page
+    assert "you wrote a version of this piece, so another reviewer must approve or reject it." in page
     assert not ApprovalEvent.objects.filter(task=task, decision="approved").exists()
     task.refresh_from_db()
     assert task.approval_status == "pending"

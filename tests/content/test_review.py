@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 
 from content.exceptions import PermissionDenied
 from content.models import ApprovalEvent
 from content.selectors import awaiting_review, current_version, review_actions
 from content.services.review import (
+    four_eyes_barred,
     four_eyes_forbids,
     four_eyes_note,
     task_approve,
@@ -19,10 +21,12 @@ from content.services.review import (
     task_restore_version,
     task_revoke_approval,
 )
+from publishing.roles import REVIEWERS
 from tasks.exceptions import DomainError, InvalidTransition
 from tasks.models import GenerationTask, StageCheckpoint, TaskEvent
 from tasks.signals import task_state_changed
 from tests.editorial import completed_task
+from tests.factories import make_user
 
 
 @pytest.fixture
@@ -70,7 +74,7 @@ def test_four_eyes_note_is_given_only_when_the_rule_alone_keeps_a_reviewer_from_
     assert four_eyes_note(editor, task) == ""  # not a reviewer: the rule is not why
 
 
-def test_four_eyes_rule_keeps_the_author_of_the_current_version_from_deciding_in_the_verb_and_the_lists(
+def test_four_eyes_rule_keeps_the_author_of_a_version_from_deciding_in_the_verb_and_the_lists(
         task, reviewer):
     assert list(awaiting_review(reviewer)) == [task]
     task_edit_draft(task=task, by=reviewer, body="Compost is what I say it is.")
@@ -78,21 +82,36 @@ def test_four_eyes_rule_keeps_the_author_of_the_current_version_from_deciding_in
     assert four_eyes_forbids(reviewer.pk, task)
     assert list(awaiting_review(reviewer)) == [], "the queryset form agrees with the verb"
     assert not {"approve", "reject"} & set(review_actions(reviewer, task))
-    assert "you wrote the current version, so another reviewer must approve or reject it" in four_eyes_note(
+    assert "you wrote a version of this piece, so another reviewer must approve or reject it" in four_eyes_note(
         reviewer, task)
-    with pytest.raises(PermissionDenied, match="you wrote the current version, so another reviewer must approve it"):
+    with pytest.raises(PermissionDenied, match="you wrote a version of this piece, so another reviewer must approve it"):
         task_approve(task=task, by=reviewer)
-    with pytest.raises(PermissionDenied, match="you wrote the current version"):
+    with pytest.raises(PermissionDenied, match="you wrote a version of this piece"):
         task_reject(task=task, by=reviewer, feedback="Mine, after all.", reasons=["quality"])
 
 
-def test_once_someone_else_writes_a_newer_version_the_rewriting_reviewer_may_decide_again(task, reviewer, editor):
-    task_edit_draft(task=task, by=reviewer, body="Compost is what I say it is.")
-    task_edit_draft(task=task, by=editor, body="Composting turns kitchen scraps into soil, slowly.")
+def _another_reviewer(username: str):
+    user = make_user(username)
+    user.groups.add(Group.objects.get(name=REVIEWERS))
+    return user
 
-    assert not four_eyes_forbids(reviewer.pk, task)
-    assert list(awaiting_review(reviewer)) == [task]
-    task_approve(task=task, by=reviewer)
+
+@pytest.mark.parametrize("newer_by", ["the task's editor", "a second reviewer"])
+def test_a_reviewer_who_wrote_a_version_stays_barred_when_someone_else_edits_after_them_another_reviewer_decides(
+        task, reviewer, editor, newer_by):
+    """As a code review's "no approval by anyone who added a commit": a trivial newer edit by
+    someone else must not hand the rewriting reviewer the decision on their own text."""
+    task_edit_draft(task=task, by=reviewer, body="Compost is what I say it is.")
+    newer_author = editor if newer_by == "the task's editor" else _another_reviewer("reviewer2")
+    task_edit_draft(task=task, by=newer_author, body="Compost is what I say it is, truly.")
+    third = _another_reviewer("reviewer3")
+
+    assert four_eyes_forbids(reviewer.pk, task)
+    assert list(awaiting_review(reviewer)) == []
+    with pytest.raises(PermissionDenied, match="you wrote a version of this piece"):
+        task_approve(task=task, by=reviewer)
+    assert four_eyes_barred(task) >= {reviewer.pk, task.created_by_id}
+    task_approve(task=task, by=third)
 
 
 def test_four_eyes_rule_can_be_turned_off(reviewer, settings):

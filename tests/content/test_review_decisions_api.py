@@ -102,9 +102,9 @@ def test_a_reviewer_who_rewrote_the_draft_may_not_approve_or_reject_it_another_r
                        "permission_denied")
     reject = error_of(reviewer_client.post(f"/api/tasks/{task.pk}/approve", REJECTION), 403, "permission_denied")
 
-    assert approve["message"] == ("The four-eyes rule: you wrote the current version, so another reviewer must "
-                                  "approve it.")
-    assert "you wrote the current version, so another reviewer must reject it" in reject["message"]
+    assert approve["message"] == ("The four-eyes rule: you wrote a version of this piece, so another reviewer "
+                                  "must approve it.")
+    assert "you wrote a version of this piece, so another reviewer must reject it" in reject["message"]
     assert reviewer_client.post(f"/api/tasks/{task.pk}/publish").status_code != 200
     task.refresh_from_db()
     assert task.approval_status == "pending"
