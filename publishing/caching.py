@@ -225,8 +225,10 @@ def cached_blog_page(view, *, reads: tuple[str, ...] = ()):
         etag, last_modified = _etag(version, request, reads), version.get("last_modified", version["since"])
         if _names_an_etag(request):
             # Only a 200 of this URL under this version carried this ETag: the page exists, unchanged.
+            # Any other answer to the conditions (a 412 for an `If-Match` or `If-Unmodified-Since`
+            # sent beside an ETag that does not match) waits for the view: the page may not exist.
             not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
-            if not_modified is not None:
+            if not_modified is not None and not_modified.status_code == 304:
                 _set_cache_headers(not_modified, etag, last_modified)
                 return not_modified
         key = f"{PAGE_KEY_PREFIX}:{etag.strip(chr(34))}"

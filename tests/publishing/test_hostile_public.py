@@ -1,0 +1,57 @@
+"""Hostile or broken requests to the public side (the blog, its feeds and sitemap, the public posts
+API, media): each gets a clear answer with the right status, never a 500, never a draft, and the
+page cache is neither poisoned nor filled by them. What the other blog tests already cover (hostile
+page numbers, search queries, headers, media traversal) is not repeated here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import caches
+from django.test import Client
+from django.utils import timezone
+
+from publishing.models import Post
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_cache():
+    caches["blog_pages"].clear()
+    yield
+    caches["blog_pages"].clear()
+
+
+def _post(slug: str, *, ago: timedelta | None = timedelta(hours=1), **fields) -> Post:
+    """A post published `ago` before now (None: a draft)."""
+    fields.setdefault("title", slug.replace("-", " ").title())
+    return Post.objects.create(slug=slug, body="Compost heaps.", published_at=None if ago is None else timezone.now() - ago,
+                               **fields)
+
+
+# --- Conditional requests ----------------------------------------------------------------------
+
+FAILING_PRECONDITIONS = [
+    {"HTTP_IF_NONE_MATCH": '"stale"', "HTTP_IF_MATCH": '"other"'},
+    {"HTTP_IF_NONE_MATCH": '"stale"', "HTTP_IF_UNMODIFIED_SINCE": "Sat, 01 Jan 2000 00:00:00 GMT"},
+]
+
+
+@pytest.mark.parametrize("headers", FAILING_PRECONDITIONS)
+@pytest.mark.parametrize("path", ["/posts/a-draft/", "/posts/no-such-post/", "/tag/no-such-tag/", "/sitemap.xml?p=9"])
+def test_a_failing_precondition_beside_an_etag_on_a_missing_page_is_a_404(path, headers):
+    """Found here: an ETag that did not match, sent with `If-Match` or `If-Unmodified-Since`, had
+    the conditions answered before the view ran, so a draft or unknown post was a 412 (with
+    `Cache-Control: public`), not the 404 it is without the headers."""
+    _post("a-draft", ago=None)
+    response = Client().get(path, **headers)
+    assert response.status_code == 404
+    assert "ETag" not in response
+
+
+@pytest.mark.parametrize("headers", FAILING_PRECONDITIONS)
+def test_a_failing_precondition_on_a_published_page_is_a_412(headers):
+    _post("there")
+    assert Client().get("/posts/there/", **headers).status_code == 412
