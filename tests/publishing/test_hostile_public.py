@@ -12,7 +12,7 @@ from django.core.cache import caches
 from django.test import Client
 from django.utils import timezone
 
-from publishing.models import Post
+from publishing.models import Category, Post, Tag
 
 pytestmark = pytest.mark.django_db
 
@@ -55,3 +55,23 @@ def test_a_failing_precondition_beside_an_etag_on_a_missing_page_is_a_404(path, 
 def test_a_failing_precondition_on_a_published_page_is_a_412(headers):
     _post("there")
     assert Client().get("/posts/there/", **headers).status_code == 412
+
+
+# --- Methods -----------------------------------------------------------------------------------
+
+READ_ONLY_PATHS = ["/", "/?page=2", "/posts/there/", "/category/garden/", "/tag/compost/", "/search/?q=compost",
+                   "/feeds/rss/", "/feeds/atom/", "/category/garden/feeds/rss/", "/tag/compost/feeds/atom/",
+                   "/sitemap.xml", "/robots.txt", "/media/posts/there.png", "/favicon.ico"]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("path", READ_ONLY_PATHS)
+def test_a_write_to_a_public_page_is_a_405_even_without_a_csrf_cookie(path, method):
+    """Found here: a client without the CSRF cookie (any client but a browser that read a form
+    first) got the CSRF failure page, a 403, from every blog page, feed, the sitemap, robots.txt,
+    media and the favicon; only a browser with the token met the 405 the blog promises."""
+    post = _post("there", category=Category.objects.create(name="Garden", slug="garden"))
+    post.tags.set([Tag.objects.create(name="Compost", slug="compost")])
+    response = Client(enforce_csrf_checks=True).generic(method, path)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
