@@ -27,12 +27,18 @@ PAGE_PARAMETER_MAX = 12  # digits: anything longer is not a page number a person
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 
 
-def page_of(items, request, *, per_page: int = POSTS_PER_PAGE) -> Page:
-    """The requested page of `items`; a missing, malformed or huge `?page=` gives page 1, one past
-    the end the last page (never an error)."""
-    raw = request.GET.get("page", "")
+def page_number(raw) -> int:
+    """The page a `?page=` asks for: a missing, malformed, huge, zero or negative one is page 1
+    (`Paginator.get_page` alone would give the last page for `0` or `-1`)."""
+    raw = str(raw or "")
     number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= PAGE_PARAMETER_MAX else 1
-    return Paginator(items, per_page).get_page(max(1, number))
+    return max(1, number)
+
+
+def page_of(items, request, *, per_page: int = POSTS_PER_PAGE) -> Page:
+    """The requested page of `items` (`page_number`); one past the end gives the last page (never
+    an error)."""
+    return Paginator(items, per_page).get_page(page_number(request.GET.get("page")))
 
 
 def reading_minutes(post) -> int:

@@ -84,7 +84,7 @@ def search_page(request):
         # planned for them each time, never by a prepared statement's generic plan.
         with planned_for_its_values(Post):
             results = search_posts(q, **filters)
-            page = Paginator(results, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+            page = Paginator(results, RESULTS_PER_PAGE).get_page(blog.page_number(request.GET.get("page")))
             context["results_complete"] = results.complete
             for post in page:
                 post.safe_headline = safe_headline(post.headline)

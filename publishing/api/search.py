@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.postgresql.base import planned_for_its_values
+from publishing import blog
 from publishing.api.public import THROTTLED, PublicReadMixin
 from publishing.models import Post
 from publishing.search import clean_query, safe_headline, search_posts
@@ -49,7 +50,7 @@ class PostSearchApi(PublicReadMixin, APIView):
             return Response({"count": 0, "results": []})
         with planned_for_its_values(Post):  # as the search page: planned for its words
             page = Paginator(search_posts(q, **search_params(request.query_params)), RESULTS_PER_PAGE).get_page(
-                request.query_params.get("page"))
+                blog.page_number(request.query_params.get("page")))
             return Response({"count": page.paginator.count, "results": [{
                 "id": str(post.pk), "slug": post.slug, "title": post.title, "excerpt": post.excerpt,
                 "headline": str(safe_headline(post.headline)), "rank": round(float(post.rank), 6),

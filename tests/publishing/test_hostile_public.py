@@ -13,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from publishing.models import Category, Post, Tag
+from publishing.search import post_refresh_search_vector
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +76,21 @@ def test_a_write_to_a_public_page_is_a_405_even_without_a_csrf_cookie(path, meth
     response = Client(enforce_csrf_checks=True).generic(method, path)
     assert response.status_code == 405
     assert response["Allow"] == "GET, HEAD"
+
+
+# --- Page numbers of the search ------------------------------------------------------------------
+
+@pytest.fixture
+def twelve_results():
+    for n in range(12):
+        post_refresh_search_vector(_post(f"tomato-{n}", title=f"Tomato {n}", ago=timedelta(hours=n + 1)))
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "-99999", "١٢"])
+def test_a_zero_negative_or_non_ascii_search_page_is_the_first_page(twelve_results, page):
+    """Found here: the search page and the search API took `page=0` or `page=-1` as past the end and
+    answered the last page, where every list of the blog answers the first."""
+    html = Client().get("/search/", {"q": "tomato", "sort": "date", "page": page}).content.decode()
+    assert html.count("<article>") == 10 and 'href="/posts/tomato-0/"' in html
+    api = Client().get("/api/posts/search", {"q": "tomato", "sort": "date", "page": page}).json()
+    assert [result["slug"] for result in api["results"]] == [f"tomato-{n}" for n in range(10)]
