@@ -94,3 +94,31 @@ def test_a_zero_negative_or_non_ascii_search_page_is_the_first_page(twelve_resul
     assert html.count("<article>") == 10 and 'href="/posts/tomato-0/"' in html
     api = Client().get("/api/posts/search", {"q": "tomato", "sort": "date", "page": page}).json()
     assert [result["slug"] for result in api["results"]] == [f"tomato-{n}" for n in range(10)]
+
+
+# --- The page cache ----------------------------------------------------------------------------
+
+def test_a_page_rendered_for_another_host_or_scheme_is_never_served_to_this_one(settings):
+    """Pages print absolute URLs (canonical, feeds, sitemap): a first request with an odd port in
+    `Host` (ALLOWED_HOSTS ignores ports) or a forwarded `https` must not leave its copy for others."""
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    _post("there")
+    odd = [Client().get("/posts/there/", HTTP_HOST="localhost:6666"),
+           Client().get("/posts/there/", HTTP_HOST="localhost", HTTP_X_FORWARDED_PROTO="https"),
+           Client().get("/sitemap.xml", HTTP_HOST="localhost:6666")]
+    assert [response.status_code for response in odd] == [200, 200, 200]
+    html = Client().get("/posts/there/", HTTP_HOST="localhost").content.decode()
+    assert '<link rel="canonical" href="http://localhost/posts/there/">' in html
+    assert "6666" not in html and "https://localhost" not in html
+    assert "6666" not in Client().get("/sitemap.xml", HTTP_HOST="localhost").content.decode()
+
+
+@pytest.mark.parametrize("revalidate", ["ETag", "Last-Modified"])
+def test_revalidating_an_unpublished_post_gets_404_not_304(revalidate):
+    post = _post("soon-gone")
+    first = Client().get("/posts/soon-gone/")
+    assert first.status_code == 200
+    post.published_at = None
+    post.save()
+    header = {"ETag": "HTTP_IF_NONE_MATCH", "Last-Modified": "HTTP_IF_MODIFIED_SINCE"}[revalidate]
+    assert Client().get("/posts/soon-gone/", **{header: first[revalidate]}).status_code == 404
