@@ -26,6 +26,7 @@ EDITOR_PERMISSIONS = [
     ("publishing", "view_category"),
     ("publishing", "view_tag"),
     ("publishing", "add_tag"),
+    ("publishing", "view_slugredirect"),
 ]
 
 REVIEWER_PERMISSIONS = EDITOR_PERMISSIONS + [
@@ -41,6 +42,7 @@ REVIEWER_PERMISSIONS = EDITOR_PERMISSIONS + [
     ("publishing", "add_category"),
     ("publishing", "change_category"),
     ("publishing", "change_tag"),
+    ("publishing", "delete_slugredirect"),
 ]
 
 GROUP_PERMISSIONS = {EDITORS: EDITOR_PERMISSIONS, REVIEWERS: REVIEWER_PERMISSIONS}

@@ -16,7 +16,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from content.models import ApprovalEvent, ContentVersion
 from content.services.review import task_approve, task_edit_draft
-from publishing.models import Category, Post, PostChange, Tag
+from publishing.models import Category, Post, PostChange, SlugRedirect, Tag
 from publishing.roles import EDITORS, REVIEWERS
 from publishing.services.posts import task_publish
 from publishing.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -85,7 +85,7 @@ def jwt_client(user) -> APIClient:
 
 
 FINGERPRINTED = (GenerationTask, ContentVersion, ApprovalEvent, TaskEvent, StageCheckpoint, Post, PostChange,
-                 Category, Tag, ModelCatalogEntry, CostBudget, CostBudgetChange, WebhookSubscription, WebhookDelivery)
+                 Category, Tag, SlugRedirect, ModelCatalogEntry, CostBudget, CostBudgetChange, WebhookSubscription, WebhookDelivery)
 
 
 def fingerprint() -> dict:
@@ -119,6 +119,7 @@ def admin_objects(users: dict) -> dict:
                                                            actor=users["editor"]).pk,
         "publishing.category": post.category_id,
         "publishing.tag": post.tags.first().pk,
+        "publishing.slugredirect": SlugRedirect.objects.create(slug="an-old-address", post=post).pk,
         "auth.user": users["editor"].pk,
         "auth.group": Group.objects.get(name=EDITORS).pk,
         "django_q.schedule": Schedule.objects.create(func="math.floor", name="a schedule").pk,
