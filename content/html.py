@@ -14,6 +14,8 @@ import re
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.parser_block import ParserBlock
+from markdown_it.rules_block import blockquote, list_block
 from markdown_it.token import Token
 
 from content.citations import CITATION, CITATION_LINK, citation_link, number_of
@@ -79,9 +81,35 @@ def _render_citation(self, tokens, idx, options, env) -> str:
     return citation_link(tokens[idx].meta["number"])
 
 
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table").enable(
-    "strikethrough"
-)
+class _DeepTextKept(ParserBlock):
+    """markdown-it's block parser, except that text nested deeper than `maxNesting` is kept.
+
+    At that depth markdown-it skips every line to the end of the document: a list nested ten deep
+    (two levels each) lost the rest of the article, its later sections and its Sources list with
+    it. Here the lines at that depth are read by the rules that do not nest (a quote or a list
+    marker there stays text), each block a paragraph of its own (not a tight list's bare text, which
+    would run into the next one), and the lines after them are read as usual."""
+
+    def tokenize(self, state, startLine: int, endLine: int) -> None:
+        if state.level < state.md.options.maxNesting:
+            super().tokenize(state, startLine, endLine)
+            return
+        rules = [rule for rule in self.ruler.getRules("") if rule not in (blockquote, list_block)]
+        line = startLine
+        while line < endLine:
+            state.line = line = state.skipEmptyLines(line)
+            if line >= endLine or state.sCount[line] < state.blkIndent:
+                break
+            any(rule(state, line, endLine, False) for rule in rules)  # the paragraph rule always reads one
+            state.tight = False
+            line = state.line
+
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+_deep_text_kept = _DeepTextKept()
+_deep_text_kept.ruler = _markdown.block.ruler  # the commonmark preset's rules, as configured
+_markdown.block = _deep_text_kept
+_markdown.enable("table").enable("strikethrough")
 _markdown.core.ruler.before("text_join", "citations", _link_citations)
 _markdown.add_render_rule("citation", _render_citation)
 
