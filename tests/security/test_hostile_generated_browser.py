@@ -76,10 +76,17 @@ def hostile_site(tmp_path):
                    sources=[asdict(source) for source in sources], image_alt=WORD[:300], image_credit=WORD[:300])
     task_approve(task=task, by=reviewer)
     post = task_publish(task=task, by=reviewer)
+    waiting = completed_task(created_by=editor, title=TITLE, topic=WORD[:200], slug="")  # awaits review
+    version_create(task=waiting, phase="format", title=formatted.title, body=formatted.body,
+                   body_html=formatted.body_html, excerpt=formatted.excerpt, seo=formatted.seo(),
+                   sources=[asdict(source) for source in sources])
     blog = {"post": post.get_absolute_url(), "home": "/", "category": f"/category/{post.category.slug}/",
             "search": "/search/?q=intro"}
     admin = {"task": f"/admin/tasks/generationtask/{task.pk}/change/",
              "compare": f"/admin/tasks/generationtask/{task.pk}/diff/", "tasks": "/admin/tasks/generationtask/",
+             "queue": "/admin/tasks/generationtask/?review=awaiting",
+             "waiting": f"/admin/tasks/generationtask/{waiting.pk}/change/",
+             "version": f"/admin/content/contentversion/{waiting.versions.latest('number').pk}/change/",
              "posts": "/admin/publishing/post/", "post": f"/admin/publishing/post/{post.pk}/change/",
              "dashboard": "/admin/"}
     server = WebServer(tmp_path)
