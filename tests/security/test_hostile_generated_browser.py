@@ -108,12 +108,14 @@ def _visit(chromium, site, *, width: int, admin_width: int, on_page=None, on_req
     try:
         for name, path in blog.items():
             page.goto(f"{server.url}{path}")
-            on_page and on_page(page, f"blog-{name}", width)
+            if on_page:
+                on_page(page, f"blog-{name}", width)
         _log_in(page, server.url, reviewer)
         page.set_viewport_size({"width": admin_width, "height": 800})
         for name, path in admin.items():
             page.goto(f"{server.url}{path}")
-            on_page and on_page(page, f"admin-{name}", admin_width)
+            if on_page:
+                on_page(page, f"admin-{name}", admin_width)
     finally:
         context.close()
 
