@@ -105,11 +105,19 @@ class _DeepTextKept(ParserBlock):
             line = state.line
 
 
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-_deep_text_kept = _DeepTextKept()
-_deep_text_kept.ruler = _markdown.block.ruler  # the commonmark preset's rules, as configured
-_markdown.block = _deep_text_kept
-_markdown.enable("table").enable("strikethrough")
+def markdown_parser(*, html: bool) -> MarkdownIt:
+    """The Markdown Pressroom reads: CommonMark with tables and strikethrough, text nested too deep
+    kept (`_DeepTextKept`), raw HTML read as HTML (`html=True`, for the readable text) or as text.
+    The page's renderer here and the plain-text reader (`content.textstats`) are both made here,
+    so the words counted and searched are the words shown."""
+    parser = MarkdownIt("commonmark", {"html": html, "linkify": False, "typographer": False})
+    deep_text_kept = _DeepTextKept()
+    deep_text_kept.ruler = parser.block.ruler  # the commonmark preset's rules, as configured
+    parser.block = deep_text_kept
+    return parser.enable("table").enable("strikethrough")
+
+
+_markdown = markdown_parser(html=False)
 _markdown.core.ruler.before("text_join", "citations", _link_citations)
 _markdown.add_render_rule("citation", _render_citation)
 

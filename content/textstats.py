@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import nh3
-from markdown_it import MarkdownIt
 
 from content.citations import CITATION_GROUP, without_sources_section
+from content.html import markdown_parser
 
 _CODE_FENCE = re.compile(r"```.*?```", re.DOTALL)
 _URL = re.compile(r"https?://\S+")
@@ -35,9 +35,7 @@ _CITATION_AND_SPACE = re.compile(rf"\s*{CITATION_GROUP.pattern}")
 # Raw HTML is parsed as HTML (the page shows it escaped, but its tags are not prose); the text of
 # these elements is not read at all.
 _UNREAD_ELEMENT = re.compile(r"<(script|style)\b", re.IGNORECASE)
-_reader = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False}).enable("table").enable(
-    "strikethrough"
-)
+_reader = markdown_parser(html=True)
 _WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ0-9]+(?:['’][A-Za-z]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[A-Z0-9\"“‘(])")
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from content.formatting import format_article
 from content.html import render_markdown
 from content.providers.base import Source
+from content.textstats import article_word_count, plain_text
 
 SOURCES = [Source(1, "A practical guide", url="https://example.org/guide")]
 DEEP_LIST = "".join(f"{'  ' * depth}- level {depth}\n" for depth in range(15))
@@ -37,3 +38,13 @@ def test_a_quote_nested_too_deep_keeps_its_words_and_what_follows():
     html = format_article(_article(DEEP_QUOTE), fallback_title="Composting", sources=SOURCES).body_html
     assert "&gt; &gt; &gt; &gt; &gt; the deepest words" in html
     assert "<p>Last words.</p>" in html
+
+
+def test_the_words_of_a_list_nested_too_deep_are_counted_and_read_as_the_page_shows_them():
+    formatted = format_article(_article(DEEP_LIST), fallback_title="Composting", sources=SOURCES)
+
+    text = plain_text(formatted.body)
+    assert all(f"level {depth}" in text for depth in range(15))
+    assert "Last words." in text
+    # title 1, first paragraph 5, the list 15 × 2, "Later section" 2, "Last words" 2
+    assert formatted.word_count == article_word_count(formatted.body) == 1 + 5 + 30 + 2 + 2
