@@ -23,7 +23,8 @@ CITATION_GROUP = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
 CITATION_LINK = re.compile(r'<sup><a href="#source-(\d+)"[^>]*>\[\d+\]</a></sup>')
 _CITATION_AND_SPACE = re.compile(rf"\s*{CITATION.pattern}")
 # The numbered list the format stage appends at the very end (`content.formatting.sources_section`).
-_SOURCES_SECTION = re.compile(r"\n## Sources\n.*\Z", re.DOTALL)
+_SOURCES_HEADING = "\n## Sources\n"
+_TOP_HEADING = re.compile(r"\n##? ")
 
 
 def number_of(citation: str) -> int:
@@ -56,4 +57,10 @@ def without_sources_section(markdown: str) -> str:
     """The article without the Sources section the format stage appended (a writer or a
     reviser works on the text, a word count counts it; the section is rebuilt from what the text
     cites)."""
-    return _SOURCES_SECTION.sub("", (markdown or "").strip()).strip()
+    text = (markdown or "").strip()
+    start = text.rfind(_SOURCES_HEADING)
+    # The last such heading with no `#` or `##` heading after it: an article's own "Sources"
+    # section in its middle, and what follows it, is the article's.
+    if start != -1 and not _TOP_HEADING.search(text, start + len(_SOURCES_HEADING) - 1):
+        text = text[:start]
+    return text.strip()

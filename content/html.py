@@ -155,7 +155,8 @@ def render_markdown(markdown: str, *, citations: set[int] = frozenset()) -> str:
 
 
 _LEADING_H1 = re.compile(r"\A\s*<h1\b[^>]*>.*?</h1>\s*", re.DOTALL | re.IGNORECASE)
-_SOURCES_SECTION = re.compile(r"<h2\b[^>]*>\s*Sources\s*</h2>\s*<ol\b[^>]*>.*?</ol>\s*\Z", re.DOTALL | re.IGNORECASE)
+_SOURCES_HEADING = re.compile(r"<h2\b[^>]*>\s*Sources\s*</h2>", re.IGNORECASE)
+_ONE_LIST_TO_THE_END = re.compile(r"\s*<ol\b[^>]*>(?:(?!<ol\b).)*?</ol>\s*\Z", re.DOTALL | re.IGNORECASE)
 
 
 def without_leading_h1(html: str) -> str:
@@ -166,8 +167,16 @@ def without_leading_h1(html: str) -> str:
 
 def without_sources_section(html: str) -> str:
     """The HTML without a trailing "Sources" heading and its list (the format stage appends one);
-    the blog lists a post's sources from its vetted, public-only list instead."""
-    return _SOURCES_SECTION.sub("", html or "", count=1).rstrip()
+    the blog lists a post's sources from its vetted, public-only list instead. Only the last such
+    heading, followed by one list and nothing else, is that section: an article's own "Sources"
+    section in its middle, and everything after it, stays."""
+    html = html or ""
+    last = None
+    for last in _SOURCES_HEADING.finditer(html):
+        pass
+    if last is not None and _ONE_LIST_TO_THE_END.match(html, last.end()):
+        html = html[:last.start()]
+    return html.rstrip()
 
 
 def without_citations_except(html: str, numbers: set[int]) -> str:

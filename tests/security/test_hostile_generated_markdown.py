@@ -7,8 +7,10 @@ line to the end of the document. A list nested ten deep took the rest of the art
 
 from __future__ import annotations
 
+from content.citations import without_sources_section
 from content.formatting import format_article
 from content.html import render_markdown
+from content.html import without_sources_section as without_sources_section_html
 from content.providers.base import Source
 from content.textstats import article_word_count, plain_text
 
@@ -48,3 +50,19 @@ def test_the_words_of_a_list_nested_too_deep_are_counted_and_read_as_the_page_sh
     assert "Last words." in text
     # title 1, first paragraph 5, the list 15 × 2, "Later section" 2, "Last words" 2
     assert formatted.word_count == article_word_count(formatted.body) == 1 + 5 + 30 + 2 + 2
+
+
+MIDDLE_SOURCES = ("# Composting\n\nComposting turns scraps into soil [1].\n\n## Sources\n\nNitrogen comes from greens.\n\n"
+                  "- grass\n- peelings\n\n## Treatment\n\nTurn the heap weekly.\n")
+
+
+def test_an_articles_own_sources_section_in_its_middle_keeps_what_follows():
+    formatted = format_article(MIDDLE_SOURCES, fallback_title="Composting", sources=SOURCES)
+
+    assert "Nitrogen comes from greens." in formatted.body
+    assert "## Treatment\n\nTurn the heap weekly." in formatted.body
+    assert formatted.body.endswith("## Sources\n\n1. [A practical guide](https://example.org/guide)")
+    assert "Turn the heap weekly." in plain_text(without_sources_section(formatted.body))
+    page = without_sources_section_html(formatted.body_html)
+    assert "<p>Turn the heap weekly.</p>" in page and "<li>peelings</li>" in page
+    assert 'id="source-1"' not in page  # the appended list goes: the blog lists the public sources itself
