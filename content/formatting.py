@@ -62,11 +62,22 @@ def shorten(text: str, limit: int) -> str:
     return cut + "…"
 
 
+# Explicit embeddings, overrides and isolates: one left open in a title reorders what a page prints
+# after it (" · Pressroom" in the tab, the admin's "The post … was changed" messages).
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
 def split_title(markdown: str, fallback: str) -> tuple[str, str]:
-    lines = markdown.strip().splitlines()
-    if lines and lines[0].startswith("# "):
-        return lines[0][2:].strip(), "\n".join(lines[1:]).strip()
-    return fallback, markdown.strip()
+    """The title (a first line `# …`, else `fallback`) and the body. A line ends at a line feed
+    only, as Markdown reads it: `splitlines` also cut a title at a vertical tab, U+0085 or U+2028,
+    and its tail became the body's first paragraph. Whitespace of any kind in the title is one
+    space, bidirectional controls go, and an empty one is `fallback`."""
+    text = markdown.strip()
+    first, _, rest = text.partition("\n")
+    if first.startswith("# "):
+        title = " ".join(first[2:].translate(_BIDI_CONTROLS).split())
+        return title or fallback, rest.strip()
+    return fallback, text
 
 
 def first_paragraph(article: str, *, title: str) -> str:

@@ -144,6 +144,21 @@ def test_a_body_is_parsed_once_into_html_and_once_for_its_text(monkeypatch):
     assert formatted.word_count == 4 + 5 + 200
 
 
+@pytest.mark.parametrize("separator", ["\x0b", "\x0c", "\x1c", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_a_title_is_cut_only_at_a_line_feed(separator):
+    formatted = format_article(f"# Compost{separator}at home\n\nBody text.", fallback_title="x", sources=[])
+
+    assert formatted.title == "Compost at home"
+    assert formatted.excerpt == "Body text."
+
+
+def test_a_titles_bidirectional_controls_go_and_an_empty_title_is_the_fallback():
+    assert format_article("# \u202eCompost\u2066 at home\n\nBody.", fallback_title="x", sources=[]).title == (
+        "Compost at home")
+    assert format_article("# \u202e \n\nBody.", fallback_title="The brief's topic", sources=[]).title == (
+        "The brief's topic")
+
+
 def test_headings_get_ids_for_the_table_of_contents():
     text = "# T\n\nIntro [1].\n\n## The basics\n\nA.\n\n### In detail\n\nB.\n\n## The basics\n\nC.\n\n## Conclusion\n\nD."
     formatted = format_article(text, fallback_title="x", sources=SOURCES)
