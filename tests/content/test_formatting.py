@@ -159,6 +159,15 @@ def test_a_titles_bidirectional_controls_go_and_an_empty_title_is_the_fallback()
         "The brief's topic")
 
 
+def test_identical_headings_are_numbered_in_order_past_a_heading_that_took_a_number_itself():
+    body = "# T\n\n## Intro 3\n\n" + "\n\n".join("## Intro\n\nText." for _ in range(5))
+
+    formatted = format_article(body, fallback_title="x", sources=[])
+
+    assert [entry["id"] for entry in formatted.toc] == ["intro-3", "intro", "intro-2", "intro-4", "intro-5", "intro-6"]
+    assert [item["id"] for item in toc_tree(formatted.toc, formatted.body_html)] == [e["id"] for e in formatted.toc]
+
+
 def test_headings_get_ids_for_the_table_of_contents():
     text = "# T\n\nIntro [1].\n\n## The basics\n\nA.\n\n### In detail\n\nB.\n\n## The basics\n\nC.\n\n## Conclusion\n\nD."
     formatted = format_article(text, fallback_title="x", sources=SOURCES)
