@@ -3,7 +3,7 @@
 The answer carries the image either inline (`b64_json`, what gpt-image-1 always sends) or as a
 short-lived URL (what the DALL·E models send by default); both are accepted. The key goes only to
 the API, never to the URL's image host. Width, height and format are read from the image itself;
-an image in a format pages cannot show (TIFF, BMP, ICO...) is stored as a PNG of the same pixels,
+an image in a format pages cannot show (TIFF, BMP, PCX...) is stored as a PNG of the same pixels,
 so what is stored is always what its type says.
 """
 

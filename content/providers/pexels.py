@@ -8,6 +8,7 @@ to another image source is the caller's decision.
 
 from __future__ import annotations
 
+import functools
 import io
 
 import httpx
@@ -37,6 +38,19 @@ MAX_IMAGE_BYTES = 25_000_000  # large2x photos are well under this; anything big
 MAX_IMAGE_PIXELS = 40_000_000  # large2x photos and generated images are a few million; ~160 MB as RGBA
 RESULTS_PER_QUERY = 5
 IMAGE_USER_AGENT = "Pressroom-Images/1.0 (downloads the featured image a provider chose)"
+# Formats Pillow reads that are refused all the same. An icon (ICO, ICNS) is a directory that
+# claims a size of at most 256×256 (1024×1024) pixels in front of a PNG of any size, which Pillow
+# decodes on opening (ICO) or on loading (ICNS) whatever the directory said: a 657 KB icon holding a
+# 13000×13000 PNG took 750 MB before the pixel check below could refuse it. EPS is decoded by
+# running Ghostscript, another program, on the file.
+REFUSED_FORMATS = frozenset({"ICO", "ICNS", "EPS"})
+
+
+@functools.cache
+def _opened_formats() -> tuple[str, ...]:
+    """Every format Pillow reads but REFUSED_FORMATS, for `PIL.Image.open(formats=...)`."""
+    PillowImage.init()
+    return tuple(sorted(set(PillowImage.ID) - REFUSED_FORMATS))
 
 
 def download_image(url: str, *, provider: str, stop: StopCheck) -> bytes:
@@ -63,9 +77,9 @@ def open_image(content: bytes, *, provider: str) -> PillowImage.Image:
     about 1 GB once loaded. Pillow's decoders fail in many ways on a corrupt file (ValueError,
     SyntaxError, struct.error, EOFError...), all of which mean the same here. The picture is
     turned upright as its EXIF orientation says, in place, so that it keeps its `format` (a
-    transposed copy has none)."""
+    transposed copy has none). A file in one of REFUSED_FORMATS is not opened at all."""
     try:
-        image = PillowImage.open(io.BytesIO(content))
+        image = PillowImage.open(io.BytesIO(content), formats=_opened_formats())
         width, height = image.size
         if width * height > MAX_IMAGE_PIXELS:
             raise PermanentError(f"{provider} sent an image of {width}×{height} pixels; more than "
@@ -75,6 +89,9 @@ def open_image(content: bytes, *, provider: str) -> PillowImage.Image:
         return image
     except PermanentError:
         raise
+    except PillowImage.UnidentifiedImageError:
+        raise PermanentError(f"{provider} sent something that is not a readable image: it is in no format read "
+                             f"here ({', '.join(sorted(REFUSED_FORMATS))} files are refused).") from None
     except Exception as error:  # noqa: BLE001 - see the docstring
         raise PermanentError(f"{provider} sent something that is not a readable image "
                              f"({type(error).__name__}: {error}).") from None
