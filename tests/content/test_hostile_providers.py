@@ -75,3 +75,43 @@ def test_an_image_in_a_format_read_here_is_still_opened(settings, openai_key, mo
         settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
         image = OpenAIImageGenerator().generate(prompt="A compost heap")
     assert (image.content_type, image.width, image.height) == ("image/png", 64, 48)
+
+
+# --- Research pages whose markup costs more to read than its size ---------------------------------
+
+
+class CountedTag(str):
+    """A tag name that counts the comparisons made with it."""
+
+    comparisons = 0
+
+    def __eq__(self, other):
+        CountedTag.comparisons += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+def test_stray_end_tags_are_not_compared_with_every_skipped_element_still_open(monkeypatch):
+    # Each `</x>` was searched for in the stack of open `<nav>`s: 220,000 of each, a 2 MB page (the
+    # size cap), were fifty billion comparisons, minutes of CPU in the worker (65 s at 720 kB).
+    from content.providers import fetcher
+
+    start, end = fetcher._PageText.handle_starttag, fetcher._PageText.handle_endtag
+    monkeypatch.setattr(fetcher._PageText, "handle_starttag",
+                        lambda self, tag, attrs: start(self, CountedTag(tag), attrs))
+    monkeypatch.setattr(fetcher._PageText, "handle_endtag", lambda self, tag: end(self, CountedTag(tag)))
+    monkeypatch.setattr(CountedTag, "comparisons", 0)
+    tags = 2000
+
+    title, paragraphs = fetcher.extract_html("<p>The one paragraph of the page.</p>" + "<nav>" * tags + "</x>" * tags)
+
+    assert paragraphs == ("The one paragraph of the page.",)
+    assert CountedTag.comparisons < 10 * tags
+
+
+def test_a_skipped_element_closes_the_ones_opened_inside_it():
+    from content.providers.fetcher import extract_html
+
+    page = "<p>Before.</p><nav><svg><form><p>Hidden.</p></nav><p>After.</p><aside><nav></aside><p>Last.</p>"
+    assert extract_html(page)[1] == ("Before.", "After.", "Last.")
