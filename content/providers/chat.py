@@ -64,11 +64,19 @@ TRUNCATION_RETRY_FACTOR = 2
 # limit times this came from a provider that ignored the limit.
 MAX_CHARACTERS_PER_TOKEN = 16
 
-_FENCE = re.compile(r"^```[\w-]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
-# An article inside a fence after a preamble; greedy, so a code block inside it stays whole.
-_FENCED_ARTICLE = re.compile(r"^```[\w-]*[ \t]*\n(#[ \t].*)\n```[ \t]*$", re.DOTALL | re.MULTILINE)
-_LIST_ITEM = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+(.+?)\s*$")
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)(?:\s+#+)?\s*$")
+# These patterns read a model's answer, up to hundreds of kilobytes, and a line of it may be one
+# run of spaces: none may be able to try a run in more than one way, or one answer costs minutes of
+# CPU (a heading line of 100,000 characters took 120 s; a fence opened before 40,000 characters of
+# blank lines, 14 s). So a heading's or list item's trailing spaces and closing hashes are cut off
+# in Python (`_heading_text`), and the fenced article is found as its opening and its last closing
+# line. A heading of nothing but spaces is no heading.
+_FENCE = re.compile(r"^```[\w-]*[^\S\n]*\n(.*?)\n?```\s*$", re.DOTALL)
+# An article inside a fence after a preamble: from the first fence that opens on a `# Title` line
+# to the last closing fence, so a code block inside it stays whole.
+_FENCE_OPENING_ARTICLE = re.compile(r"^```[\w-]*[ \t]*\n(?=#[ \t])", re.MULTILINE)
+_FENCE_CLOSING = re.compile(r"\n```[ \t]*$", re.MULTILINE)
+_LIST_ITEM = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+(\S.*)")
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(\S.*)")
 _FRAME_HEADINGS = re.compile(r"(?:introduction|intro|conclusions?|in conclusion|summary|final thoughts)", re.IGNORECASE)
 
 
@@ -333,13 +341,13 @@ def _outline_from_markdown(text: str) -> tuple[str, list[str]]:
         heading = _HEADING.match(line)
         if heading:
             if len(heading.group(1)) == 1 and not title:
-                title = heading.group(2)
+                title = _heading_text(heading.group(2))
             elif len(heading.group(1)) > 1:
-                headings.append(heading.group(2))
+                headings.append(_heading_text(heading.group(2)))
             continue
         item = _LIST_ITEM.match(line)
         if item:
-            items.append((len(item.group(1).expandtabs(4)), item.group(2)))
+            items.append((len(item.group(1).expandtabs(4)), item.group(2).rstrip()))
             continue
         if not title and line.lower().startswith("title:"):
             title = line.split(":", 1)[1]
@@ -361,12 +369,30 @@ def parse_outline(text: str, *, fallback_title: str, provider: str) -> Outline:
     return Outline(title=_clean_heading(title) or fallback_title, sections=sections)
 
 
+def _heading_text(text: str) -> str:
+    """The text of a heading line after its `#`s, without the spaces and closing `#`s that may end
+    it (`## Title ##`); a `#` ending a word stays (`## C#`)."""
+    text = text.rstrip()
+    unclosed = text.rstrip("#")
+    return unclosed.rstrip() if unclosed[-1:].isspace() else text
+
+
 def _title_of(article: str) -> str:
     for line in article.splitlines():
         heading = _HEADING.match(line)
         if heading and len(heading.group(1)) == 1:
-            return heading.group(2).strip()
+            return _heading_text(heading.group(2))
     return ""
+
+
+def _fenced_article(text: str) -> str | None:
+    """The article in a fence after a preamble (`_FENCE_OPENING_ARTICLE`), or None."""
+    opening = _FENCE_OPENING_ARTICLE.search(text)
+    if opening is None:
+        return None
+    # After the opening's `# ` at least; the last one, so that a code block inside stays whole.
+    closings = list(_FENCE_CLOSING.finditer(text, opening.end() + 2))
+    return text[opening.end():closings[-1].start()] if closings else None
 
 
 def clean_article(text: str, *, title: str) -> str:
@@ -374,9 +400,9 @@ def clean_article(text: str, *, title: str) -> str:
     a `# Title` line even when the model left it out."""
     text = _strip_fence(text)
     if not text.startswith("# "):
-        fenced = _FENCED_ARTICLE.search(text)
-        if fenced:
-            text = fenced.group(1)
+        fenced = _fenced_article(text)
+        if fenced is not None:
+            text = fenced
     lines = text.splitlines()
     for index, line in enumerate(lines):
         if line.startswith("## "):

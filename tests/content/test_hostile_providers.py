@@ -11,6 +11,8 @@ import pytest
 from PIL import Image as PillowImage
 from PIL import ImageFile
 
+from content.providers.base import Outline
+from content.providers.chat import clean_article, parse_outline
 from content.providers.openai_images import OpenAIImageGenerator
 from tasks.exceptions import PermanentError
 from tests.content.fake_servers import OpenAIImagesServer
@@ -115,3 +117,47 @@ def test_a_skipped_element_closes_the_ones_opened_inside_it():
 
     page = "<p>Before.</p><nav><svg><form><p>Hidden.</p></nav><p>After.</p><aside><nav></aside><p>Last.</p>"
     assert extract_html(page)[1] == ("Before.", "After.", "Last.")
+
+
+# --- Model answers that are long runs of one character ---------------------------------------------
+# A model that degenerates repeats one character, often a space or a newline, up to its token
+# limit: the answer to the longest brief (10,000 words) may hold 300,000 characters. The patterns
+# that read answers tried such a run in every way they could split it: minutes of worker CPU.
+
+
+def test_an_answer_opening_a_fence_before_a_long_run_of_blank_lines_is_read():
+    # About 13 minutes of CPU before (14 s at 40,000 characters).
+    answer = "```\n" + " \n" * 150_000 + "# Composting at home\n\nTurn the heap weekly."
+    assert clean_article(answer, title="Fallback") == "# Composting at home\n\nTurn the heap weekly.\n"
+
+
+def test_an_answer_of_fences_that_never_close_after_a_preamble_is_read_from_its_first_title():
+    # Every opening fence was read to the end of the answer looking for a closing one: 22,000 of
+    # them, 286,000 characters, took 32 s.
+    answer = "Here is the article:\n" + "```md\n# Draft\n" * 22_000
+    assert clean_article(answer, title="Fallback") == "# Draft" + "\n```md\n# Draft" * 21_999 + "\n"
+
+
+def test_a_fenced_article_after_a_preamble_keeps_the_code_blocks_inside_it():
+    answer = ("Here is the article:\n```markdown\n# Composting at home\n\nRun this:\n\n```sh\nturn --weekly\n```\n\n"
+              "## Conclusion\n\nStart today.\n```\nHope this helps!")
+    assert clean_article(answer, title="Fallback") == (
+        "# Composting at home\n\nRun this:\n\n```sh\nturn --weekly\n```\n\n## Conclusion\n\nStart today.\n")
+
+
+def test_an_outline_whose_lines_hold_long_runs_of_spaces_is_read():
+    # A heading or list item line was matched in every way its spaces could be split: 120 s for a
+    # heading line of 100,000 characters, about 25 minutes at 300,000. (`_title_of`, which finds a
+    # revised article's title, reads its lines the same way.)
+    spaces = " " * 300_000
+    answer = f"# Composting{spaces}at home\n\n- Greens{spaces}and browns\n- Turning the heap ##\n"
+    outline = parse_outline(answer, fallback_title="Fallback", provider="Test model")
+    assert outline == Outline(title=f"Composting{spaces}at home",
+                              sections=(f"Greens{spaces}and browns", "Turning the heap ##"))
+
+
+def test_a_heading_loses_its_closing_hashes_and_keeps_a_hash_ending_a_word():
+    answer = "# Composting at home #\n## Greens and browns ##   \n## C# for gardeners\n###### Turning\n####### Not one"
+    outline = parse_outline(answer, fallback_title="Fallback", provider="Test model")
+    assert outline == Outline(title="Composting at home",
+                              sections=("Greens and browns", "C# for gardeners", "Turning"))
