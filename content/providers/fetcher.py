@@ -16,6 +16,7 @@ library; the research sources (`content.providers.research`) and image downloads
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -180,18 +181,33 @@ def _read_capped(response: httpx.Response, url: str, *, stop: StopCheck) -> tupl
 
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+# Charsets a <meta> tag cannot truly declare: a page whose tag was found as ASCII bytes is not in
+# UTF-16 or UTF-32, and UTF-7 is no charset of the web. Browsers read such a page as UTF-8 (the HTML
+# standard's prescan), and so does this; decoded as declared, its text was CJK-looking noise quoted
+# as the source.
+_META_CHARSETS_READ_AS_UTF8 = ("utf-16", "utf-32", "utf-7")
 
 
 def _decode(content: bytes, charset: str | None, *, sniff_meta: bool) -> str:
     if not charset and sniff_meta:
         match = _META_CHARSET.search(content[:4096])
         charset = match.group(1).decode("ascii") if match else None
+        if charset and _codec_name(charset).startswith(_META_CHARSETS_READ_AS_UTF8):
+            charset = None
     try:
         return content.decode(charset or "utf-8", errors="replace")
     except Exception:  # noqa: BLE001 - the page names the codec: any failure of it (unknown:
         # LookupError; "undefined", "idna": UnicodeError; "punycode": UnicodeDecodeError...) is
         # the page's mistake, read past as most browsers do.
         return content.decode("utf-8", errors="replace")
+
+
+def _codec_name(charset: str) -> str:
+    """Python's name for `charset` ("UTF_16BE" → "utf-16-be"); "" when Python does not know it."""
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return ""
 
 
 class _PageText(HTMLParser):

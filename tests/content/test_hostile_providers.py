@@ -13,9 +13,10 @@ from PIL import ImageFile
 
 from content.providers.base import Outline
 from content.providers.chat import clean_article, parse_outline
+from content.providers.fetcher import fetch_page
 from content.providers.openai_images import OpenAIImageGenerator
 from tasks.exceptions import PermanentError
-from tests.content.fake_servers import OpenAIImagesServer
+from tests.content.fake_servers import OpenAIImagesServer, Page
 
 OPENAI_KEY = "sk-images-secret"
 
@@ -161,3 +162,19 @@ def test_a_heading_loses_its_closing_hashes_and_keeps_a_hash_ending_a_word():
     outline = parse_outline(answer, fallback_title="Fallback", provider="Test model")
     assert outline == Outline(title="Composting at home",
                               sections=("Greens and browns", "C# for gardeners", "Turning"))
+
+
+@pytest.mark.parametrize("declared", ["utf-16", "UTF-16LE", "utf_16be", "utf-32", "utf-7"])
+def test_a_page_whose_meta_tag_claims_a_charset_it_cannot_be_in_is_read_as_utf8(pages, allow_private, declared):
+    # Decoded as declared, the page was noise ("格浴㹬格慥㹤…") quoted as the source.
+    body = (f'<html><head><meta charset="{declared}"><title>Caf\u00e9 notes</title></head><body>'
+            "<p>Compost needs air \u2014 turn it weekly; C++ and A+B stay as written.</p></body></html>").encode()
+    page = fetch_page(pages.add("/meta-lie", Page(body=body, content_type="text/html")))
+    assert (page.title, page.paragraphs) == (
+        "Caf\u00e9 notes", ("Compost needs air \u2014 turn it weekly; C++ and A+B stay as written.",))
+
+
+def test_a_charset_sent_in_the_header_is_still_honoured(pages, allow_private):
+    body = "<html><title>Notes</title><p>Compost needs air.</p></html>".encode("utf-16")
+    page = fetch_page(pages.add("/utf-16", Page(body=body, content_type="text/html; charset=utf-16")))
+    assert (page.title, page.paragraphs) == ("Notes", ("Compost needs air.",))
