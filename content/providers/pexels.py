@@ -78,6 +78,8 @@ def open_image(content: bytes, *, provider: str) -> PillowImage.Image:
     SyntaxError, struct.error, EOFError...), all of which mean the same here. The picture is
     turned upright as its EXIF orientation says, in place, so that it keeps its `format` (a
     transposed copy has none). A file in one of REFUSED_FORMATS is not opened at all."""
+    if not content:
+        raise PermanentError(f"{provider} sent an empty image (no bytes at all).")
     try:
         image = PillowImage.open(io.BytesIO(content), formats=_opened_formats())
         width, height = image.size

@@ -178,3 +178,11 @@ def test_a_charset_sent_in_the_header_is_still_honoured(pages, allow_private):
     body = "<html><title>Notes</title><p>Compost needs air.</p></html>".encode("utf-16")
     page = fetch_page(pages.add("/utf-16", Page(body=body, content_type="text/html; charset=utf-16")))
     assert (page.title, page.paragraphs) == ("Notes", ("Compost needs air.",))
+
+
+def test_an_empty_image_is_refused_saying_it_is_empty(settings, openai_key, monkeypatch, allow_private):
+    with OpenAIImagesServer(as_url=True) as server:
+        monkeypatch.setattr(server, "image_for", lambda size: b"")
+        settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
+        with pytest.raises(PermanentError, match=r"^OpenAI Images \(gpt-image-1\) sent an empty image \(no bytes"):
+            OpenAIImageGenerator().generate(prompt="A compost heap")
