@@ -40,9 +40,6 @@ MAX_REDIRECTS = 3
 PAGE_TYPES = {"text/html": "html", "application/xhtml+xml": "html", "text/plain": "text"}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 USER_AGENT = "Pressroom-Research/1.0 (fetches pages an editor cited in a brief)"
-# How httpx's RemoteProtocolError begins when a redirect's Location is not a URL it can parse:
-# httpx builds the next request even when it follows no redirects, inside `send()`.
-HTTPX_UNREADABLE_LOCATION = "Invalid URL in location header"
 
 
 def _shown(url: str) -> str:
@@ -103,7 +100,7 @@ def guarded_get(url: str, *, headers: dict, stop: StopCheck = no_stop_check) -> 
         except httpx.HTTPError as error:
             if deadline.passed():
                 raise _too_slow(current) from None
-            if isinstance(error, httpx.RemoteProtocolError) and str(error).startswith(HTTPX_UNREADABLE_LOCATION):
+            if http.unreadable_location(error):
                 raise _unreadable_redirect(current, detail=str(error)) from None
             raise http.transport_error(error, provider=_shown(current)) from error
 

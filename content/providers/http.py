@@ -43,6 +43,9 @@ _CODING_WINDOW_BITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 1
 # The most a body grows by in one decompression step, so memory stays bounded whatever a few
 # compressed bytes inflate to.
 DECODED_CHUNK_BYTES = 64 * 1024
+# How httpx's RemoteProtocolError begins when a redirect's Location is not a URL it can parse:
+# httpx builds the next request even when it follows no redirects, inside `send()`.
+HTTPX_UNREADABLE_LOCATION = "Invalid URL in location header"
 
 
 @functools.cache
@@ -205,10 +208,20 @@ def checked_url(url: str, *, what: str, fix: str) -> str:
     return url
 
 
+def unreadable_location(error: httpx.HTTPError) -> bool:
+    """Whether `error` is httpx refusing a redirect's Location that is not a URL (a control
+    character, a bad port): the answer's own fault, not the network's."""
+    return isinstance(error, httpx.RemoteProtocolError) and str(error).startswith(HTTPX_UNREADABLE_LOCATION)
+
+
 def transport_error(error: httpx.HTTPError, *, provider: str) -> TransientError | PermanentError:
-    """Classify an exception raised by httpx while talking to `provider`."""
+    """Classify an exception raised by httpx while talking to `provider`. A redirect is an answer
+    no provider API gives (it is refused as `HTTP 3xx`), whether or not its Location can be read."""
     if isinstance(error, httpx.UnsupportedProtocol):  # a TransportError, but a setting, not the network
         return PermanentError(f"{provider} cannot be reached at its configured URL: {error}")
+    if unreadable_location(error):
+        return PermanentError(f"{provider} answered with a redirect to an address that cannot be read: "
+                              f"{error}")
     if isinstance(error, httpx.TimeoutException):
         return TransientError(f"{provider} did not answer in time ({type(error).__name__}).")
     if isinstance(error, (httpx.TransportError, httpx.RemoteProtocolError)):

@@ -16,7 +16,17 @@ from content.providers.chat import clean_article, parse_outline
 from content.providers.fetcher import fetch_page
 from content.providers.openai_images import OpenAIImageGenerator
 from tasks.exceptions import PermanentError
-from tests.content.fake_servers import OpenAIImagesServer, Page
+from tests.content.fake_servers import OpenAIImagesServer, Page, Raw
+from tests.content.test_providers_chat import (
+    BRIEF,
+    KEY_VARIABLE,
+    OUTLINE,
+    RESEARCH,
+    SECRET,
+    make_model,
+    provider,  # noqa: F401  (fixtures: each test runs against both wire protocols)
+    server,  # noqa: F401
+)
 
 OPENAI_KEY = "sk-images-secret"
 
@@ -186,3 +196,19 @@ def test_an_empty_image_is_refused_saying_it_is_empty(settings, openai_key, monk
         settings.PRESSROOM_OPENAI_IMAGES_URL = f"{server.url}/v1"
         with pytest.raises(PermanentError, match=r"^OpenAI Images \(gpt-image-1\) sent an empty image \(no bytes"):
             OpenAIImageGenerator().generate(prompt="A compost heap")
+
+
+
+# --- Redirects from a provider's API ----------------------------------------------------------------
+
+
+def test_a_redirect_to_an_address_that_cannot_be_read_fails_permanently_like_any_redirect(provider, server,
+                                                                                           monkeypatch):
+    # A Location holding a control character was "Could not reach …" and transient: the call was
+    # tried again, and the task, every time. Any other redirect is "answered HTTP 302", permanent.
+    monkeypatch.setenv(KEY_VARIABLE, SECRET)
+    server.script(Raw(302, b"", headers={"Location": "http://api.example/\x01v1"}))
+    with pytest.raises(PermanentError, match=r"^[^(]+\(Test model\) answered with a redirect to an address that "
+                                             r"cannot be read: Invalid URL in location header"):
+        make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE)
+    assert len(server.requests) == 1
