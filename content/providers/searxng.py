@@ -15,9 +15,13 @@ from content.providers.base import Brief, ResearchSource, Source, StopCheck, no_
 from content.providers.research import excerpt
 from tasks.exceptions import PermanentError
 from tasks.metrics import observe_provider_call
-from tasks.validators import storable_text
+from tasks.validators import MAX_URL_LENGTH, storable_text
 
 MAX_RESULTS = 5
+# A result's title is cut as a fetched page's is (`research.UrlSource`); a result whose URL is
+# longer than any URL a brief may hold is skipped. Both are cited and stored with the version,
+# and a title is sent in every prompt: a search result of megabytes would be too.
+TITLE_CHARS = 200
 
 
 class SearxngSource(ResearchSource):
@@ -56,8 +60,8 @@ class SearxngSource(ResearchSource):
             url, title, content = (result.get(name) for name in ("url", "title", "content"))
             if not all(isinstance(value, str) or value is None for value in (url, title, content)):
                 continue  # one odd result among many: skipped, like one without a title
-            url, title = storable_text(url or ""), " ".join(storable_text(title or "").split())
-            if not title or not url.startswith(("http://", "https://")):
+            url, title = storable_text(url or ""), excerpt(storable_text(title or ""), TITLE_CHARS)
+            if not title or not url.startswith(("http://", "https://")) or len(url) > MAX_URL_LENGTH:
                 continue
             quote = excerpt(storable_text(content or ""))
             sources.append(Source(number=0, title=title, url=url, quote=quote, kind="search"))

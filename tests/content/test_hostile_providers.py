@@ -16,7 +16,7 @@ from content.providers.chat import clean_article, parse_outline
 from content.providers.fetcher import fetch_page
 from content.providers.openai_images import OpenAIImageGenerator
 from tasks.exceptions import PermanentError
-from tests.content.fake_servers import OpenAIImagesServer, Page, Raw
+from tests.content.fake_servers import OpenAIImagesServer, Page, Raw, SearxngServer
 from tests.content.test_providers_chat import (
     BRIEF,
     KEY_VARIABLE,
@@ -212,3 +212,19 @@ def test_a_redirect_to_an_address_that_cannot_be_read_fails_permanently_like_any
                                              r"cannot be read: Invalid URL in location header"):
         make_model(provider, server).write(BRIEF, RESEARCH, OUTLINE)
     assert len(server.requests) == 1
+
+
+# --- Search results -------------------------------------------------------------------------------
+
+
+def test_a_search_result_title_is_cut_and_a_result_with_an_overlong_url_skipped(settings):
+    # Both went into the stored sources as they came, and the title into every prompt.
+    from content.providers.searxng import SearxngSource
+
+    odd = [{"url": "https://example.org/long", "title": "Compost " * 200_000, "content": "Turn it."},
+           {"url": "https://example.org/" + "a" * 5000, "title": "Overlong address", "content": "x"}]
+    with SearxngServer(results=1, odd_results=odd) as server:
+        settings.PRESSROOM_SEARXNG_URL = server.url
+        sources = SearxngSource().gather(brief=BRIEF, inputs={})
+    assert [source.url for source in sources] == ["https://example.org/long", "https://example.org/result-1"]
+    assert sources[0].title == ("Compost " * 25).strip() + "…"
