@@ -4,7 +4,8 @@ out, in digests rather than one email per task.
 Each state change that concerns someone adds a `PendingNotification` per recipient. The first
 line of a recipient's next digest enqueues one job (`publishing.webhooks.jobs.send_digest`) due
 PRESSROOM_NOTIFY_DIGEST_SECONDS later; lines added meanwhile ride along, so ten tasks finishing
-within the window make one email listing ten. Adding a line and sending a digest both take the
+within the window make one email listing ten (a burst lists its first DIGEST_MAX_LINES and counts
+the rest). Adding a line and sending a digest both take the
 recipient's advisory lock, so a line is either in the digest being sent or starts the next one,
 never stranded between the two. The digest is sent inside that transaction: if the mail server
 refuses it, nothing is marked sent and the job fails visibly in django-q2 (the minute sweep tries
@@ -43,6 +44,9 @@ logger = logging.getLogger(__name__)
 DIGEST_JOB = "publishing.webhooks.jobs.send_digest"
 REVIEW_PERMISSION = "content.review_content"
 SENT_KEPT_DAYS = 30
+# Lines a digest lists; the rest are counted. A burst of 5,000 failures made one email of 3 MB
+# that mail servers refuse or truncate; the counts and the task list tell the rest.
+DIGEST_MAX_LINES = 100
 
 
 def _reason(payload: dict) -> str | None:
@@ -138,14 +142,18 @@ def _digest_text(lines: list[PendingNotification]) -> tuple[str, str]:
         parts.append(f"{broken} task{'s' if broken != 1 else ''} failed or timed out")
     subject = "Pressroom: " + ", ".join(parts)
     body = []
+    room = DIGEST_MAX_LINES
     for reason, heading in _HEADINGS.items():
         group = [line for line in lines if line.reason == reason]
         if not group:
             continue
         body.append(f"{heading} ({len(group)}):")
-        for line in group:
+        for line in group[:room]:
             link = site_link("admin:tasks_generationtask_change", args=[line.task_id])
             body.append(f"- {line.summary} ({line.created_at:%Y-%m-%d %H:%M %Z}) {link}")
+        if len(group) > room:
+            body.append(f"- and {len(group) - room} more: {site_link('admin:tasks_generationtask_changelist')}")
+        room = max(0, room - len(group))
         body.append("")
     body.append("You get these emails because of your role in Pressroom (Reviewers, or admin).")
     return subject, "\n".join(body)

@@ -1,0 +1,42 @@
+"""Notification digests under hostile content and volume: a burst of thousands of lines, titles
+and failure messages carrying control and layout characters, a mail server that is down."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from publishing.webhooks import jobs
+from publishing.webhooks.models import NotificationReason, PendingNotification
+from tasks.events import emit
+from tasks.models import EventKind
+from tests.conftest import role
+from tests.factories import make_task, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin(db):
+    admin = make_user("ada", is_superuser=True)
+    admin.email = "ada@example.com"
+    admin.save()
+    return admin
+
+
+def test_a_burst_of_five_thousand_lines_makes_one_email_of_bounded_size_and_all_are_marked_sent(admin):
+    task = make_task(topic="A task that failed many times")
+    PendingNotification.objects.bulk_create(
+        [PendingNotification(recipient=admin, task=task, reason=NotificationReason.FAILED,
+                             summary=f"Line {n} " + "x" * 480) for n in range(5000)])
+
+    assert jobs.send_digest(admin.pk) == 5000
+
+    [email] = mail.outbox
+    assert email.subject == "Pressroom: 5000 tasks failed or timed out"
+    assert "Failed (5000):" in email.body
+    assert len(email.body) < 100_000
+    assert "Line 0 " in email.body and "Line 4999 " not in email.body
+    assert "and 4900 more" in email.body
+    assert not PendingNotification.objects.filter(sent_at__isnull=True).exists()
