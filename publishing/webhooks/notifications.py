@@ -37,6 +37,7 @@ from content.services.review import four_eyes_barred
 from publishing.webhooks.events import site_link
 from publishing.webhooks.models import NotificationReason, PendingNotification
 from publishing.webhooks.queueing import enqueue_job_at
+from tasks.control_characters import CONTROL_CHARACTERS, LAYOUT_CONTROLS
 from tasks.models import ApprovalStatus, GenerationTask
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,14 @@ def _recipient_ids(reason: str) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def _one_line(text: str) -> str:
+    """`text` as one line of a digest: a line break would forge lines, a control character
+    (an escape sequence) drive the terminal of whoever reads the mail there, and a layout control
+    (a right-to-left override) show the rest of the line, the task's link included, reversed. A
+    failure message quotes a provider's error as it came, so these are dropped here."""
+    return " ".join(LAYOUT_CONTROLS.sub(" ", CONTROL_CHARACTERS.sub(" ", text)).split())
+
+
 def _lock_recipient(user_id: int) -> None:
     advisory_xact_lock(NOTIFICATION_DIGESTS, user_id)  # one digest per recipient at a time
 
@@ -107,10 +116,9 @@ def notifications_queue(*, payload: dict) -> list[PendingNotification]:
         # a reviewer's own task is another reviewer's to decide: it is not their duty to hear of it
         barred = four_eyes_barred(task)  # one read of the current version's author, not one per reviewer
         recipients = [recipient for recipient in recipients if recipient not in barred]
-    # One line of the digest each: a line break in a title or a message would forge lines.
-    summary = " ".join(f"{task}".split())[:300]
+    summary = _one_line(f"{task}")[:300]
     if payload.get("message") and reason != NotificationReason.AWAITS_REVIEW:
-        summary = f"{summary} — {' '.join(str(payload['message']).split())}"[:500]
+        summary = f"{summary} — {_one_line(str(payload['message']))}"[:500]
     due = timezone.now() + timedelta(seconds=settings.PRESSROOM_NOTIFY_DIGEST_SECONDS)
     added = []
     for recipient_id in recipients:

@@ -40,3 +40,19 @@ def test_a_burst_of_five_thousand_lines_makes_one_email_of_bounded_size_and_all_
     assert "Line 0 " in email.body and "Line 4999 " not in email.body
     assert "and 4900 more" in email.body
     assert not PendingNotification.objects.filter(sent_at__isnull=True).exists()
+
+
+def test_control_and_layout_characters_of_a_title_or_failure_message_never_reach_a_digest(
+        admin, enqueued, settings, django_capture_on_commit_callbacks):
+    """A provider's error is kept as it came (NUL aside): an escape sequence would drive the
+    terminal of an admin reading mail there, and a right-to-left override would show the rest of
+    the line, the task's link included, reversed."""
+    settings.PRESSROOM_NOTIFY_DIGEST_SECONDS = 0
+    task = make_task(topic="A topic long enough", title="Ours\u202egpj.exe\x07")
+    task.status, task.finished_at = "failed", timezone.now()
+    task.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        emit(task, EventKind.STATUS, message="Provider said \x1b[2J\x1b]0;owned\x07 \u2066moc.live\u2069 \x9b")
+
+    [line] = PendingNotification.objects.all()
+    assert line.summary == "Ours gpj.exe — Provider said [2J ]0;owned moc.live"
