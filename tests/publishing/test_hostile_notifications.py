@@ -56,3 +56,30 @@ def test_control_and_layout_characters_of_a_title_or_failure_message_never_reach
 
     [line] = PendingNotification.objects.all()
     assert line.summary == "Ours gpj.exe — Provider said [2J ]0;owned moc.live"
+
+
+def test_a_digest_the_smtp_server_cannot_take_is_kept_whole_for_the_sweep(admin, settings):
+    """SMTP down: the job fails (django-q2 records it) and takes nothing with it; the minute
+    sweep sends the same lines once the server is back."""
+    import socket
+    from datetime import timedelta
+
+    task = make_task(topic="A task that failed")
+    PendingNotification.objects.create(recipient=admin, task=task, reason=NotificationReason.FAILED,
+                                       summary="A task that failed — Provider down.")
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed.getsockname()[1], 1
+    try:
+        with pytest.raises(ConnectionRefusedError):
+            jobs.send_digest(admin.pk)
+    finally:
+        closed.close()
+    assert PendingNotification.objects.filter(sent_at__isnull=True).count() == 1
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    PendingNotification.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+    assert jobs.recover()["digests"] == 1
+    [email] = mail.outbox
+    assert "A task that failed — Provider down." in email.body

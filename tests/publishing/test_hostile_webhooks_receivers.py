@@ -166,3 +166,23 @@ def test_unusual_status_codes_are_recorded_by_their_class(status, outcome, code,
     with RawReceiver(lambda conn, stop: conn.sendall(head)) as receiver:
         delivery = deliver_to(receiver.url)
     assert (delivery.status, delivery.response_code) == (outcome, code)
+
+
+def test_a_name_that_resolved_publicly_when_saved_and_privately_at_send_is_refused_unsent(
+        enqueued, settings, monkeypatch):
+    """The guard runs at every send: a receiver's DNS switched to this machine after the admin saved
+    the subscription reaches nothing."""
+    from publishing.webhooks import rules
+
+    settings.PRESSROOM_FETCH_ALLOW_PRIVATE = False
+    answers = {"now": "93.184.216.34"}
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, **kwargs: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers["now"], port))])
+    with RawReceiver(lambda conn, stop: conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")) as receiver:
+        url = f"http://hooks.example.com:{receiver.url.split(':')[2]}"
+        assert rules.delivery_url(url) == url  # public when saved
+        answers["now"] = "127.0.0.1"
+        delivery = deliver_to(url)
+        assert receiver.requests == []
+    assert (delivery.status, delivery.response_code) == (DeliveryStatus.FAILED, None)
+    assert delivery.error.startswith("Refused:") and "127.0.0.1" not in delivery.error
