@@ -7,7 +7,9 @@ PRESSROOM_NOTIFY_DIGEST_SECONDS later; lines added meanwhile ride along, so ten 
 within the window make one email listing ten (a burst lists its first DIGEST_MAX_LINES and counts
 the rest). Adding a line and sending a digest both take the
 recipient's advisory lock, so a line is either in the digest being sent or starts the next one,
-never stranded between the two. The digest is sent inside that transaction: if the mail server
+never stranded between the two; adding a line never waits for the lock (a slow mail server would
+hold up the worker that finished the task), and a line added while it is taken starts a digest
+job of its own. The digest is sent inside that transaction: if the mail server
 refuses it, nothing is marked sent and the job fails visibly in django-q2 (the minute sweep tries
 again, one recipient's failure not stopping the others'). An address no mail header can carry
 (`config.email_addresses`) is never tried: its lines are marked sent with a warning logged.
@@ -32,7 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.email_addresses import header_refusal
-from config.locks import NOTIFICATION_DIGESTS, advisory_xact_lock
+from config.locks import KEYS, NOTIFICATION_DIGESTS, advisory_xact_lock
 from content.services.review import four_eyes_barred
 from publishing.webhooks.events import site_link
 from publishing.webhooks.models import NotificationReason, PendingNotification
@@ -96,6 +98,14 @@ def _lock_recipient(user_id: int) -> None:
     advisory_xact_lock(NOTIFICATION_DIGESTS, user_id)  # one digest per recipient at a time
 
 
+def _try_lock_recipient(user_id: int) -> bool:
+    """The recipient's lock if it is free now (True), without waiting for it: a digest job holds
+    it for as long as the mail server takes to accept the email."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [NOTIFICATION_DIGESTS, int(user_id) % KEYS])
+        return cursor.fetchone()[0]
+
+
 def notifications_queue(*, payload: dict) -> list[PendingNotification]:
     """Add this state change to the next digest of everyone it concerns (after commit of the change)."""
     reason = _reason(payload)
@@ -123,8 +133,12 @@ def notifications_queue(*, payload: dict) -> list[PendingNotification]:
     added = []
     for recipient_id in recipients:
         with transaction.atomic():
-            _lock_recipient(recipient_id)
-            waiting = PendingNotification.objects.filter(recipient_id=recipient_id, sent_at__isnull=True).exists()
+            # With the lock taken, a digest being sent (or a line being added) right now cannot be
+            # waited for here, in the worker that finished a task: a slow mail server held it up
+            # for the whole send. The line then starts a digest job of its own, which sends it if
+            # the digest being sent did not (at worst a job that finds nothing left to send).
+            waiting = _try_lock_recipient(recipient_id) and PendingNotification.objects.filter(
+                recipient_id=recipient_id, sent_at__isnull=True).exists()
             added.append(PendingNotification.objects.create(recipient_id=recipient_id, task_id=task.pk,
                                                             reason=reason, summary=summary))
             if not waiting:  # the first line of a new digest: its job is due at the end of the window
