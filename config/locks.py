@@ -30,3 +30,13 @@ def advisory_xact_lock(namespace: int, key: int = 0) -> None:
         raise transaction.TransactionManagementError("An advisory lock is taken inside the transaction it guards.")
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, int(key) % KEYS])
+
+
+def advisory_xact_lock_if_free(namespace: int, key: int = 0) -> bool:
+    """Take the lock (`namespace`, `key`) for this transaction if nobody holds it now (True), or
+    answer False at once, without waiting for whoever does."""
+    if transaction.get_autocommit():
+        raise transaction.TransactionManagementError("An advisory lock is taken inside the transaction it guards.")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [namespace, int(key) % KEYS])
+        return cursor.fetchone()[0]

@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.email_addresses import header_refusal
-from config.locks import KEYS, NOTIFICATION_DIGESTS, advisory_xact_lock
+from config.locks import NOTIFICATION_DIGESTS, advisory_xact_lock, advisory_xact_lock_if_free
 from content.services.review import four_eyes_barred
 from publishing.webhooks.events import site_link
 from publishing.webhooks.models import NotificationReason, PendingNotification
@@ -101,9 +101,7 @@ def _lock_recipient(user_id: int) -> None:
 def _try_lock_recipient(user_id: int) -> bool:
     """The recipient's lock if it is free now (True), without waiting for it: a digest job holds
     it for as long as the mail server takes to accept the email."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [NOTIFICATION_DIGESTS, int(user_id) % KEYS])
-        return cursor.fetchone()[0]
+    return advisory_xact_lock_if_free(NOTIFICATION_DIGESTS, user_id)
 
 
 def notifications_queue(*, payload: dict) -> list[PendingNotification]:
