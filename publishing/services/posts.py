@@ -442,10 +442,16 @@ def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool) -> P
 
 @transaction.atomic
 def post_delete_by_person(*, post: Post, by) -> None:
-    if post.task_id is not None:
+    """Delete a hand-written post, judged as it is stored under its row lock: the page that asked
+    loaded it earlier, and meanwhile a publisher may have put it on the blog (which an editor may
+    not delete) or someone else deleted it (one deletion in the trail, not two)."""
+    stored = Post.objects.select_for_update().filter(pk=post.pk).first()
+    if stored is None:
+        raise NoLongerExists("This post was deleted meanwhile; nothing was deleted again.")
+    if stored.task_id is not None:
         raise InvalidTransition("A post made from a generation task is unpublished, not deleted.")
-    if post.is_public and not by.has_perm(PUBLISH_PERMISSION):
+    if stored.is_public and not by.has_perm(PUBLISH_PERMISSION):
         raise PermissionDenied("Only holders of the publish permission may delete a public post.")
-    PostChange.objects.create(post=post, post_title=post.title, kind=PostChangeKind.DELETED, fields=[],
-                              published_at=post.published_at, actor=by)
-    post.delete()
+    PostChange.objects.create(post=stored, post_title=stored.title, kind=PostChangeKind.DELETED, fields=[],
+                              published_at=stored.published_at, actor=by)
+    stored.delete()
