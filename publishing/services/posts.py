@@ -412,10 +412,15 @@ def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool) -> P
     """Save a hand-written post a person changed, and record the change."""
     if post.task_id is not None and adding:
         raise InvalidTransition("Posts of generation tasks are created by publishing the task.")
-    check_post_change(by, post, changed=set(changed), adding=adding)
-    stored = None if adding else Post.objects.select_for_update().filter(pk=post.pk).only("slug").first()
+    # The row first, then the rules: the form loaded the post earlier, and a publisher may have
+    # published it since (or be publishing it now), which the rules and the save must see.
+    stored = None if adding else (Post.objects.select_for_update().filter(pk=post.pk)
+                                  .only("slug", "published_at", "live_recorded_at").first())
     if not adding and stored is None:
         raise NoLongerExists("This post was deleted meanwhile; nothing was saved.")
+    check_post_change(by, post, changed=set(changed), adding=adding)
+    if stored is not None and "published_at" not in changed:  # the publication stays as stored
+        post.published_at, post.live_recorded_at = stored.published_at, stored.live_recorded_at
     if "published_at" in changed:
         post.live_recorded_at = timezone.now() if post.is_public else None
     if adding or "slug" in changed:  # a publication may be choosing this slug right now

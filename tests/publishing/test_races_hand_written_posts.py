@@ -28,6 +28,45 @@ def _waiting_on_a_lock(pid: int) -> bool:
     return row is not None and row[0] == "Lock"
 
 
+def _while_a_publisher_publishes(post: Post, reviewer, verb):
+    """Run `verb()` on another connection while this one holds `post`'s row, publishing it, and
+    commit only once `verb` waits for that row (or finished without waiting). The verb's result
+    or error, exactly one."""
+    ready = threading.Event()
+    pid, outcome = [], []
+
+    def run():
+        try:
+            connection.ensure_connection()
+            pid.append(connection.connection.info.backend_pid)
+            ready.wait(timeout=10)
+            outcome.append(verb())
+        except Exception as error:  # noqa: BLE001 - the test reports whatever happened
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=run)
+    with transaction.atomic():
+        locked = Post.objects.select_for_update().get(pk=post.pk)
+        locked.published_at = timezone.now()
+        post_save_by_person(post=locked, by=reviewer, changed={"published_at"}, adding=False)
+        other.start()
+        ready.set()
+        for _ in range(1000):  # at most 10 s: until the verb waits for the publisher's row lock
+            other.join(0.01)
+            if not other.is_alive() or (pid and _waiting_on_a_lock(pid[0])):
+                break
+    other.join(30)
+    assert not other.is_alive()
+    assert len(outcome) == 1
+    return outcome[0]
+
+
+def _trail(post) -> list[str]:
+    return list(PostChange.objects.filter(post_id=post.pk).order_by("created_at").values_list("kind", flat=True))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_editor_cannot_delete_a_post_a_publisher_put_on_the_blog_while_the_delete_waited(editor, reviewer):
     """The editor's page loaded the draft; a publisher holds the post's row, publishing it. The
@@ -35,40 +74,49 @@ def test_an_editor_cannot_delete_a_post_a_publisher_put_on_the_blog_while_the_de
     the delete checked the page's stale copy (not public), waited only at the DELETE, and removed a
     public post, its audit row saying it was deleted unpublished."""
     loaded_by_editor = _draft(reviewer)
-    published = threading.Event()
-    deleter_pid = []
-    outcome = []
 
-    def delete():
-        try:
-            connection.ensure_connection()
-            deleter_pid.append(connection.connection.info.backend_pid)
-            published.wait(timeout=10)  # set once the publisher holds the row
-            post_delete_by_person(post=loaded_by_editor, by=editor)
-            outcome.append("deleted")
-        except Exception as error:  # noqa: BLE001 - the test reports whatever happened
-            outcome.append(error)
-        finally:
-            connection.close()
+    outcome = _while_a_publisher_publishes(
+        loaded_by_editor, reviewer, lambda: post_delete_by_person(post=loaded_by_editor, by=editor))
 
-    deleter = threading.Thread(target=delete)
-    with transaction.atomic():  # the publisher's request, on the main thread's connection
-        post = Post.objects.select_for_update().get(pk=loaded_by_editor.pk)
-        post.published_at = timezone.now()
-        post_save_by_person(post=post, by=reviewer, changed={"published_at"}, adding=False)
-        deleter.start()
-        published.set()
-        for _ in range(1000):  # until the delete waits for the publisher's row lock, or it finished
-            deleter.join(0.01)
-            if not deleter.is_alive() or (deleter_pid and _waiting_on_a_lock(deleter_pid[0])):
-                break
-    deleter.join(30)
+    assert isinstance(outcome, PermissionDenied), outcome
+    assert Post.objects.get(pk=loaded_by_editor.pk).is_public
+    assert _trail(loaded_by_editor) == ["created", "published"]
 
-    assert not deleter.is_alive()
-    assert len(outcome) == 1 and isinstance(outcome[0], PermissionDenied), outcome
-    assert Post.objects.get(pk=post.pk).is_public
-    assert list(PostChange.objects.filter(post_id=post.pk).order_by("created_at").values_list("kind", flat=True)) == [
-        "created", "published"]
+
+@pytest.mark.django_db(transaction=True)
+def test_an_editor_cannot_change_a_post_a_publisher_put_on_the_blog_while_the_save_waited(editor, reviewer):
+    """The permission rule read the post before the save locked it: the editor's change of a draft
+    passed, waited for the publisher, then saved the form's copy over the public post, taking it
+    off the blog (its `published_at` from before) and recording an edit. Now the rule is asked
+    under the lock, and finds the post public."""
+    loaded_by_editor = _draft(reviewer)
+    loaded_by_editor.body = "The editor's text."
+
+    outcome = _while_a_publisher_publishes(loaded_by_editor, reviewer, lambda: post_save_by_person(
+        post=loaded_by_editor, by=editor, changed={"body"}, adding=False))
+
+    assert isinstance(outcome, PermissionDenied), outcome
+    stored = Post.objects.get(pk=loaded_by_editor.pk)
+    assert (stored.is_public, stored.body) == (True, "Draft text.")
+    assert _trail(loaded_by_editor) == ["created", "published"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_publishers_edit_that_waited_for_another_publication_keeps_the_post_on_the_blog(reviewer, superuser):
+    """Two publishers: one publishes the draft while the other's edit of its body waits. The edit
+    changed the body only, so the post stays public; before, the form's copy (not published) was
+    saved whole and the post silently went off the blog, its trail saying "edited"."""
+    loaded = _draft(reviewer)
+    loaded.body = "Corrected text."
+
+    outcome = _while_a_publisher_publishes(loaded, reviewer, lambda: post_save_by_person(
+        post=loaded, by=superuser, changed={"body"}, adding=False))
+
+    assert isinstance(outcome, Post), outcome
+    stored = Post.objects.get(pk=loaded.pk)
+    assert (stored.is_public, stored.live_recorded_at is not None, stored.body) == (True, True, "Corrected text.")
+    assert _trail(loaded) == ["created", "published", "edited"]
+    assert PostChange.objects.get(post_id=loaded.pk, kind="edited").published_at == stored.published_at
 
 
 @pytest.mark.django_db
