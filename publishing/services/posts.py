@@ -160,6 +160,11 @@ def slug_redirect_record(obj, *, old_slug: str) -> None:
 def public_name_save_by_person(obj, *, changed: set[str], adding: bool) -> None:
     """Save a category or tag a person added or changed; a changed slug leaves a redirect from the
     old address."""
+    # Every change of a slug takes turns under the name lock, so the slug read after it is the one
+    # stored: read before, a change committed meanwhile was missed and its address left no redirect.
+    # (Not the row's lock first: a publication holds the name lock while its post's category key
+    # locks the row, and the two would deadlock.)
+    advisory_xact_lock(PUBLIC_NAMES)
     old_slug = None if adding else type(obj).objects.filter(pk=obj.pk).values_list("slug", flat=True).first()
     save_under_name_lock(obj, DomainError(f"A {obj._meta.verbose_name} with this name or slug was created "
                                           "meanwhile; nothing was saved."))
