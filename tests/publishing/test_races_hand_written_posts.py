@@ -4,6 +4,7 @@ under its row lock, not as the deleting person's page loaded it."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from content.exceptions import PermissionDenied
 from publishing.models import Post, PostChange
-from publishing.services.posts import post_delete_by_person, post_save_by_person
+from publishing.services.posts import post_delete_by_person, post_save_by_person, record_due_publications
 from tasks.exceptions import NoLongerExists
 
 
@@ -130,3 +131,23 @@ def test_deleting_a_post_someone_else_deleted_meanwhile_says_so_and_records_one_
     with pytest.raises(NoLongerExists, match="deleted meanwhile"):
         post_delete_by_person(post=second_page, by=reviewer)
     assert list(PostChange.objects.filter(post_id=first_page.pk).values_list("kind", flat=True)).count("deleted") == 1
+
+
+@pytest.mark.django_db
+def test_an_edit_from_a_form_loaded_before_the_post_went_live_does_not_make_it_go_live_twice(reviewer):
+    """The form loaded a scheduled post; it went live and the sweep recorded that; then the form's
+    edit of the body was saved with the form's copy of `live_recorded_at` (none), and the next
+    sweep recorded the post going live a second time."""
+    post = Post(title="Launch notes", slug="launch-notes", body="Draft text.",
+                published_at=timezone.now() + timedelta(hours=1))
+    post_save_by_person(post=post, by=reviewer, changed={"title", "slug", "body", "published_at"}, adding=True)
+    form_copy = Post.objects.get(pk=post.pk)
+    Post.objects.filter(pk=post.pk).update(published_at=timezone.now() - timedelta(seconds=1))  # its time came
+    form_copy.published_at = Post.objects.get(pk=post.pk).published_at  # as the form shows it, unchanged
+    assert record_due_publications() == 1
+
+    form_copy.body = "Corrected text."
+    post_save_by_person(post=form_copy, by=reviewer, changed={"body"}, adding=False)
+
+    assert record_due_publications() == 0
+    assert _trail(post) == ["scheduled", "published", "edited"]
