@@ -99,8 +99,13 @@ def check_unpublish(user, task) -> None:
 def _named(model, name: str, limit: int):
     """The category or tag called `name` in any letter case (one at most: the database sees to it),
     made when there is none. Publications make theirs under the name lock, but a row made by any
-    other way between the look-up and the insert is found again, not a 500."""
-    found = model.objects.filter(name__iexact=name).first()
+    other way between the look-up and the insert is found again, not a 500.
+
+    The row found is locked (FOR NO KEY UPDATE, which a deletion waits for and a post naming it
+    does not) until the publication commits: a deletion under way is waited for and the name made
+    again; before, the post named the deleted row and the publication failed at commit (a 500)."""
+    named = model.objects.select_for_update(no_key=True).filter(name__iexact=name)
+    found = named.first()
     if found is not None:
         return found
     slug = _free_slug(model, name, limit)
@@ -108,7 +113,7 @@ def _named(model, name: str, limit: int):
         with transaction.atomic():
             return model.objects.create(name=name, slug=slug)
     except IntegrityError:
-        found = model.objects.filter(name__iexact=name).first()
+        found = named.first()
         if found is None:  # the slug was taken, not the name
             raise
         return found
