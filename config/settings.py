@@ -577,11 +577,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "text": {
-            "format": "%(asctime)s %(levelname)s %(name)s %(process)d task=%(task_id)s request=%(request_id)s "
+            "()": "config.log_format.TextFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d task=%(task_id)s request=%(request_id)s "
                       "%(message)s",
         },
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "config.log_format.JsonFormatter",
             "fmt": "%(levelname)s %(name)s %(process)d %(task_id)s %(request_id)s %(message)s",
             "rename_fields": {"levelname": "level", "name": "logger"},
             "timestamp": "time",  # ISO 8601 in UTC
