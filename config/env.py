@@ -8,6 +8,7 @@ imports nothing from the apps.
 from __future__ import annotations
 
 import os
+import re
 from decimal import Decimal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -46,12 +47,16 @@ PROCESSES_MAX = 1024  # processes or threads one machine starts
 THRESHOLD_MAX = 1_000_000  # failures counted before acting on them
 BYTES_MAX = 1 << 30  # what one fetched page may hold in memory
 PORT_MAX = 65535
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
+    # ASCII digits only: int() also reads other scripts' digits ("١٢٣") and underscores ("1_0").
+    if not _INTEGER.fullmatch(raw.strip()):
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}.")
     try:
         value = int(raw)
     except ValueError:
@@ -105,23 +110,35 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def parse_database_url(url: str) -> dict:
+def _split_url(variable: str, url: str):
+    """`urlsplit(url)` with its port read; a malformed URL (a port past 65535 or not a number, an
+    unclosed IPv6 bracket) stops the start naming `variable`. The URL itself is not repeated: it
+    may hold a password."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (read for its ValueError)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{variable} is not a valid URL: {error}.") from None
+    return parts
+
+
+def parse_database_url(url: str, variable: str = "DATABASE_URL") -> dict:
     """Turn a ``postgres://`` / ``postgresql://`` URL into a Django DATABASES entry.
 
     A socket directory may be given as ``?host=/path`` (as libpq does), and any other query
     parameter (``sslmode``, ``connect_timeout``, ...) is passed to psycopg unchanged.
     """
-    parts = urlsplit(url)
+    parts = _split_url(variable, url)
     if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
         raise ImproperlyConfigured(
-            f"DATABASE_URL must start with postgresql:// (got scheme {parts.scheme!r}); "
+            f"{variable} must start with postgresql:// (got scheme {parts.scheme!r}); "
             "Pressroom needs PostgreSQL."
         )
     options = dict(parse_qsl(parts.query))
     host = options.pop("host", None) or unquote(parts.hostname or "")
     name = unquote(parts.path.lstrip("/"))
     if not name:
-        raise ImproperlyConfigured("DATABASE_URL names no database (the path after the host).")
+        raise ImproperlyConfigured(f"{variable} names no database (the path after the host).")
     return {
         "ENGINE": "config.postgresql",  # Django's, with a health check without a round trip
         "NAME": name,
@@ -133,13 +150,29 @@ def parse_database_url(url: str) -> dict:
     }
 
 
+def redis_url(url: str) -> str:
+    """REDIS_URL checked as redis-py reads it (``redis://``, ``rediss://`` or ``unix://``, a port
+    up to 65535, a database number); "" stays "" (no Redis). A malformed URL would otherwise pass
+    the start and fail every cache read, broadcast and queued task with redis-py's ValueError."""
+    url = url.strip()
+    if not url:
+        return ""
+    parts = _split_url("REDIS_URL", url)
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix:// (got scheme {parts.scheme!r}).")
+    database = parts.path.lstrip("/") if parts.scheme != "unix" else ""
+    if database and not _INTEGER.fullmatch(database):
+        raise ImproperlyConfigured(f"REDIS_URL: the database after the host must be a number (got {database!r}).")
+    return url
+
+
 def _origin(name: str, url: str, *, schemes: set[str], example: str) -> str:
     """`url` as an origin (scheme and host, no trailing slash); "" stays "". A path, query or
     another scheme stops the start with the variable's name."""
     url = url.strip().rstrip("/")
     if not url:
         return ""
-    parts = urlsplit(url)
+    parts = _split_url(name, url)
     if parts.scheme not in schemes or not parts.netloc or parts.path or parts.query or parts.fragment:
         raise ImproperlyConfigured(f"{name} must be an origin like {example} (got {url!r}).")
     return url

@@ -19,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from config.env import (
     BYTES_MAX, COUNT_MAX, DAYS_MAX, MINUTES_MAX, NETWORK_TIMEOUT_MAX, PORT_MAX, PROCESSES_MAX, SECONDS_MAX,
     THRESHOLD_MAX, env_bool, env_choice, env_int, env_list, env_money, env_networks, env_rate, env_str,
-    parse_database_url, site_origin, websocket_origin,
+    parse_database_url, redis_url, site_origin, websocket_origin,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -155,7 +155,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
 DATABASE_READ_REPLICA = "replica" if DATABASE_REPLICA_URL else None
 if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = parse_database_url(DATABASE_REPLICA_URL)
+    DATABASES["replica"] = parse_database_url(DATABASE_REPLICA_URL, "DATABASE_REPLICA_URL")
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
     if DATABASE_PREPARED_STATEMENTS:
@@ -166,7 +166,7 @@ if DATABASE_REPLICA_URL:
 DATABASE_REPLICA_LAG_SECONDS = env_int("DATABASE_REPLICA_LAG_SECONDS", 5, minimum=0, maximum=SECONDS_MAX)
 DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]  # without a replica it sends everything to default
 
-REDIS_URL = env_str("REDIS_URL")
+REDIS_URL = redis_url(env_str("REDIS_URL"))
 # Options of the channel layer's Redis connections (see CHANNEL_LAYERS below). redis-py's asyncio
 # client retries nothing by default: after a Redis restart, every pooled connection is dead and
 # failed the next WebSocket or broadcast that drew it; one retry reconnects.
@@ -570,7 +570,7 @@ PRESSROOM_READYZ_CLUSTER_SECONDS = env_int("PRESSROOM_READYZ_CLUSTER_SECONDS", 1
 # --- Logging --------------------------------------------------------------------------------
 # One JSON object per line in production (for a log collector), readable lines in development;
 # both carry the task id and the request id (tasks/logging.py, config/request_id.py).
-LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error", "critical")).upper()
 PRESSROOM_LOG_FORMAT = env_choice("PRESSROOM_LOG_FORMAT", "text" if DEBUG else "json", ("json", "text"))
 LOGGING = {
     "version": 1,
