@@ -103,6 +103,21 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def env_time_zone(name: str, default: str) -> str:
+    """An IANA time zone name (``Europe/Paris``); unset or empty is `default`. An unknown name stops
+    the start here, naming the variable, rather than as Django's ValueError."""
+    import zoneinfo
+
+    value = os.environ.get(name, "").strip() or default
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(
+            f"{name} must be a time zone name such as UTC or Europe/Paris, got {value!r}."
+        ) from None
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

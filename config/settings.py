@@ -19,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from config.env import (
     BYTES_MAX, COUNT_MAX, DAYS_MAX, MINUTES_MAX, NETWORK_TIMEOUT_MAX, PORT_MAX, PROCESSES_MAX, SECONDS_MAX,
     THRESHOLD_MAX, env_bool, env_choice, env_int, env_list, env_money, env_networks, env_rate, env_str,
-    parse_database_url, redis_url, site_origin, websocket_origin,
+    env_time_zone, parse_database_url, redis_url, site_origin, websocket_origin,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -404,7 +404,7 @@ CORS_ALLOW_CREDENTIALS = False
 
 # --- Internationalisation, static and media files -------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
+TIME_ZONE = env_time_zone("TIME_ZONE", "UTC")
 USE_I18N = True
 FORMAT_MODULE_PATH = ["config.formats"]  # dates as 2026-12-03 14:05 (config/formats/en/formats.py)
 USE_TZ = True

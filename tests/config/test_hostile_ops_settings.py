@@ -75,3 +75,20 @@ def test_an_empty_log_level_is_the_default():
     result = _manage("shell", "-c", "from django.conf import settings; print(settings.LOG_LEVEL)", LOG_LEVEL="")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "INFO"
+
+
+@pytest.mark.parametrize("value", ["nan", "Mars/Olympus_Mons", "../../etc/passwd"])
+def test_an_unknown_time_zone_stops_the_start_naming_the_variable(value):
+    result = _manage("check", TIME_ZONE=value)
+    assert result.returncode != 0
+    assert _last_line(result) == (
+        "django.core.exceptions.ImproperlyConfigured: TIME_ZONE must be a time zone name such as UTC or "
+        f"Europe/Paris, got {value!r}."
+    )
+
+
+def test_a_known_time_zone_is_kept():
+    code = "from django.conf import settings; print(settings.TIME_ZONE)"
+    result = _manage("shell", "-c", code, TIME_ZONE="Europe/Paris")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "Europe/Paris"
