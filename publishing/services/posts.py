@@ -465,8 +465,9 @@ def post_delete_by_person(*, post: Post, by) -> None:
         raise NoLongerExists("This post was deleted meanwhile; nothing was deleted again.")
     if stored.task_id is not None:
         raise InvalidTransition("A post made from a generation task is unpublished, not deleted.")
-    if stored.is_public and not by.has_perm(PUBLISH_PERMISSION):
-        raise PermissionDenied("Only holders of the publish permission may delete a public post.")
+    # Scheduled as public: it goes live by itself, and changing it needs the permission too.
+    if (stored.is_public or stored.is_scheduled) and not by.has_perm(PUBLISH_PERMISSION):
+        raise PermissionDenied("Only holders of the publish permission may delete a public or scheduled post.")
     PostChange.objects.create(post=stored, post_title=stored.title, kind=PostChangeKind.DELETED, fields=[],
                               published_at=stored.published_at, actor=by)
     stored.delete()

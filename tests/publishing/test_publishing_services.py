@@ -20,6 +20,7 @@ from publishing.models import Category, Post, PostChange
 from publishing.selectors import carried_versions, publish_actions
 from publishing.services import posts as post_services
 from publishing.services.posts import (
+    post_delete_by_person,
     post_save_by_person,
     record_due_publications,
     task_publish,
@@ -218,6 +219,18 @@ def test_editor_may_write_a_hand_written_draft_but_not_publish_it(editor):
     with pytest.raises(PermissionDenied):
         post_save_by_person(post=post, by=editor, changed={"published_at"}, adding=False)
     assert Post.objects.get().published_at is None
+
+
+@pytest.mark.parametrize("when", [timedelta(days=-1), timedelta(days=1)], ids=["public", "scheduled"])
+def test_deleting_a_public_or_scheduled_hand_written_post_needs_the_publish_permission(editor, reviewer, when):
+    post = Post(title="Notes", slug="notes", body="Hello.", published_at=timezone.now() + when)
+    post_save_by_person(post=post, by=reviewer, changed={"title", "body", "published_at"}, adding=True)
+
+    with pytest.raises(PermissionDenied, match="publish permission may delete a public or scheduled post"):
+        post_delete_by_person(post=post, by=editor)
+    assert Post.objects.filter(pk=post.pk).exists()
+    post_delete_by_person(post=post, by=reviewer)
+    assert not Post.objects.filter(pk=post.pk).exists()
 
 
 def test_changing_a_public_hand_written_post_needs_the_publish_permission(editor, reviewer):
