@@ -19,6 +19,7 @@ from publishing.webhooks.models import NotificationReason, PendingNotification
 from tasks.events import emit
 from tasks.models import EventKind
 from tests.factories import make_task, make_user
+from tests.seed import ensure_seed_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,6 +37,7 @@ class HeldBackend(EmailBackend):
 
 
 def test_a_task_finishing_while_a_digest_to_the_same_admin_is_being_sent_does_not_wait_for_it(settings):
+    ensure_seed_data()  # the offline model, which a transactional test run before this one flushed
     settings.EMAIL_BACKEND = f"{__name__}.HeldBackend"
     settings.PRESSROOM_NOTIFY_DIGEST_SECONDS = 60
     admin = make_user("ada", is_superuser=True)
