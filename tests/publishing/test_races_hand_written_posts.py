@@ -3,17 +3,16 @@ under its row lock, not as the deleting person's page loaded it."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
 from django.utils import timezone
 
 from content.exceptions import PermissionDenied
 from publishing.models import Post, PostChange
 from publishing.services.posts import post_delete_by_person, post_save_by_person, record_due_publications
 from tasks.exceptions import NoLongerExists
+from tests.publishing.races import run_while_holding
 
 
 def _draft(reviewer) -> Post:
@@ -22,46 +21,15 @@ def _draft(reviewer) -> Post:
     return Post.objects.get(pk=post.pk)
 
 
-def _waiting_on_a_lock(pid: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
-        row = cursor.fetchone()
-    return row is not None and row[0] == "Lock"
-
-
 def _while_a_publisher_publishes(post: Post, reviewer, verb):
-    """Run `verb()` on another connection while this one holds `post`'s row, publishing it, and
-    commit only once `verb` waits for that row (or finished without waiting). The verb's result
-    or error, exactly one."""
-    ready = threading.Event()
-    pid, outcome = [], []
-
-    def run():
-        try:
-            connection.ensure_connection()
-            pid.append(connection.connection.info.backend_pid)
-            ready.wait(timeout=10)
-            outcome.append(verb())
-        except Exception as error:  # noqa: BLE001 - the test reports whatever happened
-            outcome.append(error)
-        finally:
-            connection.close()
-
-    other = threading.Thread(target=run)
-    with transaction.atomic():
+    """`verb()` run on another connection while this one holds `post`'s row, publishing it
+    (`tests.publishing.races.run_while_holding`): the verb's result or error."""
+    def publish():
         locked = Post.objects.select_for_update().get(pk=post.pk)
         locked.published_at = timezone.now()
         post_save_by_person(post=locked, by=reviewer, changed={"published_at"}, adding=False)
-        other.start()
-        ready.set()
-        for _ in range(1000):  # at most 10 s: until the verb waits for the publisher's row lock
-            other.join(0.01)
-            if not other.is_alive() or (pid and _waiting_on_a_lock(pid[0])):
-                break
-    other.join(30)
-    assert not other.is_alive()
-    assert len(outcome) == 1
-    return outcome[0]
+
+    return run_while_holding(publish, verb)
 
 
 def _trail(post) -> list[str]:

@@ -3,54 +3,20 @@ for the deletion and makes the name again, instead of failing at commit on a del
 
 from __future__ import annotations
 
-import threading
 
 import pytest
-from django.db import connection, transaction
 
 from content.services.review import task_approve
 from publishing.models import Category, Post, Tag
 from publishing.services.posts import task_publish
 from tests.editorial import completed_task
-
-
-def _waiting_on_a_lock(pid: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
-        row = cursor.fetchone()
-    return row is not None and row[0] == "Lock"
+from tests.publishing.races import run_while_holding
 
 
 def _publish_while_this_connection_deletes(task, reviewer, delete):
-    """Run `task_publish` on another connection while this one has run `delete()` and not yet
-    committed; commit once the publication waits for this connection (or finished)."""
-    ready = threading.Event()
-    pid, outcome = [], []
-
-    def publish():
-        try:
-            connection.ensure_connection()
-            pid.append(connection.connection.info.backend_pid)
-            ready.wait(timeout=10)
-            outcome.append(task_publish(task=task, by=reviewer))
-        except Exception as error:  # noqa: BLE001 - the test reports whatever happened
-            outcome.append(error)
-        finally:
-            connection.close()
-
-    other = threading.Thread(target=publish)
-    with transaction.atomic():
-        delete()
-        other.start()
-        ready.set()
-        for _ in range(1000):  # at most 10 s: until the publication waits for the deletion
-            other.join(0.01)
-            if not other.is_alive() or (pid and _waiting_on_a_lock(pid[0])):
-                break
-    other.join(30)
-    assert not other.is_alive()
-    assert len(outcome) == 1
-    return outcome[0]
+    """`task_publish` run on another connection while this one has run `delete()` and not yet
+    committed (`tests.publishing.races.run_while_holding`): its result or error."""
+    return run_while_holding(delete, lambda: task_publish(task=task, by=reviewer))
 
 
 @pytest.mark.django_db(transaction=True)
