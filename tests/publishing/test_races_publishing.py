@@ -3,7 +3,6 @@ for the deletion and makes the name again, instead of failing at commit on a del
 
 from __future__ import annotations
 
-
 import pytest
 
 from content.services.review import task_approve
