@@ -130,8 +130,9 @@ def redirected_post(slug: str) -> Post | None:
 
 
 def redirected_public_name(model, slug: str):
-    """The category or tag (`model`) that was at `slug` before its slug changed, if any."""
-    return model.objects.filter(old_slugs__slug=slug).only("slug").first()
+    """The public category or tag (`model`, `public_names`) that was at `slug` before its slug
+    changed, if any: a name only drafts use does not give its new slug away."""
+    return public_names(model).filter(old_slugs__slug=slug).only("slug").first()
 
 
 def neighbours(post: Post) -> tuple[Post | None, Post | None]:

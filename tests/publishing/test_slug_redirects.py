@@ -133,6 +133,18 @@ def test_a_category_or_tag_whose_slug_changed_answers_its_old_address_with_a_per
     assert Client().get(f"{url_prefix}never-was/").status_code == 404
 
 
+def test_the_old_address_of_a_category_only_drafts_use_is_a_404_that_names_nothing(superuser):
+    category = Category.objects.create(name="Gardening", slug="gardening")
+    Post.objects.create(title="Draft", slug="draft", body="Not yet.", category=category)
+
+    client_for(superuser).post(reverse("admin:publishing_category_change", args=[category.pk]),
+                               {"name": "Gardening", "slug": "secret-garden", "description": ""})
+
+    response = Client().get("/category/gardening/")
+    assert response.status_code == 404
+    assert "secret-garden" not in response.get("Location", "") + response.content.decode()
+
+
 def test_a_redirect_leads_to_exactly_one_page():
     post, category = public_post(), Category.objects.create(name="Gardening", slug="gardening")
 
