@@ -109,8 +109,11 @@ class SiteRulesMixin:
     def save_model(self, request, obj, form, change):
         # Another admin's delete may have committed since this form was loaded: Django's save()
         # would update no row and insert it again (a deleted post came back, public). The row is
-        # locked for the rest of the save, so a delete now waits for it.
-        if change and not type(obj)._default_manager.select_for_update().filter(pk=obj.pk).exists():
+        # locked for the rest of the save, so a delete now waits for it. An admin whose service
+        # locks the row itself, after a lock that must come first (`row_locked_by_service`), is
+        # left to it.
+        if (change and not getattr(self, "row_locked_by_service", False)
+                and not type(obj)._default_manager.select_for_update().filter(pk=obj.pk).exists()):
             raise NoLongerExists(f"This {self.opts.verbose_name} was deleted meanwhile; nothing was saved.")
         super().save_model(request, obj, form, change)
 

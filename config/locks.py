@@ -10,7 +10,10 @@ turns has its namespace here, so two rules never share a lock by accident:
 - `NOTIFICATION_DIGESTS`: one pending digest per recipient (`publishing.webhooks.notifications`);
   the key is the recipient's id.
 - `PUBLIC_NAMES`: a new post's slug, and a new category or tag, are chosen while no other
-  publication chooses one (`publishing.services.posts`); one key.
+  publication chooses one (`publishing.services.posts`); one key. A person's save of a post,
+  category or tag, and a deletion of categories or tags, take it too, before any row: a deletion
+  then sees every post that names what it deletes, and no one holds a row it needs while waiting
+  for the lock (which was a deadlock).
 """
 
 from __future__ import annotations

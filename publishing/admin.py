@@ -20,19 +20,30 @@ from publishing.models import Category, Post, PostChange, SlugRedirect, Tag
 from publishing.selectors import carried_versions
 from publishing.services.posts import (
     check_post_change, post_delete_by_person, post_save_by_person, public_name_save_by_person,
+    public_names_delete_by_person,
 )
-from tasks.exceptions import DomainError
+from tasks.exceptions import DomainError, NoLongerExists
 
 PUBLISH_PERMISSION = "publishing.publish_post"
 
 
 class PublicNameAdminMixin:
     """Categories and tags are also created by publications (`publishing.services.posts`): a save
-    here takes turns with them (`public_name_save_by_person`), a name a publication created after
-    this form was checked is a message, not a 500, and a changed slug leaves a redirect."""
+    or deletion here takes turns with them (`public_name_save_by_person`,
+    `public_names_delete_by_person`), a name a publication created after this form was checked is
+    a message, not a 500, and a changed slug leaves a redirect."""
+
+    row_locked_by_service = True  # after the name lock (`config.admin_site.SiteRulesMixin.save_model`)
 
     def save_model(self, request, obj, form, change):
         public_name_save_by_person(obj, changed=set(form.changed_data), adding=not change)
+
+    def delete_model(self, request, obj):
+        if not public_names_delete_by_person(type(obj), [obj.pk]):
+            raise NoLongerExists(f"This {obj._meta.verbose_name} was deleted meanwhile.")
+
+    def delete_queryset(self, request, queryset):
+        public_names_delete_by_person(queryset.model, queryset.values_list("pk", flat=True))
 
 
 @admin.register(Category)
@@ -152,8 +163,11 @@ class PostAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    row_locked_by_service = True  # after the name lock (`config.admin_site.SiteRulesMixin.save_model`)
+
     def save_model(self, request, obj, form, change):
-        post_save_by_person(post=obj, by=request.user, changed=set(form.changed_data), adding=not change)
+        post_save_by_person(post=obj, by=request.user, changed=set(form.changed_data), adding=not change,
+                            tags=form.cleaned_data.get("tags"))
 
     def delete_model(self, request, obj):
         post_delete_by_person(post=obj, by=request.user)

@@ -165,16 +165,51 @@ def slug_redirect_record(obj, *, old_slug: str) -> None:
 def public_name_save_by_person(obj, *, changed: set[str], adding: bool) -> None:
     """Save a category or tag a person added or changed; a changed slug leaves a redirect from the
     old address."""
-    # Every change of a slug takes turns under the name lock, so the slug read after it is the one
-    # stored: read before, a change committed meanwhile was missed and its address left no redirect.
-    # (Not the row's lock first: a publication holds the name lock while its post's category key
-    # locks the row, and the two would deadlock.)
+    # The name lock first, then the row (`config.locks`, PUBLIC_NAMES): every change of a slug
+    # takes turns under it, so the slug read after it is the one stored (read before, a change
+    # committed meanwhile was missed and its address left no redirect); and the row is locked only
+    # after it, as a publication does (row first, a rename and a publication naming the category
+    # each waited for the other: a deadlock).
     advisory_xact_lock(PUBLIC_NAMES)
-    old_slug = None if adding else type(obj).objects.filter(pk=obj.pk).values_list("slug", flat=True).first()
+    old_slug = None
+    if not adding:
+        old_slug = type(obj).objects.select_for_update().filter(pk=obj.pk).values_list("slug", flat=True).first()
+        if old_slug is None:
+            raise NoLongerExists(f"This {obj._meta.verbose_name} was deleted meanwhile; nothing was saved.")
     save_under_name_lock(obj, DomainError(f"A {obj._meta.verbose_name} with this name or slug was created "
                                           "meanwhile; nothing was saved."))
     if old_slug is not None and "slug" in changed:
         slug_redirect_record(obj, old_slug=old_slug)
+
+
+@transaction.atomic
+def public_names_delete_by_person(model, pks) -> int:
+    """Delete the categories or tags (`model`) with these keys that still exist; how many were.
+
+    Under the name lock, like every publication and every person's save of a post: a publication
+    naming one of them at this moment has committed its post before the deletion looks for the
+    posts that name it (and takes the name off it, as off every other), or waits and makes the
+    name again. Before, the deletion missed the new post and failed at commit (a 500)."""
+    advisory_xact_lock(PUBLIC_NAMES)
+    found = list(model.objects.select_for_update().filter(pk__in=list(pks)).order_by("pk").values_list("pk", flat=True))
+    if found:
+        model.objects.filter(pk__in=found).delete()
+    return len(found)
+
+
+def _check_names_exist(post: Post, tags) -> None:
+    """The category and tags a person chose for `post` still exist (under the name lock, which a
+    deletion of them waits for); else the save is refused: saved, the post named a deleted row and
+    failed at commit (a 500)."""
+    gone = {}
+    if post.category_id is not None and not Category.objects.filter(pk=post.category_id).exists():
+        gone["category"] = ["Deleted meanwhile: choose again."]
+    chosen = {tag.pk for tag in tags or ()}
+    if chosen and Tag.objects.filter(pk__in=chosen).count() != len(chosen):
+        gone["tags"] = ["One of them was deleted meanwhile: choose again."]
+    if gone:
+        raise DomainError(f"The {' and the '.join(gone)} chosen for this post {'were' if len(gone) > 1 else 'was'} "
+                          "deleted meanwhile; nothing was saved.", fields=gone)
 
 
 # `/api/posts/search` is the search endpoint, so no post made here is called "search".
@@ -418,10 +453,14 @@ def check_post_change(user, post: Post, *, changed: set[str], adding: bool) -> N
 
 
 @transaction.atomic
-def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool) -> Post:
-    """Save a hand-written post a person changed, and record the change."""
+def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool, tags=None) -> Post:
+    """Save a hand-written post a person changed, and record the change; `tags`, the tags the
+    person chose (saved after it, in the same transaction), are checked to exist with the category."""
     if post.task_id is not None and adding:
         raise InvalidTransition("Posts of generation tasks are created by publishing the task.")
+    # The name lock before the row (`config.locks`, PUBLIC_NAMES): a deletion of a category holds
+    # it while it takes the rows of the posts naming the category.
+    advisory_xact_lock(PUBLIC_NAMES)
     # The row first, then the rules: the form loaded the post earlier, and a publisher may have
     # published it since (or be publishing it now), which the rules and the save must see.
     stored = None if adding else (Post.objects.select_for_update().filter(pk=post.pk)
@@ -429,6 +468,7 @@ def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool) -> P
     if not adding and stored is None:
         raise NoLongerExists("This post was deleted meanwhile; nothing was saved.")
     check_post_change(by, post, changed=set(changed), adding=adding)
+    _check_names_exist(post, tags)
     if stored is not None and "published_at" not in changed:  # the publication stays as stored
         post.published_at, post.live_recorded_at = stored.published_at, stored.live_recorded_at
     if "published_at" in changed:

@@ -14,10 +14,11 @@ def _waiting_on_a_lock(pid: int) -> bool:
     return row is not None and row[0] == "Lock"
 
 
-def run_while_holding(hold, verb):
+def run_while_holding(hold, verb, *, then=None):
     """`verb()`'s result, or the error it raised, run on another connection while this one has run
-    `hold()` in a transaction it keeps open; this one commits once `verb` waits for one of its
-    locks (checked at most 1,000 times, 10 ms apart), or finished without waiting."""
+    `hold()` in a transaction it keeps open; this one runs `then()` (when given) and commits once
+    `verb` waits for one of its locks (checked at most 1,000 times, 10 ms apart), or finished
+    without waiting."""
     ready = threading.Event()
     pid, outcome = [], []
 
@@ -41,6 +42,8 @@ def run_while_holding(hold, verb):
             other.join(0.01)
             if not other.is_alive() or (pid and _waiting_on_a_lock(pid[0])):
                 break
+        if then is not None:
+            then()
     other.join(30)
     assert not other.is_alive()
     assert len(outcome) == 1
