@@ -7,9 +7,11 @@ admin login page answers, then sends SIGINT to the group as a terminal's Ctrl-C 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -105,7 +107,19 @@ def test_make_run_serves_admin_and_health_with_database_url(tmp_path, scratch_da
     assert list((tmp_path / "var" / "metrics").glob("*.db")), "no multiprocess metrics files under var/metrics"
 
 
-def test_make_run_without_database_url_uses_its_own_postgres_and_is_harmless_twice(tmp_path):
+@pytest.fixture
+def embedded_server_dir():
+    """A directory outside pytest's own temporary root for the embedded PostgreSQL: pgserver (run
+    as root) opens the path's directories to its `pgserver` user, and any other pytest run on the
+    machine that starts meanwhile closes `/tmp/pytest-of-root` again (mode 0700), which made
+    pg_ctl fail with "Permission denied" halfway through this test."""
+    path = Path(tempfile.mkdtemp(prefix="pressroom-make-run-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_make_run_without_database_url_uses_its_own_postgres_and_is_harmless_twice(embedded_server_dir):
+    tmp_path = embedded_server_dir
     env = _base_env(tmp_path)
     data_dir = tmp_path / "var" / "postgres"
 
