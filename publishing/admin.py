@@ -19,8 +19,8 @@ from content.html import sanitize_html
 from publishing.models import Category, Post, PostChange, SlugRedirect, Tag
 from publishing.selectors import carried_versions
 from publishing.services.posts import (
-    check_post_change, post_delete_by_person, post_save_by_person, public_name_save_by_person,
-    public_names_delete_by_person,
+    EditConflict, check_edit_is_current, check_post_change, post_delete_by_person, post_edit_fingerprint,
+    post_save_by_person, public_name_save_by_person, public_names_delete_by_person,
 )
 from tasks.exceptions import DomainError, NoLongerExists
 
@@ -72,14 +72,25 @@ class PostForm(forms.ModelForm):
 
     request = None  # set by PostAdmin.get_form
     image_credit_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
+    # What the form was loaded with (`post_edit_fingerprint`): a save after someone else's is
+    # refused with a warning, what was typed stays, and saving again overwrites on purpose.
+    # A plain Field: a value that is no fingerprint (NUL included) is not judged, never a form error.
+    loaded_fingerprint = forms.Field(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Post
         fields = "__all__"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and not self.instance._state.adding:
+            self.initial["loaded_fingerprint"] = post_edit_fingerprint(self.instance.pk) or ""
+
     def _post_clean(self):
         super()._post_clean()  # the form's values onto the instance, and the model's own checks
         if self.errors:
+            return
+        if not self.instance._state.adding and self._someone_else_saved_meanwhile():
             return
         try:
             check_post_change(self.request.user, self.instance, changed=set(self.changed_data),
@@ -89,6 +100,19 @@ class PostForm(forms.ModelForm):
             for name, messages in error.fields.items():
                 if name in self.fields:
                     self.add_error(name, messages)
+
+    def _someone_else_saved_meanwhile(self) -> bool:
+        """Refuse this save (a form error) when the post changed since the form was loaded; the
+        form shown again carries the post's fingerprint as it is now, so that saving again is a
+        choice to overwrite."""
+        try:
+            check_edit_is_current(self.instance.pk, self.cleaned_data.get("loaded_fingerprint"))
+        except EditConflict as conflict:
+            self.add_error(None, str(conflict))
+            self.data = self.data.copy()
+            self.data[self.add_prefix("loaded_fingerprint")] = post_edit_fingerprint(self.instance.pk) or ""
+            return True
+        return False
 
 
 @admin.register(Post)
@@ -107,7 +131,7 @@ class PostAdmin(admin.ModelAdmin):
                        "live_recorded_at")
     fieldsets = (
         (None, {"fields": ("title", "slug", "category", "tags", "excerpt", "featured_image", "image_alt",
-                           "image_credit", "image_credit_url")}),
+                           "image_credit", "image_credit_url", "loaded_fingerprint")}),
         ("Body", {"fields": ("body", "preview")}),
         ("Sanitized HTML", {"fields": ("body_html",), "classes": ("collapse",)}),
         ("Publishing", {"fields": ("published_at", "live_recorded_at")}),
@@ -167,7 +191,8 @@ class PostAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         post_save_by_person(post=obj, by=request.user, changed=set(form.changed_data), adding=not change,
-                            tags=form.cleaned_data.get("tags"))
+                            tags=form.cleaned_data.get("tags"),
+                            loaded_fingerprint=form.cleaned_data.get("loaded_fingerprint"))
 
     def delete_model(self, request, obj):
         post_delete_by_person(post=obj, by=request.user)
