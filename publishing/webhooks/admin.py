@@ -3,7 +3,7 @@
 The form runs the outbound URL guard (`tasks.url_guard`) when a subscription is saved, so a
 loopback, private or malformed URL, or a name resolving to such an address, is a form error, not
 a row; the guard runs again, with DNS, at every send. A subscription switched off by failures
-carries a badge in the list and says so, and why, at the top of its page; a list filter finds
+(or at once by a 410 Gone) carries a badge in the list and says so, and why, at the top of its page; a list filter finds
 them, and the "Re-enable" action (or ticking Active again) switches it back on with its failure
 count reset. The list shows each subscription's newest attempt, its page the last ten; delivery
 attempts are read-only history, and "Send again" queues an event that ran out of attempts once more.

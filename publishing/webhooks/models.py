@@ -2,7 +2,7 @@
 
 `WebhookSubscription` is a receiver's URL, the events it wants and the secret its deliveries are
 signed with; it counts failed attempts in a row and is switched off (with when and why) once they
-pass PRESSROOM_WEBHOOK_DISABLE_AFTER. `WebhookDelivery` is one attempt to deliver one event to
+pass PRESSROOM_WEBHOOK_DISABLE_AFTER, or at once when its receiver answers 410 Gone. `WebhookDelivery` is one attempt to deliver one event to
 one subscription: a retry is a new row with the next attempt number and the same event id, so
 the admin shows every attempt with its status, response code, error and duration.
 `PendingNotification` is one line of a recipient's next digest email. Re-exported by

@@ -10,7 +10,9 @@ answer can swap in an internal one). A 307 or 308 redirect is followed, its targ
 at most MAX_REDIRECTS times; another 3xx is a failed attempt. A failed attempt schedules
 the next one after an exponential backoff, up to PRESSROOM_WEBHOOK_MAX_ATTEMPTS; every failed
 attempt counts towards the subscription's failures in a row, and PRESSROOM_WEBHOOK_DISABLE_AFTER
-of them switch it off (a success resets the count). Imports flow publishing -> tasks.
+of them switch it off (a success resets the count). A 410 Gone is the receiver saying the URL is
+gone for good: that attempt is not retried and the subscription is switched off at once, by the
+same path as failures (a ping answered 410 too). Imports flow publishing -> tasks.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ DELIVER_JOB = "publishing.webhooks.jobs.deliver_webhook"
 USER_AGENT = "Pressroom-Webhooks/1.0"
 RESPONSE_READ_MAX_BYTES = 4096  # of a receiver's answer, for the error shown in the admin
 MAX_REDIRECTS = 3
+GONE = 410  # the receiver says the URL is gone for good: no retry, the subscription is switched off
 KEPT_POST_REDIRECTS = (307, 308)  # the redirects that keep the method and the body
 
 
@@ -259,8 +262,16 @@ def _record_attempt(delivery: WebhookDelivery, result: SendResult, *, duration_m
         logger.info("Webhook delivery %s was recorded or deleted meanwhile; its late outcome (%s) is not kept",
                     delivery.pk, delivery.status)
         return False
+    if result.response_code == GONE and subscription.disabled_at is None:
+        # Before the ping's early return: a receiver that says it is gone is gone, test or not.
+        # Switched off, the subscription gets no retry of this attempt, and its pending ones are
+        # cancelled unsent when their jobs run, as after failures.
+        _disable(subscription, reason=f"HTTP 410 Gone: the receiver says this URL is gone for good, so it was "
+                                      f"switched off at once (attempt {delivery.attempt} of {delivery.event}); "
+                                      f"the answer: {result.error}"[:500], at=now)
+        logger.warning("Webhook subscription %s disabled: its receiver answered 410 Gone", subscription.pk)
     if delivery.event == PING_EVENT:
-        return True  # a test: neither retried nor counted for or against the subscription
+        return True  # a test: neither retried nor counted for or against the subscription (but see GONE)
     if result.succeeded:
         if subscription.consecutive_failures:
             subscription.consecutive_failures = 0

@@ -324,6 +324,61 @@ def test_a_subscription_that_keeps_failing_is_disabled_and_can_be_re_enabled(
                 subscription.disabled_reason) == (True, 0, None, "")
 
 
+def test_a_receiver_answering_410_gone_is_switched_off_at_once_and_not_retried(
+        allow_private, enqueued, settings, django_capture_on_commit_callbacks):
+    settings.PRESSROOM_WEBHOOK_DISABLE_AFTER = 15
+    settings.PRESSROOM_WEBHOOK_MAX_ATTEMPTS = 5
+    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 0
+    with Receiver(SECRET, statuses=[410], answer=b"this hook was removed") as receiver:
+        subscription = subscribe(receiver.url)
+        waiting = pending_attempt(subscription, "evt_waiting")  # another event, due after the 410
+        with django_capture_on_commit_callbacks(execute=True):
+            finish(make_task())
+        gone = WebhookDelivery.objects.exclude(pk=waiting.pk).get()
+        with django_capture_on_commit_callbacks(execute=True):
+            gone = deliver(gone.pk)
+        waiting = deliver(waiting.pk)
+        with django_capture_on_commit_callbacks(execute=True):
+            finish(make_task())  # a switched-off subscription gets no new deliveries
+
+    assert (gone.status, gone.response_code) == (DeliveryStatus.FAILED, 410)
+    assert not WebhookDelivery.objects.filter(attempt=2).exists(), "a 410 is not retried"
+    assert (waiting.status, waiting.error) == (DeliveryStatus.CANCELLED, "Not sent: the subscription is switched off.")
+    assert WebhookDelivery.objects.count() == 2 and len(receiver.deliveries) == 1
+    subscription.refresh_from_db()
+    assert (subscription.active, subscription.state, subscription.consecutive_failures) == (False, "disabled", 1)
+    assert subscription.disabled_reason.startswith("HTTP 410 Gone")
+    assert "this hook was removed" in subscription.disabled_reason
+
+    subscription = webhook_subscription_enable(subscription=subscription)  # the receiver came back
+    assert (subscription.active, subscription.disabled_at, subscription.disabled_reason) == (True, None, "")
+
+
+def test_a_ping_answered_410_gone_switches_the_subscription_off_too(allow_private, enqueued, superuser):
+    with Receiver(SECRET, statuses=[410]) as receiver:
+        subscription = subscribe(receiver.url, active=False)  # a ping reaches a paused subscription
+        ping = deliver(services.webhook_subscription_ping(subscription=subscription, by=superuser).pk)
+    assert (ping.status, ping.response_code) == (DeliveryStatus.FAILED, 410)
+    assert WebhookDelivery.objects.count() == 1, "a ping is tried once"
+    subscription.refresh_from_db()
+    assert subscription.state == "disabled" and subscription.disabled_at is not None
+    assert subscription.disabled_reason.startswith("HTTP 410 Gone") and "attempt 1 of ping" in subscription.disabled_reason
+    assert subscription.consecutive_failures == 0, "a ping counts neither for nor against the subscription"
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_other_refusals_are_retried_and_leave_the_subscription_on(status, allow_private, enqueued, settings,
+                                                                   django_capture_on_commit_callbacks):
+    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 0
+    with Receiver(SECRET, statuses=[status]) as receiver:
+        subscription = subscribe(receiver.url)
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver(pending_attempt(subscription, "evt_again").pk)
+    assert WebhookDelivery.objects.get(attempt=2).status == DeliveryStatus.PENDING
+    subscription.refresh_from_db()
+    assert (subscription.active, subscription.disabled_at, subscription.consecutive_failures) == (True, None, 1)
+
+
 def test_an_attempt_due_after_its_subscription_was_switched_off_is_cancelled_unsent(allow_private, enqueued):
     with Receiver(SECRET) as receiver:
         subscription = subscribe(receiver.url)

@@ -195,6 +195,25 @@ def test_the_test_event_action_queues_a_ping_for_each_subscription_chosen(client
     assert f'<a href="{reverse("admin:publishing_webhookdelivery_changelist")}">Webhook deliveries</a>' in page
 
 
+def test_a_subscription_whose_receiver_answered_410_is_flagged_with_the_reason(client, settings, monkeypatch):
+    from publishing.webhooks import jobs
+    from tests.publishing.webhook_receiver import Receiver
+
+    settings.PRESSROOM_FETCH_ALLOW_PRIVATE = True  # the receiver listens on 127.0.0.1
+    monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kwargs: None)
+    with Receiver("whsec_a-long-enough-secret", statuses=[410]) as receiver:
+        subscription = WebhookSubscription.objects.create(name="Moved away", url=receiver.url,
+                                                          events=["task.failed"], secret="whsec_a-long-enough-secret")
+        delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.failed", event_id="evt_1",
+                                                  payload={}, scheduled_at=timezone.now())
+        jobs.deliver_webhook(delivery.pk)
+    page = client.get(reverse("admin:publishing_webhooksubscription_change", args=[subscription.pk])).content.decode()
+    assert "Disabled after failures" in page and "HTTP 410 Gone: the receiver says this URL is gone for good" in page
+    assert page.index("HTTP 410 Gone") < page.index('name="url"'), "the reason comes before the form"
+    listing = client.get(LIST, {"state": "disabled"})
+    assert [row.name for row in listing.context["cl"].result_list] == ["Moved away"]
+
+
 def test_ticking_active_on_a_disabled_subscription_re_enables_it(client):
     subscription = disabled_subscription()
     change = reverse("admin:publishing_webhooksubscription_change", args=[subscription.pk])
