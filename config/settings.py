@@ -529,8 +529,12 @@ PRESSROOM_SITE_URL = site_origin(env_str(
     "PRESSROOM_SITE_URL",
     f"http://{env_str('HOST', '127.0.0.1')}:{env_int('PORT', 8000, minimum=1, maximum=PORT_MAX)}" if DEBUG else "",
 ))
-# Django's email settings; development prints emails on the console.
+# Django's email settings; development prints emails on the console. Django's SMTP backend bounds
+# each socket step (EMAIL_TIMEOUT), not a sending, so a server dripping bytes held a digest job for
+# as long as it liked: named, it runs as its subclass with a deadline for a whole sending.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+if EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":
+    EMAIL_BACKEND = "config.smtp_deadline.DeadlineSMTPBackend"
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=PORT_MAX)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -538,6 +542,10 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1, maximum=NETWORK_TIMEOUT_MAX)
+# The whole of one SMTP sending (connect, greeting, TLS, login, the messages, QUIT), however slowly
+# the server answers: then the connection is closed and the sending fails (config/smtp_deadline.py).
+PRESSROOM_EMAIL_DEADLINE_SECONDS = env_int("PRESSROOM_EMAIL_DEADLINE_SECONDS", 60, minimum=1,
+                                           maximum=NETWORK_TIMEOUT_MAX)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Pressroom <pressroom@localhost>")
 
 # --- Operations: /metrics and /readyz (config/metrics.py, config/health.py) ------------------

@@ -9,7 +9,9 @@ chunks does not help either, because httpx reads the whole header block before i
 reports every connection it opens there); when the time is up, a timer thread shuts down the
 sockets of those connections, which ends any read or write blocked on them at once (httpx then
 raises a transport error), and `expired` tells the caller why. Research fetches and webhook
-deliveries use it; imports: the standard library only.
+deliveries use it; so does the SMTP backend (`config.smtp_deadline`), which hands it the sockets
+smtplib opens through `watch`, since mail servers can drip bytes as well. Imports: the standard
+library only.
 
     with ExchangeDeadline(20) as deadline:
         request = client.build_request("GET", url, extensions={"trace": deadline.trace})
@@ -52,8 +54,11 @@ class ExchangeDeadline:
             return
         stream = info.get("return_value")
         sock = stream.get_extra_info("socket") if stream is not None else None
-        if sock is None:
-            return
+        if sock is not None:
+            self.watch(sock)
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut `sock` down when the time is up (at once if it already is)."""
         with self._lock:
             self._sockets.append(sock)
             expired = self.expired

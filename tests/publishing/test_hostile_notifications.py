@@ -84,3 +84,32 @@ def test_a_digest_the_smtp_server_cannot_take_is_kept_whole_for_the_sweep(admin,
     assert jobs.recover()["digests"] == 1
     [email] = mail.outbox
     assert "A task that failed — Provider down." in email.body
+
+
+def test_a_mail_server_dripping_its_answers_fails_the_digest_at_the_deadline_and_keeps_its_lines(
+        admin, settings, caplog):
+    """A server sending its greeting a byte at a time, each byte inside EMAIL_TIMEOUT, held the
+    job (and the recipient's lock) until django-q2 killed it; now the sending ends at
+    PRESSROOM_EMAIL_DEADLINE_SECONDS and fails as a refusal does: the job fails, the sweep logs it,
+    the lines wait for the next try."""
+    from datetime import timedelta
+
+    from config.smtp_deadline import SMTPDeadlineExceeded
+    from tests.config.smtp_server import DrippingSMTPServer
+
+    PendingNotification.objects.create(recipient=admin, task=make_task(topic="A task that failed"),
+                                       reason=NotificationReason.FAILED, summary="A task that failed — Provider down.")
+    settings.EMAIL_BACKEND = "config.smtp_deadline.DeadlineSMTPBackend"
+    settings.EMAIL_TIMEOUT, settings.PRESSROOM_EMAIL_DEADLINE_SECONDS = 2, 1
+    with DrippingSMTPServer(drip_at="greeting") as server:
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        with pytest.raises(SMTPDeadlineExceeded):
+            jobs.send_digest(admin.pk)
+        assert server.done.wait(10) and server.hung_up
+        server.done.clear()
+
+        PendingNotification.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+        assert jobs.recover()["digests"] == 0
+        assert server.done.wait(10) and server.hung_up
+    assert "the next sweep tries again" in caplog.text and "SMTPDeadlineExceeded" in caplog.text
+    assert PendingNotification.objects.filter(sent_at__isnull=True).count() == 1

@@ -362,7 +362,8 @@ def test_a_ping_answered_410_gone_switches_the_subscription_off_too(allow_privat
     assert WebhookDelivery.objects.count() == 1, "a ping is tried once"
     subscription.refresh_from_db()
     assert subscription.state == "disabled" and subscription.disabled_at is not None
-    assert subscription.disabled_reason.startswith("HTTP 410 Gone") and "attempt 1 of ping" in subscription.disabled_reason
+    assert subscription.disabled_reason.startswith("HTTP 410 Gone")
+    assert "attempt 1 of ping" in subscription.disabled_reason
     assert subscription.consecutive_failures == 0, "a ping counts neither for nor against the subscription"
 
 
