@@ -7,7 +7,13 @@ terminal; so control characters of the message (newlines, carriage returns, esca
 Unicode line separators) are written as escapes (`\\n`, `\\x1b`), and every further line of a
 record (its traceback) is indented, so that only a record's first line starts at column 0. JSON
 escapes them already. In both formats a message longer than MESSAGE_MAX_CHARACTERS is cut, and
-says how much was left out, so one huge value cannot fill the log.
+says how much was left out, so one huge value cannot fill the log. So is a traceback (`exc_info`)
+or a stack (`stack_info`) longer than TRACEBACK_MAX_CHARACTERS: a deep recursion, or a huge
+exception message repeated down a chain of exceptions, wrote megabytes in one record. Then each
+line longer than TRACEBACK_LINE_MAX_CHARACTERS keeps its start (an exception's type and the start
+of its message, with a note of how much was cut); if that is not enough, the traceback keeps its
+first lines (where it started) and its last ones (the innermost frames and the exception raised),
+half the limit each, around a line saying how many characters were cut between them.
 
 Imports nothing from the apps.
 """
@@ -20,6 +26,8 @@ import re
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 MESSAGE_MAX_CHARACTERS = 10_000
+TRACEBACK_MAX_CHARACTERS = 20_000  # its head and its tail, half each; a Django error's is 3–8,000
+TRACEBACK_LINE_MAX_CHARACTERS = 1_000  # of each line of a traceback too long as a whole (+ a note)
 CONTINUATION_INDENT = "    "
 
 # C0 controls but the tab, DEL, C1 controls, and the Unicode line and paragraph separators.
@@ -43,6 +51,31 @@ def bounded(message: str) -> str:
     return f"{message[:MESSAGE_MAX_CHARACTERS]}… ({left_out} more characters not logged)"
 
 
+def bounded_traceback(text: str) -> str:
+    """`text` (a traceback or a stack) within about TRACEBACK_MAX_CHARACTERS: its long lines cut,
+    then, if still too long, its first and last lines around one saying how many characters of
+    the lines between them were cut."""
+    if len(text) <= TRACEBACK_MAX_CHARACTERS:
+        return text
+    lines = text.split("\n")
+    shown = [line if len(line) <= TRACEBACK_LINE_MAX_CHARACTERS else
+             f"{line[:TRACEBACK_LINE_MAX_CHARACTERS]}… ({len(line) - TRACEBACK_LINE_MAX_CHARACTERS:,} characters cut)"
+             for line in lines]
+    if sum(map(len, shown)) + len(shown) - 1 <= TRACEBACK_MAX_CHARACTERS:
+        return "\n".join(shown)
+    keep = TRACEBACK_MAX_CHARACTERS // 2
+    first, size = 0, 0
+    while size + len(shown[first]) + 1 <= keep:
+        size += len(shown[first]) + 1
+        first += 1
+    last, size = len(shown), 0
+    while size + len(shown[last - 1]) + 1 <= keep:
+        size += len(shown[last - 1]) + 1
+        last -= 1
+    cut = len("\n".join(lines[first:last]))
+    return "\n".join([*shown[:first], f"… {cut:,} characters cut …", *shown[last:]])
+
+
 def one_line(text: str) -> str:
     """`text` with its control characters written as escapes: it cannot break a line."""
     return _UNSAFE.sub(_escape, text)
@@ -59,8 +92,23 @@ class TextFormatter(logging.Formatter):
                 setattr(record, name, one_line(str(getattr(record, name))))
         return super().formatMessage(record)
 
+    def formatException(self, ei) -> str:
+        return bounded_traceback(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return bounded_traceback(super().formatStack(stack_info))
+
     def format(self, record: logging.LogRecord) -> str:
-        first, *rest = super().format(record).split("\n")
+        # A traceback another handler's formatter put on the record (exc_text) is bounded here
+        # too, and the record given back as it came.
+        given = record.exc_text
+        if given:
+            record.exc_text = bounded_traceback(given)
+        try:
+            text = super().format(record)
+        finally:
+            record.exc_text = given
+        first, *rest = text.split("\n")
         return "\n".join([first, *(CONTINUATION_INDENT + line for line in rest)])
 
 
@@ -71,4 +119,10 @@ class JsonFormatter(_JsonFormatter):
         message = log_data.get("message")
         if isinstance(message, str):
             log_data["message"] = bounded(message)
+        for name in ("exc_info", "stack_info"):
+            value = log_data.get(name)
+            if isinstance(value, str):
+                log_data[name] = bounded_traceback(value)
+            elif isinstance(value, list):  # exc_info_as_array / stack_info_as_array: its lines
+                log_data[name] = bounded_traceback("\n".join(map(str, value))).split("\n")
         return super().process_log_record(log_data)

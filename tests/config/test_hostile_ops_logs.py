@@ -1,17 +1,19 @@
 """Log lines under hostile text: a value a client or a provider chose (a username, an error message)
-cannot forge a line in the development format, nor fill the log in either format."""
+cannot forge a line in the development format, nor fill the log in either format, in a message or
+in a traceback."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+import re
 
 import pytest
 from django.conf import settings as django_settings
 from django.utils.module_loading import import_string
 
-from config.log_format import MESSAGE_MAX_CHARACTERS
+from config.log_format import CONTINUATION_INDENT, MESSAGE_MAX_CHARACTERS, TRACEBACK_MAX_CHARACTERS
 
 FORGED = "mallory\n2026-12-03 13:00:00,000 INFO django.security 1 task=- request=- admin logged in"
 
@@ -99,3 +101,135 @@ def test_a_hostile_value_stays_inside_one_json_object(log_as):
     lines = stream.getvalue().splitlines()
     assert len(lines) == 1
     assert json.loads(lines[0])["message"].startswith("Locked out mallory\n2026-12-03")
+
+
+# --- tracebacks and stacks ------------------------------------------------------------------------
+CUT = re.compile(r"^… ([0-9,]+) characters cut …$", re.MULTILINE)
+ANSWER = "provider says no " * 60_000  # a megabyte
+
+
+def _chained_megabyte_error() -> ValueError:
+    """A provider's megabyte error, quoted again by each of the two exceptions raised while
+    handling it: a traceback that holds it three times."""
+    try:
+        try:
+            try:
+                raise ConnectionError(ANSWER)
+            except ConnectionError as error:
+                raise RuntimeError(f"retrying failed: {error}") from error
+        except RuntimeError as error:
+            raise ValueError(f"giving up: {error}")
+    except ValueError as error:
+        return error
+
+
+def _ping(depth: int, log: bool = False):
+    if depth == 0:
+        if log:
+            return logging.getLogger("pressroom.test.hostile").warning("Deep", stack_info=True)
+        raise RecursionError("deep enough")
+    return _pong(depth - 1, log)
+
+
+def _pong(depth: int, log: bool):  # two functions in turn: Python folds repeated frames, not these
+    return _ping(depth - 1, log)
+
+
+def _deep_error() -> RecursionError:
+    try:
+        _ping(600)
+    except RecursionError as error:
+        return error
+
+
+def _formatted(error: BaseException) -> str:
+    return logging.Formatter().formatException((type(error), error, error.__traceback__))
+
+
+def _traceback_of_text(output: str) -> str:
+    first, *rest = output.removesuffix("\n").split("\n")
+    assert all(line.startswith(CONTINUATION_INDENT) for line in rest), "only a record's first line at column 0"
+    return "\n".join(line.removeprefix(CONTINUATION_INDENT) for line in rest)
+
+
+def _assert_head_and_tail_of(bounded: str, whole: str) -> None:
+    """`bounded` is the first and last lines of `whole` around a line that counts exactly the
+    characters cut between them, and no longer than the limit and that line."""
+    [marker] = CUT.finditer(bounded)
+    head, tail = bounded[:marker.start() - 1], bounded[marker.end() + 1:]
+    cut = int(marker.group(1).replace(",", ""))
+    assert whole.startswith(head + "\n") and whole.endswith("\n" + tail)
+    assert len(head) + 1 + cut + 1 + len(tail) == len(whole)
+    assert len(bounded) - len(marker.group()) <= TRACEBACK_MAX_CHARACTERS < len(whole)
+
+
+def _assert_megabyte_lines_cut(bounded: str) -> None:
+    """Each quoting line keeps its start (the exception's type) and says how much was cut."""
+    lines = bounded.split("\n")
+    assert len(bounded) < TRACEBACK_MAX_CHARACTERS and all(len(line) < 1100 for line in lines)
+    for start, whole in [("ConnectionError: ", ANSWER), ("RuntimeError: ", f"retrying failed: {ANSWER}"),
+                         ("ValueError: ", f"giving up: retrying failed: {ANSWER}")]:
+        [line] = [line for line in lines if line.startswith(start)]
+        assert line.endswith(f"… ({len(start) + len(whole) - 1000:,} characters cut)")
+    assert lines[0] == "Traceback (most recent call last):" and lines[-1].startswith("ValueError: giving up")
+
+
+def test_a_chained_traceback_of_megabyte_messages_is_cut_line_by_line_in_the_text_format(log_as):
+    stream = log_as("text")
+    log_as.logger.error("Delivery failed", exc_info=_chained_megabyte_error())
+    assert "Delivery failed" in stream.getvalue().split("\n")[0]
+    _assert_megabyte_lines_cut(_traceback_of_text(stream.getvalue()))
+
+
+def test_a_chained_traceback_of_megabyte_messages_is_cut_line_by_line_in_the_json_format(log_as):
+    stream = log_as("json")
+    log_as.logger.error("Delivery failed", exc_info=_chained_megabyte_error())
+    [line] = stream.getvalue().splitlines()
+    record = json.loads(line)
+    assert record["message"] == "Delivery failed"
+    _assert_megabyte_lines_cut(record["exc_info"])
+
+
+@pytest.mark.parametrize("format_name", ["text", "json"])
+def test_the_traceback_of_a_deep_recursion_keeps_its_head_and_tail(log_as, format_name):
+    stream = log_as(format_name)
+    error = _deep_error()
+    log_as.logger.error("Task crashed", exc_info=error)
+    output = stream.getvalue()
+    traceback = json.loads(output)["exc_info"] if format_name == "json" else _traceback_of_text(output)
+    _assert_head_and_tail_of(traceback, _formatted(error))
+    assert traceback.endswith("RecursionError: deep enough")
+
+
+@pytest.mark.parametrize("format_name", ["text", "json"])
+def test_the_stack_of_a_deep_recursion_keeps_its_head_and_tail(log_as, format_name):
+    stream = log_as(format_name)
+    _ping(600, log=True)
+    output = stream.getvalue()
+    stack = json.loads(output)["stack_info"] if format_name == "json" else _traceback_of_text(output)
+    [marker] = CUT.finditer(stack)
+    assert stack.startswith("Stack (most recent call last):") and "in _ping" in stack[marker.end():]
+    assert len(stack) - len(marker.group()) <= TRACEBACK_MAX_CHARACTERS
+
+
+@pytest.mark.parametrize("format_name", ["text", "json"])
+def test_a_traceback_of_ordinary_length_is_logged_whole(log_as, format_name):
+    stream = log_as(format_name)
+    try:
+        raise KeyError("slug")
+    except KeyError as error:
+        whole = _formatted(error)
+        log_as.logger.exception("Not found")
+    output = stream.getvalue()
+    traceback = json.loads(output)["exc_info"] if format_name == "json" else _traceback_of_text(output)
+    assert traceback == whole
+
+
+def test_a_traceback_another_formatter_left_on_the_record_is_cut_and_the_record_left_as_it_was(log_as):
+    stream = log_as("text")
+    record = log_as.logger.makeRecord(log_as.logger.name, logging.ERROR, __file__, 1, "Failed", (), None)
+    whole = "Traceback (most recent call last):\n" + "  line\n" * 100_000 + "OSError: full"
+    record.exc_text = whole
+    log_as.logger.handle(record)
+    _assert_head_and_tail_of(_traceback_of_text(stream.getvalue()), whole)
+    assert record.exc_text == whole
