@@ -65,7 +65,7 @@ def test_failing_silently_stays_silent_when_the_deadline_passes():
         sender = backend(server, fail_silently=True)
         assert email(sender).send() == 0
         assert server.done.wait(10)
-    assert server.hung_up
+    assert server.hung_up and (sender.connection, sender._copies) == (None, [])
 
 
 def test_django_smtp_backend_named_in_the_environment_runs_with_the_deadline():
