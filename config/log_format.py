@@ -4,8 +4,8 @@ A message may quote what a client or a provider chose: a username at a lockout, 
 provider returned, an origin. In the readable (`text`) format a newline in such a value would
 start a line of its own that reads like a real record, and an ANSI escape would repaint the
 terminal; so control characters of the message (newlines, carriage returns, escapes, NUL, the
-Unicode line separators) are written as escapes (`\\n`, `\\x1b`), and every further line of a
-record (its traceback) is indented, so that only a record's first line starts at column 0. JSON
+Unicode line separators) are written as escapes (`\\n`, `\\x1b`), in the message and in the
+traceback alike, and every further line of a record (its traceback) is indented, so that only a record's first line starts at column 0. JSON
 escapes them already. In both formats a message longer than MESSAGE_MAX_CHARACTERS is cut, and
 says how much was left out, so one huge value cannot fill the log. So is a traceback (`exc_info`)
 or a stack (`stack_info`) longer than TRACEBACK_MAX_CHARACTERS: a deep recursion, or a huge
@@ -108,8 +108,9 @@ class TextFormatter(logging.Formatter):
             text = super().format(record)
         finally:
             record.exc_text = given
+        # The traceback's lines quote exception messages, outside text as well: escaped like the message.
         first, *rest = text.split("\n")
-        return "\n".join([first, *(CONTINUATION_INDENT + line for line in rest)])
+        return "\n".join([first, *(CONTINUATION_INDENT + one_line(line) for line in rest)])
 
 
 class JsonFormatter(_JsonFormatter):

@@ -79,6 +79,19 @@ def test_only_the_first_line_of_a_record_with_a_traceback_starts_at_column_zero(
     assert rest and all(line.startswith("    ") for line in rest)
 
 
+def test_control_characters_in_a_traceback_are_written_as_escapes_in_the_text_format(log_as):
+    """An exception's message quotes outside text too (a provider's error, a fetched page): a
+    carriage return there overwrote the line on a terminal, an escape repainted it."""
+    stream = log_as("text")
+    try:
+        raise ValueError("provider said a\rb\x1b[2J\x1b[31mred\x00\u2028c\x85d")
+    except ValueError:
+        log_as.logger.exception("Unexpected error")
+    output = stream.getvalue().removesuffix("\n")
+    assert "ValueError: provider said a\\rb\\x1b[2J\\x1b[31mred\\x00\\u2028c\\x85d" in output
+    assert not any(character in output for character in "\r\x1b\x00\u2028\x85")
+
+
 def test_a_megabyte_message_is_cut_in_the_text_format(log_as):
     stream = log_as("text")
     log_as.logger.warning("Finished: failed (%s)", "x" * 1_000_000)
