@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
 from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponsePermanentRedirect, HttpResponseRedirect
+from django.http.response import HttpResponseRedirectBase
+from django.utils.encoding import escape_uri_path
 from django.utils.safestring import SafeString, mark_safe
 
 from content.formatting import WORDS_PER_MINUTE, shorten, toc_tree
@@ -39,6 +43,41 @@ def page_of(items, request, *, per_page: int = POSTS_PER_PAGE) -> Page:
     """The requested page of `items` (`page_number`); one past the end gives the last page (never
     an error)."""
     return Paginator(items, per_page).get_page(page_number(request.GET.get("page")))
+
+
+def page_address(request, number: int, *, parameter: str = "page") -> str:
+    """This page's path with `?page=number` (none for the first page), the request's other query
+    parameters kept (a search's words, a newsletter's `utm_source`). Relative and built from the
+    path only, so no `Host` header or parameter can make it point at another site."""
+    query = [(name, value) for name, values in request.GET.lists() if name != parameter for value in values]
+    if number > 1:
+        query.append((parameter, str(number)))
+    path = "/" + escape_uri_path(request.path).lstrip("/")  # never `//host`, a scheme-relative URL
+    return path + (f"?{urlencode(query)}" if query else "")
+
+
+def page_redirect(request, number: int, *, parameter: str = "page") -> HttpResponseRedirectBase | None:
+    """None when the request names page `number` the one way the blog links to it (no `?page=` for
+    the first page, `?page=N` once otherwise); else a redirect there.
+
+    Only canonical addresses are rendered, so only they are kept in the page cache
+    (`publishing.caching`): `?page=abc`, `?page=0007` or `?page=2&page=2` would each render and keep
+    another copy of a page, and enough of them evict the real ones. The redirect is permanent when
+    it only corrects the spelling of the page asked for (junk, zero and negative numbers ask for the
+    first page); temporary when the page is past the end, since that page may exist tomorrow."""
+    given = request.GET.getlist(parameter)
+    if given == ([str(number)] if number > 1 else []):
+        return None
+    asked = page_number(given[-1] if given else None)
+    redirect = HttpResponsePermanentRedirect if asked == number else HttpResponseRedirect
+    return redirect(page_address(request, number, parameter=parameter))
+
+
+def canonical_page_of(items, request, *, per_page: int = POSTS_PER_PAGE) -> tuple[Page, HttpResponseRedirectBase | None]:
+    """The requested page of `items` (`page_of`) and the redirect to its canonical address when the
+    request did not name it so (`page_redirect`), else None."""
+    page = page_of(items, request, per_page=per_page)
+    return page, page_redirect(request, page.number)
 
 
 def reading_minutes(post) -> int:

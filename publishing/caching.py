@@ -20,7 +20,10 @@ it changes:
   304 only when the page exists, a page that does not stays a 404.
 - The rendered response is kept in a process-local cache (`blog_pages`) under a key holding the
   version: a new version makes every older entry unreachable at once, in every process, without
-  a purge. An entry lives `PRESSROOM_BLOG_CACHE_SECONDS` at most.
+  a purge. An entry lives `PRESSROOM_BLOG_CACHE_SECONDS` at most. Only a page's canonical address
+  renders it: the lists, search and the sitemap answer any other `?page=` (`abc`, `0007`, past the
+  end) with a redirect there (`publishing.blog.page_redirect`), which is not kept, so junk values
+  cannot fill the cache and evict the real pages.
 - `Cache-Control: public` with `max-age=0, must-revalidate`, plus `s-maxage` =
   `PRESSROOM_BLOG_CDN_MAX_AGE` (default 0): a CDN in front stores pages and revalidates them with
   the ETag (cheap 304s), so no post outlives its unpublishing there either. A positive value lets

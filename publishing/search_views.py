@@ -1,8 +1,9 @@
 """The search page: `GET /search/?q=…&category=&tag=&from=&to=&sort=relevance|date&page=`.
 
 Server-rendered, works without JavaScript. Any query answers 200 (an empty one shows the form);
-one over 200 characters answers 400 with a readable page. Bad dates, sorts and page numbers are
-ignored rather than refused.
+one over 200 characters answers 400 with a readable page. Bad dates and sorts are ignored rather
+than refused; a `page` that is not how the page is linked redirects there (`blog.page_redirect`),
+the other parameters kept.
 """
 
 from __future__ import annotations
@@ -79,12 +80,16 @@ def search_page(request):
         context.update(q=raw.replace("\x00", "")[:200], error=str(exc))
         return render(request, "publishing/search.html", context, status=exc.status_code)
     context["q"] = q
+    if not q and (moved := blog.page_redirect(request, 1)):
+        return moved  # the form alone has no pages
     if q:
         # The estimate that picks the ranking, and the ranking itself, depend on the words searched:
         # planned for them each time, never by a prepared statement's generic plan.
         with planned_for_its_values(Post):
             results = search_posts(q, **filters)
             page = Paginator(results, RESULTS_PER_PAGE).get_page(blog.page_number(request.GET.get("page")))
+            if moved := blog.page_redirect(request, page.number):
+                return moved
             context["results_complete"] = results.complete
             for post in page:
                 post.safe_headline = safe_headline(post.headline)

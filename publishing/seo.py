@@ -8,11 +8,13 @@ scheduled and unpublished posts never appear, nor do taxonomies only they use.
 from __future__ import annotations
 
 from django.contrib.sitemaps import Sitemap
+from django.contrib.sitemaps.views import sitemap
 from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
+from publishing import blog
 from publishing.models import Category, Post, Tag
 from publishing.selectors import public_names_with_last_post
 
@@ -61,6 +63,15 @@ class TagSitemap(CategorySitemap):
 
 
 SITEMAPS = {"posts": PostSitemap, "categories": CategorySitemap, "tags": TagSitemap}
+
+
+def sitemap_page(request, sitemaps):
+    """Django's sitemap view, reached only at a page's canonical address: Django reads `?p=01`,
+    `?p=+1` or `?p= 1` as page 1, and each spelling would keep another copy of the whole sitemap in
+    the page cache. Another spelling redirects (`blog.page_redirect`); a page past the end is
+    Django's 404."""
+    moved = blog.page_redirect(request, blog.page_number(request.GET.get("p")), parameter="p")
+    return moved or sitemap(request, sitemaps)
 
 
 @csrf_exempt  # it changes nothing: a write is the 405 below, not the CSRF failure page

@@ -1,4 +1,3 @@
-from django.contrib.sitemaps.views import sitemap
 from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
@@ -31,6 +30,6 @@ urlpatterns = [
     path("category/<anyslug:slug>/feeds/atom/", cached(feeds.CategoryAtom()), name="category_feed_atom"),
     path("tag/<anyslug:slug>/feeds/rss/", cached(feeds.TagRss()), name="tag_feed_rss"),
     path("tag/<anyslug:slug>/feeds/atom/", cached(feeds.TagAtom()), name="tag_feed_atom"),
-    path("sitemap.xml", cached(sitemap, reads=("p",)), {"sitemaps": seo.SITEMAPS}, name="sitemap"),
+    path("sitemap.xml", cached(seo.sitemap_page, reads=("p",)), {"sitemaps": seo.SITEMAPS}, name="sitemap"),
     path("robots.txt", seo.robots_txt, name="robots_txt"),
 ]

@@ -21,7 +21,9 @@ def _feeds(name: str, rss: str, atom: str, **kwargs) -> list[dict]:
 
 
 def post_list(request):
-    page = blog.page_of(selectors.blog_posts(), request)
+    page, moved = blog.canonical_page_of(selectors.blog_posts(), request)
+    if moved:
+        return moved
     blog.with_reading_time(page)
     title = blog.SITE_NAME if page.number == 1 else f"Page {page.number} · {blog.SITE_NAME}"
     return render(request, "publishing/post_list.html", {
@@ -57,9 +59,11 @@ def post_detail(request, slug: str):
 
 
 def _archive(request, *, heading: str, kind: str, subject, posts, feeds: list[dict]):
-    page = blog.page_of(posts, request)
+    page, moved = blog.canonical_page_of(posts, request)
     if not page.paginator.count:
         raise Http404(f"No published posts in this {kind}.")  # a name only drafts use stays private
+    if moved:
+        return moved
     blog.with_reading_time(page)
     suffix = "" if page.number == 1 else f" (page {page.number})"
     description = getattr(subject, "description", "") or f"Posts {heading.lower()} on {blog.SITE_NAME}."

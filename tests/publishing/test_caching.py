@@ -56,7 +56,8 @@ def test_a_repeated_request_with_the_etag_gets_304(client, path):
 
 
 def test_etags_differ_by_url_and_change_when_a_post_is_published(client):
-    _post("one", timezone.now())
+    for n in range(11):
+        _post(f"one-{n}", timezone.now())
     home, page_two = client.get("/")["ETag"], client.get("/?page=2")["ETag"]
     assert home != page_two
     _post("two", timezone.now())
@@ -313,6 +314,35 @@ def test_query_parameters_a_page_does_not_read_share_its_cached_copy(client):
 def test_the_parameters_a_page_reads_each_make_their_page(client):
     for n in range(25):
         _post(f"p{n}", published_at=timezone.now())
-    home = {client.get("/", {"page": page, "utm_source": "x"})["ETag"] for page in (1, 2)}
+    home = {client.get("/", {**page, "utm_source": "x"})["ETag"] for page in ({}, {"page": 2})}
     search = {client.get("/search/", {"q": q, "junk": q})["ETag"] for q in ("p1", "p2")}
     assert len(home) == 2 and len(search) == 2
+
+
+JUNK_PAGES = ["abc", "0", "-1", "", "1", "01", "0002", "3", "99999999", "2&{name}=2", "2&{name}=02"]
+
+
+@pytest.mark.parametrize("path, name", [("/", "page"), ("/tag/t/", "page"), ("/search/?q=tomato", "page"),
+                                        ("/sitemap.xml", "p")])
+def test_only_the_canonical_address_of_a_page_is_rendered_and_kept(client, path, name):
+    """Found in a review: the page cache kept a copy of a page under every raw `?page=` (`abc`,
+    `0007`, `99999999`…), up to its 2,000 entries, so anyone could evict the real pages. Such an
+    address now answers a redirect (a sitemap page past the end: Django's 404), neither kept nor
+    given an ETag."""
+    from publishing.search import post_refresh_search_vector
+
+    tag = Tag.objects.create(name="T", slug="t")
+    for n in range(12):  # two pages of lists and of search results; one page of sitemap
+        post = _post(f"p{n}", timezone.now(), body="Tomatoes grow.")
+        post.tags.add(tag)
+        post_refresh_search_vector(post)
+    joiner = "&" if "?" in path else "?"
+    canonical = [path] + ([f"{path}{joiner}{name}=2"] if name == "page" else [])
+    assert [client.get(address).status_code for address in canonical] == [200] * len(canonical)
+    kept = len(caches["blog_pages"]._cache)
+    assert kept == len(canonical)
+    for junk in JUNK_PAGES:
+        response = client.get(f"{path}{joiner}{name}={junk.format(name=name)}")
+        assert response.status_code in ((301, 302) if name == "page" else (301, 404)), junk
+        assert "ETag" not in response and "Cache-Control" not in response
+    assert len(caches["blog_pages"]._cache) == kept

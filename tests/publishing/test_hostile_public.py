@@ -90,7 +90,9 @@ def twelve_results():
 def test_a_zero_negative_or_non_ascii_search_page_is_the_first_page(twelve_results, page):
     """Found here: the search page and the search API took `page=0` or `page=-1` as past the end and
     answered the last page, where every list of the blog answers the first."""
-    html = Client().get("/search/", {"q": "tomato", "sort": "date", "page": page}).content.decode()
+    response = Client().get("/search/", {"q": "tomato", "sort": "date", "page": page})
+    assert (response.status_code, response["Location"]) == (301, "/search/?q=tomato&sort=date")
+    html = Client().get(response["Location"]).content.decode()
     assert html.count("<article>") == 10 and 'href="/posts/tomato-0/"' in html
     api = Client().get("/api/posts/search", {"q": "tomato", "sort": "date", "page": page}).json()
     assert [result["slug"] for result in api["results"]] == [f"tomato-{n}" for n in range(10)]

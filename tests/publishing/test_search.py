@@ -171,6 +171,15 @@ def test_search_page_shows_results_and_paginates(client):
     assert set(api["results"][0]) == {"id", "slug", "title", "excerpt", "headline", "rank", "published_at", "url"}
 
 
+def test_search_page_links_lead_to_canonical_addresses(client):
+    for n in range(12):
+        _post(f"tomato-{n}", title=f"Tomato {n}", body="Tomatoes everywhere.")
+    second = client.get("/search/", {"q": "tomato", "sort": "date", "page": "2"})
+    assert second.status_code == 200
+    assert '<a href="?q=tomato&amp;sort=date">Previous</a>' in second.content.decode()
+    assert client.get("/search/?q=tomato&sort=date").status_code == 200
+
+
 def test_empty_query_shows_the_form(client):
     response = client.get("/search/")
     assert response.status_code == 200 and 'name="q"' in response.content.decode()
@@ -190,8 +199,8 @@ HOSTILE = [
 
 @pytest.mark.parametrize("query", HOSTILE)
 def test_hostile_queries_answer_200(blog, client, query):
-    page = client.get("/search/", {"q": query, "page": "2"})
-    assert page.status_code == 200
+    page = client.get("/search/", {"q": query, "page": "2"}, follow=True)  # no page 2: the last page
+    assert page.status_code == 200 and len(page.redirect_chain) <= 1
     api = client.get("/api/posts/search", {"q": query})
     assert api.status_code == 200 and set(api.json()) == {"count", "results"}
 
@@ -202,7 +211,8 @@ def test_hostile_queries_answer_200(blog, client, query):
     {"q": "scraps", "sort": "'; drop"}, {"q": "scraps", "category": "<script>"}, {"q": "scraps", "tag": "\x00"},
 ])
 def test_bad_filters_and_pages_answer_200(blog, client, params):
-    assert client.get("/search/", params).status_code == 200
+    page = client.get("/search/", params, follow=True)  # a bad page: redirected to the first
+    assert page.status_code == 200 and len(page.redirect_chain) <= 1
     assert client.get("/api/posts/search", params).status_code == 200
 
 
