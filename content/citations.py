@@ -22,6 +22,12 @@ CITATION_GROUP = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
 # The format stage's HTML for citation n (`citation_link`), as it comes back from the sanitizer.
 CITATION_LINK = re.compile(r'<sup><a href="#source-(\d+)"[^>]*>\[\d+\]</a></sup>')
 _CITATION_AND_SPACE = re.compile(rf"\s*{CITATION.pattern}")
+# The anchors of the Sources list, wherever a piece is shown with one (the format stage's own,
+# the blog's post page and feeds): `#sources` its heading, `#source-n` source n, where citation n
+# points. No heading of the article takes one (`content.formatting`, `content.html`): an article's
+# own "Sources" section is `#sources-2`, and `#sources` stays the list's on every page.
+SOURCES_ID = "sources"
+SOURCES_LIST_ID = re.compile(r"sources|source-\d+")
 # The numbered list the format stage appends at the very end (`content.formatting.sources_section`).
 _SOURCES_HEADING = "\n## Sources\n"
 _TOP_HEADING = re.compile(r"\n##? ")

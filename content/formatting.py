@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 from django.utils.text import slugify
 
-from content.citations import cited_numbers, citations_kept, without_sources_section
+from content.citations import SOURCES_ID, SOURCES_LIST_ID, cited_numbers, citations_kept, without_sources_section
 from content.html import render_markdown, sanitize_html
 from content.providers.base import Source
 from content.textstats import article_word_count, text_blocks
@@ -120,11 +120,15 @@ def _link_destination(url: str) -> str:
 def _number_sources(html: str, numbers: list[int]) -> str:
     """Give the Sources list items their sources' numbers, as ids the citation links land on and
     as the numbers shown: the list holds only the cited sources, so an ordered list counting its
-    items would show source 3 as "2." (and `#source-3` would be nowhere) when 2 is not cited."""
+    items would show source 3 as "2." (and `#source-3` would be nowhere) when 2 is not cited.
+    Its heading is `#sources`, given here so that it is no heading of the article's: it stays out
+    of the table of contents, and an article's own "Sources" heading stays in it."""
     marker = html.rfind(">Sources</h2>")
     if marker == -1:
         return html
     head, tail = html[:marker], html[marker:]
+    if head.endswith("<h2"):
+        head += f' id="{SOURCES_ID}"'
     listed = iter(numbers)
 
     def item(match: re.Match) -> str:
@@ -139,7 +143,9 @@ def _heading_ids(html: str) -> tuple[str, list[dict]]:
 
     A TOC title is plain text, as the reader sees the heading ("Pros & cons", not the HTML's
     "Pros &amp; cons"): the templates escape it once. The anchor is made from the same text, so
-    an `&` or a quote in a heading does not leak into the id as `amp` or `quot`."""
+    an `&` or a quote in a heading does not leak into the id as `amp` or `quot`. The Sources
+    list's anchors are never a heading's (`content.citations.SOURCES_LIST_ID`): a heading
+    "Sources" is `sources-2`."""
     toc, used, next_number = [], set(), {}
 
     def add_id(match: re.Match) -> str:
@@ -149,7 +155,7 @@ def _heading_ids(html: str) -> tuple[str, list[dict]]:
         # base, base-2, base-3…: counting on from the last number a base took (not from 2 each
         # time, which made 2,500 identical headings cost seconds).
         anchor, n = base, next_number.get(base, 2)
-        while anchor in used:
+        while anchor in used or SOURCES_LIST_ID.fullmatch(anchor):
             anchor, n = f"{base}-{n}", n + 1
         next_number[base] = n
         used.add(anchor)
@@ -205,7 +211,7 @@ def format_article(markdown: str, *, fallback_title: str, sources: list[Source])
         seo_title=shorten(title, SEO_TITLE_MAX),
         slug=slugify(title, allow_unicode=True)[:SLUG_MAX].strip("-") or "post",
         reading_time_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
-        toc=[entry for entry in toc if entry["title"] != "Sources"],
+        toc=toc,  # the appended Sources heading has its id already: it is not among them
         word_count=words,
     )
 

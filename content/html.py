@@ -18,7 +18,7 @@ from markdown_it.parser_block import ParserBlock
 from markdown_it.rules_block import blockquote, list_block
 from markdown_it.token import Token
 
-from content.citations import CITATION, CITATION_LINK, citation_link, number_of
+from content.citations import CITATION, CITATION_LINK, SOURCES_LIST_ID, citation_link, number_of
 
 ALLOWED_TAGS = {
     "a", "abbr", "blockquote", "br", "code", "del", "em", "figcaption", "figure", "h1", "h2", "h3",
@@ -177,6 +177,31 @@ def without_sources_section(html: str) -> str:
     if last is not None and _ONE_LIST_TO_THE_END.match(html, last.end()):
         html = html[:last.start()]
     return html.rstrip()
+
+
+_HEADING_ID = re.compile(r'(<h[23]\b[^>]*?\bid=")([^"]*)(")', re.IGNORECASE)
+_ANY_ID = re.compile(r'\bid="([^"]*)"')
+
+
+def headings_off_the_sources_ids(html: str) -> str:
+    """The HTML with each heading that holds one of the Sources list's anchors
+    (`content.citations.SOURCES_LIST_ID`) moved to the next free one: `sources` to `sources-2`.
+    Versions formatted before the format stage kept those anchors for the list gave an article's
+    own "Sources" heading `#sources`, which a page listing the sources after the body has too."""
+    html = html or ""
+    taken = set(_ANY_ID.findall(html))
+
+    def moved(match: re.Match) -> str:
+        anchor = match.group(2)
+        if not SOURCES_LIST_ID.fullmatch(anchor):
+            return match.group(0)
+        n = 2
+        while f"{anchor}-{n}" in taken:
+            n += 1
+        taken.add(f"{anchor}-{n}")
+        return f"{match.group(1)}{anchor}-{n}{match.group(3)}"
+
+    return _HEADING_ID.sub(moved, html)
 
 
 def without_citations_except(html: str, numbers: set[int]) -> str:

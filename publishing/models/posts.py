@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from content.citations import without_sources_section as without_sources_section_markdown
 from content.html import (
+    headings_off_the_sources_ids,
     render_markdown,
     sanitize_html,
     without_citations_except,
@@ -86,13 +87,15 @@ def derive_body_html(*, body: str, formatted: str = "", sources=()) -> str:
     The page heading is the post's title, so a leading `<h1>` (the body's own `# Title`) goes; the
     format stage's Sources list goes too, since the page lists the post's public sources itself
     (`Post.sources`, from which the editor's private notes are removed), and citation links keep
-    only the sources listed there. Derived here, at save time, so the page, the feeds and the API
-    print the same body.
+    only the sources listed there; its anchors (`#sources`, `#source-n`) are the page's list's, so
+    a heading that holds one in a version formatted before they were kept for it moves to
+    `#sources-2` (`headings_off_the_sources_ids`). Derived here, at save time, so the page, the
+    feeds and the API print the same body.
     """
     if formatted:
         numbers = {source.number for source in stored_sources(sources)}
         html = without_sources_section(without_leading_h1(sanitize_html(formatted)))
-        return without_citations_except(html, numbers)
+        return without_citations_except(headings_off_the_sources_ids(html), numbers)
     return without_leading_h1(render_markdown(body))
 
 

@@ -177,6 +177,18 @@ def test_headings_get_ids_for_the_table_of_contents():
     assert ids == ["the-basics", "the-basics-2", "conclusion", "sources"]
 
 
+def test_an_articles_own_sources_heading_is_in_the_contents_and_leaves_the_sources_anchors_to_the_list():
+    """Found in a review: the contents dropped every "Sources" entry, the article's own section
+    too, and that section took `#sources`, which a page listing the sources has as well."""
+    text = "# T\n\nIntro [1].\n\n## Sources\n\nWe read a report [1].\n\n## Source 2\n\nA.\n\n## Costs\n\nB [2]."
+    formatted = format_article(text, fallback_title="x", sources=SOURCES)
+    assert [(e["id"], e["title"]) for e in formatted.toc] == [
+        ("sources-2", "Sources"), ("source-2-2", "Source 2"), ("costs", "Costs")]
+    ids = [attrs["id"] for _, attrs in elements(formatted.body_html) if "id" in attrs]
+    assert ids == ["sources-2", "source-2-2", "costs", "sources", "source-1", "source-2"]
+    assert [item["id"] for item in toc_tree(formatted.toc, formatted.body_html)] == ["sources-2", "source-2-2", "costs"]
+
+
 def test_a_heading_with_an_ampersand_quotes_or_a_tag_is_listed_in_the_contents_as_written():
     # The TOC holds plain text (the templates escape it once); the anchor is made from that text.
     text = '# T\n\n## Pros & cons\n\nA.\n\n## "Hot" composting\n\nB.\n\n## Quoted <b>heading</b>\n\nC.'

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -348,6 +348,74 @@ def test_sources_list_only_public_sources_never_the_editors_notes(client, format
     assert 'href="#source-1"' not in main(html), "no citation points at the unlisted private notes"
     assert main(html).count(">Sources</h2>") == 1
     assert [tag for tag, _ in parse(html).tags].count("h1") == 1
+
+
+ARTICLE_WITH_ITS_OWN_SOURCES = """# Composting at home
+
+Composting turns kitchen scraps into soil [2].
+
+## Sources
+
+We read the council's compost guide [2] and asked our readers [1].
+
+## What goes in
+
+Greens and browns, in roughly equal parts [2].
+"""
+
+
+def _publish(editor, reviewer, formatted):
+    task = completed_task(created_by=editor)
+    version_create(task=task, phase="format", title=formatted.title, body=formatted.body,
+                   body_html=formatted.body_html, excerpt=formatted.excerpt,
+                   seo=formatted.seo(), sources=[asdict(source) for source in SOURCES])
+    task_approve(task=task, by=reviewer)
+    return task_publish(task=task, by=reviewer)
+
+
+def _ids_and_contents(html: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Every id on the page, and the table of contents' links as (target, text)."""
+    ids = [attrs["id"] for _, attrs in parse(html).tags if "id" in attrs]
+    nav = html.split('<nav class="toc"', 1)[1].split("</nav>", 1)[0]
+    return ids, re.findall(r'<a href="#([^"]*)">([^<]*)</a>', nav)
+
+
+def _heading_text(html: str, anchor: str) -> str:
+    return re.search(rf'<h[23] id="{re.escape(anchor)}">(.*?)</h[23]>', html).group(1)
+
+
+def test_an_articles_own_sources_section_keeps_its_contents_entry_and_ids_stay_unique(client, editor, reviewer):
+    """Found in a review: the table of contents dropped every "Sources" entry, the article's own
+    section too, and that section's heading was `id="sources"`, as the page's list of sources is:
+    two elements with one id, and the contents' "Sources" link landed on the article's section."""
+    post = _publish(editor, reviewer, format_article(ARTICLE_WITH_ITS_OWN_SOURCES, fallback_title="x",
+                                                     sources=SOURCES))
+    html = client.get(post.get_absolute_url()).content.decode()
+    ids, contents = _ids_and_contents(html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert [text for _, text in contents] == ["Sources", "What goes in", "Sources"]
+    (own, _), (_, _), (listed, _) = contents
+    body = html.split('<div class="post__body">', 1)[1].split('<section class="sources"', 1)[0]
+    assert _heading_text(body, own) == "Sources" and "compost guide" in body.split(f'id="{own}"', 1)[1]
+    assert listed == "sources" and _heading_text(html.split('<section class="sources"', 1)[1], listed) == "Sources"
+    assert 'href="#source-2"' in body and ids.count("source-2") == 1
+
+
+def test_a_post_formatted_before_keeps_its_sources_section_and_ids_stay_unique(client, editor, reviewer):
+    """A version formatted before the Sources list's anchors were kept for it: the article's own
+    heading was `#sources` and the appended one `#sources-2`. Versions are never edited; the post's
+    body, derived from it, moves the heading's id."""
+    formatted = format_article(ARTICLE_WITH_ITS_OWN_SOURCES, fallback_title="x", sources=SOURCES)
+    as_before = iter(["sources", "sources-2"])  # the article's own heading first, then the appended one
+    old_html = re.sub(r'<h2 id="[^"]*">Sources</h2>', lambda _: f'<h2 id="{next(as_before)}">Sources</h2>',
+                      formatted.body_html)
+    old_toc = [entry for entry in formatted.toc if entry["title"] != "Sources"]
+    post = _publish(editor, reviewer, replace(formatted, body_html=old_html, toc=old_toc))
+    html = client.get(post.get_absolute_url()).content.decode()
+    ids, contents = _ids_and_contents(html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert contents == [("what-goes-in", "What goes in"), ("sources", "Sources")]
+    assert html.count('id="sources"') == 1 and '<section class="sources" aria-labelledby="sources">' in html
 
 
 def test_provenance_names_the_model_and_the_approval_date_but_no_person(client, formatted_post, reviewer):
