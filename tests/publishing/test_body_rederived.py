@@ -1,5 +1,5 @@
-"""Migrations 0012 and 0017 derive the stored body of posts again, by today's rule (0017 for every
-post, and its readable text too)."""
+"""Migrations 0012, 0017 and 0019 derive the stored body of posts again, by today's rule (0017 for
+every post, and its readable text too; 0019 for posts with a heading holding a Sources anchor)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db
 
 rederive = importlib.import_module("publishing.migrations.0012_rederive_body_html").rederive
 migration_0017 = importlib.import_module("publishing.migrations.0017_post_body_text")
+migration_0019 = importlib.import_module("publishing.migrations.0019_sources_anchors_off_headings")
 
 
 def test_posts_published_before_the_rule_lose_the_space_left_by_a_private_citation():
@@ -102,3 +103,27 @@ def test_every_batch_is_derived_and_current_rows_are_not_written(monkeypatch):
     with CaptureQueriesContext(connection) as captured:
         migration_0017.derive_again(apps, schema_editor=None)
     assert not [query for query in captured.captured_queries if query["sql"].startswith("UPDATE")]
+
+
+def test_a_post_whose_own_sources_heading_took_the_lists_anchor_has_it_moved():
+    editor, reviewer = editor_and_reviewer("anchors-editor", "anchors-reviewer")
+    sources = [Source(1, "A practical guide", url="https://example.org/guide")]
+    task = completed_task(created_by=editor, title="Rain barrels")
+    formatted = format_article("# Rain barrels\n\nIt pays [1].\n\n## Sources\n\nWe read a guide [1].\n\n## Lids\n\nA.",
+                               fallback_title="x", sources=sources)
+    version_create(task=task, phase="format", title=formatted.title, body=formatted.body,
+                   body_html=formatted.body_html, seo=formatted.seo(), sources=[asdict(s) for s in sources])
+    task_approve(task=task, by=reviewer)
+    post = task_publish(task=task, by=reviewer)
+    current = Post.objects.get(pk=post.pk).body_html
+    assert '<h2 id="sources-2">Sources</h2>' in current and 'id="sources"' not in current
+    # As the rule before stored it: the article's own heading held the page's list's anchor.
+    Post.objects.filter(pk=post.pk).update(body_html=current.replace('id="sources-2"', 'id="sources"'))
+    untouched = Post.objects.create(title="By hand", slug="by-hand", body="## Sources\n\nMy notes.")
+
+    with CaptureQueriesContext(connection) as captured:
+        migration_0019.derive_again(apps, schema_editor=None)
+
+    assert Post.objects.get(pk=post.pk).body_html == current
+    assert len([query for query in captured.captured_queries if query["sql"].startswith("UPDATE")]) == 1
+    assert Post.objects.get(pk=untouched.pk).body_html == untouched.body_html
