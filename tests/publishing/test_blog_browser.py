@@ -51,12 +51,16 @@ def _article(title: str, subject: str) -> str:
 
 
 # A hostile post: one unbroken word in its title, a heading, a source's title and a 50-character
-# tag; a table wider than a phone and a line of code longer than one.
+# tag; a table wider than a phone and a line of code longer than one; a "Sources" section of its own.
 LONG_WORD = "Vermicomposting" + "Supercalifragilisticexpialidocious" * 3
 LONG_TAG = "x" * 50
 LONG_ARTICLE = f"""# Composting {LONG_WORD} piles
 
 Vermiculite and {LONG_WORD} in one paragraph [1].
+
+## Sources
+
+The article's own section of that name: its heading must not take the page's list's id [1].
 
 ## Why {LONG_WORD} matters
 
@@ -274,7 +278,9 @@ def test_a_keyboard_reader_reaches_and_scrolls_a_wide_table_and_code(blog_site, 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_landmarks_are_unique_and_scrolling_regions_focusable_by_axe(blog_site, chromium):  # noqa: F811
-    """Rules whose impact is below "serious" (landmark-unique is "moderate"), checked all the same."""
+    """Rules whose impact is below "serious" (landmark-unique is "moderate"), checked all the same;
+    and ids unique, which axe 4.14 no longer checks (an article's own "Sources" heading had the id
+    of the page's list of sources)."""
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     found = {}
@@ -284,6 +290,10 @@ def test_landmarks_are_unique_and_scrolling_regions_focusable_by_axe(blog_site, 
         violations = page.evaluate("""async () => (await axe.run(document, {runOnly: ['landmark-unique',
             'scrollable-region-focusable', 'bypass', 'region', 'landmark-one-main']})).violations.map(
             (v) => ({id: v.id, nodes: v.nodes.map((n) => n.target.join(' '))}))""")
+        shared_ids = page.evaluate("""() => { const ids = [...document.querySelectorAll('[id]')].map((e) => e.id);
+            return ids.filter((id, i) => ids.indexOf(id) !== i); }""")
+        if shared_ids:
+            violations.append({"id": "ids on more than one element", "nodes": shared_ids})
         if violations:
             found[name] = violations
     context.close()
