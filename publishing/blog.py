@@ -73,7 +73,8 @@ def page_redirect(request, number: int, *, parameter: str = "page") -> HttpRespo
     return redirect(page_address(request, number, parameter=parameter))
 
 
-def canonical_page_of(items, request, *, per_page: int = POSTS_PER_PAGE) -> tuple[Page, HttpResponseRedirectBase | None]:
+def canonical_page_of(items, request, *,
+                      per_page: int = POSTS_PER_PAGE) -> tuple[Page, HttpResponseRedirectBase | None]:
     """The requested page of `items` (`page_of`) and the redirect to its canonical address when the
     request did not name it so (`page_redirect`), else None."""
     page = page_of(items, request, per_page=per_page)

@@ -150,7 +150,8 @@ def test_every_page_has_a_search_form_in_its_header(client, garden):
 LISTS = ("/", "/category/gardening/", "/tag/compost/")
 
 
-@pytest.mark.parametrize("page", ["abc", "0", "-1", "1.5", "99999999999999999999999999", "\x00", "²", "1e9", "", "1", "01"])
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "1.5", "99999999999999999999999999", "\x00", "²", "1e9", "",
+                                  "1", "01"])
 def test_a_page_number_that_is_not_a_page_redirects_for_good_to_the_first_page(client, garden, page):
     """Found in a review: each junk `?page=` rendered the first page again and kept it in the page
     cache under its own key, so enough of them evicted the real pages."""
