@@ -14,6 +14,8 @@ turns has its namespace here, so two rules never share a lock by accident:
   category or tag, and a deletion of categories or tags, take it too, before any row: a deletion
   then sees every post that names what it deletes, and no one holds a row it needs while waiting
   for the lock (which was a deadlock).
+- `DEMO_ACCOUNTS`: `manage.py create_demo_accounts` runs once at a time, so a second run finds the
+  accounts the first made instead of failing on their names; one key.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.db import connection, transaction
 BUDGETS = 0x50524247  # "PRBG"
 NOTIFICATION_DIGESTS = 7_013_000
 PUBLIC_NAMES = 0x5052504E  # "PRPN"
+DEMO_ACCOUNTS = 0x50524441  # "PRDA"
 KEYS = 2**31  # both arguments are int4: a key is folded into 0 … 2**31 - 1
 
 

@@ -1,0 +1,70 @@
+"""What Pressroom's own management commands do when the database or the terminal fails them: a
+one-line `CommandError` (exit status 1), never a traceback.
+
+An operator meets these without any bug in the command: a DATABASE_URL that points nowhere or at a
+database nobody migrated, or output piped into `head`, which closes the pipe once it has read
+enough. Errors that mean a bug still end in a traceback. Imported by the commands of every app;
+imports nothing of Pressroom's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import psycopg.errors
+from django.core.management.base import CommandError
+from django.db import InterfaceError, OperationalError, ProgrammingError
+
+MIGRATE_HINT = "run `python manage.py migrate` first"
+# A table or column of this release that the database lacks: it was never migrated, or not lately.
+_SCHEMA_BEHIND = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn)
+
+
+def first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def database_command_error(error: Exception) -> CommandError | None:
+    """The `CommandError` an operator should see for `error`, or None when it means a bug."""
+    if isinstance(error, (OperationalError, InterfaceError)):
+        return CommandError(f"The database could not be used: {first_line(error)}")
+    if isinstance(error, ProgrammingError) and isinstance(error.__cause__, _SCHEMA_BEHIND):
+        return CommandError(f"The database lacks this release's tables ({first_line(error)}): {MIGRATE_HINT}.")
+    return None
+
+
+class OperatorErrorsMixin:
+    """Put before the command's base class: `class Command(OperatorErrorsMixin, BaseCommand)`.
+
+    - The database unreachable, refusing the login, or not migrated: `CommandError` naming it.
+    - Standard output closed by its reader (`| head -1`): the command stops quietly with status 1,
+      as a Unix tool ended by SIGPIPE does, and Python's own complaint at exit is not printed.
+      Output is flushed before the command returns, so a closed pipe is noticed here and not only
+      by the interpreter's last flush.
+    """
+
+    def execute(self, *args, **options):
+        try:
+            output = super().execute(*args, **options)
+            self.stdout.flush()
+            return output
+        except BrokenPipeError:
+            silence_closed_stdout()
+            sys.exit(1)
+        except (OperationalError, InterfaceError, ProgrammingError) as error:
+            command_error = database_command_error(error)
+            if command_error is None:
+                raise
+            raise command_error from error
+
+
+def silence_closed_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's last flush of what is still
+    buffered for the closed pipe fails nowhere (Python's advice for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test's StringIO): nothing will flush it at exit
