@@ -1,3 +1,4 @@
+import io
 import json
 from datetime import timedelta
 
@@ -58,3 +59,28 @@ def test_control_characters_in_a_title_or_error_are_printed_escaped_not_sent_to_
     assert not any(char in out for char in "\x1b\x07\x9b\x7f\r")
     assert "Fine\\x1b[2J\\x1b[HQueue empty\\r\\x9b31m\\x07" in out
     assert "Refused\\x1b]0;owned\\x07\\nForged line\\x7f" in out
+
+
+def test_characters_that_reorder_the_text_around_them_are_printed_escaped(capsys):
+    """U+202E in a provider's error would show the rest of the line backwards on the terminal."""
+    make_task(status="failed", finished_at=timezone.now(), error="Quota left: \u202e0001 USD\u202c")
+
+    call_command("queue_status")
+    out = capsys.readouterr().out
+
+    assert "\u202e" not in out and "\u202c" not in out
+    assert "Quota left: \\u202e0001 USD\\u202c" in out
+
+
+def test_a_title_the_terminal_cannot_encode_is_printed_escaped_not_a_crash():
+    """On an ASCII or Latin-1 terminal (PYTHONIOENCODING=ascii, LANG=…ISO-8859-1) a title in
+    Chinese, or the dash of an empty queue's age, stopped the command with UnicodeEncodeError."""
+    make_task(status="running", worker="host:1:abc", heartbeat_at=timezone.now(), phase="draft", title="中文 brief")
+    terminal = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+
+    call_command("queue_status", stdout=terminal)
+    terminal.flush()
+    out = terminal.buffer.getvalue().decode("ascii")
+
+    assert "\\u4e2d\\u6587 brief" in out
+    assert "oldest queued task waiting \\u2014" in out

@@ -1,11 +1,17 @@
-"""`manage.py queue_status`: the state of the task queue at a glance (or as JSON with --json)."""
+"""`manage.py queue_status`: the state of the task queue at a glance (or as JSON with --json).
+
+Exit status: 0 when the state was printed; 1 with a one-line message when the database cannot be
+used or is not migrated, and 1 without one when the reader of the output went away (`| head`);
+2 for an unknown option.
+"""
 
 import json
 from dataclasses import asdict
 
 from django.core.management.base import BaseCommand
 
-from tasks.control_characters import escaped_control_characters
+from config.management.operator_errors import OperatorErrorsMixin
+from tasks.control_characters import LAYOUT_CONTROLS, escaped_control_characters
 from tasks.selectors import failures_in_last_day, queue_overview
 
 
@@ -21,11 +27,17 @@ def _age(seconds: float | None) -> str:
 
 def _shown(text: str) -> str:
     """`text` with its control characters escaped (`\\x1b`): a title or an error is written by users
-    and providers, and an escape sequence in it would rewrite the operator's terminal."""
-    return escaped_control_characters(text)
+    and providers, and an escape sequence in it would rewrite the operator's terminal. The
+    characters that reorder the text around them (`\\u202e`) too: a provider's error could show
+    as another."""
+    return LAYOUT_CONTROLS.sub(_escaped, escaped_control_characters(text))
 
 
-class Command(BaseCommand):
+def _escaped(match) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+class Command(OperatorErrorsMixin, BaseCommand):
     help = "Print queue depth by status and priority, running tasks and the last 24 hours' failures."
 
     def add_arguments(self, parser):
@@ -39,7 +51,13 @@ class Command(BaseCommand):
             data["failures_24h_count"] = failure_count
             self.stdout.write(json.dumps(data, default=str, indent=2))
             return
-        write = self.stdout.write
+        # A title in any script, printed on a terminal whose encoding lacks it (LANG=en_US.ISO-8859-1,
+        # PYTHONIOENCODING=ascii), is written escaped (`\u4e2d`) rather than stop the command.
+        encoding = getattr(self.stdout, "encoding", None) or "utf-8"
+
+        def write(line: str) -> None:
+            self.stdout.write(line.encode(encoding, "backslashreplace").decode(encoding))
+
         write("Tasks by status: " + ", ".join(f"{status} {n}" for status, n in overview.by_status.items()))
         if overview.queued_by_priority:
             write("Queued by priority: " + ", ".join(f"p{p}: {n}" for p, n in overview.queued_by_priority.items()))

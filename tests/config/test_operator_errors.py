@@ -1,0 +1,86 @@
+"""Pressroom's management commands meet an unusable database or a closed pipe with one line on
+stderr and exit status 1, never a traceback (config/management/operator_errors.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import psycopg
+import pytest
+from django.db import connection
+
+from tests import processes
+
+COMMANDS = [["queue_status"], ["queue_status", "--json"], ["create_demo_accounts"]]
+
+
+def _manage(*args: str, database_url: str, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "tests.settings", "DEBUG": "1"}
+    env.pop("PYTHONUNBUFFERED", None)  # output buffered, as in a terminal's pipe: a closed pipe shows late
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=processes.BASE_DIR, env=env,
+                          stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120)
+
+
+def _one_line_error(result: subprocess.CompletedProcess, starting: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith(f"CommandError: {starting}"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.fixture(scope="module")
+def unmigrated_database_url(django_db_setup, django_db_blocker) -> str:
+    """The URL of an empty database next to the test database, dropped afterwards."""
+    with django_db_blocker.unblock():
+        settings = connection.settings_dict
+    name = f"pressroom_unmigrated_{uuid.uuid4().hex[:8]}"
+    server = {"host": settings["HOST"] or None, "port": settings["PORT"] or None, "user": settings["USER"] or None,
+              "password": settings["PASSWORD"] or None, "dbname": "postgres", "autocommit": True}
+    with psycopg.connect(**server) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with django_db_blocker.unblock():
+            yield processes.test_database_url().rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(**server) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_an_unreachable_database_is_one_line_naming_it(command):
+    url = processes.test_database_url()
+    host_and_port = url.split("@", 1)[1].split("/", 1)[0]
+    unreachable = url.replace(host_and_port, "127.0.0.1:1", 1)
+
+    result = _manage(*command, database_url=unreachable)
+
+    _one_line_error(result, "The database could not be used: connection failed")
+    assert "port 1 failed" in result.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_an_unmigrated_database_is_one_line_saying_to_migrate(command, unmigrated_database_url):
+    result = _manage(*command, database_url=unmigrated_database_url)
+
+    _one_line_error(result, "The database lacks this release's tables (relation ")
+    assert result.stderr.strip().endswith("run `python manage.py migrate` first.")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("command", [["queue_status"], ["queue_status", "--json"]], ids=" ".join)
+def test_output_into_a_closed_pipe_ends_quietly_with_status_1(command):
+    """As `queue_status | head -1` once head has read its line: Python's BrokenPipeError traceback,
+    and its 'Exception ignored' complaint at exit, printed nothing the operator needs."""
+    reader_gone = subprocess.Popen(["true"], stdin=subprocess.PIPE)
+    reader_gone.wait()
+    try:
+        result = _manage(*command, database_url=processes.test_database_url(), stdout=reader_gone.stdin)
+    finally:
+        reader_gone.stdin.close()
+
+    assert result.returncode == 1
+    assert result.stderr == ""
