@@ -50,6 +50,14 @@ class SignalSafeCluster(Cluster):
         # main program, including one that holds the lock `stop()` needs.
         self.stop_requested = True
 
+    def start(self) -> int:
+        """django-q2's start, whose RuntimeError for a sentinel that died while starting (the
+        database or broker lost at that moment) is a ClusterDied like any other."""
+        try:
+            return super().start()
+        except RuntimeError as error:
+            raise ClusterDied(str(error)) from error
+
     def run_until_stopped(self) -> None:
         """Start the cluster, run it until SIGINT or SIGTERM, then stop it and wait for its workers
         to finish their jobs. Raises ClusterDied if the sentinel exits on its own."""

@@ -8,12 +8,16 @@ one `manage.py` runs and that a real cluster, idle on the ORM broker, opens none
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 from django.core.management import get_commands
 from django.db import connection
 
+from tests import processes
 from tests.processes import Cluster, wait_for
 
 
@@ -56,3 +60,34 @@ def test_an_idle_cluster_on_the_orm_broker_opens_no_connection_per_poll(tmp_path
     finally:
         cluster.stop()
     assert opened <= 1, f"{opened} sessions opened in 4 s by an idle cluster"
+
+
+def _qcluster(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", "qcluster", "--run-once", *args], cwd=processes.BASE_DIR,
+                          env={**os.environ, "DATABASE_URL": processes.test_database_url(),
+                               "DJANGO_SETTINGS_MODULE": "tests.cluster_settings", **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["other-queue", ""])
+def test_the_name_option_is_refused_not_silently_ignored(name):
+    """django-q2 reads the cluster's name when it is imported, before the command ran: `--name`
+    changed nothing, and a cluster that took it would wait on a queue nobody enqueues to."""
+    result = _qcluster("--name", name)
+
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("CommandError: --name is not supported"), result.stderr
+    assert "PRESSROOM_QUEUE_NAME" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "starting" not in result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:1/0", "redis://127.0.0.1:6379/99"])
+def test_an_unusable_redis_broker_is_one_line_before_anything_starts(url):
+    """Before, the sentinel died on its first ping: its traceback, then the command's RuntimeError."""
+    result = _qcluster(REDIS_URL=url)
+
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("CommandError: The task broker (Redis, REDIS_URL) could not be used: "), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

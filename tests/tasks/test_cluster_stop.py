@@ -22,7 +22,9 @@ import time
 import psutil
 import pytest
 
-from tasks.cluster import SignalSafeCluster
+from django_q.cluster import Cluster as DjangoQCluster
+
+from tasks.cluster import ClusterDied, SignalSafeCluster
 from tests.processes import Cluster, still_running, wait_for
 
 STOP_TIMEOUT = 20
@@ -69,6 +71,19 @@ def test_the_cluster_installs_its_handler_for_sigint_and_sigterm(cluster_in_this
     handler = cluster_in_this_process.sig_handler
     assert signal.getsignal(signal.SIGINT) == handler
     assert signal.getsignal(signal.SIGTERM) == handler
+
+
+def test_a_sentinel_that_dies_while_starting_is_the_cluster_dying_not_a_runtime_error(cluster_in_this_process,
+                                                                                    monkeypatch):
+    """django-q2 raises RuntimeError when its sentinel exits during the start (the broker or the
+    database lost at that moment); `manage.py qcluster` printed it as a traceback."""
+    def sentinel_died(self):
+        raise RuntimeError("Q Cluster x failed to start: sentinel exited with code 1")
+
+    monkeypatch.setattr(DjangoQCluster, "start", sentinel_died)
+
+    with pytest.raises(ClusterDied, match="failed to start: sentinel exited with code 1"):
+        cluster_in_this_process.start()
 
 
 def _family(pid: int) -> list[psutil.Process]:
