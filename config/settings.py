@@ -272,6 +272,11 @@ Q_CLUSTER = {
     "ack_failures": True,
     "label": "Task queue",
 }
+# django-q2 reads Q_CLUSTER_NAME as another queue's name, and failed with a KeyError traceback in
+# every command (it expects ALT_CLUSTERS); a cluster on another queue than the web's would idle.
+if env_str("Q_CLUSTER_NAME", Q_CLUSTER["name"]) != Q_CLUSTER["name"]:
+    raise ImproperlyConfigured("Q_CLUSTER_NAME is not supported: the task queue's name is PRESSROOM_QUEUE_NAME, "
+                               "the one the web enqueues to and the clusters take from.")
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:

@@ -104,3 +104,17 @@ def test_prepared_statements_are_on_unless_turned_off(value, expected):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_django_q2s_cluster_name_variable_is_refused_by_name():
+    """django-q2 takes Q_CLUSTER_NAME (which `qcluster --help` recommends) for another queue's name,
+    and without ALT_CLUSTERS failed with KeyError: 'ALT_CLUSTERS' in every command."""
+    result = _manage("check", Q_CLUSTER_NAME="other-queue")
+    assert result.returncode != 0
+    assert "Q_CLUSTER_NAME is not supported: the task queue's name is PRESSROOM_QUEUE_NAME" in result.stderr
+    assert "KeyError" not in result.stderr
+
+
+def test_a_cluster_name_variable_equal_to_the_queue_name_changes_nothing():
+    result = _manage("check", Q_CLUSTER_NAME="same-queue", PRESSROOM_QUEUE_NAME="same-queue")
+    assert result.returncode == 0, result.stderr
