@@ -7,6 +7,7 @@ imports nothing from the apps.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from decimal import Decimal
@@ -116,6 +117,29 @@ def env_time_zone(name: str, default: str) -> str:
             f"{name} must be a time zone name such as UTC or Europe/Paris, got {value!r}."
         ) from None
     return value
+
+
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}\Z){_HOST_LABEL}(?:\.{_HOST_LABEL})*", re.ASCII)
+
+
+def env_host(name: str, default: str) -> str:
+    """The address a server listens on: an IP address (`::1` or `[::1]`) or a host name. Empty means
+    the default, as for the other variables: passed on, `HOST=` made Gunicorn's `--bind :8000`
+    listen on every interface."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip()
+    if value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    if _HOST_NAME.fullmatch(value):
+        return value
+    raise ImproperlyConfigured(f"{name} must be an IP address or a host name to listen on, got {raw!r}.")
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config.env import PORT_MAX, env_int, env_str  # noqa: E402  (reads the environment only)
+from config.env import PORT_MAX, env_host, env_int  # noqa: E402  (reads the environment only)
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from scripts.supervisor import PYTHON, StopSignals, manage, metrics_environment, serve, start  # noqa: E402
 
@@ -25,7 +25,7 @@ START_TIMEOUT_SECONDS = 60
 
 def main() -> int:
     try:
-        host = env_str("HOST", "127.0.0.1")
+        host = env_host("HOST", "127.0.0.1")
         port = str(env_int("PORT", 8000, minimum=1, maximum=PORT_MAX))
     except ImproperlyConfigured as error:
         sys.exit(f"serve: {error}")

@@ -35,7 +35,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from config.env import PORT_MAX, PROCESSES_MAX, env_bool, env_int, env_networks, env_str  # noqa: E402  (reads the environment only)
+from config.env import PORT_MAX, PROCESSES_MAX, env_bool, env_host, env_int, env_networks  # noqa: E402  (reads the environment only)
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from scripts.supervisor import PYTHON, StopSignals, manage, metrics_environment, serve, start  # noqa: E402
 
@@ -103,7 +103,7 @@ def daphne_environment(env: dict[str, str], web_port: int) -> dict[str, str]:
 def main() -> int:
     env = production_environment()
     try:
-        host = env_str("HOST", "127.0.0.1")
+        host = env_host("HOST", "127.0.0.1")
         web_port = env_int("PORT", 8000, minimum=1, maximum=PORT_MAX)
         ws_port = env_int("PRESSROOM_WS_PORT", 8001, minimum=1, maximum=PORT_MAX)
         workers = web_workers()

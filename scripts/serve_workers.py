@@ -28,7 +28,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from config.env import PORT_MAX, env_int, env_str  # noqa: E402  (reads the environment only)
+from config.env import PORT_MAX, env_host, env_int  # noqa: E402  (reads the environment only)
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from scripts.serve_production import START_TIMEOUT_SECONDS, STOP_GRACE_SECONDS, production_environment  # noqa: E402
 from scripts.supervisor import PYTHON, StopSignals, metrics_environment, serve, start  # noqa: E402
@@ -57,7 +57,7 @@ def metrics_command(*, bind: str, port: int) -> list[str]:
 def main() -> int:
     env = production_environment(command=COMMAND)
     try:
-        host = env_str("HOST", "127.0.0.1")
+        host = env_host("HOST", "127.0.0.1")
         port = env_int("PRESSROOM_METRICS_PORT", 8002, minimum=1, maximum=PORT_MAX)
     except ImproperlyConfigured as error:
         sys.exit(f"serve: {error}")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 READ_PATTERNS = [
-    re.compile(r"env_(?:str|bool|int|list|rate|networks|money|choice|time_zone)\(\s*\"([A-Z0-9_]+)\""),
+    re.compile(r"env_(?:str|bool|int|host|list|rate|networks|money|choice|time_zone)\(\s*\"([A-Z0-9_]+)\""),
     re.compile(r"os\.environ(?:\.get)?[\(\[]\s*\"([A-Z0-9_]+)\""),
 ]
 NOT_CONFIGURATION = {"DJANGO_SETTINGS_MODULE"}
