@@ -9,7 +9,8 @@ a `pressroom` database is created in it, and COMMAND runs with DATABASE_URL poin
 server is shared by concurrent commands (`make run` and `make test` side by side) and stops when
 the last of them exits; its data stays for the next run.
 
-The command's exit status is this script's exit status. Ctrl-C reaches COMMAND directly (same
+The command's exit status is this script's exit status (127 when there is no such command, 126
+when it cannot be run, 2 for a command line without `run --`). Ctrl-C reaches COMMAND directly (same
 terminal process group); this script waits for it to finish before stopping the server.
 """
 
@@ -89,7 +90,12 @@ def run(command: list[str]) -> int:
     env = dict(os.environ)
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"] = start_embedded_server()
-    child = subprocess.Popen(command, env=env)
+    try:
+        child = subprocess.Popen(command, env=env)
+    except OSError as error:
+        # As a shell says it: 127 when there is no such command, 126 when it cannot be run.
+        print(f"devdb: cannot run {command[0]!r}: {error.strerror or error}", file=sys.stderr)
+        return 127 if isinstance(error, FileNotFoundError) else 126
 
     def forward(signum, _frame):
         child.send_signal(signum)
