@@ -14,7 +14,7 @@ import sys
 
 import psycopg.errors
 from django.core.management.base import CommandError
-from django.db import InterfaceError, OperationalError, ProgrammingError
+from django.db import InterfaceError, InternalError, OperationalError, ProgrammingError
 
 MIGRATE_HINT = "run `python manage.py migrate` first"
 # A table or column of this release that the database lacks: it was never migrated, or not lately.
@@ -32,13 +32,17 @@ def database_command_error(error: Exception) -> CommandError | None:
         return CommandError(f"The database could not be used: {first_line(error)}")
     if isinstance(error, ProgrammingError) and isinstance(error.__cause__, _SCHEMA_BEHIND):
         return CommandError(f"The database lacks this release's tables ({first_line(error)}): {MIGRATE_HINT}.")
+    if isinstance(error, InternalError) and isinstance(error.__cause__, psycopg.errors.ReadOnlySqlTransaction):
+        return CommandError(f"The database refuses to be written ({first_line(error)}): DATABASE_URL names a "
+                            "read-only server (a replica?) or sets default_transaction_read_only.")
     return None
 
 
 class OperatorErrorsMixin:
     """Put before the command's base class: `class Command(OperatorErrorsMixin, BaseCommand)`.
 
-    - The database unreachable, refusing the login, or not migrated: `CommandError` naming it.
+    - The database unreachable, refusing the login, not migrated, or read-only: `CommandError`
+      naming it.
     - Standard output closed by its reader (`| head -1`): the command stops quietly with status 1,
       as a Unix tool ended by SIGPIPE does, and Python's own complaint at exit is not printed.
       Output is flushed before the command returns, so a closed pipe is noticed here and not only
@@ -53,7 +57,7 @@ class OperatorErrorsMixin:
         except BrokenPipeError:
             silence_closed_stdout()
             sys.exit(1)
-        except (OperationalError, InterfaceError, ProgrammingError) as error:
+        except (OperationalError, InterfaceError, ProgrammingError, InternalError) as error:
             command_error = database_command_error(error)
             if command_error is None:
                 raise

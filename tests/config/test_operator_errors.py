@@ -17,8 +17,9 @@ from tests import processes
 COMMANDS = [["queue_status"], ["queue_status", "--json"], ["create_demo_accounts"], ["qcluster", "--run-once"]]
 
 
-def _manage(*args: str, database_url: str, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "tests.settings", "DEBUG": "1"}
+def _manage(*args: str, database_url: str, stdout=subprocess.PIPE, **extra_env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "tests.settings", "DEBUG": "1",
+           **extra_env}
     env.pop("PYTHONUNBUFFERED", None)  # output buffered, as in a terminal's pipe: a closed pipe shows late
     return subprocess.run([sys.executable, "manage.py", *args], cwd=processes.BASE_DIR, env=env,
                           stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120)
@@ -85,3 +86,13 @@ def test_output_into_a_closed_pipe_ends_quietly_with_status_1(command):
 
     assert result.returncode == 1
     assert result.stderr == ""
+
+
+@pytest.mark.django_db
+def test_a_read_only_database_is_one_line_naming_it():
+    """DATABASE_URL pointing at a replica: the demo accounts cannot be written."""
+    result = _manage("create_demo_accounts", "--reset", database_url=processes.test_database_url(),
+                     PGOPTIONS="-c default_transaction_read_only=on")
+
+    _one_line_error(result, "The database refuses to be written (cannot execute ")
+    assert "read-only server (a replica?)" in result.stderr
