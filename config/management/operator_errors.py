@@ -47,6 +47,8 @@ class OperatorErrorsMixin:
       as a Unix tool ended by SIGPIPE does, and Python's own complaint at exit is not printed.
       Output is flushed before the command returns, so a closed pipe is noticed here and not only
       by the interpreter's last flush.
+    - Ctrl-C (SIGINT, e.g. while create_demo_accounts waits for another run): "Interrupted." and
+      status 130; a transaction still open is rolled back by the database.
     """
 
     def execute(self, *args, **options):
@@ -57,6 +59,9 @@ class OperatorErrorsMixin:
         except BrokenPipeError:
             silence_closed_stdout()
             sys.exit(1)
+        except KeyboardInterrupt:
+            self.stderr.write("Interrupted.")
+            sys.exit(130)  # 128 + SIGINT, as a shell reports a command Ctrl-C ended
         except (OperationalError, InterfaceError, ProgrammingError, InternalError) as error:
             command_error = database_command_error(error)
             if command_error is None:

@@ -4,14 +4,16 @@ stderr and exit status 1, never a traceback (config/management/operator_errors.p
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
+from config.locks import DEMO_ACCOUNTS, advisory_xact_lock
 from tests import processes
 
 COMMANDS = [["queue_status"], ["queue_status", "--json"], ["create_demo_accounts"], ["qcluster", "--run-once"]]
@@ -96,3 +98,32 @@ def test_a_read_only_database_is_one_line_naming_it():
 
     _one_line_error(result, "The database refuses to be written (cannot execute ")
     assert "read-only server (a replica?)" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ctrl_c_while_waiting_for_another_run_is_one_word_and_status_130():
+    """The second of two create_demo_accounts runs waits for the first; Ctrl-C there printed a
+    KeyboardInterrupt traceback."""
+    env = {**os.environ, "DATABASE_URL": processes.test_database_url(), "DJANGO_SETTINGS_MODULE": "tests.settings",
+           "DEBUG": "1"}
+    with transaction.atomic():
+        advisory_xact_lock(DEMO_ACCOUNTS)  # another run, holding the accounts
+        waiting = subprocess.Popen([sys.executable, "manage.py", "create_demo_accounts"], cwd=processes.BASE_DIR,
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            processes.wait_for(_waits_for_an_advisory_lock, timeout=60,
+                               message="create_demo_accounts to wait for the lock")
+            waiting.send_signal(signal.SIGINT)
+            out, err = waiting.communicate(timeout=60)
+        finally:
+            if waiting.poll() is None:
+                waiting.kill()
+
+    assert waiting.returncode == 130, err
+    assert err == "Interrupted.\n"
+
+
+def _waits_for_an_advisory_lock() -> bool:
+    with psycopg.connect(processes.test_database_url(), autocommit=True) as other:
+        row = other.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()
+    return row[0] > 0

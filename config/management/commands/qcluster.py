@@ -19,7 +19,8 @@ stop that cannot deadlock.
   and a cluster on another queue than PRESSROOM_QUEUE_NAME, where the web enqueues, would idle.
 
 Exit status: 0 after a stop by SIGINT or SIGTERM (or `--run-once`); 1 with a one-line message
-when it refuses to start or the cluster's sentinel dies; 2 for an unknown option.
+when it refuses to start or the cluster's sentinel dies; 2 for an unknown option; 130 after Ctrl-C
+before the cluster was started (while the database is checked).
 
 The `config` app comes before `django_q` in INSTALLED_APPS, so this command is the one
 `manage.py qcluster` runs. Its options are django-q2's.

@@ -18,7 +18,7 @@ password), or was left alone because it is somebody's own account and `--reset` 
 1 with a one-line message when nothing was changed (DEBUG off, the database unusable or not
 migrated, a role's group missing, the passwords not shown), or when `--reset` passed over
 somebody's own account (the other accounts' new passwords are printed and valid); 2 for an
-unknown option.
+unknown option; 130 after Ctrl-C (nothing changed).
 """
 
 from __future__ import annotations

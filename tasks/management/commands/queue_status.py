@@ -2,7 +2,7 @@
 
 Exit status: 0 when the state was printed; 1 with a one-line message when the database cannot be
 used or is not migrated, and 1 without one when the reader of the output went away (`| head`);
-2 for an unknown option.
+2 for an unknown option; 130 after Ctrl-C.
 """
 
 import json
