@@ -1,9 +1,9 @@
-"""What Pressroom's own management commands do when the database or the terminal fails them: a
-one-line `CommandError` (exit status 1), never a traceback.
+"""What Pressroom's own management commands do when the database or the terminal fails them: one
+line on stderr (or none, for a closed pipe) and a documented exit status, never a traceback.
 
-An operator meets these without any bug in the command: a DATABASE_URL that points nowhere or at a
-database nobody migrated, or output piped into `head`, which closes the pipe once it has read
-enough. Errors that mean a bug still end in a traceback. Imported by the commands of every app;
+An operator meets these without any bug in the command: a DATABASE_URL that points nowhere, at a
+database nobody migrated or at a read-only replica, output piped into `head`, which closes the pipe
+once it has read enough, or Ctrl-C. Errors that mean a bug still end in a traceback. Imported by the commands of every app;
 imports nothing of Pressroom's.
 """
 

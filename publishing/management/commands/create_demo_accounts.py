@@ -33,7 +33,12 @@ from django.db import DatabaseError, transaction
 
 from config.locks import DEMO_ACCOUNTS as DEMO_ACCOUNTS_LOCK
 from config.locks import advisory_xact_lock
-from config.management.operator_errors import MIGRATE_HINT, OperatorErrorsMixin, database_command_error, silence_closed_stdout
+from config.management.operator_errors import (
+    MIGRATE_HINT,
+    OperatorErrorsMixin,
+    database_command_error,
+    silence_closed_stdout,
+)
 from publishing.roles import EDITORS, REVIEWERS
 
 DEMO_ACCOUNTS = [
