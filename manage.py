@@ -7,9 +7,18 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as error:
+        # A variable the settings refuse ("DEBUG must be a boolean ..."): its message says all an
+        # operator needs; --traceback shows where it came from, as for a CommandError. The line is
+        # the traceback's last line as it was, so what looked for that still finds it.
+        if "--traceback" in sys.argv:
+            raise
+        sys.exit(f"{type(error).__module__}.{type(error).__qualname__}: {error}")
 
 
 if __name__ == "__main__":

@@ -118,3 +118,16 @@ def test_django_q2s_cluster_name_variable_is_refused_by_name():
 def test_a_cluster_name_variable_equal_to_the_queue_name_changes_nothing():
     result = _manage("check", Q_CLUSTER_NAME="same-queue", PRESSROOM_QUEUE_NAME="same-queue")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("command", ["queue_status", "create_demo_accounts", "qcluster"])
+def test_a_malformed_variable_stops_a_command_in_one_line_without_a_traceback(command):
+    result = _manage(command, DEBUG="perhaps")
+    assert result.returncode == 1
+    assert result.stderr == "django.core.exceptions.ImproperlyConfigured: DEBUG must be a boolean (1/0, true/false, yes/no), got 'perhaps'.\n"
+
+
+def test_the_traceback_option_shows_where_a_malformed_variable_was_read():
+    result = _manage("queue_status", "--traceback", DEBUG="perhaps")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "config/env.py" in result.stderr
