@@ -10,7 +10,7 @@ import sys
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -102,11 +102,16 @@ def test_reset_gives_a_demo_account_its_role_back():
     ensure_seed_data()
     _run()
     get_user_model().objects.filter(username="editor").update(is_active=False, is_staff=False, is_superuser=True)
+    editor = get_user_model().objects.get(username="editor")
+    editor.groups.add(Group.objects.get(name="Reviewers"))
+    editor.user_permissions.add(Permission.objects.get(codename="publish_post"))
 
     _run("--reset")
 
     editor = get_user_model().objects.get(username="editor")
     assert editor.is_active and editor.is_staff and not editor.is_superuser
+    assert list(editor.groups.values_list("name", flat=True)) == ["Editors"]
+    assert not editor.user_permissions.exists()
 
 
 @pytest.mark.django_db

@@ -1,8 +1,8 @@
 """Create the demo accounts `editor`, `reviewer` and `admin` (development only).
 
 Each gets a random password, printed once and stored only as a hash. Running it again leaves
-existing accounts alone; `--reset` gives them new passwords and their demo roles back (staff,
-active, their group or superuser).
+existing accounts alone; `--reset` gives them new passwords and their demo roles back: active,
+staff, in their group and no other, no permissions of their own, superuser only for `admin`.
 
 A demo account is one whose address is `<name>@example.invalid`, as this command made it: no
 person can own an address under `.invalid` (RFC 2606). A user of the same name with any other
@@ -112,8 +112,8 @@ class Command(OperatorErrorsMixin, BaseCommand):
             user.is_superuser = superuser
             user.set_password(password)
             user.save()
-            if group_name:
-                user.groups.add(groups[group_name])
+            user.groups.set([groups[group_name]] if group_name else [])
+            user.user_permissions.clear()
             logins.append(f"  {username:<9} {password}")
         return logins, passed_over
 
