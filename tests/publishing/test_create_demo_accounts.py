@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
@@ -163,3 +164,19 @@ def test_reset_into_a_closed_pipe_says_so_in_one_line_and_changes_nothing():
     assert result.stderr.startswith("CommandError: The new passwords could not be written"), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert _hashes() == before
+
+
+@pytest.mark.django_db
+def test_reset_lifts_a_demo_accounts_login_lockout_and_no_one_elses(settings):
+    """After too many wrong passwords the demo login was locked out, and `make demo-passwords`
+    printed a new password the login page still refused."""
+    ensure_seed_data()
+    _run()
+    for username in ("admin", "someone"):
+        AccessAttempt.objects.create(username=username, ip_address="127.0.0.1", user_agent="x", get_data="",
+                                     post_data="", http_accept="", path_info="/admin/login/",
+                                     failures_since_start=settings.AXES_FAILURE_LIMIT)
+
+    _run("--reset")
+
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["someone"]

@@ -2,7 +2,8 @@
 
 Each gets a random password, printed once and stored only as a hash. Running it again leaves
 existing accounts alone; `--reset` gives them new passwords and their demo roles back: active,
-staff, in their group and no other, no permissions of their own, superuser only for `admin`.
+staff, in their group and no other, no permissions of their own, superuser only for `admin`, and
+no login lockout (django-axes' failed attempts for the name are forgotten; its failure log stays).
 
 A demo account is one whose address is `<name>@example.invalid`, as this command made it: no
 person can own an address under `.invalid` (RFC 2606). A user of the same name with any other
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import secrets
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -114,6 +116,7 @@ class Command(OperatorErrorsMixin, BaseCommand):
             user.save()
             user.groups.set([groups[group_name]] if group_name else [])
             user.user_permissions.clear()
+            AccessAttempt.objects.filter(username=username).delete()  # a lockout would refuse the new password
             logins.append(f"  {username:<9} {password}")
         return logins, passed_over
 
