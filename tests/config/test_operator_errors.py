@@ -124,6 +124,12 @@ def test_ctrl_c_while_waiting_for_another_run_is_one_word_and_status_130():
 
 
 def _waits_for_an_advisory_lock() -> bool:
+    """Whether a session waits for the demo accounts' lock in this database. pg_locks lists the
+    whole server's: counting any advisory lock not granted saw the race tests of another test
+    process, and sent Ctrl-C before the command waited (it then waited for good)."""
     with psycopg.connect(processes.test_database_url(), autocommit=True) as other:
-        row = other.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()
+        row = other.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = %s "
+            "AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            [DEMO_ACCOUNTS % 2**32]).fetchone()
     return row[0] > 0
