@@ -203,6 +203,13 @@ CACHES["blog_pages"] = {
     "LOCATION": "pressroom-blog-pages",
     "OPTIONS": {"MAX_ENTRIES": 2000},
 }
+# Search result pages apart: anyone can ask for any number of distinct searches, and kept beside
+# the posts and lists they evicted them (`publishing.caching.cached_blog_page`, `pages=`).
+CACHES["blog_search_pages"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "pressroom-blog-search-pages",
+    "OPTIONS": {"MAX_ENTRIES": 500},
+}
 PRESSROOM_BLOG_CACHE_SECONDS = env_int("PRESSROOM_BLOG_CACHE_SECONDS", 600, minimum=0, maximum=SECONDS_MAX)
 PRESSROOM_BLOG_CDN_MAX_AGE = env_int("PRESSROOM_BLOG_CDN_MAX_AGE", 0, minimum=0, maximum=SECONDS_MAX)
 

@@ -18,7 +18,8 @@ it changes:
   began, a second later than the version before it); a request that revalidates with a matching
   ETag gets 304 without the view running; one that names only a date (or `If-None-Match: *`) gets
   304 only when the page exists, a page that does not stays a 404.
-- The rendered response is kept in a process-local cache (`blog_pages`) under a key holding the
+- The rendered response is kept in a process-local cache (`blog_pages`; search result pages in
+  `blog_search_pages`, whose countless addresses would evict the posts) under a key holding the
   version: a new version makes every older entry unreachable at once, in every process, without
   a purge. An entry lives `PRESSROOM_BLOG_CACHE_SECONDS` at most. Only a page's canonical address
   renders it: the lists, search and the sitemap answer any other `?page=` (`abc`, `0007`, past the
@@ -75,8 +76,8 @@ def _shared():
     return caches["default"]
 
 
-def _pages():
-    return caches["blog_pages"]
+PAGES = "blog_pages"  # the cache of posts, lists, feeds and the sitemap
+SEARCH_PAGES = "blog_search_pages"  # search result pages, apart: their addresses are countless
 
 
 def _new_version(previous=None) -> dict:
@@ -212,10 +213,12 @@ def _names_an_etag(request) -> bool:
     return parse_etags(request.META.get("HTTP_IF_NONE_MATCH", "")) not in ([], ["*"])
 
 
-def cached_blog_page(view, *, reads: tuple[str, ...] = ()):
+def cached_blog_page(view, *, reads: tuple[str, ...] = (), pages: str = PAGES):
     """Serve `view` (GET and HEAD only) with the blog's version: ETag/Last-Modified, 304s and a
-    per-version page cache; `reads` names the query parameters the view reads (the others do not
-    change the page)."""
+    per-version page cache (`pages`, a cache alias); `reads` names the query parameters the view
+    reads (the others do not change the page). A view whose addresses anyone can multiply without
+    end (search: every query is a page) keeps its pages in a cache of its own, so that they
+    cannot evict the others."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -236,13 +239,14 @@ def cached_blog_page(view, *, reads: tuple[str, ...] = ()):
                 _set_cache_headers(not_modified, etag, last_modified)
                 return not_modified
         key = f"{PAGE_KEY_PREFIX}:{etag.strip(chr(34))}"
-        response = _pages().get(key)
+        kept = caches[pages]  # looked up per request: Django's cache handles are per thread
+        response = kept.get(key)
         if response is None:
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and callable(response.render):
                 response = response.render()
             if response.status_code == 200 and not response.cookies and not response.streaming:
-                _pages().set(key, response, timeout=settings.PRESSROOM_BLOG_CACHE_SECONDS)
+                kept.set(key, response, timeout=settings.PRESSROOM_BLOG_CACHE_SECONDS)
         if response.status_code != 200:
             return response  # a 404 stays a 404, whatever date or `*` the request names
         _set_cache_headers(response, etag, last_modified)

@@ -2,6 +2,7 @@ from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
 from publishing import feeds, search_views, seo, views
+from publishing.caching import SEARCH_PAGES
 from publishing.caching import cached_blog_page as cached
 
 app_name = "publishing"
@@ -23,7 +24,8 @@ urlpatterns = [
     path("posts/<anyslug:slug>/", cached(views.post_detail), name="post_detail"),
     path("category/<anyslug:slug>/", cached(views.category_archive, reads=PAGE), name="category"),
     path("tag/<anyslug:slug>/", cached(views.tag_archive, reads=PAGE), name="tag"),
-    path("search/", cached(search_views.search_page, reads=search_views.QUERY_PARAMETERS), name="search"),
+    path("search/", cached(search_views.search_page, reads=search_views.QUERY_PARAMETERS, pages=SEARCH_PAGES),
+         name="search"),
     path("feeds/rss/", cached(feeds.LatestPostsRss()), name="feed_rss"),
     path("feeds/atom/", cached(feeds.LatestPostsAtom()), name="feed_atom"),
     path("category/<anyslug:slug>/feeds/rss/", cached(feeds.CategoryRss()), name="category_feed_rss"),

@@ -22,11 +22,21 @@ def _post(slug: str, published_at=None, **fields) -> Post:
     return Post.objects.create(title=fields.pop("title", slug.title()), slug=slug, published_at=published_at, **fields)
 
 
+PAGE_CACHES = ("blog_pages", "blog_search_pages")
+
+
+def _kept() -> int:
+    """How many pages the process keeps, in both page caches."""
+    return sum(len(caches[alias]._cache) for alias in PAGE_CACHES)
+
+
 @pytest.fixture(autouse=True)
 def fresh_page_cache():
-    caches["blog_pages"].clear()
+    for alias in PAGE_CACHES:
+        caches[alias].clear()
     yield
-    caches["blog_pages"].clear()
+    for alias in PAGE_CACHES:
+        caches[alias].clear()
 
 
 def test_pages_carry_etag_last_modified_and_revalidating_cache_control(client):
@@ -339,10 +349,28 @@ def test_only_the_canonical_address_of_a_page_is_rendered_and_kept(client, path,
     joiner = "&" if "?" in path else "?"
     canonical = [path] + ([f"{path}{joiner}{name}=2"] if name == "page" else [])
     assert [client.get(address).status_code for address in canonical] == [200] * len(canonical)
-    kept = len(caches["blog_pages"]._cache)
+    kept = _kept()
     assert kept == len(canonical)
     for junk in JUNK_PAGES:
         response = client.get(f"{path}{joiner}{name}={junk.format(name=name)}")
         assert response.status_code in ((301, 302) if name == "page" else (301, 404)), junk
         assert "ETag" not in response and "Cache-Control" not in response
-    assert len(caches["blog_pages"]._cache) == kept
+    assert _kept() == kept
+
+
+def test_searches_without_end_never_evict_the_posts_and_lists_kept(client, settings):
+    """Found in a review: search pages were kept in the one page cache, and every query is a page
+    of its own, so a few thousand distinct searches (one client, a minute) evicted every post and
+    list. Search pages now have a cache of their own."""
+    small = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 5}}
+    settings.CACHES = {**settings.CACHES, "blog_pages": {**small, "LOCATION": "test-blog-pages"},
+                       "blog_search_pages": {**small, "LOCATION": "test-blog-search-pages"}}
+    _post("kept", timezone.now(), body="Tomatoes grow.")
+    assert [client.get(path).status_code for path in ("/", "/posts/kept/")] == [200, 200]
+    kept = set(caches["blog_pages"]._cache)
+
+    for n in range(20):
+        assert client.get("/search/", {"q": f"tomato{n}"}).status_code == 200
+
+    assert len(kept) == 2 and set(caches["blog_pages"]._cache) == kept
+    assert 0 < len(caches["blog_search_pages"]._cache) <= 5
