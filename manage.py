@@ -10,6 +10,8 @@ def main() -> None:
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    from django.db import InterfaceError, OperationalError
+
     try:
         execute_from_command_line(sys.argv)
     except ImproperlyConfigured as error:
@@ -19,6 +21,14 @@ def main() -> None:
         if "--traceback" in sys.argv:
             raise
         sys.exit(f"{type(error).__module__}.{type(error).__qualname__}: {error}")
+    except (OperationalError, InterfaceError) as error:
+        # The database down or refusing the login, in any command, Django's own too (`migrate`,
+        # which `make run` runs first): one line naming it, as Pressroom's commands say it.
+        if "--traceback" in sys.argv:
+            raise
+        from config.management.operator_errors import first_line
+
+        sys.exit(f"CommandError: The database could not be used: {first_line(error)}")
 
 
 if __name__ == "__main__":

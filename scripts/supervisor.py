@@ -40,7 +40,10 @@ def metrics_environment(env: dict[str, str]) -> dict[str, str]:
 
 
 def manage(*args: str, env: dict[str, str] | None = None) -> None:
-    subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
+    """Run `manage.py args`; a failure stops the caller with one line (the command said why above)."""
+    finished = subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env)
+    if finished.returncode != 0:
+        raise SystemExit(f"serve: `manage.py {args[0]}` failed (exit status {finished.returncode}); nothing was started.")
 
 
 def start(command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:

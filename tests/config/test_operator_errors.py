@@ -133,3 +133,31 @@ def _waits_for_an_advisory_lock() -> bool:
             "AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             [DEMO_ACCOUNTS % 2**32]).fetchone()
     return row[0] > 0
+
+
+@pytest.mark.django_db
+def test_djangos_own_commands_meet_an_unreachable_database_with_one_line_too():
+    """`make run` runs `migrate` first: with the database down it printed Django's traceback."""
+    url = processes.test_database_url()
+    unreachable = url.replace(url.split("@", 1)[1].split("/", 1)[0], "127.0.0.1:1", 1)
+
+    result = _manage("migrate", "--noinput", database_url=unreachable)
+
+    _one_line_error(result, "The database could not be used: ")
+
+
+@pytest.mark.django_db
+def test_make_runs_script_stops_in_one_line_when_migrate_fails():
+    url = processes.test_database_url()
+    unreachable = url.replace(url.split("@", 1)[1].split("/", 1)[0], "127.0.0.1:1", 1)
+    env = {**os.environ, "DATABASE_URL": unreachable, "DEBUG": "1", "PORT": "1"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+
+    result = subprocess.run([sys.executable, "scripts/serve.py"], cwd=processes.BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    said, stopped = result.stderr.strip().splitlines()
+    assert said.startswith("CommandError: The database could not be used: ") and "port 1" in said
+    assert stopped == "serve: `manage.py migrate` failed (exit status 1); nothing was started."
