@@ -109,7 +109,8 @@ def test_ctrl_c_while_waiting_for_another_run_is_one_word_and_status_130():
     with transaction.atomic():
         advisory_xact_lock(DEMO_ACCOUNTS)  # another run, holding the accounts
         waiting = subprocess.Popen([sys.executable, "manage.py", "create_demo_accounts"], cwd=processes.BASE_DIR,
-                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=_ctrl_c_as_in_a_terminal)
         try:
             processes.wait_for(_waits_for_an_advisory_lock, timeout=60,
                                message="create_demo_accounts to wait for the lock")
@@ -121,6 +122,13 @@ def test_ctrl_c_while_waiting_for_another_run_is_one_word_and_status_130():
 
     assert waiting.returncode == 130, err
     assert err == "Interrupted.\n"
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    """SIGINT at its default in the command, as a terminal's foreground command has it. A test run
+    started in the background (`.ci/run &`) has SIGINT ignored, and a child inherits that: Python
+    then installs no KeyboardInterrupt handler, and Ctrl-C did nothing (the test waited 60 s)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _waits_for_an_advisory_lock() -> bool:
