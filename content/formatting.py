@@ -138,6 +138,12 @@ def _number_sources(html: str, numbers: list[int]) -> str:
     return head + re.sub(r"<li>", item, tail)
 
 
+# The ids the blog's post page gives its own elements around the article (templates/base.html,
+# templates/publishing/post_detail.html; tests/publishing/test_pages.py reads them there): no
+# heading takes one, so that each id on the page names one element.
+PAGE_IDS = frozenset({"main", "site-search-q", "toc-title", "provenance-title", "related-title"})
+
+
 def _heading_ids(html: str) -> tuple[str, list[dict]]:
     """Give each `##`/`###` heading an id made from its text, and list them for the contents.
 
@@ -145,8 +151,9 @@ def _heading_ids(html: str) -> tuple[str, list[dict]]:
     "Pros &amp; cons"): the templates escape it once. The anchor is made from the same text, so
     an `&` or a quote in a heading does not leak into the id as `amp` or `quot`. The Sources
     list's anchors are never a heading's (`content.citations.SOURCES_LIST_ID`): a heading
-    "Sources" is `sources-2`."""
-    toc, used, next_number = [], set(), {}
+    "Sources" is `sources-2`; nor are the ids of the page around the article (`PAGE_IDS`): a
+    heading "Main" is `main-2`, not the skip link's target."""
+    toc, used, next_number = [], set(PAGE_IDS), {}
 
     def add_id(match: re.Match) -> str:
         level, inner = match.group(1), match.group(2)

@@ -575,3 +575,30 @@ def test_related_posts_are_planned_for_the_post_at_hand(garden):
     statements = [query["sql"] for query in captured.captured_queries]
     assert "set_config('plan_cache_mode', 'force_custom_plan', true)" in statements[-2]
     assert [p.slug for p in related][:1] == ["soil-health"]
+
+
+def test_the_page_ids_no_heading_takes_are_the_ones_the_post_page_uses():
+    """`content.formatting.PAGE_IDS` lists the ids of the page around an article; a template
+    that gave an element another id would let a heading take it too."""
+    from pathlib import Path
+
+    from content.formatting import PAGE_IDS
+
+    templates = Path(__file__).parents[2] / "templates"
+    used = set()
+    for name in ("base.html", "publishing/post_detail.html", "publishing/_sources.html"):
+        used |= set(re.findall(r'\bid="([^"{]+)"', (templates / name).read_text()))
+    assert used - {"sources"} == PAGE_IDS
+
+
+def test_headings_named_like_the_pages_own_elements_take_other_ids(client, editor, reviewer):
+    """Found in a review: a heading "Main" was `id="main"`, the skip link's target, and "Related
+    title" the related posts' label; two elements had one id."""
+    article = "# Composting\n\nIntro [2].\n\n## Main\n\nText.\n\n## Toc title\n\nText.\n\n" \
+              "## Provenance title\n\nText.\n\n## Related title\n\nText.\n\n## Site search q\n\nText.\n"
+    post = _publish(editor, reviewer, format_article(article, fallback_title="x", sources=SOURCES))
+    html = client.get(post.get_absolute_url()).content.decode()
+    ids, contents = _ids_and_contents(html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert [target for target, _ in contents][:5] == [
+        "main-2", "toc-title-2", "provenance-title-2", "related-title-2", "site-search-q-2"]
