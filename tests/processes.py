@@ -173,6 +173,19 @@ class WebServer:
         if self.process.poll() is not None:
             raise AssertionError(f"{type(self).__name__} exited with {self.process.returncode}:\n{self.output[-4000:]}")
 
+    def __enter__(self) -> WebServer:
+        """`with WebServer(...) as server:` serves once ready and stops the server at the end,
+        also when it never got ready."""
+        try:
+            self.wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     def kill(self) -> None:
         """SIGKILL the server, as a crash or a lost machine would end it."""
         if self.process.poll() is None:

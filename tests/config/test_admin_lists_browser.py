@@ -59,12 +59,8 @@ def hub(tmp_path):
     budget_set(user=editor, monthly_limit=Decimal("25"), by=superuser, reason="Pilot month.")
     lists = sorted(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
                    for model in admin.site._registry)
-    server = WebServer(tmp_path)
-    try:
-        server.wait_until_ready()
+    with WebServer(tmp_path) as server:
         yield server, superuser, lists
-    finally:
-        server.stop()
 
 
 @pytest.mark.slow

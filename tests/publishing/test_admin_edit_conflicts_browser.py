@@ -22,12 +22,8 @@ def two_editors_and_a_draft(tmp_path):
     for editor in (first, second):
         editor.groups.add(Group.objects.get(name=EDITORS))
     post = Post.objects.create(title="Compost notes", slug="compost-notes", body="Start with leaves.")
-    server = WebServer(tmp_path)
-    try:
-        server.wait_until_ready()
+    with WebServer(tmp_path) as server:
         yield server, first, second, post
-    finally:
-        server.stop()
 
 
 @pytest.mark.slow

@@ -245,12 +245,8 @@ def dashboard_site(tmp_path):
     reviewer.groups.add(Group.objects.get(name=REVIEWERS))
     _seed_a_month_of_work(reviewer)
     site_spend = money(month_spend())  # read here: the browser's thread may not query
-    server = WebServer(tmp_path, env={"PRESSROOM_MONTHLY_BUDGET": SITE_BUDGET})
-    try:
-        server.wait_until_ready()
+    with WebServer(tmp_path, env={"PRESSROOM_MONTHLY_BUDGET": SITE_BUDGET}) as server:
         yield server, reviewer, site_spend
-    finally:
-        server.stop()
 
 
 @pytest.mark.slow

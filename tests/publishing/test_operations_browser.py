@@ -82,12 +82,8 @@ def operations(tmp_path):
     make_task(created_by=editor, title="A task that cost something", status="completed", phase="", progress=100,
               finished_at=now, actual_cost=Decimal("12.3456"))
 
-    server = WebServer(tmp_path)
-    try:
-        server.wait_until_ready()
+    with WebServer(tmp_path) as server:
         yield server, admin, broken
-    finally:
-        server.stop()
 
 
 def _row_texts(page) -> list[str]:

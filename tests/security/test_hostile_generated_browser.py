@@ -89,12 +89,8 @@ def hostile_site(tmp_path):
              "version": f"/admin/content/contentversion/{waiting.versions.latest('number').pk}/change/",
              "posts": "/admin/publishing/post/", "post": f"/admin/publishing/post/{post.pk}/change/",
              "dashboard": "/admin/"}
-    server = WebServer(tmp_path)
-    try:
-        server.wait_until_ready()
+    with WebServer(tmp_path) as server:
         yield server, reviewer, blog, admin
-    finally:
-        server.stop()
 
 
 def _visit(chromium, site, *, width: int, admin_width: int, on_page=None, on_request=None) -> None:  # noqa: F811

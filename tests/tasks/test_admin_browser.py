@@ -119,12 +119,8 @@ def hub(tmp_path):
                   phase="draft" if status == "running" else "",
                   finished_at=timezone.now() if status == "failed" else None,
                   title=f"A rather long working title for task number {index} that would wrap word by word")
-    server = WebServer(tmp_path)
-    try:
-        server.wait_until_ready()
+    with WebServer(tmp_path) as server:
         yield server, editor, reviewer, task
-    finally:
-        server.stop()
 
 
 @pytest.mark.slow
