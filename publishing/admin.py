@@ -60,6 +60,15 @@ class TagAdmin(PublicNameAdminMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
+class LoadedFingerprintField(forms.Field):
+    """What the post form was loaded with (`post_edit_fingerprint`). A plain Field: a value that is
+    no fingerprint (NUL included) is not judged, never a form error; and never a change of the
+    post, so it is neither in the form's changed fields nor in the post's trail."""
+
+    def has_changed(self, initial, data) -> bool:
+        return False
+
+
 class PostForm(forms.ModelForm):
     """Asks the publishing rules before anything is saved, so a refusal is a form error and what
     was typed stays on the page.
@@ -74,8 +83,7 @@ class PostForm(forms.ModelForm):
     image_credit_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
     # What the form was loaded with (`post_edit_fingerprint`): a save after someone else's is
     # refused with a warning, what was typed stays, and saving again overwrites on purpose.
-    # A plain Field: a value that is no fingerprint (NUL included) is not judged, never a form error.
-    loaded_fingerprint = forms.Field(required=False, widget=forms.HiddenInput)
+    loaded_fingerprint = LoadedFingerprintField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Post
@@ -83,7 +91,8 @@ class PostForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk is not None and not self.instance._state.adding:
+        # Read for the page only: a form posted back carries its own, judged under the row lock.
+        if not self.is_bound and self.instance.pk is not None and not self.instance._state.adding:
             self.initial["loaded_fingerprint"] = post_edit_fingerprint(self.instance.pk) or ""
 
     def _post_clean(self):

@@ -119,3 +119,13 @@ def test_a_form_without_a_readable_fingerprint_is_not_refused_for_it(editor, jun
                                                         "body": post.body, "loaded_fingerprint": junk})
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert Post.objects.get(pk=post.pk).title == "Compost, briefly"
+
+
+def test_the_fingerprint_is_never_recorded_as_a_change_of_the_post(editor):
+    """What the form loaded is no field of the post: a save whose fingerprint differs from the
+    stored one only because it is junk (a script) changes nothing else, and the trail says so."""
+    post = _draft()
+    response = _client(editor).post(_change_url(post), {"title": post.title, "slug": post.slug, "body": post.body,
+                                                        "loaded_fingerprint": "not a fingerprint"})
+    assert response.status_code == 302
+    assert PostChange.objects.get(post=post).fields == []
