@@ -29,15 +29,25 @@ def has_control_characters(text: str) -> bool:
     return CONTROL_CHARACTERS.search(text) is not None
 
 
+def _escape(match: re.Match) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
 def escaped_control_characters(text: str) -> str:
     """`text` with each control character written as its Python escape (`\\x1b`, `\\u2028`)."""
-    return CONTROL_CHARACTERS.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+    return CONTROL_CHARACTERS.sub(_escape, text)
 
 
 # Characters that change how the text around them is shown: the bidirectional embeddings and
 # overrides (U+202A-U+202E) and isolates (U+2066-U+2069). "report\u202egpj.exe" shows as
 # "reportexe.jpg": in a title or a tag, a reviewer would approve one text and readers see another.
 LAYOUT_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def escaped_hidden_characters(text: str) -> str:
+    """`text` with each control or layout-changing character written as its Python escape
+    (`\\x1b`, `\\u202e`): what an operator's terminal shows of text from outside."""
+    return LAYOUT_CONTROLS.sub(_escape, escaped_control_characters(text))
 
 
 def first_hidden_character(text: str) -> str | None:

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from django.core.management.base import BaseCommand
 
 from config.management.operator_errors import OperatorErrorsMixin
-from tasks.control_characters import LAYOUT_CONTROLS, escaped_control_characters
+from tasks.control_characters import escaped_hidden_characters
 from tasks.selectors import failures_in_last_day, queue_overview
 
 
@@ -30,11 +30,7 @@ def _shown(text: str) -> str:
     and providers, and an escape sequence in it would rewrite the operator's terminal. The
     characters that reorder the text around them (`\\u202e`) too: a provider's error could show
     as another."""
-    return LAYOUT_CONTROLS.sub(_escaped, escaped_control_characters(text))
-
-
-def _escaped(match) -> str:
-    return match.group().encode("unicode_escape").decode("ascii")
+    return escaped_hidden_characters(text)
 
 
 class Command(OperatorErrorsMixin, BaseCommand):
