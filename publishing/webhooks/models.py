@@ -5,7 +5,8 @@ signed with; it counts failed attempts in a row and is switched off (with when a
 pass PRESSROOM_WEBHOOK_DISABLE_AFTER, or at once when its receiver answers 410 Gone. `WebhookDelivery` is one attempt to deliver one event to
 one subscription: a retry is a new row with the next attempt number and the same event id, so
 the admin shows every attempt with its status, response code, error and duration.
-`PendingNotification` is one line of a recipient's next digest email. Re-exported by
+`PendingNotification` is one line of a recipient's next digest email, about one task or one
+subscription switched off after failures (never both: the database refuses it). Re-exported by
 `publishing.models`, so they belong to the `publishing` app (migration 0008).
 """
 
@@ -143,13 +144,22 @@ class NotificationReason(models.TextChoices):
     AWAITS_REVIEW = "awaits_review", "Awaits review"
     FAILED = "failed", "Failed"
     TIMED_OUT = "timed_out", "Timed out"
+    WEBHOOK_DISABLED = "webhook_disabled", "Webhook switched off after failures"
+
+
+# The reasons of a line about a task; WEBHOOK_DISABLED is the one reason of a line about a subscription.
+TASK_REASONS = [NotificationReason.AWAITS_REVIEW, NotificationReason.FAILED, NotificationReason.TIMED_OUT]
 
 
 class PendingNotification(models.Model):
-    """One line of `recipient`'s next digest; `sent_at` is set when the digest went out."""
+    """One line of `recipient`'s next digest, about a task or a subscription (exactly one of
+    them); `sent_at` is set when the digest went out. Either going deletes the line with it."""
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    task = models.ForeignKey("tasks.GenerationTask", on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey("tasks.GenerationTask", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    subscription = models.ForeignKey(WebhookSubscription, null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="+")
     reason = models.CharField(max_length=16, choices=NotificationReason.choices)
     summary = models.CharField(max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -158,7 +168,16 @@ class PendingNotification(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(reason__in=NotificationReason.values), name="notification_reason_valid"),
+            models.CheckConstraint(
+                condition=Q(task__isnull=False, subscription__isnull=True)
+                | Q(task__isnull=True, subscription__isnull=False),
+                name="notification_one_target",
+            ),
+            models.CheckConstraint(  # and the reason fits the target
+                condition=Q(reason__in=TASK_REASONS, task__isnull=False)
+                | Q(reason=NotificationReason.WEBHOOK_DISABLED, subscription__isnull=False),
+                name="notification_reason_valid",
+            ),
         ]
         indexes = [
             models.Index(fields=["recipient"], condition=Q(sent_at__isnull=True), name="notification_unsent"),
