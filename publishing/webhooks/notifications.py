@@ -1,13 +1,17 @@
 """Email notifications: reviewers hear when a task awaits review, admins when one fails or times
-out, in digests rather than one email per task.
+out and when a webhook subscription is switched off after failures (or a 410 Gone), in digests
+rather than one email per event.
 
-Each state change that concerns someone adds a `PendingNotification` per recipient. The first
-line of a recipient's next digest enqueues one job (`publishing.webhooks.jobs.send_digest`) due
-PRESSROOM_NOTIFY_DIGEST_SECONDS later; lines added meanwhile ride along, so ten tasks finishing
-within the window make one email listing ten (a burst lists its first DIGEST_MAX_LINES and counts
-the rest). Adding a line and sending a digest both take the
-recipient's advisory lock, so a line is either in the digest being sent or starts the next one,
-never stranded between the two; adding a line never waits for the lock (a slow mail server would
+Each state change that concerns someone adds a `PendingNotification` per recipient; a
+subscription's line is added in the transaction that switches it off
+(`publishing.webhooks.services`), so a rollback tells nobody, and quotes only its URL's scheme,
+host and port (the path and query can be the receiver's secret; the line links to its admin
+page). The first line of a recipient's next digest enqueues one job
+(`publishing.webhooks.jobs.send_digest`) due PRESSROOM_NOTIFY_DIGEST_SECONDS later; lines added
+meanwhile ride along, so ten tasks finishing within the window make one email listing ten (a
+burst lists its first DIGEST_MAX_LINES and counts the rest). Adding a line and sending a digest
+both take the recipient's advisory lock, so a line is either in the digest being sent or starts
+the next one, never stranded between the two; adding a line never waits for the lock (a slow mail server would
 hold up the worker that finished the task), and a line added while it is taken starts a digest
 job of its own. The digest is sent inside that transaction: if the mail server
 refuses it, nothing is marked sent and the job fails visibly in django-q2 (the minute sweep tries
@@ -26,6 +30,7 @@ from __future__ import annotations
 import functools
 import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -37,7 +42,7 @@ from config.email_addresses import header_refusal
 from config.locks import NOTIFICATION_DIGESTS, advisory_xact_lock, advisory_xact_lock_if_free
 from content.services.review import four_eyes_barred
 from publishing.webhooks.events import site_link
-from publishing.webhooks.models import NotificationReason, PendingNotification
+from publishing.webhooks.models import NotificationReason, PendingNotification, WebhookSubscription
 from publishing.webhooks.queueing import enqueue_job_at
 from tasks.control_characters import CONTROL_CHARACTERS, LAYOUT_CONTROLS
 from tasks.models import ApprovalStatus, GenerationTask
@@ -127,6 +132,12 @@ def notifications_queue(*, payload: dict) -> list[PendingNotification]:
     summary = _one_line(f"{task}")[:300]
     if payload.get("message") and reason != NotificationReason.AWAITS_REVIEW:
         summary = f"{summary} — {_one_line(str(payload['message']))}"[:500]
+    return _add_lines(recipients, reason=reason, summary=summary, task_id=task.pk)
+
+
+def _add_lines(recipients: list[int], *, reason: str, summary: str, **target) -> list[PendingNotification]:
+    """A line (`reason`, `summary`, about `target`: a task or a subscription) in each recipient's
+    next digest, the first of a digest enqueueing its job (after commit)."""
     due = timezone.now() + timedelta(seconds=settings.PRESSROOM_NOTIFY_DIGEST_SECONDS)
     added = []
     for recipient_id in recipients:
@@ -137,18 +148,77 @@ def notifications_queue(*, payload: dict) -> list[PendingNotification]:
             # the digest being sent did not (at worst a job that finds nothing left to send).
             waiting = _try_lock_recipient(recipient_id) and PendingNotification.objects.filter(
                 recipient_id=recipient_id, sent_at__isnull=True).exists()
-            added.append(PendingNotification.objects.create(recipient_id=recipient_id, task_id=task.pk,
-                                                            reason=reason, summary=summary))
+            added.append(PendingNotification.objects.create(recipient_id=recipient_id, reason=reason,
+                                                            summary=summary, **target))
             if not waiting:  # the first line of a new digest: its job is due at the end of the window
                 enqueue_job_at(DIGEST_JOB, recipient_id, at=due, name="send_digest")
     return added
+
+
+def _receiver_shown(url: str) -> str:
+    """A subscription's URL as an email may quote it: its scheme, host and port, with "/…" for
+    whatever follows. The path or query of a receiver's URL is often its secret (a chat service's
+    hook is `/services/T000/B000/XXXX`), and an email is kept and forwarded where the admin page,
+    which the line links to, is not; a user name or password never reaches the text either."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[oops": no URL urllib can read
+        return "(a URL that cannot be read)"
+    host = parts.netloc.rsplit("@", 1)[-1]
+    rest = "/…" if parts.path.strip("/") or parts.query or parts.fragment else ""
+    return _one_line(f"{parts.scheme}://{host}{rest}")[:200]
+
+
+def _without_url(text: str, url: str) -> str:
+    """`text` with `url`, its path-and-query and its query each put as "…": an error may quote the
+    URL (a library's message, a receiver echoing the path it was called at)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    quoted = [url]
+    if parts is not None:
+        quoted += [parts.path + (f"?{parts.query}" if parts.query else ""), parts.query]
+    for secret in sorted(quoted, key=len, reverse=True):
+        if len(secret) > 1:
+            text = text.replace(secret, "…")
+    return text
+
+
+def notifications_queue_subscription_disabled(*, subscription: WebhookSubscription) -> list[PendingNotification]:
+    """Add a line to every admin's next digest: `subscription` was just switched off after failures
+    (its `disabled_reason` says why). Called by the one place that switches a subscription off,
+    in its transaction, so a rollback adds no line; a subscription paused by hand is never here."""
+    if not settings.PRESSROOM_NOTIFY_EMAILS:
+        return []
+    recipients = _recipient_ids(NotificationReason.WEBHOOK_DISABLED)
+    if not recipients:
+        return []
+    why = _one_line(_without_url(subscription.disabled_reason, subscription.url))
+    summary = f"{_one_line(subscription.name)[:100]} ({_receiver_shown(subscription.url)}): {why}"
+    return _add_lines(recipients, reason=NotificationReason.WEBHOOK_DISABLED, summary=summary[:500],
+                      subscription_id=subscription.pk)
 
 
 _HEADINGS = {
     NotificationReason.AWAITS_REVIEW: "Awaiting your review",
     NotificationReason.FAILED: "Failed",
     NotificationReason.TIMED_OUT: "Timed out",
+    NotificationReason.WEBHOOK_DISABLED: "Webhook subscriptions switched off after failures",
 }
+
+
+def _line_link(line: PendingNotification) -> str | None:
+    if line.subscription_id is not None:
+        return site_link("admin:publishing_webhooksubscription_change", args=[line.subscription_id])
+    return site_link("admin:tasks_generationtask_change", args=[line.task_id])
+
+
+def _more_link(reason: str) -> str | None:
+    """Where the lines a digest does not list are found."""
+    if reason == NotificationReason.WEBHOOK_DISABLED:
+        return f"{site_link('admin:publishing_webhooksubscription_changelist')}?state=disabled"
+    return site_link("admin:tasks_generationtask_changelist")
 
 
 def _digest_text(lines: list[PendingNotification]) -> tuple[str, str]:
@@ -160,6 +230,9 @@ def _digest_text(lines: list[PendingNotification]) -> tuple[str, str]:
     broken = counts[NotificationReason.FAILED] + counts[NotificationReason.TIMED_OUT]
     if broken:
         parts.append(f"{broken} task{'s' if broken != 1 else ''} failed or timed out")
+    if counts[NotificationReason.WEBHOOK_DISABLED]:
+        count = counts[NotificationReason.WEBHOOK_DISABLED]
+        parts.append(f"{count} webhook subscription{'s' if count != 1 else ''} switched off")
     subject = "Pressroom: " + ", ".join(parts)
     body = []
     room = DIGEST_MAX_LINES
@@ -169,10 +242,9 @@ def _digest_text(lines: list[PendingNotification]) -> tuple[str, str]:
             continue
         body.append(f"{heading} ({len(group)}):")
         for line in group[:room]:
-            link = site_link("admin:tasks_generationtask_change", args=[line.task_id])
-            body.append(f"- {line.summary} ({line.created_at:%Y-%m-%d %H:%M %Z}) {link}")
+            body.append(f"- {line.summary} ({line.created_at:%Y-%m-%d %H:%M %Z}) {_line_link(line)}")
         if len(group) > room:
-            body.append(f"- and {len(group) - room} more: {site_link('admin:tasks_generationtask_changelist')}")
+            body.append(f"- and {len(group) - room} more: {_more_link(reason)}")
         room = max(0, room - len(group))
         body.append("")
     body.append("You get these emails because of your role in Pressroom (Reviewers, or admin).")

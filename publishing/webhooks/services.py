@@ -12,7 +12,8 @@ the next one after an exponential backoff, up to PRESSROOM_WEBHOOK_MAX_ATTEMPTS;
 attempt counts towards the subscription's failures in a row, and PRESSROOM_WEBHOOK_DISABLE_AFTER
 of them switch it off (a success resets the count). A 410 Gone is the receiver saying the URL is
 gone for good: that attempt is not retried and the subscription is switched off at once, by the
-same path as failures (a ping answered 410 too). Imports flow publishing -> tasks.
+same path as failures (a ping answered 410 too); that path adds a line to every admin's next
+notification digest (`publishing.webhooks.notifications`). Imports flow publishing -> content, tasks.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from django.utils import timezone
 
 from publishing.webhooks.events import encode_body, event_id, webhook_body, webhook_event_name
 from publishing.webhooks.models import PING_EVENT, DeliveryStatus, WebhookDelivery, WebhookSubscription
+from publishing.webhooks.notifications import notifications_queue_subscription_disabled
 from publishing.webhooks.queueing import enqueue_job_at
 from publishing.webhooks.signing import SIGNATURE_HEADER, signature_header
 from tasks import url_guard
@@ -297,10 +299,19 @@ def _record_attempt(delivery: WebhookDelivery, result: SendResult, *, duration_m
 
 
 def _disable(subscription: WebhookSubscription, *, reason: str, at) -> None:
+    """Switch `subscription` off after failures or a 410 Gone (the one place that does), and add a
+    line to every admin's next digest, in the caller's transaction: a rollback does neither. Lines
+    that cannot be added are logged and do not undo the switch or the attempt's record: the admin
+    list and `/metrics` still show the subscription disabled."""
     subscription.active = False
     subscription.disabled_at = at
     subscription.disabled_reason = reason
     subscription.save(update_fields=["active", "disabled_at", "disabled_reason", "updated_at"])
+    try:
+        with transaction.atomic():
+            notifications_queue_subscription_disabled(subscription=subscription)
+    except Exception:
+        logger.exception("Could not tell the admins that webhook subscription %s was disabled", subscription.pk)
 
 
 # --- recovering lost attempts --------------------------------------------------------------------

@@ -62,10 +62,16 @@ def test_sent_notification_lines_older_than_the_history_go_and_unsent_ones_stay(
         )
 
     old_sent, recent_sent, unsent = line(8), line(6), line(None)
+    subscription = WebhookSubscription.objects.create(name="Gone", url="https://hooks.example.com/gone",
+                                                      events=["task.completed"])
+    old_sent_of_a_subscription, unsent_of_a_subscription = (PendingNotification.objects.create(
+        recipient=editor, subscription=subscription, reason="webhook_disabled", summary="A subscription",
+        sent_at=sent_at) for sent_at in (now - timedelta(days=8), None))
 
-    assert housekeeping()["notifications"] == 1
-    assert set(PendingNotification.objects.values_list("pk", flat=True)) == {recent_sent.pk, unsent.pk}
-    assert not PendingNotification.objects.filter(pk=old_sent.pk).exists()
+    assert housekeeping()["notifications"] == 2
+    assert set(PendingNotification.objects.values_list("pk", flat=True)) == {
+        recent_sent.pk, unsent.pk, unsent_of_a_subscription.pk}
+    assert not PendingNotification.objects.filter(pk__in=[old_sent.pk, old_sent_of_a_subscription.pk]).exists()
 
 
 def test_expired_refresh_tokens_and_their_blacklist_entries_go(editor):

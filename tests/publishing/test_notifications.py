@@ -1,19 +1,23 @@
-"""Email notifications: reviewers hear of tasks awaiting review, admins of failures and time-outs,
-in one digest per recipient per window (locmem email backend: `mail.outbox`)."""
+"""Email notifications: reviewers hear of tasks awaiting review, admins of failures and time-outs
+and of webhook subscriptions switched off after failures, in one digest per recipient per window
+(locmem email backend: `mail.outbox`)."""
 
 from __future__ import annotations
 
 import pytest
 from django.core import mail
 from django.core.mail.backends import locmem
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from publishing.webhooks import jobs
-from publishing.webhooks.models import PendingNotification
+from publishing.webhooks.models import PendingNotification, WebhookDelivery, WebhookSubscription
+from publishing.webhooks.services import webhook_subscription_enable, webhook_subscription_update
 from tasks.events import emit
 from tasks.models import EventKind
 from tests.conftest import role
 from tests.factories import make_task, make_user
+from tests.publishing.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.django_db
 
@@ -271,3 +275,192 @@ def test_the_current_versions_author_is_read_once_however_many_reviewers_there_a
     assert PendingNotification.objects.count() == 6  # rita and the five
     version_reads = [q["sql"] for q in queries.captured_queries if 'FROM "content_contentversion"' in q["sql"]]
     assert len(version_reads) == 1, version_reads
+
+
+# --- webhook subscriptions switched off after failures -----------------------------------------------
+SECRET = "whsec_test-secret-of-some-length"
+SECRET_TAIL = "/T000/B000/XXXXSECRETPATH?token=s3cr3t-query"  # a URL whose path and query are its secret
+
+
+@pytest.fixture
+def failing_fast(settings):
+    settings.PRESSROOM_FETCH_ALLOW_PRIVATE = True  # the receiver listens on 127.0.0.1
+    settings.PRESSROOM_WEBHOOK_DISABLE_AFTER = 2
+    settings.PRESSROOM_WEBHOOK_MAX_ATTEMPTS = 10
+    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 0
+    settings.PRESSROOM_NOTIFY_DIGEST_SECONDS = 0
+    settings.PRESSROOM_SITE_URL = "https://press.example.com"
+
+
+def subscribe(url: str, name: str = "Chat room") -> WebhookSubscription:
+    return WebhookSubscription.objects.create(name=name, url=url, events=["task.completed"], secret=SECRET)
+
+
+def fail_until_disabled(subscription: WebhookSubscription, settings) -> WebhookSubscription:
+    """Attempts of one event, each failing, until PRESSROOM_WEBHOOK_DISABLE_AFTER switch it off."""
+    event_id = f"evt_{subscription.pk}_{subscription.updated_at.timestamp()}"
+    WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id=event_id,
+                                   payload={"id": event_id}, scheduled_at=timezone.now())
+    for number in range(1, settings.PRESSROOM_WEBHOOK_DISABLE_AFTER + 1):
+        jobs.deliver_webhook(WebhookDelivery.objects.get(event_id=event_id, attempt=number).pk)
+    subscription.refresh_from_db()
+    assert subscription.state == "disabled"
+    return subscription
+
+
+def answering_410(subscription: WebhookSubscription) -> WebhookSubscription:
+    attempt = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_gone",
+                                             payload={"id": "evt_gone"}, scheduled_at=timezone.now())
+    jobs.deliver_webhook(attempt.pk)
+    subscription.refresh_from_db()
+    return subscription
+
+
+def test_a_subscription_switched_off_after_failures_is_in_the_admins_next_digest_without_its_url_secrets(
+        people, enqueued, failing_fast, settings, django_capture_on_commit_callbacks):
+    with Receiver(SECRET, statuses=[500] * 5, answer=b"the receiver is down") as receiver:
+        subscription = subscribe(receiver.url + SECRET_TAIL)
+        with django_capture_on_commit_callbacks(execute=True):
+            fail_until_disabled(subscription, settings)
+
+    [line] = PendingNotification.objects.all()
+    assert (line.recipient, line.task, line.subscription, line.reason) == (
+        people["admin"], None, subscription, "webhook_disabled")
+    assert [call[1] for call in digest_jobs(enqueued)] == [(people["admin"].pk,)]  # reviewers are not told
+    assert jobs.send_digest(people["admin"].pk) == 1
+    [email] = mail.outbox
+    assert email.to == ["ada@example.com"]
+    assert email.subject == "Pressroom: 1 webhook subscription switched off"
+    assert "Webhook subscriptions switched off after failures (1):" in email.body
+    [text] = [text for text in email.body.splitlines() if text.startswith("- ")]
+    origin = receiver.url.removesuffix("/hooks/pressroom")
+    assert text.startswith(f"- Chat room ({origin}/…): 2 failed attempts in a row; the last: HTTP 500: "
+                           f"the receiver is down (")
+    assert text.endswith(f" https://press.example.com/admin/publishing/webhooksubscription/{subscription.pk}/change/")
+    assert "SECRETPATH" not in email.body and "s3cr3t" not in email.body and "hooks/pressroom" not in email.body
+
+
+def test_a_receiver_answering_410_gone_puts_its_subscription_in_the_admins_digest(
+        people, enqueued, failing_fast):
+    echo = f"this hook was removed: /hooks/pressroom{SECRET_TAIL}".encode()  # the receiver quotes its path
+    with Receiver(SECRET, statuses=[410], answer=echo) as receiver:
+        subscription = answering_410(subscribe(receiver.url + SECRET_TAIL, name="Old CRM"))
+    assert subscription.state == "disabled"
+    jobs.send_digest(people["admin"].pk)
+    [email] = mail.outbox
+    assert email.subject == "Pressroom: 1 webhook subscription switched off"
+    [text] = [text for text in email.body.splitlines() if text.startswith("- ")]
+    assert text.startswith(f"- Old CRM ({receiver.url.removesuffix('/hooks/pressroom')}/…): HTTP 410 Gone: ")
+    assert "the answer: HTTP 410: this hook was removed: … (" in text
+    assert f"/admin/publishing/webhooksubscription/{subscription.pk}/change/" in text
+    assert "SECRETPATH" not in email.body and "s3cr3t" not in email.body
+
+
+def test_a_subscription_paused_by_hand_tells_nobody_and_one_disabled_again_after_re_enabling_tells_again(
+        people, enqueued, failing_fast, settings):
+    paused = subscribe("http://127.0.0.1:1/", name="Paused")  # nothing listens on port 1: every attempt fails
+    webhook_subscription_update(subscription=paused, active=False)
+    jobs.deliver_webhook(WebhookDelivery.objects.create(  # an attempt due after the pause is cancelled unsent
+        subscription=paused, event="task.completed", event_id="evt_p", payload={}, scheduled_at=timezone.now()).pk)
+    flaky = fail_until_disabled(subscribe("http://127.0.0.1:1/", name="Flaky"), settings)
+    flaky = webhook_subscription_enable(subscription=flaky)
+    fail_until_disabled(flaky, settings)
+    webhook_subscription_update(subscription=flaky, active=True)  # re-enabled by ticking Active, then paused:
+    webhook_subscription_update(subscription=flaky, active=False)  # no line for the pause
+    assert list(PendingNotification.objects.values_list("subscription__name", flat=True)) == ["Flaky", "Flaky"]
+    assert jobs.send_digest(people["admin"].pk) == 2
+    assert mail.outbox[0].subject == "Pressroom: 2 webhook subscriptions switched off"
+    assert "Paused" not in mail.outbox[0].body
+
+
+def test_only_active_admins_with_an_address_hear_of_a_subscription_switched_off(people, enqueued, failing_fast,
+                                                                              settings):
+    make_user("admin-without-address", is_superuser=True)
+    retired = make_user("retired-admin", is_superuser=True)
+    retired.email, retired.is_active = "retired@example.com", False
+    retired.save()
+    fail_until_disabled(subscribe("http://127.0.0.1:1/"), settings)
+    assert list(PendingNotification.objects.values_list("recipient__username", flat=True)) == ["ada"]
+
+
+def test_no_line_for_a_subscription_switched_off_while_notifications_are_off(people, enqueued, failing_fast,
+                                                                            settings):
+    settings.PRESSROOM_NOTIFY_EMAILS = False
+    fail_until_disabled(subscribe("http://127.0.0.1:1/", name="While off"), settings)
+    settings.PRESSROOM_NOTIFY_EMAILS = True
+    fail_until_disabled(subscribe("http://127.0.0.1:1/", name="While on"), settings)
+    assert list(PendingNotification.objects.values_list("subscription__name", flat=True)) == ["While on"]
+
+
+def test_switching_a_subscription_off_that_is_rolled_back_adds_no_line(people, enqueued, failing_fast):
+    with Receiver(SECRET, statuses=[410, 410]) as receiver:
+        subscription = subscribe(receiver.url)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            assert answering_410(subscription).state == "disabled"
+            raise RuntimeError("the transaction that switched it off is rolled back")
+        subscription.refresh_from_db()
+        assert subscription.state == "active" and not PendingNotification.objects.exists()
+        WebhookDelivery.objects.all().delete()
+        assert answering_410(subscription).state == "disabled"
+    assert PendingNotification.objects.get().subscription == subscription
+
+
+def test_a_digest_of_task_and_subscription_lines_says_both_and_counts_what_it_does_not_list(
+        people, enqueued, failing_fast, settings, monkeypatch, django_capture_on_commit_callbacks):
+    from publishing.webhooks import notifications
+
+    monkeypatch.setattr(notifications, "DIGEST_MAX_LINES", 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(make_task(topic="A piece that broke"), "failed", "Provider down.")
+    for name in ("First receiver", "Second receiver"):
+        fail_until_disabled(subscribe("http://127.0.0.1:1/", name=name), settings)
+    jobs.send_digest(people["admin"].pk)
+    [email] = mail.outbox
+    assert email.subject == "Pressroom: 1 task failed or timed out, 2 webhook subscriptions switched off"
+    assert "Failed (1):" in email.body and "A piece that broke — Provider down." in email.body
+    assert "Webhook subscriptions switched off after failures (2):" in email.body
+    assert "First receiver (http://127.0.0.1:1): 2 failed attempts in a row; the last: Could not connect" in email.body
+    assert "Second receiver" not in email.body
+    assert "- and 1 more: https://press.example.com/admin/publishing/webhooksubscription/?state=disabled" in email.body
+
+
+def test_a_subscription_name_cannot_forge_lines_in_a_digest(people, enqueued, failing_fast, settings):
+    fail_until_disabled(subscribe("http://127.0.0.1:1/", name="Ours\r\n- Forged\u2028line\x1b[31m"), settings)
+    jobs.send_digest(people["admin"].pk)
+    [email] = mail.outbox
+    assert [text for text in email.body.splitlines() if "Forged" in text][0].startswith(
+        "- Ours - Forged line [31m (http://127.0.0.1:1): ")
+
+
+def test_the_database_holds_a_line_to_exactly_one_target_with_a_reason_that_fits_it(people):
+    task, subscription = make_task(), subscribe("https://hooks.example.com/x")
+    line = {"recipient": people["admin"], "summary": "A line"}
+    for refused in ({"task": task, "subscription": subscription, "reason": "failed"},
+                    {"task": task, "subscription": subscription, "reason": "webhook_disabled"},
+                    {"reason": "failed"},
+                    {"reason": "webhook_disabled"},
+                    {"task": task, "reason": "webhook_disabled"},
+                    {"subscription": subscription, "reason": "failed"}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            PendingNotification.objects.create(**line, **refused)
+    PendingNotification.objects.create(**line, task=task, reason="failed")
+    PendingNotification.objects.create(**line, subscription=subscription, reason="webhook_disabled")
+    subscription.delete()  # its lines go with it
+    assert list(PendingNotification.objects.values_list("task", "subscription")) == [(task.pk, None)]
+
+
+def test_a_line_that_cannot_be_added_is_logged_and_the_subscription_is_switched_off_all_the_same(
+        people, enqueued, failing_fast, settings, monkeypatch, caplog):
+    from publishing.webhooks import services
+
+    def broken(*, subscription):
+        PendingNotification.objects.create(recipient=people["admin"], subscription=subscription, reason="failed",
+                                           summary="refused by the database")
+
+    monkeypatch.setattr(services, "notifications_queue_subscription_disabled", broken)
+    subscription = fail_until_disabled(subscribe("http://127.0.0.1:1/"), settings)
+    assert subscription.disabled_reason.startswith("2 failed attempts in a row")
+    assert list(WebhookDelivery.objects.order_by("attempt").values_list("status", flat=True)) == [
+        "failed", "failed"]  # the attempt that switched it off is recorded
+    assert not PendingNotification.objects.exists()
+    assert f"Could not tell the admins that webhook subscription {subscription.pk} was disabled" in caplog.text
