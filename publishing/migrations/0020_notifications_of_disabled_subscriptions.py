@@ -2,11 +2,15 @@
 """A notification line is about a task or about a webhook subscription switched off after
 failures: `task` becomes optional, `subscription` is added, and the database holds each line to
 exactly one of them, with a reason that fits it. Every existing line is about a task, so none is
-touched."""
+touched. Going back deletes the lines about subscriptions first: the old table cannot hold them."""
 
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
+
+
+def delete_lines_about_subscriptions(apps, schema_editor):
+    apps.get_model("publishing", "PendingNotification").objects.filter(subscription__isnull=False).delete()
 
 
 class Migration(migrations.Migration):
@@ -45,4 +49,5 @@ class Migration(migrations.Migration):
             model_name='pendingnotification',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('reason__in', ['awaits_review', 'failed', 'timed_out']), ('task__isnull', False)), models.Q(('reason', 'webhook_disabled'), ('subscription__isnull', False)), _connector='OR'), name='notification_reason_valid'),
         ),
+        migrations.RunPython(migrations.RunPython.noop, delete_lines_about_subscriptions),
     ]
