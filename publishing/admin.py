@@ -19,12 +19,55 @@ from content.html import sanitize_html
 from publishing.models import Category, Post, PostChange, SlugRedirect, Tag
 from publishing.selectors import carried_versions
 from publishing.services.posts import (
-    EditConflict, check_edit_is_current, check_post_change, post_delete_by_person, post_edit_fingerprint,
-    post_save_by_person, public_name_save_by_person, public_names_delete_by_person,
+    check_post_change, post_delete_by_person, post_save_by_person, public_name_save_by_person,
+    public_names_delete_by_person,
 )
+from publishing.services.edit_conflicts import EditConflict, check_edit_is_current, edit_fingerprint
 from tasks.exceptions import DomainError, NoLongerExists
 
 PUBLISH_PERMISSION = "publishing.publish_post"
+
+
+class LoadedFingerprintField(forms.Field):
+    """What an edit form was loaded with (`edit_fingerprint`). A plain Field: a value that is no
+    fingerprint (NUL included) is not judged, never a form error; and never a change of the row, so
+    it is neither in the form's changed fields nor in the row's trail."""
+
+    def has_changed(self, initial, data) -> bool:
+        return False
+
+
+class EditConflictForm(forms.ModelForm):
+    """A form of a post, category or tag that carries the `edit_fingerprint` of the row it was
+    loaded with: a save after someone else's is refused with a warning (a form error, so what was
+    typed stays on the page), and the form shown again carries the row as it is now, so saving
+    again overwrites on purpose. The saving service judges it again under the row lock."""
+
+    # What the form was loaded with; the hidden field is its only copy.
+    loaded_fingerprint = LoadedFingerprintField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Read for the page only: a form posted back carries its own, judged under the row lock.
+        if not self.is_bound and self.instance.pk is not None and not self.instance._state.adding:
+            self.initial["loaded_fingerprint"] = edit_fingerprint(type(self.instance), self.instance.pk) or ""
+
+    def _post_clean(self):
+        super()._post_clean()  # the form's values onto the instance, and the model's own checks
+        if not self.errors and not self.instance._state.adding:
+            self._someone_else_saved_meanwhile()
+
+    def _someone_else_saved_meanwhile(self) -> None:
+        """Refuse this save (a form error) when the row changed since the form was loaded; the
+        form shown again carries the row's fingerprint as it is now, so that saving again is a
+        choice to overwrite."""
+        model = type(self.instance)
+        try:
+            check_edit_is_current(model, self.instance.pk, self.cleaned_data.get("loaded_fingerprint"))
+        except EditConflict as conflict:
+            self.add_error(None, str(conflict))
+            self.data = self.data.copy()
+            self.data[self.add_prefix("loaded_fingerprint")] = edit_fingerprint(model, self.instance.pk) or ""
 
 
 class PublicNameAdminMixin:
@@ -60,46 +103,26 @@ class TagAdmin(PublicNameAdminMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
-class LoadedFingerprintField(forms.Field):
-    """What the post form was loaded with (`post_edit_fingerprint`). A plain Field: a value that is
-    no fingerprint (NUL included) is not judged, never a form error; and never a change of the
-    post, so it is neither in the form's changed fields nor in the post's trail."""
-
-    def has_changed(self, initial, data) -> bool:
-        return False
-
-
-class PostForm(forms.ModelForm):
+class PostForm(EditConflictForm):
     """Asks the publishing rules before anything is saved, so a refusal is a form error and what
     was typed stays on the page.
 
     The rules judge the post as it would be saved, so they are asked once the form's values are
     on the instance (`_post_clean`): asked in `clean()`, they saw the post as it was, a
     publication time out of range or a reserved slug passed, the save refused it, and the admin
-    sent the user to an empty form.
+    sent the user to an empty form. A save after someone else's is refused first (`EditConflictForm`).
     """
 
     request = None  # set by PostAdmin.get_form
     image_credit_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
-    # What the form was loaded with (`post_edit_fingerprint`): a save after someone else's is
-    # refused with a warning, what was typed stays, and saving again overwrites on purpose.
-    loaded_fingerprint = LoadedFingerprintField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Post
         fields = "__all__"
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Read for the page only: a form posted back carries its own, judged under the row lock.
-        if not self.is_bound and self.instance.pk is not None and not self.instance._state.adding:
-            self.initial["loaded_fingerprint"] = post_edit_fingerprint(self.instance.pk) or ""
-
     def _post_clean(self):
-        super()._post_clean()  # the form's values onto the instance, and the model's own checks
+        super()._post_clean()  # the form's values onto the instance, the model's checks, the edit conflict
         if self.errors:
-            return
-        if not self.instance._state.adding and self._someone_else_saved_meanwhile():
             return
         try:
             check_post_change(self.request.user, self.instance, changed=set(self.changed_data),
@@ -109,19 +132,6 @@ class PostForm(forms.ModelForm):
             for name, messages in error.fields.items():
                 if name in self.fields:
                     self.add_error(name, messages)
-
-    def _someone_else_saved_meanwhile(self) -> bool:
-        """Refuse this save (a form error) when the post changed since the form was loaded; the
-        form shown again carries the post's fingerprint as it is now, so that saving again is a
-        choice to overwrite."""
-        try:
-            check_edit_is_current(self.instance.pk, self.cleaned_data.get("loaded_fingerprint"))
-        except EditConflict as conflict:
-            self.add_error(None, str(conflict))
-            self.data = self.data.copy()
-            self.data[self.add_prefix("loaded_fingerprint")] = post_edit_fingerprint(self.instance.pk) or ""
-            return True
-        return False
 
 
 @admin.register(Post)

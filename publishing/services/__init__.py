@@ -1,2 +1,3 @@
-"""Services of `publishing`: the publishing verbs (`publishing.services.posts`) and the sweep of
-media files no row names (`publishing.services.media_files`)."""
+"""Services of `publishing`: the publishing verbs (`publishing.services.posts`), the refusal of a
+save made after someone else's (`publishing.services.edit_conflicts`) and the sweep of media files
+no row names (`publishing.services.media_files`)."""

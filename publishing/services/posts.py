@@ -15,8 +15,6 @@ minute; the post's row lock and `live_recorded_at` make sure that happens exactl
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 from datetime import datetime
@@ -36,6 +34,7 @@ from content.selectors import approved_version
 from content.services.review import approval_revoked, clean_feedback
 from publishing.models import Category, Post, PostChange, PostChangeKind, SlugRedirect, Tag
 from publishing.search import post_refresh_search_vector
+from publishing.services.edit_conflicts import check_edit_is_current, post_edit_fingerprint  # noqa: F401
 from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition, NoLongerExists
 from tasks.models import ApprovalStatus, EventKind, GenerationTask, Status, TaskType
@@ -454,47 +453,6 @@ def check_post_change(user, post: Post, *, changed: set[str], adding: bool) -> N
         )
 
 
-# What a person edits of a hand-written post: `post_edit_fingerprint` is taken over these.
-EDITED_FIELDS = ("title", "slug", "category_id", "excerpt", "featured_image", "image_alt", "image_credit",
-                 "image_credit_url", "body", "published_at")
-FINGERPRINT = re.compile(r"[0-9a-f]{64}")
-
-
-def post_edit_fingerprint(post_id) -> str | None:
-    """A digest of what a person edits of the stored post (`EDITED_FIELDS` and its tags), None when
-    it is gone. A form carries the one it was loaded with; a different one at save time means
-    someone else saved the post meanwhile. Bookkeeping (going live, search vectors) leaves it as is."""
-    row = Post.objects.filter(pk=post_id).values_list(*EDITED_FIELDS).first()
-    if row is None:
-        return None
-    tags = sorted(str(pk) for pk in Post.tags.through.objects.filter(post_id=post_id).values_list("tag_id", flat=True))
-    values = [value.isoformat() if isinstance(value, datetime) else str(value or "") for value in row]
-    return hashlib.sha256(json.dumps([values, tags]).encode()).hexdigest()
-
-
-class EditConflict(InvalidTransition):
-    """Someone else saved the post after the form that asks was loaded (409 Conflict)."""
-
-
-def edit_conflict_message(post_id) -> str:
-    """Who saved the post last, and when: what a person whose form is out of date is told."""
-    last = (PostChange.objects.filter(post_id=post_id).exclude(kind=PostChangeKind.DELETED)
-            .select_related("actor").order_by("-created_at").first())
-    who = last.actor.get_username() if last and last.actor else "Someone"
-    when = f" at {timezone.localtime(last.created_at):%Y-%m-%d %H:%M}" if last else ""
-    return (f"{who} changed this post{when}, after you opened this page: saving now would overwrite their "
-            "change. Open the post again in another tab to compare; saving this form again overwrites it.")
-
-
-def check_edit_is_current(post_id, loaded_fingerprint) -> None:
-    """Refuse (EditConflict) a save from a form loaded before the post's last change. A form that
-    carries no readable fingerprint (a script, an old page) is not judged."""
-    if not isinstance(loaded_fingerprint, str) or not FINGERPRINT.fullmatch(loaded_fingerprint):
-        return
-    if post_edit_fingerprint(post_id) not in (None, loaded_fingerprint):
-        raise EditConflict(edit_conflict_message(post_id))
-
-
 @transaction.atomic
 def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool, tags=None,
                         loaded_fingerprint: str | None = None) -> Post:
@@ -514,7 +472,7 @@ def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool, tags
     if not adding and stored is None:
         raise NoLongerExists("This post was deleted meanwhile; nothing was saved.")
     if not adding:
-        check_edit_is_current(post.pk, loaded_fingerprint)
+        check_edit_is_current(Post, post.pk, loaded_fingerprint)
     check_post_change(by, post, changed=set(changed), adding=adding)
     _check_names_exist(post, tags)
     if stored is not None and "published_at" not in changed:  # the publication stays as stored
