@@ -76,10 +76,12 @@ class PublicNameAdminMixin:
     `public_names_delete_by_person`), a name a publication created after this form was checked is
     a message, not a 500, and a changed slug leaves a redirect."""
 
+    form = EditConflictForm  # a save after someone else's is refused, as a post's is
     row_locked_by_service = True  # after the name lock (`config.admin_site.SiteRulesMixin.save_model`)
 
     def save_model(self, request, obj, form, change):
-        public_name_save_by_person(obj, changed=set(form.changed_data), adding=not change)
+        public_name_save_by_person(obj, changed=set(form.changed_data), adding=not change,
+                                   loaded_fingerprint=form.cleaned_data.get("loaded_fingerprint"))
 
     def delete_model(self, request, obj):
         if not public_names_delete_by_person(type(obj), [obj.pk]):

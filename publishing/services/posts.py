@@ -163,9 +163,11 @@ def slug_redirect_record(obj, *, old_slug: str) -> None:
 
 
 @transaction.atomic
-def public_name_save_by_person(obj, *, changed: set[str], adding: bool) -> None:
+def public_name_save_by_person(obj, *, changed: set[str], adding: bool,
+                               loaded_fingerprint: str | None = None) -> None:
     """Save a category or tag a person added or changed; a changed slug leaves a redirect from the
-    old address."""
+    old address. `loaded_fingerprint`, its `edit_fingerprint` when the form was loaded, refuses a
+    save that would silently undo someone else's (`check_edit_is_current`, under the row lock)."""
     # The name lock first, then the row (`config.locks`, PUBLIC_NAMES): every change of a slug
     # takes turns under it, so the slug read after it is the one stored (read before, a change
     # committed meanwhile was missed and its address left no redirect); and the row is locked only
@@ -177,6 +179,7 @@ def public_name_save_by_person(obj, *, changed: set[str], adding: bool) -> None:
         old_slug = type(obj).objects.select_for_update().filter(pk=obj.pk).values_list("slug", flat=True).first()
         if old_slug is None:
             raise NoLongerExists(f"This {obj._meta.verbose_name} was deleted meanwhile; nothing was saved.")
+        check_edit_is_current(type(obj), obj.pk, loaded_fingerprint)
     save_under_name_lock(obj, DomainError(f"A {obj._meta.verbose_name} with this name or slug was created "
                                           "meanwhile; nothing was saved."))
     if old_slug is not None and "slug" in changed:
