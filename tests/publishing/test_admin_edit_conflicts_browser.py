@@ -27,29 +27,39 @@ def two_editors_and_a_draft(tmp_path):
         yield server, first, second, post
 
 
+def _second_save_after_the_first(chromium, server, first, second, path, *, first_edit, second_edit,  # noqa: F811
+                                 shown, screenshot):
+    """`first` and `second` open `path`; `first` saves `first_edit` (field id, value), then `second`
+    saves `second_edit`, is warned, and saves again. What `second` saw: the warning, the typed value
+    kept, and the `shown` fields' values after the second save."""
+    one = _signed_in_page(chromium, server, first, path)
+    two = _signed_in_page(chromium, server, second, path)
+    one.fill(*first_edit)
+    one.click("input[name=_continue]")
+    one.wait_for_selector(".messagelist .success")
+    two.fill(*second_edit)
+    two.click("input[name=_continue]")
+    two.wait_for_selector(".errornote")
+    warning = " ".join(two.locator(".errorlist.nonfield").inner_text().split())
+    kept = two.input_value(second_edit[0])
+    _shot(two, screenshot)
+    two.click("input[name=_continue]")
+    two.wait_for_selector(".messagelist .success")
+    saved = tuple(two.input_value(field) for field in shown)
+    one.context.close()
+    two.context.close()
+    return warning, kept, saved
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_second_editor_is_warned_keeps_their_text_and_may_overwrite_on_purpose(two_editors_and_a_draft,
                                                                                    chromium):  # noqa: F811
     server, first, second, post = two_editors_and_a_draft
-    path = reverse("admin:publishing_post_change", args=[post.pk])
-    ana = _signed_in_page(chromium, server, first, path)
-    ben = _signed_in_page(chromium, server, second, path)
-
-    ana.fill("#id_body", "Start with leaves and grass.")
-    ana.click("input[name=_continue]")
-    ana.wait_for_selector(".messagelist .success")
-    ben.fill("#id_title", "Compost, briefly")
-    ben.click("input[name=_continue]")
-    ben.wait_for_selector(".errornote")
-    warning = " ".join(ben.locator(".errorlist.nonfield").inner_text().split())
-    title_kept = ben.input_value("#id_title")
-    _shot(ben, "post-edit-conflict")
-    ben.click("input[name=_continue]")
-    ben.wait_for_selector(".messagelist .success")
-    saved = (ben.input_value("#id_title"), ben.input_value("#id_body"))
-    ana.context.close()
-    ben.context.close()
+    warning, title_kept, saved = _second_save_after_the_first(
+        chromium, server, first, second, reverse("admin:publishing_post_change", args=[post.pk]),
+        first_edit=("#id_body", "Start with leaves and grass."), second_edit=("#id_title", "Compost, briefly"),
+        shown=("#id_title", "#id_body"), screenshot="post-edit-conflict")
 
     assert warning.startswith("ana changed this post at "), warning
     assert "saving this form again overwrites it" in warning
@@ -73,24 +83,10 @@ def two_reviewers_and_a_category(tmp_path):
 def test_the_second_reviewer_changing_a_category_is_warned_and_may_overwrite_on_purpose(two_reviewers_and_a_category,
                                                                                        chromium):  # noqa: F811
     server, first, second, category = two_reviewers_and_a_category
-    path = reverse("admin:publishing_category_change", args=[category.pk])
-    ana = _signed_in_page(chromium, server, first, path)
-    ben = _signed_in_page(chromium, server, second, path)
-
-    ana.fill("#id_description", "Beds, soil and compost.")
-    ana.click("input[name=_continue]")
-    ana.wait_for_selector(".messagelist .success")
-    ben.fill("#id_name", "Gardens")
-    ben.click("input[name=_continue]")
-    ben.wait_for_selector(".errornote")
-    warning = " ".join(ben.locator(".errorlist.nonfield").inner_text().split())
-    name_kept = ben.input_value("#id_name")
-    _shot(ben, "category-edit-conflict")
-    ben.click("input[name=_continue]")
-    ben.wait_for_selector(".messagelist .success")
-    saved = (ben.input_value("#id_name"), ben.input_value("#id_description"))
-    ana.context.close()
-    ben.context.close()
+    warning, name_kept, saved = _second_save_after_the_first(
+        chromium, server, first, second, reverse("admin:publishing_category_change", args=[category.pk]),
+        first_edit=("#id_description", "Beds, soil and compost."), second_edit=("#id_name", "Gardens"),
+        shown=("#id_name", "#id_description"), screenshot="category-edit-conflict")
 
     assert warning.startswith("ana changed this category at "), warning
     assert "saving this form again overwrites it" in warning
