@@ -9,8 +9,9 @@ a `pressroom` database is created in it, and COMMAND runs with DATABASE_URL poin
 server is shared by concurrent commands (`make run` and `make test` side by side) and stops when
 the last of them exits; its data stays for the next run.
 
-The command's exit status is this script's exit status (127 when there is no such command, 126
-when it cannot be run, 2 for a command line without `run --`). Ctrl-C reaches COMMAND directly (same
+The command's exit status is this script's exit status (128 + N when a signal N ended it, as a
+shell reports it; 127 when there is no such command, 126 when it cannot be run, 2 for a command
+line without `run --`). Ctrl-C reaches COMMAND directly (same
 terminal process group); this script waits for it to finish before stopping the server.
 """
 
@@ -104,7 +105,10 @@ def run(command: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGHUP, forward)
-    return child.wait()
+    status = child.wait()
+    # Popen gives -N for a child a signal ended; sys.exit(-N) would exit with 256 - N (SIGTERM's 15
+    # became 241), which no caller reads as a signal. A shell's 128 + N does (143 for SIGTERM).
+    return 128 - status if status < 0 else status
 
 
 def main(argv: list[str]) -> int:

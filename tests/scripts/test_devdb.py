@@ -4,6 +4,7 @@ command cannot run at all."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,14 @@ def _devdb(*args: str) -> subprocess.CompletedProcess:
 
 def test_the_commands_exit_status_is_devdbs():
     assert _devdb("run", "--", sys.executable, "-c", "raise SystemExit(7)").returncode == 7
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL, signal.SIGABRT])
+def test_a_command_a_signal_ended_is_128_plus_the_signal_as_a_shell_says(signum):
+    """Before, Popen's -N went to sys.exit: 256 - N (241 for SIGTERM), which reads as no signal."""
+    killed_by_itself = f"import os; os.kill(os.getpid(), {int(signum)})"
+
+    assert _devdb("run", "--", sys.executable, "-c", killed_by_itself).returncode == 128 + signum
 
 
 @pytest.mark.parametrize(("command", "status", "reason"), [
