@@ -21,6 +21,16 @@ def main() -> None:
         if "--traceback" in sys.argv:
             raise
         sys.exit(f"{type(error).__module__}.{type(error).__qualname__}: {error}")
+    except (ModuleNotFoundError, TypeError) as error:
+        # `--settings=no.such.module` or DJANGO_SETTINGS_MODULE naming nothing: one line naming
+        # the module. A settings module that exists and fails to import another keeps its
+        # traceback, which says which import failed and where.
+        from config.management.operator_errors import missing_settings_module
+
+        line = missing_settings_module(error, os.environ.get("DJANGO_SETTINGS_MODULE", ""))
+        if line is None or "--traceback" in sys.argv:
+            raise
+        sys.exit(line)
     except (OperationalError, InterfaceError) as error:
         # The database down or refusing the login, in any command, Django's own too (`migrate`,
         # which `make run` runs first): one line naming it, as Pressroom's commands say it.

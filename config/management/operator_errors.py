@@ -38,6 +38,21 @@ def database_command_error(error: Exception) -> CommandError | None:
     return None
 
 
+def missing_settings_module(error: Exception, module: str) -> str | None:
+    """The one line to say when `error` means the settings module `module` (from --settings or
+    DJANGO_SETTINGS_MODULE) does not exist, or None when it is another failure: a module the
+    settings themselves import, whose traceback says which import failed and where."""
+    if isinstance(error, ModuleNotFoundError):
+        missing = error.name or ""
+        if not missing or (module != missing and not module.startswith(f"{missing}.")):
+            return None
+    elif not (isinstance(error, TypeError) and module.startswith(".")):
+        return None  # importlib's TypeError for a relative name (".settings"); any other is a bug
+    reason = first_line(error) if isinstance(error, ModuleNotFoundError) else "a relative name (give the whole path, e.g. config.settings)"
+    return (f"ModuleNotFoundError: The settings module {module!r} (--settings or DJANGO_SETTINGS_MODULE) "
+            f"cannot be imported: {reason}.")
+
+
 class OperatorErrorsMixin:
     """Put before the command's base class: `class Command(OperatorErrorsMixin, BaseCommand)`.
 

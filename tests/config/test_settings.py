@@ -131,3 +131,36 @@ def test_the_traceback_option_shows_where_a_malformed_variable_was_read():
     result = _manage("queue_status", "--traceback", DEBUG="perhaps")
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "config/env.py" in result.stderr
+
+
+@pytest.mark.parametrize("module, reason", [
+    ("no.such.module", "No module named 'no'"),
+    ("config.nosuch", "No module named 'config.nosuch'"),
+    ("config.settings.py", "No module named 'config.settings.py'; 'config.settings' is not a package"),
+    (".settings", "a relative name (give the whole path, e.g. config.settings)"),
+])
+@pytest.mark.parametrize("named_by", ["--settings", "DJANGO_SETTINGS_MODULE"])
+def test_a_settings_module_that_does_not_exist_is_one_line_naming_it(module, reason, named_by):
+    """Before, Django's traceback of a ModuleNotFoundError (or importlib's TypeError) from deep in
+    the command's parser."""
+    if named_by == "--settings":
+        result = _manage("check", f"--settings={module}")
+    else:
+        result = _manage("check", DJANGO_SETTINGS_MODULE=module)
+
+    assert result.returncode == 1
+    assert result.stderr == (f"ModuleNotFoundError: The settings module {module!r} (--settings or "
+                             f"DJANGO_SETTINGS_MODULE) cannot be imported: {reason}.\n")
+
+
+def test_a_settings_module_that_fails_to_import_another_says_which(tmp_path):
+    """Not 'the settings module cannot be imported': it can, and its own import is what failed."""
+    (tmp_path / "pressroom_broken_settings.py").write_text("from config.settings import *  # noqa\n"
+                                                            "import pressroom_no_such_dependency  # noqa\n")
+    result = _manage("check", DJANGO_SETTINGS_MODULE="pressroom_broken_settings",
+                     PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+
+    assert result.returncode == 1
+    assert "The settings module" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "ModuleNotFoundError: No module named 'pressroom_no_such_dependency'"
+    assert "pressroom_broken_settings.py" in result.stderr  # the traceback: where it was imported
