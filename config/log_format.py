@@ -7,7 +7,8 @@ terminal; so control characters of the message (newlines, carriage returns, esca
 Unicode line separators) are written as escapes (`\\n`, `\\x1b`), in the message and in the
 traceback alike, and every further line of a record (its traceback) is indented, so that only a record's first line starts at column 0. JSON
 escapes them already. In both formats a message longer than MESSAGE_MAX_CHARACTERS is cut, and
-says how much was left out, so one huge value cannot fill the log. So is a traceback (`exc_info`)
+says how much was left out, so one huge value cannot fill the log; in JSON so is each value passed
+as `extra` (or, not a string, its repr). So is a traceback (`exc_info`)
 or a stack (`stack_info`) longer than TRACEBACK_MAX_CHARACTERS: a deep recursion, or a huge
 exception message repeated down a chain of exceptions, wrote megabytes in one record. Then each
 line longer than TRACEBACK_LINE_MAX_CHARACTERS keeps its start (an exception's type and the start
@@ -113,17 +114,35 @@ class TextFormatter(logging.Formatter):
         return "\n".join([first, *(CONTINUATION_INDENT + one_line(line) for line in rest)])
 
 
+def bounded_value(value):
+    """A value of a JSON record other than its traceback (the message, an `extra`): a string cut
+    as `bounded` cuts a message; anything else kept as it is unless its repr is longer than
+    MESSAGE_MAX_CHARACTERS, when that repr, cut, stands in for it (a list of a million ids). A
+    value without a repr (an int past Python's 4,300 digits, which json could not write either,
+    and the record was lost) is named by its type."""
+    if isinstance(value, str):
+        return bounded(value)
+    if value is None or isinstance(value, (bool, float)):
+        return value
+    try:
+        shown = repr(value)
+    except Exception as error:  # noqa: BLE001 - a log line must not fail on a value's repr
+        return f"<{type(value).__qualname__} not logged: {type(error).__name__}>"
+    return value if len(shown) <= MESSAGE_MAX_CHARACTERS else bounded(shown)
+
+
 class JsonFormatter(_JsonFormatter):
-    """The production format: one JSON object per line (json escapes control characters)."""
+    """The production format: one JSON object per line (json escapes control characters). Every
+    value but the traceback and the stack is bounded as the message is (`extra` values quote
+    outside text too: a path, a provider's answer)."""
 
     def process_log_record(self, log_data):
-        message = log_data.get("message")
-        if isinstance(message, str):
-            log_data["message"] = bounded(message)
-        for name in ("exc_info", "stack_info"):
-            value = log_data.get(name)
-            if isinstance(value, str):
-                log_data[name] = bounded_traceback(value)
-            elif isinstance(value, list):  # exc_info_as_array / stack_info_as_array: its lines
-                log_data[name] = bounded_traceback("\n".join(map(str, value))).split("\n")
+        for name, value in log_data.items():
+            if name in ("exc_info", "stack_info"):
+                if isinstance(value, str):
+                    log_data[name] = bounded_traceback(value)
+                elif isinstance(value, list):  # exc_info_as_array / stack_info_as_array: its lines
+                    log_data[name] = bounded_traceback("\n".join(map(str, value))).split("\n")
+            else:
+                log_data[name] = bounded_value(value)
         return super().process_log_record(log_data)

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils.module_loading import import_string
 
-from config.log_format import CONTINUATION_INDENT, MESSAGE_MAX_CHARACTERS, TRACEBACK_MAX_CHARACTERS
+from config.log_format import CONTINUATION_INDENT, MESSAGE_MAX_CHARACTERS, TRACEBACK_MAX_CHARACTERS, bounded
 
 FORGED = "mallory\n2026-12-03 13:00:00,000 INFO django.security 1 task=- request=- admin logged in"
 
@@ -106,6 +106,35 @@ def test_a_megabyte_message_is_cut_in_the_json_format(log_as):
     record = json.loads(stream.getvalue())
     assert record["message"].startswith("Finished: failed (xxx")
     assert len(record["message"]) < MESSAGE_MAX_CHARACTERS + 100
+
+
+def test_an_extra_string_of_a_megabyte_is_cut_as_a_message_is_in_the_json_format(log_as):
+    """Before, only the message was bounded: a path or a provider's answer passed as `extra` wrote
+    itself whole, a megabyte a line."""
+    stream = log_as("json")
+    log_as.logger.warning("Request finished", extra={"path": "/" + "x" * 1_000_000, "status": 404})
+    record = json.loads(stream.getvalue())
+    assert record["path"] == "/" + "x" * (MESSAGE_MAX_CHARACTERS - 1) + f"… ({1_000_001 - MESSAGE_MAX_CHARACTERS} more characters not logged)"
+    assert record["status"] == 404 and record["message"] == "Request finished"
+
+
+def test_an_extra_value_whose_repr_is_too_long_is_its_repr_cut_in_the_json_format(log_as):
+    stream = log_as("json")
+    ids = list(range(300_000))
+    log_as.logger.warning("Swept", extra={"ids": ids, "few": [1, 2, 3]})
+    record = json.loads(stream.getvalue())
+    assert record["ids"] == bounded(repr(ids)) and record["ids"].startswith("[0, 1, 2, ")
+    assert record["ids"].endswith(f"… ({len(repr(ids)) - MESSAGE_MAX_CHARACTERS} more characters not logged)")
+    assert record["few"] == [1, 2, 3]  # a short value keeps its JSON type
+
+
+def test_an_extra_value_without_a_repr_is_named_by_its_type_and_the_record_kept(log_as):
+    """An int past Python's 4,300 digits has no repr and no JSON: the record was lost, with a
+    'Logging error' traceback on stderr instead."""
+    stream = log_as("json")
+    log_as.logger.warning("Counted", extra={"count": 10**5000})
+    record = json.loads(stream.getvalue())
+    assert record["count"] == "<int not logged: ValueError>" and record["message"] == "Counted"
 
 
 def test_a_hostile_value_stays_inside_one_json_object(log_as):
