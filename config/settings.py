@@ -219,6 +219,10 @@ PRESSROOM_TASK_TIMEOUT_MAX = env_int(
     "PRESSROOM_TASK_TIMEOUT_MAX", 3600, minimum=PRESSROOM_TASK_TIMEOUT, maximum=SECONDS_MAX
 )
 PRESSROOM_WORKERS = env_int("PRESSROOM_WORKERS", 2, minimum=1, maximum=PROCESSES_MAX)
+# How long `manage.py qcluster` waits at start for the database (reachable, migrated) and the Redis
+# broker before it refuses; 0 refuses at once (config/management/commands/qcluster.py).
+PRESSROOM_WORKER_START_WAIT_SECONDS = env_int("PRESSROOM_WORKER_START_WAIT_SECONDS", 120, minimum=0,
+                                              maximum=NETWORK_TIMEOUT_MAX)
 PRESSROOM_MAX_ATTEMPTS = env_int("PRESSROOM_MAX_ATTEMPTS", 3, minimum=1, maximum=COUNT_MAX)
 PRESSROOM_HEARTBEAT_SECONDS = env_int("PRESSROOM_HEARTBEAT_SECONDS", 5, minimum=1, maximum=SECONDS_MAX // 2)
 PRESSROOM_HEARTBEAT_STALE_SECONDS = env_int(

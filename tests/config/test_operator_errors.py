@@ -21,7 +21,7 @@ COMMANDS = [["queue_status"], ["queue_status", "--json"], ["create_demo_accounts
 
 def _manage(*args: str, database_url: str, stdout=subprocess.PIPE, **extra_env: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "tests.settings", "DEBUG": "1",
-           **extra_env}
+           "PRESSROOM_WORKER_START_WAIT_SECONDS": "0", **extra_env}  # qcluster refuses at once, as the others
     env.pop("PYTHONUNBUFFERED", None)  # output buffered, as in a terminal's pipe: a closed pipe shows late
     return subprocess.run([sys.executable, "manage.py", *args], cwd=processes.BASE_DIR, env=env,
                           stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120)

@@ -11,16 +11,23 @@ stop that cannot deadlock.
 - Stopping: django-q2's own cluster stops from inside its signal handler and can hang there for
   good when a second signal follows the first (Ctrl-C, then `make run`'s SIGTERM). This command
   runs `tasks.cluster.SignalSafeCluster`, which stops from its main loop instead.
-- Starting: it refuses, with one line on stderr and exit status 1, when the database cannot be
-  reached or lacks a migration of this release (run `migrate` first), or the Redis broker cannot
-  be reached: django-q2's own command then either printed a traceback or ran a cluster that
-  logged the same error twice a second and did nothing. A service manager restarts it.
+- Starting: it waits, up to PRESSROOM_WORKER_START_WAIT_SECONDS (120; 0 does not wait), for the
+  database to answer and have every migration of this release, and for the Redis broker to
+  answer, trying again after 1 s, then 2, 4, 8 and every 10 s, with one line on stderr per failed
+  try saying what it waits for and why. A machine booting, or a deploy running `migrate` beside
+  it, takes longer than a service manager's restarts allow (systemd gives up after 5 starts in
+  10 s). Then it refuses, with the last try's one line and exit status 1: django-q2's own command
+  either printed a traceback or ran a cluster that logged the same error twice a second and did
+  nothing. A Redis that answers with an error (a database index it lacks) is refused at once.
+  Nothing is forked before the services are ready.
 - `--name` is refused: django-q2 reads the name before the command runs, so it changed nothing,
   and a cluster on another queue than PRESSROOM_QUEUE_NAME, where the web enqueues, would idle.
 
-Exit status: 0 after a stop by SIGINT or SIGTERM (or `--run-once`); 1 with a one-line message
-when it refuses to start or the cluster's sentinel dies; 2 for an unknown option; 130 after Ctrl-C
-before the cluster was started (while the database is checked).
+Exit status: 0 after a stop by SIGINT or SIGTERM (or `--run-once`), and after SIGTERM before the
+cluster was started (a service manager stopping it while it waits: a clean stop, said in one
+line); 1 with a one-line message when it refuses to start or the cluster's sentinel dies; 2 for an
+unknown option; 130 after Ctrl-C (SIGINT) before the cluster was started (while it waits for the
+database or the broker), "Interrupted." as every Pressroom command says it.
 
 The `config` app comes before `django_q` in INSTALLED_APPS, so this command is the one
 `manage.py qcluster` runs. Its options are django-q2's.
@@ -28,16 +35,21 @@ The `config` app comes before `django_q` in INSTALLED_APPS, so this command is t
 
 from __future__ import annotations
 
+import math
+import signal
+import time
+from collections.abc import Callable
+
 import redis
 from django.conf import settings
 from django.core.management.base import CommandError
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django_q.brokers import get_broker
 from django_q.brokers.redis_broker import Redis as RedisBroker
 from django_q.management.commands.qcluster import Command as DjangoQClusterCommand
 
-from config.management.operator_errors import MIGRATE_HINT, OperatorErrorsMixin
+from config.management.operator_errors import MIGRATE_HINT, OperatorErrorsMixin, database_command_error, first_line
 from tasks.cluster import ClusterDied, SignalSafeCluster
 from tasks.jobs import keep_cluster_connections
 
@@ -54,10 +66,18 @@ class Command(OperatorErrorsMixin, DjangoQClusterCommand):
         if options.get("cluster_name") is not None:
             raise CommandError("--name is not supported: the cluster takes its queue's name from "
                                "PRESSROOM_QUEUE_NAME, the queue the web processes enqueue to.")
-        _refuse_an_unready_database()
-        keep_cluster_connections()
-        _refuse_an_unreachable_broker()
-        cluster = SignalSafeCluster()
+        before = signal.signal(signal.SIGTERM, _stop_while_waiting)
+        try:
+            _wait_for_the_services(settings.PRESSROOM_WORKER_START_WAIT_SECONDS, say=self.stderr.write)
+            keep_cluster_connections()
+            cluster = SignalSafeCluster()  # its own SIGINT and SIGTERM handlers from here on
+        except StopRequested:
+            signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
+            self.stderr.write("Stopped by SIGTERM before the cluster started.")
+            return
+        except BaseException:
+            signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
+            raise
         try:
             if options.get("run_once"):
                 cluster.start()
@@ -68,29 +88,85 @@ class Command(OperatorErrorsMixin, DjangoQClusterCommand):
             raise CommandError(str(error)) from error
 
 
-def _refuse_an_unready_database() -> None:
-    """Raise CommandError unless the database answers and has every migration of this release.
+FIRST_RETRY_SECONDS = 1
+LAST_RETRY_SECONDS = 10  # the longest pause between two tries, however long the wait
+
+
+class ServiceNotReady(Exception):
+    """The database or the broker is not ready yet: `waiting` says which and why (the line while
+    it is waited for), `refusal` what the command refuses with once the wait is over."""
+
+    def __init__(self, *, waiting: str, refusal: str):
+        super().__init__(refusal)
+        self.waiting = waiting
+        self.refusal = refusal
+
+
+class StopRequested(BaseException):
+    """SIGTERM before the cluster started. A BaseException, as KeyboardInterrupt is, so that no
+    `except Exception` of a database or Redis client it interrupts takes it for an error of its own."""
+
+
+def _stop_while_waiting(signum, frame) -> None:
+    # Raised at once, out of a sleep or a connection attempt: nothing was started that must stop.
+    raise StopRequested()
+
+
+def _wait_for_the_services(wait_seconds: int, *, say: Callable[[str], object]) -> None:
+    """Return once the database is ready and the Redis broker answers; until then, say why on each
+    failed try and try again, after 1 s doubling to at most 10 s. Raise CommandError with the last
+    try's refusal when `wait_seconds` have passed (at once for 0)."""
+    deadline = time.monotonic() + wait_seconds
+    pause = FIRST_RETRY_SECONDS
+    while True:
+        try:
+            _check_the_database()
+            _check_the_broker()
+            return
+        except ServiceNotReady as not_ready:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise CommandError(not_ready.refusal) from not_ready.__cause__
+            sleep = min(pause, left)
+            say(f"Waiting for {not_ready.waiting}; trying again in {math.ceil(sleep)} s "
+                f"(giving up in {math.ceil(left)} s).")
+            time.sleep(sleep)
+            pause = min(pause * 2, LAST_RETRY_SECONDS)
+
+
+def _check_the_database() -> None:
+    """Raise ServiceNotReady unless the database answers and has every migration of this release.
     Then close the connection: the cluster's processes are forked from this one, and must not
     share its socket."""
     try:
         executor = MigrationExecutor(connections["default"])
         missing = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except (OperationalError, InterfaceError) as error:
+        # Down, still starting, not created yet, or refusing the login (its role may come later).
+        raise ServiceNotReady(waiting=f"the database, which could not be used: {first_line(error)}",
+                              refusal=str(database_command_error(error))) from error
     finally:
         connections.close_all()
     if missing:
         first, _ = missing[0]
-        raise CommandError(f"The database lacks {len(missing)} migration(s) of this release (the first: "
-                           f"{first.app_label}.{first.name}): {MIGRATE_HINT}.")
+        missing_ones = f"{len(missing)} migration(s) of this release (the first: {first.app_label}.{first.name})"
+        raise ServiceNotReady(waiting=f"the database, which lacks {missing_ones}: run `python manage.py migrate`",
+                              refusal=f"The database lacks {missing_ones}: {MIGRATE_HINT}.")
 
 
-def _refuse_an_unreachable_broker() -> None:
-    """Raise CommandError unless the Redis broker answers (the ORM broker is the database, checked
-    already). The sentinel opens a broker of its own."""
+def _check_the_broker() -> None:
+    """Raise ServiceNotReady unless the Redis broker answers (the ORM broker is the database,
+    checked already), CommandError at once when it answers with an error (a database index it
+    lacks, a refused command): no wait mends that. The sentinel opens a broker of its own."""
     broker = get_broker()
     if not isinstance(broker, RedisBroker):
         return
     try:
         broker.connection.ping()  # not the broker's ping(), which logs a line of its own first
+    except (redis.ConnectionError, redis.TimeoutError) as error:  # also Redis loading its data at start
+        raise ServiceNotReady(waiting=f"the task broker (Redis, REDIS_URL), which could not be reached: "
+                                      f"{first_line(error)}",
+                              refusal=f"The task broker (Redis, REDIS_URL) could not be used: {error}") from error
     except redis.RedisError as error:
         raise CommandError(f"The task broker (Redis, REDIS_URL) could not be used: {error}") from error
     finally:
