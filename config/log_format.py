@@ -7,8 +7,8 @@ terminal; so control characters of the message (newlines, carriage returns, esca
 Unicode line separators) are written as escapes (`\\n`, `\\x1b`), in the message and in the
 traceback alike, and every further line of a record (its traceback) is indented, so that only a record's first line starts at column 0. JSON
 escapes them already. In both formats a message longer than MESSAGE_MAX_CHARACTERS is cut, and
-says how much was left out, so one huge value cannot fill the log; in JSON so is each value passed
-as `extra` (or, not a string, its repr). So is a traceback (`exc_info`)
+says how much was left out, so one huge value cannot fill the log, and in JSON each value passed
+as `extra` is cut the same way (its repr, when it is not a string). So is a traceback (`exc_info`)
 or a stack (`stack_info`) longer than TRACEBACK_MAX_CHARACTERS: a deep recursion, or a huge
 exception message repeated down a chain of exceptions, wrote megabytes in one record. Then each
 line longer than TRACEBACK_LINE_MAX_CHARACTERS keeps its start (an exception's type and the start

@@ -3,8 +3,8 @@ line on stderr (or none, for a closed pipe) and a documented exit status, never 
 
 An operator meets these without any bug in the command: a DATABASE_URL that points nowhere, at a
 database nobody migrated or at a read-only replica, output piped into `head`, which closes the pipe
-once it has read enough, or Ctrl-C. Errors that mean a bug still end in a traceback. Imported by the commands of every app;
-imports nothing of Pressroom's.
+once it has read enough, or Ctrl-C. Errors that mean a bug still end in a traceback. Imported by the commands of every app,
+and by manage.py for a settings module that does not exist; imports nothing of Pressroom's.
 """
 
 from __future__ import annotations
@@ -42,13 +42,13 @@ def missing_settings_module(error: Exception, module: str) -> str | None:
     """The one line to say when `error` means the settings module `module` (from --settings or
     DJANGO_SETTINGS_MODULE) does not exist, or None when it is another failure: a module the
     settings themselves import, whose traceback says which import failed and where."""
-    if isinstance(error, ModuleNotFoundError):
-        missing = error.name or ""
-        if not missing or (module != missing and not module.startswith(f"{missing}.")):
-            return None
-    elif not (isinstance(error, TypeError) and module.startswith(".")):
-        return None  # importlib's TypeError for a relative name (".settings"); any other is a bug
-    reason = first_line(error) if isinstance(error, ModuleNotFoundError) else "a relative name (give the whole path, e.g. config.settings)"
+    if isinstance(error, ModuleNotFoundError) and error.name and (
+            module == error.name or module.startswith(f"{error.name}.")):
+        reason = first_line(error)  # the module, or the first package of its path, that is not there
+    elif isinstance(error, TypeError) and module.startswith("."):
+        reason = "a relative name (give the whole path, e.g. config.settings)"  # importlib's TypeError
+    else:
+        return None
     return (f"ModuleNotFoundError: The settings module {module!r} (--settings or DJANGO_SETTINGS_MODULE) "
             f"cannot be imported: {reason}.")
 
