@@ -11,10 +11,10 @@ so it reaches for models only inside the views.
 
 Every ModelAdmin registered here, the apps' and those of django-q2, simplejwt, axes and
 django.contrib.auth alike, follows the site's rules (`SiteRulesMixin`, mixed in by
-`PressroomAdminSite.register`): a lookup it cannot run is the admin's "?e=1", a service's refusal
-(`DomainError`) while saving or deleting is a message on the page, a save never brings back a row
-another admin deleted meanwhile, a list action on a selection that names no row of the list
-does nothing and says so, and a date and time prefilled from an add form's query string is read
+`PressroomAdminSite.register`): a lookup it cannot run (a value its column cannot hold included)
+is the admin's "?e=1", a service's refusal (`DomainError`) while saving or deleting is a message
+on the page, a save never brings back a row another admin deleted meanwhile, a list action on a
+selection that names no row of the list does nothing and says so, and a date and time prefilled from an add form's query string is read
 as the form reads it or left out; none of them is a 500. A search reads its first SEARCH_TERMS_MAX
 words, so that one query string cannot keep the database busy for minutes.
 """
@@ -30,7 +30,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db import models
+from django.db import DataError, models, router, transaction
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -70,10 +70,14 @@ class SiteRulesMixin:
     def get_changelist_instance(self, request):
         # A lookup that names a real field but a value no `datetime` holds
         # (`?created_at__year=99999999999999`, `?created_at__year=0`) passes the admin's own checks
-        # and fails only while the list is counted.
+        # and fails only while the list is counted. So does a value that only PostgreSQL reads, and
+        # refuses: an array field passes the query string's text on as it is (`?tags__exact=x`,
+        # "malformed array literal", a 500 on the task, decision and webhook lists). The list is
+        # counted in a savepoint, so that refusal leaves the request's transaction usable.
         try:
-            return super().get_changelist_instance(request)
-        except (OverflowError, ValueError) as error:
+            with transaction.atomic(using=router.db_for_read(self.model)):
+                return super().get_changelist_instance(request)
+        except (OverflowError, ValueError, DataError) as error:
             raise IncorrectLookupParameters(f"Lookup out of range: {error}") from None
 
     def get_search_results(self, request, queryset, search_term):

@@ -1,13 +1,14 @@
 """The admin site's pages that only read run planned for their values (config/admin_site.py,
 `PressroomAdminSite.admin_view`): with prepared statements a changelist's filters would otherwise
 share one generic plan. Every changelist, whichever app registered it, answers a date lookup no
-`datetime` holds with its "?e=1" page. The dashboard and feedback analytics have their own tests in
-publishing."""
+`datetime` holds, or a value its column cannot hold, with its "?e=1" page. The dashboard and
+feedback analytics have their own tests in publishing."""
 
 from __future__ import annotations
 
 import pytest
 from django.contrib import admin
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -137,6 +138,36 @@ def test_every_changelist_answers_a_year_no_date_holds_with_its_invalid_lookup_p
 
     assert response.status_code == 302, response.status_code
     assert response["Location"].endswith("?e=1")
+
+
+def _array_lookups():
+    for model in admin.site._registry:
+        for field in model._meta.concrete_fields:
+            if isinstance(field, ArrayField):
+                yield pytest.param(model, field.name, id=f"{model._meta.label}.{field.name}")
+
+
+@pytest.mark.parametrize("lookup", ["exact", "gte", "contains"])
+@pytest.mark.parametrize(("model", "field"), list(_array_lookups()))
+def test_every_changelist_answers_an_array_lookup_of_plain_text_with_its_invalid_lookup_page(superuser, model,
+                                                                                            field, lookup):
+    # The text went to PostgreSQL as it was: "malformed array literal", a 500 (tags of tasks,
+    # reasons of decisions, events of webhook subscriptions).
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+    response = client_for(superuser).get(f"{url}?{field}__{lookup}=junk")
+
+    assert response.status_code == 302, response.status_code
+    assert response["Location"].endswith("?e=1")
+    assert Post.objects.count() == 0  # the transaction the request ran in is still usable
+
+
+def test_the_task_lists_row_asked_for_with_an_array_lookup_of_plain_text_is_a_400(editor):
+    task = make_task(created_by=editor)
+
+    response = client_for(editor).get(reverse("admin:tasks_generationtask_row", args=[task.pk]) + "?tags__exact=x")
+
+    assert response.status_code == 400
 
 
 @pytest.mark.parametrize(("changelist", "action", "selected"), [
