@@ -16,12 +16,12 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.html import format_html, format_html_join
 
 from tasks.exceptions import DomainError
 from tasks.models import GenerationTask, ModelCatalogEntry, TaskType
-from tasks.models.task import WORD_COUNT_MIN
+from tasks.models.task import WORD_COUNT_MAX, WORD_COUNT_MIN
 from tasks.selectors import model_unavailable_reason
 from tasks.services.budgets import BudgetExceeded, budget_statuses
 from tasks.services.lifecycle import (
@@ -211,10 +211,13 @@ class TaskBriefForm(forms.ModelForm):
                 tag.validators = [*tag.validators, validate_shown_line]
         if "word_count" in self.fields:
             # The brief's own floor, not the 0 of a PositiveIntegerField: -5 and 99 get the same answer.
+            # And its ceiling, checked by the field rather than by the model after `clean()`: the
+            # budget check there estimated 400 digits of words (an OverflowError, a 500).
             count = self.fields["word_count"]
             count.validators = [validator for validator in count.validators
-                                if not isinstance(validator, MinValueValidator)] + [MinValueValidator(WORD_COUNT_MIN)]
-            count.widget.attrs["min"] = WORD_COUNT_MIN
+                                if not isinstance(validator, (MinValueValidator, MaxValueValidator))] + [
+                MinValueValidator(WORD_COUNT_MIN), MaxValueValidator(WORD_COUNT_MAX)]
+            count.widget.attrs.update(min=WORD_COUNT_MIN, max=WORD_COUNT_MAX)
         if "task_type" in self.fields:
             self.fields["task_type"].widget.attrs["data-blog-only-fields"] = " ".join(BLOG_ONLY_FIELDS)
         if "timeout_seconds" in self.fields:

@@ -1,5 +1,6 @@
 """The brief form against hostile bodies: what the JSON parser itself refuses (an integer of more
-digits than Python converts) is a form error with nothing stored, never a 500."""
+digits than Python converts), and a word count of hundreds of digits, are form errors with nothing
+stored, never a 500."""
 
 from __future__ import annotations
 
@@ -52,4 +53,14 @@ def test_metadata_nested_deeper_than_the_api_allows_is_a_form_error_shown_as_typ
     form = response.context["adminform"].form
     assert form.errors["metadata"] == [f"This JSON is nested too deeply (more than {JSON_MAX_DEPTH} levels)."]
     assert html.escape(metadata) in response.content.decode()  # the textarea holds what was typed
+    assert not GenerationTask.objects.exists()
+
+
+def test_a_word_count_of_hundreds_of_digits_is_a_form_error(editor):
+    """The form's budget check estimated it before the model refused it: an OverflowError (a 500)."""
+    response = client_for(editor).post(reverse(TASK_ADD), brief_data(word_count="9" * 400))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["word_count"] == [
+        "Ensure this value is less than or equal to 10000."]
     assert not GenerationTask.objects.exists()
