@@ -21,6 +21,7 @@ words, so that one query string cannot keep the database busy for minutes.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from decimal import Decimal
 from functools import wraps
 
@@ -29,6 +30,9 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import (
+    ALL_VAR, ERROR_FLAG, IS_FACETS_VAR, IS_POPUP_VAR, ORDER_VAR, PAGE_VAR, SEARCH_VAR, TO_FIELD_VAR,
+)
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import DataError, models, router, transaction
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
@@ -53,6 +57,9 @@ TICK_EVERY_DAYS = 5
 LIVE_PANELS = ("awaiting", "failures", "published", "spend", "budget", "outcomes", "costs")
 SEARCH_TERMS_MAX = 20  # words of an admin search (`?q=`, autocomplete's `term`); the rest is left out
 ANALYTICS_CHART_WIDTH = 800  # the analytics chart has a page of its own: wider, so its text stays in scale
+# A changelist's query-string parameters that are not lookups (and the preserved filters of a form).
+CHANGELIST_PARAMETERS = frozenset({ALL_VAR, ERROR_FLAG, IS_FACETS_VAR, IS_POPUP_VAR, ORDER_VAR, PAGE_VAR, SEARCH_VAR,
+                                   TO_FIELD_VAR, "_changelist_filters"})
 
 
 def money(value) -> str:
@@ -72,10 +79,12 @@ class SiteRulesMixin:
         # (`?created_at__year=99999999999999`, `?created_at__year=0`) passes the admin's own checks
         # and fails only while the list is counted. So does a value that only PostgreSQL reads, and
         # refuses: an array field passes the query string's text on as it is (`?tags__exact=x`,
-        # "malformed array literal", a 500 on the task, decision and webhook lists). The list is
-        # counted in a savepoint, so that refusal leaves the request's transaction usable.
+        # "malformed array literal", a 500 on the task, decision and webhook lists). A list filtered
+        # from its query string is counted in a savepoint, so that refusal leaves the request's
+        # transaction usable; an unfiltered one, most page loads, is spared the two statements.
+        filtered = not set(request.GET) <= CHANGELIST_PARAMETERS
         try:
-            with transaction.atomic(using=router.db_for_read(self.model)):
+            with transaction.atomic(using=router.db_for_read(self.model)) if filtered else nullcontext():
                 return super().get_changelist_instance(request)
         except (OverflowError, ValueError, DataError) as error:
             raise IncorrectLookupParameters(f"Lookup out of range: {error}") from None
