@@ -14,9 +14,10 @@ django.contrib.auth alike, follows the site's rules (`SiteRulesMixin`, mixed in 
 `PressroomAdminSite.register`): a lookup it cannot run (a value its column cannot hold included)
 is the admin's "?e=1", a service's refusal (`DomainError`) while saving or deleting is a message
 on the page, a save never brings back a row another admin deleted meanwhile, a list action on a
-selection that names no row of the list does nothing and says so, and a date and time prefilled from an add form's query string is read
-as the form reads it or left out; none of them is a 500. A search reads its first SEARCH_TERMS_MAX
-words, so that one query string cannot keep the database busy for minutes.
+selection that names no row of the list does nothing and says so, and a date and time prefilled
+from an add form's query string is read as the form reads it or left out; none of them is a 500.
+A search reads its first SEARCH_TERMS_MAX words, so that one query string cannot keep the
+database busy for minutes.
 """
 
 from __future__ import annotations
