@@ -20,6 +20,7 @@ from content.citations import SOURCES_ID, SOURCES_LIST_ID, cited_numbers, citati
 from content.html import render_markdown, sanitize_html
 from content.providers.base import Source
 from content.textstats import article_word_count, text_blocks
+from tasks.control_characters import LAYOUT_CONTROLS
 
 SEO_TITLE_MAX = 60
 META_DESCRIPTION_MAX = 160
@@ -62,9 +63,6 @@ def shorten(text: str, limit: int) -> str:
     return cut + "…"
 
 
-# Explicit embeddings, overrides and isolates: one left open in a title reorders what a page prints
-# after it (" · Pressroom" in the tab, the admin's "The post … was changed" messages).
-_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
 
 def split_title(markdown: str, fallback: str) -> tuple[str, str]:
@@ -75,7 +73,9 @@ def split_title(markdown: str, fallback: str) -> tuple[str, str]:
     text = markdown.strip()
     first, _, rest = text.partition("\n")
     if first.startswith("# "):
-        title = " ".join(first[2:].translate(_BIDI_CONTROLS).split())
+        # Without explicit embeddings, overrides and isolates: one left open in a title reorders
+        # what a page prints after it (" · Pressroom" in the tab, the admin's "The post … was changed").
+        title = " ".join(LAYOUT_CONTROLS.sub("", first[2:]).split())
         return title or fallback, rest.strip()
     return fallback, text
 

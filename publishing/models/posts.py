@@ -35,6 +35,7 @@ from content.html import (
 from content.providers.base import stored_sources
 from content.textstats import text_blocks
 from tasks.models import AppendOnlyModel
+from tasks.validators import validate_shown_line
 
 
 def unique_name_whatever_its_case(noun: str, *, name: str) -> models.UniqueConstraint:
@@ -54,7 +55,9 @@ def unique_name_whatever_its_case(noun: str, *, name: str) -> models.UniqueConst
 
 class Category(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=100)
+    # One line pages show, as a brief's category is (`validate_shown_line`): "Garden\u202eing" in
+    # the admin showed readers another name than the one the list holds.
+    name = models.CharField(max_length=100, validators=[validate_shown_line])
     slug = models.SlugField(max_length=100, unique=True, allow_unicode=True)
     description = models.TextField(blank=True)
 
@@ -69,7 +72,7 @@ class Category(models.Model):
 
 class Tag(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=50)
+    name = models.CharField(max_length=50, validators=[validate_shown_line])  # as a category's
     slug = models.SlugField(max_length=50, unique=True, allow_unicode=True)
 
     class Meta:
@@ -145,7 +148,8 @@ class Post(models.Model):
         "content.ContentVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="posts",
         help_text="The content version that was published.",
     )
-    title = models.CharField(max_length=300)
+    # One line pages show, as a brief's title (a generated one comes without them: `split_title`).
+    title = models.CharField(max_length=300, validators=[validate_shown_line])
     slug = models.SlugField(max_length=200, unique=True, allow_unicode=True)
     body = models.TextField("body (Markdown)", blank=True)
     body_html = models.TextField("body (sanitized HTML)", blank=True, editable=False)

@@ -2,14 +2,15 @@
 9999-12-31 23:59:59 in New York, year 10000 in UTC) or a reserved slug is a form error with what
 was typed kept on the page. The form asked the publishing rules about the post as it was before
 the form's values were applied, so these passed the form, the save refused them, and the editor
-was sent to an empty add page: the whole post typed was lost."""
+was sent to an empty add page: the whole post typed was lost. A title, category or tag name holding
+a character that changes how the text around it is shown is refused as a brief's is."""
 
 from __future__ import annotations
 
 import pytest
 from django.urls import reverse
 
-from publishing.models import Post
+from publishing.models import Category, Post, Tag
 from tests.tasks.admin_support import client_for
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +73,39 @@ def test_an_editor_still_cannot_publish_through_the_form(editor):
     # published_at is read-only for an editor: the post is saved as a draft
     assert response.status_code == 302
     assert Post.objects.get().published_at is None
+
+
+@pytest.mark.parametrize("hidden", ["\u202e", "\u2066", "\x1b", "\u2028"])
+def test_a_title_with_a_character_that_changes_how_it_is_shown_is_a_form_error_that_keeps_the_post(editor, hidden):
+    response = client_for(editor).post(reverse("admin:publishing_post_add"), post_form(title=f"Tips {hidden}evil"))
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "invisible character" in " ".join(form.errors["title"])
+    assert form["body"].value() == BODY
+    assert not Post.objects.exists()
+
+
+@pytest.mark.parametrize(("model", "fields"), [
+    (Category, {"name": "Garden\u202eing", "slug": "gardening", "description": ""}),
+    (Tag, {"name": "so\u202eil", "slug": "soil"}),
+])
+def test_a_category_or_tag_name_with_a_character_that_changes_how_it_is_shown_is_refused(reviewer, model, fields):
+    url = reverse(f"admin:publishing_{model._meta.model_name}_add")
+
+    response = client_for(reviewer).post(url, fields)
+
+    assert response.status_code == 200
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in " ".join(response.context["adminform"].form.errors["name"])
+    assert not model.objects.exists()
+
+
+def test_right_to_left_text_itself_is_a_title_and_a_name_like_any_other(reviewer):
+    client = client_for(reviewer)
+
+    client.post(reverse("admin:publishing_category_add"), {"name": "حديقة", "slug": "حديقة", "description": ""})
+    response = client.post(reverse("admin:publishing_post_add"), post_form(title="مرحبا بالعالم", slug="marhaba"))
+
+    assert response.status_code == 302
+    assert Post.objects.get().title == "مرحبا بالعالم"
+    assert Category.objects.get().name == "حديقة"
