@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from config.wsgi import application as site_application  # first: sets Django up
+from config.wsgi import HeadWithoutBodyWsgi, application as site_application  # first: sets Django up
 
 from config.api import error_body  # noqa: E402
 
@@ -24,9 +24,12 @@ NOT_FOUND = json.dumps(error_body(
 )).encode()
 
 
-def application(environ, start_response):
+def _application(environ, start_response):
     if environ.get("PATH_INFO", "") in SERVED_PATHS:
         return site_application(environ, start_response)
     start_response("404 Not Found", [("Content-Type", "application/json"), ("Content-Length", str(len(NOT_FOUND))),
                                      ("X-Content-Type-Options", "nosniff")])
     return [NOT_FOUND]
+
+
+application = HeadWithoutBodyWsgi(_application)  # a HEAD's 404 without its body, as the site's

@@ -65,3 +65,11 @@ def test_every_other_path_is_not_found_without_reaching_the_site(path, method, m
     assert status == "404 Not Found"
     assert headers["Content-Type"] == "application/json"
     assert json.loads(body)["error"]["code"] == "not_found"
+
+
+def test_a_head_request_gets_no_body_on_any_path():
+    """As the site's application (tests/config/test_wsgi.py): Gunicorn warns of a HEAD body it drops."""
+    assert call("HEAD", "/healthz")[::2] == ("200 OK", b"")
+    status, headers, body = call("HEAD", "/admin/")
+    assert (status, body) == ("404 Not Found", b"")
+    assert int(headers["Content-Length"]) == len(call("GET", "/admin/")[2])
