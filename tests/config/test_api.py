@@ -1,5 +1,7 @@
 """API groundwork: JWT tokens, one error shape for every 4xx, schema and docs, slashes."""
 
+import threading
+
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
@@ -126,6 +128,68 @@ def test_openapi_schema_is_served_with_and_without_slash(path, editor_client):
     assert response.status_code == 200
     assert response.json()["openapi"].startswith("3.")
     assert "/api/auth/token" in str(response.json()["paths"])
+
+
+
+class SignallingLock:
+    """A lock that says when a thread finds it held and waits (`waiting`)."""
+
+    def __init__(self, waiting):
+        self.lock, self.waiting = threading.Lock(), waiting
+
+    def __enter__(self):
+        if self.lock.locked():
+            self.waiting.set()
+        self.lock.acquire()
+
+    def __exit__(self, *exc):
+        self.lock.release()
+
+
+def test_two_schema_requests_at_once_are_generated_one_after_the_other(monkeypatch):
+    """Found by a sweep through Daphne, whose threads answer requests side by side: two generations
+    at once shared DRF's per-class schema inspectors, and one of them failed with a 500 ("Schema
+    generation REQUIRES a view instance"). Here the first generation waits until the second request
+    is either waiting for it or generating beside it; only the first is right."""
+    import config.urls
+    from drf_spectacular.generators import SchemaGenerator
+
+    first_started, second_arrived, counting = threading.Event(), threading.Event(), threading.Lock()
+    active, most = [0], [0]
+    original = SchemaGenerator.get_schema
+
+    def get_schema(self, *args, **kwargs):
+        with counting:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        try:
+            if not first_started.is_set():
+                first_started.set()
+                second_arrived.wait(timeout=30)
+            else:
+                second_arrived.set()
+            return original(self, *args, **kwargs)
+        finally:
+            with counting:
+                active[0] -= 1
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", get_schema)
+    monkeypatch.setattr(config.urls, "SCHEMA_GENERATION", SignallingLock(second_arrived), raising=False)
+    statuses = {}
+
+    def fetch(name):
+        statuses[name] = Client().get("/api/schema").status_code
+
+    first = threading.Thread(target=fetch, args=("first",))
+    first.start()
+    assert first_started.wait(timeout=60)
+    second = threading.Thread(target=fetch, args=("second",))
+    second.start()
+    first.join(timeout=120)
+    second.join(timeout=120)
+
+    assert statuses == {"first": 200, "second": 200}
+    assert most[0] == 1, "two generations ran at once"
 
 
 def test_interactive_docs_page_renders_from_our_own_static_files(editor_client):
