@@ -16,6 +16,13 @@ of its message, with a note of how much was cut); if that is not enough, the tra
 first lines (where it started) and its last ones (the innermost frames and the exception raised),
 half the limit each, around a line saying how many characters were cut between them.
 
+Django's `django.security.*` records are requests it refused as a client's fault (a Host header
+not in ALLOWED_HOSTS, a suspicious file name, too many fields, a CSRF failure): Django logs most
+at ERROR with a traceback that says nothing about the server, and quotes what the client sent,
+an 8 kB Host header three times (27 kB per request). `ClientRefusalFilter` makes each one line at
+WARNING without the traceback, its message cut to CLIENT_REFUSAL_MAX_CHARACTERS; the request's
+own log line records the 400 as well.
+
 Imports nothing from the apps.
 """
 
@@ -29,6 +36,8 @@ from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 MESSAGE_MAX_CHARACTERS = 10_000
 TRACEBACK_MAX_CHARACTERS = 20_000  # its head and its tail, half each; a Django error's is 3–8,000
 TRACEBACK_LINE_MAX_CHARACTERS = 1_000  # of each line of a traceback too long as a whole (+ a note)
+CLIENT_REFUSAL_MAX_CHARACTERS = 500  # of the message of a request Django refused (`ClientRefusalFilter`)
+CLIENT_REFUSALS = "django.security."
 CONTINUATION_INDENT = "    "
 
 # C0 controls but the tab, DEL, C1 controls, and the Unicode line and paragraph separators.
@@ -46,10 +55,7 @@ def _escape(match: re.Match) -> str:
 
 def bounded(message: str) -> str:
     """`message`, cut to MESSAGE_MAX_CHARACTERS with a note of how many characters were left out."""
-    if len(message) <= MESSAGE_MAX_CHARACTERS:
-        return message
-    left_out = len(message) - MESSAGE_MAX_CHARACTERS
-    return f"{message[:MESSAGE_MAX_CHARACTERS]}… ({left_out} more characters not logged)"
+    return cut(message, MESSAGE_MAX_CHARACTERS)
 
 
 def bounded_traceback(text: str) -> str:
@@ -75,6 +81,27 @@ def bounded_traceback(text: str) -> str:
         last -= 1
     cut = len("\n".join(lines[first:last]))
     return "\n".join([*shown[:first], f"… {cut:,} characters cut …", *shown[last:]])
+
+
+def cut(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with a note of how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters not logged)"
+
+
+class ClientRefusalFilter(logging.Filter):
+    """A request Django refused as the client's fault (`django.security.*`): one line at WARNING, no
+    traceback, a short message. A handler's filter, so that it sees the records of every logger
+    under `django.security` (a logger's own filters see only records logged to that logger)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith(CLIENT_REFUSALS):
+            record.msg, record.args = cut(record.getMessage(), CLIENT_REFUSAL_MAX_CHARACTERS), ()
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+            if record.levelno > logging.WARNING:
+                record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        return True
 
 
 def one_line(text: str) -> str:

@@ -612,9 +612,14 @@ LOGGING = {
             "timestamp": "time",  # ISO 8601 in UTC
         },
     },
-    "filters": {"log_context": {"()": "tasks.logging.LogContextFilter"}},
+    "filters": {
+        "log_context": {"()": "tasks.logging.LogContextFilter"},
+        # Requests Django refused as a client's fault: one short WARNING line, no traceback.
+        "client_refusals": {"()": "config.log_format.ClientRefusalFilter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": PRESSROOM_LOG_FORMAT, "filters": ["log_context"]},
+        "console": {"class": "logging.StreamHandler", "formatter": PRESSROOM_LOG_FORMAT,
+                    "filters": ["log_context", "client_refusals"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

@@ -275,3 +275,34 @@ def test_a_traceback_another_formatter_left_on_the_record_is_cut_and_the_record_
     log_as.logger.handle(record)
     _assert_head_and_tail_of(_traceback_of_text(stream.getvalue()), whole)
     assert record.exc_text == whole
+
+
+@pytest.fixture
+def console_output(request):
+    """What the console handler of settings.LOGGING (every filter it names) writes in the format
+    `request.param` of records under `django.security`, which Django logs as it refuses a request."""
+    stream = io.StringIO()
+    config = django_settings.LOGGING["handlers"]["console"]
+    formatter_config = dict(django_settings.LOGGING["formatters"][request.param])
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(import_string(formatter_config.pop("()"))(**formatter_config))
+    for name in config["filters"]:
+        handler.addFilter(import_string(django_settings.LOGGING["filters"][name]["()"])())
+    logger = logging.getLogger("django.security")
+    logger.addHandler(handler)
+    yield stream
+    logger.removeHandler(handler)
+
+
+@pytest.mark.parametrize("console_output", ["text", "json"], indirect=True)
+def test_a_host_header_not_allowed_is_one_short_warning_line_without_a_traceback(client, console_output):
+    host = "h" * 8000 + ".example"
+
+    response = client.get("/healthz", HTTP_HOST=host)
+
+    assert response.status_code == 400
+    output = console_output.getvalue()
+    assert output.count("\n") == 1, "one line, no traceback"
+    assert "Traceback" not in output and "Invalid HTTP_HOST header" in output
+    assert "WARNING" in output and "ERROR" not in output
+    assert len(output) < 1500, len(output)
