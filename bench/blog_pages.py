@@ -114,7 +114,7 @@ def start_gunicorn(env: dict, *, port: int, workers: int, log_dir: Path, wsgi: s
     command = [
         sys.executable, "-m", "gunicorn", wsgi, "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers), "--worker-class", "sync", "--access-logfile", "/dev/null",
-        "--log-level", "warning",
+        "--log-level", "warning", "--no-control-socket",  # as scripts/serve_production.py
     ]
     process = ManagedProcess(name, command, env=env, log_dir=log_dir)
     wait_for_healthz(process, port)

@@ -87,6 +87,11 @@ def web_command(*, bind: str, port: int, workers: int, proxies: list[str]) -> li
         # X-Forwarded-Proto only from the configured proxies (none by default); the client's
         # address is config/client_address.py's, so Daphne gets no --proxy-headers either.
         f"--forwarded-allow-ips={','.join(proxies)}",
+        # Gunicorn 25.1+ opens a control socket at one path per user ($XDG_RUNTIME_DIR or
+        # ~/.gunicorn/gunicorn.ctl): a second master on the machine (the metrics server, another
+        # site) took it over, and any process of the user could resize or stop the web through it.
+        # Pressroom's processes are run by `make serve` or a service manager, not `gunicornc`.
+        "--no-control-socket",
     ]
 
 

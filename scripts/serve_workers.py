@@ -51,7 +51,7 @@ def metrics_server_environment(env: dict[str, str]) -> dict[str, str]:
 def metrics_command(*, bind: str, port: int) -> list[str]:
     """One sync worker is plenty for a scraper every few seconds; its connection lasts one scrape."""
     return [PYTHON, "-m", "gunicorn", "config.metrics_wsgi:application", "--bind", f"{bind}:{port}",
-            "--workers", "1", "--graceful-timeout", "10"]
+            "--workers", "1", "--graceful-timeout", "10", "--no-control-socket"]  # as the web's (serve_production)
 
 
 def main() -> int:

@@ -209,4 +209,4 @@ class GunicornServer(WebServer):
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-                "config.wsgi:application"]
+                "--no-control-socket", "config.wsgi:application"]  # as scripts/serve_production.py

@@ -55,8 +55,10 @@ def _production_env(tmp_path: Path, database_url: str) -> dict[str, str]:
         PRESSROOM_WS_PORT=str(free_port()),
         PRESSROOM_WEB_WORKERS="2",
         PRESSROOM_METRICS_TOKEN=METRICS_TOKEN,
+        HOME=str(tmp_path / "home"),  # where Gunicorn would put its control socket (there is none)
     )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # make serve picks <PRESSROOM_VAR_DIR>/metrics
+    env.pop("XDG_RUNTIME_DIR", None)
     return env
 
 
@@ -124,6 +126,7 @@ def test_make_serve_runs_gunicorn_daphne_and_the_cluster_and_sigterm_stops_them_
         roles = run.processes()
         assert set(roles) == {"web", "ws", "cluster"}, run.output[-3000:]
         assert len(roles["web"].children()) == 2, "two Gunicorn workers (PRESSROOM_WEB_WORKERS=2)"
+        assert not (tmp_path / "home" / ".gunicorn").exists(), "no control socket another master could take over"
         started = run.everything()
 
         for path in ("/healthz", "/"):

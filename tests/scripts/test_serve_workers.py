@@ -47,8 +47,10 @@ def worker_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         HOST="127.0.0.1",
         PRESSROOM_METRICS_PORT=str(free_port()),
         PRESSROOM_WORKERS="2",
+        HOME=str(tmp_path / "home"),  # where Gunicorn would put its control socket (there is none)
         **FAST_ENGINE_ENV,
     )
+    env.pop("XDG_RUNTIME_DIR", None)
     env.update(extra)
     return env
 
@@ -97,6 +99,7 @@ def test_a_worker_machine_runs_tasks_and_serves_its_workers_metrics_only(tmp_pat
     try:
         run.wait_until(lambda: SERVING in run.output)
         assert set(roles(run)) == {"metrics", "cluster"}, run.output[-3000:]
+        assert not (tmp_path / "home" / ".gunicorn").exists(), "no control socket another master could take over"
 
         def finished():
             connection.close()
