@@ -67,6 +67,41 @@ def test_the_signal_handler_takes_no_lock_so_a_signal_inside_a_stop_cannot_hang_
     assert cluster.stop_requested
 
 
+def _wait_on(event) -> None:
+    event.wait()
+
+
+def _live_for_a_moment() -> None:
+    time.sleep(1)
+
+
+def test_a_stop_does_not_hang_on_a_process_that_died_waiting_for_the_stop_event(cluster_in_this_process):
+    """A SIGTERM to the whole process group kills the sentinel's processes as they wait on the
+    stop event; setting it then waits for them to wake, for good (`Condition.notify`, as `py-spy`
+    showed `make serve` hung). Here one waiter is killed, and the sentinel dies a moment after the
+    stop began: the stop is over soon after, with nothing left running."""
+    cluster = cluster_in_this_process
+    context = multiprocessing.get_context("fork")
+    cluster.stop_event = context.Event()
+    waiter = context.Process(target=_wait_on, args=(cluster.stop_event,))
+    waiter.start()
+    wait_for(lambda: cluster.stop_event._cond._sleeping_count.get_value() == 1, timeout=10,
+             message="the waiter to wait on the stop event")
+    os.kill(waiter.pid, signal.SIGKILL)
+    waiter.join(timeout=10)
+    cluster.sentinel = context.Process(target=_live_for_a_moment)
+    cluster.sentinel.start()
+    outcome = []
+
+    stopping = threading.Thread(target=lambda: outcome.append(cluster.stop()), daemon=True)
+    stopping.start()
+    stopping.join(timeout=STOP_TIMEOUT)
+
+    assert not stopping.is_alive(), "the stop waited for a process that will never wake"
+    assert outcome == [False]
+    assert not cluster.sentinel.is_alive()
+
+
 def test_the_cluster_installs_its_handler_for_sigint_and_sigterm(cluster_in_this_process):
     handler = cluster_in_this_process.sig_handler
     assert signal.getsignal(signal.SIGINT) == handler
