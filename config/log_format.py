@@ -53,6 +53,13 @@ def _escape(match: re.Match) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
+def cut(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with a note of how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters not logged)"
+
+
 def bounded(message: str) -> str:
     """`message`, cut to MESSAGE_MAX_CHARACTERS with a note of how many characters were left out."""
     return cut(message, MESSAGE_MAX_CHARACTERS)
@@ -79,15 +86,8 @@ def bounded_traceback(text: str) -> str:
     while size + len(shown[last - 1]) + 1 <= keep:
         size += len(shown[last - 1]) + 1
         last -= 1
-    cut = len("\n".join(lines[first:last]))
-    return "\n".join([*shown[:first], f"… {cut:,} characters cut …", *shown[last:]])
-
-
-def cut(text: str, limit: int) -> str:
-    """`text`, cut to `limit` characters with a note of how many were left out."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text) - limit} more characters not logged)"
+    left_out = len("\n".join(lines[first:last]))
+    return "\n".join([*shown[:first], f"… {left_out:,} characters cut …", *shown[last:]])
 
 
 class ClientRefusalFilter(logging.Filter):

@@ -63,8 +63,6 @@ def shorten(text: str, limit: int) -> str:
     return cut + "…"
 
 
-
-
 def split_title(markdown: str, fallback: str) -> tuple[str, str]:
     """The title (a first line `# …`, else `fallback`) and the body. A line ends at a line feed
     only, as Markdown reads it: `splitlines` also cut a title at a vertical tab, U+0085 or U+2028,

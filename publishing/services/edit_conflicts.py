@@ -54,11 +54,6 @@ def edit_fingerprint(model, pk) -> str | None:
     return hashlib.sha256(json.dumps([values, *members]).encode()).hexdigest()
 
 
-def post_edit_fingerprint(post_id) -> str | None:
-    """`edit_fingerprint` of a post (its `EDITED_FIELDS` and its tags)."""
-    return edit_fingerprint(Post, post_id)
-
-
 class EditConflict(InvalidTransition):
     """Someone else saved the post, category or tag after the form that asks was loaded (409 Conflict)."""
 

@@ -34,7 +34,7 @@ from content.selectors import approved_version
 from content.services.review import approval_revoked, clean_feedback
 from publishing.models import Category, Post, PostChange, PostChangeKind, SlugRedirect, Tag
 from publishing.search import post_refresh_search_vector
-from publishing.services.edit_conflicts import check_edit_is_current, post_edit_fingerprint  # noqa: F401
+from publishing.services.edit_conflicts import check_edit_is_current
 from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition, NoLongerExists
 from tasks.models import ApprovalStatus, EventKind, GenerationTask, Status, TaskType
@@ -461,7 +461,7 @@ def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool, tags
                         loaded_fingerprint: str | None = None) -> Post:
     """Save a hand-written post a person changed, and record the change; `tags`, the tags the
     person chose (saved after it, in the same transaction), are checked to exist with the category;
-    `loaded_fingerprint`, the post's `post_edit_fingerprint` when the form was loaded, refuses a save
+    `loaded_fingerprint`, the post's `edit_fingerprint` when the form was loaded, refuses a save
     that would silently undo someone else's (`check_edit_is_current`)."""
     if post.task_id is not None and adding:
         raise InvalidTransition("Posts of generation tasks are created by publishing the task.")

@@ -9,7 +9,8 @@ from django.test import Client
 from django.urls import reverse
 
 from publishing.models import Category, Post, PostChange
-from publishing.services.posts import post_edit_fingerprint, post_save_by_person
+from publishing.services.edit_conflicts import edit_fingerprint
+from publishing.services.posts import post_save_by_person
 from tasks.exceptions import InvalidTransition
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +98,7 @@ def test_a_post_going_live_as_scheduled_is_no_edit_conflict(reviewer):
 
 def test_the_service_refuses_a_save_made_from_an_outdated_fingerprint(editor):
     post = _draft()
-    loaded = post_edit_fingerprint(post.pk)
+    loaded = edit_fingerprint(Post, post.pk)
     Category.objects.create(name="Gardening", slug="gardening")
     Post.objects.filter(pk=post.pk).update(body="Changed meanwhile.")
     form_copy = Post.objects.get(pk=post.pk)
