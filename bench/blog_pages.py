@@ -49,9 +49,11 @@ from bench.harness import (  # noqa: E402
     run_checked,
     run_guarded,
     server_version,
+    start_daphne,
     static_root,
     wait_for_healthz,
 )
+from scripts.supervisor import GUNICORN_OPTIONS  # noqa: E402
 from bench.report import (  # noqa: E402
     DOCS_PAGE,
     command_line,
@@ -113,17 +115,9 @@ def start_gunicorn(env: dict, *, port: int, workers: int, log_dir: Path, wsgi: s
                    name: str = "gunicorn") -> tuple[ManagedProcess, str]:
     command = [
         sys.executable, "-m", "gunicorn", wsgi, "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--worker-class", "sync", "--access-logfile", "/dev/null",
-        "--log-level", "warning", "--no-control-socket",  # as scripts/serve_production.py
+        "--workers", str(workers), "--worker-class", "sync", "--log-level", "warning",
+        *GUNICORN_OPTIONS,  # as scripts/serve_production.py's, without an access log like it
     ]
-    process = ManagedProcess(name, command, env=env, log_dir=log_dir)
-    wait_for_healthz(process, port)
-    return process, f"http://127.0.0.1:{port}"
-
-
-def start_daphne(env: dict, *, port: int, log_dir: Path, name: str = "daphne") -> tuple[ManagedProcess, str]:
-    """One Daphne process on the benchmark's settings (`DJANGO_SETTINGS_MODULE` in `env`), HTTP only."""
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
     process = ManagedProcess(name, command, env=env, log_dir=log_dir)
     wait_for_healthz(process, port)
     return process, f"http://127.0.0.1:{port}"
@@ -167,7 +161,8 @@ def measure(args, database_url: str, static_folder: str, *, cache_seconds: int, 
             post_path: str, server: str = "gunicorn") -> dict:
     env = environment(database_url, static_folder, cache_seconds=cache_seconds)
     if server == "daphne":
-        process, url = start_daphne(env, port=free_port(), log_dir=log_dir, name=f"daphne-cache-{cache_seconds}")
+        port = free_port()
+        process, url = start_daphne(env=env, port=port, log_dir=log_dir, name=f"daphne-cache-{cache_seconds}"), f"http://127.0.0.1:{port}"
     else:
         process, url = start_gunicorn(env, port=free_port(), workers=args.web_workers, log_dir=log_dir,
                                       name=f"gunicorn-cache-{cache_seconds}")

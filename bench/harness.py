@@ -380,9 +380,11 @@ def wait_for_healthz(server: ManagedProcess, port: int, *, timeout: float = 60) 
 
 
 def start_daphne(*, env: dict, port: int, log_dir: Path, name: str = "daphne") -> ManagedProcess:
-    """One Daphne serving the app on 127.0.0.1:`port`, returned once it answers /healthz."""
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
-    daphne = ManagedProcess(name, command, env=env, log_dir=log_dir)
+    """One Daphne serving the app on 127.0.0.1:`port` with `make run`'s command line, returned once it
+    answers /healthz."""
+    from scripts.supervisor import ws_command
+
+    daphne = ManagedProcess(name, ws_command(host="127.0.0.1", port=port), env=env, log_dir=log_dir)
     wait_for_healthz(daphne, port)
     return daphne
 

@@ -13,14 +13,18 @@ Headers are checked everywhere, the blog included: HTTP forbids NUL in a header 
 a session cookie reaches a database query, and Django's own request constructor fails on one in
 `Content-Type` (a 500 before any middleware runs). So `config.wsgi` and `config.asgi` wrap the
 application (`RejectNulHeadersWsgi`, `RejectNulHeadersAsgi`), and `RejectNulHeadersMiddleware`
-applies the same rule to requests that reach Django another way (its test client).
+applies the same rule to requests that reach Django another way (its test client). A request the
+wrappers refuse never reaches the request log's middleware, so they write its `pressroom.request`
+line themselves.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.utils.encoding import escape_uri_path
 
 from config.api import error_body
 
@@ -29,6 +33,8 @@ PATH_MESSAGE = "The path must not contain NUL characters."
 HEADER_MESSAGE = "Request headers must not contain NUL characters."
 GUARDED = ("/admin/", "/api/")
 PUBLIC = ("/api/posts",)
+
+request_logger = logging.getLogger("pressroom.request")  # config/request_id.py's lines
 
 
 class RejectNulQueryMiddleware:
@@ -67,7 +73,7 @@ class RejectNulHeadersMiddleware:
 
     def __call__(self, request):
         if nul_in_headers(request.META):
-            content_type, body = _header_refusal(request.path)
+            content_type, body = _header_refusal(request.path)  # its line is RequestIdMiddleware's
             return HttpResponseBadRequest(body, content_type=content_type.decode())
         return self.get_response(request)
 
@@ -79,6 +85,13 @@ def _header_refusal(path: str) -> tuple[bytes, bytes]:
     return b"text/plain; charset=utf-8", HEADER_MESSAGE.encode()
 
 
+def _log_header_refusal(method: str, path: str) -> None:
+    """The request log's line of a request the wrappers below refused."""
+    shown = escape_uri_path(path)
+    request_logger.info("%s %s 400 (a request header holds NUL)", method, shown,
+                        extra={"method": method, "path": shown, "status": 400})
+
+
 class RejectNulHeadersWsgi:
     """Wraps the WSGI application: a request with NUL in any header is a 400, never a 500."""
 
@@ -87,6 +100,7 @@ class RejectNulHeadersWsgi:
 
     def __call__(self, environ, start_response):
         if nul_in_headers(environ):
+            _log_header_refusal(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
             content_type, body = _header_refusal(environ.get("PATH_INFO", ""))
             start_response("400 Bad Request", [("Content-Type", content_type.decode()),
                                                ("Content-Length", str(len(body)))])
@@ -102,6 +116,7 @@ class RejectNulHeadersAsgi:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and any(b"\x00" in value for _, value in scope.get("headers", ())):
+            _log_header_refusal(scope.get("method", ""), scope.get("path", ""))
             content_type, body = _header_refusal(scope.get("path", ""))
             await send({"type": "http.response.start", "status": 400,
                         "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]})

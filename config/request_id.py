@@ -12,6 +12,13 @@ The middleware comes first, so even a request that a later middleware refuses (a
 "Not Found" line, written after the middleware returned, carries it too. Each request also writes one line to the `pressroom.request` logger:
 method, path (percent-encoded, without the query, which may hold tokens), status and duration;
 health probes and metrics scrapes at DEBUG, the rest at INFO.
+
+WebSockets get the same from `WebSocketRequestLog`, the ASGI middleware in front of their routes
+(config/asgi.py): an id chosen by the same rule, bound for as long as the connection is open (so
+every line its consumer writes carries it), and a `pressroom.request` line when the connection is
+accepted and one when it ends — refused before it was accepted, or closed, by which side, with the
+close code and how long it was open. These lines replace Daphne's own access log, plain text on
+stdout, which Daphne runs without (`scripts.supervisor.ws_command`).
 """
 
 from __future__ import annotations
@@ -33,6 +40,17 @@ logger = logging.getLogger("pressroom.request")
 HEADER = "X-Request-ID"
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class _HandshakeHeaders:
+    """The two headers `request_id_for` reads, of an ASGI WebSocket handshake, as a request's META."""
+
+    def __init__(self, scope):
+        headers = dict(scope.get("headers") or ())
+        self.META = {
+            "REMOTE_ADDR": (scope.get("client") or ("",))[0] or "",
+            "HTTP_X_REQUEST_ID": headers.get(b"x-request-id", b"").decode("latin-1"),
+        }
 
 
 def request_id_for(request) -> str:
@@ -63,6 +81,73 @@ class RequestIdMiddleware:
             extra={"method": request.method, "path": path, "status": response.status_code, "duration_ms": milliseconds},
         )
         return response
+
+
+class _WebSocketConnection:
+    """What `WebSocketRequestLog` saw of one connection: its messages in both directions."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.started = time.monotonic()
+        self.accepted_at: float | None = None
+        self.closed_by: str | None = None  # "server" or "client": the side that closed first
+        self.close_code: int | None = None
+
+    def sent(self, message) -> None:
+        kind = message.get("type")
+        if kind == "websocket.accept" and self.accepted_at is None:
+            self.accepted_at = time.monotonic()
+            logger.info("WebSocket %s accepted", self.path,
+                        extra={"path": self.path, "status": 101, "event": "accepted",
+                               "duration_ms": round((self.accepted_at - self.started) * 1000, 1)})
+        elif kind == "websocket.close" and self.closed_by is None:
+            self.closed_by, self.close_code = "server", message.get("code") or 1000
+
+    def received(self, message) -> None:
+        if message.get("type") == "websocket.disconnect" and self.closed_by is None:
+            self.closed_by, self.close_code = "client", message.get("code")
+
+    def ended(self) -> None:
+        milliseconds = round((time.monotonic() - (self.accepted_at or self.started)) * 1000, 1)
+        fields = {"path": self.path, "close_code": self.close_code, "closed_by": self.closed_by,
+                  "duration_ms": milliseconds}
+        if self.accepted_at is not None:
+            logger.info("WebSocket %s closed %s by the %s after %.1f s", self.path, self.close_code,
+                        self.closed_by or "application", milliseconds / 1000, extra={**fields, "event": "closed"})
+        elif self.closed_by == "server":  # Daphne answers such a handshake 403
+            logger.info("WebSocket %s refused (closed %s before it was accepted: 403)", self.path, self.close_code,
+                        extra={**fields, "status": 403, "event": "refused"})
+        else:
+            logger.info("WebSocket %s ended before it was accepted", self.path, extra={**fields, "event": "ended"})
+
+
+class WebSocketRequestLog:
+    """ASGI middleware for WebSocket connections: a request id bound while the connection is
+    open, and its lines on `pressroom.request` (see the module)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await self.app(scope, receive, send)
+        bind_request_id(request_id_for(_HandshakeHeaders(scope)))  # in this connection's own context
+        connection = _WebSocketConnection(escape_uri_path(scope.get("path") or "/"))
+
+        async def receive_logged():
+            message = await receive()
+            connection.received(message)
+            return message
+
+        async def send_logged(message):
+            connection.sent(message)
+            await send(message)
+
+        try:
+            return await self.app(scope, receive_logged, send_logged)
+        finally:
+            connection.ended()
+            unbind_request_id()
 
 
 # Django writes a refused request's "Not Found"/"Forbidden" line after the middleware returned; the

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config.env import PORT_MAX, env_host, env_int  # noqa: E402  (reads the environment only)
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
-from scripts.supervisor import PYTHON, StopSignals, manage, metrics_environment, serve, start  # noqa: E402
+from scripts.supervisor import PYTHON, StopSignals, manage, metrics_environment, serve, start, ws_command  # noqa: E402
 
 STOP_GRACE_SECONDS = 20
 START_TIMEOUT_SECONDS = 60
@@ -33,10 +33,8 @@ def main() -> int:
     manage("create_demo_accounts")
 
     signals = StopSignals()
-    # No --proxy-headers: Daphne would believe X-Forwarded-For from any peer; the project reads it
-    # only from PRESSROOM_TRUSTED_PROXIES (config/client_address.py).
     env = metrics_environment(dict(os.environ))  # /metrics sums what the web server and the workers observe
-    web = start([PYTHON, "-m", "daphne", "-b", host, "-p", port, "config.asgi:application"], env=env)
+    web = start(ws_command(host=host, port=port), env=env)
     cluster = start([PYTHON, "manage.py", "qcluster"], env=env)
     processes = {"web server": web, "task cluster": cluster}
 

@@ -37,7 +37,9 @@ sys.path.insert(0, str(BASE_DIR))
 
 from config.env import PORT_MAX, PROCESSES_MAX, env_bool, env_host, env_int, env_networks  # noqa: E402  (reads the environment only)
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
-from scripts.supervisor import PYTHON, StopSignals, manage, metrics_environment, serve, start  # noqa: E402
+from scripts.supervisor import (  # noqa: E402
+    GUNICORN_OPTIONS, PYTHON, StopSignals, manage, metrics_environment, serve, start, ws_command,
+)
 
 STOP_GRACE_SECONDS = 30
 START_TIMEOUT_SECONDS = 90
@@ -87,11 +89,7 @@ def web_command(*, bind: str, port: int, workers: int, proxies: list[str]) -> li
         # X-Forwarded-Proto only from the configured proxies (none by default); the client's
         # address is config/client_address.py's, so Daphne gets no --proxy-headers either.
         f"--forwarded-allow-ips={','.join(proxies)}",
-        # Gunicorn 25.1+ opens a control socket at one path per user ($XDG_RUNTIME_DIR or
-        # ~/.gunicorn/gunicorn.ctl): a second master on the machine (the metrics server, another
-        # site) took it over, and any process of the user could resize or stop the web through it.
-        # Pressroom's processes are run by `make serve` or a service manager, not `gunicornc`.
-        "--no-control-socket",
+        *GUNICORN_OPTIONS,
     ]
 
 
@@ -129,8 +127,7 @@ def main() -> int:
             web_command(bind=bind, port=web_port, workers=workers, proxies=proxies), env=web_environment(env),
         ),
         "WebSocket server (Daphne)": start(
-            [PYTHON, "-m", "daphne", "-b", host, "-p", str(ws_port), "config.asgi:application"],
-            env=daphne_environment(env, web_port),
+            ws_command(host=host, port=ws_port), env=daphne_environment(env, web_port),
         ),
         "task cluster": start([PYTHON, "manage.py", "qcluster"], env=env),
     }

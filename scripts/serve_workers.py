@@ -31,7 +31,7 @@ sys.path.insert(0, str(BASE_DIR))
 from config.env import PORT_MAX, env_host, env_int  # noqa: E402  (reads the environment only)
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from scripts.serve_production import START_TIMEOUT_SECONDS, STOP_GRACE_SECONDS, production_environment  # noqa: E402
-from scripts.supervisor import PYTHON, StopSignals, metrics_environment, serve, start  # noqa: E402
+from scripts.supervisor import GUNICORN_OPTIONS, PYTHON, StopSignals, metrics_environment, serve, start  # noqa: E402
 
 COMMAND = "make serve-workers"
 
@@ -51,7 +51,7 @@ def metrics_server_environment(env: dict[str, str]) -> dict[str, str]:
 def metrics_command(*, bind: str, port: int) -> list[str]:
     """One sync worker is plenty for a scraper every few seconds; its connection lasts one scrape."""
     return [PYTHON, "-m", "gunicorn", "config.metrics_wsgi:application", "--bind", f"{bind}:{port}",
-            "--workers", "1", "--graceful-timeout", "10", "--no-control-socket"]  # as the web's (serve_production)
+            "--workers", "1", "--graceful-timeout", "10", *GUNICORN_OPTIONS]
 
 
 def main() -> int:

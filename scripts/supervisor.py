@@ -21,6 +21,30 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 KILL_WAIT_SECONDS = 5  # for a SIGKILLed process to be gone
 
+# What every Gunicorn Pressroom starts (the web process, a worker machine's metrics server) runs with:
+GUNICORN_OPTIONS = [
+    # Gunicorn 25.1+ opens a control socket at one path per user ($XDG_RUNTIME_DIR or
+    # ~/.gunicorn/gunicorn.ctl): a second master on the machine (the metrics server, another
+    # site) took it over, and any process of the user could resize or stop the web through it.
+    # Pressroom's processes are run by `make serve` or a service manager, not `gunicornc`.
+    "--no-control-socket",
+    # Its own lines (start, workers booting and exiting, refused requests) in the log's format:
+    # JSON in production, like every other line (config/gunicorn_logging.py).
+    "--logger-class", "config.gunicorn_logging.Logger",
+]
+
+
+def ws_command(*, host: str, port: int | str) -> list[str]:
+    """The Daphne command line of the WebSocket (and, under `make run`, the whole) server.
+
+    No --proxy-headers: Daphne would believe X-Forwarded-For from any peer; the project reads it
+    only from PRESSROOM_TRUSTED_PROXIES (config/client_address.py). Verbosity 0 turns Daphne's own
+    access log off, a plain-text line per request on stdout: each HTTP request's line is
+    `pressroom.request`'s, and each WebSocket's (accepted, refused, closed) too
+    (`config.request_id.WebSocketRequestLog`), in the log's format, with a request id.
+    """
+    return [PYTHON, "-m", "daphne", "--verbosity", "0", "-b", host, "-p", str(port), "config.asgi:application"]
+
 
 def metrics_environment(env: dict[str, str]) -> dict[str, str]:
     """`env` with PROMETHEUS_MULTIPROC_DIR set (its own value, or <PRESSROOM_VAR_DIR>/metrics), the

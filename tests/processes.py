@@ -146,7 +146,9 @@ class WebServer:
         self.process = start_in_own_group(self.command(), env=environment, log=self.log)
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"]
+        from scripts.supervisor import ws_command
+
+        return ws_command(host="127.0.0.1", port=self.port)
 
     @property
     def output(self) -> str:
@@ -208,5 +210,7 @@ class GunicornServer(WebServer):
     workers = 1
 
     def command(self) -> list[str]:
+        from scripts.supervisor import GUNICORN_OPTIONS
+
         return [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-                "--no-control-socket", "config.wsgi:application"]  # as scripts/serve_production.py
+                *GUNICORN_OPTIONS, "config.wsgi:application"]  # as scripts/serve_production.py
