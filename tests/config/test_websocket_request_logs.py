@@ -55,20 +55,34 @@ def request_lines(json_log) -> list[dict]:
     return [line for line in json_log() if line["logger"] == "pressroom.request"]
 
 
-def test_an_accepted_connection_writes_a_line_when_accepted_and_one_when_the_client_closes(json_log):
+def test_a_connection_writes_one_line_when_the_client_closes_it(json_log):
     async def scenario():
         ws = connection(accept_and_wait, headers=[(b"x-request-id", b"edge-42")])
         assert (await ws.connect(timeout=TIMEOUT))[0]
         await ws.disconnect(code=1001, timeout=TIMEOUT)
 
     async_to_sync(scenario)()
-    accepted, closed = request_lines(json_log)
-    assert accepted["message"] == "WebSocket /ws/tasks/7/ accepted"
-    assert (accepted["event"], accepted["status"], accepted["path"]) == ("accepted", 101, "/ws/tasks/7/")
+    (closed,) = request_lines(json_log)
     assert closed["message"].startswith("WebSocket /ws/tasks/7/ closed 1001 by the client after ")
     assert (closed["event"], closed["close_code"], closed["closed_by"]) == ("closed", 1001, "client")
+    assert closed["level"] == "INFO" and closed["path"] == "/ws/tasks/7/"
     assert isinstance(closed["duration_ms"], float)
     assert {line["request_id"] for line in json_log()} == {"edge-42"}, "the application's own line carries it too"
+
+
+def test_the_moment_a_connection_is_accepted_is_a_debug_line(json_log):
+    logging.getLogger().setLevel(logging.DEBUG)  # the fixture puts the level back
+
+    async def scenario():
+        ws = connection(accept_and_wait)
+        assert (await ws.connect(timeout=TIMEOUT))[0]
+        await ws.disconnect(timeout=TIMEOUT)
+
+    async_to_sync(scenario)()
+    accepted, closed = request_lines(json_log)
+    assert accepted["message"] == "WebSocket /ws/tasks/7/ accepted" and accepted["level"] == "DEBUG"
+    assert (accepted["event"], accepted["status"], accepted["path"]) == ("accepted", 101, "/ws/tasks/7/")
+    assert closed["event"] == "closed" and accepted["request_id"] == closed["request_id"]
 
 
 def test_a_connection_the_server_closes_says_the_code(json_log):
@@ -134,7 +148,7 @@ def test_with_trusted_proxies_only_they_may_set_the_request_id(json_log, setting
             await ws.disconnect(timeout=TIMEOUT)
 
     async_to_sync(scenario)()
-    first, second = [line["request_id"] for line in request_lines(json_log) if line["event"] == "accepted"]
+    first, second = [line["request_id"] for line in request_lines(json_log)]
     assert first != "chosen-upstream" and second == "chosen-upstream"
 
 
@@ -188,7 +202,7 @@ def test_the_asgi_wrapper_logs_the_request_it_refuses_for_nul_in_a_header(json_l
 
 def test_the_application_logs_its_websocket_connections(json_log):
     """config.asgi puts the log in front of the WebSocket routes: a socket without credentials is
-    accepted, then closed 4401 by the server (tasks/consumers.py), and its lines say so."""
+    accepted, then closed 4401 by the server (tasks/consumers.py), and its line says so."""
     from config.asgi import application
 
     async def scenario():
@@ -198,6 +212,5 @@ def test_the_application_logs_its_websocket_connections(json_log):
         await ws.disconnect(code=4401, timeout=TIMEOUT)
 
     async_to_sync(scenario)()
-    accepted, closed = request_lines(json_log)
-    assert (accepted["event"], accepted["request_id"]) == ("accepted", "probe-1")
+    (closed,) = request_lines(json_log)
     assert (closed["event"], closed["close_code"], closed["closed_by"], closed["request_id"]) == ("closed", 4401, "server", "probe-1")
