@@ -290,3 +290,32 @@ def test_the_claim_uses_the_queue_index_even_as_a_generic_plan(bench_pipeline):
         conn.close()
 
     assert "task_queue_order" in plan, plan
+
+
+def test_a_transition_stores_its_events_text_data_and_states_exactly(bench_pipeline):
+    """The events of one guarded UPDATE travel to PostgreSQL as one JSON array: messages and data
+    with quotes, backslashes, JSON-looking text and any script come back as they went, and each
+    event takes the state it names or else the row's state after the UPDATE."""
+    from tasks.engine.bookkeeping import guarded_update
+
+    submit_task()
+    task = claim_next_task(worker="worker-1")
+    messages = ['He said "stop" \\ then {"kind": "forged"}', "Ünïcödé – 日本語 – 🙂", "", "'); DROP TABLE x; --"]
+    data = [{"nested": {"list": [1, 2.5, None, True], "text": 'a"b\\c'}}, {}, {"n": 10**15}, {"s": "\t\n"}]
+    drafts = guarded_update(task, worker="worker-1", set_fields={"phase": "draft", "progress": 40}, events=[
+        {"kind": "log", "message": messages[0], "data": data[0]},
+        {"kind": "progress", "message": messages[1], "data": data[1], "progress": 35},
+        {"kind": "phase", "message": messages[2], "data": data[2], "phase": "research", "status": "running"},
+        {"kind": "log", "message": messages[3], "data": data[3]},
+    ])
+
+    stored = list(TaskEvent.objects.filter(task=task, sequence__gt=2).order_by("sequence")
+                  .values_list("sequence", "kind", "status", "phase", "progress", "message", "data"))
+    assert stored == [
+        (3, "log", "running", "draft", 40, messages[0], data[0]),
+        (4, "progress", "running", "draft", 35, messages[1], data[1]),
+        (5, "phase", "running", "research", 40, messages[2], data[2]),
+        (6, "log", "running", "draft", 40, messages[3], data[3]),
+    ]
+    assert [(d.sequence, d.kind, d.status, d.phase, d.progress, d.message, d.data) for d in drafts] == stored
+    assert GenerationTask.objects.get(pk=task.pk).event_sequence == 6
