@@ -1,0 +1,104 @@
+"""What any client could do to Daphne before Pressroom's code ran (config/daphne_guards.py): move
+the site under a prefix of its choosing with `Daphne-Root-Path` (and poison the blog's page cache
+with it), and make a WebSocket handshake answer 500 with a non-ASCII subprotocol."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+import pytest
+from asgiref.sync import async_to_sync
+from autobahn.websocket.types import ConnectionDeny
+from daphne import ws_protocol
+
+from config.daphne_guards import GuardedWebSocketProtocol, ServedAtRoot
+from tests.processes import WebServer, wait_for
+
+FEED_LINK = re.compile(rb'href="([^"]*)feeds/rss/"')
+
+
+def test_the_root_path_a_client_chose_is_dropped():
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(scope)
+
+    async_to_sync(ServedAtRoot(app))({"type": "http", "path": "/", "root_path": "//evil.example"}, None, None)
+    async_to_sync(ServedAtRoot(app))({"type": "websocket", "path": "/ws/tasks"}, None, None)
+    assert seen[0] == {"type": "http", "path": "/", "root_path": ""}
+    assert seen[1] == {"type": "websocket", "path": "/ws/tasks"}
+
+
+class _Request:
+    def __init__(self, headers):
+        self.headers = headers
+
+
+@pytest.mark.parametrize("offered", ["\xe9t\xe9", "проток", "chat, b\xe9arer"])
+def test_a_non_ascii_subprotocol_is_refused_with_400_before_daphne_registers_the_connection(offered):
+    protocol = GuardedWebSocketProtocol()
+    with pytest.raises(ConnectionDeny) as refused:
+        protocol.onConnect(_Request({"sec-websocket-protocol": offered}))
+    assert refused.value.code == 400
+    protocol.onClose(False, 1006, "")  # Daphne's onClose would look the connection up: it is never registered
+
+
+def test_the_asgi_application_installs_the_guarded_protocol():
+    import config.asgi  # noqa: F401 (Daphne imports it before it builds its factory)
+
+    assert ws_protocol.WebSocketFactory.protocol is GuardedWebSocketProtocol
+
+
+def _raw(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as peer:
+        peer.sendall(request)
+        answer = b""
+        while chunk := peer.recv(65536):
+            answer += chunk
+            if b"</html>" in answer or answer.startswith(b"HTTP/1.1 101") or answer.startswith(b"HTTP/1.1 400"):
+                break
+        return answer
+
+
+def _page(port: int, *headers: bytes) -> bytes:
+    return _raw(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + b"".join(h + b"\r\n" for h in headers)
+                + b"\r\n")
+
+
+def _handshake(port: int, *headers: bytes) -> bytes:
+    return _raw(port, b"GET /ws/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                + b"".join(h + b"\r\n" for h in headers) + b"\r\n")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_daphne_serves_the_site_at_its_root_whatever_the_client_says(tmp_path):
+    """Before: the first page rendered with the client's prefix on its feed links, and the page
+    cache served it so to the next reader; the WebSocket answered 500 to the same header."""
+    server = WebServer(tmp_path, name="daphne-root-path", env={"ALLOWED_HOSTS": "127.0.0.1", "PYTHONUNBUFFERED": "1"})
+    try:
+        server.wait_until_ready()
+        poisoned = _page(server.port, b"Daphne-Root-Path: //evil.example")
+        assert poisoned.startswith(b"HTTP/1.1 200"), poisoned[:300]
+        assert set(FEED_LINK.findall(poisoned)) == {b"/"}, FEED_LINK.findall(poisoned)
+        assert set(FEED_LINK.findall(_page(server.port))) == {b"/"}  # the next reader's page, from the cache
+        assert _handshake(server.port, b"Daphne-Root-Path: /elsewhere").startswith(b"HTTP/1.1 101")
+        wait_for(lambda: "closed 4401" in server.output, timeout=10, message="the socket to be routed as usual")
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("offered", [b"\xe9t\xe9", "проток".encode()])
+def test_daphne_refuses_a_non_ascii_subprotocol_with_400_and_serves_on(tmp_path, offered):
+    server = WebServer(tmp_path, name="daphne-subprotocol", env={"ALLOWED_HOSTS": "127.0.0.1", "PYTHONUNBUFFERED": "1"})
+    try:
+        server.wait_until_ready()
+        assert _handshake(server.port, b"Sec-WebSocket-Protocol: " + offered).startswith(b"HTTP/1.1 400 ")
+        assert _handshake(server.port, b"Sec-WebSocket-Protocol: chat").startswith(b"HTTP/1.1 101")
+    finally:
+        server.stop()
+    assert "Traceback" not in server.output and "ERROR" not in server.output, server.output[-3000:]
