@@ -31,6 +31,11 @@ GUNICORN_OPTIONS = [
     # Its own lines (start, workers booting and exiting, refused requests) in the log's format:
     # JSON in production, like every other line (config/gunicorn_logging.py).
     "--logger-class", "config.gunicorn_logging.Logger",
+    # Pressroom is served at the root of its host: no SCRIPT_NAME or PATH_INFO header, not even from
+    # a trusted proxy (Gunicorn's default takes both from one), may move it under a prefix. A
+    # `SCRIPT_NAME: /x` passed on by a proxy rendered /x/ with every link under /x/, and answered
+    # 500 for any other path.
+    "--forwarder-headers=",
 ]
 
 
