@@ -162,7 +162,8 @@ def measure(args, database_url: str, static_folder: str, *, cache_seconds: int, 
     env = environment(database_url, static_folder, cache_seconds=cache_seconds)
     if server == "daphne":
         port = free_port()
-        process, url = start_daphne(env=env, port=port, log_dir=log_dir, name=f"daphne-cache-{cache_seconds}"), f"http://127.0.0.1:{port}"
+        process = start_daphne(env=env, port=port, log_dir=log_dir, name=f"daphne-cache-{cache_seconds}")
+        url = f"http://127.0.0.1:{port}"
     else:
         process, url = start_gunicorn(env, port=free_port(), workers=args.web_workers, log_dir=log_dir,
                                       name=f"gunicorn-cache-{cache_seconds}")

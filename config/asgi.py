@@ -2,10 +2,9 @@
 
 WebSockets (tasks/routing.py) get a request id and their log lines (`config.request_id`), then
 pass the origin check, then token-or-session authentication; the consumers answer refused
-connections with close codes (tasks/consumers.py). HTTP requests
-with NUL in a header are refused before Django builds them (`config.query_guard`). Whatever a
-client sends, the site is served at the root of its host, and Daphne refuses a non-ASCII
-subprotocol with 400 (`config.daphne_guards`).
+connections with close codes (tasks/consumers.py). HTTP requests with NUL in a header are refused
+before Django builds them (`config.query_guard`). Whatever a client sends, the site is served at
+the root of its host, and Daphne refuses a non-ASCII subprotocol with 400 (`config.daphne_guards`).
 """
 
 import os

@@ -5,8 +5,9 @@
   builds every URL it reverses on that prefix, so one request with `Daphne-Root-Path: /evil`
   rendered the blog's home page with its feed links under `/evil/` (`//evil.example` gave
   `/%2Fevil.example/feeds/rss/`), and the page cache kept that page for every reader after it; on
-  a WebSocket the prefix made channels' router fail (500). Pressroom is served at the root of its host, so `ServedAtRoot`, outermost in
-  config/asgi.py, sets `root_path` to "" for every request and socket.
+  a WebSocket the prefix made channels' router fail (500). Pressroom is served at the root of its
+  host, so `ServedAtRoot`, outermost in config/asgi.py, sets `root_path` to "" for every request
+  and socket (Daphne's own `--root-path` included).
 - **Non-ASCII `Sec-WebSocket-Protocol`.** Daphne decodes the offered subprotocols as ASCII; any
   other byte raised inside its handshake, which answered 500 and logged an ERROR with a traceback.
   `GuardedWebSocketProtocol` refuses such a handshake with 400 first (RFC 6455 subprotocol names

@@ -20,7 +20,7 @@ ends — refused before it was accepted, or closed, by which side, with the clos
 it was open — as a request's line comes when it is answered; the moment it is accepted is a line
 at DEBUG. These lines replace Daphne's own access log, plain text on stdout, which Daphne runs
 without (`scripts.supervisor.ws_command`). At INFO the log costs a connection ~0.1 ms of CPU
-(~0.17 ms with the DEBUG line too: `WebsocketCommunicator` in a loop, 2,000 connections).
+(~0.17 ms when the DEBUG line is written too: `WebsocketCommunicator` in a loop, 2,000 connections).
 """
 
 from __future__ import annotations

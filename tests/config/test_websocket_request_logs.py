@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 
-from config.asgi import application
+from config.asgi import application  # imported first: it configures logging before the fixture's handler
 from config.query_guard import RejectNulHeadersAsgi, RejectNulHeadersWsgi
 from config.request_id import WebSocketRequestLog
 from tests.config.test_request_logs import json_log  # noqa: F401 (a fixture)
@@ -203,7 +203,6 @@ def test_the_asgi_wrapper_logs_the_request_it_refuses_for_nul_in_a_header(json_l
 def test_the_application_logs_its_websocket_connections(json_log):
     """config.asgi puts the log in front of the WebSocket routes: a socket without credentials is
     accepted, then closed 4401 by the server (tasks/consumers.py), and its line says so."""
-    from config.asgi import application
 
     async def scenario():
         ws = WebsocketCommunicator(application, "/ws/tasks", headers=[(b"x-request-id", b"probe-1")])
