@@ -18,6 +18,8 @@ from tests.processes import GunicornServer, WebServer, wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 # Production settings (JSON lines by default), served on plain http://127.0.0.1 as a proxy would reach it.
+# No static files are collected here, so the requests are the API's (a page's template would need the
+# manifest of `collectstatic`).
 PRODUCTION = {**PRODUCTION_ENV, "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0", "LOG_LEVEL": "info",
               "PYTHONUNBUFFERED": "1"}
 FIELDS = {"time", "level", "logger", "process", "task_id", "request_id", "message"}
@@ -50,7 +52,7 @@ def test_gunicorn_writes_its_own_lines_as_json(tmp_path):
     server = GunicornServer(tmp_path, name="gunicorn-json-log", env=PRODUCTION)
     try:
         server.wait_until_ready()
-        assert get(server, "/no-such-page").startswith(b"HTTP/1.1 404")
+        assert get(server, "/api/no-such-endpoint").startswith(b"HTTP/1.1 404")
         assert send_raw(server.port, b"GARBAGE\r\n\r\n").startswith(b"HTTP/1.1 400")  # refused by Gunicorn itself
     finally:
         server.stop()
@@ -62,14 +64,14 @@ def test_gunicorn_writes_its_own_lines_as_json(tmp_path):
     assert any(message.startswith("Invalid request from ip=127.0.0.1") for message in gunicorn), gunicorn
     assert "Shutting down: Master" in gunicorn
     (request,) = [record for record in records if record["logger"] == "pressroom.request"]
-    assert (request["path"], request["status"]) == ("/no-such-page", 404)
+    assert (request["path"], request["status"]) == ("/api/no-such-endpoint", 404)
 
 
 def test_daphne_writes_requests_and_websockets_as_json_lines_and_no_access_log(tmp_path):
     server = WebServer(tmp_path, name="daphne-json-log", env=PRODUCTION)
     try:
         server.wait_until_ready()
-        assert get(server, "/no-such-page").startswith(b"HTTP/1.1 404")
+        assert get(server, "/api/no-such-endpoint").startswith(b"HTTP/1.1 404")
         with connect(f"ws://127.0.0.1:{server.port}/ws/tasks", open_timeout=10,
                      additional_headers={"X-Request-ID": "socket-probe-1"}) as ws:
             with pytest.raises(ConnectionClosed) as closed:
@@ -82,7 +84,7 @@ def test_daphne_writes_requests_and_websockets_as_json_lines_and_no_access_log(t
     records = json_lines(server.output)
     requests = [record for record in records if record["logger"] == "pressroom.request"]
     assert [(record.get("path"), record.get("status"), record.get("event")) for record in requests] == [
-        ("/no-such-page", 404, None),
+        ("/api/no-such-endpoint", 404, None),
         ("/ws/tasks", None, "closed"),
     ], requests
     assert requests[-1]["close_code"] == 4401 and requests[-1]["closed_by"] == "server"
