@@ -36,6 +36,7 @@ from django.utils.encoding import escape_uri_path
 
 from config.client_address import peer_is_trusted_proxy
 from tasks.logging import bind_request_id, unbind_request_id
+from tasks.ws_auth import header
 
 logger = logging.getLogger("pressroom.request")
 
@@ -48,10 +49,9 @@ class _HandshakeHeaders:
     """The two headers `request_id_for` reads, of an ASGI WebSocket handshake, as a request's META."""
 
     def __init__(self, scope):
-        headers = dict(scope.get("headers") or ())
         self.META = {
             "REMOTE_ADDR": (scope.get("client") or ("",))[0] or "",
-            "HTTP_X_REQUEST_ID": headers.get(b"x-request-id", b"").decode("latin-1"),
+            "HTTP_X_REQUEST_ID": header(scope, b"x-request-id") or "",
         }
 
 

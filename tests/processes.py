@@ -128,6 +128,26 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def raw_request(port: int, request: bytes, *, until_closed: bool = True) -> bytes:
+    """Send `request`, bytes as they are, to 127.0.0.1:`port` and return the answer: all of it until
+    the server closes the connection, or (`until_closed=False`: a WebSocket handshake the server
+    keeps open) the first bytes it sends."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as peer:
+        peer.sendall(request)
+        answer = peer.recv(65536)
+        while until_closed and (chunk := peer.recv(65536)):
+            answer += chunk
+        return answer
+
+
+def raw_get(port: int, path: str, *headers: bytes) -> bytes:
+    """The whole answer to `GET path` with `headers` (each `b"Name: value"`), sent as they are."""
+    return raw_request(port, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n".encode()
+                       + b"".join(header + b"\r\n" for header in headers) + b"\r\n")
+
+
 class WebServer:
     """A Daphne process serving the whole application (HTTP and WebSocket), as `make run` does,
     on a free local port of the test database, with its output in a log file."""

@@ -5,7 +5,6 @@ with it), and make a WebSocket handshake answer 500 with a non-ASCII subprotocol
 from __future__ import annotations
 
 import re
-import socket
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -13,7 +12,7 @@ from autobahn.websocket.types import ConnectionDeny
 from daphne import ws_protocol
 
 from config.daphne_guards import GuardedWebSocketProtocol, ServedAtRoot
-from tests.processes import WebServer, wait_for
+from tests.processes import WebServer, raw_get, raw_request, wait_for
 
 FEED_LINK = re.compile(rb'href="([^"]*)feeds/rss/"')
 
@@ -50,26 +49,10 @@ def test_the_asgi_application_installs_the_guarded_protocol():
     assert ws_protocol.WebSocketFactory.protocol is GuardedWebSocketProtocol
 
 
-def _raw(port: int, request: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as peer:
-        peer.sendall(request)
-        answer = b""
-        while chunk := peer.recv(65536):
-            answer += chunk
-            if b"</html>" in answer or answer.startswith(b"HTTP/1.1 101") or answer.startswith(b"HTTP/1.1 400"):
-                break
-        return answer
-
-
-def _page(port: int, *headers: bytes) -> bytes:
-    return _raw(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + b"".join(h + b"\r\n" for h in headers)
-                + b"\r\n")
-
-
 def _handshake(port: int, *headers: bytes) -> bytes:
-    return _raw(port, b"GET /ws/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-                + b"".join(h + b"\r\n" for h in headers) + b"\r\n")
+    return raw_request(port, b"GET /ws/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                             b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                       + b"".join(h + b"\r\n" for h in headers) + b"\r\n", until_closed=False)
 
 
 @pytest.mark.slow
@@ -80,10 +63,10 @@ def test_daphne_serves_the_site_at_its_root_whatever_the_client_says(tmp_path):
     server = WebServer(tmp_path, name="daphne-root-path", env={"ALLOWED_HOSTS": "127.0.0.1", "PYTHONUNBUFFERED": "1"})
     try:
         server.wait_until_ready()
-        poisoned = _page(server.port, b"Daphne-Root-Path: //evil.example")
+        poisoned = raw_get(server.port, "/", b"Daphne-Root-Path: //evil.example")
         assert poisoned.startswith(b"HTTP/1.1 200"), poisoned[:300]
         assert set(FEED_LINK.findall(poisoned)) == {b"/"}, FEED_LINK.findall(poisoned)
-        assert set(FEED_LINK.findall(_page(server.port))) == {b"/"}  # the next reader's page, from the cache
+        assert set(FEED_LINK.findall(raw_get(server.port, "/"))) == {b"/"}  # the next reader's page, from the cache
         assert _handshake(server.port, b"Daphne-Root-Path: /elsewhere").startswith(b"HTTP/1.1 101")
         wait_for(lambda: "closed 4401" in server.output, timeout=10, message="the socket to be routed as usual")
     finally:

@@ -4,24 +4,11 @@ PATH_INFO from a request, not even from a trusted proxy: the site is served at t
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
-from tests.processes import GunicornServer
+from tests.processes import GunicornServer, raw_get
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def _get(port: int, path: str, *headers: bytes) -> bytes:
-    request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n".encode()
-               + b"".join(header + b"\r\n" for header in headers) + b"\r\n")
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as peer:
-        peer.sendall(request)
-        answer = b""
-        while chunk := peer.recv(65536):
-            answer += chunk
-        return answer
 
 
 def test_a_script_name_header_from_a_trusted_proxy_moves_nothing(tmp_path):
@@ -30,9 +17,9 @@ def test_a_script_name_header_from_a_trusted_proxy_moves_nothing(tmp_path):
     server = GunicornServer(tmp_path, name="gunicorn-script-name", env={"ALLOWED_HOSTS": "127.0.0.1"})
     try:
         server.wait_until_ready()
-        home = _get(server.port, "/", b"SCRIPT_NAME: /evil", b"PATH_INFO: /admin/")
+        home = raw_get(server.port, "/", b"SCRIPT_NAME: /evil", b"PATH_INFO: /admin/")
         assert home.startswith(b"HTTP/1.1 200"), home[:300]
         assert b'href="/feeds/rss/"' in home and b"/evil/" not in home
-        assert _get(server.port, "/evil/", b"SCRIPT_NAME: /evil").startswith(b"HTTP/1.1 404")
+        assert raw_get(server.port, "/evil/", b"SCRIPT_NAME: /evil").startswith(b"HTTP/1.1 404")
     finally:
         server.stop()

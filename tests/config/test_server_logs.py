@@ -6,14 +6,13 @@ scripts/supervisor.py starts them."""
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.config.test_settings import PRODUCTION_ENV
-from tests.processes import GunicornServer, WebServer, wait_for
+from tests.processes import GunicornServer, WebServer, raw_get, raw_request, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -38,22 +37,12 @@ def json_lines(output: str) -> list[dict]:
     return records
 
 
-def send_raw(port: int, data: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as peer:
-        peer.sendall(data)
-        return peer.recv(200)
-
-
-def get(server: WebServer, path: str) -> bytes:
-    return send_raw(server.port, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
-
-
 def test_gunicorn_writes_its_own_lines_as_json(tmp_path):
     server = GunicornServer(tmp_path, name="gunicorn-json-log", env=PRODUCTION)
     try:
         server.wait_until_ready()
-        assert get(server, "/api/no-such-endpoint").startswith(b"HTTP/1.1 404")
-        assert send_raw(server.port, b"GARBAGE\r\n\r\n").startswith(b"HTTP/1.1 400")  # refused by Gunicorn itself
+        assert raw_get(server.port, "/api/no-such-endpoint").startswith(b"HTTP/1.1 404")
+        assert raw_request(server.port, b"GARBAGE\r\n\r\n").startswith(b"HTTP/1.1 400")  # refused by Gunicorn itself
     finally:
         server.stop()
 
@@ -71,7 +60,7 @@ def test_daphne_writes_requests_and_websockets_as_json_lines_and_no_access_log(t
     server = WebServer(tmp_path, name="daphne-json-log", env=PRODUCTION)
     try:
         server.wait_until_ready()
-        assert get(server, "/api/no-such-endpoint").startswith(b"HTTP/1.1 404")
+        assert raw_get(server.port, "/api/no-such-endpoint").startswith(b"HTTP/1.1 404")
         with connect(f"ws://127.0.0.1:{server.port}/ws/tasks", open_timeout=10,
                      additional_headers={"X-Request-ID": "socket-probe-1"}) as ws:
             with pytest.raises(ConnectionClosed) as closed:
