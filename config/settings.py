@@ -9,6 +9,7 @@ then clean. Every variable read here is listed in the README's configuration tab
 
 from __future__ import annotations
 
+import copy
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -173,6 +174,9 @@ REDIS_URL = redis_url(env_str("REDIS_URL"))
 REDIS_LAYER_OPTIONS = {"socket_timeout": 30, "max_connections": 1000, "retry_on_error": [RedisConnectionError]}
 
 # --- Cache, channel layer, queue broker: Redis when REDIS_URL is set, else PostgreSQL --------
+# The PostgreSQL channel layer: channels_postgres on the "default" connection's settings, read when
+# the layer is built (tasks/channel_layer.py says why it is not handed a copy of DATABASES here).
+POSTGRES_CHANNEL_LAYER = {"BACKEND": "tasks.channel_layer.PostgresChannelLayer", "CONFIG": {"database": "default"}}
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL,
                           "KEY_FUNCTION": "config.cache.storable_key"}}
@@ -191,11 +195,7 @@ else:
         "default": {"BACKEND": "config.cache.PostgresDatabaseCache", "LOCATION": "pressroom_cache",
                     "KEY_FUNCTION": "config.cache.storable_key"}  # throttle keys hold what clients send
     }
-    # channels_postgres on the "default" connection's settings, read when the layer is built
-    # (tasks/channel_layer.py says why it is not handed a copy of DATABASES here).
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "tasks.channel_layer.PostgresChannelLayer", "CONFIG": {"database": "default"}}
-    }
+    CHANNEL_LAYERS = {"default": copy.deepcopy(POSTGRES_CHANNEL_LAYER)}
 
 # The blog's rendered pages, per process, under the blog's shared version (publishing/caching.py).
 CACHES["blog_pages"] = {

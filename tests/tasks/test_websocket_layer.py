@@ -16,8 +16,9 @@ from channels.layers import channel_layers
 from django.db import connection
 
 from tests.factories import submit_task
-from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
-    TIMEOUT, arecord, events, next_frame, opened, own_channel_layer, postgres_layer_only, record, run, seeded
+from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer, postgres_layer: fixtures)
+    TIMEOUT, arecord, events, next_frame, opened, own_channel_layer, postgres_layer, postgres_layer_only, record,
+    run, seeded
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)

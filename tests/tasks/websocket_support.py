@@ -4,12 +4,14 @@ The task WebSockets in-process: channels' WebsocketCommunicator against config.a
 
 Tests are plain functions whose async part runs through asgiref's `async_to_sync` on an event loop
 of its own (`run`), with a channel layer instance of its own, as configured: PostgreSQL without
-REDIS_URL, Redis with it. Data is committed (transactional database) because the consumers and
+REDIS_URL, Redis with it (the PostgreSQL layer's own tests, `postgres_layer_only`, use it either
+way). Data is committed (transactional database) because the consumers and
 the broadcasts read and write through their own connections.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -29,9 +31,16 @@ from tests.seed import ensure_seed_data
 
 TIMEOUT = 5
 
-postgres_layer_only = pytest.mark.skipif(
-    "Postgres" not in django_settings.CHANNEL_LAYERS["default"]["BACKEND"], reason="about the PostgreSQL layer"
-)
+
+
+@pytest.fixture
+def postgres_layer(settings):
+    """The PostgreSQL channel layer (the default without REDIS_URL) for this test, whatever layer
+    the suite runs with: CI sets REDIS_URL, and these tests must run there too."""
+    settings.CHANNEL_LAYERS = {"default": copy.deepcopy(django_settings.POSTGRES_CHANNEL_LAYER)}
+
+
+postgres_layer_only = pytest.mark.usefixtures("postgres_layer")
 
 
 @pytest.fixture(autouse=True)
