@@ -10,10 +10,20 @@ opened once and reused.
 
 Messages go through one FIFO queue drained by one coroutine, in order, so a task's events reach
 the layer in the order they were committed (what queued up meanwhile is handed over as one batch,
-up to `BATCH_LIMIT`: on the PostgreSQL layer one lookup of the groups' members for the batch);
-`send()` only enqueues and never waits for the network (the event row is already durable: a
-watcher that misses a broadcast catches up from the database). The queue is bounded; past `QUEUE_LIMIT` waiting messages (the layer's
-server is away) new ones are dropped with a warning rather than growing memory.
+up to `BATCH_LIMIT`: on the PostgreSQL layer one lookup of the groups' members for the batch,
+on Redis one pipeline); `send()` only enqueues and never waits for the network (the event row is
+already durable: a watcher that misses a broadcast catches up from the database). The queue is
+bounded; past `QUEUE_LIMIT` waiting messages (the layer's server is away) new ones are dropped with
+a warning rather than growing memory.
+
+Most tasks run with nobody watching, and a worker commits a transition every millisecond or two,
+each handed over on its own: sent as they come, that was a member lookup (PostgreSQL) or a
+pipeline (Redis) per transition, about half of an engine task's CPU. So when a batch reached
+nobody (the layers count it: the rows the PostgreSQL layer stored, the subscribers Redis's
+PUBLISHes reached), the sender waits `QUIET_WINDOW_SECONDS` before it takes the next batch, and
+what queued up meanwhile goes as one. Nothing is skipped, since every batch is still sent after its
+transaction committed; the cost is latency, and only for the first event after someone starts
+watching (at most the window). A batch that reached anyone opens no window.
 
 Life cycle:
 - started lazily by the first `send()` in a process;
@@ -38,6 +48,9 @@ logger = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 10_000
 BATCH_LIMIT = 100  # queued messages handed to the layer at once (one member lookup on PostgreSQL)
+# After a batch that reached nobody (the layer says so), what queues up for this long goes to the
+# layer as the next batch, instead of one batch per transition: see the module's docstring.
+QUIET_WINDOW_SECONDS = 0.025
 FLUSH_AT_EXIT_SECONDS = 5.0
 
 
@@ -181,21 +194,25 @@ class Broadcaster:
             while len(batch) < BATCH_LIMIT and not running.queue.empty():
                 batch.append(running.queue.get_nowait())
             try:
-                await self._send_batch(running.layer, batch)
+                reached = await self._send_batch(running.layer, batch)
             finally:
                 for _ in batch:
                     running.queue.task_done()
+            if reached == 0:
+                await asyncio.sleep(QUIET_WINDOW_SECONDS)
 
-    async def _send_batch(self, layer, batch: list[tuple[list[str], dict]]) -> None:
+    async def _send_batch(self, layer, batch: list[tuple[list[str], dict]]) -> int | None:
         """Send what waited, in order: in one call when the layer takes batches (the PostgreSQL
-        layer's `group_send_batch`: one lookup of the groups' members for the whole batch), else,
-        or when that fails, message by message, so one failing message loses only itself."""
+        layer's `group_send_batch`: one lookup of the groups' members for the whole batch; the
+        Redis layer's: one pipeline), else, or when that fails, message by message, so one
+        failing message loses only itself. Returns how many receivers the batch reached as the
+        layer counts them (0: nobody watches), or None when that is not known."""
         send_batch = getattr(layer, "group_send_batch", None)
-        if send_batch is not None and len(batch) > 1:
+        if send_batch is not None:
             try:
-                await send_batch(batch)
+                reached = await send_batch(batch)
                 self.sent += len(batch)
-                return
+                return reached
             except Exception:
                 logger.warning("Broadcast of %s queued events in one batch failed; sending them one by one",
                                len(batch), exc_info=True)
@@ -212,6 +229,7 @@ class Broadcaster:
                 event = message.get("event", {})
                 logger.warning("Broadcast of event %s/%s failed", event.get("task"), event.get("sequence"),
                                exc_info=True)
+        return None
 
     async def _shutdown(self, running: _Sender, timeout: float) -> None:
         try:

@@ -261,16 +261,17 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
                 logger.warning("The channel layer lost its LISTEN connection; connecting again", exc_info=True)
                 await asyncio.sleep(RELISTEN_DELAY_SECONDS)
 
-    async def group_send_many(self, groups: list[str], message: dict) -> None:
+    async def group_send_many(self, groups: list[str], message: dict) -> int:
         """`group_send` to several groups with one lookup of their members (the broadcaster
         sends every event to its task's group and to the all-tasks group)."""
-        await self.group_send_batch([(groups, message)])
+        return await self.group_send_batch([(groups, message)])
 
-    async def group_send_batch(self, batch: list[tuple[list[str], dict]]) -> None:
+    async def group_send_batch(self, batch: list[tuple[list[str], dict]]) -> int:
         """`group_send_many` for several messages, sent in order, with one lookup of the members
         of all their groups and one INSERT of all their rows: the broadcaster hands over what
         queued up while it was sending (a worker commits events faster than one query each), so
-        nobody watching costs one query per batch instead of one per event."""
+        nobody watching costs one query per batch instead of one per event. Returns the number of
+        rows stored (one per receiving process and message): 0 when nobody has joined."""
         keyed = [([self._group_key(group) for group in groups if self.require_valid_group_name(group)], message)
                  for groups, message in batch]
         every_key = sorted({key for keys, _ in keyed for key in keys})
@@ -280,7 +281,7 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
         async with pool.connection() as conn:
             found = await (await conn.execute(query, (every_key,))).fetchall()
         if not found:
-            return
+            return 0
         members: dict[str, list[str]] = defaultdict(list)
         for group_key, channel in found:
             members[group_key].append(channel)
@@ -288,6 +289,7 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
                 for row in self._process_rows(members[key], message)]
         if rows:
             await self.django_db.insert_messages(rows, self.expiry)
+        return len(rows)
 
     async def close_pools(self) -> None:
         listener, self._listener = self._listener, None

@@ -14,7 +14,6 @@ import threading
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import channel_layers
-from django.conf import settings as django_settings
 from django.db import connection
 
 from tasks import broadcaster as broadcaster_module
@@ -23,6 +22,7 @@ from tasks.events import emit, task_group
 from tasks.models import GenerationTask
 from tests.factories import submit_task
 from tests.seed import ensure_seed_data
+from tests.tasks.websocket_support import postgres_layer, postgres_layer_only  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TIMEOUT = 10
@@ -157,8 +157,7 @@ def test_a_full_queue_drops_broadcasts_instead_of_blocking_the_worker(monkeypatc
         caster._running.loop.call_soon_threadsafe(gate.set)
 
 
-@pytest.mark.skipif("Postgres" not in django_settings.CHANNEL_LAYERS["default"]["BACKEND"],
-                    reason="about the PostgreSQL layer")
+@postgres_layer_only
 def test_a_postgres_group_send_to_a_group_nobody_joined_is_one_query(monkeypatch):
     """Every event goes to two groups, and most tasks run with nobody watching."""
     layer = channel_layers.make_backend("default")
@@ -186,8 +185,7 @@ def test_a_postgres_group_send_to_a_group_nobody_joined_is_one_query(monkeypatch
     assert len(lookups) == 1 and sends == []
 
 
-@pytest.mark.skipif("Postgres" not in django_settings.CHANNEL_LAYERS["default"]["BACKEND"],
-                    reason="about the PostgreSQL layer")
+@postgres_layer_only
 def test_the_postgres_layer_sends_to_several_groups_with_one_lookup():
     """What the broadcaster uses for every event (its task's group and the all-tasks group):
     only the joined group gets the message, and nobody joined costs one query."""
@@ -210,8 +208,7 @@ def test_the_postgres_layer_sends_to_several_groups_with_one_lookup():
     async_to_sync(scenario)()
 
 
-@pytest.mark.skipif("Postgres" not in django_settings.CHANNEL_LAYERS["default"]["BACKEND"],
-                    reason="about the PostgreSQL layer")
+@postgres_layer_only
 def test_what_queues_up_while_the_broadcaster_sends_goes_to_the_layer_as_one_batch_in_order(monkeypatch):
     """A worker commits events faster than one query each: what waits is handed to the
     PostgreSQL layer at once (one lookup of the groups' members), in the order it was queued."""
@@ -221,15 +218,13 @@ def test_what_queues_up_while_the_broadcaster_sends_goes_to_the_layer_as_one_bat
     layer, gate, entered, batches = caster.layer, asyncio.Event(), threading.Event(), []
     send_batch = layer.group_send_batch
 
-    async def held(groups, message):  # the layer is busy with one message while the others queue
-        entered.set()
-        await gate.wait()
-
     async def recording(batch):
         batches.append([message["event"]["sequence"] for _, message in batch])
-        await send_batch(batch)
+        if len(batches) == 1:  # the layer is busy with one message while the others queue
+            entered.set()
+            await gate.wait()
+        return await send_batch(batch)
 
-    monkeypatch.setattr(layer, "group_send_many", held)
     monkeypatch.setattr(layer, "group_send_batch", recording)
     caster.send(["tasks.all"], {"type": "task.event", "event": {"sequence": -1}})
     assert entered.wait(TIMEOUT)
@@ -237,12 +232,11 @@ def test_what_queues_up_while_the_broadcaster_sends_goes_to_the_layer_as_one_bat
         caster.send([f"task.{number}", "tasks.all"], {"type": "task.event", "event": {"sequence": number}})
     caster._running.loop.call_soon_threadsafe(gate.set)
     assert caster.flush(TIMEOUT)
-    assert batches == [list(range(30))], "the 30 that waited went as one batch, in order"
+    assert batches == [[-1], list(range(30))], "the 30 that waited went as one batch, in order"
     assert caster.sent >= 31
 
 
-@pytest.mark.skipif("Postgres" not in django_settings.CHANNEL_LAYERS["default"]["BACKEND"],
-                    reason="about the PostgreSQL layer")
+@postgres_layer_only
 def test_the_postgres_layer_sends_a_batch_with_one_lookup_to_the_joined_groups_in_order(monkeypatch):
     layer, receiver = channel_layers.make_backend("default"), channel_layers.make_backend("default")
     pools = []
@@ -269,3 +263,79 @@ def test_the_postgres_layer_sends_a_batch_with_one_lookup_to_the_joined_groups_i
             await receiver.close_pools()
 
     async_to_sync(scenario)()
+
+
+@pytest.fixture(params=["configured", "postgres"])
+def either_layer(request):
+    """The suite's configured layer (Redis in CI) and the PostgreSQL layer, which both report how
+    many receivers a batch reached."""
+    if request.param == "postgres":
+        request.getfixturevalue("postgres_layer")
+
+
+def record_batches(monkeypatch, caster, batches: list) -> None:
+    """Append to `batches` the events of each batch the broadcaster hands to its layer from now on."""
+    send_batch = caster.layer.group_send_batch
+
+    async def recording(batch):
+        batches.append([message["event"] for _, message in batch])
+        return await send_batch(batch)
+
+    monkeypatch.setattr(caster.layer, "group_send_batch", recording)
+
+
+def test_after_a_batch_that_reached_nobody_what_queues_up_in_the_quiet_window_goes_as_one_batch(
+        either_layer, monkeypatch):
+    """A task nobody watches: its transitions' events, each handed over on its own, reach the
+    layer together instead of one lookup (PostgreSQL) or pipeline (Redis) per transition."""
+    monkeypatch.setattr(broadcaster_module, "QUIET_WINDOW_SECONDS", 1.0)
+    caster = broadcaster()
+    caster.send(["task.warm-up"], {"type": "task.event", "event": "warm-up"})
+    assert caster.flush(TIMEOUT)
+    batches = []
+    record_batches(monkeypatch, caster, batches)
+    caster.send(["task.nobody", "tasks.nobody"], {"type": "task.event", "event": "first"})
+    assert caster.flush(TIMEOUT)
+    for number in range(3):  # three transitions, three hand-overs, while the window runs
+        caster.send(["task.nobody", "tasks.nobody"], {"type": "task.event", "event": number})
+    assert caster.flush(TIMEOUT)
+    assert batches == [["first"], [0, 1, 2]]
+
+
+def test_a_batch_that_reached_a_watcher_opens_no_window(either_layer, monkeypatch):
+    """Someone watches: every event is sent as soon as the one before it was, as without the
+    window (here one long enough that waiting for it would fail the receive)."""
+    monkeypatch.setattr(broadcaster_module, "QUIET_WINDOW_SECONDS", 60.0)
+    caster, batches = broadcaster(), []
+
+    def three_transitions():
+        caster.send(["task.watched", "tasks.nobody"], {"type": "task.event", "event": 0})  # starts the broadcaster
+        assert caster.flush(TIMEOUT)
+        record_batches(monkeypatch, caster, batches)
+        for number in (1, 2):
+            caster.send(["task.watched", "tasks.nobody"], {"type": "task.event", "event": number})
+            assert caster.flush(TIMEOUT)
+
+    received = receive_while(three_transitions, "task.watched", 3)
+    assert [message["event"] for message in received] == [0, 1, 2]
+    assert batches == [[1], [2]]
+
+
+@postgres_layer_only
+def test_the_postgres_layer_counts_the_rows_a_batch_stored():
+    layer, receiver = channel_layers.make_backend("default"), channel_layers.make_backend("default")
+
+    async def scenario():
+        try:
+            channel = await receiver.new_channel()
+            await receiver.group_add("task.watched", channel)
+            nobody = await layer.group_send_batch([(["task.a", "tasks.nobody"], {"type": "task.event", "event": 1})])
+            watched = await layer.group_send_batch([(["task.watched", "tasks.nobody"], {"type": "task.event", "event": n})
+                                                    for n in range(3)])
+            await receiver.group_discard("task.watched", channel)
+            return nobody, watched
+        finally:
+            await layer.close_pools()
+            await receiver.close_pools()
+
+    assert async_to_sync(scenario)() == (0, 3)

@@ -171,3 +171,20 @@ def test_a_batch_reaches_every_group_in_order_in_one_pipeline(redis_server):
             await layer.close_pools()
 
     run(scenario)
+
+
+def test_a_batch_counts_the_subscribers_it_reached(redis_server):
+    """What the broadcaster reads to open its quiet window: 0 when nobody subscribed."""
+
+    async def scenario():
+        layer = layer_on(redis_server)
+        try:
+            nobody = await layer.group_send_batch([(["task.21", "tasks.nobody"], {"type": "task.event", "n": 1})])
+            await layer.group_add("task.21", await layer.new_channel())
+            watched = await layer.group_send_batch([(["task.21", "tasks.nobody"], {"type": "task.event", "n": n})
+                                                    for n in range(3)])
+            assert (nobody, watched) == (0, 3)
+        finally:
+            await layer.close_pools()
+
+    run(scenario)
