@@ -41,14 +41,14 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
     event is broadcast once the statement has committed.
     """
     now = timezone.now()
-    claimed = list(GenerationTask.objects.raw(claim_sql(), {
-        "now": now, "worker": worker, "phase": Phase.NONE,
-        "kind": EventKind.STATUS,
-    }))
-    if not claimed:
+    connection = connections[DEFAULT_DB_ALIAS]
+    with connection.cursor() as cursor:
+        cursor.execute(claim_sql(), {"now": now, "worker": worker, "phase": Phase.NONE, "kind": EventKind.STATUS})
+        row = cursor.fetchone()
+    if row is None:
         return None
-    task = claimed[0]
-    message, data = task.__dict__.pop("started_message"), task.__dict__.pop("started_data")
+    task = _task_from_row(connection, row)
+    message, data = row[-2:]
     data = json.loads(data) if isinstance(data, str) else data  # Django reads jsonb as text; only fields decode it
     started = draft_event(task, EventKind.STATUS, message=message, data=data)
     started.sequence, started.created_at = task.event_sequence, now
@@ -85,6 +85,34 @@ WITH picked AS (
 )
 SELECT claimed.*, started.message AS started_message, started.data AS started_data FROM claimed, started
 """
+
+
+def _task_from_row(connection, row) -> GenerationTask:
+    """The task of the claim's row (its columns in `claim_sql`'s order, then the event's two),
+    converted as a queryset converts them (the JSON fields): what `QuerySet.raw` does, without
+    working out the columns and converters again for every claim."""
+    values = list(row[:-2])
+    for position, converters, column in _task_converters(connection.alias):
+        for converter in converters:
+            values[position] = converter(values[position], column, connection)
+    return GenerationTask.from_db(connection.alias, _task_attnames(), values)
+
+
+@functools.cache
+def _task_attnames() -> list[str]:
+    return [field.attname for field in GenerationTask._meta.concrete_fields]
+
+
+@functools.cache
+def _task_converters(alias: str) -> list[tuple[int, list, object]]:
+    connection = connections[alias]
+    converters = []
+    for position, field in enumerate(GenerationTask._meta.concrete_fields):
+        column = field.get_col(GenerationTask._meta.db_table)
+        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if found:
+            converters.append((position, found, column))
+    return converters
 
 
 @functools.cache
