@@ -20,10 +20,11 @@ Most tasks run with nobody watching, and a worker commits a transition every mil
 each handed over on its own: sent as they come, that was a member lookup (PostgreSQL) or a
 pipeline (Redis) per transition, about half of an engine task's CPU. So when a batch reached
 nobody (the layers count it: the rows the PostgreSQL layer stored, the subscribers Redis's
-PUBLISHes reached), the sender waits `QUIET_WINDOW_SECONDS` before it takes the next batch, and
-what queued up meanwhile goes as one. Nothing is skipped, since every batch is still sent after its
-transaction committed; the cost is latency, and only for the first event after someone starts
-watching (at most the window). A batch that reached anyone opens no window.
+PUBLISHes reached) and nothing else waits, the sender waits `QUIET_WINDOW_SECONDS` before it
+takes the next batch, and what queued up meanwhile goes as one (a burst of more than
+`BATCH_LIMIT` is sent batch after batch without waiting). Nothing is skipped, since every batch
+is still sent after its transaction committed; the cost is latency, and only for the first event
+after someone starts watching (at most the window). A batch that reached anyone opens no window.
 
 Life cycle:
 - started lazily by the first `send()` in a process;
@@ -198,7 +199,7 @@ class Broadcaster:
             finally:
                 for _ in batch:
                     running.queue.task_done()
-            if reached == 0:
+            if reached == 0 and running.queue.empty():  # more waiting (a burst): sent at once
                 await asyncio.sleep(QUIET_WINDOW_SECONDS)
 
     async def _send_batch(self, layer, batch: list[tuple[list[str], dict]]) -> int | None:

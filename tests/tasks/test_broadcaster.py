@@ -339,3 +339,19 @@ def test_the_postgres_layer_counts_the_rows_a_batch_stored():
             await receiver.close_pools()
 
     assert async_to_sync(scenario)() == (0, 3)
+
+
+def test_a_burst_larger_than_a_batch_is_sent_without_waiting_for_the_window(either_layer, monkeypatch):
+    """An admin action that cancels hundreds of tasks nobody watches: batch after batch, not one
+    batch per window."""
+    monkeypatch.setattr(broadcaster_module, "QUIET_WINDOW_SECONDS", 60.0)
+    caster = broadcaster()
+
+    def burst():
+        caster.send(["task.watched"], {"type": "task.event", "event": "watched"})  # reached someone: no window
+        assert caster.flush(TIMEOUT)
+        caster.send_many([(["task.nobody", "tasks.nobody"], {"type": "task.event", "event": number})
+                          for number in range(broadcaster_module.BATCH_LIMIT * 2 + 1)])
+        assert caster.flush(TIMEOUT), "three batches, sent one after the other"
+
+    assert [message["event"] for message in receive_while(burst, "task.watched", 1)] == ["watched"]
