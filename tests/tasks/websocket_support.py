@@ -20,7 +20,6 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
-from django.db import connection
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
