@@ -319,3 +319,15 @@ def test_a_transition_stores_its_events_text_data_and_states_exactly(bench_pipel
     ]
     assert [(d.sequence, d.kind, d.status, d.phase, d.progress, d.message, d.data) for d in drafts] == stored
     assert GenerationTask.objects.get(pk=task.pk).event_sequence == 6
+
+
+def test_the_claimed_task_has_every_field_as_the_database_reads_it(bench_pipeline):
+    """The claim builds its task from its own row: each field as a queryset reads it, the JSON
+    metadata decoded, and its state as saved (not a stale or half-converted copy)."""
+    submitted = submit_task(metadata={"campaign": "spring", "tags": ["a", "b"], "nested": {"n": 1}})
+    claimed = claim_next_task(worker="worker-9")
+    stored = GenerationTask.objects.get(pk=submitted.pk)
+    for field in GenerationTask._meta.concrete_fields:
+        assert getattr(claimed, field.attname) == getattr(stored, field.attname), field.name
+    assert claimed.metadata == {"campaign": "spring", "tags": ["a", "b"], "nested": {"n": 1}}
+    assert claimed._state.db == "default" and not claimed._state.adding
