@@ -30,7 +30,10 @@ from bench.harness import benchmark_database_url, delete_redis_keys, log, reset_
 from bench.phases import measure_enqueue  # noqa: E402
 
 def process_cpu_seconds() -> dict[int, tuple[str, float]]:
-    """Every process's (group, user + system CPU seconds): Gunicorn, PostgreSQL, this client, other."""
+    """Every process's (group, user + system CPU seconds): Gunicorn (the one this script started:
+    its descendants only, so that another site's Gunicorn on the machine counts as other),
+    PostgreSQL, this client, other."""
+    started_here = {child.pid for child in psutil.Process().children(recursive=True)}
     seen = {}
     for process in psutil.process_iter(["cmdline", "cpu_times"]):
         command, times = " ".join(process.info["cmdline"] or []), process.info["cpu_times"]
@@ -38,7 +41,7 @@ def process_cpu_seconds() -> dict[int, tuple[str, float]]:
             continue
         if process.pid == os.getpid():
             group = "client (this script)"
-        elif "gunicorn" in command:
+        elif "gunicorn" in command and process.pid in started_here:
             group = "Gunicorn"
         elif command.startswith("postgres"):
             group = "PostgreSQL"

@@ -4,11 +4,14 @@ group around the submission, and a tiny run end to end stores every task and nam
 from __future__ import annotations
 
 import os
+import secrets
+import signal
 import subprocess
 import sys
 import time
 from collections import Counter
 
+import psutil
 import pytest
 
 from bench.create_throughput import cpu_split, process_cpu_seconds
@@ -31,6 +34,35 @@ def test_the_cpu_spent_inside_the_block_is_counted_to_its_process_group():
     assert spent["Gunicorn"] == 0
 
 
+def _pid_named(name: str) -> int:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for process in psutil.process_iter(["cmdline"]):
+            if (process.info["cmdline"] or [""])[0] == name:
+                return process.pid
+        time.sleep(0.05)
+    raise AssertionError(f"no process named {name!r} appeared")
+
+
+def test_a_gunicorn_this_script_started_counts_as_gunicorn():
+    name = f"gunicorn: worker [{secrets.token_hex(4)}]"
+    child = subprocess.Popen(["bash", "-c", f"exec -a '{name}' sleep 30"])
+    try:
+        assert process_cpu_seconds()[_pid_named(name)][0] == "Gunicorn"
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_gunicorn_another_process_started_counts_as_other():
+    """Another site's Gunicorn on the machine is not the benchmark's: its CPU is not counted to it."""
+    name = f"gunicorn: worker [{secrets.token_hex(4)}]"
+    subprocess.run(["bash", "-c", f"(exec -a '{name}' sleep 30 &)"], check=True)  # orphaned: not our descendant
+    pid = _pid_named(name)
+    try:
+        assert process_cpu_seconds()[pid][0] == "other"
+    finally:
+        os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.slow
