@@ -4,7 +4,8 @@
 target length), the QA rubric (to score it), the versions (their `word_count`, which the admin and
 the task pages show beside the report's) and reading times. A piece's words are those a reader
 reads: the title, headings, prose, list items and link text. Markdown syntax, citation markers
-like `[3]`, URLs, images, code blocks, raw HTML tags and the Sources section the format stage
+like `[3]`, URLs, images, code blocks, raw HTML tags (of HTML elements: the `<T>` of
+`Rc<RefCell<T>>` is text) and the Sources section the format stage
 appends are not words: the section is rebuilt from the citations, so counting it would make the
 formatted piece longer than the draft QA measured. `count_words` counts any fragment (a sentence,
 a title, a note) the same way.
@@ -37,6 +38,21 @@ _CITATION_AND_SPACE = re.compile(rf"(?<!\s)\s*{CITATION_GROUP.pattern}")
 # Raw HTML is parsed as HTML (the page shows it escaped, but its tags are not prose); the text of
 # these elements is not read at all.
 _UNREAD_ELEMENT = re.compile(r"<(script|style)\b", re.IGNORECASE)
+# What markdown-it calls raw HTML is HTML to this reader only when it is a comment, a declaration or
+# a tag of an HTML element written as HTML is (lower case): `Rc<RefCell<T>>`, `Vec<u8>` or
+# `Option<Box<Node>>` hold "tags" by CommonMark's syntax, and dropping them changed what a sentence
+# says ("Rc<RefCell>", then "Rc") in the offline writer's sentences and in excerpts. The page shows
+# raw HTML as text either way.
+_HTML_MARKUP = re.compile(r"<(?:!|\?|/?([a-z][a-z0-9]*)(?![a-z0-9-]))")
+HTML_ELEMENTS = frozenset("""
+    a abbr address area article aside audio b base bdi bdo blockquote body br button canvas caption
+    center cite code col colgroup data datalist dd del details dfn dialog dir div dl dt em embed
+    fieldset figcaption figure font footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr
+    html i iframe img input ins kbd label legend li link main map mark marquee math menu meta meter nav
+    noscript object ol optgroup option output p param picture pre progress q rp rt ruby s samp script
+    search section select slot small source span strike strong style sub summary sup svg table tbody
+    td template textarea tfoot th thead time title tr track tt u ul var video wbr
+""".split())
 _reader = markdown_parser(html=True)
 _WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ0-9]+(?:['’][A-Za-z]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[A-Z0-9\"“‘(])")
@@ -75,12 +91,20 @@ def text_blocks(markdown: str) -> tuple[TextBlock, ...]:
             level = int(parent.tag[1:]) if kind == "heading" else 0
             block = TextBlock(kind, parent.level > 0, _inline_text(token.children or []), level)
         elif token.type == "html_block":
-            block = TextBlock("html", token.level > 0, html.unescape(nh3.clean(token.content, tags=set())))
+            text = html.unescape(nh3.clean(token.content, tags=set())) if is_html(token.content) else token.content
+            block = TextBlock("html", token.level > 0, text)
         else:
             continue
         if block.text.strip():
             blocks.append(block)
     return tuple(blocks)
+
+
+def is_html(raw: str) -> bool:
+    """Whether what markdown-it read as raw HTML (`raw` starts with its first tag) is HTML: a
+    comment, declaration or processing instruction, or a tag of an HTML element in lower case."""
+    markup = _HTML_MARKUP.match(raw.lstrip())
+    return markup is not None and (markup.group(1) is None or markup.group(1) in HTML_ELEMENTS)
 
 
 def _inline_text(children) -> str:
@@ -93,6 +117,8 @@ def _inline_text(children) -> str:
             in_autolink = True  # its text is the URL
         elif token.type == "link_close":
             in_autolink = False
+        elif token.type == "html_inline" and not is_html(token.content):
+            parts.append(token.content)  # `<T>` of `Rc<RefCell<T>>`: text, as the page shows it
         elif token.type == "html_inline":
             element = _UNREAD_ELEMENT.match(token.content)
             unread = element.group(1).lower() if element else None

@@ -136,6 +136,22 @@ def test_instructions_in_the_notes_never_reach_the_article():
     assert "spring discount" not in text and "brochure" not in text
 
 
+def test_generic_types_in_the_notes_reach_the_article_as_written():
+    """`<T>` in `Rc<RefCell<T>>` is a tag by CommonMark's syntax, but no HTML: the sentences the
+    writer takes from the notes keep it (they read "Rc<RefCell>" before)."""
+    notes = ("Rust's borrow checker allows either one mutable reference or many shared references to a value at a time.\n"
+             "Interior mutability moves that check to run time: types such as Rc<RefCell<T>> serve single-threaded "
+             "code, and Arc<Mutex<T>> shares a value across threads.\n"
+             "Shared ownership through Rc<T> counts references and frees the value when the last one goes.")
+    the_brief = brief(topic="Rust's borrow checker and interior mutability", primary_keyword="borrow checker",
+                      target_audience="programmers")
+
+    article = write(the_brief, research(notes, the_brief=the_brief)).text
+
+    assert "types such as Rc<RefCell<T>> serve single-threaded code, and Arc<Mutex<T>> shares" in article
+    assert "Shared ownership through Rc<T> counts" in article
+
+
 def test_a_quote_cut_off_mid_sentence_is_not_used():
     the_research = research(HEAT_PUMPS, WEB, CUT_OFF)
     text = write(brief(word_count=400), the_research).text

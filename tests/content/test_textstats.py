@@ -78,6 +78,9 @@ def test_formatting_keeps_the_count_of_the_draft_it_formats():
     ('A <a href=" onclick=alert(1)">raw anchor</a> here.</script>', "A raw anchor here."),
     ("Inline <script>alert(1)</script>gone.", "Inline gone."),
     ("<div onclick=\"steal()\">\nblock text\n</div>", "block text"),
+    ("Use Rc<RefCell<T>> or Arc<Mutex<T>>.", "Use Rc<RefCell<T>> or Arc<Mutex<T>>."),
+    ("Read Vec<u8> as Option<Box<Node>> <!-- a note --> does.", "Read Vec<u8> as Option<Box<Node>> does."),
+    ("<T>\nnames a type parameter.", "<T> names a type parameter."),
     ("Pros &amp; cons, *said* **she** [1, 2].", "Pros & cons, said she."),
     ("Before\n\n~~~\nfenced code\n~~~\n\n    indented code\n\nafter `inline code`.", "Before after inline code."),
 ])
@@ -87,3 +90,8 @@ def test_plain_text_is_what_a_reader_reads(markdown, read):
 
 def test_markup_entities_and_raw_html_are_not_words():
     assert count_words("Pros &amp; cons <span class='x'>here</span> <!-- a note to the editor -->") == 3
+
+
+def test_generic_types_are_words_and_html_elements_are_not():
+    assert count_words("Wrap it in Rc<RefCell<T>> first.") == count_words("Wrap it in Rc RefCell T first.")
+    assert count_words("Wrap it in <b>bold</b> <em>first</em>.") == count_words("Wrap it in bold first.")
