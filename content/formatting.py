@@ -59,8 +59,18 @@ def shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.-–—")
-    return cut + "…"
+    return _cut_off(text[: limit - 1].rsplit(" ", 1)[0])
+
+
+def shorten_to_words(text: str, words: int) -> str:
+    """The first `words` words, with an ellipsis if there were more."""
+    parts = text.split()
+    return " ".join(parts) if len(parts) <= words else _cut_off(" ".join(parts[:words]))
+
+
+def _cut_off(cut: str) -> str:
+    """Text cut short, ending in an ellipsis that never follows punctuation ("people.…")."""
+    return cut.rstrip(" ,;:.-–—") + "…"
 
 
 def split_title(markdown: str, fallback: str) -> tuple[str, str]:

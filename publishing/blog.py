@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
@@ -28,6 +29,7 @@ DESCRIPTION_MAX = 160
 PAGE_PARAMETER_MAX = 12  # digits: anything longer is not a page number a person typed
 
 # As Django's json_script: inside <script>, "<", ">" and "&" could end the element or open a comment.
+_NUMBERED_HEADING = re.compile(r"\d+[.)]\s")
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 
 
@@ -101,6 +103,12 @@ def table_of_contents(post) -> list[dict]:
     subsection under its section (`content.formatting.toc_tree`)."""
     entries = (post.seo or {}).get("toc") if isinstance(post.seo, dict) else None
     return toc_tree(entries, post.body_html)
+
+
+def headings_numbered(toc: list[dict]) -> bool:
+    """Whether every section's heading carries its own number ("1. Hours", as a listicle's do): the
+    contents list then numbers nothing itself, or it reads "1. 1. Hours"."""
+    return bool(toc) and all(_NUMBERED_HEADING.match(entry["title"]) for entry in toc)
 
 
 def description_of(post) -> str:

@@ -40,11 +40,13 @@ def post_detail(request, slug: str):
         return redirect(moved, permanent=True)
     description = blog.description_of(post)
     previous, following = selectors.neighbours(post)
+    toc = blog.table_of_contents(post)
     context = {
         "post": post,
         "tags": list(post.tags.all()),
         "reading_minutes": blog.reading_minutes(post),
-        "toc": blog.table_of_contents(post),
+        "toc": toc,
+        "toc_numbered_by_headings": blog.headings_numbered(toc),
         "sources": selectors.public_sources(post),
         "related": blog.with_reading_time(selectors.related_posts(post)),
         "previous": previous,

@@ -1,4 +1,5 @@
-"""Template filters for the blog's post page: what the page adds around a post's sanitized HTML.
+"""Template filters for the blog: what the post page adds around a post's sanitized HTML, and
+the cards' excerpts.
 
 The sanitizer (`content.html`) keeps no `tabindex`, `role` or `aria-*` attribute, and should not:
 they would be the writer's to set. What only the page knows (that a wide table or a long line of
@@ -12,6 +13,8 @@ import re
 from django import template
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeData, mark_safe
+
+from content.formatting import shorten_to_words
 
 register = template.Library()
 
@@ -36,3 +39,10 @@ def scroll_regions(html):
                            _NAMES[kind], counts[kind], mark_safe(match.group(0)))  # noqa: S308 (safe input)
 
     return mark_safe(_SCROLLING.sub(wrapped, html))  # noqa: S308 (safe input, markup of our own)
+
+
+@register.filter
+def first_words(text, words: int) -> str:
+    """A card's excerpt: its first `words` words, cut as `content.formatting.shorten_to_words` cuts
+    (Django's truncatewords put the ellipsis after a full stop: "people.…")."""
+    return shorten_to_words(str(text), int(words))

@@ -129,7 +129,13 @@ def test_a_card_cuts_a_long_excerpt_at_a_word(client):
     words = [f"word{n}" for n in range(40)]
     _post("long-excerpt", excerpt=" ".join(words))
     body = main(client.get("/").content.decode())
-    assert f"{' '.join(words[:24])} …</p>" in body and words[24] not in body
+    assert f"{' '.join(words[:24])}…</p>" in body and words[24] not in body
+
+
+def test_a_card_never_puts_its_ellipsis_after_a_full_stop(client):
+    _post("sentence-excerpt", excerpt=" ".join(["word"] * 23) + " people. And then more words follow.")
+    body = main(client.get("/").content.decode())
+    assert f"{' '.join(['word'] * 23)} people…</p>" in body and "people.…" not in body
 
 
 def test_home_shows_thumbnails_with_alt_text(client, media):
@@ -259,6 +265,20 @@ def test_the_contents_number_the_sections_and_list_each_subsection_under_its_own
     assert re.sub(r"\s+", "", toc.split("</h2>", 1)[1]) == (
         '<ol><li><ahref="#greens">Greens</a><ol><li><ahref="#grass">Grass</a></li></ol></li>'
         '<li><ahref="#browns">Browns</a></li></ol>')
+
+
+def test_the_contents_number_nothing_themselves_when_the_headings_carry_numbers(client, garden):
+    post = garden["middle"]
+    post.seo = {"toc": [{"id": "1-hours", "title": "1. Hours", "level": 2},
+                        {"id": "2-minutes", "title": "2. Minutes", "level": 2}]}
+    post.body = "Intro.\n\n## 1. Hours\n\nA.\n\n## 2. Minutes\n\nB."
+    post.save()
+    Post.objects.filter(pk=post.pk).update(body_html=post.body_html.replace("<h2>1.", '<h2 id="1-hours">1.')
+                                           .replace("<h2>2.", '<h2 id="2-minutes">2.'))
+    toc = main(client.get("/posts/compost-basics/").content.decode()).split('id="toc-title"', 1)[1].split("</nav>")[0]
+    # A list the style sheet shows without numbers of its own: "1. Hours", never "1. 1. Hours".
+    assert re.sub(r"\s+", "", toc.split("</h2>", 1)[1]) == (
+        '<olclass="toc__by-headings"><li><ahref="#1-hours">1.Hours</a></li><li><ahref="#2-minutes">2.Minutes</a></li></ol>')
 
 
 def test_related_and_neighbours_show_only_published_posts_shared_tags_first(client, garden):
