@@ -362,6 +362,8 @@ def _watch_task_finish(site, chromium, tmp_path, *, init_script: str = "", midwa
             f"() => document.querySelector('.task-status[data-task-id=\"{task.pk}\"]').dataset.value === 'completed'",
             timeout=30_000,
         )
+        # The whole row is read again once the task finished: its approval, quality and words too.
+        list_page.wait_for_selector(f"tr[data-task-row='{task.pk}'] .task-approval", timeout=30_000)
     except Exception as error:
         page.screenshot(path=tmp_path / "task-page-failure.png")
         raise AssertionError(f"{error}\n{_logs(server, cluster)}") from None
@@ -390,6 +392,8 @@ def _watch_task_finish(site, chromium, tmp_path, *, init_script: str = "", midwa
             f".task-live[data-task-id='{task.pk}'] .task-live__text", "cells => cells.map(c => c.textContent)"
         ),
         "list_kept": list_page.evaluate("window.__notReloaded === true"),
+        "list_approval": list_page.text_content(f"tr[data-task-row='{task.pk}'] .task-approval"),
+        "list_rows": list_page.eval_on_selector_all(f"tr[data-task-row='{task.pk}']", "rows => rows.length"),
         "cancel": (cancel_while_running, page.is_visible(CANCEL_BUTTON), page.is_visible("[data-panel=task]")),
         "list_transport": list_page.evaluate("window.pressroomLive.transport"),
     }
@@ -416,6 +420,7 @@ def _assert_watched_to_completion(watched: dict) -> None:
     assert watched["cancel"] == (True, False, False), "Cancel is offered while the task runs, withdrawn once it ended"
     assert watched["list_kept"], "the changelist was not reloaded"
     assert watched["list_cells"] == ["Completed", "—", "100%"]
+    assert (watched["list_approval"], watched["list_rows"]) == ("Pending", 1), "the finished row was read again, once"
 
 
 @pytest.mark.slow
@@ -552,8 +557,12 @@ def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(id
         page.wait_for_selector(status, timeout=60_000)
         page.wait_for_function(f"() => {QUEUE_TILE % 'running'} === '1'", timeout=30_000)
         page.screenshot(path=tmp_path / "dashboard-running.png")
+        link = page.get_attribute("#dash-running-rows a", "href")
         page.wait_for_function(f"() => document.querySelector(\"{status}\").dataset.value === 'completed'",
                                timeout=90_000)
+        cells = page.eval_on_selector_all(f".task-live[data-task-id='{task.pk}'] .task-live__text",
+                                          "cells => cells.map(c => c.textContent)")
+        page.wait_for_selector(status, state="detached", timeout=30_000)  # it ran; it is not running now
         page.wait_for_function(f"() => {QUEUE_TILE % 'completed'} === '1' && {QUEUE_TILE % 'running'} === '0'",
                                timeout=30_000)
         page.wait_for_selector("[data-dashboard-panel=awaiting] a", timeout=30_000)  # it waits for review now
@@ -564,12 +573,12 @@ def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(id
     page.screenshot(path=tmp_path / "dashboard-finished.png")
     seen_when_finished = {
         "kept": page.evaluate("window.__notReloaded === true"),
-        "empty_note_hidden": page.is_hidden("#dash-running-empty"),
+        "empty_note_shown": page.is_visible("#dash-running-empty"),
         "rows": page.eval_on_selector_all("#dash-running-rows tr", "rows => rows.length"),
-        "link": page.get_attribute("#dash-running-rows a", "href"),
+        "table_hidden": page.is_hidden("#dash-running-rows"),
+        "link": link,
         "awaiting": page.get_attribute("[data-dashboard-panel=awaiting] a", "href"),
-        "cells": page.eval_on_selector_all(f".task-live[data-task-id='{task.pk}'] .task-live__text",
-                                           "cells => cells.map(c => c.textContent)"),
+        "cells": cells,
     }
 
     def approve_and_publish():  # by a reviewer elsewhere
@@ -596,7 +605,8 @@ def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(id
     assert tiles_at_first == ["0", "0"]
     assert "No task finished in the last 30 days" in chart_at_first
     assert kept_after_publication
-    assert seen_when_finished == {"kept": True, "empty_note_hidden": True, "rows": 1,
+    # Its row showed how it ended, then left "Running now", which says again that nothing runs.
+    assert seen_when_finished == {"kept": True, "empty_note_shown": True, "rows": 0, "table_hidden": True,
                     "link": reverse("admin:tasks_generationtask_change", args=[task.pk]),
                     "awaiting": reverse("admin:tasks_generationtask_change", args=[task.pk]),
                     "cells": ["Completed", "—", "100%"]}

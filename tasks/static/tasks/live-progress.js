@@ -51,6 +51,10 @@
   const BACKOFF_MAX_MS = 30000;
   const FAILED_OPENS_BEFORE_POLLING = 3;
   const EVENTS_PAGE = 500;
+  // The dashboard's "Running now": a task that stopped running shows how it ended this long, then leaves.
+  const STOPPED_ROW_STAYS_MS = 4000;
+  // Changelist events after which a row is read again whole (approval, quality, words, age, cost).
+  const ROW_READ_AGAIN_ON = new Set(["approval", "publication"]);
 
   const live = (window.pressroomLive = window.pressroomLive || { transport: null });
 
@@ -409,7 +413,10 @@
    * list's own query string so that its filters apply, and puts the row first; the dashboard's
    * "Running now" (`addRows` "running") asks when a task starts running and puts it last, and
    * reads its Queue counts and panels again (`queueUrl`) when a task is created, changes status, is
-   * decided on or published (RECOUNTED_ON).
+   * decided on or published (RECOUNTED_ON). A row of "Running now" leaves a few seconds after its
+   * task stopped running (`leaveSoon`); a changelist row is read again whole when its task
+   * finishes, is decided on or published (`readRowAgain`): the live cells are only status, phase
+   * and progress.
    */
   class TaskList {
     constructor(config) {
@@ -425,7 +432,13 @@
     register(cell) {
       const row = this.rows.get(cell.dataset.taskId) || { sequence: Number(cell.dataset.sequence), cells: {} };
       row.cells[cell.dataset.field] = cell;
+      if (cell.dataset.field === "status") row.status = cell.dataset.value;
       this.rows.set(cell.dataset.taskId, row);
+    }
+
+    tableRow(row) {
+      const cell = Object.values(row.cells)[0];
+      return cell ? cell.closest("tr") : null;
     }
 
     start() {
@@ -517,9 +530,13 @@
     }
 
     update(taskId, change) {
-      const row = this.rows.get(String(taskId));
+      const id = String(taskId);
+      const row = this.rows.get(id);
       if (!row || change.sequence <= row.sequence) return;
+      const finishedNow = isFinished(change.status) && !isFinished(row.status || "");
       row.sequence = change.sequence;
+      row.status = change.status;
+      row.change = change;
       const texts = {
         status: STATUS_LABELS[change.status] || change.status,
         phase: PHASE_LABELS[change.phase] || change.phase,
@@ -532,6 +549,62 @@
         const bar = cell.querySelector("progress");
         if (bar) bar.value = change.progress;
       }
+      if (this.addsWhenRunning) {
+        if (change.status !== "running") this.leaveSoon(id);
+      } else if (finishedNow || ROW_READ_AGAIN_ON.has(change.kind)) {
+        this.readRowAgain(id);
+      }
+    }
+
+    /** "Running now": the row of a task that stopped running goes after STOPPED_ROW_STAYS_MS,
+     * unless it runs again meanwhile (a retry); the list says "Nothing is running." once empty. */
+    leaveSoon(id) {
+      const row = this.rows.get(id);
+      if (!row || row.leaving) return;
+      row.leaving = window.setTimeout(() => {
+        row.leaving = null;
+        if (this.rows.get(id) !== row || row.status === "running") return;
+        const element = this.tableRow(row);
+        if (element) element.remove();
+        this.rows.delete(id);
+        this.asked.delete(id); // should it run again, its row is asked for again
+        const body = document.querySelector(this.config.rows);
+        if (body && !body.querySelector("tr")) {
+          const table = body.closest("table");
+          if (table) table.hidden = true;
+          const empty = this.config.empty && document.querySelector(this.config.empty);
+          if (empty) empty.hidden = false;
+        }
+      }, STOPPED_ROW_STAYS_MS);
+    }
+
+    /** The changelist row of a task, read again from the server with the list's query string and
+     * put in place of the one shown (its checkbox kept); a change that came in meanwhile is applied
+     * to it again. A task the list's filters no longer take (204) keeps its row as it is. */
+    async readRowAgain(id) {
+      const row = this.rows.get(id);
+      if (!row || !this.config.rowUrl) return;
+      const response = await fetch(`${this.config.rowUrl.replace("TASK_ID", id)}${window.location.search}`, {
+        credentials: "same-origin", headers: { Accept: "text/html" },
+      }).catch(() => null);
+      if (!response || response.status !== 200) return;
+      const template = document.createElement("template");
+      template.innerHTML = (await response.text()).trim();
+      const fresh = template.content.querySelector("tr");
+      const shown = this.tableRow(row);
+      if (!fresh || !shown || !shown.isConnected || this.rows.get(id) !== row) return;
+      const box = shown.querySelector("input.action-select");
+      const freshBox = fresh.querySelector("input.action-select");
+      if (box && freshBox && box.checked) {
+        freshBox.checked = true;
+        fresh.classList.add("selected");
+      }
+      shown.replaceWith(fresh);
+      this.rows.delete(id);
+      for (const cell of fresh.querySelectorAll(".task-live[data-task-id][data-field]")) this.register(cell);
+      const current = this.rows.get(id);
+      // (without its kind: the row just read already shows the decision or publication)
+      if (current && row.change && row.change.sequence > current.sequence) this.update(id, { ...row.change, kind: null });
     }
 
     onTransport() {}
