@@ -324,7 +324,7 @@ def test_with_nothing_running_the_dashboard_still_follows_tasks_and_knows_where_
     assert re.search(r'<script src="/static/tasks/live-progress\.js" defer>', html)
     assert 'data-add-rows="running"' in html
     assert f'data-queue-url="{reverse("admin:dashboard_queue")}"' in html
-    assert '<span class="dash-stat__value" data-queue-status="running">0</span>' in html
+    assert '<span class="dash-stat__value" data-queue-status="running" data-count="0">0</span>' in html
     assert f'data-row-url="{reverse("admin:dashboard_running_row", args=["TASK_ID"])}"' in html
     assert re.search(r'<table class="dash-table" hidden>\s*<thead>', html)
     assert '<p class="dash-empty" id="dash-running-empty">Nothing is running.</p>' in html

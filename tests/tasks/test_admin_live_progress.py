@@ -548,6 +548,8 @@ def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(id
     empty_at_first = page.is_visible("#dash-running-empty") and page.is_hidden("#dash-running-rows")
     tiles_at_first = page.evaluate(f"() => [{QUEUE_TILE % 'queued'}, {QUEUE_TILE % 'running'}]")
     chart_at_first = page.text_content("[data-dashboard-panel=outcomes]")
+    colour = "(status) => getComputedStyle(document.querySelector(`[data-queue-status=${status}]`)).color"
+    zero_colours = {page.evaluate(colour, status) for status in ("queued", "running", "failed", "timed_out")}
 
     task = _in_a_thread_of_its_own(lambda: submit_task(
         created_by=editor, topic="Started after the dashboard opened",
@@ -603,6 +605,7 @@ def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(id
 
     assert empty_at_first, "the dashboard opened with nothing running"
     assert tiles_at_first == ["0", "0"]
+    assert len(zero_colours) == 1, f"a count of 0 is never coloured as an alarm: {zero_colours}"
     assert "No task finished in the last 30 days" in chart_at_first
     assert kept_after_publication
     # Its row showed how it ended, then left "Running now", which says again that nothing runs.

@@ -467,7 +467,7 @@
         const answer = await getJson(this.config.queueUrl).catch(() => null);
         for (const [status, count] of Object.entries((answer && answer.counts) || {})) {
           const value = document.querySelector(`[data-queue-status="${status}"]`);
-          if (value) value.textContent = String(count);
+          if (value) value.textContent = value.dataset.count = String(count);
         }
         for (const [name, html] of Object.entries((answer && answer.panels) || {})) {
           const panel = document.querySelector(`[data-dashboard-panel="${name}"]`);
