@@ -5,7 +5,8 @@ loopback, private or malformed URL, or a name resolving to such an address, is a
 a row; the guard runs again, with DNS, at every send. A subscription switched off by failures
 (or at once by a 410 Gone) carries a badge in the list and says so, and why, at the top of its page; a list filter finds
 them, and the "Re-enable" action (or ticking Active again) switches it back on with its failure
-count reset. The list shows each subscription's newest attempt, its page the last ten; delivery
+count reset. The signing secret is shown on the add page only, as the API shows it once; a
+subscription's page offers to replace it, never shows it. The list shows each subscription's newest attempt, its page the last ten; delivery
 attempts are read-only history, and "Send again" queues an event that ran out of attempts once more.
 """
 
@@ -56,6 +57,18 @@ def _breakable_url(url: str):
     return mark_safe("/<wbr>".join(conditional_escape(part) for part in url.split("/")))
 
 
+class KeptSecretField(forms.CharField):
+    """A subscription's secret on its change page: never shown again (it was shown when the
+    subscription was made), left empty to keep it, typed to replace it. Empty is no change, so
+    the admin's history does not say "Changed Secret" for every save."""
+
+    widget = forms.PasswordInput(render_value=False, attrs={"class": "vURLField", "autocomplete": "new-password"})
+
+    def has_changed(self, initial, data) -> bool:
+        typed = (data or "").strip()
+        return bool(typed) and typed != initial
+
+
 class WebhookSubscriptionForm(forms.ModelForm):
     events = forms.MultipleChoiceField(
         choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple(attrs={"class": "radiolist"}),
@@ -77,8 +90,23 @@ class WebhookSubscriptionForm(forms.ModelForm):
     def clean_url(self):
         return rules.delivery_url(self.cleaned_data.get("url"))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["secret"] = KeptSecretField(
+                required=False, label="Secret",
+                help_text=f"Shown only when the subscription was made; it ends in “…{self.instance.secret[-4:]}”. "
+                          "Leave empty to keep it, or type a new one to replace it (and give the receiver the same).",
+            )
+        else:
+            self.fields["secret"].help_text = ("Signs every delivery. Copy it now into the receiver's configuration: "
+                                               "once saved, it is not shown again.")
+
     def clean_secret(self):
-        return rules.signing_secret(self.cleaned_data.get("secret"))
+        secret = self.cleaned_data.get("secret")
+        if self.instance.pk is not None and not (secret or "").strip():
+            return self.instance.secret  # left empty: kept
+        return rules.signing_secret(secret)
 
     def clean_events(self):
         return list(dict.fromkeys(self.cleaned_data.get("events") or []))  # each once, as the API keeps them

@@ -3,7 +3,10 @@ the URL guard runs at save, disabled subscriptions are flagged and can be re-ena
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -304,3 +307,41 @@ def test_saving_the_form_keeps_a_disable_recorded_while_the_page_was_open(client
     assert (subscription.name, subscription.active, subscription.consecutive_failures) == (
         "Analytics, renamed", False, 15)
     assert subscription.disabled_at is not None and "15 failed attempts" in subscription.disabled_reason
+
+
+# --- the signing secret: shown when the subscription is made, never again ---------------------
+
+
+def test_the_add_page_shows_the_generated_secret_to_copy(client):
+    page = client.get(ADD).content.decode()
+    assert re.search(r'name="secret" value="whsec_[\w-]{40,}"', page) and "it is not shown again" in page
+
+
+def test_a_subscriptions_page_never_shows_its_secret_and_keeps_it_when_left_empty(client):
+    subscription = WebhookSubscription.objects.create(name="Analytics", url="https://hooks.example.com/pressroom",
+                                                      events=["task.failed"], secret="whsec_kept-secret-0123456789")
+    change = reverse("admin:publishing_webhooksubscription_change", args=[subscription.pk])
+
+    page = client.get(change).content.decode()
+    response = client.post(change, form(name="Renamed", events=["task.failed"], secret=""))
+
+    assert "whsec_kept-secret-0123456789" not in page and "ends in “…6789”" in page
+    assert response.status_code == 302
+    subscription.refresh_from_db()
+    assert (subscription.name, subscription.secret) == ("Renamed", "whsec_kept-secret-0123456789")
+    history = LogEntry.objects.get(object_id=str(subscription.pk)).get_change_message()
+    assert "Name" in history and "Secret" not in history
+
+
+def test_a_secret_typed_on_a_subscriptions_page_replaces_it_by_the_same_rules(client):
+    subscription = WebhookSubscription.objects.create(name="Analytics", url="https://hooks.example.com/pressroom",
+                                                      events=["task.failed"], secret="whsec_kept-secret-0123456789")
+    change = reverse("admin:publishing_webhooksubscription_change", args=[subscription.pk])
+
+    refused = client.post(change, form(events=["task.failed"], secret="short"))
+    replaced = client.post(change, form(events=["task.failed"], secret="whsec_a-brand-new-secret"))
+
+    assert refused.status_code == 200 and "at least 16 characters" in refused.content.decode()
+    assert replaced.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.secret == "whsec_a-brand-new-secret"
