@@ -298,3 +298,23 @@ def test_landmarks_are_unique_and_scrolling_regions_focusable_by_axe(blog_site, 
             found[name] = violations
     context.close()
     assert found == {}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 800, 360])
+def test_each_search_filter_keeps_its_label_beside_it_and_the_controls_share_one_height(
+        blog_site, chromium, width):  # noqa: F811
+    context = chromium.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    _open(page, blog_site, "search", "/search/?q=compost")
+    page.screenshot(path=str(SCREENSHOTS / f"search-filters-{width}.png"))
+    boxes = page.evaluate("""() => [...document.querySelectorAll('.filters label')].map(label => {
+        const control = document.getElementById(label.htmlFor), l = label.getBoundingClientRect(),
+              c = control.getBoundingClientRect();
+        return [label.textContent, l.top + l.height / 2, c.top + c.height / 2, c.height]; })""")
+    context.close()
+
+    apart = {name: round(abs(label - control)) for name, label, control, _ in boxes if abs(label - control) > 2}
+    assert apart == {}, f"a label stranded on another line than its control: {apart}"
+    assert len({round(height) for *_, height in boxes}) == 1, f"controls of one height: {boxes}"
