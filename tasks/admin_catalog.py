@@ -52,14 +52,6 @@ class ModelCatalogEntryAdmin(admin.ModelAdmin):
     def price_cell(self, entry: ModelCatalogEntry) -> str:
         return f"{format_usd(entry.input_price_per_million)} / {format_usd(entry.output_price_per_million)}"
 
-    def get_actions(self, request):
-        """Django names the bulk delete after the plural, "model catalog": here it deletes entries."""
-        actions = super().get_actions(request)
-        if "delete_selected" in actions:
-            function, name, _ = actions["delete_selected"]
-            actions["delete_selected"] = (function, name, "Delete selected catalog entries")
-        return actions
-
     def get_changelist_form(self, request, **kwargs):
         kwargs.setdefault("form", CatalogChangelistForm)
         return super().get_changelist_form(request, **kwargs)

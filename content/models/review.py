@@ -63,7 +63,7 @@ class ApprovalEvent(AppendOnlyModel):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "approval event"
-        verbose_name_plural = "audit trail"
+        verbose_name_plural = "audit trail entries"
         permissions = [("review_content", "Can approve, reject and revoke approval of generated content")]
         indexes = [models.Index(fields=["task", "-created_at"], name="approval_task_created")]
         constraints = [

@@ -93,7 +93,7 @@ class ModelCatalogEntry(models.Model):
     class Meta:
         ordering = ["display_name"]
         verbose_name = "model catalog entry"
-        verbose_name_plural = "model catalog"
+        verbose_name_plural = "model catalog entries"
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(provider__in=Provider.values), name="catalog_provider_valid"

@@ -241,3 +241,13 @@ def test_axes_cleanup_of_expired_attempts_runs_from_the_admin(superuser):
 
     assert response.status_code == 200
     assert any("expired access attempts" in str(message) for message in response.context["messages"])
+
+
+@pytest.mark.parametrize("app_label", ["tasks", "content", "publishing"])
+def test_every_model_is_counted_in_a_plural_name(app_label):
+    # The changelist counts rows with the plural: "9 audit trail" read as a misprint.
+    from django.apps import apps
+
+    for model in apps.get_app_config(app_label).get_models():
+        plural = str(model._meta.verbose_name_plural)
+        assert plural != str(model._meta.verbose_name) and plural.endswith("s"), f"{model.__name__}: {plural!r}"

@@ -60,4 +60,4 @@ def test_the_admin_form_refuses_an_openai_compatible_entry_without_a_base_url(su
 def test_the_bulk_delete_of_the_catalog_speaks_of_entries(superuser):
     response = client_for(superuser).get(reverse("admin:tasks_modelcatalogentry_changelist"))
     choices = dict(response.context["action_form"].fields["action"].choices)
-    assert choices["delete_selected"] == "Delete selected catalog entries"
+    assert choices["delete_selected"] == "Delete selected model catalog entries"
