@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class TasksConfig(AppConfig):
     name = "tasks"
-    verbose_name = "Generation tasks"
+    verbose_name = "Tasks"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

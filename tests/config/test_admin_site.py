@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from publishing.models import Post
 from tests.factories import make_task
-from tests.tasks.admin_support import client_for
+from tests.tasks.admin_support import breadcrumbs_of, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -251,3 +251,15 @@ def test_every_model_is_counted_in_a_plural_name(app_label):
     for model in apps.get_app_config(app_label).get_models():
         plural = str(model._meta.verbose_name_plural)
         assert plural != str(model._meta.verbose_name) and plural.endswith("s"), f"{model.__name__}: {plural!r}"
+
+
+@pytest.mark.parametrize("model", [pytest.param(model, id=model._meta.label) for model in admin.site._registry
+                                   if model._meta.app_label in ("tasks", "content", "publishing")])
+def test_a_changelists_breadcrumbs_name_the_app_apart_from_the_model(superuser, model):
+    # "Home › Generation tasks › Generation tasks": the tasks app had its model's name.
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+    home, app, models_crumb = breadcrumbs_of(client_for(superuser).get(url))
+
+    assert home == "Home"
+    assert app == model._meta.app_config.verbose_name and app.lower() != models_crumb.lower()

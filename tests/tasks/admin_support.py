@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from django.test import Client
+from django.utils.html import strip_tags
 
 from tests.factories import offline_model
 
@@ -45,3 +49,9 @@ def inline_management_data(response) -> dict:
 
 def changelist_rows(response) -> list:
     return list(response.context["cl"].result_list)
+
+
+def breadcrumbs_of(response) -> list[str]:
+    """The page's breadcrumbs as text, one item per crumb."""
+    trail = re.search(r'<div class="breadcrumbs">(.*?)</div>', response.content.decode(), re.S).group(1)
+    return [crumb.strip() for crumb in html.unescape(strip_tags(trail)).split("\u203a")]

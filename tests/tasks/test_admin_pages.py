@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from tasks.models import StageCheckpoint, TaskEvent
 from tests.factories import make_task, make_version, offline_model
-from tests.tasks.admin_support import changelist_rows, client_for
+from tests.tasks.admin_support import breadcrumbs_of, changelist_rows, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +25,12 @@ def test_oversight_hub_index_answers_200_for_every_role(request, role):
 
     assert response.status_code == 200
     assert "Generation tasks" in response.content.decode()
+
+
+def test_the_task_lists_breadcrumbs_read_home_tasks_generation_tasks(editor):
+    response = client_for(editor).get(reverse("admin:tasks_generationtask_changelist"))
+
+    assert breadcrumbs_of(response) == ["Home", "Tasks", "Generation tasks"]
 
 
 @pytest.mark.parametrize(
