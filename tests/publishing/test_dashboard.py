@@ -344,6 +344,16 @@ def test_the_running_row_of_a_task_the_viewer_may_see_is_its_live_cells(editor):
 
 
 @pytest.mark.django_db
+def test_the_running_row_of_a_task_between_phases_shows_no_dash_for_the_phase(editor):
+    task = make_task(status="running", phase="", progress=0, created_by=editor)
+
+    html = _client(editor).get(reverse("admin:dashboard_running_row", args=[task.pk])).content.decode()
+
+    assert re.search(r'data-field="phase"[^>]*><span class="task-live__text"></span>', html)
+    assert "—" not in html
+
+
+@pytest.mark.django_db
 def test_no_running_row_for_a_task_not_running_not_the_viewers_or_not_a_task(editor, other_editor):
     queued = make_task(status="queued", created_by=editor)
     someone_elses = make_task(status="running", created_by=other_editor)

@@ -419,7 +419,7 @@ def _assert_watched_to_completion(watched: dict) -> None:
         assert int(duration.removesuffix(" s")) >= STAGE_SECONDS[phase], (phase, duration)
     assert watched["cancel"] == (True, False, False), "Cancel is offered while the task runs, withdrawn once it ended"
     assert watched["list_kept"], "the changelist was not reloaded"
-    assert watched["list_cells"] == ["Completed", "—", "100%"]
+    assert watched["list_cells"] == ["Completed", "", "100%"]
     assert (watched["list_approval"], watched["list_rows"]) == ("Pending", 1), "the finished row was read again, once"
 
 
@@ -612,4 +612,4 @@ def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(id
     assert seen_when_finished == {"kept": True, "empty_note_shown": True, "rows": 0, "table_hidden": True,
                     "link": reverse("admin:tasks_generationtask_change", args=[task.pk]),
                     "awaiting": reverse("admin:tasks_generationtask_change", args=[task.pk]),
-                    "cells": ["Completed", "—", "100%"]}
+                    "cells": ["Completed", "", "100%"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from tasks.models import StageCheckpoint, TaskEvent
 from tests.factories import make_task, make_version, offline_model
@@ -31,6 +33,23 @@ def test_the_task_lists_breadcrumbs_read_home_tasks_generation_tasks(editor):
     response = client_for(editor).get(reverse("admin:tasks_generationtask_changelist"))
 
     assert breadcrumbs_of(response) == ["Home", "Tasks", "Generation tasks"]
+
+
+def test_the_state_of_a_task_in_no_phase_shows_no_dash_for_its_phase(editor):
+    task = make_task(created_by=editor, status="completed", phase="", progress=100, finished_at=timezone.now())
+
+    html = client_for(editor).get(reverse("admin:tasks_generationtask_changelist")).content.decode()
+
+    assert re.search(rf'data-task-id="{task.pk}" data-field="phase"[^>]*><span class="task-live__text"></span>', html)
+    assert "Completed —" not in " ".join(strip_tags(html).split())
+
+
+def test_the_phase_filter_names_the_option_of_no_phase_in_words(editor):
+    response = client_for(editor).get(reverse("admin:tasks_generationtask_changelist"))
+
+    phase_filter = next(spec for spec in response.context["cl"].filter_specs if spec.title == "phase")
+    options = [choice["display"] for choice in phase_filter.choices(response.context["cl"])]
+    assert options[:3] == ["All", "No phase", "Research"] and "—" not in options
 
 
 @pytest.mark.parametrize(

@@ -539,7 +539,7 @@
       row.change = change;
       const texts = {
         status: STATUS_LABELS[change.status] || change.status,
-        phase: PHASE_LABELS[change.phase] || change.phase,
+        phase: change.phase ? PHASE_LABELS[change.phase] || change.phase : "", // no dash in a list row
         progress: `${change.progress}%`,
       };
       for (const [field, cell] of Object.entries(row.cells)) {
