@@ -283,12 +283,15 @@ class PressroomAdminSite(admin.AdminSite):
     @staticmethod
     def _dashboard_lists(user) -> dict:
         """The dashboard's awaiting-review and failures lists, whose tasks they show, and the
-        recently published posts."""
+        recently published posts; with how many await review in all and where the task list shows them."""
         from publishing import dashboard
+        from tasks.admin import REVIEW_QUEUE_PARAM
 
         return {"scope": "all" if user.has_perm("tasks.view_all_tasks") else "own",
-                "awaiting_review": dashboard.awaiting_review(user), "failures": dashboard.recent_failures(user),
-                "published": dashboard.recently_published()}
+                "awaiting_review": dashboard.awaiting_review(user),
+                "awaiting_review_count": dashboard.awaiting_review_count(user),
+                "review_queue_url": f"{reverse('admin:tasks_generationtask_changelist')}?{REVIEW_QUEUE_PARAM}=awaiting",
+                "failures": dashboard.recent_failures(user), "published": dashboard.recently_published()}
 
     @staticmethod
     def _dashboard_figures(user) -> dict:

@@ -77,6 +77,11 @@ def awaiting_review(user, *, limit: int = PANEL_ROWS):
     )
 
 
+def awaiting_review_count(user) -> int:
+    """How many tasks `awaiting_review` lists without its limit: the task list's Review queue count."""
+    return content_selectors.awaiting_review(user).count()
+
+
 def recent_failures(user, *, now: datetime | None = None, hours: int = 24, limit: int = PANEL_ROWS):
     """Tasks that failed or timed out in the last `hours`, newest first, each with its `error`."""
     since = (now or timezone.now()) - timedelta(hours=hours)

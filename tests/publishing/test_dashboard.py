@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from config.admin_site import money
 from content.models import ApprovalEvent
+from publishing.dashboard import PANEL_ROWS
 from publishing.models import Post
 from publishing.roles import EDITORS, REVIEWERS
 from tasks.models import GenerationTask, ModelCatalogEntry
@@ -92,6 +93,32 @@ def test_an_editor_dashboard_shows_only_their_own_tasks(editor, other_editor):
     assert "Your tasks awaiting review" in html
     assert "My waiting piece" in html
     assert "Someone else" not in html
+
+
+@pytest.mark.django_db
+def test_awaiting_review_links_to_the_whole_review_queue_when_it_holds_more_than_it_shows(reviewer, editor):
+    now = timezone.now()
+    for minutes in range(PANEL_ROWS + 2):
+        _finished("completed", now - timedelta(minutes=minutes), created_by=editor, title=f"Waiting {minutes}")
+    client = _client(reviewer)
+
+    index = client.get(reverse("admin:index")).content.decode()
+    panel = client.get(reverse("admin:dashboard_queue")).json()["panels"]["awaiting"]
+
+    review_queue = reverse("admin:tasks_generationtask_changelist") + "?review=awaiting"
+    more = f'<a href="{review_queue}">All {PANEL_ROWS + 2} awaiting review →</a>'
+    assert more in index and more in panel
+    assert f"Review queue ({PANEL_ROWS + 2})" in client.get(review_queue).content.decode()
+
+
+@pytest.mark.django_db
+def test_awaiting_review_has_no_link_to_more_when_it_shows_every_task(reviewer, editor):
+    for _ in range(PANEL_ROWS):
+        _finished("completed", timezone.now(), created_by=editor)
+
+    html = _client(reviewer).get(reverse("admin:index")).content.decode()
+
+    assert "awaiting review →" not in html
 
 
 @pytest.mark.django_db
