@@ -175,7 +175,8 @@ class ApprovalEventAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.Model
 
     @admin.display(description="feedback")
     def feedback_cell(self, event: ApprovalEvent):
-        reasons = format_html('<span class="cell-note">{}</span>', ", ".join(event.reasons)) if event.reasons else ""
+        reasons = ", ".join(event.reason_labels())
+        reasons = format_html('<span class="cell-note">{}</span>', reasons) if reasons else ""
         return format_html("{}{}", Truncator(event.feedback).chars(FEEDBACK_PREVIEW_CHARS) or "—", reasons)
 
 

@@ -82,3 +82,8 @@ class ApprovalEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.get_decision_display()} by {self.actor or 'system'}"
+
+    def reason_labels(self) -> list[str]:
+        """The reasons as the reject form names them ("Writing quality", not "quality")."""
+        labels = dict(ReasonCode.choices)
+        return [labels.get(code, code) for code in self.reasons]

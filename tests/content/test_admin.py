@@ -191,13 +191,13 @@ def test_audit_trail_offers_no_delete_action_even_to_a_superuser(superuser, rf):
     assert model_admin.has_view_permission(request)
 
 
-def test_audit_trail_changelist_truncates_long_feedback_and_lists_reasons(superuser):
+def test_audit_trail_changelist_truncates_long_feedback_and_lists_reasons_as_the_reject_form_names_them(superuser):
     _approval(make_task(), feedback="word " * 100, reasons=["off_topic", "factual_error"])
 
     response = _client(superuser).get(reverse("admin:content_approvalevent_changelist"))
 
     page = response.content.decode()
-    assert "off_topic, factual_error" in page
+    assert "Off topic, Factual error" in page and "off_topic" not in page
     assert "word " * 100 not in page
     assert "…" in page
 
@@ -236,6 +236,7 @@ def test_task_page_lists_its_versions_and_audit_trail_oldest_first(editor):
     page = response.content.decode()
     assert "First draft" in page and "Second draft" in page
     assert page.index("Needs a stronger ending.") < page.index("Better now.")
+    assert "<td>Writing quality, Length</td>" in page  # the reasons as the reject form names them
     assert reverse("admin:content_contentversion_change", args=[first.pk]) in page
     assert not [inline for inline in response.context["inline_admin_formsets"]
                 if inline.formset.model in (ContentVersion, ApprovalEvent)], "read-only sections, no formsets"
