@@ -55,7 +55,7 @@ def structure_check(article: str) -> tuple[float, list[str], dict]:
         findings.append("Add an introduction before the first section.")
         points -= full / 4
     if len(body_sections) < 3:
-        findings.append(f"Use at least 3 sections (`## ` headings); there are {len(body_sections)}.")
+        findings.append(f"Use at least 3 sections (level-2 headings); there are {len(body_sections)}.")
         points -= full / 4
     if not has_conclusion:
         findings.append("End with a `## Conclusion` section.")

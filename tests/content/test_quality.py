@@ -74,7 +74,7 @@ def test_missing_structure_is_reported_section_by_section():
     structure = next(c for c in report.checks if c.name == "structure")
     assert structure.points == WEIGHTS["structure"] / 4  # only the introduction is there
     assert "Start with a `# Title` line." in structure.findings
-    assert any("at least 3 sections" in f for f in structure.findings)
+    assert "Use at least 3 sections (level-2 headings); there are 0." in structure.findings  # no Markdown
     assert "End with a `## Conclusion` section." in structure.findings
 
 
