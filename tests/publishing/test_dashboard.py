@@ -22,6 +22,7 @@ from config.admin_site import money
 from content.models import ApprovalEvent
 from publishing.dashboard import PANEL_ROWS
 from publishing.models import Post
+from publishing.templatetags.dashboard_text import waiting_time
 from publishing.roles import EDITORS, REVIEWERS
 from tasks.models import GenerationTask, ModelCatalogEntry
 from tasks.services.budgets import month_spend
@@ -119,6 +120,25 @@ def test_awaiting_review_has_no_link_to_more_when_it_shows_every_task(reviewer, 
     html = _client(reviewer).get(reverse("admin:index")).content.decode()
 
     assert "awaiting review →" not in html
+
+
+@pytest.mark.django_db
+def test_awaiting_review_says_how_long_each_task_has_waited_in_words(editor):
+    now = timezone.now()
+    _finished("completed", now - timedelta(seconds=20), created_by=editor)
+    _finished("completed", now - timedelta(hours=2, minutes=1), created_by=editor)
+
+    html = _client(editor).get(reverse("admin:index")).content.decode().replace("\xa0", " ")
+
+    assert "waiting under a minute" in html and "0 minutes" not in html
+    assert "waiting 2 hours, 1 minute<" in html
+
+
+def test_waiting_time_is_under_a_minute_then_minutes_and_hours_in_the_singular_or_plural():
+    now = timezone.now()
+    waited = [waiting_time(now - timedelta(seconds=seconds)).replace("\xa0", " ")
+              for seconds in (0, 59, 60, 120, 3600, 7260)]
+    assert waited == ["under a minute", "under a minute", "1 minute", "2 minutes", "1 hour", "2 hours, 1 minute"]
 
 
 @pytest.mark.django_db
