@@ -116,7 +116,7 @@ class ChatTextModel(TextModel):
         or one JSON body from a server that ignores `stream` (`read_body(text)`). HTTP statuses and
         transport failures are classified here, the same for every chat provider."""
         endpoint = http.checked_url(self.endpoint, what=f"The base URL of {self.label}",
-                                    fix="fix it in admin → Model catalog")
+                                    fix="fix it in admin → Tasks → Model catalog entries")
         try:
             with observe_provider_call(self.entry.provider), http.client(timeout=self.timeout) as client:
                 with client.stream("POST", endpoint, json=body, headers=headers) as response:

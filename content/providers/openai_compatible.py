@@ -30,7 +30,7 @@ class OpenAICompatibleModel(ChatTextModel):
     def endpoint(self) -> str:
         if not self.entry.base_url.strip():
             raise PermanentError(f"{self.label} has no base URL: an OpenAI-compatible model needs the API root of "
-                                 "its server; set it in admin → Model catalog.")
+                                 "its server; set it in admin → Tasks → Model catalog entries.")
         return self.entry.base_url.rstrip("/") + "/chat/completions"
 
     def chat(self, messages: list[dict], *, max_tokens: int, stop: StopCheck) -> TextResult:

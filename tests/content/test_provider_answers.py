@@ -217,7 +217,7 @@ def test_an_unusable_base_url_fails_permanently_before_any_request(base_url, pro
             model.write(BRIEF, RESEARCH, OUTLINE)
         assert not isinstance(caught.value, TransientError)
         assert server.requests == []
-    assert "admin → Model catalog" in str(caught.value)
+    assert "admin → Tasks → Model catalog entries" in str(caught.value)
 
 
 def test_a_url_without_a_protocol_is_a_permanent_transport_error():
