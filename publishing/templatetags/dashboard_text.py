@@ -18,3 +18,11 @@ def waiting_time(since: datetime) -> str:
     if timezone.now() - since < timedelta(minutes=1):
         return "under a minute"
     return timesince(since)
+
+
+@register.filter
+def time_ago(since: datetime) -> str:
+    """When something happened: "just now" under a minute, else "5 minutes ago" (`timesince`'s words)."""
+    if timezone.now() - since < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(since)} ago"

@@ -142,6 +142,17 @@ def test_waiting_time_is_under_a_minute_then_minutes_and_hours_in_the_singular_o
 
 
 @pytest.mark.django_db
+def test_a_failure_says_when_it_happened_in_words(editor):
+    now = timezone.now()
+    _finished("failed", now - timedelta(seconds=20), created_by=editor, title="Just broke")
+    _finished("timed_out", now - timedelta(minutes=5), created_by=editor, title="Broke earlier")
+
+    panel = _client(editor).get(reverse("admin:dashboard_queue")).json()["panels"]["failures"].replace("\xa0", " ")
+
+    assert "Failed just now" in panel and "Timed out 5 minutes ago" in panel and "0 minutes" not in panel
+
+
+@pytest.mark.django_db
 def test_internal_tables_are_hidden_from_a_reviewer_and_listed_for_a_superuser(reviewer, superuser):
     reviewer_page = _client(reviewer).get(reverse("admin:index")).content.decode()
     superuser_page = _client(superuser).get(reverse("admin:index")).content.decode()
