@@ -160,7 +160,8 @@ class ApprovalEventAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.Model
     search_fields = ("feedback", "task__topic", "actor__username")
     list_select_related = ("task", "version", "actor")
     date_hierarchy = "created_at"
-    fields = ("created_at", "decision", "task", "version", "actor", "feedback", "reasons", "id")
+    fields = ("created_at", "decision", "task", "version", "actor", "feedback", "reasons_named", "id")
+    readonly_fields = ("reasons_named",)  # the rest is read-only too: the trail is append-only
 
     @admin.display(description="task", ordering="task__title")
     def task_cell(self, event: ApprovalEvent):
@@ -172,6 +173,10 @@ class ApprovalEventAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.Model
     def decision_cell(self, event: ApprovalEvent):
         return format_html('{}<span class="cell-note">by {}</span>', event.get_decision_display(),
                            event.actor or "the pipeline")
+
+    @admin.display(description="reasons")
+    def reasons_named(self, event: ApprovalEvent) -> str:
+        return ", ".join(event.reason_labels()) or "—"
 
     @admin.display(description="feedback")
     def feedback_cell(self, event: ApprovalEvent):

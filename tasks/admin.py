@@ -47,6 +47,7 @@ from tasks.admin_catalog import ModelCatalogEntryAdmin  # noqa: F401 (registered
 from tasks.admin_schedules import ScheduleAdmin  # noqa: F401 (registered on import)
 from tasks.admin_history import (  # noqa: F401 (the mixins: re-exported for content.admin)
     AppendOnlyAdminMixin,
+    PhaseFilter,
     StageCheckpointInline,
     TaskEventInline,
     VisibleTaskRowsMixin,
@@ -56,7 +57,6 @@ from tasks.forms import BLOG_ONLY_FIELDS, TaskBriefForm, format_usd
 from tasks.models import (
     GenerationTask,
     ModelCatalogEntry,
-    Phase,
     StageCheckpoint,
     Status,
     TaskEvent,
@@ -157,16 +157,6 @@ class CreatorFilter(admin.RelatedOnlyFieldListFilter):
     def __init__(self, field, request, params, model, model_admin, field_path):
         super().__init__(field, request, params, model, model_admin, field_path)
         self.empty_value_display = "Deleted user"
-
-
-class PhaseFilter(admin.ChoicesFieldListFilter):
-    """The phases, the option of a task in none of them named "No phase" rather than its dash."""
-
-    def choices(self, changelist):
-        for choice in super().choices(changelist):
-            if choice["display"] == Phase.NONE.label:
-                choice["display"] = "No phase"
-            yield choice
 
 
 class SetPriorityForm(forms.Form):

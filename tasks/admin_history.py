@@ -12,10 +12,20 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from tasks.models import GenerationTask, StageCheckpoint, TaskEvent
+from tasks.models import GenerationTask, Phase, StageCheckpoint, TaskEvent
 
 MESSAGE_PREVIEW_CHARS = 80
 TASK_PREVIEW_CHARS = 60  # a task named in a list of its events, versions or decisions
+
+
+class PhaseFilter(admin.ChoicesFieldListFilter):
+    """The phases, the option of a task (or event) in none of them named "No phase" rather than its dash."""
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            if choice["display"] == Phase.NONE.label:
+                choice["display"] = "No phase"
+            yield choice
 
 
 class AppendOnlyAdminMixin:
@@ -72,7 +82,7 @@ class StageCheckpointInline(AppendOnlyAdminMixin, admin.TabularInline):
 @admin.register(TaskEvent)
 class TaskEventAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
     list_display = ("created_at", "task_cell", "kind", "state_cell", "short_message")
-    list_filter = ("kind", "status", "phase")
+    list_filter = ("kind", "status", ("phase", PhaseFilter))
     search_fields = ("message", "task__topic", "task__title")
     list_select_related = ("task",)
     # Newest first; the primary key follows insertion order and is indexed.

@@ -347,3 +347,16 @@ def test_the_admins_draft_edit_refuses_a_body_of_more_lines_than_an_edit_may_hav
     assert response.status_code == 200
     assert "Body has too many lines (99,000; at most 5,000)" in html.unescape(response.content.decode())
     assert current_version(task) == base
+
+
+@pytest.mark.django_db
+def test_an_audit_entrys_own_page_names_its_reasons_as_the_reject_form_does(superuser):
+    task = make_task(status="completed", approval_status="rejected", created_by=superuser, finished_at=timezone.now())
+    event = ApprovalEvent.objects.create(task=task, decision="rejected", actor=superuser, feedback="Thin.",
+                                         reasons=["quality", "structure"])
+    client = Client()
+    client.force_login(superuser)
+
+    page = client.get(reverse("admin:content_approvalevent_change", args=[event.pk])).content.decode()
+
+    assert "Writing quality" in page and "quality, structure" not in page

@@ -44,8 +44,9 @@ def test_the_state_of_a_task_in_no_phase_shows_no_dash_for_its_phase(editor):
     assert "Completed —" not in " ".join(strip_tags(html).split())
 
 
-def test_the_phase_filter_names_the_option_of_no_phase_in_words(editor):
-    response = client_for(editor).get(reverse("admin:tasks_generationtask_changelist"))
+@pytest.mark.parametrize("changelist", ["admin:tasks_generationtask_changelist", "admin:tasks_taskevent_changelist"])
+def test_the_phase_filter_names_the_option_of_no_phase_in_words(editor, changelist):
+    response = client_for(editor).get(reverse(changelist))
 
     phase_filter = next(spec for spec in response.context["cl"].filter_specs if spec.title == "phase")
     options = [choice["display"] for choice in phase_filter.choices(response.context["cl"])]
