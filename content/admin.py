@@ -50,7 +50,7 @@ from tasks.admin import AppendOnlyAdminMixin, GenerationTaskAdmin, VisibleTaskRo
 from tasks.admin_history import TASK_PREVIEW_CHARS
 from tasks.admin_actions import RefusedAction, TaskAction
 from tasks.forms import format_usd
-from tasks.models import GenerationTask
+from tasks.models import GenerationTask, ModelCatalogEntry
 from tasks.models.task import WORD_COUNT_MAX, WORD_COUNT_MIN
 
 FEEDBACK_PREVIEW_CHARS = 80
@@ -348,8 +348,10 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
                            refused: RefusedAction | None = None) -> list[tuple[str, str]]:
         version = current_version(task)
         versions = list(task.versions.select_related("created_by").order_by("number"))
-        for v in versions:
+        model_names = dict(ModelCatalogEntry.objects.values_list("key", "display_name"))  # a few rows
+        for v in [*versions, *([version] if version is not None else [])]:
             v.cost_label = format_usd(v.cost)
+            v.model_name = model_names.get(v.model_key, v.model_key)  # "Offline writer (built in)", not "offline"
 
         def section(name: str, **context) -> tuple[str, str]:
             return name, render_to_string("admin/content/task_sections.html",

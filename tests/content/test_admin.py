@@ -284,13 +284,15 @@ def test_the_task_pages_article_header_names_the_writer_and_marks_an_outline(sup
                    body="# Composting at home\n\n> **Outline — not an article.**\n\n## Basics\n\n- What is it?\n")
     page = _client(reviewer).get(reverse("admin:tasks_generationtask_change", args=[task.pk])).content.decode()
     header = re.search(r'<h2 id="task-article-title">(.*?)</h2>', page, re.DOTALL).group(1)
-    assert "Outline — not approvable" in header and "written by offline" in header
+    # The catalog's name of the model, not its key; the versions table names it the same way.
+    assert "Outline — not approvable" in header and "written by Offline writer (built in)" in header
+    assert "<td>Offline writer (built in)</td>" in page
 
     version_create(task=task, phase="format", title="Composting at home", model_key="fake-gpt",
                    body="# Composting at home\n\nComposting turns kitchen scraps into soil.\n")
     page = _client(reviewer).get(reverse("admin:tasks_generationtask_change", args=[task.pk])).content.decode()
     header = re.search(r'<h2 id="task-article-title">(.*?)</h2>', page, re.DOTALL).group(1)
-    assert "Outline" not in header and "written by fake-gpt" in header
+    assert "Outline" not in header and "written by fake-gpt" in header  # no longer in the catalog: its key
 
 
 def test_bulk_delete_names_the_tasks_whose_audit_trail_must_be_kept_instead_of_a_permission(superuser, reviewer):
