@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",  # before anything that may answer (WhiteNoise, Common)
     "config.query_guard.RejectNulHeadersMiddleware",  # NUL in a header: 400, before sessions read a cookie
     "config.query_guard.RejectNulQueryMiddleware",  # NUL in a query parameter: 400, never a DataError
+    "config.utf8_only.RequireUtf8Middleware",  # a charset not UTF-8: 415; form or query not UTF-8: 400
     "config.static_files.RangeWhiteNoiseMiddleware",  # WhiteNoise, its byte ranges as RFC 9110 reads them
     "csp.middleware.CSPMiddleware",  # after WhiteNoise: static files need no policy
     "django.contrib.sessions.middleware.SessionMiddleware",
