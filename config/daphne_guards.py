@@ -1,4 +1,5 @@
-"""Two requests any client can send that Daphne 4.2 mishandles before Pressroom's code runs.
+"""Requests any client can send that Daphne 4.2 (on Twisted and autobahn) mishandles before
+Pressroom's code runs.
 
 - **`Daphne-Root-Path`.** Daphne takes the ASGI scope's `root_path` from this request header,
   whoever sends it (its own protocol code, for a proxy mounting the site under a prefix). Django
@@ -14,6 +15,17 @@
   are ASCII tokens), and `install()` makes it the protocol of Daphne's WebSocket factory; the
   refused connection never reaches Daphne's bookkeeping of connections.
 
+- **Twisted's own reading of form bodies.** Twisted parses a POST's multipart or URL-encoded body
+  into `request.args` before Daphne sees the request, though Daphne never reads them: a part named
+  the RFC 2231 way (`name*=UTF-8''abc`) raised inside Twisted and the connection was dropped
+  without an answer, on any URL. `UnparsedFormsWebRequest` turns that parsing off.
+- **A request or header line over Twisted's 16 KiB.** Twisted dropped the connection without an
+  answer; `answer_line_too_long` answers 414 (the request line) or 431 (a header) first.
+- **A WebSocket message over Daphne's size limit** (`--websocket_max_message_size`, 1 MiB by
+  default). autobahn dropped the TCP connection (close code 1006 at the client);
+  `GuardedWebSocketProtocol` fails a connection with a close frame instead, here 1009 "message
+  too big", so a client learns why.
+
 Remove each guard once Daphne no longer needs it (tests/config/test_daphne_guards.py says which
 behaviour each keeps).
 """
@@ -21,7 +33,10 @@ behaviour each keeps).
 from __future__ import annotations
 
 from autobahn.websocket.types import ConnectionDeny
-from daphne import ws_protocol
+from daphne import http_protocol, ws_protocol
+from twisted.web import http
+
+LINE_TOO_LONG = {True: b"414 URI Too Long", False: b"431 Request Header Fields Too Large"}
 
 
 class ServedAtRoot:
@@ -37,9 +52,13 @@ class ServedAtRoot:
 
 
 class GuardedWebSocketProtocol(ws_protocol.WebSocketProtocol):
-    """Daphne's WebSocket protocol, refusing a non-ASCII Sec-WebSocket-Protocol with 400."""
+    """Daphne's WebSocket protocol, refusing a non-ASCII Sec-WebSocket-Protocol with 400 and failing
+    a connection with a close frame."""
 
     refused = False
+    # Fail a connection with a close frame and its code (1009 for a message too big), not by
+    # dropping it; autobahn copies the factory's option (True) only where the protocol sets none.
+    failByDrop = False
 
     def onConnect(self, request):
         if not request.headers.get("sec-websocket-protocol", "").isascii():
@@ -53,7 +72,25 @@ class GuardedWebSocketProtocol(ws_protocol.WebSocketProtocol):
         super().onClose(wasClean, code, reason)
 
 
+class UnparsedFormsWebRequest(http_protocol.WebRequest):
+    """Daphne's request, without Twisted's parsing of POST form bodies (Daphne reads the body itself)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{**kwargs, "parsePOSTFormSubmission": False})
+
+
+def answer_line_too_long(channel: http.HTTPChannel, line: bytes) -> None:
+    """HTTPChannel.lineLengthExceeded: answer 414 or 431, then close (Twisted only closed)."""
+    first_line = bool(getattr(channel, "_HTTPChannel__first_line", 0))
+    channel.transport.write(b"HTTP/1.1 " + LINE_TOO_LONG[first_line] +
+                            b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    channel.transport.loseConnection()
+
+
 def install() -> None:
-    """Make Daphne's WebSocket factory build `GuardedWebSocketProtocol`s. config/asgi.py runs this
-    on import, which Daphne does before it creates its factory."""
+    """Make Daphne's WebSocket factory build `GuardedWebSocketProtocol`s, its HTTP factory
+    `UnparsedFormsWebRequest`s, and Twisted's HTTP channel answer a line too long. config/asgi.py
+    runs this on import, which Daphne does before it creates its factories."""
     ws_protocol.WebSocketFactory.protocol = GuardedWebSocketProtocol
+    http_protocol.WebRequest = UnparsedFormsWebRequest  # the name HTTPFactory.buildProtocol reads
+    http.HTTPChannel.lineLengthExceeded = answer_line_too_long

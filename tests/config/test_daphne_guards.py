@@ -85,3 +85,42 @@ def test_daphne_refuses_a_non_ascii_subprotocol_with_400_and_serves_on(tmp_path,
     finally:
         server.stop()
     assert "Traceback" not in server.output and "ERROR" not in server.output, server.output[-3000:]
+
+
+PART_NAMED_BY_RFC2231 = b"--b\r\nContent-Disposition: form-data; name*=UTF-8''abc\r\n\r\nx\r\n--b--\r\n"
+MULTIPART_RFC2231 = (b"POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                     b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: "
+                     + str(len(PART_NAMED_BY_RFC2231)).encode() + b"\r\n\r\n" + PART_NAMED_BY_RFC2231)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_daphne_answers_what_twisted_dropped_without_an_answer(tmp_path, editor):
+    """A multipart part named the RFC 2231 way, a request line or a header over Twisted's 16 KiB,
+    and a WebSocket message over Daphne's size limit: each was a dropped connection."""
+    from rest_framework_simplejwt.tokens import AccessToken
+    from websockets.exceptions import ConnectionClosedError
+    from websockets.sync.client import connect
+
+    server = WebServer(tmp_path, name="daphne-dropped", env={"ALLOWED_HOSTS": "127.0.0.1", "PYTHONUNBUFFERED": "1"})
+    try:
+        server.wait_until_ready()
+        multipart = raw_request(server.port, MULTIPART_RFC2231)
+        long_line = raw_get(server.port, "/search/?q=" + "a" * 17_000)
+        long_header = raw_get(server.port, "/healthz", b"X-Junk: " + b"a" * 17_000)
+        with connect(f"ws://127.0.0.1:{server.port}/ws/tasks?token={AccessToken.for_user(editor)}",
+                     max_size=None, open_timeout=10) as socket:
+            socket.recv(timeout=10)  # the snapshot
+            socket.send("a" * 2_000_000)
+            with pytest.raises(ConnectionClosedError) as closed:
+                socket.recv(timeout=10)
+        still_serving = raw_get(server.port, "/healthz")
+    finally:
+        server.stop()
+
+    assert multipart.startswith(b"HTTP/1.1 "), multipart[:200]  # Django's answer, whatever it is
+    assert long_line.startswith(b"HTTP/1.1 414 URI Too Long\r\n"), long_line[:200]
+    assert long_header.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"), long_header[:200]
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009, closed.value  # "message too big"
+    assert still_serving.startswith(b"HTTP/1.1 200"), still_serving[:200]
+    assert "Traceback" not in server.output, server.output[-3000:]
