@@ -204,17 +204,17 @@ class SeenVersionForm(forms.Form):
 
 
 class ApproveForm(SeenVersionForm):
-    feedback = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
+    feedback = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note with the approval",
                                help_text="Optional note for the writer and the audit trail.")
 
 
 class RevokeForm(forms.Form):
-    feedback = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                               help_text="Why; a published post is taken down.")
+    feedback = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Why it is revoked",
+                               help_text="A published post is taken down.")
 
 
 class RejectForm(SeenVersionForm):
-    feedback = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
+    feedback = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Why it is rejected",
                                help_text="What is wrong; with a revision, the writer's instructions.")
     reasons = forms.MultipleChoiceField(choices=ReasonCode.choices, widget=forms.CheckboxSelectMultiple)
     revise = forms.BooleanField(required=False, label="Request a revision",

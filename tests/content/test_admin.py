@@ -362,3 +362,14 @@ def test_an_audit_entrys_own_page_names_its_reasons_as_the_reject_form_does(supe
     page = client.get(reverse("admin:content_approvalevent_change", args=[event.pk])).content.decode()
 
     assert "Writing quality" in page and "quality, structure" not in page
+
+
+
+def test_each_decisions_note_is_labelled_by_what_it_says(superuser, reviewer):
+    from tests.editorial import completed_task
+
+    task = completed_task(created_by=superuser)
+    page = _client(reviewer).get(reverse("admin:tasks_generationtask_change", args=[task.pk])).content.decode()
+
+    labels = re.findall(r'<label for="id_(approve|reject)-feedback"[^>]*>([^<]*)</label>', page)
+    assert dict(labels) == {"approve": "Note with the approval:", "reject": "Why it is rejected:"}

@@ -263,7 +263,7 @@ def test_a_refused_review_is_an_error_message_and_writes_nothing(editor, reviewe
 
     assert not ApprovalEvent.objects.filter(task=task).exists()
     [message] = [str(m) for m in response.context["messages"] if m.level_tag == "error"]
-    assert message == "Reject: Feedback: This field is required. Reasons: This field is required."
+    assert message == "Reject: Why it is rejected: This field is required. Reasons: This field is required."
 
 
 # --- A refused action form comes back as typed -------------------------------------------------
