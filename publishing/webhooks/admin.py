@@ -28,7 +28,8 @@ from django.utils.timesince import timesince
 
 from publishing.webhooks import rules
 from publishing.webhooks.models import (
-    DeliveryStatus, SubscriptionState, WebhookDelivery, WebhookEvent, WebhookSubscription, subscription_state_expression,
+    PING_EVENT, DeliveryStatus, SubscriptionState, WebhookDelivery, WebhookEvent, WebhookSubscription,
+    subscription_state_expression,
 )
 from publishing.webhooks.services import (
     SUBSCRIPTION_FIELDS, ResendRefused, webhook_delivery_resend, webhook_subscription_create,
@@ -162,6 +163,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             last_status=Subquery(latest.values("status")[:1]),
             last_response_code=Subquery(latest.values("response_code")[:1]),
             last_attempted_at=Subquery(latest.values("created_at")[:1]),
+            last_event=Subquery(latest.values("event")[:1]),
         )
 
     @admin.display(description="subscription", ordering="name")
@@ -196,9 +198,12 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         outcome = DeliveryStatus(obj.last_status).label
         if obj.last_response_code is not None:
             outcome = f"{outcome} · HTTP {obj.last_response_code}"
+        # A ping is a test: it counts neither for nor against the subscription, which may be
+        # "Active" with no failures while its newest attempt, a ping, failed.
+        note = _ago(obj.last_attempted_at) + (" · a ping, not counted" if obj.last_event == PING_EVENT else "")
         return format_html(
             '<a class="webhook-outcome webhook-outcome--{}" href="{}">{}</a><span class="webhook-note">{}</span>',
-            obj.last_status, _attempts_url(obj), outcome, _ago(obj.last_attempted_at))
+            obj.last_status, _attempts_url(obj), outcome, note)
 
     @admin.display(description="recent attempts")
     def recent_attempts(self, obj):

@@ -345,3 +345,17 @@ def test_a_secret_typed_on_a_subscriptions_page_replaces_it_by_the_same_rules(cl
     assert replaced.status_code == 302
     subscription.refresh_from_db()
     assert subscription.secret == "whsec_a-brand-new-secret"
+
+
+def test_the_list_says_when_the_newest_attempt_is_a_ping_which_counts_for_nothing(client):
+    subscription = WebhookSubscription.objects.create(name="Analytics", url="https://hooks.example.com/pressroom",
+                                                      events=["task.failed"])
+    WebhookDelivery.objects.create(subscription=subscription, event="ping", event_id="evt_ping_1", payload={},
+                                   status="failed", scheduled_at=timezone.now(),
+                                   error="Could not resolve the host of https://hooks.example.com/pressroom")
+
+    page = client.get(LIST).content.decode()
+
+    assert "Failed" in page and "a ping, not counted" in page
+    subscription.refresh_from_db()
+    assert subscription.consecutive_failures == 0 and subscription.active
