@@ -85,3 +85,28 @@ def test_every_list_shows_all_its_columns_at_1280_px(hub, chromium):  # noqa: F8
 
     assert overflowing == {}, f"px of table out of sight: {overflowing}"
     assert sum(1 for count in rows.values() if count) >= len(lists) // 2, rows
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_on_a_phone_no_column_of_text_is_squeezed_to_a_letter_a_line(hub, chromium):  # noqa: F811
+    """At 390 px the audit trail's task column was 48 px wide, one letter a line, beside a date
+    that kept its width: a list may scroll sideways inside its box there, but its text stays readable."""
+    server, superuser, lists = hub
+    page = chromium.new_context(viewport={"width": 390, "height": 844}).new_page()
+    _log_in(page, server.url, superuser)
+    squeezed = {}
+    for path in lists:
+        page.goto(f"{server.url}{path}")
+        name = path.strip("/").replace("admin/", "").replace("/", "_")
+        page.screenshot(path=SCREENSHOTS / f"{name}-390.png", full_page=True)
+        narrow = page.evaluate("""() => [...document.querySelectorAll('#result_list tbody tr:first-child > *')]
+            // the columns that may break a word anywhere: the others are never narrower than their longest word
+            .filter(cell => getComputedStyle(cell).overflowWrap === 'anywhere' && cell.textContent.trim().length > 12)
+            .map(cell => [cell.className, Math.round(cell.getBoundingClientRect().width)])
+            .filter(([, width]) => width < 80)""")
+        if narrow:
+            squeezed[path] = narrow
+    page.context.close()
+
+    assert squeezed == {}, f"columns of text under 80 px at 390 px: {squeezed}"
