@@ -37,6 +37,7 @@ from content.selectors import (
     review_actions,
     reviewable_phases,
     version_diff,
+    version_to_compare,
 )
 from content.services.review import (
     four_eyes_note,
@@ -358,14 +359,14 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
                                           {"section": name, "task": task, **context}, request=request)
 
         article = render_article(version, request) if version is not None else ""
-        previous = [v.number for v in versions if version is None or v.number < version.number]
+        compared = version_to_compare(task, versions, version) if version is not None else None
         sections = [section("article", version=version, article=mark_safe(article))]  # noqa: S308 (rendered above)
         sections += super().task_page_sections(request, task, refused)
         if version is not None:
             sections.append(section("quality", quality=mark_safe(render_quality_report(version.quality_report))))  # noqa: S308
         sections.append(section(
             "versions", versions=versions, diff_url=self._url(task, "diff"),
-            compare_a=previous[-1] if previous else None, compare_b=version.number if version else None,
+            compare_a=compared.number if compared else None, compare_b=version.number if version else None,
         ))
         sections.append(section("audit", events=list(audit_trail(task))))
         return sections
@@ -382,7 +383,8 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
         ]
 
     def diff_view(self, request, object_id):
-        """Two versions side by side (`?a=1&b=3`; by default the two newest)."""
+        """Two versions side by side (`?a=1&b=3`; by default the newest and the one it is best
+        compared with, `version_to_compare`)."""
         task = self.get_object(request, object_id)
         if task is None:
             raise Http404("No such task.")
@@ -397,8 +399,8 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
             except (KeyError, ValueError):
                 return default
 
-        a = chosen("a", versions[-2] if len(versions) > 1 else versions[-1])
         b = chosen("b", versions[-1])
+        a = chosen("a", version_to_compare(task, versions, b) or b)
         rows, left_no, right_no = [], 0, 0
         for row in version_diff(a, b):
             left_no += row["kind"] != "insert"

@@ -67,6 +67,25 @@ def research_data(task) -> dict:
     return checkpoint.data if checkpoint else {}
 
 
+def version_to_compare(task, versions: list, current) -> object | None:
+    """The version `current` is best compared with, among `versions` (the task's, by number): the
+    newest earlier one a reviewer rejected, whose feedback the newer text should answer; else the
+    newest earlier one whose text differs (the stages after a draft often change nothing, and "0
+    lines differ" told the reviewer nothing); else the one before it; None when it is the first."""
+    earlier = [v for v in versions if v.number < current.number]
+    if not earlier:
+        return None
+    rejected = set(ApprovalEvent.objects.filter(task_id=task.pk, decision=Decision.REJECTED, version__isnull=False)
+                   .values_list("version_id", flat=True))
+    for version in reversed(earlier):
+        if version.pk in rejected:
+            return version
+    for version in reversed(earlier):
+        if (version.title, version.body) != (current.title, current.body):
+            return version
+    return earlier[-1]
+
+
 def audit_trail(task):
     """The task's editorial decisions, oldest first."""
     return ApprovalEvent.objects.filter(task_id=task.pk).select_related("actor", "version").order_by("created_at")

@@ -242,6 +242,37 @@ def test_the_diff_page_shows_two_versions_side_by_side(superuser):
         ("replace", "Two.", "Three.")]
 
 
+def test_by_default_the_newest_version_is_compared_with_the_one_a_reviewer_rejected(superuser, reviewer):
+    from content.models import ApprovalEvent
+
+    task = make_task(status="completed", finished_at=timezone.now())
+    rejected = make_version(task, phase="format", title="T", body="# T\n\nOne.\n\nTwo.")
+    ApprovalEvent.objects.create(task=task, decision="rejected", actor=reviewer, version=rejected, feedback="More.",
+                                 reasons=["quality"])
+    make_version(task, phase="draft", title="T", body="# T\n\nOne.\n\nThree.")
+    make_version(task, phase="format", title="T", body="# T\n\nOne.\n\nThree.")  # the format stage changed nothing
+    client = client_for(superuser)
+
+    diff = client.get(reverse("admin:tasks_generationtask_diff", args=[task.pk]))
+    page = client.get(reverse("admin:tasks_generationtask_change", args=[task.pk])).content.decode()
+
+    assert (diff.context["a"].number, diff.context["b"].number) == (1, 3)
+    assert "1 line differs." in diff.content.decode()
+    assert re.search(r'name="a" value="1"[^>]*checked', page) and re.search(r'name="b" value="3"[^>]*checked', page)
+
+
+def test_without_a_rejection_the_default_is_the_newest_earlier_version_that_reads_differently(superuser):
+    task = make_task(status="completed", finished_at=timezone.now())
+    make_version(task, phase="draft", title="T", body="# T\n\nOne.")
+    make_version(task, phase="qa", title="T", body="# T\n\nOne, better.")
+    make_version(task, phase="format", title="T", body="# T\n\nOne, better.")
+
+    diff = client_for(superuser).get(reverse("admin:tasks_generationtask_diff", args=[task.pk]))
+
+    # Version 2 reads as 3 does: "0 lines differ" would tell the reviewer nothing.
+    assert (diff.context["a"].number, diff.context["b"].number, diff.context["changed"]) == (1, 3, 1)
+
+
 def test_the_task_list_filters_by_any_catalog_model(editor):
     """At 50,000 tasks (make bench-admin) listing the models tasks use scanned the task table: the
     model filter lists the catalog, which every editor may see, including models no task uses."""
