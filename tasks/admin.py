@@ -521,7 +521,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         if obj is not None:
             context["live_panel"] = self.live_panel_context(obj)
             refused = context.get("refused_action")  # set by `action_view` when it shows a refusal
-            context["task_sections"] = [html for _, html in self.task_page_sections(request, obj, refused)]
+            context["task_sections"] = self.task_page_sections(request, obj, refused)
             if obj.status != Status.QUEUED:
                 # Nothing on the form can change once a worker took the brief: no Save buttons.
                 context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)

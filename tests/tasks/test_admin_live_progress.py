@@ -358,6 +358,8 @@ def _watch_task_finish(site, chromium, tmp_path, *, init_script: str = "", midwa
         page.screenshot(path=tmp_path / "task-page-running.png")
         cancel_while_running = page.is_visible(CANCEL_BUTTON) and page.is_visible("[data-panel=task]")
         page.wait_for_function(f"() => {PANEL_STATUS} === 'completed'", timeout=90_000)
+        # The rest of the page (article, versions, actions) is read again once the run ended.
+        page.wait_for_selector("[data-role=ended]:has-text('shown on this page')", timeout=30_000)
         list_page.wait_for_function(
             f"() => document.querySelector('.task-status[data-task-id=\"{task.pk}\"]').dataset.value === 'completed'",
             timeout=30_000,
@@ -395,6 +397,9 @@ def _watch_task_finish(site, chromium, tmp_path, *, init_script: str = "", midwa
         "list_approval": list_page.text_content(f"tr[data-task-row='{task.pk}'] .task-approval"),
         "list_rows": list_page.eval_on_selector_all(f"tr[data-task-row='{task.pk}']", "rows => rows.length"),
         "cancel": (cancel_while_running, page.is_visible(CANCEL_BUTTON), page.is_visible("[data-panel=task]")),
+        "ended": page.text_content("[data-live-task] [data-role=ended]"),
+        "versions_shown": page.eval_on_selector_all("[data-task-section=versions] tbody tr", "rows => rows.length"),
+        "article_placeholder": page.is_visible("text=The article appears here when the pipeline has finished it."),
         "list_transport": list_page.evaluate("window.pressroomLive.transport"),
     }
     context.close()
@@ -418,6 +423,10 @@ def _assert_watched_to_completion(watched: dict) -> None:
         # At least the stage's own sleep; no upper bound, which a loaded machine would break.
         assert int(duration.removesuffix(" s")) >= STAGE_SECONDS[phase], (phase, duration)
     assert watched["cancel"] == (True, False, False), "Cancel is offered while the task runs, withdrawn once it ended"
+    versions = _in_a_thread_of_its_own(lambda: watched["task"].versions.count())
+    assert (watched["versions_shown"], versions > 1) == (versions, True), "the versions of the run, without a reload"
+    assert not watched["article_placeholder"], "the finished article is shown, without a reload"
+    assert watched["ended"].strip() == "The run is over: its result and what you can do next are shown on this page."
     assert watched["list_kept"], "the changelist was not reloaded"
     assert watched["list_cells"] == ["Completed", "", "100%"]
     assert (watched["list_approval"], watched["list_rows"]) == ("Pending", 1), "the finished row was read again, once"

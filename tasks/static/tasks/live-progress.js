@@ -5,7 +5,8 @@
  * - a task's change page has a panel ([data-live-task]): the script loads the task's events from
  *   the API, then follows new ones over the WebSocket /ws/tasks/<id>?after=N and redraws the
  *   progress bar, status, phase, error and the phase timeline, which it reads from the server
- *   (tasks.selectors.phase_timeline) when the status or phase changes, only ticking its clock;
+ *   (tasks.selectors.phase_timeline) when the status or phase changes, only ticking its clock,
+ *   and when the run it watched ends reads the page's other sections again;
  * - the task changelist marks its status, phase and progress cells with data-task-id; the script
  *   follows /ws/tasks, updates the visible rows in place and inserts the rows of new tasks.
  * When sockets fail it polls the API instead, and keeps trying the socket now and then.
@@ -30,6 +31,21 @@
       if (section && !section.querySelector("[data-panel]:not([hidden])")) section.hidden = true;
     }
   }
+  /** Whether a person typed or chose something in a form under `root` (not yet sent). */
+  function hasTypedInput(root) {
+    for (const field of root.querySelectorAll("input, textarea, select")) {
+      if (field.type === "hidden") continue;
+      if (field.tagName === "SELECT") {
+        if ([...field.options].some((option) => option.selected !== option.defaultSelected)) return true;
+      } else if (field.type === "checkbox" || field.type === "radio") {
+        if (field.checked !== field.defaultChecked) return true;
+      } else if (field.value !== field.defaultValue) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   // Events after which the dashboard reads its counts and panels again (TaskList.recount).
   const RECOUNTED_ON = new Set(["created", "status", "approval", "publication"]);
   const PHASE_LABELS = { "": "—", research: "Research", draft: "Draft", qa: "Quality check", image: "Image", format: "Format" };
@@ -316,7 +332,7 @@
     }
 
     /** Once the task is done: stop listening, withdraw its Cancel button, read its final error,
-     * and offer a reload. */
+     * and read the page's other sections again (or, when that cannot be done, offer a reload). */
     async finishIfDone() {
       if (!this.isDone() || this.finishing) return;
       this.finishing = true;
@@ -324,9 +340,12 @@
       clearInterval(this.ticker);
       this.part("connection").textContent = "";
       if (!this.watchedRunning) return;
-      // The rest of the page (article, versions, actions) was rendered before the run: say so.
+      // The rest of the page (article, versions, actions) was rendered before the run: read it again.
       this.part("ended").hidden = false;
       withdrawCancel();
+      if (await this.readSectionsAgain()) {
+        this.part("ended").textContent = "The run is over: its result and what you can do next are shown on this page.";
+      }
       try {
         const task = await getJson(this.urls.task);
         if (task.last_event_sequence >= this.state.sequence) {
@@ -336,6 +355,24 @@
       } catch (error) {
         // The panel already shows the outcome; the exact error text waits for a reload.
       }
+    }
+
+    /** The task page's other sections (article, actions, quality, versions, audit trail) as the
+     * server renders them now, put in place of the ones shown, this panel kept as it is; not when
+     * something was typed or chosen in them, which a reload would lose. Returns whether it did. */
+    async readSectionsAgain() {
+      const page = this.root.closest(".task-page");
+      if (!page || hasTypedInput(page)) return false;
+      const response = await fetch(window.location.href, {
+        credentials: "same-origin", headers: { Accept: "text/html" },
+      }).catch(() => null);
+      if (!response || !response.ok) return false;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector(".task-page");
+      const ours = page.querySelector('[data-task-section="live"]');
+      if (!fresh || !ours || hasTypedInput(page)) return false;
+      page.replaceChildren(...[...fresh.children].map((section) =>
+        section.dataset.taskSection === "live" ? ours : document.importNode(section, true)));
+      return true;
     }
 
     /** Read the timeline again when the status or phase moved on; a change during a read is read next. */
