@@ -91,20 +91,25 @@ def _points(value) -> str:
     return str(int(value)) if value == int(value) else str(value)
 
 
+def _check_row(check: dict) -> dict:
+    """One check of the rubric as a row: a gate (no points, `leakage`) passes or fails, "0 / 0"
+    said nothing; a row is marked only when it has findings to act on (a few tenths short of the
+    maximum, with nothing to fix, read as an alarm)."""
+    findings = check.get("findings") or []
+    gate = not float(check.get("max_points", 0) or 0)
+    return {
+        "label": str(check.get("name", "")).replace("_", " ").capitalize(),
+        "points": ("failed" if findings else "passed") if gate else _points(max(0.0, float(check.get("points", 0)))),
+        "max_points": "gate" if gate else check.get("max_points", ""),
+        "findings": findings,
+        "short": bool(findings),
+    }
+
+
 def render_quality_report(report: dict) -> str:
     """The QA rubric as a table of checks (points, maximum, findings); other reports as facts."""
     report = report or {}
-    checks = [
-        {
-            "label": str(check.get("name", "")).replace("_", " ").capitalize(),
-            "points": _points(max(0.0, float(check.get("points", 0)))),
-            "max_points": check.get("max_points", ""),
-            "findings": check.get("findings") or [],
-            "short": float(check.get("points", 0)) < float(check.get("max_points", 0) or 0),
-        }
-        for check in report.get("checks") or []
-        if isinstance(check, dict)
-    ]
+    checks = [_check_row(check) for check in report.get("checks") or [] if isinstance(check, dict)]
     facts = [(key.replace("_", " ").capitalize(), value) for key, value in report.items()
              if key != "checks" and not isinstance(value, (dict, list))]
     return render_to_string("admin/content/quality_report.html", {

@@ -137,6 +137,25 @@ def test_version_page_shows_the_quality_report_as_a_table_of_checks(superuser):
     assert "quality-report__short" in table
 
 
+def test_a_gate_passes_or_fails_and_only_a_check_with_findings_is_marked(superuser):
+    report = {
+        "score": 95, "checks": [
+            {"name": "relevance", "points": 29.2, "max_points": 30, "findings": []},
+            {"name": "leakage", "points": 0, "max_points": 0, "findings": []},
+            {"name": "citations", "points": 4, "max_points": 5, "findings": ["Cite [3]."]},
+        ],
+    }
+    version = make_version(make_task(), quality_score=95, quality_report=report)
+
+    response = _client(superuser).get(reverse("admin:content_contentversion_change", args=[version.pk]))
+
+    table = re.search(r'<table class="quality-report">.*?</table>', response.content.decode(), re.S).group(0)
+    rows = re.findall(r"<tr([^>]*)>(.*?)</tr>", table, re.S)[1:4]
+    cells = [(re.sub(r"<[^>]+>|\s+", " ", body).split()[:3], "short" in attributes) for attributes, body in rows]
+    assert cells == [(["Relevance", "29.2", "30"], False), (["Leakage", "passed", "gate"], False),
+                     (["Citations", "4", "5"], True)]
+
+
 def test_article_headings_on_the_version_page_are_styled_as_the_articles_not_the_admins(superuser):
     version = make_version(make_task(), body="## A section")
 
