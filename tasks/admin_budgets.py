@@ -47,10 +47,11 @@ class CostBudgetForm(forms.ModelForm):
 
 
 def _spend_against_limit(spent, limit):
-    """"$12.35 (31 % of the limit)"; past the limit, in the error colour."""
+    """"$12.35 (31% of the limit)"; past the limit, in the error colour. The share and its sign
+    never part at the end of a line, nor the sign and "of" ("0 %" broke there on a phone)."""
     if not limit:  # no personal limit, or 0 (free models only): a share means nothing
         return format_usd(spent)
-    return format_html('<span class="budget-spend{}">{} ({} % of the limit)</span>',
+    return format_html('<span class="budget-spend{}">{} ({}%\u00a0of the limit)</span>',
                        " budget-spend--over" if spent > limit else "", format_usd(spent), f"{spent / limit * 100:.0f}")
 
 

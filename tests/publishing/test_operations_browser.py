@@ -159,8 +159,8 @@ def test_a_reviewer_sees_a_budget_with_its_spend_and_history(operations, chromiu
     _shot(page, "budget")
     page.context.close()
 
-    assert any(row.startswith("ops-editor $40.00 $12.35 (31 % of the limit)") for row in budgets), budgets
-    assert "$12.35 (31 % of the limit)" in spent
+    assert any(row.startswith("ops-editor $40.00 $12.35 (31% of the limit)") for row in budgets), budgets
+    assert "$12.35 (31% of the limit)" in spent
     assert "Pilot month for the energy desk." in history and "Two long features approved." in history
     assert history.index("Two long features approved.") < history.index("Pilot month for the energy desk."), \
         "the newest change first"
