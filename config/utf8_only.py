@@ -37,12 +37,6 @@ FORM_MESSAGE = "The form's text is not valid UTF-8."
 QUERY_MESSAGE = "The query string is not valid UTF-8."
 
 
-def named_charset(content_type: str) -> str | None:
-    """The charset parameter of a Content-Type header, as given, or None."""
-    _media_type, parameters = parse_header_parameters(content_type)
-    return parameters.get("charset")
-
-
 def is_utf8(charset: str) -> bool:
     try:
         return codecs.lookup(charset).name == "utf-8"
@@ -64,15 +58,15 @@ class RequireUtf8Middleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        content_type = request.META.get("CONTENT_TYPE", "")
-        charset = named_charset(content_type) if content_type else None
+        media_type, parameters = parse_header_parameters(request.META.get("CONTENT_TYPE", ""))
+        charset = parameters.get("charset")
         if charset is not None and not is_utf8(charset):
             return _refusal(request.path, 415, "unsupported_media_type", CHARSET_MESSAGE.format(charset=charset[:40]))
         guarded = request.path.startswith(GUARDED) and not request.path.startswith(PUBLIC)
         query = request.META.get("QUERY_STRING", "")
         if guarded and query and not is_utf8_text(_raw(query)):
             return _refusal(request.path, 400, "invalid", QUERY_MESSAGE)
-        if content_type and parse_header_parameters(content_type)[0] == FORM and not is_utf8_text(request.body):
+        if media_type == FORM and not is_utf8_text(request.body):
             return _refusal(request.path, 400, "invalid", FORM_MESSAGE)
         return self.get_response(request)
 

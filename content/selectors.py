@@ -67,7 +67,7 @@ def research_data(task) -> dict:
     return checkpoint.data if checkpoint else {}
 
 
-def version_to_compare(task, versions: list, current) -> object | None:
+def version_to_compare(task, versions: list[ContentVersion], current: ContentVersion) -> ContentVersion | None:
     """The version `current` is best compared with, among `versions` (the task's, by number): the
     newest earlier one a reviewer rejected, whose feedback the newer text should answer; else the
     newest earlier one whose text differs (the stages after a draft often change nothing, and "0

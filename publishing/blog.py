@@ -28,8 +28,8 @@ SITE_DESCRIPTION = "Articles researched, written and reviewed by the Pressroom e
 DESCRIPTION_MAX = 160
 PAGE_PARAMETER_MAX = 12  # digits: anything longer is not a page number a person typed
 
-# As Django's json_script: inside <script>, "<", ">" and "&" could end the element or open a comment.
 _NUMBERED_HEADING = re.compile(r"\d+[.)]\s")
+# As Django's json_script: inside <script>, "<", ">" and "&" could end the element or open a comment.
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 
 

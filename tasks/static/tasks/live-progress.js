@@ -31,6 +31,7 @@
       if (section && !section.querySelector("[data-panel]:not([hidden])")) section.hidden = true;
     }
   }
+
   /** Whether a person typed or chose something in a form under `root` (not yet sent). */
   function hasTypedInput(root) {
     for (const field of root.querySelectorAll("input, textarea, select")) {
@@ -534,24 +535,31 @@
       }
     }
 
+    /** The row the server renders for task `id`, with the list's query string (so its filters
+     * apply): a <tr>, or null when the list does not take the task (204) or the read failed. */
+    async fetchRow(id) {
+      const response = await fetch(`${this.config.rowUrl.replace("TASK_ID", id)}${window.location.search}`, {
+        credentials: "same-origin", headers: { Accept: "text/html" },
+      }).catch(() => null);
+      if (!response || response.status !== 200) return null;
+      const template = document.createElement("template");
+      template.innerHTML = (await response.text()).trim();
+      return template.content.querySelector("tr");
+    }
+
     /** Fetch and insert the row of a task this page does not show yet, newest first. */
     async addRow(taskId) {
       const id = String(taskId);
       if (this.asked.has(id) || !this.config.rowUrl) return;
       this.asked.add(id);
-      const response = await fetch(`${this.config.rowUrl.replace("TASK_ID", id)}${window.location.search}`, {
-        credentials: "same-origin", headers: { Accept: "text/html" },
-      }).catch(() => null);
-      if (!response || response.status !== 200) return;
+      const row = await this.fetchRow(id);
+      if (!row) return;
       const body = document.querySelector(this.config.rows || "#result_list tbody");
       if (!body) {
         window.location.reload(); // the list was empty: there is no table to add to yet
         return;
       }
-      const template = document.createElement("template");
-      template.innerHTML = (await response.text()).trim();
-      const row = template.content.querySelector("tr");
-      if (!row || this.rows.has(id)) return;
+      if (this.rows.has(id)) return;
       row.classList.add("task-row--new");
       if (this.addsWhenRunning) body.append(row);
       else body.prepend(row);
@@ -621,13 +629,7 @@
     async readRowAgain(id) {
       const row = this.rows.get(id);
       if (!row || !this.config.rowUrl) return;
-      const response = await fetch(`${this.config.rowUrl.replace("TASK_ID", id)}${window.location.search}`, {
-        credentials: "same-origin", headers: { Accept: "text/html" },
-      }).catch(() => null);
-      if (!response || response.status !== 200) return;
-      const template = document.createElement("template");
-      template.innerHTML = (await response.text()).trim();
-      const fresh = template.content.querySelector("tr");
+      const fresh = await this.fetchRow(id);
       const shown = this.tableRow(row);
       if (!fresh || !shown || !shown.isConnected || this.rows.get(id) !== row) return;
       const box = shown.querySelector("input.action-select");
