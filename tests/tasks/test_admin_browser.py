@@ -289,8 +289,12 @@ def test_task_pages_fit_a_phone_long_words_wrap_and_labels_read(hub, chromium, s
     server, editor, _, _ = hub
 
     def approved_task_with_a_long_title():
+        from content.models import ApprovalEvent
+
         task = _completed_task(editor, title=LONG_WORD)
         GenerationTask.objects.filter(pk=task.pk).update(approval_status="approved")
+        ApprovalEvent.objects.create(task=task, decision="rejected", actor=editor, reasons=["quality"],
+                                     feedback="The lifetimes section is too thin and never shows a concrete example.")
         return task
 
     task = _outside_the_browser_loop(approved_task_with_a_long_title)
@@ -330,6 +334,11 @@ def test_task_pages_fit_a_phone_long_words_wrap_and_labels_read(hub, chromium, s
         _shot(page, f"admin-dashboard-phone-{scheme}")
         page.goto(task_page)
         _shot(page, f"admin-task-phone-{scheme}")
+        feedback_width = page.locator(".task-audit__feedback").first.evaluate("e => e.getBoundingClientRect().width")
+        choices_tops = page.locator(".task-versions__compare").first.evaluate(
+            "e => [...e.querySelectorAll('label')].map(l => Math.round(l.getBoundingClientRect().top))")
+        assert feedback_width >= 150, f"the audit trail's feedback squeezed to {feedback_width} px on a phone"
+        assert len(set(choices_tops)) == 1, f"a version's A and B choices on one line: {choices_tops}"
     finally:
         context.close()
     assert failed == [], f"answered 4xx/5xx: {failed}"  # the favicon included
