@@ -247,10 +247,18 @@ def test_reviewer_compares_two_versions_side_by_side(hub, chromium):  # noqa: F8
         "table.version-diff tr.diff-replace", "rows => rows.map(r => [...r.querySelectorAll('td.side')].map(td => td.textContent))"
     )
     _shot(page, "version-diff")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _shot(page, "version-diff-phone")
+    phone = page.eval_on_selector_all("table.version-diff tr.diff-replace td.side", "cells => cells.map(td => "
+                                      "[Math.round(td.getBoundingClientRect().width), getComputedStyle(td, '::before').content])")
+    page_width = _page_width(page)
     page.context.close()
 
     assert changed == [["Larger radiators let the pump run at 50 °C instead of 70 °C.",
                         "Larger radiators let the pump run at 45 °C instead of 70 °C."]]
+    # On a phone: one column, the old line over the new, each as wide as the page allows.
+    assert page_width <= 390 and [sign for _, sign in phone] == ['"− "', '"+ "'], phone
+    assert all(width >= 300 for width, _ in phone), phone
 
 
 LONG_WORD = "Compostingwithoutasinglespace" * 6  # 174 characters (titles hold 200), no place to break
