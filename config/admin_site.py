@@ -255,7 +255,10 @@ class PressroomAdminSite(admin.AdminSite):
         return visible
 
     def index(self, request, extra_context=None):
-        context = {"dashboard": self.dashboard_context(request), **(extra_context or {})}
+        from publishing import dashboard
+
+        context = {"dashboard": self.dashboard_context(request),
+                   "my_decisions": dashboard.recent_decisions_by(request.user), **(extra_context or {})}
         return super().index(request, context)
 
     def running_row_view(self, request, task_id):

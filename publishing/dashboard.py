@@ -82,6 +82,13 @@ def awaiting_review_count(user) -> int:
     return content_selectors.awaiting_review(user).count()
 
 
+def recent_decisions_by(user, *, limit: int = PANEL_ROWS):
+    """The editorial decisions `user` took last (approvals, rejections, publications…), newest
+    first: the dashboard's side column, where the admin's own log knew only form saves and said
+    "None available" to a reviewer who had decided all day on the task pages and through the API."""
+    return list(ApprovalEvent.objects.filter(actor=user).select_related("task").order_by("-created_at")[:limit])
+
+
 def recent_failures(user, *, now: datetime | None = None, hours: int = 24, limit: int = PANEL_ROWS):
     """Tasks that failed or timed out in the last `hours`, newest first, each with its `error`."""
     since = (now or timezone.now()) - timedelta(hours=hours)

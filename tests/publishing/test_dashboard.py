@@ -488,3 +488,20 @@ def test_recently_published_posts_are_read_again(editor):
 
     assert "Nothing published yet." in before
     assert 'href="/posts/fresh-post/">Fresh &lt;i&gt;post&lt;/i&gt;</a>' in after and "Tomorrow" not in after
+
+
+@pytest.mark.django_db
+def test_the_side_column_lists_the_viewers_own_decisions_not_none_available(editor, reviewer):
+    from content.models import ApprovalEvent
+
+    mine = _finished("completed", timezone.now(), created_by=editor, title="Decided <b>by me</b>")
+    ApprovalEvent.objects.create(task=mine, decision="approved", actor=reviewer)
+    ApprovalEvent.objects.create(task=_finished("completed", timezone.now(), created_by=editor, title="Not mine"),
+                                 decision="rejected", actor=editor, feedback="x", reasons=["quality"])
+
+    html = _client(reviewer).get(reverse("admin:index")).content.decode()
+    side = html.split('id="recent-decisions-module"', 1)[1].split("</div>", 1)[0]
+
+    assert "Decided &lt;b&gt;by me&lt;/b&gt;" in side and "Approved ·" in side and "Not mine" not in side
+    assert reverse("admin:tasks_generationtask_change", args=[mine.pk]) in side
+    assert "None available" not in html and "Your recent edits in forms" in html

@@ -608,7 +608,7 @@ def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(id
     except Exception as error:
         page.screenshot(path=tmp_path / "dashboard-failure.png")
         raise AssertionError(f"{error}\n{_logs(server, cluster)}") from None
-    page.screenshot(path=tmp_path / "dashboard-published.png")
+    page.screenshot(path=tmp_path / "dashboard-published.png", full_page=True)
     kept_after_publication = page.evaluate("window.__notReloaded === true")
     context.close()
 
