@@ -160,6 +160,9 @@ class PostAdmin(admin.ModelAdmin):
         ("Metadata", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
+    class Media:
+        css = {"all": ("tasks/task-admin.css",)}  # the preview's article styles (.article-preview)
+
     @admin.display(description="title", ordering="title")
     def title_cell(self, post: Post):
         return format_html('{}<span class="cell-note">{}</span>', post.title, post.get_absolute_url())
@@ -185,7 +188,9 @@ class PostAdmin(admin.ModelAdmin):
     @admin.display(description="preview")
     def preview(self, post: Post) -> str:
         # Sanitized again at display time: the stored HTML is trusted only as far as the allowlist.
-        return mark_safe(sanitize_html(post.body_html))
+        # In the article preview's box (tasks/task-admin.css): its headings are the article's, not
+        # the admin's blue section bars.
+        return format_html('<div class="article-preview">{}</div>', mark_safe(sanitize_html(post.body_html)))  # noqa: S308
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

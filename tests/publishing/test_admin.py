@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -370,3 +371,15 @@ def test_the_search_result_preview_shows_the_address_of_the_tasks_post_not_a_lat
         page = _client(reviewer).get(url).content.decode()
         assert '<div class="article-preview__seo-url">/posts/composting-at-home/</div>' in page, url
         assert "/posts/composting-at-home-revised/" not in page, url
+
+
+
+def test_a_posts_preview_is_styled_as_the_article_not_the_admin(superuser):
+    post = Post.objects.create(title="Styled", slug="styled", body="Intro.\n\n## A section\n\nText.")
+    client = Client()
+    client.force_login(superuser)
+
+    page = client.get(reverse("admin:publishing_post_change", args=[post.pk])).content.decode()
+
+    assert 'href="/static/tasks/task-admin.css"' in page
+    assert re.search(r'<div class="article-preview">.*<h2[^>]*>A section</h2>', page, re.S)
