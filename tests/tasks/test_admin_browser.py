@@ -339,6 +339,14 @@ def test_task_pages_fit_a_phone_long_words_wrap_and_labels_read(hub, chromium, s
         for path in (task_page, f"{server.url}/admin/"):
             page.goto(path)
             assert _page_width(page) <= 390, f"{path} scrolls sideways on a phone"
+        # A chart's 11-unit labels at its drawn scale: 6 px when it shrank to a phone's card.
+        label_px = page.locator("svg.chart").first.evaluate(
+            "svg => 11 * svg.getBoundingClientRect().width / svg.viewBox.baseVal.width")
+        assert label_px >= 9, f"chart labels of {label_px:.1f} px on a phone"
+        latest_day_shown = page.locator(".dash-card--chart").first.evaluate(
+            "card => { const box = card.getBoundingClientRect(), svg = card.querySelector('svg.chart')"
+            ".getBoundingClientRect(); return svg.right <= box.right + 1 && svg.right >= box.right - 40; }")
+        assert latest_day_shown, "a chart that scrolls on a phone opens on its latest days"
         _shot(page, f"admin-dashboard-phone-{scheme}")
         page.goto(task_page)
         _shot(page, f"admin-task-phone-{scheme}")
