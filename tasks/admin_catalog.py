@@ -30,7 +30,7 @@ class ModelCatalogEntryAdmin(admin.ModelAdmin):
         "enabled",
         "is_default",
         "price_cell",
-        "context_window",
+        "context_window_cell",
     )
     list_editable = ("enabled",)
     list_filter = ("provider", "enabled")
@@ -51,6 +51,10 @@ class ModelCatalogEntryAdmin(admin.ModelAdmin):
     @admin.display(description="price per million tokens, in / out", ordering="input_price_per_million")
     def price_cell(self, entry: ModelCatalogEntry) -> str:
         return f"{format_usd(entry.input_price_per_million)} / {format_usd(entry.output_price_per_million)}"
+
+    @admin.display(description="context window, tokens", ordering="context_window")
+    def context_window_cell(self, entry: ModelCatalogEntry) -> str:
+        return f"{entry.context_window:,}"  # "200,000", as word counts are shown
 
     def get_changelist_form(self, request, **kwargs):
         kwargs.setdefault("form", CatalogChangelistForm)

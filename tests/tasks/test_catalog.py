@@ -61,3 +61,11 @@ def test_the_bulk_delete_of_the_catalog_speaks_of_entries(superuser):
     response = client_for(superuser).get(reverse("admin:tasks_modelcatalogentry_changelist"))
     choices = dict(response.context["action_form"].fields["action"].choices)
     assert choices["delete_selected"] == "Delete selected model catalog entries"
+
+
+def test_the_catalog_list_shows_context_windows_with_thousands_separators(superuser):
+    ModelCatalogEntry.objects.filter(key="offline").update(context_window=200000)
+
+    html = client_for(superuser).get(reverse("admin:tasks_modelcatalogentry_changelist")).content.decode()
+
+    assert '<td class="field-context_window_cell">200,000</td>' in html and ">200000<" not in html
