@@ -170,6 +170,7 @@ class PressroomAdminSite(admin.AdminSite):
     site_header = "Pressroom"
     site_title = "Pressroom"
     index_title = "Editorial oversight"
+    empty_value_display = "—"  # the dash Pressroom's own cells use for "none" (Django's is "-")
 
     def register(self, model_or_iterable, admin_class=None, **options):
         """Every admin class gets `SiteRulesMixin`, whichever app registers it."""

@@ -263,3 +263,14 @@ def test_a_changelists_breadcrumbs_name_the_app_apart_from_the_model(superuser, 
 
     assert home == "Home"
     assert app == model._meta.app_config.verbose_name and app.lower() != models_crumb.lower()
+
+
+@pytest.mark.django_db
+def test_an_empty_value_is_the_same_dash_everywhere(superuser):
+    from publishing.webhooks.models import WebhookSubscription
+
+    WebhookSubscription.objects.create(name="Quiet", url="https://hooks.example.com/x", events=["task.failed"])
+    page = client_for(superuser).get(reverse("admin:publishing_webhooksubscription_change",
+                              args=[WebhookSubscription.objects.get(name="Quiet").pk])).content.decode()
+
+    assert '<div class="readonly">—</div>' in page and '<div class="readonly">-</div>' not in page
