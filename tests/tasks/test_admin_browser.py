@@ -239,6 +239,8 @@ def test_refused_reject_and_stale_edit_come_back_with_what_was_typed(hub, chromi
 def test_reviewer_compares_two_versions_side_by_side(hub, chromium):  # noqa: F811
     server, _, reviewer, task = hub
     page = _signed_in_page(chromium, server, reviewer, reverse("admin:tasks_generationtask_change", args=[task.pk]))
+    sizes = page.evaluate("() => [...document.querySelectorAll('.task-versions button.button, .task-action button.button')]"
+                          ".map(b => getComputedStyle(b).fontSize + ' ' + getComputedStyle(b).paddingTop)")
     page.check("input[name=a][value='1']")
     page.check("input[name=b][value='2']")
     page.click("text=Compare A with B")
@@ -254,6 +256,7 @@ def test_reviewer_compares_two_versions_side_by_side(hub, chromium):  # noqa: F8
     page_width = _page_width(page)
     page.context.close()
 
+    assert len(sizes) > 1 and len(set(sizes)) == 1, f"the page's buttons in one size: {sizes}"
     assert changed == [["Larger radiators let the pump run at 50 °C instead of 70 °C.",
                         "Larger radiators let the pump run at 45 °C instead of 70 °C."]]
     # On a phone: one column, the old line over the new, each as wide as the page allows.
