@@ -282,7 +282,8 @@ def test_a_post_goes_from_brief_to_blog_through_admin_blog_and_api(journey, chro
     assert first_transport == "websocket"
     assert _phase_events(editor_received, task_id) == ["research", "draft", "qa", "image", "format"], editor_received
     assert len(set(_phases(first_run))) >= 2 and first_run[-1][0] == "completed", f"seen live: {first_run}"
-    assert first_run_ended.startswith("The run is over: reload the page"), first_run_ended
+    assert first_run_ended == "The run is over: its result and what you can do next are shown on this page.", \
+        first_run_ended
     assert "approval: pending" in awaiting and not re.search(r"Outline", awaiting), awaiting
 
     # What the reviewer saw.
@@ -293,7 +294,8 @@ def test_a_post_goes_from_brief_to_blog_through_admin_blog_and_api(journey, chro
         revising_heading
     assert len(set(_phases(revision))) >= 2 and revision[-1][0] == "completed", f"seen live: {revision}"
     assert "research" not in _phases(revision), revision
-    assert revision_ended.startswith("The run is over: reload the page"), revision_ended
+    assert revision_ended == "The run is over: its result and what you can do next are shown on this page.", \
+        revision_ended
     assert revised_number > rejected_number and "approval: pending" in revised_heading, revised_heading
     assert diff_heads[0].startswith(f"Version {rejected_number} · Format")
     assert diff_heads[1].startswith(f"Version {revised_number} · Format")

@@ -341,12 +341,13 @@
       clearInterval(this.ticker);
       this.part("connection").textContent = "";
       if (!this.watchedRunning) return;
-      // The rest of the page (article, versions, actions) was rendered before the run: read it again.
-      this.part("ended").hidden = false;
+      // The rest of the page (article, versions, actions) was rendered before the run: read it
+      // again, then say so (or, when it could not be, offer a reload).
       withdrawCancel();
       if (await this.readSectionsAgain()) {
         this.part("ended").textContent = "The run is over: its result and what you can do next are shown on this page.";
       }
+      this.part("ended").hidden = false;
       try {
         const task = await getJson(this.urls.task);
         if (task.last_event_sequence >= this.state.sequence) {
