@@ -124,7 +124,7 @@ class ModelCatalogEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.display_name} ({self.key})"
+        return f"{self.display_name} · {self.key}"  # the key is what the API takes
 
     def clean(self) -> None:
         super().clean()

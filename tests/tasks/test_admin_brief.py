@@ -81,6 +81,14 @@ def test_task_change_page_shows_the_run_read_only_with_its_progress_events(super
     assert "Drafting" in response.content.decode()
 
 
+def test_a_started_task_page_names_its_model_once_with_its_api_key(editor):
+    task = make_task(created_by=editor, status="running", started_at=timezone.now())
+    page = client_for(editor).get(reverse("admin:tasks_generationtask_change", args=[task.pk])).content.decode()
+
+    assert "Offline writer (built in) · offline" in page
+    assert "(built in) (offline)" not in page
+
+
 def test_editing_a_queued_brief_changes_only_the_brief(editor):
     task = make_task(created_by=editor, topic="Old topic")
     client = client_for(editor)
