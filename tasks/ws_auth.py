@@ -1,7 +1,8 @@
 """Who may open a WebSocket: the origin check and the authentication in front of the consumers.
 
-`OriginCheck` refuses a handshake that a browser makes from a page of another site (Django's
-CSRF protection does not cover WebSockets). `TokenOrSessionAuth` puts the credentials in the
+`HostCheck` refuses a handshake addressed to a host not in ALLOWED_HOSTS, as Django refuses such
+an HTTP request; `OriginCheck` refuses one that a browser makes from a page of another site
+(Django's CSRF protection does not cover WebSockets). `TokenOrSessionAuth` puts the credentials in the
 scope: a JWT access token when the client gives one, else the session cookie's key; the
 consumers read the user they name (`credentials_user`) in the one trip to the database a
 handshake makes, with the task it asks for. The consumers (tasks/consumers.py) decide what a
@@ -24,6 +25,7 @@ from django.utils.http import is_same_domain
 
 BEARER_SUBPROTOCOL = "bearer"
 CLOSE_FORBIDDEN_ORIGIN = 4403
+CLOSE_DISALLOWED_HOST = 4400
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 logger = logging.getLogger(__name__)
@@ -58,15 +60,18 @@ def normalised_origin(origin: str) -> str | None:
     return f"{parsed.scheme}://{netloc}"
 
 
+def host_allowed(host: str) -> bool:
+    """Whether a Host header names one of ALLOWED_HOSTS, as HttpRequest.get_host() decides."""
+    domain, _port = split_domain_port(host)
+    return bool(domain) and validate_host(domain, _allowed_hosts())
+
+
 def own_origin(scope) -> str | None:
     """The origin of this site's pages that share the socket's address: the handshake's Host (if
     it is one of ALLOWED_HOSTS) with http for ws and https for wss, or, when SECURE_PROXY_SSL_HEADER
     is set and the proxy sent that header, the scheme it says (as HttpRequest.scheme does)."""
     host = header(scope, b"host")
-    if not host:
-        return None
-    domain, _port = split_domain_port(host)
-    if not domain or not validate_host(domain, _allowed_hosts()):
+    if not host or not host_allowed(host):
         return None
     scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
     if settings.SECURE_PROXY_SSL_HEADER:
@@ -97,6 +102,33 @@ def origin_allowed(origin: str, scope) -> bool:
     return False
 
 
+async def refuse_handshake(scope, receive, send, code: int) -> None:
+    """Accept the handshake, then close it with `code`, so that the client learns why."""
+    await receive()  # websocket.connect
+    offered = scope.get("subprotocols") or []
+    # A browser that offered a subprotocol fails a handshake that picks none, and would not see the code.
+    await send({"type": "websocket.accept", "subprotocol": BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None})
+    await send({"type": "websocket.close", "code": code})
+
+
+class HostCheck:
+    """Refuse a WebSocket handshake whose Host is not one of ALLOWED_HOSTS, as Django answers such
+    an HTTP request with 400: accepted, then closed with 4400, and logged once (a warning, no
+    traceback). A handshake without a Host header is let through, as Django falls back to the
+    server's name for HTTP.
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        host = header(scope, b"host")
+        if host is not None and not host_allowed(host):
+            logger.warning("WebSocket %s refused: host %.200r is not in ALLOWED_HOSTS.", scope.get("path"), host)
+            return await refuse_handshake(scope, receive, send, CLOSE_DISALLOWED_HOST)
+        return await self.inner(scope, receive, send)
+
+
 class OriginCheck:
     """Refuse a WebSocket handshake whose Origin is not one of this site's: accepted, then closed
     with 4403, and logged once (a warning, no traceback).
@@ -115,13 +147,7 @@ class OriginCheck:
         if origin is not None and not origin_allowed(origin, scope):
             logger.warning("WebSocket %s refused: origin %r is not one of this site's (own origin %s).",
                            scope.get("path"), origin, own_origin(scope))
-            await receive()  # websocket.connect
-            offered = scope.get("subprotocols") or []
-            # A browser that offered a subprotocol fails a handshake that picks none, and would not see the code.
-            await send({"type": "websocket.accept",
-                        "subprotocol": BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None})
-            await send({"type": "websocket.close", "code": CLOSE_FORBIDDEN_ORIGIN})
-            return None
+            return await refuse_handshake(scope, receive, send, CLOSE_FORBIDDEN_ORIGIN)
         return await self.inner(scope, receive, send)
 
 
