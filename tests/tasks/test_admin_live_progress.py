@@ -501,6 +501,46 @@ def test_when_the_server_restarts_the_page_reconnects_and_catches_up_on_missed_e
     assert _after(first) > 0 and _after(last) > _after(first), watched["sockets"]
 
 
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_choice_made_on_the_task_page_is_kept_when_the_run_ends_and_a_reload_is_offered(site, chromium, tmp_path):
+    server, cluster, editor, task = site
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    _log_in(page, server.url, editor)
+
+    def two_versions_while_running():
+        def ready():
+            connection.close()  # a fresh snapshot sees the cluster's commits
+            return task.versions.count() >= 2
+        wait_for(ready, timeout=60, message=f"two versions of the run\n{_logs(server, cluster)}")
+        return GenerationTask.objects.get(pk=task.pk).status
+
+    assert _in_a_thread_of_its_own(two_versions_while_running) == "running"
+    page.goto(f"{server.url}{reverse('admin:tasks_generationtask_change', args=[task.pk])}")
+    page.evaluate("() => { window.__notReloaded = true; }")
+    rows_at_first = page.eval_on_selector_all("[data-task-section=versions] tbody tr", "rows => rows.length")
+    choice = page.locator("[data-task-section=versions] input[name=a]:not(:checked)").first
+    chosen = choice.get_attribute("value")
+    choice.check()  # the editor picks another version to compare, and has not pressed Compare yet
+
+    try:
+        page.wait_for_function(f"() => {PANEL_STATUS} === 'completed'", timeout=90_000)
+        page.wait_for_selector("[data-live-task] [data-role=ended]", state="visible", timeout=30_000)
+    except Exception as error:
+        page.screenshot(path=tmp_path / "task-page-failure.png")
+        raise AssertionError(f"{error}\n{_logs(server, cluster)}") from None
+    page.wait_for_timeout(300)
+    page.screenshot(path=tmp_path / "task-page-choice-kept.png")
+
+    assert page.text_content("[data-live-task] [data-role=ended]").strip() == (
+        "The run is over: reload the page to see its result and what you can do next.")
+    assert page.is_checked(f"[data-task-section=versions] input[name=a][value='{chosen}']"), "the choice was kept"
+    assert page.eval_on_selector_all("[data-task-section=versions] tbody tr", "rows => rows.length") == rows_at_first
+    assert page.evaluate("window.__notReloaded === true")
+    context.close()
+
+
 def _after(socket_url: str) -> int:
     return int(parse_qs(urlsplit(socket_url).query)["after"][0])
 
