@@ -31,7 +31,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.text import Truncator
+from django.utils.text import Truncator, capfirst
 
 from tasks.admin_actions import (
     RefusedAction,
@@ -523,8 +523,10 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             refused = context.get("refused_action")  # set by `action_view` when it shows a refusal
             context["task_sections"] = self.task_page_sections(request, obj, refused)
             if obj.status != Status.QUEUED:
-                # Nothing on the form can change once a worker took the brief: no Save buttons.
-                context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
+                # Nothing on the form can change once a worker took the brief: no Save buttons, and
+                # the page is the task's, not a "Change" form (its actions change it, each its own way).
+                context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False,
+                               title=capfirst(self.opts.verbose_name))
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def get_urls(self):

@@ -89,6 +89,18 @@ def test_a_started_task_page_names_its_model_once_with_its_api_key(editor):
     assert "(built in) (offline)" not in page
 
 
+@pytest.mark.parametrize("status, title", [("queued", "Change generation task"), ("running", "Generation task"),
+                                           ("completed", "Generation task")])
+def test_the_task_page_is_a_change_form_only_while_the_brief_can_change(editor, status, title):
+    times = {"running": {"started_at": timezone.now()},
+             "completed": {"started_at": timezone.now(), "finished_at": timezone.now()}}.get(status, {})
+    task = make_task(created_by=editor, status=status, **times)
+    page = client_for(editor).get(reverse("admin:tasks_generationtask_change", args=[task.pk]))
+
+    assert page.context["title"] == title
+    assert f"<h1>{title}</h1>" in page.content.decode()
+
+
 def test_editing_a_queued_brief_changes_only_the_brief(editor):
     task = make_task(created_by=editor, topic="Old topic")
     client = client_for(editor)
