@@ -15,11 +15,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.postgresql.base import planned_for_its_values
-from content.models import ApprovalEvent, Decision
+from content.models import ApprovalEvent, ContentVersion, Decision, VersionPhase
 from content.providers.base import stored_sources
 from publishing.models import Category, Post, Tag
 from publishing.services import posts
 from tasks.exceptions import DomainError
+from tasks.models import ModelCatalogEntry
 
 PUBLISH_ACTIONS = ("publish", "schedule", "unpublish")
 
@@ -177,15 +178,56 @@ def public_sources(post: Post) -> list[dict]:
     return listed
 
 
+PIPELINE_TEXT_PHASES = (VersionPhase.DRAFT, VersionPhase.QA, VersionPhase.IMAGE, VersionPhase.FORMAT)
+
+
 def provenance(post: Post) -> dict | None:
-    """How a post made from a task came to be, from the audit trail: the model that wrote it and
-    when a person approved the version it carries. None for a hand-written post. Names no one."""
+    """How a post made from a task came to be, from its versions and the audit trail: who wrote the
+    text it carries (`written`: "model", "model_edited" when people edited a model's text,
+    "from_outline" when people wrote it from a model's outline, "people"), the model that wrote
+    (or outlined) it, and when a person approved that version. None for a hand-written post.
+    Names no one."""
     if post.task_id is None:
         return None
-    carried = ExpressionWrapper(Q(version_id=post.version_id), output_field=BooleanField())
+    listed_name = ModelCatalogEntry.objects.filter(key=OuterRef("model_key")).values("display_name")[:1]
+    versions = list(ContentVersion.objects.filter(task_id=post.task_id).order_by("number")
+                    .annotate(model_name=Subquery(listed_name))
+                    .values("id", "number", "phase", "model_key", "model_name", "is_outline", "created_by_id",
+                            "task__model__display_name"))
+    carried = next((v for v in versions if v["id"] == post.version_id), versions[-1] if versions else None)
+    last = _restored_from(carried) if carried and carried["phase"] == VersionPhase.RESTORE else carried
+    history = [v for v in versions if last and v["number"] <= last["number"]]
+    # The pipeline's text (research notes are not text); a version without its model's key (older
+    # rows) was written by the task's model.
+    by_pipeline = [v for v in history if v["created_by_id"] is None and v["phase"] in PIPELINE_TEXT_PHASES]
+    by_model = [v for v in by_pipeline if not v["is_outline"]]
+    outlines = [v for v in by_pipeline if v["is_outline"]]
+    edited = any(v["phase"] == VersionPhase.EDIT for v in history)
+    if by_model:
+        written, wrote = ("model_edited" if edited else "model"), by_model[-1]
+    elif edited and outlines:
+        written, wrote = "from_outline", outlines[-1]
+    else:
+        written, wrote = "people", None
+    if wrote is None:
+        model = ""
+    elif wrote["model_key"]:
+        model = wrote["model_name"] or wrote["model_key"]  # the key of a model no longer listed
+    else:
+        model = wrote["task__model__display_name"] or ""
+    carried_approval = ExpressionWrapper(Q(version_id=post.version_id), output_field=BooleanField())
     approval = (ApprovalEvent.objects.filter(task_id=post.task_id, decision=Decision.APPROVED)
-                .annotate(carried=carried).order_by("-carried", "-created_at").only("created_at").first())
-    return {
-        "model": post.task.model.display_name if post.task and post.task.model_id else "",
-        "approved_at": approval.created_at if approval else None,
-    }
+                .annotate(carried=carried_approval).order_by("-carried", "-created_at").only("created_at").first())
+    return {"written": written, "model": model, "with_model": f"the model {model}" if model else "a language model",
+            "approved_at": approval.created_at if approval else None}
+
+
+def _restored_from(restore: dict) -> dict:
+    """The version a restore copied, as far as the history goes: the newest earlier version with
+    the restore's title and body that is not itself a restore (the restore itself if none is)."""
+    copied = ContentVersion.objects.filter(pk=restore["id"])
+    source = (ContentVersion.objects
+              .filter(task_id=Subquery(copied.values("task_id")), number__lt=restore["number"],
+                      title=Subquery(copied.values("title")), body=Subquery(copied.values("body")))
+              .exclude(phase=VersionPhase.RESTORE).order_by("-number").values("number").first())
+    return {**restore, "number": source["number"]} if source else restore

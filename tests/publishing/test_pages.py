@@ -18,13 +18,15 @@ from django.utils import timezone
 
 from content.formatting import format_article
 from content.providers.base import Source
-from content.services.review import task_approve
+from content.services.review import task_approve, task_edit_draft, task_restore_version
 from content.services.versions import version_create
 from publishing.models import Category, Post, Tag
 from publishing.search import post_refresh_search_vector
 from publishing.services.posts import task_publish, task_unpublish
 from tests.content.test_pipeline import pipeline  # noqa: F401 (the fixture: the real content pipeline)
+from tasks.models import GenerationTask
 from tests.editorial import completed_task
+from tests.factories import make_task
 
 pytestmark = pytest.mark.django_db
 
@@ -457,6 +459,51 @@ def test_provenance_of_a_post_citing_nothing_public_says_so_in_words(client, edi
     post = task_publish(task=task, by=reviewer)
     note = main(client.get(post.get_absolute_url()).content.decode()).split('id="provenance-title"', 1)[1]
     assert "It cites no public sources." in note and "0 public sources" not in note
+
+
+def _provenance_note(client, post) -> str:
+    html = main(client.get(post.get_absolute_url()).content.decode())
+    return " ".join(html.split('id="provenance-title"', 1)[1].split("</aside>")[0].split())
+
+
+def test_provenance_says_people_edited_the_models_text(client, editor, reviewer):
+    task = completed_task(created_by=editor)
+    task_edit_draft(task=task, by=editor, body="Composting turns kitchen scraps into rich, dark soil.")
+    task_approve(task=task, by=reviewer)
+    note = _provenance_note(client, task_publish(task=task, by=reviewer))
+    assert f"Written with the model {task.model.display_name} and edited by the editorial team, then reviewed" in note
+
+
+def test_provenance_of_text_people_wrote_from_a_models_outline_does_not_say_the_model_wrote_it(client, editor, reviewer):
+    task = make_task(created_by=editor, topic="Street trees")
+    for phase in ("draft", "format"):
+        version_create(task=task, phase=phase, title="Street trees", body="## Shade\n\n(to write)", is_outline=True,
+                       model_key="offline")
+    GenerationTask.objects.filter(pk=task.pk).update(status="completed", finished_at=timezone.now(), progress=100)
+    task_edit_draft(task=task, by=editor, body="## Shade\n\nStreet trees cool the pavement under them by several degrees.")
+    task_approve(task=task, by=reviewer)
+    note = _provenance_note(client, task_publish(task=task, by=reviewer))
+    assert "Written by the editorial team from an outline made with the model Offline writer (built in), then" in note
+    assert "Written with" not in note
+
+
+def test_provenance_of_a_restored_model_version_follows_what_was_restored(client, editor, reviewer):
+    task = completed_task(created_by=editor)
+    task_edit_draft(task=task, by=editor, body="A person's rewrite of the whole piece.")
+    task_restore_version(task=task, by=editor, number=3)  # the format stage's version, as the model wrote it
+    task_approve(task=task, by=reviewer)
+    note = _provenance_note(client, task_publish(task=task, by=reviewer))
+    assert f"Written with the model {task.model.display_name}, then reviewed" in note
+
+
+def test_provenance_of_a_restored_edit_still_says_people_edited_it(client, editor, reviewer):
+    task = completed_task(created_by=editor)
+    task_edit_draft(task=task, by=editor, body="A person's rewrite of the whole piece.")
+    task_edit_draft(task=task, by=editor, body="A second rewrite.")
+    task_restore_version(task=task, by=editor, number=4)  # the first edit
+    task_approve(task=task, by=reviewer)
+    note = _provenance_note(client, task_publish(task=task, by=reviewer))
+    assert "and edited by the editorial team" in note
 
 
 def test_provenance_is_hidden_by_the_setting(client, formatted_post, settings):
