@@ -20,7 +20,10 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    """The variable's text; unset, empty or only spaces is `default`, as for every typed variable
+    (`MEDIA_ROOT=` is not the current folder, nor `PRESSROOM_QUEUE_NAME=` a queue named '')."""
+    value = os.environ.get(name, "")
+    return value if value.strip() else default
 
 
 def env_bool(name: str, default: bool) -> bool:

@@ -238,8 +238,8 @@ PRESSROOM_QA_MAX_ROUNDS = env_int("PRESSROOM_QA_MAX_ROUNDS", 3, minimum=0, maxim
 # The four-eyes rule: nobody approves a task they created. Off (0) only for one-person sites.
 PRESSROOM_FOUR_EYES = env_bool("PRESSROOM_FOUR_EYES", True)
 PRESSROOM_SHOW_PROVENANCE = env_bool("PRESSROOM_SHOW_PROVENANCE", True)  # "How this post was made" on posts
-PRESSROOM_IMAGE_PROVIDER = env_str("PRESSROOM_IMAGE_PROVIDER", "offline")  # offline | pexels
-PRESSROOM_IMAGE_GENERATOR = env_str("PRESSROOM_IMAGE_GENERATOR", "openai_images")  # offline | openai_images
+PRESSROOM_IMAGE_PROVIDER = env_choice("PRESSROOM_IMAGE_PROVIDER", "offline", ("offline", "pexels"))
+PRESSROOM_IMAGE_GENERATOR = env_choice("PRESSROOM_IMAGE_GENERATOR", "openai_images", ("offline", "openai_images"))
 PRESSROOM_OPENAI_IMAGES_URL = env_str("PRESSROOM_OPENAI_IMAGES_URL", "https://api.openai.com/v1")
 PRESSROOM_PEXELS_URL = env_str("PRESSROOM_PEXELS_URL", "https://api.pexels.com/v1")
 PRESSROOM_SEARXNG_URL = env_str("PRESSROOM_SEARXNG_URL", "")  # e.g. http://searxng:8080; empty: off
@@ -624,6 +624,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own handlers for `django` (a console handler printing unformatted lines and
+        # tracebacks when DEBUG is on, mail_admins without ADMINS) are removed: its records reach
+        # the console handler above once, formatted and filtered, as every other logger's do.
+        "django": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "INFO"},
         "daphne": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # every failure is a row in the admin; the log keeps lockouts

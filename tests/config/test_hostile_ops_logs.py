@@ -306,3 +306,12 @@ def test_a_host_header_not_allowed_is_one_short_warning_line_without_a_traceback
     assert "Traceback" not in output and "Invalid HTTP_HOST header" in output
     assert "WARNING" in output and "ERROR" not in output
     assert len(output) < 1500, len(output)
+
+
+def test_djangos_records_reach_only_the_sites_console_handler_in_development_too(settings):
+    """Django's default configuration gives `django` a console handler of its own that prints every
+    WARNING unformatted, with its traceback, when DEBUG is on: each refusal appeared twice."""
+    settings.DEBUG = True
+    django_logger = logging.getLogger("django")
+
+    assert django_logger.handlers == [] and django_logger.propagate

@@ -92,3 +92,21 @@ def test_a_known_time_zone_is_kept():
     result = _manage("shell", "-c", code, TIME_ZONE="Europe/Paris")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "Europe/Paris"
+
+
+@pytest.mark.parametrize("variable, choices", [("PRESSROOM_IMAGE_PROVIDER", "offline, pexels"),
+                                               ("PRESSROOM_IMAGE_GENERATOR", "offline, openai_images")])
+def test_an_unknown_image_source_stops_the_start_naming_the_variable(variable, choices):
+    result = _manage("check", **{variable: "bogus"})
+    assert result.returncode != 0
+    assert _last_line(result) == (
+        f"django.core.exceptions.ImproperlyConfigured: {variable} must be one of {choices}, got 'bogus'.")
+
+
+def test_an_empty_text_variable_is_its_default():
+    code = ("from django.conf import settings; "
+            "print(settings.Q_CLUSTER['name'], settings.MEDIA_ROOT == settings.VAR_DIR / 'media', "
+            "settings.PRESSROOM_IMAGE_PROVIDER)")
+    result = _manage("shell", "-c", code, PRESSROOM_QUEUE_NAME="", MEDIA_ROOT=" ", PRESSROOM_IMAGE_PROVIDER="")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "pressroom True offline"
