@@ -624,6 +624,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's defaults give this logger handlers of their own (a plain console handler when
+        # DEBUG is on, mail to ADMINS when off), which stay unless named here: in development every
+        # `django.*` record was written twice, the second time as plain text with its traceback.
+        "django": {"handlers": []},
         "django.db.backends": {"level": "INFO"},
         "daphne": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # every failure is a row in the admin; the log keeps lockouts
