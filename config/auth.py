@@ -21,9 +21,8 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
 
-from config.authentication import read_token
+from config.authentication import ListedRefreshToken, read_token
 from config.tokens import revoke_refresh_tokens
 
 LOCKOUT_MESSAGE = "Too many failed logins for this account from your address. Try again in {minutes} minutes."
@@ -99,6 +98,8 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
 class TokenRefreshInput(TokenRefreshSerializer):
     """A refresh token."""
 
+    token_class = ListedRefreshToken
+
     # simplejwt's serializer, refusing (401) a token whose user was deleted instead of a 500, and
     # taking turns: it checks that the token is not blacklisted, then blacklists it, so two
     # refreshes of one token at the same moment both passed the check (a stolen token raced its
@@ -149,7 +150,7 @@ class LogoutView(APIView):
         data = LogoutInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            token = read_token(RefreshToken, data.validated_data["refresh"])
+            token = read_token(ListedRefreshToken, data.validated_data["refresh"])
         except TokenError as error:
             raise InvalidToken(error.args[0]) from None
         token.blacklist()

@@ -25,7 +25,9 @@ from django.dispatch import receiver
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.tokens import BlacklistMixin, Token
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.tokens import BlacklistMixin, RefreshToken, Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
 from config.backends import granted_permission_names_sql, remember_granted_permissions
@@ -70,6 +72,22 @@ def read_token(token_class: type[Token], raw: str) -> Token:
         return token_class(raw)
     except UNREADABLE_CLAIMS:
         raise TokenError("Token is invalid") from None
+
+
+class ListedRefreshToken(RefreshToken):
+    """simplejwt's refresh token, whose id (`jti`) must be one the token lists can hold before
+    they are asked about it: the blacklist looks it up and `blacklist()` stores it in a
+    varchar(255), so a signed token with a NUL or a longer id was a DataError, one without an id a
+    KeyError (500s). Issued tokens carry 32 hex digits."""
+
+    def check_blacklist(self) -> None:
+        jti = self.payload.get(api_settings.JTI_CLAIM)
+        if not isinstance(jti, str) or not 0 < len(jti) <= TOKEN_ID_MAX_LENGTH or "\x00" in jti:
+            raise TokenError("Token is invalid")
+        super().check_blacklist()
+
+
+TOKEN_ID_MAX_LENGTH = OutstandingToken._meta.get_field("jti").max_length
 
 
 class ValidatedTokens:

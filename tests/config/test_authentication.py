@@ -177,3 +177,22 @@ def test_a_signed_refresh_token_expiring_past_year_9999_is_a_401_on_refresh_and_
 
     for path in ("/api/auth/token/refresh", "/api/auth/logout"):
         assert error_of(APIClient().post(path, {"refresh": raw}, format="json"), 401)["code"] == "token_not_valid"
+
+
+@pytest.mark.parametrize("jti", ["\x00", "a" * 256, "9" * 5000, None, ["a"], 10**30, ""],
+                         ids=["nul", "past-the-column", "5000-digits", "missing", "list", "number", "empty"])
+def test_a_signed_refresh_token_whose_id_the_token_lists_cannot_hold_is_a_401_on_refresh_and_logout(editor, jti):
+    """The id (`jti`) is looked up in the blacklist and stored in the list of issued tokens, a
+    varchar(255): a NUL or a longer id was a DataError there, a missing one a KeyError — 500s."""
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    token = RefreshToken.for_user(editor)
+    if jti is None:
+        del token["jti"]
+    else:
+        token["jti"] = jti
+    raw = str(token)
+
+    for path, body in [("/api/auth/token/refresh", {"refresh": raw}), ("/api/auth/logout", {"refresh": raw}),
+                       ("/api/auth/logout", {"refresh": raw, "everywhere": True})]:
+        assert error_of(APIClient().post(path, body, format="json"), 401)["code"] == "token_not_valid", (path, body)

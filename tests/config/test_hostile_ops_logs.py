@@ -308,10 +308,23 @@ def test_a_host_header_not_allowed_is_one_short_warning_line_without_a_traceback
     assert len(output) < 1500, len(output)
 
 
-def test_djangos_records_reach_only_the_sites_console_handler_in_development_too(settings):
-    """Django's default configuration gives `django` a console handler of its own that prints every
-    WARNING unformatted, with its traceback, when DEBUG is on: each refusal appeared twice."""
-    settings.DEBUG = True
-    django_logger = logging.getLogger("django")
+def test_in_development_a_host_header_not_allowed_is_written_once_without_a_traceback(client, settings, monkeypatch):
+    """With DEBUG on (`make run`), Django's own default handler on the `django` logger, which
+    settings.LOGGING did not replace, wrote every `django.*` record a second time, as plain text
+    with its traceback and the whole header: the refusal above, a `_to_field` or too many fields
+    in the admin, every 4xx of the API."""
+    settings.DEBUG = True  # Django's default console handler writes only then (require_debug_true)
+    stream = io.StringIO()
+    logger = logging.getLogger("django.security.DisallowedHost")
+    while logger is not None:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and not type(handler).__module__.startswith("_pytest"):
+                monkeypatch.setattr(handler, "stream", stream)
+        logger = logger.parent if logger.propagate else None
 
-    assert django_logger.handlers == [] and django_logger.propagate
+    response = client.get("/healthz", HTTP_HOST="h" * 8000 + ".example")
+
+    assert response.status_code == 400
+    output = stream.getvalue()
+    assert output.count("Invalid HTTP_HOST header") == 1, [line[:200] for line in output.splitlines()]
+    assert "Traceback" not in output and output.count("\n") == 1 and len(output) < 1500
