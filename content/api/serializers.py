@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from content.models import ApprovalEvent, ContentVersion, ReasonCode
 from content.services.review import BODY_MAX_LENGTH, EXCERPT_MAX_LENGTH, FEEDBACK_MAX_LENGTH, TITLE_MAX_LENGTH
-from tasks.api.serializers import CatalogModelField, RejectUnknownFieldsMixin, StrictIntegerField
+from tasks.api.serializers import BriefInput, CatalogModelField, RejectUnknownFieldsMixin, StrictIntegerField
 from tasks.models import TaskType
 from tasks.models.task import WORD_COUNT_MAX, WORD_COUNT_MIN
 from tasks.services.budgets import AMOUNT_DECIMALS, AMOUNT_DIGITS
@@ -41,7 +41,12 @@ class VersionOutput(VersionSummaryOutput):
         read_only_fields = fields
 
 
-class EstimateInput(serializers.Serializer):
+class EstimateInput(RejectUnknownFieldsMixin, serializers.Serializer):
+    """The fields of a brief that set its price; the rest of a brief may be sent too (the body a
+    client will POST to /api/tasks), and is ignored. A name that is no field of a brief is refused,
+    so that a misspelt `word_count` is not priced at the default."""
+
+    also_known = tuple(BriefInput().fields)
     task_type = serializers.ChoiceField(choices=TaskType.choices, default=TaskType.BLOG_POST.value)
     word_count = StrictIntegerField(min_value=WORD_COUNT_MIN, max_value=WORD_COUNT_MAX, default=1000)
     model = CatalogModelField(required=False, help_text="A model catalog key; the default model when omitted.")

@@ -85,9 +85,11 @@ class RejectUnknownFieldsMixin:
     """Report every field the serializer does not declare, alongside the other field errors."""
 
     unknown_field_message = "Unknown field."
+    also_known: tuple[str, ...] = ()  # names taken and ignored, beside the declared fields
 
     def to_internal_value(self, data):
-        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []
+        known = set(self.fields) | set(self.also_known)
+        unknown = sorted(set(data) - known) if isinstance(data, Mapping) else []
         errors = {name: [self.unknown_field_message] for name in unknown}
         try:
             value = super().to_internal_value(data)

@@ -77,6 +77,15 @@ def test_estimate_endpoint_validates_the_brief(editor_client):
     assert set(response.json()["error"]["fields"]) == {"word_count", "model"}
 
 
+def test_the_estimate_takes_a_whole_brief_and_refuses_a_name_that_is_no_field_of_one(editor_client):
+    brief = {"topic": "Estimates", "word_count": 2000, "tags": ["costs"], "style": "educational"}
+    assert editor_client.post("/api/tasks/estimate", brief, format="json").status_code == 200
+
+    response = editor_client.post("/api/tasks/estimate", {"wordcount": 2000}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"wordcount": ["Unknown field."]}
+
+
 def test_models_endpoint_lists_enabled_models_with_prices(editor_client):
     ModelCatalogEntry.objects.filter(key="gpt-4o").update(enabled=False)
     body = editor_client.get("/api/models").json()
