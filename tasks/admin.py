@@ -31,6 +31,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, capfirst
 
 from tasks.admin_actions import (
@@ -218,7 +219,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         return format_html(
             '<span class="task-title" title="{}">{}</span><span class="task-facts">{}{}</span>',
             text, Truncator(text).chars(TITLE_PREVIEW_CHARS),
-            format_html('<span class="task-type-badge">Image</span> ')
+            mark_safe('<span class="task-type-badge">Image</span> ')  # a constant
             if task.task_type == TaskType.IMAGE_GENERATION else "",
             " · ".join(facts),
         )

@@ -394,6 +394,10 @@ def _watch_task_finish(site, chromium, tmp_path, *, init_script: str = "", midwa
             f".task-live[data-task-id='{task.pk}'] .task-live__text", "cells => cells.map(c => c.textContent)"
         ),
         "list_kept": list_page.evaluate("window.__notReloaded === true"),
+        # What the row shows of the finished task's phase, pseudo-elements included: nothing.
+        "list_phase_drawn": list_page.evaluate(
+            f"() => getComputedStyle(document.querySelector('.task-state__phase [data-task-id=\"{task.pk}\"] "
+            ".task-live__text'), '::before').content"),
         "list_approval": list_page.text_content(f"tr[data-task-row='{task.pk}'] .task-approval"),
         "list_rows": list_page.eval_on_selector_all(f"tr[data-task-row='{task.pk}']", "rows => rows.length"),
         "cancel": (cancel_while_running, page.is_visible(CANCEL_BUTTON), page.is_visible("[data-panel=task]")),
@@ -429,6 +433,7 @@ def _assert_watched_to_completion(watched: dict) -> None:
     assert watched["ended"].strip() == "The run is over: its result and what you can do next are shown on this page."
     assert watched["list_kept"], "the changelist was not reloaded"
     assert watched["list_cells"] == ["Completed", "", "100%"]
+    assert watched["list_phase_drawn"] == "none", "no dash drawn for a finished task's phase"
     assert (watched["list_approval"], watched["list_rows"]) == ("Pending", 1), "the finished row was read again, once"
 
 
