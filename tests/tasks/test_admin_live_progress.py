@@ -9,6 +9,7 @@ serves it), by polling only when the socket never opens, and across a restart of
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -352,7 +353,12 @@ def _watch_task_finish(site, chromium, tmp_path, *, init_script: str = "", midwa
             while not sockets and time.monotonic() < deadline:
                 page.wait_for_timeout(100)
             assert sockets, "the page opened no WebSocket"
-            page.wait_for_function(f"() => Number({PANEL}.dataset.sequence) > {_after(sockets[0])}", timeout=60_000)
+            # The next event's frame, not the panel's sequence: the socket's snapshot moves that before
+            # the events it announces arrive, and a restart in between would leave nothing received.
+            deadline = time.monotonic() + 60
+            while _after(sockets[0]) + 1 not in _event_sequences(frames):
+                assert time.monotonic() < deadline, f"no event came through {sockets[0]}"
+                page.wait_for_timeout(100)
             midway()
         page.wait_for_function(f"() => Number({PANEL_BAR}.getAttribute('aria-valuenow')) >= 40", timeout=60_000)
         page.screenshot(path=tmp_path / "task-page-running.png")
@@ -411,6 +417,16 @@ def _watch_task_finish(site, chromium, tmp_path, *, init_script: str = "", midwa
 
 
 CANCEL_BUTTON = "form[data-verb=cancel] button"
+
+
+def _event_sequences(frames: list) -> list[int]:
+    """The sequences of the events among WebSocket frames received (snapshots and notices left out)."""
+    sequences = []
+    for payload in frames:
+        message = json.loads(payload)
+        if message.get("type") == "event":
+            sequences.append(message["event"]["sequence"])
+    return sequences
 
 
 def _assert_watched_to_completion(watched: dict) -> None:
