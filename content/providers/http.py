@@ -107,7 +107,9 @@ def _decompressor(content_encoding: str, *, source: str):
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
+    """Seconds from a Retry-After header: a number of seconds or an HTTP date. A date the email
+    parser cannot hold (a year or an offset of twenty digits: OverflowError) is no hint, like
+    one it cannot read: the error's status alone decides, and the answer stays transient."""
     if not value:
         return None
     value = value.strip()
@@ -117,7 +119,7 @@ def parse_retry_after(value: str | None) -> float | None:
         pass
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return max(0.0, when.timestamp() - time.time())
 

@@ -162,6 +162,19 @@ def test_rate_limit_is_transient_with_the_servers_retry_after(provider, server, 
     assert caught.value.retry_after == 1
 
 
+@pytest.mark.parametrize("retry_after", ["Mon, 01 Jan 99999999999999999999 00:00:00 GMT",
+                                         "Mon, 01 Jan 2026 00:00:00 +99999999999999999999"],
+                         ids=["year", "offset"])
+def test_a_rate_limit_whose_retry_after_date_overflows_the_parser_is_transient_without_a_hint(
+        provider, server, with_key, retry_after):
+    # email.utils raised OverflowError, which left the provider as an "Unexpected error" and
+    # failed the task at once instead of retrying it.
+    server.script(Fail(429, "Slow down", headers={"Retry-After": retry_after}))
+    with pytest.raises(TransientError, match="429") as caught:
+        make_model(provider, server).critique(BRIEF, ARTICLE)
+    assert caught.value.retry_after is None
+
+
 def test_server_error_is_transient(provider, server, with_key):
     server.script(Fail(500, "Internal error"))
     with pytest.raises(TransientError, match="500"):
