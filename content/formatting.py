@@ -20,7 +20,7 @@ from content.citations import SOURCES_ID, SOURCES_LIST_ID, cited_numbers, citati
 from content.html import render_markdown, sanitize_html
 from content.providers.base import Source
 from content.textstats import article_word_count, text_blocks
-from tasks.control_characters import LAYOUT_CONTROLS
+from tasks.control_characters import without_hidden_characters
 
 SEO_TITLE_MAX = 60
 META_DESCRIPTION_MAX = 160
@@ -77,13 +77,16 @@ def split_title(markdown: str, fallback: str) -> tuple[str, str]:
     """The title (a first line `# …`, else `fallback`) and the body. A line ends at a line feed
     only, as Markdown reads it: `splitlines` also cut a title at a vertical tab, U+0085 or U+2028,
     and its tail became the body's first paragraph. Whitespace of any kind in the title is one
-    space, bidirectional controls go, and an empty one is `fallback`."""
+    space, bidirectional and other control characters go, and an empty one is `fallback`."""
     text = markdown.strip()
     first, _, rest = text.partition("\n")
     if first.startswith("# "):
         # Without explicit embeddings, overrides and isolates: one left open in a title reorders
         # what a page prints after it (" · Pressroom" in the tab, the admin's "The post … was changed").
-        title = " ".join(LAYOUT_CONTROLS.sub("", first[2:]).split())
+        # Without the other control characters either (ESC, BEL, DEL, C1): a post's title refuses
+        # them all (`validate_shown_line`), and a published title is this one.
+        words = (without_hidden_characters(word) for word in first[2:].split())
+        title = " ".join(word for word in words if word)
         return title or fallback, rest.strip()
     return fallback, text
 

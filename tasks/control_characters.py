@@ -61,6 +61,12 @@ def first_hidden_character(text: str) -> str | None:
     return f"U+{ord(character):04X} {unicodedata.name(character, 'CONTROL CHARACTER')}"
 
 
+def without_hidden_characters(text: str) -> str:
+    """`text` without the characters `first_hidden_character` names: one-line text that pages
+    show and that comes from a model (a generated title) is cleaned by the rule a person's is held to."""
+    return LAYOUT_CONTROLS.sub("", CONTROL_CHARACTERS.sub("", text))
+
+
 UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 
 

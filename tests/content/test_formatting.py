@@ -6,6 +6,7 @@ from markdown_it import MarkdownIt
 from content.formatting import META_DESCRIPTION_MAX, SEO_TITLE_MAX, format_article, shorten, toc_tree
 from content.html import sanitize_html
 from content.providers.base import Source
+from tasks.validators import validate_shown_line
 from tests.html_safety import assert_inert, elements
 
 HOSTILE = """# How Solar Panels Work: A Practical Guide for Homeowners Who Want Lower Energy Bills
@@ -157,6 +158,17 @@ def test_a_titles_bidirectional_controls_go_and_an_empty_title_is_the_fallback()
         "Compost at home")
     assert format_article("# \u202e \n\nBody.", fallback_title="The brief's topic", sources=[]).title == (
         "The brief's topic")
+
+
+@pytest.mark.parametrize("control", ["\x1b", "\x07", "\x7f", "\x9b"], ids=["ESC", "BEL", "DEL", "CSI"])
+def test_a_titles_control_characters_go_so_a_published_title_passes_the_posts_own_rule(control):
+    # A model's "# Compost\x1b[31m at home" kept its ESC: published, the post's title broke the
+    # rule Post.title holds every edit to (validate_shown_line), and the admin refused any change.
+    formatted = format_article(f"# Compost{control}[31m at home {control} \n\nBody.", fallback_title="x",
+                               sources=[])
+
+    assert formatted.title == "Compost[31m at home"
+    validate_shown_line(formatted.title)
 
 
 def test_identical_headings_are_numbered_in_order_past_a_heading_that_took_a_number_itself():
