@@ -278,6 +278,26 @@ def test_an_error_answer_is_read_only_as_far_as_its_message_needs(provider, serv
         make_model(provider, server).critique(BRIEF, ARTICLE)
 
 
+STREAMS = {
+    "openai": 'data: {"choices": [{"delta": {"content": "Café au lait."}, "finish_reason": "stop"}]}\n\n'
+              'data: [DONE]\n\n',
+    "anthropic": 'event: message_start\ndata: {"type": "message_start", "message": {"usage": {"input_tokens": 5}}}\n\n'
+                 'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, '
+                 '"delta": {"type": "text_delta", "text": "Café au lait."}}\n\n'
+                 'event: message_delta\ndata: {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, '
+                 '"usage": {"output_tokens": 4}}\n\n'
+                 'event: message_stop\ndata: {"type": "message_stop"}\n\n',
+}
+
+
+@pytest.mark.parametrize("charset", ["bz2_codec", "base64_codec", "rot13", "idna", "utf-16", "latin-1"])
+def test_a_stream_is_read_as_utf8_whatever_charset_it_declares(provider, server, charset):
+    # The text is UTF-8 ("Café" as 5 bytes). Honoured, a codec that is no text encoding (or
+    # cannot replace, or wants a BOM) ended the task as "Unexpected error: AssertionError: ".
+    server.script(Raw(200, STREAMS[provider].encode(), content_type=f"text/event-stream; charset={charset}"))
+    assert make_model(provider, server).critique(BRIEF, ARTICLE).text == "Café au lait."
+
+
 @pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
 def test_stream_lines_end_at_cr_lf_or_crlf_even_split_between_chunks(ending):
     stream = f"data: one{ending}data: two{ending}{ending}data: three{ending}{ending}"
