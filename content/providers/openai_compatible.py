@@ -69,6 +69,10 @@ class OpenAICompatibleModel(ChatTextModel):
             if not isinstance(choices, list) or not all(isinstance(choice, dict) for choice in choices):
                 raise http.malformed_chunk(self.label, "its choices are not a list of objects", data)
             for choice in choices:
+                if choice.get("index", 0) != 0:
+                    # Another of several answers (n > 1): the first alone is read, as in one body
+                    # (`_read_body`); joined, two answers came interleaved word by word.
+                    continue
                 delta = choice.get("delta") or {}
                 if not isinstance(delta, dict):
                     raise http.malformed_chunk(self.label, "its delta is not an object", data)

@@ -10,6 +10,7 @@ request; and every answer received and thrown away reaches the listener with its
 from __future__ import annotations
 
 import gzip
+import json
 
 import httpx
 import pytest
@@ -296,6 +297,18 @@ def test_a_stream_is_read_as_utf8_whatever_charset_it_declares(provider, server,
     # cannot replace, or wants a BOM) ended the task as "Unexpected error: AssertionError: ".
     server.script(Raw(200, STREAMS[provider].encode(), content_type=f"text/event-stream; charset={charset}"))
     assert make_model(provider, server).critique(BRIEF, ARTICLE).text == "Café au lait."
+
+
+def test_a_stream_of_several_choices_is_read_as_its_first_choice_alone():
+    # Each chunk carries a word of two answers (index 0 and 1); joined, the article was
+    # "The Buy cat cheap sat pills …", where one JSON body is read as its first choice.
+    chunks = [{"choices": [{"index": 0, "delta": {"content": first}}, {"index": 1, "delta": {"content": second}}]}
+              for first, second in [("The cat ", "Buy cheap "), ("sat down.", "pills now!")]]
+    chunks.append({"choices": [{"index": 1, "delta": {}, "finish_reason": "stop"},
+                               {"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    stream = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
+    with OpenAIChatServer(Raw(200, stream, content_type="text/event-stream")) as server:
+        assert make_model("openai", server).critique(BRIEF, ARTICLE).text == "The cat sat down."
 
 
 @pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
