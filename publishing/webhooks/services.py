@@ -65,6 +65,10 @@ def webhook_deliveries_create(*, payload: dict) -> list[WebhookDelivery]:
         return []
     body, identifier, now = webhook_body(name, payload), event_id(payload), timezone.now()
     with transaction.atomic():
+        # Read again with the rows locked against deletion until commit: a subscription deleted
+        # since the read above made the insert fail on its foreign key at commit, and the event
+        # was lost for every other subscriber too.
+        subscription_ids = _subscribed_ids(name, lock=True)
         deliveries = WebhookDelivery.objects.bulk_create(
             [WebhookDelivery(subscription_id=subscription_id, event=name, event_id=identifier, payload=body,
                              attempt=1, scheduled_at=now) for subscription_id in subscription_ids],
@@ -83,8 +87,12 @@ def _subscribed_ids_sql(name: str) -> tuple[str, tuple]:
     return subscribed.values_list("pk", flat=True).query.sql_with_params()
 
 
-def _subscribed_ids(name: str) -> list[int]:
+def _subscribed_ids(name: str, *, lock: bool = False) -> list[int]:
+    """The active subscriptions to event `name`; with `lock`, inside a transaction, each kept
+    from deletion until it ends (FOR KEY SHARE, which an UPDATE of its fields does not wait for)."""
     sql, params = _subscribed_ids_sql(name)
+    if lock:
+        sql += " FOR KEY SHARE"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
