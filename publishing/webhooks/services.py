@@ -41,7 +41,7 @@ from publishing.webhooks.signing import SIGNATURE_HEADER, signature_header
 from tasks import url_guard
 from tasks.checked_http import checked_url, send_to_checked_addresses
 from tasks.http_deadline import ExchangeDeadline
-from tasks.exceptions import DomainError, TransientError
+from tasks.exceptions import DomainError, NoLongerExists, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -347,6 +347,16 @@ def webhook_deliveries_recover(*, now=None) -> dict:
     return {"sent": len(lost), "abandoned": abandoned}
 
 
+def _locked_subscription(pk: int) -> WebhookSubscription:
+    """The subscription as it is now, its row locked until the transaction ends. One deleted since
+    the caller found it is `NoLongerExists` (404, a message in the admin), not the ORM's
+    DoesNotExist, nor an attempt inserted for it that fails on its foreign key at commit (both 500s)."""
+    subscription = WebhookSubscription.objects.select_for_update().filter(pk=pk).first()
+    if subscription is None:
+        raise NoLongerExists("This webhook subscription was deleted meanwhile; nothing was done.")
+    return subscription
+
+
 # --- sending an event again ---------------------------------------------------------------------
 class ResendRefused(DomainError):
     """Why an attempt is not sent again; its message is shown to the admin (the API's 409)."""
@@ -361,7 +371,7 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     admin fixed the receiver: the newest attempt of the event for its subscription, only while the
     subscription is on. The new attempt carries the same event id and body, and is one try: it
     is numbered past the automatic ones, so a failure schedules no further retry."""
-    subscription = WebhookSubscription.objects.select_for_update().get(pk=delivery.subscription_id)
+    subscription = _locked_subscription(delivery.subscription_id)
     which = f"Attempt {delivery.attempt} of {delivery.event_id} to {subscription}"
     if not subscription.active:
         raise ResendRefused(f"{which}: the subscription is switched off; switch it on first.")
@@ -396,7 +406,7 @@ def webhook_subscription_update(*, subscription: WebhookSubscription, **changes)
     """Write the changed fields only: the failure state (count, when and why disabled) is the
     delivery jobs', so a failure recorded meanwhile is not undone. Switching a subscription that
     failures disabled on again forgets its failures, as re-enabling does."""
-    subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    subscription = _locked_subscription(subscription.pk)
     fields = [name for name in SUBSCRIPTION_FIELDS if name in changes]
     for name in fields:
         setattr(subscription, name, changes[name])
@@ -414,6 +424,7 @@ def webhook_subscription_ping(*, subscription: WebhookSubscription, by) -> Webho
     """Queue a test delivery (event `ping`) to `subscription`, switched on or not, signed like any
     other: an admin checks that the receiver answers and verifies the signature. One try, not
     counted for or against the subscription; the attempt shows in the deliveries list."""
+    subscription = _locked_subscription(subscription.pk)
     now = timezone.now()
     identifier = f"evt_ping_{uuid.uuid4().hex}"
     body = {
@@ -433,7 +444,7 @@ def webhook_subscription_ping(*, subscription: WebhookSubscription, by) -> Webho
 @transaction.atomic
 def webhook_subscription_enable(*, subscription: WebhookSubscription) -> WebhookSubscription:
     """Switch a subscription on again, forgetting its failures (an admin fixed the receiver)."""
-    subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    subscription = _locked_subscription(subscription.pk)
     subscription.active = True
     subscription.consecutive_failures = 0
     subscription.disabled_at = None
