@@ -35,6 +35,7 @@ from publishing.webhooks.services import (
     SUBSCRIPTION_FIELDS, ResendRefused, webhook_delivery_resend, webhook_subscription_create,
     webhook_subscription_enable, webhook_subscription_ping, webhook_subscription_update,
 )
+from tasks.exceptions import NoLongerExists
 
 RECENT_ATTEMPTS = 10  # shown on a subscription's page; the deliveries list has them all
 ERROR_PREVIEW_CHARS = 120
@@ -242,7 +243,11 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def ping(self, request, queryset):
         count = 0
         for subscription in queryset:
-            webhook_subscription_ping(subscription=subscription, by=request.user)
+            try:
+                webhook_subscription_ping(subscription=subscription, by=request.user)
+            except NoLongerExists as gone:
+                self.message_user(request, f"{subscription}: {gone}", messages.WARNING)
+                continue
             count += 1
         self.message_user(
             request,
@@ -256,7 +261,11 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def reenable(self, request, queryset):
         count = 0
         for subscription in queryset:
-            webhook_subscription_enable(subscription=subscription)
+            try:
+                webhook_subscription_enable(subscription=subscription)
+            except NoLongerExists as gone:
+                self.message_user(request, f"{subscription}: {gone}", messages.WARNING)
+                continue
             count += 1
         self.message_user(request, f"Re-enabled {count} subscription{'s' if count != 1 else ''}.", messages.SUCCESS)
 
@@ -286,7 +295,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         for delivery in queryset.select_related("subscription"):
             try:
                 webhook_delivery_resend(delivery=delivery)
-            except ResendRefused as refusal:
+            except (ResendRefused, NoLongerExists) as refusal:
                 refusals.append(str(refusal))
             else:
                 sent += 1

@@ -142,6 +142,11 @@ def _add_lines(recipients: list[int], *, reason: str, summary: str, **target) ->
     added = []
     for recipient_id in recipients:
         with transaction.atomic():
+            recipient_kept, target_kept = _kept_until_commit(recipient_id, **target)
+            if not target_kept:  # the task or subscription was deleted meanwhile: its lines would go with it
+                return added
+            if not recipient_kept:  # the account was deleted since the recipients were read
+                continue
             # With the lock taken, a digest being sent (or a line being added) right now cannot be
             # waited for here, in the worker that finished a task: a slow mail server held it up
             # for the whole send. The line then starts a digest job of its own, which sends it if
@@ -153,6 +158,23 @@ def _add_lines(recipients: list[int], *, reason: str, summary: str, **target) ->
             if not waiting:  # the first line of a new digest: its job is due at the end of the window
                 enqueue_job_at(DIGEST_JOB, recipient_id, at=due, name="send_digest")
     return added
+
+
+def _kept_until_commit(recipient_id: int, *, task_id: int | None = None,
+                       subscription_id: int | None = None) -> tuple[bool, bool]:
+    """Whether the recipient and the line's target still exist, each then kept from deletion until
+    the caller's transaction ends (FOR KEY SHARE). The recipients and the target were read before:
+    a line naming one deleted since failed on its foreign key at commit, which ended the loop, and
+    the recipients after it lost their lines (in a subscription's switch-off, the attempt's record too)."""
+    model, pk = (GenerationTask, task_id) if task_id is not None else (WebhookSubscription, subscription_id)
+    user_table = get_user_model()._meta.db_table
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {quote(user_table)} WHERE id = %s FOR KEY SHARE), "
+            f"EXISTS (SELECT 1 FROM {quote(model._meta.db_table)} WHERE id = %s FOR KEY SHARE)",
+            [recipient_id, pk])
+        return cursor.fetchone()
 
 
 def _receiver_shown(url: str) -> str:

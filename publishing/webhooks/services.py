@@ -41,7 +41,7 @@ from publishing.webhooks.signing import SIGNATURE_HEADER, signature_header
 from tasks import url_guard
 from tasks.checked_http import checked_url, send_to_checked_addresses
 from tasks.http_deadline import ExchangeDeadline
-from tasks.exceptions import DomainError, TransientError
+from tasks.exceptions import DomainError, NoLongerExists, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,10 @@ def webhook_deliveries_create(*, payload: dict) -> list[WebhookDelivery]:
         return []
     body, identifier, now = webhook_body(name, payload), event_id(payload), timezone.now()
     with transaction.atomic():
+        # Read again with the rows locked against deletion until commit: a subscription deleted
+        # since the read above made the insert fail on its foreign key at commit, and the event
+        # was lost for every other subscriber too.
+        subscription_ids = _subscribed_ids(name, lock=True)
         deliveries = WebhookDelivery.objects.bulk_create(
             [WebhookDelivery(subscription_id=subscription_id, event=name, event_id=identifier, payload=body,
                              attempt=1, scheduled_at=now) for subscription_id in subscription_ids],
@@ -83,8 +87,12 @@ def _subscribed_ids_sql(name: str) -> tuple[str, tuple]:
     return subscribed.values_list("pk", flat=True).query.sql_with_params()
 
 
-def _subscribed_ids(name: str) -> list[int]:
+def _subscribed_ids(name: str, *, lock: bool = False) -> list[int]:
+    """The active subscriptions to event `name`; with `lock`, inside a transaction, each kept
+    from deletion until it ends (FOR KEY SHARE, which an UPDATE of its fields does not wait for)."""
     sql, params = _subscribed_ids_sql(name)
+    if lock:
+        sql += " FOR KEY SHARE"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
@@ -339,6 +347,16 @@ def webhook_deliveries_recover(*, now=None) -> dict:
     return {"sent": len(lost), "abandoned": abandoned}
 
 
+def _locked_subscription(pk: int) -> WebhookSubscription:
+    """The subscription as it is now, its row locked until the transaction ends. One deleted since
+    the caller found it is `NoLongerExists` (404, a message in the admin), not the ORM's
+    DoesNotExist, nor an attempt inserted for it that fails on its foreign key at commit (both 500s)."""
+    subscription = WebhookSubscription.objects.select_for_update().filter(pk=pk).first()
+    if subscription is None:
+        raise NoLongerExists("This webhook subscription was deleted meanwhile; nothing was done.")
+    return subscription
+
+
 # --- sending an event again ---------------------------------------------------------------------
 class ResendRefused(DomainError):
     """Why an attempt is not sent again; its message is shown to the admin (the API's 409)."""
@@ -353,7 +371,7 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     admin fixed the receiver: the newest attempt of the event for its subscription, only while the
     subscription is on. The new attempt carries the same event id and body, and is one try: it
     is numbered past the automatic ones, so a failure schedules no further retry."""
-    subscription = WebhookSubscription.objects.select_for_update().get(pk=delivery.subscription_id)
+    subscription = _locked_subscription(delivery.subscription_id)
     which = f"Attempt {delivery.attempt} of {delivery.event_id} to {subscription}"
     if not subscription.active:
         raise ResendRefused(f"{which}: the subscription is switched off; switch it on first.")
@@ -388,7 +406,7 @@ def webhook_subscription_update(*, subscription: WebhookSubscription, **changes)
     """Write the changed fields only: the failure state (count, when and why disabled) is the
     delivery jobs', so a failure recorded meanwhile is not undone. Switching a subscription that
     failures disabled on again forgets its failures, as re-enabling does."""
-    subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    subscription = _locked_subscription(subscription.pk)
     fields = [name for name in SUBSCRIPTION_FIELDS if name in changes]
     for name in fields:
         setattr(subscription, name, changes[name])
@@ -406,6 +424,7 @@ def webhook_subscription_ping(*, subscription: WebhookSubscription, by) -> Webho
     """Queue a test delivery (event `ping`) to `subscription`, switched on or not, signed like any
     other: an admin checks that the receiver answers and verifies the signature. One try, not
     counted for or against the subscription; the attempt shows in the deliveries list."""
+    subscription = _locked_subscription(subscription.pk)
     now = timezone.now()
     identifier = f"evt_ping_{uuid.uuid4().hex}"
     body = {
@@ -425,7 +444,7 @@ def webhook_subscription_ping(*, subscription: WebhookSubscription, by) -> Webho
 @transaction.atomic
 def webhook_subscription_enable(*, subscription: WebhookSubscription) -> WebhookSubscription:
     """Switch a subscription on again, forgetting its failures (an admin fixed the receiver)."""
-    subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    subscription = _locked_subscription(subscription.pk)
     subscription.active = True
     subscription.consecutive_failures = 0
     subscription.disabled_at = None

@@ -10,7 +10,7 @@ from django.core.mail.backends import locmem
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from publishing.webhooks import jobs
+from publishing.webhooks import jobs, notifications
 from publishing.webhooks.models import PendingNotification, WebhookDelivery, WebhookSubscription
 from publishing.webhooks.services import webhook_subscription_enable, webhook_subscription_update
 from tasks.events import emit
@@ -18,6 +18,7 @@ from tasks.models import EventKind
 from tests.conftest import role
 from tests.factories import make_task, make_user
 from tests.publishing.webhook_receiver import Receiver
+from tests.seed import ensure_seed_data
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +76,29 @@ def test_ten_tasks_completing_within_the_window_make_one_digest_for_each_reviewe
     assert f"https://press.example.com/admin/tasks/generationtask/{tasks[0].pk}/change/" in email.body, "a link"
     assert not PendingNotification.objects.filter(sent_at__isnull=True).exists()
     assert jobs.send_digest(people["reviewer"].pk) == 0 and len(mail.outbox) == 1  # a second job sends nothing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_account_deleted_while_a_task_finishes_does_not_cost_the_other_reviewers_their_line(
+        people, enqueued, monkeypatch, settings):
+    ensure_seed_data()  # the catalog a task needs, which an earlier transactional test's flush removed
+    settings.PRESSROOM_NOTIFY_DIGEST_SECONDS = 5  # the digest's job goes to the broker (`enqueued`)
+    other = make_user("ravi")
+    other.email = "ravi@example.com"
+    other.save()
+    other.groups.add(role("Reviewers"))
+    read = notifications._recipient_ids
+
+    def read_then_deleted(reason):
+        found = read(reason)
+        people["reviewer"].delete()  # an admin's delete commits between the read and the lines
+        return sorted(found)
+
+    monkeypatch.setattr(notifications, "_recipient_ids", read_then_deleted)
+    finish(make_task(topic="Composting"), "completed", "Completed.")
+
+    assert list(PendingNotification.objects.values_list("recipient_id", flat=True)) == [other.pk]
+    assert [args for _, args, _ in digest_jobs(enqueued)] == [(other.pk,)]
 
 
 def test_after_a_digest_went_out_the_next_task_starts_a_new_one(people, enqueued, settings,

@@ -26,6 +26,7 @@ from tasks.events import emit
 from tasks.models import EventKind
 from tests.factories import make_task
 from tests.publishing.webhook_receiver import Receiver
+from tests.seed import ensure_seed_data
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +93,27 @@ def test_a_state_change_records_a_delivery_for_each_active_subscription_to_its_e
     assert delivery.payload["type"] == "task.completed" and delivery.payload["task"]["id"] == str(task.pk)
     assert enqueued == [("publishing.webhooks.jobs.deliver_webhook", (delivery.pk,),
                          {"q_options": {"task_name": "deliver_webhook", "save": False}})]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_subscription_deleted_while_an_event_is_recorded_does_not_lose_it_for_the_others(enqueued, monkeypatch):
+    ensure_seed_data()  # the catalog a task needs, which an earlier transactional test's flush removed
+    kept = subscribe("https://hooks.example.com/kept")
+    deleted = subscribe("https://hooks.example.com/deleted", name="Deleted meanwhile")
+    read = services._subscribed_ids
+
+    def read_then_deleted(name, **kwargs):
+        found = read(name, **kwargs)
+        # An admin's delete commits between the read of the subscribers and the insert of the attempts.
+        WebhookSubscription.objects.filter(pk=deleted.pk).delete()
+        return found
+
+    monkeypatch.setattr(services, "_subscribed_ids", read_then_deleted)
+    finish(make_task())
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.subscription_id, delivery.event) == (kept.pk, "task.completed")
+    assert [args for _, args, _ in enqueued] == [(delivery.pk,)]
 
 
 def test_progress_events_record_no_delivery(enqueued, django_capture_on_commit_callbacks):

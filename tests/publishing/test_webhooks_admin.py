@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from publishing.webhooks import admin as webhooks_admin
 from publishing.webhooks.models import WebhookDelivery, WebhookSubscription
 
 pytestmark = pytest.mark.django_db
@@ -156,6 +157,25 @@ def test_the_re_enable_action_resets_the_failure_count(client):
     subscription.refresh_from_db()
     assert (subscription.active, subscription.consecutive_failures, subscription.disabled_at,
             subscription.disabled_reason) == (True, 0, None, "")
+
+
+def test_re_enabling_a_subscription_another_admin_deleted_meanwhile_says_so_and_enables_the_rest(client, monkeypatch):
+    first = disabled_subscription()
+    deleted = WebhookSubscription.objects.create(name="Deleted meanwhile", url="https://gone.example.com/",
+                                                 events=["task.failed"])
+    enable = webhooks_admin.webhook_subscription_enable
+
+    def enable_while_the_other_is_deleted(*, subscription):
+        WebhookSubscription.objects.filter(pk=deleted.pk).delete()  # after the action read the selection
+        return enable(subscription=subscription)
+
+    monkeypatch.setattr(webhooks_admin, "webhook_subscription_enable", enable_while_the_other_is_deleted)
+    response = client.post(LIST, {"action": "reenable", "_selected_action": [first.pk, deleted.pk]}, follow=True)
+
+    page = response.content.decode()
+    assert response.status_code == 200 and "Re-enabled 1 subscription." in page
+    assert "Deleted meanwhile: This webhook subscription was deleted meanwhile; nothing was done." in page
+    assert list(WebhookSubscription.objects.values_list("pk", "active")) == [(first.pk, True)]
 
 
 def test_the_send_again_action_queues_a_new_attempt_and_says_what_it_refused(client, monkeypatch,

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from publishing.api import webhooks as webhooks_api
 from publishing.webhooks.models import WebhookDelivery, WebhookSubscription
 from tests.factories import make_user
 
@@ -132,6 +133,36 @@ def test_pings_deliveries_and_resending_through_the_api(api, enqueued, django_ca
     assert "came after it" in refused.json()["error"]["message"]
     assert [item["id"] for item in deliveries] == sorted(
         [failed.pk, ping.json()["id"], again.json()["id"]], reverse=True)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("patch", "{subscription}", {"name": "Renamed"}),
+    ("post", "{subscription}/ping", None),
+    ("post", "/api/webhook-deliveries/{delivery}/resend", None),
+], ids=["change", "ping", "resend"])
+def test_a_subscription_another_admin_deletes_meanwhile_is_a_404_and_nothing_is_written(
+        method, path, body, api, enqueued, monkeypatch):
+    subscription = WebhookSubscription.objects.create(name="Chat", url="https://chat.example.com/", events=["task.failed"])
+    failed = WebhookDelivery.objects.create(subscription=subscription, event="task.failed", event_id="evt_f", payload={},
+                                            status="failed", response_code=500, scheduled_at=timezone.now())
+    found_by = {"_subscription": webhooks_api._subscription, "get_object_or_404": webhooks_api.get_object_or_404}
+
+    def found_then_deleted(name):
+        def find(*args, **kwargs):
+            found = found_by[name](*args, **kwargs)
+            WebhookSubscription.objects.filter(pk=subscription.pk).delete()  # another admin's delete commits
+            return found
+        return find
+
+    for name in found_by:
+        monkeypatch.setattr(webhooks_api, name, found_then_deleted(name))
+    url = path.format(subscription=f"{LIST}/{subscription.pk}", delivery=failed.pk)
+
+    answer = getattr(api, method)(url, body, format="json")
+
+    assert answer.status_code == 404, answer.content
+    assert "deleted meanwhile" in answer.json()["error"]["message"]
+    assert not WebhookSubscription.objects.exists() and not WebhookDelivery.objects.exists() and not enqueued
 
 
 @pytest.mark.parametrize("role", ["editor", "reviewer", "staff"])
