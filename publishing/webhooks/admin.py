@@ -239,16 +239,23 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         webhook_subscription_update(subscription=obj, **{
             name: form.cleaned_data[name] for name in form.changed_data if name in SUBSCRIPTION_FIELDS})
 
-    @admin.action(description="Send a test event (ping)")
-    def ping(self, request, queryset):
+    def _each_still_there(self, request, queryset, verb) -> int:
+        """`verb(subscription)` for each selected subscription; one another admin deleted meanwhile
+        is a warning naming it, and the others go on. How many were done."""
         count = 0
         for subscription in queryset:
             try:
-                webhook_subscription_ping(subscription=subscription, by=request.user)
+                verb(subscription)
             except NoLongerExists as gone:
                 self.message_user(request, f"{subscription}: {gone}", messages.WARNING)
-                continue
-            count += 1
+            else:
+                count += 1
+        return count
+
+    @admin.action(description="Send a test event (ping)")
+    def ping(self, request, queryset):
+        count = self._each_still_there(request, queryset, lambda subscription: webhook_subscription_ping(
+            subscription=subscription, by=request.user))
         self.message_user(
             request,
             format_html('Test event queued for {} subscription{}: its outcome shows in the list within seconds, '
@@ -259,14 +266,8 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-enable and reset the failure count")
     def reenable(self, request, queryset):
-        count = 0
-        for subscription in queryset:
-            try:
-                webhook_subscription_enable(subscription=subscription)
-            except NoLongerExists as gone:
-                self.message_user(request, f"{subscription}: {gone}", messages.WARNING)
-                continue
-            count += 1
+        count = self._each_still_there(
+            request, queryset, lambda subscription: webhook_subscription_enable(subscription=subscription))
         self.message_user(request, f"Re-enabled {count} subscription{'s' if count != 1 else ''}.", messages.SUCCESS)
 
 
