@@ -67,6 +67,15 @@ def without_hidden_characters(text: str) -> str:
     return LAYOUT_CONTROLS.sub("", CONTROL_CHARACTERS.sub("", text))
 
 
+def as_one_line(text: str) -> str:
+    """`text` as one line of a digest email, each of those characters a space and runs of spaces one:
+    a line break would forge lines, a control character (an escape sequence) drive the terminal of
+    whoever reads the mail there, and a layout control (a right-to-left override) show the rest of
+    the line, the task's link included, reversed. A failure message quotes a provider's error as it
+    came, so these are replaced rather than refused."""
+    return " ".join(LAYOUT_CONTROLS.sub(" ", CONTROL_CHARACTERS.sub(" ", text)).split())
+
+
 UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 
 

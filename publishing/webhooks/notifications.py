@@ -44,7 +44,7 @@ from content.services.review import four_eyes_barred
 from publishing.webhooks.events import site_link
 from publishing.webhooks.models import NotificationReason, PendingNotification, WebhookSubscription
 from publishing.webhooks.queueing import enqueue_job_at
-from tasks.control_characters import CONTROL_CHARACTERS, LAYOUT_CONTROLS
+from tasks.control_characters import as_one_line
 from tasks.models import ApprovalStatus, GenerationTask
 
 logger = logging.getLogger(__name__)
@@ -91,14 +91,6 @@ def _recipient_ids(reason: str) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _one_line(text: str) -> str:
-    """`text` as one line of a digest: a line break would forge lines, a control character
-    (an escape sequence) drive the terminal of whoever reads the mail there, and a layout control
-    (a right-to-left override) show the rest of the line, the task's link included, reversed. A
-    failure message quotes a provider's error as it came, so these are dropped here."""
-    return " ".join(LAYOUT_CONTROLS.sub(" ", CONTROL_CHARACTERS.sub(" ", text)).split())
-
-
 def _lock_recipient(user_id: int) -> None:
     advisory_xact_lock(NOTIFICATION_DIGESTS, user_id)  # one digest per recipient at a time
 
@@ -129,9 +121,9 @@ def notifications_queue(*, payload: dict) -> list[PendingNotification]:
         # a reviewer's own task is another reviewer's to decide: it is not their duty to hear of it
         barred = four_eyes_barred(task)  # one read of the current version's author, not one per reviewer
         recipients = [recipient for recipient in recipients if recipient not in barred]
-    summary = _one_line(f"{task}")[:300]
+    summary = as_one_line(f"{task}")[:300]
     if payload.get("message") and reason != NotificationReason.AWAITS_REVIEW:
-        summary = f"{summary} — {_one_line(str(payload['message']))}"[:500]
+        summary = f"{summary} — {as_one_line(str(payload['message']))}"[:500]
     return _add_lines(recipients, reason=reason, summary=summary, task_id=task.pk)
 
 
@@ -188,7 +180,7 @@ def _receiver_shown(url: str) -> str:
         return "(a URL that cannot be read)"
     host = parts.netloc.rsplit("@", 1)[-1]
     rest = "/…" if parts.path.strip("/") or parts.query or parts.fragment else ""
-    return _one_line(f"{parts.scheme}://{host}{rest}")[:200]
+    return as_one_line(f"{parts.scheme}://{host}{rest}")[:200]
 
 
 def _without_url(text: str, url: str) -> str:
@@ -216,8 +208,8 @@ def notifications_queue_subscription_disabled(*, subscription: WebhookSubscripti
     recipients = _recipient_ids(NotificationReason.WEBHOOK_DISABLED)
     if not recipients:
         return []
-    why = _one_line(_without_url(subscription.disabled_reason, subscription.url))
-    summary = f"{_one_line(subscription.name)[:100]} ({_receiver_shown(subscription.url)}): {why}"
+    why = as_one_line(_without_url(subscription.disabled_reason, subscription.url))
+    summary = f"{as_one_line(subscription.name)[:100]} ({_receiver_shown(subscription.url)}): {why}"
     return _add_lines(recipients, reason=NotificationReason.WEBHOOK_DISABLED, summary=summary[:500],
                       subscription_id=subscription.pk)
 
