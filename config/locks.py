@@ -16,11 +16,17 @@ turns has its namespace here, so two rules never share a lock by accident:
   for the lock (which was a deadlock).
 - `DEMO_ACCOUNTS`: `manage.py create_demo_accounts` runs once at a time, so a second run finds the
   accounts the first made instead of failing on their names; one key.
+
+`rows_kept(...)` is the other half of taking turns: a row that was read before the transaction
+began (an account, a task, a subscription) and that a new row is about to name is checked again
+and kept from deletion until the transaction ends (`FOR KEY SHARE`, which an update of the row's
+other fields does not wait for). Without it, a delete that commits in between makes the insert
+fail on its foreign key at commit: an IntegrityError, a 500, and the transaction's other work lost.
 """
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 BUDGETS = 0x50524247  # "PRBG"
 NOTIFICATION_DIGESTS = 7_013_000
@@ -46,3 +52,17 @@ def advisory_xact_lock_if_free(namespace: int, key: int = 0) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [namespace, int(key) % KEYS])
         return cursor.fetchone()[0]
+
+
+def rows_kept(*rows: tuple[type[models.Model], object]) -> tuple[bool, ...]:
+    """For each `(model, pk)`, whether that row still exists, each one found then kept from
+    deletion until this transaction ends (FOR KEY SHARE); one statement for all of them."""
+    if transaction.get_autocommit():
+        raise transaction.TransactionManagementError("Rows are kept inside the transaction that needs them.")
+    quote = connection.ops.quote_name
+    tests = ", ".join(
+        f"EXISTS (SELECT 1 FROM {quote(model._meta.db_table)} WHERE {quote(model._meta.pk.column)} = %s FOR KEY SHARE)"
+        for model, _ in rows)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {tests}", [pk for _, pk in rows])
+        return tuple(cursor.fetchone())

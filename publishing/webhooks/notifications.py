@@ -39,7 +39,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.email_addresses import header_refusal
-from config.locks import NOTIFICATION_DIGESTS, advisory_xact_lock, advisory_xact_lock_if_free
+from config.locks import NOTIFICATION_DIGESTS, advisory_xact_lock, advisory_xact_lock_if_free, rows_kept
 from content.services.review import four_eyes_barred
 from publishing.webhooks.events import site_link
 from publishing.webhooks.models import NotificationReason, PendingNotification, WebhookSubscription
@@ -155,18 +155,12 @@ def _add_lines(recipients: list[int], *, reason: str, summary: str, **target) ->
 def _kept_until_commit(recipient_id: int, *, task_id: int | None = None,
                        subscription_id: int | None = None) -> tuple[bool, bool]:
     """Whether the recipient and the line's target still exist, each then kept from deletion until
-    the caller's transaction ends (FOR KEY SHARE). The recipients and the target were read before:
-    a line naming one deleted since failed on its foreign key at commit, which ended the loop, and
-    the recipients after it lost their lines (in a subscription's switch-off, the attempt's record too)."""
-    model, pk = (GenerationTask, task_id) if task_id is not None else (WebhookSubscription, subscription_id)
-    user_table = get_user_model()._meta.db_table
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {quote(user_table)} WHERE id = %s FOR KEY SHARE), "
-            f"EXISTS (SELECT 1 FROM {quote(model._meta.db_table)} WHERE id = %s FOR KEY SHARE)",
-            [recipient_id, pk])
-        return cursor.fetchone()
+    the caller's transaction ends (`config.locks.rows_kept`). The recipients and the target were
+    read before: a line naming one deleted since failed on its foreign key at commit, which ended
+    the loop, and the recipients after it lost their lines (in a subscription's switch-off, the
+    attempt's record too)."""
+    target = (GenerationTask, task_id) if task_id is not None else (WebhookSubscription, subscription_id)
+    return rows_kept((get_user_model(), recipient_id), target)
 
 
 def _receiver_shown(url: str) -> str:

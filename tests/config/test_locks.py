@@ -1,12 +1,13 @@
-"""Advisory locks (config/locks.py): held by the transaction that takes them, until it ends."""
+"""Advisory locks and kept rows (config/locks.py): held by the transaction that takes them, until it ends."""
 
 from __future__ import annotations
 
 import psycopg
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from config.locks import KEYS, PUBLIC_NAMES, advisory_xact_lock
+from config.locks import KEYS, PUBLIC_NAMES, advisory_xact_lock, rows_kept
 from tests import processes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,3 +35,38 @@ def test_a_key_past_int4_is_folded_into_its_range():
 def test_outside_a_transaction_it_is_refused_rather_than_released_at_once():
     with pytest.raises(transaction.TransactionManagementError):
         advisory_xact_lock(PUBLIC_NAMES)
+
+
+def other_session_deletes_user(pk: int) -> bool:
+    """Whether another session can delete the account now (False: it would have to wait)."""
+    with psycopg.connect(processes.test_database_url(), autocommit=True) as other:
+        other.execute("SET lock_timeout = '200ms'")
+        try:
+            return other.execute(f"DELETE FROM {get_user_model()._meta.db_table} WHERE id = %s", [pk]).rowcount == 1
+        except psycopg.errors.LockNotAvailable:
+            return False
+
+
+def other_session_renames_user(pk: int) -> bool:
+    with psycopg.connect(processes.test_database_url(), autocommit=True) as other:
+        other.execute("SET lock_timeout = '200ms'")
+        return other.execute(f"UPDATE {get_user_model()._meta.db_table} SET first_name = 'Renamed' WHERE id = %s",
+                             [pk]).rowcount == 1
+
+
+def test_rows_kept_says_which_rows_exist_and_keeps_them_from_deletion_until_the_transaction_ends():
+    User = get_user_model()
+    kept = User.objects.create_user("kept")
+    gone = User.objects.create_user("gone")
+    gone_id = gone.pk
+    gone.delete()
+    with transaction.atomic():
+        assert rows_kept((User, kept.pk), (User, gone_id)) == (True, False)
+        assert other_session_renames_user(kept.pk) is True  # an update of its other fields does not wait
+        assert other_session_deletes_user(kept.pk) is False
+    assert other_session_deletes_user(kept.pk) is True
+
+
+def test_rows_kept_outside_a_transaction_is_refused_rather_than_released_at_once():
+    with pytest.raises(transaction.TransactionManagementError):
+        rows_kept((get_user_model(), 1))
