@@ -26,9 +26,11 @@ from content.api.serializers import StrictBooleanField
 from publishing.webhooks import rules
 from publishing.webhooks.models import SubscriptionState, WebhookDelivery, WebhookEvent, WebhookSubscription
 from publishing.webhooks.services import (
-    webhook_delivery_resend, webhook_subscription_create, webhook_subscription_ping, webhook_subscription_update,
+    SUBSCRIPTION_GONE, webhook_delivery_resend, webhook_subscription_create, webhook_subscription_ping,
+    webhook_subscription_update, webhook_subscriptions_delete,
 )
 from tasks.api.serializers import RejectUnknownFieldsMixin, StrictCharField
+from tasks.exceptions import NoLongerExists
 
 DELIVERIES_SHOWN = 50  # the newest attempts of a subscription; the admin lists them all
 ID = OpenApiParameter("subscription_id", OpenApiTypes.INT, OpenApiParameter.PATH,
@@ -142,7 +144,8 @@ class SubscriptionDetailApi(WebhookApi):
     @extend_schema(tags=["webhooks"], summary="Remove a webhook subscription and its attempts (superusers)",
                    parameters=[ID], responses={204: OpenApiResponse(description="Removed.")})
     def delete(self, request, subscription_id):
-        _subscription(subscription_id).delete()
+        if not webhook_subscriptions_delete(ids=[_subscription(subscription_id).pk]):
+            raise NoLongerExists(SUBSCRIPTION_GONE)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
