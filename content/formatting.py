@@ -81,14 +81,19 @@ def split_title(markdown: str, fallback: str) -> tuple[str, str]:
     text = markdown.strip()
     first, _, rest = text.partition("\n")
     if first.startswith("# "):
-        # Without explicit embeddings, overrides and isolates: one left open in a title reorders
-        # what a page prints after it (" · Pressroom" in the tab, the admin's "The post … was changed").
-        # Without the other control characters either (ESC, BEL, DEL, C1): a post's title refuses
-        # them all (`validate_shown_line`), and a published title is this one.
-        words = (without_hidden_characters(word) for word in first[2:].split())
-        title = " ".join(word for word in words if word)
-        return title or fallback, rest.strip()
+        return shown_title(first[2:]) or fallback, rest.strip()
     return fallback, text
+
+
+def shown_title(text: str) -> str:
+    """A title a model wrote, as one line that pages and the admin show: whitespace of any kind
+    one space, without control and layout-changing characters (`without_hidden_characters`).
+    Without explicit embeddings, overrides and isolates: one left open in a title reorders what a
+    page prints after it (" · Pressroom" in the tab, the admin's "The post … was changed").
+    Without the other control characters either (ESC, BEL, DEL, C1): a post's title refuses them
+    all (`validate_shown_line`), and a published title is the format stage's (`split_title`)."""
+    words = (without_hidden_characters(word) for word in text.split())
+    return " ".join(word for word in words if word)
 
 
 def first_paragraph(article: str, *, title: str) -> str:

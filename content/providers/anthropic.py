@@ -14,6 +14,7 @@ import httpx
 from content.providers import http
 from content.providers.base import FilteredAnswer, StopCheck, TextResult, TruncatedAnswer, Usage
 from content.providers.chat import ChatTextModel
+from tasks.control_characters import as_one_line
 from tasks.exceptions import PermanentError, TransientError
 from tasks.validators import storable_text
 
@@ -90,7 +91,7 @@ class AnthropicModel(ChatTextModel):
                 stopped = True
                 break
             elif kind == "error":
-                raise self._stream_error(_object(payload, "error", self.label, data))
+                raise self._stream_error(payload)
             # ping, content_block_stop and event types added later need nothing from us.
         text = "".join(parts)
         if not stopped:
@@ -122,9 +123,19 @@ class AnthropicModel(ChatTextModel):
                                  "partial answer is not used. Rephrase the brief.", usage=usage)
         return TextResult(text=text, usage=usage)
 
-    def _stream_error(self, error: dict) -> TransientError | PermanentError:
-        kind = str(error.get("type") or "error")
-        message = f"{self.label} reported {kind} mid-stream: {str(error.get('message') or '')[:200]}".rstrip(": ")
+    def _stream_error(self, payload: dict) -> TransientError | PermanentError:
+        """The error an `error` event reports, from its `error` object's type and message. An event
+        without that object (a message beside `"type": "error"`, an error that is text alone, or
+        nothing) is still the provider's error, not a malformed chunk: whatever text it sent is
+        kept. An error without a type is not known to be transient, so, like every type outside
+        TRANSIENT_ERROR_TYPES, it fails the task at once. The text is the provider's, shown as one
+        line (`as_one_line`) and cut short, like the other quotes of a provider's error."""
+        error = payload.get("error")
+        kind, text = (error.get("type"), error.get("message")) if isinstance(error, dict) else ("", error)
+        kind, text = str(kind or ""), str(text or payload.get("message") or "")
+        shown_kind = as_one_line(kind)[:80] or "an error without a type"
+        detail = as_one_line(text)[:200]
+        message = f"{self.label} reported {shown_kind} mid-stream" + (f": {detail}" if detail else "")
         if kind in TRANSIENT_ERROR_TYPES:
             return TransientError(message)
         return PermanentError(message)

@@ -5,8 +5,8 @@ messages (`prompts`) and leaves one method to the provider modules: `chat()`, wh
 messages over the provider's wire protocol (`openai_compatible`, `anthropic`). Everything a
 provider answers is checked and cleaned up here the same way (an answer cut off at its token
 limit, an empty one, an outline that cannot be read), so the pipeline sees one behaviour whatever
-the model. It imports `base`, `http`, `prompts` and `content.textstats`; the catalog entry is
-only read (key, URL, model, window).
+the model. It imports `base`, `http`, `prompts`, `content.textstats` and, for a generated title's
+one rule, `content.formatting`; the catalog entry is only read (key, URL, model, window).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from content.formatting import shown_title
 from content.providers import http
 from content.providers.base import (
     TOKENS_PER_WORD,
@@ -366,7 +367,9 @@ def parse_outline(text: str, *, fallback_title: str, provider: str) -> Outline:
     sections = _body_sections(headings)
     if not sections:
         raise PermanentError(f"{provider} returned an outline that could not be read: {text.strip()[:160]!r}")
-    return Outline(title=_clean_heading(title) or fallback_title, sections=sections)
+    # The draft's title, and its QA rounds' and image's, until the format stage reads the
+    # article's own: the admin's version list shows it, so it is held to that stage's rule.
+    return Outline(title=_clean_heading(shown_title(title)) or fallback_title, sections=sections)
 
 
 def _heading_text(text: str) -> str:

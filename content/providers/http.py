@@ -260,8 +260,11 @@ def _decoded_text(response: httpx.Response, *, provider: str) -> Iterator[str]:
     whatever charset it declares: the SSE format knows no other ("Event streams are always decoded
     as UTF-8"). Honoured, a declared `bz2_codec`, `base64_codec` or `rot13` made bytes of the text
     and `idna` or a BOM-less `utf-16` raised mid-stream, so the task failed as an "Unexpected
-    error: AssertionError: " without a word of why."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    error: AssertionError: " without a word of why. One byte-order mark at the very start of the
+    stream is dropped, as the format says, even split between chunks (`utf-8-sig` waits for its
+    three bytes); kept, it made the first line's field "\ufeffdata" and lost the first event.
+    A U+FEFF anywhere later is text."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
     for chunk in decoded_chunks(response, source=provider):
         yield decoder.decode(chunk)
     yield decoder.decode(b"", final=True)

@@ -7,6 +7,7 @@ Most tests run the engine in-process; one runs the whole pipeline through a real
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,26 @@ def test_hostile_model_output_comes_out_inert(pipeline, monkeypatch):
     final = ContentVersion.objects.get(task=task, phase="format")
     assert "alert" in final.body  # the text is kept as text...
     assert_inert(final.body_html)  # ...and nothing in the HTML can run
+
+
+@pytest.mark.parametrize("outline", [
+    json.dumps({"title": "Heat\x1b[31m Pumps\u202e\nExplained\x07",
+                "sections": ["How they work", "What they cost", "Living with one"]}),
+    "# Heat\x1b[31m Pumps\u202e Explained\x07\n\n## How they work\n## What they cost\n## Living with one\n",
+], ids=["json", "markdown"])
+def test_a_models_outline_title_reaches_the_versions_without_hidden_characters(pipeline, monkeypatch, outline):
+    # The draft, QA and image versions' title is the outline's; it kept a model's ESC, BEL and
+    # right-to-left override, which the format stage's title (`split_title`) already drops.
+    brief = Brief(topic="Heat pumps", word_count=300, primary_keyword="heat pump")
+    with OpenAIChatServer(Reply(outline), Reply(good_article(brief)), Reply("Fine.")) as server:
+        task = submit_task(topic="Heat pumps", word_count=300, primary_keyword="heat pump",
+                           model=fake_model(server, monkeypatch))
+        done = run_one()
+    assert done.status == "completed", done.error
+    titles = dict(ContentVersion.objects.filter(task=task, phase__in=["draft", "qa", "image"])
+                  .values_list("phase", "title"))
+    assert titles == {"draft": "Heat[31m Pumps Explained", "qa": "Heat[31m Pumps Explained",
+                      "image": "Heat[31m Pumps Explained"}
 
 
 def test_research_fetches_a_local_page_only_when_explicitly_allowed(pipeline):

@@ -318,3 +318,23 @@ def test_stream_lines_end_at_cr_lf_or_crlf_even_split_between_chunks(ending):
     response = httpx.Response(200, content=iter(chunk.encode() for chunk in chunks),
                               headers={"Content-Type": "text/event-stream"})
     assert list(http.iter_sse(response, provider="Test")) == [("message", "one\ntwo"), ("message", "three")]
+
+
+def test_a_stream_that_begins_with_a_byte_order_mark_keeps_its_first_event(provider, server):
+    # The SSE format strips one U+FEFF at the start of a stream. Kept, it made the first line's
+    # field "\ufeffdata" and OpenAI's first event, all of the text here, was lost (Anthropic's
+    # first line, "\ufeffevent", lost only a name its data repeats).
+    server.script(Raw(200, b"\xef\xbb\xbf" + STREAMS[provider].encode(), content_type="text/event-stream"))
+    assert make_model(provider, server).critique(BRIEF, ARTICLE).text == "Café au lait."
+
+
+def test_a_byte_order_mark_split_between_chunks_is_stripped_and_none_after_the_start():
+    chunks = [b"\xef", b"\xbb\xbfevent: first\ndata: one\n\n", "data: \ufefftwo\n\n\ufeffdata: three\n\n".encode()]
+    response = httpx.Response(200, content=iter(chunks), headers={"Content-Type": "text/event-stream"})
+    assert list(http.iter_sse(response, provider="Test")) == [("first", "one"), ("message", "\ufefftwo")]
+
+
+def test_only_one_byte_order_mark_is_stripped_from_the_start_of_a_stream():
+    response = httpx.Response(200, content=iter([b"\xef\xbb\xbf\xef\xbb\xbfdata: one\n\n", b"data: two\n\n"]),
+                              headers={"Content-Type": "text/event-stream"})
+    assert list(http.iter_sse(response, provider="Test")) == [("message", "two")]

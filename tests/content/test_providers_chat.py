@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -20,9 +21,10 @@ from content.providers.base import (
 from content.providers.chat import LENGTH_HEADROOM, TOKEN_ALLOWANCE, clean_article, parse_outline
 from content.providers.openai_compatible import OpenAICompatibleModel
 from content.revisions import review_revision
+from tasks.control_characters import first_hidden_character
 from tasks.exceptions import PermanentError, TaskCancelled, TransientError
 from tasks.models import ModelCatalogEntry
-from tests.content.fake_servers import AnthropicServer, Fail, Hang, OpenAIChatServer, Reply, StreamError
+from tests.content.fake_servers import AnthropicServer, Fail, Hang, OpenAIChatServer, Raw, Reply, StreamError
 
 KEY_VARIABLE = "PRESSROOM_TEST_API_KEY"
 SECRET = "sk-test-0123456789abcdef"
@@ -347,6 +349,40 @@ def test_anthropic_error_event_mid_stream_is_classified(with_key, error_type, ex
     with AnthropicServer(StreamError(error_type, "Something happened")) as server:
         with pytest.raises(expected, match=error_type):
             make_model("anthropic", server).critique(BRIEF, ARTICLE)
+
+
+def anthropic_stream_ending_in_error(data: dict) -> Raw:
+    start = {"type": "message_start", "message": {"usage": {"input_tokens": 5}}}
+    return Raw(200, f"event: message_start\ndata: {json.dumps(start)}\n\nevent: error\ndata: {json.dumps(data)}\n\n",
+               content_type="text/event-stream")
+
+
+@pytest.mark.parametrize("data, ending", [
+    ({"type": "error", "message": "Overloaded"}, "reported an error without a type mid-stream: Overloaded"),
+    ({"type": "error", "error": {"message": "Overloaded"}}, "reported an error without a type mid-stream: Overloaded"),
+    ({"error": "Overloaded"}, "reported an error without a type mid-stream: Overloaded"),
+    ({"type": "error"}, "reported an error without a type mid-stream"),
+], ids=["message-beside-the-type", "error-object-without-type", "error-as-text", "nothing"])
+def test_anthropic_error_event_without_an_error_type_fails_permanently_with_the_text_it_sent(with_key, data, ending):
+    # Only the types in TRANSIENT_ERROR_TYPES are known to pass; one without a type is not. Before,
+    # the text beside the type was lost ("reported error mid-stream") and an error that was text
+    # alone was retried as a malformed chunk.
+    with AnthropicServer(anthropic_stream_ending_in_error(data)) as server:
+        with pytest.raises(PermanentError) as raised:
+            make_model("anthropic", server).critique(BRIEF, ARTICLE)
+    assert str(raised.value).endswith(ending)
+
+
+def test_anthropic_error_events_text_is_shown_as_one_bounded_line(with_key):
+    data = {"type": "error", "error": {"type": "invalid_request_error\x1b[2J",
+                                       "message": "Bad\x1b[31m request\r\nForged: line\u202e " + "x" * 5000}}
+    with AnthropicServer(anthropic_stream_ending_in_error(data)) as server:
+        with pytest.raises(PermanentError) as raised:
+            make_model("anthropic", server).critique(BRIEF, ARTICLE)
+    message = str(raised.value)
+    assert first_hidden_character(message) is None
+    assert "invalid_request_error [2J mid-stream: Bad [31m request Forged: line xxx" in message
+    assert len(message) < 400
 
 
 def test_anthropic_overloaded_status_is_transient(with_key):
