@@ -15,6 +15,7 @@ import httpx
 from content.providers import http
 from content.providers.base import FilteredAnswer, StopCheck, TextResult, TruncatedAnswer, Usage
 from content.providers.chat import ChatTextModel
+from tasks.control_characters import as_one_line
 from tasks.exceptions import PermanentError, TransientError
 from tasks.validators import storable_text
 
@@ -117,11 +118,14 @@ class OpenAICompatibleModel(ChatTextModel):
         return self._usage(usage.get("prompt_tokens"), usage.get("completion_tokens"), messages=messages, text=text)
 
     def _stream_error(self, error) -> TransientError | PermanentError:
+        """The error a chunk's `error` reports. Its text is the provider's, shown as one line
+        (`as_one_line`) and cut short, as Anthropic's error events are."""
         if isinstance(error, dict):
             kind = str(error.get("type") or error.get("code") or "")
-            message = f"{self.label} reported an error mid-stream: {str(error.get('message') or kind)[:200]}"
+            text = str(error.get("message") or kind)
         else:
-            kind, message = "", f"{self.label} reported an error mid-stream: {str(error)[:200]}"
+            kind, text = "", str(error)
+        message = f"{self.label} reported an error mid-stream: {as_one_line(text)[:200]}"
         if kind in TRANSIENT_STREAM_ERRORS:
             return TransientError(message)
         return PermanentError(message)

@@ -385,6 +385,22 @@ def test_anthropic_error_events_text_is_shown_as_one_bounded_line(with_key):
     assert len(message) < 400
 
 
+@pytest.mark.parametrize("error", [
+    {"type": "server_error\x1b[2J", "message": "Bad\x1b[31m request\r\nForged: line\u202e " + "x" * 5000},
+    "Bad\x1b[31m request\r\nForged: line\u202e " + "x" * 5000,
+], ids=["object", "text"])
+def test_openai_compatible_error_chunks_text_is_shown_as_one_bounded_line(with_key, error):
+    chunk = {"choices": [{"index": 0, "delta": {"content": "Half"}}]}
+    body = f"data: {json.dumps(chunk)}\n\ndata: {json.dumps({'error': error})}\n\n"
+    with OpenAIChatServer(Raw(200, body, content_type="text/event-stream")) as server:
+        with pytest.raises(PermanentError) as raised:
+            make_model("openai", server).critique(BRIEF, ARTICLE)
+    message = str(raised.value)
+    assert first_hidden_character(message) is None
+    assert "reported an error mid-stream: Bad [31m request Forged: line xxx" in message
+    assert len(message) < 400
+
+
 def test_anthropic_overloaded_status_is_transient(with_key):
     with AnthropicServer(Fail(529, "Overloaded")) as server:
         with pytest.raises(TransientError, match="529"):
