@@ -304,8 +304,11 @@ def _clean_heading(text: str) -> str:
 
 
 def _body_sections(headings: list[str]) -> tuple[str, ...]:
+    """The outline's sections, each one line without control and layout-changing characters as a
+    title is (`shown_title`): they head the draft's sections in the prompt and are listed in the
+    task's "Outline ready" progress line."""
     seen, sections = set(), []
-    for heading in map(_clean_heading, headings):
+    for heading in (_clean_heading(shown_title(heading)) for heading in headings):
         if heading and not _FRAME_HEADINGS.fullmatch(heading) and heading.lower() not in seen:
             seen.add(heading.lower())
             sections.append(heading)

@@ -163,8 +163,8 @@ def test_an_outline_whose_lines_hold_long_runs_of_spaces_is_read():
     spaces = " " * 300_000
     answer = f"# Composting{spaces}at home\n\n- Greens{spaces}and browns\n- Turning the heap ##\n"
     outline = parse_outline(answer, fallback_title="Fallback", provider="Test model")
-    assert outline == Outline(title="Composting at home",  # a title's whitespace is one space, as split_title's
-                              sections=(f"Greens{spaces}and browns", "Turning the heap ##"))
+    # A title's and a section's whitespace is one space, as split_title's.
+    assert outline == Outline(title="Composting at home", sections=("Greens and browns", "Turning the heap ##"))
 
 
 def test_a_heading_loses_its_closing_hashes_and_keeps_a_hash_ending_a_word():

@@ -426,6 +426,16 @@ def test_outline_parser_accepts_headings_and_section_objects():
     assert parse_outline(headings, fallback_title="F", provider="P") == Outline("F", ("Why it matters", "How to start"))
 
 
+@pytest.mark.parametrize("answer", [
+    json.dumps({"title": "T", "sections": ["How\x1b[31m they\u202e work\x07", "What they\ncost"]}),
+    "# T\n\n## How\x1b[31m they\u202e work\x07\n## What\tthey \x1b\x1bcost\n",
+], ids=["json", "markdown"])
+def test_outline_sections_are_one_line_without_hidden_characters(answer):
+    # They head the draft's sections in the prompt and are listed in the "Outline ready" progress
+    # line; a model's ESC, BEL, right-to-left override or line break stayed in them.
+    assert parse_outline(answer, fallback_title="F", provider="P").sections == ("How[31m they work", "What they cost")
+
+
 def test_article_cleanup_drops_a_fence_and_a_preamble_and_keeps_a_title():
     assert clean_article("Sure! Here it is:\n\n```markdown\n# T\n\nBody.\n```", title="X") == "# T\n\nBody.\n"
     assert clean_article("Intro.\n\n## Part\n\nText.", title="X") == "# X\n\nIntro.\n\n## Part\n\nText.\n"
