@@ -11,6 +11,7 @@ import hashlib
 import json
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
@@ -24,6 +25,7 @@ from tasks.events import append_events, draft_event, emit
 from tasks.exceptions import DomainError, InvalidTransition, NoLongerExists
 from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCatalogEntry, Phase, Status
 from tasks.selectors import model_unavailable_reason
+from tasks.services.actors import ACCOUNT_GONE
 from tasks.services.budgets import BudgetExceeded, budget_check
 from tasks.services.queue import wake_workers
 from tasks.services.requeue import requeue
@@ -178,7 +180,7 @@ def task_create(
             return existing, False
     try:
         with transaction.atomic():
-            check_model_kept(brief["model"])
+            _kept_for_creation(brief["model"], created_by)
             budget_check(user=created_by, estimate=brief["estimated_cost"] or 0)
             # The row is inserted with its first event's sequence number taken, which spares
             # `emit`'s UPDATE to reserve it: no one else can write events of a task not yet committed.
@@ -198,6 +200,18 @@ def task_create(
             raise
         return existing, False
     return task, True
+
+
+def _kept_for_creation(model: ModelCatalogEntry, created_by) -> None:
+    """The catalog model and the creator's account, read before the transaction, checked and kept
+    until it ends in one statement (`check_model_kept`, `actors.actor_kept`): an account deleted
+    meanwhile is `NoLongerExists` (a 404), not a task queued (and spending) for no one."""
+    rows = [(ModelCatalogEntry, model.pk)] + ([(get_user_model(), created_by.pk)] if created_by is not None else [])
+    model_kept, *creator_kept = rows_kept(*rows)
+    if creator_kept and not creator_kept[0]:
+        raise NoLongerExists(ACCOUNT_GONE)
+    if not model_kept:
+        raise _model_gone(model)
 
 
 def _replay(created_by, idempotency_key: str, fingerprint: str) -> GenerationTask | None:

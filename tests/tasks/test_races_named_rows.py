@@ -10,6 +10,7 @@ holds its locks, uncommitted, while the verb runs on the other connection."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from tasks.models import GenerationTask, ModelCatalogEntry
@@ -66,3 +67,17 @@ def test_a_retry_on_a_model_deleted_meanwhile_is_refused_and_leaves_the_task_fai
     assert "removed from the catalog meanwhile" in str(outcome)
     task.refresh_from_db()
     assert (task.status, task.model) == ("failed", offline_model())
+
+
+def test_a_brief_from_an_account_deleted_meanwhile_is_a_404_and_queues_nothing(editor, editor_client):
+    """A superuser deletes the editor's account while the editor's brief is being queued. Before,
+    the task was inserted naming the deleted account and the commit failed (a 500)."""
+    ensure_seed_data()
+
+    outcome = run_while_holding(lambda: get_user_model().objects.get(pk=editor.pk).delete(), lambda: (
+        editor_client.post("/api/tasks", {"topic": "Heat pumps in old houses"}, format="json")))
+
+    assert not isinstance(outcome, Exception), repr(outcome)
+    assert outcome.status_code == 404, outcome.content
+    assert outcome.json()["error"]["message"] == "Your account was deleted meanwhile; nothing was saved."
+    assert not GenerationTask.objects.exists()
