@@ -31,6 +31,7 @@ from content.services.versions import version_create
 from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition
 from tasks.models import ApprovalStatus, EventKind, GenerationTask, Status, TaskType
+from tasks.services.actors import actor_kept
 from tasks.services.lifecycle import locked_task, task_requeue_for_revision
 from tasks.models.task import WORD_COUNT_MAX, WORD_COUNT_MIN
 from tasks.transitions import change_approval
@@ -265,6 +266,10 @@ def clean_feedback(value, *, required: bool = False) -> str:
 
 def _record(task, *, by, decision: str, version, message: str, feedback: str = "", reasons=(),
             revision_requested: bool = False, target_words: int | None = None) -> ApprovalEvent:
+    # The audit row (and an edit's or restore's version, written before it in this transaction)
+    # names `by`, whose account the request read before the transaction: kept until commit, or
+    # `NoLongerExists` if a superuser deleted it meanwhile (not a 500 at commit).
+    actor_kept(by)
     event = ApprovalEvent.objects.create(
         task=task, version=version, decision=decision, actor=by, feedback=feedback, reasons=list(reasons),
         revision_requested=revision_requested, target_words=target_words,

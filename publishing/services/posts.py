@@ -38,6 +38,7 @@ from publishing.services.edit_conflicts import check_edit_is_current
 from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition, NoLongerExists
 from tasks.models import ApprovalStatus, EventKind, GenerationTask, Status, TaskType
+from tasks.services.actors import actor_kept
 from tasks.services.lifecycle import locked_task
 
 logger = logging.getLogger(__name__)
@@ -268,6 +269,7 @@ def _fill_from_version(post: Post, version: ContentVersion, task: GenerationTask
 
 
 def _record(task, *, by, decision: str, version, post: Post, message: str, feedback: str = "") -> ApprovalEvent:
+    actor_kept(by)  # read before the transaction: kept until commit, or NoLongerExists (not a 500 at commit)
     event = ApprovalEvent.objects.create(task=task, version=version, decision=decision, actor=by, feedback=feedback)
     emit(task, EventKind.PUBLICATION, message=message, data={
         "decision": decision, "version": version.number if version else None,
@@ -497,6 +499,7 @@ def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool, tags
                 else PostChangeKind.SCHEDULED if post.is_scheduled else PostChangeKind.PUBLISHED)
     else:
         kind = PostChangeKind.EDITED
+    actor_kept(by)
     PostChange.objects.create(post=post, post_title=post.title, kind=kind, fields=sorted(changed),
                               published_at=post.published_at, actor=by)
     if post.is_scheduled:
@@ -517,6 +520,7 @@ def post_delete_by_person(*, post: Post, by) -> None:
     # Scheduled as public: it goes live by itself, and changing it needs the permission too.
     if (stored.is_public or stored.is_scheduled) and not by.has_perm(PUBLISH_PERMISSION):
         raise PermissionDenied("Only holders of the publish permission may delete a public or scheduled post.")
+    actor_kept(by)
     PostChange.objects.create(post=stored, post_title=stored.title, kind=PostChangeKind.DELETED, fields=[],
                               published_at=stored.published_at, actor=by)
     stored.delete()

@@ -42,6 +42,7 @@ from tasks import url_guard
 from tasks.checked_http import checked_url, send_to_checked_addresses
 from tasks.http_deadline import ExchangeDeadline
 from tasks.exceptions import DomainError, NoLongerExists, TransientError
+from tasks.services.actors import actor_kept
 
 logger = logging.getLogger(__name__)
 
@@ -399,10 +400,13 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
 SUBSCRIPTION_FIELDS = ("name", "url", "events", "secret", "active")
 
 
+@transaction.atomic
 def webhook_subscription_create(*, by, **fields) -> WebhookSubscription:
     """A subscription from checked values (`publishing.webhooks.rules`); without a secret, a
-    generated one."""
+    generated one. `by`'s account deleted since the request read it is `NoLongerExists` (404):
+    a subscription sends events to any URL, so a deleted account's request makes none."""
     values = {name: fields[name] for name in SUBSCRIPTION_FIELDS if fields.get(name) is not None}
+    actor_kept(by)
     return WebhookSubscription.objects.create(created_by=by, **values)
 
 

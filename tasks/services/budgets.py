@@ -31,13 +31,14 @@ from decimal import Decimal
 from functools import cache
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection, connections, router, transaction
 from django.db.models import Case, DecimalField, F, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from config.locks import BUDGETS, advisory_xact_lock
-from tasks.exceptions import DomainError
+from config.locks import BUDGETS, advisory_xact_lock, rows_kept
+from tasks.exceptions import DomainError, NoLongerExists
 from tasks.models import FINISHED_STATUSES, CostBudget, CostBudgetChange, GenerationTask
 from tasks.models.budgets import LIMIT_DECIMAL_PLACES, LIMIT_MAX_DIGITS
 
@@ -248,11 +249,21 @@ def budget_set(*, user, monthly_limit, by, reason: str = "") -> CostBudget:
 
     The budget row is locked, so two reviewers changing it at once record two changes whose old
     and new limits chain. Setting the limit it already has changes and records nothing; raising
-    one's own is refused under the four-eyes rule (`own_raise_refusal`).
+    one's own is refused under the four-eyes rule (`own_raise_refusal`). `user` or `by` deleted
+    since the caller read them is `NoLongerExists` (404, a message in the admin), nothing stored.
     """
     limit = validate_limit(monthly_limit)
     CostBudget.objects.get_or_create(user=user)
-    budget = CostBudget.objects.select_for_update().get(user=user)
+    budget = CostBudget.objects.select_for_update().filter(user=user).first()
+    # Both accounts were read before this transaction: one deleted since would fail the budget's
+    # and the change's foreign keys at commit (a 500). They are kept after the budget's row is
+    # locked, the order in which a user's deletion takes them (the budget first), so the two wait
+    # for each other without a deadlock; a budget gone meanwhile went with its user.
+    user_kept, by_kept = rows_kept((get_user_model(), user.pk), (get_user_model(), by.pk))
+    if budget is None or not user_kept:
+        raise NoLongerExists("This user was deleted meanwhile; no budget was set.")
+    if not by_kept:
+        raise NoLongerExists("Your account was deleted meanwhile; no budget was set.")
     if budget.monthly_limit == limit:
         return budget
     old = budget.monthly_limit

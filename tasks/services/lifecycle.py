@@ -11,6 +11,7 @@ import hashlib
 import json
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
@@ -18,11 +19,13 @@ from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from config.locks import rows_kept
 from config.rows import insert_row, one_row
 from tasks.events import append_events, draft_event, emit
 from tasks.exceptions import DomainError, InvalidTransition, NoLongerExists
 from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCatalogEntry, Phase, Status
 from tasks.selectors import model_unavailable_reason
+from tasks.services.actors import ACCOUNT_GONE
 from tasks.services.budgets import BudgetExceeded, budget_check
 from tasks.services.queue import wake_workers
 from tasks.services.requeue import requeue
@@ -56,6 +59,21 @@ def check_model_runs(model: ModelCatalogEntry) -> None:
     if reason:
         message = f"{model.display_name} cannot run here: {reason}. Choose another model."
         raise ModelUnavailable(message, fields={"model": [message]})
+
+
+def _model_gone(model: ModelCatalogEntry) -> ModelUnavailable:
+    """A catalog entry the request found, removed since (a superuser may delete one no task names
+    yet): refused as naming it a moment later would be, a 400 on `model`."""
+    message = f"{model.display_name} was removed from the catalog meanwhile. Choose another model."
+    return ModelUnavailable(message, fields={"model": [message]})
+
+
+def check_model_kept(model: ModelCatalogEntry) -> None:
+    """`model`, read before this transaction, still in the catalog and kept there until it ends
+    (`config.locks.rows_kept`): a task naming an entry deleted meanwhile failed on its foreign key
+    at commit (a 500)."""
+    if not rows_kept((ModelCatalogEntry, model.pk))[0]:
+        raise _model_gone(model)
 
 
 class IdempotencyConflict(DomainError):
@@ -162,6 +180,7 @@ def task_create(
             return existing, False
     try:
         with transaction.atomic():
+            _kept_for_creation(brief["model"], created_by)
             budget_check(user=created_by, estimate=brief["estimated_cost"] or 0)
             # The row is inserted with its first event's sequence number taken, which spares
             # `emit`'s UPDATE to reserve it: no one else can write events of a task not yet committed.
@@ -181,6 +200,18 @@ def task_create(
             raise
         return existing, False
     return task, True
+
+
+def _kept_for_creation(model: ModelCatalogEntry, created_by) -> None:
+    """The catalog model and the creator's account, read before the transaction, checked and kept
+    until it ends in one statement (`check_model_kept`, `actors.actor_kept`): an account deleted
+    meanwhile is `NoLongerExists` (a 404), not a task queued (and spending) for no one."""
+    rows = [(ModelCatalogEntry, model.pk)] + ([(get_user_model(), created_by.pk)] if created_by is not None else [])
+    model_kept, *creator_kept = rows_kept(*rows)
+    if creator_kept and not creator_kept[0]:
+        raise NoLongerExists(ACCOUNT_GONE)
+    if not model_kept:
+        raise _model_gone(model)
 
 
 def _replay(created_by, idempotency_key: str, fingerprint: str) -> GenerationTask | None:
@@ -229,6 +260,8 @@ def task_update(*, task: GenerationTask, by, changes: dict, seen_sequence: int |
     for field in changed:
         setattr(task, field, changes[field])
     if changed:
+        if "model" in changed:
+            check_model_kept(task.model)
         if {"word_count", "model", "task_type"} & set(changed):
             previous = task.estimated_cost or 0
             task.estimated_cost = estimate_cost({"task_type": task.task_type, "word_count": task.word_count,
@@ -285,6 +318,7 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
         )
     check_model_runs(model if model is not None else task.model)
     if model is not None and model.pk != task.model_id:
+        check_model_kept(model)
         previous = task.model.key
         task.model = model
         task.estimated_cost = estimate_cost({"task_type": task.task_type, "word_count": task.word_count,

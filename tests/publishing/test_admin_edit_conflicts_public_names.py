@@ -15,7 +15,7 @@ from publishing.roles import REVIEWERS
 from publishing.services.edit_conflicts import EditConflict, edit_fingerprint
 from publishing.services.posts import public_name_save_by_person
 from tests.conftest import _member
-from tests.publishing.races import run_while_holding
+from tests.races import run_while_holding
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from django.core.management.base import CommandError
 
 from tests.factories import make_user
 from tests import processes
-from tests.publishing.races import run_while_holding
+from tests.races import run_while_holding
 from tests.seed import ensure_seed_data
 
 DEMO_NAMES = ["editor", "reviewer", "admin"]

@@ -12,7 +12,7 @@ from content.exceptions import PermissionDenied
 from publishing.models import Post, PostChange
 from publishing.services.posts import post_delete_by_person, post_save_by_person, record_due_publications
 from tasks.exceptions import NoLongerExists
-from tests.publishing.races import run_while_holding
+from tests.races import run_while_holding
 
 
 def _draft(reviewer) -> Post:
@@ -23,7 +23,7 @@ def _draft(reviewer) -> Post:
 
 def _while_a_publisher_publishes(post: Post, reviewer, verb):
     """`verb()` run on another connection while this one holds `post`'s row, publishing it
-    (`tests.publishing.races.run_while_holding`): the verb's result or error."""
+    (`tests.races.run_while_holding`): the verb's result or error."""
     def publish():
         locked = Post.objects.select_for_update().get(pk=post.pk)
         locked.published_at = timezone.now()

@@ -6,7 +6,7 @@ import pytest
 
 from publishing.models import Category, SlugRedirect
 from publishing.services.posts import public_name_save_by_person
-from tests.publishing.races import run_while_holding
+from tests.races import run_while_holding
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,12 +9,12 @@ from content.services.review import task_approve
 from publishing.models import Category, Post, Tag
 from publishing.services.posts import task_publish
 from tests.editorial import completed_task
-from tests.publishing.races import run_while_holding
+from tests.races import run_while_holding
 
 
 def _publish_while_this_connection_deletes(task, reviewer, delete):
     """`task_publish` run on another connection while this one has run `delete()` and not yet
-    committed (`tests.publishing.races.run_while_holding`): its result or error."""
+    committed (`tests.races.run_while_holding`): its result or error."""
     return run_while_holding(delete, lambda: task_publish(task=task, by=reviewer))
 
 

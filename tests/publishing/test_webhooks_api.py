@@ -7,12 +7,14 @@ from __future__ import annotations
 import socket
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from publishing.api import webhooks as webhooks_api
 from publishing.webhooks.models import WebhookDelivery, WebhookSubscription
 from tests.factories import make_user
+from tests.races import run_while_holding
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +188,16 @@ def test_nobody_but_a_superuser_manages_webhooks(role, editor, reviewer):
 def test_absurd_ids_are_a_404(path, api):
     answer = api.get(path) if "ping" not in path and "resend" not in path else api.post(path)
     assert answer.status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_subscription_asked_for_by_a_superuser_deleted_meanwhile_is_a_404_and_stores_nothing(api, superuser):
+    """Another superuser deletes this one's account while the subscription is being made. Before,
+    it was inserted naming the deleted account (`created_by`) and the commit failed: a 500. A
+    subscription sends events to any URL, so a deleted account's request does not make one."""
+    outcome = run_while_holding(lambda: get_user_model().objects.get(pk=superuser.pk).delete(),
+                                lambda: api.post(LIST, BODY, format="json"))
+
+    assert not isinstance(outcome, Exception), repr(outcome)
+    assert outcome.status_code == 404, outcome.content
+    assert not WebhookSubscription.objects.exists()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection, connections, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +20,7 @@ from tasks.services import BudgetExceeded, budget_set, task_retry
 from tasks.services.budgets import month_spend, month_start
 from tasks.services.lifecycle import estimate_cost
 from tests.factories import make_user, offline_model, submit_task
+from tests.races import run_while_holding
 from tests.tasks.admin_support import brief_data, client_for
 
 pytestmark = pytest.mark.django_db
@@ -536,3 +538,48 @@ def test_nobody_raises_their_own_budget_under_the_four_eyes_rule(reviewer, revie
     ]
     settings.PRESSROOM_FOUR_EYES = False
     assert reviewer_client.put(own, {"monthly_limit": "50"}, format="json").status_code == 200
+
+
+# --- an account deleted while a limit is being set ----------------------------------------------
+
+def _deleting(user):
+    """An admin's deletion of `user`'s account, left uncommitted by `run_while_holding` until the
+    other connection waits for it."""
+    return lambda: get_user_model().objects.get(pk=user.pk).delete()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("budget_row", [False, True], ids=["first-budget", "empty-budget-row"])
+def test_setting_the_limit_of_a_user_deleted_meanwhile_is_a_404_that_stores_nothing(editor, reviewer,
+                                                                                     reviewer_client, budget_row):
+    """The API found the user, then another admin's deletion of the account committed before the
+    budget was written. Before, the budget and its change were inserted naming the deleted user and
+    the request failed at commit on their foreign keys (an IntegrityError, a 500); or, when the
+    user had a budget row without a limit (which the deletion takes with them), the service's
+    `get` of it found nothing (DoesNotExist, a 500)."""
+    if budget_row:
+        budget_set(user=editor, monthly_limit=None, by=reviewer)  # a row, no change recorded
+    outcome = run_while_holding(_deleting(editor), lambda: reviewer_client.put(
+        f"/api/budgets/{editor.pk}", {"monthly_limit": "5.00", "reason": "Launch month"}, format="json"))
+
+    assert not isinstance(outcome, Exception), repr(outcome)
+    assert outcome.status_code == 404, outcome.content
+    assert "deleted meanwhile" in outcome.json()["error"]["message"]
+    assert not CostBudget.objects.exists() and not CostBudgetChange.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_limit_set_by_a_reviewer_whose_account_is_deleted_meanwhile_is_a_message_that_stores_nothing(editor,
+                                                                                                       reviewer):
+    """The reviewer's add form passed; their own account's deletion commits before the budget
+    naming them (`updated_by`, `changed_by`) is written. Before: a 500 at commit."""
+    client = client_for(reviewer)
+
+    outcome = run_while_holding(_deleting(reviewer), lambda: client.post(
+        reverse("admin:tasks_costbudget_add"), {"user": str(editor.pk), "monthly_limit": "20.00", "reason": "Trial"}))
+
+    assert not isinstance(outcome, Exception), repr(outcome)
+    assert outcome.status_code == 302
+    assert not CostBudget.objects.exists() and not CostBudgetChange.objects.exists()
+    messages = [str(message) for message in outcome.wsgi_request._messages]
+    assert any("Your account was deleted meanwhile" in message for message in messages), messages
