@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from publishing.webhooks.models import WebhookDelivery, WebhookSubscription
 from publishing.webhooks.services import webhook_deliveries_create
 from tests.factories import make_user
-from tests.publishing.races import run_while_holding
+from tests.races import run_while_holding
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
