@@ -26,6 +26,8 @@ fail on its foreign key at commit: an IntegrityError, a 500, and the transaction
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.db import connection, models, transaction
 
 BUDGETS = 0x50524247  # "PRBG"
@@ -57,12 +59,25 @@ def advisory_xact_lock_if_free(namespace: int, key: int = 0) -> bool:
 def rows_kept(*rows: tuple[type[models.Model], object]) -> tuple[bool, ...]:
     """For each `(model, pk)`, whether that row still exists, each one found then kept from
     deletion until this transaction ends (FOR KEY SHARE); one statement for all of them."""
+    kept, _ = rows_kept_with("", [], *rows)
+    return kept
+
+
+def rows_kept_with(also: str, params: list, *rows: tuple[type[models.Model], object]) -> tuple[tuple[bool, ...], object]:
+    """`rows_kept`, and the value of `also` (a query of one value, with `params`; "" for none) read
+    in the same statement: one round trip where a caller would make two."""
     if transaction.get_autocommit():
         raise transaction.TransactionManagementError("Rows are kept inside the transaction that needs them.")
-    quote = connection.ops.quote_name
-    tests = ", ".join(
-        f"EXISTS (SELECT 1 FROM {quote(model._meta.db_table)} WHERE {quote(model._meta.pk.column)} = %s FOR KEY SHARE)"
-        for model, _ in rows)
+    sql = _kept_sql(tuple(model for model, _ in rows), also)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {tests}", [pk for _, pk in rows])
-        return tuple(cursor.fetchone())
+        cursor.execute(sql, [pk for _, pk in rows] + list(params))
+        values = cursor.fetchone()
+    return tuple(values[:len(rows)]), (values[len(rows)] if also else None)
+
+
+@cache
+def _kept_sql(models_: tuple[type[models.Model], ...], also: str) -> str:
+    quote = connection.ops.quote_name
+    tests = [f"EXISTS (SELECT 1 FROM {quote(model._meta.db_table)} WHERE {quote(model._meta.pk.column)} = %s "
+             "FOR KEY SHARE)" for model in models_]
+    return "SELECT " + ", ".join(tests + ([f"({also})"] if also else []))

@@ -143,7 +143,8 @@ def with_month_spend(budgets, *, now: datetime | None = None):
 
 
 @cache
-def _user_limit_sql() -> str:
+def user_limit_sql() -> str:
+    """The query of a user's personal monthly limit, the user's id its one parameter."""
     meta = CostBudget._meta
     return (f'SELECT "{meta.get_field("monthly_limit").column}" FROM "{meta.db_table}" '
             f'WHERE "{meta.get_field("user").column}" = %s LIMIT 1')
@@ -155,18 +156,23 @@ def user_limit(user) -> Decimal | None:
     if user is None or user.pk is None:
         return None
     with connections[router.db_for_read(CostBudget)].cursor() as cursor:
-        cursor.execute(_user_limit_sql(), [user.pk])
+        cursor.execute(user_limit_sql(), [user.pk])
         row = cursor.fetchone()
     return None if row is None else row[0]
 
 
-def budget_statuses(user, *, estimate: Decimal = ZERO, now: datetime | None = None,
-                    lock: bool = False, retrying: GenerationTask | None = None) -> list[BudgetStatus]:
+UNREAD = object()  # a personal limit not read yet (`budget_statuses` reads it)
+
+
+def budget_statuses(user, *, estimate: Decimal = ZERO, now: datetime | None = None, lock: bool = False,
+                    retrying: GenerationTask | None = None, personal_limit=UNREAD) -> list[BudgetStatus]:
     """The budgets that apply to `user` (the site's first, then their own), each with this month's
     spend and what a brief costing `estimate` would do; empty when neither is set.
 
     With `lock`, each budget's advisory lock is taken before its month is summed (see `budget_check`);
     with `retrying`, the spend is the month's once that task is queued again (see `month_spend`).
+    `personal_limit` is `user_limit(user)` when the caller read it already, in the same statement
+    as something else (`tasks.services.lifecycle.task_create`).
     """
     estimate = Decimal(estimate or 0)
     statuses = []
@@ -175,7 +181,7 @@ def budget_statuses(user, *, estimate: Decimal = ZERO, now: datetime | None = No
         if lock:
             _lock(0)
         statuses.append(BudgetStatus(SITE, site_limit, month_spend(now=now, retrying=retrying), estimate))
-    limit = user_limit(user)
+    limit = user_limit(user) if personal_limit is UNREAD else personal_limit
     if limit is not None:
         if lock:
             _lock(user.pk % INT4_MAX + 1)
@@ -188,7 +194,7 @@ def _lock(budget_id: int) -> None:
 
 
 def budget_check(*, user, estimate: Decimal, now: datetime | None = None,
-                 retrying: GenerationTask | None = None) -> list[BudgetStatus]:
+                 retrying: GenerationTask | None = None, personal_limit=UNREAD) -> list[BudgetStatus]:
     """Refuse (`BudgetExceeded`) a brief costing `estimate` that a budget of `user`'s cannot take.
 
     Call it inside the transaction that queues the task: each budget that applies is locked (a
@@ -201,7 +207,8 @@ def budget_check(*, user, estimate: Decimal, now: datetime | None = None,
     """
     if not connection.in_atomic_block:
         raise RuntimeError("budget_check must run inside the transaction that queues the task.")
-    statuses = budget_statuses(user, estimate=estimate, now=now, lock=True, retrying=retrying)
+    statuses = budget_statuses(user, estimate=estimate, now=now, lock=True, retrying=retrying,
+                               personal_limit=personal_limit)
     for status in statuses:
         if status.would_exceed:
             raise BudgetExceeded(status)

@@ -19,14 +19,14 @@ from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from config.locks import rows_kept
+from config.locks import rows_kept, rows_kept_with
 from config.rows import insert_row, one_row
 from tasks.events import append_events, draft_event, emit
 from tasks.exceptions import DomainError, InvalidTransition, NoLongerExists
 from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCatalogEntry, Phase, Status
 from tasks.selectors import model_unavailable_reason
 from tasks.services.actors import ACCOUNT_GONE
-from tasks.services.budgets import BudgetExceeded, budget_check
+from tasks.services.budgets import BudgetExceeded, budget_check, user_limit_sql
 from tasks.services.queue import wake_workers
 from tasks.services.requeue import requeue
 from tasks.validators import validate_public_http_url
@@ -180,8 +180,8 @@ def task_create(
             return existing, False
     try:
         with transaction.atomic():
-            _kept_for_creation(brief["model"], created_by)
-            budget_check(user=created_by, estimate=brief["estimated_cost"] or 0)
+            personal_limit = _kept_for_creation(brief["model"], created_by)
+            budget_check(user=created_by, estimate=brief["estimated_cost"] or 0, personal_limit=personal_limit)
             # The row is inserted with its first event's sequence number taken, which spares
             # `emit`'s UPDATE to reserve it: no one else can write events of a task not yet committed.
             task = insert_row(GenerationTask(
@@ -202,16 +202,23 @@ def task_create(
     return task, True
 
 
-def _kept_for_creation(model: ModelCatalogEntry, created_by) -> None:
+def _kept_for_creation(model: ModelCatalogEntry, created_by):
     """The catalog model and the creator's account, read before the transaction, checked and kept
-    until it ends in one statement (`check_model_kept`, `actors.actor_kept`): an account deleted
-    meanwhile is `NoLongerExists` (a 404), not a task queued (and spending) for no one."""
-    rows = [(ModelCatalogEntry, model.pk)] + ([(get_user_model(), created_by.pk)] if created_by is not None else [])
-    model_kept, *creator_kept = rows_kept(*rows)
-    if creator_kept and not creator_kept[0]:
+    until it ends (`config.locks.rows_kept`, as `check_model_kept` and `actors.actor_kept` do), in
+    the statement that reads the creator's personal budget limit, which this returns (every
+    creation asks for it; one round trip, not two). An account deleted meanwhile is
+    `NoLongerExists` (a 404), not a task queued (and spending) for no one."""
+    if created_by is None:
+        model_kept, = rows_kept((ModelCatalogEntry, model.pk))
+        creator_kept, limit = True, None
+    else:
+        (model_kept, creator_kept), limit = rows_kept_with(
+            user_limit_sql(), [created_by.pk], (ModelCatalogEntry, model.pk), (get_user_model(), created_by.pk))
+    if not creator_kept:
         raise NoLongerExists(ACCOUNT_GONE)
     if not model_kept:
         raise _model_gone(model)
+    return limit
 
 
 def _replay(created_by, idempotency_key: str, fingerprint: str) -> GenerationTask | None:

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from config.locks import KEYS, PUBLIC_NAMES, advisory_xact_lock, rows_kept
+from config.locks import KEYS, PUBLIC_NAMES, advisory_xact_lock, rows_kept, rows_kept_with
 from tests import processes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,6 +65,15 @@ def test_rows_kept_says_which_rows_exist_and_keeps_them_from_deletion_until_the_
         assert other_session_renames_user(kept.pk) is True  # an update of its other fields does not wait
         assert other_session_deletes_user(kept.pk) is False
     assert other_session_deletes_user(kept.pk) is True
+
+
+def test_rows_kept_with_reads_one_more_value_in_the_same_statement(django_assert_num_queries):
+    User = get_user_model()
+    kept = User.objects.create_user("kept", first_name="Ada")
+    with transaction.atomic(), django_assert_num_queries(1):
+        found = rows_kept_with(f"SELECT first_name FROM {User._meta.db_table} WHERE id = %s", [kept.pk],
+                               (User, kept.pk), (User, kept.pk + 1000))
+    assert found == ((True, False), "Ada")
 
 
 def test_rows_kept_outside_a_transaction_is_refused_rather_than_released_at_once():

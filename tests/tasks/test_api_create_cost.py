@@ -25,7 +25,8 @@ from tasks.services.queue import enqueue_broker
 from tests.tasks.task_api import BRIEF
 
 # With the database cache (the default without Redis): the user, the role's permissions, the
-# throttle's read and write, the default model, then BEGIN, the user's budget, the task (inserted
+# throttle's read and write, the default model, then BEGIN, the user's budget limit (read in the
+# statement that keeps the model and the creator from deletion until commit), the task (inserted
 # with its first event's sequence number), its first event, the wake-up job and COMMIT. Before: 19,
 # and two new connections. Django's cache spent five statements on each throttle write, Django's
 # permission backend two queries, the answer looked up a post the new task cannot have, and the
