@@ -7,9 +7,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from content.api.serializers import feedback_field
-from publishing.services.posts import PUBLISH_YEAR_MAX as YEAR_MAX
-from publishing.services.posts import PUBLISH_YEAR_MIN as YEAR_MIN
-from publishing.services.posts import publishable_year
+from publishing.services.posts import PUBLISH_RANGE_MESSAGE, publishable_time
 from tasks.api.serializers import RejectUnknownFieldsMixin
 
 
@@ -20,7 +18,7 @@ class AwareDateTimeField(serializers.DateTimeField):
     default_error_messages = {
         "invalid": "Give an ISO 8601 date and time, e.g. 2030-01-31T09:00:00+01:00.",
         "naive": "Include the time zone, e.g. 2030-01-31T09:00:00+01:00 or 2030-01-31T08:00:00Z.",
-        "range": f"The year must be from {YEAR_MIN} to {YEAR_MAX}, in UTC too.",
+        "range": PUBLISH_RANGE_MESSAGE,
     }
 
     def to_internal_value(self, value):
@@ -34,7 +32,7 @@ class AwareDateTimeField(serializers.DateTimeField):
             self.fail("invalid")
         if parsed.tzinfo is None:
             self.fail("naive")
-        if not publishable_year(parsed):
+        if not publishable_time(parsed):
             self.fail("range")
         return parsed
 

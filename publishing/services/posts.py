@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.core.files.base import ContentFile
@@ -46,7 +46,14 @@ logger = logging.getLogger(__name__)
 PUBLISH_PERMISSION = "publishing.publish_post"
 RECORD_DUE_JOB = "publishing.jobs.record_due_publications"
 SLUG_MAX = 200
-PUBLISH_YEAR_MIN, PUBLISH_YEAR_MAX = 2000, 9999
+PUBLISH_YEAR_MIN = 2000
+# How far ahead a post may be scheduled. Python holds no year past 9999, and a time late on
+# 31 December 9999 in UTC is already year 10000 in any zone east of it: stored, it could not be
+# shown wherever the site's time zone (`TIME_ZONE`, which may change) puts it.
+PUBLISH_AHEAD_YEARS = 100
+PUBLISH_AHEAD_MAX = timedelta(days=36525)  # a hundred years of 365.25 days
+PUBLISH_RANGE = f"from {PUBLISH_YEAR_MIN} (UTC) to at most {PUBLISH_AHEAD_YEARS} years ahead"
+PUBLISH_RANGE_MESSAGE = f"The publication time is out of range: {PUBLISH_RANGE}."
 
 
 # --- the rules (also asked by `publishing.selectors.publish_actions`) ------------------------
@@ -286,20 +293,18 @@ def _clean_time(at) -> datetime | None:
         raise DomainError("The publication time must be a date and time.", fields={"at": ["A date and time."]})
     if timezone.is_naive(at):
         raise DomainError("Give the publication time with its time zone.", fields={"at": ["Include a time zone."]})
-    if not publishable_year(at):
-        raise DomainError("The publication time is out of range.", fields={"at": ["Out of range."]})
+    if not publishable_time(at):
+        raise DomainError(PUBLISH_RANGE_MESSAGE, fields={"at": [f"Out of range: {PUBLISH_RANGE}."]})
     return at
 
 
-def publishable_year(at: datetime) -> bool:
-    """Whether the aware `at` falls in PUBLISH_YEAR_MIN … PUBLISH_YEAR_MAX in UTC, as it is stored:
-    9999-12-31T23:59:59-23:59 is in year 9999 where it was written and in year 10000 in UTC, which
-    PostgreSQL stores and Python cannot read back (every list showing the post failed)."""
-    try:
-        year = at.astimezone(dt_timezone.utc).year
-    except OverflowError:  # past datetime.max or before datetime.min once in UTC
-        return False
-    return PUBLISH_YEAR_MIN <= at.year <= PUBLISH_YEAR_MAX and PUBLISH_YEAR_MIN <= year <= PUBLISH_YEAR_MAX
+def publishable_time(at: datetime) -> bool:
+    """Whether the aware `at` is from the start of PUBLISH_YEAR_MIN in UTC to at most
+    PUBLISH_AHEAD_MAX from now. Judged as an instant, whatever offset it was written with
+    (9999-12-31T23:59:59-23:59 is year 10000 in UTC), and with room to be shown in every zone:
+    9999-12-31T23:30Z was stored and then every list showing it failed east of UTC."""
+    earliest = datetime(PUBLISH_YEAR_MIN, 1, 1, tzinfo=dt_timezone.utc)
+    return earliest <= at <= timezone.now() + PUBLISH_AHEAD_MAX
 
 
 def _schedule_record(at: datetime) -> None:
@@ -446,8 +451,8 @@ def check_post_change(user, post: Post, *, changed: set[str], adding: bool) -> N
     if post.slug in RESERVED_POST_SLUGS and (adding or "slug" in changed):
         raise DomainError(f"The address /posts/{post.slug}/ is reserved (the API's search lives there); choose "
                           "another slug.", fields={"slug": ["Reserved: choose another."]})
-    if "published_at" in changed and post.published_at is not None and not publishable_year(post.published_at):
-        raise DomainError("The publication time is out of range.", fields={"published_at": ["Out of range."]})
+    if "published_at" in changed and post.published_at is not None and not publishable_time(post.published_at):
+        raise DomainError(PUBLISH_RANGE_MESSAGE, fields={"published_at": [f"Out of range: {PUBLISH_RANGE}."]})
     # As stored, not as `post` has it now (the change may move or clear it). Public or scheduled
     # alike: a scheduled post goes live by itself, so changing it is publishing what no publisher saw.
     stored_at = None if adding else Post.objects.filter(pk=post.pk).values_list("published_at", flat=True).first()

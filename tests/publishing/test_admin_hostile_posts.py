@@ -29,6 +29,10 @@ def post_form(**overrides) -> dict:
     ("UTC", "0001-01-01", "00:00:00"),
     ("UTC", "1999-12-31", "23:59:59"),
     ("America/New_York", "9999-12-31", "23:59:59"),
+    # More than a hundred years ahead (before, anything up to year 9999 in UTC was taken, and
+    # 9999-12-31 23:30 UTC could then not be shown in any zone east of UTC).
+    ("Pacific/Kiritimati", "9999-12-31", "23:59:59"),
+    ("Europe/Berlin", "2200-01-01", "00:00:00"),
 ])
 def test_a_publication_time_out_of_range_is_a_form_error_that_keeps_the_post(settings, reviewer, tz, day, time):
     settings.TIME_ZONE = tz

@@ -144,6 +144,7 @@ def test_republishing_a_newly_approved_version_keeps_the_post_and_its_url(review
     {"at": "10000-01-01T00:00:00Z"},
     {"at": "9999-12-31T23:59:59-23:59"},  # year 10000 in UTC: stored, it broke every list showing the task
     {"at": "2000-01-01T00:00:00+23:59"},  # year 1999 in UTC
+    {"at": "9999-12-31T23:59:59.999999+00:00"},  # year 10000 east of UTC: more than 100 years ahead
     {"at": "2030-02-30T09:00:00Z"},
     {"at": "tomorrow"},
     {"at": "2030-01-31T09:00:00Z\x00"},
@@ -158,6 +159,20 @@ def test_malformed_publication_time_is_a_field_level_400(reviewer_client, editor
 
     assert set(error["fields"]) == set(body)
     assert not Post.objects.filter(task=task).exists()
+
+
+def test_a_time_at_the_end_of_year_9999_is_refused_and_the_task_list_still_reads(reviewer_client, editor, settings):
+    """Found by a date sweep: in Berlin, 9999-12-31T23:30Z was stored (the schedule taken) and
+    answered 400 "Datetime value out of range", as did every list of tasks showing it afterwards."""
+    settings.TIME_ZONE = "Europe/Berlin"
+    task = approved_task(reviewer_client, created_by=editor)
+
+    error = error_of(reviewer_client.post(f"/api/tasks/{task.pk}/publish", {"at": "9999-12-31T23:30:00Z"},
+                                          format="json"), 400, "invalid")
+
+    assert set(error["fields"]) == {"at"} and "100 years" in error["fields"]["at"][0]
+    assert not Post.objects.filter(task=task).exists()
+    assert reviewer_client.get("/api/tasks").status_code == 200
 
 
 def test_publication_time_without_a_zone_names_the_zone_as_missing(reviewer_client, editor):

@@ -310,6 +310,28 @@ def test_a_time_past_year_9999_in_utc_is_refused_and_nothing_is_scheduled(approv
     assert not Post.objects.filter(task=approved).exists()
 
 
+@pytest.mark.parametrize("at", [lambda: timezone.now() + timedelta(days=36526),
+                                lambda: datetime(9999, 12, 31, 23, 30, tzinfo=dt_timezone.utc)],
+                         ids=["a-hundred-years-and-a-day", "late-on-31-december-9999"])
+def test_a_time_more_than_a_hundred_years_ahead_is_refused_and_nothing_is_scheduled(approved, reviewer, settings, at):
+    """Found by a date sweep: 9999-12-31T23:30Z (in range in UTC) was stored, and then every display
+    in a zone east of UTC was year 10000: the API's task list answered 400 for good, the task
+    page, the post list and the post page of the admin 500, whichever zone the site later used."""
+    settings.TIME_ZONE = "Europe/Berlin"
+
+    with pytest.raises(DomainError, match="100 years"):
+        task_publish(task=approved, by=reviewer, at=at())
+    assert not Post.objects.filter(task=approved).exists()
+
+
+def test_a_time_just_under_a_hundred_years_ahead_is_scheduled(approved, reviewer):
+    at = timezone.now() + timedelta(days=36524)
+
+    post = task_publish(task=approved, by=reviewer, at=at)
+
+    assert post.published_at == at and post.is_scheduled
+
+
 def test_a_hand_written_post_whose_slug_was_taken_since_its_form_was_checked_is_refused(reviewer):
     # The form found the slug free; a publication took it before the save (both now choose slugs
     # under the publications' lock, so only one committed in between remains possible).
