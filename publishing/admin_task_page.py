@@ -65,11 +65,14 @@ class GenerationTaskPublishingAdmin(GenerationTaskWithHistoryAdmin):
         post = task_post(task) if allowed else None
         description = ""
         if post is not None and post.published_at:
-            description = format_html('On the blog at <a href="{}">{}</a> since {}.', post.get_absolute_url(),
-                                      post.get_absolute_url(), timezone.localtime(post.published_at).strftime("%Y-%m-%d %H:%M"))
+            # A scheduled post is not on the blog until its time: saying "since <that time>" told
+            # the reviewer it was live, beside a "Republish now" that would in fact publish it first.
+            url, when = post.get_absolute_url(), timezone.localtime(post.published_at).strftime("%Y-%m-%d %H:%M")
+            description = (format_html('Scheduled to go live at <a href="{}">{}</a> on {}.', url, url, when)
+                           if post.is_scheduled else format_html('On the blog at <a href="{}">{}</a> since {}.', url, url, when))
         actions = []
         if "publish" in allowed:
-            label = "Republish now" if post is not None and post.published_at else "Publish now"
+            label = "Republish now" if post is not None and post.is_public else "Publish now"
             actions.append(TaskAction("publish", label, _publish, panel="publish", style="primary",
                                       description=description))
         if "schedule" in allowed:

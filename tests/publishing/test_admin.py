@@ -271,6 +271,28 @@ def test_the_task_page_publishes_schedules_and_unpublishes_through_the_verbs(edi
         "approved", "published", "unpublished", "scheduled"]
 
 
+def test_the_task_page_says_a_scheduled_post_is_not_on_the_blog_yet(editor, reviewer, settings):
+    """Found by a date sweep: a post scheduled for next month was described as "On the blog at
+    /posts/…/ since <next month>" beside "Publish now", while the blog did not show it."""
+    from django.utils.html import strip_tags
+
+    from content.services.review import task_approve
+    from publishing.services.posts import task_publish
+    from tests.editorial import completed_task
+
+    settings.TIME_ZONE = "Europe/Berlin"
+    task = completed_task(created_by=editor)
+    task_approve(task=task, by=reviewer)
+    at = timezone.now() + timedelta(days=30)
+    task_publish(task=task, by=reviewer, at=at)
+
+    page = strip_tags(_client(reviewer).get(reverse("admin:tasks_generationtask_change", args=[task.pk])).content.decode())
+
+    assert "On the blog at" not in page and "Republish now" not in page
+    assert (f"Scheduled to go live at /posts/composting-at-home/ on "
+            f"{timezone.localtime(at):%Y-%m-%d %H:%M}.") in " ".join(page.split())
+
+
 def test_an_editor_posting_the_publish_form_gets_an_error_and_nothing_is_published(editor, reviewer):
     from content.services.review import task_approve
     from tests.editorial import completed_task
