@@ -16,8 +16,9 @@ is the admin's "?e=1", a service's refusal (`DomainError`) while saving or delet
 on the page, a save never brings back a row another admin deleted meanwhile, a deletion that meets
 a row written meanwhile naming what it deletes collects again (and deletes or unlinks it with the
 rest, or says what protects it) instead of failing at commit, a list action on a
-selection that names no row of the list does nothing and says so, and a date and time prefilled
-from an add form's query string is read as the form reads it or left out; none of them is a 500.
+selection that names no row of the list does nothing and says so, a date and time prefilled
+from an add form's query string is read as the form reads it or left out, and one typed in a form
+is one every time zone can show (`tasks.validators.validate_showable_datetime`); none of them is a 500.
 A search reads its first SEARCH_TERMS_MAX words, so that one query string cannot keep the
 database busy for minutes.
 """
@@ -48,6 +49,7 @@ from django.utils.text import smart_split
 
 from config.postgresql.base import planned_for_its_values
 from tasks.exceptions import DomainError, NoLongerExists
+from tasks.validators import validate_showable_datetime
 
 READING_METHODS = frozenset({"GET", "HEAD"})
 # (app_label, object_name) of bookkeeping tables that only the pipeline writes.
@@ -104,6 +106,16 @@ class SiteRulesMixin:
                 request._search_cut_noted = True
                 messages.warning(request, f"Only the first {SEARCH_TERMS_MAX} words of the search were used.")
         return super().get_search_results(request, queryset, search_term)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # A date and time typed in range where it was typed can be out of Python's range in UTC, or
+        # in another zone, and PostgreSQL stores it anyway: a schedule's next run or a user's
+        # "date joined" of 9999-12-31 23:00 in New York made every read of the row fail (the
+        # schedules' list and the cluster's scheduler; every request of that user).
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(db_field, models.DateTimeField) and formfield is not None:
+            formfield.validators.append(validate_showable_datetime)
+        return formfield
 
     def get_changeform_initial_data(self, request):
         # Django prefills an add form from the query string as it is: a date and time there is a

@@ -1,5 +1,6 @@
 """Validators for what a brief may carry from outside: the URLs the research stage will fetch,
-and JSON that PostgreSQL can store.
+and JSON that PostgreSQL can store; and dates and times every time zone can show
+(`validate_showable_datetime`, which every admin form applies: `config.admin_site.SiteRulesMixin`).
 
 The URL rule itself lives in `tasks.url_guard`; at submit time it is applied without DNS (a brief
 is saved without waiting on a resolver), and the fetcher (`content.providers.fetcher`) applies it
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 
@@ -20,7 +22,8 @@ from tasks import url_guard
 from tasks.control_characters import first_hidden_character, storable_text
 from tasks.url_guard import MAX_URL_LENGTH
 
-__all__ = ["MAX_URL_LENGTH", "storable_text", "unstorable_text", "validate_public_http_url", "validate_shown_line"]
+__all__ = ["MAX_URL_LENGTH", "storable_text", "unstorable_text", "validate_public_http_url", "validate_shown_line",
+           "validate_showable_datetime"]
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -37,6 +40,22 @@ def validate_shown_line(text: str) -> None:
 def validate_public_http_url(url: str) -> str:
     """The URL, stripped, if the research stage may fetch it; else a ValidationError saying why."""
     return url_guard.check_url(url)
+
+
+# Python's datetime holds the years 1 to 9999 and PostgreSQL's timestamptz far more, so a time
+# typed in range where it was typed (9999-12-31 23:00 in New York is year 10000 in UTC) was stored
+# and then failed every read of its row. A day's margin at each end keeps a stored time in range
+# once shown in any time zone, whatever TIME_ZONE is now or later (offsets are under a day).
+SHOWABLE_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+SHOWABLE_LATEST = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+def validate_showable_datetime(value: datetime | None) -> None:
+    """A ValidationError when the aware `value` is not from 2 January of year 1 to 30 December 9999
+    in UTC. Compared as instants, which computes no out-of-range date itself."""
+    if value is not None and not SHOWABLE_EARLIEST <= value <= SHOWABLE_LATEST:
+        raise ValidationError("Enter a date and time from 2 January of year 1 to 30 December 9999 (UTC), which "
+                              "every time zone can show.", code="out_of_range")
 
 
 # Levels of arrays and objects in JSON from outside (an API body, the body itself included; a form

@@ -12,10 +12,10 @@ from tests.tasks.admin_support import client_for
 pytestmark = pytest.mark.django_db
 
 
-def change(user, email: str):
+def change(user, email: str, *, date_joined=("2025-01-01", "00:00:00"), last_login=("", "")):
     data = {"username": user.username, "email": email, "first_name": "", "last_name": "", "is_active": "on",
-            "is_staff": "on", "date_joined_0": "2025-01-01", "date_joined_1": "00:00:00",
-            "last_login_0": "", "last_login_1": ""}
+            "is_staff": "on", "date_joined_0": date_joined[0], "date_joined_1": date_joined[1],
+            "last_login_0": last_login[0], "last_login_1": last_login[1]}
     return client_for(make_user(is_superuser=True)).post(reverse("admin:auth_user_change", args=[user.pk]), data)
 
 
@@ -37,3 +37,24 @@ def test_an_ordinary_address_is_saved():
     assert change(user, "rita@example.com").status_code == 302
     user.refresh_from_db()
     assert user.email == "rita@example.com"
+
+
+@pytest.mark.parametrize(("tz", "field", "day", "time"), [
+    ("America/New_York", "date_joined", "9999-12-31", "23:00:00"),  # year 10000 in UTC
+    ("Europe/Berlin", "date_joined", "0001-01-01", "00:00:00"),  # year 0 in UTC
+    ("Europe/Berlin", "last_login", "9999-12-31", "12:00:00"),  # in range in UTC, year 10000 in Kiritimati
+])
+def test_a_date_no_time_zone_can_show_is_a_form_error_and_the_user_stays_readable(settings, tz, field, day, time):
+    """Found by a date sweep: PostgreSQL stored what Python cannot read back, and from then on every
+    page that loaded the user (their own requests, the user list, any list naming them) was a 500;
+    a superuser who did it to their own account locked themselves out of the admin."""
+    settings.TIME_ZONE = tz
+    user = make_user()
+
+    response = change(user, "rita@example.com", **{field: (day, time)})
+
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    settings.TIME_ZONE = "Pacific/Kiritimati"
+    user.refresh_from_db()
+    assert user.email == ""

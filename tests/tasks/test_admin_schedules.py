@@ -119,9 +119,30 @@ def test_a_cron_schedule_is_a_form_error_while_croniter_is_not_installed(client)
     assert not Schedule.objects.filter(name="Nightly reconcile").exists()
 
 
+@pytest.mark.parametrize(("tz", "schedule_type", "day", "time"), [
+    ("America/New_York", "O", "9999-12-31", "23:00:00"),  # year 10000 in UTC
+    ("America/New_York", "Y", "9999-12-31", "23:00:00"),
+    ("Europe/Berlin", "O", "0001-01-01", "00:00:00"),  # year 0 in UTC, and due at once
+    ("Europe/Berlin", "D", "9999-12-31", "12:00:00"),  # in range in UTC, year 10000 in Kiritimati
+])
+def test_a_next_run_no_time_zone_can_show_is_a_form_error_and_nothing_is_saved(client, settings, tz, schedule_type,
+                                                                                 day, time):
+    """Found by a date sweep: PostgreSQL stored a next run that Python cannot read back, and every
+    read of the schedules failed: their admin list (a 500), and the cluster's scheduler, which reads
+    the due ones every tick (a year-0 one was due at once)."""
+    settings.TIME_ZONE = tz
+
+    response = client.post(ADD, form(schedule_type=schedule_type, next_run_0=day, next_run_1=time))
+
+    assert response.status_code == 200, response.status_code
+    assert "next_run" in response.context["adminform"].form.errors
+    settings.TIME_ZONE = "Pacific/Kiritimati"
+    assert not Schedule.objects.filter(name="Nightly reconcile").exists()
+
+
 @pytest.mark.parametrize(("schedule_type", "minutes", "day"), [
-    ("I", "1", "0001-01-01"),  # a billion one-minute steps: the cluster's sentinel busy for the better part of an hour
-    ("H", "", "0001-01-01"),
+    ("I", "1", "0001-01-02"),  # a billion one-minute steps: the cluster's sentinel busy for the better part of an hour
+    ("H", "", "0001-01-02"),
     ("D", "", "1900-01-01"),
 ])
 def test_a_repeating_schedule_whose_next_run_lies_too_many_runs_back_is_a_form_error(client, schedule_type, minutes,
@@ -135,8 +156,8 @@ def test_a_repeating_schedule_whose_next_run_lies_too_many_runs_back_is_a_form_e
 
 @pytest.mark.parametrize(("schedule_type", "repeats", "day"), [
     ("I", "-1", "2026-12-01"),  # a few thousand minutes back: caught up at once
-    ("O", "-1", "0001-01-01"),  # runs once, however late
-    ("I", "0", "0001-01-01"),  # repeats no more: the scheduler leaves it alone
+    ("O", "-1", "0001-01-02"),  # runs once, however late (the earliest day every zone can show)
+    ("I", "0", "0001-01-02"),  # repeats no more: the scheduler leaves it alone
 ])
 def test_a_next_run_the_scheduler_reaches_at_once_is_saved(client, schedule_type, repeats, day):
     response = client.post(ADD, form(schedule_type=schedule_type, minutes="1", repeats=repeats, next_run_0=day))
