@@ -39,6 +39,11 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
     all in one `WITH` query: no transaction of five round trips (BEGIN, SELECT, UPDATE, INSERT,
     COMMIT). The `status = queued` of the UPDATE is the transition table's queued → running; the
     event is broadcast once the statement has committed.
+
+    "Now" is the database server's clock (`statement_timestamp()`), not this machine's: the
+    heartbeat and the deadline are a lease that the reconciler, on any machine, judges against
+    that same clock, so a worker whose clock is off neither loses its task at once (behind) nor
+    keeps it past its time (ahead).
     """
     now = timezone.now()
     connection = connections[DEFAULT_DB_ALIAS]
@@ -51,14 +56,15 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
     message, data = row[-2:]
     data = json.loads(data) if isinstance(data, str) else data  # Django reads jsonb as text; only fields decode it
     started = draft_event(task, EventKind.STATUS, message=message, data=data)
-    started.sequence, started.created_at = task.event_sequence, now
+    started.sequence, started.created_at = task.event_sequence, task.heartbeat_at  # the claim's time
     broadcast_after_commit(task, [started])
     return task
 
 
 # The claim (`claim_next_task`). `picked` matches the order of the queue's index (priority, then
 # age); the UPDATE's own `status = queued` re-checks the row it locked. The event's message and
-# data are made here, from the attempt the UPDATE counted, and returned for the broadcast.
+# data are made here, from the attempt the UPDATE counted, and returned for the broadcast. The
+# lease (heartbeat, deadline) is stamped from the database's clock, one time for the whole statement.
 CLAIM_SQL = """
 WITH picked AS (
     SELECT id FROM tasks_generationtask
@@ -69,9 +75,9 @@ WITH picked AS (
 ), claimed AS (
     UPDATE tasks_generationtask AS t
     SET status = {running}, phase = %(phase)s, attempts = t.attempts + 1, worker = %(worker)s,
-        heartbeat_at = %(now)s, started_at = COALESCE(t.started_at, %(now)s),
-        deadline_at = %(now)s + t.timeout_seconds * interval '1 second', error = '',
-        event_sequence = t.event_sequence + 1, updated_at = %(now)s
+        heartbeat_at = statement_timestamp(), started_at = COALESCE(t.started_at, statement_timestamp()),
+        deadline_at = statement_timestamp() + t.timeout_seconds * interval '1 second', error = '',
+        event_sequence = t.event_sequence + 1, updated_at = statement_timestamp()
     FROM picked
     WHERE t.id = picked.id AND t.status = {queued}
     RETURNING {task_columns}
@@ -79,7 +85,7 @@ WITH picked AS (
     INSERT INTO tasks_taskevent (task_id, sequence, kind, status, phase, progress, message, data, created_at)
     SELECT id, event_sequence, %(kind)s, status, phase, progress,
            format('Attempt %%s of %%s started.', attempts, max_attempts),
-           jsonb_build_object('attempt', attempts, 'worker', %(worker)s::text), %(now)s
+           jsonb_build_object('attempt', attempts, 'worker', %(worker)s::text), statement_timestamp()
     FROM claimed
     RETURNING message, data
 )
