@@ -23,6 +23,7 @@ import logging
 import time
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 from django_q.exceptions import TimeoutException
 
@@ -187,12 +188,16 @@ def _checkpoint_and_advance(ctx: StageContext, stage, data, following) -> None:
 
 def _guarded_write(task: GenerationTask, worker: str, write) -> str | None:
     """Apply `write(locked_task)` only if the task is still this worker's running task; keep
-    trying while the database is unreachable. Returns None when the task was not ours."""
+    trying while the database is unreachable. Returns None when the task was not ours.
+
+    The locked row comes with the database's time (`database_now`), read by the same statement:
+    a backoff's `available_at` is set from the clock the claim judges it by, whichever machine's
+    worker claims next, so a clock behind does not skip the backoff nor one ahead stretch it."""
     deadline = time.monotonic() + RECORD_OUTCOME_FOR_SECONDS
     while True:
         try:
             with transaction.atomic():
-                locked = GenerationTask.objects.select_for_update().get(pk=task.pk)
+                locked = GenerationTask.objects.select_for_update().annotate(database_now=Now()).get(pk=task.pk)
                 if locked.status != Status.RUNNING or locked.worker != worker:
                     return None
                 return write(locked)
@@ -208,7 +213,7 @@ def _finish(locked: GenerationTask, status: str, error: str, *, message: str = "
     """End the locked task in `status` with its status event."""
     change_status(locked, status)
     locked.error = error
-    locked.finished_at = timezone.now()
+    locked.finished_at = locked.database_now
     locked.heartbeat_at = None
     if status == Status.COMPLETED:
         locked.progress = 100
@@ -241,7 +246,7 @@ def _retry_or_fail(task: GenerationTask, worker: str, error: str, *, stage_name:
         if locked.cancel_requested_at is not None:
             return _finish(locked, Status.CANCELLED, "", message=_where("Cancelled", stage_name))
         decision = after_failed_run(locked, backoff=True, retry_after=retry_after)
-        outcome = requeue_or_give_up(locked, decision, now=timezone.now(),
+        outcome = requeue_or_give_up(locked, decision, now=locked.database_now,
                                      give_up_error=f"Gave up after {locked.attempts} attempts. Last error: {error}")
         if outcome == Status.FAILED:
             locked.save()

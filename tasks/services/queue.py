@@ -40,15 +40,15 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
     COMMIT). The `status = queued` of the UPDATE is the transition table's queued → running; the
     event is broadcast once the statement has committed.
 
-    "Now" is the database server's clock (`statement_timestamp()`), not this machine's: the
+    "Now" is the database server's clock (`statement_timestamp()`), not this machine's: whether a
+    task is due is judged on the clock its `available_at` was set from (a backoff), and the
     heartbeat and the deadline are a lease that the reconciler, on any machine, judges against
-    that same clock, so a worker whose clock is off neither loses its task at once (behind) nor
-    keeps it past its time (ahead).
+    that same clock, so a worker whose clock is off neither skips a backoff nor loses its task at
+    once (behind), nor stretches a backoff or keeps a task past its time (ahead).
     """
-    now = timezone.now()
     connection = connections[DEFAULT_DB_ALIAS]
     with connection.cursor() as cursor:
-        cursor.execute(claim_sql(), {"now": now, "worker": worker, "phase": Phase.NONE, "kind": EventKind.STATUS})
+        cursor.execute(claim_sql(), {"worker": worker, "phase": Phase.NONE, "kind": EventKind.STATUS})
         row = cursor.fetchone()
     if row is None:
         return None
@@ -63,12 +63,13 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
 
 # The claim (`claim_next_task`). `picked` matches the order of the queue's index (priority, then
 # age); the UPDATE's own `status = queued` re-checks the row it locked. The event's message and
-# data are made here, from the attempt the UPDATE counted, and returned for the broadcast. The
-# lease (heartbeat, deadline) is stamped from the database's clock, one time for the whole statement.
+# data are made here, from the attempt the UPDATE counted, and returned for the broadcast. Whether
+# a task is due, and the lease (heartbeat, deadline), are the database's clock: one time for the
+# whole statement.
 CLAIM_SQL = """
 WITH picked AS (
     SELECT id FROM tasks_generationtask
-    WHERE status = {queued} AND available_at <= %(now)s
+    WHERE status = {queued} AND available_at <= statement_timestamp()
     ORDER BY priority DESC, created_at
     LIMIT 1
     FOR UPDATE SKIP LOCKED

@@ -10,7 +10,8 @@ Whether a run is lost is decided on the database server's clock, inside the stat
 lost runs (`statement_timestamp()`), as the claim and the watchdog stamp the heartbeat and the
 deadline from it: a reconciler on a machine whose clock is ahead would otherwise take live tasks
 from their workers (and run them twice), and one whose clock is behind would leave dead workers'
-tasks waiting for as long.
+tasks waiting for as long. Whether a queued task is due, for the wake-ups, is judged on that
+clock too, the one its `available_at` (a backoff) was set from.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.db.models.functions import Now
 
 from tasks.events import emit
 from tasks.models import EventKind, GenerationTask, Phase, Status
@@ -57,7 +58,7 @@ def reconcile_tasks(*, pending_wakeups: int | None = None) -> ReconcileReport:
     if pending_wakeups is not None and pending_wakeups >= MAX_WAKEUPS_PER_PASS:
         due = 0  # as many wake-ups wait as a pass would add: no need to count the due tasks
     else:
-        due = GenerationTask.objects.filter(status=Status.QUEUED, available_at__lte=timezone.now()).count()
+        due = GenerationTask.objects.filter(status=Status.QUEUED, available_at__lte=Now()).count()
     if due:
         pending = _pending_wakeups() if pending_wakeups is None else pending_wakeups
         report.wakeups = max(0, min(due, MAX_WAKEUPS_PER_PASS) - pending)

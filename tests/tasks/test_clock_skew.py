@@ -124,3 +124,43 @@ def test_a_worker_whose_clock_is_behind_still_stops_its_run_at_the_deadline(live
     with clock_off_by(-SKEW):
         task = claimed(timeout_seconds=2, metadata={"sleep": {"research": 20}})
         assert run_claimed_task(task.pk, worker="worker-a", claimed=task) == Status.TIMED_OUT
+
+
+def seconds_until_due_on_the_database(task: GenerationTask) -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extract(epoch FROM available_at - statement_timestamp()) "
+                       "FROM tasks_generationtask WHERE id = %s", [task.pk])
+        return float(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db
+def test_a_task_due_now_is_claimed_by_a_worker_whose_clock_is_behind():
+    task = make_task()
+    with clock_off_by(-SKEW):
+        got = claim_next_task(worker="worker-a")
+    assert got is not None and got.pk == task.pk
+
+
+@pytest.mark.django_db
+def test_a_reconciler_whose_clock_is_behind_wakes_workers_for_a_task_due_now():
+    make_task()
+    with clock_off_by(-SKEW):
+        assert reconcile_tasks(pending_wakeups=0).wakeups == 1
+
+
+def test_the_backoff_set_by_a_worker_whose_clock_is_behind_is_not_skipped(live_db, engine_settings):
+    """A provider's Retry-After of a minute: another cluster must not try again at once (and use
+    up the attempts against a provider that asked to wait)."""
+    with clock_off_by(-SKEW):
+        task = claimed(metadata={"transient_until_attempt": {"research": 1}, "retry_after": {"research": 60}})
+        assert run_claimed_task(task.pk, worker="worker-a", claimed=task) == Status.QUEUED
+    assert seconds_until_due_on_the_database(task) > 55
+    assert claim_next_task(worker="worker-b") is None
+
+
+def test_the_backoff_set_by_a_worker_whose_clock_is_ahead_is_not_stretched(live_db, engine_settings):
+    engine_settings.PRESSROOM_RETRY_BASE_SECONDS = 2
+    with clock_off_by(+SKEW):
+        task = claimed(metadata={"transient_until_attempt": {"research": 1}})
+        assert run_claimed_task(task.pk, worker="worker-a", claimed=task) == Status.QUEUED
+    assert 0 < seconds_until_due_on_the_database(task) <= 2
