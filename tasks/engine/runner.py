@@ -24,11 +24,10 @@ import time
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models.functions import Now
-from django.utils import timezone
 from django_q.exceptions import TimeoutException
 
 from tasks.control_characters import storable_text
-from tasks.engine.bookkeeping import guarded_update
+from tasks.engine.bookkeeping import DATABASE_NOW, guarded_update
 from tasks.engine.context import StageContext
 from tasks.engine.stages import stages_for
 from tasks.engine.watchdog import Watchdog
@@ -182,7 +181,7 @@ def _checkpoint_and_advance(ctx: StageContext, stage, data, following) -> None:
         change_status(ctx.task, Status.COMPLETED)  # the transition table's check; the guard ensures `running`
         guarded_update(ctx.task, worker=ctx.worker, events=[done, {"kind": EventKind.STATUS, "message": "Completed."}],
                        set_fields={"status": Status.COMPLETED, "progress": 100, "phase": Phase.NONE, "error": "",
-                                   "finished_at": timezone.now(), "heartbeat_at": None}, checkpoint=checkpoint)
+                                   "finished_at": DATABASE_NOW, "heartbeat_at": None}, checkpoint=checkpoint)
     ctx._last_progress = progress
 
 
@@ -191,8 +190,9 @@ def _guarded_write(task: GenerationTask, worker: str, write) -> str | None:
     trying while the database is unreachable. Returns None when the task was not ours.
 
     The locked row comes with the database's time (`database_now`), read by the same statement:
-    a backoff's `available_at` is set from the clock the claim judges it by, whichever machine's
-    worker claims next, so a clock behind does not skip the backoff nor one ahead stretch it."""
+    a backoff's `available_at` counts from the clock the claim judges it by, whichever machine's
+    worker claims next, so a clock behind does not skip the backoff nor one ahead stretch it. The
+    outcome's `finished_at` comes from it too, as the claim's `started_at` did."""
     deadline = time.monotonic() + RECORD_OUTCOME_FOR_SECONDS
     while True:
         try:

@@ -2,12 +2,12 @@
 
 Every `PRESSROOM_HEARTBEAT_SECONDS` it refreshes `heartbeat_at` (only while the task is still
 this worker's and running) and reads `cancel_requested_at`; the first beat is one interval after
-the claim, which stamped `heartbeat_at` itself. The beat stamps the database server's time, as the
-claim does, since the reconciler that judges the heartbeat may run on a machine whose clock
-differs from this one's; and the deadline is kept on this process's monotonic clock, as the time
-the claim left the run, so that neither is moved by this machine's clock being ahead or behind. The beats go through one database connection per
+the claim, which stamped `heartbeat_at` itself. The beats go through one database connection per
 process (`heartbeat_connection`), kept between tasks: a watchdog thread lives for one task, and a
-connection of its own would be opened and closed for every task. When the task is cancelled, past its
+connection of its own would be opened and closed for every task. A beat stamps the database
+server's time, as the claim does, since the reconciler that judges the heartbeat may run on a
+machine whose clock differs from this one's; the deadline is kept on this process's monotonic
+clock, as the time the claim left the run, so neither moves with this machine's clock. When the task is cancelled, past its
 deadline or no longer this worker's, it records the reason and, while the main thread is inside
 interruptible work (a stage's `run`, a retry wait), interrupts it with SIGUSR1 so that a stage
 stuck in a slow call stops within a few seconds. Outside interruptible sections the main thread

@@ -40,15 +40,18 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
     COMMIT). The `status = queued` of the UPDATE is the transition table's queued → running; the
     event is broadcast once the statement has committed.
 
-    "Now" is the database server's clock (`statement_timestamp()`), not this machine's: whether a
-    task is due is judged on the clock its `available_at` was set from (a backoff), and the
-    heartbeat and the deadline are a lease that the reconciler, on any machine, judges against
-    that same clock, so a worker whose clock is off neither skips a backoff nor loses its task at
-    once (behind), nor stretches a backoff or keeps a task past its time (ahead).
+    What the claim decides is decided on the database server's clock (`statement_timestamp()`),
+    not this machine's: whether a task is due is judged on the clock its `available_at` (a
+    backoff) was set from, and the heartbeat and the deadline are a lease that the reconciler, on
+    any machine, judges against that same clock. So a worker whose clock is off neither skips a
+    backoff nor loses its task at once (behind), nor stretches a backoff or keeps a task past its
+    time (ahead). `started_at` is the database's time too (the outcome's `finished_at` will be);
+    the event's time is this worker's clock, as the run's other events' are.
     """
+    now = timezone.now()
     connection = connections[DEFAULT_DB_ALIAS]
     with connection.cursor() as cursor:
-        cursor.execute(claim_sql(), {"worker": worker, "phase": Phase.NONE, "kind": EventKind.STATUS})
+        cursor.execute(claim_sql(), {"now": now, "worker": worker, "phase": Phase.NONE, "kind": EventKind.STATUS})
         row = cursor.fetchone()
     if row is None:
         return None
@@ -56,7 +59,7 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
     message, data = row[-2:]
     data = json.loads(data) if isinstance(data, str) else data  # Django reads jsonb as text; only fields decode it
     started = draft_event(task, EventKind.STATUS, message=message, data=data)
-    started.sequence, started.created_at = task.event_sequence, task.heartbeat_at  # the claim's time
+    started.sequence, started.created_at = task.event_sequence, now
     broadcast_after_commit(task, [started])
     return task
 
@@ -64,8 +67,8 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
 # The claim (`claim_next_task`). `picked` matches the order of the queue's index (priority, then
 # age); the UPDATE's own `status = queued` re-checks the row it locked. The event's message and
 # data are made here, from the attempt the UPDATE counted, and returned for the broadcast. Whether
-# a task is due, and the lease (heartbeat, deadline), are the database's clock: one time for the
-# whole statement.
+# a task is due, the lease (heartbeat, deadline) and `started_at` are the database's clock (one time
+# for the whole statement); the event's time and `updated_at` are the worker's, `%(now)s`.
 CLAIM_SQL = """
 WITH picked AS (
     SELECT id FROM tasks_generationtask
@@ -78,7 +81,7 @@ WITH picked AS (
     SET status = {running}, phase = %(phase)s, attempts = t.attempts + 1, worker = %(worker)s,
         heartbeat_at = statement_timestamp(), started_at = COALESCE(t.started_at, statement_timestamp()),
         deadline_at = statement_timestamp() + t.timeout_seconds * interval '1 second', error = '',
-        event_sequence = t.event_sequence + 1, updated_at = statement_timestamp()
+        event_sequence = t.event_sequence + 1, updated_at = %(now)s
     FROM picked
     WHERE t.id = picked.id AND t.status = {queued}
     RETURNING {task_columns}
@@ -86,7 +89,7 @@ WITH picked AS (
     INSERT INTO tasks_taskevent (task_id, sequence, kind, status, phase, progress, message, data, created_at)
     SELECT id, event_sequence, %(kind)s, status, phase, progress,
            format('Attempt %%s of %%s started.', attempts, max_attempts),
-           jsonb_build_object('attempt', attempts, 'worker', %(worker)s::text), statement_timestamp()
+           jsonb_build_object('attempt', attempts, 'worker', %(worker)s::text), %(now)s
     FROM claimed
     RETURNING message, data
 )

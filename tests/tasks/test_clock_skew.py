@@ -18,7 +18,7 @@ from django.db import connection
 
 from tasks.engine.runner import run_claimed_task
 from tasks.engine.watchdog import Watchdog
-from tasks.models import GenerationTask, Status
+from tasks.models import GenerationTask, Status, TaskEvent
 from tasks.services.queue import claim_next_task
 from tasks.services.reconcile import reconcile_tasks
 from tests.clocks import SKEW, clock_off_by
@@ -164,3 +164,17 @@ def test_the_backoff_set_by_a_worker_whose_clock_is_ahead_is_not_stretched(live_
         task = claimed(metadata={"transient_until_attempt": {"research": 1}})
         assert run_claimed_task(task.pk, worker="worker-a", claimed=task) == Status.QUEUED
     assert 0 < seconds_until_due_on_the_database(task) <= 2
+
+
+@pytest.mark.parametrize("metadata, outcome", [({}, Status.COMPLETED),
+                                               ({"permanent": {"draft": "Refused."}}, Status.FAILED)])
+def test_a_run_by_a_worker_whose_clock_is_behind_is_recorded_in_order(live_db, metadata, outcome):
+    """A run's events are on its worker's clock, throughout, and its start and end on the
+    database's: its lease being on the database's clock puts neither out of order."""
+    with clock_off_by(-SKEW):
+        task = claimed(metadata=metadata)
+        assert run_claimed_task(task.pk, worker="worker-a", claimed=task) == outcome
+    task.refresh_from_db()
+    times = list(TaskEvent.objects.filter(task=task).order_by("sequence").values_list("created_at", flat=True))
+    assert len(times) > 3 and times == sorted(times)
+    assert task.started_at <= task.finished_at

@@ -274,7 +274,8 @@ def test_the_claim_uses_the_queue_index_even_as_a_generic_plan(bench_pipeline):
 
     from tasks.services.queue import claim_sql
 
-    placeholders = {"%(worker)s": "$1::text", "%(phase)s": "$2::text", "%(kind)s": "$3::text", "%%": "%"}
+    placeholders = {"%(now)s": "$1::timestamptz", "%(worker)s": "$2::text", "%(phase)s": "$3::text",
+                    "%(kind)s": "$4::text", "%%": "%"}
     sql = claim_sql()
     for placeholder, parameter in placeholders.items():
         sql = sql.replace(placeholder, parameter)
@@ -283,7 +284,7 @@ def test_the_claim_uses_the_queue_index_even_as_a_generic_plan(bench_pipeline):
         with conn.cursor() as cursor:
             cursor.execute("SET plan_cache_mode = force_generic_plan")
             cursor.execute(f"PREPARE generic_claim AS {sql}")
-            cursor.execute("EXPLAIN EXECUTE generic_claim('w', '', 'status')")
+            cursor.execute("EXPLAIN EXECUTE generic_claim(now(), 'w', '', 'status')")
             plan = "\n".join(row[0] for row in cursor.fetchall())
     finally:
         conn.close()
