@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 
 from django.conf import settings
@@ -37,6 +38,7 @@ MAX_WAKEUPS_PER_PASS = 100
 
 @dataclass
 class ReconcileReport:
+    checked_at: datetime | None = None  # the database's time when the pass looked for lost runs
     requeued: list = field(default_factory=list)
     failed: list = field(default_factory=list)
     timed_out: list = field(default_factory=list)
@@ -52,8 +54,9 @@ def reconcile_tasks(*, pending_wakeups: int | None = None) -> ReconcileReport:
     report = ReconcileReport()
     stale_seconds = settings.PRESSROOM_HEARTBEAT_STALE_SECONDS
     # Usually there is nothing to recover: look first without a transaction or locks (one
-    # statement), and lock only when there is.
-    if _lost_runs(stale_seconds, first_only=True):
+    # statement, which also reads the database's time), and lock only when there is.
+    any_lost, report.checked_at = _any_lost_run(stale_seconds)
+    if any_lost:
         _settle_vanished(stale_seconds, report)
     if pending_wakeups is not None and pending_wakeups >= MAX_WAKEUPS_PER_PASS:
         due = 0  # as many wake-ups wait as a pass would add: no need to count the due tasks
@@ -92,17 +95,24 @@ def _lost_runs_sql() -> str:
             f"AND ({heartbeat} < {before} OR {heartbeat} IS NULL OR {deadline} < {before})")
 
 
-def _lost_runs(stale_seconds: int, *, first_only: bool = False, lock: bool = False) -> list[tuple]:
-    """(id, the database's time) of each lost run."""
-    sql = _lost_runs_sql() + (" LIMIT 1" if first_only else "") + (" FOR UPDATE SKIP LOCKED" if lock else "")
+def _any_lost_run(stale_seconds: int) -> tuple[bool, datetime]:
+    """Whether a run is lost, and the database's time."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [stale_seconds, stale_seconds])
+        cursor.execute(f"SELECT EXISTS ({_lost_runs_sql()} LIMIT 1), statement_timestamp()",
+                       [stale_seconds, stale_seconds])
+        return cursor.fetchone()
+
+
+def _locked_lost_runs(stale_seconds: int) -> list[tuple]:
+    """(id, the database's time) of each lost run not being settled by another pass, locked."""
+    with connection.cursor() as cursor:
+        cursor.execute(_lost_runs_sql() + " FOR UPDATE SKIP LOCKED", [stale_seconds, stale_seconds])
         return cursor.fetchall()
 
 
 def _settle_vanished(stale_seconds: int, report: ReconcileReport) -> None:
     with transaction.atomic():
-        lost = _lost_runs(stale_seconds, lock=True)
+        lost = _locked_lost_runs(stale_seconds)
         if not lost:
             return
         now = lost[0][1]  # the database's time: the deadline is judged on the clock that set it

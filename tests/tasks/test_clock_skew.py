@@ -11,6 +11,7 @@ from the time the claim gave it.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone as dt_timezone
 
 import pytest
@@ -178,3 +179,29 @@ def test_a_run_by_a_worker_whose_clock_is_behind_is_recorded_in_order(live_db, m
     times = list(TaskEvent.objects.filter(task=task).order_by("sequence").values_list("created_at", flat=True))
     assert len(times) > 3 and times == sorted(times)
     assert task.started_at <= task.finished_at
+
+
+def due_in_on_the_database(task: GenerationTask, seconds: float) -> str:
+    """Back the task off by `seconds` from the database's time, as the runner does; its
+    `available_at` in ISO form, the wake-up job's `not_before`."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE tasks_generationtask SET available_at = statement_timestamp() + %s * interval '1 second' "
+                       "WHERE id = %s RETURNING available_at", [seconds, task.pk])
+        return cursor.fetchone()[0].isoformat()
+
+
+@pytest.mark.parametrize("skew", [+SKEW, -SKEW])
+def test_a_wake_up_job_on_a_skewed_machine_waits_out_the_backoff_and_runs_the_task(live_db, skew):
+    """The wake-up job the runner enqueues for a short backoff waits until the task is due, by the
+    clock the claim judges it on: one ahead would claim too early and find nothing (the task then
+    waited for the reconciler's next pass), one behind would wait its longest."""
+    from tasks.jobs import run_next_task
+
+    task = make_task()
+    not_before = due_in_on_the_database(task, 1.5)
+    with clock_off_by(skew):
+        started = time.monotonic()
+        assert run_next_task(not_before=not_before) == 1
+        waited = time.monotonic() - started
+    task.refresh_from_db()
+    assert task.status == Status.COMPLETED and waited < 10
