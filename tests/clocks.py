@@ -19,14 +19,31 @@ from django.utils import timezone
 SKEW = 120  # seconds: a VM resumed, or NTP broken for a while
 
 
+class _Shifted:
+    """A clock `offset` seconds off `clock`. A callable object, not a function: code that keeps
+    it (`SimpleRateThrottle.timer = time.time`, run at import inside a skewed block) neither binds
+    it as a method nor stays skewed once the block ends, the offset being back to 0."""
+
+    def __init__(self, clock, to_offset):
+        self.clock, self.to_offset, self.offset = clock, to_offset, 0.0
+
+    def __call__(self):
+        return self.clock() + self.to_offset(self.offset)
+
+
+_now = _Shifted(timezone.now, lambda seconds: timedelta(seconds=seconds))
+_time = _Shifted(time.time, lambda seconds: seconds)
+
+
 @contextmanager
 def clock_off_by(seconds: float):
     """Within the block, this process's wall clock (its threads included) is `seconds` off the
     true time: `django.utils.timezone.now()` and `time.time()`."""
-    true_now, true_time = timezone.now, time.time
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(timezone, "now", lambda: true_now() + timedelta(seconds=seconds))
-        patch.setattr(time, "time", lambda: true_time() + seconds)
+        patch.setattr(timezone, "now", _now)
+        patch.setattr(time, "time", _time)
+        patch.setattr(_now, "offset", seconds)
+        patch.setattr(_time, "offset", seconds)
         yield
 
 

@@ -9,6 +9,7 @@ two minutes early, nor leaves it off the blog after its time.
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -86,3 +87,119 @@ def test_a_web_process_whose_clock_is_ahead_neither_churns_the_blog_version_nor_
     assert post.title not in client.get("/").content.decode()
     time.sleep(max(0.0, (post.published_at - database_now()).total_seconds()) + 0.5)
     assert post.title in client.get("/").content.decode()
+
+
+# --- webhook retries and their recovery sweep -----------------------------------------------------
+# A retry longer than a job may wait is a django-q2 one-off schedule, which the scheduler of any
+# cluster fires once `next_run` has passed by its own machine's clock.
+
+SWEEP_SKEW = 400  # seconds: past the sweep's patience (5 minutes, plus twice the timeout)
+
+
+@pytest.fixture
+def refusing_receiver(settings, enqueued):
+    """A subscription whose receiver refuses connections, and retries a minute apart."""
+    from publishing.webhooks.models import WebhookSubscription
+
+    settings.PRESSROOM_FETCH_ALLOW_PRIVATE = True
+    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 60
+    return WebhookSubscription.objects.create(name="Down", url="http://127.0.0.1:1/", events=["task.completed"],
+                                              secret="whsec_test-secret-of-some-length")
+
+
+def first_attempt(subscription):
+    from publishing.webhooks.models import WebhookDelivery
+
+    return WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_skew",
+                                          payload={"id": "evt_skew"}, scheduled_at=database_now())
+
+
+def fire_due_schedules(monkeypatch) -> int:
+    """What a cluster's scheduler does (`django_q.scheduler`), with this process's clock: the
+    webhook jobs of the one-off schedules it finds due are run at once. How many it ran."""
+    from django_q import scheduler as django_q_scheduler
+
+    from publishing.webhooks import jobs
+
+    fired = []
+
+    def async_task(func, *args, **kwargs):
+        fired.append((func, args, kwargs))
+        return uuid.uuid4().hex  # a task id, as django-q2 makes them
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(django_q_scheduler, "async_task", async_task)
+        patch.setattr(django_q_scheduler, "close_old_django_connections", lambda: None)  # the test's transaction
+        django_q_scheduler.scheduler()
+    deliveries = [(args, kwargs) for func, args, kwargs in fired if func == "publishing.webhooks.jobs.deliver_webhook"]
+    for args, kwargs in deliveries:
+        kwargs.pop("q_options")
+        jobs.deliver_webhook(*args, **kwargs)
+    return len(deliveries)
+
+
+def test_a_retry_scheduled_by_a_worker_whose_clock_is_behind_waits_out_its_backoff(
+        refusing_receiver, monkeypatch, django_capture_on_commit_callbacks):
+    from publishing.webhooks.models import WebhookDelivery
+    from publishing.webhooks.services import webhook_delivery_attempt
+
+    with clock_off_by(-SKEW), django_capture_on_commit_callbacks(execute=True):
+        webhook_delivery_attempt(delivery_id=first_attempt(refusing_receiver).pk)
+    retry = WebhookDelivery.objects.get(attempt=2)
+    assert (retry.scheduled_at - database_now()).total_seconds() > 50
+    with django_capture_on_commit_callbacks(execute=True):
+        fire_due_schedules(monkeypatch)
+    retry.refresh_from_db()
+    assert (retry.status, retry.started_at) == ("pending", None), "not sent before its backoff"
+
+
+def test_a_retry_fired_early_by_a_scheduler_whose_clock_is_ahead_waits_for_its_time(
+        refusing_receiver, monkeypatch, django_capture_on_commit_callbacks):
+    from django_q.models import Schedule
+
+    from publishing.webhooks.models import WebhookDelivery
+    from publishing.webhooks.services import webhook_delivery_attempt
+
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_delivery_attempt(delivery_id=first_attempt(refusing_receiver).pk)
+    retry = WebhookDelivery.objects.get(attempt=2)
+    with clock_off_by(+SKEW), django_capture_on_commit_callbacks(execute=True):
+        assert fire_due_schedules(monkeypatch) == 1
+    retry.refresh_from_db()
+    assert (retry.status, retry.started_at) == ("pending", None), "not sent before its backoff"
+    assert Schedule.objects.filter(func="publishing.webhooks.jobs.deliver_webhook", args=repr((retry.pk,))).exists(), \
+        "left to a schedule again"
+
+
+@pytest.mark.parametrize("sender_skew, sweep_skew", [(0, +SWEEP_SKEW), (-SWEEP_SKEW, 0)])
+def test_an_attempt_in_flight_is_not_given_up_by_the_sweep_whatever_the_clocks(
+        refusing_receiver, monkeypatch, sender_skew, sweep_skew):
+    """The sweep records an attempt as failed when its worker stopped during it (started more than
+    5 minutes and twice the timeout ago): for one still being sent, that meant a second delivery
+    of the event and a failure counted against a receiver that answered."""
+    from publishing.webhooks import services
+
+    outcomes = []
+
+    def send_while_the_sweep_runs(url, body, headers):
+        with clock_off_by(sweep_skew - sender_skew):  # relative to the sender's clock, which is in force
+            outcomes.append(services.webhook_deliveries_recover())
+        return services.SendResult(True, response_code=200)
+
+    monkeypatch.setattr(services, "_post", send_while_the_sweep_runs)
+    with clock_off_by(sender_skew):
+        delivery = services.webhook_delivery_attempt(delivery_id=first_attempt(refusing_receiver).pk)
+    assert outcomes == [{"sent": 0, "abandoned": 0}]
+    assert delivery.status == "succeeded"
+
+
+def test_a_sweep_whose_clock_is_ahead_sends_no_retry_before_its_time(refusing_receiver):
+    from publishing.webhooks.models import WebhookDelivery
+    from publishing.webhooks.services import webhook_deliveries_recover
+
+    retry = WebhookDelivery.objects.create(subscription=refusing_receiver, event="task.completed", event_id="evt_r",
+                                           payload={}, attempt=2, scheduled_at=database_now() + timedelta(seconds=60))
+    with clock_off_by(+SWEEP_SKEW):
+        assert webhook_deliveries_recover()["sent"] == 0
+    retry.refresh_from_db()
+    assert retry.started_at is None
