@@ -585,12 +585,11 @@ PRESSROOM_METRICS_COLLECTORS = [
     "publishing.webhooks.metrics.WebhookDeliveriesCollector",
     "publishing.webhooks.metrics.WebhookSubscriptionsCollector",
 ]
-# Each readiness check gives up after this long; a cluster counts as alive when its last status is
-# at most PRESSROOM_READYZ_CLUSTER_SECONDS old.
+# Each readiness check gives up after this long; a cluster counts as alive while the broker's
+# store keeps its last status (django-q2 keeps it 3 s, by the store's clock: config/health.py).
 PRESSROOM_READYZ_TIMEOUT_SECONDS = env_int(
     "PRESSROOM_READYZ_TIMEOUT_SECONDS", 2, minimum=1, maximum=NETWORK_TIMEOUT_MAX
 )
-PRESSROOM_READYZ_CLUSTER_SECONDS = env_int("PRESSROOM_READYZ_CLUSTER_SECONDS", 10, minimum=1, maximum=SECONDS_MAX)
 
 # --- Logging --------------------------------------------------------------------------------
 # One JSON object per line in production (for a log collector), readable lines in development;

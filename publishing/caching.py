@@ -9,7 +9,12 @@ it changes:
   committed first: `transaction.on_commit`), whichever code path made it (verbs, admin, shell);
 - when a scheduled post's time comes: the version remembers the earliest future `published_at`,
   and the first request after that time starts a new version. Visibility itself is
-  `published_at <= now`, so nothing has to run for a scheduled post to appear.
+  `published_at <= now`, so nothing has to run for a scheduled post to appear. "Now" is the
+  database server's clock, for visibility and for the next publication alike; a web process's own
+  clock only says when to ask the database whether that time has come, and a new version is
+  started only when it has (a process whose clock is ahead would otherwise start one built from
+  its clock, which no longer waited for the post, and a process on time that had rendered a page
+  just before the post's time kept serving it without the post under that version).
 
 `cached_blog_page` wraps a view with it:
 
@@ -54,6 +59,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models import Min
+from django.db.models.functions import Now
 from django.http import HttpResponseNotAllowed
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
@@ -87,16 +93,21 @@ def _new_version(previous=None) -> dict:
     `Last-Modified` has whole seconds: a version begun in the same second as the one a client
     holds must still be newer, or If-Modified-Since answers 304 with the old page; so it is a
     second past the previous version's when that is not already behind the clock."""
-    now = timezone.now()
-    next_change = Post.objects.filter(published_at__gt=now).aggregate(at=Min("published_at"))["at"]
     since = int(time.time())
     before = previous.get("last_modified") if isinstance(previous, dict) else None
     return {
         "token": uuid.uuid4().hex,
         "since": since,
         "last_modified": max(since, before + 1) if isinstance(before, int) else since,
-        "next": next_change.timestamp() if next_change else None,
+        "next": _next_publication(),
     }
+
+
+def _next_publication() -> float | None:
+    """The earliest publication time still to come by the database's clock (as `Post.objects.published()`
+    judges it), as a timestamp."""
+    at = Post.objects.filter(published_at__gt=Now()).aggregate(at=Min("published_at"))["at"]
+    return at.timestamp() if at else None
 
 
 def bump_blog_version() -> dict:
@@ -114,8 +125,8 @@ def blog_version() -> dict:
         version = _new_version()
         if not _shared().add(VERSION_KEY, version, timeout=None):  # another process was first
             version = _shared().get(VERSION_KEY) or version
-    if version.get("next") is not None and version["next"] <= time.time():
-        version = bump_blog_version()
+    if version.get("next") is not None and version["next"] <= time.time() and _next_publication() != version["next"]:
+        version = bump_blog_version()  # the publication it waited for is due by the database's clock
     return version
 
 

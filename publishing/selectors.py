@@ -11,8 +11,7 @@ import re
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, IntegerField, Max, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.db.models.functions import Coalesce, Now
 
 from config.postgresql.base import planned_for_its_values
 from content.models import ApprovalEvent, ContentVersion, Decision, VersionPhase
@@ -115,7 +114,7 @@ def public_names_with_last_post(model):
     """`public_names`, each with `last_post`, when the newest of its published posts changed (the
     sitemap's lastmod): this one reads every published post's row, for a page the blog's cache
     renders once per version."""
-    live = Q(posts__published_at__isnull=False, posts__published_at__lte=timezone.now())
+    live = Q(posts__published_at__isnull=False, posts__published_at__lte=Now())  # as `Post.objects.published()`
     return public_names(model).annotate(last_post=Max("posts__updated_at", filter=live))
 
 

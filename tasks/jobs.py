@@ -17,7 +17,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import close_old_connections, connection
-from django.utils import timezone
 
 from tasks.engine.runner import WAIT_IN_JOB_MAX_SECONDS, run_claimed_task
 from tasks.services.queue import claim_next_task
@@ -34,11 +33,16 @@ def worker_id() -> str:
 
 
 def run_next_task(not_before: str | None = None) -> int:
-    """Claim and run the next due task (at most MAX_TASKS_PER_JOB); returns how many ran."""
+    """Claim and run the next due task (at most MAX_TASKS_PER_JOB); returns how many ran.
+
+    `not_before` (a backed-off task's `available_at`, on the database's clock) is waited for, at
+    most WAIT_IN_JOB_MAX_SECONDS, by the database's time the reconciler's first statement read:
+    by this machine's clock, one ahead claimed before the task was due and found nothing, and the
+    task waited for the reconciler's next pass; one behind waited its longest."""
+    report = reconcile_tasks(pending_wakeups=10**9)  # recover vanished runs; no extra wake-ups from here
     if not_before:
-        wait = (datetime.fromisoformat(not_before) - timezone.now()).total_seconds()
+        wait = (datetime.fromisoformat(not_before) - report.checked_at).total_seconds()
         time.sleep(min(max(0.0, wait), WAIT_IN_JOB_MAX_SECONDS))
-    reconcile_tasks(pending_wakeups=10**9)  # recover vanished runs; no extra wake-ups from here
     ran = 0
     while ran < MAX_TASKS_PER_JOB:
         worker = worker_id()

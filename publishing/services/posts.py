@@ -22,6 +22,7 @@ from datetime import timezone as dt_timezone
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.text import slugify
 from psycopg.errors import UniqueViolation
@@ -398,10 +399,12 @@ def record_due_publications() -> int:
     """Record the going live of every scheduled post whose time has come, exactly once each.
 
     Returns how many were recorded. Safe to run at any time, from any number of workers at once.
+    Due by the database's clock, as the blog shows posts (`Post.objects.published()`): a worker
+    whose clock is ahead would otherwise announce a post before it is on the blog.
     """
     recorded = 0
     due = list(
-        Post.objects.filter(published_at__lte=timezone.now(), live_recorded_at__isnull=True)
+        Post.objects.filter(published_at__lte=Now(), live_recorded_at__isnull=True)
         .values_list("pk", flat=True)[:500]
     )
     for post_id in due:
@@ -415,7 +418,7 @@ def record_due_publications() -> int:
                 if task is None:  # a verb holds it now; the next sweep looks again
                     continue
             post = (Post.objects.select_for_update(skip_locked=True)
-                    .filter(pk=post_id, published_at__lte=timezone.now(), live_recorded_at__isnull=True).first())
+                    .filter(pk=post_id, published_at__lte=Now(), live_recorded_at__isnull=True).first())
             if post is None:
                 continue
             post.live_recorded_at = timezone.now()

@@ -7,10 +7,11 @@ from publishing.webhooks.queueing import wait_until
 from publishing.webhooks.services import webhook_deliveries_recover, webhook_delivery_attempt
 
 
-def deliver_webhook(delivery_id: int, not_before: str | None = None) -> str:
-    """Send one attempt of a delivery (a no-op if another job already did)."""
+def deliver_webhook(delivery_id: int, not_before: str | None = None, when_due: bool = False) -> str:
+    """Send one attempt of a delivery (a no-op if another job already did; `when_due`: fired by a
+    one-off schedule, it waits until the attempt is due by the database's clock)."""
     wait_until(not_before)
-    delivery = webhook_delivery_attempt(delivery_id=delivery_id)
+    delivery = webhook_delivery_attempt(delivery_id=delivery_id, when_due=when_due)
     return delivery.status if delivery is not None else "not pending"
 
 

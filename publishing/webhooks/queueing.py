@@ -34,8 +34,10 @@ def wait_until(not_before: str | None) -> None:
     time.sleep(min(max(0.0, wait), WAIT_IN_JOB_MAX_SECONDS))
 
 
-def enqueue_job_at(func: str, argument: int, *, at: datetime, name: str) -> None:
-    """Run `func(argument)` at `at` (not before), once the current transaction commits."""
+def enqueue_job_at(func: str, argument: int, *, at: datetime, name: str, when_due: bool = False) -> None:
+    """Run `func(argument)` at `at` (not before, by this machine's clock), once the current
+    transaction commits. `when_due`: a one-off schedule passes `when_due=True` to the job, which
+    checks its time again on the database's clock (the scheduler fires it by its own)."""
 
     def enqueue():
         delay = (at - timezone.now()).total_seconds()
@@ -50,7 +52,8 @@ def enqueue_job_at(func: str, argument: int, *, at: datetime, name: str) -> None
                 from django_q.models import Schedule
 
                 # The scheduler passes a schedule's keyword arguments, q_options among them, to async_task.
-                Schedule.objects.create(func=func, args=repr((argument,)), kwargs=f"q_options={q_options!r}",
+                due = "when_due=True, " if when_due else ""
+                Schedule.objects.create(func=func, args=repr((argument,)), kwargs=f"{due}q_options={q_options!r}",
                                         schedule_type=Schedule.ONCE, repeats=-1, next_run=at,
                                         name=f"{name}-{argument}-{at.timestamp()}"[:100])
         except Exception:

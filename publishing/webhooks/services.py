@@ -14,6 +14,12 @@ of them switch it off (a success resets the count). A 410 Gone is the receiver s
 gone for good: that attempt is not retried and the subscription is switched off at once, by the
 same path as failures (a ping answered 410 too); that path adds a line to every admin's next
 notification digest (`publishing.webhooks.notifications`). Imports flow publishing -> content, tasks.
+
+A retry's due time and an attempt's start are the database server's time, and the retry's job and
+the recovery sweep judge them on that clock: django-q2's scheduler fires a one-off schedule by its
+own machine's clock, which may be minutes off the machine that scheduled the retry, so the job it
+fires sends the attempt only once it is due by the database's clock (else it is scheduled again
+for the rest of the wait), and the sweep gives up only attempts started long ago by that clock.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from publishing.webhooks.events import encode_body, event_id, webhook_body, webhook_event_name
@@ -211,21 +218,38 @@ def _too_slow(deadline: ExchangeDeadline, timeout: float) -> SendResult:
                                    f"twice PRESSROOM_WEBHOOK_TIMEOUT_SECONDS ({timeout} s).")
 
 
-def _claim(delivery_id: int) -> WebhookDelivery | None:
-    """Mark a pending attempt as started, once: a second job for it gets None."""
-    now = timezone.now()
-    claimed = WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING,
-                                             started_at__isnull=True).update(started_at=now)
-    if not claimed:
+def _claim(delivery_id: int, *, when_due: bool = False) -> WebhookDelivery | None:
+    """Mark a pending attempt as started (at the database's time, which the sweep judges), once:
+    a second job for it gets None; with `when_due`, so does a job early by the database's clock."""
+    pending = WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, started_at__isnull=True)
+    if when_due:
+        pending = pending.filter(scheduled_at__lte=Now())
+    if not pending.update(started_at=Now()):
         return None
     return WebhookDelivery.objects.select_related("subscription").filter(pk=delivery_id).first()  # None: deleted
 
 
-def webhook_delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
+def _schedule_again_if_early(delivery_id: int) -> None:
+    """A one-off schedule fired this attempt's job before the attempt was due by the database's
+    clock (the scheduler's machine runs ahead of the one that scheduled it): enqueue it again, for
+    what is left of its wait, measured on that clock."""
+    left = (WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, started_at__isnull=True,
+                                           scheduled_at__gt=Now())
+            .annotate(left=ExpressionWrapper(F("scheduled_at") - Now(), output_field=DurationField()))
+            .values_list("left", flat=True).first())
+    if left is not None:
+        enqueue_job_at(DELIVER_JOB, delivery_id, at=timezone.now() + left, name="deliver_webhook", when_due=True)
+
+
+def webhook_delivery_attempt(*, delivery_id: int, when_due: bool = False) -> WebhookDelivery | None:
     """Send one attempt and record it; on failure, schedule the next attempt or give up, and count
-    the failure against the subscription. Returns the attempt, or None if it was not pending."""
-    delivery = _claim(delivery_id)
+    the failure against the subscription. Returns the attempt, or None if it was not pending.
+    `when_due`: a one-off schedule fired the job, by its scheduler's clock; the attempt is sent only
+    once it is due by the database's, else it is scheduled again (and None returned)."""
+    delivery = _claim(delivery_id, when_due=when_due)
     if delivery is None:
+        if when_due:
+            _schedule_again_if_early(delivery_id)
         return None
     subscription = delivery.subscription
     if not subscription.active and delivery.event != PING_EVENT:  # a test may check a receiver before it is on
@@ -269,8 +293,9 @@ def _record_attempt(delivery: WebhookDelivery, result: SendResult, *, duration_m
     recorded = WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
         status=delivery.status, response_code=delivery.response_code, error=delivery.error,
         finished_at=now, duration_ms=duration_ms)
-    subscription = (WebhookSubscription.objects.select_for_update().filter(pk=delivery.subscription_id).first()
-                    if recorded else None)
+    # Locked with the database's time: a retry is due by the clock its job and the sweep judge it by.
+    subscription = (WebhookSubscription.objects.select_for_update().annotate(database_now=Now())
+                    .filter(pk=delivery.subscription_id).first() if recorded else None)
     if subscription is None:
         logger.info("Webhook delivery %s was recorded or deleted meanwhile; its late outcome (%s) is not kept",
                     delivery.pk, delivery.status)
@@ -300,12 +325,12 @@ def _record_attempt(delivery: WebhookDelivery, result: SendResult, *, duration_m
         logger.warning("Webhook subscription %s disabled after %s failures", subscription.pk,
                        subscription.consecutive_failures)
     if subscription.active and delivery.attempt < settings.PRESSROOM_WEBHOOK_MAX_ATTEMPTS:
-        due = now + timedelta(seconds=retry_delay(delivery.attempt))
+        wait = timedelta(seconds=retry_delay(delivery.attempt))
         following = WebhookDelivery.objects.create(
             subscription_id=subscription.pk, event=delivery.event, event_id=delivery.event_id,
-            payload=delivery.payload, attempt=delivery.attempt + 1, scheduled_at=due,
+            payload=delivery.payload, attempt=delivery.attempt + 1, scheduled_at=subscription.database_now + wait,
         )
-        enqueue_job_at(DELIVER_JOB, following.pk, at=due, name="deliver_webhook")
+        enqueue_job_at(DELIVER_JOB, following.pk, at=now + wait, name="deliver_webhook", when_due=True)
     return True
 
 
@@ -334,19 +359,22 @@ def webhook_deliveries_recover(*, now=None) -> dict:
     """Finish what lost jobs left: attempts due for STALE_AFTER that no job started (its enqueue
     failed, or the broker lost it) are sent here, a few per run; attempts a worker started and
     never recorded (it died mid-send) are recorded as failed, which schedules the next attempt.
-    A job that merely waited in a long queue finds its attempt taken and does nothing."""
-    now = now or timezone.now()
+    A job that merely waited in a long queue finds its attempt taken and does nothing. "Ago" is
+    by the database's clock, which `started_at` and a retry's `scheduled_at` come from (`now`, in
+    a test, stands for it): a sweep on a machine whose clock is ahead would give up attempts still
+    being sent (the event sent twice, a failure counted against a receiver that answered)."""
+    moment = Now() if now is None else Value(now, output_field=DateTimeField())
     lost = list(WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, started_at__isnull=True,
-                                               scheduled_at__lte=now - STALE_AFTER)
+                                               scheduled_at__lte=moment - STALE_AFTER)
                 .order_by("scheduled_at").values_list("pk", flat=True)[:SWEEP_BATCH])
     for delivery_id in lost:
         webhook_delivery_attempt(delivery_id=delivery_id)
-    started_before = now - STALE_AFTER - timedelta(seconds=2 * settings.PRESSROOM_WEBHOOK_TIMEOUT_SECONDS)
+    started_before = moment - (STALE_AFTER + timedelta(seconds=2 * settings.PRESSROOM_WEBHOOK_TIMEOUT_SECONDS))
     abandoned = 0
     for delivery in (WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, started_at__lte=started_before)
-                     .order_by("started_at")[:SWEEP_BATCH]):
+                     .annotate(swept_at=moment).order_by("started_at")[:SWEEP_BATCH]):
         abandoned += _record_attempt(delivery, SendResult(False, error="The worker stopped during this attempt."),
-                                     duration_ms=int((now - delivery.started_at).total_seconds() * 1000))
+                                     duration_ms=int((delivery.swept_at - delivery.started_at).total_seconds() * 1000))
     return {"sent": len(lost), "abandoned": abandoned}
 
 

@@ -8,7 +8,9 @@ and saving it, the guard is the UPDATE's own WHERE clause: the UPDATE locks the 
 and reserves the sequence numbers of the transition's events (`event_sequence + n`) in one
 statement, and its RETURNING gives what the events record; the events (and a stage's checkpoint) are
 INSERTs in the same statement (a `WITH` query). No row means the guard failed and nothing was
-written; only then is the row read to tell why (lost or cancelled). Outside a transaction the
+written; only then is the row read to tell why (lost or cancelled). A `finished_at` of
+`DATABASE_NOW` is the statement's own time on the database server's clock, the clock the claim
+took `started_at` from. Outside a transaction the
 statement commits by itself, so a transition with nothing else to store is one round trip to
 the database. The events are broadcast after the commit.
 """
@@ -27,6 +29,16 @@ from tasks.models import GenerationTask, Status, TaskEvent
 # Columns a transition may set or add to (a closed list: names are written into the SQL).
 SETTABLE = frozenset({"phase", "progress", "status", "error", "finished_at", "heartbeat_at"})
 ADDABLE = frozenset({"input_tokens", "output_tokens", "actual_cost"})
+
+
+class _DatabaseNow:
+    """A value of `set_fields`: the time of the statement that writes it, on the database's clock."""
+
+    def __repr__(self) -> str:
+        return "DATABASE_NOW"
+
+
+DATABASE_NOW = _DatabaseNow()
 
 
 def guarded_update(task: GenerationTask, *, worker: str, events: list[dict], set_fields: dict | None = None,
@@ -49,15 +61,19 @@ def guarded_update(task: GenerationTask, *, worker: str, events: list[dict], set
         raise ValueError(f"Not a column the engine writes: {sorted(set(set_fields) - SETTABLE | set(add) - ADDABLE)}")
     drafts = [draft_event(task, **event) for event in events]  # validates the kinds before writing
     overrides = [{key for key in ("status", "phase", "progress") if key in event} for event in events]
-    assignments = [f"{column} = %s" for column in set_fields] + [f"{column} = {column} + %s" for column in add]
+    assignments = [f"{column} = statement_timestamp()" if value is DATABASE_NOW else f"{column} = %s"
+                   for column, value in set_fields.items()]
+    assignments += [f"{column} = {column} + %s" for column in add]
     assignments += ["updated_at = %s", "event_sequence = event_sequence + %s"]
     now = timezone.now()
-    params = [*set_fields.values(), *add.values(), now, len(drafts), task.pk, Status.RUNNING, worker]
+    params = [*(value for value in set_fields.values() if value is not DATABASE_NOW), *add.values(),
+              now, len(drafts), task.pk, Status.RUNNING, worker]
     guard = "" if allow_cancelled else " AND cancel_requested_at IS NULL"
     sql = [
         f"WITH advanced AS (UPDATE tasks_generationtask SET {', '.join(assignments)} "
         f"WHERE id = %s AND status = %s AND worker = %s{guard} "
-        "RETURNING id, event_sequence, status, phase, progress, input_tokens, output_tokens, actual_cost)"
+        "RETURNING id, event_sequence, status, phase, progress, input_tokens, output_tokens, actual_cost, "
+        "statement_timestamp() AS database_now)"
     ]
     if drafts:
         sql.append(
@@ -83,17 +99,17 @@ def guarded_update(task: GenerationTask, *, worker: str, events: list[dict], set
         )
         params += [checkpoint["stage"], checkpoint["attempt"], checkpoint["revision"],
                    json.dumps(checkpoint.get("data") or {}), now]
-    sql.append(" SELECT event_sequence, status, phase, progress, input_tokens, output_tokens, actual_cost "
-               "FROM advanced")
+    sql.append(" SELECT event_sequence, status, phase, progress, input_tokens, output_tokens, actual_cost, "
+               "database_now FROM advanced")
     with connection.cursor() as cursor:
         cursor.execute("".join(sql), params)
         row = cursor.fetchone()
     if row is None:
         raise _why_not(task, worker)
     (last_sequence, task.status, task.phase, task.progress, task.input_tokens, task.output_tokens,
-     task.actual_cost) = row
+     task.actual_cost, database_now) = row
     for column, value in set_fields.items():
-        setattr(task, column, value)
+        setattr(task, column, database_now if value is DATABASE_NOW else value)
     task.updated_at = now
     task.event_sequence = last_sequence
     first = last_sequence - len(drafts) + 1

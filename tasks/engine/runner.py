@@ -23,11 +23,11 @@ import logging
 import time
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.utils import timezone
+from django.db.models.functions import Now
 from django_q.exceptions import TimeoutException
 
 from tasks.control_characters import storable_text
-from tasks.engine.bookkeeping import guarded_update
+from tasks.engine.bookkeeping import DATABASE_NOW, guarded_update
 from tasks.engine.context import StageContext
 from tasks.engine.stages import stages_for
 from tasks.engine.watchdog import Watchdog
@@ -181,18 +181,23 @@ def _checkpoint_and_advance(ctx: StageContext, stage, data, following) -> None:
         change_status(ctx.task, Status.COMPLETED)  # the transition table's check; the guard ensures `running`
         guarded_update(ctx.task, worker=ctx.worker, events=[done, {"kind": EventKind.STATUS, "message": "Completed."}],
                        set_fields={"status": Status.COMPLETED, "progress": 100, "phase": Phase.NONE, "error": "",
-                                   "finished_at": timezone.now(), "heartbeat_at": None}, checkpoint=checkpoint)
+                                   "finished_at": DATABASE_NOW, "heartbeat_at": None}, checkpoint=checkpoint)
     ctx._last_progress = progress
 
 
 def _guarded_write(task: GenerationTask, worker: str, write) -> str | None:
     """Apply `write(locked_task)` only if the task is still this worker's running task; keep
-    trying while the database is unreachable. Returns None when the task was not ours."""
+    trying while the database is unreachable. Returns None when the task was not ours.
+
+    The locked row comes with the database's time (`database_now`), read by the same statement:
+    a backoff's `available_at` counts from the clock the claim judges it by, whichever machine's
+    worker claims next, so a clock behind does not skip the backoff nor one ahead stretch it. The
+    outcome's `finished_at` comes from it too, as the claim's `started_at` did."""
     deadline = time.monotonic() + RECORD_OUTCOME_FOR_SECONDS
     while True:
         try:
             with transaction.atomic():
-                locked = GenerationTask.objects.select_for_update().get(pk=task.pk)
+                locked = GenerationTask.objects.select_for_update().annotate(database_now=Now()).get(pk=task.pk)
                 if locked.status != Status.RUNNING or locked.worker != worker:
                     return None
                 return write(locked)
@@ -208,7 +213,7 @@ def _finish(locked: GenerationTask, status: str, error: str, *, message: str = "
     """End the locked task in `status` with its status event."""
     change_status(locked, status)
     locked.error = error
-    locked.finished_at = timezone.now()
+    locked.finished_at = locked.database_now
     locked.heartbeat_at = None
     if status == Status.COMPLETED:
         locked.progress = 100
@@ -241,7 +246,7 @@ def _retry_or_fail(task: GenerationTask, worker: str, error: str, *, stage_name:
         if locked.cancel_requested_at is not None:
             return _finish(locked, Status.CANCELLED, "", message=_where("Cancelled", stage_name))
         decision = after_failed_run(locked, backoff=True, retry_after=retry_after)
-        outcome = requeue_or_give_up(locked, decision, now=timezone.now(),
+        outcome = requeue_or_give_up(locked, decision, now=locked.database_now,
                                      give_up_error=f"Gave up after {locked.attempts} attempts. Last error: {error}")
         if outcome == Status.FAILED:
             locked.save()

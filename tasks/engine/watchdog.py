@@ -4,7 +4,10 @@ Every `PRESSROOM_HEARTBEAT_SECONDS` it refreshes `heartbeat_at` (only while the 
 this worker's and running) and reads `cancel_requested_at`; the first beat is one interval after
 the claim, which stamped `heartbeat_at` itself. The beats go through one database connection per
 process (`heartbeat_connection`), kept between tasks: a watchdog thread lives for one task, and a
-connection of its own would be opened and closed for every task. When the task is cancelled, past its
+connection of its own would be opened and closed for every task. A beat stamps the database
+server's time, as the claim does, since the reconciler that judges the heartbeat may run on a
+machine whose clock differs from this one's; the deadline is kept on this process's monotonic
+clock, as the time the claim left the run, so neither moves with this machine's clock. When the task is cancelled, past its
 deadline or no longer this worker's, it records the reason and, while the main thread is inside
 interruptible work (a stage's `run`, a retry wait), interrupts it with SIGUSR1 so that a stage
 stuck in a slow call stops within a few seconds. Outside interruptible sections the main thread
@@ -23,7 +26,6 @@ from multiprocessing import util as multiprocessing_util
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
-from django.utils import timezone
 
 from tasks.exceptions import DeadlineExceeded, LostOwnership, TaskCancelled, TaskInterrupted
 from tasks.logging import task_log_context
@@ -73,11 +75,22 @@ def close_heartbeat_connection() -> None:
         db.close()
 
 
+def _monotonic_deadline(task: GenerationTask) -> float | None:
+    """The run's deadline on this process's monotonic clock. The claim stamped the heartbeat and
+    the deadline from the database's clock in one statement, so the time between them is what
+    the run has left, whatever this machine's clock says."""
+    if task.deadline_at is None:
+        return None
+    since = task.heartbeat_at or task.started_at
+    left = (task.deadline_at - since).total_seconds() if since is not None else task.timeout_seconds
+    return time.monotonic() + left
+
+
 class Watchdog:
     def __init__(self, task: GenerationTask, *, worker: str):
         self.task_id = task.pk
         self.worker = worker
-        self.deadline = task.deadline_at
+        self.deadline = _monotonic_deadline(task)
         self.timeout_seconds = task.timeout_seconds
         self.reason: type[TaskInterrupted] | None = None
         self._interruptible = False
@@ -103,7 +116,7 @@ class Watchdog:
 
     # --- main-thread side -----------------------------------------------------------------
     def raise_if_stopped(self) -> None:
-        if self.reason is None and self.deadline is not None and timezone.now() >= self.deadline:
+        if self.reason is None and self.deadline is not None and time.monotonic() >= self.deadline:
             self.reason = DeadlineExceeded
         if self.reason is not None:
             raise self.reason(self.describe())
@@ -155,7 +168,7 @@ class Watchdog:
                 if now >= next_beat:
                     self._beat()
                     next_beat = now + settings.PRESSROOM_HEARTBEAT_SECONDS
-                if self.reason is None and self.deadline is not None and timezone.now() >= self.deadline:
+                if self.reason is None and self.deadline is not None and now >= self.deadline:
                     self._stop_with(DeadlineExceeded)
                 if self.reason is not None and self._interruptible and not self._signalled:
                     self._signal_main()
@@ -167,9 +180,9 @@ class Watchdog:
             try:
                 with db.cursor() as cursor:
                     cursor.execute(
-                        "UPDATE tasks_generationtask SET heartbeat_at = %s WHERE id = %s AND worker = %s "
-                        "AND status = %s RETURNING cancel_requested_at",
-                        [timezone.now(), self.task_id, self.worker, Status.RUNNING],
+                        "UPDATE tasks_generationtask SET heartbeat_at = statement_timestamp() WHERE id = %s "
+                        "AND worker = %s AND status = %s RETURNING cancel_requested_at",
+                        [self.task_id, self.worker, Status.RUNNING],
                     )
                     row = cursor.fetchone()
                 break

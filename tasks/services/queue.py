@@ -39,6 +39,14 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
     all in one `WITH` query: no transaction of five round trips (BEGIN, SELECT, UPDATE, INSERT,
     COMMIT). The `status = queued` of the UPDATE is the transition table's queued → running; the
     event is broadcast once the statement has committed.
+
+    What the claim decides is decided on the database server's clock (`statement_timestamp()`),
+    not this machine's: whether a task is due is judged on the clock its `available_at` (a
+    backoff) was set from, and the heartbeat and the deadline are a lease that the reconciler, on
+    any machine, judges against that same clock. So a worker whose clock is off neither skips a
+    backoff nor loses its task at once (behind), nor stretches a backoff or keeps a task past its
+    time (ahead). `started_at` is the database's time too (the outcome's `finished_at` will be);
+    the event's time is this worker's clock, as the run's other events' are.
     """
     now = timezone.now()
     connection = connections[DEFAULT_DB_ALIAS]
@@ -58,19 +66,21 @@ def claim_next_task(*, worker: str) -> GenerationTask | None:
 
 # The claim (`claim_next_task`). `picked` matches the order of the queue's index (priority, then
 # age); the UPDATE's own `status = queued` re-checks the row it locked. The event's message and
-# data are made here, from the attempt the UPDATE counted, and returned for the broadcast.
+# data are made here, from the attempt the UPDATE counted, and returned for the broadcast. Whether
+# a task is due, the lease (heartbeat, deadline) and `started_at` are the database's clock (one time
+# for the whole statement); the event's time and `updated_at` are the worker's, `%(now)s`.
 CLAIM_SQL = """
 WITH picked AS (
     SELECT id FROM tasks_generationtask
-    WHERE status = {queued} AND available_at <= %(now)s
+    WHERE status = {queued} AND available_at <= statement_timestamp()
     ORDER BY priority DESC, created_at
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
     UPDATE tasks_generationtask AS t
     SET status = {running}, phase = %(phase)s, attempts = t.attempts + 1, worker = %(worker)s,
-        heartbeat_at = %(now)s, started_at = COALESCE(t.started_at, %(now)s),
-        deadline_at = %(now)s + t.timeout_seconds * interval '1 second', error = '',
+        heartbeat_at = statement_timestamp(), started_at = COALESCE(t.started_at, statement_timestamp()),
+        deadline_at = statement_timestamp() + t.timeout_seconds * interval '1 second', error = '',
         event_sequence = t.event_sequence + 1, updated_at = %(now)s
     FROM picked
     WHERE t.id = picked.id AND t.status = {queued}

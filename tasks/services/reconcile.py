@@ -5,18 +5,25 @@ each wake-up job claims work, so a killed worker, a killed cluster, a restarted 
 restarted machine loses nothing: a running task with a stale heartbeat is requeued (or ended, when
 it was cancelled, ran out of time or used all its attempts), and queued tasks with no wake-up job
 waiting get one.
+
+Whether a run is lost is decided on the database server's clock, inside the statement that finds
+lost runs (`statement_timestamp()`), as the claim and the watchdog stamp the heartbeat and the
+deadline from it: a reconciler on a machine whose clock is ahead would otherwise take live tasks
+from their workers (and run them twice), and one whose clock is behind would leave dead workers'
+tasks waiting for as long. Whether a queued task is due, for the wake-ups, is judged on that
+clock too, the one its `available_at` (a backoff) was set from.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime
 from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.db.models.functions import Now
 
 from tasks.events import emit
 from tasks.models import EventKind, GenerationTask, Phase, Status
@@ -31,6 +38,7 @@ MAX_WAKEUPS_PER_PASS = 100
 
 @dataclass
 class ReconcileReport:
+    checked_at: datetime | None = None  # the database's time when the pass looked for lost runs
     requeued: list = field(default_factory=list)
     failed: list = field(default_factory=list)
     timed_out: list = field(default_factory=list)
@@ -44,16 +52,16 @@ class ReconcileReport:
 
 def reconcile_tasks(*, pending_wakeups: int | None = None) -> ReconcileReport:
     report = ReconcileReport()
-    now = timezone.now()
-    stale_before = now - timedelta(seconds=settings.PRESSROOM_HEARTBEAT_STALE_SECONDS)
+    stale_seconds = settings.PRESSROOM_HEARTBEAT_STALE_SECONDS
     # Usually there is nothing to recover: look first without a transaction or locks (one
-    # statement), and lock only when there is.
-    if _lost_run_ids(stale_before, first_only=True):
-        _settle_vanished(now, stale_before, report)
+    # statement, which also reads the database's time), and lock only when there is.
+    any_lost, report.checked_at = _any_lost_run(stale_seconds)
+    if any_lost:
+        _settle_vanished(stale_seconds, report)
     if pending_wakeups is not None and pending_wakeups >= MAX_WAKEUPS_PER_PASS:
         due = 0  # as many wake-ups wait as a pass would add: no need to count the due tasks
     else:
-        due = GenerationTask.objects.filter(status=Status.QUEUED, available_at__lte=now).count()
+        due = GenerationTask.objects.filter(status=Status.QUEUED, available_at__lte=Now()).count()
     if due:
         pending = _pending_wakeups() if pending_wakeups is None else pending_wakeups
         report.wakeups = max(0, min(due, MAX_WAKEUPS_PER_PASS) - pending)
@@ -69,32 +77,46 @@ def reconcile_tasks(*, pending_wakeups: int | None = None) -> ReconcileReport:
 
 @cache
 def _lost_runs_sql() -> str:
-    """The running tasks whose run is lost, for a cut-off `before` (now minus the staleness
-    window): no heartbeat since `before`, or a deadline before it — a run past its deadline by
-    more than the window is hung even if its watchdog thread still beats (a main thread stuck in C
-    code). SQL written once per process, with `before` as both parameters: every wake-up job asks
-    before it claims, and the ORM spent about 0.25 ms of the worker's CPU building the query each
-    time. The status is written in, so that a prepared statement's generic plan still reads the
-    partial index of running tasks' heartbeats."""
+    """The running tasks whose run is lost, with the database's time: no heartbeat for the
+    staleness window (the parameter, in seconds), or a deadline more than the window ago — a run
+    past its deadline by more than the window is hung even if its watchdog thread still beats (a
+    main thread stuck in C code). The cut-off is the database server's time minus the window, the
+    clock the claim and the beats stamp the lease with. SQL written once per process: every
+    wake-up job asks before it claims, and the ORM spent about 0.25 ms of the worker's CPU
+    building the query each time. The status is written in, so that a prepared statement's generic
+    plan still reads the partial index of running tasks' heartbeats."""
     meta = GenerationTask._meta
     pk, status, heartbeat, deadline = (
         f'"{meta.get_field(name).column}"' for name in ("id", "status", "heartbeat_at", "deadline_at")
     )
-    return (f'SELECT {pk} FROM "{meta.db_table}" WHERE {status} = \'{Status.RUNNING.value}\' '
-            f"AND ({heartbeat} < %s OR {heartbeat} IS NULL OR {deadline} < %s)")
+    before = "statement_timestamp() - %s * interval '1 second'"
+    return (f'SELECT {pk}, statement_timestamp() FROM "{meta.db_table}" '
+            f"WHERE {status} = '{Status.RUNNING.value}' "
+            f"AND ({heartbeat} < {before} OR {heartbeat} IS NULL OR {deadline} < {before})")
 
 
-def _lost_run_ids(before, *, first_only: bool = False, lock: bool = False) -> list:
-    sql = _lost_runs_sql() + (" LIMIT 1" if first_only else "") + (" FOR UPDATE SKIP LOCKED" if lock else "")
+def _any_lost_run(stale_seconds: int) -> tuple[bool, datetime]:
+    """Whether a run is lost, and the database's time."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [before, before])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT EXISTS ({_lost_runs_sql()} LIMIT 1), statement_timestamp()",
+                       [stale_seconds, stale_seconds])
+        return cursor.fetchone()
 
 
-def _settle_vanished(now, stale_before, report: ReconcileReport) -> None:
+def _locked_lost_runs(stale_seconds: int) -> list[tuple]:
+    """(id, the database's time) of each lost run not being settled by another pass, locked."""
+    with connection.cursor() as cursor:
+        cursor.execute(_lost_runs_sql() + " FOR UPDATE SKIP LOCKED", [stale_seconds, stale_seconds])
+        return cursor.fetchall()
+
+
+def _settle_vanished(stale_seconds: int, report: ReconcileReport) -> None:
     with transaction.atomic():
-        lost = _lost_run_ids(stale_before, lock=True)
-        for task in GenerationTask.objects.filter(pk__in=lost):
+        lost = _locked_lost_runs(stale_seconds)
+        if not lost:
+            return
+        now = lost[0][1]  # the database's time: the deadline is judged on the clock that set it
+        for task in GenerationTask.objects.filter(pk__in=[pk for pk, _ in lost]):
             _settle(task, now, report)
 
 

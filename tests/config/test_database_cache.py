@@ -59,3 +59,25 @@ def test_new_keys_past_max_entries_cull_the_table(cache):
 
     assert rows() <= 5
     assert cache.get("key11") == 11
+
+
+def test_an_entry_set_by_a_process_whose_clock_is_behind_lives_its_whole_timeout(cache):
+    """Expiry is the database's clock, for the process that writes and every process that reads:
+    a django-q2 cluster's status (kept 3 s) written on a machine a few seconds behind was expired
+    on arrival for the web server's `/readyz`."""
+    from tests.clocks import SKEW, clock_off_by
+
+    with clock_off_by(-SKEW):
+        cache.set("status", "running", 60)
+    assert cache.get("status") == "running" and cache.has_key("status")
+
+
+def test_an_entry_set_by_a_process_whose_clock_is_ahead_expires_on_time(cache):
+    import time
+
+    from tests.clocks import SKEW, clock_off_by
+
+    with clock_off_by(+SKEW):
+        cache.set("status", "running", 1)
+    time.sleep(1.2)
+    assert cache.get("status") is None and not cache.has_key("status")

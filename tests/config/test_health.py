@@ -139,3 +139,28 @@ def test_a_write_is_405_with_allow_even_under_csrf_checks(path, method):
 
     assert response.status_code == 405, response.content[:200]
     assert response["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.django_db
+def test_readyz_counts_a_running_cluster_whose_clock_is_behind(client, settings):
+    """A cluster's status carries its own machine's clock; the store keeps it 3 s by its own. A
+    cluster two minutes behind the web server runs all the same, and `/readyz` says so."""
+    import redis
+    from django_q.conf import Conf
+    from django_q.signing import SignedPackage
+    from django_q.status import Status
+
+    from tests.clocks import SKEW, clock_off_by
+
+    with clock_off_by(-SKEW):
+        status = Status(pid=1, cluster_id="skewed-cluster")  # stamped with that machine's clock
+    status.status = Conf.IDLE
+    client_ = redis.Redis.from_url(settings.Q_CLUSTER["redis"])
+    key = f"{Conf.Q_STAT}:{status.cluster_id}"
+    try:
+        client_.set(key, SignedPackage.dumps(status, True), ex=3)  # as `Stat.save` does through the broker
+        response = client.get("/readyz")
+    finally:
+        client_.delete(key)
+        client_.close()
+    assert response.json()["checks"]["cluster"] == "ok"

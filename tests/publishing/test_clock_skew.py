@@ -1,0 +1,205 @@
+"""Scheduled posts go live by the database's clock, whatever the web servers' and workers' clocks say.
+
+A post scheduled for 12:00 is on the blog (and its going live recorded, which tells webhook
+subscribers and reviewers) once the database server's clock says 12:00: a web process or worker
+whose own clock is two minutes off (`tests.clocks.clock_off_by`) neither shows nor announces it
+two minutes early, nor leaves it off the blog after its time.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.cache import caches
+
+from publishing import caching
+from publishing.models import Post
+from publishing.services.posts import record_due_publications
+from tests.clocks import SKEW, clock_off_by, database_now
+
+pytestmark = pytest.mark.django_db
+
+PAGE_CACHES = ("blog_pages", "blog_search_pages")
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_cache():
+    for alias in PAGE_CACHES:
+        caches[alias].clear()
+    yield
+    for alias in PAGE_CACHES:
+        caches[alias].clear()
+
+
+def post_due_in(seconds: float, slug: str = "skewed") -> Post:
+    """A hand-written post scheduled `seconds` from now on the database's clock (before, if negative)."""
+    return Post.objects.create(title=f"The {slug} piece", slug=slug,
+                               published_at=database_now() + timedelta(seconds=seconds))
+
+
+def test_a_worker_whose_clock_is_ahead_does_not_record_a_post_live_before_its_time():
+    post = post_due_in(60)
+    with clock_off_by(+SKEW):
+        assert record_due_publications() == 0
+    post.refresh_from_db()
+    assert post.live_recorded_at is None
+
+
+def test_a_worker_whose_clock_is_behind_records_a_post_live_once_its_time_has_come():
+    post = post_due_in(-5)
+    with clock_off_by(-SKEW):
+        assert record_due_publications() == 1
+    post.refresh_from_db()
+    assert post.live_recorded_at is not None
+
+
+def test_a_web_process_whose_clock_is_ahead_shows_no_post_before_its_time(client):
+    post = post_due_in(60)
+    with clock_off_by(+SKEW):
+        assert post.title not in client.get("/").content.decode()
+        assert client.get(f"/posts/{post.slug}/").status_code == 404
+        assert client.get(f"/api/posts/{post.slug}/").status_code == 404
+
+
+def test_a_web_process_whose_clock_is_behind_shows_a_post_once_its_time_has_come(client):
+    post = post_due_in(-5)
+    with clock_off_by(-SKEW):
+        assert post.title in client.get("/").content.decode()
+        assert client.get(f"/posts/{post.slug}/").status_code == 200
+
+
+def test_a_web_process_whose_clock_is_ahead_neither_churns_the_blog_version_nor_hides_the_post_later(client):
+    """The shared blog version names the next scheduled publication. A process whose clock is
+    ahead started a new version at what it took for the post's time: built from its own clock,
+    that version no longer waited for the post, so a process on time that rendered the front page
+    just before the post's time kept serving it without the post, and answered a CDN's
+    revalidation with 304, until something else changed on the blog."""
+    post = post_due_in(2)
+    before = caching.blog_version()["token"]
+    with clock_off_by(+SKEW):  # a web process two minutes ahead serves a reader
+        client.get("/")
+        assert caching.blog_version()["token"] == before, "nothing changed on the database's clock"
+    for alias in PAGE_CACHES:  # another web process, on time, serves the front page before the post's time
+        caches[alias].clear()
+    assert post.title not in client.get("/").content.decode()
+    time.sleep(max(0.0, (post.published_at - database_now()).total_seconds()) + 0.5)
+    assert post.title in client.get("/").content.decode()
+
+
+# --- webhook retries and their recovery sweep -----------------------------------------------------
+# A retry longer than a job may wait is a django-q2 one-off schedule, which the scheduler of any
+# cluster fires once `next_run` has passed by its own machine's clock.
+
+SWEEP_SKEW = 400  # seconds: past the sweep's patience (5 minutes, plus twice the timeout)
+
+
+@pytest.fixture
+def refusing_receiver(settings, enqueued):
+    """A subscription whose receiver refuses connections, and retries a minute apart."""
+    from publishing.webhooks.models import WebhookSubscription
+
+    settings.PRESSROOM_FETCH_ALLOW_PRIVATE = True
+    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 60
+    return WebhookSubscription.objects.create(name="Down", url="http://127.0.0.1:1/", events=["task.completed"],
+                                              secret="whsec_test-secret-of-some-length")
+
+
+def first_attempt(subscription):
+    from publishing.webhooks.models import WebhookDelivery
+
+    return WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_skew",
+                                          payload={"id": "evt_skew"}, scheduled_at=database_now())
+
+
+def fire_due_schedules(monkeypatch) -> int:
+    """What a cluster's scheduler does (`django_q.scheduler`), with this process's clock: the
+    webhook jobs of the one-off schedules it finds due are run at once. How many it ran."""
+    from django_q import scheduler as django_q_scheduler
+
+    from publishing.webhooks import jobs
+
+    fired = []
+
+    def async_task(func, *args, **kwargs):
+        fired.append((func, args, kwargs))
+        return uuid.uuid4().hex  # a task id, as django-q2 makes them
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(django_q_scheduler, "async_task", async_task)
+        patch.setattr(django_q_scheduler, "close_old_django_connections", lambda: None)  # the test's transaction
+        django_q_scheduler.scheduler()
+    deliveries = [(args, kwargs) for func, args, kwargs in fired if func == "publishing.webhooks.jobs.deliver_webhook"]
+    for args, kwargs in deliveries:
+        kwargs.pop("q_options")
+        jobs.deliver_webhook(*args, **kwargs)
+    return len(deliveries)
+
+
+def test_a_retry_scheduled_by_a_worker_whose_clock_is_behind_waits_out_its_backoff(
+        refusing_receiver, monkeypatch, django_capture_on_commit_callbacks):
+    from publishing.webhooks.models import WebhookDelivery
+    from publishing.webhooks.services import webhook_delivery_attempt
+
+    with clock_off_by(-SKEW), django_capture_on_commit_callbacks(execute=True):
+        webhook_delivery_attempt(delivery_id=first_attempt(refusing_receiver).pk)
+    retry = WebhookDelivery.objects.get(attempt=2)
+    assert (retry.scheduled_at - database_now()).total_seconds() > 50
+    with django_capture_on_commit_callbacks(execute=True):
+        fire_due_schedules(monkeypatch)
+    retry.refresh_from_db()
+    assert (retry.status, retry.started_at) == ("pending", None), "not sent before its backoff"
+
+
+def test_a_retry_fired_early_by_a_scheduler_whose_clock_is_ahead_waits_for_its_time(
+        refusing_receiver, monkeypatch, django_capture_on_commit_callbacks):
+    from django_q.models import Schedule
+
+    from publishing.webhooks.models import WebhookDelivery
+    from publishing.webhooks.services import webhook_delivery_attempt
+
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_delivery_attempt(delivery_id=first_attempt(refusing_receiver).pk)
+    retry = WebhookDelivery.objects.get(attempt=2)
+    with clock_off_by(+SKEW), django_capture_on_commit_callbacks(execute=True):
+        assert fire_due_schedules(monkeypatch) == 1
+    retry.refresh_from_db()
+    assert (retry.status, retry.started_at) == ("pending", None), "not sent before its backoff"
+    assert Schedule.objects.filter(func="publishing.webhooks.jobs.deliver_webhook", args=repr((retry.pk,))).exists(), \
+        "left to a schedule again"
+
+
+@pytest.mark.parametrize("sender_skew, sweep_skew", [(0, +SWEEP_SKEW), (-SWEEP_SKEW, 0)])
+def test_an_attempt_in_flight_is_not_given_up_by_the_sweep_whatever_the_clocks(
+        refusing_receiver, monkeypatch, sender_skew, sweep_skew):
+    """The sweep records an attempt as failed when its worker stopped during it (started more than
+    5 minutes and twice the timeout ago): for one still being sent, that meant a second delivery
+    of the event and a failure counted against a receiver that answered."""
+    from publishing.webhooks import services
+
+    outcomes = []
+
+    def send_while_the_sweep_runs(url, body, headers):
+        with clock_off_by(sweep_skew - sender_skew):  # relative to the sender's clock, which is in force
+            outcomes.append(services.webhook_deliveries_recover())
+        return services.SendResult(True, response_code=200)
+
+    monkeypatch.setattr(services, "_post", send_while_the_sweep_runs)
+    with clock_off_by(sender_skew):
+        delivery = services.webhook_delivery_attempt(delivery_id=first_attempt(refusing_receiver).pk)
+    assert outcomes == [{"sent": 0, "abandoned": 0}]
+    assert delivery.status == "succeeded"
+
+
+def test_a_sweep_whose_clock_is_ahead_sends_no_retry_before_its_time(refusing_receiver):
+    from publishing.webhooks.models import WebhookDelivery
+    from publishing.webhooks.services import webhook_deliveries_recover
+
+    retry = WebhookDelivery.objects.create(subscription=refusing_receiver, event="task.completed", event_id="evt_r",
+                                           payload={}, attempt=2, scheduled_at=database_now() + timedelta(seconds=60))
+    with clock_off_by(+SWEEP_SKEW):
+        assert webhook_deliveries_recover()["sent"] == 0
+    retry.refresh_from_db()
+    assert retry.started_at is None
