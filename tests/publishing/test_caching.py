@@ -15,6 +15,7 @@ from django.utils import timezone
 from publishing import caching
 from publishing.models import Post, Tag
 from tests.clocks import database_now
+from tests.publishing.page_caches import PAGE_CACHES, fresh_page_cache  # noqa: F401 (autouse)
 from tests.processes import GunicornServer, WebServer
 
 pytestmark = pytest.mark.django_db
@@ -24,21 +25,9 @@ def _post(slug: str, published_at=None, **fields) -> Post:
     return Post.objects.create(title=fields.pop("title", slug.title()), slug=slug, published_at=published_at, **fields)
 
 
-PAGE_CACHES = ("blog_pages", "blog_search_pages")
-
-
 def _kept() -> int:
     """How many pages the process keeps, in both page caches."""
     return sum(len(caches[alias]._cache) for alias in PAGE_CACHES)
-
-
-@pytest.fixture(autouse=True)
-def fresh_page_cache():
-    for alias in PAGE_CACHES:
-        caches[alias].clear()
-    yield
-    for alias in PAGE_CACHES:
-        caches[alias].clear()
 
 
 def test_pages_carry_etag_last_modified_and_revalidating_cache_control(client):

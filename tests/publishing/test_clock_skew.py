@@ -18,20 +18,11 @@ from django.core.cache import caches
 from publishing import caching
 from publishing.models import Post
 from publishing.services.posts import record_due_publications
+from tests.publishing.page_caches import PAGE_CACHES, fresh_page_cache  # noqa: F401 (autouse)
 from tests.clocks import SKEW, clock_off_by, database_now
 
 pytestmark = pytest.mark.django_db
 
-PAGE_CACHES = ("blog_pages", "blog_search_pages")
-
-
-@pytest.fixture(autouse=True)
-def fresh_page_cache():
-    for alias in PAGE_CACHES:
-        caches[alias].clear()
-    yield
-    for alias in PAGE_CACHES:
-        caches[alias].clear()
 
 
 def post_due_in(seconds: float, slug: str = "skewed") -> Post:

@@ -58,11 +58,15 @@ def assert_still_running(task: GenerationTask, worker: str = "worker-a") -> None
     assert (task.status, task.worker, task.attempts) == (Status.RUNNING, worker, 1)
 
 
-def heartbeat_age_on_the_database(task: GenerationTask) -> float:
+def seconds_on_the_database(task: GenerationTask, difference: str) -> float:
+    """`difference` (SQL of the task's columns and `statement_timestamp()`) in seconds."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT extract(epoch FROM statement_timestamp() - heartbeat_at) "
-                       "FROM tasks_generationtask WHERE id = %s", [task.pk])
+        cursor.execute(f"SELECT extract(epoch FROM {difference}) FROM tasks_generationtask WHERE id = %s", [task.pk])
         return float(cursor.fetchone()[0])
+
+
+def heartbeat_age_on_the_database(task: GenerationTask) -> float:
+    return seconds_on_the_database(task, "statement_timestamp() - heartbeat_at")
 
 
 @pytest.mark.django_db
@@ -128,10 +132,7 @@ def test_a_worker_whose_clock_is_behind_still_stops_its_run_at_the_deadline(live
 
 
 def seconds_until_due_on_the_database(task: GenerationTask) -> float:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT extract(epoch FROM available_at - statement_timestamp()) "
-                       "FROM tasks_generationtask WHERE id = %s", [task.pk])
-        return float(cursor.fetchone()[0])
+    return seconds_on_the_database(task, "available_at - statement_timestamp()")
 
 
 @pytest.mark.django_db
