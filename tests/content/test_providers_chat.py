@@ -373,31 +373,32 @@ def test_anthropic_error_event_without_an_error_type_fails_permanently_with_the_
     assert str(raised.value).endswith(ending)
 
 
-def test_anthropic_error_events_text_is_shown_as_one_bounded_line(with_key):
-    data = {"type": "error", "error": {"type": "invalid_request_error\x1b[2J",
-                                       "message": "Bad\x1b[31m request\r\nForged: line\u202e " + "x" * 5000}}
-    with AnthropicServer(anthropic_stream_ending_in_error(data)) as server:
-        with pytest.raises(PermanentError) as raised:
-            make_model("anthropic", server).critique(BRIEF, ARTICLE)
-    message = str(raised.value)
-    assert first_hidden_character(message) is None
-    assert "invalid_request_error [2J mid-stream: Bad [31m request Forged: line xxx" in message
-    assert len(message) < 400
-
-
-@pytest.mark.parametrize("error", [
-    {"type": "server_error\x1b[2J", "message": "Bad\x1b[31m request\r\nForged: line\u202e " + "x" * 5000},
-    "Bad\x1b[31m request\r\nForged: line\u202e " + "x" * 5000,
-], ids=["object", "text"])
-def test_openai_compatible_error_chunks_text_is_shown_as_one_bounded_line(with_key, error):
+def openai_stream_ending_in_error(error) -> Raw:
     chunk = {"choices": [{"index": 0, "delta": {"content": "Half"}}]}
-    body = f"data: {json.dumps(chunk)}\n\ndata: {json.dumps({'error': error})}\n\n"
-    with OpenAIChatServer(Raw(200, body, content_type="text/event-stream")) as server:
+    return Raw(200, f"data: {json.dumps(chunk)}\n\ndata: {json.dumps({'error': error})}\n\n",
+               content_type="text/event-stream")
+
+
+HOSTILE_ERROR_TEXT = "Bad\x1b[31m request\r\nForged: line\u202e " + "x" * 5000
+STREAM_SERVERS = {"anthropic": AnthropicServer, "openai": OpenAIChatServer}
+
+
+@pytest.mark.parametrize("provider, stream, shown", [
+    ("anthropic", anthropic_stream_ending_in_error(
+        {"type": "error", "error": {"type": "invalid_request_error\x1b[2J", "message": HOSTILE_ERROR_TEXT}}),
+     "invalid_request_error [2J mid-stream: Bad [31m request Forged: line xxx"),
+    ("openai", openai_stream_ending_in_error({"type": "server_error\x1b[2J", "message": HOSTILE_ERROR_TEXT}),
+     "reported an error mid-stream: Bad [31m request Forged: line xxx"),
+    ("openai", openai_stream_ending_in_error(HOSTILE_ERROR_TEXT),
+     "reported an error mid-stream: Bad [31m request Forged: line xxx"),
+], ids=["anthropic", "openai-object", "openai-text"])
+def test_a_stream_errors_text_is_shown_as_one_bounded_line(with_key, provider, stream, shown):
+    with STREAM_SERVERS[provider](stream) as server:
         with pytest.raises(PermanentError) as raised:
-            make_model("openai", server).critique(BRIEF, ARTICLE)
+            make_model(provider, server).critique(BRIEF, ARTICLE)
     message = str(raised.value)
     assert first_hidden_character(message) is None
-    assert "reported an error mid-stream: Bad [31m request Forged: line xxx" in message
+    assert shown in message
     assert len(message) < 400
 
 
