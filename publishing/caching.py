@@ -86,9 +86,10 @@ PAGES = "blog_pages"  # the cache of posts, lists, feeds and the sitemap
 SEARCH_PAGES = "blog_search_pages"  # search result pages, apart: their addresses are countless
 
 
-def _new_version(previous=None) -> dict:
-    """A fresh version: a unique token, when it began (`since`: the replica router's clock), its
-    `Last-Modified` and the next scheduled publication.
+def _new_version(previous, next_publication: float | None) -> dict:
+    """A fresh version after `previous` (None for the first): a unique token, when it began
+    (`since`: the replica router's clock), its `Last-Modified` and `next_publication` (the next
+    scheduled publication, `_next_publication()`).
 
     `Last-Modified` has whole seconds: a version begun in the same second as the one a client
     holds must still be newer, or If-Modified-Since answers 304 with the old page; so it is a
@@ -99,7 +100,7 @@ def _new_version(previous=None) -> dict:
         "token": uuid.uuid4().hex,
         "since": since,
         "last_modified": max(since, before + 1) if isinstance(before, int) else since,
-        "next": _next_publication(),
+        "next": next_publication,
     }
 
 
@@ -112,7 +113,11 @@ def _next_publication() -> float | None:
 
 def bump_blog_version() -> dict:
     """Start a new version: every cached page and ETag of the blog is out of date from now on."""
-    version = _new_version(_shared().get(VERSION_KEY))
+    return _bumped(_shared().get(VERSION_KEY), _next_publication())
+
+
+def _bumped(previous, next_publication: float | None) -> dict:
+    version = _new_version(previous, next_publication)
     _shared().set(VERSION_KEY, version, timeout=None)
     return version
 
@@ -122,11 +127,13 @@ def blog_version() -> dict:
     publication's time has come."""
     version = _shared().get(VERSION_KEY)
     if not isinstance(version, dict) or "token" not in version:
-        version = _new_version()
+        version = _new_version(None, _next_publication())
         if not _shared().add(VERSION_KEY, version, timeout=None):  # another process was first
             version = _shared().get(VERSION_KEY) or version
-    if version.get("next") is not None and version["next"] <= time.time() and _next_publication() != version["next"]:
-        version = bump_blog_version()  # the publication it waited for is due by the database's clock
+    if version.get("next") is not None and version["next"] <= time.time():
+        coming = _next_publication()
+        if coming != version["next"]:  # the publication it waited for is due by the database's clock
+            version = _bumped(version, coming)
     return version
 
 
