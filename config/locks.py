@@ -22,6 +22,14 @@ began (an account, a task, a subscription) and that a new row is about to name i
 and kept from deletion until the transaction ends (`FOR KEY SHARE`, which an update of the row's
 other fields does not wait for). Without it, a delete that commits in between makes the insert
 fail on its foreign key at commit: an IntegrityError, a 500, and the transaction's other work lost.
+
+`rows_locked_to_delete(queryset)` is its counterpart on the deleting side, and the one way rows are
+deleted while others may be writing rows that name them (the admin's own deletions, and the
+services that delete): the rows are locked first (FOR UPDATE, in key order), so a transaction that
+keeps one of them (above, or a foreign key's own check at its commit) is waited for, and the
+deletion, which collects the rows naming them only after this lock, sees what it wrote; one that
+comes later waits for the deletion and finds the row gone. Without it, Django's delete collected
+first and then met the new row's foreign key at commit (a 500, nothing deleted).
 """
 
 from __future__ import annotations
@@ -73,6 +81,15 @@ def rows_kept_with(also: str, params: list, *rows: tuple[type[models.Model], obj
         cursor.execute(sql, [pk for _, pk in rows] + list(params))
         values = cursor.fetchone()
     return tuple(values[:len(rows)]), (values[len(rows)] if also else None)
+
+
+def rows_locked_to_delete(queryset) -> list:
+    """The keys of `queryset`'s rows that still exist, each locked (FOR UPDATE, in key order, so two
+    deletions never wait for each other crosswise) until this transaction ends; delete them after."""
+    rows = queryset.model._base_manager.select_for_update()
+    if transaction.get_autocommit(using=rows.db):
+        raise transaction.TransactionManagementError("Rows are locked inside the transaction that deletes them.")
+    return list(rows.filter(pk__in=queryset.values("pk")).order_by("pk").values_list("pk", flat=True))
 
 
 @cache

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from psycopg.errors import UniqueViolation
 
-from config.locks import PUBLIC_NAMES, advisory_xact_lock
+from config.locks import PUBLIC_NAMES, advisory_xact_lock, rows_locked_to_delete
 from content.exceptions import PermissionDenied
 from content.models import ApprovalEvent, ContentVersion, Decision
 from content.providers.base import Source
@@ -204,7 +204,7 @@ def public_names_delete_by_person(model, pks) -> int:
     posts that name it (and takes the name off it, as off every other), or waits and makes the
     name again. Before, the deletion missed the new post and failed at commit (a 500)."""
     advisory_xact_lock(PUBLIC_NAMES)
-    found = list(model.objects.select_for_update().filter(pk__in=list(pks)).order_by("pk").values_list("pk", flat=True))
+    found = rows_locked_to_delete(model.objects.filter(pk__in=list(pks)))
     if found:
         model.objects.filter(pk__in=found).delete()
     return len(found)

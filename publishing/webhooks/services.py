@@ -40,6 +40,7 @@ from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F,
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from config.locks import rows_locked_to_delete
 from publishing.webhooks.events import encode_body, event_id, webhook_body, webhook_event_name
 from publishing.webhooks.models import PING_EVENT, DeliveryStatus, WebhookDelivery, WebhookSubscription
 from publishing.webhooks.notifications import notifications_queue_subscription_disabled
@@ -91,7 +92,7 @@ def _subscribed_ids_sql(name: str) -> tuple[str, tuple]:
     """The query of the active subscriptions to event `name`, built through the ORM once per
     process and event. It runs after every state change (twice per task, in the worker that made
     the change), and building it each time cost about 0.25 ms of the worker's CPU."""
-    # In the order of their keys, as `webhook_subscriptions_delete` locks them: two transactions
+    # In the order of their keys, as a deletion locks them (`rows_locked_to_delete`): two transactions
     # that lock the same rows in different orders can deadlock.
     subscribed = WebhookSubscription.objects.filter(active=True, events__contains=[name]).order_by("pk")
     return subscribed.values_list("pk", flat=True).query.sql_with_params()
@@ -458,16 +459,10 @@ def webhook_subscription_update(*, subscription: WebhookSubscription, **changes)
 @transaction.atomic
 def webhook_subscriptions_delete(*, ids) -> int:
     """Delete the subscriptions `ids` with all their attempts and notification lines; how many of
-    them were still there to delete.
-
-    Their rows are locked first (FOR UPDATE, in the order of their keys): a transaction recording
-    an event's attempts, or a notification line naming one of them, keeps the subscription from
-    deletion (FOR KEY SHARE) and is waited for, and then its rows are deleted with the rest. Django's
-    own delete collected the attempts first and then waited on the subscription's row; an attempt
-    inserted meanwhile made the delete fail on its foreign key at commit, a 500 in the admin and
-    the API."""
-    locked = list(WebhookSubscription.objects.select_for_update().filter(pk__in=list(ids))
-                  .order_by("pk").values_list("pk", flat=True))
+    them were still there to delete. Their rows are locked first, as every deletion's are
+    (`config.locks.rows_locked_to_delete`): a transaction recording an event's attempts for one of
+    them, or a notification line naming one, is waited for, and its rows are deleted with the rest."""
+    locked = rows_locked_to_delete(WebhookSubscription.objects.filter(pk__in=list(ids)))
     if not locked:
         return 0
     _, deleted = WebhookSubscription.objects.filter(pk__in=locked).delete()

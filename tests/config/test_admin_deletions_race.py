@@ -1,9 +1,9 @@
 """A deletion in the admin while someone else's transaction writes a row naming what it deletes:
 Django's delete collects the related rows first, so a row written meanwhile made the deletion
-fail on its foreign key at commit (a 500 on the delete page). Now every admin deletion checks the
-foreign keys as it deletes (`config.admin_site.SiteRulesMixin`) and, when a row was written
-meanwhile, collects again: the new row is deleted or unlinked with the rest, or, when it protects
-what is deleted, the page says so and nothing is deleted.
+fail on its foreign key at commit (a 500 on the delete page). Now every admin deletion locks its
+rows first (`config.admin_site.SiteRulesMixin`, `config.locks.rows_locked_to_delete`), so it waits
+for the writer and collects its row: deleted or unlinked with the rest, or, when it protects what
+is deleted, the page says so and nothing is deleted.
 
 Each interleaving is forced with two connections (`tests.races.run_while_holding`): the writer
 keeps the row it names (FOR KEY SHARE, as `config.locks.rows_kept` and a foreign key's own check

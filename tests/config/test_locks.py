@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from config.locks import KEYS, PUBLIC_NAMES, advisory_xact_lock, rows_kept, rows_kept_with
+from config.locks import KEYS, PUBLIC_NAMES, advisory_xact_lock, rows_kept, rows_kept_with, rows_locked_to_delete
 from tests import processes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -79,3 +79,32 @@ def test_rows_kept_with_reads_one_more_value_in_the_same_statement(django_assert
 def test_rows_kept_outside_a_transaction_is_refused_rather_than_released_at_once():
     with pytest.raises(transaction.TransactionManagementError):
         rows_kept((get_user_model(), 1))
+
+
+def other_session_keeps_user(pk: int) -> bool:
+    """Whether another session can keep the account from deletion now, as a writer naming it does
+    (False: it would have to wait)."""
+    with psycopg.connect(processes.test_database_url(), autocommit=True) as other:
+        other.execute("SET lock_timeout = '200ms'")
+        try:
+            other.execute(f"SELECT 1 FROM {get_user_model()._meta.db_table} WHERE id = %s FOR KEY SHARE", [pk])
+            return True
+        except psycopg.errors.LockNotAvailable:
+            return False
+
+
+def test_rows_locked_to_delete_answers_the_rows_still_there_in_key_order_and_holds_off_writers_naming_them():
+    User = get_user_model()
+    first, second, gone = (User.objects.create_user(name) for name in ("first", "second", "gone"))
+    gone_id = gone.pk
+    gone.delete()
+    with transaction.atomic():
+        locked = rows_locked_to_delete(User.objects.filter(pk__in=[second.pk, gone_id, first.pk]))
+        assert locked == [first.pk, second.pk]
+        assert other_session_keeps_user(first.pk) is False
+    assert other_session_keeps_user(first.pk) is True
+
+
+def test_rows_locked_to_delete_outside_a_transaction_is_refused_rather_than_released_at_once():
+    with pytest.raises(transaction.TransactionManagementError):
+        rows_locked_to_delete(get_user_model().objects.all())
