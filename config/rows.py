@@ -17,7 +17,9 @@ from functools import cache
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import connections, models, router, transaction
+from django.db.models.expressions import DatabaseDefault
 from django.db.models.signals import post_save, pre_save
+from django.db.models.sql import Query
 
 
 @cache
@@ -63,9 +65,13 @@ def insert_row(instance: models.Model, *, using: str | None = None) -> models.Mo
     `pre_save` (auto_now_add, …) and database preparation, the same pre_save and post_save signals,
     a pk made by the database read back, `_state` marked as saved; errors are the ORM's
     (IntegrityError, an unsaved related object). The INSERT is written once per model and
-    database. A model whose save the ORM does differently (a `save` of its own, inherited tables,
-    generated fields, database defaults, placeholders other than an array's) is refused with
-    TypeError when the statement is written; a value that is an expression goes through `save`."""
+    database. A field with a database default (`db_default`) that the instance leaves to it gets
+    it, and reads it back, as `save` does: the statement writes `COALESCE(value, default)`, so it
+    stays one text whether the value is given or not, which is why only a NOT NULL column's
+    default, and one without parameters, is taken. A model whose save the ORM does differently (a
+    `save` of its own, inherited tables, generated fields, other database defaults, placeholders
+    other than an array's) is refused with TypeError when the statement is written; a value that
+    is an expression goes through `save`."""
     model = type(instance)
     meta = model._meta
     using = using or router.db_for_write(model, instance=instance)
@@ -74,7 +80,7 @@ def insert_row(instance: models.Model, *, using: str | None = None) -> models.Mo
         instance._set_pk_val(meta.pk.get_pk_value_on_save(instance))
     pk_set = instance._get_pk_val(meta) is not None
     sql, fields, returning = _insert(model, using, pk_set, rows=1, by_save=True)
-    if any(hasattr(getattr(instance, field.attname), "resolve_expression") for field in fields):
+    if any(_is_expression(getattr(instance, field.attname)) for field in fields):
         instance.save(force_insert=True, using=using)
         return instance
     # As save_base: the signal first (its receivers may still change the instance), then the values.
@@ -118,8 +124,9 @@ def _execute(instances: list, sql: str, fields: tuple, returning: tuple, *, usin
     connection = connections[using]
     params = []
     for instance in instances:
-        values = [field.pre_save(instance, True) for field in fields]
-        if any(hasattr(value, "resolve_expression") for value in values):
+        values = [None if isinstance(value, DatabaseDefault) else value  # COALESCE(NULL, default)
+                  for value in (field.pre_save(instance, True) for field in fields)]
+        if any(_is_expression(value) for value in values):
             raise TypeError(refusal)
         params += [field.get_db_prep_save(value, connection) for field, value in zip(fields, values)]
     with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
@@ -140,7 +147,7 @@ def _insert(model, using: str, pk_set: bool, *, rows: int, by_save: bool) -> tup
         raise TypeError(f"{model.__name__} is saved otherwise than by one INSERT; use save().")
     fields = tuple(field for field in meta.local_concrete_fields if pk_set or field is not meta.auto_field)
     for field in fields:
-        if field.generated or field.has_db_default():
+        if field.generated or (field.has_db_default() and field.null):
             raise TypeError(f"{model.__name__}.{field.name} is inserted otherwise than as a value; use save().")
     returning = tuple(meta.db_returning_fields) if connection.features.can_return_columns_from_insert else ()
     quote = connection.ops.quote_name
@@ -154,8 +161,21 @@ def _insert(model, using: str, pk_set: bool, *, rows: int, by_save: bool) -> tup
     return sql, fields, returning
 
 
+def _is_expression(value) -> bool:
+    """A value the INSERT cannot carry as a parameter (a database default is written in it)."""
+    return hasattr(value, "resolve_expression") and not isinstance(value, DatabaseDefault)
+
+
 def _placeholder(model, field, connection) -> str:
-    """The field's placeholder in an INSERT: %s, or an array's %s::type (the same for any value)."""
+    """The field's placeholder in an INSERT: %s, an array's %s::type (the same for any value), or
+    for a database default `COALESCE(%s::type, default)`, NULL standing for "not given"."""
+    if field.has_db_default():
+        query = Query(model)
+        default, params = query.get_compiler(connection=connection).compile(
+            field._db_default_expression.resolve_expression(query))
+        if params or hasattr(field, "get_placeholder"):
+            raise TypeError(f"{model.__name__}.{field.name}'s database default is not written once; use save().")
+        return f"COALESCE(%s::{field.db_type(connection)}, {default})"
     if not hasattr(field, "get_placeholder"):
         return "%s"
     if isinstance(field, ArrayField):

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
 from django.db import models
-from django.db.models.functions import Length
+from django.db.models.functions import Length, Now
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
@@ -161,8 +161,10 @@ class GenerationTask(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # Due now is the database server's now (the clock the claim judges it on), not the clock of
+    # the web process that queued the task: one ahead made a new task wait that long.
     available_at = models.DateTimeField(
-        default=timezone.now, help_text="A queued task is not claimed before this time (retry backoff)."
+        db_default=Now(), help_text="A queued task is not claimed before this time (retry backoff)."
     )
     deadline_at = models.DateTimeField(
         null=True, blank=True, help_text="When the current attempt times out (claim time + timeout)."

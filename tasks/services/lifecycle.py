@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -103,9 +104,13 @@ def estimate_cost(brief: dict):
 def locked_task(task: GenerationTask) -> GenerationTask:
     """`task` as it is now, its row locked until the transaction ends: every verb of every app
     changes a task through this. A task deleted since the caller found it is `NoLongerExists` (404),
-    not the ORM's DoesNotExist (a 500 when a delete raced an approval, a cancel or an edit)."""
+    not the ORM's DoesNotExist (a 500 when a delete raced an approval, a cancel or an edit).
+
+    It comes with `database_now`, the database server's time, read in the same statement: what a
+    verb makes due "now" (a retry, a revision, a publication) is now on the clock that judges it
+    (the claim, the blog), not on this web process's, whose clock may be ahead."""
     try:
-        return GenerationTask.objects.select_for_update().get(pk=task.pk)
+        return GenerationTask.objects.select_for_update().annotate(database_now=Now()).get(pk=task.pk)
     except GenerationTask.DoesNotExist:
         raise NoLongerExists("This task was deleted meanwhile.") from None
 
@@ -184,9 +189,10 @@ def task_create(
             budget_check(user=created_by, estimate=brief["estimated_cost"] or 0, personal_limit=personal_limit)
             # The row is inserted with its first event's sequence number taken, which spares
             # `emit`'s UPDATE to reserve it: no one else can write events of a task not yet committed.
+            # It is due from the INSERT's time on the database's clock (`available_at`'s default).
             task = insert_row(GenerationTask(
                 **brief, created_by=created_by, idempotency_key=idempotency_key, idempotency_fingerprint=fingerprint,
-                available_at=timezone.now(), event_sequence=1,
+                event_sequence=1,
             ))
             created = draft_event(task, EventKind.CREATED, message="Task queued.", data={"priority": task.priority})
             append_events(task, [created], last_sequence=1)
@@ -342,8 +348,10 @@ def task_retry(*, task: GenerationTask, by, model: ModelCatalogEntry | None = No
 def _queue_again(task: GenerationTask) -> None:
     """Put a finished task back in the queue, due now, with a fresh budget of attempts, and save it.
 
-    The monthly budgets count it from now on in this month, at what it spent so far plus its estimate."""
-    now = timezone.now()
+    `task` is `locked_task`'s: due now on the database's clock (`database_now`), which the claim
+    judges it by. The monthly budgets count it from now on in this month, at what it spent so far
+    plus its estimate."""
+    now = task.database_now
     requeue(task, available_at=now)
     task.queued_at = now
     task.cost_at_queueing = task.actual_cost

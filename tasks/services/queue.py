@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from datetime import UTC, datetime
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
@@ -177,6 +178,11 @@ def wake_workers(count: int = 1, *, not_before=None) -> None:
     transaction.on_commit(enqueue_after_commit)
 
 
+# The `lock` of a wake-up job not yet taken: past on every cluster's clock, however far off, and
+# one that every time zone can show (the admin lists queued jobs).
+TAKEN_AT_ONCE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 class TransactionalOrmBroker(ORM):
     """django-q2's ORM broker on the caller's connection and in the caller's transaction.
 
@@ -192,10 +198,12 @@ class TransactionalOrmBroker(ORM):
         return OrmQ.objects.using(Conf.ORM)
 
     def enqueue(self, task) -> int:
-        # The stock broker's row (key, payload, lock=now), inserted by SQL written once per process:
-        # every task creation enqueues, and the ORM spent ~0.2 ms of CPU building the INSERT.
+        # The stock broker's row (key, payload, lock), inserted by SQL written once per process:
+        # every task creation enqueues, and the ORM spent ~0.2 ms of CPU building the INSERT. A
+        # cluster takes a row once its `lock` is past by the cluster's own clock; the stock broker
+        # wrote this machine's now, so a web process whose clock was ahead hid the job that long.
         with connections[Conf.ORM].cursor() as cursor:
-            cursor.execute(_ormq_insert_sql(), [self.list_key or Conf.CLUSTER_NAME, task, timezone.now()])
+            cursor.execute(_ormq_insert_sql(), [self.list_key or Conf.CLUSTER_NAME, task, TAKEN_AT_ONCE])
             return cursor.fetchone()[0]
 
 

@@ -13,6 +13,7 @@ from django.forms.models import model_to_dict
 
 from config.rows import insert_row, insert_rows
 from tasks.models import GenerationTask, ModelCatalogEntry, TaskEvent
+from tests.clocks import database_now
 
 pytestmark = pytest.mark.django_db
 AVAILABLE_AT = datetime(2026, 12, 1, 8, 0, tzinfo=dt_timezone.utc)
@@ -42,6 +43,21 @@ def test_a_task_is_stored_exactly_as_save_stores_it(editor):
     stored = GenerationTask.objects.get(pk=by_insert.pk)
     assert stored.created_at == by_insert.created_at and stored.updated_at == by_insert.updated_at  # auto_now(_add)
     assert by_insert._state.adding is False and by_insert._state.db == "default"
+
+
+def test_a_database_default_left_to_the_database_is_its_and_read_back_as_save_reads_it(editor):
+    """`available_at` defaults to the database server's now: not given, both ways store that
+    time and give it to the instance; given, both store it as given, in one statement text."""
+    by_save, by_insert = _task(editor), _task(editor)
+    for task in (by_save, by_insert):  # as a task built without it has it
+        task.available_at = GenerationTask._meta.get_field("available_at").get_default()
+    by_save.save(force_insert=True)
+    insert_row(by_insert)
+
+    for task in (by_save, by_insert):
+        assert abs((task.available_at - database_now()).total_seconds()) < 5
+        assert GenerationTask.objects.get(pk=task.pk).available_at == task.available_at
+    assert insert_row(_task(editor)).available_at == AVAILABLE_AT
 
 
 def test_the_pk_the_database_makes_is_read_back():

@@ -22,7 +22,7 @@ from tasks.engine.watchdog import Watchdog
 from tasks.models import GenerationTask, Status, TaskEvent
 from tasks.services.queue import claim_next_task
 from tasks.services.reconcile import reconcile_tasks
-from tests.clocks import SKEW, clock_off_by
+from tests.clocks import SKEW, clock_off_by, database_now
 from tests.factories import make_task
 from tests.seed import ensure_seed_data
 
@@ -206,3 +206,71 @@ def test_a_wake_up_job_on_a_skewed_machine_waits_out_the_backoff_and_runs_the_ta
         waited = time.monotonic() - started
     task.refresh_from_db()
     assert task.status == Status.COMPLETED and waited < 10
+
+
+# --- tasks made due by a web process ---------------------------------------------------------------
+# A task created, retried or sent back for a revision is due at once, by the clock the claim
+# judges it on: a web process whose clock is ahead stamped it due that much later, and it waited.
+
+def claimed_at_once(task_id) -> bool:
+    got = claim_next_task(worker="worker-a")
+    return got is not None and str(got.pk) == str(task_id)
+
+
+@pytest.mark.django_db
+def test_a_task_created_through_the_api_by_a_web_process_whose_clock_is_ahead_is_due_at_once(editor_client):
+    from tests.tasks.task_api import BRIEF
+
+    with clock_off_by(+SKEW):
+        response = editor_client.post("/api/tasks", BRIEF, format="json")
+    assert response.status_code == 201, response.content
+    assert abs(seconds_until_due_on_the_database(GenerationTask.objects.get(pk=response.json()["id"]))) < 5
+    assert claimed_at_once(response.json()["id"])
+
+
+@pytest.mark.django_db
+def test_a_task_retried_through_the_api_by_a_web_process_whose_clock_is_ahead_is_due_at_once(editor_client, editor):
+    from tests.factories import submit_task
+
+    task = submit_task(created_by=editor)
+    GenerationTask.objects.filter(pk=task.pk).update(status=Status.FAILED, error="boom", finished_at=database_now())
+    with clock_off_by(+SKEW):
+        response = editor_client.post(f"/api/tasks/{task.pk}/retry")
+    assert response.status_code == 200, response.content
+    assert abs((datetime.fromisoformat(response.json()["available_at"].replace("Z", "+00:00"))
+                - database_now()).total_seconds()) < 5
+    assert claimed_at_once(task.pk)
+
+
+@pytest.mark.django_db
+def test_a_revision_requested_by_a_web_process_whose_clock_is_ahead_is_due_at_once(editor, reviewer):
+    from content.services.review import task_reject
+    from tests.editorial import completed_task
+
+    task = completed_task(created_by=editor)
+    with clock_off_by(+SKEW):
+        task_reject(task=task, by=reviewer, feedback="Shorter, please.", reasons=["length"], revise=True)
+    assert claimed_at_once(task.pk)
+
+
+@pytest.mark.django_db
+def test_the_wakeup_of_a_task_created_by_a_web_process_whose_clock_is_ahead_is_seen_by_a_cluster_at_once(
+        editor_client, monkeypatch):
+    """With the ORM broker (no Redis), the wake-up job is a row that a cluster takes once its
+    `lock` is past by the cluster's own clock; stamped with the web process's clock, a job of a
+    web process ahead stayed invisible that long (the task waited for the reconciler's next pass)."""
+    from django_q.brokers.orm import ORM
+    from django_q.conf import Conf
+
+    from tasks.services.queue import enqueue_broker
+    from tests.tasks.task_api import BRIEF
+
+    monkeypatch.setattr(Conf, "ORM", "default")
+    monkeypatch.setattr(Conf, "POLL", 0)
+    enqueue_broker.cache_clear()
+    try:
+        with clock_off_by(+SKEW):
+            assert editor_client.post("/api/tasks", BRIEF, format="json").status_code == 201
+        assert ORM(list_key=Conf.CLUSTER_NAME).dequeue(), "no wake-up job for the cluster"
+    finally:
+        enqueue_broker.cache_clear()
