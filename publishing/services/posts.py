@@ -327,10 +327,14 @@ def _schedule_record(at: datetime) -> None:
 @transaction.atomic
 def task_publish(*, task: GenerationTask, by, at: datetime | None = None) -> Post:
     """Publish the approved version now, or at `at` when that is in the future. A task that was
-    published before keeps its post (and URL): the post is updated in place."""
+    published before keeps its post (and URL): the post is updated in place.
+
+    Now, and whether `at` is still to come, are the database's (`locked_task`'s `database_now`),
+    the clock the blog shows posts by: a web process whose clock was ahead published "now" that
+    much later, and took a time given a little ahead for the past."""
     at = _clean_time(at)
     task = locked_task(task)
-    now = timezone.now()
+    now = task.database_now
     scheduled = at is not None and at > now
     (check_schedule if scheduled else check_publish)(by, task)
     version = approved_version(task)

@@ -80,6 +80,63 @@ def test_a_web_process_whose_clock_is_ahead_neither_churns_the_blog_version_nor_
     assert post.title in client.get("/").content.decode()
 
 
+# --- "publish now" --------------------------------------------------------------------------------
+# Now is the database's now, the clock the blog judges visibility by: a web process whose clock
+# was ahead stored its own now, and the post it had just published stayed off the blog that long.
+
+@pytest.fixture
+def approved(editor, reviewer):
+    from content.services.review import task_approve
+    from tests.editorial import completed_task
+
+    task = completed_task(created_by=editor)
+    task_approve(task=task, by=reviewer)
+    return task
+
+
+def assert_on_the_blog(client, post: Post) -> None:
+    assert client.get(f"/posts/{post.slug}/").status_code == 200
+    assert post.title in client.get("/").content.decode()
+    assert abs((post.published_at - database_now()).total_seconds()) < 5
+
+
+def test_a_post_published_now_through_the_api_by_a_web_process_whose_clock_is_ahead_is_on_the_blog_at_once(
+        approved, reviewer, client):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(reviewer)
+    with clock_off_by(+SKEW):
+        response = api.post(f"/api/tasks/{approved.pk}/publish")
+    assert response.status_code == 200, response.content
+    assert_on_the_blog(client, Post.objects.get(task=approved))
+
+
+def test_a_post_published_now_on_the_task_page_by_a_web_process_whose_clock_is_ahead_is_on_the_blog_at_once(
+        approved, reviewer, client):
+    from django.urls import reverse
+
+    from tests.tasks.admin_support import client_for
+
+    with clock_off_by(+SKEW):
+        response = client_for(reviewer).post(reverse("admin:tasks_generationtask_action",
+                                                     args=[approved.pk, "publish"]))
+    assert response.status_code == 302, response.content
+    assert_on_the_blog(client, Post.objects.get(task=approved))
+
+
+def test_a_time_given_a_minute_ahead_to_a_web_process_whose_clock_is_two_minutes_ahead_is_scheduled_as_given(
+        approved, reviewer, client):
+    from publishing.services.posts import task_publish
+
+    at = database_now() + timedelta(seconds=60)
+    with clock_off_by(+SKEW):
+        post = task_publish(task=approved, by=reviewer, at=at)
+    post.refresh_from_db()
+    assert (post.published_at, post.live_recorded_at) == (at, None)
+    assert client.get(f"/posts/{post.slug}/").status_code == 404
+
+
 # --- webhook retries and their recovery sweep -----------------------------------------------------
 # A retry longer than a job may wait is a django-q2 one-off schedule, which the scheduler of any
 # cluster fires once `next_run` has passed by its own machine's clock.
