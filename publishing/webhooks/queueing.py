@@ -25,19 +25,25 @@ WAIT_IN_JOB_MAX_SECONDS = 5
 
 
 def wait_until(not_before: str | None) -> None:
-    """In a job: sleep until `not_before` (ISO time), at most WAIT_IN_JOB_MAX_SECONDS."""
+    """In a job: sleep until `not_before` (ISO time, by this machine's clock), at most
+    WAIT_IN_JOB_MAX_SECONDS."""
+    if not_before:
+        wait_for((datetime.fromisoformat(not_before) - timezone.now()).total_seconds())
+
+
+def wait_for(seconds: float) -> None:
+    """In a job: sleep `seconds`, at most WAIT_IN_JOB_MAX_SECONDS."""
     import time
 
-    if not not_before:
-        return
-    wait = (datetime.fromisoformat(not_before) - timezone.now()).total_seconds()
-    time.sleep(min(max(0.0, wait), WAIT_IN_JOB_MAX_SECONDS))
+    time.sleep(min(max(0.0, seconds), WAIT_IN_JOB_MAX_SECONDS))
 
 
 def enqueue_job_at(func: str, argument: int, *, at: datetime, name: str, when_due: bool = False) -> None:
     """Run `func(argument)` at `at` (not before, by this machine's clock), once the current
-    transaction commits. `when_due`: a one-off schedule passes `when_due=True` to the job, which
-    checks its time again on the database's clock (the scheduler fires it by its own)."""
+    transaction commits. `when_due`: the job gets `when_due=True` instead of a time to wait for,
+    and finds its time, and waits for it, on the database's clock (a one-off schedule is fired
+    by its scheduler's clock, a job waiting in a worker would wait by that worker's: either may be
+    ahead of this machine's)."""
 
     def enqueue():
         delay = (at - timezone.now()).total_seconds()
@@ -46,7 +52,7 @@ def enqueue_job_at(func: str, argument: int, *, at: datetime, name: str, when_du
             if delay <= WAIT_IN_JOB_MAX_SECONDS:
                 from django_q.tasks import async_task
 
-                kwargs = {"not_before": at.isoformat()} if delay > 0 else {}
+                kwargs = {"when_due": True} if when_due else {"not_before": at.isoformat()} if delay > 0 else {}
                 async_task(func, argument, **kwargs, q_options=q_options)
             else:
                 from django_q.models import Schedule

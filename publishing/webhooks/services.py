@@ -230,14 +230,26 @@ def _claim(delivery_id: int, *, when_due: bool = False) -> WebhookDelivery | Non
     return WebhookDelivery.objects.select_related("subscription").filter(pk=delivery_id).first()  # None: deleted
 
 
-def _schedule_again_if_early(delivery_id: int) -> None:
-    """A one-off schedule fired this attempt's job before the attempt was due by the database's
-    clock (the scheduler's machine runs ahead of the one that scheduled it): enqueue it again, for
-    what is left of its wait, measured on that clock."""
-    left = (WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, started_at__isnull=True,
+def _left_to_wait(delivery_id: int) -> timedelta | None:
+    """How long a pending attempt not yet due is still to wait, on the database's clock (None: due, or not pending)."""
+    return (WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, started_at__isnull=True,
                                            scheduled_at__gt=Now())
             .annotate(left=ExpressionWrapper(F("scheduled_at") - Now(), output_field=DurationField()))
             .values_list("left", flat=True).first())
+
+
+def webhook_delivery_due_in(*, delivery_id: int) -> float:
+    """Seconds until the pending attempt is due by the database's clock (0: due, or not pending):
+    what a retry's job waits, whichever machine's clock it runs on."""
+    left = _left_to_wait(delivery_id)
+    return left.total_seconds() if left is not None else 0.0
+
+
+def _schedule_again_if_early(delivery_id: int) -> None:
+    """A one-off schedule fired this attempt's job before the attempt was due by the database's
+    clock (the scheduler's machine runs ahead of the one that scheduled it), or its wait was
+    longer than a job waits: enqueue it again, for what is left of its wait, measured on that clock."""
+    left = _left_to_wait(delivery_id)
     if left is not None:
         enqueue_job_at(DELIVER_JOB, delivery_id, at=timezone.now() + left, name="deliver_webhook", when_due=True)
 

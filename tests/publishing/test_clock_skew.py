@@ -251,3 +251,25 @@ def test_a_sweep_whose_clock_is_ahead_sends_no_retry_before_its_time(refusing_re
         assert webhook_deliveries_recover()["sent"] == 0
     retry.refresh_from_db()
     assert retry.started_at is None
+
+
+def test_a_short_retry_run_by_a_worker_whose_clock_is_ahead_is_not_sent_before_its_time(
+        refusing_receiver, enqueued, settings, django_capture_on_commit_callbacks):
+    """A retry due within WAIT_IN_JOB_MAX_SECONDS goes to the broker at once and its job waits.
+    Measured on the clock of the worker that runs it, a worker as far ahead of the one that
+    failed the attempt as the backoff did not wait at all, and sent the retry that early."""
+    from publishing.webhooks.jobs import deliver_webhook
+    from publishing.webhooks.models import WebhookDelivery
+    from publishing.webhooks.services import DELIVER_JOB, webhook_delivery_attempt
+
+    settings.PRESSROOM_WEBHOOK_RETRY_BASE_SECONDS = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_delivery_attempt(delivery_id=first_attempt(refusing_receiver).pk)
+    retry = WebhookDelivery.objects.get(attempt=2)
+    (_, args, kwargs), = [job for job in enqueued if job[0] == DELIVER_JOB and job[1] == (retry.pk,)]
+    kwargs.pop("q_options")
+    with clock_off_by(+SKEW), django_capture_on_commit_callbacks(execute=True):
+        deliver_webhook(*args, **kwargs)
+    retry.refresh_from_db()
+    assert retry.started_at is not None, "sent by its job"
+    assert retry.started_at >= retry.scheduled_at, "not sent before its backoff"

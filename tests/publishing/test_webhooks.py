@@ -176,7 +176,7 @@ def test_a_receiver_failing_twice_gets_three_attempts_with_the_configured_backof
     assert abs((second.scheduled_at - first.finished_at).total_seconds() - 2) < 1
     assert abs((third.scheduled_at - second.finished_at).total_seconds() - 4) < 1
     retries = [call for call in enqueued if call[1] != (first.pk,)]
-    assert [(call[1], "not_before" in call[2]) for call in retries] == [((second.pk,), True), ((third.pk,), True)]
+    assert [(call[1], call[2].get("when_due")) for call in retries] == [((second.pk,), True), ((third.pk,), True)]
     assert [d["headers"]["pressroom-delivery-attempt"] for d in receiver.deliveries] == ["1", "2", "3"]
     assert all(d["verified"] for d in receiver.deliveries)
     subscription.refresh_from_db()
