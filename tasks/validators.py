@@ -1,6 +1,7 @@
 """Validators for what a brief may carry from outside: the URLs the research stage will fetch,
-and JSON that PostgreSQL can store; and dates and times every time zone can show
-(`validate_showable_datetime`, which every admin form applies: `config.admin_site.SiteRulesMixin`).
+and JSON that PostgreSQL can store; dates and times every time zone can show
+(`validate_showable_datetime`, which every admin form applies: `config.admin_site.SiteRulesMixin`),
+and the UTC offsets the API reads in one (`validate_utc_offset`: the publish API, the task list).
 
 The URL rule itself lives in `tasks.url_guard`; at submit time it is applied without DNS (a brief
 is saved without waiting on a resolver), and the fetcher (`content.providers.fetcher`) applies it
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 
@@ -22,8 +23,8 @@ from tasks import url_guard
 from tasks.control_characters import first_hidden_character, storable_text
 from tasks.url_guard import MAX_URL_LENGTH
 
-__all__ = ["MAX_URL_LENGTH", "storable_text", "unstorable_text", "validate_public_http_url", "validate_shown_line",
-           "validate_showable_datetime"]
+__all__ = ["MAX_URL_LENGTH", "UTC_OFFSET_MESSAGE", "storable_text", "unstorable_text", "validate_public_http_url",
+           "validate_shown_line", "validate_showable_datetime", "validate_utc_offset"]
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -103,3 +104,18 @@ def unstorable_text(data) -> tuple[str | None, str] | None:
             # Infinity), which Django writes as a token jsonb rejects.
             return field, "a number that is not finite (NaN, or too large)"
     return None
+
+
+# The UTC offsets a date and time the API reads may carry (the publish API's `at`, the task list's
+# date filters): those of real time zones, -12:00 to +14:00, taken as ±14:00 (one number to
+# state). ISO 8601 and Python allow up to ±23:59, but no zone uses more than 14 hours, so a larger
+# offset is a client's mistake, not a place; PostgreSQL itself reads offsets only up to ±15:59.
+UTC_OFFSET_MAX = timedelta(hours=14)
+UTC_OFFSET_MESSAGE = "Give a UTC offset from -14:00 to +14:00, as every time zone has."
+
+
+def validate_utc_offset(value: datetime) -> None:
+    """A ValidationError when the aware `value` was written with an offset no time zone has."""
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > UTC_OFFSET_MAX:
+        raise ValidationError(UTC_OFFSET_MESSAGE, code="utc_offset")

@@ -14,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
 
 from tasks.models import ApprovalStatus, GenerationTask, ModelCatalogEntry, Phase, Status, TaskType
+from tasks.validators import validate_utc_offset
 
 
 SEARCH_MAX_LENGTH = 200  # as the blog's search (publishing.search)
@@ -37,24 +38,19 @@ class IntegerFilter(django_filters.NumberFilter):
 
 
 class UTCIsoDateTimeField(django_filters.fields.IsoDateTimeField):
-    """An ISO 8601 datetime with a real-world UTC offset (at most 14 hours; PostgreSQL refuses
-    `+20:58`), turned into UTC here; a value that leaves the calendar once in UTC
+    """An ISO 8601 datetime with a real time zone's UTC offset (`tasks.validators.validate_utc_offset`,
+    the API's one rule), turned into UTC here; a value that leaves the calendar once in UTC
     (`9999-12-31T23:00-05:00`) is a field error too."""
-
-    MAX_OFFSET = datetime.timedelta(hours=14)
 
     def to_python(self, value):
         parsed = super().to_python(value)
         if parsed is None or parsed.tzinfo is None:
             return parsed
-        offset = parsed.utcoffset()
+        validate_utc_offset(parsed)
         try:
-            if abs(offset) > self.MAX_OFFSET:
-                raise OverflowError
             return parsed.astimezone(datetime.UTC)
         except OverflowError:
-            raise forms.ValidationError("Enter a date and time within range, with a UTC offset of at most 14 hours.",
-                                        code="invalid") from None
+            raise forms.ValidationError("Enter a date and time within range.", code="invalid") from None
 
 
 class DateTimeFilter(django_filters.IsoDateTimeFilter):

@@ -7,7 +7,7 @@ task representation shows, read for a whole page of tasks in one query.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -20,6 +20,7 @@ from content.services.versions import version_create
 from publishing.models import Post
 from publishing.selectors import task_post_summaries, task_post_summary
 from tasks.models import GenerationTask
+from tasks.validators import UTC_OFFSET_MESSAGE
 from tests.api_errors import error_of
 from tests.factories import make_task
 
@@ -173,6 +174,33 @@ def test_a_time_at_the_end_of_year_9999_is_refused_and_the_task_list_still_reads
     assert set(error["fields"]) == {"at"} and "100 years" in error["fields"]["at"][0]
     assert not Post.objects.filter(task=task).exists()
     assert reviewer_client.get("/api/tasks").status_code == 200
+
+
+@pytest.mark.parametrize("at", ["2030-01-31T09:00:00+14:01", "2030-01-31T09:00:00-14:01",
+                                "2030-01-31T09:00:00+20:58", "2030-01-31T09:00:00-23:59"])
+def test_a_time_with_an_offset_no_time_zone_has_is_refused_by_publishing_as_by_the_task_list(
+        reviewer_client, editor, at):
+    """One rule for the offsets of every date and time the API reads (`tasks.validators.UTC_OFFSETS`):
+    the publish API took up to ±23:59 while the task list's filter refused more than ±14:00."""
+    task = approved_task(reviewer_client, created_by=editor)
+
+    published = error_of(reviewer_client.post(f"/api/tasks/{task.pk}/publish", {"at": at}, format="json"), 400,
+                         "invalid")
+    listed = error_of(reviewer_client.get("/api/tasks", {"created_after": at}), 400, "invalid")
+
+    assert published["fields"] == {"at": [UTC_OFFSET_MESSAGE]}
+    assert listed["fields"] == {"created_after": [UTC_OFFSET_MESSAGE]}
+    assert not Post.objects.filter(task=task).exists()
+
+
+@pytest.mark.parametrize("at", ["2030-01-31T09:00:00+14:00", "2030-01-31T09:00:00-14:00"])
+def test_a_time_with_the_widest_offset_of_a_time_zone_is_taken_by_publishing_and_by_the_task_list(
+        reviewer_client, editor, at):
+    task = approved_task(reviewer_client, created_by=editor)
+
+    assert reviewer_client.post(f"/api/tasks/{task.pk}/publish", {"at": at}, format="json").status_code == 200
+    assert reviewer_client.get("/api/tasks", {"created_after": at}).status_code == 200
+    assert Post.objects.get(task=task).published_at == datetime.fromisoformat(at)
 
 
 def test_publication_time_without_a_zone_names_the_zone_as_missing(reviewer_client, editor):
