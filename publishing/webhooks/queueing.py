@@ -19,6 +19,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from tasks.services.queue import enqueue_broker
+
 logger = logging.getLogger(__name__)
 
 WAIT_IN_JOB_MAX_SECONDS = 5
@@ -53,7 +55,9 @@ def enqueue_job_at(func: str, argument: int, *, at: datetime, name: str, when_du
                 from django_q.tasks import async_task
 
                 kwargs = {"when_due": True} if when_due else {"not_before": at.isoformat()} if delay > 0 else {}
-                async_task(func, argument, **kwargs, q_options=q_options)
+                # Through the engine's broker (`enqueue_broker`): one per process, and with the ORM
+                # broker a job every cluster can take at once, whatever this machine's clock says.
+                async_task(func, argument, **kwargs, q_options={**q_options, "broker": enqueue_broker()})
             else:
                 from django_q.models import Schedule
 

@@ -221,7 +221,8 @@ def enqueues_in_transaction() -> bool:
 
 @functools.cache
 def enqueue_broker():
-    """The broker this process enqueues wake-up jobs through, built once.
+    """The broker this process enqueues jobs through (wake-ups, and the webhooks' and
+    notifications' jobs due now), built once.
 
     django-q2's `async_task` builds a new broker per call unless it is given one: for Redis a new
     client, hence a new TCP connection (and handshake) per job. One instance per process keeps one

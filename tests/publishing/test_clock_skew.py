@@ -273,3 +273,30 @@ def test_a_short_retry_run_by_a_worker_whose_clock_is_ahead_is_not_sent_before_i
     retry.refresh_from_db()
     assert retry.started_at is not None, "sent by its job"
     assert retry.started_at >= retry.scheduled_at, "not sent before its backoff"
+
+
+def test_the_job_of_an_attempt_queued_by_a_process_whose_clock_is_ahead_is_seen_by_a_cluster_at_once(
+        monkeypatch, django_capture_on_commit_callbacks):
+    """With the ORM broker (no Redis), a job is a row that a cluster takes once its `lock` is past
+    by the cluster's own clock; django-q2's own broker stamps it with the sender's clock, so the
+    first attempt of an event recorded by a worker or web process ahead stayed invisible that long."""
+    from django_q.brokers.orm import ORM
+    from django_q.conf import Conf
+
+    from publishing.webhooks.models import WebhookSubscription
+    from publishing.webhooks.services import webhook_deliveries_create
+    from tasks.services.queue import enqueue_broker
+
+    WebhookSubscription.objects.create(name="Receiver", url="https://hooks.example.com/in", events=["task.completed"],
+                                       secret="whsec_test-secret-of-some-length")
+    monkeypatch.setattr(Conf, "ORM", "default")
+    monkeypatch.setattr(Conf, "POLL", 0)
+    enqueue_broker.cache_clear()
+    payload = {"kind": "status", "status": "completed", "task": str(uuid.uuid4()), "sequence": 7,
+               "created_at": database_now().isoformat(), "message": "Completed."}
+    try:
+        with clock_off_by(+SKEW), django_capture_on_commit_callbacks(execute=True):
+            assert len(webhook_deliveries_create(payload=payload)) == 1
+        assert ORM(list_key=Conf.CLUSTER_NAME).dequeue(), "no delivery job for the cluster"
+    finally:
+        enqueue_broker.cache_clear()

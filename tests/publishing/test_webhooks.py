@@ -24,6 +24,7 @@ from publishing.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookS
 from publishing.webhooks.services import webhook_subscription_enable
 from tasks.events import emit
 from tasks.models import EventKind
+from tasks.services.queue import enqueue_broker
 from tests.factories import make_task
 from tests.publishing.webhook_receiver import Receiver
 from tests.seed import ensure_seed_data
@@ -92,7 +93,7 @@ def test_a_state_change_records_a_delivery_for_each_active_subscription_to_its_e
         wanted, "task.completed", 1, DeliveryStatus.PENDING)
     assert delivery.payload["type"] == "task.completed" and delivery.payload["task"]["id"] == str(task.pk)
     assert enqueued == [("publishing.webhooks.jobs.deliver_webhook", (delivery.pk,),
-                         {"q_options": {"task_name": "deliver_webhook", "save": False}})]
+                         {"q_options": {"task_name": "deliver_webhook", "save": False, "broker": enqueue_broker()}})]
 
 
 @pytest.mark.django_db(transaction=True)
