@@ -504,6 +504,11 @@ PRESSROOM_WS_RECHECK_SECONDS = env_int("PRESSROOM_WS_RECHECK_SECONDS", 30, minim
 # Threads (and at most as many database connections) a Daphne process reads on for its
 # WebSockets' handshakes and access re-checks (tasks/consumers.py, SocketReadThreads).
 PRESSROOM_WS_DB_THREADS = env_int("PRESSROOM_WS_DB_THREADS", 2, minimum=1, maximum=PROCESSES_MAX)
+# Unsent bytes a WebSocket may hold in Daphne (frames its client has not read yet) before it is
+# closed with 1013 (config/daphne_guards.py): without a bound, a client that never reads grew
+# Daphne's memory by every event it was sent until the ping timeout.
+PRESSROOM_WS_SEND_BUFFER_BYTES = env_int("PRESSROOM_WS_SEND_BUFFER_BYTES", 4 << 20, minimum=64 << 10,
+                                         maximum=BYTES_MAX)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -1,18 +1,24 @@
 """What any client could do to Daphne before Pressroom's code ran (config/daphne_guards.py): move
 the site under a prefix of its choosing with `Daphne-Root-Path` (and poison the blog's page cache
-with it), and make a WebSocket handshake answer 500 with a non-ASCII subprotocol."""
+with it), make a WebSocket handshake answer 500 with a non-ASCII subprotocol, and grow Daphne's
+memory by every frame sent to a WebSocket it never reads."""
 
 from __future__ import annotations
 
 import re
+import socket
+from pathlib import Path
 
+import psutil
 import pytest
 from asgiref.sync import async_to_sync
 from autobahn.websocket.types import ConnectionDeny
 from daphne import ws_protocol
+from twisted.internet import abstract
 
-from config.daphne_guards import GuardedWebSocketProtocol, ServedAtRoot
+from config.daphne_guards import GuardedWebSocketProtocol, ServedAtRoot, unsent_bytes
 from tests.processes import WebServer, raw_get, raw_request, wait_for
+from tests.tasks.websocket_support import postgres_layer  # noqa: F401 (a fixture)
 
 FEED_LINK = re.compile(rb'href="([^"]*)feeds/rss/"')
 
@@ -124,3 +130,119 @@ def test_daphne_answers_what_twisted_dropped_without_an_answer(tmp_path, editor)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009, closed.value  # "message too big"
     assert still_serving.startswith(b"HTTP/1.1 200"), still_serving[:200]
     assert "Traceback" not in server.output, server.output[-3000:]
+
+
+class _UnflushedTransport(abstract.FileDescriptor):
+    """Twisted's own write buffer (what a TCP transport keeps until the kernel takes it), never flushed."""
+
+    connected = True
+
+    def startWriting(self):
+        pass  # nothing reaches a socket: everything written stays unsent
+
+
+class _SocketRequest:
+    path = "/ws/tasks"
+
+
+def _open_protocol(transport) -> GuardedWebSocketProtocol:
+    """An open socket's protocol whose frames go to `transport` as autobahn writes them (nothing
+    once the connection is closing) and whose close frame only changes its state."""
+    protocol = GuardedWebSocketProtocol()
+    protocol.state = protocol.STATE_OPEN
+    protocol.transport = transport
+    protocol.request = _SocketRequest()
+    protocol.client_addr = None
+    protocol.closes = []
+
+    def send_message(payload, binary=False):
+        if protocol.state == protocol.STATE_OPEN:
+            transport.write(payload)
+
+    def send_close_frame(code=None, reasonUtf8=None, isReply=False):
+        protocol.closes.append(code)
+        protocol.state = protocol.STATE_CLOSING
+
+    protocol.sendMessage, protocol.sendCloseFrame = send_message, send_close_frame
+    return protocol
+
+
+def test_the_unsent_bytes_are_what_twisted_holds_in_its_write_buffer():
+    transport = _UnflushedTransport()
+    transport.write(b"a" * 1000)
+    transport.writeSequence([b"b" * 500, b"c" * 24])
+    assert unsent_bytes(transport) == 1524
+    wrapper = type("TLSWrapper", (), {"transport": transport})()  # a wrapping transport: the TCP one under it
+    assert unsent_bytes(wrapper) == 1524
+
+
+def test_a_socket_holding_more_than_the_bound_unsent_is_closed_with_1013_and_sent_nothing_more(settings):
+    settings.PRESSROOM_WS_SEND_BUFFER_BYTES = 64 * 1024
+    transport = _UnflushedTransport()
+    protocol = _open_protocol(transport)
+    frame = "x" * 1000
+    for _ in range(500):  # 500 kB for a client that reads nothing
+        protocol.serverSend(frame)
+
+    assert protocol.closes == [1013]
+    assert unsent_bytes(transport) == 66 * 1000  # up to the first frame past 64 kB, then nothing
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_daphne_memory_stays_bounded_while_websockets_it_sends_to_read_nothing(tmp_path, editor, postgres_layer):  # noqa: F811
+    """Before: ten sockets of one user that never read, watching /ws/tasks while 6,000 events of
+    1.5 kB were emitted (about 10 MB a socket, of which the kernel takes a few), grew Daphne's
+    peak memory by 85 MB, and twenty sockets with 10,000 events by 229 MB: Twisted kept every frame
+    until autobahn's ping timeout dropped the socket. Now each socket holds at most the bound (here
+    256 kB) and is closed: 19 MB, most of it the events passing through the process."""
+    from tasks.broadcaster import broadcaster
+    from tests.factories import submit_task
+    from tests.tasks.websocket_support import record, token_for
+
+    limit, sockets, events = 256 * 1024, 10, 6000
+    task = submit_task(created_by=editor)
+    server = WebServer(tmp_path, name="daphne-unread", env={
+        "ALLOWED_HOSTS": "127.0.0.1", "PYTHONUNBUFFERED": "1", "REDIS_URL": "",  # the PostgreSQL layer, as here
+        "PRESSROOM_WS_SEND_BUFFER_BYTES": str(limit), "PRESSROOM_WS_MAX_SOCKETS_PER_USER": str(sockets),
+    })
+    clients = []
+    try:
+        server.wait_until_ready()
+        for _ in range(sockets):
+            client = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            clients.append(client)
+            client.sendall(f"GET /ws/tasks?token={token_for(editor)} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n".encode())
+            _read_snapshot(client)  # and never read again
+        daphne = psutil.Process(server.process.pid)
+        before = _peak_rss(daphne)
+        for _ in range(events):
+            record(task, "x" * 1500)
+        assert broadcaster().flush(60)
+        wait_for(lambda: server.output.count("bytes unsent") >= sockets, timeout=30,
+                 message=f"the {sockets} sockets closed for what they left unread")
+        grown = _peak_rss(daphne) - before
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()
+    assert grown < 40_000_000, f"Daphne's peak RSS grew by {grown:,} bytes"
+
+
+def _read_snapshot(client: socket.socket) -> None:
+    """Read the handshake's answer and the first bytes of the snapshot frame after it."""
+    received = b""
+    while b"\r\n\r\n" not in received or received.endswith(b"\r\n\r\n"):
+        chunk = client.recv(4096)
+        assert chunk, received
+        received += chunk
+    assert received.startswith(b"HTTP/1.1 101"), received[:200]
+
+
+def _peak_rss(process: psutil.Process) -> int:
+    """The process's highest resident memory so far (VmHWM), in bytes."""
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024
