@@ -126,6 +126,7 @@ def base_environment(database_url: str, args) -> dict:
         **UNTHROTTLED_API,
         PRESSROOM_WORKERS=str(args.workers),
         PRESSROOM_BENCH_STAGE_SECONDS=str(args.stage_seconds),
+        PRESSROOM_WS_MAX_SOCKETS_PER_USER=str(args.clients),  # every client is the one bench editor
     )
 
 

@@ -509,6 +509,10 @@ PRESSROOM_WS_DB_THREADS = env_int("PRESSROOM_WS_DB_THREADS", 2, minimum=1, maxim
 # Daphne's memory by every event it was sent until the ping timeout.
 PRESSROOM_WS_SEND_BUFFER_BYTES = env_int("PRESSROOM_WS_SEND_BUFFER_BYTES", 4 << 20, minimum=64 << 10,
                                          maximum=BYTES_MAX)
+# Sockets one user may hold open on one Daphne process (tasks/consumers.py, OpenSockets); one more
+# is closed with 4429. A page of the admin opens one.
+PRESSROOM_WS_MAX_SOCKETS_PER_USER = env_int("PRESSROOM_WS_MAX_SOCKETS_PER_USER", 20, minimum=1,
+                                            maximum=THRESHOLD_MAX)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -15,7 +15,8 @@ committed (sequences are assigned under the task's row lock), so a client sees 1
 
 Close codes: 4401 no valid credentials, 4404 no such task *or* one the user may not see (the API
 answers 404 for both, and so does the socket: it must not tell them apart), 4400 a malformed
-`after` parameter (a refused Origin gets 4403 in tasks/ws_auth.py). Access is checked again
+`after` parameter (a refused Origin gets 4403 in tasks/ws_auth.py), 4429 when the user already
+has PRESSROOM_WS_MAX_SOCKETS_PER_USER sockets open on this process (`OpenSockets`). Access is checked again
 while the socket is open (`_TaskWatcher.recheck`): every PRESSROOM_WS_RECHECK_SECONDS, when an
 access token expires, and before every catch-up, in a worker thread. The user is read again from
 the database with their session or token (tasks.ws_auth.current_user, never the cached user or its
@@ -64,6 +65,7 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_MANY = 4429  # as HTTP 429: the user has as many sockets open as one may
 CLOSE_SERVER_ERROR = 1011  # access could not be checked (database unreachable): the client may retry
 
 logger = logging.getLogger(__name__)
@@ -233,6 +235,41 @@ def event_frame(payload: dict) -> str:
     return frame
 
 
+class OpenSockets:
+    """How many sockets each user holds open on this process, and the bound on it.
+
+    Every open socket costs the process memory, a channel-layer group membership and a read of
+    the user and their access every PRESSROOM_WS_RECHECK_SECONDS on the sockets' few database
+    threads; one account with a script opened 500 in a few seconds (~18 re-checks a second), and
+    nothing stopped it short of the process's file descriptors (20,000 here), while a person's
+    pages need one socket each. Counted per process: the handshakes and the sockets are this
+    process's, and counting them here needs no round trip (several Daphne processes allow each
+    user the bound on each).
+    """
+
+    def __init__(self):
+        self.by_user: dict[int, int] = {}
+
+    def admit(self, user_id: int) -> bool:
+        """Count one more socket of the user, or refuse (False) when they hold the bound already.
+        Runs on the event loop between awaits, so concurrent handshakes are counted one by one."""
+        held = self.by_user.get(user_id, 0)
+        if held >= settings.PRESSROOM_WS_MAX_SOCKETS_PER_USER:
+            return False
+        self.by_user[user_id] = held + 1
+        return True
+
+    def release(self, user_id: int) -> None:
+        held = self.by_user.get(user_id, 0) - 1
+        if held > 0:
+            self.by_user[user_id] = held
+        else:
+            self.by_user.pop(user_id, None)
+
+
+open_sockets = OpenSockets()
+
+
 @socket_read
 def _open_task(scope, task_id) -> tuple[object, GenerationTask | None]:
     """(user, the task if they may see it, else None) in the handshake's one trip to the database;
@@ -307,6 +344,7 @@ class _TaskWatcher(AsyncWebsocketConsumer):
     """What both routes share: authentication, groups, client frames, JSON out."""
 
     user = None  # set once the connection is authenticated and allowed
+    counted_user_id = None  # whose socket this is in `open_sockets`, once admitted
 
     async def connect(self):
         self.joined: list[str] = []
@@ -333,6 +371,16 @@ class _TaskWatcher(AsyncWebsocketConsumer):
 
     async def refuse(self, code: int) -> None:
         await self.close(code=code)
+
+    def admit(self, user) -> bool:
+        """Count this socket as one of `user`'s (`OpenSockets`); False when they hold the bound."""
+        if not open_sockets.admit(user.pk):
+            logger.warning("WebSocket %s refused with %s: user %s already holds %s sockets on this process",
+                           self.scope.get("path"), CLOSE_TOO_MANY, user.pk,
+                           settings.PRESSROOM_WS_MAX_SOCKETS_PER_USER)
+            return False
+        self.counted_user_id = user.pk
+        return True
 
     def refusal(self, visibility: TaskVisibility) -> int | None:
         """The close code once the still-authenticated user may see only what `visibility` allows, or None to go on."""
@@ -396,6 +444,9 @@ class _TaskWatcher(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         metrics.websocket_closed(self)
         self.user = None
+        if self.counted_user_id is not None:
+            open_sockets.release(self.counted_user_id)
+            self.counted_user_id = None
         watchdog = getattr(self, "watchdog", None)
         if watchdog is not None and watchdog is not asyncio.current_task():
             watchdog.cancel()
@@ -470,6 +521,8 @@ class TaskConsumer(_TaskWatcher):
             return await self.refuse(CLOSE_UNAUTHENTICATED)
         if task is None:  # as the API: "not yours" is told as "no such task"
             return await self.refuse(CLOSE_NOT_FOUND)
+        if not self.admit(user):
+            return await self.refuse(CLOSE_TOO_MANY)
         self.task_id = task_id
         self.owner_id = task.created_by_id
         await self.send_json({"type": "snapshot", "task": task_state(task)})
@@ -534,6 +587,8 @@ class AllTasksConsumer(_TaskWatcher):
         user, self.visibility, tasks = await _open_all_tasks(self.scope)
         if user is None:
             return await self.refuse(CLOSE_UNAUTHENTICATED)
+        if not self.admit(user):
+            return await self.refuse(CLOSE_TOO_MANY)
         await self.send_json({"type": "snapshot", "tasks": tasks})
         self.last_sent = {task["id"]: task["last_event_sequence"] for task in tasks}
         return user

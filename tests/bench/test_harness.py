@@ -57,7 +57,7 @@ def test_the_process_benchmarks_build_their_environment_on_it(shell_environment,
     from bench.engine_throughput import base_environment as engine_environment
     from bench.websocket_fanout import base_environment as websocket_environment
 
-    args = argparse.Namespace(workers=2, tasks=10, stage_seconds=0.5)
+    args = argparse.Namespace(workers=2, tasks=10, stage_seconds=0.5, clients=1000)
     environments = [
         engine_environment(database_url=URL, args=args, password="secret"),
         websocket_environment(URL, args),
@@ -84,3 +84,10 @@ def test_a_database_whose_name_does_not_say_bench_is_refused_before_anything_run
     assert parse_args(["--database-name", "pressroom_bench_other"]).database_name == "pressroom_bench_other"
     with pytest.raises(BenchError, match="not a benchmark database"):
         reset_tables("postgresql://postgres@127.0.0.1:1/pressroom")
+
+
+def test_the_fan_out_benchmark_lets_its_one_editor_open_every_client():
+    from bench.websocket_fanout import base_environment as websocket_environment
+
+    args = argparse.Namespace(workers=2, tasks=10, stage_seconds=0.5, clients=1000)
+    assert websocket_environment(URL, args)["PRESSROOM_WS_MAX_SOCKETS_PER_USER"] == "1000"
