@@ -26,6 +26,19 @@ one that makes it cheaper:
   last watcher had it (issue 13); now it is one of each per Daphne process.
 - A group send looks the group's members up once, and `group_send_batch` looks up the members
   of every group of several messages at once (the broadcaster's batches).
+- Expired rows are deleted by one sweep a minute of each listening instance (`_sweep`), not by
+  the task the library started on every `group_discard`, which slept 10–20 minutes before its
+  DELETE: 4,000 sockets opened and closed on one Daphne left 4,000 such tasks (+26 MB) and as many
+  DELETEs to come, and messages (a row each, kept after its NOTIFY carried it) were deleted only
+  when some socket closed. A membership expires after GROUP_EXPIRY_SECONDS (a day, Daphne's
+  `--websocket_timeout`: no socket outlives its membership) and is no longer sent to then; the
+  library's default kept it for ever, so a Daphne stopped with sockets open (a restart, a crash)
+  left memberships that had a row stored for every event of the site, and kept the broadcaster's
+  batches "reached", from then on.
+- A channel's queue and its lock mark are dropped when its receiver stops (its consumer ended),
+  and a message for a member that has left is dropped too: the library kept a queue per channel
+  the process ever had, in a module-wide dict, and created one for a message that arrived after
+  its socket closed, holding that message for good.
 
 `close_pools()` closes the pool and the LISTEN connection; channels_redis has a method of the
 same name, so callers need not care which layer they hold.
@@ -36,12 +49,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import random
 import time
 from collections import defaultdict
 from datetime import timedelta
 
 import psycopg
 import psycopg_pool
+from channels_postgres.core import ASYNCIO_EVENT_CHANNEL_MAPPING
 from channels_postgres.core import PostgresChannelLayer as LibraryPostgresChannelLayer
 from channels_postgres.db import GROUP_CHANNEL_TABLE, MESSAGE_TABLE, DatabaseLayer, utc_now
 from psycopg import sql
@@ -54,6 +69,8 @@ DEFAULT_POOL_OPTIONS = {"min_size": 1, "max_size": 10}
 RELISTEN_DELAY_SECONDS = 1
 NOTIFY_CHANNEL = "channels_postgres_messages"  # the library's trigger NOTIFYs here
 MEMBERS_KEY = "__asgi_channel__"  # the member channels of a per-process group message, as in channels_redis
+GROUP_EXPIRY_SECONDS = 86400  # Daphne's --websocket_timeout: it closes every socket before its membership expires
+SWEEP_SECONDS = 60  # how often a listening instance deletes expired messages and memberships
 
 
 class _InstanceDatabaseLayer(DatabaseLayer):
@@ -106,6 +123,22 @@ class _InstanceDatabaseLayer(DatabaseLayer):
         async with pool.connection() as conn, conn.cursor() as cursor:
             await cursor.executemany(query, [(channel, message, expires) for channel, message in rows])
 
+    async def retrieve_group_channels(self, group_key: str) -> list[str]:
+        """The group's member channels whose membership has not expired."""
+        query = sql.SQL("SELECT DISTINCT channel FROM {} WHERE group_key = %s AND expire > %s").format(
+            sql.Identifier(GROUP_CHANNEL_TABLE))
+        pool = await self.get_db_pool(self.db_params)
+        async with pool.connection() as conn:
+            return [row[0] for row in await (await conn.execute(query, (group_key, utc_now()))).fetchall()]
+
+    async def delete_expired(self) -> None:
+        """Delete the messages and memberships past their expiry, one statement each."""
+        pool = await self.get_db_pool(self.db_params)
+        now = utc_now()
+        async with pool.connection() as conn:
+            for table in (MESSAGE_TABLE, GROUP_CHANNEL_TABLE):
+                await conn.execute(sql.SQL("DELETE FROM {} WHERE expire < %s").format(sql.Identifier(table)), (now,))
+
     async def delete_channel_group(self, group_key: str, channel: str) -> None:
         pool = await self.get_db_pool(self.db_params)
         async with pool.connection() as conn:
@@ -146,7 +179,7 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
 
         settings_dict = dict(connections[database].settings_dict)
         settings_dict["PSYCOPG_OPTIONS"] = {**DEFAULT_POOL_OPTIONS, **config.pop("PSYCOPG_OPTIONS", {})}
-        super().__init__(**config, **settings_dict)
+        super().__init__(**{"group_expiry": GROUP_EXPIRY_SECONDS, **config}, **settings_dict)
         # Django's connection parameters carry psycopg's prepare_threshold, which is not a libpq
         # option: the layer's connections (a few fixed statements) are made from a conninfo string.
         self.db_params.pop("prepare_threshold", None)
@@ -155,6 +188,7 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
             own_channels=f"%.{self.client_prefix}!%",
         )
         self._listener: asyncio.Task | None = None
+        self._sweeper: asyncio.Task | None = None
 
     def _get_or_create_listener_task(self) -> tuple[asyncio.Event, bool]:
         # The library starts a listener whenever a receive() finds none running yet, so channels
@@ -164,7 +198,39 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
             self.listener_task_is_running = asyncio.Event()
         if self._listener is None:
             self._listener = asyncio.create_task(self._listen())
+            self._sweeper = asyncio.create_task(self._sweep())
         return self.listener_task_is_running, False
+
+    async def _sweep(self) -> None:
+        """Delete expired messages and memberships every SWEEP_SECONDS, for as long as the layer
+        listens (the first sweep at a random point of the first period, so servers started
+        together do not sweep together)."""
+        delay = SWEEP_SECONDS * random.random()
+        while True:
+            await asyncio.sleep(delay)
+            delay = SWEEP_SECONDS
+            try:
+                await self.django_db.delete_expired()
+            except (psycopg.Error, psycopg_pool.PoolTimeout):
+                logger.warning("The channel layer could not delete expired rows; trying again in %s s",
+                               SWEEP_SECONDS, exc_info=True)
+
+    async def receive(self, channel: str) -> dict:
+        """The library's receive; when the wait is cancelled (channels cancels it when the consumer
+        ends, the assumption channels_redis makes too), the channel's queue and lock mark go."""
+        try:
+            return await super().receive(channel)
+        except asyncio.CancelledError:
+            ASYNCIO_EVENT_CHANNEL_MAPPING.pop(channel, None)
+            self._channel_advisory_locks.pop(channel, None)
+            raise
+
+    async def group_discard(self, group: str, channel: str, expire: int | None = None) -> None:
+        """Leave the group: the membership is deleted, and nothing else is started (the library
+        started a clean-up task per call; `_sweep` does it once a minute)."""
+        assert self.require_valid_group_name(group), "Group name not valid"
+        assert self.require_valid_channel_name(channel), "Channel name not valid"
+        await self.django_db.delete_channel_group(self._group_key(group), channel)
 
     async def _get_or_create_channel_advisory_lock(self, channel: str) -> bool:
         # The library takes a PostgreSQL advisory lock per channel on a pooled connection and
@@ -225,7 +291,9 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
             return
         message = self.deserialize(raw)
         for member in message.pop(MEMBERS_KEY, ()):
-            self._get_or_create_queue(member).put_nowait(message)
+            queue = ASYNCIO_EVENT_CHANNEL_MAPPING.get(member)
+            if queue is not None:  # else the member left after the message was sent
+                queue.put_nowait(message)
 
     async def _get_message_from_channel(self, channel: str, queue: asyncio.Queue) -> dict:
         while True:
@@ -275,11 +343,11 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
         keyed = [([self._group_key(group) for group in groups if self.require_valid_group_name(group)], message)
                  for groups, message in batch]
         every_key = sorted({key for keys, _ in keyed for key in keys})
-        query = sql.SQL("SELECT DISTINCT group_key, channel FROM {} WHERE group_key = ANY(%s)").format(
+        query = sql.SQL("SELECT DISTINCT group_key, channel FROM {} WHERE group_key = ANY(%s) AND expire > %s").format(
             sql.Identifier(GROUP_CHANNEL_TABLE))
         pool = await self.django_db.get_db_pool(self.django_db.db_params)
         async with pool.connection() as conn:
-            found = await (await conn.execute(query, (every_key,))).fetchall()
+            found = await (await conn.execute(query, (every_key, utc_now()))).fetchall()
         if not found:
             return 0
         members: dict[str, list[str]] = defaultdict(list)
@@ -293,9 +361,11 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
 
     async def close_pools(self) -> None:
         listener, self._listener = self._listener, None
+        sweeper, self._sweeper = self._sweeper, None
         # Cancelled again until it ends: on Python 3.11, asyncio.wait_for (used inside
         # psycopg_pool) can swallow a cancellation that arrives as its wait completes.
-        while listener is not None and not listener.done():
-            listener.cancel()
-            await asyncio.wait([listener], timeout=0.1)
+        for task in (listener, sweeper):
+            while task is not None and not task.done():
+                task.cancel()
+                await asyncio.wait([task], timeout=0.1)
         await self.django_db.close()
