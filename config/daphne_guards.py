@@ -34,6 +34,13 @@ Pressroom's code runs.
   that reads slowly gets it after the frames before it and reconnects with `?after=N`; one that
   does not read is dropped by autobahn's close timeout, a second later).
 
+- **A request that never finishes arriving.** Twisted's only limit is 60 s without a byte, so a
+  client sending a header line, or a byte of its body, every 40 s holds its connection for ever:
+  600 such connections from one address were all open after 95 s (under `make run` Daphne serves
+  every page; in production nginx receives the whole request before passing it on, see
+  deploy/nginx.conf). `RequestArrivalDeadline` answers 408 and closes a connection whose request
+  has not arrived whole (head and body) within REQUEST_ARRIVAL_SECONDS of its first byte.
+
 Remove each guard once Daphne no longer needs it (tests/config/test_daphne_guards.py says which
 behaviour each keeps).
 """
@@ -50,6 +57,8 @@ from twisted.web import http
 logger = logging.getLogger(__name__)
 
 CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455's registry: the server ends the connection for a passing condition
+REQUEST_ARRIVAL_SECONDS = 60  # nginx's client_header_timeout; Django's own limits keep bodies small
+REQUEST_TIMEOUT_ANSWER = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 LINE_TOO_LONG = {True: b"414 URI Too Long", False: b"431 Request Header Fields Too Large"}
 
 
@@ -122,10 +131,58 @@ def answer_line_too_long(channel: http.HTTPChannel, line: bytes) -> None:
     channel.transport.loseConnection()
 
 
+class RequestArrivalDeadline:
+    """What `install()` adds to Twisted's HTTP channel: a deadline for each request to arrive whole.
+
+    It starts with the first byte received while no request is being handled (after the previous
+    one was answered) and ends when Twisted has the whole request (`allContentReceived`, also the
+    moment a WebSocket handshake is handed over); past it the client gets 408 and the connection
+    is closed.
+    """
+
+    data_received = http.HTTPChannel.dataReceived
+    all_content_received = http.HTTPChannel.allContentReceived
+    connection_lost = http.HTTPChannel.connectionLost
+
+    @staticmethod
+    def dataReceived(channel: http.HTTPChannel, data: bytes) -> None:
+        if data and not channel._handlingRequest and getattr(channel, "arrival_deadline", None) is None:
+            channel.arrival_deadline = channel.callLater(REQUEST_ARRIVAL_SECONDS, RequestArrivalDeadline.overdue,
+                                                         channel)
+        RequestArrivalDeadline.data_received(channel, data)
+
+    @staticmethod
+    def allContentReceived(channel: http.HTTPChannel) -> None:
+        RequestArrivalDeadline.cancel(channel)
+        RequestArrivalDeadline.all_content_received(channel)
+
+    @staticmethod
+    def connectionLost(channel: http.HTTPChannel, reason) -> None:
+        RequestArrivalDeadline.cancel(channel)
+        RequestArrivalDeadline.connection_lost(channel, reason)
+
+    @staticmethod
+    def cancel(channel: http.HTTPChannel) -> None:
+        deadline, channel.arrival_deadline = getattr(channel, "arrival_deadline", None), None
+        if deadline is not None and deadline.active():
+            deadline.cancel()
+
+    @staticmethod
+    def overdue(channel: http.HTTPChannel) -> None:
+        channel.arrival_deadline = None
+        if channel.transport is not None:
+            channel.transport.write(REQUEST_TIMEOUT_ANSWER)
+            channel.transport.loseConnection()
+
+
 def install() -> None:
     """Make Daphne's WebSocket factory build `GuardedWebSocketProtocol`s, its HTTP factory
-    `UnparsedFormsWebRequest`s, and Twisted's HTTP channel answer a line too long. config/asgi.py
-    runs this on import, which Daphne does before it creates its factories."""
+    `UnparsedFormsWebRequest`s, and Twisted's HTTP channel answer a line too long and keep each
+    request's arrival deadline. config/asgi.py runs this on import, which Daphne does before it
+    creates its factories."""
     ws_protocol.WebSocketFactory.protocol = GuardedWebSocketProtocol
     http_protocol.WebRequest = UnparsedFormsWebRequest  # the name HTTPFactory.buildProtocol reads
     http.HTTPChannel.lineLengthExceeded = answer_line_too_long
+    http.HTTPChannel.dataReceived = RequestArrivalDeadline.dataReceived
+    http.HTTPChannel.allContentReceived = RequestArrivalDeadline.allContentReceived
+    http.HTTPChannel.connectionLost = RequestArrivalDeadline.connectionLost

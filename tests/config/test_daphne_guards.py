@@ -15,8 +15,11 @@ from asgiref.sync import async_to_sync
 from autobahn.websocket.types import ConnectionDeny
 from daphne import ws_protocol
 from twisted.internet import abstract
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.web import http
 
-from config.daphne_guards import GuardedWebSocketProtocol, ServedAtRoot, unsent_bytes
+from config.daphne_guards import REQUEST_ARRIVAL_SECONDS, GuardedWebSocketProtocol, ServedAtRoot, install, unsent_bytes
 from tests.processes import WebServer, raw_get, raw_request, wait_for
 from tests.tasks.websocket_support import postgres_layer  # noqa: F401 (a fixture)
 
@@ -246,3 +249,40 @@ def _peak_rss(process: psutil.Process) -> int:
     """The process's highest resident memory so far (VmHWM), in bytes."""
     status = Path(f"/proc/{process.pid}/status").read_text()
     return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024
+
+
+def _http_channel(clock: Clock) -> tuple[http.HTTPChannel, StringTransport]:
+    install()  # as config/asgi.py does in Daphne
+    channel = http.HTTPChannel()
+    channel.callLater = clock.callLater  # Twisted's idle timeout and the deadline alike
+    transport = StringTransport()
+    channel.makeConnection(transport)
+    return channel, transport
+
+
+@pytest.mark.parametrize("start, trickle", [
+    (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", b"X-Junk: a\r\n"),  # headers, a line at a time
+    (b"POST /api/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n{", b" "),  # a body
+])
+def test_a_request_that_has_not_arrived_whole_in_time_is_answered_408_and_closed(start, trickle):
+    """Before: a byte every 40 s kept the connection for good (Twisted's only limit is 60 s without
+    a byte); 600 such connections from one address were all open after 95 s."""
+    clock = Clock()
+    channel, transport = _http_channel(clock)
+    channel.dataReceived(start)
+    for _ in range(REQUEST_ARRIVAL_SECONDS // 40):
+        clock.advance(40)
+        assert not transport.disconnecting
+        channel.dataReceived(trickle)
+    clock.advance(REQUEST_ARRIVAL_SECONDS)
+    assert transport.value().startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert transport.disconnecting
+
+
+def test_a_request_that_arrived_whole_has_no_deadline_left():
+    clock = Clock()
+    channel, transport = _http_channel(clock)
+    channel.dataReceived(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert channel.arrival_deadline is None  # handed to the application, which takes its time
+    clock.advance(REQUEST_ARRIVAL_SECONDS * 2)
+    assert not transport.value().startswith(b"HTTP/1.1 408")
