@@ -89,6 +89,17 @@ def _local_config(folder: Path, *, web_port: int = 8000, ws_port: int = 8001, st
     return path
 
 
+def test_slow_clients_and_one_address_are_bounded():
+    """A request trickled a byte at a time holds an nginx connection for a bounded time and never an
+    app server's worker, and one client address cannot hold every connection."""
+    text = re.sub(r"#[^\n]*", "", CONFIG.read_text())
+    for directive in ("client_header_timeout", "client_body_timeout", "send_timeout"):
+        assert re.search(rf"\b{directive} \d+s;", text), directive
+    assert "proxy_request_buffering off" not in text  # nginx hands the app servers whole requests
+    assert "limit_conn_zone $binary_remote_addr zone=per_address:" in text
+    assert re.search(r"server \{[^}]*listen 443[^}]*limit_conn per_address \d+;", text)
+
+
 @needs_nginx
 def test_nginx_accepts_the_configuration(tmp_path):
     config = _local_config(tmp_path)
