@@ -18,7 +18,12 @@ Pressroom's code runs.
 - **Twisted's own reading of form bodies.** Twisted parses a POST's multipart or URL-encoded body
   into `request.args` before Daphne sees the request, though Daphne never reads them: a part named
   the RFC 2231 way (`name*=UTF-8''abc`) raised inside Twisted and the connection was dropped
-  without an answer, on any URL. `UnparsedFormsWebRequest` turns that parsing off.
+  without an answer, on any URL. `GuardedWebRequest` turns that parsing off.
+- **A request body of any size.** Twisted stores a body whole, in memory or a temporary file,
+  before Daphne and Django see the request: one POST declaring 500 MB wrote 500 MB to /tmp in two
+  seconds, and nothing bounds how many do. `GuardedWebRequest` answers 413 and closes the
+  connection once a body declares or reaches more than REQUEST_BODY_MAX_BYTES, the bound nginx
+  keeps in production (`client_max_body_size 10m`, deploy/nginx.conf).
 - **A request or header line over Twisted's 16 KiB.** Twisted dropped the connection without an
   answer; `answer_line_too_long` answers 414 (the request line) or 431 (a header) first.
 - **A WebSocket message over Daphne's size limit** (`--websocket_max_message_size`, 1 MiB by
@@ -59,6 +64,8 @@ logger = logging.getLogger(__name__)
 CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455's registry: the server ends the connection for a passing condition
 REQUEST_ARRIVAL_SECONDS = 60  # nginx's client_header_timeout; Django's own limits keep bodies small
 REQUEST_TIMEOUT_ANSWER = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+REQUEST_BODY_MAX_BYTES = 10 << 20  # deploy/nginx.conf's client_max_body_size: no page of the site takes more
+BODY_TOO_LARGE_ANSWER = b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 LINE_TOO_LONG = {True: b"414 URI Too Long", False: b"431 Request Header Fields Too Large"}
 
 
@@ -116,11 +123,39 @@ class GuardedWebSocketProtocol(ws_protocol.WebSocketProtocol):
         super().serverSend(content, binary)
 
 
-class UnparsedFormsWebRequest(http_protocol.WebRequest):
-    """Daphne's request, without Twisted's parsing of POST form bodies (Daphne reads the body itself)."""
+class GuardedWebRequest(http_protocol.WebRequest):
+    """Daphne's request, without Twisted's parsing of POST form bodies (Daphne reads the body
+    itself), refusing a body over REQUEST_BODY_MAX_BYTES with 413 before storing more of it."""
+
+    body_refused = False
+    body_received = 0
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **{**kwargs, "parsePOSTFormSubmission": False})
+
+    def gotLength(self, length):
+        if length is not None and length > REQUEST_BODY_MAX_BYTES:
+            self.refuse_body()
+            length = 0
+        super().gotLength(length)
+
+    def handleContentChunk(self, data):
+        if self.body_refused:
+            return
+        self.body_received += len(data)
+        if self.body_received > REQUEST_BODY_MAX_BYTES:  # a chunked body, which declares no length
+            self.refuse_body()
+            return
+        super().handleContentChunk(data)
+
+    def requestReceived(self, command, path, version):
+        if not self.body_refused:
+            super().requestReceived(command, path, version)
+
+    def refuse_body(self) -> None:
+        self.body_refused = True
+        self.channel.transport.write(BODY_TOO_LARGE_ANSWER)
+        self.channel.transport.loseConnection()
 
 
 def answer_line_too_long(channel: http.HTTPChannel, line: bytes) -> None:
@@ -177,11 +212,11 @@ class RequestArrivalDeadline:
 
 def install() -> None:
     """Make Daphne's WebSocket factory build `GuardedWebSocketProtocol`s, its HTTP factory
-    `UnparsedFormsWebRequest`s, and Twisted's HTTP channel answer a line too long and keep each
+    `GuardedWebRequest`s, and Twisted's HTTP channel answer a line too long and keep each
     request's arrival deadline. config/asgi.py runs this on import, which Daphne does before it
     creates its factories."""
     ws_protocol.WebSocketFactory.protocol = GuardedWebSocketProtocol
-    http_protocol.WebRequest = UnparsedFormsWebRequest  # the name HTTPFactory.buildProtocol reads
+    http_protocol.WebRequest = GuardedWebRequest  # the name HTTPFactory.buildProtocol reads
     http.HTTPChannel.lineLengthExceeded = answer_line_too_long
     http.HTTPChannel.dataReceived = RequestArrivalDeadline.dataReceived
     http.HTTPChannel.allContentReceived = RequestArrivalDeadline.allContentReceived

@@ -19,7 +19,10 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.web import http
 
-from config.daphne_guards import REQUEST_ARRIVAL_SECONDS, GuardedWebSocketProtocol, ServedAtRoot, install, unsent_bytes
+from config.daphne_guards import (
+    REQUEST_ARRIVAL_SECONDS, REQUEST_BODY_MAX_BYTES, GuardedWebRequest, GuardedWebSocketProtocol, ServedAtRoot,
+    install, unsent_bytes
+)
 from tests.processes import WebServer, raw_get, raw_request, wait_for
 from tests.tasks.websocket_support import postgres_layer  # noqa: F401 (a fixture)
 
@@ -286,3 +289,50 @@ def test_a_request_that_arrived_whole_has_no_deadline_left():
     assert channel.arrival_deadline is None  # handed to the application, which takes its time
     clock.advance(REQUEST_ARRIVAL_SECONDS * 2)
     assert not transport.value().startswith(b"HTTP/1.1 408")
+
+
+class _RecordedRequest(GuardedWebRequest):
+    """The guarded request without Daphne's server behind it: what reaches the application is noted."""
+
+    received: list = []
+
+    def __init__(self, *args, **kwargs):
+        http.Request.__init__(self, *args, **kwargs)  # Daphne's own would register with its server
+
+    def process(self):
+        self.received.append(self.content.read())
+
+
+def _body_channel() -> tuple[http.HTTPChannel, StringTransport]:
+    channel, transport = _http_channel(Clock())
+    channel.requestFactory = _RecordedRequest
+    _RecordedRequest.received = []
+    return channel, transport
+
+
+@pytest.mark.parametrize("request_start, body", [
+    (f"POST /api/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {REQUEST_BODY_MAX_BYTES + 1}"
+     "\r\n\r\n".encode(), b""),
+    (b"POST /api/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+     b"".join(b"100000\r\n" + b"a" * 0x100000 + b"\r\n" for _ in range(11))),  # 11 MiB, no length declared
+])
+def test_a_body_larger_than_the_bound_is_answered_413_and_never_stored_whole(request_start, body):
+    """Before: Twisted stored any body whole before Daphne saw the request: one POST declaring 500 MB
+    wrote 500 MB to /tmp in two seconds."""
+    channel, transport = _body_channel()
+    channel.dataReceived(request_start)
+    channel.dataReceived(body)
+    assert transport.value().startswith(b"HTTP/1.1 413 Content Too Large\r\n")
+    assert transport.disconnecting
+    assert _RecordedRequest.received == []
+    request = channel.requests[0]
+    assert request.content.seek(0, 2) <= REQUEST_BODY_MAX_BYTES
+
+
+def test_a_body_within_the_bound_reaches_the_application_whole():
+    channel, transport = _body_channel()
+    body = b"a" * REQUEST_BODY_MAX_BYTES
+    channel.dataReceived(f"POST /api/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}"
+                         "\r\n\r\n".encode() + body)
+    assert _RecordedRequest.received == [body]
+    assert not transport.disconnecting
