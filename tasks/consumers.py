@@ -80,6 +80,11 @@ CATCH_UP_WINDOW_SECONDS = 60.0
 SNAPSHOT_MAX_TASKS = 200
 SNAPSHOT_RECENT_FINISHED = 50
 RECENT_FRAMES = 1024  # encoded event frames kept for the other watchers of the same event
+# Tasks whose last sent sequence a `/ws/tasks` socket remembers, the most recently heard of: it
+# remembered every task it ever heard of, ~125 bytes each (24,000 tasks, ~3 MB a socket), for as
+# long as the socket stayed open (a day). An entry only stops a repeat of what was already sent,
+# and a task's next event has a higher sequence anyway, so a task forgotten loses nothing.
+LAST_SENT_TASKS = 10_000
 _recent_frames: OrderedDict[tuple[str, int], str] = OrderedDict()
 
 SNAPSHOT_FIELDS = (
@@ -590,7 +595,7 @@ class AllTasksConsumer(_TaskWatcher):
         if not self.admit(user):
             return await self.refuse(CLOSE_TOO_MANY)
         await self.send_json({"type": "snapshot", "tasks": tasks})
-        self.last_sent = {task["id"]: task["last_event_sequence"] for task in tasks}
+        self.last_sent = OrderedDict((task["id"], task["last_event_sequence"]) for task in tasks)
         return user
 
     def refusal(self, visibility: TaskVisibility) -> int | None:
@@ -601,9 +606,13 @@ class AllTasksConsumer(_TaskWatcher):
         payload = message["event"]
         if self.user is None or not self.visibility.allows(payload.get("owner")):
             return
-        if payload["sequence"] <= self.last_sent.get(payload["task"], 0):
+        task_id = payload["task"]
+        if payload["sequence"] <= self.last_sent.get(task_id, 0):
             return
-        self.last_sent[payload["task"]] = payload["sequence"]
+        self.last_sent[task_id] = payload["sequence"]
+        self.last_sent.move_to_end(task_id)
+        if len(self.last_sent) > LAST_SENT_TASKS:
+            self.last_sent.popitem(last=False)  # the task heard of least recently
         await self.send_event(payload)
 
 

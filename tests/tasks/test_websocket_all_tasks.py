@@ -117,3 +117,36 @@ def test_malformed_frames_get_error_frames_and_the_socket_stays_usable(editor, p
         await ws.disconnect()
 
     run(scenario)
+
+
+def test_a_list_socket_remembers_a_bounded_number_of_tasks_and_sends_every_new_event(monkeypatch):
+    """Before: a `/ws/tasks` socket remembered the last sequence of every task it ever heard of, for
+    as long as it stayed open (~125 bytes a task: 24,000 tasks, ~3 MB a socket)."""
+    from collections import OrderedDict
+
+    from asgiref.sync import async_to_sync
+
+    from tasks.visibility import TaskVisibility
+
+    monkeypatch.setattr(consumers, "LAST_SENT_TASKS", 100)
+    socket = consumers.AllTasksConsumer()
+    socket.user, socket.visibility, socket.last_sent = object(), TaskVisibility(sees_all=True), OrderedDict()
+    sent = []
+
+    async def send_event(payload):
+        sent.append((payload["task"], payload["sequence"]))
+
+    socket.send_event = send_event
+
+    async def hear(task_id: str, sequence: int) -> None:
+        await socket.task_event({"event": {"task": task_id, "sequence": sequence, "owner": 1}})
+
+    async def scenario():
+        for number in range(1000):
+            await hear(f"task-{number}", 1)
+        await hear("task-999", 1)  # a repeat of what the socket sent last: still known, not sent again
+        await hear("task-0", 2)  # forgotten long ago: its next event is sent all the same
+
+    async_to_sync(scenario)()
+    assert len(socket.last_sent) == 100
+    assert sent == [(f"task-{number}", 1) for number in range(1000)] + [("task-0", 2)]
