@@ -46,22 +46,33 @@ Pressroom's code runs.
   deploy/nginx.conf). `RequestArrivalDeadline` answers 408 and closes a connection whose request
   has not arrived whole (head and body) within REQUEST_ARRIVAL_SECONDS of its first byte.
 
+- **Group memberships at shutdown.** A stopping Daphne cancels its consumers, which then leave
+  no channel-layer group; on the PostgreSQL layer every restart left its open sockets'
+  memberships, each of which had a row stored for every event after it (Daphne waits only for the
+  first cancelled consumer to end, so they cannot do it themselves). `leave_groups_at_shutdown`,
+  a shutdown trigger, has the layer delete all of the process's memberships in one statement.
+
 Remove each guard once Daphne no longer needs it (tests/config/test_daphne_guards.py says which
 behaviour each keeps).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from autobahn.websocket.types import ConnectionDeny
 from daphne import http_protocol, ws_protocol
 from django.conf import settings
+import sys
+
+from twisted.internet import defer
 from twisted.web import http
 
 logger = logging.getLogger(__name__)
 
 CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455's registry: the server ends the connection for a passing condition
+LEAVE_GROUPS_SECONDS = 5  # how long a stopping Daphne waits for its memberships to be deleted
 REQUEST_ARRIVAL_SECONDS = 60  # nginx's client_header_timeout; Django's own limits keep bodies small
 REQUEST_TIMEOUT_ANSWER = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 REQUEST_BODY_MAX_BYTES = 10 << 20  # deploy/nginx.conf's client_max_body_size: no page of the site takes more
@@ -210,10 +221,29 @@ class RequestArrivalDeadline:
             channel.transport.loseConnection()
 
 
+def leave_groups_at_shutdown():
+    """Before Daphne stops: delete the process's channel-layer memberships, when its layer keeps
+    them in a table (the PostgreSQL layer; Redis pub/sub forgets them with the connection)."""
+    from channels.layers import get_channel_layer
+
+    leave = getattr(get_channel_layer(), "leave_every_group", None)
+    if leave is None:
+        return None
+
+    async def left() -> None:
+        try:
+            await asyncio.wait_for(leave(), LEAVE_GROUPS_SECONDS)
+        except Exception:  # noqa: BLE001 (the database is away: the memberships expire in a day)
+            logger.warning("The channel-layer memberships of this process could not be deleted at shutdown",
+                           exc_info=True)
+
+    return defer.Deferred.fromFuture(asyncio.ensure_future(left()))
+
+
 def install() -> None:
     """Make Daphne's WebSocket factory build `GuardedWebSocketProtocol`s, its HTTP factory
-    `GuardedWebRequest`s, and Twisted's HTTP channel answer a line too long and keep each
-    request's arrival deadline. config/asgi.py runs this on import, which Daphne does before it
+    `GuardedWebRequest`s, Twisted's HTTP channel answer a line too long and keep each request's
+    arrival deadline, and Daphne leave its groups as it stops. config/asgi.py runs this on import, which Daphne does before it
     creates its factories."""
     ws_protocol.WebSocketFactory.protocol = GuardedWebSocketProtocol
     http_protocol.WebRequest = GuardedWebRequest  # the name HTTPFactory.buildProtocol reads
@@ -221,3 +251,10 @@ def install() -> None:
     http.HTTPChannel.dataReceived = RequestArrivalDeadline.dataReceived
     http.HTTPChannel.allContentReceived = RequestArrivalDeadline.allContentReceived
     http.HTTPChannel.connectionLost = RequestArrivalDeadline.connectionLost
+    # Inside Daphne, whose reactor is installed before it imports the application; elsewhere (tests,
+    # a shell) importing the reactor would install one. Once per process.
+    if "twisted.internet.reactor" in sys.modules and not getattr(install, "done", False):
+        from twisted.internet import reactor
+
+        reactor.addSystemEventTrigger("before", "shutdown", leave_groups_at_shutdown)
+        install.done = True

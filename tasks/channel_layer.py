@@ -35,6 +35,10 @@ one that makes it cheaper:
   library's default kept it for ever, so a Daphne stopped with sockets open (a restart, a crash)
   left memberships that had a row stored for every event of the site, and kept the broadcaster's
   batches "reached", from then on.
+- `leave_every_group()` deletes every membership of the instance's channels in one statement:
+  a stopping Daphne cancels its consumers, which then leave no group, so each restart left its
+  open sockets' memberships behind (config/daphne_guards.py calls it as Daphne stops); only a
+  process killed outright leaves memberships, until they expire.
 - A channel's queue and its lock mark are dropped when its receiver stops (its consumer ended),
   and a message for a member that has left is dropped too: the library kept a queue per channel
   the process ever had, in a module-wide dict, and created one for a message that arrived after
@@ -138,6 +142,13 @@ class _InstanceDatabaseLayer(DatabaseLayer):
         async with pool.connection() as conn:
             for table in (MESSAGE_TABLE, GROUP_CHANNEL_TABLE):
                 await conn.execute(sql.SQL("DELETE FROM {} WHERE expire < %s").format(sql.Identifier(table)), (now,))
+
+    async def delete_memberships_of_own_channels(self) -> int:
+        pool = await self.get_db_pool(self.db_params)
+        async with pool.connection() as conn:
+            cursor = await conn.execute(sql.SQL("DELETE FROM {} WHERE channel LIKE %s").format(
+                sql.Identifier(GROUP_CHANNEL_TABLE)), (self.own_channels,))
+            return cursor.rowcount
 
     async def delete_channel_group(self, group_key: str, channel: str) -> None:
         pool = await self.get_db_pool(self.db_params)
@@ -328,6 +339,11 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
             except psycopg.OperationalError:
                 logger.warning("The channel layer lost its LISTEN connection; connecting again", exc_info=True)
                 await asyncio.sleep(RELISTEN_DELAY_SECONDS)
+
+    async def leave_every_group(self) -> int:
+        """Delete every membership of this instance's channels (its process is stopping); returns
+        how many there were."""
+        return await self.django_db.delete_memberships_of_own_channels()
 
     async def group_send_many(self, groups: list[str], message: dict) -> int:
         """`group_send` to several groups with one lookup of their members (the broadcaster

@@ -336,3 +336,41 @@ def test_a_body_within_the_bound_reaches_the_application_whole():
                          "\r\n\r\n".encode() + body)
     assert _RecordedRequest.received == [body]
     assert not transport.disconnecting
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_daphne_stopped_with_sockets_open_leaves_no_group_membership(tmp_path, editor):
+    """Before: Daphne cancels its consumers as it stops, they leave no group, and on the PostgreSQL
+    layer each restart left its open sockets' memberships (40 after a few probes), each of which
+    had a row stored for every event of the site after it."""
+    from django.db import connection
+
+    from tests.tasks.websocket_support import token_for
+
+    server = WebServer(tmp_path, name="daphne-stopped", env={
+        "ALLOWED_HOSTS": "127.0.0.1", "PYTHONUNBUFFERED": "1", "REDIS_URL": "",  # the PostgreSQL layer
+    })
+    clients = []
+    try:
+        server.wait_until_ready()
+        for _ in range(5):
+            client = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            clients.append(client)
+            client.sendall(f"GET /ws/tasks?token={token_for(editor)} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n".encode())
+            _read_snapshot(client)
+
+        def memberships() -> int:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM channels_postgres_groupchannel")
+                return cursor.fetchone()[0]
+
+        assert memberships() == 5
+        server.stop()  # SIGTERM, as a service manager stops it
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()
+    assert memberships() == 0, server.output[-3000:]

@@ -326,3 +326,30 @@ def test_a_closed_socket_leaves_no_queue_behind_even_when_an_event_comes_after_i
         assert (len(ASYNCIO_EVENT_CHANNEL_MAPPING), len(layer._channel_advisory_locks)) == before
 
     run(scenario)
+
+
+@postgres_layer_only
+def test_leaving_every_group_deletes_this_process_memberships_only(editor):
+    """What a stopping Daphne does (config.daphne_guards.leave_groups_at_shutdown): its consumers,
+    cancelled, leave no group themselves."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    task = submit_task(created_by=editor)
+    _insert("channels_postgres_groupchannel", "group_key, channel, expire",
+            [("asgi:group:tasks.all", "specific.other!a", timezone.now() + timedelta(hours=1))])
+
+    async def scenario():
+        layer = channel_layers["default"]
+        sockets = [await opened(path, editor) for path in (f"/ws/tasks/{task.pk}", "/ws/tasks", "/ws/tasks")]
+        for ws in sockets:
+            await next_frame(ws)
+        assert await arows("channels_postgres_groupchannel") == 4
+        assert await layer.leave_every_group() == 3
+        assert await arows("channels_postgres_groupchannel", "channel = 'specific.other!a'") == 1
+        assert await arows("channels_postgres_groupchannel") == 1
+        for ws in sockets:
+            await ws.disconnect()
+
+    run(scenario)
