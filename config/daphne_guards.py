@@ -38,14 +38,12 @@ Pressroom's code runs.
   `PRESSROOM_WS_SEND_BUFFER_BYTES` unsent: it closes it with 1013 "try again later" (a client
   that reads slowly gets it after the frames before it and reconnects with `?after=N`; one that
   does not read is dropped by autobahn's close timeout, a second later).
-
 - **A request that never finishes arriving.** Twisted's only limit is 60 s without a byte, so a
   client sending a header line, or a byte of its body, every 40 s holds its connection for ever:
   600 such connections from one address were all open after 95 s (under `make run` Daphne serves
   every page; in production nginx receives the whole request before passing it on, see
   deploy/nginx.conf). `RequestArrivalDeadline` answers 408 and closes a connection whose request
   has not arrived whole (head and body) within REQUEST_ARRIVAL_SECONDS of its first byte.
-
 - **Group memberships at shutdown.** A stopping Daphne cancels its consumers, which then leave
   no channel-layer group; on the PostgreSQL layer every restart left its open sockets'
   memberships, each of which had a row stored for every event after it (Daphne waits only for the
@@ -60,12 +58,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 from autobahn.websocket.types import ConnectionDeny
 from daphne import http_protocol, ws_protocol
 from django.conf import settings
-import sys
-
 from twisted.internet import defer
 from twisted.web import http
 
@@ -243,8 +240,8 @@ def leave_groups_at_shutdown():
 def install() -> None:
     """Make Daphne's WebSocket factory build `GuardedWebSocketProtocol`s, its HTTP factory
     `GuardedWebRequest`s, Twisted's HTTP channel answer a line too long and keep each request's
-    arrival deadline, and Daphne leave its groups as it stops. config/asgi.py runs this on import, which Daphne does before it
-    creates its factories."""
+    arrival deadline, and Daphne leave its groups as it stops. config/asgi.py runs this on import,
+    which Daphne does before it creates its factories."""
     ws_protocol.WebSocketFactory.protocol = GuardedWebSocketProtocol
     http_protocol.WebRequest = GuardedWebRequest  # the name HTTPFactory.buildProtocol reads
     http.HTTPChannel.lineLengthExceeded = answer_line_too_long

@@ -63,6 +63,9 @@
     4403: "You no longer have access to this task.",
     4404: "This task does not exist, or you may not see it.",
   };
+  // The user's other pages hold every socket one user may open (PRESSROOM_WS_MAX_SOCKETS_PER_USER):
+  // this page polls, and keeps trying its socket with the backoff until one of them closes.
+  const TOO_MANY_SOCKETS = 4429;
   const PING_EVERY_MS = 25000;
   const BACKOFF_FIRST_MS = 1000;
   const BACKOFF_MAX_MS = 30000;
@@ -174,8 +177,12 @@
         clearInterval(this.timers.ping);
         if (this.socket === socket) this.socket = null;
         if (this.stopped) return;
-        if (REFUSED[event.code]) this.refuse(REFUSED[event.code]);
-        else this.reconnectLater(opened);
+        if (REFUSED[event.code]) {
+          this.refuse(REFUSED[event.code]);
+          return;
+        }
+        if (event.code === TOO_MANY_SOCKETS) this.startPolling();
+        this.reconnectLater(opened);
       };
     }
 
