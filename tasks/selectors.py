@@ -10,8 +10,9 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Count, Min
-from django.utils import timezone
+from django.db.models.functions import Now
 
 from tasks.engine.stages import stages_for
 from tasks.exceptions import PermanentError
@@ -49,8 +50,18 @@ class QueueOverview:
     failures_24h: list[RecentFailure]
 
 
+def database_now() -> datetime:
+    """The database server's time: the clock the engine stamps heartbeats and due times by."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement_timestamp()")
+        return cursor.fetchone()[0]
+
+
 def queue_overview(*, failures_shown: int = 20) -> QueueOverview:
-    now = timezone.now()
+    """What `manage.py queue_status` prints. Ages and "due" are measured on the database's clock,
+    which stamped the times they compare: from a machine whose clock was two minutes ahead, a
+    worker beating every few seconds was shown "heartbeat 2m ago", as if lost."""
+    now = database_now()
     by_status = {status: 0 for status in Status.values}
     by_status.update(dict(GenerationTask.objects.values_list("status").annotate(n=Count("id")).order_by()))
     queued = GenerationTask.objects.filter(status=Status.QUEUED)
@@ -83,7 +94,7 @@ def queue_overview(*, failures_shown: int = 20) -> QueueOverview:
 
 def failures_in_last_day() -> int:
     return GenerationTask.objects.filter(
-        status__in=[Status.FAILED, Status.TIMED_OUT], finished_at__gte=timezone.now() - timedelta(hours=24)
+        status__in=[Status.FAILED, Status.TIMED_OUT], finished_at__gte=Now() - timedelta(hours=24)
     ).count()
 
 

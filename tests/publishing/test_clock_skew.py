@@ -300,3 +300,27 @@ def test_the_job_of_an_attempt_queued_by_a_process_whose_clock_is_ahead_is_seen_
         assert ORM(list_key=Conf.CLUSTER_NAME).dequeue(), "no delivery job for the cluster"
     finally:
         enqueue_broker.cache_clear()
+
+
+@pytest.mark.parametrize("skew, ahead, scheduled", [(+SKEW, 90, True), (-SKEW, -30, False)])
+def test_the_task_page_s_schedule_form_tells_past_from_future_on_the_database_s_clock(
+        approved, reviewer, skew, ahead, scheduled):
+    """A time a minute and a half ahead, typed on a page served by a web process two minutes ahead,
+    was refused as past; one half a minute back, on a process two minutes behind, was taken as
+    future and published at once, with "Scheduled for …" on the page: now it is refused as past."""
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from tests.tasks.admin_support import client_for
+
+    # Whole minutes, as the form reads them: 30-90 s ahead of the database's clock, or back.
+    at = timezone.localtime(database_now() + timedelta(seconds=ahead)).replace(second=0, microsecond=0)
+    with clock_off_by(skew):
+        response = client_for(reviewer).post(reverse("admin:tasks_generationtask_action", args=[approved.pk, "schedule"]),
+                                             {"schedule-at": at.strftime("%Y-%m-%dT%H:%M")})
+    if scheduled:
+        assert response.status_code == 302, response.content
+        assert Post.objects.filter(task=approved, published_at=at).exists()
+    else:  # refused as past, nothing published
+        assert "Choose a time in the future, or publish now." in response.content.decode()
+        assert not Post.objects.filter(task=approved).exists()

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from tasks.models import GenerationTask
+from tests.clocks import SKEW, clock_off_by, database_now
 from tests.factories import make_task
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +85,19 @@ def test_a_title_the_terminal_cannot_encode_is_printed_escaped_not_a_crash():
 
     assert "\\u4e2d\\u6587 brief" in out
     assert "oldest queued task waiting \\u2014" in out
+
+
+@pytest.mark.parametrize("skew", [+SKEW, -SKEW])
+def test_queue_status_measures_ages_and_due_tasks_on_the_database_s_clock(capsys, skew):
+    """An operator runs the command on any machine: one whose clock was two minutes ahead showed a
+    worker that beat a second ago as "heartbeat 2m ago", as if lost, and one behind counted a task
+    due now as not due yet."""
+    make_task(status="running", worker="host:1:abc", heartbeat_at=database_now(), phase="draft", attempts=1)
+    GenerationTask.objects.filter(pk=make_task().pk).update(available_at=database_now(),
+                                                            created_at=database_now())
+    with clock_off_by(skew):
+        call_command("queue_status", "--json")
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["queued_due"] == 1
+    assert shown["running"][0]["heartbeat_age"] < 30
+    assert shown["oldest_queued_age"] < 30
