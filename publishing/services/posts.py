@@ -39,6 +39,7 @@ from publishing.services.edit_conflicts import check_edit_is_current
 from tasks.events import emit
 from tasks.exceptions import DomainError, InvalidTransition, NoLongerExists
 from tasks.models import ApprovalStatus, EventKind, GenerationTask, Status, TaskType
+from tasks.selectors import database_now
 from tasks.services.actors import actor_kept
 from tasks.services.lifecycle import locked_task
 
@@ -494,8 +495,12 @@ def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool, tags
     _check_names_exist(post, tags)
     if stored is not None and "published_at" not in changed:  # the publication stays as stored
         post.published_at, post.live_recorded_at = stored.published_at, stored.live_recorded_at
+    # Live or scheduled by the database's clock, which the blog shows posts by and the go-live
+    # sweep records them on: a web process ahead recorded a post due in a minute as published.
+    now = database_now()
+    scheduled = post.published_at is not None and post.published_at > now
     if "published_at" in changed:
-        post.live_recorded_at = timezone.now() if post.is_public else None
+        post.live_recorded_at = now if post.published_at is not None and not scheduled else None
     if adding or "slug" in changed:  # a publication may be choosing this slug right now
         save_under_name_lock(post, DomainError(f"The address /posts/{post.slug}/ was taken meanwhile; nothing "
                                                "was saved.", fields={"slug": ["Taken meanwhile."]}))
@@ -508,13 +513,13 @@ def post_save_by_person(*, post: Post, by, changed: set[str], adding: bool, tags
         kind = PostChangeKind.CREATED
     elif adding or "published_at" in changed:
         kind = (PostChangeKind.UNPUBLISHED if post.published_at is None
-                else PostChangeKind.SCHEDULED if post.is_scheduled else PostChangeKind.PUBLISHED)
+                else PostChangeKind.SCHEDULED if scheduled else PostChangeKind.PUBLISHED)
     else:
         kind = PostChangeKind.EDITED
     actor_kept(by)
     PostChange.objects.create(post=post, post_title=post.title, kind=kind, fields=sorted(changed),
                               published_at=post.published_at, actor=by)
-    if post.is_scheduled:
+    if scheduled:
         _schedule_record(post.published_at)
     return post
 

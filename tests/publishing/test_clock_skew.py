@@ -324,3 +324,22 @@ def test_the_task_page_s_schedule_form_tells_past_from_future_on_the_database_s_
     else:  # refused as past, nothing published
         assert "Choose a time in the future, or publish now." in response.content.decode()
         assert not Post.objects.filter(task=approved).exists()
+
+
+@pytest.mark.parametrize("skew, ahead, kind", [(+SKEW, 60, "scheduled"), (-SKEW, -30, "published")])
+def test_a_hand_written_post_saved_by_a_web_process_whose_clock_is_off_is_recorded_as_scheduled_or_live_by_the_database(
+        reviewer, skew, ahead, kind):
+    """A person's save of a hand-written post judged "already public" by the web process's clock: one
+    two minutes ahead recorded a post due in a minute as published, and stamped it live, so the
+    go-live sweep never recorded it going live at its time; one behind recorded a post already on
+    the blog as scheduled."""
+    from publishing.models import PostChange
+    from publishing.services.posts import post_save_by_person
+
+    post = Post(title="Notes from the newsroom", slug="newsroom", body="Hello.",
+                published_at=database_now() + timedelta(seconds=ahead))
+    with clock_off_by(skew):
+        post_save_by_person(post=post, by=reviewer, changed={"title", "body", "published_at"}, adding=True)
+    post.refresh_from_db()
+    assert PostChange.objects.get(post=post).kind == kind
+    assert (post.live_recorded_at is not None) is (kind == "published")
