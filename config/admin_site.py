@@ -14,8 +14,8 @@ django.contrib.auth alike, follows the site's rules (`SiteRulesMixin`, mixed in 
 `PressroomAdminSite.register`): a lookup it cannot run (a value its column cannot hold included)
 is the admin's "?e=1", a service's refusal (`DomainError`) while saving or deleting is a message
 on the page, a save never brings back a row another admin deleted meanwhile, a deletion that meets
-a row written meanwhile naming what it deletes is waited for and collected (deleted or unlinked
-with the rest, or named as what protects it) instead of failing at commit, a list action on a
+a row written meanwhile naming what it deletes collects again (and deletes or unlinks it with the
+rest, or says what protects it) instead of failing at commit, a list action on a
 selection that names no row of the list does nothing and says so, a date and time prefilled
 from an add form's query string is read as the form reads it or left out, and one typed in a form
 is one every time zone can show (`tasks.validators.validate_showable_datetime`); none of them is a 500.
@@ -25,9 +25,9 @@ database busy for minutes.
 
 from __future__ import annotations
 
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from decimal import Decimal
-from functools import wraps
+from functools import cache, wraps
 
 from django import forms
 from django.contrib import admin, messages
@@ -38,7 +38,7 @@ from django.contrib.admin.views.main import (
     ALL_VAR, ERROR_FLAG, IS_FACETS_VAR, IS_POPUP_VAR, ORDER_VAR, PAGE_VAR, SEARCH_VAR, TO_FIELD_VAR,
 )
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db import DataError, models, router, transaction
+from django.db import DataError, IntegrityError, connections, models, router, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
@@ -47,7 +47,6 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.text import smart_split
 
-from config.locks import rows_locked_to_delete
 from config.postgresql.base import planned_for_its_values
 from tasks.exceptions import DomainError, NoLongerExists
 from tasks.validators import validate_showable_datetime
@@ -159,31 +158,37 @@ class SiteRulesMixin:
     # Django's delete collects the rows that name what it deletes, then deletes. A row written
     # meanwhile by another transaction (a task queued by the account being deleted, a decision it
     # recorded), which kept the row it names from deletion until its commit, made the deletion
-    # fail on that row's foreign key at commit: a 500, nothing deleted. Django's own deletion now
-    # locks its rows first (`config.locks.rows_locked_to_delete`), so it waits for such a writer
-    # and collects its row: deleted or unlinked with the rest, or, when it protects what is
-    # deleted, the page says so and nothing is deleted. An admin that deletes through a service
-    # of its own leaves the locking to it: the services lock first too, some after a lock that
-    # must come before any row.
+    # fail on that row's foreign key at commit: a 500, nothing deleted. Here the foreign keys
+    # that name the deleted model are checked as each row is deleted (SET CONSTRAINTS … IMMEDIATE,
+    # in a savepoint), so such a row fails the deletion at once, and it is collected again: the
+    # new row is deleted or unlinked with the rest, or, when it protects what is deleted, the page
+    # says so and nothing is deleted.
     def delete_model(self, request, obj):
-        with self._deleting("delete_model", type(obj)._base_manager.filter(pk=obj.pk)):
-            super().delete_model(request, obj)
+        self._delete_collecting_again(lambda: super(SiteRulesMixin, self).delete_model(request, obj))
 
     def delete_queryset(self, request, queryset):
-        with self._deleting("delete_queryset", queryset):
-            super().delete_queryset(request, queryset)
+        self._delete_collecting_again(lambda: super(SiteRulesMixin, self).delete_queryset(request, queryset))
 
-    @contextmanager
-    def _deleting(self, verb: str, rows):
-        try:
-            with transaction.atomic(using=router.db_for_write(self.model)):
-                if getattr(super(), verb).__func__ is getattr(admin.ModelAdmin, verb):
-                    rows_locked_to_delete(rows)
-                yield
-        except (ProtectedError, RestrictedError) as refusal:
-            kinds = sorted({str(row._meta.verbose_name) for row in refusal.args[1]})
-            raise DomainError(f"This {self.opts.verbose_name} cannot be deleted now: {', '.join(kinds)} "
-                              "recorded meanwhile refer to it. Nothing was deleted.") from None
+    def _delete_collecting_again(self, delete) -> None:
+        using = router.db_for_write(self.model)
+        constraints = _foreign_keys_naming(self.model, using)
+        for attempt in range(1, DELETE_ATTEMPTS + 1):
+            try:
+                with transaction.atomic(using=using), connections[using].cursor() as cursor:
+                    if constraints:
+                        cursor.execute(f"SET CONSTRAINTS {constraints} IMMEDIATE")
+                    delete()
+                    if constraints:
+                        cursor.execute(f"SET CONSTRAINTS {constraints} DEFERRED")
+                return
+            except (ProtectedError, RestrictedError) as refusal:  # IntegrityErrors too: first
+                kinds = sorted({str(row._meta.verbose_name) for row in refusal.args[1]})
+                raise DomainError(f"This {self.opts.verbose_name} cannot be deleted now: {', '.join(kinds)} "
+                                  "recorded meanwhile refer to it. Nothing was deleted.") from None
+            except IntegrityError:
+                if attempt == DELETE_ATTEMPTS:
+                    raise DomainError(f"This {self.opts.verbose_name} could not be deleted: rows naming it were "
+                                      "written while it was being deleted. Nothing was deleted; try again.") from None
 
     def delete_view(self, request, object_id, extra_context=None):
         try:
@@ -213,6 +218,21 @@ class SiteRulesMixin:
         except DomainError as error:  # a service's refusal, or a deletion's (`delete_queryset`)
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+
+DELETE_ATTEMPTS = 3  # collections of an admin deletion while rows naming it keep being written
+
+
+@cache
+def _foreign_keys_naming(model, using: str) -> str:
+    """The deferrable foreign-key constraints that name `model`'s table, as SET CONSTRAINTS lists
+    them ("" for none); read from the catalog once per process."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT conname FROM pg_constraint WHERE contype = 'f' AND condeferrable "
+                       "AND confrelid = %s::regclass ORDER BY conname", [model._meta.db_table])
+        names = [row[0] for row in cursor.fetchall()]
+    quote = connections[using].ops.quote_name
+    return ", ".join(quote(name) for name in names)
 
 
 class PressroomAdminSite(admin.AdminSite):

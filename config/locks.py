@@ -23,13 +23,14 @@ and kept from deletion until the transaction ends (`FOR KEY SHARE`, which an upd
 other fields does not wait for). Without it, a delete that commits in between makes the insert
 fail on its foreign key at commit: an IntegrityError, a 500, and the transaction's other work lost.
 
-`rows_locked_to_delete(queryset)` is its counterpart on the deleting side, and the one way rows are
-deleted while others may be writing rows that name them (the admin's own deletions, and the
-services that delete): the rows are locked first (FOR UPDATE, in key order), so a transaction that
-keeps one of them (above, or a foreign key's own check at its commit) is waited for, and the
-deletion, which collects the rows naming them only after this lock, sees what it wrote; one that
-comes later waits for the deletion and finds the row gone. Without it, Django's delete collected
-first and then met the new row's foreign key at commit (a 500, nothing deleted).
+`rows_locked_to_delete(queryset)` is its counterpart for a service that deletes rows which
+nothing else is locked before (webhook subscriptions; categories and tags, under their name lock):
+the rows are locked first (FOR UPDATE, in key order), so a transaction that keeps one of them is
+waited for, and the deletion, which collects the rows naming them only after this lock, sees what
+it wrote; one that comes later waits for the deletion and finds the row gone. Not for rows that a
+verb reaches after locking other rows the deletion also needs (an account, kept after its task is
+locked): locked first, those deadlock with the verb; the admin's generic deletion keeps Django's
+order instead (`config.admin_site.SiteRulesMixin`).
 """
 
 from __future__ import annotations

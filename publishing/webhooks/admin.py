@@ -32,8 +32,8 @@ from publishing.webhooks.models import (
     subscription_state_expression,
 )
 from publishing.webhooks.services import (
-    SUBSCRIPTION_FIELDS, ResendRefused, webhook_delivery_resend, webhook_subscription_create,
-    webhook_subscription_enable, webhook_subscription_ping, webhook_subscription_update,
+    SUBSCRIPTION_FIELDS, SUBSCRIPTION_GONE, ResendRefused, webhook_delivery_resend, webhook_subscription_create,
+    webhook_subscription_enable, webhook_subscription_ping, webhook_subscription_update, webhook_subscriptions_delete,
 )
 from tasks.exceptions import NoLongerExists
 
@@ -238,6 +238,15 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             return
         webhook_subscription_update(subscription=obj, **{
             name: form.cleaned_data[name] for name in form.changed_data if name in SUBSCRIPTION_FIELDS})
+
+    # Deleting goes through the service too, as the API's does: it waits for an event's attempts
+    # being recorded for the subscription and deletes them with it (`webhook_subscriptions_delete`).
+    def delete_model(self, request, obj):
+        if not webhook_subscriptions_delete(ids=[obj.pk]):
+            raise NoLongerExists(SUBSCRIPTION_GONE)
+
+    def delete_queryset(self, request, queryset):
+        webhook_subscriptions_delete(ids=queryset.values_list("pk", flat=True))
 
     def _each_still_there(self, request, queryset, verb) -> int:
         """`verb(subscription)` for each selected subscription; one another admin deleted meanwhile

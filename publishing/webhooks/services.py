@@ -471,9 +471,12 @@ def webhook_subscription_update(*, subscription: WebhookSubscription, **changes)
 @transaction.atomic
 def webhook_subscriptions_delete(*, ids) -> int:
     """Delete the subscriptions `ids` with all their attempts and notification lines; how many of
-    them were still there to delete. Their rows are locked first, as every deletion's are
+    them were still there to delete, from the admin and the API alike. Their rows are locked first
     (`config.locks.rows_locked_to_delete`): a transaction recording an event's attempts for one of
-    them, or a notification line naming one, is waited for, and its rows are deleted with the rest."""
+    them, or a notification line naming one, keeps the subscription (FOR KEY SHARE) and is waited
+    for, and its rows are deleted with the rest. Django's own delete collected the attempts first
+    and then waited on the subscription's row; an attempt inserted meanwhile made the delete fail
+    on its foreign key at commit, a 500 in the admin and the API."""
     locked = rows_locked_to_delete(WebhookSubscription.objects.filter(pk__in=list(ids)))
     if not locked:
         return 0

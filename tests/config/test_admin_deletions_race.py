@@ -1,9 +1,11 @@
 """A deletion in the admin while someone else's transaction writes a row naming what it deletes:
 Django's delete collects the related rows first, so a row written meanwhile made the deletion
-fail on its foreign key at commit (a 500 on the delete page). Now every admin deletion locks its
-rows first (`config.admin_site.SiteRulesMixin`, `config.locks.rows_locked_to_delete`), so it waits
-for the writer and collects its row: deleted or unlinked with the rest, or, when it protects what
-is deleted, the page says so and nothing is deleted.
+fail on its foreign key at commit (a 500 on the delete page). Now every admin deletion checks the
+foreign keys as it deletes (`config.admin_site.SiteRulesMixin`) and, when a row was written
+meanwhile, collects again: the new row is deleted or unlinked with the rest, or, when it protects
+what is deleted, the page says so and nothing is deleted. It takes the rows in the order Django's
+deletion does (what names the account first, the account last), the order the verbs take them in
+too, so neither waits for the other crosswise.
 
 Each interleaving is forced with two connections (`tests.races.run_while_holding`): the writer
 keeps the row it names (FOR KEY SHARE, as `config.locks.rows_kept` and a foreign key's own check
@@ -75,3 +77,23 @@ def test_an_account_whose_decision_was_recorded_meanwhile_is_not_deleted_and_the
     shown = [str(message) for message in answer.client.get(answer["Location"]).context["messages"]]
     assert shown == ["This user cannot be deleted now: approval event recorded meanwhile refer to it. "
                      "Nothing was deleted."]
+
+
+def test_an_account_deleted_while_a_verb_holds_its_task_and_then_keeps_the_account_neither_deadlocks():
+    """A verb locks the task first and keeps its actor's account after (`locked_task`, then
+    `actor_kept`), the order in which a deletion of the account reaches them (its tasks unlinked
+    first, the account row last). A deletion that locked the account first, then waited for the
+    task, deadlocked with such a verb: PostgreSQL aborted one of them."""
+    from tasks.services.actors import actor_kept
+    from tasks.services.lifecycle import locked_task
+
+    ensure_seed_data()
+    superuser, editor = make_user("root", is_superuser=True), make_user("retrying")
+    task = make_task(created_by=editor, topic="Retried while its creator was deleted")
+
+    answer = run_while_holding(lambda: locked_task(task), deleting_in_the_admin(editor, superuser),
+                               then=lambda: actor_kept(editor))
+
+    assert answer.status_code == 302, answer.content[:2000]
+    assert not User.objects.filter(pk=editor.pk).exists()
+    assert GenerationTask.objects.get(pk=task.pk).created_by is None

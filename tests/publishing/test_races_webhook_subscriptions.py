@@ -1,6 +1,6 @@
 """Deleting a webhook subscription while an event's attempts are being recorded for it: the delete
 waits for the recording transaction and deletes its attempts too, from the admin and the API
-alike (both lock the rows first: `config.locks.rows_locked_to_delete`), instead of failing on the
+alike (`publishing.webhooks.services.webhook_subscriptions_delete`), instead of failing on the
 attempts' foreign key at commit (a 500)."""
 
 from __future__ import annotations
