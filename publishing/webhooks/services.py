@@ -303,13 +303,16 @@ def _record_attempt(delivery: WebhookDelivery, result: SendResult, *, duration_m
     delivery.error = result.error[:1000]
     delivery.finished_at = now
     delivery.duration_ms = duration_ms
-    recorded = WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
+    # The subscription first, then its attempt, the order a deletion of the subscription takes them
+    # in (`webhook_subscriptions_delete`): the other way round, the two deadlocked. Locked with the
+    # database's time: a retry is due by the clock its job and the sweep judge it by.
+    subscription = (WebhookSubscription.objects.select_for_update().annotate(database_now=Now())
+                    .filter(pk=delivery.subscription_id).first())
+    recorded = subscription is not None and WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=DeliveryStatus.PENDING).update(
         status=delivery.status, response_code=delivery.response_code, error=delivery.error,
         finished_at=now, duration_ms=duration_ms)
-    # Locked with the database's time: a retry is due by the clock its job and the sweep judge it by.
-    subscription = (WebhookSubscription.objects.select_for_update().annotate(database_now=Now())
-                    .filter(pk=delivery.subscription_id).first() if recorded else None)
-    if subscription is None:
+    if not recorded:
         logger.info("Webhook delivery %s was recorded or deleted meanwhile; its late outcome (%s) is not kept",
                     delivery.pk, delivery.status)
         return False

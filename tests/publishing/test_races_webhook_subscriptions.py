@@ -88,3 +88,28 @@ def test_an_api_delete_of_a_subscription_deleted_meanwhile_is_a_404():
 
     assert answer.status_code == 404
     assert answer.json()["error"]["message"] == "This webhook subscription was deleted meanwhile; nothing was done."
+
+
+def test_an_attempt_recorded_while_its_subscription_is_deleted_does_not_deadlock_and_records_nothing():
+    """The deletion locks the subscription, then deletes its attempts (`webhook_subscriptions_delete`).
+    Recording an attempt's outcome updated the attempt first and locked the subscription after,
+    the other order: the two waited for each other and PostgreSQL aborted one (a 500, or an
+    attempt's outcome lost with an error)."""
+    from publishing.webhooks.services import SendResult, _record_attempt
+
+    subscription = subscribe("deleted")
+    delivery = WebhookDelivery.objects.create(subscription=subscription, event="task.completed", event_id="evt_1",
+                                              payload={}, attempt=1, scheduled_at=timezone.now(),
+                                              started_at=timezone.now())
+
+    def delete_attempts_then_subscription():  # the rest of the deletion, once the lock is held
+        WebhookDelivery.objects.filter(subscription=subscription).delete()
+        WebhookSubscription.objects.filter(pk=subscription.pk).delete()
+
+    recorded = run_while_holding(
+        lambda: WebhookSubscription.objects.select_for_update().get(pk=subscription.pk),  # the deletion's lock
+        lambda: _record_attempt(delivery, SendResult(False, error="refused"), duration_ms=5),
+        then=delete_attempts_then_subscription)
+
+    assert recorded is False
+    assert not WebhookDelivery.objects.exists() and not WebhookSubscription.objects.exists()
