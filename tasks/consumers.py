@@ -359,7 +359,13 @@ class _TaskWatcher(AsyncWebsocketConsumer):
         if not has_credentials(self.scope):  # no token, an invalid one, or no session cookie
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        user = await self.start()
+        try:
+            user = await self.start()
+        except BaseException:
+            # The consumer ends with this error and is never told of a disconnect: forget the
+            # socket here (the open-socket gauge, the user's share of sockets) as a close would.
+            self._forget_socket()
+            raise
         if user is not None:
             self.scope["user"] = user  # whom the re-checks compare the credentials' user with
             self.user = user
@@ -446,12 +452,16 @@ class _TaskWatcher(AsyncWebsocketConsumer):
         await self.disconnect(message["code"])
         raise StopConsumer()
 
-    async def disconnect(self, code):
+    def _forget_socket(self) -> None:
+        """Uncount the socket: the open-socket gauge and its user's share (`open_sockets`)."""
         metrics.websocket_closed(self)
         self.user = None
         if self.counted_user_id is not None:
             open_sockets.release(self.counted_user_id)
             self.counted_user_id = None
+
+    async def disconnect(self, code):
+        self._forget_socket()
         watchdog = getattr(self, "watchdog", None)
         if watchdog is not None and watchdog is not asyncio.current_task():
             watchdog.cancel()

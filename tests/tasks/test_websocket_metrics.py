@@ -8,7 +8,7 @@ from prometheus_client import REGISTRY
 
 from tests.factories import submit_task
 from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
-    TIMEOUT, close_code, communicator, next_frame, opened, own_channel_layer, run, seeded
+    TIMEOUT, close_code, communicator, next_frame, opened, own_channel_layer, run, seeded, token_for
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,3 +52,53 @@ def test_a_refused_socket_is_counted_down_when_it_closes():
 
     run(scenario)
     assert open_sockets() == start
+
+
+def test_a_socket_whose_handshake_fails_is_counted_down(editor, monkeypatch):
+    """The database (or the channel layer) failing while a socket is opened ends its consumer
+    with the error and no disconnect: the socket is gone, so it must not stay counted open."""
+    from django.db import OperationalError
+
+    import tasks.consumers
+
+    async def database_down(*args, **kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(tasks.consumers, "_open_task", database_down)
+    task = submit_task(created_by=editor)
+    start = open_sockets()
+
+    async def scenario():
+        ws = communicator(f"/ws/tasks/{task.pk}", token=token_for(editor))
+        with pytest.raises(OperationalError):
+            await ws.connect(timeout=TIMEOUT)
+            await ws.receive_output(timeout=TIMEOUT)
+
+    run(scenario)
+    assert open_sockets() == start
+
+
+def test_a_socket_whose_catch_up_fails_gives_its_user_the_slot_back(editor, monkeypatch):
+    """Past the per-user bound's admission, a failing read (the catch-up) ends the consumer the
+    same way: the socket is uncounted from the gauge and from its user's share alike."""
+    from django.db import OperationalError
+
+    import tasks.consumers
+
+    async def database_down(*args, **kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(tasks.consumers, "_events_between", database_down)
+    task = submit_task(created_by=editor)
+    start = open_sockets()
+
+    async def scenario():
+        ws = communicator(f"/ws/tasks/{task.pk}?after=0", token=token_for(editor))
+        with pytest.raises(OperationalError):
+            await ws.connect(timeout=TIMEOUT)
+            while True:
+                await ws.receive_output(timeout=TIMEOUT)
+
+    run(scenario)
+    assert open_sockets() == start
+    assert tasks.consumers.open_sockets.by_user.get(editor.pk, 0) == 0
