@@ -134,42 +134,66 @@ def websocket_closed(consumer) -> None:
         WEBSOCKET_CONNECTIONS.dec()
 
 
+def count_as_removed(task, *, deleted: bool) -> None:
+    """Keep what `task` counts toward the counters `TaskCollector` reads from the tasks table
+    once its row no longer does: its outcome, when it leaves a finished status (a retry or a
+    revision queues it again, or it is deleted), and its tokens and cost when it is deleted.
+    Call it with the row locked, in the transaction that changes or deletes it, before either."""
+    from django.db import connection
+
+    from tasks.models import FINISHED_STATUSES, RemovedTaskTotals
+
+    finished = 1 if task.status in FINISHED_STATUSES else 0
+    spent = (task.input_tokens, task.output_tokens, task.actual_cost) if deleted else (0, 0, Decimal("0"))
+    if not finished and not any(spent):
+        return
+    table = connection.ops.quote_name(RemovedTaskTotals._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (status, tasks, input_tokens, output_tokens, cost) VALUES (%s, %s, %s, %s, %s) "
+            f"ON CONFLICT (status) DO UPDATE SET tasks = {table}.tasks + EXCLUDED.tasks, "
+            f"input_tokens = {table}.input_tokens + EXCLUDED.input_tokens, "
+            f"output_tokens = {table}.output_tokens + EXCLUDED.output_tokens, cost = {table}.cost + EXCLUDED.cost",
+            [task.status, finished, *spent],
+        )
+
+
 class TaskCollector(Collector):
     """Queue depth, finished tasks, tokens and cost, read from the tasks table at each scrape.
 
-    One aggregate query over the tasks (grouped by status) gives all of them, so the values are
-    the same whichever web process answers the scrape. `pressroom_tasks_finished` is a counter of
-    the finished tasks still in the table: deleting tasks lowers it, which Prometheus' `rate()`
-    treats as a counter reset.
+    One query (the tasks grouped by status, with the totals tasks took with them when they left
+    a finished status or the table, `RemovedTaskTotals`) gives all of them, so the values are the
+    same whichever web process answers the scrape, and the counters never go down: a retried
+    failure stays counted as one, a deleted task's tokens and cost stay spent.
     """
 
     def collect(self):
-        from django.db.models import Count, Sum
+        from django.db.models import BooleanField, Count, Sum, Value
 
-        from tasks.models import FINISHED_STATUSES, GenerationTask, Status
+        from tasks.models import FINISHED_STATUSES, GenerationTask, RemovedTaskTotals, Status
 
-        rows = {
-            row["status"]: row
-            for row in GenerationTask.objects.order_by().values("status").annotate(
-                tasks=Count("id"), input=Sum("input_tokens"), output=Sum("output_tokens"), cost=Sum("actual_cost"),
-            )
-        }
+        present = GenerationTask.objects.order_by().values("status").annotate(
+            tasks=Count("id"), input=Sum("input_tokens"), output=Sum("output_tokens"), cost=Sum("actual_cost"),
+            removed=Value(False, output_field=BooleanField()),
+        )
+        removed = RemovedTaskTotals.objects.order_by().annotate(removed=Value(True, output_field=BooleanField()))
+        removed = removed.values_list("status", "tasks", "input_tokens", "output_tokens", "cost", "removed")
+        rows = list(present.values_list("status", "tasks", "input", "output", "cost", "removed").union(removed, all=True))
         depth = GaugeMetricFamily("pressroom_tasks", "Generation tasks by status, now.", labels=["status"])
         finished = CounterMetricFamily(
             "pressroom_tasks_finished", "Generation tasks that finished, by outcome.", labels=["outcome"]
         )
         for status in Status.values:
-            count = rows.get(status, {}).get("tasks", 0)
-            depth.add_metric([status], count)
+            depth.add_metric([status], sum(row[1] for row in rows if row[0] == status and not row[5]))
             if status in FINISHED_STATUSES:
-                finished.add_metric([status], count)
+                finished.add_metric([status], sum(row[1] for row in rows if row[0] == status))
         yield depth
         yield finished
 
         tokens = CounterMetricFamily("pressroom_model_tokens", "Model tokens used by all tasks.", labels=["direction"])
-        tokens.add_metric(["input"], sum(row["input"] or 0 for row in rows.values()))
-        tokens.add_metric(["output"], sum(row["output"] or 0 for row in rows.values()))
+        tokens.add_metric(["input"], sum(row[2] or 0 for row in rows))
+        tokens.add_metric(["output"], sum(row[3] or 0 for row in rows))
         yield tokens
-        cost = sum((row["cost"] or Decimal("0") for row in rows.values()), Decimal("0"))
+        cost = sum((row[4] or Decimal("0") for row in rows), Decimal("0"))
         yield CounterMetricFamily("pressroom_model_cost", "Model cost of all tasks, in the catalog's currency (USD).",
                                   value=float(cost))

@@ -5,6 +5,7 @@ from tasks.models.budgets import CostBudget, CostBudgetChange
 from tasks.models.catalog import ModelCatalogEntry, Provider
 from tasks.models.checkpoints import StageCheckpoint
 from tasks.models.events import EventKind, TaskEvent
+from tasks.models.removed_totals import RemovedTaskTotals
 from tasks.models.task import (
     FINISHED_STATUSES,
     ApprovalStatus,
@@ -28,6 +29,7 @@ __all__ = [
     "ModelCatalogEntry",
     "Phase",
     "Provider",
+    "RemovedTaskTotals",
     "StageCheckpoint",
     "Status",
     "Style",

@@ -24,6 +24,7 @@ from config.locks import rows_kept, rows_kept_with
 from config.rows import insert_row, one_row
 from tasks.events import append_events, draft_event, emit
 from tasks.exceptions import DomainError, InvalidTransition, NoLongerExists
+from tasks.metrics import count_as_removed
 from tasks.models import FINISHED_STATUSES, EventKind, GenerationTask, ModelCatalogEntry, Phase, Status
 from tasks.selectors import model_unavailable_reason
 from tasks.services.actors import ACCOUNT_GONE
@@ -352,6 +353,7 @@ def _queue_again(task: GenerationTask) -> None:
     judges it by. The monthly budgets count it from now on in this month, at what it spent so far
     plus its estimate."""
     now = task.database_now
+    count_as_removed(task, deleted=False)  # its outcome stays counted (`pressroom_tasks_finished_total`)
     requeue(task, available_at=now)
     task.queued_at = now
     task.cost_at_queueing = task.actual_cost
@@ -404,6 +406,7 @@ def task_delete(*, task: GenerationTask, by) -> None:
         raise InvalidTransition(f"A {task.status} task cannot be deleted.")
     try:
         with transaction.atomic():
+            count_as_removed(task, deleted=True)  # its outcome, tokens and cost stay counted
             task.delete()
     except (ProtectedError, RestrictedError):
         raise InvalidTransition(f"This task {KEPT_FOR_THE_RECORD}; it cannot be deleted.") from None
