@@ -2,10 +2,10 @@
 
 from publishing.models.posts import Category, Post, PostChange, PostChangeKind, PostQuerySet, SlugRedirect, Tag
 from publishing.webhooks.models import (
-    DeliveryStatus, NotificationReason, PendingNotification, WebhookDelivery, WebhookEvent, WebhookSubscription,
+    DeliveryStatus, NotificationReason, PendingNotification, PrunedDeliveryTotals, WebhookDelivery, WebhookEvent, WebhookSubscription,
 )
 
 __all__ = [
     "Category", "DeliveryStatus", "NotificationReason", "PendingNotification", "Post", "PostChange", "PostChangeKind",
-    "PostQuerySet", "SlugRedirect", "Tag", "WebhookDelivery", "WebhookEvent", "WebhookSubscription",
+    "PostQuerySet", "PrunedDeliveryTotals", "SlugRedirect", "Tag", "WebhookDelivery", "WebhookEvent", "WebhookSubscription",
 ]

@@ -9,24 +9,32 @@ be served.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django.db.models import Count
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from publishing.webhooks.models import (
-    DeliveryStatus, SubscriptionState, WebhookDelivery, WebhookSubscription, subscription_state_expression,
+    DeliveryStatus, PrunedDeliveryTotals, SubscriptionState, WebhookDelivery, WebhookSubscription,
+    subscription_state_expression,
 )
 
 
 class WebhookDeliveriesCollector:
-    """`pressroom_webhook_deliveries_total{event,outcome}`: finished delivery attempts."""
+    """`pressroom_webhook_deliveries_total{event,outcome}`: finished delivery attempts, those
+    stored and those the housekeeping deleted (`PrunedDeliveryTotals`), in one query."""
 
     def collect(self):
         family = CounterMetricFamily("pressroom_webhook_deliveries", "Finished webhook delivery attempts.",
                                      labels=["event", "outcome"])
-        rows = (WebhookDelivery.objects.exclude(status=DeliveryStatus.PENDING)
-                .values("event", "status").annotate(count=Count("id")).order_by("event", "status"))
-        for row in rows:
-            family.add_metric([row["event"], row["status"]], row["count"])
+        stored = (WebhookDelivery.objects.exclude(status=DeliveryStatus.PENDING)
+                  .values("event", "status").annotate(count=Count("id")).order_by().values_list("event", "status", "count"))
+        pruned = PrunedDeliveryTotals.objects.order_by().values_list("event", "status", "attempts")
+        counts = Counter()
+        for event, status, count in stored.union(pruned, all=True):
+            counts[event, status] += count
+        for (event, status), count in sorted(counts.items()):
+            family.add_metric([event, status], count)
         yield family
 
 

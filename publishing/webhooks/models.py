@@ -140,6 +140,27 @@ class WebhookDelivery(models.Model):
         return f"{self.event} → {self.subscription} (attempt {self.attempt})"
 
 
+class PrunedDeliveryTotals(models.Model):
+    """Finished delivery attempts the daily housekeeping deleted, by event and status.
+
+    `publishing.webhooks.metrics.WebhookDeliveriesCollector` adds them to the attempts still
+    stored, so `pressroom_webhook_deliveries_total` never goes down, as a counter must not
+    (Prometheus takes any decrease for a restart from zero). Added to in the transaction that
+    deletes the attempts (`services.webhook_history_prune`).
+    """
+
+    event = models.CharField(max_length=32)
+    status = models.CharField(max_length=16)
+    attempts = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "pruned delivery totals"
+        constraints = [models.UniqueConstraint(fields=["event", "status"], name="pruned_delivery_totals_once")]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.status}: {self.attempts}"
+
+
 class NotificationReason(models.TextChoices):
     AWAITS_REVIEW = "awaits_review", "Awaits review"
     FAILED = "failed", "Failed"

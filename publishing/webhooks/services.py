@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -42,7 +43,9 @@ from django.utils import timezone
 
 from config.locks import rows_locked_to_delete
 from publishing.webhooks.events import encode_body, event_id, webhook_body, webhook_event_name
-from publishing.webhooks.models import PING_EVENT, DeliveryStatus, WebhookDelivery, WebhookSubscription
+from publishing.webhooks.models import (
+    PING_EVENT, DeliveryStatus, PrunedDeliveryTotals, WebhookDelivery, WebhookSubscription,
+)
 from publishing.webhooks.notifications import notifications_queue_subscription_disabled
 from publishing.webhooks.queueing import enqueue_job_at
 from publishing.webhooks.signing import SIGNATURE_HEADER, signature_header
@@ -109,14 +112,39 @@ def _subscribed_ids(name: str, *, lock: bool = False) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+PRUNE_BATCH = 5000  # attempts deleted (and tallied) per transaction
+
+
 def webhook_history_prune(*, older_than: timedelta) -> int:
     """Delete delivery attempts that finished (sent, failed or cancelled) more than `older_than`
     ago; pending attempts are never touched. Returns how many were deleted."""
     cutoff = timezone.now() - older_than
-    deleted, _ = WebhookDelivery.objects.exclude(status=DeliveryStatus.PENDING).filter(
+    old = WebhookDelivery.objects.exclude(status=DeliveryStatus.PENDING).filter(
         Q(finished_at__lt=cutoff) | Q(finished_at__isnull=True, created_at__lt=cutoff),
-    ).delete()
-    return deleted
+    )
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            # Locked first, so what is tallied is what is deleted (an attempt may still change).
+            batch = list(old.order_by("id").select_for_update(skip_locked=True)
+                         .values_list("id", "event", "status")[:PRUNE_BATCH])
+            if not batch:
+                return deleted
+            WebhookDelivery.objects.filter(id__in=[row[0] for row in batch]).delete()
+            _tally_pruned(Counter((event, status) for _, event, status in batch))
+        deleted += len(batch)
+
+
+def _tally_pruned(counts: Counter) -> None:
+    """Add pruned attempts to `PrunedDeliveryTotals` (one statement: a row per event and status)."""
+    table = connection.ops.quote_name(PrunedDeliveryTotals._meta.db_table)
+    rows = list(counts.items())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (event, status, attempts) VALUES {', '.join(['(%s, %s, %s)'] * len(rows))} "
+            f"ON CONFLICT (event, status) DO UPDATE SET attempts = {table}.attempts + EXCLUDED.attempts",
+            [value for (event, status), count in rows for value in (event, status, count)],
+        )
 
 
 def retry_delay(attempt: int) -> float:
