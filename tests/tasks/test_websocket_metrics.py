@@ -4,7 +4,10 @@ closes, whether the client leaves or the server refuses it (tasks.metrics, tasks
 from __future__ import annotations
 
 import pytest
+from django.db import OperationalError
 from prometheus_client import REGISTRY
+
+import tasks.consumers
 
 from tests.factories import submit_task
 from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
@@ -54,17 +57,19 @@ def test_a_refused_socket_is_counted_down_when_it_closes():
     assert open_sockets() == start
 
 
+def database_down(monkeypatch, read: str) -> None:
+    """Make the consumers' database read `read` fail as with the database gone."""
+
+    async def failing(*args, **kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(tasks.consumers, read, failing)
+
+
 def test_a_socket_whose_handshake_fails_is_counted_down(editor, monkeypatch):
     """The database (or the channel layer) failing while a socket is opened ends its consumer
     with the error and no disconnect: the socket is gone, so it must not stay counted open."""
-    from django.db import OperationalError
-
-    import tasks.consumers
-
-    async def database_down(*args, **kwargs):
-        raise OperationalError("the database went away")
-
-    monkeypatch.setattr(tasks.consumers, "_open_task", database_down)
+    database_down(monkeypatch, "_open_task")
     task = submit_task(created_by=editor)
     start = open_sockets()
 
@@ -81,14 +86,7 @@ def test_a_socket_whose_handshake_fails_is_counted_down(editor, monkeypatch):
 def test_a_socket_whose_catch_up_fails_gives_its_user_the_slot_back(editor, monkeypatch):
     """Past the per-user bound's admission, a failing read (the catch-up) ends the consumer the
     same way: the socket is uncounted from the gauge and from its user's share alike."""
-    from django.db import OperationalError
-
-    import tasks.consumers
-
-    async def database_down(*args, **kwargs):
-        raise OperationalError("the database went away")
-
-    monkeypatch.setattr(tasks.consumers, "_events_between", database_down)
+    database_down(monkeypatch, "_events_between")
     task = submit_task(created_by=editor)
     start = open_sockets()
 
