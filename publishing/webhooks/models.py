@@ -154,6 +154,7 @@ class PrunedDeliveryTotals(models.Model):
     attempts = models.PositiveBigIntegerField(default=0)
 
     class Meta:
+        verbose_name = "pruned delivery total"
         verbose_name_plural = "pruned delivery totals"
         constraints = [models.UniqueConstraint(fields=["event", "status"], name="pruned_delivery_totals_once")]
 

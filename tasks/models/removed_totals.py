@@ -24,6 +24,7 @@ class RemovedTaskTotals(models.Model):
     cost = models.DecimalField(max_digits=24, decimal_places=6, default=Decimal("0"))
 
     class Meta:
+        verbose_name = "removed task total"
         verbose_name_plural = "removed task totals"
 
     def __str__(self) -> str:
