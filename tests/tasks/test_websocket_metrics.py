@@ -66,32 +66,18 @@ def database_down(monkeypatch, read: str) -> None:
     monkeypatch.setattr(tasks.consumers, read, failing)
 
 
-def test_a_socket_whose_handshake_fails_is_counted_down(editor, monkeypatch):
+@pytest.mark.parametrize(("read", "query"), [("_open_task", ""), ("_events_between", "?after=0")],
+                         ids=["before-admission", "catch-up-after-admission"])
+def test_a_socket_whose_handshake_read_fails_is_uncounted(editor, monkeypatch, read, query):
     """The database (or the channel layer) failing while a socket is opened ends its consumer
-    with the error and no disconnect: the socket is gone, so it must not stay counted open."""
-    database_down(monkeypatch, "_open_task")
+    with the error and no disconnect: the socket is gone, so it is neither counted open nor, past
+    the per-user bound's admission, one of its user's sockets any more."""
+    database_down(monkeypatch, read)
     task = submit_task(created_by=editor)
     start = open_sockets()
 
     async def scenario():
-        ws = communicator(f"/ws/tasks/{task.pk}", token=token_for(editor))
-        with pytest.raises(OperationalError):
-            await ws.connect(timeout=TIMEOUT)
-            await ws.receive_output(timeout=TIMEOUT)
-
-    run(scenario)
-    assert open_sockets() == start
-
-
-def test_a_socket_whose_catch_up_fails_gives_its_user_the_slot_back(editor, monkeypatch):
-    """Past the per-user bound's admission, a failing read (the catch-up) ends the consumer the
-    same way: the socket is uncounted from the gauge and from its user's share alike."""
-    database_down(monkeypatch, "_events_between")
-    task = submit_task(created_by=editor)
-    start = open_sockets()
-
-    async def scenario():
-        ws = communicator(f"/ws/tasks/{task.pk}?after=0", token=token_for(editor))
+        ws = communicator(f"/ws/tasks/{task.pk}{query}", token=token_for(editor))
         with pytest.raises(OperationalError):
             await ws.connect(timeout=TIMEOUT)
             while True:
