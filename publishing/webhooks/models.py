@@ -141,12 +141,13 @@ class WebhookDelivery(models.Model):
 
 
 class PrunedDeliveryTotals(models.Model):
-    """Finished delivery attempts the daily housekeeping deleted, by event and status.
+    """Finished delivery attempts deleted, by event and status: by the daily housekeeping, or with
+    their subscription.
 
     `publishing.webhooks.metrics.WebhookDeliveriesCollector` adds them to the attempts still
     stored, so `pressroom_webhook_deliveries_total` never goes down, as a counter must not
     (Prometheus takes any decrease for a restart from zero). Added to in the transaction that
-    deletes the attempts (`services.webhook_history_prune`).
+    deletes the attempts (`services.webhook_history_prune`, `services.webhook_subscriptions_delete`).
     """
 
     event = models.CharField(max_length=32)

@@ -37,7 +37,7 @@ import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
+from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -136,9 +136,12 @@ def webhook_history_prune(*, older_than: timedelta) -> int:
 
 
 def _tally_pruned(counts: Counter) -> None:
-    """Add pruned attempts to `PrunedDeliveryTotals` (one statement: a row per event and status)."""
+    """Add deleted finished attempts to `PrunedDeliveryTotals` (one statement: a row per event and
+    status; none when there are none)."""
     table = connection.ops.quote_name(PrunedDeliveryTotals._meta.db_table)
     rows = list(counts.items())
+    if not rows:
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (event, status, attempts) VALUES {', '.join(['(%s, %s, %s)'] * len(rows))} "
@@ -511,6 +514,10 @@ def webhook_subscriptions_delete(*, ids) -> int:
     locked = rows_locked_to_delete(WebhookSubscription.objects.filter(pk__in=list(ids)))
     if not locked:
         return 0
+    # Their finished attempts stay counted (`pressroom_webhook_deliveries_total` never goes down).
+    finished = (WebhookDelivery.objects.filter(subscription_id__in=locked).exclude(status=DeliveryStatus.PENDING)
+                .values_list("event", "status").annotate(count=Count("id")).order_by())
+    _tally_pruned(Counter({(event, status): count for event, status, count in finished}))
     _, deleted = WebhookSubscription.objects.filter(pk__in=locked).delete()
     return deleted.get(WebhookSubscription._meta.label, 0)
 

@@ -48,3 +48,21 @@ def test_pruned_attempts_stay_counted():
     assert scraped("task.completed", "pending") == 0
     assert webhook_history_prune(older_than=timedelta(days=90)) == 0
     assert (scraped("task.completed", "failed"), scraped("task.completed", "succeeded")) == (4, 1)
+
+
+def test_the_attempts_of_a_deleted_subscription_stay_counted():
+    """Deleting a subscription deletes its attempts with it (admin and API alike): the counter went
+    down by all of them."""
+    from publishing.webhooks.services import webhook_subscriptions_delete
+
+    subscription = WebhookSubscription.objects.create(name="Leaving", url="https://example.com/hook",
+                                                      events=["task.completed"], secret="whsec_some-long-secret")
+    attempt(subscription, 1, "failed", age_days=1)
+    attempt(subscription, 2, "succeeded", age_days=1)
+    attempt(subscription, 3, "pending", age_days=0)
+
+    assert webhook_subscriptions_delete(ids=[subscription.pk]) == 1
+
+    assert not WebhookDelivery.objects.exists()
+    assert (scraped("task.completed", "failed"), scraped("task.completed", "succeeded")) == (1, 1)
+    assert scraped("task.completed", "pending") == 0
