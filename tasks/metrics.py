@@ -31,6 +31,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from config.rows import add_to_totals
 from tasks.exceptions import DeadlineExceeded, LostOwnership, PermanentError, TaskCancelled, TransientError
 
 # prometheus-client writes a process's values into this folder as each metric below is created, so
@@ -139,23 +140,14 @@ def count_as_removed(task, *, deleted: bool) -> None:
     once its row no longer does: its outcome, when it leaves a finished status (a retry or a
     revision queues it again, or it is deleted), and its tokens and cost when it is deleted.
     Call it with the row locked, in the transaction that changes or deletes it, before either."""
-    from django.db import connection
-
     from tasks.models import FINISHED_STATUSES, RemovedTaskTotals
 
     finished = 1 if task.status in FINISHED_STATUSES else 0
     spent = (task.input_tokens, task.output_tokens, task.actual_cost) if deleted else (0, 0, Decimal("0"))
     if not finished and not any(spent):
         return
-    table = connection.ops.quote_name(RemovedTaskTotals._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (status, tasks, input_tokens, output_tokens, cost) VALUES (%s, %s, %s, %s, %s) "
-            f"ON CONFLICT (status) DO UPDATE SET tasks = {table}.tasks + EXCLUDED.tasks, "
-            f"input_tokens = {table}.input_tokens + EXCLUDED.input_tokens, "
-            f"output_tokens = {table}.output_tokens + EXCLUDED.output_tokens, cost = {table}.cost + EXCLUDED.cost",
-            [task.status, finished, *spent],
-        )
+    add_to_totals(RemovedTaskTotals, ("status",), ("tasks", "input_tokens", "output_tokens", "cost"),
+                  [(task.status, finished, *spent)])
 
 
 class TaskCollector(Collector):

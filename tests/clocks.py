@@ -16,6 +16,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tasks.selectors import database_now  # noqa: F401 (the database server's time, as the code reads it)
+
 SKEW = 120  # seconds: a VM resumed, or NTP broken for a while
 
 
@@ -45,12 +47,3 @@ def clock_off_by(seconds: float):
         patch.setattr(_now, "offset", seconds)
         patch.setattr(_time, "offset", seconds)
         yield
-
-
-def database_now():
-    """The database server's time."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement_timestamp()")
-        return cursor.fetchone()[0]

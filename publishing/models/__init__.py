@@ -2,7 +2,8 @@
 
 from publishing.models.posts import Category, Post, PostChange, PostChangeKind, PostQuerySet, SlugRedirect, Tag
 from publishing.webhooks.models import (
-    DeliveryStatus, NotificationReason, PendingNotification, PrunedDeliveryTotals, WebhookDelivery, WebhookEvent, WebhookSubscription,
+    DeliveryStatus, NotificationReason, PendingNotification, PrunedDeliveryTotals, WebhookDelivery, WebhookEvent,
+    WebhookSubscription,
 )
 
 __all__ = [

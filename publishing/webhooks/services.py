@@ -42,6 +42,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from config.locks import rows_locked_to_delete
+from config.rows import add_to_totals
 from publishing.webhooks.events import encode_body, event_id, webhook_body, webhook_event_name
 from publishing.webhooks.models import (
     PING_EVENT, DeliveryStatus, PrunedDeliveryTotals, WebhookDelivery, WebhookSubscription,
@@ -136,18 +137,9 @@ def webhook_history_prune(*, older_than: timedelta) -> int:
 
 
 def _tally_pruned(counts: Counter) -> None:
-    """Add deleted finished attempts to `PrunedDeliveryTotals` (one statement: a row per event and
-    status; none when there are none)."""
-    table = connection.ops.quote_name(PrunedDeliveryTotals._meta.db_table)
-    rows = list(counts.items())
-    if not rows:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (event, status, attempts) VALUES {', '.join(['(%s, %s, %s)'] * len(rows))} "
-            f"ON CONFLICT (event, status) DO UPDATE SET attempts = {table}.attempts + EXCLUDED.attempts",
-            [value for (event, status), count in rows for value in (event, status, count)],
-        )
+    """Add deleted finished attempts, counted by (event, status), to `PrunedDeliveryTotals`."""
+    add_to_totals(PrunedDeliveryTotals, ("event", "status"), ("attempts",),
+                  [(event, status, count) for (event, status), count in counts.items()])
 
 
 def retry_delay(attempt: int) -> float:

@@ -156,3 +156,18 @@ def test_rows_inserted_together_send_no_save_signals(editor):
         pre_save.disconnect(before, sender=Group)
 
     assert seen == [] and Group.objects.filter(name__in=["One", "Two"]).count() == 2
+
+
+def test_add_to_totals_inserts_a_key_seen_first_and_adds_to_one_seen_before(django_assert_num_queries):
+    from config.rows import add_to_totals
+    from publishing.webhooks.models import PrunedDeliveryTotals
+
+    with django_assert_num_queries(1):
+        add_to_totals(PrunedDeliveryTotals, ("event", "status"), ("attempts",),
+                      [("task.completed", "failed", 3), ("task.failed", "succeeded", 1)])
+    add_to_totals(PrunedDeliveryTotals, ("event", "status"), ("attempts",), [("task.completed", "failed", 2)])
+    with django_assert_num_queries(0):
+        add_to_totals(PrunedDeliveryTotals, ("event", "status"), ("attempts",), [])
+
+    assert sorted(PrunedDeliveryTotals.objects.values_list("event", "status", "attempts")) == [
+        ("task.completed", "failed", 5), ("task.failed", "succeeded", 1)]
