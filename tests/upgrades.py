@@ -19,10 +19,15 @@ def migrate_to(targets: list[Target] | None = None) -> Apps:
     """Migrate the test database to `targets` (default: the latest migration of every app) and
     return the models as they are there."""
     executor = MigrationExecutor(connection)
-    targets = targets or executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
+    executor.migrate(targets or executor.loader.graph.leaf_nodes())
     ContentType.objects.clear_cache()
-    return MigrationExecutor(connection).loader.project_state(targets).apps
+    # The models of every migration now applied, not only of `targets` and what they depend on
+    # (an app no target names stays where it was).
+    loader = MigrationExecutor(connection).loader
+    applied = set(loader.applied_migrations)
+    newest = [node for node in applied
+              if not {child.key for child in loader.graph.node_map[node].children} & applied]
+    return loader.project_state(newest).apps
 
 
 @contextmanager

@@ -10,6 +10,27 @@ from tasks.models.append_only import forbid_change_sql
 CHANGES_FORWARD, CHANGES_REVERSE = forbid_change_sql("publishing_postchange", operations="UPDATE OR DELETE")
 
 
+def one_post_per_task(apps, schema_editor):
+    """The admin of the releases before this one let a person name any task and version on a post,
+    so two posts could name one task, which the constraint below refuses. Of each such task's
+    posts, one keeps it: one naming a version, else one published, else the newest; the others
+    become hand-written posts (no task, no version) and keep printing their own body, as they did.
+    Each one is named on `migrate`'s output."""
+    Post = apps.get_model("publishing", "Post")
+    shared = (Post.objects.filter(task__isnull=False).values("task").annotate(n=models.Count("pk"))
+              .filter(n__gt=1).values_list("task", flat=True))
+    detached = []
+    for task_id in shared:
+        posts = sorted(Post.objects.filter(task_id=task_id),
+                       key=lambda post: (post.version_id is not None, post.published_at is not None,
+                                         post.created_at), reverse=True)
+        for post in posts[1:]:
+            Post.objects.filter(pk=post.pk).update(task=None, version=None)
+            detached.append(post.slug)
+    if detached:
+        print(f"\n  {len(detached)} post(s) named a task another post names; now hand-written: {', '.join(detached)}")
+
+
 def sync_groups(apps, schema_editor):
     from importlib import import_module
 
@@ -40,6 +61,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(one_post_per_task, migrations.RunPython.noop),
         migrations.CreateModel(
             name='PostChange',
             fields=[
