@@ -70,15 +70,24 @@ EXCERPT_SEARCH_CHARS = 1000  # the opening: the first paragraph, perhaps after a
 # What the result list never shows: left in the table (the vectors and bodies are long).
 UNSHOWN_FIELDS = ("body", "body_html", "body_text", "seo", "sources", "search_vector", "search_head")
 
+# A tsvector holds at most 1 MiB (PostgreSQL refuses a larger one, "string is too long for
+# tsvector"), and distinct short words cost up to 5 bytes of vector per character of text (measured:
+# three-letter words of four-byte letters; Cyrillic 3.2, English prose about 1), so only the first
+# SEARCHED_BODY_CHARS of a body's text and SEARCHED_EXCERPT_CHARS of an excerpt are searched (at
+# most about 800 kB with the title and tags). A post of 35,000 distinct words (a pasted list of
+# checksums, which the first admin let in) stopped migration 0005 and could not be saved.
+SEARCHED_BODY_CHARS = 150_000
+SEARCHED_EXCERPT_CHARS = 10_000
+
 # The head (title A, excerpt and tags B) and the full vector (the head, then the body as C), in one
 # statement; migrations 0005 and 0006 filled existing rows with copies of these expressions (from the
 # Markdown body, before `body_text`), 0017 with this one.
-REFRESH_SQL = """
+REFRESH_SQL = f"""
 UPDATE publishing_post AS p SET search_head = h.head,
-    search_vector = h.head || setweight(to_tsvector('english', coalesce(p.body_text, '')), 'C')
+    search_vector = h.head || setweight(to_tsvector('english', left(coalesce(p.body_text, ''), {SEARCHED_BODY_CHARS})), 'C')
 FROM (
     SELECT q.id, setweight(to_tsvector('english', coalesce(q.title, '')), 'A')
-        || setweight(to_tsvector('english', coalesce(q.excerpt, '') || ' ' || coalesce((
+        || setweight(to_tsvector('english', left(coalesce(q.excerpt, ''), {SEARCHED_EXCERPT_CHARS}) || ' ' || coalesce((
             SELECT string_agg(t.name, ' ') FROM publishing_post_tags pt
             JOIN publishing_tag t ON t.id = pt.tag_id WHERE pt.post_id = q.id), '')), 'B') AS head
     FROM publishing_post AS q WHERE q.id = ANY(%s::uuid[])

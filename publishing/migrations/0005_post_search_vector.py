@@ -8,14 +8,15 @@ import django.contrib.postgres.indexes
 import django.contrib.postgres.search
 from django.db import migrations
 
-# The expression of publishing.search.REFRESH_SQL, for every row.
+# The expression of publishing.search.REFRESH_SQL, for every row (bounded as it bounds them:
+# SEARCHED_BODY_CHARS, SEARCHED_EXCERPT_CHARS).
 FILL = """
 UPDATE publishing_post AS p SET search_vector =
     setweight(to_tsvector('english', coalesce(p.title, '')), 'A')
-    || setweight(to_tsvector('english', coalesce(p.excerpt, '') || ' ' || coalesce((
+    || setweight(to_tsvector('english', left(coalesce(p.excerpt, ''), 10000) || ' ' || coalesce((
         SELECT string_agg(t.name, ' ') FROM publishing_post_tags pt
         JOIN publishing_tag t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')), 'B')
-    || setweight(to_tsvector('english', coalesce(p.body, '')), 'C')
+    || setweight(to_tsvector('english', left(coalesce(p.body, ''), 150000)), 'C')
 """
 
 

@@ -11,11 +11,11 @@ import django.contrib.postgres.indexes
 import django.contrib.postgres.search
 from django.db import migrations
 
-# The head part of publishing.search.REFRESH_SQL, for every row.
+# The head part of publishing.search.REFRESH_SQL, for every row (the excerpt bounded as it bounds it).
 FILL = """
 UPDATE publishing_post AS p SET search_head =
     setweight(to_tsvector('english', coalesce(p.title, '')), 'A')
-    || setweight(to_tsvector('english', coalesce(p.excerpt, '') || ' ' || coalesce((
+    || setweight(to_tsvector('english', left(coalesce(p.excerpt, ''), 10000) || ' ' || coalesce((
         SELECT string_agg(t.name, ' ') FROM publishing_post_tags pt
         JOIN publishing_tag t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')), 'B')
 """

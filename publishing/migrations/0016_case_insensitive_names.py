@@ -16,10 +16,10 @@ from django.db.models.functions import Upper
 # Markdown; 0017 searches its readable text, a column this migration does not have yet).
 REFRESH_SQL = """
 UPDATE publishing_post AS p SET search_head = h.head,
-    search_vector = h.head || setweight(to_tsvector('english', coalesce(p.body, '')), 'C')
+    search_vector = h.head || setweight(to_tsvector('english', left(coalesce(p.body, ''), 150000)), 'C')
 FROM (
     SELECT q.id, setweight(to_tsvector('english', coalesce(q.title, '')), 'A')
-        || setweight(to_tsvector('english', coalesce(q.excerpt, '') || ' ' || coalesce((
+        || setweight(to_tsvector('english', left(coalesce(q.excerpt, ''), 10000) || ' ' || coalesce((
             SELECT string_agg(t.name, ' ') FROM publishing_post_tags pt
             JOIN publishing_tag t ON t.id = pt.tag_id WHERE pt.post_id = q.id), '')), 'B') AS head
     FROM publishing_post AS q WHERE q.id = ANY(%s::uuid[])
