@@ -24,7 +24,7 @@ def migrate_to(targets: list[Target] | None = None) -> Apps:
     # The models of every migration now applied, not only of `targets` and what they depend on
     # (an app no target names stays where it was).
     loader = MigrationExecutor(connection).loader
-    applied = set(loader.applied_migrations)
+    applied = set(loader.applied_migrations) & set(loader.graph.node_map)
     newest = [node for node in applied
               if not {child.key for child in loader.graph.node_map[node].children} & applied]
     return loader.project_state(newest).apps
