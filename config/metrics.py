@@ -10,7 +10,8 @@ one or an address outside the networks 403; tokens are compared in constant time
 What is exposed. One registry is built per scrape from:
 - the values processes observed themselves (`tasks.metrics`: stage durations, provider calls,
   WebSockets). With `PROMETHEUS_MULTIPROC_DIR` set, the files every process of this machine
-  wrote there are summed (prometheus-client's multiprocess mode); without it, only this
+  wrote there are summed (prometheus-client's multiprocess mode), after the files of processes
+  that exited are folded into one per kind (`config/metrics_files.py`); without it, only this
   process's own values are seen (fine for a single-process development server).
 - each collector of `PRESSROOM_METRICS_COLLECTORS` (settings: dotted paths of
   `prometheus_client.registry.Collector` classes, instantiated without arguments), which read
@@ -36,6 +37,7 @@ from django.views.decorators.http import require_safe
 
 from config.api import error_body
 from config.client_address import client_address
+from config.metrics_files import fold_exited_processes, metrics_folder_locked
 
 @lru_cache(maxsize=8)
 def _networks(allowed: tuple[str, ...]) -> tuple:
@@ -114,4 +116,10 @@ def metrics(request):
 
     import tasks.metrics  # noqa: F401  (its metrics exist in this process, at zero, before any event)
 
-    return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)
+    folder = settings.PROMETHEUS_MULTIPROC_DIR
+    if not folder:
+        return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)
+    with metrics_folder_locked(folder):  # folds and scrapes of this machine take turns
+        fold_exited_processes(folder)
+        body = generate_latest(metrics_registry())
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

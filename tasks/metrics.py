@@ -60,9 +60,9 @@ PROVIDER_ERRORS = Counter(
     "Provider calls that failed (an error status, a broken connection, an unreadable answer), by provider.",
     ["provider"],
 )
-# livesum: summed over the processes whose files are "live". A Daphne that exits leaves its file
-# behind until `prometheus_client.multiprocess.mark_process_dead(pid)` removes it; under make
-# run/serve a Daphne that exits stops everything, and the folder is emptied at the next start.
+# livesum: summed over the processes whose files are in the folder. The file of a Daphne that
+# exited is deleted by the next scrape (`config/metrics_files.py`, as prometheus-client's
+# `mark_process_dead` would), and the folder is emptied at every start of make run/serve.
 WEBSOCKET_CONNECTIONS = Gauge(
     "pressroom_websocket_connections",
     "WebSocket connections open now.",

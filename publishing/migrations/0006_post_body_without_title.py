@@ -1,24 +1,41 @@
 """Re-derive every post's body_html by today's rule (`publishing.models.posts.derive_body_html`):
 no leading `<h1>` repeating the title, no format-stage Sources list (the page lists the post's
 public sources itself) and no citation links to sources it does not list. `updated_at` is left
-alone: the text readers see is the same article."""
+alone: the text readers see is the same article.
 
-from django.db import migrations
+500 posts at a time, each batch in a transaction of its own with its rows locked (as 0017): in one
+transaction, every post it rewrote stayed locked until the last was done, and an editor's save
+waited that long (99 s at 100,000 posts, docs/reliability.md row 33)."""
+
+from django.db import migrations, transaction
+
+BATCH = 500
 
 
 def rederive(apps, schema_editor):
     from publishing.models.posts import derive_body_html
 
     Post = apps.get_model("publishing", "Post")
-    posts = Post.objects.select_related("version").only("id", "body", "body_html", "sources", "version__body_html")
-    for post in posts.iterator():
-        formatted = post.version.body_html if post.version_id and post.version.body_html else ""
-        body_html = derive_body_html(body=post.body, formatted=formatted, sources=post.sources)
-        if body_html != post.body_html:
-            Post.objects.filter(pk=post.pk).update(body_html=body_html)
+    posts = Post.objects.select_related("version").order_by("pk").only(
+        "id", "body", "body_html", "sources", "version__body_html")
+    last = None
+    while True:
+        with transaction.atomic():
+            batch = posts if last is None else posts.filter(pk__gt=last)
+            batch = list(batch.select_for_update(of=("self",))[:BATCH])
+            for post in batch:
+                formatted = post.version.body_html if post.version_id and post.version.body_html else ""
+                body_html = derive_body_html(body=post.body, formatted=formatted, sources=post.sources)
+                if body_html != post.body_html:
+                    Post.objects.filter(pk=post.pk).update(body_html=body_html)
+        if len(batch) < BATCH:
+            return
+        last = batch[-1].pk
 
 
 class Migration(migrations.Migration):
+    atomic = False  # see the docstring: each batch commits on its own
+
     dependencies = [("publishing", "0005_post_search_vector")]
 
     operations = [migrations.RunPython(rederive, migrations.RunPython.noop)]

@@ -84,10 +84,13 @@ def _run_stages(ctx: StageContext, watchdog: Watchdog) -> str:
         _enter_first_stage(ctx, pending[0])
         for index, stage in enumerate(pending):
             stage_name = stage.name
-            with timed_stage(stage.name), watchdog.interruptible():
-                output = stage.run(ctx)
             following = pending[index + 1] if index + 1 < len(pending) else None
-            _complete_stage(ctx, stage, output, following)
+            # Timed with its output stored: a stage whose output `persist` refuses (StageRejected)
+            # is observed as the permanent error it is, not `ok`.
+            with timed_stage(stage.name):
+                with watchdog.interruptible():
+                    output = stage.run(ctx)
+                _complete_stage(ctx, stage, output, following)
         logger.info("Finished: %s", Status.COMPLETED)
         return Status.COMPLETED
     except TaskCancelled:

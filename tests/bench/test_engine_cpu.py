@@ -17,7 +17,8 @@ from tasks.models import GenerationTask
 from tests.seed import ensure_seed_data
 
 LINE = re.compile(r"postgresql layer, (with|without) broadcasts: 3 tasks, ([\d.]+) ms CPU/task "
-                  r"\(main thread ([\d.]+), other threads (-?[\d.]+)\), ([\d.]+) ms wall/task")
+                  r"\(main thread ([\d.]+), other threads (-?[\d.]+)\), ([\d.]+) ms wall/task, "
+                  r"PostgreSQL ([\d.]+) ms CPU/task")
 
 
 def run_script(*options: str) -> re.Match:
@@ -42,5 +43,6 @@ def test_a_tiny_run_measures_every_task_and_leaves_nothing_behind(option, sends)
     assert match.group(1) == sends
     process_cpu, main_thread = float(match.group(2)), float(match.group(3))
     assert 0 < main_thread <= process_cpu
+    assert float(match.group(6)) >= 0, "PostgreSQL's CPU over the run (counted in clock ticks: 3 tasks may read 0)"
     assert not GenerationTask.objects.exists(), "the run's tasks are deleted"
     assert not OrmQ.objects.exists(), "the run's wake-up jobs are taken off its queue"

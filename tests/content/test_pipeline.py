@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from prometheus_client import REGISTRY
 
 from content.models import ContentVersion
 from content.providers.base import Brief, Outline, Research, Source
@@ -54,6 +55,11 @@ def run_one() -> GenerationTask:
     run_claimed_task(task.pk, worker="test-worker")
     task.refresh_from_db()
     return task
+
+
+def stage_runs(stage: str, outcome: str) -> float:
+    """Runs of `stage` observed in this process's `pressroom_stage_duration_seconds` with `outcome`."""
+    return REGISTRY.get_sample_value("pressroom_stage_duration_seconds_count", {"stage": stage, "outcome": outcome}) or 0.0
 
 
 def phases(task) -> list[str]:
@@ -121,8 +127,11 @@ def test_strict_mode_with_an_impossible_target_fails_with_the_count_and_range(pi
                           Reply("Still short.")) as server:
         model = fake_model(server, monkeypatch)
         task = submit_task(topic="Heat pumps", word_count=1000, word_count_tolerance=5, strict_mode=True, model=model)
+        qa_runs = {outcome: stage_runs("qa", outcome) for outcome in ("ok", "permanent_error")}
         done = run_one()
     assert done.status == "failed"
+    assert stage_runs("qa", "permanent_error") == qa_runs["permanent_error"] + 1, "the refused QA run, in /metrics"
+    assert stage_runs("qa", "ok") == qa_runs["ok"], "a run whose output did not pass is no `ok`"
     words = ContentVersion.objects.filter(task=task, phase="qa").order_by("-number").first().word_count
     assert done.error == (f"Strict mode: The article has {words:,} words after 1 revision round(s); the brief allows "
                           "950–1,050 (1,000 ± 5%). (stage qa)")

@@ -1,0 +1,150 @@
+"""The multiprocess metrics folder kept as small as the processes alive.
+
+With PROMETHEUS_MULTIPROC_DIR, every process writes its values to files of its own
+(`counter_<pid>.db`, `histogram_<pid>.db`, `gauge_livesum_<pid>.db`), and a scrape reads every file
+in the folder. The files of a process that exited stay: its counts must go on being summed. But
+django-q2 replaces a worker every 500 jobs, so a cluster that runs for months leaves thousands of
+them, and a scrape read them all (129 ms with 200 dead processes' files, growing with each): the
+scrape would outgrow Prometheus' timeout while the folder grew without bound.
+
+So each scrape first folds the files of processes that have exited into one file per kind,
+`counter_archive.db` and `histogram_archive.db`, which the collector sums like any process's file
+(it reads every `<kind>_*.db`), and deletes the dead processes' live-gauge files, as
+`prometheus_client.multiprocess.mark_process_dead` does. Sums are unchanged by a fold: a value is
+moved, never counted twice or dropped, including when the folding process is killed half-way:
+
+- Folds and scrapes of one machine take turns on an exclusive lock (`fold.lock`, flock), so no
+  scrape reads a half-done fold.
+- A fold writes the new archives beside the old (`*.db.tmp`, which no scrape reads), then a journal
+  naming the dead files (`fold.journal`, written whole and renamed into place), then renames the
+  archives over the old and deletes the dead files, then the journal. The next fold finishes a
+  journal it finds (the renames and deletions again, each harmless twice) or, with no journal but
+  leftover `.tmp` files, throws those away: the old archives and the dead files were untouched.
+
+A process counts as exited when its pid is not running on this machine (`os.kill(pid, 0)`). The
+folder must be this machine's own, as prometheus-client's multiprocess mode already requires (two
+machines' processes could share a pid and a file). A new process that takes an exited one's pid
+between the check and the deletion would lose what it counted before the next scrape: pids are
+reused after the kernel's whole range (`/proc/sys/kernel/pid_max`) has gone round, and the window
+is a few microseconds.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+
+from prometheus_client.mmap_dict import MmapedDict
+
+FOLDED_KINDS = ("counter", "histogram", "summary")
+LIVE_GAUGE_PREFIX = "gauge_live"
+ARCHIVE_NAME = "archive"
+LOCK_FILE = "fold.lock"
+JOURNAL_FILE = "fold.journal"
+
+
+@contextmanager
+def metrics_folder_locked(folder: str | Path):
+    """Hold the folder's fold lock (exclusive) for the block: a fold, or a scrape reading it."""
+    with open(Path(folder) / LOCK_FILE, "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def fold_exited_processes(folder: str | Path) -> int:
+    """Fold the values of processes that have exited into the archives; returns how many of their
+    files left the folder. Call it holding `metrics_folder_locked(folder)`."""
+    folder = Path(folder)
+    _finish_interrupted_fold(folder)
+    exited = [path for path, pid in _process_files(folder) if not _running(pid)]
+    gauges = [path for path in exited if path.name.startswith(LIVE_GAUGE_PREFIX)]
+    folded = [path for path in exited if path.name.split("_", 1)[0] in FOLDED_KINDS]
+    for path in gauges:  # a live gauge of a process that exited counts for nothing any more
+        path.unlink(missing_ok=True)
+    if not folded:
+        return len(gauges)
+    by_kind: dict[str, list[Path]] = defaultdict(list)
+    for path in folded:
+        by_kind[path.name.split("_", 1)[0]].append(path)
+    for kind, paths in by_kind.items():
+        _write_archive(_temporary(folder, kind), [_archive(folder, kind), *paths])
+    journal = {"kinds": sorted(by_kind), "files": sorted(path.name for path in folded)}
+    staged = folder / f"{JOURNAL_FILE}.tmp"
+    staged.write_text(json.dumps(journal))
+    os.replace(staged, folder / JOURNAL_FILE)
+    _commit(folder, journal)
+    return len(gauges) + len(folded)
+
+
+def _finish_interrupted_fold(folder: Path) -> None:
+    journal_path = folder / JOURNAL_FILE
+    if journal_path.exists():
+        _commit(folder, json.loads(journal_path.read_text()))
+    for leftover in [*folder.glob("*.db.tmp"), folder / f"{JOURNAL_FILE}.tmp"]:
+        leftover.unlink(missing_ok=True)  # a fold stopped before its journal: nothing was moved yet
+
+
+def _commit(folder: Path, journal: dict) -> None:
+    for kind in journal["kinds"]:
+        staged = _temporary(folder, kind)
+        if staged.exists():
+            os.replace(staged, _archive(folder, kind))
+    for name in journal["files"]:
+        (folder / name).unlink(missing_ok=True)
+    (folder / JOURNAL_FILE).unlink(missing_ok=True)
+
+
+def _write_archive(target: Path, sources: list[Path]) -> None:
+    """`target` (new) holding, for every key of `sources`, the sum of its values. Counters' and
+    histograms' files hold raw counts per key (each bucket apart, `_sum`, `_count`), which the
+    collector adds up across files; adding them here first gives the same sums."""
+    totals: dict[str, list[float]] = {}
+    for source in sources:
+        if not source.exists():
+            continue
+        for key, value, timestamp, _ in MmapedDict.read_all_values_from_file(str(source)):
+            total = totals.setdefault(key, [0.0, 0.0])
+            total[0] += value
+            total[1] = max(total[1], timestamp)
+    target.unlink(missing_ok=True)
+    archive = MmapedDict(str(target))
+    try:
+        for key, (value, timestamp) in totals.items():
+            archive.write_value(key, value, timestamp)
+    finally:
+        archive.close()
+
+
+def _process_files(folder: Path) -> list[tuple[Path, int]]:
+    """The folder's files written by one process each, with that process's pid."""
+    found = []
+    for path in folder.glob("*.db"):
+        pid = path.name[: -len(".db")].rsplit("_", 1)[-1]
+        if pid.isdigit():
+            found.append((path, int(pid)))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _archive(folder: Path, kind: str) -> Path:
+    return folder / f"{kind}_{ARCHIVE_NAME}.db"
+
+
+def _temporary(folder: Path, kind: str) -> Path:
+    return folder / f"{kind}_{ARCHIVE_NAME}.db.tmp"
