@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 from functools import lru_cache
 
 from django.conf import settings
@@ -38,6 +39,9 @@ from django.views.decorators.http import require_safe
 from config.api import error_body
 from config.client_address import client_address
 from config.metrics_files import fold_exited_processes, metrics_folder_locked
+
+logger = logging.getLogger(__name__)
+
 
 @lru_cache(maxsize=8)
 def _networks(allowed: tuple[str, ...]) -> tuple:
@@ -120,6 +124,9 @@ def metrics(request):
     if not folder:
         return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)
     with metrics_folder_locked(folder):  # folds and scrapes of this machine take turns
-        fold_exited_processes(folder)
+        try:
+            fold_exited_processes(folder)
+        except OSError:  # a full disk, say: the folder is as it was, and is read as it is
+            logger.warning("Could not fold the metrics files of exited processes", exc_info=True)
         body = generate_latest(metrics_registry())
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

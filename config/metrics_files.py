@@ -15,11 +15,14 @@ moved, never counted twice or dropped, including when the folding process is kil
 
 - Folds and scrapes of one machine take turns on an exclusive lock (`fold.lock`, flock), so no
   scrape reads a half-done fold.
-- A fold writes the new archives beside the old (`*.db.tmp`, which no scrape reads), then a journal
-  naming the dead files (`fold.journal`, written whole and renamed into place), then renames the
-  archives over the old and deletes the dead files, then the journal. The next fold finishes a
-  journal it finds (the renames and deletions again, each harmless twice) or, with no journal but
-  leftover `.tmp` files, throws those away: the old archives and the dead files were untouched.
+- A fold first sets the dead files aside (renamed `*.db.folding`: a file this process may not move,
+  in a folder with the sticky bit shared by several users, stays and is summed as before), writes
+  the new archives beside the old (`*.db.tmp`), then a journal naming the files set aside
+  (`fold.journal`, written whole and renamed into place), then renames the archives over the old
+  and deletes the files set aside, then the journal. No scrape reads `.folding` or `.tmp` files.
+  The next fold (or this one, on an error before its journal) finishes a journal it finds (the
+  renames and deletions again, each harmless twice) or, with no journal, puts the files set aside
+  back and throws the staged archives away: nothing had moved yet.
 
 A process counts as exited when its pid is not running on this machine (`os.kill(pid, 0)`). The
 folder must be this machine's own, as prometheus-client's multiprocess mode already requires (two
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 from collections import defaultdict
 from contextlib import contextmanager
@@ -45,6 +49,9 @@ LIVE_GAUGE_PREFIX = "gauge_live"
 ARCHIVE_NAME = "archive"
 LOCK_FILE = "fold.lock"
 JOURNAL_FILE = "fold.journal"
+SET_ASIDE = ".folding"
+
+logger = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -64,31 +71,65 @@ def fold_exited_processes(folder: str | Path) -> int:
     folder = Path(folder)
     _finish_interrupted_fold(folder)
     exited = [path for path, pid in _process_files(folder) if not _running(pid)]
-    gauges = [path for path in exited if path.name.startswith(LIVE_GAUGE_PREFIX)]
-    folded = [path for path in exited if path.name.split("_", 1)[0] in FOLDED_KINDS]
-    for path in gauges:  # a live gauge of a process that exited counts for nothing any more
-        path.unlink(missing_ok=True)
-    if not folded:
-        return len(gauges)
-    by_kind: dict[str, list[Path]] = defaultdict(list)
-    for path in folded:
-        by_kind[path.name.split("_", 1)[0]].append(path)
-    for kind, paths in by_kind.items():
-        _write_archive(_temporary(folder, kind), [_archive(folder, kind), *paths])
-    journal = {"kinds": sorted(by_kind), "files": sorted(path.name for path in folded)}
-    staged = folder / f"{JOURNAL_FILE}.tmp"
-    staged.write_text(json.dumps(journal))
-    os.replace(staged, folder / JOURNAL_FILE)
+    # A live gauge of a process that exited counts for nothing any more.
+    removed = sum(_removed(path) for path in exited if path.name.startswith(LIVE_GAUGE_PREFIX))
+    taken = [_set_aside(path) for path in exited if path.name.split("_", 1)[0] in FOLDED_KINDS]
+    taken = [path for path in taken if path is not None]
+    if not taken:
+        return removed
+    try:
+        by_kind: dict[str, list[Path]] = defaultdict(list)
+        for path in taken:
+            by_kind[path.name.split("_", 1)[0]].append(path)
+        for kind, paths in by_kind.items():
+            _write_archive(_temporary(folder, kind), [_archive(folder, kind), *paths])
+        journal = {"kinds": sorted(by_kind), "files": sorted(path.name for path in taken)}
+        staged = folder / f"{JOURNAL_FILE}.tmp"
+        staged.write_text(json.dumps(journal))
+        os.replace(staged, folder / JOURNAL_FILE)
+    except BaseException:  # nothing was moved: the files set aside go back
+        _finish_interrupted_fold(folder)
+        raise
     _commit(folder, journal)
-    return len(gauges) + len(folded)
+    return removed + len(taken)
+
+
+def _set_aside(path: Path) -> Path | None:
+    """`path` renamed to `<name>.folding` (which no scrape reads), or None when this process may not
+    move it (a folder with the sticky bit, shared by several users' processes): it stays where it
+    is, summed as before, unfolded."""
+    aside = path.with_name(path.name + SET_ASIDE)
+    try:
+        os.rename(path, aside)
+    except PermissionError:
+        logger.warning("Cannot fold the metrics file %s (not this user's to move); it stays as it is.", path.name)
+        return None
+    except FileNotFoundError:
+        return None
+    return aside
+
+
+def _removed(path: Path) -> bool:
+    try:
+        path.unlink()
+    except PermissionError:
+        logger.warning("Cannot delete the metrics file %s (not this user's); it stays as it is.", path.name)
+        return False
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _finish_interrupted_fold(folder: Path) -> None:
     journal_path = folder / JOURNAL_FILE
     if journal_path.exists():
         _commit(folder, json.loads(journal_path.read_text()))
+    # A fold stopped before its journal moved nothing: what it set aside goes back, its staged
+    # archives go.
+    for aside in folder.glob(f"*.db{SET_ASIDE}"):
+        os.replace(aside, aside.with_name(aside.name[: -len(SET_ASIDE)]))
     for leftover in [*folder.glob("*.db.tmp"), folder / f"{JOURNAL_FILE}.tmp"]:
-        leftover.unlink(missing_ok=True)  # a fold stopped before its journal: nothing was moved yet
+        leftover.unlink(missing_ok=True)
 
 
 def _commit(folder: Path, journal: dict) -> None:

@@ -199,3 +199,59 @@ def test_the_metrics_endpoint_folds_before_it_reads(client, settings, tmp_path, 
     assert samples[("probe_things_total", (("kind", "live"),))] == 7
     assert samples[("probe_open", ())] == 2
     assert len(process_files(tmp_path)) == 3, "the live process's three files, and no exited one's"
+
+
+def test_a_fold_killed_hard_after_setting_files_aside_is_undone_by_the_next(tmp_path):
+    """SIGKILL leaves no handler to run: the files set aside and a staged archive stay behind."""
+    write_values(tmp_path, "dead", 2)
+    scraped(tmp_path)
+    write_values(tmp_path, "dead", 3)
+    before = collected(tmp_path)
+    for path in tmp_path.glob("counter_[0-9]*.db"):
+        path.rename(path.with_name(path.name + ".folding"))
+    (tmp_path / "counter_archive.db.tmp").write_bytes(b"half-written")
+
+    after = scraped(tmp_path)
+
+    assert counted(after) == counted(before)
+    assert after[("probe_things_total", (("kind", "dead"),))] == 5
+    assert not list(tmp_path.glob("*.folding")) and not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_file_this_process_may_not_move_stays_and_is_still_summed(tmp_path, monkeypatch):
+    """A folder with the sticky bit, shared by processes of several users: another user's file
+    cannot be renamed or deleted by this one."""
+    write_values(tmp_path, "dead", 2)
+    write_values(tmp_path, "dead", 3)
+    before = collected(tmp_path)
+    refused = sorted(tmp_path.glob("counter_[0-9]*.db"))[0]
+    real_rename = os.rename
+
+    def rename(source, target):
+        if os.fspath(source) == os.fspath(refused):
+            raise PermissionError(1, "Operation not permitted", os.fspath(source))
+        real_rename(source, target)
+
+    monkeypatch.setattr(metrics_files.os, "rename", rename)
+
+    assert counted(scraped(tmp_path)) == counted(before)
+    assert process_files(tmp_path) == [refused.name]
+    assert counted(scraped(tmp_path)) == counted(before), "and again, with the file still there"
+
+
+def test_a_fold_that_fails_leaves_the_scrape_whole(client, settings, tmp_path, monkeypatch):
+    settings.PRESSROOM_METRICS_TOKEN = TOKEN
+    settings.PRESSROOM_METRICS_NETWORKS = []
+    settings.PRESSROOM_METRICS_COLLECTORS = []
+    settings.PROMETHEUS_MULTIPROC_DIR = str(tmp_path)
+    write_values(tmp_path, "dead", 4)
+
+    def disk_full(target, sources):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(metrics_files, "_write_archive", disk_full)
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+
+    assert response.status_code == 200
+    assert "probe_things_total{kind=\"dead\"} 4.0" in response.content.decode()
+    assert len(process_files(tmp_path)) == 2, "the counter and histogram files are back where they were"
