@@ -66,6 +66,8 @@ from django.conf import settings
 from twisted.internet import defer
 from twisted.web import http
 
+from tasks.metrics import websocket_closed_by_server
+
 logger = logging.getLogger(__name__)
 
 CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455's registry: the server ends the connection for a passing condition
@@ -126,6 +128,7 @@ class GuardedWebSocketProtocol(ws_protocol.WebSocketProtocol):
         if self.state == self.STATE_OPEN and unsent_bytes(self.transport) > limit:
             logger.warning("WebSocket %s closed with %s: more than %s bytes unsent, the client does not read",
                            self.request.path, CLOSE_TRY_AGAIN_LATER, limit)
+            websocket_closed_by_server(CLOSE_TRY_AGAIN_LATER)
             self.sendCloseFrame(code=CLOSE_TRY_AGAIN_LATER, reasonUtf8=b"Too much unread", isReply=False)
             return
         super().serverSend(content, binary)

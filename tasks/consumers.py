@@ -383,6 +383,11 @@ class _TaskWatcher(AsyncWebsocketConsumer):
     async def refuse(self, code: int) -> None:
         await self.close(code=code)
 
+    async def close(self, code=None, reason=None):
+        """Every close this consumer sends, counted by its code (`pressroom_websocket_closed_by_server`)."""
+        metrics.websocket_closed_by_server(code)
+        await super().close(code=code, reason=reason)
+
     def admit(self, user) -> bool:
         """Count this socket as one of `user`'s (`OpenSockets`); False when they hold the bound."""
         if not open_sockets.admit(user.pk):
@@ -631,4 +636,5 @@ class UnknownPathConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         await self.accept()
+        metrics.websocket_closed_by_server(CLOSE_NOT_FOUND)
         await self.close(code=CLOSE_NOT_FOUND)

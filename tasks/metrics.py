@@ -69,6 +69,14 @@ WEBSOCKET_CONNECTIONS = Gauge(
     multiprocess_mode="livesum",
 )
 WEBSOCKET_OPENED = Counter("pressroom_websocket_connections_opened", "WebSocket connections accepted.")
+WEBSOCKET_CLOSED_BY_SERVER = Counter(
+    "pressroom_websocket_closed_by_server",
+    "WebSocket connections the server closed, by close code: refused at the handshake (4400 a bad "
+    "request or host, 4401 no valid credentials, 4403 another site's origin, 4404 no such task, 4429 "
+    "too many sockets of one user), access lost later (4401, 4403), access not checkable (1011), a "
+    "client that does not read what it is sent (1013).",
+    ["code"],
+)
 
 
 def stage_outcome(error: BaseException | None) -> str:
@@ -126,6 +134,12 @@ def websocket_opened(consumer) -> None:
     consumer._pressroom_metrics_open = True
     WEBSOCKET_CONNECTIONS.inc()
     WEBSOCKET_OPENED.inc()
+
+
+def websocket_closed_by_server(code: int | None) -> None:
+    """Count a socket the server closes with `code` (one of the fixed codes the consumers, the
+    handshake checks and Daphne's send guard use)."""
+    WEBSOCKET_CLOSED_BY_SERVER.labels(code=str(code or 1000)).inc()
 
 
 def websocket_closed(consumer) -> None:

@@ -23,6 +23,8 @@ from django.http import parse_cookie
 from django.http.request import HttpRequest, split_domain_port, validate_host
 from django.utils.http import is_same_domain
 
+from tasks.metrics import websocket_closed_by_server
+
 BEARER_SUBPROTOCOL = "bearer"
 CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_DISALLOWED_HOST = 4400
@@ -108,6 +110,7 @@ async def refuse_handshake(scope, receive, send, code: int) -> None:
     offered = scope.get("subprotocols") or []
     # A browser that offered a subprotocol fails a handshake that picks none, and would not see the code.
     await send({"type": "websocket.accept", "subprotocol": BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None})
+    websocket_closed_by_server(code)
     await send({"type": "websocket.close", "code": code})
 
 

@@ -14,6 +14,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from autobahn.websocket.types import ConnectionDeny
 from daphne import ws_protocol
+from prometheus_client import REGISTRY
 from twisted.internet import abstract
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -173,6 +174,10 @@ def _open_protocol(transport) -> GuardedWebSocketProtocol:
     return protocol
 
 
+def closed_by_server(code: int) -> float:
+    return REGISTRY.get_sample_value("pressroom_websocket_closed_by_server_total", {"code": str(code)}) or 0.0
+
+
 def test_the_unsent_bytes_are_what_twisted_holds_in_its_write_buffer():
     transport = _UnflushedTransport()
     transport.write(b"a" * 1000)
@@ -184,6 +189,7 @@ def test_the_unsent_bytes_are_what_twisted_holds_in_its_write_buffer():
 
 def test_a_socket_holding_more_than_the_bound_unsent_is_closed_with_1013_and_sent_nothing_more(settings):
     settings.PRESSROOM_WS_SEND_BUFFER_BYTES = 64 * 1024
+    closed_before = closed_by_server(1013)
     transport = _UnflushedTransport()
     protocol = _open_protocol(transport)
     frame = "x" * 1000
@@ -192,6 +198,7 @@ def test_a_socket_holding_more_than_the_bound_unsent_is_closed_with_1013_and_sen
 
     assert protocol.closes == [1013]
     assert unsent_bytes(transport) == 66 * 1000  # up to the first frame past 64 kB, then nothing
+    assert closed_by_server(1013) == closed_before + 1, "counted once, in pressroom_websocket_closed_by_server_total"
 
 
 @pytest.mark.slow

@@ -25,6 +25,10 @@ def opened_total() -> float:
     return REGISTRY.get_sample_value("pressroom_websocket_connections_opened_total") or 0.0
 
 
+def closed_by_server(code: int) -> float:
+    return REGISTRY.get_sample_value("pressroom_websocket_closed_by_server_total", {"code": str(code)}) or 0.0
+
+
 def test_the_gauge_counts_open_task_sockets(editor):
     task = submit_task(created_by=editor)
     start, start_total = open_sockets(), opened_total()
@@ -86,3 +90,44 @@ def test_a_socket_whose_handshake_read_fails_is_uncounted(editor, monkeypatch, r
     run(scenario)
     assert open_sockets() == start
     assert tasks.consumers.open_sockets.by_user.get(editor.pk, 0) == 0
+
+
+@pytest.mark.parametrize(("path", "user", "headers", "code"), [
+    ("/ws/tasks", None, [], 4401),  # no credentials
+    ("/ws/tasks/{other}", "editor", [], 4404),  # another editor's task
+    ("/ws/nowhere", None, [], 4404),  # no route
+    ("/ws/tasks", "editor", [(b"origin", b"https://evil.example")], 4403),  # another site's page
+    ("/ws/tasks", "editor", [(b"host", b"evil.example")], 4400),  # a host not in ALLOWED_HOSTS
+], ids=["unauthenticated", "not-yours", "unknown-path", "origin", "host"])
+def test_every_socket_the_server_closes_is_counted_by_its_code(editor, reviewer, path, user, headers, code):
+    other = submit_task(created_by=reviewer)
+    before = {watched: closed_by_server(watched) for watched in (4400, 4401, 4403, 4404)}
+
+    async def scenario():
+        ws = communicator(path.format(other=other.pk), token=token_for(editor) if user else None, headers=headers)
+        connected, _ = await ws.connect(timeout=TIMEOUT)
+        assert connected
+        assert await close_code(ws) == code
+        await ws.disconnect()
+
+    run(scenario)
+    assert {watched: closed_by_server(watched) - before[watched] for watched in before} == \
+        {watched: (1 if watched == code else 0) for watched in before}
+
+
+def test_a_socket_over_the_users_bound_is_counted_as_4429(editor, settings):
+    settings.PRESSROOM_WS_MAX_SOCKETS_PER_USER = 1
+    before = closed_by_server(4429)
+
+    async def scenario():
+        first = await opened("/ws/tasks", editor)
+        await next_frame(first)
+        second = communicator("/ws/tasks", token=token_for(editor))
+        connected, _ = await second.connect(timeout=TIMEOUT)
+        assert connected
+        assert await close_code(second) == 4429
+        await second.disconnect()
+        await first.disconnect()
+
+    run(scenario)
+    assert closed_by_server(4429) == before + 1
