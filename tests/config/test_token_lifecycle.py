@@ -132,3 +132,37 @@ def _refresh_together(refresh_token: str, *, times: int) -> list[int]:
     for thread in threads:
         thread.join(timeout=30)
     return answers
+
+
+def _forget_tokens_issued_since(listed_before: set[int]) -> None:
+    """What restoring a database dumped before these tokens were issued does to the token lists:
+    their rows, and the blacklisting of those used since, are gone."""
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    OutstandingToken.objects.exclude(pk__in=listed_before).delete()  # their blacklist rows go with them
+
+
+def _listed() -> set[int]:
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    return set(OutstandingToken.objects.values_list("pk", flat=True))
+
+
+def test_a_refresh_token_issued_after_the_restored_dump_is_refused(editor):
+    """A database restored from a dump taken before the token was issued does not list it: like a
+    session created since, it ends (401), instead of working, and working again after the user
+    logs out everywhere (which ends only the tokens the database lists)."""
+    before = _listed()
+    tokens = _login()
+    _forget_tokens_issued_since(before)
+    error_of(_refresh(tokens["refresh"]), 401, "token_not_valid")
+    error_of(_logout(tokens["refresh"]), 401, "token_not_valid")
+
+
+def test_after_a_restore_logging_out_everywhere_ends_the_tokens_issued_after_the_dump(editor):
+    before = _listed()
+    stolen = _login()
+    _forget_tokens_issued_since(before)
+    mine = _login()
+    assert _logout(mine["refresh"], everywhere=True).status_code == 204
+    error_of(_refresh(stolen["refresh"]), 401, "token_not_valid")
