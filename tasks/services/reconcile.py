@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 
 from django.conf import settings
@@ -117,19 +117,31 @@ def _settle_vanished(stale_seconds: int, report: ReconcileReport) -> None:
             return
         now = lost[0][1]  # the database's time: the deadline is judged on the clock that set it
         for task in GenerationTask.objects.filter(pk__in=[pk for pk, _ in lost]):
-            _settle(task, now, report)
+            _settle(task, now, report, stale_seconds=stale_seconds)
 
 
-def _settle(task: GenerationTask, now, report: ReconcileReport) -> None:
+def _ran_to_its_deadline(task: GenerationTask, stale_seconds: int) -> bool:
+    """Whether the run was still alive at its deadline: its heartbeat not yet stale then. One
+    whose heartbeat was already stale at its deadline ended with its worker before it, and is
+    requeued like any lost run, however late the reconciler finds it (a database restored from a
+    dump hours old, a cluster down longer than the task's timeout): the outcome is the run's, not
+    a matter of when the reconciler looked."""
+    if task.heartbeat_at is None:
+        return False
+    return task.heartbeat_at >= task.deadline_at - timedelta(seconds=stale_seconds)
+
+
+def _settle(task: GenerationTask, now, report: ReconcileReport, *, stale_seconds: int) -> None:
     age = f"{(now - task.heartbeat_at).total_seconds():.0f}s ago" if task.heartbeat_at else "never"
     vanished = f"its worker {task.worker or '?'} stopped answering (last heartbeat {age})"
+    timed_out = task.deadline_at is not None and task.deadline_at <= now and _ran_to_its_deadline(task, stale_seconds)
     task.heartbeat_at = None
     if task.cancel_requested_at is not None:
         change_status(task, Status.CANCELLED)
         task.finished_at = now
         report.cancelled.append(task.pk)
         message = f"Cancelled; {vanished}."
-    elif task.deadline_at is not None and task.deadline_at <= now:
+    elif timed_out:
         change_status(task, Status.TIMED_OUT)
         task.finished_at = now
         task.error = f"Timed out: the task ran past its {task.timeout_seconds}s deadline and {vanished}."

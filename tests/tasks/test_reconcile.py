@@ -69,6 +69,26 @@ def test_a_run_past_its_deadline_by_more_than_the_window_times_out_though_it_sti
 
 
 @pytest.mark.django_db
+def test_a_run_lost_long_before_its_deadline_is_requeued_though_found_after_it():
+    """A worker that stopped beating 10 minutes before its deadline did not run past it: its
+    attempt ended with the worker, whenever the reconciler looks. Found only after the deadline —
+    every run a database dump caught, restored hours later; a cluster down longer than a task's
+    timeout — it was timed out as having "run past its deadline", and never ran again."""
+    task = running(beat_ago=3600, deadline_in=-3000, timeout_seconds=900)
+    report = reconcile_tasks(pending_wakeups=NO_WAKEUPS)
+    task.refresh_from_db()
+    assert report.requeued == [task.pk] and report.timed_out == []
+    assert task.status == Status.QUEUED and task.finished_at is None
+    assert task.error.startswith("Requeued: its worker host:1:abc stopped answering (last heartbeat 3600s ago)")
+
+
+@pytest.mark.django_db
+def test_a_run_that_beat_until_its_deadline_and_then_vanished_times_out():
+    task = running(beat_ago=STALE + 5 + STALE - 1, deadline_in=-(STALE + 5), timeout_seconds=600)
+    assert reconcile_tasks(pending_wakeups=NO_WAKEUPS).timed_out == [task.pk]
+
+
+@pytest.mark.django_db
 def test_a_lost_run_of_a_cancelled_task_ends_cancelled():
     task = running(beat_ago=STALE + 5, cancel_requested_at=timezone.now())
     assert reconcile_tasks(pending_wakeups=NO_WAKEUPS).cancelled == [task.pk]
