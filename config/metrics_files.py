@@ -95,27 +95,26 @@ def fold_exited_processes(folder: str | Path) -> int:
 
 
 def _set_aside(path: Path) -> Path | None:
-    """`path` renamed to `<name>.folding` (which no scrape reads), or None when this process may not
-    move it (a folder with the sticky bit, shared by several users' processes): it stays where it
-    is, summed as before, unfolded."""
+    """`path` renamed to `<name>.folding` (which no scrape reads), or None when it is gone or this
+    process may not move it."""
     aside = path.with_name(path.name + SET_ASIDE)
-    try:
-        os.rename(path, aside)
-    except PermissionError:
-        logger.warning("Cannot fold the metrics file %s (not this user's to move); it stays as it is.", path.name)
-        return None
-    except FileNotFoundError:
-        return None
-    return aside
+    return aside if _if_allowed(lambda: os.rename(path, aside), path, "fold") else None
 
 
 def _removed(path: Path) -> bool:
+    return _if_allowed(path.unlink, path, "delete")
+
+
+def _if_allowed(change, path: Path, verb: str) -> bool:
+    """Whether `change()` of `path` was made: not when the file is gone, nor when it is not this
+    process's user's to change (a folder with the sticky bit, shared by several users' processes:
+    the file stays where it is and is summed as before)."""
     try:
-        path.unlink()
-    except PermissionError:
-        logger.warning("Cannot delete the metrics file %s (not this user's); it stays as it is.", path.name)
-        return False
+        change()
     except FileNotFoundError:
+        return False
+    except PermissionError:
+        logger.warning("Cannot %s the metrics file %s (not this user's); it stays as it is.", verb, path.name)
         return False
     return True
 
