@@ -13,9 +13,9 @@ transition, are not what is measured here). It reports, per task after a warm-up
   watchdog's included),
 - the main thread's CPU (`time.thread_time()`: the job itself),
 - wall time,
-- PostgreSQL's CPU (user + system time of every server process on this machine, through psutil:
-  the backends of this process's connections, the WAL writer and the rest), so that run on a
-  quiet machine.
+- PostgreSQL's CPU (user + system time of every server process on this machine, read as
+  `bench/create_throughput.py` reads it: the backends of this process's connections, the WAL
+  writer and the rest), so run it on a quiet machine.
 
 `--without-broadcasts` replaces `tasks.events.broadcast` with a function that drops the events,
 to measure what sending them costs (nothing else changes: the events are still written); it is an
@@ -38,27 +38,10 @@ import os
 import secrets
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-
-def postgres_cpu_seconds() -> dict[int, float]:
-    """User + system CPU seconds of each PostgreSQL server process now running on this machine."""
-    import psutil
-
-    seen = {}
-    for process in psutil.process_iter(["name", "cpu_times"]):
-        times = process.info["cpu_times"]
-        if process.info["name"] == "postgres" and times is not None:
-            seen[process.pid] = times.user + times.system
-    return seen
-
-
-def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds the processes of `after` spent since `before` (one started meanwhile: all of its
-    own; one that ended meanwhile is not counted)."""
-    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from django_q.brokers import get_broker
 
+    from bench.create_throughput import cpu_split
     from bench.queue_tasks import queue_tasks
     from tasks import events
     from tasks.broadcaster import broadcaster
@@ -106,17 +90,18 @@ def main(argv: list[str] | None = None) -> int:
             run_next_task()
         broadcaster().flush()
         profiler = cProfile.Profile(time.thread_time) if args.profile else None
-        postgres_before = postgres_cpu_seconds()
-        started = time.process_time(), time.thread_time(), time.perf_counter()
-        if profiler:
-            profiler.enable()
-        ran = sum(run_next_task() for _ in range(args.tasks))
-        if profiler:
-            profiler.disable()
-        broadcaster().flush()  # the broadcaster's sends of the last events count too
-        process_cpu, thread_cpu, wall = (now - then for now, then in zip(
-            (time.process_time(), time.thread_time(), time.perf_counter()), started))
-        postgres_cpu = cpu_since(postgres_before, postgres_cpu_seconds())
+        by_process = Counter()
+        with cpu_split(by_process):  # every process's CPU, PostgreSQL's servers apart
+            started = time.process_time(), time.thread_time(), time.perf_counter()
+            if profiler:
+                profiler.enable()
+            ran = sum(run_next_task() for _ in range(args.tasks))
+            if profiler:
+                profiler.disable()
+            broadcaster().flush()  # the broadcaster's sends of the last events count too
+            process_cpu, thread_cpu, wall = (now - then for now, then in zip(
+                (time.process_time(), time.thread_time(), time.perf_counter()), started))
+        postgres_cpu = by_process["PostgreSQL"]
     finally:
         GenerationTask.objects.filter(created_by__username="bench-queue").delete()
         get_broker().delete_queue()  # the wake-up jobs, which nothing here takes off the queue
