@@ -345,7 +345,15 @@ def _sequence(value) -> int | None:
 
 # --- Consumers --------------------------------------------------------------------------------
 
-class _TaskWatcher(AsyncWebsocketConsumer):
+class _ClosesCounted(AsyncWebsocketConsumer):
+    """A consumer whose every close is counted by its code (`pressroom_websocket_closed_by_server`)."""
+
+    async def close(self, code=None, reason=None):
+        metrics.websocket_closed_by_server(code)
+        await super().close(code=code, reason=reason)
+
+
+class _TaskWatcher(_ClosesCounted):
     """What both routes share: authentication, groups, client frames, JSON out."""
 
     user = None  # set once the connection is authenticated and allowed
@@ -382,11 +390,6 @@ class _TaskWatcher(AsyncWebsocketConsumer):
 
     async def refuse(self, code: int) -> None:
         await self.close(code=code)
-
-    async def close(self, code=None, reason=None):
-        """Every close this consumer sends, counted by its code (`pressroom_websocket_closed_by_server`)."""
-        metrics.websocket_closed_by_server(code)
-        await super().close(code=code, reason=reason)
 
     def admit(self, user) -> bool:
         """Count this socket as one of `user`'s (`OpenSockets`); False when they hold the bound."""
@@ -631,10 +634,9 @@ class AllTasksConsumer(_TaskWatcher):
         await self.send_event(payload)
 
 
-class UnknownPathConsumer(AsyncWebsocketConsumer):
+class UnknownPathConsumer(_ClosesCounted):
     """Any WebSocket path no route claims: accepted, then closed with 4404, like an unknown task."""
 
     async def connect(self):
         await self.accept()
-        metrics.websocket_closed_by_server(CLOSE_NOT_FOUND)
         await self.close(code=CLOSE_NOT_FOUND)
