@@ -73,17 +73,17 @@ def fold_exited_processes(folder: str | Path) -> int:
     exited = [path for path, pid in _process_files(folder) if not _running(pid)]
     # A live gauge of a process that exited counts for nothing any more.
     removed = sum(_removed(path) for path in exited if path.name.startswith(LIVE_GAUGE_PREFIX))
-    taken = [_set_aside(path) for path in exited if path.name.split("_", 1)[0] in FOLDED_KINDS]
-    taken = [path for path in taken if path is not None]
+    taken: dict[str, list[Path]] = defaultdict(list)  # set aside, by kind
+    for path in exited:
+        kind = path.name.split("_", 1)[0]
+        if kind in FOLDED_KINDS and (aside := _set_aside(path)) is not None:
+            taken[kind].append(aside)
     if not taken:
         return removed
     try:
-        by_kind: dict[str, list[Path]] = defaultdict(list)
-        for path in taken:
-            by_kind[path.name.split("_", 1)[0]].append(path)
-        for kind, paths in by_kind.items():
+        for kind, paths in taken.items():
             _write_archive(_temporary(folder, kind), [_archive(folder, kind), *paths])
-        journal = {"kinds": sorted(by_kind), "files": sorted(path.name for path in taken)}
+        journal = {"kinds": sorted(taken), "files": sorted(path.name for paths in taken.values() for path in paths)}
         staged = folder / f"{JOURNAL_FILE}.tmp"
         staged.write_text(json.dumps(journal))
         os.replace(staged, folder / JOURNAL_FILE)
@@ -91,7 +91,7 @@ def fold_exited_processes(folder: str | Path) -> int:
         _finish_interrupted_fold(folder)
         raise
     _commit(folder, journal)
-    return removed + len(taken)
+    return removed + len(journal["files"])
 
 
 def _set_aside(path: Path) -> Path | None:
