@@ -181,7 +181,7 @@ class SiteRulesMixin:
                     if constraints:
                         cursor.execute(f"SET CONSTRAINTS {constraints} DEFERRED")
                 return
-            except (ProtectedError, RestrictedError) as refusal:  # IntegrityErrors too: first
+            except (ProtectedError, RestrictedError) as refusal:  # subclasses of IntegrityError: caught before it
                 kinds = sorted({str(row._meta.verbose_name) for row in refusal.args[1]})
                 raise DomainError(f"This {self.opts.verbose_name} cannot be deleted now: {', '.join(kinds)} "
                                   "recorded meanwhile refer to it. Nothing was deleted.") from None
