@@ -2,12 +2,16 @@
 none holds a lock that stops the blog's reads or the engine's writes for longer than one batch.
 
 `fill_in_batches` writes a derived column a thousand rows at a time, each batch committed on its
-own (the caller's migration is `atomic = False`); `create_index_concurrently` builds an index
+own (the caller's migration is `atomic = False`); `in_locked_batches` hands rows that Python
+derives anew to the caller a batch at a time, each batch locked in a transaction of its own;
+`create_index_concurrently` builds an index
 without locking out writes, and can run again after a stop midway (PostgreSQL leaves an interrupted
 concurrent build behind as an invalid index, which `IF NOT EXISTS` alone would keep). Imported by
 migrations of every app, so it lives in the lowest one and imports nothing of Pressroom."""
 
 from __future__ import annotations
+
+from django.db import transaction
 
 BATCH = 1000
 
@@ -40,3 +44,19 @@ def create_index_concurrently(schema_editor, *, name: str, definition: str) -> N
         if row and row[0]:
             cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
         cursor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} {definition}")
+
+
+def in_locked_batches(queryset, handle, *, size: int) -> None:
+    """`handle(batch)` for every row of `queryset`, `size` rows at a time in primary-key order,
+    each batch in a transaction of its own with its rows locked (FOR UPDATE of the queryset's own
+    table): a row saved meanwhile is waited for and read as saved, never overwritten with what its
+    old value gave, and an editor's save waits for one batch, not for the whole table."""
+    queryset, last = queryset.order_by("pk"), None
+    while True:
+        with transaction.atomic():
+            rows = queryset if last is None else queryset.filter(pk__gt=last)
+            batch = list(rows.select_for_update(of=("self",))[:size])
+            handle(batch)
+        if len(batch) < size:
+            return
+        last = batch[-1].pk

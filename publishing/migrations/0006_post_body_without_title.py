@@ -7,7 +7,9 @@ alone: the text readers see is the same article.
 transaction, every post it rewrote stayed locked until the last was done, and an editor's save
 waited that long (99 s at 100,000 posts, docs/reliability.md row 33)."""
 
-from django.db import migrations, transaction
+from django.db import migrations
+
+from tasks.online_migrations import in_locked_batches
 
 BATCH = 500
 
@@ -18,19 +20,15 @@ def rederive(apps, schema_editor):
     Post = apps.get_model("publishing", "Post")
     posts = Post.objects.select_related("version").order_by("pk").only(
         "id", "body", "body_html", "sources", "version__body_html")
-    last = None
-    while True:
-        with transaction.atomic():
-            batch = posts if last is None else posts.filter(pk__gt=last)
-            batch = list(batch.select_for_update(of=("self",))[:BATCH])
-            for post in batch:
-                formatted = post.version.body_html if post.version_id and post.version.body_html else ""
-                body_html = derive_body_html(body=post.body, formatted=formatted, sources=post.sources)
-                if body_html != post.body_html:
-                    Post.objects.filter(pk=post.pk).update(body_html=body_html)
-        if len(batch) < BATCH:
-            return
-        last = batch[-1].pk
+
+    def rederive_batch(batch):
+        for post in batch:
+            formatted = post.version.body_html if post.version_id and post.version.body_html else ""
+            body_html = derive_body_html(body=post.body, formatted=formatted, sources=post.sources)
+            if body_html != post.body_html:
+                Post.objects.filter(pk=post.pk).update(body_html=body_html)
+
+    in_locked_batches(posts, rederive_batch, size=BATCH)
 
 
 class Migration(migrations.Migration):

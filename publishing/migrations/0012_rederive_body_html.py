@@ -8,7 +8,9 @@ work.". The body is derived, never edited (`Post.save`), so deriving it again lo
 editor's save waits for one batch, not for every post's (docs/reliability.md row 33).
 """
 
-from django.db import migrations, transaction
+from django.db import migrations
+
+from tasks.online_migrations import in_locked_batches
 
 BATCH = 500
 
@@ -19,18 +21,14 @@ def rederive(apps, schema_editor):
     Post = apps.get_model("publishing", "Post")
     posts = (Post.objects.filter(version__isnull=False).exclude(version__body_html="").select_related("version")
              .order_by("pk").only("pk", "body", "body_html", "sources", "version__body_html"))
-    last = None
-    while True:
-        with transaction.atomic():
-            batch = posts if last is None else posts.filter(pk__gt=last)
-            batch = list(batch.select_for_update(of=("self",))[:BATCH])
-            for post in batch:
-                body_html = derive_body_html(body=post.body, formatted=post.version.body_html, sources=post.sources)
-                if body_html != post.body_html:
-                    Post.objects.filter(pk=post.pk).update(body_html=body_html)
-        if len(batch) < BATCH:
-            return
-        last = batch[-1].pk
+
+    def rederive_batch(batch):
+        for post in batch:
+            body_html = derive_body_html(body=post.body, formatted=post.version.body_html, sources=post.sources)
+            if body_html != post.body_html:
+                Post.objects.filter(pk=post.pk).update(body_html=body_html)
+
+    in_locked_batches(posts, rederive_batch, size=BATCH)
 
 
 class Migration(migrations.Migration):

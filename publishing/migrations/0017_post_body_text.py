@@ -19,7 +19,9 @@ without the column (a post it saves while both releases run keeps its old `body_
 saved again; `derive_again` can be run again then).
 """
 
-from django.db import migrations, models, transaction
+from django.db import migrations, models
+
+from tasks.online_migrations import in_locked_batches
 
 BATCH = 500
 DERIVED = ("body_html", "body_text")
@@ -32,26 +34,22 @@ def derive_again(apps, schema_editor):
     Post = apps.get_model("publishing", "Post")
     posts = (Post.objects.select_related("version").order_by("pk")
              .only("pk", "body", "body_html", "body_text", "sources", "version__body_html"))
-    last = None
-    while True:
-        with transaction.atomic():
-            batch = posts if last is None else posts.filter(pk__gt=last)
-            batch = list(batch.select_for_update(of=("self",))[:BATCH])
-            changed = []
-            for post in batch:
-                formatted = post.version.body_html if post.version and post.version.body_html else ""
-                derived = {"body_html": derive_body_html(body=post.body, formatted=formatted, sources=post.sources),
-                           "body_text": derive_body_text(post.body, formatted=formatted)}
-                if any(getattr(post, field) != value for field, value in derived.items()):
-                    for field, value in derived.items():
-                        setattr(post, field, value)
-                    changed.append(post)
-            Post.objects.bulk_update(changed, DERIVED)
-            # The body's part of the search vector is its readable text now, every post's.
-            refresh_search_vectors([post.pk for post in batch])
-        if len(batch) < BATCH:
-            return
-        last = batch[-1].pk
+
+    def derive_batch(batch):
+        changed = []
+        for post in batch:
+            formatted = post.version.body_html if post.version and post.version.body_html else ""
+            derived = {"body_html": derive_body_html(body=post.body, formatted=formatted, sources=post.sources),
+                       "body_text": derive_body_text(post.body, formatted=formatted)}
+            if any(getattr(post, field) != value for field, value in derived.items()):
+                for field, value in derived.items():
+                    setattr(post, field, value)
+                changed.append(post)
+        Post.objects.bulk_update(changed, DERIVED)
+        # The body's part of the search vector is its readable text now, every post's.
+        refresh_search_vectors([post.pk for post in batch])
+
+    in_locked_batches(posts, derive_batch, size=BATCH)
 
 
 class Migration(migrations.Migration):
