@@ -122,7 +122,17 @@ def _if_allowed(change, path: Path, verb: str) -> bool:
 def _finish_interrupted_fold(folder: Path) -> None:
     journal_path = folder / JOURNAL_FILE
     if journal_path.exists():
-        _commit(folder, json.loads(journal_path.read_text()))
+        try:
+            journal = json.loads(journal_path.read_text())
+            kinds, files = list(journal["kinds"]), list(journal["files"])
+        except (ValueError, KeyError, TypeError):
+            # Written whole and renamed into place, so unreadable only after the machine itself
+            # crashed (which restarted every process: Prometheus expects counters from zero). Read
+            # as no journal: what was set aside goes back, and the scrape goes on.
+            logger.warning("The metrics fold journal %s is unreadable; the fold it named is undone", journal_path)
+            journal_path.unlink(missing_ok=True)
+        else:
+            _commit(folder, {"kinds": kinds, "files": files})
     # A fold stopped before its journal moved nothing: what it set aside goes back, its staged
     # archives go.
     for aside in folder.glob(f"*.db{SET_ASIDE}"):

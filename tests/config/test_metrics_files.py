@@ -255,3 +255,18 @@ def test_a_fold_that_fails_leaves_the_scrape_whole(client, settings, tmp_path, m
     assert response.status_code == 200
     assert "probe_things_total{kind=\"dead\"} 4.0" in response.content.decode()
     assert len(process_files(tmp_path)) == 2, "the counter and histogram files are back where they were"
+
+
+@pytest.mark.parametrize("journal", ["", "{\"kinds\": [\"counter\"", "[1, 2]", "{\"files\": []}", "\u0000\u0000"])
+def test_an_unreadable_journal_is_undone_and_the_scrape_goes_on(tmp_path, journal):
+    """Only a crash of the machine itself can leave one (the journal is renamed into place whole)."""
+    write_values(tmp_path, "dead", 2)
+    before = collected(tmp_path)
+    for path in tmp_path.glob("counter_[0-9]*.db"):
+        path.rename(path.with_name(path.name + ".folding"))
+    (tmp_path / "fold.journal").write_text(journal)
+
+    after = scraped(tmp_path)
+
+    assert counted(after) == counted(before)
+    assert not (tmp_path / "fold.journal").exists() and process_files(tmp_path) == []
