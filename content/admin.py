@@ -118,12 +118,23 @@ def render_quality_report(report: dict) -> str:
     })
 
 
+class ModelKeyFilter(admin.AllValuesFieldListFilter):
+    """Versions by the model that wrote them. Versions no model wrote (research notes, a person's
+    edit) have an empty key, which Django's filter lists as a link with no text at all."""
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            if choice["display"] == "":
+                choice = {**choice, "display": "No model (notes, edits)"}
+            yield choice
+
+
 @admin.register(ContentVersion)
 class ContentVersionAdmin(AppendOnlyAdminMixin, VisibleTaskRowsMixin, admin.ModelAdmin):
     # What a version is (its task, number, phase, model, writer) under its title, so the list
     # fits 1280 px beside the navigation and the filters.
     list_display = ("version_cell", "word_count", "quality_score", "cost_cell", "created_at")
-    list_filter = ("phase", "model_key", "is_outline")
+    list_filter = ("phase", ("model_key", ModelKeyFilter), "is_outline")
     search_fields = ("title", "task__topic")
     list_select_related = ("task", "created_by")
     ordering = ("-created_at",)
