@@ -149,3 +149,171 @@ def test_axe_finds_none_for_editors_and_reviewers_and_nothing_scrolls_sideways_a
     }
 
     assert found == {name: {} for name in found}
+
+
+# Every change of a live region's text (role=status/alert, aria-live), with the region's data-role,
+# from the moment the page opens: what a screen reader would announce.
+RECORD_ANNOUNCEMENTS = """
+window.__announced = [];
+new MutationObserver((mutations) => {
+    for (const mutation of mutations) {
+        const node = mutation.target.nodeType === 1 ? mutation.target : mutation.target.parentElement;
+        const region = node && node.closest('[aria-live], [role=status], [role=alert]');
+        if (region && !region.hidden && region.textContent.trim())
+            window.__announced.push([region.dataset.role || region.className, region.textContent.trim()]);
+    }
+}).observe(document, {childList: true, characterData: true, subtree: true});
+"""
+FOCUSED = """() => { const e = document.activeElement, s = getComputedStyle(e);
+    return {name: e.name || '', tag: e.tagName, text: (e.innerText || e.value || '').trim().slice(0, 60),
+            ring: (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none'}; }"""
+
+
+def _tab_to(page, matches, *, limit: int = 150) -> list[dict]:
+    """Press Tab until the focused element satisfies `matches`; every stop on the way must show
+    its focus. Returns the stops."""
+    stops = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused["tag"] == "BODY":  # past the page's last control: the browser's own, then the first again
+            continue
+        stops.append(focused)
+        if matches(focused):
+            return stops
+    raise AssertionError(f"not reached by Tab in {limit} presses; the stops: {stops}")
+
+
+# The error lists of a refused form that no field (or group of fields: a fieldset) points to with
+# aria-describedby, and fields marked invalid that point to none: a screen reader reaching the field
+# would not read its error.
+UNTIED_ERRORS = """() => {
+    const described = new Set([...document.querySelectorAll('[aria-describedby]')].flatMap(
+        (element) => element.getAttribute('aria-describedby').split(' ')));
+    const lists = [...document.querySelectorAll('.task-action--refused .errorlist')];
+    return [...lists.filter((list) => !list.id || !described.has(list.id)).map((list) => list.innerText.trim()),
+            ...[...document.querySelectorAll('.task-action--refused [aria-invalid=true]')].filter(
+                (field) => !lists.some((list) => list.id && (field.closest(`[aria-describedby~="${list.id}"]`)
+                    || (field.getAttribute('aria-describedby') || '').split(' ').includes(list.id))))
+                .map((field) => field.name)];
+}"""
+
+
+def _worker_runs(task_id, steps) -> None:
+    """What a worker would write: each (status, phase, progress) and its event, broadcast."""
+    from tasks.events import emit
+    from tasks.models import GenerationTask
+
+    for status, phase, progress in steps:
+        finished = {"finished_at": timezone.now()} if status == "completed" else {}
+        GenerationTask.objects.filter(pk=task_id).update(status=status, phase=phase, progress=progress, **finished)
+        kind = "status" if status == "completed" else ("phase" if progress % 20 == 0 else "progress")
+        emit(GenerationTask.objects.get(pk=task_id), kind)
+
+
+def _write_version(task_id, body: str) -> None:
+    from content.services.versions import version_create
+    from tasks.models import GenerationTask
+
+    version_create(task=GenerationTask.objects.get(pk=task_id), phase="format", title="Rain gardens for clay soil",
+                   body=body, body_html=f"<p>{body}</p>", excerpt=body[:80],
+                   seo={"slug": "rain-gardens", "seo_title": "Rain gardens", "meta_description": "Rain gardens.",
+                        "reading_time_minutes": 1, "toc": []})
+
+
+RUN = [("running", "research", 5), ("running", "research", 10), ("running", "research", 15),
+       ("running", "draft", 20), ("running", "draft", 25), ("running", "draft", 30), ("running", "format", 80),
+       ("running", "format", 90)]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_keyboard_alone_briefs_watches_rejects_approves_and_publishes(oversight, chromium):  # noqa: F811
+    from tasks.models import GenerationTask
+
+    server = oversight["server"]
+    context = chromium.new_context(viewport={"width": 1366, "height": 900}, bypass_csp=True)
+    context.add_init_script(RECORD_ANNOUNCEMENTS)
+    page = context.new_page()
+    stops = []
+    _log_in_by_keyboard(page, server.url, EDITOR)
+    # The brief: from the dashboard to the task list's Add button, the form filled by keys alone.
+    stops += _tab_to(page, lambda f: f["text"] == "All tasks")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/generationtask/")
+    stops += _tab_to(page, lambda f: f["text"].lower().startswith("add generation task"))
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/generationtask/add/")
+    stops += _tab_to(page, lambda f: f["name"] == "topic")
+    page.keyboard.type("Rain gardens for clay soil")
+    stops += _tab_to(page, lambda f: f["name"] == "_save")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/generationtask/")
+    task_id = _outside_the_browser_loop(lambda: GenerationTask.objects.get(topic="Rain gardens for clay soil").pk)
+    task_page = f"{server.url}{reverse('admin:tasks_generationtask_change', args=[task_id])}"
+    # Watching it run: the worker's events reach the page over its socket.
+    page.goto(task_page)
+    page.wait_for_function("() => window.pressroomLive && window.pressroomLive.transport === 'websocket'")
+    page.evaluate("() => { window.__announced = []; }")
+    _outside_the_browser_loop(lambda: _worker_runs(task_id, RUN))
+    page.wait_for_function("() => document.querySelector('[data-live-task]').dataset.progress === '90'")
+    _outside_the_browser_loop(lambda: (_write_version(task_id, "Clay soil drains slowly."),
+                                       _worker_runs(task_id, [("completed", "", 100)])))
+    page.wait_for_selector("[data-role=ended]:not([hidden])")
+    page.wait_for_timeout(300)  # the sections read again
+    announced_run = page.evaluate("() => window.__announced")
+    _shot(page, "journey-run-over")
+    context.close()
+
+    # The review, as the reviewer: from the dashboard's "Awaiting your review" to the task.
+    context = chromium.new_context(viewport={"width": 1366, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    _log_in_by_keyboard(page, server.url, REVIEWER)
+    stops += _tab_to(page, lambda f: f["text"].startswith("Rain gardens"))
+    page.keyboard.press("Enter")
+    page.wait_for_url(task_page)
+    # A target length without asking for a revision: refused, the error tied to its field, and
+    # the form comes back as typed; ask for the revision and it goes through.
+    stops += _tab_to(page, lambda f: f["name"] == "reject-feedback")
+    page.keyboard.type("The second section needs a source.")
+    stops += _tab_to(page, lambda f: f["name"] == "reject-target_words")
+    page.keyboard.type("600")
+    stops += _tab_to(page, lambda f: f["name"] == "reject")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".task-action--refused")
+    errors_shown = page.locator(".task-action--refused .errorlist").all_inner_texts()
+    untied_errors = page.evaluate(UNTIED_ERRORS)
+    _shot(page, "journey-refused-reject")
+    stops += _tab_to(page, lambda f: f["name"] == "reject-reasons")
+    page.keyboard.press("Space")
+    stops += _tab_to(page, lambda f: f["name"] == "reject-revise")
+    page.keyboard.press("Space")
+    stops += _tab_to(page, lambda f: f["name"] == "reject")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".messagelist .success")
+    rejected_message = page.locator(".messagelist").inner_text()
+    # The revision runs; then approve it and publish, by keys.
+    _outside_the_browser_loop(lambda: (_worker_runs(task_id, [("running", "draft", 40)]),
+                                       _write_version(task_id, "Clay soil drains slowly [1]."),
+                                       _worker_runs(task_id, [("completed", "", 100)])))
+    page.goto(task_page)
+    stops += _tab_to(page, lambda f: f["name"] == "approve")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".messagelist .success")
+    stops += _tab_to(page, lambda f: f["name"] == "publish")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".messagelist .success")
+    published_message = page.locator(".messagelist").inner_text()
+    _shot(page, "journey-published")
+    context.close()
+
+    assert [stop for stop in stops if not stop["ring"]] == [], "every stop shows where the focus is"
+    panel = [text for role, text in announced_run if role == "announcement"]
+    assert panel == ["Now at Research, 5% done.", "Now at Draft, 20% done.", "Now at Format, 80% done.",
+                     "The task completed."], announced_run
+    assert [role for role, _ in announced_run] == ["announcement"] * 4 + ["ended"], \
+        f"nothing else speaks on a progress tick: {announced_run}"
+    assert errors_shown and untied_errors == [], (errors_shown, untied_errors)
+    assert "Rejected" in rejected_message, rejected_message
+    assert "ublished" in published_message, published_message
+    assert _outside_the_browser_loop(lambda: GenerationTask.objects.get(pk=task_id).approval_status) == "approved"

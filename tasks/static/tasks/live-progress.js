@@ -54,6 +54,16 @@
     queued: "Queued", running: "Running", completed: "Completed",
     failed: "Failed", cancelled: "Cancelled", timed_out: "Timed out",
   };
+  const ANNOUNCED_STATUS = {
+    queued: "The task is queued.", running: "The task is running.", completed: "The task completed.",
+    failed: "The task failed.", cancelled: "The task was cancelled.", timed_out: "The task timed out.",
+  };
+
+  /** Change an element's text only when it differs: a screen reader may read a replaced text again. */
+  function setText(element, text) {
+    if (element.textContent !== text) element.textContent = text;
+  }
+
   // Close codes after which reconnecting cannot help: the feed stops (no reconnect, no polling)
   // and says why. 4401: signed out, session or token ended, account deactivated; 4403: signed in
   // but no longer allowed (or a page of another site); 4404: no such task, or not one of yours.
@@ -251,6 +261,7 @@
         cancelRequested: data.cancelRequested === "true",
       };
       this.watchedRunning = !isFinished(data.status);
+      this.announced = `${data.status}|${data.phase}`; // what the page said when it was rendered
       this.timeline = null; // the server's phase timeline once read; until then, what it rendered
       this.feed = null;
       this.pollEvery = 3000;
@@ -409,14 +420,27 @@
       bar.textContent = `${progress}%`;
       bar.setAttribute("aria-valuenow", String(progress));
       this.part("percent").textContent = `${progress}%`;
-      this.part("status").textContent = STATUS_LABELS[status] || status;
-      this.part("phase").textContent = PHASE_LABELS[phase] || phase;
+      setText(this.part("status"), STATUS_LABELS[status] || status);
+      setText(this.part("phase"), PHASE_LABELS[phase] || phase);
+      this.announce();
       this.part("error").textContent = error;
       this.part("error").hidden = !error;
       this.part("cancel").hidden = !cancelRequested || isFinished(status);
       Object.assign(this.root.dataset, { status, phase, progress: String(progress), sequence: String(this.state.sequence) });
       this.refreshTimeline();
       this.renderTimeline();
+    }
+
+    /** Say in the panel's status region what a screen reader should hear: one sentence when the
+     * status or phase changes, never on a progress tick (the bar's value is read on demand). */
+    announce() {
+      const { status, phase, progress } = this.state;
+      const key = `${status}|${phase}`;
+      if (key === this.announced) return;
+      this.announced = key;
+      this.part("announcement").textContent = status === "running" && phase
+        ? `Now at ${PHASE_LABELS[phase] || phase}, ${progress}% done.`
+        : ANNOUNCED_STATUS[status] || `The task is ${STATUS_LABELS[status] || status}.`;
     }
 
     /** Show the server's timeline; a running phase's time counts on from when it started. */
