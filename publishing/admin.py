@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -105,6 +106,16 @@ class TagAdmin(PublicNameAdminMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
+class LabelledSplitDateTime(AdminSplitDateTime):
+    """Django's date and time boxes, each with a name a screen reader reads: the field's label
+    points at neither (a label can name one box), so both were unlabelled form fields."""
+
+    def __init__(self, name: str, attrs=None):
+        super().__init__(attrs)
+        self.widgets[0].attrs["aria-label"] = f"{name}: date"
+        self.widgets[1].attrs["aria-label"] = f"{name}: time"
+
+
 class PostForm(EditConflictForm):
     """Asks the publishing rules before anything is saved, so a refusal is a form error and what
     was typed stays on the page.
@@ -121,6 +132,7 @@ class PostForm(EditConflictForm):
     class Meta:
         model = Post
         fields = "__all__"
+        widgets = {"published_at": LabelledSplitDateTime("Published at")}
 
     def _post_clean(self):
         super()._post_clean()  # the form's values onto the instance, the model's checks, the edit conflict

@@ -63,7 +63,8 @@ def oversight(tmp_path):
                                                                          .last().pk]),
         "diff": reverse("admin:tasks_generationtask_diff", args=[pending.pk]),
         "posts": reverse("admin:publishing_post_changelist"),
-        "post": reverse("admin:publishing_post_change", args=[Post.objects.first().pk]),
+        "post": reverse("admin:publishing_post_change", args=[Post.objects.get(task=None).pk]),
+        "post-add": reverse("admin:publishing_post_add"),
         "webhooks": reverse("admin:publishing_webhooksubscription_changelist"),
         "webhook-disabled": reverse("admin:publishing_webhooksubscription_change",
                                     args=[WebhookSubscription.objects.get(name="Old receiver").pk]),
@@ -82,7 +83,8 @@ def oversight(tmp_path):
 
 def _log_in_by_keyboard(page, url: str, username: str) -> None:
     page.goto(f"{url}{reverse('admin:login')}?next=/admin/")
-    page.keyboard.type(username)  # the username field has the focus when the page opens
+    page.wait_for_function("() => document.activeElement.id === 'id_username'")  # focused as the page opens
+    page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
@@ -121,8 +123,17 @@ def _sweep(chromium, site, *, username, width, scheme, screenshots=False) -> dic
     return {name: problems for name, problems in found.items() if problems}
 
 
+# Django's own, left as they are (docs/reliability.md, row 36): the search icon SelectFilter2.js
+# puts in the labels of a `filter_horizontal` widget (a post's tags) is a <span> with aria-label.
+DJANGOS_OWN = {"aria-prohibited-attr": ".search-label-icon"}
+
+
 def _check(page, width: int, screenshot) -> dict:
-    problems = {violation["id"]: violation["nodes"] for violation in _axe(page)}
+    problems = {}
+    for violation in _axe(page):
+        ours = [node for node in violation["nodes"] if DJANGOS_OWN.get(violation["id"], "\0") not in node]
+        if ours:
+            problems[violation["id"]] = ours
     if (page_width := page.evaluate("document.documentElement.scrollWidth")) > width:
         problems["page-scrolls-sideways"] = page_width
     if screenshot:
