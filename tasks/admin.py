@@ -435,9 +435,12 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             model = default_model()
         cost = task.estimated_cost if not task._state.adding else estimate_cost(
             {"task_type": task.task_type, "word_count": task.word_count, "model": model})
+        # One live region for the figure and its note, read together: the note carries the warning
+        # that the brief would pass a monthly budget, and the reason when no estimate came back.
         return format_html(
-            '<output class="task-estimate" data-estimate-url="{}" aria-live="polite">{} (estimate)</output>'
-            '<span class="task-estimate__note" data-role="estimate-note"></span>',
+            '<span class="task-estimate__live" aria-live="polite" aria-atomic="true">'
+            '<output class="task-estimate" data-estimate-url="{}">{} (estimate)</output>'
+            '<span class="task-estimate__note" data-role="estimate-note"></span></span>',
             reverse("api:task_estimate"), format_usd(cost),
         )
 

@@ -255,8 +255,17 @@ def test_a_keyboard_alone_briefs_watches_rejects_approves_and_publishes(oversigh
     stops += _tab_to(page, lambda f: f["text"].lower().startswith("add generation task"))
     page.keyboard.press("Enter")
     page.wait_for_url("**/generationtask/add/")
+    page.wait_for_selector("output.task-estimate:not(.task-estimate--updating)")
+    page.evaluate("() => { window.__announced = []; }")  # what the page said as it opened
     stops += _tab_to(page, lambda f: f["name"] == "topic")
     page.keyboard.type("Rain gardens for clay soil")
+    stops += _tab_to(page, lambda f: f["name"] == "word_count")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("1500")
+    page.wait_for_timeout(400)  # task-form.js asks for the estimate 250 ms after the last key
+    page.wait_for_selector("output.task-estimate:not(.task-estimate--updating)")
+    note_is_read = page.evaluate("() => !!document.querySelector('[data-role=estimate-note]').closest('[aria-live]')")
+    estimate_said = [text for role, text in page.evaluate("() => window.__announced") if "task-estimate" in role]
     stops += _tab_to(page, lambda f: f["name"] == "_save")
     page.keyboard.press("Enter")
     page.wait_for_url("**/generationtask/")
@@ -319,6 +328,8 @@ def test_a_keyboard_alone_briefs_watches_rejects_approves_and_publishes(oversigh
     context.close()
 
     assert [stop for stop in stops if not stop["ring"]] == [], "every stop shows where the focus is"
+    assert note_is_read, "the estimate's note (a budget it would pass) is read with the figure"
+    assert len(estimate_said) <= 1, f"the estimate is read once when it settles: {estimate_said}"
     panel = [text for role, text in announced_run if role == "announcement"]
     assert panel == ["Now at Research, 5% done.", "Now at Draft, 20% done.", "Now at Format, 80% done.",
                      "The task completed."], announced_run

@@ -69,6 +69,12 @@
     return body;
   }
 
+  /** The figure and its note are one live region: write only what changed, or a screen reader
+   * reads the same estimate again after every keystroke. */
+  function setText(element, text) {
+    if (element.textContent !== text) element.textContent = text;
+  }
+
   async function refreshEstimate() {
     const request = ++asked;
     estimate.classList.add("task-estimate--updating");
@@ -84,21 +90,21 @@
       if (!response.ok) {
         const fields = (data.error && data.error.fields) || {};
         const first = Object.values(fields).flat()[0];
-        note.textContent = first || (data.error && data.error.message) || `The estimate failed (${response.status}).`;
+        setText(note, first || (data.error && data.error.message) || `The estimate failed (${response.status}).`);
         return;
       }
-      estimate.textContent = `${formatUsd(data.total.cost)} (estimate)`;
+      setText(estimate, `${formatUsd(data.total.cost)} (estimate)`);
       estimate.dataset.cost = data.total.cost;
       const maximum = Number(data.maximum.cost);
-      note.textContent = maximum > Number(data.total.cost)
-        ? ` up to ${formatUsd(maximum)} if every quality round is used` : "";
+      let said = maximum > Number(data.total.cost) ? ` up to ${formatUsd(maximum)} if every quality round is used` : "";
       const over = (data.budgets || []).find((budget) => budget.would_exceed);
       if (over) {
         const whose = over.scope === "site" ? "the site's" : "your";
-        note.textContent += ` — over ${whose} monthly budget: ${formatUsd(over.remaining)} of ${formatUsd(over.limit)} left`;
+        said += ` — over ${whose} monthly budget: ${formatUsd(over.remaining)} of ${formatUsd(over.limit)} left`;
       }
+      setText(note, said);
     } catch (error) {
-      if (request === asked) note.textContent = "The estimate could not be fetched.";
+      if (request === asked) setText(note, "The estimate could not be fetched.");
     } finally {
       if (request === asked) estimate.classList.remove("task-estimate--updating");
     }
