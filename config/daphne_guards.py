@@ -38,6 +38,13 @@ Pressroom's code runs.
   `PRESSROOM_WS_SEND_BUFFER_BYTES` unsent: it closes it with 1013 "try again later" (a client
   that reads slowly gets it after the frames before it and reconnects with `?after=N`; one that
   does not read is dropped by autobahn's close timeout, a second later).
+- **A close code of RFC 6455's registry from the application.** Daphne closes a socket with
+  autobahn's `sendClose`, which accepts only 1000 and 3000–4999 and raised for anything else, so
+  the consumers' 1011 (access could not be checked again: the database was away) never left:
+  the consumer had stopped sending, the socket stayed open, and a watcher saw its task freeze
+  without a close to reconnect on (a PostgreSQL restart left one of three watchers so).
+  `GuardedWebSocketProtocol.serverClose` sends the application's code as it is, as the ASGI
+  specification lets an application choose it.
 - **A request that never finishes arriving.** Twisted's only limit is 60 s without a byte, so a
   client sending a header line, or a byte of its body, every 40 s holds its connection for ever:
   600 such connections from one address were all open after 95 s (under `make run` Daphne serves
@@ -102,7 +109,8 @@ def unsent_bytes(transport) -> int:
 
 class GuardedWebSocketProtocol(ws_protocol.WebSocketProtocol):
     """Daphne's WebSocket protocol, refusing a non-ASCII Sec-WebSocket-Protocol with 400, failing
-    a connection with a close frame, and closing one that holds too much unsent."""
+    a connection with a close frame, closing with any code the application chose, and closing one
+    that holds too much unsent."""
 
     refused = False
     # Fail a connection with a close frame and its code (1009 for a message too big), not by
@@ -119,6 +127,12 @@ class GuardedWebSocketProtocol(ws_protocol.WebSocketProtocol):
         if self.refused:
             return  # Daphne never knew of this connection
         super().onClose(wasClean, code, reason)
+
+    def serverClose(self, code=None):
+        """Daphne's close with the application's code as it is: autobahn's `sendClose` raised for
+        1011, which the consumers send when the database cannot say whether a watcher may still
+        watch, and the socket stayed open (see the module's docstring)."""
+        self.sendCloseFrame(code=1000 if code is None else code, isReply=False)
 
     def serverSend(self, content, binary=False):
         """Daphne's send of a frame the application wrote, unless the client has left more than

@@ -381,3 +381,12 @@ def test_a_daphne_stopped_with_sockets_open_leaves_no_group_membership(tmp_path,
             client.close()
         server.stop()
     assert memberships() == 0, server.output[-3000:]
+
+
+@pytest.mark.parametrize("code", [1011, 4404, None])
+def test_the_application_closes_a_socket_with_the_code_it_chose(code):
+    """The consumers close with 1011 when the database cannot say whether a watcher may still watch:
+    autobahn's sendClose raised for it (only 1000 and 3000–4999), and the socket stayed open."""
+    protocol = _open_protocol(_UnflushedTransport())
+    protocol.handle_reply({"type": "websocket.close", **({} if code is None else {"code": code})})
+    assert protocol.closes == [1000 if code is None else code]

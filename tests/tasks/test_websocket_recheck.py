@@ -204,3 +204,26 @@ def test_a_catch_up_after_the_access_is_gone_is_refused(settings, reviewer, othe
         await ws.disconnect()
 
     run(scenario)
+
+
+@pytest.mark.parametrize("route", ["list", "task"])
+def test_a_recheck_the_database_cannot_answer_closes_the_socket_with_1011(settings, editor, monkeypatch, route):
+    """The database away when access is due to be checked again: the socket closes with 1011 and the
+    client reconnects with `after=`; it stayed open, sending nothing more, for as long as it lived."""
+    from django.db import OperationalError
+
+    settings.PRESSROOM_WS_RECHECK_SECONDS = TINY_PERIOD
+    task = submit_task(created_by=editor)
+    path = "/ws/tasks" if route == "list" else f"/ws/tasks/{task.pk}"
+
+    async def database_away(scope, *args):
+        raise OperationalError("connection failed: Connection refused")
+
+    async def scenario():
+        ws = await opened(path, editor)
+        assert (await next_frame(ws))["type"] == "snapshot"
+        monkeypatch.setattr(consumers, "_access_now", database_away)
+        assert await close_code(ws) == consumers.CLOSE_SERVER_ERROR
+        await ws.disconnect()
+
+    run(scenario)
