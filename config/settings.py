@@ -83,6 +83,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.request_id.RequestIdMiddleware",  # first: every line of a request, even a refused one, has its id
     "config.client_address.ClientAddressMiddleware",  # REMOTE_ADDR := the client (PRESSROOM_TRUSTED_PROXIES)
+    "config.outages.DatabaseOutageMiddleware",  # a view's database outage: 503, Retry-After; after the replica's retry
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",  # before anything that may answer (WhiteNoise, Common)
     "config.query_guard.RejectNulHeadersMiddleware",  # NUL in a header: 400, before sessions read a cookie

@@ -81,3 +81,6 @@ urlpatterns = [
     re_path(r"^media/(?P<path>.*)$", media, name="media"),
     path("", include("publishing.urls")),
 ]
+
+# An uncaught database outage outside a view (a middleware's query) is the outage's 503, not a 500.
+handler500 = "config.outages.server_error"

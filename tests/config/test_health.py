@@ -37,19 +37,6 @@ def test_readyz_lists_every_check_and_names_a_missing_cluster(client):
                               "cluster": "failed (RuntimeError)"}
 
 
-@pytest.fixture
-def stopped_database():
-    """The test's connection pointed at a port where no PostgreSQL listens, then restored."""
-    saved = dict(connection.settings_dict)
-    connection.close()
-    connection.settings_dict["HOST"] = "127.0.0.1"
-    connection.settings_dict["PORT"] = str(free_port())
-    yield
-    connection.close()
-    connection.settings_dict.clear()
-    connection.settings_dict.update(saved)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_readyz_is_503_naming_the_database_when_it_is_down(client, stopped_database):
     started = time.monotonic()

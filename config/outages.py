@@ -1,0 +1,79 @@
+"""What a request gets while PostgreSQL is away: 503 with Retry-After in its surface's own format.
+
+A database that is down, restarting or refusing connections is not a bug of the page that asked
+it something, and answering 500 ("something went wrong on our side", a traceback in the log for
+every request) told neither the reader nor the operator what was going on. Every surface answers
+the same way instead: 503, `Retry-After: OUTAGE_RETRY_AFTER_SECONDS`, and
+
+- under /api/: the API's error body, code `unavailable`;
+- anywhere else (the blog, its feeds and sitemap, the admin, `/metrics`): the page `503.html`,
+  rendered without the database and without a request context, as `500.html` is;
+
+and the log gets one WARNING line per request naming the error, without its traceback (a
+restart of PostgreSQL under load wrote 47 tracebacks, 350 kB, in 15 seconds).
+
+`DatabaseOutageMiddleware` answers for the errors a view raises (DRF's views re-raise what the
+API's exception handler leaves alone), at any DEBUG; `server_error`, the project's handler500,
+answers for the rest (a middleware that reached the database) when DEBUG is off. Both ask
+`outage_response`, the one place of the rule. The errors are Django's `OperationalError` and
+`InterfaceError`: a connection refused or lost, a server shutting down. Imports only
+`config.api` of Pressroom's.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template import loader
+from django.views import defaults
+
+from config.api import error_body
+
+logger = logging.getLogger(__name__)
+
+DATABASE_OUTAGE_ERRORS = (OperationalError, InterfaceError)
+OUTAGE_RETRY_AFTER_SECONDS = 10
+OUTAGE_MESSAGE = "The service is briefly unavailable (its database cannot be reached). Please try again shortly."
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def outage_response(request, error: BaseException) -> HttpResponse | None:
+    """The 503 for `error` when it means the database is away, else None (a bug: the 500 it was)."""
+    if not isinstance(error, DATABASE_OUTAGE_ERRORS):
+        return None
+    logger.warning("Database unavailable; answered %s %s with 503: %s: %s", request.method, request.path,
+                   type(error).__name__, _first_line(error))
+    if request.path.startswith("/api/"):
+        response = JsonResponse(error_body("unavailable", OUTAGE_MESSAGE), status=503)
+    else:
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+    response["Retry-After"] = str(OUTAGE_RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    response._has_been_logged = True  # the line above says it; Django's log_response would add a second
+    return response
+
+
+class DatabaseOutageMiddleware:
+    """Turns a view's database outage into `outage_response`'s 503, whatever DEBUG says."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        return outage_response(request, exception)
+
+
+def server_error(request):
+    """handler500: the outage's 503 when the uncaught error (Django calls this inside its `except`)
+    is a database outage, else Django's own 500 page."""
+    return outage_response(request, sys.exc_info()[1]) or defaults.server_error(request)
