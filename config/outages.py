@@ -16,7 +16,12 @@ restart of PostgreSQL under load wrote 47 tracebacks, 350 kB, in 15 seconds).
 API's exception handler leaves alone), at any DEBUG; `server_error`, the project's handler500,
 answers for the rest (a middleware that reached the database) when DEBUG is off. Both ask
 `outage_response`, the one place of the rule. The errors are Django's `OperationalError` and
-`InterfaceError`: a connection refused or lost, a server shutting down. Imports only
+`InterfaceError`: a connection refused or lost, a server shutting down.
+
+What keeps working through an outage logs it the same way, one line without a traceback
+(`outage_summary`; `is_outage` tells an outage from a bug, which keeps its traceback): a
+throttle whose cache is away, the blog rendering uncached, a running task's heartbeat. Each wrote a
+traceback per request or per beat (the blog, 5 kB a request while Redis was away). Imports only
 `config.api` of Pressroom's.
 """
 
@@ -26,6 +31,7 @@ import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
+from redis.exceptions import RedisError
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
@@ -35,21 +41,30 @@ from config.api import error_body
 logger = logging.getLogger(__name__)
 
 DATABASE_OUTAGE_ERRORS = (OperationalError, InterfaceError)
+# What a cache or broker raises when its server is unreachable (redis-py's errors; a refused or
+# reset socket surfaces as OSError through other clients).
+CACHE_OUTAGE_ERRORS = (RedisError, OSError)
 OUTAGE_RETRY_AFTER_SECONDS = 10
 OUTAGE_MESSAGE = "The service is briefly unavailable (its database cannot be reached). Please try again shortly."
 
 
-def _first_line(error: BaseException) -> str:
+def is_outage(error: BaseException) -> bool:
+    """Whether `error` says PostgreSQL or Redis is away (then its traceback says nothing more)."""
+    return isinstance(error, DATABASE_OUTAGE_ERRORS + CACHE_OUTAGE_ERRORS)
+
+
+def outage_summary(error: BaseException) -> str:
+    """`error` in one line: its type and the first line of its message."""
     lines = str(error).strip().splitlines()
-    return lines[0] if lines else ""
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 def outage_response(request, error: BaseException) -> HttpResponse | None:
     """The 503 for `error` when it means the database is away, else None (a bug: the 500 it was)."""
     if not isinstance(error, DATABASE_OUTAGE_ERRORS):
         return None
-    logger.warning("Database unavailable; answered %s %s with 503: %s: %s", request.method, request.path,
-                   type(error).__name__, _first_line(error))
+    logger.warning("Database unavailable; answered %s %s with 503: %s", request.method, request.path,
+                   outage_summary(error))
     if request.path.startswith("/api/"):
         response = JsonResponse(error_body("unavailable", OUTAGE_MESSAGE), status=503)
     else:

@@ -3,7 +3,7 @@
 DRF's throttles count requests in the default cache: Redis when `REDIS_URL` is set. When Redis is
 down, the plain throttles raise and every throttled endpoint (task creation, the token endpoints,
 the public API) answers 500. Here a throttle whose cache cannot be reached lets the request through
-and logs a warning: the rate limit is lost for the outage, nothing else is. Password guessing stays
+and logs one line: the rate limit is lost for the outage, nothing else is. Password guessing stays
 bounded meanwhile, because the login lockout (django-axes) counts failures in PostgreSQL.
 """
 
@@ -11,25 +11,20 @@ from __future__ import annotations
 
 import logging
 
-from redis.exceptions import RedisError
 from rest_framework import throttling
 
-logger = logging.getLogger(__name__)
+from config.outages import CACHE_OUTAGE_ERRORS, outage_summary
 
-# What a cache backend raises when its server is unreachable (redis-py's errors; a refused or
-# reset socket surfaces as OSError through other clients).
-CACHE_OUTAGE_ERRORS = (RedisError, OSError)
+logger = logging.getLogger(__name__)
 
 
 class OpenOnCacheOutageMixin:
     def allow_request(self, request, view) -> bool:
         try:
             return super().allow_request(request, view)
-        except CACHE_OUTAGE_ERRORS:
-            logger.warning(
-                "Throttle %s cannot reach its cache; letting the request through",
-                type(self).__name__, exc_info=True,
-            )
+        except CACHE_OUTAGE_ERRORS as error:
+            logger.warning("Throttle %s cannot reach its cache (%s); letting the request through",
+                           type(self).__name__, outage_summary(error))
             return True
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 from rest_framework.test import APIClient
 
 from publishing.roles import EDITORS, REVIEWERS
 from tests.factories import make_user
 from tests.faults.servers import RedisServer
+from tests.processes import free_port
 from tests.seed import ensure_seed_data
 
 
@@ -149,3 +151,16 @@ def redis_server():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def stopped_database():
+    """The test's connection pointed at a port where no PostgreSQL listens, then restored."""
+    saved = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict["HOST"] = "127.0.0.1"
+    connection.settings_dict["PORT"] = str(free_port())
+    yield
+    connection.close()
+    connection.settings_dict.clear()
+    connection.settings_dict.update(saved)

@@ -27,6 +27,7 @@ from multiprocessing import util as multiprocessing_util
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
+from config.outages import is_outage, outage_summary
 from tasks.exceptions import DeadlineExceeded, LostOwnership, TaskCancelled, TaskInterrupted
 from tasks.logging import task_log_context
 from tasks.models import GenerationTask, Status
@@ -186,10 +187,11 @@ class Watchdog:
                     )
                     row = cursor.fetchone()
                 break
-            except DatabaseError:
+            except DatabaseError as error:
                 db.close()  # the next try connects again
                 if attempt == 2:
-                    logger.warning("Heartbeat failed; the database may be restarting", exc_info=True)
+                    logger.warning("Heartbeat failed; the database may be restarting (%s)", outage_summary(error),
+                                   exc_info=not is_outage(error))
                     return
         if row is None:
             self._stop_with(LostOwnership)

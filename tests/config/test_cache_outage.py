@@ -60,3 +60,16 @@ def test_a_blog_change_is_saved_when_its_pages_cannot_be_invalidated(redis_down,
 
     assert Category.objects.filter(slug="gardening").exists()
     assert "were not invalidated" in caplog.text
+
+
+def test_while_redis_is_away_each_request_logs_one_line_without_a_traceback(redis_down, client, caplog):
+    """Before, the blog's and each throttle's warning carried the whole traceback: 5 kB per request
+    for as long as Redis was away."""
+    with caplog.at_level(logging.WARNING):
+        assert client.get("/api/posts").status_code == 200
+        assert client.get("/").status_code == 200
+
+    lines = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert sorted(record.name for record in lines) == ["config.throttling", "publishing.caching"], caplog.text
+    assert not any(record.exc_info for record in lines)
+    assert all("ConnectionError: " in record.getMessage() for record in lines), caplog.text

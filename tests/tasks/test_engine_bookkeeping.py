@@ -9,6 +9,8 @@ stage (after the last, records the outcome). Every statement is a round trip to 
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -331,3 +333,21 @@ def test_the_claimed_task_has_every_field_as_the_database_reads_it(bench_pipelin
         assert getattr(claimed, field.attname) == getattr(stored, field.attname), field.name
     assert claimed.metadata == {"campaign": "spring", "tags": ["a", "b"], "nested": {"n": 1}}
     assert claimed._state.db == "default" and not claimed._state.adding
+
+
+def test_a_heartbeat_the_database_cannot_take_logs_one_line_without_a_traceback(transactional_db, request, caplog):
+    """A database restart under running tasks: each beat logged its whole traceback (4 kB), one
+    per running task every PRESSROOM_HEARTBEAT_SECONDS, for as long as the database was away."""
+    from tasks.engine.watchdog import Watchdog, heartbeat_connection
+
+    ensure_seed_data()
+    watchdog = Watchdog(submit_task(), worker="worker-of-the-test")
+    request.getfixturevalue("stopped_database")
+    heartbeat_connection().close()
+    with caplog.at_level(logging.WARNING, logger="tasks.engine.watchdog"):
+        watchdog._beat()
+
+    [line] = [record for record in caplog.records if record.name == "tasks.engine.watchdog"]
+    assert not line.exc_info
+    assert "Heartbeat failed" in line.getMessage() and "OperationalError: " in line.getMessage()
+    assert watchdog.reason is None, "a beat the database missed stops nothing: the next one tries again"
