@@ -63,7 +63,9 @@ import psycopg_pool
 from channels_postgres.core import ASYNCIO_EVENT_CHANNEL_MAPPING
 from channels_postgres.core import PostgresChannelLayer as LibraryPostgresChannelLayer
 from channels_postgres.db import GROUP_CHANNEL_TABLE, MESSAGE_TABLE, DatabaseLayer, utc_now
-from psycopg import sql
+from psycopg import pq, sql
+
+from config.postgresql.base import readable
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +77,16 @@ NOTIFY_CHANNEL = "channels_postgres_messages"  # the library's trigger NOTIFYs h
 MEMBERS_KEY = "__asgi_channel__"  # the member channels of a per-process group message, as in channels_redis
 GROUP_EXPIRY_SECONDS = 86400  # Daphne's --websocket_timeout: it closes every socket before its membership expires
 SWEEP_SECONDS = 60  # how often a listening instance deletes expired messages and memberships
+
+
+async def _check_pooled_connection(conn: psycopg.AsyncConnection) -> None:
+    """The pool's check before it hands a connection out, by the rule of Django's connections
+    (config/postgresql): one that is open and has nothing to read is usable as it is, with no round
+    trip; one the server ended (a restart: its goodbye waits unread) fails psycopg_pool's own check,
+    and the pool replaces it. Without it the first use of each idle connection after a database
+    restart failed: a watcher's join (1011 to the client) or a worker's broadcast (lost)."""
+    if conn.closed or conn.pgconn.status != pq.ConnStatus.OK or readable(conn):
+        await psycopg_pool.AsyncConnectionPool.check_connection(conn)
 
 
 class _InstanceDatabaseLayer(DatabaseLayer):
@@ -98,6 +110,7 @@ class _InstanceDatabaseLayer(DatabaseLayer):
                 conninfo=psycopg.conninfo.make_conninfo("", **db_params),
                 open=False,
                 configure=_configure_connection,
+                check=_check_pooled_connection,
                 **self.psycopg_options,
             )
             await pool.open(wait=False)

@@ -209,8 +209,8 @@ def _close_broken_connections() -> None:
             continue
         if conn.settings_dict["CONN_MAX_AGE"] != 0:
             conn.close_if_unusable_or_obsolete()  # Django's own rule, lifetime included
-        elif conn.errors_occurred and not conn.is_usable():
-            conn.close()
+        elif not conn.is_usable():  # no round trip unless the server sent something (config/postgresql)
+            conn.close()  # the server ended it (a restart) before this thread's next read used it
 
 
 def socket_read(function):

@@ -25,13 +25,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return False
         if self.connection.closed or self.connection.pgconn.status != pq.ConnStatus.OK:
             return False
-        if self.connection.pgconn.transaction_status == pq.TransactionStatus.IDLE and not _readable(self.connection):
+        if self.connection.pgconn.transaction_status == pq.TransactionStatus.IDLE and not readable(self.connection):
             return True
         return super().is_usable()
 
 
-def _readable(connection) -> bool:
-    """True when the server has sent something the connection has not read (or closed it)."""
+def readable(connection) -> bool:
+    """True when the server has sent something the connection has not read (or closed it); a psycopg
+    connection, sync or async (the channel layer's pool checks its connections so too)."""
     try:
         poller = select.poll()  # not select(): a process with a thousand sockets has fds past 1024
         poller.register(connection.fileno(), select.POLLIN)

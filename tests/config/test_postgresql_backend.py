@@ -45,9 +45,9 @@ def terminate(pid: int, conn) -> None:
 
 
 def _socket_readable(conn) -> bool:
-    from config.postgresql.base import _readable
+    from config.postgresql.base import readable
 
-    return _readable(conn.connection)
+    return readable(conn.connection)
 
 
 def test_settings_use_the_backend(own_connection):

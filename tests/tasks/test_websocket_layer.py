@@ -353,3 +353,33 @@ def test_leaving_every_group_deletes_this_process_memberships_only(editor):
             await ws.disconnect()
 
     run(scenario)
+
+
+@postgres_layer_only
+def test_a_watcher_joining_right_after_a_database_restart_is_not_handed_a_dead_pooled_connection(editor):
+    """A restart ends every connection the layer's pool keeps idle, and the one a socket read thread
+    keeps while busy; both were used as they were, so the first join after the restart (a watcher
+    reconnecting) and the first handshake read of each thread failed with 1011, and the first
+    broadcast of each worker was lost. Now a connection whose socket has something to read (the
+    server's goodbye) is checked before it is used, and replaced."""
+    task = submit_task(created_by=editor)
+
+    def end_every_other_connection() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    async def scenario():
+        first = await opened(f"/ws/tasks/{task.pk}", editor)
+        assert (await next_frame(first))["type"] == "snapshot"
+        assert await database_sync_to_async(end_every_other_connection)() >= 1
+        await asyncio.sleep(0.2)  # the goodbye reaches the idle sockets
+        second = await opened(f"/ws/tasks/{task.pk}", editor)
+        assert (await next_frame(second))["type"] == "snapshot"
+        await arecord(task, "after the restart")
+        assert [e["message"] for e in await events(second, 1)] == ["after the restart"]
+        await first.disconnect()
+        await second.disconnect()
+
+    run(scenario)
