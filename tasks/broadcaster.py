@@ -45,6 +45,8 @@ import os
 import threading
 from multiprocessing import util as multiprocessing_util
 
+from config.outages import is_outage, outage_summary
+
 logger = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 10_000
@@ -214,9 +216,9 @@ class Broadcaster:
                 reached = await send_batch(batch)
                 self.sent += len(batch)
                 return reached
-            except Exception:
-                logger.warning("Broadcast of %s queued events in one batch failed; sending them one by one",
-                               len(batch), exc_info=True)
+            except Exception as error:
+                logger.warning("Broadcast of %s queued events in one batch failed (%s); sending them one by one",
+                               len(batch), outage_summary(error), exc_info=not is_outage(error))
         for groups, message in batch:
             try:
                 send_many = getattr(layer, "group_send_many", None)  # the PostgreSQL layer's
@@ -226,10 +228,10 @@ class Broadcaster:
                     for group in groups:
                         await layer.group_send(group, message)
                 self.sent += 1
-            except Exception:  # the event row is durable; watchers catch up from the database
+            except Exception as error:  # the event row is durable; watchers catch up from the database
                 event = message.get("event", {})
-                logger.warning("Broadcast of event %s/%s failed", event.get("task"), event.get("sequence"),
-                               exc_info=True)
+                logger.warning("Broadcast of event %s/%s failed (%s)", event.get("task"), event.get("sequence"),
+                               outage_summary(error), exc_info=not is_outage(error))
         return None
 
     async def _shutdown(self, running: _Sender, timeout: float) -> None:

@@ -8,6 +8,7 @@ instance, on the test's own loop, receives what the broadcaster sends.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 
@@ -355,3 +356,28 @@ def test_a_burst_larger_than_a_batch_is_sent_without_waiting_for_the_window(eith
         assert caster.flush(TIMEOUT), "three batches, sent one after the other"
 
     assert [message["event"] for message in receive_while(burst, "task.watched", 1)] == ["watched"]
+
+
+def test_a_broadcast_the_layer_cannot_take_while_its_server_is_away_logs_lines_without_a_traceback(
+        monkeypatch, caplog):
+    """Redis (or PostgreSQL) away: each event's broadcast logged two tracebacks, the batch's and its
+    own (60 tracebacks, 220 kB, from one worker in an 18-second Redis outage)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    caster = broadcaster()
+    caster.send(["warm-up"], {"type": "task.event", "event": {}})
+    assert caster.flush(TIMEOUT)
+
+    async def away(*args, **kwargs):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    for name in ("group_send_batch", "group_send_many", "group_send"):
+        monkeypatch.setattr(caster.layer, name, away, raising=False)
+    with caplog.at_level(logging.WARNING, logger="tasks.broadcaster"):
+        caster.send(["tasks.all"], {"type": "task.event", "event": {"task": "t", "sequence": 7}})
+        assert caster.flush(TIMEOUT)
+
+    lines = [record for record in caplog.records if record.name == "tasks.broadcaster"]
+    assert len(lines) == 2 and not any(record.exc_info for record in lines), caplog.text
+    assert all("ConnectionError: Error 111" in record.getMessage() for record in lines)
+    assert "t/7" in lines[1].getMessage()
