@@ -12,6 +12,8 @@ time, so that channel is the buffer, and once the read is sent they are filtered
 the single-task route a live event that skips sequences (two processes emitting for one task can
 broadcast out of order) first brings the missing ones from the database, where they are already
 committed (sequences are assigned under the task's row lock), so a client sees 1, 2, 3, ...
+A live event that never came (the channel layer was away) is sent from the database after the
+next periodic access check, so a task that ended meanwhile is not shown running.
 
 Close codes: 4401 no valid credentials, 4404 no such task *or* one the user may not see (the API
 answers 404 for both, and so does the socket: it must not tell them apart), 4400 a malformed
@@ -55,6 +57,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import connections
 
+from config.outages import outage_summary
 from tasks import metrics
 from tasks.events import ALL_TASKS_GROUP, event_payload, task_group
 from tasks.models import GenerationTask, Status, TaskEvent
@@ -417,8 +420,12 @@ class _TaskWatcher(_ClosesCounted):
             if expires is not None:
                 delay = min(delay, max(0.0, expires - time.time()))
             await asyncio.sleep(delay)
-            await self.recheck()
+            if await self.recheck():
+                await self.catch_up_periodically()
             delay = settings.PRESSROOM_WS_RECHECK_SECONDS
+
+    async def catch_up_periodically(self) -> None:
+        """After each periodic access check: nothing here (see TaskConsumer)."""
 
     async def recheck(self) -> bool:
         """Check that the user may still watch (see the module's docstring); close and return False if not."""
@@ -548,6 +555,7 @@ class TaskConsumer(_TaskWatcher):
             return await self.refuse(CLOSE_TOO_MANY)
         self.task_id = task_id
         self.owner_id = task.created_by_id
+        self.sending = asyncio.Lock()  # live events and periodic catch-ups, one at a time
         await self.send_json({"type": "snapshot", "task": task_state(task)})
         self.last_sent = task.event_sequence
         if after is not None:
@@ -573,14 +581,37 @@ class TaskConsumer(_TaskWatcher):
         """A live event from the channel layer (tasks.events.broadcast)."""
         payload = message["event"]
         sequence = payload["sequence"]
-        if self.user is None or sequence <= self.last_sent:
+        if self.user is None:  # refused, or closed: `sending` may not even exist
             return
-        if sequence > self.last_sent + 1:
-            if not await self.recheck():  # a replay from the database: only with access checked
+        async with self.sending:
+            if self.user is None or sequence <= self.last_sent:
                 return
-            await self.send_stored_events(after=self.last_sent, before=sequence)
-        await self.send_event(payload)
-        self.last_sent = sequence
+            if sequence > self.last_sent + 1:
+                if not await self.recheck():  # a replay from the database: only with access checked
+                    return
+                await self.send_stored_events(after=self.last_sent, before=sequence)
+            await self.send_event(payload)
+            self.last_sent = sequence
+
+    async def catch_up_periodically(self) -> None:
+        """Send what was stored since the last event sent, after each periodic access check.
+
+        A live event that never came (the channel layer away: Redis stopped, a broadcast that
+        failed) was caught up only with the task's next event, so a watcher of a task that ended
+        meanwhile showed it running for as long as it stayed open. Now it has it within
+        PRESSROOM_WS_RECHECK_SECONDS. Under `sending`, as live events are: the watchdog runs beside
+        the consumer's messages, and both move `last_sent`.
+        """
+        async with self.sending:
+            if self.user is None:
+                return
+            try:
+                await self.send_stored_events(after=self.last_sent)
+            except Exception as error:  # noqa: BLE001 (the database away since the check: as a failed check)
+                logger.warning("WebSocket %s: stored events could not be read (%s); closing.",
+                               self.scope.get("path"), outage_summary(error))
+                self.user = None
+                await self.close(code=CLOSE_SERVER_ERROR)
 
     async def on_catch_up(self, frame: dict) -> None:
         after = _sequence(frame.get("after"))
@@ -588,7 +619,8 @@ class TaskConsumer(_TaskWatcher):
             raise FrameError("bad_frame", '"after" must be a non-negative integer.')
         self.count_catch_up()
         if await self.recheck():
-            await self.send_stored_events(after=after)
+            async with self.sending:
+                await self.send_stored_events(after=after)
 
     def count_catch_up(self) -> None:
         """Note a catch-up, or refuse it (an error frame; the socket stays open) when the socket

@@ -227,3 +227,32 @@ def test_a_recheck_the_database_cannot_answer_closes_the_socket_with_1011(settin
         await ws.disconnect()
 
     run(scenario)
+
+
+def test_an_event_whose_broadcast_was_lost_reaches_the_open_task_socket_after_the_next_check(
+        settings, editor, monkeypatch):
+    """Redis away while the task ended: its last events were stored but never broadcast, and
+    the socket, given no later event to notice the gap by, showed the task running for as long as
+    it stayed open. Now the periodic access check is followed by a catch-up from the database."""
+    from tasks import events as task_events
+
+    settings.PRESSROOM_WS_RECHECK_SECONDS = TINY_PERIOD
+    task = submit_task(created_by=editor)
+
+    async def scenario():
+        ws = await opened(f"/ws/tasks/{task.pk}", editor)
+        snapshot = await next_frame(ws)
+        monkeypatch.setattr(task_events, "broadcast", lambda *payloads: None)  # the channel layer lost them
+        await arecord(task, "stored while the layer was away")
+        await arecord(task, "the last one")
+        got = await events(ws, 2)
+        assert [event["message"] for event in got] == ["stored while the layer was away", "the last one"]
+        assert [event["sequence"] for event in got] == [snapshot["task"]["last_event_sequence"] + 1,
+                                                        snapshot["task"]["last_event_sequence"] + 2]
+        monkeypatch.undo()
+        await arecord(task, "live again")
+        assert [event["message"] for event in await events(ws, 1)] == ["live again"], "once, not twice"
+        assert await ws.receive_nothing(timeout=3 * TINY_PERIOD)
+        await ws.disconnect()
+
+    run(scenario)
