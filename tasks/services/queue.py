@@ -21,6 +21,7 @@ from django_q.conf import Conf
 from django_q.models import OrmQ
 from django_q.tasks import async_task
 
+from config.outages import is_outage, outage_summary
 from tasks.events import broadcast_after_commit, draft_event
 from tasks.models import EventKind, GenerationTask, Phase, Status
 
@@ -172,8 +173,8 @@ def wake_workers(count: int = 1, *, not_before=None) -> None:
     def enqueue_after_commit():
         try:
             enqueue()
-        except Exception:  # the reconciler wakes workers for due tasks that got no job
-            logger.warning("Could not enqueue a wake-up job", exc_info=True)
+        except Exception as error:  # the reconciler wakes workers for due tasks that got no job
+            logger.warning("Could not enqueue a wake-up job (%s)", outage_summary(error), exc_info=not is_outage(error))
 
     transaction.on_commit(enqueue_after_commit)
 

@@ -62,3 +62,25 @@ def test_the_monitor_keeps_the_failure_of_a_wake_up(wakeup_package):
     save_task({**wakeup_package, "success": False, "result": "OperationalError: the server went away"}, get_broker())
     failure = Failure.objects.get()
     assert (failure.func, failure.result) == (RUN_NEXT_TASK, "OperationalError: the server went away")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wake_up_the_redis_broker_cannot_take_is_one_line_without_a_traceback(monkeypatch, caplog):
+    """Redis away: each task created logged a traceback for its lost wake-up (the reconciler wakes
+    a worker for it once Redis is back)."""
+    import logging
+
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from tasks.services import queue
+
+    def away(*args, **kwargs):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(queue, "enqueues_in_transaction", lambda: False)
+    monkeypatch.setattr(queue, "async_task", away)
+    with caplog.at_level(logging.WARNING, logger="tasks.services.queue"):
+        wake_workers()
+
+    [line] = [record for record in caplog.records if record.name == "tasks.services.queue"]
+    assert not line.exc_info and "ConnectionError: Error 111" in line.getMessage()
