@@ -21,9 +21,9 @@ answers for the rest (a middleware that reached the database) when DEBUG is off.
 What keeps working through an outage logs it the same way, one line without a traceback
 (`outage_summary`; `is_outage` tells an outage from a bug, which keeps its traceback): a
 throttle whose cache is away, the blog rendering uncached, a running task's heartbeat, a broadcast
-the channel layer cannot take, a wake-up job the Redis broker cannot take. Each wrote a traceback per request, beat or event (the blog, 5 kB a
-request while Redis was away; a worker's broadcasts, two per event). Imports only
-`config.api` of Pressroom's.
+the channel layer cannot take, a wake-up job the Redis broker cannot take. Each wrote a traceback
+per request, beat or event (the blog, 5 kB a request while Redis was away; a worker's broadcasts,
+two per event). Imports only `config.api` of Pressroom's.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
-from redis.exceptions import RedisError
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
+from redis.exceptions import RedisError
 
 from config.api import error_body
 
