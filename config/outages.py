@@ -15,8 +15,12 @@ restart of PostgreSQL under load wrote 47 tracebacks, 350 kB, in 15 seconds).
 `DatabaseOutageMiddleware` answers for the errors a view raises (DRF's views re-raise what the
 API's exception handler leaves alone), at any DEBUG; `server_error`, the project's handler500,
 answers for the rest (a middleware that reached the database) when DEBUG is off. Both ask
-`outage_response`, the one place of the rule. The errors are Django's `OperationalError` and
-`InterfaceError`: a connection refused or lost, a server shutting down.
+`outage_response`, the one place of the rule. An outage is `database_is_away`: Django's
+`InterfaceError` (a connection already closed), or an `OperationalError` that says the server
+cannot be reached (no SQLSTATE: refused, lost, closed) or is going away (SQLSTATE class 08,
+57P01–57P03, 53300). Other `OperationalError`s are a statement's failure, not an outage — a
+deadlock, a statement or lock timeout, a serialization failure, a full disk — and stay the 500
+they are, with their traceback.
 
 What keeps working through an outage logs it the same way, one line without a traceback
 (`outage_summary`; `is_outage` tells an outage from a bug, which keeps its traceback): a
@@ -41,7 +45,9 @@ from config.api import error_body
 
 logger = logging.getLogger(__name__)
 
-DATABASE_OUTAGE_ERRORS = (OperationalError, InterfaceError)
+# SQLSTATEs of a server going away or refusing sessions: admin_shutdown, crash_shutdown,
+# cannot_connect_now, too_many_connections; with class 08, connection_exception.
+AWAY_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 # What a cache or broker raises when its server is unreachable (redis-py's errors; a refused or
 # reset socket surfaces as OSError through other clients).
 CACHE_OUTAGE_ERRORS = (RedisError, OSError)
@@ -49,9 +55,19 @@ OUTAGE_RETRY_AFTER_SECONDS = 10
 OUTAGE_MESSAGE = "The service is briefly unavailable (its database cannot be reached). Please try again shortly."
 
 
+def database_is_away(error: BaseException) -> bool:
+    """Whether `error` says PostgreSQL cannot be reached, rather than that a statement failed."""
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    sqlstate = getattr(error.__cause__, "sqlstate", None)  # psycopg's error, which Django wraps
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in AWAY_SQLSTATES
+
+
 def is_outage(error: BaseException) -> bool:
     """Whether `error` says PostgreSQL or Redis is away (then its traceback says nothing more)."""
-    return isinstance(error, DATABASE_OUTAGE_ERRORS + CACHE_OUTAGE_ERRORS)
+    return database_is_away(error) or isinstance(error, CACHE_OUTAGE_ERRORS)
 
 
 def outage_summary(error: BaseException) -> str:
@@ -62,7 +78,7 @@ def outage_summary(error: BaseException) -> str:
 
 def outage_response(request, error: BaseException) -> HttpResponse | None:
     """The 503 for `error` when it means the database is away, else None (a bug: the 500 it was)."""
-    if not isinstance(error, DATABASE_OUTAGE_ERRORS):
+    if not database_is_away(error):
         return None
     logger.warning("Database unavailable; answered %s %s with 503: %s", request.method, request.path,
                    outage_summary(error))

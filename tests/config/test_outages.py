@@ -118,3 +118,52 @@ def test_the_error_handler_answers_an_outage_outside_a_view_with_the_503_and_any
     except ValueError:
         assert sys.exc_info()[0] is ValueError
         assert server_error(RequestFactory().get("/")).status_code == 500
+
+
+def _raised_through_django(psycopg_error: Exception) -> Exception:
+    """`psycopg_error` as Django's database layer raises it: wrapped, with the original as its cause."""
+    from django.db import connection
+
+    try:
+        with connection.wrap_database_errors:
+            raise psycopg_error
+    except Exception as wrapped:  # noqa: BLE001 (what Django made of it is the point)
+        return wrapped
+    raise AssertionError("Django's wrapper raised nothing")
+
+
+@pytest.mark.parametrize("psycopg_error", [
+    pytest.param(lambda e: e.DeadlockDetected("deadlock detected"), id="deadlock"),
+    pytest.param(lambda e: e.QueryCanceled("canceling statement due to statement timeout"), id="statement-timeout"),
+    pytest.param(lambda e: e.LockNotAvailable("canceling statement due to lock timeout"), id="lock-timeout"),
+    pytest.param(lambda e: e.SerializationFailure("could not serialize access"), id="serialization"),
+    pytest.param(lambda e: e.DiskFull("could not extend file"), id="disk-full"),
+])
+def test_a_statement_that_failed_is_the_500_it_is_not_an_outage(psycopg_error):
+    """Django raises these as OperationalError too; answering them 503 "cannot be reached" would
+    hide a bug behind a false message and drop its traceback."""
+    import psycopg.errors
+
+    error = _raised_through_django(psycopg_error(psycopg.errors))
+    assert isinstance(error, OperationalError)
+    try:
+        raise error
+    except OperationalError:
+        assert server_error(RequestFactory().get("/api/posts")).status_code == 500
+
+
+@pytest.mark.parametrize("psycopg_error", [
+    pytest.param(lambda e: e.OperationalError("connection refused"), id="refused"),
+    pytest.param(lambda e: e.AdminShutdown("terminating connection due to administrator command"), id="shutdown"),
+    pytest.param(lambda e: e.CannotConnectNow("the database system is starting up"), id="starting-up"),
+    pytest.param(lambda e: e.TooManyConnections("sorry, too many clients already"), id="too-many"),
+    pytest.param(lambda e: e.ConnectionFailure("connection failure"), id="class-08"),
+])
+def test_a_server_that_cannot_be_reached_is_an_outage(psycopg_error):
+    import psycopg.errors
+
+    error = _raised_through_django(psycopg_error(psycopg.errors))
+    try:
+        raise error
+    except Exception:  # noqa: BLE001
+        _unavailable(server_error(RequestFactory().get("/api/posts")))
