@@ -48,13 +48,16 @@ from content.services.review import (
     task_revoke_approval,
 )
 from tasks.admin import AppendOnlyAdminMixin, GenerationTaskAdmin, VisibleTaskRowsMixin
-from tasks.admin_history import TASK_PREVIEW_CHARS
+from tasks.admin_history import HISTORY_ROWS_SHOWN, TASK_PREVIEW_CHARS
 from tasks.admin_actions import RefusedAction, TaskAction
 from tasks.forms import format_usd
 from tasks.models import GenerationTask, ModelCatalogEntry
 from tasks.models.task import WORD_COUNT_MAX, WORD_COUNT_MIN
 
 FEEDBACK_PREVIEW_CHARS = 80
+# What a row of the task page's versions does not show (its body is read: the default comparison
+# looks for the newest earlier text that differs).
+VERSION_ROW_DEFERRED = ("body_html", "excerpt", "seo", "sources", "quality_report")
 
 
 # --- Rendering a version --------------------------------------------------------------------
@@ -263,6 +266,8 @@ class RestoreForm(forms.Form):
         versions = task.versions.filter(phase__in=reviewable_phases(task)).order_by("-number")
         if current is not None:
             versions = versions.exclude(pk=current.pk)
+        # The newest ones; an older one is restored from the API (`POST …/versions/{n}/restore`).
+        versions = versions.only("task_id", "number", "phase", "title")[:HISTORY_ROWS_SHOWN]
         self.fields["number"].choices = [
             (v.number, f"{v.number} · {v.get_phase_display()} · {Truncator(v.title).chars(40)}") for v in versions
         ]
@@ -364,7 +369,11 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
     def task_page_sections(self, request, task: GenerationTask,
                            refused: RefusedAction | None = None) -> list[tuple[str, str]]:
         version = current_version(task)
-        versions = list(task.versions.select_related("created_by").order_by("number"))
+        # The newest HISTORY_ROWS_SHOWN versions and decisions, oldest first, with a link to all of
+        # them: a task of 1,000 versions read every body for its page.
+        versions_total = task.versions.count()
+        versions = list(reversed(task.versions.select_related("created_by").defer(*VERSION_ROW_DEFERRED)
+                                 .order_by("-number")[:HISTORY_ROWS_SHOWN]))
         model_names = dict(ModelCatalogEntry.objects.values_list("key", "display_name"))  # a few rows
         for v in [*versions, *([version] if version is not None else [])]:
             v.cost_label = format_usd(v.cost)
@@ -383,8 +392,14 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
         sections.append(section(
             "versions", versions=versions, diff_url=self._url(task, "diff"),
             compare_a=compared.number if compared else None, compare_b=version.number if version else None,
+            total=versions_total, all_url=f"{reverse('admin:content_contentversion_changelist')}?task__id__exact={task.pk}",
         ))
-        sections.append(section("audit", events=list(audit_trail(task))))
+        trail = audit_trail(task)
+        events = list(reversed(trail.reverse()[:HISTORY_ROWS_SHOWN]))
+        sections.append(section(
+            "audit", events=events, total=trail.count() if len(events) == HISTORY_ROWS_SHOWN else len(events),
+            all_url=f"{reverse('admin:content_approvalevent_changelist')}?task__id__exact={task.pk}",
+        ))
         return sections
 
     def _url(self, task, name: str) -> str:

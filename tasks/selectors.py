@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, Min
-from django.db.models.functions import Now
+from django.db.models import Count, F, Min, Q, Window
+from django.db.models.functions import Lag, Now
 
 from tasks.engine.stages import stages_for
 from tasks.exceptions import PermanentError
@@ -146,6 +146,19 @@ def phase_spans(events) -> dict[str, dict]:
     return spans
 
 
+def state_changes(task: GenerationTask):
+    """`(phase, status, at)` of the task's events, in order, leaving out each event whose phase and
+    status are those of the event before it: `phase_spans` reads the same from them (a repeat
+    changes nothing), and a task's progress events, most of its events, never reach Python. A
+    task of 100,000 events took 0.7 s per timeline when each was read."""
+    def previous(field: str) -> Window:
+        return Window(Lag(field), order_by=F("sequence").asc())
+
+    changed = Q(previous_phase__isnull=True) | ~Q(previous_phase=F("phase")) | ~Q(previous_status=F("status"))
+    return (task.events.annotate(previous_phase=previous("phase"), previous_status=previous("status"))
+            .filter(changed).order_by("sequence").values_list("phase", "status", "created_at"))
+
+
 def _phases_of(task: GenerationTask) -> list[Phase]:
     """The phases the task's type runs, in pipeline order (an image task: its image); every phase
     when its pipeline cannot be loaded, so the page still shows what the events say."""
@@ -165,8 +178,7 @@ def phase_timeline(task: GenerationTask, *, now) -> list[dict]:
     (None unless the phase is running). The task page renders this; live-progress.js fetches it
     again (`/api/tasks/{id}/timeline`) when the status or phase changes and only ticks the clock.
     """
-    events = task.events.order_by("sequence").values_list("phase", "status", "created_at")
-    spans = phase_spans(events)
+    spans = phase_spans(state_changes(task))
     timeline = []
     for phase in _phases_of(task):
         span = spans.get(phase.value)
