@@ -25,6 +25,7 @@ database busy for minutes.
 
 from __future__ import annotations
 
+from collections import Counter
 from contextlib import nullcontext
 from decimal import Decimal
 from functools import cache, wraps
@@ -34,6 +35,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import NestedObjects, quote
 from django.contrib.admin.views.main import (
     ALL_VAR, ERROR_FLAG, IS_FACETS_VAR, IS_POPUP_VAR, ORDER_VAR, PAGE_VAR, SEARCH_VAR, TO_FIELD_VAR,
 )
@@ -43,9 +45,10 @@ from django.db.models.deletion import ProtectedError, RestrictedError
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import formats, timezone
-from django.utils.text import smart_split
+from django.utils.html import format_html
+from django.utils.text import capfirst, smart_split
 
 from config.postgresql.base import planned_for_its_values
 from tasks.exceptions import DomainError, NoLongerExists
@@ -221,6 +224,67 @@ class SiteRulesMixin:
 
 
 DELETE_ATTEMPTS = 3  # collections of an admin deletion while rows naming it keep being written
+# Rows of each kind a deletion's confirmation page reads and names, at each step of its collection
+# (the rows that name what is deleted, then the rows naming those...); the rest are counted.
+DELETION_ROWS_LISTED = 100
+
+
+class ListedNestedObjects(NestedObjects):
+    """Django's collector of the rows a deletion takes along, for its confirmation page, reading at
+    most DELETION_ROWS_LISTED rows of a kind at each step and counting the others (`unlisted`).
+    Deleting a tag of 50,000 posts named every one (3 MB, 2.3 s); a webhook subscription with
+    100,000 attempts read each of them (10.5 s). The deletion itself collects everything."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unlisted = Counter()
+
+    def related_objects(self, related_model, related_fields, objs):
+        rows = super().related_objects(related_model, related_fields, objs)
+        total = rows.count()
+        if total <= DELETION_ROWS_LISTED:
+            return rows
+        self.unlisted[related_model] += total - DELETION_ROWS_LISTED
+        return rows[:DELETION_ROWS_LISTED]
+
+
+class ListedDeletionAdmin(admin.ModelAdmin):
+    """The ModelAdmin beneath every admin of the site (`PressroomAdminSite.register` puts it just
+    above Django's, so an admin's own `get_deleted_objects` still adjusts what this returns).
+
+    Django's `get_deleted_objects` (`django.contrib.admin.utils`), with `ListedNestedObjects`: a
+    deletion's confirmation page names at most DELETION_ROWS_LISTED rows of a kind at each step,
+    says how many more of each kind there are, and its summary counts every row."""
+
+    def get_deleted_objects(self, objs, request):
+        try:
+            using = router.db_for_write(objs[0]._meta.model)
+        except IndexError:
+            return [], {}, set(), []
+        collector = ListedNestedObjects(using=using, origin=objs)
+        collector.collect(objs)
+        perms_needed = set()
+        site = self.admin_site
+
+        def format_callback(obj):
+            opts = obj._meta
+            if not site.is_registered(obj.__class__):
+                return f"{capfirst(opts.verbose_name)}: {obj}"
+            if not site.get_model_admin(obj.__class__).has_delete_permission(request, obj):
+                perms_needed.add(opts.verbose_name)
+            try:
+                url = reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)])
+            except NoReverseMatch:
+                return f"{capfirst(opts.verbose_name)}: {obj}"
+            return format_html('{}: <a href="{}">{}</a>', capfirst(opts.verbose_name), url, obj)
+
+        to_delete = collector.nested(format_callback)
+        to_delete += [f"… and {count:,} more {model._meta.verbose_name_plural}, not listed here"
+                      for model, count in collector.unlisted.items()]
+        protected = [format_callback(obj) for obj in collector.protected]
+        model_count = {model._meta.verbose_name_plural: len(rows) + collector.unlisted[model]
+                       for model, rows in collector.model_objs.items()}
+        return to_delete, model_count, perms_needed, protected
 
 
 @cache
@@ -242,10 +306,11 @@ class PressroomAdminSite(admin.AdminSite):
     empty_value_display = "—"  # the dash Pressroom's own cells use for "none" (Django's is "-")
 
     def register(self, model_or_iterable, admin_class=None, **options):
-        """Every admin class gets `SiteRulesMixin`, whichever app registers it."""
+        """Every admin class gets `SiteRulesMixin`, whichever app registers it, and
+        `ListedDeletionAdmin` beneath it."""
         admin_class = admin_class or admin.ModelAdmin
         if not issubclass(admin_class, SiteRulesMixin):
-            admin_class = type(admin_class.__name__, (SiteRulesMixin, admin_class),
+            admin_class = type(admin_class.__name__, (SiteRulesMixin, admin_class, ListedDeletionAdmin),
                                {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__})
         return super().register(model_or_iterable, admin_class, **options)
 
