@@ -74,7 +74,7 @@ def test_task_change_page_shows_the_run_read_only_with_its_progress_events(super
     events_inline = next(
         inline for inline in response.context["inline_admin_formsets"] if inline.formset.model is TaskEvent
     )
-    assert [form.instance.sequence for form in events_inline.formset.forms] == [1, 2]
+    assert [form.instance.sequence for form in events_inline.formset.forms] == [2, 1]  # newest first
     assert not events_inline.has_add_permission
     assert not events_inline.has_change_permission
     assert not events_inline.has_delete_permission
