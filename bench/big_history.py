@@ -187,6 +187,9 @@ def pages(ids: dict) -> list[tuple[str, str, str]]:
         ("blog: tag Atom", "", f"/tag/{ids['tag']}/feeds/atom/"),
         ("blog: home", "", "/"),
         ("blog: sitemap", "", "/sitemap.xml"),
+        ("blog: sitemap, posts page 1", "", "/sitemap-posts.xml"),
+        ("blog: sitemap, posts page 11", "", "/sitemap-posts.xml?p=11"),
+        ("blog: sitemap, tags", "", "/sitemap-tags.xml"),
         ("public API: posts of the category", "", f"/api/posts?category={ids['category']}"),
     ]
 

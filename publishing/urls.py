@@ -33,5 +33,7 @@ urlpatterns = [
     path("tag/<anyslug:slug>/feeds/rss/", cached(feeds.TagRss()), name="tag_feed_rss"),
     path("tag/<anyslug:slug>/feeds/atom/", cached(feeds.TagAtom()), name="tag_feed_atom"),
     path("sitemap.xml", cached(seo.sitemap_page, reads=("p",)), {"sitemaps": seo.SITEMAPS}, name="sitemap"),
+    path("sitemap-<slug:section>.xml", cached(seo.sitemap_page, reads=("p",)), {"sitemaps": seo.SITEMAPS},
+         name="sitemap_part"),
     path("robots.txt", seo.robots_txt, name="robots_txt"),
 ]
