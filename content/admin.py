@@ -366,8 +366,8 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
         """Only the tasks the viewer may decide, as the dashboard's "Awaiting your review"."""
         return awaiting_review(request.user, queryset)
 
-    def task_page_sections(self, request, task: GenerationTask,
-                           refused: RefusedAction | None = None) -> list[tuple[str, str]]:
+    def task_page_sections(self, request, task: GenerationTask, refused: RefusedAction | None = None, *,
+                           live: dict | None = None) -> list[tuple[str, str]]:
         version = current_version(task)
         # The newest HISTORY_ROWS_SHOWN versions and decisions, oldest first, with a link to all of
         # them: a task of 1,000 versions read every body for its page.
@@ -386,7 +386,7 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
         article = render_article(version, request) if version is not None else ""
         compared = version_to_compare(task, versions, version) if version is not None else None
         sections = [section("article", version=version, article=mark_safe(article))]  # noqa: S308 (rendered above)
-        sections += super().task_page_sections(request, task, refused)
+        sections += super().task_page_sections(request, task, refused, live=live)
         if version is not None:
             sections.append(section("quality", quality=mark_safe(render_quality_report(version.quality_report))))  # noqa: S308
         sections.append(section(

@@ -505,16 +505,16 @@ class GenerationTaskAdmin(admin.ModelAdmin):
             "socket_path": f"{TASKS_SOCKET_PATH}/{task.pk}",
         }
 
-    def task_page_sections(self, request, task: GenerationTask,
-                           refused: RefusedAction | None = None) -> list[tuple[str, str]]:
+    def task_page_sections(self, request, task: GenerationTask, refused: RefusedAction | None = None, *,
+                           live: dict | None = None) -> list[tuple[str, str]]:
         """The sections above the brief and the bookkeeping, in page order, as (name, HTML).
 
         Here: the action forms (a `refused` one shown again as typed) and the live progress;
         `content.admin` puts the article first and adds the quality report, the versions and the
-        audit trail.
+        audit trail. `live` is `live_panel_context(task)` when the caller has read it already.
         """
         live = render_to_string("admin/tasks/generationtask/live_progress_panel.html",
-                                {"live": self.live_panel_context(task), "task": task}, request=request)
+                                {"live": live or self.live_panel_context(task), "task": task}, request=request)
         return [
             ("actions", render_action_panels(self, request, task, self.task_actions(request, task),
                                              self.task_panel_notes(request, task), refused)),
@@ -523,9 +523,10 @@ class GenerationTaskAdmin(admin.ModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
+            # Read once for the page: its timeline reads the task's events.
             context["live_panel"] = self.live_panel_context(obj)
             refused = context.get("refused_action")  # set by `action_view` when it shows a refusal
-            context["task_sections"] = self.task_page_sections(request, obj, refused)
+            context["task_sections"] = self.task_page_sections(request, obj, refused, live=context["live_panel"])
             if obj.status != Status.QUEUED:
                 # Nothing on the form can change once a worker took the brief: no Save buttons, and
                 # the page is the task's, not a "Change" form (its actions change it, each its own way).
