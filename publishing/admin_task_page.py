@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -22,6 +23,8 @@ from publishing.services.posts import task_publish, task_unpublish
 from tasks.admin_actions import TaskAction
 from tasks.models import GenerationTask
 from tasks.selectors import database_now
+
+VOCABULARY_SHOWN = 200  # categories and tags the brief form suggests (`blog_vocabulary`)
 
 
 class ScheduleForm(forms.Form):
@@ -87,10 +90,14 @@ class GenerationTaskPublishingAdmin(GenerationTaskWithHistoryAdmin):
         return super().task_actions(request, task) + actions
 
     def blog_vocabulary(self, request) -> dict:
-        return {
-            "categories": list(Category.objects.order_by("name").values_list("name", flat=True)),
-            "tags": list(Tag.objects.order_by("name").values_list("name", flat=True)),
-        }
+        """The VOCABULARY_SHOWN categories and tags most posts use, by name: a brief may name any
+        other (or a new one). Every one was suggested: 452 kB of brief form at 5,000 of each."""
+        def most_used(model) -> list[str]:
+            names = (model.objects.annotate(used=Count("posts")).order_by("-used", "name")
+                     .values_list("name", flat=True)[:VOCABULARY_SHOWN])
+            return sorted(names, key=str.casefold)
+
+        return {"categories": most_used(Category), "tags": most_used(Tag)}
 
 
 admin.site.unregister(GenerationTask)

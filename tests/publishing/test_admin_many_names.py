@@ -52,3 +52,16 @@ def test_the_post_lists_filters_name_a_short_list_and_the_chosen_one(superuser, 
     assert [post.title for post in response.context["cl"].result_list] == ["A note"]
     searched = client_for(superuser).get(reverse("admin:publishing_post_changelist"), {"q": chosen.name})
     assert [post.title for post in searched.context["cl"].result_list] == ["A note"]
+
+
+def test_the_brief_form_suggests_the_most_used_names_only(superuser):
+    from publishing.admin_task_page import VOCABULARY_SHOWN
+
+    Tag.objects.bulk_create(Tag(name=f"Tag {n:03d}", slug=f"tag-{n:03d}") for n in range(VOCABULARY_SHOWN + 10))
+    used = Tag.objects.get(name=f"Tag {VOCABULARY_SHOWN + 9:03d}")  # last by name, first by use
+    Post.objects.create(title="A note", slug="a-note", body="Hello.").tags.add(used)
+
+    html = client_for(superuser).get(reverse("admin:tasks_generationtask_add")).content.decode()
+
+    suggested = html.split('id="tags-suggestions"')[1].split("</datalist>")[0]
+    assert suggested.count("<option") == VOCABULARY_SHOWN and used.name in suggested
