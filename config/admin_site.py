@@ -20,7 +20,11 @@ selection that names no row of the list does nothing and says so, a date and tim
 from an add form's query string is read as the form reads it or left out, and one typed in a form
 is one every time zone can show (`tasks.validators.validate_showable_datetime`); none of them is a 500.
 A search reads its first SEARCH_TERMS_MAX words, so that one query string cannot keep the
-database busy for minutes.
+database busy for minutes. However long an object's history, its pages stay bounded: a deletion's
+confirmation page names at most DELETION_ROWS_LISTED rows of a kind and counts the rest
+(`ListedDeletionAdmin`, beneath every admin), a related field's list filter can name a short list
+(`ShortRelatedFilter`), and an autocomplete shows a refused form again without values that are no
+key (`KeysOnlyAutocompleteSelect`).
 """
 
 from __future__ import annotations

@@ -392,7 +392,8 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
         sections.append(section(
             "versions", versions=versions, diff_url=self._url(task, "diff"),
             compare_a=compared.number if compared else None, compare_b=version.number if version else None,
-            total=versions_total, all_url=f"{reverse('admin:content_contentversion_changelist')}?task__id__exact={task.pk}",
+            total=versions_total,
+            all_url=f"{reverse('admin:content_contentversion_changelist')}?task__id__exact={task.pk}",
         ))
         trail = audit_trail(task)
         events = list(reversed(trail.reverse()[:HISTORY_ROWS_SHOWN]))
