@@ -22,9 +22,8 @@ is one every time zone can show (`tasks.validators.validate_showable_datetime`);
 A search reads its first SEARCH_TERMS_MAX words, so that one query string cannot keep the
 database busy for minutes. However long an object's history, its pages stay bounded: a deletion's
 confirmation page names at most DELETION_ROWS_LISTED rows of a kind and counts the rest
-(`ListedDeletionAdmin`, beneath every admin), a related field's list filter can name a short list
-(`ShortRelatedFilter`), and an autocomplete shows a refused form again without values that are no
-key (`KeysOnlyAutocompleteSelect`).
+(`ListedDeletionAdmin`, beneath every admin), and a related field's list filter can name a short list
+(`ShortRelatedFilter`).
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ from django.contrib.admin import helpers
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import NestedObjects, quote
-from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.contrib.admin.views.main import (
     ALL_VAR, ERROR_FLAG, IS_FACETS_VAR, IS_POPUP_VAR, ORDER_VAR, PAGE_VAR, SEARCH_VAR, TO_FIELD_VAR,
 )
@@ -85,32 +83,6 @@ def money(value) -> str:
     return f"${value:,.{places}f}"
 
 
-class KeysOnlyAutocompleteMixin:
-    """Django's autocomplete widget, which shows a refused form again without the values that are
-    no key of the related table: Django's looked each up as it was and failed on one (a NUL in a
-    post's category: a 500 instead of the form's error)."""
-
-    def optgroups(self, name, value, attr=None):
-        remote = self.field.remote_field
-        key = remote.model._meta.get_field(getattr(remote, "field_name", None) or remote.model._meta.pk.name)
-        kept = []
-        for item in value:
-            try:
-                key.to_python(item)
-            except (ValidationError, ValueError, TypeError, OverflowError):
-                continue
-            kept.append(item)
-        return super().optgroups(name, kept, attr)
-
-
-class KeysOnlyAutocompleteSelect(KeysOnlyAutocompleteMixin, AutocompleteSelect):
-    pass
-
-
-class KeysOnlyAutocompleteSelectMultiple(KeysOnlyAutocompleteMixin, AutocompleteSelectMultiple):
-    pass
-
-
 class SiteRulesMixin:
     """What every admin of the site does, whichever app wrote it (see the module's docstring)."""
 
@@ -140,16 +112,6 @@ class SiteRulesMixin:
                 request._search_cut_noted = True
                 messages.warning(request, f"Only the first {SEARCH_TERMS_MAX} words of the search were used.")
         return super().get_search_results(request, queryset, search_term)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
-            kwargs["widget"] = KeysOnlyAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
-            kwargs["widget"] = KeysOnlyAutocompleteSelectMultiple(db_field, self.admin_site, using=kwargs.get("using"))
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         # A date and time typed in range where it was typed can be out of Python's range in UTC, or
