@@ -286,7 +286,9 @@ class ListedDeletionAdmin(admin.ModelAdmin):
 
     Django's `get_deleted_objects` (`django.contrib.admin.utils`), with `ListedNestedObjects`: a
     deletion's confirmation page names at most DELETION_ROWS_LISTED rows of a kind at each step,
-    says how many more of each kind there are, and its summary counts every row."""
+    says how many more of each kind there are, and its summary counts every row of those kinds. The
+    rows beneath the ones not listed are neither read nor counted; the deletion itself (Django's
+    collector, not this one) takes them all, and refuses a protected one as a message (SiteRulesMixin)."""
 
     def get_deleted_objects(self, objs, request):
         try:
