@@ -57,7 +57,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import connections
 
-from config.outages import outage_summary
+from config.outages import is_outage, outage_summary
 from tasks import metrics
 from tasks.events import ALL_TASKS_GROUP, event_payload, task_group
 from tasks.models import GenerationTask, Status, TaskEvent
@@ -361,6 +361,32 @@ class _TaskWatcher(_ClosesCounted):
 
     user = None  # set once the connection is authenticated and allowed
     counted_user_id = None  # whose socket this is in `open_sockets`, once admitted
+
+    async def __call__(self, scope, receive, send):
+        """channels' consumer, with a channel layer that cannot be reached as the socket opens
+        answered as a database outage is: the handshake accepted, then closed with 1011, one line
+        in the log. channels subscribes the socket's own channel before any handler runs, and with
+        Redis away channels_redis raised there, so Daphne answered the handshake with HTTP 500 and a
+        traceback. An error after the handshake was accepted is not this one, and ends the
+        consumer as before."""
+        accepted = False
+
+        async def send_noting_accept(message):
+            nonlocal accepted
+            accepted = accepted or message["type"] == "websocket.accept"
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, send_noting_accept)
+        except Exception as error:
+            if accepted or not is_outage(error):
+                raise
+            logger.warning("WebSocket %s: the channel layer could not be reached (%s); closing with %s.",
+                           scope.get("path"), outage_summary(error), CLOSE_SERVER_ERROR)
+            if (await receive())["type"] == "websocket.connect":
+                await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": CLOSE_SERVER_ERROR})
+                metrics.websocket_closed_by_server(CLOSE_SERVER_ERROR)
 
     async def connect(self):
         self.joined: list[str] = []
