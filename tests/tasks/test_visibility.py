@@ -22,7 +22,8 @@ from tasks.models import GenerationTask
 from tests.conftest import role
 from tests.factories import make_user, submit_task
 from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
-    TIMEOUT, close_code, communicator, events, next_frame, own_channel_layer, record, run, seeded, token_for
+    TIMEOUT, close_code, communicator, events_of, next_frame, own_channel_layer, record, run, seeded,
+    token_for,
 )
 
 pytestmark = pytest.mark.django_db
@@ -134,9 +135,9 @@ def test_the_all_tasks_socket_shows_the_task_and_its_events_exactly_to_those_the
             snapshot = await next_frame(ws)
             await database_sync_to_async(record)(task, "the task's")
             await database_sync_to_async(record)(markers[who], "the marker's")
-            received = [event["task"] for event in await events(ws, 1)]
+            received = [event["task"] for event in await events_of(ws, [task, markers[who]], 1)]
             if received != [str(markers[who].pk)]:  # the task's event came first: the marker's follows
-                received += [event["task"] for event in await events(ws, 1)]
+                received += [event["task"] for event in await events_of(ws, [task, markers[who]], 1)]
             seen[who] = (str(task.pk) in [row["id"] for row in snapshot["tasks"]], received[0] == str(task.pk))
             await ws.disconnect()
 

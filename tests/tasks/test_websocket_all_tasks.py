@@ -17,7 +17,7 @@ from tasks import events as task_events
 from tasks.models import GenerationTask, TaskEvent
 from tests.factories import make_task, submit_task
 from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
-    arecord, events, next_frame, opened, own_channel_layer, run, seeded
+    arecord, events_of, next_frame, nothing_more_of, opened, own_channel_layer, run, seeded
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,11 +32,11 @@ def test_the_all_tasks_route_sends_editors_their_own_events_and_reviewers_everyo
         assert {t["id"] for t in (await next_frame(as_reviewer))["tasks"]} == {str(mine.pk), str(theirs.pk)}
         await arecord(theirs, "theirs")
         await arecord(mine, "mine")
-        [own] = await events(as_editor, 1)
+        [own] = await events_of(as_editor, [mine, theirs], 1)
         assert (own["task"], own["message"]) == (str(mine.pk), "mine")
         assert "owner" not in own
-        assert await as_editor.receive_nothing(0.5)
-        seen = await events(as_reviewer, 2)
+        assert await nothing_more_of(as_editor, [mine, theirs], 0.5)
+        seen = await events_of(as_reviewer, [mine, theirs], 2)
         assert [(e["task"], e["message"]) for e in seen] == [(str(theirs.pk), "theirs"), (str(mine.pk), "mine")]
         await as_editor.disconnect()
         await as_reviewer.disconnect()
@@ -79,8 +79,8 @@ def test_the_all_tasks_route_drops_events_its_snapshot_already_covers(reviewer, 
         assert (await next_frame(ws))["tasks"][0]["last_event_sequence"] == 1
         await database_sync_to_async(task_events.broadcast)(stale)  # a late copy of event 1
         await arecord(task, "new")
-        assert [e["sequence"] for e in await events(ws, 1)] == [2]
-        assert await ws.receive_nothing(0.3)
+        assert [e["sequence"] for e in await events_of(ws, [task], 1)] == [2]
+        assert await nothing_more_of(ws, [task], 0.3)
         await ws.disconnect()
 
     run(scenario)

@@ -11,6 +11,7 @@ the broadcasts read and write through their own connections.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 
@@ -106,6 +107,34 @@ async def events(ws: WebsocketCommunicator, count: int) -> list[dict]:
     frames = [await next_frame(ws) for _ in range(count)]
     assert {frame["type"] for frame in frames} == {"event"}, frames
     return [frame["event"] for frame in frames]
+
+
+async def events_of(ws: WebsocketCommunicator, tasks, count: int) -> list[dict]:
+    """The next `count` events of `tasks` on an every-task socket, skipping other tasks' events:
+    such a socket hears every task its user may see, also one an earlier test of this process
+    left, whose broadcast can land late on a busy machine."""
+    wanted = {str(task.pk) for task in tasks}
+    found = []
+    while len(found) < count:
+        frame = await next_frame(ws)
+        assert frame["type"] == "event", frame
+        if frame["event"]["task"] in wanted:
+            found.append(frame["event"])
+    return found
+
+
+async def nothing_more_of(ws: WebsocketCommunicator, tasks, seconds: float) -> bool:
+    """True when no frame but other tasks' events comes within `seconds` (see `events_of`)."""
+    wanted = {str(task.pk) for task in tasks}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        if await ws.receive_nothing(left):
+            return True
+        frame = await next_frame(ws)
+        if frame["type"] != "event" or frame["event"]["task"] in wanted:
+            return False
+    return True
 
 
 def record(task, message: str = "") -> TaskEvent:
