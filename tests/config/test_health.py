@@ -49,6 +49,18 @@ def test_readyz_is_503_naming_the_database_when_it_is_down(client, stopped_datab
     assert "127.0.0.1" not in response.content.decode(), "hosts and ports stay in the log"
 
 
+def test_a_probe_that_finds_the_database_down_logs_a_warning_per_failed_check_and_no_error(
+    client, stopped_database, caplog
+):
+    """A load balancer probes every few seconds through an outage: one WARNING per failed check,
+    not Django's ERROR "Service Unavailable: /readyz" beside it for every probe."""
+    caplog.set_level("INFO")
+    assert client.get("/readyz").status_code == 503
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+    assert any(r.name == "config.health" and r.levelname == "WARNING" and "database" in r.getMessage()
+               for r in caplog.records)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_without_redis_a_database_outage_fails_the_checks_that_need_it_without_waiting_again(
         client, stopped_database, settings):
