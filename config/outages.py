@@ -27,7 +27,7 @@ What keeps working through an outage logs it the same way, one line without a tr
 throttle whose cache is away, the blog rendering uncached, a running task's heartbeat, a broadcast
 the channel layer cannot take, a wake-up job the Redis broker cannot take. Each wrote a traceback
 per request, beat or event (the blog, 5 kB a request while Redis was away; a worker's broadcasts,
-two per event). Imports only `config.api` of Pressroom's.
+two per event). `log_failure` writes such a line. Imports only `config.api` of Pressroom's.
 """
 
 from __future__ import annotations
@@ -74,6 +74,12 @@ def outage_summary(error: BaseException) -> str:
     """`error` in one line: its type and the first line of its message."""
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+def log_failure(logger: logging.Logger, error: BaseException, message: str, *args) -> None:
+    """`message % (*args, outage_summary(error))` at WARNING on `logger`: an outage in that one
+    line, any other error with its traceback too. Its last `%s` is the error's summary."""
+    logger.warning(message, *args, outage_summary(error), exc_info=not is_outage(error), stacklevel=2)
 
 
 def outage_response(request, error: BaseException) -> HttpResponse | None:

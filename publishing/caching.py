@@ -67,7 +67,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date, parse_etags
 from django.views.decorators.csrf import csrf_exempt
 
-from config.outages import is_outage, outage_summary
+from config.outages import log_failure
 from publishing.models import Category, Post, Tag
 
 logger = logging.getLogger(__name__)
@@ -246,8 +246,7 @@ def cached_blog_page(view, *, reads: tuple[str, ...] = (), pages: str = PAGES):
         try:
             version = request_blog_version(request)
         except Exception as error:  # the shared cache is down: a miss, never an error page
-            logger.warning("The blog's shared cache is unavailable (%s); rendering uncached", outage_summary(error),
-                           exc_info=not is_outage(error))
+            log_failure(logger, error, "The blog's shared cache is unavailable (%s); rendering uncached")
             return view(request, *args, **kwargs)
         etag, last_modified = _etag(version, request, reads), version.get("last_modified", version["since"])
         if _names_an_etag(request):

@@ -45,7 +45,7 @@ import os
 import threading
 from multiprocessing import util as multiprocessing_util
 
-from config.outages import is_outage, outage_summary
+from config.outages import log_failure
 
 logger = logging.getLogger(__name__)
 
@@ -217,8 +217,8 @@ class Broadcaster:
                 self.sent += len(batch)
                 return reached
             except Exception as error:
-                logger.warning("Broadcast of %s queued events in one batch failed (%s); sending them one by one",
-                               len(batch), outage_summary(error), exc_info=not is_outage(error))
+                log_failure(logger, error, "Broadcast of %s queued events in one batch failed (%s); sending them one "
+                            "by one", len(batch))
         for groups, message in batch:
             try:
                 send_many = getattr(layer, "group_send_many", None)  # the PostgreSQL layer's
@@ -230,8 +230,8 @@ class Broadcaster:
                 self.sent += 1
             except Exception as error:  # the event row is durable; watchers catch up from the database
                 event = message.get("event", {})
-                logger.warning("Broadcast of event %s/%s failed (%s)", event.get("task"), event.get("sequence"),
-                               outage_summary(error), exc_info=not is_outage(error))
+                log_failure(logger, error, "Broadcast of event %s/%s failed (%s)", event.get("task"),
+                            event.get("sequence"))
         return None
 
     async def _shutdown(self, running: _Sender, timeout: float) -> None:

@@ -27,7 +27,7 @@ from multiprocessing import util as multiprocessing_util
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
-from config.outages import is_outage, outage_summary
+from config.outages import log_failure
 from tasks.exceptions import DeadlineExceeded, LostOwnership, TaskCancelled, TaskInterrupted
 from tasks.logging import task_log_context
 from tasks.models import GenerationTask, Status
@@ -190,8 +190,7 @@ class Watchdog:
             except DatabaseError as error:
                 db.close()  # the next try connects again
                 if attempt == 2:
-                    logger.warning("Heartbeat failed; the database may be restarting (%s)", outage_summary(error),
-                                   exc_info=not is_outage(error))
+                    log_failure(logger, error, "Heartbeat failed; the database may be restarting (%s)")
                     return
         if row is None:
             self._stop_with(LostOwnership)

@@ -21,7 +21,7 @@ from django_q.conf import Conf
 from django_q.models import OrmQ
 from django_q.tasks import async_task
 
-from config.outages import is_outage, outage_summary
+from config.outages import log_failure
 from tasks.events import broadcast_after_commit, draft_event
 from tasks.models import EventKind, GenerationTask, Phase, Status
 
@@ -174,7 +174,7 @@ def wake_workers(count: int = 1, *, not_before=None) -> None:
         try:
             enqueue()
         except Exception as error:  # the reconciler wakes workers for due tasks that got no job
-            logger.warning("Could not enqueue a wake-up job (%s)", outage_summary(error), exc_info=not is_outage(error))
+            log_failure(logger, error, "Could not enqueue a wake-up job (%s)")
 
     transaction.on_commit(enqueue_after_commit)
 
