@@ -120,15 +120,17 @@ def test_the_error_handler_answers_an_outage_outside_a_view_with_the_503_and_any
         assert server_error(RequestFactory().get("/")).status_code == 500
 
 
-def _raised_through_django(psycopg_error: Exception) -> Exception:
-    """`psycopg_error` as Django's database layer raises it: wrapped, with the original as its cause."""
+def _handler500_answer(make_error) -> tuple[Exception, object]:
+    """What Django's database layer makes of the psycopg error `make_error(psycopg.errors)` builds
+    (wrapped, the original its cause), and handler500's answer while it is being handled."""
+    import psycopg.errors
     from django.db import connection
 
     try:
         with connection.wrap_database_errors:
-            raise psycopg_error
+            raise make_error(psycopg.errors)
     except Exception as wrapped:  # noqa: BLE001 (what Django made of it is the point)
-        return wrapped
+        return wrapped, server_error(RequestFactory().get("/api/posts"))
     raise AssertionError("Django's wrapper raised nothing")
 
 
@@ -142,14 +144,9 @@ def _raised_through_django(psycopg_error: Exception) -> Exception:
 def test_a_statement_that_failed_is_the_500_it_is_not_an_outage(psycopg_error):
     """Django raises these as OperationalError too; answering them 503 "cannot be reached" would
     hide a bug behind a false message and drop its traceback."""
-    import psycopg.errors
-
-    error = _raised_through_django(psycopg_error(psycopg.errors))
+    error, response = _handler500_answer(psycopg_error)
     assert isinstance(error, OperationalError)
-    try:
-        raise error
-    except OperationalError:
-        assert server_error(RequestFactory().get("/api/posts")).status_code == 500
+    assert response.status_code == 500
 
 
 @pytest.mark.parametrize("psycopg_error", [
@@ -160,10 +157,5 @@ def test_a_statement_that_failed_is_the_500_it_is_not_an_outage(psycopg_error):
     pytest.param(lambda e: e.ConnectionFailure("connection failure"), id="class-08"),
 ])
 def test_a_server_that_cannot_be_reached_is_an_outage(psycopg_error):
-    import psycopg.errors
-
-    error = _raised_through_django(psycopg_error(psycopg.errors))
-    try:
-        raise error
-    except Exception:  # noqa: BLE001
-        _unavailable(server_error(RequestFactory().get("/api/posts")))
+    _, response = _handler500_answer(psycopg_error)
+    _unavailable(response)
