@@ -48,7 +48,7 @@ from content.services.review import (
     task_revoke_approval,
 )
 from tasks.admin import AppendOnlyAdminMixin, GenerationTaskAdmin, VisibleTaskRowsMixin
-from tasks.admin_history import HISTORY_ROWS_SHOWN, TASK_PREVIEW_CHARS
+from tasks.admin_history import HISTORY_ROWS_SHOWN, TASK_PREVIEW_CHARS, rows_of_task_url
 from tasks.admin_actions import RefusedAction, TaskAction
 from tasks.forms import format_usd
 from tasks.models import GenerationTask, ModelCatalogEntry
@@ -393,13 +393,13 @@ class GenerationTaskWithHistoryAdmin(GenerationTaskAdmin):
             "versions", versions=versions, diff_url=self._url(task, "diff"),
             compare_a=compared.number if compared else None, compare_b=version.number if version else None,
             total=versions_total,
-            all_url=f"{reverse('admin:content_contentversion_changelist')}?task__id__exact={task.pk}",
+            all_url=rows_of_task_url(ContentVersion, task),
         ))
         trail = audit_trail(task)
         events = list(reversed(trail.reverse()[:HISTORY_ROWS_SHOWN]))
         sections.append(section(
             "audit", events=events, total=trail.count() if len(events) == HISTORY_ROWS_SHOWN else len(events),
-            all_url=f"{reverse('admin:content_approvalevent_changelist')}?task__id__exact={task.pk}",
+            all_url=rows_of_task_url(ApprovalEvent, task),
         ))
         return sections
 

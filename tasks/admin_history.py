@@ -64,6 +64,12 @@ class VisibleTaskRowsMixin:
         return super().get_queryset(request).filter(**{f"{self.task_path}__in": visible_tasks})
 
 
+def rows_of_task_url(model, task) -> str:
+    """The admin list of `model`'s rows, filtered to `task`: where a task page links "All N …"."""
+    opts = model._meta
+    return f"{reverse(f'admin:{opts.app_label}_{opts.model_name}_changelist')}?task__id__exact={task.pk}"
+
+
 class NewestRowsFormSet(BaseInlineFormSet):
     """The newest HISTORY_ROWS_SHOWN rows of the task (the inline's `ordering` is newest first)."""
 
@@ -87,10 +93,7 @@ class NewestRowsInline(AppendOnlyAdminMixin, admin.TabularInline):
         # Django makes the inlines afresh for each request: what is set here is this page's.
         self.rows_total = self.model.objects.filter(task=obj).count() if obj is not None else 0
         self.rows_shown = min(self.rows_total, HISTORY_ROWS_SHOWN)
-        self.rows_total_label = f"{self.rows_total:,}"
-        opts = self.model._meta
-        self.all_rows_url = (f"{reverse(f'admin:{opts.app_label}_{opts.model_name}_changelist')}"
-                             f"?task__id__exact={obj.pk}" if obj is not None else "")
+        self.all_rows_url = rows_of_task_url(self.model, obj) if obj is not None else ""
         return super().get_formset(request, obj, **kwargs)
 
 
