@@ -5,6 +5,8 @@ Tests run against real PostgreSQL (DATABASE_URL, or the embedded server `make te
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -153,14 +155,23 @@ def redis_server():
         server.stop()
 
 
+@contextmanager
+def database_stopped():
+    """This process's connection pointed at a port where no PostgreSQL listens, then restored: for a
+    test that needs the database first (a login) and then its outage."""
+    saved = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(free_port()))
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+
+
 @pytest.fixture
 def stopped_database():
     """The test's connection pointed at a port where no PostgreSQL listens, then restored."""
-    saved = dict(connection.settings_dict)
-    connection.close()
-    connection.settings_dict["HOST"] = "127.0.0.1"
-    connection.settings_dict["PORT"] = str(free_port())
-    yield
-    connection.close()
-    connection.settings_dict.clear()
-    connection.settings_dict.update(saved)
+    with database_stopped():
+        yield

@@ -19,6 +19,7 @@ from django.test import Client, RequestFactory
 from rest_framework_simplejwt.tokens import AccessToken
 
 from config.outages import OUTAGE_RETRY_AFTER_SECONDS, server_error
+from tests.conftest import database_stopped
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,23 +73,12 @@ def test_the_admin_and_its_login_are_the_503_page_and_the_metrics_scraper_gets_a
     settings.PRESSROOM_METRICS_TOKEN = "a-metrics-token-of-the-test"
     admin = Client()
     admin.force_login(superuser)
-    from django.db import connection
-
-    from tests.processes import free_port
-
-    saved = dict(connection.settings_dict)
-    connection.close()
-    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(free_port()))
-    try:
+    with database_stopped():
         for path in ("/admin/", "/admin/tasks/generationtask/"):
             _html_page(admin.get(path))
         _html_page(admin.post("/admin/logout/"))
         _html_page(Client().post("/admin/login/", {"username": "someone", "password": "a password"}))
         _unavailable(Client().get("/metrics", headers={"Authorization": "Bearer a-metrics-token-of-the-test"}))
-    finally:
-        connection.close()
-        connection.settings_dict.clear()
-        connection.settings_dict.update(saved)
 
 
 def test_development_mode_answers_the_outage_with_the_same_503(stopped_database, settings):
