@@ -42,7 +42,10 @@ class ReasonCode(models.TextChoices):
 
 class ApprovalEvent(AppendOnlyModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    task = models.ForeignKey("tasks.GenerationTask", on_delete=models.PROTECT, related_name="approval_events")
+    # db_index=False: approval_task_created (task, -created_at) serves every lookup by task.
+    task = models.ForeignKey(
+        "tasks.GenerationTask", on_delete=models.PROTECT, related_name="approval_events", db_index=False
+    )
     version = models.ForeignKey(
         "content.ContentVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="approval_events"
     )

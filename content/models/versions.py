@@ -28,7 +28,10 @@ class VersionPhase(models.TextChoices):
 
 class ContentVersion(AppendOnlyModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    task = models.ForeignKey("tasks.GenerationTask", on_delete=models.CASCADE, related_name="versions")
+    # db_index=False: the unique (task, number) index serves every lookup by task.
+    task = models.ForeignKey(
+        "tasks.GenerationTask", on_delete=models.CASCADE, related_name="versions", db_index=False
+    )
     number = models.PositiveIntegerField()
     phase = models.CharField(max_length=16, choices=VersionPhase.choices)
     title = models.CharField(max_length=300, blank=True)

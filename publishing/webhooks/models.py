@@ -110,7 +110,10 @@ class DeliveryStatus(models.TextChoices):
 
 
 class WebhookDelivery(models.Model):
-    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    # db_index=False: webhook_delivery_recent (subscription, -created_at) serves every lookup by it.
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     event = models.CharField(max_length=32, choices=DELIVERY_EVENTS)
     event_id = models.CharField(max_length=64, help_text="The same for every attempt (Pressroom-Event-Id).")
     payload = models.JSONField()

@@ -56,7 +56,10 @@ class CostBudget(models.Model):
 class CostBudgetChange(AppendOnlyModel):
     """One change of a user's monthly limit: who, when, old → new (empty: no personal limit), why."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cost_budget_changes")
+    # db_index=False: budget_change_user_time (user, changed_at) serves every lookup by user.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cost_budget_changes", db_index=False
+    )
     old_limit = limit_field("old limit (USD)")
     new_limit = limit_field("new limit (USD)")
     changed_by = models.ForeignKey(

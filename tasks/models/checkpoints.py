@@ -15,7 +15,10 @@ from tasks.models.append_only import AppendOnlyModel
 
 
 class StageCheckpoint(AppendOnlyModel):
-    task = models.ForeignKey("tasks.GenerationTask", on_delete=models.CASCADE, related_name="checkpoints")
+    # db_index=False: the unique (task, revision, stage) index serves every lookup by task.
+    task = models.ForeignKey(
+        "tasks.GenerationTask", on_delete=models.CASCADE, related_name="checkpoints", db_index=False
+    )
     stage = models.CharField(max_length=64)
     attempt = models.PositiveSmallIntegerField(help_text="The run (attempt number) that completed the stage.")
     revision = models.PositiveSmallIntegerField(

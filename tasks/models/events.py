@@ -23,7 +23,10 @@ class EventKind(models.TextChoices):
 
 
 class TaskEvent(AppendOnlyModel):
-    task = models.ForeignKey("tasks.GenerationTask", on_delete=models.CASCADE, related_name="events")
+    # db_index=False: the unique (task, sequence) index serves every lookup by task.
+    task = models.ForeignKey(
+        "tasks.GenerationTask", on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     sequence = models.PositiveIntegerField()
     kind = models.CharField(max_length=16, choices=EventKind.choices)
     status = models.CharField(max_length=16, choices=Status.choices)

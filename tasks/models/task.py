@@ -188,8 +188,10 @@ class GenerationTask(models.Model):
     idempotency_key = models.CharField(max_length=200, blank=True, editable=False)
     idempotency_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
 
+    # db_index=False: task_owner_created (created_by, -created_at) serves every lookup by creator.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_tasks"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_tasks",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
