@@ -35,6 +35,12 @@ one that makes it cheaper:
   library's default kept it for ever, so a Daphne stopped with sockets open (a restart, a crash)
   left memberships that had a row stored for every event of the site, and kept the broadcaster's
   batches "reached", from then on.
+- A membership a socket could not delete as it closed (the database away: the pool's wait ran
+  out, or the connection broke) is deleted by the next sweep that reaches the database, instead of
+  staying until it expires and having a row stored for every event of its group meanwhile; the
+  socket's close goes on as if it had been deleted (one WARNING line, no traceback), since nothing
+  else can be done about it then. At most PENDING_DISCARDS_MAX are kept per instance (the oldest go
+  first, and expire in a day anyway).
 - `leave_every_group()` deletes every membership of the instance's channels in one statement:
   a stopping Daphne cancels its consumers, which then leave no group, so each restart left its
   open sockets' memberships behind (config/daphne_guards.py calls it as Daphne stops); only a
@@ -65,6 +71,7 @@ from channels_postgres.core import PostgresChannelLayer as LibraryPostgresChanne
 from channels_postgres.db import GROUP_CHANNEL_TABLE, MESSAGE_TABLE, DatabaseLayer, utc_now
 from psycopg import pq, sql
 
+from config.outages import outage_summary
 from config.postgresql.base import readable
 
 logger = logging.getLogger(__name__)
@@ -77,6 +84,10 @@ NOTIFY_CHANNEL = "channels_postgres_messages"  # the library's trigger NOTIFYs h
 MEMBERS_KEY = "__asgi_channel__"  # the member channels of a per-process group message, as in channels_redis
 GROUP_EXPIRY_SECONDS = 86400  # Daphne's --websocket_timeout: it closes every socket before its membership expires
 SWEEP_SECONDS = 60  # how often a listening instance deletes expired messages and memberships
+PENDING_DISCARDS_MAX = 10_000  # memberships left to the next sweep, per instance (see the docstring)
+# What says the database could not be reached or the statement could not run then: a membership
+# deletion that met one is tried again by the next sweep.
+UNREACHED = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout)
 
 
 async def _check_pooled_connection(conn: psycopg.AsyncConnection) -> None:
@@ -163,6 +174,16 @@ class _InstanceDatabaseLayer(DatabaseLayer):
                 sql.Identifier(GROUP_CHANNEL_TABLE)), (self.own_channels,))
             return cursor.rowcount
 
+    async def delete_memberships(self, pairs: list[tuple[str, str]]) -> None:
+        """Delete the memberships named by (group key, channel) pairs, in one statement."""
+        pool = await self.get_db_pool(self.db_params)
+        async with pool.connection() as conn:
+            await conn.execute(
+                sql.SQL("DELETE FROM {} WHERE (group_key, channel) IN (SELECT * FROM unnest(%s::text[], %s::text[]))")
+                .format(sql.Identifier(GROUP_CHANNEL_TABLE)),
+                ([key for key, _ in pairs], [channel for _, channel in pairs]),
+            )
+
     async def delete_channel_group(self, group_key: str, channel: str) -> None:
         pool = await self.get_db_pool(self.db_params)
         async with pool.connection() as conn:
@@ -213,6 +234,7 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
         )
         self._listener: asyncio.Task | None = None
         self._sweeper: asyncio.Task | None = None
+        self._pending_discards: dict[tuple[str, str], None] = {}  # insertion-ordered (group key, channel)
 
     def _get_or_create_listener_task(self) -> tuple[asyncio.Event, bool]:
         # The library starts a listener whenever a receive() finds none running yet, so channels
@@ -226,18 +248,29 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
         return self.listener_task_is_running, False
 
     async def _sweep(self) -> None:
-        """Delete expired messages and memberships every SWEEP_SECONDS, for as long as the layer
-        listens (the first sweep at a random point of the first period, so servers started
-        together do not sweep together)."""
+        """Delete the memberships sockets could not delete and the expired messages and memberships
+        every SWEEP_SECONDS, for as long as the layer listens (the first sweep at a random point of
+        the first period, so servers started together do not sweep together)."""
         delay = SWEEP_SECONDS * random.random()
         while True:
             await asyncio.sleep(delay)
             delay = SWEEP_SECONDS
             try:
+                await self.delete_pending_discards()
                 await self.django_db.delete_expired()
-            except (psycopg.Error, psycopg_pool.PoolTimeout):
-                logger.warning("The channel layer could not delete expired rows; trying again in %s s",
-                               SWEEP_SECONDS, exc_info=True)
+            except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
+                logger.warning("The channel layer could not delete expired rows; trying again in %s s: %s",
+                               SWEEP_SECONDS, outage_summary(error), exc_info=not isinstance(error, UNREACHED))
+
+    async def delete_pending_discards(self) -> int:
+        """Delete the memberships `group_discard` could not; returns how many were pending. Those
+        still pending if the database cannot be reached stay for the next sweep."""
+        pairs = list(self._pending_discards)
+        if pairs:
+            await self.django_db.delete_memberships(pairs)
+            for pair in pairs:
+                self._pending_discards.pop(pair, None)
+        return len(pairs)
 
     async def receive(self, channel: str) -> dict:
         """The library's receive; when the wait is cancelled (channels cancels it when the consumer
@@ -254,7 +287,16 @@ class PostgresChannelLayer(LibraryPostgresChannelLayer):
         started a clean-up task per call; `_sweep` does it once a minute)."""
         assert self.require_valid_group_name(group), "Group name not valid"
         assert self.require_valid_channel_name(channel), "Channel name not valid"
-        await self.django_db.delete_channel_group(self._group_key(group), channel)
+        key = self._group_key(group)
+        try:
+            await self.django_db.delete_channel_group(key, channel)
+        except UNREACHED as error:
+            # See the module's docstring: the next sweep deletes it.
+            self._pending_discards[key, channel] = None
+            while len(self._pending_discards) > PENDING_DISCARDS_MAX:
+                del self._pending_discards[next(iter(self._pending_discards))]
+            logger.warning("Could not leave group %s for %s; the next sweep deletes the membership: %s",
+                           group, channel, outage_summary(error))
 
     async def _get_or_create_channel_advisory_lock(self, channel: str) -> bool:
         # The library takes a PostgreSQL advisory lock per channel on a pooled connection and

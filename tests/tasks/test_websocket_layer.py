@@ -383,3 +383,74 @@ def test_a_watcher_joining_right_after_a_database_restart_is_not_handed_a_dead_p
         await second.disconnect()
 
     run(scenario)
+
+
+@postgres_layer_only
+def test_a_membership_a_closing_socket_could_not_delete_goes_at_the_next_sweep(editor, monkeypatch, caplog):
+    """The database away as a socket closes (the pool's wait for a connection ran out): the close
+    goes on with one WARNING line, and the next sweep that reaches the database deletes the
+    membership. Before, the close raised, and the membership stayed for a day, a row stored for
+    every event of its task meanwhile."""
+    import psycopg
+    import psycopg_pool
+
+    task = submit_task(created_by=editor)
+
+    async def scenario():
+        layer = channel_layers["default"]
+        ws = await opened(f"/ws/tasks/{task.pk}", editor)
+        await next_frame(ws)
+        deleting, sweeping = layer.django_db.delete_channel_group, layer.django_db.delete_memberships
+
+        async def unreachable(*args):
+            raise psycopg_pool.PoolTimeout("couldn't get a connection after 30.00 sec")
+
+        async def broken(*args):
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+        monkeypatch.setattr(layer.django_db, "delete_channel_group", unreachable)
+        await ws.disconnect()
+        monkeypatch.setattr(layer.django_db, "delete_channel_group", deleting)
+        assert await arows("channels_postgres_groupchannel") == 1
+
+        monkeypatch.setattr(layer.django_db, "delete_memberships", broken)  # still away at the first sweep
+        with pytest.raises(psycopg.OperationalError):
+            await layer.delete_pending_discards()
+        monkeypatch.setattr(layer.django_db, "delete_memberships", sweeping)
+        assert await arows("channels_postgres_groupchannel") == 1
+
+        assert await layer.delete_pending_discards() == 1  # back
+        assert await arows("channels_postgres_groupchannel") == 0
+        assert await layer.delete_pending_discards() == 0
+
+    run(scenario)
+    warnings = [r for r in caplog.records if r.name == "tasks.channel_layer"]
+    assert [(r.levelname, r.exc_info) for r in warnings] == [("WARNING", None)]
+    assert warnings[0].getMessage().startswith(f"Could not leave group task.{task.pk} for specific.")
+    assert warnings[0].getMessage().endswith(
+        "; the next sweep deletes the membership: PoolTimeout: couldn't get a connection after 30.00 sec")
+
+
+@postgres_layer_only
+def test_memberships_left_to_the_sweep_are_bounded(monkeypatch):
+    from tasks import channel_layer as layer_module
+
+    monkeypatch.setattr(layer_module, "PENDING_DISCARDS_MAX", 3)
+
+    async def scenario():
+        layer = channel_layers["default"]
+
+        async def unreachable(*args):
+            raise layer_module.psycopg_pool.PoolTimeout("couldn't get a connection")
+
+        channels = [await layer.new_channel() for _ in range(5)]
+        for channel in channels:
+            await layer.group_add("task.left", channel)
+        monkeypatch.setattr(layer.django_db, "delete_channel_group", unreachable)
+        for channel in channels:
+            await layer.group_discard("task.left", channel)
+        assert [channel for _, channel in layer._pending_discards] == channels[2:]  # the newest three
+        assert await layer.delete_pending_discards() == 3
+        assert await arows("channels_postgres_groupchannel") == 2  # the oldest two expire in a day
+
+    run(scenario)
