@@ -23,6 +23,12 @@ an 8 kB Host header three times (27 kB per request). `ClientRefusalFilter` makes
 WARNING without the traceback, its message cut to CLIENT_REFUSAL_MAX_CHARACTERS; the request's
 own log line records the 400 as well.
 
+django-q2 logs an outage as any other failure, with its traceback: the pusher's "Failed to pull
+task from broker" every 10 s per cluster while the broker is away, the monitor's "Could not save
+task result" per job. `QueueOutageFilter` makes each such record (under `django-q`, its error an
+outage by `config.outages.is_outage`) one line at WARNING that ends with the error's summary, as
+Pressroom logs its own outages; any other error of django-q2 keeps its traceback.
+
 Imports nothing from the apps.
 """
 
@@ -38,6 +44,7 @@ TRACEBACK_MAX_CHARACTERS = 20_000  # its head and its tail, half each; a Django 
 TRACEBACK_LINE_MAX_CHARACTERS = 1_000  # of each line of a traceback too long as a whole (+ a note)
 CLIENT_REFUSAL_MAX_CHARACTERS = 500  # of the message of a request Django refused (`ClientRefusalFilter`)
 CLIENT_REFUSALS = "django.security."
+QUEUE_LOGGER = "django-q"  # django-q2's one logger
 CONTINUATION_INDENT = "    "
 
 # C0 controls but the tab, DEL, C1 controls, and the Unicode line and paragraph separators.
@@ -88,6 +95,24 @@ def bounded_traceback(text: str) -> str:
         last -= 1
     left_out = len("\n".join(lines[first:last]))
     return "\n".join([*shown[:first], f"… {left_out:,} characters cut …", *shown[last:]])
+
+
+class QueueOutageFilter(logging.Filter):
+    """A django-q2 record whose error is an outage: one line at WARNING naming the error, without
+    its traceback (see the module's docstring). A handler's filter, like ClientRefusalFilter."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is None or not record.name.startswith(QUEUE_LOGGER):
+            return True
+        from config.outages import is_outage, outage_summary  # Django's and DRF's modules: not at logging set-up
+
+        if is_outage(error):
+            record.msg, record.args = f"{record.getMessage()}: {outage_summary(error)}", ()
+            record.exc_info, record.exc_text = None, None
+            if record.levelno > logging.WARNING:
+                record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        return True
 
 
 class ClientRefusalFilter(logging.Filter):

@@ -626,10 +626,12 @@ LOGGING = {
         "log_context": {"()": "tasks.logging.LogContextFilter"},
         # Requests Django refused as a client's fault: one short WARNING line, no traceback.
         "client_refusals": {"()": "config.log_format.ClientRefusalFilter"},
+        # django-q2's records of an outage: one line, no traceback.
+        "queue_outages": {"()": "config.log_format.QueueOutageFilter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": PRESSROOM_LOG_FORMAT,
-                    "filters": ["log_context", "client_refusals"]},
+                    "filters": ["log_context", "client_refusals", "queue_outages"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

@@ -8,10 +8,14 @@ import io
 import json
 import logging
 import re
+from contextlib import contextmanager
 
+import psycopg
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection
 from django.utils.module_loading import import_string
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from config.log_format import CONTINUATION_INDENT, MESSAGE_MAX_CHARACTERS, TRACEBACK_MAX_CHARACTERS, bounded
 
@@ -277,21 +281,31 @@ def test_a_traceback_another_formatter_left_on_the_record_is_cut_and_the_record_
     assert record.exc_text == whole
 
 
-@pytest.fixture
-def console_output(request):
-    """What the console handler of settings.LOGGING (every filter it names) writes in the format
-    `request.param` of records under `django.security`, which Django logs as it refuses a request."""
+@contextmanager
+def console_of(logger_name: str, log_format: str):
+    """What the console handler of settings.LOGGING (every filter it names) writes, in the format
+    `log_format`, of the records of `logger_name` and the loggers under it."""
     stream = io.StringIO()
     config = django_settings.LOGGING["handlers"]["console"]
-    formatter_config = dict(django_settings.LOGGING["formatters"][request.param])
+    formatter_config = dict(django_settings.LOGGING["formatters"][log_format])
     handler = logging.StreamHandler(stream)
     handler.setFormatter(import_string(formatter_config.pop("()"))(**formatter_config))
     for name in config["filters"]:
         handler.addFilter(import_string(django_settings.LOGGING["filters"][name]["()"])())
-    logger = logging.getLogger("django.security")
+    logger = logging.getLogger(logger_name)
     logger.addHandler(handler)
-    yield stream
-    logger.removeHandler(handler)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.fixture
+def console_output(request):
+    """The console's lines in the format `request.param` of records under `django.security`,
+    which Django logs as it refuses a request."""
+    with console_of("django.security", request.param) as stream:
+        yield stream
 
 
 @pytest.mark.parametrize("console_output", ["text", "json"], indirect=True)
@@ -328,3 +342,50 @@ def test_in_development_a_host_header_not_allowed_is_written_once_without_a_trac
     output = stream.getvalue()
     assert output.count("Invalid HTTP_HOST header") == 1, [line[:200] for line in output.splitlines()]
     assert "Traceback" not in output and output.count("\n") == 1 and len(output) < 1500
+
+
+def _raised(error: BaseException) -> BaseException:
+    """`error` as Django's database wrapper raises it, with the driver's error as its cause."""
+    try:
+        with connection.wrap_database_errors:
+            raise error
+    except Exception as wrapped:  # noqa: BLE001 (returned for the test to log)
+        return wrapped
+
+
+QUEUE_OUTAGES = {
+    "ORM broker, server stopped": psycopg.OperationalError(
+        'connection failed: connection to server at "127.0.0.1", port 5432 failed: Connection refused'),
+    "Redis broker away": RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
+}
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+@pytest.mark.parametrize("error", QUEUE_OUTAGES.values(), ids=QUEUE_OUTAGES.keys())
+def test_django_q2s_record_of_an_outage_is_one_warning_line_naming_the_error(log_format, error):
+    """django-q2's pusher logs "Failed to pull task from broker" with its traceback every 10 s per
+    cluster while the broker is away, its monitor "Could not save task result" for every job."""
+    error = _raised(error) if isinstance(error, psycopg.Error) else error
+    with console_of("django-q", log_format) as stream:
+        try:
+            raise error
+        except Exception:
+            logging.getLogger("django-q").exception("Failed to pull task from broker")
+    output = stream.getvalue()
+    assert output.count("\n") == 1 and "Traceback" not in output, output
+    assert "WARNING" in output and "ERROR" not in output
+    assert f"Failed to pull task from broker: {type(error).__name__}: " in output
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_django_q2s_record_of_any_other_error_keeps_its_traceback(log_format):
+    deadlock = _raised(psycopg.errors.DeadlockDetected("deadlock detected"))  # a server that answered
+    with console_of("django-q", log_format) as stream:
+        for error in (deadlock, ValueError("a bug")):
+            try:
+                raise error
+            except Exception:
+                logging.getLogger("django-q").exception("Could not save task result")
+    output = stream.getvalue()
+    assert "Traceback" in output and "DeadlockDetected: deadlock detected" in output and "ValueError: a bug" in output
+    assert output.count("Could not save task result") == 2 and output.count("ERROR") == 2 and "WARNING" not in output
