@@ -23,11 +23,14 @@ an 8 kB Host header three times (27 kB per request). `ClientRefusalFilter` makes
 WARNING without the traceback, its message cut to CLIENT_REFUSAL_MAX_CHARACTERS; the request's
 own log line records the 400 as well.
 
-django-q2 logs an outage as any other failure, with its traceback: the pusher's "Failed to pull
-task from broker" every 10 s per cluster while the broker is away, the monitor's "Could not save
-task result" per job. `QueueOutageFilter` makes each such record (under `django-q`, its error an
-outage by `config.outages.is_outage`) one line at WARNING that ends with the error's summary, as
-Pressroom logs its own outages; any other error of django-q2 keeps its traceback.
+django-q2 logs an outage as any other failure: the pusher's "Failed to pull task from broker"
+with its traceback every 10 s per cluster while the broker is away, the monitor's "Could not save
+task result" per job, and the sentinel the error alone at ERROR every half second, as it fails to
+save the cluster's status (120 lines a minute per cluster while Redis was away). `QueueOutageFilter`
+makes each such record (under `django-q`, its error an outage by `config.outages.is_outage`) one
+line at WARNING that ends with the error's summary, as Pressroom logs its own outages, and writes
+the same line of a process at most once in OUTAGE_REPEAT_SECONDS, saying on the next one how many
+it left out; any other error of django-q2 keeps its traceback and its level.
 
 Imports nothing from the apps.
 """
@@ -36,6 +39,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
@@ -45,6 +50,8 @@ TRACEBACK_LINE_MAX_CHARACTERS = 1_000  # of each line of a traceback too long as
 CLIENT_REFUSAL_MAX_CHARACTERS = 500  # of the message of a request Django refused (`ClientRefusalFilter`)
 CLIENT_REFUSALS = "django.security."
 QUEUE_LOGGER = "django-q"  # django-q2's one logger
+OUTAGE_REPEAT_SECONDS = 60  # the same outage line of django-q2 at most once in this (`QueueOutageFilter`)
+OUTAGE_LINES_KEPT = 100  # distinct outage lines remembered for that (then forgotten all at once)
 CONTINUATION_INDENT = "    "
 
 # C0 controls but the tab, DEL, C1 controls, and the Unicode line and paragraph separators.
@@ -99,19 +106,40 @@ def bounded_traceback(text: str) -> str:
 
 class QueueOutageFilter(logging.Filter):
     """A django-q2 record whose error is an outage: one line at WARNING naming the error, without
-    its traceback (see the module's docstring). A handler's filter, like ClientRefusalFilter."""
+    its traceback, and not again within OUTAGE_REPEAT_SECONDS (see the module's docstring). A
+    handler's filter, like ClientRefusalFilter."""
+
+    def __init__(self):
+        super().__init__()
+        self._lock = threading.Lock()
+        self._written: dict[str, tuple[float, int]] = {}  # line → (when written, how many left out since)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        if error is None or not record.name.startswith(QUEUE_LOGGER):
+        if not record.name.startswith(QUEUE_LOGGER):
+            return True
+        error = record.exc_info[1] if record.exc_info else record.msg  # the sentinel logs the error itself
+        if not isinstance(error, BaseException):
             return True
         from config.outages import is_outage, outage_summary  # Django's and DRF's modules: not at logging set-up
 
-        if is_outage(error):
-            record.msg, record.args = f"{record.getMessage()}: {outage_summary(error)}", ()
-            record.exc_info, record.exc_text = None, None
-            if record.levelno > logging.WARNING:
-                record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        if not is_outage(error):
+            return True
+        line = outage_summary(error) if error is record.msg else f"{record.getMessage()}: {outage_summary(error)}"
+        with self._lock:
+            now = time.monotonic()
+            written, left_out = self._written.get(line, (None, 0))
+            if written is not None and now - written < OUTAGE_REPEAT_SECONDS:
+                self._written[line] = (written, left_out + 1)
+                return False
+            if len(self._written) >= OUTAGE_LINES_KEPT:
+                self._written.clear()
+            self._written[line] = (now, 0)
+        if left_out:
+            line += f" ({left_out} more such lines in the last {now - written:.0f} s left out)"
+        record.msg, record.args = line, ()
+        record.exc_info, record.exc_text = None, None
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
         return True
 
 

@@ -389,3 +389,30 @@ def test_django_q2s_record_of_any_other_error_keeps_its_traceback(log_format):
     output = stream.getvalue()
     assert "Traceback" in output and "DeadlockDetected: deadlock detected" in output and "ValueError: a bug" in output
     assert output.count("Could not save task result") == 2 and output.count("ERROR") == 2 and "WARNING" not in output
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_same_outage_line_of_django_q2_is_written_once_a_minute_with_how_many_were_left_out(
+        log_format, monkeypatch):
+    """The sentinel logs the error alone at ERROR each time it fails to save the cluster's status,
+    every half second: 120 lines a minute per cluster while Redis was away."""
+    from config import log_format as module
+
+    clock = [1000.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    away = RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    with console_of("django-q", log_format) as stream:
+        for _ in range(120):  # a minute of it, then the first of the next minute
+            logging.getLogger("django-q").error(away)
+            clock[0] += 0.5
+        logging.getLogger("django-q").error(away)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and all("WARNING" in line and "ERROR" not in line for line in lines), lines
+    summary = "ConnectionError: Error 111 connecting to 127.0.0.1:6379. Connection refused."
+    assert [_message_of(line, log_format) for line in lines] == [
+        summary, f"{summary} (119 more such lines in the last 60 s left out)"]
+
+
+def _message_of(line: str, log_format: str) -> str:
+    """The message of one line the console wrote."""
+    return json.loads(line)["message"] if log_format == "json" else line.split(" request=- ", 1)[1]
