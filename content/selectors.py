@@ -87,8 +87,9 @@ def version_to_compare(task, versions: list[ContentVersion], current: ContentVer
 
 
 def audit_trail(task):
-    """The task's editorial decisions, oldest first."""
-    return ApprovalEvent.objects.filter(task_id=task.pk).select_related("actor", "version").order_by("created_at")
+    """The task's editorial decisions, oldest first (two of one instant in the order they were
+    written: the API pages through them, and a page must not repeat or skip a row)."""
+    return ApprovalEvent.objects.filter(task_id=task.pk).select_related("actor", "version").order_by("created_at", "pk")
 
 
 REVIEW_ACTIONS = ("approve", "reject", "revoke_approval", "edit", "restore")

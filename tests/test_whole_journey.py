@@ -269,10 +269,10 @@ def test_a_post_goes_from_brief_to_blog_through_admin_blog_and_api(journey, chro
         assert token.status_code == 200, token.text
         api.headers["Authorization"] = f"Bearer {token.json()['access']}"
         task = api.get(f"/api/tasks/{task_id}").json()
-        versions = api.get(f"/api/tasks/{task_id}/versions").json()
+        versions = api.get(f"/api/tasks/{task_id}/versions").json()["results"]
         rejected = api.get(f"/api/tasks/{task_id}/versions/{rejected_number}").json()
         revised = api.get(f"/api/tasks/{task_id}/versions/{revised_number}").json()
-        audit = api.get(f"/api/tasks/{task_id}/approvals").json()
+        audit = api.get(f"/api/tasks/{task_id}/approvals").json()["results"]
         events = api.get(f"/api/tasks/{task_id}/events").json()
 
     # What the editor saw.

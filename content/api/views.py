@@ -2,7 +2,9 @@
 
 Thin: each reads through `GenerationTask.objects.visible_to` (a task the user may not see is a
 404) and a selector of `content.selectors` or `content.costs`. The review verbs are in
-`content.api.review`. Lists of a task's versions and decisions are short, so they are plain lists.
+`content.api.review`. A task's versions and decisions are pages of the API's one pagination
+(`config.api.StandardPagination`: `page`, `page_size`), as every list of the API is: a task
+revised for years has a thousand versions, and the whole list was one answer of 236 kB.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import difflib
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.generics import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework.generics import GenericAPIView, get_object_or_404
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -62,13 +64,28 @@ def unified_diff(rows: list[dict], *, a: int, b: int) -> str:
     return "\n".join(lines)
 
 
-class VersionListApi(APIView):
-    @extend_schema(tags=["versions"], summary="A task's versions, oldest first", parameters=[TASK_ID],
-                   responses=VersionSummaryOutput(many=True))
+class TaskRowsPageApi(GenericAPIView):
+    """A page of one kind of row of a task, oldest first, in the envelope of every list of the API
+    (`{"count", "next", "previous", "results"}`); a page that does not exist is a 404."""
+
+    filter_backends = []  # no search or ordering: the order is the history's own
+    output = None  # the serializer of one row
+
+    def rows(self, task):
+        raise NotImplementedError
+
     def get(self, request, task_id):
-        task = visible_task(request, task_id)
-        versions = task.versions.select_related("created_by").order_by("number")
-        return Response(VersionSummaryOutput(versions, many=True).data)
+        page = self.paginate_queryset(self.rows(visible_task(request, task_id)))
+        return self.get_paginated_response(self.output(page, many=True).data)
+
+
+@extend_schema_view(get=extend_schema(tags=["versions"], summary="A task's versions, oldest first, a page at a time",
+                                       parameters=[TASK_ID], responses=VersionSummaryOutput(many=True)))
+class VersionListApi(TaskRowsPageApi):
+    output = VersionSummaryOutput
+
+    def rows(self, task):
+        return task.versions.select_related("created_by").order_by("number")
 
 
 class VersionDetailApi(APIView):
@@ -93,12 +110,14 @@ class VersionDiffApi(APIView):
                                            "unified": unified_diff(rows, a=left.number, b=right.number)}).data)
 
 
-class ApprovalListApi(APIView):
-    @extend_schema(tags=["review"], summary="The task's audit trail: editorial decisions, oldest first",
-                   parameters=[TASK_ID], responses=ApprovalEventOutput(many=True))
-    def get(self, request, task_id):
-        task = visible_task(request, task_id)
-        return Response(ApprovalEventOutput(audit_trail(task), many=True).data)
+@extend_schema_view(get=extend_schema(
+    tags=["review"], summary="The task's audit trail: editorial decisions, oldest first, a page at a time",
+    parameters=[TASK_ID], responses=ApprovalEventOutput(many=True)))
+class ApprovalListApi(TaskRowsPageApi):
+    output = ApprovalEventOutput
+
+    def rows(self, task):
+        return audit_trail(task)
 
 
 class EstimateApi(APIView):

@@ -265,7 +265,7 @@ def test_versions_api_lists_and_shows_a_completed_piece(pipeline, editor, other_
     run_one()
     client = APIClient()
     client.force_authenticate(editor)
-    listed = client.get(f"/api/tasks/{task.pk}/versions").json()
+    listed = client.get(f"/api/tasks/{task.pk}/versions").json()["results"]
     assert [v["phase"] for v in listed][:2] == ["research", "draft"] and listed[-1]["phase"] == "format"
     assert {"number", "phase", "quality_score", "word_count", "model", "cost", "created_at"} <= set(listed[0])
     final = client.get(f"/api/tasks/{task.pk}/versions/{listed[-1]['number']}/").json()

@@ -327,5 +327,5 @@ def test_approving_an_outline_is_a_409_that_says_to_write_the_text(reviewer_clie
     assert error["message"] == ("This version is an outline: write the text (edit it) or run it with a model "
                                 "before approving.")
     assert not ApprovalEvent.objects.filter(task=task).exists()
-    listed = reviewer_client.get(f"/api/tasks/{task.pk}/versions").json()
+    listed = reviewer_client.get(f"/api/tasks/{task.pk}/versions").json()["results"]
     assert (listed[-1]["is_outline"], listed[-1]["model"]) == (True, "offline")

@@ -189,7 +189,7 @@ def test_audit_trail_lists_decisions_oldest_first(slash, reviewer_client, editor
     response = editor_client.get(f"/api/tasks/{task.pk}/approvals{slash}")
 
     assert response.status_code == 200, response.content
-    trail = response.json()
+    trail = response.json()["results"]
     assert [(row["decision"], row["actor"], row["version"]) for row in trail] == [
         ("rejected", "reviewer1", 2), ("edited", "editor1", 3), ("approved", "reviewer1", 3),
     ]
@@ -202,7 +202,8 @@ def test_audit_trail_lists_decisions_oldest_first(slash, reviewer_client, editor
 def test_audit_trail_of_an_undecided_task_is_empty(editor_client, editor):
     task = completed_task(created_by=editor)
 
-    assert editor_client.get(f"/api/tasks/{task.pk}/approvals").json() == []
+    assert editor_client.get(f"/api/tasks/{task.pk}/approvals").json() == {
+        "count": 0, "next": None, "previous": None, "results": []}
 
 
 # --- diff -------------------------------------------------------------------------------------------

@@ -282,7 +282,7 @@ def test_audit_trail_after_approve_publish_unpublish_is_complete_and_in_order(re
     reviewer_client.post(f"/api/tasks/{task.pk}/publish")
     reviewer_client.post(f"/api/tasks/{task.pk}/unpublish", {"reason": "Outdated."})
 
-    trail = editor_client.get(f"/api/tasks/{task.pk}/approvals").json()
+    trail = editor_client.get(f"/api/tasks/{task.pk}/approvals").json()["results"]
 
     assert [(row["decision"], row["actor"], row["version"], row["feedback"]) for row in trail] == [
         ("approved", "reviewer1", 2, ""),
