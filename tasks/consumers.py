@@ -13,7 +13,10 @@ the single-task route a live event that skips sequences (two processes emitting 
 broadcast out of order) first brings the missing ones from the database, where they are already
 committed (sequences are assigned under the task's row lock), so a client sees 1, 2, 3, ...
 A live event that never came (the channel layer was away) is sent from the database after the
-next periodic access check, so a task that ended meanwhile is not shown running.
+next periodic access check, so a task that ended meanwhile is not shown running: the task socket
+sends the events stored since the last one it sent; the list socket, which sends no history,
+sends a snapshot frame of the tasks whose state moved past what it last told the client of them
+(`AllTasksConsumer.send_missed`).
 
 Close codes: 4401 no valid credentials, 4404 no such task *or* one the user may not see (the API
 answers 404 for both, and so does the socket: it must not tell them apart), 4400 a malformed
@@ -48,6 +51,7 @@ import time
 import uuid
 from collections import OrderedDict
 from concurrent.futures import Executor, Future
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 from asgiref.sync import SyncToAsync
@@ -56,6 +60,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import connections
+from django.utils import timezone
 
 from config.outages import is_outage, outage_summary
 from tasks import metrics
@@ -88,6 +93,22 @@ RECENT_FRAMES = 1024  # encoded event frames kept for the other watchers of the 
 # long as the socket stayed open (a day). An entry only stops a repeat of what was already sent,
 # and a task's next event has a higher sequence anyway, so a task forgotten loses nothing.
 LAST_SENT_TASKS = 10_000
+# What a `/ws/tasks` socket reads again after each periodic access check to find the states its
+# client missed (`_missed_task_states`): the tasks it told the client of most recently, the
+# running ones and those created since it opened, each part bounded by an index's first rows.
+CATCH_UP_TOLD_TASKS = SNAPSHOT_MAX_TASKS  # as many as an opening snapshot tells at the most
+CATCH_UP_RUNNING_TASKS = 200
+CATCH_UP_NEW_TASKS = 200
+# How long before the socket opened a task may have been created (its `created_at`, taken by the
+# writer before its transaction commits) and still be new to the socket: a creation whose
+# transaction was still open when the snapshot was read commits later than its `created_at` says.
+CREATED_LOOKBACK = timedelta(minutes=5)
+# A state a catch-up finds ahead of what the client was told is sent by the first catch-up at
+# least this long after the one that found it, if the client has still not been told by then:
+# its event may be on its way (committed, its broadcast not yet here), and the event frame says
+# more than the state (its kind, which the live pages act on). With the default re-check period
+# that is the next check; only a short period (tests) makes the wait longer than one period.
+CATCH_UP_GRACE_SECONDS = 2.0
 _recent_frames: OrderedDict[tuple[str, int], str] = OrderedDict()
 
 SNAPSHOT_FIELDS = (
@@ -297,13 +318,15 @@ def _open_task(scope, task_id) -> tuple[object, GenerationTask | None]:
 
 
 @socket_read
-def _open_all_tasks(scope) -> tuple[object, TaskVisibility, list[dict]]:
-    """(user, what they may see, the snapshot of their tasks) in the handshake's one trip to the database."""
+def _open_all_tasks(scope) -> tuple[object, TaskVisibility, list[dict], object]:
+    """(user, what they may see, the snapshot of their tasks, when it was read) in the handshake's
+    one trip to the database."""
     user = credentials_user(scope)
     if user is None:
-        return None, TaskVisibility(), []
+        return None, TaskVisibility(), [], None
+    read_at = timezone.now()  # before the read: a task created after it is new to the socket
     visibility = TaskVisibility.of(user)
-    return user, visibility, _visible_task_states(visibility)
+    return user, visibility, _visible_task_states(visibility), read_at
 
 
 @socket_read
@@ -330,6 +353,35 @@ def _visible_task_states(visibility: TaskVisibility) -> list[dict]:
     room = min(SNAPSHOT_RECENT_FINISHED, SNAPSHOT_MAX_TASKS - len(active))
     others = list(visible.exclude(status__in=active_statuses)[:room]) if room else []
     return [task_state(task) for task in active + others]
+
+
+@socket_read
+def _missed_task_states(visibility: TaskVisibility, told: dict, opened_at) -> list[dict]:
+    """The states of the visible tasks whose last event is past what the socket told its client of
+    them (`told`: task id → the sequence last sent; a task not in it was never told), in one
+    statement that reads at most CATCH_UP_TOLD_TASKS + CATCH_UP_RUNNING_TASKS + CATCH_UP_NEW_TASKS
+    rows, each part through an index:
+
+    - the CATCH_UP_TOLD_TASKS tasks told most recently (`told` is in the order they were told):
+      the client shows them as it was told, e.g. running when the task has ended since;
+    - the running tasks, the CATCH_UP_RUNNING_TASKS updated most recently: they change by themselves;
+    - the tasks created since the socket opened (CREATED_LOOKBACK before it), the
+      CATCH_UP_NEW_TASKS newest: a task created and ended between two checks is in no other part.
+
+    Each task is compared with what was sent of it, not with a time or an id: event sequences
+    are a task's own, dense, and committed with the row, so a transaction that commits late
+    cannot hide a change behind a watermark. A task past every bound (told less recently than the
+    last CATCH_UP_TOLD_TASKS, not running, created before the socket opened) is not read: its
+    next live event, or the next snapshot (a reconnect), brings it.
+    """
+    tasks = visibility.filter(GenerationTask.objects.only(*SNAPSHOT_FIELDS, "created_at")).order_by()
+    recently_told = tasks.filter(pk__in=list(told)[-CATCH_UP_TOLD_TASKS:])
+    running = tasks.filter(status=Status.RUNNING).order_by("-updated_at")[:CATCH_UP_RUNNING_TASKS]
+    created = tasks.filter(created_at__gte=opened_at - CREATED_LOOKBACK).order_by("-created_at")[:CATCH_UP_NEW_TASKS]
+    # A UNION of the three, not an OR of them: PostgreSQL reads an OR of subqueries by scanning the
+    # whole table (17 ms at 20,000 tasks), each part of the UNION through its index.
+    candidates = recently_told.union(running, created).order_by("created_at", "pk")
+    return [task_state(task) for task in candidates if task.event_sequence > told.get(str(task.pk), 0)]
 
 
 @socket_read
@@ -451,7 +503,29 @@ class _TaskWatcher(_ClosesCounted):
             delay = settings.PRESSROOM_WS_RECHECK_SECONDS
 
     async def catch_up_periodically(self) -> None:
-        """After each periodic access check: nothing here (see TaskConsumer)."""
+        """Send what the client missed (`send_missed`), after each periodic access check.
+
+        A live event that never came (the channel layer away: Redis stopped, a broadcast that
+        failed) was caught up only with the task's next event on `/ws/tasks/{id}`, and only at a
+        reconnect on `/ws/tasks`, so a watcher of a task that ended meanwhile showed it running
+        for as long as it stayed open. Now it has it within PRESSROOM_WS_RECHECK_SECONDS. Under
+        `sending`, as live events are: the watchdog runs beside the consumer's messages, and both
+        move `last_sent`.
+        """
+        async with self.sending:
+            if self.user is None:
+                return
+            try:
+                await self.send_missed()
+            except Exception as error:  # noqa: BLE001 (the database away since the check: as a failed check)
+                logger.warning("WebSocket %s: what the client missed could not be read (%s); closing.",
+                               self.scope.get("path"), outage_summary(error))
+                self.user = None
+                await self.close(code=CLOSE_SERVER_ERROR)
+
+    async def send_missed(self) -> None:
+        """Send what was stored since the client was last told (the caller holds `sending`)."""
+        raise NotImplementedError
 
     async def recheck(self) -> bool:
         """Check that the user may still watch (see the module's docstring); close and return False if not."""
@@ -619,25 +693,9 @@ class TaskConsumer(_TaskWatcher):
             await self.send_event(payload)
             self.last_sent = sequence
 
-    async def catch_up_periodically(self) -> None:
-        """Send what was stored since the last event sent, after each periodic access check.
-
-        A live event that never came (the channel layer away: Redis stopped, a broadcast that
-        failed) was caught up only with the task's next event, so a watcher of a task that ended
-        meanwhile showed it running for as long as it stayed open. Now it has it within
-        PRESSROOM_WS_RECHECK_SECONDS. Under `sending`, as live events are: the watchdog runs beside
-        the consumer's messages, and both move `last_sent`.
-        """
-        async with self.sending:
-            if self.user is None:
-                return
-            try:
-                await self.send_stored_events(after=self.last_sent)
-            except Exception as error:  # noqa: BLE001 (the database away since the check: as a failed check)
-                logger.warning("WebSocket %s: stored events could not be read (%s); closing.",
-                               self.scope.get("path"), outage_summary(error))
-                self.user = None
-                await self.close(code=CLOSE_SERVER_ERROR)
+    async def send_missed(self) -> None:
+        """The events stored since the last one sent."""
+        await self.send_stored_events(after=self.last_sent)
 
     async def on_catch_up(self, frame: dict) -> None:
         after = _sequence(frame.get("after"))
@@ -661,35 +719,65 @@ class TaskConsumer(_TaskWatcher):
 
 
 class AllTasksConsumer(_TaskWatcher):
-    """`/ws/tasks`: a snapshot of the user's tasks, then live events of every task they may see."""
+    """`/ws/tasks`: a snapshot of the user's tasks, then live events of every task they may see,
+    and after each periodic access check a snapshot frame of the tasks whose state the client
+    missed (`send_missed`)."""
 
     async def start(self):
         await self.join(ALL_TASKS_GROUP)
-        user, self.visibility, tasks = await _open_all_tasks(self.scope)
+        user, self.visibility, tasks, self.opened_at = await _open_all_tasks(self.scope)
         if user is None:
             return await self.refuse(CLOSE_UNAUTHENTICATED)
         if not self.admit(user):
             return await self.refuse(CLOSE_TOO_MANY)
+        self.sending = asyncio.Lock()  # live events and periodic catch-ups, one at a time
         await self.send_json({"type": "snapshot", "tasks": tasks})
         self.last_sent = OrderedDict((task["id"], task["last_event_sequence"]) for task in tasks)
+        # Task id → (what the client had been told of it, when a catch-up first found it ahead of that).
+        self.behind: dict[str, tuple[int, float]] = {}
         return user
 
     def refusal(self, visibility: TaskVisibility) -> int | None:
         self.visibility = visibility  # events of tasks no longer visible stop here
         return None
 
+    def told(self, task_id: str, sequence: int) -> None:
+        """Note that the client was told of the task as of `sequence`."""
+        self.last_sent[task_id] = sequence
+        self.last_sent.move_to_end(task_id)
+        if len(self.last_sent) > LAST_SENT_TASKS:
+            self.last_sent.popitem(last=False)  # the task heard of least recently
+
     async def task_event(self, message: dict) -> None:
         payload = message["event"]
         if self.user is None or not self.visibility.allows(payload.get("owner")):
             return
-        task_id = payload["task"]
-        if payload["sequence"] <= self.last_sent.get(task_id, 0):
-            return
-        self.last_sent[task_id] = payload["sequence"]
-        self.last_sent.move_to_end(task_id)
-        if len(self.last_sent) > LAST_SENT_TASKS:
-            self.last_sent.popitem(last=False)  # the task heard of least recently
-        await self.send_event(payload)
+        async with self.sending:
+            task_id = payload["task"]
+            if self.user is None or payload["sequence"] <= self.last_sent.get(task_id, 0):
+                return
+            self.told(task_id, payload["sequence"])
+            await self.send_event(payload)
+
+    async def send_missed(self) -> None:
+        """A snapshot frame of the visible tasks whose state moved past what the client was told
+        (`_missed_task_states`, with the visibility of the access check just made) and was
+        already found so by a catch-up CATCH_UP_GRACE_SECONDS ago or more, if any: the live pages
+        apply it as they apply the opening one, by each task's last event sequence."""
+        told = dict(self.last_sent)
+        ahead = await _missed_task_states(self.visibility, told, self.opened_at)
+        now = time.monotonic()
+        found = {}  # task id → since when it has been ahead of what the client was told of it
+        for task in ahead:
+            was_told, since = self.behind.get(task["id"], (None, now))
+            found[task["id"]] = since if was_told == told.get(task["id"], 0) else now  # told more since: anew
+        missed = [task for task in ahead if now - found[task["id"]] >= CATCH_UP_GRACE_SECONDS]
+        self.behind = {task_id: (told.get(task_id, 0), since) for task_id, since in found.items()
+                       if now - since < CATCH_UP_GRACE_SECONDS}
+        if missed:
+            await self.send_json({"type": "snapshot", "tasks": missed})
+            for task in missed:
+                self.told(task["id"], task["last_event_sequence"])
 
 
 class UnknownPathConsumer(_ClosesCounted):

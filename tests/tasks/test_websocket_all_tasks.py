@@ -5,6 +5,8 @@ The helpers and the fixtures every file here uses are in `tests/tasks/websocket_
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 from datetime import timedelta
 
@@ -131,6 +133,7 @@ def test_a_list_socket_remembers_a_bounded_number_of_tasks_and_sends_every_new_e
     monkeypatch.setattr(consumers, "LAST_SENT_TASKS", 100)
     socket = consumers.AllTasksConsumer()
     socket.user, socket.visibility, socket.last_sent = object(), TaskVisibility(sees_all=True), OrderedDict()
+    socket.sending = asyncio.Lock()
     sent = []
 
     async def send_event(payload):

@@ -15,15 +15,21 @@ import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
+from django.db import OperationalError, transaction
 from django.test import Client
+from django.utils import timezone
 from rest_framework_simplejwt import authentication as jwt_authentication
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tasks import consumers
+from tasks.events import emit
+from tasks.models import EventKind, GenerationTask
+from tasks.visibility import TaskVisibility
 from tests.factories import submit_task
 from publishing.roles import REVIEWERS
 from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
-    TIMEOUT, arecord, close_code, communicator, events, next_frame, opened, own_channel_layer, run, seeded, token_for,
+    TIMEOUT, arecord, close_code, communicator, events, next_frame, opened, own_channel_layer, record, run, seeded,
+    token_for,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -253,6 +259,218 @@ def test_an_event_whose_broadcast_was_lost_reaches_the_open_task_socket_after_th
         await arecord(task, "live again")
         assert [event["message"] for event in await events(ws, 1)] == ["live again"], "once, not twice"
         assert await ws.receive_nothing(timeout=3 * TINY_PERIOD)
+        await ws.disconnect()
+
+    run(scenario)
+
+
+# --- /ws/tasks: the states a lost broadcast never brought, after the next check ---------------------
+
+@pytest.fixture
+def layer():
+    """`layer.away()`: events are stored, their broadcasts never reach a socket; `layer.back()`."""
+    from tasks import events as task_events
+
+    patch = pytest.MonkeyPatch()
+
+    class Layer:
+        @staticmethod
+        def away():
+            patch.setattr(task_events, "broadcast", lambda *payloads: None)
+
+        back = staticmethod(patch.undo)
+
+    yield Layer
+    patch.undo()
+
+
+@pytest.fixture
+def short_grace(monkeypatch):
+    """A catch-up sends a state found ahead GRACE seconds after it found it (tests: a few periods)."""
+    monkeypatch.setattr(consumers, "CATCH_UP_GRACE_SECONDS", GRACE, raising=False)
+
+
+GRACE = 3 * TINY_PERIOD
+
+
+def _end(task, status: str = "completed") -> dict:
+    """End the task as a worker does (its status and a status event, in one transaction); its state now."""
+    with transaction.atomic():
+        GenerationTask.objects.filter(pk=task.pk).update(status=status, phase="", progress=100,
+                                                         finished_at=timezone.now())
+        emit(GenerationTask.objects.get(pk=task.pk), EventKind.STATUS, message=f"The task is {status}.")
+    return consumers.task_state(GenerationTask.objects.get(pk=task.pk))
+
+
+def _created_and_ended(editor) -> tuple[GenerationTask, dict]:
+    """A task created and ended in one transaction: between two checks, as a socket sees it."""
+    with transaction.atomic():
+        task = submit_task(created_by=editor)
+        state = _end(task, "cancelled")
+    return task, state
+
+
+def _record_together(tasks) -> None:
+    """An event of each task in one transaction: no catch-up sees some of them without the others."""
+    with transaction.atomic():
+        for task in tasks:
+            record(task, "lost")
+
+
+aend = database_sync_to_async(_end)
+
+
+def test_a_state_whose_broadcast_was_lost_reaches_the_open_list_socket_after_the_next_check(
+        settings, editor, layer, short_grace):
+    """Redis away while a task ended: `/ws/tasks` had no later event of it to notice the gap by,
+    and sends no history, so the dashboard showed the task running until a reload. Now, after the
+    periodic access check, a snapshot frame brings its state, once."""
+    settings.PRESSROOM_WS_RECHECK_SECONDS = TINY_PERIOD
+    watched, quiet = submit_task(created_by=editor), submit_task(created_by=editor)
+
+    async def scenario():
+        ws = await opened("/ws/tasks", editor)
+        assert {task["id"] for task in (await next_frame(ws))["tasks"]} == {str(watched.pk), str(quiet.pk)}
+        layer.away()
+        ended = await aend(watched)
+        assert await next_frame(ws) == {"type": "snapshot", "tasks": [ended]}
+        assert ended["status"] == "completed" and ended["last_event_sequence"] == 2
+        layer.back()
+        await arecord(watched, "live again")
+        assert [(event["task"], event["sequence"]) for event in await events(ws, 1)] == [(str(watched.pk), 3)]
+        assert await ws.receive_nothing(timeout=2 * GRACE), "each state once"
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_a_task_created_and_ended_while_the_layer_was_away_reaches_the_list_socket(
+        settings, editor, layer, short_grace):
+    settings.PRESSROOM_WS_RECHECK_SECONDS = TINY_PERIOD
+
+    async def scenario():
+        ws = await opened("/ws/tasks", editor)
+        assert (await next_frame(ws))["tasks"] == []
+        layer.away()
+        task, state = await database_sync_to_async(_created_and_ended)(editor)
+        assert await next_frame(ws) == {"type": "snapshot", "tasks": [state]}
+        assert (state["id"], state["status"]) == (str(task.pk), "cancelled")
+        assert await ws.receive_nothing(timeout=3 * TINY_PERIOD)
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_the_list_socket_catches_up_no_task_the_user_may_no_longer_see(
+        settings, reviewer, other_editor, layer, short_grace, checks):
+    settings.PRESSROOM_WS_RECHECK_SECONDS = TINY_PERIOD
+    others, own = submit_task(created_by=other_editor), submit_task(created_by=reviewer)
+
+    async def scenario():
+        ws = await opened("/ws/tasks", reviewer)
+        assert {task["id"] for task in (await next_frame(ws))["tasks"]} == {str(others.pk), str(own.pk)}
+        layer.away()
+        await database_sync_to_async(_leave_reviewers)(reviewer)
+        await after_two_more(checks)
+        await aend(others)
+        own_state = await aend(own)
+        assert await next_frame(ws) == {"type": "snapshot", "tasks": [own_state]}
+        assert await ws.receive_nothing(timeout=3 * TINY_PERIOD)
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_a_live_event_on_its_way_while_a_catch_up_reads_is_sent_as_its_event_and_not_as_a_state(
+        settings, editor, monkeypatch, short_grace):
+    """A catch-up that reads a state whose event is committed but not yet broadcast holds it back
+    for CATCH_UP_GRACE_SECONDS: the event comes, after the catch-up (one lock for both), and the
+    state is not sent after it. The event says more than the state: its kind (created, approval,
+    publication) is what the live pages act on."""
+    settings.PRESSROOM_WS_RECHECK_SECONDS = TINY_PERIOD
+    task = submit_task(created_by=editor)
+    original = consumers._missed_task_states
+    reading, release = asyncio.Event(), asyncio.Event()
+
+    async def held(*args):
+        if not release.is_set():
+            reading.set()
+            await release.wait()
+        return await original(*args)
+
+    async def scenario():
+        ws = await opened("/ws/tasks", editor)
+        assert [t["last_event_sequence"] for t in (await next_frame(ws))["tasks"]] == [1]
+        monkeypatch.setattr(consumers, "_missed_task_states", held)
+        await asyncio.wait_for(reading.wait(), TIMEOUT)
+        ended = await aend(task)  # committed and broadcast while the catch-up waits to read
+        assert await ws.receive_nothing(timeout=3 * TINY_PERIOD), "the live event waits for the catch-up"
+        release.set()
+        [event] = await events(ws, 1)
+        assert (event["task"], event["sequence"], event["kind"], event["status"]) == (
+            str(task.pk), ended["last_event_sequence"], "status", "completed")
+        assert await ws.receive_nothing(timeout=2 * GRACE), "and the state it brings is not sent again"
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_a_list_catch_up_reads_the_tasks_told_most_recently_running_or_new_and_no_others(
+        settings, editor, monkeypatch, layer, short_grace):
+    """The bound: beyond the CATCH_UP_TOLD_TASKS told most recently (here 1), a task neither running
+    nor created since the socket opened is not read again; its next live event or a reconnect brings it."""
+    settings.PRESSROOM_WS_RECHECK_SECONDS = TINY_PERIOD
+    monkeypatch.setattr(consumers, "CATCH_UP_TOLD_TASKS", 1, raising=False)
+    monkeypatch.setattr(consumers, "CREATED_LOOKBACK", timedelta(0), raising=False)
+    told_long_ago, running, told_last = (submit_task(created_by=editor) for _ in range(3))
+    GenerationTask.objects.filter(pk=running.pk).update(status="running", phase="draft", progress=10)
+
+    def state(task):
+        return consumers.task_state(GenerationTask.objects.get(pk=task.pk))
+
+    async def scenario():
+        ws = await opened("/ws/tasks", editor)
+        await next_frame(ws)
+        await arecord(running, "told")
+        await arecord(told_last, "told last")
+        assert [event["task"] for event in await events(ws, 2)] == [str(running.pk), str(told_last.pk)]
+        layer.away()
+        await database_sync_to_async(_record_together)([told_long_ago, running, told_last])
+        expected = [await database_sync_to_async(state)(task) for task in (running, told_last)]
+        assert await next_frame(ws) == {"type": "snapshot", "tasks": expected}
+        assert await ws.receive_nothing(timeout=2 * GRACE), "the task told long ago is past the bound"
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_a_list_catch_up_is_one_statement_however_many_tasks_it_reads(editor, django_assert_num_queries):
+    tasks = [submit_task(created_by=editor) for _ in range(30)]
+    for task in tasks[:10]:
+        record(task, "moved")
+    told = {str(task.pk): 1 for task in tasks}
+    running = tasks[-1]
+    GenerationTask.objects.filter(pk=running.pk).update(status="running")
+
+    visibility = TaskVisibility.of(editor)
+
+    with django_assert_num_queries(1):
+        missed = consumers._missed_task_states.func(visibility, told, timezone.now())
+
+    assert [state["id"] for state in missed] == [str(task.pk) for task in tasks[:10]]
+
+
+def test_a_list_catch_up_the_database_cannot_answer_closes_the_socket_with_1011(settings, editor, monkeypatch):
+    settings.PRESSROOM_WS_RECHECK_SECONDS = TINY_PERIOD
+
+    async def database_away(*args):
+        raise OperationalError("connection to server was lost")
+
+    async def scenario():
+        ws = await opened("/ws/tasks", editor)
+        await next_frame(ws)
+        monkeypatch.setattr(consumers, "_missed_task_states", database_away)
+        assert await close_code(ws) == consumers.CLOSE_SERVER_ERROR
         await ws.disconnect()
 
     run(scenario)
