@@ -683,3 +683,68 @@ def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(id
                     "link": reverse("admin:tasks_generationtask_change", args=[task.pk]),
                     "awaiting": reverse("admin:tasks_generationtask_change", args=[task.pk]),
                     "cells": ["Completed", "", "100%"]}
+
+
+@pytest.fixture
+def site_without_workers(tmp_path):
+    """An editor and Daphne re-checking its sockets every second; no cluster: the test moves the task."""
+    ensure_seed_data()
+    editor = make_user("lost-broadcasts")
+    editor.groups.add(Group.objects.get(name=EDITORS))
+    server = WebServer(tmp_path, env={"PRESSROOM_WS_RECHECK_SECONDS": "1"})
+    try:
+        server.wait_until_ready()
+        yield server, editor
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_dashboard_shows_a_task_whose_broadcasts_were_lost_after_the_sockets_next_check(
+        site_without_workers, chromium, monkeypatch):
+    """The channel layer lost every event of a task that started and ended while the dashboard was
+    open (here: this process writes them and broadcasts nothing): `/ws/tasks` sends their states
+    after its next access check, and "Running now" adds the task, shows how it ended, lets it go,
+    and the Queue counts follow. Before, the dashboard learnt of none of it until a reload."""
+    from tasks import events as task_events
+    from tasks.events import emit
+    from tasks.models import EventKind
+
+    server, editor = site_without_workers
+
+    def start():
+        task = make_task(created_by=editor, topic="Started while the layer was away", status="running",
+                         phase="draft", progress=30, started_at=timezone.now())
+        emit(task, EventKind.STATUS, message="Attempt 1 of 3 started.")
+        return task
+
+    def end(task):
+        GenerationTask.objects.filter(pk=task.pk).update(status="completed", phase="", progress=100,
+                                                         finished_at=timezone.now())
+        emit(GenerationTask.objects.get(pk=task.pk), EventKind.STATUS, message="Completed.")
+
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        _log_in(page, server.url, editor)
+        page.evaluate("() => { window.__notReloaded = true; }")
+        page.wait_for_function("() => window.pressroomLive.transport === 'websocket'", timeout=30_000)
+        monkeypatch.setattr(task_events, "broadcast", lambda *payloads: None)
+        task = _in_a_thread_of_its_own(start)
+        status = f"#dash-running-rows .task-status[data-task-id='{task.pk}']"
+        page.wait_for_selector(status, timeout=30_000)
+        page.wait_for_function(f"() => {QUEUE_TILE % 'running'} === '1'", timeout=30_000)
+        _in_a_thread_of_its_own(lambda: end(task))
+        page.wait_for_function(f"() => document.querySelector(\"{status}\").dataset.value === 'completed'",
+                               timeout=30_000)
+        page.wait_for_selector(status, state="detached", timeout=30_000)
+        page.wait_for_function(f"() => {QUEUE_TILE % 'completed'} === '1' && {QUEUE_TILE % 'running'} === '0'",
+                               timeout=30_000)
+        kept = page.evaluate("window.__notReloaded === true")
+    except Exception as error:
+        raise AssertionError(f"{error}\n--- daphne\n{server.output[-3000:]}") from None
+    finally:
+        context.close()
+
+    assert kept, "no reload"

@@ -497,6 +497,7 @@
       this.addsWhenRunning = config.addRows === "running";
       for (const cell of document.querySelectorAll(".task-live[data-task-id][data-field]")) this.register(cell);
       this.pollEvery = 5000;
+      this.snapshots = 0; // snapshot frames received
     }
 
     register(cell) {
@@ -549,7 +550,14 @@
     async poll() {
       this.recount();
       const page = await getJson(`${this.config.tasksUrl}?page_size=100`);
-      for (const task of page.results || []) {
+      this.applyTasks(page.results || []);
+    }
+
+    /** Tasks as they are now (a page of the API, a snapshot frame): their rows updated, and the
+     * rows of those the list takes but does not show yet asked for (a snapshot's tasks have no
+     * `created_at`: the changelist adds rows on "created" events and polls only). */
+    applyTasks(tasks) {
+      for (const task of tasks) {
         const belongs = this.addsWhenRunning ? task.status === "running" : Date.parse(task.created_at) >= this.shownSince;
         if (!this.rows.has(String(task.id)) && belongs) this.addRow(task.id);
         this.applySnapshot(task);
@@ -557,8 +565,12 @@
     }
 
     onMessage(message) {
-      if (message.type === "snapshot" && Array.isArray(message.tasks)) message.tasks.forEach((task) => this.applySnapshot(task));
-      else if (message.type === "event" && message.event) {
+      if (message.type === "snapshot" && Array.isArray(message.tasks)) {
+        // The page was rendered from the state of the first; a later one (a reconnect, or the
+        // states the server found the page had missed: a lost broadcast) may change the counts.
+        if (this.snapshots++) this.recount();
+        this.applyTasks(message.tasks);
+      } else if (message.type === "event" && message.event) {
         const event = message.event;
         if (RECOUNTED_ON.has(event.kind)) this.recount();
         const belongs = this.addsWhenRunning ? event.status === "running" : event.kind === "created";
@@ -628,7 +640,9 @@
       }
       if (this.addsWhenRunning) {
         if (change.status !== "running") this.leaveSoon(id);
-      } else if (finishedNow || ROW_READ_AGAIN_ON.has(change.kind)) {
+      } else if (finishedNow || ROW_READ_AGAIN_ON.has(change.kind) || (change.kind === undefined && isFinished(change.status))) {
+        // A finished task's state that moved with no event to say how (a snapshot, a poll) may
+        // be a decision or a publication: the row is read again, as after such an event.
         this.readRowAgain(id);
       }
     }
