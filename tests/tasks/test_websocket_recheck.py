@@ -355,7 +355,7 @@ def test_a_task_created_and_ended_while_the_layer_was_away_reaches_the_list_sock
         task, state = await database_sync_to_async(_created_and_ended)(editor)
         assert await next_frame(ws) == {"type": "snapshot", "tasks": [state]}
         assert (state["id"], state["status"]) == (str(task.pk), "cancelled")
-        assert await ws.receive_nothing(timeout=3 * TINY_PERIOD)
+        assert await ws.receive_nothing(timeout=2 * GRACE)
         await ws.disconnect()
 
     run(scenario)
@@ -375,7 +375,7 @@ def test_the_list_socket_catches_up_no_task_the_user_may_no_longer_see(
         await aend(others)
         own_state = await aend(own)
         assert await next_frame(ws) == {"type": "snapshot", "tasks": [own_state]}
-        assert await ws.receive_nothing(timeout=3 * TINY_PERIOD)
+        assert await ws.receive_nothing(timeout=2 * GRACE)
         await ws.disconnect()
 
     run(scenario)
