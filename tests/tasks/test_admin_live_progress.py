@@ -725,25 +725,30 @@ def test_the_dashboard_shows_a_task_whose_broadcasts_were_lost_after_the_sockets
         emit(GenerationTask.objects.get(pk=task.pk), EventKind.STATUS, message="Completed.")
 
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    step = "opening the dashboard"
     try:
-        page = context.new_page()
         _log_in(page, server.url, editor)
         page.evaluate("() => { window.__notReloaded = true; }")
-        page.wait_for_function("() => window.pressroomLive.transport === 'websocket'", timeout=30_000)
+        page.wait_for_function("() => window.pressroomLive.transport === 'websocket'", timeout=60_000)
         monkeypatch.setattr(task_events, "broadcast", lambda *payloads: None)
         task = _in_a_thread_of_its_own(start)
         status = f"#dash-running-rows .task-status[data-task-id='{task.pk}']"
-        page.wait_for_selector(status, timeout=30_000)
-        page.wait_for_function(f"() => {QUEUE_TILE % 'running'} === '1'", timeout=30_000)
+        step = "the running task's row"
+        page.wait_for_selector(status, timeout=60_000)
+        page.wait_for_function(f"() => {QUEUE_TILE % 'running'} === '1'", timeout=60_000)
         _in_a_thread_of_its_own(lambda: end(task))
+        step = "the task's end"
         page.wait_for_function(f"() => document.querySelector(\"{status}\").dataset.value === 'completed'",
-                               timeout=30_000)
-        page.wait_for_selector(status, state="detached", timeout=30_000)
+                               timeout=60_000)
+        page.wait_for_selector(status, state="detached", timeout=60_000)
         page.wait_for_function(f"() => {QUEUE_TILE % 'completed'} === '1' && {QUEUE_TILE % 'running'} === '0'",
-                               timeout=30_000)
+                               timeout=60_000)
         kept = page.evaluate("window.__notReloaded === true")
     except Exception as error:
-        raise AssertionError(f"{error}\n--- daphne\n{server.output[-3000:]}") from None
+        transport = page.evaluate("() => window.pressroomLive && window.pressroomLive.transport")
+        raise AssertionError(f"{step} (transport {transport}): {error}\n--- daphne\n"
+                             f"{server.output[-6000:]}") from None
     finally:
         context.close()
 
