@@ -28,8 +28,8 @@ from tasks.visibility import TaskVisibility
 from tests.factories import submit_task
 from publishing.roles import REVIEWERS
 from tests.tasks.websocket_support import (  # noqa: F401 (seeded, own_channel_layer: autouse fixtures)
-    TIMEOUT, arecord, close_code, communicator, events, next_frame, opened, own_channel_layer, record, run, seeded,
-    token_for,
+    TIMEOUT, arecord, close_code, communicator, events, events_of, next_frame, next_frame_of, nothing_more_of, opened,
+    own_channel_layer, record, run, seeded, token_for,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -333,12 +333,12 @@ def test_a_state_whose_broadcast_was_lost_reaches_the_open_list_socket_after_the
         assert {task["id"] for task in (await next_frame(ws))["tasks"]} == {str(watched.pk), str(quiet.pk)}
         layer.away()
         ended = await aend(watched)
-        assert await next_frame(ws) == {"type": "snapshot", "tasks": [ended]}
+        assert await next_frame_of(ws, [watched]) == {"type": "snapshot", "tasks": [ended]}
         assert ended["status"] == "completed" and ended["last_event_sequence"] == 2
         layer.back()
         await arecord(watched, "live again")
-        assert [(event["task"], event["sequence"]) for event in await events(ws, 1)] == [(str(watched.pk), 3)]
-        assert await ws.receive_nothing(timeout=2 * GRACE), "each state once"
+        assert [(event["task"], event["sequence"]) for event in await events_of(ws, [watched], 1)] == [(str(watched.pk), 3)]
+        assert await nothing_more_of(ws, [watched, quiet], 2 * GRACE), "each state once"
         await ws.disconnect()
 
     run(scenario)
@@ -353,9 +353,9 @@ def test_a_task_created_and_ended_while_the_layer_was_away_reaches_the_list_sock
         assert (await next_frame(ws))["tasks"] == []
         layer.away()
         task, state = await database_sync_to_async(_created_and_ended)(editor)
-        assert await next_frame(ws) == {"type": "snapshot", "tasks": [state]}
+        assert await next_frame_of(ws, [task]) == {"type": "snapshot", "tasks": [state]}
         assert (state["id"], state["status"]) == (str(task.pk), "cancelled")
-        assert await ws.receive_nothing(timeout=2 * GRACE)
+        assert await nothing_more_of(ws, [task], 2 * GRACE)
         await ws.disconnect()
 
     run(scenario)
@@ -374,8 +374,8 @@ def test_the_list_socket_catches_up_no_task_the_user_may_no_longer_see(
         await after_two_more(checks)
         await aend(others)
         own_state = await aend(own)
-        assert await next_frame(ws) == {"type": "snapshot", "tasks": [own_state]}
-        assert await ws.receive_nothing(timeout=2 * GRACE)
+        assert await next_frame_of(ws, [others, own]) == {"type": "snapshot", "tasks": [own_state]}
+        assert await nothing_more_of(ws, [others, own], 2 * GRACE)
         await ws.disconnect()
 
     run(scenario)
@@ -404,12 +404,12 @@ def test_a_live_event_on_its_way_while_a_catch_up_reads_is_sent_as_its_event_and
         monkeypatch.setattr(consumers, "_missed_task_states", held)
         await asyncio.wait_for(reading.wait(), TIMEOUT)
         ended = await aend(task)  # committed and broadcast while the catch-up waits to read
-        assert await ws.receive_nothing(timeout=3 * TINY_PERIOD), "the live event waits for the catch-up"
+        assert await nothing_more_of(ws, [task], 3 * TINY_PERIOD), "the live event waits for the catch-up"
         release.set()
-        [event] = await events(ws, 1)
+        [event] = await events_of(ws, [task], 1)
         assert (event["task"], event["sequence"], event["kind"], event["status"]) == (
             str(task.pk), ended["last_event_sequence"], "status", "completed")
-        assert await ws.receive_nothing(timeout=2 * GRACE), "and the state it brings is not sent again"
+        assert await nothing_more_of(ws, [task], 2 * GRACE), "and the state it brings is not sent again"
         await ws.disconnect()
 
     run(scenario)
@@ -433,12 +433,14 @@ def test_a_list_catch_up_reads_the_tasks_told_most_recently_running_or_new_and_n
         await next_frame(ws)
         await arecord(running, "told")
         await arecord(told_last, "told last")
-        assert [event["task"] for event in await events(ws, 2)] == [str(running.pk), str(told_last.pk)]
+        assert [event["task"] for event in await events_of(ws, [running, told_last], 2)] == [
+            str(running.pk), str(told_last.pk)]
         layer.away()
         await database_sync_to_async(_record_together)([told_long_ago, running, told_last])
         expected = [await database_sync_to_async(state)(task) for task in (running, told_last)]
-        assert await next_frame(ws) == {"type": "snapshot", "tasks": expected}
-        assert await ws.receive_nothing(timeout=2 * GRACE), "the task told long ago is past the bound"
+        assert await next_frame_of(ws, [told_long_ago, running, told_last]) == {"type": "snapshot", "tasks": expected}
+        assert await nothing_more_of(ws, [told_long_ago, running, told_last], 2 * GRACE), (
+            "the task told long ago is past the bound")
         await ws.disconnect()
 
     run(scenario)

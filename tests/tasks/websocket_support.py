@@ -123,6 +123,15 @@ async def events_of(ws: WebsocketCommunicator, tasks, count: int) -> list[dict]:
     return found
 
 
+async def next_frame_of(ws: WebsocketCommunicator, tasks) -> dict:
+    """The next frame on an every-task socket that is not another task's event (see `events_of`)."""
+    wanted = {str(task.pk) for task in tasks}
+    while True:
+        frame = await next_frame(ws)
+        if frame["type"] != "event" or frame["event"]["task"] in wanted:
+            return frame
+
+
 async def nothing_more_of(ws: WebsocketCommunicator, tasks, seconds: float) -> bool:
     """True when no frame but other tasks' events comes within `seconds` (see `events_of`)."""
     wanted = {str(task.pk) for task in tasks}
