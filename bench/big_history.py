@@ -1,9 +1,9 @@
 """Pages, API answers and sockets of one object with a huge history, as a long-lived site has them.
 
-    python bench/big_history.py [--scale 1.0] [--only WORD]
+    python bench/big_history.py [--scale 1.0] [--only WORD] [--database NAME]
 
-In one process, against a database of its own (`pressroom_history_bench` on the server DATABASE_URL
-names, created and migrated here), `DEBUG=0` as in production:
+In one process, against a database of its own (`pressroom_history_bench`, or `--database`, on the
+server DATABASE_URL names, created and migrated here), `DEBUG=0` as in production:
 
 1. **Seed** the small site of `tests/populated.py` (through the services), then grow one object of
    each kind by SQL copies of its own rows (every constraint and trigger applies): the approved
@@ -270,19 +270,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--only", default="", help="measure only the pages whose label contains this")
     parser.add_argument("--socket", action="store_true", help="also open the task socket with ?after=0")
+    parser.add_argument("--database", default=DATABASE, help="the bench's own database (sessions side by side)")
     args = parser.parse_args(argv)
     server_url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    url = with_database_name(server_url, DATABASE)
+    url = with_database_name(server_url, args.database)
     if ensure_database(url):
-        log(f"Created database {DATABASE}")
-    static = Path("/tmp/pressroom-history-bench-static")  # collected once, reused by later runs
+        log(f"Created database {args.database}")
+    # Collected for each checkout anew: a static file the manifest does not name is a 500 (DEBUG=0).
+    static = Path(f"/tmp/{args.database}-static")
     django_in_this_process(url, SECURE_SSL_REDIRECT="0", DATABASE_CONN_MAX_AGE="600", ALLOWED_HOSTS="testserver",
                            STATIC_ROOT=str(static))
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
-    if not (static / "staticfiles.json").exists():
-        call_command("collectstatic", verbosity=0, interactive=False)
+    call_command("collectstatic", verbosity=0, interactive=False)
     started = time.perf_counter()
     ids = seed(args.scale)
     from tasks.models import CostBudget
