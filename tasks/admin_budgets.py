@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.utils.html import format_html, format_html_join
 
+from config.admin_names import NamePicker, NamePickerAdminMixin
 from tasks.exceptions import DomainError
 from tasks.forms import format_usd
 from tasks.models import CostBudget, CostBudgetChange
@@ -56,8 +58,10 @@ def _spend_against_limit(spent, limit):
 
 
 @admin.register(CostBudget)
-class CostBudgetAdmin(admin.ModelAdmin):
+class CostBudgetAdmin(NamePickerAdminMixin, admin.ModelAdmin):
     form = CostBudgetForm
+    # A <select> of every user was 261 kB at 5,000 users: the user is typed by name (`config.admin_names`).
+    name_pickers = {"user": NamePicker(get_user_model(), column=get_user_model().USERNAME_FIELD, any_case=False)}
     list_display = ("user", "limit_cell", "spent_cell", "updated_by", "updated_at")
     list_select_related = ("user", "updated_by")
     search_fields = ("user__username",)
@@ -124,3 +128,4 @@ class CostBudgetAdmin(admin.ModelAdmin):
                             reason=form.cleaned_data.get("reason", ""))
         obj.pk = budget.pk
         obj._state.adding = False
+

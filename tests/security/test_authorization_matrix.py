@@ -216,6 +216,8 @@ def admin_path(name: str, objects: dict) -> str:
         "auth_user_password_change": [objects["auth.user"]],
         "tasks_generationtask_action": [objects["tasks.generationtask"], "approve"],
         "dashboard_running_row": [objects["tasks.generationtask"]],
+        "publishing_post_names": ["category"],
+        "tasks_costbudget_names": ["user"],
     }
     if name in special:
         args = special[name]
@@ -330,6 +332,7 @@ ADMIN = {
     "publishing_post_changelist": "302 200 200 200 403 200",
     "publishing_post_delete": "302 403 403 403 403 403",
     "publishing_post_history": "302 200 200 200 403 200",
+    "publishing_post_names": "302 200 200 200 403 200",  # the categories and tags the post form's boxes offer
     "publishing_postchange_add": "302 403 403 403 403 403",
     "publishing_postchange_change": "302 200 200 200 403 200",
     "publishing_postchange_changelist": "302 200 200 200 403 200",
@@ -362,6 +365,7 @@ ADMIN = {
     "tasks_costbudget_changelist": "302 403 403 200 403 200",
     "tasks_costbudget_delete": "302 403 403 403 403 403",
     "tasks_costbudget_history": "302 403 403 200 403 200",
+    "tasks_costbudget_names": "302 403 403 200 403 200",  # the names of users the add form's box offers
     "tasks_generationtask_action": "302 405 405 405 405 405",
     "tasks_generationtask_add": "302 200 200 200 403 200",
     "tasks_generationtask_change": "302 200 302 200 403 200",

@@ -223,7 +223,7 @@ def test_a_budget_refusal_at_save_is_a_message_not_a_500(editor, reviewer, price
 def test_a_reviewer_sets_a_budget_in_the_admin_and_the_change_is_recorded(editor, reviewer):
     client = client_for(reviewer)
     added = client.post(reverse("admin:tasks_costbudget_add"),
-                        {"user": str(editor.pk), "monthly_limit": "20.00", "reason": "Trial"})
+                        {"user": editor.username, "monthly_limit": "20.00", "reason": "Trial"})
     assert added.status_code == 302, added.content[:2000]
     budget = CostBudget.objects.get(user=editor)
     changed = client.post(reverse("admin:tasks_costbudget_change", args=[budget.pk]),
@@ -576,7 +576,7 @@ def test_a_limit_set_by_a_reviewer_whose_account_is_deleted_meanwhile_is_a_messa
     client = client_for(reviewer)
 
     outcome = run_while_holding(_deleting(reviewer), lambda: client.post(
-        reverse("admin:tasks_costbudget_add"), {"user": str(editor.pk), "monthly_limit": "20.00", "reason": "Trial"}))
+        reverse("admin:tasks_costbudget_add"), {"user": editor.username, "monthly_limit": "20.00", "reason": "Trial"}))
 
     assert not isinstance(outcome, Exception), repr(outcome)
     assert outcome.status_code == 302

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
@@ -46,7 +45,7 @@ ADD_FORMS = {
         "input_price_per_million": "0", "output_price_per_million": "0", "context_window": "8192",
     }),
     "admin:tasks_costbudget_add": (CostBudget, lambda: {
-        "user": str(get_user_model().objects.get(username="root").pk), "monthly_limit": "20.00", "reason": "Trial",
+        "user": "root", "monthly_limit": "20.00", "reason": "Trial",
     }),
 }
 TASK_FORM_FIELDS = ("task_type", "title", "topic", "word_count", "word_count_tolerance", "style", "tone",
