@@ -64,10 +64,16 @@ class VisibleTaskRowsMixin:
         return super().get_queryset(request).filter(**{f"{self.task_path}__in": visible_tasks})
 
 
+def rows_list_url(model, field: str, owner) -> str:
+    """The admin list of `model`'s rows whose `field` is `owner`: where a page that shows the newest
+    rows of a history links "All N …" (admin/tasks/newest_rows_note.html)."""
+    opts = model._meta
+    return f"{reverse(f'admin:{opts.app_label}_{opts.model_name}_changelist')}?{field}__id__exact={owner.pk}"
+
+
 def rows_of_task_url(model, task) -> str:
     """The admin list of `model`'s rows, filtered to `task`: where a task page links "All N …"."""
-    opts = model._meta
-    return f"{reverse(f'admin:{opts.app_label}_{opts.model_name}_changelist')}?task__id__exact={task.pk}"
+    return rows_list_url(model, "task", task)
 
 
 class NewestRowsFormSet(BaseInlineFormSet):

@@ -112,6 +112,7 @@ def admin_objects(users: dict) -> dict:
         "tasks.stagecheckpoint": checkpoint.pk,
         "tasks.modelcatalogentry": ModelCatalogEntry.objects.get(key="offline").pk,
         "tasks.costbudget": budget_set(user=users["editor"], monthly_limit=Decimal("50"), by=users["superuser"]).pk,
+        "tasks.costbudgetchange": CostBudgetChange.objects.get(user=users["editor"]).pk,
         "content.contentversion": task.versions.latest("number").pk,
         "content.approvalevent": ApprovalEvent.objects.filter(task=task).first().pk,
         "publishing.post": post.pk,

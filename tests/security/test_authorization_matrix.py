@@ -366,6 +366,12 @@ ADMIN = {
     "tasks_costbudget_delete": "302 403 403 403 403 403",
     "tasks_costbudget_history": "302 403 403 200 403 200",
     "tasks_costbudget_names": "302 403 403 200 403 200",  # the names of users the add form's box offers
+    # ...and every change of a limit, read-only (a budget's page links to its own).
+    "tasks_costbudgetchange_add": "302 403 403 403 403 403",
+    "tasks_costbudgetchange_change": "302 403 403 200 403 200",
+    "tasks_costbudgetchange_changelist": "302 403 403 200 403 200",
+    "tasks_costbudgetchange_delete": "302 403 403 403 403 403",
+    "tasks_costbudgetchange_history": "302 403 403 200 403 200",
     "tasks_generationtask_action": "302 405 405 405 405 405",
     "tasks_generationtask_add": "302 200 200 200 403 200",
     "tasks_generationtask_change": "302 200 302 200 403 200",
