@@ -128,7 +128,7 @@ class NameSearchInput(forms.TextInput):
     def render(self, name, value, attrs=None, renderer=None):
         id_ = (attrs or {}).get("id") or f"id_{name}"
         box = super().render(name, value, {**(attrs or {}), **self._search_attrs(id_)}, renderer)
-        return format_html("{}{}", box, self._lists(id_))
+        return format_html('<div class="name-search">{}{}</div>', box, self._lists(id_))
 
 
 class NameSearchInputs(NameSearchInput):
@@ -156,8 +156,8 @@ class NameSearchInputs(NameSearchInput):
                                      "aria-label": f"{noun} {n + 1}"}, renderer),)
             for n, text in enumerate(names)
         ))
-        return format_html('<div class="name-search-boxes" data-name-search-group data-noun="{}">{}</div>{}',
-                           self.picker.noun, boxes, self._lists(id_))
+        return format_html('<div class="name-search"><div class="name-search-boxes" data-name-search-group '
+                           'data-noun="{}">{}</div>{}</div>', self.picker.noun, boxes, self._lists(id_))
 
 
 class NamedChoiceField(forms.ModelChoiceField):

@@ -94,6 +94,12 @@
     group.after(button);
   }
 
-  for (const box of document.querySelectorAll("input[data-name-search]")) live(box);
-  for (const group of document.querySelectorAll("[data-name-search-group]")) addButton(group);
+  function start() {
+    for (const box of document.querySelectorAll("input[data-name-search]")) live(box);
+    for (const group of document.querySelectorAll("[data-name-search-group]")) addButton(group);
+  }
+
+  // A form's media is loaded in the page's <head>, before the boxes exist.
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
