@@ -108,8 +108,6 @@ class NameSearchInput(forms.TextInput):
     """A box to type one name in, with the `<datalist>` that name-search.js fills from `search_url`
     and the status region where it says how many names match."""
 
-    template_name = "django/forms/widgets/text.html"
-
     class Media:
         js = ("pressroom/name-search.js",)
 

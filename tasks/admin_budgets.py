@@ -1,10 +1,11 @@
 """The admin of users' monthly cost budgets: reviewers set them, every change is recorded.
 
 Saving goes through `budgets.budget_set`, as the budget API does, so the admin and the API
-record the same history (who, when, old → new, why). The history is shown read-only on the
-budget's page; a budget is never deleted (its history must stay): emptying the limit removes the
-personal limit. Who may open these pages is the model permissions' business: Reviewers hold
-view, add and change (`publishing.roles`), editors none.
+record the same history (who, when, old → new, why). The history is read-only: its newest
+HISTORY_ROWS_SHOWN changes on the budget's page, all of them in their own list (`CostBudgetChangeAdmin`);
+a budget is never deleted (its history must stay): emptying the limit removes the personal limit.
+The add form takes the user by username (`config.admin_names`). Who may open these pages is the
+model permissions' business: Reviewers hold view, add and change (`publishing.roles`), editors none.
 """
 
 from __future__ import annotations
