@@ -28,7 +28,7 @@ from operator import or_
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, IntegerField, Model, Q, Value, When
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
@@ -259,6 +259,8 @@ class NamePickerAdminMixin:
         return db_field.remote_field.model._default_manager.complex_filter(db_field.get_limit_choices_to())
 
     def names_view(self, request, field):
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])  # it only reads
         picker = self.name_pickers.get(field)
         if picker is None:
             raise Http404("No such field.")

@@ -205,7 +205,7 @@ def test_the_search_offers_the_names_that_contain_the_text_those_that_begin_with
     assert names(client, "category", "x" * 10_000) == (200, {"names": [], "more": False})
 
 
-def test_the_search_answers_a_nul_with_400_an_unknown_field_with_404_and_others_than_editors_with_403(
+def test_the_search_answers_a_nul_with_400_an_unknown_field_with_404_others_than_editors_with_403_a_post_405(
         editor, many_names):
     from tests.factories import make_user
 
@@ -214,3 +214,4 @@ def test_the_search_answers_a_nul_with_400_an_unknown_field_with_404_and_others_
     assert names(client_for(editor), "category", "a\x00b")[0] == 400
     assert names(client_for(editor), "title", "a")[0] == 404
     assert names(client_for(staff), "category", "a")[0] == 403
+    assert client_for(editor).post(reverse("admin:publishing_post_names", args=["category"]), {"q": "a"}).status_code == 405
