@@ -191,11 +191,13 @@ class NamedChoiceField(forms.ModelChoiceField):
 
 class NamedMultipleChoiceField(forms.ModelMultipleChoiceField):
     """Rows of `queryset`, each given by its name in a box of its own; empty boxes are left out,
-    a name given twice counts once, and at most `picker.most` names are taken."""
+    a name given twice counts once, and at most `most` names are taken (`picker.most`, unless the
+    form raises it for a row that already has more)."""
 
     def __init__(self, queryset, *, picker: NamePicker, **kwargs):
         super().__init__(queryset, **kwargs)
         self.picker = picker
+        self.most = picker.most
 
     def prepare_value(self, value):
         if value is None or isinstance(value, str):
@@ -215,8 +217,8 @@ class NamedMultipleChoiceField(forms.ModelMultipleChoiceField):
 
     def clean(self, value):
         picker, names = self.picker, self._names(value)
-        if picker.most is not None and len(names) > picker.most:
-            raise ValidationError(f"At most {picker.most} {picker.plural} can be chosen; this form gave {len(names):,}.",
+        if self.most is not None and len(names) > self.most:
+            raise ValidationError(f"At most {self.most} {picker.plural} can be chosen; this form gave {len(names):,}.",
                                   code="too_many")
         if not names:
             if self.required:

@@ -137,6 +137,14 @@ class PostForm(EditConflictForm):
         fields = "__all__"
         widgets = {"published_at": LabelledSplitDateTime("Published at")}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        tags = self.fields.get("tags")
+        if tags is not None and self.instance.pk is not None:
+            # A post given more than POST_TAGS_MAX tags before the form had a limit keeps them
+            # through an edit of anything else; it may not be given more.
+            tags.most = max(tags.most, self.instance.tags.count())
+
     def _post_clean(self):
         super()._post_clean()  # the form's values onto the instance, the model's checks, the edit conflict
         if self.errors:

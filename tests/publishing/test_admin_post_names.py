@@ -152,6 +152,26 @@ def test_more_tags_than_a_post_may_have_are_a_form_error_and_the_stored_post_is_
     assert as_stored(post) == before
 
 
+def test_a_post_given_more_tags_before_the_limit_keeps_them_through_an_edit_but_gets_no_more(editor, many_names):
+    """The form before the name boxes set no limit: such a post's editor could not save a new title
+    until they took tags off."""
+    more = POST_TAGS_MAX + 5
+    Tag.objects.bulk_create(Tag(name=f"Old tag {n:03d}", slug=f"old-tag-{n:03d}") for n in range(more + 1))
+    post = stored_post()
+    post.tags.set(Tag.objects.filter(name__startswith="Old tag")[:more])
+    client, url = client_for(editor), reverse("admin:publishing_post_change", args=[post.pk])
+
+    retitled = client.post(url, edit_form(post, title="Retitled"))
+
+    assert retitled.status_code == 302
+    assert post.tags.count() == more and as_stored(post)[0] == "Retitled"
+    one_more = client.post(url, edit_form(post, tags=[*(tag.name for tag in post.tags.all()), f"Old tag {more:03d}"]))
+    assert one_more.status_code == 200
+    assert one_more.context["adminform"].form.errors["tags"] == [
+        f"At most {more} tags can be chosen; this form gave {more + 1}."]
+    assert post.tags.count() == more
+
+
 def test_a_thousand_tags_are_past_the_fields_a_request_may_carry_and_change_nothing(editor, many_names):
     post = stored_post()
     before = as_stored(post)
