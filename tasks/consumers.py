@@ -113,7 +113,7 @@ _recent_frames: OrderedDict[tuple[str, int], str] = OrderedDict()
 
 SNAPSHOT_FIELDS = (
     "id", "title", "topic", "status", "phase", "progress", "approval_status", "event_sequence", "error",
-    "cancel_requested_at", "created_by_id",
+    "cancel_requested_at", "created_by_id", "created_at",
 )
 
 
@@ -137,6 +137,7 @@ def task_state(task: GenerationTask) -> dict:
         "last_event_sequence": task.event_sequence,
         "error": task.error,
         "cancel_requested": task.cancel_requested_at is not None,
+        "created_at": task.created_at.isoformat(),  # the task lists add a row for a task created since they were rendered
     }
 
 
@@ -374,7 +375,7 @@ def _missed_task_states(visibility: TaskVisibility, told: dict, opened_at) -> li
     last CATCH_UP_TOLD_TASKS, not running, created before the socket opened) is not read: its
     next live event, or the next snapshot (a reconnect), brings it.
     """
-    tasks = visibility.filter(GenerationTask.objects.only(*SNAPSHOT_FIELDS, "created_at")).order_by()
+    tasks = visibility.filter(GenerationTask.objects.only(*SNAPSHOT_FIELDS)).order_by()
     recently_told = tasks.filter(pk__in=list(told)[-CATCH_UP_TOLD_TASKS:])
     running = tasks.filter(status=Status.RUNNING).order_by("-updated_at")[:CATCH_UP_RUNNING_TASKS]
     created = tasks.filter(created_at__gte=opened_at - CREATED_LOOKBACK).order_by("-created_at")[:CATCH_UP_NEW_TASKS]

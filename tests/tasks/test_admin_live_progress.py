@@ -753,3 +753,43 @@ def test_the_dashboard_shows_a_task_whose_broadcasts_were_lost_after_the_sockets
         context.close()
 
     assert kept, "no reload"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_task_list_adds_a_task_whose_created_event_was_lost_after_the_sockets_next_check(
+        site_without_workers, chromium, monkeypatch, tmp_path):
+    """A task created while the task list was open, whose "created" broadcast the channel layer lost
+    (here: this process broadcasts nothing): `/ws/tasks` sends its state after its next access check,
+    with when the task was created, and the list puts its row first. Before, the state came without
+    `created_at`, and the list added the row only at a poll or a reload."""
+    from tasks import events as task_events
+
+    server, editor = site_without_workers
+    older = _in_a_thread_of_its_own(
+        lambda: make_task(created_by=editor, topic="Shown when the list opened"))
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    step = "opening the task list"
+    try:
+        _log_in(page, server.url, editor)
+        page.goto(f"{server.url}{reverse('admin:tasks_generationtask_changelist')}")
+        page.evaluate("() => { window.__notReloaded = true; }")
+        page.wait_for_function("() => window.pressroomLive.transport === 'websocket'", timeout=60_000)
+        page.wait_for_selector(f".task-live[data-task-id='{older.pk}']", timeout=30_000)
+        monkeypatch.setattr(task_events, "broadcast", lambda *payloads: None)
+        task = _in_a_thread_of_its_own(lambda: submit_task(created_by=editor, topic="Created while the layer was away"))
+        step = "the new task's row"
+        page.wait_for_selector(f"#result_list .task-live[data-task-id='{task.pk}']", timeout=60_000)
+        first_row = page.eval_on_selector("#result_list tbody tr", "row => row.textContent")
+        page.screenshot(path=tmp_path / "task-list-lost-created.png")
+        kept = page.evaluate("window.__notReloaded === true")
+    except Exception as error:
+        transport = page.evaluate("() => window.pressroomLive && window.pressroomLive.transport")
+        raise AssertionError(f"{step} (transport {transport}): {error}\n--- daphne\n"
+                             f"{server.output[-6000:]}") from None
+    finally:
+        context.close()
+
+    assert kept, "no reload"
+    assert "Created while the layer was away" in first_row, "the new task's row comes first"

@@ -59,7 +59,7 @@ def test_the_all_tasks_snapshot_lists_active_tasks_then_the_most_recently_update
         assert [t["id"] for t in snapshot["tasks"]] == [str(t.pk) for t in (active[1], active[0], done[0], done[2])]
         assert set(snapshot["tasks"][0]) == {
             "id", "title", "topic", "status", "phase", "progress", "approval_status", "last_event_sequence",
-            "error", "cancel_requested",
+            "error", "cancel_requested", "created_at",
         }
         await ws.disconnect()
         for _ in range(3):

@@ -39,7 +39,7 @@ def test_the_snapshot_describes_the_task_as_it_is(editor):
             "task": {
                 "id": str(task.pk), "title": "Tides", "topic": "Tidal energy", "status": "running",
                 "phase": "draft", "progress": 40, "approval_status": "pending", "last_event_sequence": 2,
-                "error": "slow model", "cancel_requested": True,
+                "error": "slow model", "cancel_requested": True, "created_at": task.created_at.isoformat(),
             },
         }
         assert await ws.receive_nothing(0.3), "no history without ?after"

@@ -554,8 +554,9 @@
     }
 
     /** Tasks as they are now (a page of the API, a snapshot frame): their rows updated, and the
-     * rows of those the list takes but does not show yet asked for (a snapshot's tasks have no
-     * `created_at`: the changelist adds rows on "created" events and polls only). */
+     * rows of those the list takes but does not show yet asked for (the changelist: a task created
+     * since the page was rendered, whose "created" event it may never have had — created before the
+     * socket opened, or its broadcast lost). */
     applyTasks(tasks) {
       for (const task of tasks) {
         const belongs = this.addsWhenRunning ? task.status === "running" : Date.parse(task.created_at) >= this.shownSince;
