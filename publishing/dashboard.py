@@ -30,6 +30,7 @@ from content.models import ApprovalEvent, ContentVersion, Decision
 from publishing.models import Post
 from tasks.models import FINISHED_STATUSES, GenerationTask, Status
 from tasks.services.budgets import SITE, USER, month_spend, user_limit
+from tasks.visibility import TaskVisibility
 
 PANEL_ROWS = 10
 CHART_DAYS = 30
@@ -40,6 +41,11 @@ REVIEW_PERMISSION = "content.review_content"
 
 def visible_tasks(user):
     return GenerationTask.objects.visible_to(user)
+
+
+def visible_rows(user, rows):
+    """The rows of a task's history (`rows`: versions, decisions) whose task the viewer may see."""
+    return TaskVisibility.of(user).filter_rows(rows)
 
 
 def queue_depth(user) -> list[dict]:
@@ -110,7 +116,7 @@ def cost_totals(user, *, now: datetime | None = None) -> dict[str, Decimal]:
     local_now = timezone.localtime(now or timezone.now())
     start_of_day = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
     start_of_month = start_of_day.replace(day=1)
-    versions = ContentVersion.objects.filter(task__in=visible_tasks(user))
+    versions = visible_rows(user, ContentVersion.objects.all())
 
     def spent_since(moment: datetime) -> Decimal:
         return versions.filter(created_at__gte=moment).aggregate(total=Sum("cost"))["total"] or Decimal(0)
@@ -195,7 +201,7 @@ def cost_per_day(user, *, now: datetime | None = None, days: int = CHART_DAYS) -
     """Spend per day (sum of version costs) on the viewer's visible tasks."""
     window, start = _window(now, days)
     rows = (
-        ContentVersion.objects.filter(task__in=visible_tasks(user), created_at__gte=start)
+        visible_rows(user, ContentVersion.objects.filter(created_at__gte=start))
         .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
         .order_by()
         .values_list("day")
@@ -229,9 +235,7 @@ def rejection_reasons(user, *, now: datetime | None = None, months: int = ANALYT
         first_month = (first_month - timedelta(days=1)).replace(day=1)
     since = timezone.make_aware(datetime.combine(first_month, datetime.min.time()))
     rows = (
-        ApprovalEvent.objects.filter(
-            decision=Decision.REJECTED, task__in=visible_tasks(user), created_at__gte=since
-        )
+        visible_rows(user, ApprovalEvent.objects.filter(decision=Decision.REJECTED, created_at__gte=since))
         .annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
         .values_list("task__model__display_name", "month", "reasons")
     )

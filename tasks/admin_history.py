@@ -2,7 +2,7 @@
 
 Events and checkpoints are written by the pipeline and kept append-only (`tasks.models.append_only`);
 here they are rows to read, inline on the task page and in their own lists, each visible exactly
-where its task is (`VisibleTaskRowsMixin`, through `GenerationTask.objects.visible_to`).
+where its task is (`VisibleTaskRowsMixin`, through `TaskVisibility.filter_rows`).
 `content.admin` builds its own history admins on the two mixins. Imports nothing outside `tasks`.
 """
 
@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from tasks.models import GenerationTask, Phase, StageCheckpoint, TaskEvent
+from tasks.models import Phase, StageCheckpoint, TaskEvent
+from tasks.visibility import TaskVisibility
 
 MESSAGE_PREVIEW_CHARS = 80
 TASK_PREVIEW_CHARS = 60  # a task named in a list of its events, versions or decisions
@@ -60,8 +61,7 @@ class VisibleTaskRowsMixin:
     task_path = "task"
 
     def get_queryset(self, request):
-        visible_tasks = GenerationTask.objects.visible_to(request.user)
-        return super().get_queryset(request).filter(**{f"{self.task_path}__in": visible_tasks})
+        return TaskVisibility.of(request.user).filter_rows(super().get_queryset(request), self.task_path)
 
 
 def rows_list_url(model, field: str, owner) -> str:

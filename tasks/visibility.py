@@ -41,3 +41,14 @@ class TaskVisibility:
         if self.user_id is None:
             return tasks.none()
         return tasks.filter(created_by_id=self.user_id)
+
+    def filter_rows(self, rows, task_path: str = "task"):
+        """The rows of the queryset `rows` whose task (the non-null foreign key `task_path`) this
+        user may see. One who sees every task sees every row, with no look at the task table: a
+        filter by the visible tasks put a semi-join with all of them into each list and sum
+        (633 ms to count the events' list at 1,000,000 tasks, docs/performance.md)."""
+        if self.sees_all:
+            return rows
+        if self.user_id is None:
+            return rows.none()
+        return rows.filter(**{f"{task_path}__created_by_id": self.user_id})
