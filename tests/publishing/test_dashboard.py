@@ -505,3 +505,25 @@ def test_the_side_column_lists_the_viewers_own_decisions_not_none_available(edit
     assert "Decided &lt;b&gt;by me&lt;/b&gt;" in side and "Approved ·" in side and "Not mine" not in side
     assert reverse("admin:tasks_generationtask_change", args=[mine.pk]) in side
     assert "None available" not in html and "Your recent edits in forms" in html
+
+
+@pytest.mark.django_db
+def test_what_finished_lately_is_read_from_an_index_for_those_who_see_every_task(reviewer):
+    """The chart of the last 30 days and the recent failures read every task without an index on
+    `finished_at` (280–510 ms a dashboard or review-queue load at 1,000,000 tasks,
+    bench/big_site.py). Sequential scans are priced out: on a test's few rows one would win."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from publishing import dashboard
+
+    with CaptureQueriesContext(connection) as queries:
+        dashboard.finished_per_day(reviewer)
+    chart = next(query["sql"] for query in queries if "tasks_generationtask" in query["sql"])
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {chart}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "task_finished" in plan and "Seq Scan" not in plan, plan
