@@ -54,6 +54,19 @@ def copy_rows(table: str, template_where: str, count: int, varied: dict[str, str
         cursor.execute(f"ANALYZE {table}")
 
 
+def scaled(sizes: dict, scale: float) -> dict:
+    """The sizes times `scale` (at least one of each), once the small site of `tests/populated.py`
+    is there (written through the services the first time)."""
+    from django.contrib.auth import get_user_model
+
+    from tests.populated import populate
+
+    if not get_user_model().objects.filter(username="mig_editor").exists():
+        log("Populating through the services")
+        populate()
+    return {key: max(1, int(value * scale)) for key, value in sizes.items()}
+
+
 def seed(scale: float) -> dict:
     from django.contrib.auth import get_user_model
     from django.db import transaction
@@ -61,13 +74,8 @@ def seed(scale: float) -> dict:
     from publishing.models import Category, Post, Tag
     from publishing.webhooks.models import WebhookSubscription
     from tasks.models import GenerationTask
-    from tests.populated import populate
-
-    n = {key: max(1, int(value * scale)) for key, value in SIZES.items()}
+    n = scaled(SIZES, scale)
     users = get_user_model().objects
-    if not users.filter(username="mig_editor").exists():
-        log("Populating through the services")
-        populate()
     editor = users.get(username="mig_editor")
     task = Post.objects.get(slug="composting-at-home").task
     post = Post.objects.get(slug="a-note-from-the-editors")
@@ -269,34 +277,48 @@ def socket_catch_up(ids: dict) -> dict:
     return asyncio.run(run())
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--only", default="", help="measure only the pages whose label contains this")
-    parser.add_argument("--socket", action="store_true", help="also open the task socket with ?after=0")
-    parser.add_argument("--database", default=DATABASE, help="the bench's own database (sessions side by side)")
-    args = parser.parse_args(argv)
+def served_in_this_process(database: str, **overrides: str) -> None:
+    """Django set up here on the bench's own database (created and migrated if need be), DEBUG=0."""
     server_url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    url = with_database_name(server_url, args.database)
+    url = with_database_name(server_url, database)
     if ensure_database(url):
-        log(f"Created database {args.database}")
+        log(f"Created database {database}")
     # Collected for each checkout anew: a static file the manifest does not name is a 500 (DEBUG=0).
-    static = Path(f"/tmp/{args.database}-static")
+    static = Path(f"/tmp/{database}-static")
     django_in_this_process(url, SECURE_SSL_REDIRECT="0", DATABASE_CONN_MAX_AGE="600", ALLOWED_HOSTS="testserver",
-                           STATIC_ROOT=str(static))
+                           STATIC_ROOT=str(static), **overrides)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
     call_command("collectstatic", verbosity=0, interactive=False)
+
+
+def print_table(rows: list[dict]) -> None:
+    print("| page | status | size | SQL statements | time (ms) |\n|---|---:|---:|---:|---:|")
+    for row in rows:
+        print(f"| {row['page']} | {row['status']} | {row['bytes']:,} B | {row['queries']} | {row['ms']:.0f} |")
+
+
+def arguments(doc: str, database: str) -> argparse.ArgumentParser:
+    """The options both big-database benches take."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--only", default="", help="measure only the pages whose label contains this")
+    parser.add_argument("--database", default=database, help="the bench's own database (sessions side by side)")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    parser = arguments(__doc__, DATABASE)
+    parser.add_argument("--socket", action="store_true", help="also open the task socket with ?after=0")
+    args = parser.parse_args(argv)
+    served_in_this_process(args.database)
     started = time.perf_counter()
     ids = seed(args.scale)
     from tasks.models import CostBudget
     ids["budget"] = CostBudget.objects.get(user_id=ids["editor"]).pk
     log(f"Seeded in {time.perf_counter() - started:.1f} s")
-    rows = measure(ids, args.only)
-    print("| page | status | size | SQL statements | time (ms) |\n|---|---:|---:|---:|---:|")
-    for row in rows:
-        print(f"| {row['page']} | {row['status']} | {row['bytes']:,} B | {row['queries']} | {row['ms']:.0f} |")
+    print_table(measure(ids, args.only))
     if args.socket:
         print(socket_catch_up(ids))
     return 0
