@@ -15,6 +15,7 @@ class Migration(migrations.Migration):
     operations = [
         AddIndexConcurrently(
             model_name="generationtask",
-            index=models.Index(fields=["finished_at"], name="task_finished"),
+            index=models.Index(fields=["finished_at"], name="task_finished",
+                               condition=models.Q(finished_at__isnull=False)),
         ),
     ]
