@@ -685,6 +685,12 @@ def test_the_dashboard_counts_and_follows_a_task_that_starts_while_it_is_open(id
                     "cells": ["Completed", "", "100%"]}
 
 
+def _failed_step(page, server, step: str, error: Exception) -> AssertionError:
+    """What a live page's test says when a step failed: the step, the page's transport, Daphne's output."""
+    transport = page.evaluate("() => window.pressroomLive && window.pressroomLive.transport")
+    return AssertionError(f"{step} (transport {transport}): {error}\n--- daphne\n{server.output[-6000:]}")
+
+
 @pytest.fixture
 def site_without_workers(tmp_path):
     """An editor and Daphne re-checking its sockets every second; no cluster: the test moves the task."""
@@ -746,9 +752,7 @@ def test_the_dashboard_shows_a_task_whose_broadcasts_were_lost_after_the_sockets
                                timeout=60_000)
         kept = page.evaluate("window.__notReloaded === true")
     except Exception as error:
-        transport = page.evaluate("() => window.pressroomLive && window.pressroomLive.transport")
-        raise AssertionError(f"{step} (transport {transport}): {error}\n--- daphne\n"
-                             f"{server.output[-6000:]}") from None
+        raise _failed_step(page, server, step, error) from None
     finally:
         context.close()
 
@@ -785,9 +789,7 @@ def test_the_task_list_adds_a_task_whose_created_event_was_lost_after_the_socket
         page.screenshot(path=tmp_path / "task-list-lost-created.png")
         kept = page.evaluate("window.__notReloaded === true")
     except Exception as error:
-        transport = page.evaluate("() => window.pressroomLive && window.pressroomLive.transport")
-        raise AssertionError(f"{step} (transport {transport}): {error}\n--- daphne\n"
-                             f"{server.output[-6000:]}") from None
+        raise _failed_step(page, server, step, error) from None
     finally:
         context.close()
 
