@@ -206,7 +206,10 @@ def pages(ids: dict) -> list[tuple[str, str, str]]:
     ]
 
 
-def measure(ids: dict, only: str) -> list[dict]:
+def measure(pages: list[tuple[str, str, str, str, dict]], ids: dict, only: str) -> list[dict]:
+    """Each page (label, viewer, method, path, request keywords) served RUNS times, the cache cleared
+    before each: its status, size, statements and median time, and its slowest statement logged.
+    A viewer is "" (anonymous) or a name of `ids`, whose user is logged in."""
     from django.contrib.auth import get_user_model
     from django.core.cache import cache
     from django.db import connection
@@ -214,24 +217,26 @@ def measure(ids: dict, only: str) -> list[dict]:
     from django.test.utils import CaptureQueriesContext
 
     clients = {"": Client()}
-    for name, pk in (("root", ids["root"]), ("editor", ids["editor"])):
+    for name in {viewer for _, viewer, _, _, _ in pages} - {""}:
         clients[name] = Client()
-        clients[name].force_login(get_user_model().objects.get(pk=pk))
+        clients[name].force_login(get_user_model().objects.get(pk=ids[name]))
     rows = []
-    for label, viewer, path in pages(ids):
+    for label, viewer, method, path, extra in pages:
         if only and only not in label:
             continue
         times = []
-        for run in range(RUNS):
-            cache.clear()  # the blog's page cache: each run renders
+        for _run in range(RUNS):
+            cache.clear()  # the blog's page cache and the throttles: each run renders
             started = time.perf_counter()
             with CaptureQueriesContext(connection) as queries:
-                response = clients[viewer].get(path)
+                response = getattr(clients[viewer], method)(path, **extra)
                 body = b"".join(response) if response.streaming else response.content
             times.append(time.perf_counter() - started)
         rows.append({"page": label, "path": path, "status": response.status_code, "bytes": len(body),
                      "queries": len(queries), "ms": statistics.median(times) * 1000})
-        log(f"{label}: {rows[-1]['status']} {rows[-1]['bytes']:,} B {rows[-1]['queries']} q {rows[-1]['ms']:.0f} ms")
+        slow = max(queries.captured_queries, key=lambda q: float(q["time"]), default=None)
+        log(f"{label}: {rows[-1]['status']} {rows[-1]['bytes']:,} B {rows[-1]['queries']} q {rows[-1]['ms']:.0f} ms"
+            + (f"; slowest {float(slow['time']) * 1000:.0f} ms: {slow['sql'][:160]}" if slow else ""))
     return rows
 
 
@@ -318,7 +323,8 @@ def main(argv: list[str]) -> int:
     from tasks.models import CostBudget
     ids["budget"] = CostBudget.objects.get(user_id=ids["editor"]).pk
     log(f"Seeded in {time.perf_counter() - started:.1f} s")
-    print_table(measure(ids, args.only))
+    print_table(measure([(label, viewer, "get", path, {}) for label, viewer, path in pages(ids)], ids,
+                        args.only))
     if args.socket:
         print(socket_catch_up(ids))
     return 0

@@ -24,21 +24,19 @@ from __future__ import annotations
 
 import io
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.big_history import arguments, copy_rows, print_table, scaled, served_in_this_process  # noqa: E402
+from bench.big_history import arguments, copy_rows, measure, print_table, scaled, served_in_this_process  # noqa: E402
 from bench.harness import log  # noqa: E402
 
 DATABASE = "pressroom_site_bench"
 SIZES = {"users": 3_000, "tasks": 1_000_000, "evented_tasks": 100_000, "decisions": 300_000, "posts": 200_000,
          "deliveries": 1_000_000}
 EVENTS_PER_TASK = 13
-RUNS = 3
 METRICS_TOKEN = "bench-metrics-token-0123456789"
 # One task every 94.6 s back: a million over three years.
 TASK_CREATED = "now() - make_interval(secs => g * 94.6)"
@@ -210,38 +208,6 @@ def pages(ids: dict) -> list[tuple[str, str, str, str, dict]]:
     ]
 
 
-def measure(ids: dict, only: str) -> list[dict]:
-    from django.contrib.auth import get_user_model
-    from django.core.cache import cache
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    clients = {"": Client()}
-    for name in ("root", "editor", "reviewer"):
-        clients[name] = Client()
-        clients[name].force_login(get_user_model().objects.get(pk=ids[name]))
-    rows = []
-    for label, viewer, method, path, extra in pages(ids):
-        if only and only not in label:
-            continue
-        times = []
-        for _run in range(RUNS):
-            cache.clear()  # the blog's page cache and the throttles: each run renders
-            started = time.perf_counter()
-            with CaptureQueriesContext(connection) as queries:
-                response = getattr(clients[viewer], method)(path, **extra)
-                body = b"".join(response) if response.streaming else response.content
-            times.append(time.perf_counter() - started)
-        rows.append({"page": label, "path": path, "status": response.status_code, "bytes": len(body),
-                     "queries": len(queries), "ms": statistics.median(times) * 1000,
-                     "slowest": max(queries.captured_queries, key=lambda q: float(q["time"]), default=None)})
-        slow = rows[-1]["slowest"]
-        log(f"{label}: {rows[-1]['status']} {rows[-1]['bytes']:,} B {rows[-1]['queries']} q {rows[-1]['ms']:.0f} ms"
-            + (f"; slowest {float(slow['time']) * 1000:.0f} ms: {slow['sql'][:160]}" if slow else ""))
-    return rows
-
-
 def timed(label: str, call) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -280,7 +246,7 @@ def main(argv: list[str]) -> int:
     from tasks.models import CostBudget
     ids["budget"] = CostBudget.objects.get(user_id=ids["editor"]).pk
     log(f"Seeded in {time.perf_counter() - started:.1f} s")
-    print_table(measure(ids, args.only) + (commands_and_jobs(args.jobs) if not args.only else []))
+    print_table(measure(pages(ids), ids, args.only) + (commands_and_jobs(args.jobs) if not args.only else []))
     return 0
 
 
