@@ -60,6 +60,11 @@ def _spend_against_limit(spent, limit):
                        " budget-spend--over" if spent > limit else "", format_usd(spent), f"{spent / limit * 100:.0f}")
 
 
+def _limit_text(limit) -> str:
+    """A limit as a change of it shows it: "none" for no personal limit."""
+    return "none" if limit is None else format_usd(limit)
+
+
 @admin.register(CostBudget)
 class CostBudgetAdmin(NamePickerAdminMixin, admin.ModelAdmin):
     form = CostBudgetForm
@@ -118,12 +123,8 @@ class CostBudgetAdmin(NamePickerAdminMixin, admin.ModelAdmin):
         if not newest:
             return "—"
         total = len(newest) if len(newest) < HISTORY_ROWS_SHOWN else changes.count()
-
-        def limit(value):
-            return "none" if value is None else format_usd(value)
-
         rows = format_html_join("", "<li>{}: {} → {} by {}{}</li>", (
-            (change.changed_at.strftime("%Y-%m-%d %H:%M"), limit(change.old_limit), limit(change.new_limit),
+            (change.changed_at.strftime("%Y-%m-%d %H:%M"), _limit_text(change.old_limit), _limit_text(change.new_limit),
              change.changed_by, f" — {change.reason}" if change.reason else "")
             for change in newest
         ))
@@ -152,8 +153,8 @@ class CostBudgetChangeAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="old limit", ordering="old_limit")
     def old_cell(self, change: CostBudgetChange) -> str:
-        return "none" if change.old_limit is None else format_usd(change.old_limit)
+        return _limit_text(change.old_limit)
 
     @admin.display(description="new limit", ordering="new_limit")
     def new_cell(self, change: CostBudgetChange) -> str:
-        return "none" if change.new_limit is None else format_usd(change.new_limit)
+        return _limit_text(change.new_limit)
