@@ -104,6 +104,14 @@ def bounded_traceback(text: str) -> str:
     return "\n".join([*shown[:first], f"… {left_out:,} characters cut …", *shown[last:]])
 
 
+def as_one_warning_line(record: logging.LogRecord, message: str) -> None:
+    """Make `record` the one line `message`: no traceback or stack, and at WARNING if it was above."""
+    record.msg, record.args = message, ()
+    record.exc_info, record.exc_text, record.stack_info = None, None, None
+    if record.levelno > logging.WARNING:
+        record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+
+
 class QueueOutageFilter(logging.Filter):
     """A django-q2 record whose error is an outage: one line at WARNING naming the error, without
     its traceback, and not again within OUTAGE_REPEAT_SECONDS (see the module's docstring). A
@@ -136,10 +144,7 @@ class QueueOutageFilter(logging.Filter):
             self._written[line] = (now, 0)
         if left_out:
             line += f" ({left_out} more such lines in the last {now - written:.0f} s left out)"
-        record.msg, record.args = line, ()
-        record.exc_info, record.exc_text = None, None
-        if record.levelno > logging.WARNING:
-            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        as_one_warning_line(record, line)
         return True
 
 
@@ -150,10 +155,7 @@ class ClientRefusalFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name.startswith(CLIENT_REFUSALS):
-            record.msg, record.args = cut(record.getMessage(), CLIENT_REFUSAL_MAX_CHARACTERS), ()
-            record.exc_info, record.exc_text, record.stack_info = None, None, None
-            if record.levelno > logging.WARNING:
-                record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+            as_one_warning_line(record, cut(record.getMessage(), CLIENT_REFUSAL_MAX_CHARACTERS))
         return True
 
 
