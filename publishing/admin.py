@@ -140,7 +140,7 @@ class PostForm(EditConflictForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         tags = self.fields.get("tags")
-        if tags is not None and self.instance.pk is not None:
+        if tags is not None and self.instance.pk is not None and self.is_bound:  # the limit counts only at a save
             # A post given more than POST_TAGS_MAX tags before the form had a limit keeps them
             # through an edit of anything else; it may not be given more.
             tags.most = max(tags.most, self.instance.tags.count())
